@@ -1,0 +1,381 @@
+"""Collect the per-file facts of one parsed module.
+
+One recursive walk over statements builds the module scope, its functions and
+classes; one visitor pass per function body gathers the code-level facts that
+rules need (calls, raises, comparisons, names and attribute chains read).
+Positions come from ``positions.py`` in a single sparse pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import libcst as cst
+
+from fastapi_arch_lint.extract.convert import Converter
+from fastapi_arch_lint.extract.positions import positions
+from fastapi_arch_lint.model.expr import Call, Expr, Opaque, Seq
+from fastapi_arch_lint.model.facts import (
+    NOPOS,
+    AssignFact,
+    CallSite,
+    ClassFact,
+    CompareFact,
+    DecoratorFact,
+    FieldFact,
+    FunctionFact,
+    ImportFact,
+    ParamFact,
+    Pos,
+    RaiseFact,
+    ReturnFact,
+    Scope,
+    StmtCall,
+)
+
+_CMP_OPS: dict[type, str] = {
+    cst.Equal: "==", cst.NotEqual: "!=", cst.Is: "is", cst.IsNot: "is not", cst.In: "in",
+    cst.NotIn: "not in", cst.LessThan: "<", cst.GreaterThan: ">", cst.LessThanEqual: "<=",
+    cst.GreaterThanEqual: ">=",
+}
+
+
+def dotted_name(node: cst.BaseExpression | None) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _docstring(body: Sequence[cst.CSTNode]) -> str | None:
+    if body and isinstance(body[0], cst.SimpleStatementLine) and body[0].body:
+        first = body[0].body[0]
+        if isinstance(first, cst.Expr) and isinstance(first.value, (cst.SimpleString, cst.ConcatenatedString)):
+            try:
+                value = first.value.evaluated_value
+            except Exception:
+                return None
+            return value if isinstance(value, str) else None
+    return None
+
+
+class _ScopeBuilder:
+    __slots__ = ("assigns", "calls", "functions", "classes", "imports", "returns")
+
+    def __init__(self) -> None:
+        self.assigns: list[AssignFact] = []
+        self.calls: list[StmtCall] = []
+        self.functions: list[FunctionFact] = []
+        self.classes: list[ClassFact] = []
+        self.imports: list[ImportFact] = []
+        self.returns: list[ReturnFact] = []
+
+    def build(self) -> Scope:
+        return Scope(
+            tuple(self.assigns), tuple(self.calls), tuple(self.functions),
+            tuple(self.classes), tuple(self.imports), tuple(self.returns),
+        )
+
+
+class Collector:
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self.pos = positions(module)
+        self.conv = Converter(line_of=self._line_of)
+
+    # -- helpers -------------------------------------------------------------
+    def p(self, node: cst.CSTNode) -> Pos:
+        return self.pos.get(id(node), NOPOS)
+
+    def _line_of(self, node: cst.CSTNode) -> tuple[int, int]:
+        pos = self.pos.get(id(node))
+        return (pos.line, pos.col) if pos else (0, 0)
+
+    def e(self, node: cst.BaseExpression | None) -> Expr | None:
+        return self.conv(node)
+
+    # -- module --------------------------------------------------------------
+    def collect(self) -> tuple[tuple[ImportFact, ...], Scope, tuple[str, ...] | None]:
+        sb = _ScopeBuilder()
+        self.walk(self.module.body, sb, "")
+        exports = None
+        for a in sb.assigns:
+            if a.target == "__all__" and isinstance(a.value, Seq):
+                names = [i.value for i in a.value.items if hasattr(i, "value") and isinstance(getattr(i, "value"), str)]
+                exports = tuple(names) if not a.augmented or exports is None else exports + tuple(names)
+        scope = sb.build()
+        return scope.imports, scope, exports
+
+    def walk(self, body: Sequence[cst.CSTNode], sb: _ScopeBuilder, qual: str) -> None:
+        for stmt in body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    self.small(small, sb)
+            elif isinstance(stmt, cst.FunctionDef):
+                sb.functions.append(self.function(stmt, qual, is_method=False))
+            elif isinstance(stmt, cst.ClassDef):
+                sb.classes.append(self.klass(stmt, qual))
+            elif isinstance(stmt, cst.If):
+                self.walk(stmt.body.body, sb, qual)
+                orelse = stmt.orelse
+                while orelse is not None:
+                    if isinstance(orelse, cst.If):
+                        self.walk(orelse.body.body, sb, qual)
+                        orelse = orelse.orelse
+                    else:
+                        self.walk(orelse.body.body, sb, qual)
+                        orelse = None
+            elif isinstance(stmt, (cst.Try, cst.TryStar)):
+                self.walk(stmt.body.body, sb, qual)
+                for h in stmt.handlers:
+                    self.walk(h.body.body, sb, qual)
+                if stmt.orelse:
+                    self.walk(stmt.orelse.body.body, sb, qual)
+                if stmt.finalbody:
+                    self.walk(stmt.finalbody.body.body, sb, qual)
+            elif isinstance(stmt, (cst.With, cst.For, cst.While)):
+                if isinstance(stmt.body, cst.IndentedBlock):
+                    self.walk(stmt.body.body, sb, qual)
+                else:
+                    self.walk([stmt.body], sb, qual)  # type: ignore[list-item]
+                if getattr(stmt, "orelse", None):
+                    self.walk(stmt.orelse.body.body, sb, qual)  # type: ignore[union-attr]
+            elif isinstance(stmt, cst.Match):
+                for case in stmt.cases:
+                    self.walk(case.body.body, sb, qual)
+            elif isinstance(stmt, cst.SimpleStatementSuite):
+                for small in stmt.body:
+                    self.small(small, sb)
+
+    def small(self, small: cst.BaseSmallStatement, sb: _ScopeBuilder) -> None:
+        if isinstance(small, cst.Import):
+            line = self.p(small).line
+            for alias in small.names:
+                full = dotted_name(alias.name) or ""
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    sb.imports.append(ImportFact(alias.asname.name.value, full, None, 0, line))
+                else:
+                    top = full.split(".")[0]
+                    sb.imports.append(ImportFact(top, top, None, 0, line))
+                    if "." in full:  # ``import a.b`` also makes ``a.b`` reachable
+                        sb.imports.append(ImportFact(full, full, None, 0, line))
+        elif isinstance(small, cst.ImportFrom):
+            line = self.p(small).line
+            mod = dotted_name(small.module) if small.module is not None else ""
+            level = len(small.relative)
+            if isinstance(small.names, cst.ImportStar):
+                sb.imports.append(ImportFact("*", mod or "", "*", level, line))
+            else:
+                for alias in small.names:
+                    name = dotted_name(alias.name) or ""
+                    local = name
+                    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                        local = alias.asname.name.value
+                    sb.imports.append(ImportFact(local, mod or "", name, level, line))
+        elif isinstance(small, cst.Assign):
+            value = self.e(small.value)
+            pos = self.p(small)
+            for t in small.targets:
+                self._assign_target(t.target, value, None, pos, sb, small.value)
+        elif isinstance(small, cst.AnnAssign):
+            self._assign_target(small.target, self.e(small.value), self.e(small.annotation.annotation), self.p(small), sb, small.value)
+        elif isinstance(small, cst.AugAssign):
+            target = dotted_name(small.target) or ""
+            sb.assigns.append(AssignFact(target, self.e(small.value), None, self.p(small), augmented=True))
+        elif isinstance(small, cst.Expr):
+            value = small.value
+            if isinstance(value, cst.Await):
+                value = value.expression
+            if isinstance(value, cst.Call):
+                call = self.e(value)
+                if isinstance(call, Call):
+                    sb.calls.append(StmtCall(call, self.p(value)))
+        elif isinstance(small, cst.Return):
+            sb.returns.append(ReturnFact(self.e(small.value), self.p(small)))
+        elif isinstance(small, cst.TypeAlias):
+            sb.assigns.append(AssignFact(small.name.value, self.e(small.value), None, self.p(small)))
+
+    def _assign_target(self, target: cst.BaseExpression, value: Expr | None, annotation: Expr | None,
+                       pos: Pos, sb: _ScopeBuilder, raw_value: cst.BaseExpression | None) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            elements = target.elements
+            raw_items = None
+            if isinstance(raw_value, (cst.Tuple, cst.List)) and len(raw_value.elements) == len(elements):
+                raw_items = raw_value.elements
+            for i, el in enumerate(elements):
+                item_value: Expr | None = Opaque("<unpacked>", "unpack")
+                if raw_items is not None and not isinstance(raw_items[i], cst.StarredElement):
+                    item_value = self.e(raw_items[i].value)
+                inner = el.value if not isinstance(el, cst.StarredElement) else el.value
+                self._assign_target(inner, item_value, None, pos, sb, None)
+            return
+        name = dotted_name(target)
+        if name is None:
+            return
+        sb.assigns.append(AssignFact(name, value, annotation, pos))
+
+    # -- definitions ---------------------------------------------------------
+    def decorators(self, decorators: Sequence[cst.Decorator]) -> tuple[DecoratorFact, ...]:
+        return tuple(DecoratorFact(self.conv.expr(d.decorator), self.p(d)) for d in decorators)
+
+    def params(self, params: cst.Parameters) -> tuple[ParamFact, ...]:
+        out: list[ParamFact] = []
+
+        def add(p: cst.Param, kind: str) -> None:
+            ann = self.e(p.annotation.annotation) if p.annotation else None
+            out.append(ParamFact(p.name.value, kind, ann, self.e(p.default), self.p(p)))
+
+        for p in params.posonly_params:
+            add(p, "positional")
+        for p in params.params:
+            add(p, "positional")
+        if isinstance(params.star_arg, cst.Param):
+            add(params.star_arg, "var_positional")
+        for p in params.kwonly_params:
+            add(p, "keyword")
+        if params.star_kwarg is not None:
+            add(params.star_kwarg, "var_keyword")
+        return tuple(out)
+
+    def function(self, node: cst.FunctionDef, qual: str, is_method: bool) -> FunctionFact:
+        name = node.name.value
+        qualname = f"{qual}.{name}" if qual else name
+        sb = _ScopeBuilder()
+        body_nodes = node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]
+        self.walk(body_nodes, sb, qualname)
+        bv = _BodyVisitor(self)
+        node.body.visit(bv)
+        return FunctionFact(
+            name=name,
+            qualname=qualname,
+            pos=self.p(node),
+            is_async=node.asynchronous is not None,
+            params=self.params(node.params),
+            decorators=self.decorators(node.decorators),
+            returns=self.e(node.returns.annotation) if node.returns else None,
+            scope=sb.build(),
+            calls=tuple(bv.calls),
+            raises=tuple(bv.raises),
+            compares=tuple(bv.compares),
+            names=frozenset(bv.names),
+            attributes=frozenset(bv.attributes),
+            subscripts=tuple(bv.subscripts),
+            docstring=_docstring(body_nodes),
+            is_method=is_method,
+        )
+
+    def klass(self, node: cst.ClassDef, qual: str) -> ClassFact:
+        name = node.name.value
+        qualname = f"{qual}.{name}" if qual else name
+        bases: list[Expr] = []
+        keywords: list[tuple[str, Expr]] = []
+        for arg in node.bases:
+            if arg.star:
+                continue
+            bases.append(self.conv.expr(arg.value))
+        for arg in node.keywords:
+            if arg.keyword is not None:
+                keywords.append((arg.keyword.value, self.conv.expr(arg.value)))
+        fields: list[FieldFact] = []
+        methods: list[FunctionFact] = []
+        classes: list[ClassFact] = []
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]
+        self._class_body(body, qualname, fields, methods, classes)
+        return ClassFact(
+            name=name, qualname=qualname, pos=self.p(node), bases=tuple(bases),
+            keywords=tuple(keywords), decorators=self.decorators(node.decorators),
+            fields=tuple(fields), methods=tuple(methods), classes=tuple(classes),
+            docstring=_docstring(body),
+        )
+
+    def _class_body(self, body: Sequence[cst.CSTNode], qualname: str, fields: list[FieldFact],
+                    methods: list[FunctionFact], classes: list[ClassFact]) -> None:
+        for stmt in body:
+            if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+                for small in stmt.body:
+                    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                        fields.append(FieldFact(small.target.value, self.e(small.annotation.annotation),
+                                                self.e(small.value), self.p(small)))
+                    elif isinstance(small, cst.Assign):
+                        value = self.e(small.value)
+                        for t in small.targets:
+                            if isinstance(t.target, cst.Name):
+                                fields.append(FieldFact(t.target.value, None, value, self.p(small)))
+            elif isinstance(stmt, cst.FunctionDef):
+                methods.append(self.function(stmt, qualname, is_method=True))
+            elif isinstance(stmt, cst.ClassDef):
+                classes.append(self.klass(stmt, qualname))
+            elif isinstance(stmt, cst.If):
+                self._class_body(stmt.body.body, qualname, fields, methods, classes)
+                if isinstance(stmt.orelse, cst.Else):
+                    self._class_body(stmt.orelse.body.body, qualname, fields, methods, classes)
+            elif isinstance(stmt, cst.Try):
+                self._class_body(stmt.body.body, qualname, fields, methods, classes)
+
+
+class _BodyVisitor(cst.CSTVisitor):
+    """Code-level facts of one function body, not descending into nested defs."""
+
+    def __init__(self, collector: Collector) -> None:
+        self.c = collector
+        self.calls: list[CallSite] = []
+        self.raises: list[RaiseFact] = []
+        self.compares: list[CompareFact] = []
+        self.names: set[str] = set()
+        self.attributes: set[str] = set()
+        self.subscripts: list[tuple[str, str]] = []
+        self._awaited: set[int] = set()
+        self._assigned: dict[int, str] = {}
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Await(self, node: cst.Await) -> None:
+        self._awaited.add(id(node.expression))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            value = node.value.expression if isinstance(node.value, cst.Await) else node.value
+            self._assigned[id(value)] = node.targets[0].target.value
+
+    def visit_Call(self, node: cst.Call) -> None:
+        call = self.c.conv.call(node, 1)
+        self.calls.append(CallSite(call, self.c.p(node), id(node) in self._awaited, self._assigned.get(id(node))))
+
+    def visit_Raise(self, node: cst.Raise) -> None:
+        self.raises.append(RaiseFact(self.c.e(node.exc), self.c.p(node)))
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        left = node.left
+        for target in node.comparisons:
+            op = _CMP_OPS.get(type(target.operator), "?")
+            self.compares.append(CompareFact(self.c.conv.expr(left), op, self.c.conv.expr(target.comparator), self.c.p(node)))
+            left = target.comparator
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        name = dotted_name(node)
+        if name is not None:
+            self.attributes.add(name)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        base = dotted_name(node.value)
+        if base is None or len(node.slice) != 1:
+            return
+        sl = node.slice[0].slice
+        if isinstance(sl, cst.Index) and isinstance(sl.value, cst.SimpleString):
+            try:
+                key = sl.value.evaluated_value
+            except Exception:
+                return
+            if isinstance(key, str):
+                self.subscripts.append((base, key))

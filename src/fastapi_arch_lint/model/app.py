@@ -1,0 +1,364 @@
+"""The linked whole-app model: what rules and reporters read.
+
+Frozen dataclasses built by ``extract.link`` from the per-file facts. Rules take
+an ``AppModel`` and never see LibCST. Locations are ``(path, line, col)`` with
+paths as shown to the user (relative to the working directory when possible).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from fastapi_arch_lint.model.facts import CallSite, ClassFact, FunctionFact, ModuleFacts
+
+
+@dataclass(frozen=True, slots=True)
+class Loc:
+    path: str
+    line: int
+    col: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """Something the model could not evaluate statically, with the reason."""
+
+    what: str
+    reason: str
+    path: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuthVia:
+    """One way a route is authenticated, and how it reaches the route."""
+
+    kind: str  # "scheme" | "dependency" | "decorator" | "middleware"
+    name: str  # the scheme instance, dependency, decorator or middleware
+    scheme: str  # the scheme class (``OAuth2PasswordBearer``) or the mechanism
+    level: str  # "route" | "param" | "router" | "include" | "app"
+    chain: tuple[str, ...]  # dependency names from the route down to ``name``
+    path: str
+    line: int
+    scopes: tuple[str, ...] = ()
+    optional: bool = False  # ``auto_error=False``: a missing credential is not rejected by the scheme
+
+    def describe(self) -> str:
+        through = " -> ".join(self.chain) if self.chain else self.name
+        return f"{self.scheme} via {through} ({self.level})"
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    required: bool
+    via: tuple[AuthVia, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyUse:
+    """A dependency as one route uses it (the tree is flattened, parents first)."""
+
+    name: str  # qualified name of the callable (or scheme instance)
+    kind: str  # "function" | "class" | "instance" | "scheme" | "unknown"
+    level: str  # where it was attached: "route" | "param" | "router" | "include" | "app" | "sub"
+    path: str
+    line: int
+    depth: int = 0
+    security: bool = False  # ``Security(...)`` or a security scheme
+    scopes: tuple[str, ...] = ()
+    parent: str = ""
+    is_async: bool | None = None
+    use_cache: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    source: str  # path | query | header | cookie | body | form | file | dependency | security | request | websocket | response | background | security_scopes | other
+    annotation: str
+    type_names: tuple[str, ...]  # qualified names of the types in the annotation
+    required: bool
+    default: str
+    constraints: tuple[tuple[str, object], ...] = ()
+    line: int = 0
+    alias: str = ""
+    dependency: str = ""  # for dependency/security params: the callable's qualified name
+
+    def constraint(self, key: str) -> object | None:
+        for k, v in self.constraints:
+            if k == key:
+                return v
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class IncludeStep:
+    """``parent.include_router(child, prefix=...)`` on one route's way to its app."""
+
+    parent: str
+    child: str
+    prefix: str
+    path: str
+    line: int
+    dependencies: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    qualname: str  # module-qualified: ``app.routers.users.read_user``
+    module: str
+    path: str
+    line: int
+    col: int
+    is_async: bool
+    fact: FunctionFact
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    app: str  # the app's id
+    methods: tuple[str, ...]
+    path: str
+    kind: str  # "http" | "websocket"
+    handler: Handler
+    router: str  # id of the router the route was registered on
+    registered: Loc  # the decorator or add_api_route call
+    status_code: int | None
+    status_code_explicit: bool
+    response_model: str | None
+    response_model_types: tuple[str, ...]
+    response_model_source: str | None  # "decorator" | "annotation" | None
+    request_models: tuple[str, ...]
+    tags: tuple[str, ...]
+    dependencies: tuple[DependencyUse, ...]
+    auth: Auth
+    params: tuple[Param, ...]
+    include_chain: tuple[IncludeStep, ...]
+    include_in_schema: bool = True
+    deprecated: bool = False
+    registration: str = "decorator"  # "decorator" | "api_route" | "add_api_route" | "route" | "websocket"
+    path_unresolved: bool = False
+    response_class: str | None = None
+    router_prefix: str = ""  # prefix contributed by the registering router itself
+
+    @property
+    def file(self) -> str:
+        return self.handler.path
+
+    @property
+    def line(self) -> int:
+        return self.handler.line
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        import re
+
+        return tuple(m.split(":")[0] for m in re.findall(r"{([^}]+)}", self.path))
+
+    def display(self) -> str:
+        methods = ",".join(self.methods) if self.methods else "WS"
+        return f"{methods} {self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    path: str
+    target: str
+    kind: str  # "app" | "static" | "other"
+    loc: Loc
+
+
+@dataclass(frozen=True, slots=True)
+class Middleware:
+    name: str  # class or function qualified name
+    kind: str  # "class" | "function"
+    options: tuple[tuple[str, str], ...]
+    loc: Loc
+    values: tuple[tuple[str, object], ...] = ()  # statically resolved option values
+
+
+@dataclass(frozen=True, slots=True)
+class Router:
+    id: str
+    name: str
+    cls: str
+    prefix: str
+    tags: tuple[str, ...]
+    dependencies: tuple[str, ...]
+    loc: Loc
+    is_app: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    id: str
+    name: str
+    loc: Loc
+    routes: tuple[Route, ...]
+    mounts: tuple[Mount, ...]
+    middleware: tuple[Middleware, ...]
+    dependencies: tuple[str, ...]
+    options: tuple[tuple[str, object], ...] = ()  # resolved constructor keywords (debug=True, ...)
+    factory: str | None = None  # the factory function that builds it, if any
+
+
+@dataclass(frozen=True, slots=True)
+class ModelField:
+    name: str
+    annotation: str
+    type_names: tuple[str, ...]
+    required: bool
+    default: str
+    constraints: tuple[tuple[str, object], ...]
+    line: int
+    col: int = 1
+    optional: bool = False  # the annotation admits None
+
+    def constraint(self, key: str) -> object | None:
+        for k, v in self.constraints:
+            if k == key:
+                return v
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PydanticModel:
+    qualname: str
+    name: str
+    kind: str  # "model" | "settings" | "sqlmodel"
+    path: str
+    line: int
+    bases: tuple[str, ...]
+    fields: tuple[ModelField, ...]  # own and inherited, inherited first
+    config: tuple[tuple[str, object], ...] = ()
+    validators: tuple[str, ...] = ()
+
+    def field(self, name: str) -> ModelField | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool | None
+    unique: bool
+    index: bool
+    primary_key: bool
+    foreign_key: str | None
+    line: int
+    col: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    qualname: str
+    name: str
+    tablename: str | None
+    kind: str  # "sqlalchemy" | "sqlmodel"
+    path: str
+    line: int
+    columns: tuple[Column, ...]
+    # column-name groups covered by unique constraints / indexes in __table_args__
+    unique_groups: tuple[tuple[str, ...], ...] = ()
+    index_groups: tuple[tuple[str, ...], ...] = ()
+    primary_key_groups: tuple[tuple[str, ...], ...] = ()
+
+    def column(self, name: str) -> Column | None:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A project function or method, with its resolved calls (the call graph)."""
+
+    qualname: str
+    module: str
+    path: str
+    fact: FunctionFact
+    # (call site, resolved target) — a project qualname, an external dotted name, or None
+    calls: tuple[tuple[CallSite, str | None], ...]
+    class_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    name: str
+    path: str
+    facts: ModuleFacts
+
+
+@dataclass(frozen=True, slots=True)
+class AppModel:
+    apps: tuple[App, ...]
+    routers: tuple[Router, ...]
+    models: tuple[PydanticModel, ...]
+    tables: tuple[Table, ...]
+    unresolved: tuple[Unresolved, ...]
+    modules: tuple[Module, ...]
+    functions: dict[str, Function] = field(default_factory=dict)
+    classes: dict[str, tuple[str, ClassFact]] = field(default_factory=dict)  # qualname -> (path, fact)
+    # external or project base-class names of each project class, transitively
+    class_bases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # module-level string/number constants that resolved: {module.NAME: value}
+    constants: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return tuple(r for a in self.apps for r in a.routes)
+
+    def iter_routes(self) -> Iterator[Route]:
+        for a in self.apps:
+            yield from a.routes
+
+    def model(self, qualname: str) -> PydanticModel | None:
+        for m in self.models:
+            if m.qualname == qualname:
+                return m
+        return None
+
+    def model_named(self, name: str) -> PydanticModel | None:
+        for m in self.models:
+            if m.qualname == name or m.name == name:
+                return m
+        return None
+
+    def function(self, qualname: str) -> Function | None:
+        return self.functions.get(qualname)
+
+    def module(self, name: str) -> Module | None:
+        for m in self.modules:
+            if m.name == name:
+                return m
+        return None
+
+    def is_subclass(self, qualname: str, base: str) -> bool:
+        return base in self.class_bases.get(qualname, ())
+
+    def callees(self, qualname: str, depth: int = 3) -> Iterator[tuple[Function, CallSite, str | None, tuple[str, ...]]]:
+        """Calls made by ``qualname`` and, up to ``depth`` levels, by the project functions it calls.
+
+        Yields ``(function making the call, call site, target, path of qualnames)``.
+        """
+        seen: set[str] = set()
+        stack: list[tuple[str, tuple[str, ...]]] = [(qualname, (qualname,))]
+        while stack:
+            name, trail = stack.pop(0)
+            if name in seen:
+                continue
+            seen.add(name)
+            fn = self.functions.get(name)
+            if fn is None:
+                continue
+            for site, target in fn.calls:
+                yield fn, site, target, trail
+                if target and target in self.functions and len(trail) <= depth and target not in seen:
+                    stack.append((target, trail + (target,)))

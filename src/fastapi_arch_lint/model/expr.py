@@ -1,0 +1,148 @@
+"""A small, picklable expression language: what the extractor keeps of the source.
+
+The extractor turns the LibCST expressions it cares about (decorator arguments, call
+arguments, annotations, assigned values) into these values; the linker evaluates them
+across modules. Nothing here knows LibCST.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """A literal: str, bytes, int, float, complex, bool, None or Ellipsis."""
+
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    id: str
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    value: "Expr"
+    attr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    func: "Expr"
+    args: tuple["Expr", ...] = ()
+    kwargs: tuple[tuple[str, "Expr"], ...] = ()
+    line: int = 0
+    col: int = 0
+    # True when *args or **kwargs were passed: the argument list is incomplete
+    starred: bool = False
+
+    def kwarg(self, name: str) -> "Expr | None":
+        for key, value in self.kwargs:
+            if key == name:
+                return value
+        return None
+
+    def arg(self, index: int, name: str) -> "Expr | None":
+        """The argument at ``index`` positionally, or by keyword ``name``."""
+        found = self.kwarg(name)
+        if found is not None:
+            return found
+        if index < len(self.args):
+            return self.args[index]
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    kind: str  # "list" | "tuple" | "set"
+    items: tuple["Expr", ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DictExpr:
+    keys: tuple["Expr | None", ...]  # None for ``**spread``
+    values: tuple["Expr", ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FStr:
+    parts: tuple["str | Expr", ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp:
+    op: str
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscript:
+    value: "Expr"
+    items: tuple["Expr", ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Opaque:
+    """An expression the model does not represent; ``code`` is a short excerpt."""
+
+    code: str
+    kind: str = ""
+
+
+Expr = Union[Const, Name, Attr, Call, Seq, DictExpr, FStr, BinOp, Subscript, Opaque]
+
+
+def dotted(expr: "Expr | None") -> str | None:
+    """``a.b.c`` for a chain of names and attributes, else None."""
+    parts: list[str] = []
+    while isinstance(expr, Attr):
+        parts.append(expr.attr)
+        expr = expr.value
+    if isinstance(expr, Name):
+        parts.append(expr.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def render(expr: "Expr | str | None", limit: int = 80) -> str:
+    """A short source-like rendering, for messages."""
+    text = _render(expr)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _render(expr: "Expr | str | None") -> str:
+    if expr is None:
+        return ""
+    if isinstance(expr, str):
+        return expr
+    if isinstance(expr, Const):
+        return repr(expr.value)
+    if isinstance(expr, Name):
+        return expr.id
+    if isinstance(expr, Attr):
+        return f"{_render(expr.value)}.{expr.attr}"
+    if isinstance(expr, Call):
+        args = [_render(a) for a in expr.args] + [f"{k}={_render(v)}" for k, v in expr.kwargs]
+        return f"{_render(expr.func)}({', '.join(args)})"
+    if isinstance(expr, Seq):
+        inner = ", ".join(_render(i) for i in expr.items)
+        return {"list": f"[{inner}]", "set": f"{{{inner}}}"}.get(expr.kind, f"({inner})")
+    if isinstance(expr, DictExpr):
+        return "{" + ", ".join(
+            f"**{_render(v)}" if k is None else f"{_render(k)}: {_render(v)}"
+            for k, v in zip(expr.keys, expr.values)
+        ) + "}"
+    if isinstance(expr, FStr):
+        return 'f"' + "".join(p if isinstance(p, str) else "{" + _render(p) + "}" for p in expr.parts) + '"'
+    if isinstance(expr, BinOp):
+        return f"{_render(expr.left)} {expr.op} {_render(expr.right)}"
+    if isinstance(expr, Subscript):
+        return f"{_render(expr.value)}[{', '.join(_render(i) for i in expr.items)}]"
+    if isinstance(expr, Opaque):
+        return expr.code
+    return "?"

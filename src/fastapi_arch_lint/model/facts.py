@@ -1,0 +1,200 @@
+"""Per-file facts: plain, frozen, picklable data collected from one module.
+
+The extractor fills these and never reports; the linker joins the facts of all
+files into the app model. Because they are plain data they can cross a process
+pool and be cached by content hash. They hold no source text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi_arch_lint.model.expr import Call, Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Pos:
+    line: int
+    col: int  # 1-based
+    end_line: int
+    end_col: int
+
+
+NOPOS = Pos(0, 0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportFact:
+    """``local`` is bound to ``module`` (``name`` None) or to ``module.name``.
+
+    Relative imports keep their ``level`` (number of leading dots); the linker
+    resolves them once module names are known, so facts do not depend on where
+    a file lies and can be cached by content alone.
+    """
+
+    local: str
+    module: str
+    name: str | None
+    level: int
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParamFact:
+    name: str
+    kind: str  # "positional" | "keyword" | "var_positional" | "var_keyword"
+    annotation: Expr | None
+    default: Expr | None
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class DecoratorFact:
+    expr: Expr
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """A call anywhere in a function body (nested functions excluded)."""
+
+    call: Call
+    pos: Pos
+    awaited: bool = False
+    # the name the call's result is assigned to, when it is ``x = call(...)``
+    assigned_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseFact:
+    expr: Expr | None
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class CompareFact:
+    left: Expr
+    op: str
+    right: Expr
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class AssignFact:
+    target: str  # a dotted target: ``x``, ``self.router``; "" when not representable
+    value: Expr | None
+    annotation: Expr | None
+    pos: Pos
+    augmented: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StmtCall:
+    """A call used as a statement (``app.include_router(...)``)."""
+
+    call: Call
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnFact:
+    value: Expr | None
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The statements of a module or function body that the linker interprets.
+
+    Compound statements (``if``, ``try``, ``with``, loops) are flattened into their
+    enclosing scope; function and class bodies are scopes of their own.
+    """
+
+    assigns: tuple[AssignFact, ...] = ()
+    calls: tuple[StmtCall, ...] = ()
+    functions: tuple["FunctionFact", ...] = ()
+    classes: tuple["ClassFact", ...] = ()
+    imports: tuple[ImportFact, ...] = ()
+    returns: tuple[ReturnFact, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionFact:
+    name: str
+    qualname: str
+    pos: Pos
+    is_async: bool
+    params: tuple[ParamFact, ...]
+    decorators: tuple[DecoratorFact, ...]
+    returns: Expr | None
+    scope: Scope
+    calls: tuple[CallSite, ...] = ()
+    raises: tuple[RaiseFact, ...] = ()
+    compares: tuple[CompareFact, ...] = ()
+    names: frozenset[str] = frozenset()
+    # attribute chains read in the body, such as ``request.headers`` or ``user.id``
+    attributes: frozenset[str] = frozenset()
+    # string subscripts such as ``request.headers["Authorization"]`` -> ("request.headers", "Authorization")
+    subscripts: tuple[tuple[str, str], ...] = ()
+    docstring: str | None = None
+    is_method: bool = False
+
+    def param(self, name: str) -> ParamFact | None:
+        for p in self.params:
+            if p.name == name:
+                return p
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldFact:
+    """A class-level assignment: a Pydantic field, a column, a class constant."""
+
+    name: str
+    annotation: Expr | None
+    value: Expr | None
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class ClassFact:
+    name: str
+    qualname: str
+    pos: Pos
+    bases: tuple[Expr, ...]
+    keywords: tuple[tuple[str, Expr], ...]
+    decorators: tuple[DecoratorFact, ...]
+    fields: tuple[FieldFact, ...]
+    methods: tuple[FunctionFact, ...]
+    classes: tuple["ClassFact", ...] = ()
+    docstring: str | None = None
+
+    def method(self, name: str) -> FunctionFact | None:
+        found = None
+        for m in self.methods:
+            if m.name == name:
+                found = m
+        return found
+
+    def field(self, name: str) -> FieldFact | None:
+        found = None
+        for f in self.fields:
+            if f.name == name:
+                found = f
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleFacts:
+    path: str  # as given to the tool, relative to the working directory when possible
+    module: str  # dotted module name
+    is_package: bool
+    digest: str
+    line_count: int
+    imports: tuple[ImportFact, ...]
+    scope: Scope
+    exports: tuple[str, ...] | None = None  # ``__all__`` when literal
+    # line -> codes suppressed by ``# noqa: CODES`` (empty frozenset for a bare ``# noqa``)
+    noqa: dict[int, frozenset[str]] = field(default_factory=dict)
+    # ``# fastapi-arch-lint: noqa`` on its own line suppresses the whole file
+    file_noqa: frozenset[str] | None = None

@@ -1,0 +1,151 @@
+"""``inspect``: the app model as a route table (text) or a stable JSON document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from fastapi_arch_lint.findings import Diagnostic
+from fastapi_arch_lint.model.app import AppModel, AuthVia, Route
+
+JSON_VERSION = 1
+
+
+def _via(v: AuthVia) -> dict[str, object]:
+    return {
+        "kind": v.kind, "name": v.name, "scheme": v.scheme, "level": v.level, "chain": list(v.chain),
+        "file": v.path, "line": v.line, "scopes": list(v.scopes), "optional": v.optional,
+    }
+
+
+def route_json(r: Route) -> dict[str, object]:
+    return {
+        "methods": list(r.methods),
+        "path": r.path,
+        "kind": r.kind,
+        "function": r.handler.qualname,
+        "file": r.handler.path,
+        "line": r.handler.line,
+        "auth": {"required": r.auth.required, "via": [_via(v) for v in r.auth.via]},
+        "status_code": r.status_code,
+        "response_model": r.response_model,
+        "request_models": list(r.request_models),
+        "tags": list(r.tags),
+        "dependencies": [d.name for d in r.dependencies],
+        "include_in_schema": r.include_in_schema,
+        "deprecated": r.deprecated,
+        "include_chain": [
+            {"parent": s.parent, "child": s.child, "prefix": s.prefix, "file": s.path, "line": s.line}
+            for s in r.include_chain
+        ],
+        "params": [
+            {"name": p.name, "source": p.source, "annotation": p.annotation, "required": p.required}
+            for p in r.params
+        ],
+    }
+
+
+def to_json(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> dict[str, object]:
+    return {
+        "version": JSON_VERSION,
+        "apps": [
+            {
+                "name": a.name,
+                "file": a.loc.path,
+                "line": a.loc.line,
+                "factory": a.factory,
+                "routes": [route_json(r) for r in a.routes],
+                "mounts": [{"path": m.path, "target": m.target, "kind": m.kind, "file": m.loc.path, "line": m.loc.line} for m in a.mounts],
+                "middleware": [{"name": m.name, "kind": m.kind, "file": m.loc.path, "line": m.loc.line} for m in a.middleware],
+            }
+            for a in model.apps
+        ],
+        "models": [
+            {
+                "name": m.name, "qualname": m.qualname, "kind": m.kind, "file": m.path, "line": m.line,
+                "bases": list(m.bases),
+                "fields": [{"name": f.name, "annotation": f.annotation, "required": f.required,
+                            "constraints": {k: _jsonable(v) for k, v in f.constraints}} for f in m.fields],
+            }
+            for m in model.models
+        ],
+        "tables": [
+            {
+                "name": t.name, "qualname": t.qualname, "tablename": t.tablename, "kind": t.kind, "file": t.path,
+                "line": t.line,
+                "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable, "unique": c.unique,
+                             "index": c.index, "primary_key": c.primary_key, "foreign_key": c.foreign_key}
+                            for c in t.columns],
+            }
+            for t in model.tables
+        ],
+        "unresolved": [{"what": u.what, "reason": u.reason, "file": u.path, "line": u.line} for u in model.unresolved],
+        "diagnostics": [{"path": d.path, "message": d.message} for d in diagnostics],
+    }
+
+
+def _jsonable(v: object) -> object:
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(i) for i in v]
+    return repr(v)
+
+
+def render_json(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
+    return json.dumps(to_json(model, diagnostics), indent=2, sort_keys=False)
+
+
+def _auth_text(r: Route) -> str:
+    if not r.auth.via:
+        return "none"
+    parts = []
+    for v in r.auth.via:
+        chain = " > ".join(v.chain)
+        opt = " (optional)" if v.optional else ""
+        parts.append(f"{v.scheme} [{v.level}: {chain}]{opt}")
+    return "; ".join(parts)
+
+
+def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
+    lines: list[str] = []
+    if not model.apps:
+        lines.append("No FastAPI application found.")
+    for a in model.apps:
+        factory = f" (built by {a.factory}())" if a.factory else ""
+        lines.append(f"App `{a.name}` at {a.loc.path}:{a.loc.line}{factory}: {len(a.routes)} routes")
+        rows = []
+        for r in a.routes:
+            methods = ",".join(r.methods) if r.methods else "WS"
+            extra = []
+            if r.status_code is not None and r.kind == "http":
+                extra.append(str(r.status_code))
+            if r.response_model:
+                extra.append(f"-> {r.response_model}")
+            if not r.include_in_schema:
+                extra.append("hidden")
+            rows.append((methods, r.path, f"{r.handler.path}:{r.handler.line}", r.handler.qualname.rsplit(".", 1)[-1],
+                         " ".join(extra), _auth_text(r)))
+        if rows:
+            w0 = max(len(r[0]) for r in rows)
+            w1 = max(len(r[1]) for r in rows)
+            for methods, path, loc, fn, extra, auth in rows:
+                lines.append(f"  {methods:<{w0}}  {path:<{w1}}  {loc} {fn}  {extra}".rstrip())
+                lines.append(f"  {'':<{w0}}  {'':<{w1}}  auth: {auth}")
+        for m in a.mounts:
+            lines.append(f"  MOUNT {m.path} -> {m.target} ({m.kind}) at {m.loc.path}:{m.loc.line}")
+        for m in a.middleware:
+            lines.append(f"  MIDDLEWARE {m.name} at {m.loc.path}:{m.loc.line}")
+        lines.append("")
+    if model.unresolved:
+        lines.append(f"Unresolved ({len(model.unresolved)}):")
+        for u in model.unresolved:
+            lines.append(f"  {u.path}:{u.line}: {u.what}: {u.reason}")
+        lines.append("")
+    if diagnostics:
+        lines.append(f"Files not analyzed ({len(diagnostics)}):")
+        for d in diagnostics:
+            lines.append(f"  {d.path}: {d.message}")
+        lines.append("")
+    lines.append(f"{len(model.models)} Pydantic models, {len(model.tables)} tables, {len(model.modules)} modules analyzed.")
+    return "\n".join(lines)
