@@ -61,3 +61,50 @@ def analyze(
     model = Linker(facts).link()
     diagnostics.sort(key=lambda d: (d.path, d.message))
     return Analysis(model, found.files, diagnostics, facts)
+
+
+# ---------------------------------------------------------------------------
+# review
+
+
+@dataclass(slots=True)
+class ReviewResult:
+    findings: list["Finding"]
+    diagnostics: list[Diagnostic]
+    analysis: Analysis
+    rules: list[type]
+
+
+def run_rules(model: AppModel, rules: Sequence[type], options: dict[str, dict] | None = None
+              ) -> tuple[list["Finding"], list[Diagnostic]]:
+    """Run ``rules`` over ``model``. A rule that fails becomes a diagnostic, never a crash."""
+    findings: list[Finding] = []
+    diagnostics: list[Diagnostic] = []
+    options = options or {}
+    for cls in rules:
+        rule = cls(options.get(cls.code))
+        try:
+            findings.extend(rule.check(model))
+        except Exception as exc:  # a bug in one rule must not hide the others' findings
+            diagnostics.append(Diagnostic("<internal>", f"rule {cls.code} ({cls.name}) failed: {type(exc).__name__}: {exc}"))
+    return findings, diagnostics
+
+
+def review(targets: Sequence[str | Path], config: "Config", *, select: Sequence[str] | None = None,
+           ignore: Sequence[str] = (), extend_select: Sequence[str] = ()) -> ReviewResult:
+    from fastapi_arch_lint.rule import select_rules
+    from fastapi_arch_lint.suppress import apply_noqa, apply_per_file_ignores
+
+    analysis = analyze(targets, excludes=config.all_excludes, base=config.root, max_bytes=config.max_file_bytes)
+    sel = list(select) if select is not None else config.select
+    rules = select_rules(sel, [*config.ignore, *ignore], [*config.extend_select, *extend_select])
+    findings, diags = run_rules(analysis.model, rules, config.rule_options)
+    facts_by_path = {m.path: m for m in analysis.facts}
+    findings = apply_noqa(findings, facts_by_path)
+    findings = apply_per_file_ignores(findings, config.per_file_ignores, config.root)
+    findings = sorted(set(findings), key=lambda f: (f.path, f.line, f.column, f.rule, f.message))
+    return ReviewResult(findings, analysis.diagnostics + diags, analysis, rules)
+
+
+from fastapi_arch_lint.config import Config  # noqa: E402
+from fastapi_arch_lint.findings import Finding  # noqa: E402

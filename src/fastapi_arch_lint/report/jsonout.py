@@ -1,0 +1,50 @@
+"""The ``review --format json`` document (a stable interface: keep the names)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+
+from fastapi_arch_lint.findings import Diagnostic, Finding
+
+VERSION = 1
+
+
+def finding_json(f: Finding) -> dict[str, object]:
+    return {
+        "rule": f.rule,
+        "name": f.name,
+        "severity": f.severity.value,
+        "confidence": f.confidence.value,
+        "path": f.path,
+        "line": f.line,
+        "column": f.column,
+        "end_line": f.end_line,
+        "end_column": f.end_column,
+        "message": f.message,
+        "help": f.help,
+        "cwe": list(f.cwe),
+        "owasp": list(f.owasp),
+        "related": [{"path": r.path, "line": r.line, "message": r.message} for r in f.related],
+    }
+
+
+def document(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, files: int = 0) -> dict[str, object]:
+    counts = Counter(f.severity.value for f in findings)
+    return {
+        "version": VERSION,
+        "findings": [finding_json(f) for f in findings],
+        "diagnostics": [{"path": d.path, "message": d.message} for d in diagnostics],
+        "summary": {
+            "files": files,
+            "findings": len(findings),
+            "by_severity": {s: counts.get(s, 0) for s in ("error", "warning", "info")},
+            "by_rule": dict(sorted(Counter(f.rule for f in findings).items())),
+            "not_analyzed": len(diagnostics),
+        },
+    }
+
+
+def render(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, files: int = 0) -> str:
+    return json.dumps(document(findings, diagnostics, files=files), indent=2)

@@ -1,0 +1,1 @@
+"""REST design rules (FAL1xx)."""

@@ -1,0 +1,63 @@
+"""FAL101 verb-in-path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._util import is_param, route_entity, route_related, segments, unique_routes
+
+VERBS = (
+    "get", "fetch", "retrieve", "read", "list", "create", "add", "insert", "new", "make", "update", "edit",
+    "modify", "change", "set", "delete", "remove", "destroy", "erase", "save", "put", "post", "patch",
+)
+
+
+def verb_of(segment: str) -> str | None:
+    words = segment.replace("_", "-").lower().split("-")
+    if not words or not words[0]:
+        return None
+    first = words[0]
+    # ``getUser`` / ``createOrder`` in camelCase
+    for v in VERBS:
+        if first == v and (len(words) > 1 or len(segment) == len(v)):
+            return v
+        if segment.startswith(v) and len(segment) > len(v) and segment[len(v)].isupper():
+            return v
+    return None
+
+
+@register
+class VerbInPath(Rule):
+    code = "FAL101"
+    name = "verb-in-path"
+    summary = "A path segment is a verb (`/get-user`, `/createOrder`): the HTTP method is the verb"
+    severity = Severity.WARNING
+    default_options = {"allow": ["login", "logout", "search", "refresh", "verify", "reset-password"]}
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        allow = {a.lower() for a in self.options["allow"]}
+        for route in unique_routes(app):
+            if route.kind != "http" or route.path_unresolved:
+                continue
+            for seg in segments(route.path):
+                if is_param(seg) or seg.lower() in allow:
+                    continue
+                verb = verb_of(seg)
+                if verb is None:
+                    continue
+                if seg.lower() == verb and verb in ("list", "new", "set", "read", "get", "post"):
+                    # a bare ``/list`` or ``/new`` segment is usually a resource or action name
+                    pass
+                yield self.finding(
+                    route.registered.path, route.registered.line, route.registered.col,
+                    f"path `{route.path}` of `{route.handler.qualname.rsplit('.', 1)[-1]}` has the verb `{verb}` "
+                    f"in segment `{seg}`",
+                    help="name the resource (`/users/{user_id}`) and let the HTTP method say what happens; "
+                         "for actions that are not CRUD use a sub-resource noun (`/orders/{id}/cancellation`)",
+                    related=route_related(route),
+                    entity=route_entity(route),
+                )
+                break

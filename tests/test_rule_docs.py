@@ -1,0 +1,78 @@
+"""Every rule has a page under rules/, and every page's examples run as tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fastapi_arch_lint.config import Config
+from fastapi_arch_lint.engine import review
+from fastapi_arch_lint.rule import load_rules, rule_docs_dir
+from ruledocs import page_cases
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = REPO / "rules"
+RULES = load_rules()
+REQUIRED = ("What it does", "Why is this bad?", "Example", "Use instead")
+
+
+def _pages() -> dict[str, Path]:
+    return {p.name.split("-", 1)[0]: p for p in sorted(DOCS.glob("*/*.md"))}
+
+
+def test_registry_and_pages_match_one_to_one() -> None:
+    pages = _pages()
+    assert sorted(pages) == sorted(RULES), "rules without pages or pages without rules"
+    for code, cls in RULES.items():
+        p = pages[code]
+        assert p.name == f"{code}-{cls.name}.md", p
+        assert p.parent.name == cls.category(), f"{p} should be under rules/{cls.category()}/"
+
+
+def test_docs_dir_is_the_repository_rules_folder_or_packaged() -> None:
+    assert rule_docs_dir() is not None
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_page_structure(code: str) -> None:
+    cls = RULES[code]
+    text = _pages()[code].read_text(encoding="utf-8")
+    assert text.splitlines()[0] == f"# {code} {cls.name}"
+    for section in REQUIRED:
+        assert f"\n## {section}\n" in text, f"{code}: missing section {section!r}"
+    if cls.cwe or cls.owasp:
+        assert "## References" in text, f"{code}: security tags but no References section"
+    for opt in cls.default_options:
+        assert f"`{opt}`" in text, f"{code}: option {opt!r} not documented"
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_page_examples(code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = _pages()[code]
+    cases = page_cases(page)
+    assert [c.section for c in cases] == ["Example", "Use instead"]
+    for case in cases:
+        root = tmp_path / case.section.replace(" ", "_")
+        for name, text in case.files.items():
+            f = root / name
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(text, encoding="utf-8")
+        monkeypatch.chdir(root)
+        result = review(["."], Config(root=root), select=[code])
+        assert not [d for d in result.diagnostics], f"{code} {case.section}: {result.diagnostics}"
+        got = {(f.path, f.line, f.rule) for f in result.findings if f.rule == code}
+        want = {e for e in case.expect if e[2] == code} | {e for e in case.todo_ok if e[2] == code}
+        if case.section == "Example":
+            assert any(e[2] == code for e in case.expect), f"{code}: the Example has no `# expect: {code}` line"
+        else:
+            assert not any(e[2] == code for e in case.expect), f"{code}: `# expect:` in Use instead"
+        missing = sorted(want - got)
+        extra = sorted(got - want)
+        messages = {(f.path, f.line): f.message for f in result.findings}
+        assert not missing and not extra, (
+            f"{code} {case.section}: missing {missing}, unexpected "
+            f"{[(e, messages.get(e[:2])) for e in extra]}"
+        )
+        still_missed = {e for e in case.todo_expect if e[2] == code} & got
+        assert not still_missed, f"{code}: todo-expect now flagged, make it `# expect:` {sorted(still_missed)}"
