@@ -1160,7 +1160,7 @@ class Linker:
             in_schema = self.bool_kw(inc.call, "include_in_schema", inc.env, True)
             deprecated = self.bool_kw(inc.call, "deprecated", inc.env, False)
             step = IncludeStep(
-                parent=info.name, child=child.name, prefix=inc.prefix if inc.prefix is not None else render(inc.prefix_expr),
+                parent=info.name, child=render(inc.call.arg(0, "router")) or child.name, prefix=inc.prefix if inc.prefix is not None else render(inc.prefix_expr),
                 path=inc.loc.path, line=inc.loc.line,
                 dependencies=tuple(self.dep_name(v)[0] for v, _, _ in kw_deps), tags=inc_tags,
             )

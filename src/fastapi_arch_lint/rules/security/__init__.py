@@ -1,0 +1,1 @@
+"""Injection, secrets and hardening rules (FAL5xx)."""

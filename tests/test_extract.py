@@ -1,0 +1,329 @@
+"""``extract_source()``: facts of one file, or a diagnostic, never an exception."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fastapi_arch_lint.extract.parse import Extracted, extract_file, extract_source
+from fastapi_arch_lint.model.expr import Name
+from fastapi_arch_lint.model.facts import FunctionFact, ModuleFacts
+
+
+def ok(source: bytes, path: str = "m.py") -> ModuleFacts:
+    ex = extract_source(source, path)
+    assert ex.diagnostic is None, ex.diagnostic
+    assert ex.facts is not None
+    return ex.facts
+
+
+def bad(source: bytes, path: str = "m.py", **kw: int) -> str:
+    ex = extract_source(source, path, **kw)
+    assert isinstance(ex, Extracted)
+    assert ex.facts is None
+    assert ex.diagnostic is not None
+    assert ex.diagnostic.path == path
+    return ex.diagnostic.message
+
+
+def func(facts: ModuleFacts, name: str) -> FunctionFact:
+    [f] = [f for f in facts.scope.functions if f.name == name]
+    return f
+
+
+# ---------------------------------------------------------------------------
+# modern syntax
+
+
+def test_python_314_except_without_parentheses() -> None:
+    src = b"import os\n\ndef handler():\n    try:\n        os.remove('x')\n    except ValueError, TypeError:\n        pass\n"
+    facts = ok(src)
+    assert [f.name for f in facts.scope.functions] == ["handler"]
+    assert [(i.local, i.module, i.level) for i in facts.imports] == [("os", "os", 0)]
+    assert [c.pos.line for c in func(facts, "handler").calls] == [5]
+
+
+def test_pep_695_type_alias_and_generic_function() -> None:
+    src = (
+        b"from fastapi import Depends\n"
+        b"type UserId = int\n"
+        b"def first[T](items: list[T]) -> T:\n"
+        b"    return items[0]\n"
+        b"class Box[T]:\n"
+        b"    def get(self) -> T: ...\n"
+    )
+    facts = ok(src)
+    assert [f.name for f in facts.scope.functions] == ["first"]
+    assert [c.name for c in facts.scope.classes] == ["Box"]
+    assert [m.name for m in facts.scope.classes[0].methods] == ["get"]
+    [alias] = [a for a in facts.scope.assigns if a.target == "UserId"]
+    assert isinstance(alias.value, Name) and alias.value.id == "int"
+    assert alias.pos.line == 2
+    f = func(facts, "first")
+    assert [p.name for p in f.params] == ["items"]
+    assert f.pos.line == 3
+    assert [(i.local, i.module, i.name, i.level) for i in facts.imports] == [("Depends", "fastapi", "Depends", 0)]
+
+
+def test_imports_keep_relative_levels() -> None:
+    src = (
+        b"from ..auth import get_current_user\n"
+        b"from . import deps as d\n"
+        b"from .routers.items import *\n"
+        b"import fastapi.security as sec\n"
+        b"import app.db\n"
+    )
+    facts = ok(src)
+    assert [(i.local, i.module, i.name, i.level, i.line) for i in facts.imports] == [
+        ("get_current_user", "auth", "get_current_user", 2, 1),
+        ("d", "", "deps", 1, 2),
+        ("*", "routers.items", "*", 1, 3),
+        ("sec", "fastapi.security", None, 0, 4),
+        ("app", "app", None, 0, 5),
+        ("app.db", "app.db", None, 0, 5),
+    ]
+
+
+def test_async_functions_methods_and_nested_scopes() -> None:
+    src = (
+        b"async def outer():\n"
+        b"    def inner():\n"
+        b"        return 1\n"
+        b"    return inner\n"
+        b"class Service:\n"
+        b"    async def run(self):\n"
+        b"        await self.go()\n"
+    )
+    facts = ok(src)
+    outer = func(facts, "outer")
+    assert outer.is_async
+    assert [f.qualname for f in outer.scope.functions] == ["outer.inner"]
+    [svc] = facts.scope.classes
+    [run] = svc.methods
+    assert (run.qualname, run.is_async, run.is_method) == ("Service.run", True, True)
+    [site] = run.calls
+    assert site.awaited and site.pos.line == 7
+
+
+# ---------------------------------------------------------------------------
+# bad input
+
+
+def test_syntax_error_names_the_line() -> None:
+    src = b"a = 1\nb = = 2\nc = 3\n"
+    msg = bad(src, "app/broken.py")
+    assert msg.startswith("syntax error")
+    assert "line 2," in msg, msg
+
+
+def test_syntax_error_on_last_line() -> None:
+    msg = bad(b"x = 1\ny = 2\ndef f(:\n")
+    assert msg.startswith("syntax error")
+    assert "line 3" in msg, msg
+
+
+def test_unterminated_string() -> None:
+    msg = bad(b'x = "abc\n')
+    assert "unterminated" in msg
+
+
+def test_nul_bytes() -> None:
+    msg = bad(b"x = 1\x00\ny = 2\n")
+    assert "NUL" in msg
+
+
+def test_latin1_without_coding_line() -> None:
+    msg = bad(b'x = "caf\xe9"\n')
+    assert msg  # names a decoding / encoding problem rather than crashing
+    assert "encoding" in msg or "decode" in msg
+
+
+def test_latin1_with_coding_line_parses() -> None:
+    facts = ok(b'# -*- coding: latin-1 -*-\nx = "caf\xe9"\ndef f():\n    pass\n')
+    assert [f.name for f in facts.scope.functions] == ["f"]
+
+
+def test_file_over_max_bytes() -> None:
+    src = b"x = 1\n" * 100
+    msg = bad(src, max_bytes=100)
+    assert "600" in msg and "100" in msg and "limit" in msg
+    # at the limit it is fine
+    assert extract_source(src, "m.py", max_bytes=600).facts is not None
+
+
+def test_extract_file_over_max_bytes_and_missing(tmp_path: Path) -> None:
+    big = tmp_path / "big.py"
+    big.write_bytes(b"x = 1\n" * 100)
+    ex = extract_file(big, "big.py", max_bytes=10)
+    assert ex.facts is None and ex.diagnostic is not None and "limit" in ex.diagnostic.message
+    gone = extract_file(tmp_path / "gone.py", "gone.py")
+    assert gone.facts is None and gone.diagnostic is not None and gone.diagnostic.path == "gone.py"
+
+
+def test_empty_file() -> None:
+    facts = ok(b"")
+    assert facts.scope.functions == ()
+    assert facts.imports == ()
+    assert facts.line_count == 0
+
+
+def test_bom_and_crlf() -> None:
+    src = b"\xef\xbb\xbfimport os\r\n\r\ndef f():\r\n    return os.getcwd()\r\n"
+    facts = ok(src)
+    f = func(facts, "f")
+    assert f.pos.line == 3
+    assert [c.pos.line for c in f.calls] == [4]
+    assert [(i.module, i.line) for i in facts.imports] == [("os", 1)]
+    assert facts.line_count == 4
+
+
+def test_python2_print_statement() -> None:
+    msg = bad(b'print "x"\n')
+    assert msg.startswith("syntax error")
+    assert "line 1" in msg
+
+
+@pytest.mark.parametrize("src", [
+    b"x = " + b"[" * 100 + b"]" * 100 + b"\n",
+    b"\xff\xfe\x00garbage",
+    b"def f():\n\treturn 1\n        return 2\n",
+    b"x = [1, 2\n",
+])
+def test_other_bad_input_never_raises(src: bytes) -> None:
+    ex = extract_source(src, "m.py")
+    assert (ex.facts is None) != (ex.diagnostic is None)
+
+
+@pytest.mark.parametrize("depth", [5000])
+def test_deep_nesting_is_a_diagnostic_not_a_crash(depth: int) -> None:
+    # CPython itself rejects more than 200 nested parentheses; the analyzer must say
+    # so for the file, not take the process down. Run in a child so a crash of the
+    # parser cannot take the test session with it.
+    code = (
+        "from fastapi_arch_lint.extract.parse import extract_source\n"
+        f"src = b'x = ' + b'(' * {depth} + b'1' + b')' * {depth} + b'\\n'\n"
+        "ex = extract_source(src, 'deep.py')\n"
+        "print('FACTS' if ex.facts is not None else 'DIAG ' + ex.diagnostic.message)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-500:]}"
+    assert proc.stdout.startswith("DIAG "), proc.stdout
+
+
+# ---------------------------------------------------------------------------
+# noqa
+
+
+def test_noqa_comments() -> None:
+    src = (
+        b"import os  # noqa\n"
+        b"x = 1  # noqa: FAL101\n"
+        b"y = 2  # noqa: FAL101, FAL203\n"
+        b"z = 3\n"
+        b"w = 4  # NOQA:fal102 because reasons\n"
+    )
+    facts = ok(src)
+    assert facts.noqa == {
+        1: frozenset(),
+        2: frozenset({"FAL101"}),
+        3: frozenset({"FAL101", "FAL203"}),
+        5: frozenset({"FAL102"}),
+    }
+    assert facts.file_noqa is None
+
+
+def test_no_noqa() -> None:
+    facts = ok(b"x = 1  # a comment\n")
+    assert facts.noqa == {}
+    assert facts.file_noqa is None
+
+
+def test_file_level_noqa() -> None:
+    facts = ok(b'"""Doc."""\n# fastapi-arch-lint: noqa\nx = 1\n')
+    assert facts.file_noqa == frozenset()
+    assert facts.noqa == {}
+
+
+def test_file_level_noqa_with_codes() -> None:
+    facts = ok(b"# fastapi-arch-lint: noqa: FAL101, FAL2\nx = 1\n")
+    assert facts.file_noqa == frozenset({"FAL101", "FAL2"})
+
+
+def test_file_level_noqa_must_be_on_its_own_line() -> None:
+    facts = ok(b"x = 1  # fastapi-arch-lint: noqa\n")
+    assert facts.file_noqa is None
+
+
+def test_noqa_with_crlf() -> None:
+    facts = ok(b"x = 1  # noqa: FAL101\r\ny = 2\r\nz = 3  # noqa\r\n")
+    assert facts.noqa == {1: frozenset({"FAL101"}), 3: frozenset()}
+
+
+# ---------------------------------------------------------------------------
+# positions
+
+
+DECORATED = b'''from fastapi import APIRouter
+
+router = APIRouter()
+
+
+@router.get(
+    "/items/{item_id}",
+)
+@cache
+async def read_item(item_id: int, q: str | None = None):
+    item = load(item_id)
+    if q:
+        log(q)
+    return await fetch(item)
+
+
+class Repo:
+    def get(self):
+        return self.db.query()
+'''
+
+
+def test_function_position_is_the_def_line() -> None:
+    facts = ok(DECORATED)
+    f = func(facts, "read_item")
+    assert f.pos.line == 10
+    assert f.pos.col == 1
+    [cls] = facts.scope.classes
+    assert cls.pos.line == 17 and cls.pos.col == 1
+    [method] = cls.methods
+    assert method.pos.line == 18 and method.pos.col == 5
+
+
+def test_decorator_positions_are_their_own_lines() -> None:
+    f = func(ok(DECORATED), "read_item")
+    assert [(d.pos.line, d.pos.col) for d in f.decorators] == [(6, 1), (9, 1)]
+    assert f.decorators[0].pos.end_line == 8
+
+
+def test_call_site_positions() -> None:
+    f = func(ok(DECORATED), "read_item")
+    sites = [(c.call.func, c.pos.line, c.pos.col, c.awaited, c.assigned_to) for c in f.calls]
+    assert [(s[1], s[2], s[3], s[4]) for s in sites] == [
+        (11, 12, False, "item"),  # ``    item = load(item_id)``
+        (13, 9, False, None),  # ``        log(q)``
+        (14, 18, True, None),  # ``    return await fetch(item)``
+    ]
+    assert [getattr(s[0], "id", None) for s in sites] == ["load", "log", "fetch"]
+
+
+def test_parameter_positions() -> None:
+    f = func(ok(DECORATED), "read_item")
+    assert [(p.name, p.pos.line, p.pos.col) for p in f.params] == [("item_id", 10, 21), ("q", 10, 35)]
+
+
+def test_statement_call_position() -> None:
+    facts = ok(b"from fastapi import FastAPI\napp = FastAPI()\n\n    \napp.include_router(r)\n".replace(b"    \n", b"\n"))
+    [sc] = facts.scope.calls
+    assert (sc.pos.line, sc.pos.col) == (5, 1)
+    [assign] = facts.scope.assigns
+    assert (assign.target, assign.pos.line, assign.pos.col) == ("app", 2, 1)
