@@ -96,8 +96,11 @@ def review(targets: Sequence[str | Path], config: "Config", *, select: Sequence[
     from fastapi_arch_lint.suppress import apply_noqa, apply_per_file_ignores
 
     analysis = analyze(targets, excludes=config.all_excludes, base=config.root, max_bytes=config.max_file_bytes)
-    sel = list(select) if select is not None else config.select
-    rules = select_rules(sel, [*config.ignore, *ignore], [*config.extend_select, *extend_select])
+    # like ruff: an explicit --select replaces the file's select *and* ignore
+    if select is not None:
+        rules = select_rules(list(select), list(ignore), list(extend_select))
+    else:
+        rules = select_rules(config.select, [*config.ignore, *ignore], [*config.extend_select, *extend_select])
     findings, diags = run_rules(analysis.model, rules, config.rule_options)
     facts_by_path = {m.path: m for m in analysis.facts}
     findings = apply_noqa(findings, facts_by_path)
