@@ -61,11 +61,16 @@ def test_pep_695_type_alias_and_generic_function() -> None:
     assert [m.name for m in facts.scope.classes[0].methods] == ["get"]
     [alias] = [a for a in facts.scope.assigns if a.target == "UserId"]
     assert isinstance(alias.value, Name) and alias.value.id == "int"
-    assert alias.pos.line == 2
     f = func(facts, "first")
     assert [p.name for p in f.params] == ["items"]
     assert f.pos.line == 3
     assert [(i.local, i.module, i.name, i.level) for i in facts.imports] == [("Depends", "fastapi", "Depends", 0)]
+
+
+def test_type_alias_statement_has_a_position() -> None:
+    facts = ok(b"import typing\n\ntype UserId = int\n")
+    [alias] = [a for a in facts.scope.assigns if a.target == "UserId"]
+    assert (alias.pos.line, alias.pos.col) == (3, 1)
 
 
 def test_imports_keep_relative_levels() -> None:
@@ -257,6 +262,17 @@ def test_file_level_noqa_must_be_on_its_own_line() -> None:
     assert facts.file_noqa is None
 
 
+def test_file_level_noqa_on_first_line_of_bom_crlf_file() -> None:
+    # editors on Windows write a UTF-8 BOM and CRLF; the directive is still on its own line
+    facts = ok(b"\xef\xbb\xbf# fastapi-arch-lint: noqa\r\nx = 1\r\n")
+    assert facts.file_noqa == frozenset()
+
+
+def test_file_level_noqa_on_later_line_of_crlf_file() -> None:
+    facts = ok(b"import os\r\n# fastapi-arch-lint: noqa: FAL101\r\nx = 1\r\n")
+    assert facts.file_noqa == frozenset({"FAL101"})
+
+
 def test_noqa_with_crlf() -> None:
     facts = ok(b"x = 1  # noqa: FAL101\r\ny = 2\r\nz = 3  # noqa\r\n")
     assert facts.noqa == {1: frozenset({"FAL101"}), 3: frozenset()}
@@ -322,7 +338,7 @@ def test_parameter_positions() -> None:
 
 
 def test_statement_call_position() -> None:
-    facts = ok(b"from fastapi import FastAPI\napp = FastAPI()\n\n    \napp.include_router(r)\n".replace(b"    \n", b"\n"))
+    facts = ok(b"from fastapi import FastAPI\napp = FastAPI()\n\n\napp.include_router(r)\n")
     [sc] = facts.scope.calls
     assert (sc.pos.line, sc.pos.col) == (5, 1)
     [assign] = facts.scope.assigns

@@ -59,6 +59,8 @@ FIXTURE_APPS = [
     FixtureApp("factory_app", ".", "app.main:app"),
     FixtureApp("src_layout", "src", "shopapi.app:app"),
     FixtureApp("annotated_app", ".", "app.main:app"),
+    FixtureApp("good_app", ".", "app.main:app"),
+    FixtureApp("auth_gap_app", ".", "app.main:app"),
 ]
 
 PARAMS = [pytest.param(f, id=f.name) for f in FIXTURE_APPS]

@@ -32,7 +32,7 @@ USERS = textwrap.dedent(
         return {"id": user_id}
 
 
-    @router.get("/fetchAll")  # noqa: FAL101
+    @router.get("/fetch-all")  # noqa: FAL101
     async def fetch_all() -> list[dict]:
         return []
     """
@@ -64,7 +64,7 @@ def test_text_output_is_clickable_and_exit_1(tmp_path: Path) -> None:
     assert "`/api/users/get-user/{user_id}`" in first
     assert "  help: " in p.stdout
     assert "note: app/main.py:6: " in p.stdout  # the include that set the prefix
-    assert "fetchAll" not in p.stdout  # suppressed by noqa
+    assert "fetch-all" not in p.stdout  # suppressed by noqa
     assert "Found 1 finding (1 warning) in 4 files." in p.stdout
 
 

@@ -163,9 +163,8 @@ def discover(
                             Diagnostic(display_path(full, cwd), "symlink points outside the target: not followed")
                         )
                         continue
-                    if real in seen:
-                        continue
-                    seen.add(real)
+                    # the real file lies inside the target and is found under its own name
+                    continue
                 if full in seen:
                     continue
                 seen.add(full)

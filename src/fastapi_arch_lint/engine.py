@@ -22,8 +22,101 @@ class Analysis:
     facts: list[ModuleFacts] = field(default_factory=list)
 
 
-def extract_all(files: Sequence[SourceFile], *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[Extracted]:
-    return [extract_file(f.path, f.display, max_bytes=max_bytes) for f in files]
+def _extract_one(args: tuple[str, str, int]) -> Extracted:
+    path, display, max_bytes = args
+    return extract_file(Path(path), display, max_bytes=max_bytes)
+
+
+CRASH_MESSAGE = "the parser crashed on this file (deeply nested or gigantic expression?): skipped"
+DEFAULT_FILE_TIMEOUT = 30.0  # seconds; LibCST's parser is quadratic on very long operator chains
+
+
+def _kill(ex) -> None:  # type: ignore[no-untyped-def]
+    for proc in list(getattr(ex, "_processes", {}).values()):
+        try:
+            proc.kill()
+        except Exception:  # pragma: no cover - already gone
+            pass
+    ex.shutdown(wait=False, cancel_futures=True)
+
+
+def _isolated(args: tuple[str, str, int], timeout: float) -> Extracted:
+    """Extract one file in a process of its own: a native crash or a hang becomes a diagnostic."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures.process import BrokenProcessPool
+
+    ex = ProcessPoolExecutor(1, mp_context=_mp_context())
+    try:
+        return ex.submit(_extract_one, args).result(timeout=timeout)
+    except BrokenProcessPool:
+        return Extracted(args[1], None, Diagnostic(args[1], CRASH_MESSAGE))
+    except FutureTimeout:
+        _kill(ex)
+        return Extracted(args[1], None, Diagnostic(args[1], f"skipped: analysis took longer than {timeout:g} s"))
+    finally:
+        ex.shutdown(wait=False, cancel_futures=True)
+
+
+def _mp_context():  # type: ignore[no-untyped-def]
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def default_jobs() -> int:
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def extract_all(files: Sequence[SourceFile], *, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                jobs: int | None = None, timeout: float = DEFAULT_FILE_TIMEOUT) -> list[Extracted]:
+    """Facts of every file, in a process pool when ``jobs`` > 1.
+
+    Workers only parse and collect; they return plain facts. If a worker dies (LibCST's
+    native parser can overflow its stack) or a file takes longer than ``timeout``, the
+    files still in flight are retried one per process, so the culprit becomes a
+    diagnostic and every other file is analyzed.
+    """
+    jobs = default_jobs() if jobs is None else jobs
+    work = [(str(f.path), f.display, max_bytes) for f in files]
+    if jobs <= 1 or len(work) < 8:
+        return [_extract_one(w) for w in work]
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    results: list[Extracted | None] = [None] * len(work)
+    workers = min(jobs, max(1, len(work) // 4))
+    ex = ProcessPoolExecutor(workers, mp_context=_mp_context())
+    try:
+        pending = {ex.submit(_extract_one, w): i for i, w in enumerate(work)}
+        while pending:
+            # a stall: nothing finished for ``timeout`` seconds, so the files in flight are stuck
+            done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            if not done:
+                break
+            for fut in done:
+                i = pending.pop(fut)
+                try:
+                    results[i] = fut.result()
+                except BrokenProcessPool:
+                    pass
+        stuck = set(pending.values()) if 0 < len(pending) <= workers else set()
+    finally:
+        _kill(ex)
+    for i, res in enumerate(results):
+        if res is None:
+            if i in stuck:  # in flight for a whole ``timeout`` already
+                results[i] = Extracted(work[i][1], None, Diagnostic(
+                    work[i][1], f"skipped: analysis took longer than {timeout:g} s"))
+            else:
+                results[i] = _isolated(work[i], timeout)
+    return [r for r in results if r is not None]
 
 
 def name_modules(files: Sequence[SourceFile], extracted: Sequence[Extracted]) -> list[ModuleFacts]:
@@ -52,9 +145,10 @@ def analyze(
     excludes: Sequence[str] = (),
     base: Path | None = None,
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    jobs: int | None = None,
 ) -> Analysis:
     found = discover(targets, excludes, base=base)
-    extracted = extract_all(found.files, max_bytes=max_bytes)
+    extracted = extract_all(found.files, max_bytes=max_bytes, jobs=jobs)
     diagnostics = list(found.diagnostics)
     diagnostics.extend(ex.diagnostic for ex in extracted if ex.diagnostic is not None)
     facts = name_modules(found.files, extracted)

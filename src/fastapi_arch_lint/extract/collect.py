@@ -138,6 +138,11 @@ class Collector:
                 if stmt.finalbody:
                     self.walk(stmt.finalbody.body.body, sb, qual)
             elif isinstance(stmt, (cst.With, cst.For, cst.While)):
+                if isinstance(stmt, cst.With):
+                    # ``with httpx.Client() as client:`` binds ``client`` like an assignment
+                    for item in stmt.items:
+                        if item.asname is not None and isinstance(item.asname.name, cst.Name):
+                            sb.assigns.append(AssignFact(item.asname.name.value, self.e(item.item), None, self.p(item.item)))
                 if isinstance(stmt.body, cst.IndentedBlock):
                     self.walk(stmt.body.body, sb, qual)
                 else:
@@ -266,6 +271,7 @@ class Collector:
             subscripts=tuple(bv.subscripts),
             docstring=_docstring(body_nodes),
             is_method=is_method,
+            truth_tests=frozenset(bv.truth_tests),
         )
 
     def klass(self, node: cst.ClassDef, qual: str) -> ClassFact:
@@ -330,6 +336,7 @@ class _BodyVisitor(cst.CSTVisitor):
         self.subscripts: list[tuple[str, str]] = []
         self._awaited: set[int] = set()
         self._assigned: dict[int, str] = {}
+        self.truth_tests: set[str] = set()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
@@ -347,7 +354,32 @@ class _BodyVisitor(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         call = self.c.conv.call(node, 1)
-        self.calls.append(CallSite(call, self.c.p(node), id(node) in self._awaited, self._assigned.get(id(node))))
+        spread = tuple((arg.star, self.c.conv.expr(arg.value, 1)) for arg in node.args if arg.star in ("*", "**"))
+        self.calls.append(CallSite(call, self.c.p(node), id(node) in self._awaited, self._assigned.get(id(node)),
+                                   spread))
+
+    def _truth(self, node: cst.BaseExpression) -> None:
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+            self._truth(node.expression)
+        elif isinstance(node, cst.BooleanOperation):
+            self._truth(node.left)
+            self._truth(node.right)
+        else:
+            name = dotted_name(node)
+            if name is not None:
+                self.truth_tests.add(name)
+
+    def visit_If(self, node: cst.If) -> None:
+        self._truth(node.test)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._truth(node.test)
+
+    def visit_Assert(self, node: cst.Assert) -> None:
+        self._truth(node.test)
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self._truth(node.test)
 
     def visit_Raise(self, node: cst.Raise) -> None:
         self.raises.append(RaiseFact(self.c.e(node.exc), self.c.p(node)))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fastapi_arch_lint.model.app import (
     App,
@@ -154,6 +154,12 @@ BUILTINS = frozenset({
     "Exception", "ValueError", "KeyError", "RuntimeError", "TypeError", "PermissionError", "eval", "exec",
     "compile", "__import__", "input", "vars", "id", "hash", "format", "abs", "round", "complex",
 })
+
+
+# constrained-type calls and ``Annotated`` metadata whose keywords are field constraints
+_CON_TYPES = {"pydantic.constr": "builtins.str", "pydantic.conbytes": "builtins.bytes", "pydantic.conlist": "builtins.list",
+              "pydantic.conset": "builtins.set", "pydantic.types.constr": "builtins.str", "pydantic.types.conlist": "builtins.list"}
+_CON_MARKERS = frozenset({"pydantic.StringConstraints", "pydantic.types.StringConstraints"})
 
 
 def canonical(qualname: str) -> str:
@@ -346,7 +352,15 @@ class Linker:
                 return VModule(target)
             return VExt(canonical(target))
         if target in self.modules:
-            v = self.module_attr(target, imp.name)
+            key = (id(imp), target)
+            if key in self._eval_stack:  # ``from . import items`` inside the package itself
+                v: Value = VUnknown(f"`{imp.name}` imports itself")
+            else:
+                self._eval_stack.add(key)
+                try:
+                    v = self.module_attr(target, imp.name)
+                finally:
+                    self._eval_stack.discard(key)
             if not isinstance(v, VUnknown):
                 return v
             sub = f"{target}.{imp.name}"
@@ -848,7 +862,9 @@ class Linker:
                 elif "StaticFiles" in (_ext_name(target.cls) or ""):
                     kind = "static"
             path = pv.value if isinstance(pv, VConst) and isinstance(pv.value, str) else render(pexpr)
-            info.mounts.append(Mount(path, name, kind, loc))
+            sub = self.router_of(target) if kind == "app" else None
+            sub_id = f"{sub.inst.site[0]}:{self._app_name(sub)}" if sub is not None and sub.is_app else ""
+            info.mounts.append(Mount(path, name, kind, loc, sub_id))
         elif method == "add_middleware":
             cls = self.eval(call.arg(0, "middleware_class"), env)
             name = cls.qualname if isinstance(cls, (VExt, VClass)) else render(call.arg(0, "middleware_class"))
@@ -910,6 +926,13 @@ class Linker:
                 base = base.base
             return base if base is not None else VUnknown("Depends() without a dependency")
         return self.eval(dep_expr, marker.env or Env(marker.site[0]))
+
+    def dep_label(self, v: Value) -> str:
+        """The name of what a ``dependencies=[Depends(x)]`` entry runs (``x``), for display."""
+        m = self.marker_of(v)
+        if m is not None and m[0] in ("dependency", "security"):
+            return self.dep_name(self.dependency_target(m[1], None))[0]
+        return self.dep_name(v)[0]
 
     def dep_name(self, v: Value) -> tuple[str, str]:
         """(qualified name, kind) of a dependency callable."""
@@ -1089,14 +1112,16 @@ class Linker:
         uses: list[DependencyUse] = []
         vias: list[AuthVia] = []
         sub_params: list[Param] = []
-        seen_pairs: set[tuple[str, str]] = set()
+        # FastAPI keys a sub-dependency by callable *and* scopes: ``Security(dep, scopes=[...])`` next to a
+        # plain ``Depends(dep)`` is a second dependant, so the scopes must not be dropped as a duplicate
+        seen_pairs: set[tuple[str, str, tuple[str, ...]]] = set()
 
         def visit(v: Value, level: str, loc: Loc, scopes: tuple[str, ...], security: bool,
                   chain: tuple[str, ...], depth: int, parent: str) -> None:
             name, kind = self.dep_name(v)
-            if depth > MAX_DEP_DEPTH or (parent, name) in seen_pairs or name in chain:
+            if depth > MAX_DEP_DEPTH or (parent, name, scopes) in seen_pairs or name in chain:
                 return
-            seen_pairs.add((parent, name))
+            seen_pairs.add((parent, name, scopes))
             fn, is_async = self.callable_params(v)
             path = loc.path
             line = loc.line
@@ -1162,7 +1187,7 @@ class Linker:
             step = IncludeStep(
                 parent=info.name, child=render(inc.call.arg(0, "router")) or child.name, prefix=inc.prefix if inc.prefix is not None else render(inc.prefix_expr),
                 path=inc.loc.path, line=inc.loc.line,
-                dependencies=tuple(self.dep_name(v)[0] for v, _, _ in kw_deps), tags=inc_tags,
+                dependencies=tuple(self.dep_label(v) for v, _, _ in kw_deps), tags=inc_tags,
             )
             inc_deps = [(v, "include", loc) for v, _, loc in kw_deps]
             for reg, path, ok, deps, tags, chain, schema, depr, rprefix in self.flatten(inc.child, stack + (key,)):
@@ -1259,7 +1284,9 @@ class Linker:
         if not path_ok:
             self.note(f"full path of `{handler.qualname}`", "a prefix or path could not be resolved", env.module, reg.loc.line)
         vias.sort(key=lambda a: ({"app": 0, "include": 1, "router": 2, "route": 3, "param": 4}.get(a.level, 5), a.chain))
-        auth = Auth(required=any(not a.optional for a in vias) or bool(vias), via=tuple(vias))
+        # like OpenAPI: any security scheme in the tree makes the route authenticated;
+        # ``AuthVia.optional`` says when the scheme itself lets a missing credential through
+        auth = Auth(required=bool(vias), via=tuple(vias))
         del hloc
         return Route(
             app=app_id, methods=reg.methods, path=path, kind=reg.kind, handler=handler,
@@ -1356,6 +1383,14 @@ class Linker:
             field_calls: list[VInst] = []
             if isinstance(ann_v, VAnnotated):
                 field_calls.extend(m for m in ann_v.meta if isinstance(m, VInst) and _ext_name(m.cls) in ("pydantic.Field", "sqlmodel.Field"))
+            # ``StringConstraints(max_length=)`` metadata (also inside ``X | None``) and ``constr()``/``conlist()`` types
+            union = isinstance(ann_v, VGeneric) and _ext_name(ann_v.base) in ("typing.Optional", "typing.Union")
+            for part in [ann_v, *(ann_v.items if union else ())]:  # type: ignore[union-attr]
+                if isinstance(part, VAnnotated):
+                    field_calls.extend(m for m in part.meta if isinstance(m, VInst) and (
+                        _ext_name(m.cls) in _CON_MARKERS or (part is not ann_v and _ext_name(m.cls) in ("pydantic.Field", "sqlmodel.Field"))))
+                elif isinstance(part, VInst) and _ext_name(part.cls) in _CON_TYPES:
+                    field_calls.append(part)
             if f.value is not None:
                 vv = self.eval(f.value, cls.env)
                 if isinstance(vv, VInst) and _ext_name(vv.cls) in ("pydantic.Field", "sqlmodel.Field"):
@@ -1374,6 +1409,8 @@ class Linker:
                         continue
                     constraints.append((k, self.const(e, cls.env)))
             names = self.type_names(base)
+            if not names and isinstance(base, VInst) and _ext_name(base.cls) in _CON_TYPES:
+                names = [_CON_TYPES[_ext_name(base.cls) or ""]]
             optional = "builtins.None" in names or "typing.Optional" in names
             fields[f.name] = ModelField(f.name, render(f.annotation), tuple(names), required, default,
                                         tuple(constraints), f.pos.line, f.pos.col, optional)
@@ -1546,6 +1583,10 @@ class Linker:
         """The qualified name a call resolves to: a project function or an external dotted name."""
         env = Env(fn.env.module, fn.env.functions + (fn.fact,))
         func = call.func
+        if isinstance(func, Attr) and fn.cls is not None:
+            via_self = self._self_callee(fn, func)
+            if via_self is not None:
+                return via_self
         if isinstance(func, Attr):
             recv = self.eval(func.value, env)
             if isinstance(recv, VParam):
@@ -1572,6 +1613,71 @@ class Linker:
         if isinstance(v, VExt):
             return v.qualname
         return None
+
+    def _self_callee(self, fn: VFunc, func: Attr) -> str | None:
+        """``self.method()`` and ``self.attr.method()`` in a method, resolved through its class.
+
+        ``self.attr``'s type comes from a class-level annotation or from what a method assigns to it
+        (``self._repo = repo`` with ``repo: ProjectRepository``, ``self.session: Session = ...``,
+        ``self.repo = UserRepository(db)``), so service -> repository -> session chains link up.
+        """
+        params = fn.fact.params
+        if fn.cls is None or not params or params[0].name not in ("self", "cls"):
+            return None
+        me = params[0].name
+        recv = func.value
+        if isinstance(recv, Name) and recv.id == me:
+            m = self.class_attr(fn.cls, func.attr, instance=True)
+            return m.qualname if isinstance(m, VFunc) else None
+        if isinstance(recv, Attr) and isinstance(recv.value, Name) and recv.value.id == me:
+            t = self._instance_attr_type(fn.cls, recv.attr)
+            if isinstance(t, VClass):
+                m = self.class_attr(t, func.attr, instance=True)
+                return m.qualname if isinstance(m, VFunc) else f"{t.qualname}.{func.attr}"
+            if isinstance(t, VExt):
+                return f"{t.qualname}.{func.attr}"
+        return None
+
+    def _instance_attr_type(self, cls: VClass, attr: str, _seen: frozenset[str] = frozenset()) -> Value | None:
+        if cls.qualname in _seen:
+            return None
+        f = cls.fact.field(attr)
+        if f is not None and f.annotation is not None:
+            return self._plain_type(self.annotation(f.annotation, cls.env))
+        outer = Env(cls.env.module, cls.env.functions)
+        for m in cls.fact.methods:
+            if not m.params:
+                continue
+            menv = Env(cls.env.module, cls.env.functions + (m,))
+            for a in m.scope.assigns:
+                if a.target != f"{m.params[0].name}.{attr}":
+                    continue
+                if a.annotation is not None:
+                    return self._plain_type(self.annotation(a.annotation, menv))
+                if isinstance(a.value, Name):
+                    p = m.param(a.value.id)
+                    if p is not None and p.annotation is not None:
+                        return self._plain_type(self.annotation(p.annotation, outer))
+                if isinstance(a.value, Call):
+                    v = self.eval(a.value, menv)
+                    if isinstance(v, VInst) and isinstance(v.cls, VClass):
+                        return v.cls
+        for b in cls.fact.bases:
+            bv = self.eval(b, cls.env)
+            if isinstance(bv, VClass):
+                t = self._instance_attr_type(bv, attr, _seen | {cls.qualname})
+                if t is not None:
+                    return t
+        return None
+
+    def _plain_type(self, t: Value | None) -> Value | None:
+        """``X``, ``X | None``, ``Optional[X]``, ``Annotated[X, ...]`` -> ``X`` (a class), else None."""
+        t = self._unwrap_alias(t)
+        if isinstance(t, VAnnotated):
+            t = t.base
+        if isinstance(t, VGeneric) and _ext_name(t.base) in ("typing.Optional", "typing.Union"):
+            t = next((i for i in t.items if not (isinstance(i, VConst) and i.value is None)), t)
+        return t if isinstance(t, (VClass, VExt)) else None
 
     def _param_type(self, p: VParam) -> str | None:
         pf = p.func.fact.param(p.name)
@@ -1608,6 +1714,14 @@ class Linker:
                 r = self.build_route(app_id, reg, path, ok, deps, tags, chain, schema, depr, rprefix)
                 if r is not None:
                     routes.append(r)
+            # registration order: FastAPI (0.165 ``_IncludedRouter``) matches an app's route list in order,
+            # an included router standing where its ``include_router()`` call is and trying its own
+            # routes (decorators and includes, in call order) lazily. Sorting each route by the source
+            # positions of its include calls, then of its registration, gives that depth-first order.
+            # Positions compare as (file, line): exact within one file, arbitrary across files.
+            by_reg = sorted(range(len(routes)), key=lambda i: _registration_key(routes[i]))
+            for n, i in enumerate(by_reg):
+                routes[i] = replace(routes[i], order=n)
             routes.sort(key=lambda r: (r.path, r.methods, r.kind, r.handler.path, r.handler.line))
             call = info.inst.call
             options: list[tuple[str, object]] = []
@@ -1631,12 +1745,12 @@ class Linker:
                                     tuple((k, self.const(v, item.env or env)) for k, v in item.call.kwargs)))
             apps.append(App(
                 id=app_id, name=name, loc=self._app_loc(info), routes=tuple(routes), mounts=tuple(info.mounts),
-                middleware=tuple(middleware), dependencies=tuple(self.dep_name(v)[0] for v, _, _ in info.deps),
+                middleware=tuple(middleware), dependencies=tuple(self.dep_label(v) for v, _, _ in info.deps),
                 options=tuple(options), factory=info.factory,
             ))
         routers = [
             Router(f"{k[0]}:{k[1]}", i.name, i.inst.cls.qualname, i.prefix, i.tags,
-                   tuple(self.dep_name(v)[0] for v, _, _ in i.deps), i.loc, i.is_app)
+                   tuple(self.dep_label(v) for v, _, _ in i.deps), i.loc, i.is_app)
             for k, i in sorted(self.routers.items())
         ]
         models, tables = self.build_models()
@@ -1685,6 +1799,11 @@ class Linker:
 
     def _app_loc(self, info: _RouterInfo) -> Loc:
         return info.loc
+
+
+def _registration_key(r: Route) -> tuple[tuple[str, int, int], ...]:
+    steps = tuple((s.path, s.line, 0) for s in r.include_chain)
+    return steps + ((r.registered.path, r.registered.line, r.registered.col),)
 
 
 def _short(name: str) -> str:

@@ -56,6 +56,8 @@ def noqa_map(source: bytes) -> tuple[dict[int, frozenset[str]], frozenset[str] |
         if m:
             lines[number] = _codes(m.group("codes"))
     file_noqa = None
+    if source.startswith(b"\xef\xbb\xbf"):
+        source = source[3:]
     for m in _FILE_NOQA_RE.finditer(source):
         file_noqa = (file_noqa or frozenset()) | _codes(m.group("codes"))
         if not m.group("codes"):
@@ -64,14 +66,67 @@ def noqa_map(source: bytes) -> tuple[dict[int, frozenset[str]], frozenset[str] |
     return lines, file_noqa
 
 
+MAX_BRACKET_DEPTH = 200  # CPython's parser limit ("too many nested parentheses")
+_OPEN = frozenset(b"([{")
+_CLOSE = frozenset(b")]}")
+
+
+def bracket_depth(source: bytes) -> int:
+    """The deepest bracket nesting, skipping strings and comments (a cheap guard: LibCST's
+    native parser overflows its stack, killing the process, on a few thousand levels)."""
+    if source.count(b"(") + source.count(b"[") + source.count(b"{") < MAX_BRACKET_DEPTH:
+        return 0
+    depth = deepest = 0
+    i, n = 0, len(source)
+    while i < n:
+        c = source[i]
+        if c in _OPEN:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif c in _CLOSE:
+            depth = max(depth - 1, 0)
+        elif c == 0x23:  # '#': skip to end of line
+            j = source.find(b"\n", i)
+            i = n if j < 0 else j
+            continue
+        elif c in (0x22, 0x27):  # quotes
+            q = source[i:i + 3]
+            quote = q if q in (b'"""', b"'''") else source[i:i + 1]
+            j = i + len(quote)
+            while j < n:
+                if source[j] == 0x5C:  # backslash
+                    j += 2
+                    continue
+                if source.startswith(quote, j):
+                    break
+                if len(quote) == 1 and source[j] == 0x0A:
+                    break
+                j += 1
+            i = j + len(quote)
+            continue
+        i += 1
+    return deepest
+
+
 def digest(source: bytes) -> str:
     return hashlib.sha256(source).hexdigest()
 
 
-def parse_error_message(exc: BaseException) -> str:
+def parse_error_message(exc: BaseException, source: bytes | None = None) -> str:
     if isinstance(exc, cst.ParserSyntaxError):
         msg = exc.message.strip().splitlines()[0] if exc.message else "invalid syntax"
-        return f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {msg}"
+        line, col = exc.raw_line, exc.raw_column + 1
+        m = re.match(r"parser error: error at (\d+):(\d+): (.*)", msg)
+        if m:  # the native parser's own position is the reliable one
+            line, col, msg = int(m.group(1)), int(m.group(2)) + 1, m.group(3)
+        if source is not None:
+            last = len(source.splitlines()) or 1
+            if line > last:  # the parser reports end of file one line past the last
+                line, col, msg = last, len(source.splitlines()[-1]) + 1 if source.splitlines() else 1, f"unexpected end of file ({msg})"
+        if len(msg) > 120:
+            msg = msg[:117] + "..."
+        return f"syntax error at line {line}, column {col}: {msg}"
     if isinstance(exc, UnicodeDecodeError):
         return f"cannot decode file as {exc.encoding}: {exc.reason} at byte {exc.start}"
     if isinstance(exc, RecursionError):
@@ -88,6 +143,10 @@ def extract_source(source: bytes, path: str, *, max_bytes: int = DEFAULT_MAX_FIL
         return Extracted(path, None, Diagnostic(path, f"skipped: {len(source):,} bytes is over the {max_bytes:,}-byte limit (max-file-bytes)"))
     if b"\x00" in source:
         return Extracted(path, None, Diagnostic(path, "skipped: contains NUL bytes (binary file?)"))
+    depth = bracket_depth(source)
+    if depth > MAX_BRACKET_DEPTH:
+        return Extracted(path, None, Diagnostic(
+            path, f"skipped: brackets nested {depth} deep (CPython itself stops at {MAX_BRACKET_DEPTH})"))
     try:
         module = cst.parse_module(source)
         collector = Collector(module)
@@ -95,7 +154,7 @@ def extract_source(source: bytes, path: str, *, max_bytes: int = DEFAULT_MAX_FIL
     except (RecursionError, MemoryError) as exc:
         return Extracted(path, None, Diagnostic(path, parse_error_message(exc)))
     except Exception as exc:  # LibCST raises several exception types for bad input
-        return Extracted(path, None, Diagnostic(path, parse_error_message(exc)))
+        return Extracted(path, None, Diagnostic(path, parse_error_message(exc, source)))
     noqa, file_noqa = noqa_map(source)
     facts = ModuleFacts(
         path=path,

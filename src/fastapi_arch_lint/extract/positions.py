@@ -76,7 +76,7 @@ WANTED: frozenset[type] = frozenset(
     {
         cst.FunctionDef, cst.ClassDef, cst.Decorator, cst.Call, cst.Param, cst.Assign,
         cst.AnnAssign, cst.AugAssign, cst.Expr, cst.Return, cst.Raise, cst.Comparison,
-        cst.Import, cst.ImportFrom, cst.Subscript,
+        cst.Import, cst.ImportFrom, cst.Subscript, cst.TypeAlias,
     }
 )
 

@@ -142,6 +142,9 @@ class Route:
     path_unresolved: bool = False
     response_class: str | None = None
     router_prefix: str = ""  # prefix contributed by the registering router itself
+    # position in the app's matching order (0 = tried first): FastAPI/Starlette try routes in the
+    # order they were registered, an included router in the place of its include_router() call
+    order: int = 0
 
     @property
     def file(self) -> str:
@@ -168,6 +171,7 @@ class Mount:
     target: str
     kind: str  # "app" | "static" | "other"
     loc: Loc
+    app: str = ""  # the mounted app's id (``App.id``) when it is a project FastAPI app
 
 
 @dataclass(frozen=True, slots=True)

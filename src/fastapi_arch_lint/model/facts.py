@@ -63,6 +63,8 @@ class CallSite:
     awaited: bool = False
     # the name the call's result is assigned to, when it is ``x = call(...)``
     assigned_to: str | None = None
+    # the ``*x`` / ``**x`` arguments as ("*" or "**", expression); ``call.starred`` only says they exist
+    spread: tuple[tuple[str, Expr], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,9 @@ class FunctionFact:
     subscripts: tuple[tuple[str, str], ...] = ()
     docstring: str | None = None
     is_method: bool = False
+    # names and attribute chains tested for truth in ``if``/``while``/``assert``/ternary conditions,
+    # bare or under ``not`` / ``and`` / ``or``: ``if not token:`` -> "token"
+    truth_tests: frozenset[str] = frozenset()
 
     def param(self, name: str) -> ParamFact | None:
         for p in self.params:

@@ -1,0 +1,1 @@
+"""Async and blocking-call rules (FAL6xx)."""

@@ -1,0 +1,282 @@
+"""FAL601 blocking-call-in-async."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
+from fastapi_arch_lint.model.app import AppModel, Function
+from fastapi_arch_lint.model.expr import Attr, render
+from fastapi_arch_lint.model.facts import CallSite, Pos
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._util import route_entity, unique_routes
+
+# -- what the linker resolves calls to ------------------------------------------------
+# A call's target is a dotted name: ``requests.get`` for a function, ``httpx.Client().get``
+# for a method of an instance built in the function (``client = httpx.Client()``), and
+# ``sqlalchemy.orm.Session.execute`` for a method of a parameter annotated ``Session``.
+
+SYNC_SESSION_CLASSES = frozenset({
+    "sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlmodel.Session",
+    "sqlmodel.orm.session.Session", "sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session",
+})
+# receivers that are sync sessions without being the class itself: ``SessionLocal()`` where
+# ``SessionLocal = sessionmaker(...)``, or a ``scoped_session(...)`` registry
+SYNC_SESSION_RECEIVERS = frozenset({
+    "sqlalchemy.orm.sessionmaker()", "sqlalchemy.orm.scoped_session()", "sqlalchemy.orm.scoping.scoped_session()",
+})
+ASYNC_SESSION_CLASSES = frozenset({
+    "sqlalchemy.ext.asyncio.AsyncSession", "sqlalchemy.ext.asyncio.session.AsyncSession",
+    "sqlmodel.ext.asyncio.session.AsyncSession", "sqlalchemy.ext.asyncio.async_scoped_session",
+})
+ASYNC_SESSION_RECEIVERS = frozenset({
+    "sqlalchemy.ext.asyncio.async_sessionmaker()", "sqlalchemy.ext.asyncio.session.async_sessionmaker()",
+})
+# Session methods that talk to the database
+SESSION_IO_METHODS = frozenset({
+    "execute", "exec", "query", "scalar", "scalars", "get", "get_one", "commit", "flush", "refresh", "merge",
+    "rollback", "connection",
+})
+
+HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
+REQUESTS_SESSIONS = frozenset({"requests.Session", "requests.sessions.Session", "requests.session()"})
+HTTPX_CLIENTS = frozenset({"httpx.Client"})
+PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
+PATH_IO_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes", "open"})
+SMTP_CLASSES = frozenset({"smtplib.SMTP", "smtplib.SMTP_SSL"})
+
+BLOCKING_FUNCTIONS: dict[str, str] = {
+    **{f"requests.{v}": "HTTP request with `requests`" for v in HTTP_VERBS},
+    **{f"requests.api.{v}": "HTTP request with `requests`" for v in HTTP_VERBS},
+    **{f"httpx.{v}": "synchronous `httpx` request" for v in HTTP_VERBS | {"stream"}},
+    "urllib.request.urlopen": "HTTP request with `urllib`",
+    "urllib.request.urlretrieve": "HTTP request with `urllib`",
+    "time.sleep": "`time.sleep`",
+    "builtins.open": "file I/O",
+    "io.open": "file I/O",
+    **{f"subprocess.{f}": "subprocess" for f in ("run", "call", "check_call", "check_output", "Popen",
+                                                  "getoutput", "getstatusoutput")},
+    "os.system": "subprocess",
+    "os.popen": "subprocess",
+    **{c: "SMTP connection" for c in SMTP_CLASSES},
+}
+
+MAX_RELATED = 12
+
+OFFLOAD_FUNCTIONS = frozenset({
+    "fastapi.concurrency.run_in_threadpool", "starlette.concurrency.run_in_threadpool", "asyncio.to_thread",
+    "anyio.to_thread.run_sync", "asgiref.sync.sync_to_async",
+})
+
+
+def split_target(target: str) -> tuple[str, str, bool]:
+    """``("httpx.Client", "get", True)`` for ``httpx.Client().get``: receiver, method, is-instance."""
+    receiver, _, method = target.rpartition(".")
+    if receiver.endswith("()"):
+        return receiver[:-2], method, True
+    return receiver, method, False
+
+
+def session_kind(app: AppModel, receiver: str) -> str | None:
+    """``"sync"`` or ``"async"`` when ``receiver`` (a split target's receiver) is an ORM session."""
+    if receiver in SYNC_SESSION_CLASSES or receiver in SYNC_SESSION_RECEIVERS:
+        return "sync"
+    if receiver in ASYNC_SESSION_CLASSES or receiver in ASYNC_SESSION_RECEIVERS:
+        return "async"
+    bases = app.class_bases.get(receiver, ())
+    if any(b in ASYNC_SESSION_CLASSES for b in bases):
+        return "async"
+    if any(b in SYNC_SESSION_CLASSES for b in bases):
+        return "sync"
+    return None
+
+
+def blocking_kind(app: AppModel, target: str | None) -> str | None:
+    """What kind of blocking I/O a resolved call target does, or None."""
+    if not target:
+        return None
+    if target in BLOCKING_FUNCTIONS:
+        return BLOCKING_FUNCTIONS[target]
+    receiver, method, _ = split_target(target)
+    if receiver in REQUESTS_SESSIONS and method in HTTP_VERBS | {"send"}:
+        return "HTTP request with `requests`"
+    if receiver in HTTPX_CLIENTS and method in HTTP_VERBS | {"send", "stream"}:
+        return "synchronous `httpx.Client` request"
+    if receiver in PATH_CLASSES and method in PATH_IO_METHODS:
+        return "file I/O"
+    if receiver in SMTP_CLASSES:
+        return "SMTP connection"
+    if method in SESSION_IO_METHODS and session_kind(app, receiver) == "sync":
+        return "synchronous SQLAlchemy `Session` I/O"
+    return None
+
+
+def is_offload(site: CallSite, target: str | None) -> bool:
+    if target in OFFLOAD_FUNCTIONS:
+        return True
+    func = site.call.func
+    return isinstance(func, Attr) and func.attr == "run_in_executor"
+
+
+def _inside(inner: Pos, outer: Pos) -> bool:
+    return (inner.line, inner.col) >= (outer.line, outer.col) and (inner.end_line, inner.end_col) <= (
+        outer.end_line, outer.end_col) and inner != outer
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    fn: Function
+    site: CallSite
+    target: str | None
+
+
+def short_name(fn: Function, home_module: str) -> str:
+    """``items.get_item`` for ``app.services.items.get_item`` seen from another module."""
+    own = fn.fact.qualname
+    if fn.module == home_module:
+        return own
+    return f"{fn.module.rsplit('.', 1)[-1]}.{own}"
+
+
+def project_callee(app: AppModel, target: str | None) -> Function | None:
+    """The project function a call runs: the function itself, or a class's ``__init__``."""
+    if not target:
+        return None
+    fn = app.functions.get(target)
+    if fn is None and target in app.classes:
+        fn = app.functions.get(f"{target}.__init__")
+    return fn
+
+
+def blocking_chains(app: AppModel, start: str, depth: int) -> list[tuple[tuple[Hop, ...], str]]:
+    """Blocking calls made by ``start`` or by the project functions it calls (``depth`` levels).
+
+    Calls inside ``run_in_threadpool(...)``/``asyncio.to_thread(...)`` and awaited calls are
+    not blocking; a sync function that is awaited is wrapped by something (``sync_to_async``)
+    and is not followed.
+    """
+    out: list[tuple[tuple[Hop, ...], str]] = []
+    seen: set[str] = set()
+    queue: list[tuple[str, tuple[Hop, ...]]] = [(start, ())]
+    while queue:
+        name, hops = queue.pop(0)
+        if name in seen:
+            continue
+        seen.add(name)
+        fn = app.functions.get(name)
+        if fn is None:
+            continue
+        offload = [site.pos for site, target in fn.calls if is_offload(site, target)]
+        for site, target in fn.calls:
+            if any(_inside(site.pos, span) for span in offload):
+                continue
+            callee = project_callee(app, target)
+            if callee is not None:
+                if site.awaited and not callee.fact.is_async:
+                    continue
+                if len(hops) < depth and callee.qualname not in seen:
+                    queue.append((callee.qualname, hops + (Hop(fn, site, target),)))
+                continue
+            if site.awaited:
+                continue
+            kind = blocking_kind(app, target)
+            if kind is not None:
+                out.append((hops + (Hop(fn, site, target),), kind))
+    return out
+
+
+def chain_text(hops: tuple[Hop, ...], home: str) -> str:
+    """``read_item -> items.get_item -> db.get``: project functions, then the call as written."""
+    parts = [short_name(hop.fn, home) for hop in hops]
+    parts.append(render(hops[-1].site.call.func, 60))
+    return " -> ".join(parts)
+
+
+FIXES = {
+    "requests": "use `httpx.AsyncClient` and `await` the request",
+    "httpx": "use `httpx.AsyncClient` and `await` the request",
+    "urllib": "use `httpx.AsyncClient` and `await` the request",
+    "time.sleep": "use `await asyncio.sleep(...)`",
+    "file": "use `anyio.Path`/`aiofiles`",
+    "subprocess": "use `asyncio.create_subprocess_exec`",
+    "Session": "use `AsyncSession` and `await` its calls",
+    "SMTP": "use `aiosmtplib`",
+}
+
+
+def help_text(kind: str, role: str) -> str:
+    fix = next((text for key, text in FIXES.items() if key in kind), "use an async API and `await` it")
+    out = f"{fix}, or offload the work with `await run_in_threadpool(fn, ...)` / `await asyncio.to_thread(fn, ...)`"
+    if role != "middleware":
+        out += f", or declare the {role.split()[-1]} with plain `def` so FastAPI runs it in the threadpool"
+    return out
+
+
+@register
+class BlockingCallInAsync(Rule):
+    code = "FAL601"
+    name = "blocking-call-in-async"
+    summary = "An `async def` handler or dependency makes a blocking call (directly or through project functions)"
+    severity = Severity.WARNING
+    confidence = Confidence.HIGH
+    default_options = {"depth": 3}
+
+    def contexts(self, app: AppModel) -> Iterator[tuple[str, str, str]]:
+        """(qualname, role, entity) of every async function that runs on the event loop per request."""
+        seen: set[str] = set()
+        for route in unique_routes(app):
+            h = route.handler
+            if h.is_async and h.qualname not in seen:
+                seen.add(h.qualname)
+                yield h.qualname, "route handler", route_entity(route)
+        for route in unique_routes(app):
+            for dep in route.dependencies:
+                fn = app.functions.get(dep.name)
+                if fn is None or not fn.fact.is_async or dep.name in seen:
+                    continue
+                seen.add(dep.name)
+                yield dep.name, "dependency", f"dependency {dep.name}"
+        for a in app.apps:
+            for mw in a.middleware:
+                fn = app.functions.get(mw.name)
+                if mw.kind != "function" or fn is None or not fn.fact.is_async or mw.name in seen:
+                    continue
+                seen.add(mw.name)
+                yield mw.name, "middleware", f"middleware {mw.name}"
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        depth = int(self.options["depth"])
+        for qualname, role, entity in self.contexts(app):
+            fn = app.functions.get(qualname)
+            if fn is None:
+                continue
+            chains = blocking_chains(app, qualname, depth)
+            if not chains:
+                continue
+            # the first chain by position in the async function, then by length
+            chains.sort(key=lambda c: (c[0][0].site.pos.line, c[0][0].site.pos.col, len(c[0])))
+            hops, kind = chains[0]
+            first = hops[0].site
+            home = fn.module
+            text = chain_text(hops, home)
+            more = ""
+            if len(chains) > 1:
+                more = f"; {len(chains) - 1} more blocking call{'s' if len(chains) > 2 else ''} listed below"
+            related: list[Related] = []
+            for i, hop in enumerate(hops[1:], start=1):
+                tail = f": {kind}" if i == len(hops) - 1 else ""
+                related.append(Related(hop.fn.path, hop.site.pos.line,
+                                       f"`{short_name(hop.fn, home)}` calls `{render(hop.site.call.func, 60)}`{tail}"))
+            for other, other_kind in chains[1:MAX_RELATED]:
+                last = other[-1]
+                related.append(Related(last.fn.path, last.site.pos.line,
+                                       f"also `{chain_text(other, home)}` ({other_kind})"))
+            confidence = Confidence.HIGH if len(hops) == 1 else Confidence.MEDIUM
+            yield self.finding(
+                fn.path, first.pos.line, first.pos.col,
+                f"`async def {fn.fact.name}` ({role}) blocks the event loop: `{text}` ({kind}){more}",
+                help=help_text(kind, role),
+                end_line=first.pos.end_line, end_col=first.pos.end_col,
+                related=related, entity=entity, confidence=confidence,
+            )

@@ -1,0 +1,1 @@
+"""Authentication and access-control rules (FAL4xx)."""

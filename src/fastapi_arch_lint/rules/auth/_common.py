@@ -1,0 +1,185 @@
+"""Helpers shared by the auth rules: public-route globs, expression walking, principals."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Iterator
+
+from fastapi_arch_lint.model.app import AppModel, Function, Route
+from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, DictExpr, Expr, FStr, Name, Seq, Subscript, dotted
+
+# paths that are public by nature: issuing credentials, recovering them, probes
+DEFAULT_PUBLIC_ROUTES = (
+    "*/login", "*/login/*", "*/logout", "*/token", "*/token/refresh", "*/refresh", "*/signin", "*/sign-in",
+    "*/signup", "*/sign-up", "*/register", "*/registration", "*/password-reset*", "*/reset-password*",
+    "*/password-recovery*", "*/forgot-password*", "*/password/reset*", "*/password/forgot*",
+    "*/verify-email*", "*/health", "*/healthz", "*/livez", "*/readyz", "*/ping",
+)
+# handler names that are public by nature (open registration at ``POST /users``, ...)
+DEFAULT_PUBLIC_HANDLERS = (
+    "login", "login_*", "*_login", "signin*", "sign_in*", "signup*", "sign_up*", "register", "register_user",
+    "register_account", "*_signup", "logout",
+)
+
+
+def glob_match(value: str, patterns: Iterable[str]) -> bool:
+    v = value.lower()
+    return any(fnmatch.fnmatchcase(v, p.lower()) for p in patterns)
+
+
+def is_public(route: Route, path_globs: Iterable[str], handler_globs: Iterable[str] = ()) -> bool:
+    path = route.path.rstrip("/") or "/"
+    short = route.handler.qualname.rsplit(".", 1)[-1]
+    return glob_match(path, path_globs) or glob_match(short, handler_globs)
+
+
+def handler_name(route: Route) -> str:
+    return route.handler.qualname.rsplit(".", 1)[-1]
+
+
+def names_in(expr: Expr | str | None) -> set[str]:
+    """Every name and dotted chain read by an expression (``current_user.id`` -> both)."""
+    out: set[str] = set()
+    stack: list[object] = [expr]
+    while stack:
+        e = stack.pop()
+        if e is None or isinstance(e, str):
+            continue
+        if isinstance(e, Name):
+            out.add(e.id)
+        elif isinstance(e, Attr):
+            d = dotted(e)
+            if d is not None:
+                out.add(d)
+            stack.append(e.value)
+        elif isinstance(e, Call):
+            stack.append(e.func)
+            stack.extend(e.args)
+            stack.extend(v for _, v in e.kwargs)
+        elif isinstance(e, Seq):
+            stack.extend(e.items)
+        elif isinstance(e, DictExpr):
+            stack.extend(k for k in e.keys if k is not None)
+            stack.extend(e.values)
+        elif isinstance(e, FStr):
+            stack.extend(p for p in e.parts if not isinstance(p, str))
+        elif isinstance(e, BinOp):
+            stack.extend((e.left, e.right))
+        elif isinstance(e, Subscript):
+            stack.append(e.value)
+            stack.extend(e.items)
+    return out
+
+
+def roots(names: Iterable[str]) -> set[str]:
+    return {n.split(".", 1)[0] for n in names}
+
+
+def call_args_names(call: Call) -> set[str]:
+    out: set[str] = set()
+    for a in call.args:
+        out |= names_in(a)
+    for _, v in call.kwargs:
+        out |= names_in(v)
+    return out
+
+
+def func_name(call: Call) -> str:
+    """The last name of the called function: ``session.get`` -> ``get``."""
+    f = call.func
+    if isinstance(f, Attr):
+        return f.attr
+    if isinstance(f, Name):
+        return f.id
+    if isinstance(f, Call):
+        return func_name(f)
+    return ""
+
+
+def short(qualname: str) -> str:
+    return qualname.rsplit(".", 1)[-1]
+
+
+def dependency_functions(app: AppModel, route: Route) -> Iterator[Function]:
+    """The project functions among a route's dependencies (``__call__`` of dependency instances too)."""
+    seen: set[str] = set()
+    for d in route.dependencies:
+        if d.name in seen:
+            continue
+        seen.add(d.name)
+        fn = app.functions.get(d.name)
+        if fn is not None:
+            yield fn
+            continue
+        if d.kind in ("instance", "class"):
+            for q, f in app.functions.items():
+                if q.endswith(".__call__") or q.endswith(".__init__"):
+                    cls = q.rsplit(".", 1)[0]
+                    if cls == d.name or short(cls) == short(d.name):
+                        yield f
+
+
+def reachable_functions(app: AppModel, start: Iterable[str], depth: int = 2) -> dict[str, Function]:
+    """``start`` functions and the project functions they call, ``depth`` levels down."""
+    out: dict[str, Function] = {}
+    for q in start:
+        fn = app.functions.get(q)
+        if fn is None:
+            continue
+        out.setdefault(q, fn)
+        for caller, _site, target, trail in app.callees(q, depth=depth):
+            out.setdefault(caller.qualname, caller)
+            if target and target in app.functions and len(trail) <= depth:
+                out.setdefault(target, app.functions[target])
+    return out
+
+
+AUTH_DEP_RE = re.compile(r"current_(active_)?(user|account|principal|customer|member)|get_user\b|authenticat", re.I)
+
+
+def principal_params(route: Route) -> list[str]:
+    """Handler parameters that receive the authenticated principal (their dependency is on an auth chain)."""
+    chain_names = {n for v in route.auth.via for n in v.chain[:-1]}
+    own = {p.name for p in route.handler.fact.params}
+    out = []
+    for p in route.params:
+        if p.name not in own or p.source not in ("dependency", "security") or not p.dependency:
+            continue
+        if short(p.dependency) in chain_names or AUTH_DEP_RE.search(short(p.dependency)):
+            out.append(p.name)
+    return out
+
+
+CREDENTIAL_NAME_RE = re.compile(r"token|jwt|api[_-]?key|authorization|auth|session|ticket|credential|bearer|secret", re.I)
+CREDENTIAL_SOURCES = ("query_params", "headers", "cookies")
+
+
+def credential_readers(app: AppModel, route: Route) -> list[tuple[Function | None, str]]:
+    """Non-scheme dependencies that read a credential themselves: ``(function, what they read)``.
+
+    ``x_token: Annotated[str, Header()]`` or ``request.headers["Authorization"]`` in a dependency may well
+    authenticate, but the model counts only security schemes as authentication.
+    """
+    own = {p.name for p in route.handler.fact.params}
+    out: list[tuple[Function | None, str]] = []
+    for p in route.params:
+        if p.name in own or p.source not in ("header", "cookie", "query"):
+            continue
+        if CREDENTIAL_NAME_RE.search(p.alias or p.name):
+            fn = next((f for f in dependency_functions(app, route) if f.fact.param(p.name) is not None), None)
+            out.append((fn, f"the `{p.alias or p.name}` {p.source}"))
+    for fn in dependency_functions(app, route):
+        for base, key in fn.fact.subscripts:
+            if base.rsplit(".", 1)[-1] in CREDENTIAL_SOURCES and CREDENTIAL_NAME_RE.search(key):
+                out.append((fn, f"`{base}[{key!r}]`"))
+        for site in fn.fact.calls:
+            f = site.call.func
+            if not (isinstance(f, Attr) and f.attr == "get"):
+                continue
+            base = dotted(f.value) or ""
+            key = site.call.args[0] if site.call.args else None
+            if base.rsplit(".", 1)[-1] in CREDENTIAL_SOURCES and isinstance(key, Const) and isinstance(key.value, str) \
+                    and CREDENTIAL_NAME_RE.search(key.value):
+                out.append((fn, f"`{base}.get({key.value!r})`"))
+    return out

@@ -1,0 +1,123 @@
+"""FAL404 optional-auth-not-enforced."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Finding, Related, Severity
+from fastapi_arch_lint.model.app import AppModel, AuthVia, Route
+from fastapi_arch_lint.model.expr import Const
+from fastapi_arch_lint.model.facts import FunctionFact
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._util import unique_routes
+from fastapi_arch_lint.rules.auth._common import call_args_names, handler_name, names_in, roots, short
+
+
+def receiving_param(fact: FunctionFact, scheme: str) -> str | None:
+    """The parameter of ``fact`` that FastAPI fills from the scheme instance ``scheme``."""
+    for p in fact.params:
+        found = names_in(p.annotation) | names_in(p.default)
+        if any(n == scheme or n.endswith("." + scheme) for n in found):
+            return p.name
+    return None
+
+
+def rejects_none(fact: FunctionFact, param: str) -> bool:
+    """``raise`` anywhere, or the credential tested against None / for truth."""
+    if fact.raises:
+        return True
+    if param in fact.truth_tests or any(t.split(".", 1)[0] == param for t in fact.truth_tests):
+        return True
+    for c in fact.compares:
+        sides = (c.left, c.right)
+        tested = roots(names_in(c.left) | names_in(c.right))
+        if any(isinstance(s, Const) and s.value is None for s in sides) and param in tested:
+            return True
+    return False
+
+
+def _handler_rejects(route: Route, dependency: str) -> bool:
+    own = {p.name for p in route.handler.fact.params}
+    names = [p.name for p in route.params if p.name in own and p.dependency == dependency]
+    return bool(names) and all(rejects_none(route.handler.fact, n) and bool(route.handler.fact.raises) for n in names)
+
+
+def _receiver(app: AppModel, route: Route, via: AuthVia) -> tuple[str, FunctionFact, str, int] | None:
+    """(qualname, fact, path, line) of the function that receives the scheme's credential."""
+    for d in route.dependencies:
+        if d.kind == "scheme" and short(d.name) == via.name:
+            if not d.parent:
+                return route.handler.qualname, route.handler.fact, route.handler.path, route.handler.line
+            fn = app.functions.get(d.parent)
+            if fn is not None:
+                return fn.qualname, fn.fact, fn.path, fn.fact.pos.line
+            for q, f in app.functions.items():  # a dependency instance: its ``__call__``
+                if q.endswith(".__call__") and short(q.rsplit(".", 1)[0]).lower() in d.parent.lower():
+                    return f.qualname, f.fact, f.path, f.fact.pos.line
+            return None
+    return None
+
+
+@register
+class OptionalAuthNotEnforced(Rule):
+    code = "FAL404"
+    name = "optional-auth-not-enforced"
+    summary = "A scheme with `auto_error=False` whose missing credential (`None`) is never rejected"
+    severity = Severity.WARNING
+    cwe = ("CWE-287",)
+    owasp = ("API2:2023",)
+    security_severity = 8.1
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        groups: dict[tuple[str, str], dict] = {}
+        for route in unique_routes(app):
+            vias = route.auth.via
+            if not vias or any(not v.optional for v in vias):
+                continue
+            for via in vias:
+                rec = _receiver(app, route, via)
+                if rec is None:
+                    continue
+                qualname, fact, path, line = rec
+                param = receiving_param(fact, via.name)
+                if param is None:
+                    continue
+                if rejects_none(fact, param):
+                    continue
+                # handed on to a helper that rejects it
+                fn = app.functions.get(qualname)
+                handed = False
+                for site, target in (fn.calls if fn is not None else ()):
+                    if target and target in app.functions and param in roots(call_args_names(site.call)):
+                        if app.functions[target].fact.raises:
+                            handed = True
+                if handed:
+                    continue
+                # the handler receives the dependency's result and rejects ``None`` itself
+                if qualname != route.handler.qualname and _handler_rejects(route, qualname):
+                    continue
+                p = fact.param(param)
+                g = groups.setdefault((qualname, via.name), {
+                    "path": path, "line": p.pos.line if p else line, "col": p.pos.col if p else 1,
+                    "param": param, "via": via, "routes": [], "func": qualname,
+                })
+                g["routes"].append(route)
+        for (qualname, scheme), g in sorted(groups.items()):
+            routes = g["routes"]
+            shown = ", ".join(f"`{r.display()}`" for r in routes[:3])
+            if len(routes) > 3:
+                shown += f" and {len(routes) - 3} more"
+            via = g["via"]
+            related = [Related(via.path, via.line, f"`{scheme}` ({via.scheme}) created with `auto_error=False`")]
+            related += [Related(r.registered.path, r.registered.line,
+                                f"`{r.display()}` (`{handler_name(r)}`) relies on it") for r in routes]
+            yield self.finding(
+                g["path"], g["line"], g["col"],
+                f"`{short(qualname)}` receives `{g['param']}` from `{scheme}` (`auto_error=False`) and never rejects "
+                f"a missing credential: anonymous requests reach {shown} as if authenticated",
+                help=f"raise `HTTPException(401, headers={{\"WWW-Authenticate\": \"Bearer\"}})` when `{g['param']}` "
+                     f"is None, or drop `auto_error=False`; if anonymous access is intended, branch on `None` "
+                     f"explicitly (`if {g['param']} is None: return None`) so readers see it",
+                related=related,
+                entity=f"{qualname} {scheme}",
+            )

@@ -1,0 +1,129 @@
+"""FAL401 state-changing-route-without-auth."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
+from fastapi_arch_lint.model.app import AppModel, IncludeStep, Route
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._util import STATE_CHANGING, include_chain_text, route_entity, route_related, unique_routes
+from fastapi_arch_lint.rules.auth._common import (
+    credential_readers,
+    DEFAULT_PUBLIC_HANDLERS,
+    DEFAULT_PUBLIC_ROUTES,
+    func_name,
+    handler_name,
+    is_public,
+    reachable_functions,
+    short,
+)
+
+# a webhook that checks its provider's signature authenticates the caller by that signature
+SIGNATURE_CHECK_RE = re.compile(
+    r"^(compare_digest|construct_event|verify_signature|verify_webhook\w*|validate_signature|check_signature"
+    r"|verify_\w*signature|validate_\w*signature|check_\w*signature|verify_hmac|validate_request)$"
+)
+
+
+def verifies_signature(app: AppModel, route: Route) -> bool:
+    for fn in reachable_functions(app, [route.handler.qualname], depth=2).values():
+        for site in fn.fact.calls:
+            if SIGNATURE_CHECK_RE.match(func_name(site.call)):
+                return True
+    return False
+
+
+def _sibling_includes(app: AppModel, route: Route) -> list[IncludeStep]:
+    """Includes into the same parent routers as this route's chain that do attach auth."""
+    parents = {s.parent for s in route.include_chain} or {a.name for a in app.apps if a.id == route.app}
+    mine = {(s.path, s.line) for s in route.include_chain}
+    found: dict[tuple[str, int], IncludeStep] = {}
+    for a in app.apps:
+        if a.id != route.app:
+            continue
+        for other in a.routes:
+            if not any(v.level == "include" for v in other.auth.via):
+                continue
+            for step in other.include_chain:
+                if step.parent in parents and step.dependencies and (step.path, step.line) not in mine:
+                    found.setdefault((step.path, step.line), step)
+    return sorted(found.values(), key=lambda s: (s.path, s.line))
+
+
+@register
+class StateChangingRouteWithoutAuth(Rule):
+    code = "FAL401"
+    name = "state-changing-route-without-auth"
+    summary = "A POST/PUT/PATCH/DELETE route that no authentication reaches (app, include, router, route or parameter)"
+    severity = Severity.ERROR
+    confidence = Confidence.HIGH
+    cwe = ("CWE-306",)
+    owasp = ("API2:2023", "API5:2023")
+    security_severity = 9.1
+    default_options = {
+        "public-routes": list(DEFAULT_PUBLIC_ROUTES),
+        "public-handlers": list(DEFAULT_PUBLIC_HANDLERS),
+    }
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        public_paths = self.options["public-routes"]
+        public_handlers = self.options["public-handlers"]
+        for route in unique_routes(app):
+            if route.kind != "http" or route.auth.via:
+                continue
+            changing = [m for m in route.methods if m in STATE_CHANGING]
+            if not changing or is_public(route, public_paths, public_handlers):
+                continue
+            if verifies_signature(app, route):
+                continue
+            siblings = _sibling_includes(app, route)
+            sib_text = ""
+            related: list[Related] = list(route_related(route))
+            dep_hint = "get_current_user"
+            if siblings:
+                deps = sorted({short(d) for s in siblings for d in s.dependencies})
+                dep_hint = deps[0]
+                where = ", ".join(f"{s.path}:{s.line}" for s in siblings[:3])
+                sib_text = (f"; sibling includes attach {', '.join(f'`{d}`' for d in deps)} ({where}) "
+                            f"but this chain attaches nothing")
+                for s in siblings:
+                    related.append(Related(s.path, s.line, f"`{s.child}` is included into `{s.parent}` with "
+                                                           f"dependencies {', '.join(short(d) for d in s.dependencies)}"))
+            readers = credential_readers(app, route)
+            custom = ""
+            severity = confidence = None
+            if readers:
+                fn, what = readers[0]
+                by = f"`{short(fn.qualname)}`" if fn is not None else "a dependency"
+                custom = (f"; {by} reads {what} and may authenticate by hand, but it is not a security scheme, "
+                          f"so nothing marks the route as authenticated")
+                severity, confidence = Severity.WARNING, Confidence.MEDIUM
+                if fn is not None:
+                    related.append(Related(fn.path, fn.fact.pos.line, f"`{short(fn.qualname)}` reads {what}"))
+            methods = ",".join(changing)
+            webhook = "hook" in route.path.lower() or "hook" in handler_name(route).lower()  # webhooks, /hooks/...
+            help_text = (
+                "attach the authentication dependency where the route's siblings get it: "
+                f"`include_router(router, dependencies=[Depends({dep_hint})])`, "
+                f"`APIRouter(dependencies=[...])`, or a `current_user: Annotated[User, Depends({dep_hint})]` "
+                "parameter; if the route is public on purpose, add its path to `public-routes`"
+            )
+            if webhook:
+                help_text = (
+                    "a webhook cannot carry a user token: verify the provider's signature over the raw body "
+                    "(`hmac.compare_digest(expected, signature_header)`, `stripe.Webhook.construct_event`) before "
+                    "acting on it, or authenticate the sender with a shared-secret header; " + help_text
+                )
+            yield self.finding(
+                route.registered.path, route.registered.line, route.registered.col,
+                f"`{methods} {route.path}` (`{handler_name(route)}`) changes state but no authentication reaches "
+                f"it; include chain: {include_chain_text(route)}{sib_text}{custom}",
+                help=help_text + ("; a hand-written credential check is better expressed with `APIKeyHeader`/"
+                                  "`HTTPBearer` so FastAPI, OpenAPI and this review all see it" if readers else ""),
+                related=related,
+                entity=route_entity(route),
+                severity=severity,
+                confidence=confidence,
+            )

@@ -1,0 +1,1 @@
+"""HTTP semantics rules (FAL2xx)."""

@@ -1,0 +1,107 @@
+"""FAL202 body-on-204."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Finding, Related, Severity
+from fastapi_arch_lint.model.app import AppModel, Route
+from fastapi_arch_lint.model.expr import Call, Const, Name, dotted, render
+from fastapi_arch_lint.model.facts import ReturnFact
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._util import route_entity, route_related
+from fastapi_arch_lint.rules.http._effects import is_response_class, registrations
+
+
+def no_body_status(code: int | None) -> bool:
+    """FastAPI's ``is_body_allowed_for_status_code`` negated: 1xx, 204, 205, 304."""
+    return code is not None and (code < 200 or code in (204, 205, 304))
+
+
+def _call_target(app: AppModel, route: Route, call: Call) -> str | None:
+    fn = app.function(route.handler.qualname)
+    for site, target in fn.calls if fn else ():
+        if site.call.line == call.line and site.call.col == call.col:
+            return target
+    return None
+
+
+def _is_response(app: AppModel, target: str | None) -> bool:
+    """A Response class, or a project function annotated to return one."""
+    if is_response_class(app, target):
+        return True
+    fn = app.function(target) if target else None
+    return fn is not None and fn.fact.returns is not None and "Response" in render(fn.fact.returns)
+
+
+def _returns_body(app: AppModel, route: Route, ret: ReturnFact) -> bool:
+    """True when ``return <value>`` sends content: not ``None``, not a ``Response``."""
+    value = ret.value
+    if value is None or (isinstance(value, Const) and value.value is None):
+        return False
+    if isinstance(value, Call):
+        target = _call_target(app, route, value)
+        if target is None and (dotted(value.func) or "").endswith("Response"):
+            return False  # ``Response(...)`` imported in a way the model did not follow
+        return not _is_response(app, target)
+    if isinstance(value, Name):
+        fact = route.handler.fact
+        param = fact.param(value.id)
+        if param is not None:
+            # ``response: Response`` injected by FastAPI and returned
+            return not (param.annotation is not None and "Response" in render(param.annotation))
+        fn = app.function(route.handler.qualname)
+        sites = [(s, t) for s, t in (fn.calls if fn else ()) if s.assigned_to == value.id and s.pos.line <= ret.pos.line]
+        assigns = [a for a in fact.scope.assigns if a.target == value.id and a.pos.line <= ret.pos.line]
+        if sites and all(_is_response(app, t) for _, t in sites):
+            return False
+        if assigns and all(isinstance(a.value, Const) and a.value.value is None for a in assigns):
+            return False
+        if not assigns and not sites:
+            return False  # a global or a loop variable: unknown, stay quiet
+        return True
+    return True
+
+
+@register
+class BodyOn204(Rule):
+    code = "FAL202"
+    name = "body-on-204"
+    summary = "A 204/304 route declares a response model or returns a value: these statuses have no body"
+    severity = Severity.ERROR
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        for route in registrations(app):
+            if route.kind != "http" or not no_body_status(route.status_code):
+                continue
+            handler = route.handler.qualname.rsplit(".", 1)[-1]
+            code = route.status_code
+            if route.response_model is not None:
+                src = ("`response_model=`" if route.response_model_source == "decorator"
+                       else "the return annotation")
+                yield self.finding(
+                    route.registered.path, route.registered.line, route.registered.col,
+                    f"`{route.display()}` (`{handler}`) has status {code} but declares the response model "
+                    f"`{route.response_model}` through {src}: FastAPI refuses to start "
+                    f"(\"Status code {code} must not have a response body\")",
+                    help="drop the response model (annotate the handler `-> None`), or use a status with a body "
+                         "(200 with the model)",
+                    related=(Related(route.handler.path, route.handler.line, f"`{handler}` is defined here"),
+                             *route_related(route)),
+                    entity=route_entity(route),
+                )
+                continue
+            bad = [r for r in route.handler.fact.scope.returns if _returns_body(app, route, r)]
+            if not bad:
+                continue
+            first = bad[0]
+            yield self.finding(
+                route.registered.path, route.registered.line, route.registered.col,
+                f"`{route.display()}` (`{handler}`) has status {code} but returns "
+                f"`{render(first.value, 50)}`: the content is dropped, the client never sees it",
+                help="`return None` (or nothing) for a no-content status, or return `Response(status_code="
+                     f"{code})`; if the client needs the data, use 200 with a response model",
+                related=(*(Related(route.handler.path, r.pos.line, "returns a value here") for r in bad[:5]),
+                         *route_related(route)),
+                entity=route_entity(route),
+            )

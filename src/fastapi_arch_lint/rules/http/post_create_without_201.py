@@ -1,0 +1,167 @@
+"""FAL201 post-create-without-201."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
+from fastapi_arch_lint.model.app import AppModel, Route
+from fastapi_arch_lint.model.expr import Attr, Call, render
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._util import is_param, route_entity, route_related, segments
+from fastapi_arch_lint.rules.http._effects import (
+    BOOKKEEPING,
+    call_site_of,
+    chain_text,
+    is_response_class,
+    labels,
+    matches_any,
+    registrations,
+    short,
+    writes,
+)
+
+CREATE_PREFIXES = ("create_", "add_", "insert_", "register_", "new_")
+CREATE_NAMES = frozenset({"create", "insert", "register"})
+# ``create_access_token``, ``add_task``: names that start like a creation but make no resource
+NOT_RESOURCES = ("token", "jwt", "task", "callback", "header", "middleware", "route", "handler", "engine",
+                 "client", "subprocess", "response", "url", "link", "hash", "signature", "password", "cookie")
+# segments that always mark an RPC-style endpoint wherever they appear in the path
+RPC_SEGMENTS = frozenset({"webhook", "webhooks", "callback", "callbacks", "rpc", "graphql", "hooks"})
+
+
+def _creates_by_name(name: str) -> bool:
+    name = name.lower()
+    if not (name in CREATE_NAMES or name.startswith(CREATE_PREFIXES)):
+        return False
+    return not any(w in name for w in NOT_RESOURCES)
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[-_.]", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text).lower()) if w]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    text: str
+    related: tuple[Related, ...]
+    confidence: Confidence
+
+
+@register
+class PostCreateWithout201(Rule):
+    code = "FAL201"
+    name = "post-create-without-201"
+    summary = "A POST that creates a resource answers 200 instead of 201 Created"
+    severity = Severity.WARNING
+    default_options = {
+        "actions": [
+            "login", "logout", "signin", "signout", "token", "refresh", "revoke", "introspect", "authorize",
+            "search", "query", "find", "lookup", "filter", "verify", "validate", "check", "reset", "cancel",
+            "activate", "deactivate", "enable", "disable", "approve", "reject", "publish", "unpublish",
+            "archive", "unarchive", "restore", "send", "resend", "sync", "import", "export", "preview",
+            "calculate", "estimate", "quote", "run", "execute", "trigger", "retry", "confirm", "notify",
+            "ping", "test", "upload", "move", "copy", "merge", "close", "reopen", "complete", "submit",
+        ],
+        "ignore_functions": list(BOOKKEEPING),
+    }
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        actions = {a.lower() for a in self.options["actions"]}
+        ignore = tuple(self.options["ignore_functions"])
+        for route in registrations(app):
+            if route.kind != "http" or "POST" not in route.methods or route.status_code != 200:
+                continue
+            if self._is_action(route, actions) or self._sets_status(app, route):
+                continue
+            ev = self._evidence(app, route, ignore)
+            if ev is None:
+                continue
+            handler = short(route.handler.qualname)
+            how = ("sets `status_code=200`" if route.status_code_explicit
+                   else "has no `status_code=`, so it answers 200 OK")
+            yield self.finding(
+                route.registered.path, route.registered.line, route.registered.col,
+                f"`POST {route.path}` (`{handler}`) creates a resource ({ev.text}) but {how}",
+                help="set `status_code=status.HTTP_201_CREATED` on the decorator (and a `Location` header "
+                     "naming the new resource); if the endpoint is an action rather than a creation, add its "
+                     "path word to `actions`",
+                related=(*ev.related, *route_related(route)),
+                entity=route_entity(route),
+                confidence=ev.confidence,
+            )
+
+    @staticmethod
+    def _is_action(route: Route, actions: set[str]) -> bool:
+        segs = [s for s in segments(route.path) if not is_param(s)]
+        if any(s.lower() in RPC_SEGMENTS for s in segs):
+            return True
+        last = segments(route.path)[-1] if segments(route.path) else ""
+        if last and not is_param(last) and (last.lower() in actions or (_words(last) or [""])[0] in actions):
+            return True
+        words = _words(short(route.handler.qualname))
+        return bool(words) and words[0] in actions
+
+    @staticmethod
+    def _sets_status(app: AppModel, route: Route) -> bool:
+        """The handler chooses its status at run time: ``response.status_code = 201``, ``JSONResponse(status_code=)``."""
+        fact = route.handler.fact
+        if any(a.target.endswith(".status_code") for a in fact.scope.assigns):
+            return True
+        if route.response_class and "Redirect" in route.response_class:
+            return True
+        fn = app.function(route.handler.qualname)
+        for ret in fact.scope.returns:
+            if isinstance(ret.value, Call):
+                if ret.value.kwarg("status_code") is not None:
+                    return True
+                for site, target in fn.calls if fn else ():
+                    if (site.call.line, site.call.col) == (ret.value.line, ret.value.col) \
+                            and is_response_class(app, target) and "Redirect" in (target or ""):
+                        return True
+        return False
+
+    def _evidence(self, app: AppModel, route: Route, ignore: tuple[str, ...]) -> Evidence | None:
+        handler = route.handler.qualname
+        # 1. an insert in the handler or in a function it calls directly
+        for w in writes(app, handler, depth=1, ignore=ignore):
+            if not w.create:
+                continue
+            where = f"`{w.what}` in `{labels(w.trail)[-1]}`"
+            if len(w.trail) > 1:
+                where += f", called as `{chain_text(w.trail)}`"
+            related = [Related(w.function.path, w.site.pos.line, f"`{w.what}` adds a new row")]
+            if len(w.trail) > 1:
+                site = call_site_of(app, w.trail[0], w.trail[1])
+                if site is not None:
+                    related.insert(0, Related(route.handler.path, site.pos.line, f"calls `{labels(w.trail)[1]}`"))
+            return Evidence(where, tuple(related), Confidence.HIGH)
+        # 2. a call to a repository/service ``create_*`` (or ORM ``Model.create``)
+        for fn, site, target, trail in app.callees(handler, depth=1):
+            if any(matches_any(short(q), ignore) for q in trail[1:]):
+                continue
+            func = site.call.func
+            name = func.attr if isinstance(func, Attr) else short(target or "")
+            if not name or not _creates_by_name(name):
+                continue
+            if target is None:
+                if not isinstance(func, Attr):
+                    continue  # an unresolved bare name
+            elif not any(target.startswith(m.name + ".") for m in app.modules):
+                continue  # external: ``asyncio.create_task``, ``stripe.Customer.create``...
+            if matches_any(name, ignore):
+                continue
+            return Evidence(
+                f"it calls `{render(func)}()`" + (f" in `{short(fn.qualname)}`" if fn.qualname != handler else ""),
+                (Related(fn.path, site.pos.line, f"`{render(func)}()` creates"),),
+                Confidence.HIGH,
+            )
+        # 3. only the handler's name says so
+        if _creates_by_name(short(handler)) and route.response_model is not None:
+            return Evidence(
+                f"its name `{short(handler)}` and response model `{route.response_model}` say so",
+                (), Confidence.MEDIUM,
+            )
+        return None

@@ -1,0 +1,1 @@
+"""Layering rules (FAL8xx)."""

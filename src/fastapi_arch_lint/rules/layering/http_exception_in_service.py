@@ -1,0 +1,73 @@
+"""FAL802 http-exception-in-service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.model.app import AppModel, Function
+from fastapi_arch_lint.model.expr import Call, Const, Name, render
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules.layering.orm_query_in_handler import LAYER_MODULES, in_layer, layer_prefixes
+
+HTTP_EXCEPTIONS = frozenset({"fastapi.HTTPException", "fastapi.exceptions.HTTPException",
+                             "starlette.exceptions.HTTPException", "starlette.HTTPException"})
+
+
+def is_http_exception(app: AppModel, target: str | None) -> bool:
+    if not target:
+        return False
+    return target in HTTP_EXCEPTIONS or any(b in HTTP_EXCEPTIONS for b in app.class_bases.get(target, ()))
+
+
+def raised_http_exceptions(app: AppModel, fn: Function) -> Iterator[tuple[int, int, str, str]]:
+    """``(line, col, exception class, status)`` of each ``raise`` of an HTTPException in ``fn``."""
+    by_pos = {(site.call.line, site.call.col): (site, target) for site, target in fn.calls}
+    assigned = {site.assigned_to: (site, target) for site, target in fn.calls if site.assigned_to}
+    for r in fn.fact.raises:
+        entry = None
+        if isinstance(r.expr, Call):
+            entry = by_pos.get((r.expr.line, r.expr.col))
+        elif isinstance(r.expr, Name):
+            entry = assigned.get(r.expr.id)  # ``exc = HTTPException(...)`` ... ``raise exc``
+        if entry is None or not is_http_exception(app, entry[1]):
+            continue
+        site, target = entry
+        # a project subclass has its own signature: its first argument is not the status
+        status = site.call.arg(0, "status_code") if target in HTTP_EXCEPTIONS else site.call.kwarg("status_code")
+        code = ""
+        if isinstance(status, Const) and isinstance(status.value, int):
+            code = str(status.value)
+        elif status is not None:
+            code = render(status, 40)
+        yield r.pos.line, r.pos.col, target.rsplit(".", 1)[-1] if target else "HTTPException", code
+
+
+@register
+class HttpExceptionInService(Rule):
+    code = "FAL802"
+    name = "http-exception-in-service"
+    summary = "A service/repository function raises `HTTPException`, tying business logic to HTTP"
+    severity = Severity.WARNING
+    default_options = {"layer-modules": LAYER_MODULES}
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        prefixes = layer_prefixes(app, self.options["layer-modules"])
+        if not prefixes:
+            return
+        handlers = {r.handler.qualname for r in app.iter_routes()}
+        deps = {d.name for r in app.iter_routes() for d in r.dependencies}
+        for qualname, fn in sorted(app.functions.items()):
+            layer = in_layer(fn.module, prefixes)
+            if layer is None or qualname in handlers or qualname in deps:
+                continue
+            for line, col, exc, status in raised_http_exceptions(app, fn):
+                shown = f"{exc}({status})" if status else exc
+                yield self.finding(
+                    fn.path, line, col,
+                    f"`{fn.fact.qualname}` in the service layer (`{fn.module}`) raises `{shown}`: the business "
+                    "logic now speaks HTTP and cannot be reused from jobs, CLIs or other transports",
+                    help="raise a domain exception (`ItemNotFound`, `OutOfStock`) and translate it to a response "
+                         "once, in an `@app.exception_handler(...)` or in the route handler",
+                    entity=f"{qualname}:{exc}:{status}",
+                )

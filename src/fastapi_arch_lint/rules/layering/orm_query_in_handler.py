@@ -1,0 +1,122 @@
+"""FAL801 orm-query-in-handler."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from fastapi_arch_lint.findings import Finding, Related, Severity
+from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.model.expr import render
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._util import route_entity, unique_routes
+from fastapi_arch_lint.rules.async_.blocking_call_in_async import session_kind, split_target
+
+LAYER_MODULES = ["services", "service", "repositories", "repository", "crud", "repo", "dal"]
+
+# Session methods that query or persist
+SESSION_ORM_METHODS = frozenset({
+    "execute", "exec", "query", "scalar", "scalars", "get", "get_one", "add", "add_all", "delete", "merge",
+    "commit", "flush", "refresh", "rollback", "bulk_save_objects", "bulk_insert_mappings", "bulk_update_mappings",
+})
+STATEMENT_BUILDERS = frozenset({"select", "insert", "update", "delete", "text"})
+STATEMENT_MODULES = ("sqlalchemy", "sqlmodel")
+
+
+def _segment_is_layer(segment: str, names: set[str]) -> bool:
+    if segment in names:
+        return True
+    # ``user_service``, ``users_repository``: a layer module named after its entity
+    return any(segment.endswith("_" + n) for n in names)
+
+
+def layer_prefixes(app: AppModel, names: Iterable[str]) -> list[str]:
+    """Dotted prefixes (``app.services``) of the service/repository layer packages and modules.
+
+    A prefix counts only when no route handler or router lives under it (a top-level
+    ``services/`` folder that holds whole microservices is not a layer) and something is
+    defined under it (an empty placeholder package is not a layer either).
+    """
+    wanted = {n.lower() for n in names}
+    routed = {r.handler.module for r in app.iter_routes()}
+    routed |= {r.id.split(":", 1)[0] for r in app.routers}
+    defined = {fn.module for fn in app.functions.values()}
+    defined |= {q.rsplit(".", 1)[0] for q in app.classes}
+    verdict: dict[str, bool] = {}
+
+    def is_layer(prefix: str) -> bool:
+        if prefix not in verdict:
+            inside = prefix + "."
+            verdict[prefix] = not any(m == prefix or m.startswith(inside) for m in routed) and any(
+                m == prefix or m.startswith(inside) for m in defined)
+        return verdict[prefix]
+
+    out: set[str] = set()
+    for module in app.modules:
+        parts = module.name.split(".")
+        for i, seg in enumerate(parts):
+            if _segment_is_layer(seg.lower(), wanted) and is_layer(".".join(parts[: i + 1])):
+                out.add(".".join(parts[: i + 1]))
+                break
+    return sorted(out)
+
+
+def in_layer(module: str, prefixes: Iterable[str]) -> str | None:
+    for p in prefixes:
+        if module == p or module.startswith(p + "."):
+            return p
+    return None
+
+
+def orm_call(app: AppModel, target: str | None) -> bool:
+    """A session query/persistence method, or a SQL statement builder (``select(...)``)."""
+    if not target:
+        return False
+    head, _, last = target.rpartition(".")
+    if last in STATEMENT_BUILDERS and "(" not in head and head.split(".")[0] in STATEMENT_MODULES:
+        return True
+    receiver, method, _ = split_target(target)
+    return method in SESSION_ORM_METHODS and session_kind(app, receiver) is not None
+
+
+@register
+class OrmQueryInHandler(Rule):
+    code = "FAL801"
+    name = "orm-query-in-handler"
+    summary = "A route handler queries the database itself although the project has a service/repository layer"
+    severity = Severity.INFO
+    default_options = {"layer-modules": LAYER_MODULES}
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        prefixes = layer_prefixes(app, self.options["layer-modules"])
+        if not prefixes:
+            return
+        seen: set[str] = set()
+        for route in unique_routes(app):
+            h = route.handler
+            if h.qualname in seen or in_layer(h.module, prefixes):
+                continue
+            seen.add(h.qualname)
+            fn = app.functions.get(h.qualname)
+            if fn is None:
+                continue
+            sites = [site for site, target in fn.calls if orm_call(app, target)]
+            if not sites:
+                continue
+            sites.sort(key=lambda s: (s.pos.line, s.pos.col))
+            shown: list[str] = []
+            for s in sites:
+                text = f"`{render(s.call.func, 40)}`"
+                if text not in shown:
+                    shown.append(text)
+            layer = prefixes[0] if len(prefixes) == 1 else ", ".join(f"{p}" for p in prefixes[:3])
+            first = sites[0]
+            yield self.finding(
+                fn.path, first.pos.line, first.pos.col,
+                f"route handler `{h.fact.name}` queries the database directly ({', '.join(shown[:4])}"
+                f"{', ...' if len(shown) > 4 else ''}) although the project has a service layer (`{layer}`)",
+                help="move the query into a function of the service/repository layer and call it from the handler, "
+                     "so the query is reusable and testable without HTTP",
+                end_line=first.pos.end_line, end_col=first.pos.end_col,
+                related=tuple(Related(fn.path, s.pos.line, f"`{render(s.call.func, 40)}`") for s in sites[1:8]),
+                entity=route_entity(route),
+            )

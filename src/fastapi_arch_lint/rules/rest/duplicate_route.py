@@ -1,0 +1,85 @@
+"""FAL105 duplicate-route."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Finding, Related, Severity
+from fastapi_arch_lint.model.app import AppModel, Loc, Route
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._util import route_entity
+from fastapi_arch_lint.rules.rest._rest import pattern_key
+
+
+def _methods(route: Route) -> tuple[str, ...]:
+    return route.methods if route.kind == "http" else ("WEBSOCKET",)
+
+
+def _short(route: Route) -> str:
+    return route.handler.qualname.rsplit(".", 1)[-1]
+
+
+@register
+class DuplicateRoute(Rule):
+    code = "FAL105"
+    name = "duplicate-route"
+    summary = "The same method and path are registered twice in one app; the later registration is never reached"
+    severity = Severity.ERROR
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        for a in app.apps:
+            first_by_key: dict[tuple[str, str], Route] = {}
+            reported: set[tuple[str, int, str]] = set()
+            for route in sorted(a.routes, key=lambda r: r.order):
+                if route.path_unresolved:
+                    continue
+                for method in _methods(route):
+                    key = (method, pattern_key(route.path))
+                    first = first_by_key.get(key)
+                    if first is None:
+                        first_by_key[key] = route
+                        continue
+                    yield from self._report(first, route, method, reported)
+
+    def _report(self, first: Route, dup: Route, method: str, reported: set[tuple[str, int, str]]) -> Iterator[Finding]:
+        shown = f"{method} {dup.path}" if dup.kind == "http" else f"WS {dup.path}"
+        if first.registered == dup.registered:
+            # one handler, its router included twice: point at the second include call
+            i = 0
+            while i < min(len(first.include_chain), len(dup.include_chain)) and \
+                    first.include_chain[i] == dup.include_chain[i]:
+                i += 1
+            step = dup.include_chain[i] if i < len(dup.include_chain) else None
+            other = first.include_chain[i] if i < len(first.include_chain) else None
+            loc = Loc(step.path, step.line) if step else dup.registered
+            key = (loc.path, loc.line, step.child if step else shown)
+            if key in reported:
+                return
+            reported.add(key)
+            related = [Related(other.path, other.line, f"`{other.child}` first included here")] if other else []
+            yield self.finding(
+                loc.path, loc.line, loc.col,
+                f"`{step.child if step else 'the router'}` is included a second time under the same path: "
+                f"`{shown}` ({_short(dup)}) and the router's other routes are registered twice",
+                help="remove the second `include_router` call, or give it a different `prefix` if the API "
+                     "really should be served at two paths",
+                related=related,
+                entity=route_entity(dup),
+            )
+            return
+        key = (dup.registered.path, dup.registered.line, dup.path)
+        if key in reported:
+            return
+        reported.add(key)
+        same = "" if first.path == dup.path else f" (as `{first.path}`)"
+        yield self.finding(
+            dup.registered.path, dup.registered.line, dup.registered.col,
+            f"`{shown}` ({_short(dup)}) is already registered{same} by `{_short(first)}` at "
+            f"{first.registered.path}:{first.registered.line}; FastAPI always dispatches to the first one, so "
+            f"`{_short(dup)}` is never called",
+            help="delete one of the two operations or give them different paths; if they are versions of one "
+                 "endpoint, put them under different prefixes",
+            related=[Related(first.registered.path, first.registered.line,
+                             f"`{first.display()}` ({_short(first)}) registered first")],
+            entity=route_entity(dup),
+        )

@@ -1,0 +1,136 @@
+"""FAL108 list-without-pagination."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Confidence, Finding, Severity
+from fastapi_arch_lint.model.app import AppModel, Route
+from fastapi_arch_lint.model.expr import Attr, Const, Name
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._util import route_entity, route_related, unique_routes
+from fastapi_arch_lint.rules.rest._rest import (
+    PAGINATION_NAMES,
+    dependency_class_fields,
+    norm_name,
+    opaque_dependencies,
+    returns_list,
+    wire_name,
+)
+
+# calls that read a data store (SQLAlchemy, SQLModel, ORMs, Mongo drivers, repositories)
+QUERY_CALL = re.compile(
+    r"^(?:all|scalars|execute|exec|query|select|fetch\w*|find\w*|filter\w*|where|to_list|search\w*|list\w*"
+    r"|get_all\w*|get_multi\w*|read_all\w*|aggregate|scan|paginate|objects|values_list|iterator)$"
+)
+# words in a dependency or parameter type name that hand the handler a data source
+DATA_SOURCE_WORDS = frozenset({"session", "db", "database", "repo", "repository", "conn", "connection", "client",
+                               "engine", "uow", "store", "dao", "crud", "collection", "cursor", "pool", "asyncsession",
+                               "datastore", "storage", "dynamodb", "mongo", "motor", "redis"})
+
+
+def _name_words(name: str) -> set[str]:
+    short = name.rsplit(".", 1)[-1]
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", short)
+    return {w for w in spaced.lower().split("_") if w}
+
+
+# element types that make a list a small fixed enumeration
+ENUM_BASES = ("enum.Enum", "enum.StrEnum", "enum.IntEnum", "builtins.bool", "typing.Literal")
+
+
+def _call_name(func: object) -> str:
+    if isinstance(func, Attr):
+        return func.attr
+    if isinstance(func, Name):
+        return func.id
+    return ""
+
+
+def reads_data(app: AppModel, route: Route) -> bool:
+    """Whether anything suggests the list comes from a data store rather than a fixed enumeration."""
+    for d in route.dependencies:
+        if _name_words(d.name) & DATA_SOURCE_WORDS:
+            return True
+    for p in route.params:
+        if any(_name_words(t) & DATA_SOURCE_WORDS for t in p.type_names):
+            return True
+    fact = route.handler.fact
+    for site in fact.calls:
+        if QUERY_CALL.match(_call_name(site.call.func)):
+            return True
+    for _, site, _, _ in app.callees(route.handler.qualname, depth=3):
+        if QUERY_CALL.match(_call_name(site.call.func)):
+            return True
+    return False
+
+
+def fixed_cap(app: AppModel, route: Route) -> int | None:
+    """A constant ``.limit(N)`` in the handler or what it calls: the list is capped but not pageable."""
+    for _, site, _, _ in app.callees(route.handler.qualname, depth=3):
+        c = site.call
+        if isinstance(c.func, Attr) and c.func.attr == "limit" and len(c.args) == 1 and isinstance(c.args[0], Const) \
+                and isinstance(c.args[0].value, int):
+            return c.args[0].value
+    return None
+
+
+def is_enumeration(app: AppModel, route: Route) -> bool:
+    items = route.response_model_types[1:]
+    if not items:
+        return False
+    for t in items:
+        bases = (t,) + app.class_bases.get(t, ())
+        if not any(b in ENUM_BASES for b in bases):
+            return False
+    return True
+
+
+def pagination_params(app: AppModel, route: Route) -> list[str]:
+    names = [wire_name(p) for p in route.params if p.source in ("query", "header", "cookie", "path")]
+    names += [f for _, f in dependency_class_fields(app, route)]
+    for p in route.params:
+        if p.source == "query":  # ``Annotated[Filters, Query()]`` query-parameter models
+            m = next((app.model(t) for t in p.type_names if app.model(t) is not None), None)
+            if m is not None:
+                names += [f.name for f in m.fields]
+    return [n for n in names if norm_name(n) in PAGINATION_NAMES]
+
+
+@register
+class ListWithoutPagination(Rule):
+    code = "FAL108"
+    name = "list-without-pagination"
+    summary = "A GET returns a list read from a data store but takes no pagination parameters"
+    severity = Severity.WARNING
+    confidence = Confidence.MEDIUM
+    owasp = ("API4:2023",)
+    cwe = ("CWE-770",)
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        for route in unique_routes(app):
+            if route.kind != "http" or "GET" not in route.methods or route.path_unresolved:
+                continue
+            if not returns_list(route) or is_enumeration(app, route):
+                continue
+            if pagination_params(app, route):
+                continue
+            opaque = opaque_dependencies(app, route)
+            if any(re.search(r"(?i)pag|limit|cursor|offset|params", o.rsplit(".", 1)[-1]) for o in opaque):
+                continue  # e.g. ``fastapi_pagination.Params``: an external pagination dependency
+            if not reads_data(app, route):
+                continue  # computed in memory from constants: most likely a small fixed list
+            handler = route.handler.qualname.rsplit(".", 1)[-1]
+            cap = fixed_cap(app, route)
+            effect = (f"the list is cut at a fixed `.limit({cap})` and clients cannot reach the rest" if cap is not None
+                      else "every request reads and serialises the whole collection")
+            yield self.finding(
+                route.registered.path, route.registered.line, route.registered.col,
+                f"`{route.display()}` ({handler}) returns `{route.response_model}` with no pagination "
+                f"parameter: {effect}",
+                help="take `limit` (bounded, e.g. `Query(20, ge=1, le=100)`) and `offset` or a `cursor`, "
+                     "through a shared pagination dependency, and return a page (`items` plus `next`/`total`)",
+                related=route_related(route),
+                entity=route_entity(route),
+            )

@@ -1,0 +1,99 @@
+"""FAL104 mixed-versioned-routes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
+from fastapi_arch_lint.model.app import AppModel, Loc, Route
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._util import route_entity, unique_routes
+from fastapi_arch_lint.rules.rest._rest import VERSION_RE
+
+DEFAULT_ALLOW = [
+    "/health", "/healthz", "/healthcheck", "/health-check", "/ready", "/readyz", "/live", "/livez", "/ping",
+    "/metrics", "/status", "/version", "/docs", "/redoc", "/openapi.json", "/auth", "/token", "/login",
+    "/logout", "/oauth", "/oauth2", "/.well-known", "/favicon.ico", "/robots.txt",
+]
+# a route whose last segment is one of these is infrastructure wherever it lives (``/internal/ping``)
+INFRA_LAST = frozenset({"health", "healthz", "healthcheck", "health-check", "ready", "readyz", "live", "livez",
+                        "ping", "metrics", "status", "version"})
+
+
+def version_of(path: str) -> str | None:
+    for seg in [s for s in path.split("/") if s][:3]:
+        if VERSION_RE.match(seg):
+            return seg
+    return None
+
+
+def _under(path: str, prefix: str) -> bool:
+    prefix = "/" + prefix.strip("/")
+    return path == prefix or path.startswith(prefix + "/") or path.rstrip("/") == prefix
+
+
+def is_business(route: Route, allow: list[str]) -> bool:
+    if route.kind != "http" or not route.include_in_schema or route.deprecated or route.path_unresolved:
+        return False
+    path = route.path
+    segs = [s for s in path.split("/") if s]
+    if not segs:
+        return False  # the root
+    if segs[-1].lower() in INFRA_LAST:
+        return False
+    bare = path
+    if segs[0].lower() == "api":  # ``/api/health`` is as much infrastructure as ``/health``
+        bare = "/" + "/".join(segs[1:])
+    return not any(_under(path, p) or _under(bare, p) for p in allow)
+
+
+@register
+class MixedVersionedRoutes(Rule):
+    code = "FAL104"
+    name = "mixed-versioned-routes"
+    summary = "An app serves some business routes under a version prefix (`/v1`) and others without one"
+    severity = Severity.WARNING
+    confidence = Confidence.MEDIUM
+    default_options = {"unversioned-allow": DEFAULT_ALLOW}
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        allow = [str(p) for p in self.options.get("unversioned-allow", DEFAULT_ALLOW)]
+        for a in app.apps:
+            routes = sorted((r for r in unique_routes(app) if r.app == a.id), key=lambda r: r.order)
+            business = [r for r in routes if is_business(r, allow)]
+            versioned = [r for r in business if version_of(r.path)]
+            if not versioned:
+                continue
+            versions = sorted({version_of(r.path) or "" for r in versioned})
+            example = versioned[0]
+            # one finding per place that put routes outside the versioned tree: the include call that
+            # brought in their router when they came through one, else the route itself
+            groups: dict[Loc, list[Route]] = {}
+            for r in business:
+                if version_of(r.path):
+                    continue
+                if r.include_chain:
+                    step = r.include_chain[-1]
+                    loc = Loc(step.path, step.line)
+                else:
+                    loc = r.registered
+                groups.setdefault(loc, []).append(r)
+            for loc, rs in groups.items():
+                first = rs[0]
+                if len(rs) > 1:
+                    what = f"{len(rs)} routes included here (e.g. `{first.display()}`) are"
+                elif first.include_chain:
+                    what = f"`{first.display()}` (included here) is"
+                else:
+                    what = f"`{first.display()}` is"
+                yield self.finding(
+                    loc.path, loc.line, loc.col,
+                    f"{what} not versioned, while `{a.name}` serves other business routes under "
+                    f"{', '.join(f'`/{v}`' for v in versions)} (e.g. `{example.display()}`)",
+                    help="put every business route under the same version prefix (include the router with "
+                         f"`prefix=\"/{versions[-1]}\"` or into the versioned router); infrastructure paths such as "
+                         "`/health` are exempt and more can be listed in the `unversioned-allow` option",
+                    related=[Related(example.registered.path, example.registered.line,
+                                     f"versioned route `{example.display()}`")],
+                    entity=route_entity(first),
+                )

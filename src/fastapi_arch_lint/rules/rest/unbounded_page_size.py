@@ -1,0 +1,109 @@
+"""FAL109 unbounded-page-size."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from fastapi_arch_lint.findings import Finding, Related, Severity
+from fastapi_arch_lint.model.app import AppModel, Route
+from fastapi_arch_lint.model.expr import Attr, Expr, Name
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._util import route_entity, unique_routes
+from fastapi_arch_lint.rules.rest._rest import PAGE_SIZE_NAMES, dependency_functions, norm_name, param_site, wire_name
+
+BOUND_IN_ANNOTATION = re.compile(r"\b(?:le|lt)\s*=|\b(?:Le|Lt|Interval)\(|\bconint\(")
+INT_TYPES = frozenset({"builtins.int", "pydantic.PositiveInt", "pydantic.NonNegativeInt", "pydantic.conint"})
+
+
+def _mentions(expr: Expr | None, name: str) -> bool:
+    return (isinstance(expr, Name) and expr.id == name) or (isinstance(expr, Attr) and expr.attr == name)
+
+
+def clamped_in_code(app: AppModel, route: Route, name: str) -> bool:
+    """``min(limit, MAX)`` or a comparison of ``limit`` with a bound in the handler or a dependency."""
+    for _, _, fact in dependency_functions(app, route):
+        for site in fact.calls:
+            c = site.call
+            if isinstance(c.func, Name) and c.func.id == "min" and any(_mentions(a, name) for a in c.args):
+                return True
+        for cmp in fact.compares:
+            if cmp.op in (">", ">=", "<", "<=") and (_mentions(cmp.left, name) or _mentions(cmp.right, name)):
+                return True
+    return False
+
+
+def _is_int(type_names: tuple[str, ...], annotation: str, default: str) -> bool:
+    if type_names:
+        return any(t in INT_TYPES for t in type_names)
+    return not annotation and bool(re.fullmatch(r"\d+", default.strip()))
+
+
+@dataclass
+class _Site:
+    path: str
+    line: int
+    name: str
+    owner: str
+    routes: list[Route] = field(default_factory=list)
+
+
+@register
+class UnboundedPageSize(Rule):
+    code = "FAL109"
+    name = "unbounded-page-size"
+    summary = "A page-size parameter (`limit`, `page_size`, `per_page`...) has no upper bound"
+    severity = Severity.WARNING
+    owasp = ("API4:2023",)
+    cwe = ("CWE-770",)
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        sites: dict[tuple[str, int, str], _Site] = {}
+        for route in unique_routes(app):
+            if route.kind != "http" or route.path_unresolved:
+                continue
+            for p in route.params:
+                if p.source != "query" or norm_name(wire_name(p)) not in PAGE_SIZE_NAMES:
+                    continue
+                if not _is_int(p.type_names, p.annotation, p.default):
+                    continue
+                if p.constraint("le") is not None or p.constraint("lt") is not None or \
+                        any(k in ("le", "lt") for k, _ in p.constraints) or BOUND_IN_ANNOTATION.search(p.annotation):
+                    continue
+                if clamped_in_code(app, route, p.name):
+                    continue
+                where = param_site(app, route, p)
+                path, owner = (where[1], where[0]) if where else (route.handler.path, route.handler.qualname)
+                key = (path, p.line or route.registered.line, p.name)
+                sites.setdefault(key, _Site(path, key[1], wire_name(p), owner)).routes.append(route)
+            # fields of query-parameter models (``Annotated[Page, Query()]``) and of model dependencies
+            models = [app.model(t) for p in route.params if p.source == "query" for t in p.type_names]
+            models += [app.model(d.name) for d in route.dependencies if d.kind == "class" and d.is_async is None]
+            for m in models:
+                if m is None:
+                    continue
+                for f in m.fields:
+                    wire = f.constraint("alias") if isinstance(f.constraint("alias"), str) else f.name
+                    if norm_name(str(wire)) not in PAGE_SIZE_NAMES or not _is_int(f.type_names, f.annotation, f.default):
+                        continue
+                    if any(k in ("le", "lt") for k, _ in f.constraints) or BOUND_IN_ANNOTATION.search(f.annotation):
+                        continue
+                    if clamped_in_code(app, route, f.name):
+                        continue
+                    key = (m.path, f.line, f.name)
+                    sites.setdefault(key, _Site(m.path, f.line, str(wire), m.qualname)).routes.append(route)
+        for site in sites.values():
+            first = site.routes[0]
+            others = f" (and {len(site.routes) - 1} more route(s))" if len(site.routes) > 1 else ""
+            owner = site.owner.rsplit(".", 1)[-1] if not site.owner.endswith("__init__") else site.owner.rsplit(".", 2)[-2]
+            related = [Related(r.registered.path, r.registered.line, f"used by `{r.display()}`") for r in site.routes[:5]]
+            yield self.finding(
+                site.path, site.line, 1,
+                f"page-size parameter `{site.name}` of `{owner}` has no upper bound: a client can ask "
+                f"`{first.display()}`{others} for `?{site.name}=1000000` rows at once",
+                help=f"bound it where it is declared, e.g. `{site.name}: Annotated[int, Query(ge=1, le=100)] = 20` "
+                     "(or `Field(le=100)` on a query model), so FastAPI rejects larger values with a 422",
+                related=related,
+                entity=f"{route_entity(first)} {site.name}",
+            )

@@ -1,0 +1,1 @@
+"""Database schema rules (FAL7xx)."""

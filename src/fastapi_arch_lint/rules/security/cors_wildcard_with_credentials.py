@@ -1,0 +1,89 @@
+"""FAL507 cors-wildcard-with-credentials."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Confidence, Finding, Severity
+from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules.security._hardening import Resolver, is_test_path, iter_calls
+
+CORS_CLASSES = frozenset({"fastapi.middleware.cors.CORSMiddleware", "starlette.middleware.cors.CORSMiddleware"})
+# origins no allow-list should admit
+PROBES = ("https://attacker.example", "http://evil.test", "null")
+
+
+def wildcard(origins: object, regex: object) -> str | None:
+    """How the configuration admits every origin, or None."""
+    if isinstance(origins, str):
+        origins = (origins,)
+    if isinstance(origins, (tuple, list)) and "*" in origins:
+        return '`allow_origins=["*"]`'
+    if isinstance(regex, str):
+        try:
+            compiled = re.compile(regex)
+        except re.error:
+            return None
+        if all(compiled.fullmatch(p) for p in PROBES[:2]):
+            return f"`allow_origin_regex={regex!r}` (it matches any origin)"
+    return None
+
+
+@register
+class CorsWildcardWithCredentials(Rule):
+    code = "FAL507"
+    name = "cors-wildcard-with-credentials"
+    summary = "CORS admits every origin (`*` or a match-all regex) together with `allow_credentials=True`"
+    severity = Severity.ERROR
+    cwe = ("CWE-942",)
+    owasp = ("API8:2023",)
+    security_severity = 8.1
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        seen: set[tuple[str, int]] = set()
+        for a in app.apps:
+            for mw in a.middleware:
+                if mw.name not in CORS_CLASSES or is_test_path(mw.loc.path):
+                    continue
+                values = dict(mw.values)
+                options = dict(mw.options)
+                how = wildcard(values.get("allow_origins"), values.get("allow_origin_regex"))
+                if how is None or values.get("allow_credentials") is not True:
+                    continue
+                key = (mw.loc.path, mw.loc.line)
+                if key in seen:
+                    continue
+                seen.add(key)
+                literal = all(
+                    options.get(k, "").startswith(("[", "(", "'", '"', "True"))
+                    for k in ("allow_origins" if "allow_origins" in options else "allow_origin_regex", "allow_credentials")
+                )
+                source = options.get("allow_origins") or options.get("allow_origin_regex")
+                via = "" if literal else f" (the value of `{source}`)"
+                yield self._finding(mw.loc.path, mw.loc.line, mw.loc.col, how + via, a.name,
+                                    Confidence.HIGH if literal else Confidence.MEDIUM)
+        # ``CORSMiddleware(app, ...)`` wrapping an ASGI app directly
+        resolver = Resolver(app)
+        for cc in iter_calls(app, resolver):
+            if cc.target not in CORS_CLASSES or is_test_path(cc.path) or (cc.path, cc.line) in seen:
+                continue
+            get = lambda k: resolver.value(cc.call.kwarg(k), cc.module, cc.function, cc.line)  # noqa: E731
+            how = wildcard(get("allow_origins"), get("allow_origin_regex"))
+            if how is None or get("allow_credentials") is not True:
+                continue
+            seen.add((cc.path, cc.line))
+            yield self._finding(cc.path, cc.line, cc.col, how, "the wrapped app", Confidence.HIGH)
+
+    def _finding(self, path: str, line: int, col: int, how: str, app_name: str, confidence: Confidence) -> Finding:
+        return self.finding(
+            path, line, col,
+            f"CORS on `{app_name}` combines {how} with `allow_credentials=True`: Starlette then echoes any "
+            "caller's `Origin`, so every website can make credentialed requests and read the responses",
+            help="list the exact front-end origins (`allow_origins=[\"https://app.example.com\"]`, from settings); "
+                 "keep `\"*\"` only for public APIs without cookies or credentials",
+            entity=f"{app_name}:CORSMiddleware",
+            confidence=confidence,
+        )
+

@@ -1,0 +1,203 @@
+"""FAL504 hardcoded-secret."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Confidence, Finding, Severity
+from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.model.expr import Call, Const, Expr, dotted
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules.security._hardening import (
+    Resolver,
+    describe_literal,
+    dsn_password,
+    field_default,
+    is_reference_value,
+    is_secret_name,
+    is_test_path,
+    iter_calls,
+    jwt_decode_library,
+    jwt_encode_library,
+    short_target,
+)
+
+# calls whose result is the environment value or else a literal fallback
+ENV_FALLBACK = {
+    "os.getenv": (1, "default"),
+    "os.environ.get": (1, "default"),
+    "os.environ.setdefault": (1, "value"),
+    "decouple.config": (1, "default"),
+}
+# calls whose argument is a signing or encryption key
+KEY_ARGS = {
+    "hmac.new": (0, "key"),
+    "itsdangerous.URLSafeTimedSerializer": (0, "secret_key"),
+    "itsdangerous.URLSafeSerializer": (0, "secret_key"),
+    "itsdangerous.TimestampSigner": (0, "secret_key"),
+    "itsdangerous.Signer": (0, "secret_key"),
+    "cryptography.fernet.Fernet": (0, "key"),
+}
+_PLACEHOLDER = re.compile(r"change|example|dummy|placeholder|your|dev|test|fake|not[-_ ]?a|xxx|todo|default|insecure",
+                          re.I)
+
+HELP = ("read it from the environment with no default (a `BaseSettings` field typed `SecretStr` without a "
+        "default, or `os.environ[\"NAME\"]`) or from a secret manager, and rotate it: it is in version control")
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value if isinstance(value, str) else None
+
+
+@register
+class HardcodedSecret(Rule):
+    code = "FAL504"
+    name = "hardcoded-secret"
+    summary = "A signing key, password, token or connection-string password is a literal in the code"
+    severity = Severity.ERROR
+    cwe = ("CWE-798",)
+    owasp = ("API8:2023",)
+    security_severity = 7.5
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        self._seen: set[tuple[str, int, str]] = set()
+        # where the flagged statement ends, so a redactor can mask the whole literal
+        self._end: tuple[int, int] | None = None
+        resolver = Resolver(app)
+        # module constants and attribute assignments, function locals
+        for mod in app.modules:
+            if is_test_path(mod.path):
+                continue
+            for a in mod.facts.scope.assigns:
+                name = a.target.rsplit(".", 1)[-1]
+                self._end = (a.pos.end_line, a.pos.end_col)
+                yield from self._bound(mod.path, a.pos.line, a.pos.col, name, a.value, resolver, mod.name,
+                                       f"`{a.target}` in module `{mod.name}`", f"{mod.name}.{a.target}")
+        for fn in app.functions.values():
+            if is_test_path(fn.path):
+                continue
+            for a in fn.fact.scope.assigns:
+                name = a.target.rsplit(".", 1)[-1]
+                self._end = (a.pos.end_line, a.pos.end_col)
+                yield from self._bound(fn.path, a.pos.line, a.pos.col, name, a.value, resolver, fn.module,
+                                       f"`{a.target}` in `{fn.fact.qualname}`", f"{fn.qualname}.{a.target}")
+            for p in fn.fact.params:
+                if isinstance(p.default, Const):
+                    self._end = (p.pos.end_line, p.pos.end_col)
+                    yield from self._bound(fn.path, p.pos.line, p.pos.col, p.name, p.default, resolver, fn.module,
+                                           f"the default of parameter `{p.name}` of `{fn.fact.qualname}`",
+                                           f"{fn.qualname}({p.name})")
+        # class constants and model / settings field defaults
+        for qual, (path, cf) in sorted(app.classes.items()):
+            if is_test_path(path) or any(b.startswith("enum.") for b in app.class_bases.get(qual, ())):
+                continue
+            module = qual[: -len(cf.qualname) - 1] if qual.endswith("." + cf.qualname) else qual.rsplit(".", 1)[0]
+            for f in cf.fields:
+                if f.value is None or f.name.startswith("_") or f.name == "model_config":
+                    continue
+                default = field_default(f.value)
+                if default is None:
+                    continue
+                label = f"`{cf.qualname}.{f.name}` defaults to" if f.annotation is not None else f"`{cf.qualname}.{f.name}` is"
+                self._end = (f.pos.end_line, f.pos.end_col)
+                yield from self._bound(path, f.pos.line, f.pos.col, f.name, default, resolver, module,
+                                       label, f"{qual}.{f.name}", field=True)
+        # keyword arguments (``SessionMiddleware(secret_key="...")``), signing keys, connection strings
+        self._end = None
+        for cc in iter_calls(app, resolver):
+            if is_test_path(cc.path):
+                continue
+            call_name = dotted(cc.call.func) or (short_target(cc.target) if cc.target else "call")
+            owner = cc.function.qualname if cc.function else cc.module
+            for k, v in cc.call.kwargs:
+                if isinstance(v, Const) and is_secret_name(k):
+                    yield from self._literal(cc.path, cc.line, cc.col, k, v.value,
+                                             f"`{k}=` of `{call_name}(...)` is", f"{owner}:{call_name}({k})")
+            key = None
+            if jwt_encode_library(cc.target) or jwt_decode_library(cc.target):
+                key = cc.call.arg(1, "key")
+            elif cc.target in KEY_ARGS:
+                key = cc.call.arg(*KEY_ARGS[cc.target])
+            if isinstance(key, Const):
+                yield from self._literal(cc.path, cc.line, cc.col, "key", key.value,
+                                         f"the key passed to `{call_name}(...)` is", f"{owner}:{call_name}(key)",
+                                         force=True)
+            for arg in (*cc.call.args, *(v for _, v in cc.call.kwargs)):
+                if isinstance(arg, Const):
+                    yield from self._dsn(cc.path, cc.line, cc.col, arg.value,
+                                         f"an argument of `{call_name}(...)`", f"{owner}:{call_name}(dsn)")
+
+    # -- helpers -------------------------------------------------------------
+    def _bound(self, path: str, line: int, col: int, name: str, value: Expr | None, resolver: Resolver,
+               module: str, what: str, entity: str, field: bool = False) -> Iterator[Finding]:
+        """A name bound to ``value``: a literal, a ``SecretStr("...")``, or an env lookup with a literal fallback."""
+        label = what if field else f"{what} is"
+        if isinstance(value, Const):
+            yield from self._literal(path, line, col, name, value.value, label, entity)
+            yield from self._dsn(path, line, col, value.value, label, entity)
+            return
+        if not isinstance(value, Call) or value.starred:
+            return
+        target = resolver.target(value.func, module) or dotted(value.func) or ""
+        if target.endswith("SecretStr") or target.endswith("SecretBytes"):
+            inner = value.args[0] if value.args else None
+            if isinstance(inner, Const):
+                yield from self._literal(path, line, col, name, inner.value, label, entity)
+            return
+        if target in ENV_FALLBACK:
+            fallback = value.arg(*ENV_FALLBACK[target])
+            if isinstance(fallback, Const):
+                src = short_target(target)
+                yield from self._literal(path, line, col, name, fallback.value,
+                                         f"{what} read with `{src}()`, but its fallback is", entity,
+                                         confidence=Confidence.MEDIUM)
+                yield from self._dsn(path, line, col, fallback.value, f"the `{src}()` fallback of {what}", entity)
+
+    def _literal(self, path: str, line: int, col: int, name: str, value: object, label: str, entity: str,
+                 force: bool = False, confidence: Confidence | None = None) -> Iterator[Finding]:
+        text = _text(value)
+        if text is None or not (force or is_secret_name(name)) or is_reference_value(name, text):
+            return
+        key = (path, line, entity)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        note = ""
+        if _PLACEHOLDER.search(text):
+            note = " (it reads like a placeholder, but every deployment that does not override it uses this known value)"
+        yield self.finding(
+            path, line, col,
+            f"{label} {describe_literal(text)}{note}: a secret in the source is readable by everyone with the code",
+            help=HELP, entity=entity, confidence=confidence, **self._span(),
+        )
+
+    def _dsn(self, path: str, line: int, col: int, value: object, label: str, entity: str) -> Iterator[Finding]:
+        text = _text(value)
+        if text is None:
+            return
+        scheme = dsn_password(text)
+        if scheme is None:
+            return
+        key = (path, line, entity)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        if label.endswith(" is") or label.endswith(" to") or label.endswith(" be"):
+            label = f"{label} a"
+        else:
+            label = f"{label} is a"
+        yield self.finding(
+            path, line, col,
+            f"{label} `{scheme}://` connection string with an inline password",
+            help="take the database URL (or at least its password) from the environment or a secret manager; "
+                 "keep only a password-less local default such as `sqlite:///./app.db`",
+            entity=entity, **self._span(),
+        )
+
+    def _span(self) -> dict[str, int]:
+        if self._end is None or self._end[0] <= 0:
+            return {}
+        return {"end_line": self._end[0], "end_col": self._end[1]}

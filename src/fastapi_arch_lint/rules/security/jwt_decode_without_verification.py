@@ -1,0 +1,66 @@
+"""FAL501 jwt-decode-without-verification."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules.security._hardening import (
+    CodeCall,
+    Resolver,
+    dict_value,
+    is_test_path,
+    iter_calls,
+    jwt_decode_library,
+    short_target,
+    where_label,
+)
+
+
+def unverified_reason(cc: CodeCall, resolver: Resolver) -> str | None:
+    """Why this decode call does not verify the signature, or None when it does."""
+    call = cc.call
+    options = dict_value(call.arg(3, "options"), resolver, cc.module, cc.function, cc.line)
+    if isinstance(options, dict) and options.get("verify_signature") is False:
+        return '`options={"verify_signature": False}`'
+    if resolver.value(call.kwarg("verify"), cc.module, cc.function, cc.line) is False:
+        return "`verify=False`"
+    algorithms = resolver.value(call.arg(2, "algorithms"), cc.module, cc.function, cc.line)
+    if isinstance(algorithms, str):
+        algorithms = (algorithms,)
+    if isinstance(algorithms, (tuple, list)) and any(isinstance(a, str) and a.lower() == "none" for a in algorithms):
+        return '`algorithms` accepting `"none"` (unsigned tokens)'
+    return None
+
+
+@register
+class JwtDecodeWithoutVerification(Rule):
+    code = "FAL501"
+    name = "jwt-decode-without-verification"
+    summary = "A JWT is decoded with signature verification off (`verify_signature: False`, `verify=False`, `none`)"
+    severity = Severity.ERROR
+    cwe = ("CWE-347",)
+    owasp = ("API2:2023",)
+    security_severity = 9.1
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        resolver = Resolver(app)
+        for cc in iter_calls(app, resolver):
+            lib = jwt_decode_library(cc.target)
+            if lib is None or is_test_path(cc.path):
+                continue
+            reason = unverified_reason(cc, resolver)
+            if reason is None:
+                continue
+            call = short_target(cc.target or "jwt.decode")
+            yield self.finding(
+                cc.path, cc.line, cc.col,
+                f"`{call}(...)` in {where_label(cc.function, cc.module)} does not verify the token's signature "
+                f"({reason}): anyone can forge the claims it returns",
+                help="verify every token you act on: pass the key and `algorithms=[\"HS256\"]` (or your one "
+                     "asymmetric algorithm) and keep `verify_signature` on; to peek at an untrusted header use "
+                     "`jwt.get_unverified_header()` and never authorize on it",
+                entity=f"{cc.function.qualname if cc.function else cc.module}:{call}",
+            )

@@ -1,0 +1,86 @@
+"""FAL528 login-without-rate-limit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.model.app import AppModel, Route
+from fastapi_arch_lint.model.expr import render
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._util import route_entity, route_related, segments, unique_routes
+
+PASSWORD_FORMS = frozenset({"fastapi.security.OAuth2PasswordRequestForm", "fastapi.security.OAuth2PasswordRequestFormStrict",
+                            "fastapi.security.oauth2.OAuth2PasswordRequestForm"})
+LIMIT_NAME = re.compile(r"(?i)(limit|throttl)")
+LIMIT_CALL = re.compile(r"(?i)(rate_?limit|limiter|throttl|lockout|login_attempt|failed_attempt)")
+
+
+@register
+class LoginWithoutRateLimit(Rule):
+    code = "FAL528"
+    name = "login-without-rate-limit"
+    summary = "A login, token or password-reset route has no rate limit"
+    severity = Severity.INFO
+    cwe = ("CWE-307",)
+    owasp = ("API4:2023", "API2:2023")
+    security_severity = 5.3
+    default_options = {
+        "paths": ["login", "token", "signin", "sign-in", "password-reset", "reset-password", "forgot-password",
+                  "otp", "mfa", "2fa", "verify-otp"],
+        "limiters": [],
+    }
+
+    def is_login(self, route: Route) -> bool:
+        if any(set(p.type_names) & PASSWORD_FORMS or p.dependency in PASSWORD_FORMS for p in route.params):
+            return True
+        words = {w.lower() for w in self.options["paths"]}
+        for seg in segments(route.path):
+            if seg.startswith("{"):
+                continue
+            s = seg.lower().replace("_", "-")
+            if s in words or any(part in words for part in s.split("-")):
+                return True
+        return False
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        limiters = [n.lower() for n in self.options["limiters"]]
+        app_limited = {a.id for a in app.apps
+                       if any(LIMIT_NAME.search(m.name.rsplit(".", 1)[-1]) or "slowapi" in m.name.lower() for m in a.middleware)}
+        for route in unique_routes(app):
+            if route.kind != "http" or "POST" not in route.methods or route.app in app_limited:
+                continue
+            if route.auth.required or not self.is_login(route):
+                continue
+            if self._limited(app, route, limiters):
+                continue
+            yield self.finding(
+                route.registered.path, route.registered.line, route.registered.col,
+                f"`{route.display()}` checks credentials and has no rate limit: nothing slows down password "
+                f"guessing or credential stuffing against it",
+                help="limit attempts per client and per account: slowapi `@limiter.limit(\"5/minute\")`, "
+                     "fastapi-limiter `dependencies=[Depends(RateLimiter(times=5, seconds=60))]`, or a lockout after "
+                     "repeated failures; name project limiters in the `limiters` option",
+                related=route_related(route), entity=route_entity(route),
+            )
+
+    @staticmethod
+    def _limited(app: AppModel, route: Route, limiters: list[str]) -> bool:
+        def named(name: str) -> bool:
+            low = name.lower()
+            return bool(LIMIT_NAME.search(name)) or any(n in low for n in limiters)
+
+        if any(named(render(d.expr, 200)) for d in route.handler.fact.decorators):
+            return True
+        if any(named(d.name) for d in route.dependencies):
+            return True
+        if any(named(s.child) or any(named(d) for d in s.dependencies) for s in route.include_chain):
+            return True
+        fn = app.function(route.handler.qualname)
+        if fn is not None:
+            for _, site, target, _ in app.callees(fn.qualname, depth=1):
+                name = target or render(site.call.func)
+                if LIMIT_CALL.search(name) or any(n in name.lower() for n in limiters):
+                    return True
+        return False

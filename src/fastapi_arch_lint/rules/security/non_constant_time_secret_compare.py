@@ -1,0 +1,92 @@
+"""FAL506 non-constant-time-secret-compare."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.model.app import AppModel, Function
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscript, render
+from fastapi_arch_lint.model.facts import CompareFact
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules.security._hardening import is_compared_secret, is_test_path, last_identifier
+
+# query builders: ``select(User).where(User.token == token)`` compares in SQL, not in Python
+SQL_BUILDERS = frozenset({"where", "filter", "filter_by", "having", "and_", "or_", "join", "outerjoin", "on",
+                          "exclude", "get_or_none", "find", "find_one", "Q"})
+
+
+def _root(expr: Expr) -> Expr:
+    while isinstance(expr, (Attr, Subscript)):
+        expr = expr.value
+    return expr
+
+
+def _is_column(expr: Expr) -> bool:
+    """``User.api_key_hash``: a class attribute, i.e. an ORM column in a query expression."""
+    root = _root(expr)
+    return isinstance(expr, Attr) and isinstance(root, Name) and root.id[:1].isupper()
+
+
+def _in_query(cmp: CompareFact, fn: Function) -> bool:
+    for site, _ in fn.calls:
+        func = site.call.func
+        name = func.attr if isinstance(func, Attr) else func.id if isinstance(func, Name) else ""
+        if name not in SQL_BUILDERS:
+            continue
+        p = site.pos
+        if (p.line, p.col) <= (cmp.pos.line, cmp.pos.col) and (cmp.pos.end_line, cmp.pos.end_col) <= (p.end_line, p.end_col):
+            return True
+    return False
+
+
+def _secret_side(cmp: CompareFact) -> tuple[str, Expr] | None:
+    for side, other in ((cmp.left, cmp.right), (cmp.right, cmp.left)):
+        name = last_identifier(side)
+        if name is None or not is_compared_secret(name):
+            continue
+        if isinstance(other, Const):
+            return None  # ``token is None``-like checks, scheme names such as "bearer"
+        if isinstance(other, Call):
+            fname = other.func.id if isinstance(other.func, Name) else ""
+            if fname in ("len", "type", "bool", "isinstance", "id"):
+                return None
+        return name, side
+    return None
+
+
+@register
+class NonConstantTimeSecretCompare(Rule):
+    code = "FAL506"
+    name = "non-constant-time-secret-compare"
+    summary = "A token, password, API key or signature is compared with `==`/`!=` (timing side channel)"
+    severity = Severity.WARNING
+    cwe = ("CWE-208",)
+    owasp = ("API2:2023",)
+    security_severity = 5.3
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        for fn in app.functions.values():
+            if is_test_path(fn.path):
+                continue
+            for cmp in fn.fact.compares:
+                if cmp.op not in ("==", "!="):
+                    continue
+                if isinstance(cmp.left, Const) or isinstance(cmp.right, Const):
+                    continue
+                if _is_column(cmp.left) or _is_column(cmp.right):
+                    continue
+                found = _secret_side(cmp)
+                if found is None or _in_query(cmp, fn):
+                    continue
+                name, side = found
+                yield self.finding(
+                    fn.path, cmp.pos.line, cmp.pos.col,
+                    f"`{render(cmp.left, 40)} {cmp.op} {render(cmp.right, 40)}` in `{fn.fact.qualname}` compares "
+                    f"the secret `{name}` with `{cmp.op}`, which stops at the first differing byte: response times "
+                    "leak how much of a guess is right",
+                    help="compare secrets in constant time: `secrets.compare_digest(a.encode(), b.encode())` "
+                         "(or `hmac.compare_digest`); for passwords verify against a slow hash instead",
+                    end_line=cmp.pos.end_line, end_col=cmp.pos.end_col,
+                    entity=f"{fn.qualname}:{render(side, 60)}",
+                )

@@ -1,0 +1,73 @@
+"""FAL510 outbound-request-without-timeout."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.model.expr import Const
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules.security._hardening import (
+    Resolver,
+    call_label,
+    http_client_kind,
+    is_test_path,
+    iter_calls,
+    where_label,
+)
+
+HELP = ("pass a timeout on every outbound call (`timeout=10`, or `(3.05, 27)` for connect and read); with httpx "
+        "keep its 5 s default or set `httpx.Timeout(10.0)` on the client")
+
+
+@register
+class OutboundRequestWithoutTimeout(Rule):
+    code = "FAL510"
+    name = "outbound-request-without-timeout"
+    summary = "An outbound HTTP call can wait forever: `requests` without `timeout=`, or `timeout=None`"
+    severity = Severity.WARNING
+    cwe = ("CWE-400",)
+    owasp = ("API4:2023", "API10:2023")
+    security_severity = 5.3
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        resolver = Resolver(app)
+        for cc in iter_calls(app, resolver):
+            if not cc.target or is_test_path(cc.path):
+                continue
+            where = where_label(cc.function, cc.module)
+            entity = f"{cc.function.qualname if cc.function else cc.module}:{cc.target}"
+            kind = http_client_kind(cc.target)
+            label = call_label(cc.target)
+            if cc.target == "httpx.Timeout":
+                if cc.call.args and isinstance(cc.call.args[0], Const) and cc.call.args[0].value is None \
+                        and not cc.call.kwargs:
+                    yield self.finding(
+                        cc.path, cc.line, cc.col,
+                        f"`httpx.Timeout(None)` in {where} disables every timeout: a stalled upstream holds the "
+                        "request (and its worker) forever",
+                        help=HELP, entity=entity,
+                    )
+                continue
+            if kind is None or kind == "aiohttp":
+                continue
+            index = 2 if kind == "urllib" else None
+            expr = cc.call.arg(index, "timeout") if index is not None else cc.call.kwarg("timeout")
+            if expr is None:
+                if kind == "httpx" or cc.call.starred:
+                    continue  # httpx defaults to 5 s; ``**kwargs`` may carry the timeout
+                yield self.finding(
+                    cc.path, cc.line, cc.col,
+                    f"`{label}(...)` in {where} has no `timeout=`: "
+                    + ("`requests` waits forever by default" if kind == "requests" else
+                       "`urlopen` waits forever unless a global socket timeout is set")
+                    + ", so a slow upstream ties up the worker and the caller's request",
+                    help=HELP, entity=entity,
+                )
+            elif resolver.value(expr, cc.module, cc.function, cc.line) is None:
+                yield self.finding(
+                    cc.path, cc.line, cc.col,
+                    f"`{label}(..., timeout=None)` in {where} waits forever for a slow upstream",
+                    help=HELP, entity=entity,
+                )

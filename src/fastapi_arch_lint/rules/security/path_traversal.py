@@ -1,0 +1,110 @@
+"""FAL523 path-traversal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.model.expr import Attr, Expr, render
+from fastapi_arch_lint.model.facts import CallSite
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules.security._taint import Flow, call_arg, contexts
+
+# file-system calls: qualified name -> (positional index, keyword) of each path argument
+PATH_CALLS: dict[str, tuple[tuple[int, str], ...]] = {
+    "builtins.open": ((0, "file"),),
+    "io.open": ((0, "file"),),
+    "os.open": ((0, "path"),),
+    "aiofiles.open": ((0, "file"),),
+    "anyio.open_file": ((0, "file"),),
+    "fastapi.responses.FileResponse": ((0, "path"),),
+    "starlette.responses.FileResponse": ((0, "path"),),
+    "os.remove": ((0, "path"),),
+    "os.unlink": ((0, "path"),),
+    "os.rmdir": ((0, "path"),),
+    "os.listdir": ((0, "path"),),
+    "os.scandir": ((0, "path"),),
+    "shutil.rmtree": ((0, "path"),),
+    "shutil.copy": ((0, "src"), (1, "dst")),
+    "shutil.copy2": ((0, "src"), (1, "dst")),
+    "shutil.copyfile": ((0, "src"), (1, "dst")),
+    "shutil.move": ((0, "src"), (1, "dst")),
+    "aiofiles.os.remove": ((0, "path"),),
+}
+# ``pathlib.Path`` methods that touch the file system, called on a tainted path
+PATH_METHODS = frozenset({
+    "read_text", "read_bytes", "write_text", "write_bytes", "unlink", "rmdir", "iterdir", "touch", "mkdir",
+    "open", "glob", "rglob",
+})
+# a containment check in the same function makes the flow guarded
+GUARD_CALLS = frozenset({"is_relative_to", "commonpath", "commonprefix", "safe_join"})
+RESOLVERS = frozenset({"resolve", "realpath", "abspath"})
+
+HELP = ("reduce the value to a bare file name (`os.path.basename(name)` or `Path(name).name`, or "
+        "`werkzeug.utils.secure_filename`), or resolve the joined path and check it stays inside the base directory: "
+        "`p = (BASE / name).resolve()` then `if not p.is_relative_to(BASE): raise HTTPException(404)`")
+
+
+def path_sinks(site: CallSite, target: str | None) -> list[tuple[Expr, str]]:
+    call = site.call
+    spec = PATH_CALLS.get(target or "")
+    out: list[tuple[Expr, str]] = []
+    if spec is not None:
+        for index, kw in spec:
+            arg = call_arg(call, index, kw)
+            if arg is not None:
+                out.append((arg, f"`{render(call.func, 40)}()`"))
+        return out
+    if isinstance(call.func, Attr) and call.func.attr in PATH_METHODS:
+        # ``(BASE / name).read_bytes()``: the receiver is the path
+        out.append((call.func.value, f"`.{call.func.attr}()`"))
+    return out
+
+
+def guarded(flow: Flow) -> bool:
+    names = set()
+    for site, target in flow.fn.calls:
+        func = site.call.func
+        names.add(func.attr if isinstance(func, Attr) else (target or render(func)).rsplit(".", 1)[-1])
+        if target:
+            names.add(target.rsplit(".", 1)[-1])
+    if names & GUARD_CALLS:
+        return True
+    return bool(names & RESOLVERS) and "startswith" in names
+
+
+@register
+class PathTraversal(Rule):
+    code = "FAL523"
+    name = "path-traversal"
+    summary = "A file path built from request data reaches `open()`, `FileResponse` or a file-system call unchecked"
+    severity = Severity.ERROR
+    cwe = ("CWE-22",)
+    owasp = ("API8:2023", "A01:2021")
+    security_severity = 7.5
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        reported: set[tuple[str, int, int]] = set()
+        for ctx in contexts(app):
+            flow = ctx.flow
+            if guarded(flow):
+                continue
+            for site, target in ctx.function.calls:
+                for arg, label in path_sinks(site, target):
+                    line = site.pos.line
+                    key = (ctx.function.path, line, site.pos.col)
+                    if key in reported:
+                        continue
+                    src = flow.taint(arg, line, "path")
+                    if src is None:
+                        continue
+                    reported.add(key)
+                    where = "" if not ctx.trail else f" in `{ctx.function.qualname.rsplit('.', 1)[-1]}`"
+                    yield self.finding(
+                        ctx.function.path, line, site.pos.col,
+                        f"{label}{where} uses a path built from {src.text()} of `{ctx.route.display()}`: "
+                        f"`../` segments or an absolute path reach files outside the intended directory",
+                        help=HELP, related=ctx.related(), entity=ctx.entity(),
+                        end_line=site.pos.end_line, end_col=site.pos.end_col,
+                    )

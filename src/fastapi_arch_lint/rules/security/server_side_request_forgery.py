@@ -1,0 +1,132 @@
+"""FAL522 server-side-request-forgery."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, Expr, FStr, Name, render
+from fastapi_arch_lint.model.facts import CallSite
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules.security._taint import Flow, call_arg, contexts
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request", "stream", "send")
+# module-level helpers: ``requests.get(url)``, ``httpx.post(url)``; ``request(method, url)`` takes the url second
+MODULE_CLIENTS = ("requests", "httpx", "aiohttp", "urllib3")
+CLIENT_RE = re.compile(
+    r"^(httpx\.(Async)?Client|requests\.Session|requests\.sessions\.Session|aiohttp\.ClientSession|"
+    r"urllib3\.PoolManager|urllib3\.poolmanager\.PoolManager)\(\)\.(?P<m>\w+)$")
+URLLIB = frozenset({"urllib.request.urlopen", "urllib.request.Request", "urllib.request.urlretrieve"})
+# a guard: the host of the URL is compared with something, or an allowlist helper is called
+GUARD_WORDS = re.compile(r"\b(hostname|netloc|host)\b")
+GUARD_CALL = re.compile(r"(?i)(allow|safe|valid|trusted|check).*(url|host|domain)|(url|host|domain).*(allow|safe|valid|trusted)")
+# a literal prefix that already fixes scheme and host: ``https://api.example.com/...`` or a relative ``/path``
+FIXED_HOST = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^/?#{]+[/?#]|/)")
+
+HELP = ("do not let the client choose where the server connects: map the input to a known upstream "
+        "(an allowlist of hosts checked on `urlparse(url).hostname`), keep scheme and host constant and put the "
+        "client value only in the path or query, and block private and link-local addresses")
+
+
+def url_sink(site: CallSite, target: str | None) -> tuple[Expr, str] | None:
+    call = site.call
+    name = target or ""
+    url: Expr | None = None
+    if name in URLLIB:
+        url = call_arg(call, 0, "url")
+    elif "." in name and name.split(".", 1)[0] in MODULE_CLIENTS and name.count(".") == 1 \
+            and name.rsplit(".", 1)[1] in HTTP_METHODS:
+        method = name.rsplit(".", 1)[1]
+        url = call_arg(call, 1, "url") if method == "request" else call_arg(call, 0, "url")
+    else:
+        m = CLIENT_RE.match(name)
+        if m and m.group("m") in HTTP_METHODS:
+            method = m.group("m")
+            url = call_arg(call, 1, "url") if method in ("request", "stream") else call_arg(call, 0, "url")
+            if method == "send":
+                url = None
+    if url is None:
+        return None
+    return url, f"`{render(call.func, 40)}()`"
+
+
+def host_is_fixed(flow: Flow, url: Expr, line: int, _depth: int = 0) -> bool:
+    """The URL starts with a constant scheme and host (or a relative path), so only the path can vary."""
+    if _depth > 8:
+        return False
+    d = _depth + 1
+    if isinstance(url, Name):
+        defs = [a for a in flow.assigns.get(url.id, ()) if a.pos.line < line and a.value is not None]
+        return bool(defs) and all(host_is_fixed(flow, a.value, a.pos.line, d) for a in defs if a.value is not None)
+    if isinstance(url, FStr):
+        prefix = ""
+        for p in url.parts:
+            if not isinstance(p, str):
+                if not prefix and flow.taint(p, line, "url") is None:
+                    return True  # starts with a server-side value (a configured base URL)
+                break
+            prefix += p
+        return bool(FIXED_HOST.match(prefix))
+    if isinstance(url, BinOp) and url.op == "+":
+        left = url.left
+        while isinstance(left, BinOp) and left.op == "+":
+            left = left.left
+        if isinstance(left, Const) and isinstance(left.value, str):
+            return bool(FIXED_HOST.match(left.value))
+        if isinstance(left, FStr):
+            return host_is_fixed(flow, left, line, d)
+        return flow.taint(left, line, "url") is None
+    if isinstance(url, Call) and isinstance(url.func, Attr) and url.func.attr == "format":
+        recv = url.func.value
+        if isinstance(recv, Const) and isinstance(recv.value, str):
+            return bool(FIXED_HOST.match(recv.value.split("{", 1)[0]))
+    return False
+
+
+def guarded(flow: Flow) -> bool:
+    fn = flow.fn.fact
+    for c in fn.compares:
+        if GUARD_WORDS.search(render(c.left, 200)) or GUARD_WORDS.search(render(c.right, 200)):
+            return True
+    for site, target in flow.fn.calls:
+        short = (target or render(site.call.func)).rsplit(".", 1)[-1]
+        if GUARD_CALL.search(short):
+            return True
+    return False
+
+
+@register
+class ServerSideRequestForgery(Rule):
+    code = "FAL522"
+    name = "server-side-request-forgery"
+    summary = "An outbound HTTP request goes to a URL taken from the request (SSRF)"
+    severity = Severity.ERROR
+    cwe = ("CWE-918",)
+    owasp = ("API7:2023",)
+    security_severity = 8.6
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        reported: set[tuple[str, int, int]] = set()
+        for ctx in contexts(app):
+            flow = ctx.flow
+            for site, target in ctx.function.calls:
+                sink = url_sink(site, target)
+                if sink is None:
+                    continue
+                url, label = sink
+                line = site.pos.line
+                src = flow.taint(url, line, "url")
+                key = (ctx.function.path, line, site.pos.col)
+                if src is None or key in reported or host_is_fixed(flow, url, line) or guarded(flow):
+                    continue
+                reported.add(key)
+                where = "" if not ctx.trail else f" in `{ctx.function.qualname.rsplit('.', 1)[-1]}`"
+                yield self.finding(
+                    ctx.function.path, line, site.pos.col,
+                    f"{label}{where} fetches a URL taken from {src.text()} of `{ctx.route.display()}`: the client "
+                    f"can make the server call internal services or cloud metadata endpoints",
+                    help=HELP, related=ctx.related(), entity=ctx.entity(),
+                    end_line=site.pos.end_line, end_col=site.pos.end_col,
+                )

@@ -1,0 +1,673 @@
+"""The linker, end to end: tiny multi-module projects through ``engine.analyze``.
+
+Every expectation here was checked against what FastAPI itself builds at runtime
+for the same code (``app.openapi()["paths"]`` and its ``security`` entries).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fastapi_arch_lint.engine import Analysis, analyze
+from fastapi_arch_lint.model.app import Route
+
+
+def project(root: Path, files: dict[str, str]) -> Analysis:
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text).lstrip("\n"))
+    analysis = analyze([root])
+    assert analysis.diagnostics == [], analysis.diagnostics
+    return analysis
+
+
+def routes(analysis: Analysis) -> dict[tuple[str, str], Route]:
+    out = {}
+    for r in analysis.model.routes:
+        key = (",".join(r.methods), r.path)
+        assert key not in out, f"duplicate route {key}"
+        out[key] = r
+    return out
+
+
+def only_route(analysis: Analysis, path: str) -> Route:
+    found = [r for r in analysis.model.routes if r.path == path]
+    assert len(found) == 1, [r.path for r in analysis.model.routes]
+    return found[0]
+
+
+@pytest.fixture(autouse=True)
+def _cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # display paths relative to the project
+
+
+# ---------------------------------------------------------------------------
+# recognising FastAPI
+
+
+def test_aliased_imports(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI as F, APIRouter as R
+
+            app = F()
+            r = R(prefix="/r")
+
+            @r.get("/x")
+            def x(): ...
+
+            @app.post("/y")
+            def y(): ...
+
+            app.include_router(r)
+        """,
+    })
+    [app] = a.model.apps
+    assert app.name == "app" and app.loc.path == "app/main.py" and app.loc.line == 3
+    assert sorted(routes(a)) == [("GET", "/r/x"), ("POST", "/y")]
+    assert routes(a)[("GET", "/r/x")].handler.qualname == "app.main.x"
+
+
+def test_module_import_of_fastapi(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "main.py": """
+            import fastapi
+
+            app = fastapi.FastAPI()
+            router = fastapi.APIRouter()
+
+            @app.get("/a")
+            def a(): ...
+
+            @router.delete("/b/{id}")
+            def b(id: int): ...
+
+            app.include_router(router, prefix="/p")
+        """,
+    })
+    assert sorted(routes(a)) == [("DELETE", "/p/b/{id}"), ("GET", "/a")]
+
+
+def test_no_app(tmp_path: Path) -> None:
+    a = project(tmp_path, {"lib.py": "def f():\n    return 1\n"})
+    assert a.model.apps == ()
+    assert [m.name for m in a.model.modules] == ["lib"]
+
+
+# ---------------------------------------------------------------------------
+# prefixes
+
+
+def test_prefix_from_settings_in_another_module(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/core/__init__.py": "",
+        "app/core/config.py": """
+            from pydantic_settings import BaseSettings
+
+            class Settings(BaseSettings):
+                API_V1_STR: str = "/api/v1"
+                PROJECT_NAME: str = "demo"
+
+            settings = Settings()
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI, APIRouter
+            from app.core.config import settings
+
+            app = FastAPI(title=settings.PROJECT_NAME)
+            api_router = APIRouter()
+
+            @api_router.get("/users/")
+            def users(): ...
+
+            app.include_router(api_router, prefix=settings.API_V1_STR)
+        """,
+    })
+    r = only_route(a, "/api/v1/users/")
+    assert r.path_unresolved is False
+    assert r.include_chain[0].prefix == "/api/v1"
+    assert a.model.unresolved == ()
+
+
+def test_prefix_from_fstring_of_module_constants(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/consts.py": """
+            BASE = "/api"
+            VERSION = 2
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI, APIRouter
+            from app import consts
+            from app.consts import BASE
+
+            NAME = "items"
+            app = FastAPI()
+            router = APIRouter(prefix=f"/{NAME}")
+
+            @router.get("/{item_id}")
+            def item(item_id: int): ...
+
+            app.include_router(router, prefix=f"{BASE}/v{consts.VERSION}")
+        """,
+    })
+    r = only_route(a, "/api/v2/items/{item_id}")
+    assert r.path_unresolved is False
+    assert r.router_prefix == "/items"
+    assert a.model.unresolved == ()
+
+
+def test_prefix_from_environment_is_unresolved(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "main.py": """
+            import os
+            from fastapi import FastAPI, APIRouter
+
+            app = FastAPI()
+            router = APIRouter()
+
+            @router.get("/ping")
+            def ping(): ...
+
+            @app.get("/static")
+            def static(): ...
+
+            app.include_router(router, prefix=os.environ["API_PREFIX"])
+        """,
+    })
+    rs = {r.handler.qualname: r for r in a.model.routes}
+    assert rs["main.ping"].path_unresolved is True
+    assert rs["main.static"].path_unresolved is False
+    assert rs["main.static"].path == "/static"
+    prefix_notes = [u for u in a.model.unresolved if "API_PREFIX" in u.what]
+    assert len(prefix_notes) == 1
+    note = prefix_notes[0]
+    assert note.reason and note.path == "main.py" and note.line == 13
+    assert "include prefix" in note.what
+    # and the route whose path depends on it is named too
+    assert any("main.ping" in u.what for u in a.model.unresolved)
+
+
+def test_router_included_twice(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/users.py": """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/users")
+
+            @router.get("/{id}")
+            async def get_user(id: int): ...
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+            from app.users import router
+
+            app = FastAPI()
+            app.include_router(router, prefix="/v1")
+            app.include_router(router, prefix="/v2")
+        """,
+    })
+    assert sorted(routes(a)) == [("GET", "/v1/users/{id}"), ("GET", "/v2/users/{id}")]
+    assert {r.handler.qualname for r in a.model.routes} == {"app.users.get_user"}
+
+
+def test_nested_include_chain_joins_like_fastapi(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/users.py": """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/users")
+
+            @router.get("/{id}")
+            async def get_user(id: int): ...
+
+            @router.get("")
+            async def list_users(): ...
+        """,
+        "app/api.py": """
+            from fastapi import APIRouter
+            from app import users
+
+            v1 = APIRouter()
+            v1.include_router(users.router)
+            api_router = APIRouter()
+            api_router.include_router(v1, prefix="/v1")
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+            from app.api import api_router
+
+            app = FastAPI()
+            app.include_router(api_router, prefix="/api")
+        """,
+    })
+    assert sorted(routes(a)) == [("GET", "/api/v1/users"), ("GET", "/api/v1/users/{id}")]
+    r = routes(a)[("GET", "/api/v1/users/{id}")]
+    assert [s.prefix for s in r.include_chain] == ["/api", "/v1", ""]
+    assert [(s.path, s.line) for s in r.include_chain] == [("app/main.py", 5), ("app/api.py", 7), ("app/api.py", 5)]
+    assert r.router_prefix == "/users"
+    assert r.path_params == ("id",)
+
+
+def test_router_prefix_on_router_and_include(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "main.py": """
+            from fastapi import FastAPI, APIRouter
+
+            app = FastAPI()
+            outer = APIRouter(prefix="/outer")
+            inner = APIRouter(prefix="/inner")
+
+            @inner.put("/leaf")
+            def leaf(): ...
+
+            outer.include_router(inner, prefix="/mid")
+            app.include_router(outer, prefix="/top")
+        """,
+    })
+    assert sorted(routes(a)) == [("PUT", "/top/outer/mid/inner/leaf")]
+
+
+def test_router_built_in_a_factory(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/routes.py": """
+            from fastapi import APIRouter
+
+            def make_router() -> APIRouter:
+                router = APIRouter(prefix="/things")
+
+                @router.get("/{tid}")
+                def get_thing(tid: int): ...
+
+                return router
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+            from app.routes import make_router
+
+            def create_app() -> FastAPI:
+                application = FastAPI()
+                application.include_router(make_router(), prefix="/v1")
+                return application
+
+            app = create_app()
+        """,
+    })
+    [app] = a.model.apps
+    assert app.factory == "app.main.create_app"
+    assert app.name == "app"
+    r = only_route(a, "/v1/things/{tid}")
+    assert r.handler.qualname == "app.routes.make_router.get_thing"
+    assert r.handler.path == "app/routes.py" and r.handler.line == 7
+
+
+# ---------------------------------------------------------------------------
+# auth
+
+
+SECURITY = """
+    from fastapi import Depends, HTTPException
+    from fastapi.security import HTTPBearer, OAuth2PasswordBearer
+
+    oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token")
+    optional_bearer = HTTPBearer(auto_error=False)
+
+
+    async def get_current_user(token: str = Depends(oauth2_scheme)):
+        return token
+
+
+    def require_role(role: str):
+        def role_checker(token: str = Depends(oauth2_scheme)):
+            if role != "admin":
+                raise HTTPException(status_code=403)
+            return token
+        return role_checker
+
+
+    async def maybe_user(creds=Depends(optional_bearer)):
+        return creds
+
+
+    def verify():
+        return True
+"""
+
+
+def test_dependency_factory_returning_inner_function(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/security.py": SECURITY,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+            from app.security import require_role
+
+            app = FastAPI()
+
+            @app.delete("/admin/{id}", dependencies=[Depends(require_role("admin"))])
+            def delete(id: int): ...
+        """,
+    })
+    r = only_route(a, "/admin/{id}")
+    assert r.auth.required is True
+    via = r.auth.via[0]
+    assert via.kind == "scheme"
+    assert via.scheme == "OAuth2PasswordBearer"
+    assert via.level == "route"
+    assert "role_checker" in via.chain
+    assert via.chain[-1] == "oauth2_scheme"
+    assert via.optional is False
+
+
+def test_annotated_alias_defined_in_another_module(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/security.py": SECURITY,
+        "app/deps.py": """
+            from typing import Annotated
+
+            from fastapi import Depends
+            from pydantic import BaseModel
+
+            from app.security import get_current_user
+
+
+            class User(BaseModel):
+                name: str
+
+
+            CurrentUser = Annotated[User, Depends(get_current_user)]
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+            from app.deps import CurrentUser
+
+            app = FastAPI()
+
+            @app.get("/me")
+            def me(user: CurrentUser): ...
+        """,
+    })
+    r = only_route(a, "/me")
+    assert r.auth.required is True
+    [via] = r.auth.via
+    assert via.level == "param"
+    assert via.chain == ("get_current_user", "oauth2_scheme")
+    [user] = [p for p in r.params if p.name == "user"]
+    assert user.source == "dependency"
+    assert user.dependency == "app.security.get_current_user"
+    assert r.request_models == ()  # a dependency is not a request body
+
+
+def test_optional_scheme(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/security.py": SECURITY,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+            from app.security import maybe_user
+
+            app = FastAPI()
+
+            @app.get("/maybe")
+            def maybe(user=Depends(maybe_user)): ...
+        """,
+    })
+    [via] = only_route(a, "/maybe").auth.via
+    assert via.scheme == "HTTPBearer"
+    assert via.optional is True
+    assert via.chain == ("maybe_user", "optional_bearer")
+
+
+def test_route_without_dependencies_is_public(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/security.py": SECURITY,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+            from app.security import get_current_user, verify
+
+            app = FastAPI()
+
+            @app.get("/open")
+            def open_(q: str | None = None): ...
+
+            @app.get("/checked", dependencies=[Depends(verify)])
+            def checked(): ...
+
+            @app.get("/closed")
+            def closed(user=Depends(get_current_user)): ...
+        """,
+    })
+    rs = routes(a)
+    assert rs[("GET", "/open")].auth.required is False
+    assert rs[("GET", "/open")].auth.via == ()
+    assert rs[("GET", "/open")].dependencies == ()
+    # a dependency that reaches no security scheme does not make a route authenticated
+    assert rs[("GET", "/checked")].auth.required is False
+    assert [d.name for d in rs[("GET", "/checked")].dependencies] == ["app.security.verify"]
+    assert rs[("GET", "/closed")].auth.required is True
+
+
+def test_include_level_dependencies(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/security.py": SECURITY,
+        "app/items.py": """
+            from fastapi import APIRouter
+
+            router = APIRouter()
+
+            @router.get("/items")
+            def items(): ...
+        """,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+            from app.items import router
+            from app.security import get_current_user, verify
+
+            app = FastAPI()
+            app.include_router(router, prefix="/plain", dependencies=[Depends(verify)])
+            app.include_router(router, prefix="/secure", dependencies=[Depends(get_current_user)])
+        """,
+    })
+    rs = routes(a)
+    plain = rs[("GET", "/plain/items")]
+    assert [(d.name, d.level) for d in plain.dependencies] == [("app.security.verify", "include")]
+    assert plain.auth.required is False
+    secure = rs[("GET", "/secure/items")]
+    assert secure.auth.required is True
+    [via] = secure.auth.via
+    assert via.level == "include"
+    assert via.chain == ("get_current_user", "oauth2_scheme")
+    assert {d.level for d in secure.dependencies} == {"include"}
+
+
+def test_include_step_names_its_dependencies(tmp_path: Path) -> None:
+    # IncludeStep.dependencies should name the dependency callables, like DependencyUse.name
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/security.py": SECURITY,
+        "app/main.py": """
+            from fastapi import APIRouter, Depends, FastAPI
+            from app.security import verify
+
+            app = FastAPI()
+            router = APIRouter(dependencies=[Depends(verify)])
+
+            @router.get("/x")
+            def x(): ...
+
+            app.include_router(router, dependencies=[Depends(verify)])
+        """,
+    })
+    r = only_route(a, "/x")
+    assert r.include_chain[0].dependencies == ("app.security.verify",)
+    [router] = [rt for rt in a.model.routers if not rt.is_app]
+    assert router.dependencies == ("app.security.verify",)
+
+
+def test_router_and_app_level_auth(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/security.py": SECURITY,
+        "app/main.py": """
+            from fastapi import APIRouter, Depends, FastAPI, Security
+            from app.security import get_current_user, oauth2_scheme
+
+            app = FastAPI(dependencies=[Security(oauth2_scheme, scopes=["read"])])
+            router = APIRouter(dependencies=[Depends(get_current_user)])
+
+            @router.get("/r")
+            def r(): ...
+
+            app.include_router(router)
+        """,
+    })
+    r = only_route(a, "/r")
+    assert [v.level for v in r.auth.via] == ["app", "router"]
+    assert r.auth.via[0].scopes == ("read",)
+
+
+# ---------------------------------------------------------------------------
+# imports
+
+
+def test_relative_imports_and_init_reexports(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/auth.py": """
+            from fastapi import Depends
+            from fastapi.security import OAuth2PasswordBearer
+
+            scheme = OAuth2PasswordBearer("token")
+
+            def get_current_user(token: str = Depends(scheme)):
+                return token
+        """,
+        "app/routers/__init__.py": """
+            from .items import router as items_router
+            from .orders import *
+        """,
+        "app/routers/items.py": """
+            from fastapi import APIRouter, Depends
+            from ..auth import get_current_user
+
+            router = APIRouter(prefix="/items")
+
+            @router.get("/")
+            def list_items(user=Depends(get_current_user)): ...
+        """,
+        "app/routers/orders.py": """
+            from fastapi import APIRouter, Depends
+            from .. import auth
+
+            __all__ = ["orders_router"]
+            orders_router = APIRouter(prefix="/orders")
+
+            @orders_router.get("/{order_id}")
+            def get_order(order_id: int, user=Depends(auth.get_current_user)): ...
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+            from .routers import items_router, orders_router
+
+            app = FastAPI()
+            app.include_router(items_router)
+            app.include_router(orders_router)
+        """,
+    })
+    rs = routes(a)
+    assert sorted(rs) == [("GET", "/items/"), ("GET", "/orders/{order_id}")]
+    for r in rs.values():
+        assert r.auth.required is True
+        assert r.auth.via[0].chain == ("get_current_user", "scheme")
+        assert r.auth.via[0].path == "app/auth.py"
+    assert a.model.unresolved == ()
+
+
+def test_unknown_include_is_unresolved_not_a_crash(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "main.py": """
+            from fastapi import FastAPI
+            from somewhere_else import router
+
+            app = FastAPI()
+
+            @app.get("/here")
+            def here(): ...
+
+            app.include_router(router)
+            app.include_router(get_router())
+        """,
+    })
+    assert sorted(routes(a)) == [("GET", "/here")]
+    whats = [u.what for u in a.model.unresolved]
+    assert any("get_router()" in w for w in whats), whats
+
+
+@pytest.mark.parametrize("init_import", ["from . import items", "from app.routers import items"])
+def test_package_init_importing_its_own_submodule(tmp_path: Path, init_import: str) -> None:
+    # ``app/routers/__init__.py: from . import items`` is a common way to expose submodules
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/routers/__init__.py": init_import + "\n",
+        "app/routers/items.py": """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/items")
+
+            @router.get("/")
+            def list_items(): ...
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+            from app.routers import items
+
+            app = FastAPI()
+            app.include_router(items.router)
+        """,
+    })
+    assert sorted(routes(a)) == [("GET", "/items/")]
+
+
+def test_package_reexports_reached_through_attributes(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/routers/__init__.py": "from .items import router as items_router\nfrom .users import *\n",
+        "app/routers/items.py": """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/items")
+
+            @router.get("/")
+            def list_items(): ...
+        """,
+        "app/routers/users.py": """
+            from fastapi import APIRouter
+
+            users_router = APIRouter(prefix="/users")
+
+            @users_router.get("/")
+            def list_users(): ...
+        """,
+        "app/main.py": """
+            import app.routers
+            from fastapi import FastAPI
+            from app import routers
+
+            application = FastAPI()
+            application.include_router(routers.items_router)
+            application.include_router(app.routers.users_router)
+        """,
+    })
+    assert sorted(routes(a)) == [("GET", "/items/"), ("GET", "/users/")]

@@ -1,0 +1,682 @@
+"""FAL6xx (async), FAL7xx (schema) and FAL8xx (layering): edge cases and the fixtures' findings."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fastapi_arch_lint.config import Config
+from fastapi_arch_lint.engine import analyze, review
+from fastapi_arch_lint.extract.parse import extract_source
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], code: str,
+        options: dict | None = None) -> list:
+    write(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    cfg = Config(root=tmp_path, rule_options={code: options} if options else {})
+    result = review(["."], cfg, select=[code])
+    assert not result.diagnostics, result.diagnostics
+    return [f for f in result.findings if f.rule == code]
+
+
+def lines(findings: list) -> set[tuple[str, int]]:
+    return {(f.path, f.line) for f in findings}
+
+
+_FIXTURE_RESULTS: dict[str, list] = {}
+
+
+def fixture_findings(name: str, code: str, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, int]]:
+    if name not in _FIXTURE_RESULTS:
+        root = FIXTURES / name
+        monkeypatch.chdir(root)
+        result = review(["."], Config(root=root), select=list(CODES))
+        assert not result.diagnostics, result.diagnostics
+        _FIXTURE_RESULTS[name] = result.findings
+    return {(f.path, f.line) for f in _FIXTURE_RESULTS[name] if f.rule == code}
+
+
+def L(text: str, anchor: str, offset: int) -> int:
+    """The line ``offset`` lines below the only line containing ``anchor``."""
+    return line_of(text, anchor) + offset
+
+
+def line_of(text: str, needle: str) -> int:
+    """The 1-based line of the only line of ``text`` (as written to disk) that contains ``needle``."""
+    found = [i for i, line in enumerate(textwrap.dedent(text).splitlines(), start=1) if needle in line]
+    assert len(found) == 1, (needle, found)
+    return found[0]
+
+
+# ---------------------------------------------------------------------------
+# model: ``with ... as name`` binds the name like an assignment
+
+def test_with_as_is_collected_as_an_assignment() -> None:
+    src = textwrap.dedent("""
+        import httpx
+
+        async def handler():
+            with httpx.Client(timeout=3) as client, open("x") as (a, b):
+                return client.get("https://example.com")
+    """).encode()
+    facts = extract_source(src, "m.py").facts
+    assert facts is not None
+    fn = facts.scope.functions[0]
+    targets = {a.target: a for a in fn.scope.assigns}
+    assert "client" in targets and targets["client"].pos.line == 5
+    assert "a" not in targets and "b" not in targets  # tuple targets are not bound
+
+
+def test_with_as_client_methods_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {"app/__init__.py": "", "app/main.py": """
+        import httpx
+        from sqlmodel import Session
+
+        def handler(engine):
+            with httpx.Client() as client:
+                client.get("https://example.com")
+            with Session(engine) as session:
+                session.exec("select 1")
+    """})
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."]).model
+    targets = {t for _, t in model.functions["app.main.handler"].calls}
+    assert {"httpx.Client().get", "sqlmodel.Session().exec"} <= targets
+
+
+# ---------------------------------------------------------------------------
+# FAL601 blocking-call-in-async
+
+SERVICES = """
+    import subprocess
+    import time
+    from pathlib import Path
+
+    import requests
+
+
+    def fetch_rates(base: str) -> dict:
+        return requests.get(f"https://rates.example.com/{base}", timeout=5).json()
+
+
+    def level1() -> dict:
+        return level2()
+
+
+    def level2() -> dict:
+        return level3()
+
+
+    def level3() -> dict:
+        return fetch_rates("EUR")
+
+
+    def slow_report() -> str:
+        time.sleep(1)
+        return Path("report.txt").read_text()
+
+
+    async def enrich(user_id: int) -> dict:
+        return requests.post("https://crm.example.com", json={"id": user_id}, timeout=5).json()
+
+
+    def run_job() -> None:
+        subprocess.run(["true"], check=True)
+
+
+    class Mailer:
+        def __init__(self) -> None:
+            time.sleep(0.1)
+"""
+
+MAIN = """
+    import asyncio
+    import os
+
+    import httpx
+    from asgiref.sync import sync_to_async
+    from fastapi import Depends, FastAPI, Request
+    from fastapi.concurrency import run_in_threadpool
+
+    from app import services
+
+    app = FastAPI()
+
+
+    async def audit() -> None:
+        with open("/tmp/audit.log", "a") as fh:
+            fh.write("x")
+
+
+    @app.middleware("http")
+    async def stamp(request: Request, call_next):
+        os.system("true")
+        return await call_next(request)
+
+
+    @app.get("/a")
+    async def a():
+        return services.fetch_rates("EUR")
+
+
+    @app.get("/b")
+    async def b():
+        client = httpx.Client()
+        return client.get("https://x").json()
+
+
+    @app.get("/c")
+    async def c():
+        with httpx.Client(timeout=3) as client:
+            r = client.get("https://x")
+        return r.json()
+
+
+    @app.get("/d")
+    async def d():
+        async with httpx.AsyncClient() as client:
+            r = await client.get("https://x")
+        return r.json()
+
+
+    @app.get("/e")
+    async def e():
+        rates = await run_in_threadpool(services.fetch_rates, "EUR")
+        report = await asyncio.to_thread(lambda: services.slow_report())
+        other = await run_in_threadpool(lambda: httpx.get("https://x"))
+        return {"rates": rates, "report": report, "other": other}
+
+
+    @app.get("/f")
+    def f():
+        return services.fetch_rates("EUR")
+
+
+    @app.get("/g", dependencies=[Depends(audit)])
+    async def g():
+        await asyncio.sleep(0)
+        return await services.enrich(1)
+
+
+    @app.get("/h")
+    async def h():
+        return await sync_to_async(services.run_job)()
+
+
+    @app.get("/i")
+    async def i():
+        services.Mailer()
+        return {}
+
+
+    @app.get("/j")
+    async def j():
+        return services.level1()
+"""
+
+
+def test_fal601_contexts_and_offloading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, {"app/__init__.py": "", "app/services.py": SERVICES, "app/main.py": MAIN},
+                "FAL601")
+    by_line = {f.line: f for f in found}
+    dep, mw = line_of(MAIN, 'with open("/tmp/audit.log"'), line_of(MAIN, 'os.system("true")')
+    # dependency (open), middleware (os.system), a (chain), b (local client), c (with client),
+    # g (awaited async function with requests inside), i (constructor __init__); not j (4 levels deep)
+    expected = {
+        dep: "(dependency)", mw: "(middleware)",
+        L(MAIN, "async def a(", 1): "`a -> services.fetch_rates -> requests.get`",
+        L(MAIN, "async def b(", 2): "`b -> client.get`",
+        L(MAIN, "async def c(", 2): "`c -> client.get`",
+        L(MAIN, "async def g(", 2): "`g -> services.enrich -> requests.post`",
+        L(MAIN, "async def i(", 1): "services.Mailer.__init__",
+    }
+    assert sorted(by_line) == sorted(expected)
+    for line, text in expected.items():
+        assert text in by_line[line].message, (line, by_line[line].message)
+    assert "declare the middleware" not in by_line[mw].help
+    a_line = L(MAIN, "async def a(", 1)
+    assert by_line[a_line].related and by_line[a_line].related[0].path.endswith("services.py")
+    assert by_line[L(MAIN, "async def b(", 2)].confidence.value == "high"
+    assert by_line[a_line].confidence.value == "medium"
+
+
+def test_fal601_depth_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, {"app/__init__.py": "", "app/services.py": SERVICES, "app/main.py": MAIN},
+                "FAL601", {"depth": 1})
+    got = {f.line for f in found}
+    assert L(MAIN, "async def a(", 1) in got and L(MAIN, "async def g(", 2) in got
+    assert L(MAIN, "async def j(", 1) not in got  # 4 levels down
+    found = run(tmp_path, monkeypatch, {}, "FAL601", {"depth": 4})
+    j = [f for f in found if f.line == L(MAIN, "async def j(", 1)]
+    chain = "`j -> services.level1 -> services.level2 -> services.level3 -> services.fetch_rates -> requests.get`"
+    assert j and chain in j[0].message
+
+
+def test_fal601_sessions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": """
+            from sqlalchemy import create_engine
+            from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+            from sqlalchemy.orm import sessionmaker
+
+            SessionLocal = sessionmaker(bind=create_engine("sqlite://"))
+            AsyncSessionLocal = async_sessionmaker(create_async_engine("sqlite+aiosqlite://"))
+        """,
+        "app/main.py": """
+            from typing import Annotated
+
+            from fastapi import Depends, FastAPI
+            from sqlalchemy import select
+            from sqlalchemy.ext.asyncio import AsyncSession
+            from sqlmodel import Session
+
+            from app.db import AsyncSessionLocal, SessionLocal
+
+            app = FastAPI()
+
+
+            async def get_session():
+                async with AsyncSessionLocal() as s:
+                    yield s
+
+
+            @app.get("/a")
+            async def a():
+                with SessionLocal() as db:
+                    return db.execute(select(1)).all()
+
+
+            @app.get("/b")
+            async def b(s: Annotated[AsyncSession, Depends(get_session)]):
+                s.add(object())
+                await s.commit()
+                return (await s.execute(select(1))).all()
+
+
+            @app.get("/c")
+            async def c(s: Session):
+                return s.exec(select(1)).all()
+
+
+            @app.get("/d")
+            def d(s: Session):
+                return s.exec(select(1)).all()
+        """,
+    }
+    found = run(tmp_path, monkeypatch, files, "FAL601")
+    main = files["app/main.py"]
+    assert {f.line for f in found} == {L(main, "async def a(", 2), L(main, "async def c(", 1)}
+    assert all("Session" in f.message for f in found)
+
+
+# ---------------------------------------------------------------------------
+# FAL701-FAL704 schema
+
+MODELS = """
+    from datetime import datetime
+    from decimal import Decimal
+
+    from sqlalchemy import Column, Float, ForeignKey, Index, Integer, Numeric, PrimaryKeyConstraint, String, UniqueConstraint
+    from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+    from sqlmodel import Field, SQLModel
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
+    class IdMixin:
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+
+    class TimestampMixin(IdMixin):
+        created_at: Mapped[datetime] = mapped_column()
+
+
+    class OwnedMixin:
+        owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+    class User(TimestampMixin, Base):
+        __tablename__ = "users"
+        email: Mapped[str] = mapped_column(String(255), index=True)
+        username = Column(String(50))
+        balance: Mapped[float]
+        tax_rate: Mapped[float]
+        price_cents: Mapped[int]
+
+
+    class Doc(OwnedMixin, IdMixin, Base):
+        __tablename__ = "docs"
+        slug: Mapped[str] = mapped_column(String(80))
+        tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+        __table_args__ = (UniqueConstraint("tenant_id", "slug"), Index("ix_docs_owner", "owner_id"))
+
+
+    class Note(OwnedMixin, IdMixin, Base):
+        __tablename__ = "notes"
+        body: Mapped[str]
+
+
+    class UserRole(Base):
+        __tablename__ = "user_roles"
+        user_id = Column(Integer, ForeignKey("users.id"), primary_key=True)
+        role_id = Column(Integer, ForeignKey("roles.id"), primary_key=True)
+
+
+    class Link(Base):
+        __tablename__ = "links"
+        a_id = Column(Integer, ForeignKey("users.id"))
+        b_id = Column(Integer, ForeignKey("users.id"))
+        __table_args__ = (PrimaryKeyConstraint("a_id", "b_id"),)
+
+
+    class Ledger(Base):
+        __tablename__ = "ledger"
+        amount = Column(Float, nullable=False)
+        total_price = Column(Numeric(12, 2))
+        unit_cost = Column("unit_cost", Float(precision=53))
+
+
+    class Employee(Base):
+        __tablename__ = "employees"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        type: Mapped[str]
+        __mapper_args__ = {"polymorphic_on": "type"}
+
+
+    class Manager(Employee):
+        budget_amount: Mapped[float] = mapped_column(nullable=True)
+
+
+    class WithDeclaredAttr(Base):
+        __tablename__ = "declared"
+
+        @declared_attr
+        def id(cls) -> Mapped[int]:
+            return mapped_column(Integer, primary_key=True)
+
+        name: Mapped[str]
+
+
+    class Product(SQLModel, table=True):
+        id: int | None = Field(default=None, primary_key=True)
+        price: float
+        discount: float | None = None
+        fee: Decimal = Field(max_digits=10, decimal_places=2)
+        handle: str = Field(index=True)
+        category_id: int | None = Field(default=None, foreign_key="category.id")
+
+
+    class Event(SQLModel, table=True):
+        name: str
+        total: float = Field(sa_type=Numeric(10, 2))
+
+
+    class PriceIn(SQLModel):
+        price: float
+"""
+
+
+def test_fal701(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, {"app/models.py": MODELS}, "FAL701")
+    by_line = {f.line: f for f in found}
+    note, role = line_of(MODELS, "class Note("), line_of(MODELS, "role_id = ")
+    b_id, cat = line_of(MODELS, "b_id = "), line_of(MODELS, "category_id: ")
+    # Note.owner_id comes from OwnedMixin: reported on the Note class line
+    assert sorted(by_line) == sorted([note, role, b_id, cat])
+    assert "inherited" in by_line[note].message
+    assert "composite primary key" in by_line[role].message
+    assert "non-leading column of (a_id, b_id)" in by_line[b_id].message
+
+
+def test_fal702(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, {"app/models.py": MODELS}, "FAL702")
+    expected = {line_of(MODELS, n) for n in ("balance: ", "amount = ", "unit_cost = ", "budget_amount: ",
+                                             "discount: ")}
+    expected.add(L(MODELS, "class Product(SQLModel", 2))
+    assert {f.line for f in found} == expected
+    found = run(tmp_path, monkeypatch, {"app/models.py": MODELS}, "FAL702", {"include-models": True})
+    assert L(MODELS, "class PriceIn", 1) in {f.line for f in found}
+
+
+@pytest.mark.parametrize("name,money", [
+    ("price", True), ("unit_price", True), ("unitPrice", True), ("total_amount", True), ("fee", True),
+    ("tax_rate", False), ("price_cents", False), ("total_count", False), ("discount_percent", False),
+    ("weight", False), ("totality", False), ("shipping_fee_currency", False),
+])
+def test_fal702_money_names(name: str, money: bool) -> None:
+    from fastapi_arch_lint.rules.schema.float_for_money import FloatForMoney, is_money_name
+
+    words = frozenset(FloatForMoney.default_options["words"])
+    assert is_money_name(name, words) is money
+
+
+def test_fal703(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, {"app/models.py": MODELS}, "FAL703")
+    by_line = {f.line: f for f in found}
+    email, username, handle = (line_of(MODELS, n) for n in ("email: ", "username = ", "handle: "))
+    assert sorted(by_line) == [email, username, handle]  # Doc.slug is in (tenant_id, slug): accepted
+    assert "indexed" in by_line[email].message
+    found = run(tmp_path, monkeypatch, {"app/models.py": MODELS}, "FAL703", {"keys": ["username"]})
+    assert {f.line for f in found} == {username}
+
+
+def test_fal704(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, {"app/models.py": MODELS}, "FAL704")
+    # User (pk two mixins up), Manager (single-table inheritance), WithDeclaredAttr are fine
+    assert {f.line for f in found} == {line_of(MODELS, "class Ledger("), line_of(MODELS, "class Event(")}
+    assert all(f.severity.value == "error" for f in found)
+
+
+# ---------------------------------------------------------------------------
+# FAL801 / FAL802 layering
+
+ROUTES = """
+    from typing import Annotated
+
+    from fastapi import APIRouter, Depends, FastAPI
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from {pkg}.db import get_db
+    from {pkg}.models import Item
+
+    router = APIRouter()
+
+
+    @router.get("/items")
+    def list_items(db: Annotated[Session, Depends(get_db)]):
+        return db.scalars(select(Item)).all()
+
+
+    app = FastAPI()
+    app.include_router(router)
+"""
+
+DB = """
+    from sqlalchemy.orm import Session
+
+
+    def get_db():
+        yield Session()
+"""
+
+
+def test_fal801_needs_a_layer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {"app/__init__.py": "", "app/db.py": DB, "app/main.py": ROUTES.format(pkg="app")}
+    assert run(tmp_path, monkeypatch, files, "FAL801") == []
+    # an empty placeholder package is not a layer
+    files["app/services/__init__.py"] = '"""Services."""\n'
+    assert run(tmp_path, monkeypatch, files, "FAL801") == []
+    files["app/services/items.py"] = "def count_items(db):\n    return 0\n"
+    found = run(tmp_path, monkeypatch, files, "FAL801")
+    assert [(f.line, f.severity.value) for f in found] == [(L(ROUTES, "def list_items", 1), "info")]
+    assert "`app.services`" in found[0].message
+
+
+def test_fal801_layer_modules_option_and_suffix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {"app/__init__.py": "", "app/db.py": DB, "app/main.py": ROUTES.format(pkg="app"),
+             "app/domain/items.py": "def count_items(db):\n    return 0\n"}
+    assert run(tmp_path, monkeypatch, files, "FAL801") == []
+    assert len(run(tmp_path, monkeypatch, files, "FAL801", {"layer-modules": ["domain"]})) == 1
+    files = {"app/__init__.py": "", "app/db.py": DB, "app/main.py": ROUTES.format(pkg="app"),
+             "app/item_repository.py": "def count_items(db):\n    return 0\n"}
+    assert len(run(tmp_path, monkeypatch, files, "FAL801")) == 1
+
+
+def test_layer_holding_whole_services_is_not_a_layer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a monorepo: services/<name>/ are whole apps, not a service layer
+    files = {
+        "services/__init__.py": "",
+        "services/shop/__init__.py": "",
+        "services/shop/db.py": DB,
+        "services/shop/main.py": ROUTES.format(pkg="services.shop"),
+        "services/shop/logic.py": """
+            from fastapi import HTTPException
+
+
+            def check(n: int) -> None:
+                if n < 0:
+                    raise HTTPException(status_code=400)
+        """,
+    }
+    assert run(tmp_path, monkeypatch, files, "FAL801") == []
+    assert run(tmp_path, monkeypatch, files, "FAL802") == []
+
+
+def test_fal802(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": DB,
+        "app/main.py": ROUTES.format(pkg="app"),
+        "app/errors.py": """
+            from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+            class NotFound(StarletteHTTPException):
+                def __init__(self, what: str) -> None:
+                    super().__init__(status_code=404, detail=f"{what} not found")
+        """,
+        "app/services/__init__.py": "",
+        "app/services/items.py": """
+            from fastapi import HTTPException, status
+            from starlette.exceptions import HTTPException as StarletteHTTPException
+
+            from app.errors import NotFound
+
+
+            class ItemNotFound(Exception):
+                pass
+
+
+            def a(x):
+                if x is None:
+                    raise HTTPException(status.HTTP_404_NOT_FOUND, "missing")
+
+
+            def b(x):
+                error = HTTPException(status_code=409)
+                if x:
+                    raise error
+
+
+            def c(x):
+                raise NotFound("item")
+
+
+            def d(x):
+                raise StarletteHTTPException(status_code=400)
+
+
+            def e(x):
+                raise ItemNotFound(x)
+
+
+            class ItemService:
+                def get(self, x):
+                    raise HTTPException(404)
+        """,
+        "app/services/deps.py": """
+            from fastapi import HTTPException
+
+
+            def require_admin():
+                raise HTTPException(status_code=403)
+        """,
+    }
+    files["app/main.py"] = textwrap.dedent(ROUTES.format(pkg="app")) + textwrap.dedent("""
+        from app.services.deps import require_admin
+
+
+        @router.get("/admin", dependencies=[Depends(require_admin)])
+        def admin_only():
+            return {}
+    """)
+    found = run(tmp_path, monkeypatch, files, "FAL802")
+    got = {(f.path, f.line) for f in found}
+    assert got == {("app/services/items.py", n) for n in (14, 20, 24, 28, 37)}
+    msgs = {f.line: f.message for f in found}
+    assert "`HTTPException(status.HTTP_404_NOT_FOUND)`" in msgs[14]
+    assert "`HTTPException(409)`" in msgs[20]
+    assert "`NotFound`" in msgs[24]
+    assert "`ItemService.get`" in msgs[37]
+
+
+# ---------------------------------------------------------------------------
+# the fixtures: every finding checked by hand
+
+EXPECTED = {
+    ("bigger_app", "FAL601"): {
+        ("app/internal/admin.py", 22), ("app/internal/admin.py", 30), ("app/routers/auth.py", 20),
+        ("app/routers/items.py", 28), ("app/routers/items.py", 37), ("app/routers/items.py", 49),
+        ("app/routers/items.py", 63), ("app/routers/items.py", 75), ("app/routers/users.py", 24),
+        ("app/routers/users.py", 29), ("app/routers/users.py", 41),
+    },
+    ("bigger_app", "FAL701"): {("app/models.py", 37)},
+    ("factory_app", "FAL701"): {("app/models.py", n) for n in (50, 62, 63, 75)},
+    ("src_layout", "FAL701"): {("src/shopapi/db/models.py", n) for n in (41, 52, 63)},
+    ("annotated_app", "FAL701"): {("app/models.py", 33)},
+    ("src_layout", "FAL601"): {("src/shopapi/api/checkout.py", 56), ("src/shopapi/auth/dependencies.py", 23)},
+    ("factory_app", "FAL801"): {
+        ("app/api/v1/endpoints/audit.py", 16), ("app/api/v1/endpoints/audit.py", 24),
+        ("app/api/v1/endpoints/items.py", 16), ("app/api/v1/endpoints/orders.py", 19),
+        ("app/api/v2.py", 25), ("app/api/v2.py", 29),
+    },
+    ("src_layout", "FAL801"): {
+        ("src/shopapi/api/cart.py", 43), ("src/shopapi/api/catalog.py", 21), ("src/shopapi/api/catalog.py", 31),
+        ("src/shopapi/api/catalog.py", 44), ("src/shopapi/api/catalog.py", 51), ("src/shopapi/api/catalog.py", 59),
+        ("src/shopapi/api/checkout.py", 36), ("src/shopapi/api/checkout.py", 56),
+    },
+    ("annotated_app", "FAL801"): {
+        ("app/legacy.py", 13), ("app/legacy.py", 19), ("app/routers/admin.py", 15), ("app/routers/articles.py", 19),
+        ("app/routers/articles.py", 25), ("app/routers/articles.py", 52), ("app/routers/auth.py", 17),
+        ("app/routers/users.py", 22), ("app/routers/users.py", 30), ("app/routers/users.py", 35),
+    },
+    ("factory_app", "FAL802"): {("app/services.py", n) for n in (38, 45, 68, 80, 86)},
+    ("src_layout", "FAL802"): {("src/shopapi/services/carts.py", n) for n in (15, 23, 33)},
+    ("annotated_app", "FAL802"): {("app/services.py", 20)},
+}
+FIXTURE_NAMES = ("bigger_app", "factory_app", "src_layout", "annotated_app", "good_app")
+CODES = ("FAL601", "FAL701", "FAL702", "FAL703", "FAL704", "FAL801", "FAL802")
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_NAMES)
+@pytest.mark.parametrize("code", CODES)
+def test_fixture_findings(fixture: str, code: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not (FIXTURES / fixture).is_dir():
+        pytest.skip(f"no fixture {fixture}")
+    assert fixture_findings(fixture, code, monkeypatch) == EXPECTED.get((fixture, code), set())

@@ -1,0 +1,680 @@
+"""FAL4xx (authentication and access control): the cross-file fixture, the other fixtures, edge cases
+beyond the rule pages, and the model facts these rules added (truth tests, mounted app ids, scoped
+``Security`` dependencies)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+import pytest
+
+from fastapi_arch_lint.config import Config
+from fastapi_arch_lint.engine import analyze, review
+from fastapi_arch_lint.extract.collect import Collector
+from fastapi_arch_lint.findings import Confidence, Finding, Severity
+from fastapi_arch_lint.rule import load_rules
+from fastapi_arch_lint.rules.auth.dependencies_as_handler_parameter import DependenciesAsHandlerParameter
+from fastapi_arch_lint.rules.auth.mounted_app_bypasses_dependencies import MountedAppBypassesDependencies
+from fastapi_arch_lint.rules.auth.object_id_without_owner_check import ObjectIdWithoutOwnerCheck
+from fastapi_arch_lint.rules.auth.optional_auth_not_enforced import OptionalAuthNotEnforced
+from fastapi_arch_lint.rules.auth.scopes_without_security_scopes import ScopesWithoutSecurityScopes
+from fastapi_arch_lint.rules.auth.state_changing_route_without_auth import StateChangingRouteWithoutAuth
+from fastapi_arch_lint.rules.auth.websocket_without_auth import WebsocketWithoutAuth
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+AUTH_CODES = [c for c in load_rules() if c.startswith("FAL4")]
+
+
+def fixture_findings(name: str, monkeypatch: pytest.MonkeyPatch) -> list[Finding]:
+    root = FIXTURES / name
+    monkeypatch.chdir(root)
+    result = review(["."], Config(root=root), select=["FAL4"])
+    assert not result.diagnostics, result.diagnostics
+    return [f for f in result.findings if f.rule.startswith("FAL4")]
+
+
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rule: type, files: dict[str, str],
+        options: dict[str, Any] | None = None) -> list[Finding]:
+    for name, text in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."]).model
+    return sorted(rule(options).check(model), key=lambda f: (f.path, f.line))
+
+
+# -- metadata -------------------------------------------------------------------
+
+
+def test_every_auth_rule_carries_security_tags() -> None:
+    rules = load_rules()
+    assert AUTH_CODES == ["FAL401", "FAL402", "FAL403", "FAL404", "FAL405", "FAL406", "FAL407"]
+    for code in AUTH_CODES:
+        cls = rules[code]
+        assert cls.category() == "auth"
+        assert cls.cwe and all(c.startswith("CWE-") for c in cls.cwe), code
+        assert cls.owasp and all(o.startswith("API") and o.endswith(":2023") for o in cls.owasp), code
+        assert cls.security_severity is not None and 0.1 <= cls.security_severity <= 10.0, code
+    assert rules["FAL403"].confidence is Confidence.LOW
+    assert rules["FAL403"].severity is Severity.INFO
+
+
+# -- the cross-file fixture -------------------------------------------------------------
+
+AUTH_GAP_EXPECTED = {
+    # billing.router is included in app/main.py:25 without the dependency its siblings get (22-24)
+    ("FAL401", "app/routers/billing.py", 36),  # POST /billing/invoices
+    ("FAL401", "app/routers/billing.py", 44),  # DELETE /billing/invoices/{invoice_id}
+    ("FAL401", "app/routers/billing.py", 50),  # POST /billing/invoices/{invoice_id}/payments
+    ("FAL402", "app/routers/realtime.py", 29),  # WS /ws/timers
+    ("FAL403", "app/routers/clients.py", 27),  # db.get(Client, client_id), no current user
+    ("FAL403", "app/routers/time_entries.py", 29),  # db.get(TimeEntry, entry_id): the manager check never runs
+    ("FAL404", "app/deps.py", 31),  # get_viewer never rejects a missing token
+    ("FAL405", "app/routers/time_entries.py", 27),  # dependencies=[Depends(require_manager)] as a parameter
+    ("FAL406", "app/routers/projects.py", 46),  # Security(get_current_user, scopes=["projects:archive"])
+}
+
+
+def test_auth_gap_app_exact_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = fixture_findings("auth_gap_app", monkeypatch)
+    assert {(f.rule, f.path, f.line) for f in found} == AUTH_GAP_EXPECTED
+    assert len(found) == len(AUTH_GAP_EXPECTED)
+
+
+def test_auth_gap_app_fal401_names_the_include_chain_and_the_siblings(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = [f for f in fixture_findings("auth_gap_app", monkeypatch) if f.rule == "FAL401"]
+    assert len(found) == 3
+    for f in found:
+        assert f.severity is Severity.ERROR and f.confidence is Confidence.HIGH
+        assert "include chain: app.include_router(billing.router) at app/main.py:25" in f.message
+        assert "sibling includes attach `get_current_user`" in f.message
+        related = {(r.path, r.line) for r in f.related}
+        # the include that lacks auth, and the three sibling includes that have it
+        assert related == {("app/main.py", 25), ("app/main.py", 22), ("app/main.py", 23), ("app/main.py", 24)}
+        assert f.cwe == ("CWE-306",) and f.owasp == ("API2:2023", "API5:2023")
+    delete = next(f for f in found if "DELETE" in f.message)
+    assert delete.message.startswith("`DELETE /billing/invoices/{invoice_id}` (`delete_invoice`)")
+
+
+def test_auth_gap_app_public_routes_stay_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = fixture_findings("auth_gap_app", monkeypatch)
+    flagged = " ".join(f.message for f in found)
+    for quiet in ("/auth/token", "/auth/signup", "/billing/webhooks/payments", "/ws/notifications", "/health"):
+        assert quiet not in flagged
+
+
+# -- the other fixtures ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("bigger_app", set()),  # POST /users/ is open registration (register_user), POST /token is login
+    ("factory_app", set()),  # POST /api/v1/users/signup is public on purpose
+    ("src_layout", set()),  # POST /checkout/webhooks/payment checks an HMAC signature
+    ("annotated_app", {("FAL402", "app/routers/realtime.py", 21)}),  # WS /ws/echo; /ws/heartbeat is public
+    ("good_app", set()),
+])
+def test_other_fixtures(name: str, expected: set[tuple[str, str, int]], monkeypatch: pytest.MonkeyPatch) -> None:
+    if not (FIXTURES / name).is_dir():
+        pytest.skip(f"{name} not present")
+    found = fixture_findings(name, monkeypatch)
+    assert {(f.rule, f.path, f.line) for f in found} == expected
+
+
+# -- FAL401 ----------------------------------------------------------------------------
+
+DEPS = """
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException
+from fastapi.security import OAuth2PasswordBearer
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/token")
+
+
+def get_current_user(token: Annotated[str, Depends(oauth2_scheme)]) -> str:
+    if not token:
+        raise HTTPException(status_code=401)
+    return token
+
+
+def verify_key(x_api_key: Annotated[str, Header()]) -> None:
+    if x_api_key != "k":
+        raise HTTPException(status_code=401)
+"""
+
+
+def test_fal401_nested_chain_and_direct_app_routes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/deps.py": DEPS,
+        "app/main.py": """
+            from fastapi import APIRouter, Depends, FastAPI
+            from app.deps import get_current_user
+
+            app = FastAPI()
+            api = APIRouter(prefix="/api")
+            admin = APIRouter(prefix="/admin")
+            shop = APIRouter(prefix="/shop")
+
+
+            @admin.post("/reset")
+            def reset() -> None: ...
+
+
+            @shop.put("/items/{item_id}")
+            def put_item(item_id: int) -> None: ...
+
+
+            @app.delete("/cache")
+            def clear_cache() -> None: ...
+
+
+            @app.post("/login")
+            def login() -> None: ...
+
+
+            @app.api_route("/sync", methods=["GET", "POST"])
+            def sync() -> None: ...
+
+
+            api.include_router(admin, dependencies=[Depends(get_current_user)])
+            api.include_router(shop)
+            app.include_router(api, prefix="/v1")
+        """,
+    })
+    by_line = {f.line: f for f in found}
+    assert sorted(by_line) == [15, 19, 27]
+    shop = by_line[15]
+    assert "`PUT /v1/api/shop/items/{item_id}` (`put_item`)" in shop.message
+    assert "app.include_router(api, prefix='/v1') at app/main.py:33 -> api.include_router(shop) at app/main.py:32" in shop.message
+    assert "sibling includes attach `get_current_user` (app/main.py:31)" in shop.message
+    assert "registered directly on the app" in by_line[19].message
+    assert "`POST /sync`" in by_line[27].message  # only the state-changing method is named
+
+
+def test_fal401_options_and_signature_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import hmac
+
+            from fastapi import FastAPI, Header, Request
+
+            app = FastAPI()
+
+
+            @app.post("/hooks/github")
+            async def github_hook(request: Request, x_hub_signature_256: str = Header()) -> None:
+                if not hmac.compare_digest(x_hub_signature_256, "sha256=..."):
+                    raise ValueError
+
+
+            @app.post("/hooks/slack")
+            async def slack_hook(request: Request) -> None: ...
+
+
+            @app.post("/users")
+            def register_user() -> None: ...
+
+
+            @app.post("/contact")
+            def contact() -> None: ...
+        """,
+    }
+    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)
+    assert [f.line for f in found] == [15, 23]
+    assert "webhook" in found[0].help and "compare_digest" in found[0].help
+    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files,
+                {"public-routes": ["/contact"], "public-handlers": []})
+    assert [f.line for f in found] == [15, 19]
+
+
+def test_fal401_hand_written_header_check_is_a_medium_confidence_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/deps.py": DEPS,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+            from app.deps import verify_key
+
+            app = FastAPI()
+
+
+            @app.post("/jobs", dependencies=[Depends(verify_key)])
+            def create_job() -> None: ...
+        """,
+    })
+    [f] = found
+    assert f.severity is Severity.WARNING and f.confidence is Confidence.MEDIUM
+    assert "`verify_key` reads the `x_api_key` header" in f.message
+    assert ("app/deps.py", 16) in {(r.path, r.line) for r in f.related}
+
+
+# -- FAL402 ----------------------------------------------------------------------------
+
+
+def test_fal402_credentials_read_by_params_or_dependencies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, WebsocketWithoutAuth, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from typing import Annotated
+
+            from fastapi import Cookie, Depends, FastAPI, Query, WebSocket, WebSocketException, status
+
+            app = FastAPI()
+
+
+            def verify(token: str) -> str: ...
+
+
+            async def get_cookie_or_token(
+                websocket: WebSocket,
+                session: Annotated[str | None, Cookie()] = None,
+                token: Annotated[str | None, Query()] = None,
+            ):
+                if session is None and token is None:
+                    raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION)
+                return session or token
+
+
+            @app.websocket("/items/{item_id}/ws")
+            async def item_ws(websocket: WebSocket, item_id: str, cookie_or_token: Annotated[str, Depends(get_cookie_or_token)]):
+                await websocket.accept()
+
+
+            @app.websocket("/chat")
+            async def chat(websocket: WebSocket, token: str = Query()):
+                user = verify(token)
+                await websocket.accept()
+
+
+            @app.websocket("/token-unchecked")
+            async def unchecked(websocket: WebSocket, token: str = Query()):
+                await websocket.accept()
+
+
+            @app.websocket("/ws/public/ping")
+            async def ping(websocket: WebSocket):
+                await websocket.accept()
+        """,
+    })
+    assert [(f.line, "unchecked" in f.message) for f in found] == [(33, True)]
+
+
+# -- FAL403 ----------------------------------------------------------------------------
+
+BOLA_MODELS = """
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Document(Base):
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200))
+"""
+
+
+def test_fal403_through_a_service_and_skips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, ObjectIdWithoutOwnerCheck, {
+        "app/__init__.py": "",
+        "app/deps.py": DEPS + """
+
+def get_current_superuser(user: Annotated[str, Depends(get_current_user)]) -> str:
+    return user
+
+
+def get_owned_document(document_id: int, user: Annotated[str, Depends(get_current_user)]) -> str:
+    return user
+""",
+        "app/models.py": BOLA_MODELS,
+        "app/services.py": """
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session
+
+            from app.models import Document
+
+
+            def get_document(db: Session, document_id: int) -> Document | None:
+                return db.scalar(select(Document).where(Document.id == document_id))
+
+
+            def get_document_for(db: Session, document_id: int, user: str) -> Document | None:
+                return db.scalar(select(Document).where(Document.id == document_id, Document.owner_id == user))
+        """,
+        "app/main.py": """
+            from typing import Annotated
+
+            from fastapi import Depends, FastAPI
+            from sqlalchemy.orm import Session
+
+            from app import services
+            from app.deps import get_current_superuser, get_current_user, get_owned_document
+
+            app = FastAPI(dependencies=[Depends(get_current_user)])
+
+
+            @app.get("/documents/{document_id}")
+            def read_document(document_id: int, db: Session) -> dict:
+                doc = services.get_document(db, document_id)
+                return {"title": doc.title}
+
+
+            @app.get("/mine/{document_id}")
+            def read_mine(document_id: int, db: Session, user: Annotated[str, Depends(get_current_user)]) -> dict:
+                return {"title": services.get_document_for(db, document_id, user).title}
+
+
+            @app.get("/admin/documents/{document_id}", dependencies=[Depends(get_current_superuser)])
+            def admin_read(document_id: int, db: Session) -> dict:
+                return {"title": services.get_document(db, document_id).title}
+
+
+            @app.get("/owned/{document_id}", dependencies=[Depends(get_owned_document)])
+            def owned(document_id: int, db: Session) -> dict:
+                return {"title": services.get_document(db, document_id).title}
+        """,
+    })
+    [f] = found
+    assert (f.path, f.line) == ("app/main.py", 15)
+    assert "`GET /documents/{document_id}` (`read_document`)" in f.message
+    assert "get_document(...)" in f.message and "`owner_id`" in f.message
+    assert f.confidence is Confidence.LOW and f.severity is Severity.INFO
+
+
+# -- FAL404 ----------------------------------------------------------------------------
+
+
+def test_fal404_scheme_straight_into_the_handler_and_other_auth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, OptionalAuthNotEnforced, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from typing import Annotated
+
+            from fastapi import Depends, FastAPI
+            from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+            app = FastAPI()
+            maybe_bearer = HTTPBearer(auto_error=False)
+            api_key = APIKeyHeader(name="X-API-Key")
+
+
+            @app.post("/notes")
+            def create_note(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(maybe_bearer)]) -> dict:
+                return {"by": creds}
+
+
+            @app.post("/drafts")
+            def create_draft(
+                creds: Annotated[HTTPAuthorizationCredentials | None, Depends(maybe_bearer)],
+                key: Annotated[str, Depends(api_key)],
+            ) -> dict:
+                return {"by": key}
+
+
+            @app.get("/feed")
+            def feed(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(maybe_bearer)]) -> dict:
+                if not creds:
+                    return {"items": []}
+                return {"items": [creds.credentials]}
+        """,
+    })
+    [f] = found
+    assert (f.path, f.line) == ("app/main.py", 13)
+    assert "`create_note` receives `creds` from `maybe_bearer`" in f.message
+    assert "`POST /notes`" in f.message and "/drafts" not in f.message
+
+
+# -- FAL405 ----------------------------------------------------------------------------
+
+
+def test_fal405_in_a_dependency_and_not_other_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, DependenciesAsHandlerParameter, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from typing import Annotated
+
+            from fastapi import Depends, FastAPI, Query
+
+            app = FastAPI()
+
+
+            def audit() -> None: ...
+
+
+            def paging(limit: int = 50, dependencies=(Depends(audit),)) -> int:
+                return limit
+
+
+            @app.get("/items")
+            def items(page: Annotated[int, Depends(paging)], tags: list[str] = Query([])) -> list:
+                return []
+
+
+            @app.get("/other")
+            def other(page: Annotated[int, Depends(paging)], dependencies: str = "none") -> list:
+                return []
+        """,
+    })
+    [f] = found
+    assert (f.path, f.line) == ("app/main.py", 12)
+    assert "dependency `paging` (used by `GET /items`)" in f.message
+
+
+# -- FAL406 ----------------------------------------------------------------------------
+
+
+def test_fal406_alias_in_another_module_and_consumer_below(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, ScopesWithoutSecurityScopes, {
+        "app/__init__.py": "",
+        "app/deps.py": """
+            from typing import Annotated
+
+            from fastapi import Depends, Security
+            from fastapi.security import OAuth2PasswordBearer, SecurityScopes
+
+            oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/token", scopes={"admin": "Admin."})
+
+
+            def check_scopes(security_scopes: SecurityScopes, token: Annotated[str, Depends(oauth2_scheme)]) -> str:
+                return token
+
+
+            def get_user(token: Annotated[str, Depends(oauth2_scheme)]) -> str:
+                return token
+
+
+            def get_checked_user(token: Annotated[str, Depends(check_scopes)]) -> str:
+                return token
+
+
+            AdminUser = Annotated[str, Security(get_user, scopes=["admin"])]
+            CheckedAdmin = Annotated[str, Security(get_checked_user, scopes=["admin"])]
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            from app.deps import AdminUser, CheckedAdmin
+
+            app = FastAPI()
+
+
+            @app.delete("/users/{user_id}")
+            def delete_user(user_id: int, admin: AdminUser) -> None: ...
+
+
+            @app.delete("/teams/{team_id}")
+            def delete_team(team_id: int, admin: CheckedAdmin) -> None: ...
+        """,
+    })
+    [f] = found
+    assert (f.path, f.line) == ("app/main.py", 10)
+    assert "scopes `admin` through `get_user`" in f.message
+
+
+def test_security_with_scopes_is_kept_next_to_a_plain_depends_of_the_same_callable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # model fact: FastAPI keys sub-dependencies by callable *and* scopes
+    for name, text in {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from typing import Annotated
+
+            from fastapi import Depends, FastAPI, Security
+            from fastapi.security import OAuth2PasswordBearer
+
+            oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/token")
+
+
+            def get_user(token: Annotated[str, Depends(oauth2_scheme)]) -> str:
+                return token
+
+
+            app = FastAPI(dependencies=[Depends(get_user)])
+
+
+            @app.post("/archive")
+            def archive(user: Annotated[str, Security(get_user, scopes=["archive"])]) -> None: ...
+        """,
+    }.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    [route] = analyze(["."]).model.routes
+    uses = [(d.name, d.level, d.scopes) for d in route.dependencies if d.name == "app.main.get_user"]
+    assert uses == [("app.main.get_user", "app", ()), ("app.main.get_user", "param", ("archive",))]
+    assert {v.scopes for v in route.auth.via} == {(), ("archive",)}
+
+
+# -- FAL407 ----------------------------------------------------------------------------
+
+
+def test_fal407_by_share_and_unresolved_sub_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, MountedAppBypassesDependencies, {
+        "app/__init__.py": "",
+        "app/deps.py": DEPS,
+        "app/admin.py": """
+            from fastapi import FastAPI
+
+            admin_app = FastAPI()
+
+
+            @admin_app.post("/users/{user_id}/ban")
+            def ban(user_id: int) -> None: ...
+
+
+            @admin_app.get("/health")
+            def health() -> dict:
+                return {}
+        """,
+        "app/main.py": """
+            from fastapi import APIRouter, Depends, FastAPI
+            from starlette.applications import Starlette
+
+            from app.admin import admin_app
+            from app.deps import get_current_user
+
+            app = FastAPI()
+            router = APIRouter(dependencies=[Depends(get_current_user)])
+
+
+            @router.get("/a")
+            def a() -> None: ...
+
+
+            @router.get("/b")
+            def b() -> None: ...
+
+
+            @app.get("/health")
+            def health() -> dict:
+                return {}
+
+
+            app.include_router(router)
+            app.mount("/admin", admin_app)
+            app.mount("/legacy", Starlette())
+        """,
+    })
+    [f] = found
+    assert (f.path, f.line) == ("app/main.py", 26)
+    assert "2 of 2 non-public routes of `app` are authenticated" in f.message
+    assert "`/admin/users/{user_id}/ban`" in f.message and "/admin/health" not in f.message
+    found = run(tmp_path, monkeypatch, MountedAppBypassesDependencies, {}, {"min-authenticated-share": 1.01})
+    assert found == []
+
+
+def test_fal407_app_level_auth_reports_opaque_sub_apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, MountedAppBypassesDependencies, {
+        "app/__init__.py": "",
+        "app/deps.py": DEPS,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+            from fastapi.staticfiles import StaticFiles
+            from starlette.applications import Starlette
+
+            from app.deps import get_current_user
+
+            app = FastAPI(dependencies=[Depends(get_current_user)])
+
+
+            @app.get("/orders")
+            def orders() -> list:
+                return []
+
+
+            app.mount("/legacy", Starlette())
+            app.mount("/static", StaticFiles(directory="static"))
+        """,
+    })
+    [f] = found
+    assert (f.line, f.confidence) == (16, Confidence.MEDIUM)
+    assert "app-level `get_current_user`" in f.message
+
+
+def test_mount_names_the_mounted_project_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, text in {
+        "app/__init__.py": "",
+        "app/sub.py": "from fastapi import FastAPI\n\nsub_app = FastAPI()\n",
+        "app/main.py": "from fastapi import FastAPI\nfrom fastapi.staticfiles import StaticFiles\n"
+                       "from app.sub import sub_app\n\napp = FastAPI()\napp.mount('/sub', sub_app)\n"
+                       "app.mount('/static', StaticFiles(directory='s'))\n",
+    }.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."]).model
+    main = next(a for a in model.apps if a.id == "app.main:app")
+    assert [(m.path, m.kind, m.app) for m in main.mounts] == [("/sub", "app", "app.sub:sub_app"), ("/static", "static", "")]
+    assert any(a.id == "app.sub:sub_app" for a in model.apps)
+
+
+# -- the truth-test fact ---------------------------------------------------------------
+
+
+def test_function_facts_record_truth_tests() -> None:
+    module = cst.parse_module(textwrap.dedent("""
+        def dep(token, creds, user, n):
+            if not token or creds.scheme != "Bearer":
+                raise ValueError
+            while n:
+                n -= 1
+            assert user.is_active
+            return 1 if creds else 0
+    """))
+    _, scope, _ = Collector(module).collect()
+    [fn] = scope.functions
+    assert fn.truth_tests == frozenset({"token", "n", "user.is_active", "creds"})

@@ -1,0 +1,762 @@
+"""REST rules FAL102-FAL109: edge cases beyond the rule pages, and the ``Route.order`` fact."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fastapi_arch_lint.config import Config
+from fastapi_arch_lint.engine import analyze, review
+from fastapi_arch_lint.rules.rest._rest import VERSION_RE, parse_path, pattern_key, segment_origin, swallows
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        f = root / name
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    for d in {(root / n).parent for n in files}:
+        while d != root and d.is_relative_to(root):
+            (d / "__init__.py").touch()
+            d = d.parent
+
+
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], code: str,
+        options: dict | None = None) -> list:
+    write(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    cfg = Config(root=tmp_path, rule_options={code: options} if options else {})
+    result = review(["."], cfg, select=[code])
+    assert not result.diagnostics, result.diagnostics
+    return [f for f in result.findings if f.rule == code]
+
+
+def lines(findings: list) -> list[tuple[str, int]]:
+    return sorted((f.path, f.line) for f in findings)
+
+
+def marked(files: dict[str, str], tag: str = "x") -> list[tuple[str, int]]:
+    """Lines carrying ``# F:tag`` (tags comma-separated): where findings are expected."""
+    out = []
+    for name, text in files.items():
+        for n, line in enumerate(textwrap.dedent(text).lstrip("\n").splitlines(), start=1):
+            m = re.search(r"# F:([\w,-]+)", line)
+            if m and tag in m.group(1).split(","):
+                out.append((name, n))
+    return sorted(out)
+
+
+# ---------------------------------------------------------------------------
+# the model fact: Route.order is FastAPI's matching order
+
+ORDER_FILES = {
+    "app/sub.py": """
+        from fastapi import APIRouter
+
+        inner = APIRouter(prefix="/inner")
+        router = APIRouter(prefix="/users")
+
+
+        @router.get("/{user_id}")
+        def read_user(user_id: str):
+            return {}
+
+
+        router.include_router(inner)
+
+
+        @router.get("/me")
+        def read_me():
+            return {}
+
+
+        @inner.get("/x")
+        def inner_x():
+            return {}
+
+
+        def ping():
+            return {}
+
+
+        router.add_api_route("/ping", ping)
+    """,
+    "app/main.py": """
+        from fastapi import FastAPI
+
+        from app import sub
+
+        app = FastAPI()
+
+
+        @app.get("/first")
+        def first():
+            return {}
+
+
+        app.include_router(sub.router)
+
+
+        @app.get("/users/me")
+        def app_me():
+            return {}
+
+
+        app.include_router(sub.router, prefix="/v2")
+        app.include_router(sub.inner, prefix="/direct")
+    """,
+}
+
+
+def test_route_order_matches_fastapi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, ORDER_FILES)
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."]).model
+    ours = [(r.path, r.handler.qualname.rsplit(".", 1)[-1]) for r in sorted(model.apps[0].routes, key=lambda r: r.order)]
+    assert sorted(r.order for r in model.apps[0].routes) == list(range(len(ours)))
+    probe = textwrap.dedent("""
+        import json
+        from fastapi.routing import APIRoute, _iter_routes_with_context
+        from app.main import app
+        out = []
+        for route, ctx in _iter_routes_with_context(app.router.routes):
+            if isinstance(route, APIRoute):
+                out.append([ctx.path_format if ctx else route.path, route.endpoint.__name__])
+        print(json.dumps(out))
+    """)
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
+    theirs = [tuple(x) for x in json.loads(proc.stdout)]
+    assert ours == theirs
+
+
+def test_route_order_on_fixture() -> None:
+    model = analyze([str(FIXTURES / "bigger_app")], base=FIXTURES / "bigger_app").model
+    routes = sorted(model.apps[0].routes, key=lambda r: r.order)
+    paths = [r.path for r in routes]
+    # auth, users, items, admin are included before the app's own decorators
+    assert paths.index("/token") < paths.index("/users/") < paths.index("/items/") < paths.index("/admin/stats")
+    assert paths.index("/admin/stats") < paths.index("/") < paths.index("/health")
+    assert paths.index("/users/me") < paths.index("/users/{username}")
+
+
+# ---------------------------------------------------------------------------
+# path helpers
+
+
+@pytest.mark.parametrize(("earlier", "later", "expected"), [
+    ("/users/{user_id}", "/users/me", True),
+    ("/users/{user_id:int}", "/users/me", False),
+    ("/users/{user_id:int}", "/users/42", True),
+    ("/users/{name}", "/users/{user_id:int}", True),
+    ("/users/{user_id:int}", "/users/{name}", False),
+    ("/files/{p:path}", "/files/a/b/c", True),
+    ("/files/{p:path}", "/files", False),
+    ("/files/{p:path}", "/other/a", False),
+    ("/users/{user_id}", "/users/me/avatar", False),
+    ("/users/{user_id}/avatar", "/users/me", False),
+    ("/items/{id}.json", "/items/latest.json", True),
+    ("/items/{id}.json", "/items/latest.xml", False),
+    ("/things/{id:uuid}", "/things/new", False),
+    ("/reports/{year}", "/reports/{year}-summary", True),
+])
+def test_swallows(earlier: str, later: str, expected: bool) -> None:
+    assert swallows(earlier, later) is expected
+
+
+def test_pattern_key_and_parse() -> None:
+    assert pattern_key("/a/{x}/b/{y:int}") == pattern_key("/a/{other}/b/{z:int}")
+    assert pattern_key("/a/{x}") != pattern_key("/a/{x:int}")
+    assert [s.kind for s in parse_path("/a/{b}/c-{d}")] == ["static", "param", "mixed"]
+    assert VERSION_RE.match("v1") and VERSION_RE.match("v2beta1") and VERSION_RE.match("v1.2")
+    assert not VERSION_RE.match("vendors") and not VERSION_RE.match("v")
+
+
+def test_segment_origin_points_at_the_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {
+        "app/r.py": """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/team_members")
+
+
+            @router.get("/{member_id}/Roles")
+            def roles(member_id: int):
+                return []
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            from app import r
+
+            app = FastAPI()
+            app.include_router(r.router, prefix="/org_units/{unit_id}")
+        """,
+    })
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."]).model
+    route = model.apps[0].routes[0]
+    parts = route.path.split("/")
+    assert segment_origin(model, route, parts.index("org_units"))[0].path == "app/main.py"
+    assert segment_origin(model, route, parts.index("team_members"))[0].line == 3
+    assert segment_origin(model, route, parts.index("Roles"))[0] == route.registered
+
+
+# ---------------------------------------------------------------------------
+# FAL102 path-segment-casing
+
+
+CASING_FILES = {
+    "app/main.py": """
+        from fastapi import APIRouter, FastAPI
+
+        router = APIRouter(prefix="/order_items")  # F:x,camel
+
+
+        @router.get("/{item_id}")
+        def read_item(item_id: int):
+            return {}
+
+
+        @router.get("/{item_id}/history")
+        def read_history(item_id: int):
+            return {}
+
+
+        app = FastAPI()
+        app.include_router(router)
+
+
+        @app.get("/userProfiles")  # F:x,snake
+        def profiles():
+            return []
+
+
+        @app.get("/exports/report-2024.csv")  # F:snake,camel
+        def export():
+            return ""
+    """,
+}
+
+
+def test_casing_prefix_reported_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, CASING_FILES, "FAL102")
+    assert lines(found) == marked(CASING_FILES)
+    assert any("`order-items`" in f.help for f in found)
+
+
+def test_casing_style_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, CASING_FILES, "FAL102", {"style": "snake"})
+    assert lines(found) == marked(CASING_FILES, "snake")
+    found = run(tmp_path, monkeypatch, CASING_FILES, "FAL102", {"style": "camel"})
+    assert lines(found) == marked(CASING_FILES, "camel")
+
+
+# ---------------------------------------------------------------------------
+# FAL103 singular-collection-name
+
+
+def test_singular_collection_conservative(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+
+            @app.get("/category")  # F:x
+            def list_categories() -> list[dict]:
+                return []
+
+
+            @app.get("/inventory")
+            def list_inventory() -> list[dict]:
+                return []
+
+
+            @app.get("/articles/feed")
+            def feed() -> list[dict]:
+                return []
+
+
+            @app.get("/users/{user_id}/device")  # F:x,allowed
+            def devices(user_id: int) -> list[dict]:
+                return []
+
+
+            @app.post("/login")
+            def login():
+                return {}
+
+
+            @app.post("/order", status_code=201)  # F:x
+            def create_order():
+                return {}
+
+
+            @app.get("/news")
+            def news() -> list[dict]:
+                return []
+
+
+            @app.get("/me")
+            def me() -> list[dict]:
+                return []
+        """,
+    }
+    found = run(tmp_path, monkeypatch, files, "FAL103")
+    assert lines(found) == marked(files)
+    assert any("`categories`" in f.help for f in found) and any("`devices`" in f.help for f in found)
+    found = run(tmp_path, monkeypatch, files, "FAL103", {"allow": ["category", "order"]})
+    assert lines(found) == marked(files, "allowed")
+
+
+# ---------------------------------------------------------------------------
+# FAL104 mixed-versioned-routes
+
+
+def test_versioning_exemptions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/main.py": """
+            from fastapi import APIRouter, FastAPI
+
+            v1 = APIRouter(prefix="/api/v1")
+
+
+            @v1.get("/things")
+            def things():
+                return []
+
+
+            app = FastAPI()
+            app.include_router(v1)
+
+
+            @app.get("/")
+            def root():
+                return {}
+
+
+            @app.get("/api/health")
+            def health():
+                return {}
+
+
+            @app.post("/auth/token")
+            def token():
+                return {}
+
+
+            @app.get("/old-things", deprecated=True)
+            def old_things():
+                return []
+
+
+            @app.get("/internal", include_in_schema=False)
+            def internal():
+                return []
+
+
+            @app.get("/webhooks/stripe")  # F:x
+            def webhook():
+                return {}
+        """,
+    }
+    found = run(tmp_path, monkeypatch, files, "FAL104")
+    assert lines(found) == marked(files)
+    assert "`/v1`" in found[0].message
+    # the option replaces the default list
+    found = run(tmp_path, monkeypatch, files, "FAL104", {"unversioned-allow": ["/webhooks"]})
+    assert [f.entity.split(" ")[1] for f in found] == ["/auth/token"]
+    found = run(tmp_path, monkeypatch, files, "FAL104", {"unversioned-allow": ["/auth", "/webhooks"]})
+    assert found == []
+
+
+def test_versioning_silent_without_versions() -> None:
+    for fx in ("bigger_app", "src_layout", "annotated_app", "factory_app"):
+        result = review([str(FIXTURES / fx)], Config(root=FIXTURES / fx), select=["FAL104"])
+        assert [f for f in result.findings if f.rule == "FAL104"] == [], fx
+
+
+# ---------------------------------------------------------------------------
+# FAL105 duplicate-route
+
+
+def test_duplicate_route_methods_and_websockets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/main.py": """
+            from fastapi import FastAPI, WebSocket
+
+            app = FastAPI()
+
+
+            @app.api_route("/items", methods=["GET", "POST"])
+            def items():
+                return []
+
+
+            @app.post("/items")  # F:x
+            def create_item():
+                return {}
+
+
+            @app.put("/items")
+            def replace_items():
+                return {}
+
+
+            @app.get("/items/")
+            def items_slash():
+                return []
+
+
+            @app.websocket("/ws")
+            async def ws(websocket: WebSocket):
+                await websocket.accept()
+
+
+            @app.websocket("/ws")  # F:x
+            async def ws_again(websocket: WebSocket):
+                await websocket.accept()
+        """,
+    }
+    found = run(tmp_path, monkeypatch, files, "FAL105")
+    assert lines(found) == marked(files)
+    assert found[0].related[0].line == 6
+
+
+def test_router_included_twice_reported_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/r.py": """
+            from fastapi import APIRouter
+
+            router = APIRouter()
+
+
+            @router.get("/a")
+            def a():
+                return {}
+
+
+            @router.get("/b")
+            def b():
+                return {}
+        """,
+        "app/main.py": """
+            from fastapi import APIRouter, FastAPI
+
+            from app import r
+
+            api = APIRouter(prefix="/api")
+            api.include_router(r.router)
+            app = FastAPI()
+            app.include_router(api)
+            app.include_router(r.router, prefix="/api")  # F:x
+        """,
+    }
+    found = run(tmp_path, monkeypatch, files, "FAL105")
+    assert lines(found) == marked(files)
+    assert found[0].related[0].line == 8
+
+
+# ---------------------------------------------------------------------------
+# FAL106 shadowed-route
+
+
+def test_shadowing_through_includes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/users.py": """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/users")
+
+
+            @router.get("/{user_id}")
+            def read_user(user_id: int):
+                return {}
+
+
+            @router.post("/search")
+            def search_users():
+                return []
+        """,
+        "app/me.py": """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/users")
+
+
+            @router.get("/me")  # F:x
+            def read_me():
+                return {}
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            from app import me, users
+
+            app = FastAPI()
+            app.include_router(users.router)
+            app.include_router(me.router)
+        """,
+    }
+    found = run(tmp_path, monkeypatch, files, "FAL106")
+    # the include order in main.py decides; POST /users/search is a different method
+    assert lines(found) == marked(files)
+    assert "{user_id:int}" in found[0].help
+    assert found[0].related[0].path == "app/users.py"
+
+
+def test_shadowing_order_across_files_is_not_guessed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/shared.py": """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/users")
+        """,
+        "app/a.py": """
+            from app.shared import router
+
+
+            @router.get("/{user_id}")
+            def read_user(user_id: int):
+                return {}
+        """,
+        "app/b.py": """
+            from app.shared import router
+
+
+            @router.get("/me")
+            def read_me():
+                return {}
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            from app import a, b
+            from app.shared import router
+
+            app = FastAPI()
+            app.include_router(router)
+        """,
+    }
+    assert run(tmp_path, monkeypatch, files, "FAL106") == []
+
+
+# ---------------------------------------------------------------------------
+# FAL107 unbound-path-parameter
+
+
+def test_unbound_path_parameter_bindings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/main.py": """
+            from dataclasses import dataclass
+            from typing import Annotated
+
+            from fastapi import APIRouter, Depends, FastAPI, Request
+            from fastapi.security import OAuth2PasswordRequestForm
+            from pydantic import BaseModel
+
+
+            class OrgPath(BaseModel):
+                org_id: int
+
+
+            @dataclass
+            class TeamPath:
+                team_id: int
+
+
+            def org_guard(org_id: int) -> int:
+                return org_id
+
+
+            router = APIRouter(prefix="/orgs/{org_id}", dependencies=[Depends(org_guard)])
+            bare = APIRouter(prefix="/orgs/{org_id}")
+
+
+            @router.get("/teams/{team_id}")
+            def read_team(team: Annotated[TeamPath, Depends()]):
+                return {}
+
+
+            @bare.get("/model")
+            def by_model(org: Annotated[OrgPath, Depends()]):
+                return {}
+
+
+            @bare.get("/request")
+            def by_request(request: Request):
+                return request.path_params["org_id"]
+
+
+            @bare.post("/external")
+            def external(form: Annotated[OAuth2PasswordRequestForm, Depends()]):
+                return {}
+
+
+            @bare.get("/missing/{thing_id}")  # F:x
+            def missing(thing_id: int):
+                return {}
+
+
+            app = FastAPI()
+            app.include_router(router)
+            app.include_router(bare)
+        """,
+    }
+    found = run(tmp_path, monkeypatch, files, "FAL107")
+    assert lines(found) == marked(files)
+    assert "`org_id`" in found[0].message and "prefix of router `bare`" in found[0].message
+
+
+# ---------------------------------------------------------------------------
+# FAL108 list-without-pagination
+
+
+PAGINATION_FILES = {
+    "app/main.py": """
+        import enum
+        from typing import Annotated, Sequence
+
+        from fastapi import Depends, FastAPI
+        from fastapi_pagination import Params
+
+
+        class Color(str, enum.Enum):
+            red = "red"
+            blue = "blue"
+
+
+        COUNTRIES = ["fr", "de"]
+
+
+        def get_db():
+            yield None
+
+
+        app = FastAPI()
+
+
+        @app.get("/colors")
+        def colors() -> list[Color]:
+            return list(Color)
+
+
+        @app.get("/countries")
+        def countries() -> list[str]:
+            return sorted(COUNTRIES)
+
+
+        @app.get("/widgets")  # F:x
+        def widgets(db: Annotated[object, Depends(get_db)]) -> Sequence[dict]:
+            return db.query("widgets").all()
+
+
+        @app.get("/gadgets")
+        def gadgets(db: Annotated[object, Depends(get_db)], params: Annotated[Params, Depends()]) -> list[dict]:
+            return db.query("gadgets").all()
+
+
+        @app.get("/gizmos")
+        def gizmos(db: Annotated[object, Depends(get_db)], cursor: str | None = None) -> list[dict]:
+            return db.query("gizmos").all()
+    """,
+}
+
+
+def test_list_without_pagination_skips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, PAGINATION_FILES, "FAL108")
+    assert lines(found) == marked(PAGINATION_FILES)
+
+
+def test_list_without_pagination_fixtures() -> None:
+    expected = {
+        "bigger_app": set(),
+        "annotated_app": set(),
+        "good_app": set(),
+        "src_layout": {("src/shopapi/api/catalog.py", 15), ("src/shopapi/api/catalog.py", 57)},
+        "factory_app": {("app/api/v1/endpoints/audit.py", 14), ("app/api/v1/endpoints/orders.py", 17),
+                        ("app/api/v2.py", 23)},
+    }
+    for fx, want in expected.items():
+        root = FIXTURES / fx
+        if not root.exists():
+            continue
+        result = review([str(root)], Config(root=root), select=["FAL108"])
+        got = {(Path(f.path).resolve().relative_to(root).as_posix(), f.line) for f in result.findings if f.rule == "FAL108"}
+        assert got == want, fx
+
+
+# ---------------------------------------------------------------------------
+# FAL109 unbounded-page-size
+
+
+def test_unbounded_page_size_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/main.py": """
+            from typing import Annotated
+
+            from fastapi import Depends, FastAPI, Query
+            from pydantic import BaseModel, Field, conint
+
+
+            class Filters(BaseModel):
+                page_size: int = Field(20, ge=1)  # F:x
+                q: str | None = None
+
+
+            class Bounded(BaseModel):
+                per_page: int = Field(20, le=100)
+
+
+            def paging(limit: int = 20, offset: int = 0):  # F:x
+                return limit, offset
+
+
+            app = FastAPI()
+
+
+            @app.get("/a")
+            def a(filters: Annotated[Filters, Query()]):
+                return []
+
+
+            @app.get("/b")
+            def b(p: Annotated[tuple, Depends(paging)]):
+                return []
+
+
+            @app.get("/c")
+            def c(p: Annotated[tuple, Depends(paging)]):
+                return []
+
+
+            @app.get("/d")
+            def d(filters: Annotated[Bounded, Query()], size: conint(ge=1, le=50) = 10):
+                return []
+
+
+            @app.get("/e")
+            def e(pageSize: Annotated[int, Query(lt=101)] = 10, size: str = "large"):
+                return []
+
+
+            @app.get("/f")
+            def f(take: int = 10):
+                if take > 100:
+                    raise ValueError("too many")
+                return []
+        """,
+    }
+    found = run(tmp_path, monkeypatch, files, "FAL109")
+    assert lines(found) == marked(files)
+    shared = next(f for f in found if "paging" in f.message)
+    assert "1 more route" in shared.message and len(shared.related) == 2

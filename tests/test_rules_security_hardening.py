@@ -1,0 +1,506 @@
+"""FAL501-FAL519 (JWT, secrets and hardening): fixtures, helpers and edge cases beyond the pages."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fastapi_arch_lint.config import Config
+from fastapi_arch_lint.engine import analyze, review
+from fastapi_arch_lint.findings import Confidence, Finding, Severity
+from fastapi_arch_lint.model.expr import Attr, Name
+from fastapi_arch_lint.rule import load_rules
+from fastapi_arch_lint.rules.security._hardening import (
+    UNKNOWN,
+    Resolver,
+    dsn_password,
+    http_client_kind,
+    is_compared_secret,
+    is_secret_name,
+    is_test_path,
+    iter_calls,
+    jwt_decode_library,
+    jwt_encode_library,
+)
+from fastapi_arch_lint.rules.security.cors_wildcard_with_credentials import CorsWildcardWithCredentials, wildcard
+from fastapi_arch_lint.rules.security.debug_enabled import DebugEnabled
+from fastapi_arch_lint.rules.security.hardcoded_secret import HardcodedSecret
+from fastapi_arch_lint.rules.security.jwt_decode_without_algorithms import JwtDecodeWithoutAlgorithms
+from fastapi_arch_lint.rules.security.jwt_decode_without_verification import JwtDecodeWithoutVerification
+from fastapi_arch_lint.rules.security.jwt_without_expiry import JwtWithoutExpiry
+from fastapi_arch_lint.rules.security.non_constant_time_secret_compare import NonConstantTimeSecretCompare
+from fastapi_arch_lint.rules.security.outbound_request_without_timeout import OutboundRequestWithoutTimeout
+from fastapi_arch_lint.rules.security.tls_verification_disabled import TlsVerificationDisabled
+from fastapi_arch_lint.rules.security.weak_password_hash import WeakPasswordHash
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+MINE = sorted(code for code in load_rules() if 501 <= int(code[3:]) <= 519)
+
+
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rule: type, files: dict[str, str]) -> list[Finding]:
+    for name, text in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."]).model
+    return sorted(rule().check(model), key=lambda f: (f.path, f.line))
+
+
+def lines(findings: list[Finding]) -> list[tuple[str, int]]:
+    return [(f.path, f.line) for f in findings]
+
+
+def review_fixture(name: str, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, int, str]]:
+    root = FIXTURES / name
+    monkeypatch.chdir(root)
+    result = review(["."], Config(root=root), select=MINE)
+    assert not result.diagnostics, result.diagnostics
+    return {(f.path, f.line, f.rule) for f in result.findings}
+
+
+# ---------------------------------------------------------------------------
+# metadata
+
+
+def test_my_codes_are_registered_with_security_tags() -> None:
+    assert MINE[:10] == [f"FAL5{n:02d}" for n in range(1, 11)]
+    for code in MINE:
+        cls = load_rules()[code]
+        assert cls.category() == "security"
+        assert cls.cwe and all(c.startswith("CWE-") for c in cls.cwe), code
+        assert cls.owasp and all(o.endswith(":2023") and o.startswith("API") for o in cls.owasp), code
+        assert isinstance(cls.security_severity, float) and 0.1 <= cls.security_severity <= 10.0, code
+
+
+def test_severities_follow_the_brief() -> None:
+    rules = load_rules()
+    want = {"FAL501": Severity.ERROR, "FAL502": Severity.ERROR, "FAL503": Severity.INFO, "FAL504": Severity.ERROR,
+            "FAL505": Severity.ERROR, "FAL506": Severity.WARNING, "FAL507": Severity.ERROR,
+            "FAL508": Severity.WARNING, "FAL509": Severity.ERROR, "FAL510": Severity.WARNING}
+    assert {c: rules[c].severity for c in want} == want
+
+
+# ---------------------------------------------------------------------------
+# fixtures: every finding checked by hand
+
+
+def test_tutorial_jwt_app_draws_only_the_hardcoded_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FastAPI's OAuth2 + JWT tutorial: pwdlib hashing, exp claim and pinned algorithms are right."""
+    got = review_fixture("tutorial_jwt_app", monkeypatch)
+    text = (FIXTURES / "tutorial_jwt_app" / "app" / "main.py").read_text(encoding="utf-8").splitlines()
+    line = next(i for i, t in enumerate(text, start=1) if t.startswith("SECRET_KEY = "))
+    assert got == {("app/main.py", line, "FAL504")}
+
+
+def test_tutorial_secret_is_not_in_the_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = FIXTURES / "tutorial_jwt_app"
+    monkeypatch.chdir(root)
+    [f] = review(["."], Config(root=root), select=["FAL504"]).findings
+    assert "09d25e09" not in f.message and "09d2" not in f.message and "09d2" not in f.help
+    assert "64-character" in f.message and "`SECRET_KEY`" in f.message
+    assert f.entity == "app.main.SECRET_KEY"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        # placeholder defaults are shipped secrets; ``x_token != settings.admin_token`` is the timing leak
+        ("bigger_app", {("app/config.py", 11, "FAL504"), ("app/config.py", 14, "FAL504"),
+                        ("app/dependencies.py", 23, "FAL506")}),
+        # SECRET_KEY default; ``_hash`` stores passwords as plain sha256; CORS origins come from a
+        # default_factory (unknown), so FAL507 stays quiet
+        ("factory_app", {("app/core/config.py", 13, "FAL504"), ("app/services.py", 14, "FAL505")}),
+        # the webhook secret default; blake2b of an API key and the HMAC with compare_digest are fine
+        ("src_layout", {("src/shopapi/config.py", 13, "FAL504")}),
+        # the jwt_secret default; sha256 of "{secret}:{password}" is a fast, peppered digest
+        ("annotated_app", {("app/config.py", 9, "FAL504"), ("app/security.py", 24, "FAL505")}),
+        ("good_app", set()),
+        ("auth_gap_app", set()),
+    ],
+)
+def test_fixture_findings(fixture: str, expected: set[tuple[str, int, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    if not (FIXTURES / fixture).is_dir():
+        pytest.skip(f"{fixture} not present")
+    assert review_fixture(fixture, monkeypatch) == expected
+
+
+# ---------------------------------------------------------------------------
+# helpers
+
+
+@pytest.mark.parametrize("name", [
+    "SECRET_KEY", "secret_key", "JWT_SECRET", "jwt_secret", "DB_PASSWORD", "password", "ADMIN_TOKEN", "API_KEY",
+    "apiKey", "X-API-Key", "private_key", "SIGNING_KEY", "client_secret", "webhook_secret", "SECRET_KEY_V2",
+    "passphrase", "refresh_token",
+])
+def test_secret_names(name: str) -> None:
+    assert is_secret_name(name)
+
+
+@pytest.mark.parametrize("name", [
+    "TOKEN_URL", "tokenUrl", "API_KEY_HEADER", "api_key_name", "token_type", "PASSWORD_MIN_LENGTH",
+    "ACCESS_TOKEN_EXPIRE_MINUTES", "hashed_password", "password_hash", "SECRET_KEY_ENV", "primary_key",
+    "sort_key", "cache_key", "jwt_algorithm", "public_key", "monkey", "tokenizer", "keyword", "SESSION_KEY",
+])
+def test_not_secret_names(name: str) -> None:
+    assert not is_secret_name(name)
+
+
+def test_compared_secret_names() -> None:
+    for name in ("x_token", "api_key", "signature", "expected_digest", "password_hash", "X-API-Key", "otp"):
+        assert is_compared_secret(name), name
+    for name in ("token_type", "token_expires", "user_id", "username", "mac_address", "keys"):
+        assert not is_compared_secret(name), name
+
+
+def test_dsn_password() -> None:
+    assert dsn_password("postgresql://app:s3cret@db:5432/app") == "postgresql"
+    assert dsn_password("mysql+pymysql://root:pw@localhost/db") == "mysql+pymysql"
+    assert dsn_password("redis://:hunter2@cache:6379/0") == "redis"
+    for url in ("sqlite:///./app.db", "postgresql://app@db/app", "postgresql://app:${DB_PASSWORD}@db/app",
+                "postgresql://{user}:{password}@db/app", "https://example.com/a:b@c",
+                "postgresql://app:%s@db/app", "postgresql://app:***@db/app"):
+        assert dsn_password(url) is None, url
+
+
+def test_test_paths() -> None:
+    for p in ("tests/test_auth.py", "tests/conftest.py", "app/tests/helpers.py", "test_main.py", "app/x_test.py",
+              "src/pkg/test/util.py"):
+        assert is_test_path(p), p
+    for p in ("app/main.py", "app/testing_tools.py", "app/contest.py"):
+        assert not is_test_path(p), p
+
+
+def test_library_targets() -> None:
+    for t in ("jwt.decode", "jwt.api_jwt.decode", "jwt.decode_complete", "jwt.PyJWT().decode", "jwt.PyJWS.decode"):
+        assert jwt_decode_library(t) == "PyJWT", t
+    assert jwt_decode_library("jose.jwt.decode") == "python-jose"
+    assert jwt_decode_library("jwt.get_unverified_header") is None
+    assert jwt_decode_library("authlib.jose.jwt.decode") is None
+    assert jwt_encode_library("jwt.encode") == "PyJWT" and jwt_encode_library("jose.jwt.encode") == "python-jose"
+    assert http_client_kind("requests.get") == "requests"
+    assert http_client_kind("requests.Session().post") == "requests"
+    assert http_client_kind("httpx.AsyncClient().get") == "httpx"
+    assert http_client_kind("httpx.AsyncClient.get") == "httpx"
+    assert http_client_kind("aiohttp.TCPConnector") == "aiohttp"
+    assert http_client_kind("urllib.request.urlopen") == "urllib"
+    assert http_client_kind("requests.exceptions.HTTPError") is None
+    assert http_client_kind("sqlalchemy.orm.Session.get") is None
+
+
+def test_cors_wildcard_detection() -> None:
+    assert wildcard(("*",), None)
+    assert wildcard("*", None)
+    assert wildcard(None, ".*") and wildcard(None, r"https?://.*")
+    assert wildcard(None, r"https://.*\.example\.com") is None
+    assert wildcard(("https://app.example.com",), None) is None
+    assert wildcard(None, "([") is None  # not a valid regex: nothing to say
+
+
+def test_resolver_follows_imports_settings_and_locals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/config.py": """\
+            from pydantic import Field
+            from pydantic_settings import BaseSettings
+
+            ALGORITHMS = ["HS256"]
+
+            class Base(BaseSettings):
+                DEBUG: bool = True
+
+            class Settings(Base):
+                origins: list[str] = Field(default=["*"])
+                secret: str = Field(...)
+
+            settings = Settings()
+        """,
+        "app/main.py": """\
+            from functools import lru_cache
+            from .config import ALGORITHMS, Settings, settings
+
+            @lru_cache
+            def get_settings() -> Settings:
+                return Settings()
+
+            def f():
+                opts = dict(verify_signature=False)
+                return opts
+        """,
+    }
+    for name, text in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."]).model
+    r = Resolver(model)
+    assert r.value(Name("ALGORITHMS"), "app.main") == ("HS256",)
+    assert r.value(Attr(Name("settings"), "DEBUG"), "app.main") is True  # inherited default
+    assert r.value(Attr(Name("settings"), "origins"), "app.main") == ("*",)
+    assert r.value(Attr(Name("settings"), "secret"), "app.main") is UNKNOWN
+    fn = model.functions["app.main.f"]
+    assert r.value(Name("opts"), "app.main", fn) == {"verify_signature": False}
+
+
+def test_module_level_calls_are_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "m.py").write_text(
+        "import ssl\nfrom passlib.context import CryptContext\n"
+        "ctx = CryptContext(schemes=['bcrypt'])\nssl._create_unverified_context()\n"
+        "class C:\n    x = CryptContext(schemes=['argon2'])\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."]).model
+    got = sorted((c.line, c.target) for c in iter_calls(model) if c.function is None)
+    assert got == [(3, "passlib.context.CryptContext"), (4, "ssl._create_unverified_context"),
+                   (6, "passlib.context.CryptContext")]
+
+
+# ---------------------------------------------------------------------------
+# JWT
+
+
+def test_jwt_decode_variants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = """\
+        import jwt
+        from jwt import PyJWT
+        from jose import jwt as jose_jwt
+
+        NO_CHECK = {"verify_signature": False}
+        KEY = object()
+
+        def a(t):
+            return jwt.decode(t, KEY, algorithms=["HS256"], options=NO_CHECK)
+
+        def b(t):
+            return PyJWT().decode(t, KEY, ["HS256"], dict(verify_signature=False))
+
+        def c(t):
+            return jose_jwt.decode(t, KEY, algorithms=["none"])
+
+        def d(t, **kw):
+            return jwt.decode(t, KEY, **kw)
+
+        def e(t):
+            return jwt.decode(t, KEY, algorithms=None)
+
+        def f(t):
+            return jwt.decode(t, KEY, ["RS256"], {"verify_aud": False})
+    """
+    files = {"app.py": src}
+    assert lines(run(tmp_path, monkeypatch, JwtDecodeWithoutVerification, files)) == [
+        ("app.py", 9), ("app.py", 12), ("app.py", 15)]
+    # ``**kw`` may carry the algorithms; an explicit ``algorithms=None`` does not
+    assert lines(run(tmp_path, monkeypatch, JwtDecodeWithoutAlgorithms, files)) == [("app.py", 21)]
+
+
+def test_jwt_decode_in_tests_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {"tests/test_tokens.py": """\
+        import jwt
+
+        def test_claims(token):
+            assert jwt.decode(token, options={"verify_signature": False})["sub"] == "1"
+    """}
+    assert run(tmp_path, monkeypatch, JwtDecodeWithoutVerification, files) == []
+
+
+def test_jwt_expiry_local_payload_tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = """\
+        import jwt
+
+        def add_expiry(claims):
+            claims["exp"] = 1
+
+        def via_helper(uid):
+            claims = {"sub": uid}
+            add_expiry(claims)
+            return jwt.encode(claims, "k", algorithm="HS256")
+
+        def via_update_kwarg(uid, exp):
+            claims = {"sub": uid}
+            claims.update(exp=exp)
+            return jwt.encode(claims, "k", algorithm="HS256")
+
+        def via_setdefault(uid, exp):
+            claims = dict(sub=uid)
+            claims.setdefault("exp", exp)
+            return jwt.encode(claims, "k", algorithm="HS256")
+
+        def via_spread(uid, extra):
+            return jwt.encode({"sub": uid, **extra}, "k", algorithm="HS256")
+
+        def from_param(data):
+            return jwt.encode(data, "k", algorithm="HS256")
+
+        def missing(uid):
+            claims = dict(sub=uid)
+            claims.update({"scope": "api"})
+            return jwt.encode(payload=claims, key="k", algorithm="HS256")
+
+        def reassigned(uid, other):
+            claims = {"sub": uid}
+            if other:
+                claims = other
+            return jwt.encode(claims, "k", algorithm="HS256")
+    """
+    got = run(tmp_path, monkeypatch, JwtWithoutExpiry, {"app.py": src})
+    assert lines(got) == [("app.py", 30)]
+    assert got[0].severity is Severity.INFO and "`claims`" in got[0].message
+
+
+# ---------------------------------------------------------------------------
+# secrets
+
+
+def test_hardcoded_secret_positions_and_exclusions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = """\
+        import os
+        from enum import Enum
+
+        import jwt
+        from pydantic import BaseModel, Field, SecretStr
+
+        SECRET_KEY = os.environ["SECRET_KEY"]
+        JWT_SECRET = os.getenv("JWT_SECRET", "dev")
+        API_KEY = "API_KEY"
+        DB_PASSWORD = "${DB_PASSWORD}"
+        EMPTY_TOKEN = ""
+        CSRF_TOKEN = "csrftoken"; GOOGLE_APPLICATION_CREDENTIALS = "keys/service-account.json"
+        DSN = "postgresql://app:pw@db/app"
+        PUBLIC_DSN = "postgresql://app@db/app"
+
+        class TokenKind(str, Enum):
+            ACCESS_TOKEN = "access_token"
+
+        class Settings(BaseModel):
+            secret_key: SecretStr = SecretStr("abcdefgh")
+            admin_password: str = Field("changeme", min_length=8)
+            api_token: str = Field(default_factory=lambda: "x")
+            other_token: str = Field(...)
+            token_type: str = "bearer"
+
+        def sign(payload, password="letmein"):
+            return jwt.encode(payload, "my-signing-key", algorithm="HS256")
+    """
+    got = run(tmp_path, monkeypatch, HardcodedSecret, {"app/config.py": src})
+    assert lines(got) == [
+        ("app/config.py", 8), ("app/config.py", 13), ("app/config.py", 20), ("app/config.py", 21),
+        ("app/config.py", 26), ("app/config.py", 27),
+    ]
+    by_line = {f.line: f for f in got}
+    assert by_line[8].confidence is Confidence.MEDIUM and "os.getenv()" in by_line[8].message
+    assert "placeholder" in by_line[21].message
+    for f in got:
+        for secret in ("letmein", "my-signing-key", "changeme", "abcdefgh", ":pw@"):
+            assert secret not in f.message, f.message
+
+
+def test_hardcoded_secret_skips_test_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {"tests/conftest.py": 'SECRET_KEY = "test-secret"\n', "app/test_settings.py": 'PASSWORD = "pw"\n'}
+    assert run(tmp_path, monkeypatch, HardcodedSecret, files) == []
+
+
+def test_weak_hash_prehash_and_breach_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = """\
+        import hashlib
+
+        import bcrypt
+
+        def hash_password(password: str) -> bytes:
+            return bcrypt.hashpw(hashlib.sha256(password.encode()).digest(), bcrypt.gensalt())
+
+        def pwned_prefix(password: str) -> str:
+            return hashlib.sha1(password.encode()).hexdigest()[:5]
+
+        def legacy(raw_password: str) -> str:
+            return hashlib.new("md5", raw_password.encode()).hexdigest()
+
+        def store(pwd: str) -> str:
+            return hashlib.sha512(pwd.encode()).hexdigest()
+    """
+    assert lines(run(tmp_path, monkeypatch, WeakPasswordHash, {"app.py": src})) == [("app.py", 12), ("app.py", 15)]
+
+
+def test_compare_skips_sql_and_literals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = """\
+        from sqlalchemy import select
+
+        def check(db, token, api_key, headers, User, settings):
+            db.execute(select(User).where(User.api_key == api_key))
+            db.query(User).filter(token == User.token)
+            if token == "" or token != None or len(api_key) == 40:
+                return False
+            if headers["X-API-Key"] == settings.api_key:
+                return True
+            return token in settings.tokens
+    """
+    assert lines(run(tmp_path, monkeypatch, NonConstantTimeSecretCompare, {"app.py": src})) == [("app.py", 8)]
+
+
+# ---------------------------------------------------------------------------
+# hardening
+
+
+def test_cors_via_middleware_list_and_wrapping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = """\
+        from fastapi import FastAPI
+        from starlette.middleware import Middleware
+        from starlette.middleware.cors import CORSMiddleware
+
+        ORIGINS = ["*"]
+
+        app = FastAPI(middleware=[Middleware(CORSMiddleware, allow_origins=ORIGINS, allow_credentials=True)])
+        inner = FastAPI()
+        wrapped = CORSMiddleware(inner, allow_origin_regex=".*", allow_credentials=True)
+        public = FastAPI(middleware=[Middleware(CORSMiddleware, allow_origins=["*"])])
+    """
+    got = run(tmp_path, monkeypatch, CorsWildcardWithCredentials, {"app.py": src})
+    assert lines(got) == [("app.py", 7), ("app.py", 9)]
+
+
+def test_debug_variants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = """\
+        import os
+
+        from fastapi import FastAPI
+
+        class MyApp(FastAPI):
+            pass
+
+        DEBUG = os.getenv("DEBUG") == "1"
+        a = FastAPI(debug=DEBUG)
+        b = MyApp(debug=True)
+        c = FastAPI()
+        c.debug = True
+        d = FastAPI(debug=False)
+    """
+    got = run(tmp_path, monkeypatch, DebugEnabled, {"app.py": src})
+    assert lines(got) == [("app.py", 10), ("app.py", 12)]
+
+
+def test_tls_and_timeouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = """\
+        import aiohttp
+        import httpx
+        import requests
+
+        VERIFY = False
+
+        def calls(url, **kw):
+            requests.get(url, verify=VERIFY, timeout=5)
+            requests.get(url, timeout=None)
+            requests.get(url, **kw)
+            httpx.get(url)
+            httpx.post(url, timeout=None)
+            aiohttp.TCPConnector(ssl=False)
+            requests.head(url, verify=True, timeout=2)
+    """
+    files = {"app/clients.py": src}
+    assert lines(run(tmp_path, monkeypatch, TlsVerificationDisabled, files)) == [
+        ("app/clients.py", 8), ("app/clients.py", 13)]
+    assert lines(run(tmp_path, monkeypatch, OutboundRequestWithoutTimeout, files)) == [
+        ("app/clients.py", 9), ("app/clients.py", 12)]

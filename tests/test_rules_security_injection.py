@@ -1,0 +1,633 @@
+"""FAL520-FAL528 (injection with request data flow, data exposure, mass assignment, resource limits).
+
+The pages under rules/security/ are the rules' examples; this file holds the multi-module
+``vuln_app`` fixture (every flaw planted across routers and services, next to safe twins),
+the runs over the other fixtures, the taint helper's edge cases and the model facts the
+rules rely on (``CallSite.spread``, length constraints from ``StringConstraints``/``constr``).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fastapi_arch_lint.config import Config
+from fastapi_arch_lint.engine import analyze, review
+from fastapi_arch_lint.findings import Confidence, Finding, Severity
+from fastapi_arch_lint.model.expr import Attr, Call, Name
+from fastapi_arch_lint.rule import load_rules
+from fastapi_arch_lint.rules.security._taint import Flow, annotation_is_safe, contexts, route_sources
+from fastapi_arch_lint.rules.security.command_injection import CommandInjection
+from fastapi_arch_lint.rules.security.login_without_rate_limit import LoginWithoutRateLimit
+from fastapi_arch_lint.rules.security.mass_assignment import MassAssignment
+from fastapi_arch_lint.rules.security.path_traversal import PathTraversal
+from fastapi_arch_lint.rules.security.sensitive_field_in_response import SensitiveFieldInResponse
+from fastapi_arch_lint.rules.security.server_side_request_forgery import ServerSideRequestForgery
+from fastapi_arch_lint.rules.security.sql_injection import SqlInjection
+from fastapi_arch_lint.rules.security.unbounded_request_string import UnboundedRequestString
+from fastapi_arch_lint.rules.security.upload_without_size_limit import UploadWithoutSizeLimit
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+MINE = sorted(code for code in load_rules() if 520 <= int(code[3:]) <= 539)
+
+
+def write(tmp_path: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rule: type, files: dict[str, str],
+        options: dict | None = None) -> list[Finding]:
+    write(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."]).model
+    return sorted(rule(options).check(model), key=lambda f: (f.path, f.line))
+
+
+def lines(findings: list[Finding]) -> list[tuple[str, int]]:
+    return [(f.path, f.line) for f in findings]
+
+
+def review_fixture(name: str, monkeypatch: pytest.MonkeyPatch) -> list[Finding]:
+    root = FIXTURES / name
+    monkeypatch.chdir(root)
+    result = review(["."], Config(root=root), select=MINE)
+    assert not result.diagnostics, result.diagnostics
+    return result.findings
+
+
+# ---------------------------------------------------------------------------
+# the planted fixture
+
+VULN_APP = {
+    ("FAL520", "app/routers/tickets.py", 39),  # `%` formatting in the handler
+    ("FAL520", "app/services/tickets.py", 15),  # f-string + `+=` in the service the handler calls
+    ("FAL520", "app/services/tickets.py", 25),  # f-string from a parameter, not traced: medium
+    ("FAL521", "app/routers/ops.py", 15),  # shell=True in a module helper the handler calls
+    ("FAL522", "app/services/tickets.py", 38),  # body field `url` into urllib.request.Request
+    ("FAL523", "app/routers/tickets.py", 49),  # FileResponse(os.path.join(EXPORT_DIR, name))
+    ("FAL523", "app/services/tickets.py", 31),  # open(os.path.join(..., upload.filename))
+    ("FAL524", "app/routers/users.py", 11),  # response model with hashed_password
+    ("FAL524", "app/routers/users.py", 31),  # nested list[UserOut] in TeamOut
+    ("FAL524", "app/routers/users.py", 37),  # ORM object returned without a response model
+    ("FAL525", "app/services/accounts.py", 11),  # User(**data) with role / is_admin
+    ("FAL525", "app/services/accounts.py", 20),  # setattr loop over UserUpdate (role)
+    ("FAL526", "app/schemas.py", 22),  # UserCreate.password: min_length only
+    ("FAL526", "app/schemas.py", 48),  # TicketIn.body
+    ("FAL526", "app/schemas.py", 49),  # TicketIn.tags: list of bounded strings, list unbounded
+    ("FAL527", "app/routers/tickets.py", 62),  # UploadFile without a size check
+    ("FAL528", "app/routers/auth.py", 22),  # /auth/login without a limiter
+}
+
+
+def test_vuln_app_exact_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = review_fixture("vuln_app", monkeypatch)
+    got = {(f.rule, f.path, f.line) for f in found}
+    assert got == VULN_APP, (sorted(got - VULN_APP), sorted(VULN_APP - got))
+
+
+def test_vuln_app_confidence_tiers(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = {(f.rule, f.path, f.line): f for f in review_fixture("vuln_app", monkeypatch)}
+    purge = found[("FAL520", "app/services/tickets.py", 25)]
+    assert (purge.severity, purge.confidence) == (Severity.WARNING, Confidence.MEDIUM)
+    for key in [("FAL520", "app/routers/tickets.py", 39), ("FAL520", "app/services/tickets.py", 15),
+                ("FAL521", "app/routers/ops.py", 15)]:
+        assert (found[key].severity, found[key].confidence) == (Severity.ERROR, Confidence.HIGH)
+    service_sql = found[("FAL520", "app/services/tickets.py", 15)]
+    assert "`GET /tickets/search`" in service_sql.message and "passed into `search`" in service_sql.message
+    # the related locations walk from the route to the call that carried the data
+    assert [r.path for r in service_sql.related] == ["app/routers/tickets.py", "app/routers/tickets.py"]
+    assert found[("FAL524", "app/routers/users.py", 31)].message.count("`members.hashed_password`") == 1
+    assert "`TeamOut`" in found[("FAL524", "app/routers/users.py", 31)].message
+    orm = found[("FAL524", "app/routers/users.py", 37)]
+    assert "`hashed_password`, `api_key`" in orm.message and "no response model" in orm.message
+
+
+@pytest.mark.parametrize("name", ["bigger_app", "factory_app", "src_layout", "annotated_app", "good_app",
+                                  "auth_gap_app", "tutorial_jwt_app"])
+def test_other_fixtures_have_no_flow_findings(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not (FIXTURES / name).is_dir():
+        pytest.skip(f"{name} not present")
+    found = review_fixture(name, monkeypatch)
+    # none of them builds SQL or shell lines, fetches client URLs, opens client paths, leaks
+    # secrets or mass-assigns privileged fields (their wholesale writes copy harmless models)
+    flows = [f for f in found if f.rule in ("FAL520", "FAL521", "FAL522", "FAL523", "FAL524", "FAL525", "FAL527")]
+    assert not flows, [(f.rule, f.path, f.line, f.message) for f in flows]
+    if name == "good_app":
+        loud = [f for f in found if f.severity in (Severity.ERROR, Severity.WARNING)]
+        assert not loud, [(f.rule, f.path, f.line, f.message) for f in loud]
+
+
+def test_fixture_login_routes_are_info(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = review_fixture("bigger_app", monkeypatch)
+    logins = [(f.path, f.line, f.severity) for f in found if f.rule == "FAL528"]
+    assert logins == [("app/routers/auth.py", 15, Severity.INFO)]
+
+
+# ---------------------------------------------------------------------------
+# the taint walk
+
+APP = """
+from fastapi import FastAPI
+from app.routes import router
+
+app = FastAPI()
+app.include_router(router)
+"""
+
+
+def test_taint_crosses_a_method_call_and_maps_keywords(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, SqlInjection, {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/repo.py": """
+            from sqlalchemy import text
+
+
+            class TicketRepo:
+                def __init__(self, db):
+                    self.db = db
+
+                def find(self, *, limit: int, term: str):
+                    return self.db.execute(text(f"SELECT * FROM t WHERE s = '{term}' LIMIT {limit}"))
+
+                def page(self, limit: int):
+                    return self.db.execute(text(f"SELECT * FROM t LIMIT {limit}"))
+        """,
+        "app/routes.py": """
+            from fastapi import APIRouter
+            from app.repo import TicketRepo
+
+            router = APIRouter()
+
+
+            @router.get("/t")
+            def search(q: str, n: int = 10):
+                repo = TicketRepo(None)
+                repo.page(n)
+                return repo.find(limit=n, term=q)
+        """,
+    })
+    assert lines(found) == [("app/repo.py", 10)]
+    assert found[0].severity is Severity.ERROR and "query parameter `q`" in found[0].message
+
+
+def test_typed_and_sanitized_values_are_not_request_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/routes.py": """
+            import os
+            import shlex
+            import subprocess
+            import uuid
+            from enum import Enum
+            from typing import Literal
+
+            from fastapi import APIRouter
+            from fastapi.responses import FileResponse
+            from sqlalchemy import text
+
+            router = APIRouter()
+
+
+            class Kind(str, Enum):
+                a = "a"
+
+
+            @router.get("/a/{item_id}")
+            def a(item_id: int, kind: Kind, mode: Literal["x", "y"], ref: uuid.UUID, db=None):
+                db.execute(text(f"SELECT * FROM t WHERE id = {item_id} AND k = '{kind}' AND m = '{mode}' AND r = '{ref}'"))
+
+
+            @router.get("/b")
+            def b(name: str):
+                subprocess.run(f"ls {shlex.quote(name)}", shell=True)
+                return FileResponse(os.path.join("/srv", os.path.basename(name)))
+
+
+            @router.get("/c")
+            def c(name: str, db=None):
+                name = int(name)
+                db.execute(text(f"SELECT * FROM t WHERE id = {name}"))
+        """,
+    }
+    write(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."]).model
+    for rule in (SqlInjection, CommandInjection, PathTraversal):
+        assert list(rule().check(model)) == [], rule.code
+
+
+def test_request_accessors_are_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, ServerSideRequestForgery, {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/routes.py": """
+            import httpx
+            import requests
+            from fastapi import APIRouter, Request
+
+            router = APIRouter()
+            BASE = "https://api.example.com"
+
+
+            @router.post("/fetch")
+            async def fetch(request: Request):
+                body = await request.json()
+                requests.get(body["url"], timeout=5)
+                target = request.query_params.get("next")
+                async with httpx.AsyncClient() as client:
+                    await client.post(target)
+                    await client.get(BASE + "/v1/" + target)
+                    await client.get(f"https://api.example.com/{target}")
+                    await client.get(f"https://{target}.example.com/x")
+                return {"state": request.app.state.name}
+        """,
+    })
+    assert lines(found) == [("app/routes.py", 13), ("app/routes.py", 16), ("app/routes.py", 19)]
+
+
+def test_route_sources_kinds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/routes.py": """
+            from fastapi import APIRouter, Depends, Header, Request, UploadFile
+            from pydantic import BaseModel
+
+            router = APIRouter()
+
+
+            class In(BaseModel):
+                name: str
+                age: int
+
+
+            def dep():
+                return 1
+
+
+            @router.post("/x/{slug}")
+            def x(slug: str, body: In, up: UploadFile, request: Request, n: int = 1,
+                  x_token: str = Header(), d: int = Depends(dep)):
+                return {}
+        """,
+    })
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."]).model
+    route = next(r for r in model.routes if r.path == "/x/{slug}")
+    env = route_sources(model, route)
+    assert {k: v.shape for k, v in env.items()} == {
+        "slug": "value", "body": "model", "up": "value", "request": "request", "x_token": "value"}
+    flow = Flow(model, model.function(route.handler.qualname), env)
+    assert flow.taint(Attr(Name("body"), "name"), 99) is not None
+    assert flow.taint(Attr(Name("body"), "age"), 99) is None  # an int field cannot carry text
+    assert flow.taint(Attr(Name("up"), "size"), 99) is None
+    assert flow.taint(Name("request"), 99) is None  # the Request object itself is not data
+    assert flow.taint(Call(Attr(Name("request"), "json")), 99) is not None
+    dumped = flow.raw(Call(Attr(Name("body"), "model_dump"), kwargs=(("exclude", Name("X")),)), 99)
+    assert dumped is not None and dumped.shape == "dump"
+    ctxs = list(contexts(model))
+    assert [c.function.qualname for c in ctxs] == ["app.routes.x"]
+
+
+def test_annotation_is_safe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {"app/__init__.py": "", "app/e.py": "import enum\nclass Color(enum.Enum):\n    red = 1\n"})
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."]).model
+    from fastapi_arch_lint.model.expr import BinOp, Const, Subscript
+    assert annotation_is_safe(model, Name("int"))
+    assert annotation_is_safe(model, BinOp("|", Name("int"), Const(None)))
+    assert annotation_is_safe(model, Subscript(Name("Annotated"), (Subscript(Name("Literal"), (Const("a"),)), Name("X"))))
+    assert annotation_is_safe(model, Name("Color"))
+    assert not annotation_is_safe(model, Name("str"))
+    assert not annotation_is_safe(model, BinOp("|", Name("str"), Const(None)))
+    assert not annotation_is_safe(model, None)
+
+
+def test_depth_limit_two_levels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/deep.py": """
+            import os
+
+
+            def level3(cmd):
+                os.system(cmd)
+
+
+            def level2(cmd):
+                os.system("echo " + cmd)
+                level3(cmd)
+
+
+            def level1(cmd):
+                level2(cmd)
+        """,
+        "app/routes.py": """
+            from fastapi import APIRouter
+            from app.deep import level1
+
+            router = APIRouter()
+
+
+            @router.get("/run")
+            def run_it(cmd: str):
+                level1(cmd)
+        """,
+    }
+    found = run(tmp_path, monkeypatch, CommandInjection, files)
+    # level2 is two calls away (traced: error); level3 is three (only the medium tier reaches it)
+    assert [(f.line, f.severity) for f in found] == [(6, Severity.WARNING), (10, Severity.ERROR)]
+
+
+# ---------------------------------------------------------------------------
+# exposure, mass assignment, limits: edge cases beyond the pages
+
+def test_sensitive_fields_masked_excluded_and_sqlmodel_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, SensitiveFieldInResponse, {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/routes.py": """
+            from fastapi import APIRouter
+            from pydantic import BaseModel, Field, SecretStr
+            from sqlmodel import Field as SQLField, SQLModel
+
+            router = APIRouter()
+
+
+            class Hero(SQLModel, table=True):
+                id: int | None = SQLField(default=None, primary_key=True)
+                name: str
+                hashed_password: str
+
+
+            class Out(BaseModel):
+                name: str
+                password: SecretStr
+                api_key: str = Field(exclude=True)
+                next_page_token: str | None = None
+
+
+            @router.get("/out")
+            def out() -> Out:
+                return Out(name="a", password="b", api_key="c")
+
+
+            @router.get("/heroes/{hero_id}", response_model=Hero)
+            def hero(hero_id: int):
+                return None
+
+
+            @router.get("/heroes2/{hero_id}")
+            def hero2(hero_id: int) -> Hero:
+                return None
+        """,
+    })
+    assert lines(found) == [("app/routes.py", 27), ("app/routes.py", 32)]
+    assert "`hashed_password`" in found[0].message
+
+
+def test_sensitive_field_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/routes.py": """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter()
+
+
+            class Account(BaseModel):
+                iban: str
+                reset_token: str
+
+
+            @router.get("/account")
+            def account() -> Account:
+                return Account(iban="x", reset_token="y")
+        """,
+    }
+    assert len(run(tmp_path, monkeypatch, SensitiveFieldInResponse, files)) == 1
+    opts = {"fields": ["iban"], "suffixes": [], "allow": []}
+    found = run(tmp_path, monkeypatch, SensitiveFieldInResponse, files, opts)
+    assert len(found) == 1 and "`iban`" in found[0].message and "reset_token" not in found[0].message
+
+
+def test_mass_assignment_variants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, MassAssignment, {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/routes.py": """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+            from sqlmodel import Field, SQLModel
+
+            router = APIRouter()
+
+
+            class Account(SQLModel, table=True):
+                id: int | None = Field(default=None, primary_key=True)
+                name: str
+                balance: int = 0
+
+
+            class AccountIn(SQLModel):
+                name: str
+                balance: int = 0
+
+
+            @router.post("/a")
+            def a(payload: AccountIn):
+                return Account.model_validate(payload)
+
+
+            @router.patch("/b/{account_id}")
+            def b(account_id: int, payload: AccountIn):
+                acc = Account(name="x")
+                acc.sqlmodel_update(payload.model_dump(exclude_unset=True))
+                return acc
+
+
+            @router.patch("/c/{account_id}")
+            def c(account_id: int, payload: AccountIn):
+                acc = Account(name="x")
+                acc.sqlmodel_update(payload.model_dump(exclude={"balance"}))
+                data = {**payload.model_dump(include={"name"})}
+                return Account(**data)
+        """,
+    })
+    assert lines(found) == [("app/routes.py", 22), ("app/routes.py", 28)]
+    assert all("`balance`" in f.message for f in found)
+
+
+def test_unbounded_strings_nested_and_inherited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, UnboundedRequestString, {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/schemas.py": """
+            from pydantic import BaseModel, Field
+
+
+            class Base(BaseModel):
+                note: str
+
+
+            class Line(BaseModel):
+                sku: str = Field(max_length=20)
+                comment: str
+
+
+            class OrderIn(Base):
+                lines: list[Line] = Field(max_length=50)
+                meta: dict[str, str] = {}
+
+
+            class OrderOut(BaseModel):
+                text: str
+        """,
+        "app/routes.py": """
+            from fastapi import APIRouter
+            from app.schemas import OrderIn, OrderOut
+
+            router = APIRouter()
+
+
+            @router.post("/orders")
+            def create(order: OrderIn) -> OrderOut:
+                return OrderOut(text="ok")
+
+
+            @router.put("/orders/{order_id}")
+            def replace(order_id: int, order: OrderIn) -> OrderOut:
+                return OrderOut(text="ok")
+        """,
+    }, {"exclude-fields": ["OrderIn.meta"]})
+    assert lines(found) == [("app/schemas.py", 6), ("app/schemas.py", 11)]
+    assert "nested through `OrderIn.lines`" in found[1].message
+
+
+def test_upload_limits_and_middleware(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/routes.py": """
+            from fastapi import APIRouter, UploadFile
+
+            router = APIRouter()
+
+
+            def store(file):
+                data = file.file.read()
+                if len(data) > 1000:
+                    raise ValueError("too big")
+
+
+            @router.post("/a")
+            def a(file: UploadFile):
+                store(file)
+
+
+            @router.post("/b")
+            def b(file: UploadFile):
+                return {"name": file.filename}
+        """,
+    }
+    assert lines(run(tmp_path, monkeypatch, UploadWithoutSizeLimit, files)) == [("app/routes.py", 19)]
+    files["app/main.py"] = APP + "\nclass LimitUploadSize:\n    pass\n\napp.add_middleware(LimitUploadSize, max_upload_size=1)\n"
+    assert run(tmp_path, monkeypatch, UploadWithoutSizeLimit, files) == []
+
+
+def test_login_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/routes.py": """
+            from fastapi import APIRouter, Request
+            from slowapi import Limiter
+            from slowapi.util import get_remote_address
+
+            router = APIRouter()
+            limiter = Limiter(key_func=get_remote_address)
+
+
+            def guard(request: Request):
+                pass
+
+
+            @router.post("/login")
+            @limiter.limit("5/minute")
+            def login(request: Request):
+                return {}
+
+
+            @router.post("/login/access-token")
+            def access_token(request: Request):
+                guard(request)
+                return {}
+
+
+            @router.post("/password-reset")
+            def reset(request: Request):
+                return {}
+
+
+            @router.get("/login")
+            def login_page():
+                return {}
+        """,
+    }
+    assert lines(run(tmp_path, monkeypatch, LoginWithoutRateLimit, files)) == [
+        ("app/routes.py", 20), ("app/routes.py", 26)]
+    found = run(tmp_path, monkeypatch, LoginWithoutRateLimit, files, {"limiters": ["guard"]})
+    assert lines(found) == [("app/routes.py", 26)]
+
+
+# ---------------------------------------------------------------------------
+# model facts added for these rules
+
+def test_callsite_spread_keeps_star_arguments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {"m.py": "def f(a, b, data, opts):\n    g(*a, 1, **data.model_dump(), k=2, **opts)\n"})
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."]).model
+    fn = model.function("m.f")
+    site = next(s for s, _ in fn.calls if s.call.func == Name("g"))
+    assert site.call.starred
+    assert [(stars, type(e).__name__) for stars, e in site.spread] == [("*", "Name"), ("**", "Call"), ("**", "Name")]
+    assert all(not s.spread for s, _ in fn.calls if s is not site)
+
+
+def test_length_constraints_from_string_constraints_and_constr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {"m.py": """
+        from typing import Annotated
+        from pydantic import BaseModel, Field, StringConstraints, constr, conlist
+
+        Short = Annotated[str, StringConstraints(max_length=5)]
+
+
+        class M(BaseModel):
+            a: Annotated[str, StringConstraints(max_length=30)]
+            b: Short
+            c: Short | None = None
+            d: constr(max_length=20)
+            e: conlist(str, max_length=4)
+            f: list[Short] = []
+            g: Annotated[str, Field(max_length=7)] | None = None
+    """})
+    monkeypatch.chdir(tmp_path)
+    m = analyze(["."]).model.model("m.M")
+    assert m is not None
+    got = {f.name: (f.constraint("max_length"), f.type_names[:1]) for f in m.fields}
+    assert got == {
+        "a": (30, ("builtins.str",)), "b": (5, ("builtins.str",)), "c": (5, ("typing.Union",)),
+        "d": (20, ("builtins.str",)), "e": (4, ("builtins.list",)),
+        "f": (None, ("builtins.list",)),  # the items are bounded, the list is not
+        "g": (7, ("typing.Union",)),
+    }
