@@ -18,7 +18,7 @@ from fastapi_arch_lint.engine import analyze, review
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.expr import Attr, Call, Name
 from fastapi_arch_lint.rule import load_rules
-from fastapi_arch_lint.rules.security._taint import Flow, annotation_is_safe, contexts, route_sources
+from fastapi_arch_lint.rules.security._taint import Flow, annotation_is_safe, contexts, pattern_confines, route_sources
 from fastapi_arch_lint.rules.security.command_injection import CommandInjection
 from fastapi_arch_lint.rules.security.login_without_rate_limit import LoginWithoutRateLimit
 from fastapi_arch_lint.rules.security.mass_assignment import MassAssignment
@@ -186,9 +186,9 @@ def test_typed_and_sanitized_values_are_not_request_text(tmp_path: Path, monkeyp
             import subprocess
             import uuid
             from enum import Enum
-            from typing import Literal
+            from typing import Annotated, Literal
 
-            from fastapi import APIRouter
+            from fastapi import APIRouter, Path, Query
             from fastapi.responses import FileResponse
             from sqlalchemy import text
 
@@ -214,6 +214,12 @@ def test_typed_and_sanitized_values_are_not_request_text(tmp_path: Path, monkeyp
             def c(name: str, db=None):
                 name = int(name)
                 db.execute(text(f"SELECT * FROM t WHERE id = {name}"))
+
+
+            @router.get("/d/{slug}")
+            def d(slug: Annotated[str, Path(pattern=r"^[a-z0-9-]{1,40}$")], q: str = Query(pattern=r"^\\w+$")):
+                subprocess.run(f"echo {slug} {q}", shell=True)
+                return FileResponse(os.path.join("/srv", slug, q))
         """,
     }
     write(tmp_path, files)
@@ -294,6 +300,15 @@ def test_route_sources_kinds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert dumped is not None and dumped.shape == "dump"
     ctxs = list(contexts(model))
     assert [c.function.qualname for c in ctxs] == ["app.routes.x"]
+
+
+@pytest.mark.parametrize(("pattern", "confines"), [
+    (r"^[a-z0-9-]+$", True), (r"^[\w-]{1,40}$", True), (r"^[A-Z]{2}\d{4}$", True), (r"\A\w+\Z", True),
+    (r"^[a-z0-9.-]+$", False), (r"^[^/]+$", False), (r"[a-z]+", False), (r"^.*$", False), (r"^$", False),
+    (r"^[a-z ]+$", False), (None, False),
+])
+def test_pattern_confines(pattern: object, confines: bool) -> None:
+    assert pattern_confines(pattern) is confines
 
 
 def test_annotation_is_safe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -139,6 +139,8 @@ def annotation_is_safe(app: AppModel, ann: Expr | None, _depth: int = 0) -> bool
         head = (dotted(ann.value) or "").rsplit(".", 1)[-1]
         if head == "Literal":
             return True
+        if head == "Annotated" and ann.items and any(_confining_marker(m) for m in ann.items[1:]):
+            return True  # ``Annotated[str, Query(pattern="^[a-z0-9-]+$")]``
         if head in ("Annotated", "Optional") and ann.items:
             return annotation_is_safe(app, ann.items[0], d)
         if head == "Union":
@@ -152,6 +154,54 @@ def annotation_is_safe(app: AppModel, ann: Expr | None, _depth: int = 0) -> bool
     short = name.rsplit(".", 1)[-1]
     return any(q.rsplit(".", 1)[-1] == short and any(b in ENUM_BASES for b in bases)
                for q, bases in app.class_bases.items())
+
+
+_PATTERN_TOKEN = re.compile(r"\[(?:[A-Za-z0-9_-]|\\[wd])+\]|\\[wd]|[A-Za-z0-9_-]")
+_PATTERN_QUANT = re.compile(r"[+*?]|\{\d+(?:,\d*)?\}")
+
+
+def pattern_confines(pattern: object) -> bool:
+    """An anchored ``pattern=`` that admits only letters, digits, ``_`` and ``-`` (``^[a-z0-9-]{1,40}$``).
+
+    Such a value cannot hold a quote, a shell metacharacter, a dot, a slash or a host separator,
+    so it is no longer request *text* for any sink.
+    """
+    if not isinstance(pattern, str):
+        return False
+    body = pattern
+    for head in ("^", "\\A"):
+        if body.startswith(head):
+            body = body[len(head):]
+            break
+    else:
+        return False
+    for tail in ("$", "\\Z", "\\z"):
+        if body.endswith(tail) and not body.endswith("\\" + tail):
+            body = body[: -len(tail)]
+            break
+    else:
+        return False
+    i = 0
+    while i < len(body):
+        m = _PATTERN_TOKEN.match(body, i)
+        if m is None:
+            return False
+        i = m.end()
+        q = _PATTERN_QUANT.match(body, i)
+        if q is not None:
+            i = q.end()
+    return bool(body)
+
+
+def _confining_marker(e: Expr | None) -> bool:
+    """``Query(pattern="^[a-z0-9-]+$")`` / ``Field(regex=...)`` with a confining pattern."""
+    if not isinstance(e, Call):
+        return False
+    for key in ("pattern", "regex"):
+        v = e.kwarg(key)
+        if isinstance(v, Const) and pattern_confines(v.value):
+            return True
+    return False
 
 
 def model_of(app: AppModel, type_names: Iterable[str]) -> str | None:
@@ -169,7 +219,7 @@ def route_sources(app: AppModel, route: Route) -> dict[str, Source]:
             env[p.name] = Source(f"`{p.name}`", p.name, shape="request")
             continue
         kind = REQUEST_SOURCES.get(p.source)
-        if kind is None:
+        if kind is None or pattern_confines(p.constraint("pattern") or p.constraint("regex")):
             continue
         model = model_of(app, p.type_names) if p.source in ("body", "form") else None
         if model is not None:
@@ -295,7 +345,8 @@ class Flow:
             if base.shape == "model" and base.model:
                 m = self.app.model(base.model)
                 f = m.field(e.attr) if m else None
-                if f is not None and is_safe_type(self.app, f.type_names):
+                if f is not None and (is_safe_type(self.app, f.type_names)
+                                      or pattern_confines(f.constraint("pattern") or f.constraint("regex"))):
                     return None
                 return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`")
             return base.value()
@@ -375,7 +426,8 @@ class Flow:
         if isinstance(e, Name):
             if e.id in self.params or e.id in self.env:
                 pf = self.fn.fact.param(e.id)
-                if e.id not in self.env and pf is not None and annotation_is_safe(self.app, pf.annotation):
+                if e.id not in self.env and pf is not None and (
+                        annotation_is_safe(self.app, pf.annotation) or _confining_marker(pf.default)):
                     return True  # ``lines: int`` cannot carry text
                 if not any(a.pos.line < line for a in self.assigns.get(e.id, ())):
                     return False

@@ -28,7 +28,7 @@ class LoginWithoutRateLimit(Rule):
     security_severity = 5.3
     default_options = {
         "paths": ["login", "token", "signin", "sign-in", "password-reset", "reset-password", "forgot-password",
-                  "otp", "mfa", "2fa", "verify-otp"],
+                  "password-recovery", "recover-password", "otp", "mfa", "2fa"],
         "limiters": [],
     }
 
