@@ -13,7 +13,7 @@ import click
 
 from fastapi_arch_lint import __version__
 
-FORMATS = ["text", "json"]
+FORMATS = ["text", "json", "sarif", "github", "gitlab", "junit"]
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -58,6 +58,21 @@ def _load_config(config_path: str | None, paths: tuple[str, ...]):  # type: igno
         return load_config(start=start)
     except ConfigError as exc:
         _fail(str(exc))
+
+
+def _project_root(config, paths: tuple[str, ...]) -> Path:  # type: ignore[no-untyped-def]
+    """Where the whole app lives when only some of its files are given (see ``review``)."""
+    import os
+
+    if config.path is not None:
+        return Path(config.root).resolve()
+    first = Path(paths[0]).resolve().parent
+    for candidate in (first, *first.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    from fastapi_arch_lint.discovery import package_root
+
+    return Path(os.path.commonpath([str(package_root(Path(p).resolve())) for p in paths]))
 
 
 @cli.command()
@@ -109,12 +124,36 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
     missing = [p for p in targets if not Path(p).exists()]
     if missing and len(missing) == len(targets):
         _fail(f"path does not exist: {missing[0]}")
+    # Only files given (pre-commit passes the changed files): they are the *report* scope,
+    # the whole project is the *analysis* scope, because a route's prefix and auth live in
+    # files that did not change. The project is the config's folder (nearest pyproject.toml),
+    # else the git top level of the first file, else the folder holding the files' top packages.
+    report_only: set[Path] | None = None
+    if paths and all(Path(p).is_file() for p in paths):
+        report_only = {Path(p).resolve() for p in paths}
+        project = _project_root(config, paths)
+        targets = (str(project), *[p for p in paths if not Path(p).resolve().is_relative_to(project)])
     result = run_review(targets, config, select=sel or None, ignore=ign, extend_select=ext)
+    if report_only is not None:
+        result.findings = [f for f in result.findings if Path(f.path).resolve() in report_only]
+        result.diagnostics = [d for d in result.diagnostics
+                              if d.path.startswith("<") or Path(d.path).resolve() in report_only]
     files = len(result.analysis.files)
     if fmt == "json":
         from fastapi_arch_lint.report import jsonout
 
         text = jsonout.render(result.findings, result.diagnostics, files=files)
+    elif fmt == "sarif":
+        from fastapi_arch_lint.report import sarif
+
+        text = sarif.render(result.findings, result.diagnostics, result.rules, files=files)
+    elif fmt in ("github", "gitlab", "junit"):
+        import importlib
+
+        mod = importlib.import_module(f"fastapi_arch_lint.report.{fmt}")
+        text = mod.render(result.findings, result.diagnostics, files=files)
+        if fmt == "github":
+            mod.write_step_summary(result.findings, result.diagnostics, files=files)
     else:
         from fastapi_arch_lint.report import text as textout
 

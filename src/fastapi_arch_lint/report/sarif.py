@@ -1,0 +1,233 @@
+"""``review --format sarif``: SARIF 2.1.0 for GitHub code scanning (and any SARIF viewer).
+
+Also home of two helpers the CI formats share: repository-relative paths and
+line-independent fingerprints.
+
+* URIs are relative to the git top-level folder of the file (found by walking up to a
+  ``.git`` entry, no subprocess), else to the current folder.
+* ``tool.driver.rules`` lists every rule that ran, with descriptions and help taken from
+  the rule's documentation page.
+* ``partialFingerprints["fastapiArchLint/v1"]`` hashes rule + path + the finding's entity
+  (its message when it has none), never the line number, so it survives code moving.
+  GitHub's own ``primaryLocationLineHash`` is left to ``upload-sarif`` to compute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi_arch_lint import __version__
+from fastapi_arch_lint.findings import Diagnostic, Finding
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://pypi.org/project/fastapi-arch-lint/"
+FINGERPRINT_KEY = "fastapiArchLint/v1"
+LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+PRECISION = {"high": "high", "medium": "medium", "low": "low"}
+MAX_TEXT = 1000  # GitHub: shortDescription/fullDescription/help.text at most 1024 characters
+
+
+# ---------------------------------------------------------------- shared helpers
+
+@lru_cache(maxsize=256)
+def _git_root(folder: str) -> Path | None:
+    p = Path(folder)
+    for candidate in (p, *p.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def repo_relative(path: str, cwd: Path | None = None) -> str:
+    """``path`` (as printed: relative to the working folder, or absolute) relative to its git
+    repository's top level, posix separators; relative to the working folder outside git."""
+    if path.startswith("<"):  # "<internal>" and friends
+        return path
+    cwd = cwd or Path.cwd()
+    absolute = Path(os.path.abspath(cwd / path))
+    root = _git_root(str(absolute.parent)) or cwd.resolve()
+    for base in (root, root.resolve()):
+        for candidate in (absolute, absolute.resolve()):
+            try:
+                return candidate.relative_to(base).as_posix()
+            except ValueError:
+                continue
+    return Path(path).as_posix()
+
+
+def fingerprint_base(f: Finding, rel_path: str) -> str:
+    what = f.entity or f.message
+    return hashlib.sha256(f"{f.rule}\0{rel_path}\0{what}".encode()).hexdigest()
+
+
+def fingerprints(findings: Sequence[Finding], rel_paths: Sequence[str]) -> list[str]:
+    """One line-independent fingerprint per finding; duplicates are re-salted with the
+    previous hash (ruff's GitLab scheme), so they stay unique and stable in order."""
+    seen: set[str] = set()
+    out = []
+    for f, rel in zip(findings, rel_paths):
+        fp = fingerprint_base(f, rel)
+        while fp in seen:
+            fp = hashlib.sha256(f"{fp}\0{f.rule}\0{rel}".encode()).hexdigest()
+        seen.add(fp)
+        out.append(fp)
+    return out
+
+
+def _trim(text: str, limit: int = MAX_TEXT) -> str:
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2:]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip() + "…"
+
+
+# ---------------------------------------------------------------- SARIF
+
+def _cwe_number(cwe: str) -> str:
+    return cwe.upper().removeprefix("CWE-").strip()
+
+
+def _prose(markdown: str) -> str:
+    """The first paragraph of ``markdown`` that is prose: not code, not a "file.py:" caption."""
+    import re
+
+    text = re.sub(r"```.*?```", "\n\n", markdown, flags=re.S)
+    for para in re.split(r"\n\s*\n", text):
+        para = " ".join(line.strip() for line in para.strip().splitlines())
+        if para and not para.endswith(":"):
+            return para
+    return ""
+
+
+def rule_descriptor(cls: type) -> dict[str, object]:
+    from fastapi_arch_lint.rule import doc_sections, first_paragraph, rule_doc
+
+    doc = rule_doc(cls)
+    sections = doc_sections(doc).sections if doc else {}
+    what = first_paragraph(sections.get("What it does", "")) or cls.summary
+    why = sections.get("Why is this bad?", "").strip()
+    use = sections.get("Use instead", "").strip()
+    md_parts = []
+    if why:
+        md_parts.append(f"## Why is this bad?\n{why}")
+    if use:
+        md_parts.append(f"## Use instead\n{use}")
+    markdown = "\n\n".join(md_parts) or cls.summary
+    text = first_paragraph(why) if why else cls.summary
+    use_first = _prose(use)
+    if use_first:
+        text = f"{text}\n\nUse instead: {use_first}"
+    tags: list[str] = []
+    is_security = bool(cls.cwe) or cls.security_severity is not None or cls.category() in ("auth", "security")
+    if is_security:
+        tags.append("security")
+    tags.append(cls.category())
+    for cwe in cls.cwe:
+        tags.append(f"external/cwe/cwe-{_cwe_number(cwe)}")
+    for owasp in cls.owasp:
+        tags.append(f"external/owasp/{owasp.lower()}")
+    tags = list(dict.fromkeys(tags))  # SARIF tags are a set
+    props: dict[str, object] = {"tags": tags[:20], "precision": PRECISION.get(cls.confidence.value, "medium")}
+    if cls.security_severity is not None:
+        props["security-severity"] = f"{float(cls.security_severity):.1f}"
+    return {
+        "id": cls.code,
+        "name": cls.name,
+        "shortDescription": {"text": _trim(cls.summary)},
+        "fullDescription": {"text": _trim(what)},
+        "help": {"text": _trim(text), "markdown": markdown},
+        "defaultConfiguration": {"level": LEVELS[cls.severity.value]},
+        "properties": props,
+    }
+
+
+def _location(rel: str, line: int, col: int | None = None, end_line: int | None = None,
+              end_col: int | None = None) -> dict[str, object]:
+    region: dict[str, int] = {"startLine": max(line, 1)}
+    if col:
+        region["startColumn"] = max(col, 1)
+    if end_line:
+        region["endLine"] = max(end_line, region["startLine"])
+    if end_col and col:
+        if region.get("endLine", region["startLine"]) == region["startLine"]:
+            end_col = max(end_col, region["startColumn"])
+        region["endColumn"] = max(end_col, 1)
+    return {"physicalLocation": {"artifactLocation": {"uri": quote(rel, safe="/")}, "region": region}}
+
+
+def document(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], rules: Sequence[type],
+             *, files: int = 0) -> dict[str, object]:
+    ran = sorted({cls.code: cls for cls in rules}.values(), key=lambda c: c.code)
+    index = {cls.code: i for i, cls in enumerate(ran)}
+    missing = sorted({f.rule for f in findings} - set(index))
+    if missing:  # a finding from a rule not in ``rules``: describe it anyway
+        from fastapi_arch_lint.rule import load_rules
+
+        known = load_rules()
+        for code in missing:
+            if code in known:
+                index[code] = len(ran)
+                ran.append(known[code])
+    descriptors = [rule_descriptor(cls) for cls in ran]
+    rels = [repo_relative(f.path) for f in findings]
+    fps = fingerprints(findings, rels)
+    results = []
+    for f, rel, fp in zip(findings, rels, fps):
+        result: dict[str, object] = {
+            "ruleId": f.rule,
+            "level": LEVELS[f.severity.value],
+            "message": {"text": f.message + (f"\nhelp: {f.help}" if f.help else "")},
+            "locations": [_location(rel, f.line, f.column, f.end_line, f.end_column)],
+            "partialFingerprints": {FINGERPRINT_KEY: fp},
+            "properties": {"confidence": f.confidence.value},
+        }
+        if f.rule in index:
+            result["ruleIndex"] = index[f.rule]
+        if f.related:
+            result["relatedLocations"] = [
+                {"id": i, **_location(repo_relative(r.path), r.line), "message": {"text": r.message or "related"}}
+                for i, r in enumerate(f.related, start=1)
+            ]
+        results.append(result)
+    notifications = []
+    internal_failure = False
+    for d in diagnostics:
+        n: dict[str, object] = {"message": {"text": f"{d.path}: {d.message}" if d.path.startswith("<") else d.message}}
+        if d.path.startswith("<"):
+            internal_failure = True
+            n["level"] = "error"
+        else:
+            n["level"] = "warning"
+            n["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": quote(repo_relative(d.path), safe="/")}}}]
+        notifications.append(n)
+    invocation: dict[str, object] = {"executionSuccessful": not internal_failure}
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    run: dict[str, object] = {
+        "tool": {"driver": {
+            "name": "fastapi-arch-lint",
+            "semanticVersion": __version__,
+            "informationUri": INFORMATION_URI,
+            "rules": descriptors,
+        }},
+        "automationDetails": {"id": "fastapi-arch-lint/"},
+        "columnKind": "unicodeCodePoints",
+        "invocations": [invocation],
+        "results": results,
+        "properties": {"filesAnalyzed": files},
+    }
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
+def render(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], rules: Sequence[type],
+           *, files: int = 0) -> str:
+    return json.dumps(document(findings, diagnostics, rules, files=files), indent=2, ensure_ascii=False)
