@@ -75,6 +75,32 @@ def _project_root(config, paths: tuple[str, ...]) -> Path:  # type: ignore[no-un
     return Path(os.path.commonpath([str(package_root(Path(p).resolve())) for p in paths]))
 
 
+def _perf_options(f):  # type: ignore[no-untyped-def]
+    """``--jobs``, ``--no-cache`` and ``--cache-dir``, shared by ``review`` and ``inspect``."""
+    f = click.option("--cache-dir", default=None, metavar="DIR", envvar="FASTAPI_ARCH_LINT_CACHE_DIR",
+                     help="Where to cache per-file facts  [default: .fastapi_arch_lint_cache in the project root; "
+                          "env FASTAPI_ARCH_LINT_CACHE_DIR].")(f)
+    f = click.option("--no-cache", is_flag=True, envvar="FASTAPI_ARCH_LINT_NO_CACHE",
+                     help="Neither read nor write the facts cache.")(f)
+    f = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+                     help="Parse in N processes  [default: the CPU count; 1: in this process].")(f)
+    return f
+
+
+def _cache(config, no_cache: bool, cache_dir: str | None):  # type: ignore[no-untyped-def]
+    """The facts cache for this run, or None: in the config's folder, else the current one."""
+    from fastapi_arch_lint.cache import FactCache, resolve_cache_dir
+
+    root = Path(config.root) if config.path is not None else Path.cwd()
+    where = resolve_cache_dir(no_cache=no_cache, cli_dir=cache_dir, config_dir=config.cache_dir, root=root)
+    return FactCache(where, max_bytes=config.max_file_bytes) if where is not None else None
+
+
+def _cache_warning(cache) -> None:  # type: ignore[no-untyped-def]
+    if cache is not None and cache.problem:
+        click.echo(f"fastapi-arch-lint: warning: facts not cached: {cache.problem}", err=True)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
@@ -90,9 +116,34 @@ def _project_root(config, paths: tuple[str, ...]) -> Path:  # type: ignore[no-un
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Also exclude files matching GLOB.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to a file instead of standard output.")
+@click.option("--narrative", is_flag=True,
+              help="After the report, stream an architect's review written by Claude (needs ANTHROPIC_API_KEY).")
+@click.option("--model", default=None, metavar="NAME", help="Claude model for --narrative  [default: claude-sonnet-5-5].")
+@click.option("--max-output-tokens", type=int, default=None, metavar="N",
+              help="Most tokens the narrative may use  [default: 16000].")
+@click.option("--narrative-output", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Also write the narrative (Markdown) to FILE; -o/--output is the report's file.")
+@click.option("--focus", type=click.Choice(["api", "database", "security"]), default=None,
+              help="Narrow the narrative and its brief to one area.")
+@click.option("--dry-run", is_flag=True, help="Print the brief --narrative would send, its estimated tokens and cost; send nothing.")
+@click.option("--changed-since", metavar="REF", default=None,
+              help="Only report findings on lines changed since the merge base of REF and HEAD "
+                   "(committed, staged, unstaged and untracked changes).")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=True), default=None, metavar="FILE",
+              help="Only report findings that are not in this baseline.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Record today's findings in FILE and exit 0.")
+@click.option("--sarif-output", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Also write the findings as SARIF to FILE (one analysis, two reports).")
+@_perf_options
 def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tuple[str, ...],
            extend_select: tuple[str, ...], fail_on: str | None, exit_zero: bool, config_path: str | None,
-           exclude: tuple[str, ...], output: str | None) -> None:
+           exclude: tuple[str, ...], output: str | None, jobs: int | None = None, no_cache: bool = False,
+           cache_dir: str | None = None, changed_since: str | None = None,
+           baseline_path: str | None = None, write_baseline: str | None = None,
+           sarif_output: str | None = None, narrative: bool = False, model: str | None = None,
+           max_output_tokens: int | None = None, narrative_output: str | None = None, focus: str | None = None,
+           dry_run: bool = False) -> None:
     """Review a FastAPI codebase and report findings.
 
     PATHS are files or folders (default: the current folder). The whole app
@@ -104,6 +155,7 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
       fastapi-arch-lint review ./app
       fastapi-arch-lint review . --select FAL4 --format json
       fastapi-arch-lint review src --ignore FAL103 --fail-on error
+      fastapi-arch-lint review ./app --narrative --focus security
     """
     from fastapi_arch_lint.config import ConfigError, parse_severity, validate_selectors
     from fastapi_arch_lint.engine import review as run_review
@@ -119,11 +171,14 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
     except ConfigError as exc:
         _fail(str(exc))
         return
+    narrative_settings = _narrative_settings(config, narrative or dry_run, model, max_output_tokens, focus,
+                                             fmt, output, narrative_output)
     config.extend_exclude = [*config.extend_exclude, *exclude]
     targets = paths or (".",)
     missing = [p for p in targets if not Path(p).exists()]
     if missing and len(missing) == len(targets):
         _fail(f"path does not exist: {missing[0]}")
+    changed, known = _changed_and_baseline(changed_since, baseline_path, write_baseline, targets)
     # Only files given (pre-commit passes the changed files): they are the *report* scope,
     # the whole project is the *analysis* scope, because a route's prefix and auth live in
     # files that did not change. The project is the config's folder (nearest pyproject.toml),
@@ -133,7 +188,17 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
         report_only = {Path(p).resolve() for p in paths}
         project = _project_root(config, paths)
         targets = (str(project), *[p for p in paths if not Path(p).resolve().is_relative_to(project)])
-    result = run_review(targets, config, select=sel or None, ignore=ign, extend_select=ext)
+    cache = _cache(config, no_cache, cache_dir)
+    result = run_review(targets, config, select=sel or None, ignore=ign, extend_select=ext, jobs=jobs, cache=cache)
+    _cache_warning(cache)
+    if write_baseline:
+        _write_baseline(Path(write_baseline), result.findings)
+    if known is not None:
+        from fastapi_arch_lint.baseline import new_findings
+
+        result.findings = new_findings(result.findings, known)
+    if changed is not None:
+        result.findings, result.diagnostics = changed.filter(result.findings, result.diagnostics)
     if report_only is not None:
         result.findings = [f for f in result.findings if Path(f.path).resolve() in report_only]
         result.diagnostics = [d for d in result.diagnostics
@@ -163,8 +228,49 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
         Path(output).write_text(text + "\n", encoding="utf-8")
     else:
         click.echo(text)
+    if sarif_output:
+        from fastapi_arch_lint.report import sarif as sarif_report
+
+        Path(sarif_output).write_text(sarif_report.render(result.findings, result.diagnostics, result.rules,
+                                                          files=files) + "\n", encoding="utf-8")
+    if narrative_settings is not None:  # after the complete report; never changes the exit code
+        _narrative(result, narrative_settings, targets, config, send=narrative, dry_run=dry_run,
+                   to_stdout=fmt in ("text", "github") or output is not None, narrative_output=narrative_output)
     failing = [f for f in result.findings if f.severity.rank >= Severity(threshold).rank]
     sys.exit(1 if failing and not exit_zero else 0)
+
+
+def _changed_and_baseline(changed_since, baseline_path, write_baseline, targets):  # type: ignore[no-untyped-def]
+    """``review``'s git and baseline inputs, checked before the analysis (exit 2 on a problem)."""
+    from fastapi_arch_lint.baseline import BaselineError, load
+    from fastapi_arch_lint.gitutil import GitError, changed_lines
+
+    if write_baseline and (baseline_path or changed_since):
+        _fail("--write-baseline records every finding: it cannot be combined with "
+              + ("--baseline" if baseline_path else "--changed-since"))
+    if write_baseline and not Path(write_baseline).resolve().parent.is_dir():
+        _fail(f"cannot write baseline {write_baseline}: folder {Path(write_baseline).parent} does not exist")
+    changed = known = None
+    try:
+        if changed_since is not None:
+            changed = changed_lines(changed_since, Path(targets[0]))
+        if baseline_path:
+            known = load(Path(baseline_path))
+    except (GitError, BaselineError) as exc:
+        _fail(f"--changed-since: {exc}" if isinstance(exc, GitError) else str(exc))
+    return changed, known
+
+
+def _write_baseline(path: Path, findings) -> None:  # type: ignore[no-untyped-def]
+    from fastapi_arch_lint.baseline import BaselineError, write
+
+    try:
+        count = write(path, findings)
+    except BaselineError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"fastapi-arch-lint: wrote {count} finding{'s' if count != 1 else ''} to baseline {path}", err=True)
+    sys.exit(0)
 
 
 @cli.command()
@@ -174,7 +280,9 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Exclude files matching GLOB (repeatable).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="A pyproject.toml to read excludes from (default: the nearest one).")
-def inspect(paths: tuple[str, ...], fmt: str, exclude: tuple[str, ...], config_path: str | None) -> None:
+@_perf_options
+def inspect(paths: tuple[str, ...], fmt: str, exclude: tuple[str, ...], config_path: str | None,
+            jobs: int | None = None, no_cache: bool = False, cache_dir: str | None = None) -> None:
     """Show the app model: every route with its full path, auth, status and models.
 
     PATHS are files or folders (default: the current folder). Items the model
@@ -188,8 +296,10 @@ def inspect(paths: tuple[str, ...], fmt: str, exclude: tuple[str, ...], config_p
     missing = [p for p in targets if not Path(p).exists()]
     if missing and len(missing) == len(targets):
         _fail(f"path does not exist: {missing[0]}")
+    cache = _cache(config, no_cache, cache_dir)
     analysis = analyze(targets, excludes=[*config.all_excludes, *exclude], base=config.root,
-                       max_bytes=config.max_file_bytes)
+                       max_bytes=config.max_file_bytes, jobs=jobs if jobs is not None else config.jobs, cache=cache)
+    _cache_warning(cache)
     out = render_json(analysis.model, analysis.diagnostics) if fmt == "json" else render_text(analysis.model, analysis.diagnostics)
     click.echo(out)
 
@@ -231,6 +341,149 @@ def explain(rule: str) -> None:
     doc = rule_doc(cls)
     header = f"{cls.code} {cls.name} ({cls.severity.value}, {cls.confidence.value} confidence)"
     click.echo(doc if doc else f"{header}\n\n{cls.summary}")
+
+
+def _narrative_settings(config, wanted: bool, model: str | None, max_output_tokens: int | None,  # type: ignore[no-untyped-def]
+                        focus: str | None, fmt: str, output: str | None, narrative_output: str | None):
+    """``[tool.fastapi-arch-lint.narrative]`` plus flags, checked before the analysis (exit 2 on a problem).
+
+    The table is validated on every ``review``; the settings are returned only with --narrative/--dry-run.
+    """
+    import os
+
+    from fastapi_arch_lint.config import ConfigError
+    from fastapi_arch_lint.narrative.client import resolve_settings
+
+    try:
+        settings = resolve_settings(config.narrative, config.path, model=model if wanted else None,
+                                    max_output_tokens=max_output_tokens if wanted else None,
+                                    focus=focus if wanted else None)
+    except ConfigError as exc:
+        _fail(str(exc))
+    if not wanted:
+        return None
+    machine = fmt not in ("text", "github") and output is None
+    if machine and not narrative_output and not os.environ.get("GITHUB_STEP_SUMMARY") \
+            and os.environ.get("PRE_COMMIT") != "1":
+        _fail(f"--format {fmt} writes the report to standard output, so the narrative needs "
+              "--narrative-output FILE (or write the report with -o FILE)")
+    return settings
+
+
+def _narrative(result, settings, targets, config, *, send: bool, dry_run: bool, to_stdout: bool,  # type: ignore[no-untyped-def]
+               narrative_output: str | None) -> None:
+    from fastapi_arch_lint.narrative import run
+    from fastapi_arch_lint.narrative.brief import project_root
+
+    sys.stdout.flush()
+    root = project_root(targets, config.root if config.path is not None else None)
+    run(result, settings, root=root, extra_roots=[Path(config.root)] if config.path is not None else [],
+        send=send, dry_run=dry_run, to_stdout=to_stdout, output=narrative_output)
+
+
+@cli.command("diff")
+@click.argument("base")
+@click.argument("head", required=False)
+@click.option("-p", "--path", "app_path", default=".", show_default=True, type=click.Path(path_type=str),
+              help="The app's folder inside the repository.")
+@click.option("--merge-base", "use_merge_base", is_flag=True,
+              help="Compare with the merge base of BASE and HEAD (what a pull request changes), "
+                   "as `git diff --merge-base` does.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="Output format (markdown: ready to post as a pull-request comment).")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even with breaking changes or lost authentication.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the report to a file instead of standard output.")
+def api_diff(base: str, head: str | None, app_path: str, use_merge_base: bool, fmt: str, exit_zero: bool,
+             output: str | None) -> None:
+    """Report how the API changed between two git revisions.
+
+    Builds the app model at BASE and at HEAD (default: the working tree) from
+    the files stored in git (nothing is checked out) and lists routes added,
+    removed and moved, methods, path parameters, status codes and response
+    models changed, routes that lost authentication and new unauthenticated
+    state-changing routes, each marked breaking or not. Exit 1 on breaking
+    changes or lost authentication (unless --exit-zero), 2 on a usage error.
+
+    \b
+    Examples:
+      fastapi-arch-lint diff main
+      fastapi-arch-lint diff --merge-base origin/main HEAD --format markdown
+      fastapi-arch-lint diff v1.4.0 v1.5.0 --path backend --format json
+    """
+    import tempfile
+
+    from fastapi_arch_lint.apidiff import compare
+    from fastapi_arch_lint.gitutil import GitError, merge_base, prefix_of, resolve_commit, toplevel
+    from fastapi_arch_lint.report import diff as render
+
+    if not Path(app_path).is_dir():
+        _fail(f"--path: not a folder: {app_path}")
+    try:
+        repo = toplevel(Path(app_path))
+        prefix = prefix_of(Path(app_path), repo)
+        head_commit = resolve_commit(head, repo) if head else None
+        base_commit = (merge_base(base, repo, head or "HEAD") if use_merge_base else resolve_commit(base, repo))
+    except GitError as exc:
+        _fail(str(exc))
+        return
+    with tempfile.TemporaryDirectory(prefix="fastapi-arch-lint-diff-") as tmp:
+        (b_model, b_map, b_diags) = _model_at(base, base_commit, repo, prefix, Path(tmp) / "base")
+        if head_commit is None:
+            (h_model, h_map, h_diags) = _model_at(None, None, repo, prefix, Path(app_path))
+        else:
+            (h_model, h_map, h_diags) = _model_at(head, head_commit, repo, prefix, Path(tmp) / "head")
+    if not b_model.routes and not h_model.routes:
+        _fail(f"no FastAPI routes found under {app_path} at {base} or at {head or 'the working tree'}")
+    result = compare(b_model, h_model, base_path=b_map, head_path=h_map)
+    sides = (render.Side(base, base_commit), render.Side(head or "WORKTREE", head_commit))
+    diags = [render.SideDiagnostic("base", b_map(d.path), d.message) for d in b_diags]
+    diags += [render.SideDiagnostic("head", h_map(d.path), d.message) for d in h_diags]
+    renderer = {"json": render.render_json, "markdown": render.render_markdown, "text": render.render_text}[fmt]
+    text = renderer(result, *sides, diags)
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
+    sys.exit(1 if result.fails and not exit_zero else 0)
+
+
+def _model_at(rev, commit, repo, prefix, dest):  # type: ignore[no-untyped-def]
+    """The app model at ``commit`` (files read from git into ``dest``), or of the working tree
+    at ``dest`` when ``commit`` is None; with a function mapping its paths to repository-relative."""
+    import os
+
+    from fastapi_arch_lint.config import ConfigError, load_config
+    from fastapi_arch_lint.engine import analyze
+    from fastapi_arch_lint.gitutil import GitError, read_tree
+
+    if commit is not None:
+        try:
+            read_tree(commit, repo, dest, prefix)
+        except GitError as exc:
+            _fail(f"reading {rev}: {exc}")
+        root, target = dest.resolve(), (dest / prefix).resolve()
+        target.mkdir(parents=True, exist_ok=True)
+    else:
+        root, target = repo, dest.resolve()
+    try:
+        config = load_config(start=target)
+    except ConfigError as exc:
+        _fail(f"at {rev or 'the working tree'}: {exc}")
+    analysis = analyze([target], excludes=config.all_excludes, base=config.root, max_bytes=config.max_file_bytes)
+
+    def to_repo(path: str) -> str:
+        if path.startswith("<"):
+            return path
+        absolute = Path(os.path.abspath(path))
+        for base in (root, root.resolve()):
+            try:
+                return absolute.resolve().relative_to(base).as_posix()
+            except ValueError:
+                continue
+        return path
+
+    return analysis.model, to_repo, analysis.diagnostics
 
 
 def main() -> None:
