@@ -172,8 +172,13 @@ def tool_table(app: dict[str, Any]) -> tuple[dict[RouteKey, tuple[bool | None, A
         path = route.get("path")
         auth = route.get("auth")
         if isinstance(auth, dict) and isinstance(auth.get("required"), bool):
-            required: bool | None = auth["required"]
             via = auth.get("via")
+            # FastAPI's runtime table sees security schemes only (what OpenAPI shows); decorator,
+            # middleware and hand-rolled auth are invisible to it (tests/test_auth_styles.py).
+            scheme = any(isinstance(v, dict) and v.get("kind") == "scheme" for v in via or [])
+            if scheme and not auth["required"]:
+                problems.append(f"route {route.get('methods')} {path} has a scheme but auth.required is false")
+            required: bool | None = scheme
         else:
             required, via = None, None
             problems.append(f"route {route.get('methods')} {path} has malformed auth: {auth!r}")

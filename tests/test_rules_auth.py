@@ -233,26 +233,37 @@ def test_fal401_options_and_signature_check(tmp_path: Path, monkeypatch: pytest.
     assert [f.line for f in found] == [15, 19]
 
 
-def test_fal401_hand_written_header_check_is_a_medium_confidence_warning(
+def test_fal401_hand_written_header_check_counts_as_auth_a_mere_reader_is_a_medium_warning(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 9: ``verify_key`` reads the header and raises 401: the route is authenticated
     found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
         "app/__init__.py": "",
-        "app/deps.py": DEPS,
+        "app/deps.py": DEPS + """
+
+def read_key(x_api_key: Annotated[str | None, Header()] = None) -> str | None:
+    return x_api_key
+""",
         "app/main.py": """
             from fastapi import Depends, FastAPI
-            from app.deps import verify_key
+            from app.deps import read_key, verify_key
 
             app = FastAPI()
 
 
             @app.post("/jobs", dependencies=[Depends(verify_key)])
             def create_job() -> None: ...
+
+
+            @app.post("/imports", dependencies=[Depends(read_key)])
+            def create_import() -> None: ...
         """,
     })
     [f] = found
+    assert "`POST /imports`" in f.message
     assert f.severity is Severity.WARNING and f.confidence is Confidence.MEDIUM
-    assert "`verify_key` reads the `x_api_key` header" in f.message
-    assert ("app/deps.py", 16) in {(r.path, r.line) for r in f.related}
+    assert "`read_key` reads the `x_api_key` header but never rejects" in f.message
+    assert "auth-dependencies" in f.help
+    assert ("app/deps.py", 21) in {(r.path, r.line) for r in f.related}
 
 
 # -- FAL402 ----------------------------------------------------------------------------

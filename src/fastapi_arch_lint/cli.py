@@ -298,7 +298,8 @@ def inspect(paths: tuple[str, ...], fmt: str, exclude: tuple[str, ...], config_p
         _fail(f"path does not exist: {missing[0]}")
     cache = _cache(config, no_cache, cache_dir)
     analysis = analyze(targets, excludes=[*config.all_excludes, *exclude], base=config.root,
-                       max_bytes=config.max_file_bytes, jobs=jobs if jobs is not None else config.jobs, cache=cache)
+                       max_bytes=config.max_file_bytes, jobs=jobs if jobs is not None else config.jobs, cache=cache,
+                       auth_names=config.auth_names)
     _cache_warning(cache)
     out = render_json(analysis.model, analysis.diagnostics) if fmt == "json" else render_text(analysis.model, analysis.diagnostics)
     click.echo(out)
@@ -492,3 +493,7 @@ def main() -> None:
     except KeyboardInterrupt:  # pragma: no cover
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except OSError as exc:  # a report, baseline or narrative file that cannot be written (-o /no/such/dir/x)
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"fastapi-arch-lint: error: {where}{exc.strerror or exc}", err=True)
+        sys.exit(2)

@@ -7,6 +7,7 @@ CLI turns it into exit code 2.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,11 +48,33 @@ class Config:
     def all_excludes(self) -> list[str]:
         return [*self.exclude, *self.extend_exclude]
 
+    @property
+    def jobs(self) -> int | None:
+        """``jobs``: worker processes for parsing (None: the CPU count; 1: in this process)."""
+        return self.extra.get("jobs")
+
+    @property
+    def file_timeout(self) -> float | None:
+        """``file-timeout``: seconds one file may take to parse before it is skipped (None: the default)."""
+        return self.extra.get("file-timeout")
+
+    @property
+    def cache_dir(self) -> Path | None:
+        """``cache-dir``: where the facts cache lives, relative to this file (None: the default)."""
+        return self.extra.get("cache-dir")
+
+    @property
+    def auth_names(self) -> dict[str, list[str]]:
+        """``auth-decorators``/``auth-dependencies``: qualified names (globs) the linker counts as auth."""
+        return {"decorators": list(self.extra.get("auth-decorators", [])),
+                "dependencies": list(self.extra.get("auth-dependencies", []))}
+
 
 _LIST_KEYS = {"select", "ignore", "extend-select", "exclude", "extend-exclude"}
 _KNOWN = _LIST_KEYS | {
     "per-file-ignores", "fail-on", "max-file-bytes", "rules", "narrative",
     "auth-decorators", "auth-dependencies", "public-routes", "cache-dir", "jobs",
+    "file-timeout",
 }
 
 
@@ -101,6 +124,19 @@ def _str_list(value: Any, key: str, path: Path | None) -> list[str]:
     return list(value)
 
 
+_QUALNAME_GLOB = re.compile(r"[A-Za-z_*?\[][\w.*?\[\]!-]*")
+
+
+def _qualname_list(value: Any, key: str, path: Path | None) -> list[str]:
+    """A list of qualified names or globs: ``["app.auth.login_required", "app.deps.*"]``."""
+    names = _str_list(value, key, path)
+    for n in names:
+        if not _QUALNAME_GLOB.fullmatch(n):
+            raise ConfigError(f"{path}: `{key}` entries must be qualified names or globs such as "
+                              f"\"app.auth.login_required\", got {n!r}")
+    return names
+
+
 def parse_table(table: Mapping[str, Any], path: Path | None) -> Config:
     cfg = Config(path=path, root=path.parent.resolve() if path else Path.cwd())
     for key, value in table.items():
@@ -122,6 +158,20 @@ def parse_table(table: Mapping[str, Any], path: Path | None) -> Config:
             if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
                 raise ConfigError(f"{path}: `rules` must hold one table per rule, e.g. [tool.{SECTION}.rules.FAL102]")
             cfg.rule_options = {str(k): dict(v) for k, v in value.items()}
+        elif key == "jobs":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{path}: `jobs` must be a positive integer (1 analyzes in one process)")
+            cfg.extra[key] = value
+        elif key == "file-timeout":
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < float("inf"):
+                raise ConfigError(f"{path}: `file-timeout` must be a positive number of seconds, e.g. file-timeout = 30")
+            cfg.extra[key] = float(value)
+        elif key == "cache-dir":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{path}: `cache-dir` must be a folder path, e.g. cache-dir = \".fastapi_arch_lint_cache\"")
+            cfg.extra[key] = cfg.root / Path(value).expanduser()
+        elif key in ("auth-decorators", "auth-dependencies"):
+            cfg.extra[key] = _qualname_list(value, key, path)
         elif key == "narrative":
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: `narrative` must be a table")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +144,15 @@ def discover(
                 rel = f"{rel_dir}/{d}" if rel_dir else d
                 if excl.excluded(rel, d) or (full / "pyvenv.cfg").exists():
                     continue
+                if full.is_symlink():  # never walked (followlinks=False); say so when it leads out
+                    try:
+                        real = full.resolve(strict=True)
+                    except (OSError, RuntimeError):
+                        continue
+                    if real != real_root and real_root not in real.parents:
+                        result.diagnostics.append(Diagnostic(
+                            display_path(full, cwd), "symlinked folder points outside the target: not followed"))
+                    continue
                 kept.append(d)
             dirnames[:] = kept
             for name in sorted(filenames):
@@ -152,7 +162,17 @@ def discover(
                 rel = f"{rel_dir}/{name}" if rel_dir else name
                 if excl.excluded(rel, name):
                     continue
-                if full.is_symlink():
+                try:
+                    mode = os.lstat(full).st_mode
+                except OSError as exc:
+                    result.diagnostics.append(Diagnostic(display_path(full, cwd), f"cannot read file: {exc.strerror}"))
+                    continue
+                if not stat.S_ISREG(mode) and not stat.S_ISLNK(mode):
+                    # a FIFO would block the read forever, a device never end
+                    result.diagnostics.append(Diagnostic(
+                        display_path(full, cwd), "not a regular file (a FIFO, socket or device): skipped"))
+                    continue
+                if stat.S_ISLNK(mode):
                     try:
                         real = full.resolve(strict=True)
                     except (OSError, RuntimeError):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from fastapi_arch_lint.discovery import SourceFile, assign_module_names, discover
 from fastapi_arch_lint.extract.link import Linker
-from fastapi_arch_lint.extract.parse import DEFAULT_MAX_FILE_BYTES, Extracted, extract_file
+from fastapi_arch_lint.cache import FactCache, decode_entry, encode_entry
+from fastapi_arch_lint.extract.parse import DEFAULT_MAX_FILE_BYTES, Extracted, extract_file, extract_source
 from fastapi_arch_lint.findings import Diagnostic
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.facts import ModuleFacts
@@ -22,13 +23,23 @@ class Analysis:
     facts: list[ModuleFacts] = field(default_factory=list)
 
 
-def _extract_one(args: tuple[str, str, int]) -> Extracted:
-    path, display, max_bytes = args
-    return extract_file(Path(path), display, max_bytes=max_bytes)
+def _extract_one(args: tuple[bytes, str, int, str]) -> bytes:
+    """Worker: the facts (or diagnostic) of one file's bytes, encoded as a cache entry.
+
+    Returning the encoded entry (not the objects) keeps the parent's decoding on the fast
+    path and makes a fresh result and a cached one come from the very same bytes.
+    """
+    source, display, max_bytes, key = args
+    ex = extract_source(source, display, max_bytes=max_bytes)
+    return encode_entry(key, ex.facts, ex.diagnostic)
 
 
 CRASH_MESSAGE = "the parser crashed on this file (deeply nested or gigantic expression?): skipped"
 DEFAULT_FILE_TIMEOUT = 30.0  # seconds; LibCST's parser is quadratic on very long operator chains
+
+
+def _timeout_message(timeout: float) -> str:
+    return f"skipped: analysis took longer than {timeout:g} s"
 
 
 def _kill(ex) -> None:  # type: ignore[no-untyped-def]
@@ -40,7 +51,7 @@ def _kill(ex) -> None:  # type: ignore[no-untyped-def]
     ex.shutdown(wait=False, cancel_futures=True)
 
 
-def _isolated(args: tuple[str, str, int], timeout: float) -> Extracted:
+def _isolated(args: tuple[bytes, str, int, str], timeout: float) -> bytes | Diagnostic:
     """Extract one file in a process of its own: a native crash or a hang becomes a diagnostic."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures import TimeoutError as FutureTimeout
@@ -50,10 +61,12 @@ def _isolated(args: tuple[str, str, int], timeout: float) -> Extracted:
     try:
         return ex.submit(_extract_one, args).result(timeout=timeout)
     except BrokenProcessPool:
-        return Extracted(args[1], None, Diagnostic(args[1], CRASH_MESSAGE))
+        return Diagnostic(args[1], CRASH_MESSAGE)
     except FutureTimeout:
         _kill(ex)
-        return Extracted(args[1], None, Diagnostic(args[1], f"skipped: analysis took longer than {timeout:g} s"))
+        return Diagnostic(args[1], _timeout_message(timeout))
+    except Exception as exc:  # a bug, not the file's fault: say so, go on
+        return Diagnostic(args[1], f"internal error while analyzing this file: {type(exc).__name__}: {exc}")
     finally:
         ex.shutdown(wait=False, cancel_futures=True)
 
@@ -62,7 +75,12 @@ def _mp_context():  # type: ignore[no-untyped-def]
     import multiprocessing
 
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    # workers fork from a server that has already imported LibCST and the extractor
+    ctx.set_forkserver_preload(["fastapi_arch_lint.engine"])
+    return ctx
 
 
 def default_jobs() -> int:
@@ -74,48 +92,163 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def extract_all(files: Sequence[SourceFile], *, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
-                jobs: int | None = None, timeout: float = DEFAULT_FILE_TIMEOUT) -> list[Extracted]:
-    """Facts of every file, in a process pool when ``jobs`` > 1.
-
-    Workers only parse and collect; they return plain facts. If a worker dies (LibCST's
-    native parser can overflow its stack) or a file takes longer than ``timeout``, the
-    files still in flight are retried one per process, so the culprit becomes a
-    diagnostic and every other file is analyzed.
-    """
-    jobs = default_jobs() if jobs is None else jobs
-    work = [(str(f.path), f.display, max_bytes) for f in files]
-    if jobs <= 1 or len(work) < 8:
-        return [_extract_one(w) for w in work]
+def _pool_round(work: Sequence[tuple[bytes, str, int, str]], todo: list[int], workers: int, timeout: float,
+                out: dict[int, bytes | Diagnostic]) -> str:
+    """Run ``todo`` in a fresh pool, filling ``out``; say how the round ended:
+    "done", "crash" (a worker died) or "stall" (nothing finished for ``timeout`` s)."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    results: list[Extracted | None] = [None] * len(work)
-    workers = min(jobs, max(1, len(work) // 4))
     ex = ProcessPoolExecutor(workers, mp_context=_mp_context())
+    ended = "done"
     try:
-        pending = {ex.submit(_extract_one, w): i for i, w in enumerate(work)}
+        pending = {ex.submit(_extract_one, work[i]): i for i in todo}
         while pending:
-            # a stall: nothing finished for ``timeout`` seconds, so the files in flight are stuck
             done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
             if not done:
+                ended = "stall"
                 break
             for fut in done:
                 i = pending.pop(fut)
                 try:
-                    results[i] = fut.result()
+                    out[i] = fut.result()
                 except BrokenProcessPool:
-                    pass
-        stuck = set(pending.values()) if 0 < len(pending) <= workers else set()
+                    ended = "crash"
+                except Exception as exc:  # a bug, not the file's fault
+                    out[i] = Diagnostic(work[i][1], f"internal error while analyzing this file: {type(exc).__name__}: {exc}")
     finally:
         _kill(ex)
-    for i, res in enumerate(results):
-        if res is None:
-            if i in stuck:  # in flight for a whole ``timeout`` already
-                results[i] = Extracted(work[i][1], None, Diagnostic(
-                    work[i][1], f"skipped: analysis took longer than {timeout:g} s"))
-            else:
-                results[i] = _isolated(work[i], timeout)
+    return ended
+
+
+def _run_pool(work: Sequence[tuple[bytes, str, int, str]], jobs: int, timeout: float
+              ) -> dict[int, bytes | Diagnostic]:
+    """Encoded results by index; a ``Diagnostic`` for a file that crashed or hung a worker.
+
+    Work is dispatched in index order and every worker takes the next file in that order,
+    so when a worker dies the files it was running are the first ``workers`` unfinished
+    ones: those are retried one per process (the culprit becomes a diagnostic), the rest
+    go to a fresh pool. On a stall (nothing finished for ``timeout`` seconds) the first
+    ``workers`` unfinished files have each been running that long: they are reported.
+    Every round settles at least one file, so this ends.
+    """
+    out: dict[int, bytes | Diagnostic] = {}
+    workers = min(jobs, max(1, len(work) // 4))
+    todo = list(range(len(work)))
+    while todo:
+        ended = _pool_round(work, todo, workers, timeout, out)
+        todo = [i for i in todo if i not in out]
+        if not todo:
+            break
+        if ended == "stall":
+            for i in todo[:workers]:
+                out[i] = Diagnostic(work[i][1], _timeout_message(timeout))
+        else:  # a crash (or a pool that could not start): settle the suspects one by one
+            for i in todo[:workers]:
+                out[i] = _isolated(work[i], timeout)
+        todo = todo[workers:]
+    return out
+
+
+def _from_an_empty_folder(fn, *args):  # type: ignore[no-untyped-def]
+    """``fn(*args)`` with an empty temporary folder as the working directory.
+
+    The pool's helper interpreters (forkserver, resource tracker, spawned workers) start as
+    ``python -c ...``, which puts the working directory first on ``sys.path`` before their
+    first import: run from the analyzed project, its ``multiprocessing.py`` would be executed.
+    Started from an empty folder, nothing of the project can be imported.
+    """
+    import os
+    import tempfile
+
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="fastapi-arch-lint-", ignore_cleanup_errors=True) as empty:
+        os.chdir(empty)
+        try:
+            return fn(*args)
+        finally:
+            os.chdir(here)
+
+
+def extract_all(files: Sequence[SourceFile], *, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                jobs: int | None = None, timeout: float = DEFAULT_FILE_TIMEOUT,
+                cache: FactCache | None = None) -> list[Extracted]:
+    """Facts of every file, from ``cache`` when it has them, else in a process pool when
+    ``jobs`` > 1 (in this process when ``jobs`` is 1 or there are fewer than 8 files in all).
+
+    The parent reads and hashes each file; only files the cache does not know are parsed.
+    Workers only parse and collect and return encoded facts. A file that kills its worker
+    (LibCST's native parser can overflow its stack) or takes longer than ``timeout`` becomes
+    a diagnostic naming it, every other file is analyzed, and such a diagnostic is never
+    cached. Results are in the order of ``files``.
+    """
+    import gc
+
+    # Facts are many small objects that live to the end of the run: while they pile up, the
+    # cyclic collector would rescan them again and again (it tripled the time to load them
+    # from the cache). It is paused here; only the young objects are collected now and then
+    # (LibCST leaves a few small cycles behind per file), so the cost stays linear.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _extract_all(files, max_bytes, default_jobs() if jobs is None else jobs, timeout, cache)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _extract_all(files: Sequence[SourceFile], max_bytes: int, jobs: int, timeout: float,
+                 cache: FactCache | None) -> list[Extracted]:
+    import gc
+
+    from fastapi_arch_lint.extract.parse import digest
+
+    results: list[Extracted | None] = [None] * len(files)
+    work: list[tuple[bytes, str, int, str]] = []
+    slots: list[int] = []
+    for i, f in enumerate(files):
+        try:
+            if max_bytes and f.path.stat().st_size > max_bytes:
+                raise OSError("too large")  # extract_file words the diagnostic without reading
+            source = f.path.read_bytes()
+        except OSError:
+            results[i] = extract_file(f.path, f.display, max_bytes=max_bytes)
+            continue
+        key = cache.key(digest(source)) if cache is not None else ""
+        if cache is not None:
+            hit = cache.load(key, f.display)
+            if hit is not None:
+                results[i] = Extracted(f.display, *hit)
+                continue
+        work.append((source, f.display, max_bytes, key))
+        slots.append(i)
+
+    # In this process only with one job or a tiny project. A big project's warm run with a few
+    # changed files still parses them in a worker: one of them could be the file that crashes.
+    if jobs <= 1 or len(files) < 8:
+        for n, (i, w) in enumerate(zip(slots, work)):
+            source, display, _, key = w
+            if n % 64 == 63:
+                gc.collect(0)
+            ex = extract_source(source, display, max_bytes=max_bytes)
+            if cache is not None:
+                cache.write(key, encode_entry(key, ex.facts, ex.diagnostic))
+            results[i] = ex
+    elif work:
+        encoded = _from_an_empty_folder(_run_pool, work, jobs, timeout)
+        for n, i in enumerate(slots):
+            display, key = work[n][1], work[n][3]
+            got = encoded[n]
+            if isinstance(got, Diagnostic):  # a crash, a hang or a bug: reported, never cached
+                results[i] = Extracted(display, None, got)
+                continue
+            decoded = decode_entry(got, key, display)
+            if decoded is None:  # pragma: no cover - the worker's own encoding always decodes
+                results[i] = Extracted(display, None, Diagnostic(display, "internal error: unreadable result"))
+                continue
+            if cache is not None:
+                cache.write(key, got)
+            results[i] = Extracted(display, *decoded)
     return [r for r in results if r is not None]
 
 
@@ -146,13 +279,18 @@ def analyze(
     base: Path | None = None,
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
     jobs: int | None = None,
+    auth_names: dict[str, list[str]] | None = None,
+    cache: FactCache | None = None,
+    timeout: float = DEFAULT_FILE_TIMEOUT,
 ) -> Analysis:
+    """Discover, extract (``jobs`` processes, default: the CPU count; facts from ``cache``
+    when given) and link. The result does not depend on ``jobs`` or ``cache``."""
     found = discover(targets, excludes, base=base)
-    extracted = extract_all(found.files, max_bytes=max_bytes, jobs=jobs)
+    extracted = extract_all(found.files, max_bytes=max_bytes, jobs=jobs, timeout=timeout, cache=cache)
     diagnostics = list(found.diagnostics)
     diagnostics.extend(ex.diagnostic for ex in extracted if ex.diagnostic is not None)
     facts = name_modules(found.files, extracted)
-    model = Linker(facts).link()
+    model = Linker(facts, auth_names=auth_names).link()
     diagnostics.sort(key=lambda d: (d.path, d.message))
     return Analysis(model, found.files, diagnostics, facts)
 
@@ -185,11 +323,14 @@ def run_rules(model: AppModel, rules: Sequence[type], options: dict[str, dict] |
 
 
 def review(targets: Sequence[str | Path], config: "Config", *, select: Sequence[str] | None = None,
-           ignore: Sequence[str] = (), extend_select: Sequence[str] = ()) -> ReviewResult:
+           ignore: Sequence[str] = (), extend_select: Sequence[str] = (), jobs: int | None = None,
+           cache: FactCache | None = None) -> ReviewResult:
     from fastapi_arch_lint.rule import select_rules
     from fastapi_arch_lint.suppress import apply_noqa, apply_per_file_ignores
 
-    analysis = analyze(targets, excludes=config.all_excludes, base=config.root, max_bytes=config.max_file_bytes)
+    analysis = analyze(targets, excludes=config.all_excludes, base=config.root, max_bytes=config.max_file_bytes,
+                       auth_names=config.auth_names, jobs=jobs if jobs is not None else config.jobs, cache=cache,
+                       timeout=config.file_timeout or DEFAULT_FILE_TIMEOUT)
     # like ruff: an explicit --select replaces the file's select *and* ignore
     if select is not None:
         rules = select_rules(list(select), list(ignore), list(extend_select))

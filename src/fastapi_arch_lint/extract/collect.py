@@ -14,6 +14,7 @@ import libcst as cst
 
 from fastapi_arch_lint.extract.convert import Converter
 from fastapi_arch_lint.extract.positions import positions
+from fastapi_arch_lint.extract.walk import walk
 from fastapi_arch_lint.model.expr import Call, Expr, Opaque, Seq
 from fastapi_arch_lint.model.facts import (
     NOPOS,
@@ -23,6 +24,7 @@ from fastapi_arch_lint.model.facts import (
     CompareFact,
     DecoratorFact,
     FieldFact,
+    GuardFact,
     FunctionFact,
     ImportFact,
     ParamFact,
@@ -63,6 +65,14 @@ def _docstring(body: Sequence[cst.CSTNode]) -> str | None:
     return None
 
 
+def _line_getter(pos: dict[int, Pos]):  # type: ignore[no-untyped-def]
+    def line_of(node: cst.CSTNode) -> tuple[int, int]:
+        p = pos.get(id(node))
+        return (p.line, p.col) if p else (0, 0)
+
+    return line_of
+
+
 class _ScopeBuilder:
     __slots__ = ("assigns", "calls", "functions", "classes", "imports", "returns")
 
@@ -85,7 +95,7 @@ class Collector:
     def __init__(self, module: cst.Module) -> None:
         self.module = module
         self.pos = positions(module)
-        self.conv = Converter(line_of=self._line_of)
+        self.conv = Converter(line_of=_line_getter(self.pos))  # not a bound method: no reference cycle
 
     # -- helpers -------------------------------------------------------------
     def p(self, node: cst.CSTNode) -> Pos:
@@ -253,7 +263,7 @@ class Collector:
         body_nodes = node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]
         self.walk(body_nodes, sb, qualname)
         bv = _BodyVisitor(self)
-        node.body.visit(bv)
+        walk(node.body, bv)  # same hooks as node.body.visit(bv), without rebuilding the tree
         return FunctionFact(
             name=name,
             qualname=qualname,
@@ -269,9 +279,10 @@ class Collector:
             names=frozenset(bv.names),
             attributes=frozenset(bv.attributes),
             subscripts=tuple(bv.subscripts),
-            docstring=_docstring(body_nodes),
+            docstring=None,  # not collected: facts, and so the cache, hold no prose from the source
             is_method=is_method,
             truth_tests=frozenset(bv.truth_tests),
+            guards=bv.guard_facts(),
         )
 
     def klass(self, node: cst.ClassDef, qual: str) -> ClassFact:
@@ -295,7 +306,7 @@ class Collector:
             name=name, qualname=qualname, pos=self.p(node), bases=tuple(bases),
             keywords=tuple(keywords), decorators=self.decorators(node.decorators),
             fields=tuple(fields), methods=tuple(methods), classes=tuple(classes),
-            docstring=_docstring(body),
+            docstring=None,  # not collected: facts, and so the cache, hold no prose from the source
         )
 
     def _class_body(self, body: Sequence[cst.CSTNode], qualname: str, fields: list[FieldFact],
@@ -337,6 +348,57 @@ class _BodyVisitor(cst.CSTVisitor):
         self._awaited: set[int] = set()
         self._assigned: dict[int, str] = {}
         self.truth_tests: set[str] = set()
+        # ``if`` statements: [tests, pos, body calls, body raises, orelse calls, orelse raises]
+        self.guards: list[list] = []
+        self._guard_of: dict[int, int] = {}
+        self._branches: list[tuple[int, int]] = []  # (guard index, 2 = body / 4 = orelse) being visited
+
+    def guard_facts(self) -> tuple[GuardFact, ...]:
+        return tuple(GuardFact(tuple(g[0]), g[1], tuple(g[2]), tuple(g[3]), tuple(g[4]), tuple(g[5]))
+                     for g in self.guards)
+
+    def _atoms(self, test: cst.BaseExpression) -> list[tuple[bool, CompareFact | Expr]]:
+        """The ``and``/``or`` operands of a condition, ``not`` folded into a flag (iterative, capped)."""
+        out: list[tuple[bool, CompareFact | Expr]] = []
+        stack: list[tuple[cst.BaseExpression, bool]] = [(test, False)]
+        while stack and len(out) < 32:
+            node, neg = stack.pop()
+            if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+                stack.append((node.expression, not neg))
+            elif isinstance(node, cst.BooleanOperation):
+                stack.append((node.right, neg))
+                stack.append((node.left, neg))
+            elif isinstance(node, cst.Comparison):
+                left = node.left
+                for target in node.comparisons:
+                    op = _CMP_OPS.get(type(target.operator), "?")
+                    out.append((neg, CompareFact(self.c.conv.expr(left), op, self.c.conv.expr(target.comparator),
+                                                 self.c.p(node))))
+                    left = target.comparator
+            else:
+                out.append((neg, self.c.conv.expr(node)))
+        return out
+
+    def _enter(self, node: cst.If, slot: int) -> None:
+        g = self._guard_of.get(id(node))
+        if g is not None:
+            self._branches.append((g, slot))
+
+    def _leave(self, node: cst.If) -> None:
+        if id(node) in self._guard_of and self._branches:
+            self._branches.pop()
+
+    def visit_If_body(self, node: cst.If) -> None:
+        self._enter(node, 2)
+
+    def leave_If_body(self, node: cst.If) -> None:
+        self._leave(node)
+
+    def visit_If_orelse(self, node: cst.If) -> None:
+        self._enter(node, 4)
+
+    def leave_If_orelse(self, node: cst.If) -> None:
+        self._leave(node)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
@@ -357,6 +419,8 @@ class _BodyVisitor(cst.CSTVisitor):
         spread = tuple((arg.star, self.c.conv.expr(arg.value, 1)) for arg in node.args if arg.star in ("*", "**"))
         self.calls.append(CallSite(call, self.c.p(node), id(node) in self._awaited, self._assigned.get(id(node)),
                                    spread))
+        for g, slot in self._branches:
+            self.guards[g][slot].append(len(self.calls) - 1)
 
     def _truth(self, node: cst.BaseExpression) -> None:
         if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
@@ -371,6 +435,17 @@ class _BodyVisitor(cst.CSTVisitor):
 
     def visit_If(self, node: cst.If) -> None:
         self._truth(node.test)
+        self._guard_of[id(node)] = len(self.guards)
+        atoms = self._atoms(node.test)
+        pos = self.c.p(node.test)
+        for _, atom in atoms:  # a bare ``and``/``or`` has no recorded position: take its first operand's
+            if pos.line:
+                break
+            if isinstance(atom, CompareFact):
+                pos = atom.pos
+            elif isinstance(atom, Call) and atom.line:
+                pos = Pos(atom.line, atom.col, atom.line, atom.col)
+        self.guards.append([atoms, pos, [], [], [], []])
 
     def visit_While(self, node: cst.While) -> None:
         self._truth(node.test)
@@ -383,6 +458,8 @@ class _BodyVisitor(cst.CSTVisitor):
 
     def visit_Raise(self, node: cst.Raise) -> None:
         self.raises.append(RaiseFact(self.c.e(node.exc), self.c.p(node)))
+        for g, slot in self._branches:
+            self.guards[g][slot + 1].append(len(self.raises) - 1)
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
         left = node.left

@@ -22,7 +22,8 @@ Whatever cannot be evaluated becomes an ``Unresolved`` entry with its reason.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import fnmatch
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from fastapi_arch_lint.model.app import (
@@ -59,11 +60,13 @@ from fastapi_arch_lint.model.expr import (
     Opaque,
     Seq,
     Subscript,
+    dotted,
     render,
 )
 from fastapi_arch_lint.model.facts import (
     AssignFact,
     ClassFact,
+    CompareFact,
     FunctionFact,
     ImportFact,
     ModuleFacts,
@@ -254,6 +257,9 @@ class VParam:
 @dataclass(frozen=True, slots=True)
 class VUnknown:
     reason: str
+    # the module-level name the unknown value is bound to (``current_active_user = users.current_user()``),
+    # so configured auth names can still match it
+    binding: str = ""
 
 
 Value = VModule | VFunc | VClass | VExt | VInst | VConst | VSeq | VAnnotated | VGeneric | VParam | VUnknown
@@ -308,8 +314,127 @@ class _RouterInfo:
     factory: str | None = None
 
 
+# ---------------------------------------------------------------------------
+# auth beyond security schemes: what the linker looks for
+
+
+_REJECT_CODES = frozenset({401, 403, 1008})  # 1008: websocket policy violation
+# header/cookie/query names and mapping keys that carry a credential
+_CREDENTIAL_RE = re.compile(
+    r"token|jwt|api[_-]?key|apikey|(admin|access|secret|client|private|master|service)[_-]?key|authori[sz]ation"
+    r"|auth(?!or)|session|ticket|credential|bearer|secret|signature", re.I)
+# anti-forgery and tracing tokens are compared and rejected on, but identify nobody
+_NOT_CREDENTIAL_RE = re.compile(r"csrf|xsrf|idempot|request[_-]?id|trace|correlation|captcha", re.I)
+_CREDENTIAL_SOURCES = frozenset({"headers", "cookies", "query_params"})
+
+
+def _credential_name(name: str) -> bool:
+    return bool(_CREDENTIAL_RE.search(name)) and not _NOT_CREDENTIAL_RE.search(name)
+
+_REQUEST_NAMES = frozenset({"request", "req", "websocket", "ws", "conn", "connection"})
+# attributes of a request that carry who is calling (set by authentication middleware or a session)
+_PRINCIPAL_RE = re.compile(
+    r"^(user|auth|session|state\.(user|current_user|principal|identity|account|auth|claims))(\.|$)")
+_VERIFY_CALL_RE = re.compile(
+    r"verify|decode|validate|check|authenticat|compare_digest|lookup|find|get_user|load_user|current_user|introspect"
+    r"|authori[sz]e|unsign|loads|is_valid|get_session|fetch|resolve|by_token|by_key", re.I)
+_REJECT_EXC_RE = re.compile(
+    r"unauthori[sz]ed|forbidden|notauthenticated|authenticationerror|autherror|authenticationfailed|permissiondenied"
+    r"|invalidtoken|invalidcredentials|accessdenied|credentialsexception|notallowed", re.I)
+_LOGIN_URL_RE = re.compile(r"login|signin|sign-in|/auth", re.I)
+_REQUIRES = frozenset({"starlette.authentication.requires"})
+_AUTHENTICATION_MIDDLEWARE = "starlette.middleware.authentication.AuthenticationMiddleware"
+_LEVEL_ORDER = {"app": 0, "include": 1, "router": 2, "route": 3, "param": 4}
+_ROUTE_DECORATORS = frozenset(HTTP_METHODS) | {"api_route", "route", "websocket", "websocket_route"}
+
+
+@dataclass(slots=True)
+class _CredCheck:
+    """What a function (and the project functions it calls) does with credentials."""
+
+    where: str
+    reads: list[str] = field(default_factory=list)
+    verifies: list[str] = field(default_factory=list)
+    rejects: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        # reads a credential, and rejects the request under some condition on it
+        return bool(self.reads and self.rejects and self.verifies)
+
+    def evidence(self) -> str:
+        # ``request.state.user = ...`` is usually what the check *sets*: name the credential read first
+        reads = [r for r in self.reads if ".state." not in r] or self.reads
+        parts = [f"reads {', '.join(reads[:2])}"]
+        checks = [v for v in self.verifies if v != "a condition"]
+        if checks:
+            parts.append(f"checks with {', '.join(checks[:2])}")
+        parts.append(", ".join(self.rejects[:2]))
+        return "; ".join(parts)
+
+
+@dataclass(slots=True)
+class _MwAuth:
+    """A middleware that authenticates, and the request paths it guards."""
+
+    kind: str  # "custom": rejects unauthenticated requests itself | "authentication": Starlette's, sets request.user
+    name: str
+    scheme: str
+    chain: tuple[str, ...]
+    path: str
+    line: int
+    evidence: str = ""
+    exempt_exact: set[str] = field(default_factory=set)
+    exempt_prefixes: set[str] = field(default_factory=set)
+    protect_exact: set[str] = field(default_factory=set)
+    protect_prefixes: set[str] = field(default_factory=set)
+    unresolved: list[str] = field(default_factory=list)
+    unresolved_guard: bool = False  # a path test whose polarity or guarded paths are unknown
+
+    def covers(self, path: str) -> bool:
+        if self.unresolved_guard:
+            return False
+        if self.protect_exact or self.protect_prefixes:
+            return path in self.protect_exact or any(path.startswith(p) for p in self.protect_prefixes)
+        return not (path in self.exempt_exact or any(path.startswith(p) for p in self.exempt_prefixes))
+
+
+def _is_route_decorator(expr: Expr) -> bool:
+    return isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr in _ROUTE_DECORATORS
+
+
+def _call_tail(call: Call) -> str:
+    f = call.func
+    return f.attr if isinstance(f, Attr) else f.id if isinstance(f, Name) else ""
+
+
+def _is_path_expr(expr: Expr | None, names: set[str]) -> bool:
+    """``request.url.path``, ``scope["path"]``, a local bound to one, ``path.rstrip("/")``..."""
+    if expr is None:
+        return False
+    if isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr in (
+            "rstrip", "lower", "strip", "casefold", "removesuffix"):
+        return _is_path_expr(expr.func.value, names)
+    if isinstance(expr, Name):
+        return expr.id in names
+    d = dotted(expr)
+    if d is not None:
+        return d.endswith(".url.path")
+    if isinstance(expr, Subscript) and len(expr.items) == 1 and isinstance(expr.items[0], Const) \
+            and expr.items[0].value == "path":
+        return (dotted(expr.value) or "").rsplit(".", 1)[-1] == "scope"
+    return False
+
+
 class Linker:
-    def __init__(self, modules: Sequence[ModuleFacts]) -> None:
+    def __init__(self, modules: Sequence[ModuleFacts],
+                 auth_names: Mapping[str, Sequence[str]] | None = None) -> None:
+        # qualified names/globs configured as auth: {"decorators": [...], "dependencies": [...]}
+        self.auth_names: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (auth_names or {}).items()}
+        self._cred_cache: dict[tuple[str, bool, int, bool], _CredCheck] = {}
+        self._dep_auth_cache: dict[tuple[str, str], str | None] = {}
+        self._func_index: dict[str, VFunc] | None = None
+        self._class_index: dict[str, VClass] | None = None
         self.modules: dict[str, ModuleFacts] = {}
         for m in modules:
             self.modules.setdefault(m.module, m)
@@ -438,6 +563,8 @@ class Linker:
                 v = self.eval(a.value, env)
                 if isinstance(v, VInst) and not v.bound_name:
                     v = VInst(v.cls, v.call, v.env, v.site, a.target)
+                elif isinstance(v, VUnknown) and not v.binding and not env.functions:
+                    v = VUnknown(v.reason, f"{env.module}.{a.target}")
                 return v
             finally:
                 self._eval_stack.discard(key)
@@ -1146,6 +1273,9 @@ class Linker:
                 vias.append(AuthVia("scheme", _short(name), self.scheme_class(v), level, new_chain, path, line,
                                     scopes, optional))
                 return
+            hand = self.dependency_auth(v, fn, name, kind, level, new_chain, path, line)
+            if hand is not None:  # a dependency that checks credentials by hand (or is configured as auth)
+                vias.append(hand)
             if fn is None:
                 return
             for param, dep, marker in self.classify_params(fn, path_params):
@@ -1161,6 +1291,583 @@ class Linker:
         for v, level, loc, scopes, security in roots:
             visit(v, level, loc, scopes, security, (), 0, "")
         return uses, vias, sub_params
+
+    # -- auth beyond security schemes ----------------------------------------------
+    # A route is also authenticated by a dependency that checks credentials by hand, by a decorator
+    # on its handler, or by a middleware that rejects unauthenticated requests to its path. What
+    # counts as a credential check: the function (or a project function it calls, two levels down)
+    # reads a credential (a credential-named header/cookie/query parameter, ``request.headers[...]``,
+    # ``.cookies``, ``.session``, ``request.user``/``request.auth``/``request.state.user``) and
+    # rejects (raises HTTPException/WebSocketException with 401/403/1008 or an auth-named exception,
+    # returns a 401/403 response, or redirects to a login page) under a condition. Names configured in
+    # ``auth-decorators``/``auth-dependencies`` count whatever their code shows.
+
+    def _functions_by_name(self) -> dict[str, VFunc]:
+        if self._func_index is None:
+            self._func_index = {}
+            for fv, _ in self.all_functions():
+                self._func_index.setdefault(fv.qualname, fv)
+        return self._func_index
+
+    def _classes_by_name(self) -> dict[str, VClass]:
+        if self._class_index is None:
+            self._class_index = {}
+            for cls, _ in self.all_classes():
+                self._class_index.setdefault(cls.qualname, cls)
+        return self._class_index
+
+    def configured(self, key: str, names: Iterable[str]) -> str | None:
+        """The ``auth-<key>`` pattern (a qualified name or glob) matching one of ``names``."""
+        patterns = self.auth_names.get(key, ())
+        for n in names:
+            for p in patterns:
+                if n and fnmatch.fnmatchcase(n, p):
+                    return p
+        return None
+
+    def _symbol_names(self, expr: Expr, env: Env) -> list[str]:
+        """Names a decorator or callable goes by, for matching configured names."""
+        out: list[str] = []
+        v = self.eval(expr, env)
+        if isinstance(v, (VFunc, VClass, VExt)):
+            out.append(v.qualname)
+        elif isinstance(v, VInst) and v.bound_name:
+            out.append(f"{v.site[0]}.{v.bound_name}")
+        d = dotted(expr)
+        if d is not None:
+            root, _, rest = d.partition(".")
+            rv = self.eval(Name(root), env)
+            if rest:
+                if isinstance(rv, VInst) and rv.bound_name:
+                    out.append(f"{rv.site[0]}.{rv.bound_name}.{rest}")
+                elif isinstance(rv, VModule):
+                    out.append(f"{rv.name}.{rest}")
+                elif isinstance(rv, (VExt, VClass)):
+                    out.append(f"{rv.qualname}.{rest}")
+            out.append(f"{env.module}.{d}")
+            out.append(d)
+        return list(dict.fromkeys(out))
+
+    def _status_code(self, expr: Expr | None, env: Env) -> int | None:
+        if expr is None:
+            return None
+        v = self.eval(expr, env)
+        code = _status_value(v)
+        if code is None and isinstance(v, VExt):
+            tail = v.qualname.rsplit(".", 1)[-1].upper()
+            code = {"UNAUTHORIZED": 401, "FORBIDDEN": 403}.get(tail)
+        return code
+
+    def _reject_raise(self, expr: Expr | None, env: Env) -> str | None:
+        if expr is None:
+            return None
+        call = expr if isinstance(expr, Call) else None
+        cenv = env
+        cls = self.eval(expr.func, env) if call is not None else self.eval(expr, env)
+        if isinstance(cls, VInst):  # ``raise credentials_exception`` bound to ``HTTPException(401)``
+            call, cenv, cls = cls.call, cls.env or env, cls.cls
+        if not isinstance(cls, (VClass, VExt)):
+            name = (dotted(call.func if call is not None else expr) or "").rsplit(".", 1)[-1]
+            return f"raises {name}" if name and _REJECT_EXC_RE.search(name) else None
+        short = cls.qualname.rsplit(".", 1)[-1]
+        if call is not None and any(b.rsplit(".", 1)[-1] in ("HTTPException", "WebSocketException")
+                                    for b in self.bases(cls)):
+            code = self._status_code(call.arg(0, "code" if "WebSocket" in short else "status_code"), cenv)
+            if code in _REJECT_CODES:
+                return f"raises {short}({code})"
+            return None
+        return f"raises {short}" if _REJECT_EXC_RE.search(short) else None
+
+    def _reject_response(self, call: Call, env: Env) -> str | None:
+        f = call.func
+        tail = f.attr if isinstance(f, Attr) else f.id if isinstance(f, Name) else ""
+        if not tail.endswith("Response") and tail not in ("HTTPException", "WebSocketException"):
+            return None  # cheap filter before evaluating
+        cls = self.eval(f, env)
+        if not isinstance(cls, (VClass, VExt)):
+            return None
+        short = cls.qualname.rsplit(".", 1)[-1]
+        if not short.endswith("Response"):
+            return None
+        if "Redirect" in short:
+            url = self.eval(call.arg(0, "url"), env)
+            if isinstance(url, VConst) and isinstance(url.value, str) and _LOGIN_URL_RE.search(url.value):
+                return f"redirects to {url.value}"
+            return None
+        code = self._status_code(call.arg(1, "status_code") if short != "Response" else call.kwarg("status_code"), env)
+        return f"returns {short}({code})" if code in _REJECT_CODES else None
+
+    def rejections(self, fn: VFunc, calls: Iterable[int] | None = None, raises: Iterable[int] | None = None,
+                   helpers: bool = True) -> list[str]:
+        """How ``fn`` (optionally: only the given call and raise indexes) rejects a request."""
+        env = Env(fn.env.module, fn.env.functions + (fn.fact,))
+        fact = fn.fact
+        out: list[str] = []
+        r_idx = range(len(fact.raises)) if raises is None else raises
+        for i in r_idx:
+            d = self._reject_raise(fact.raises[i].expr, env)
+            if d:
+                out.append(d)
+        c_idx = range(len(fact.calls)) if calls is None else calls
+        for i in c_idx:
+            site = fact.calls[i]
+            d = self._reject_response(site.call, env)
+            if d:
+                out.append(d)
+            elif helpers and calls is not None:  # ``return unauthorized()``: a helper that builds the rejection
+                target = self._functions_by_name().get(self._safe_callee(fn, site.call) or "")
+                if target is not None and target.fact is not fact and self.rejections(target, helpers=False):
+                    out.append(f"{target.fact.name}()")
+        return list(dict.fromkeys(out))
+
+    def _request_names(self, fn: VFunc) -> set[str]:
+        names = set(_REQUEST_NAMES)
+        for p in fn.fact.params:
+            if p.annotation is None:
+                continue
+            t = self._param_type(VParam(fn, p.name))
+            if t is not None and SPECIAL_TYPES.get(t) in ("request", "websocket"):
+                names.add(p.name)
+        return names
+
+    def credential_check(self, fn: VFunc, *, params: bool = False, depth: int = 2,
+                         principal_only: bool = False) -> "_CredCheck":
+        """Does ``fn`` (and the project functions it calls) read a credential and reject without it?"""
+        key = (fn.qualname, params, depth, principal_only)
+        cached = self._cred_cache.get(key)
+        if cached is not None:
+            return cached
+        check = _CredCheck(fn.qualname)
+        self._cred_cache[key] = check  # recursion guard
+        queue: list[tuple[VFunc, int]] = [(fn, 0)]
+        seen: set[str] = set()
+        by_name = self._functions_by_name()
+        while queue:
+            f, level = queue.pop(0)
+            if f.qualname in seen:
+                continue
+            seen.add(f.qualname)
+            fact = f.fact
+            if params and f is fn:
+                for param, dep, _ in self.classify_params(f, ()):
+                    if dep is None and param.source in ("header", "cookie", "query") \
+                            and _credential_name(param.alias or param.name):
+                        check.reads.append(f"the `{param.alias or param.name}` {param.source}")
+            if not principal_only:
+                for base, k in fact.subscripts:
+                    if base.rsplit(".", 1)[-1] in _CREDENTIAL_SOURCES and _credential_name(k):
+                        check.reads.append(f"{base}[{k!r}]")
+                for site in fact.calls:
+                    c = site.call
+                    if isinstance(c.func, Attr) and c.func.attr == "get" and c.args and isinstance(c.args[0], Const):
+                        base = dotted(c.func.value) or ""
+                        k = c.args[0].value
+                        k = k.decode("latin-1") if isinstance(k, bytes) else k
+                        if base.rsplit(".", 1)[-1] in _CREDENTIAL_SOURCES and isinstance(k, str) and _credential_name(k):
+                            check.reads.append(f"{base}.get({k!r})")
+            req = self._request_names(f)
+            for a in sorted(fact.attributes):
+                root, _, rest = a.partition(".")
+                if root in req and _PRINCIPAL_RE.match(rest) and not (principal_only and rest.startswith("session")):
+                    check.reads.append(a)
+            for site in fact.calls:
+                name = _call_tail(site.call)
+                if _VERIFY_CALL_RE.search(name):
+                    check.verifies.append(f"{name}()")
+            if fact.compares or fact.truth_tests:
+                check.verifies.append("a condition")
+            check.rejects.extend(self.rejections(f, helpers=False))
+            if level < depth:
+                for site in fact.calls:
+                    target = by_name.get(self._safe_callee(f, site.call) or "")
+                    if target is not None and target.qualname not in seen:
+                        queue.append((target, level + 1))
+        check.reads = list(dict.fromkeys(check.reads))
+        check.verifies = list(dict.fromkeys(check.verifies))
+        check.rejects = list(dict.fromkeys(check.rejects))
+        return check
+
+    def dependency_auth(self, v: Value, fn: VFunc | None, name: str, kind: str, level: str,
+                        chain: tuple[str, ...], path: str, line: int) -> AuthVia | None:
+        """A non-scheme dependency that authenticates: configured by name, or checking credentials by hand."""
+        names = [name]
+        if isinstance(v, VInst):
+            names.append(v.cls.qualname)
+        elif isinstance(v, VUnknown) and v.binding:  # an object of a library the model cannot evaluate
+            names, name = [v.binding], v.binding
+            chain = chain[:-1] + (_short(name),)
+        pattern = self.configured("dependencies", names)
+        if pattern is not None:
+            return AuthVia("dependency", _short(name), "configured dependency", level, chain, path, line,
+                           evidence=f"configured in auth-dependencies ({pattern})")
+        if fn is None:
+            return None
+        key = (fn.qualname, "dependency")
+        if key not in self._dep_auth_cache:  # the same dependency is visited once per route using it
+            evidence = None
+            # a dependency that receives a security scheme directly is already counted through the scheme
+            try:
+                if not any(dep is not None and self.is_scheme(dep) for _, dep, _ in self.classify_params(fn, ())):
+                    check = self.credential_check(fn, params=True)
+                    evidence = check.evidence() if check.ok else None
+            except RecursionError:
+                evidence = None
+            self._dep_auth_cache[key] = evidence
+        evidence = self._dep_auth_cache[key]
+        if evidence is None:
+            return None
+        return AuthVia("dependency", _short(name), "hand-written check", level, chain, path, line, evidence=evidence)
+
+    def decorator_auth(self, reg: _RouteReg, handler: VFunc) -> list[AuthVia]:
+        """Auth decorators that wrap the function FastAPI registered for this route."""
+        decos = handler.fact.decorators
+        start = 0
+        for i, d in enumerate(decos):
+            if d.pos.line == reg.loc.line and d.pos.col == reg.loc.col:
+                start = i + 1  # only decorators below the route decorator wrap what it registers
+                break
+        out: list[AuthVia] = []
+        path = self.path_of(handler.env.module)
+        for d in decos[start:]:
+            if _is_route_decorator(d.expr):
+                continue
+            try:
+                via = self._auth_decorator(d.expr, handler.env, path, d.pos.line)
+            except RecursionError:  # a pathological decorator chain: not auth, never a crash
+                via = None
+            if via is not None:
+                out.append(via)
+        return out
+
+    def _auth_decorator(self, expr: Expr, env: Env, path: str, line: int) -> AuthVia | None:
+        label = render(expr, 60)
+        target = expr.func if isinstance(expr, Call) else expr
+        names = self._symbol_names(target, env)
+        pattern = self.configured("decorators", names)
+        literal_args: tuple[str, ...] = ()
+        if isinstance(expr, Call):
+            literal_args = tuple(a for e in expr.args for a in self.str_list(e, env)) + tuple(
+                v.value for v in (self.eval(e, env) for e in expr.args) if isinstance(v, VConst) and isinstance(v.value, str))
+        short = (names[0] if names else label).rsplit(".", 1)[-1]
+        if pattern is not None:
+            return AuthVia("decorator", short, "configured decorator", "route", (label,), path, line,
+                           literal_args, evidence=f"configured in auth-decorators ({pattern})")
+        tv = self.eval(target, env)
+        if isinstance(tv, VExt) and tv.qualname in _REQUIRES:
+            if not isinstance(expr, Call):
+                return None
+            scopes = tuple(dict.fromkeys(literal_args))
+            return AuthVia("decorator", "requires", "starlette requires", "route", (label,), path, line, scopes,
+                           evidence=f"starlette.authentication.requires: 403 unless request.auth.scopes has "
+                                    f"{', '.join(scopes) or 'the scopes'}")
+        deco = self.eval(expr, env)  # the decorator itself: a factory call evaluates to what it returns
+        wrapper = self._wrapper_of(deco)
+        if wrapper is None:
+            return None
+        check = self.credential_check(wrapper)
+        if not check.ok:
+            return None
+        where = tv if isinstance(tv, (VFunc, VClass)) else deco
+        dpath, dline = path, line
+        if isinstance(where, (VFunc, VClass)):
+            dpath, dline = self.path_of(where.env.module), where.fact.pos.line
+        return AuthVia("decorator", short, "hand-written check", "route", (label, wrapper.fact.name), dpath, dline,
+                       literal_args, evidence=check.evidence())
+
+    def _wrapper_of(self, deco: Value) -> VFunc | None:
+        """The function a decorator puts in place of the handler (its nested wrapper), if it has one."""
+        if isinstance(deco, VClass):  # ``@LoginRequired``: the instance is called instead of the function
+            m = self.class_attr(deco, "__call__", instance=True)
+            return m if isinstance(m, VFunc) else None
+        if isinstance(deco, VInst) and isinstance(deco.cls, VClass):  # ``@Guard("admin")``: ``__call__(func)``
+            m = self.class_attr(deco.cls, "__call__", instance=True)
+            deco = m if isinstance(m, VFunc) else deco
+        if not isinstance(deco, VFunc):
+            return None
+        inner_env = Env(deco.env.module, deco.env.functions + (deco.fact,))
+        for ret in deco.fact.scope.returns:
+            w = self._nested_func(ret.value, inner_env, deco.fact)
+            if w is not None:
+                return w
+        return None
+
+    def _nested_func(self, expr: Expr | None, env: Env, outer: FunctionFact) -> VFunc | None:
+        if expr is None:
+            return None
+        candidates = [expr]
+        if isinstance(expr, Call):  # ``functools.update_wrapper(wrapper, func)``, ``wraps(func)(wrapper)``
+            candidates.extend(expr.args)
+        for e in candidates:
+            v = self.eval(e, env)
+            if isinstance(v, VFunc) and any(v.fact is f for f in outer.scope.functions):
+                return v
+        return None
+
+    # -- middleware ----------------------------------------------------------------
+
+    def middleware_auth(self, apps: list[App]) -> list[App]:
+        """Add the auth of middleware to the routes it reaches (mounted apps too, under their prefix)."""
+        by_id = {a.id: a for a in apps}
+        reach: dict[str, list[tuple[str, _MwAuth]]] = {a.id: [] for a in apps}
+        for a in apps:
+            for m in a.middleware:
+                try:
+                    spec = self._middleware_spec(m)
+                except RecursionError:
+                    spec = None
+                if spec is not None:
+                    reach[a.id].append(("", spec))
+        # a parent's middleware sees every request to a mounted app, with the mount path in front
+        changed = True
+        rounds = 0
+        while changed and rounds < 8:
+            changed, rounds = False, rounds + 1
+            for a in apps:
+                for mount in a.mounts:
+                    if mount.app in by_id and mount.app != a.id:
+                        for prefix, spec in reach[a.id]:
+                            item = (mount.path.rstrip("/") + prefix, spec)
+                            if item not in reach[mount.app]:
+                                reach[mount.app].append(item)
+                                changed = True
+        out = []
+        for a in apps:
+            specs = reach[a.id]
+            if not specs:
+                out.append(a)
+                continue
+            routes = tuple(self._route_with_middleware(r, specs) for r in a.routes)
+            out.append(replace(a, routes=routes))
+        return out
+
+    def _route_with_middleware(self, route: Route, specs: list[tuple[str, "_MwAuth"]]) -> Route:
+        vias = list(route.auth.via)
+        for prefix, spec in specs:
+            full = prefix + route.path
+            if any(v.kind == "middleware" and v.name == spec.name for v in vias):
+                continue  # the same middleware reached twice (registered on a parent and on the mounted app)
+            if spec.kind == "authentication":
+                handler = self._functions_by_name().get(route.handler.qualname)
+                if handler is None:
+                    continue
+                check = self.credential_check(handler, depth=0, principal_only=True)
+                if not check.ok:
+                    continue
+                vias.append(AuthVia(
+                    "middleware", spec.name, spec.scheme, "route", (spec.name, *spec.chain, _short(handler.qualname)),
+                    spec.path, spec.line, evidence=f"{spec.evidence}; the handler {check.evidence()}"))
+            elif route.kind == "http" and spec.covers(full):
+                mounted = f"; reaches the app mounted at {prefix}" if prefix else ""
+                vias.append(AuthVia("middleware", spec.name, spec.scheme, "app", (spec.name, *spec.chain),
+                                    spec.path, spec.line, evidence=spec.evidence + mounted))
+        if len(vias) == len(route.auth.via):
+            return route
+        vias.sort(key=lambda v: (_LEVEL_ORDER.get(v.level, 5), v.chain))
+        return replace(route, auth=Auth(required=True, via=tuple(vias)))
+
+    def _middleware_spec(self, m: Middleware) -> "_MwAuth | None":
+        module = self._module_at(m.loc.path)
+        if m.kind == "function":
+            fn = self._functions_by_name().get(m.name)
+            if fn is None:
+                return None
+            nxt = {fn.fact.params[1].name} if len(fn.fact.params) > 1 else {"call_next"}
+            return self._custom_middleware(_short(m.name), fn, nxt, m, m.loc.path, m.loc.line)
+        cls = self._classes_by_name().get(m.name)
+        bases = self.bases(cls) if cls is not None else (m.name,)
+        if _AUTHENTICATION_MIDDLEWARE in bases:
+            backend = dict(m.options).get("backend", "")
+            bname = re.sub(r"\(.*", "", backend).rsplit(".", 1)[-1] or "backend"
+            return _MwAuth("authentication", _short(m.name), f"AuthenticationMiddleware({bname})", (bname,),
+                           m.loc.path, m.loc.line,
+                           evidence=f"{_short(m.name)}(backend={backend or '?'}) sets request.user")
+        if cls is not None:
+            for meth, nxt_index in (("dispatch", 2), ("__call__", None)):
+                f = self.class_attr(cls, meth, instance=True)
+                if isinstance(f, VFunc) and f.env.module in self.modules and f.cls is not None \
+                        and f.cls.qualname in self._classes_by_name():
+                    params = f.fact.params
+                    nxt = {params[nxt_index].name} if nxt_index is not None and len(params) > nxt_index \
+                        else {"call_next", "self.app", "app"}
+                    return self._custom_middleware(_short(m.name), f, nxt, m, self.path_of(f.env.module),
+                                                   f.fact.pos.line, cls=cls)
+            return None
+        if m.name.endswith("BaseHTTPMiddleware") and module is not None:
+            text = dict(m.options).get("dispatch", "")
+            if re.fullmatch(r"[A-Za-z_][\w.]*", text or ""):
+                node: Expr = Name(text.split(".")[0])
+                for part in text.split(".")[1:]:
+                    node = Attr(node, part)
+                fn = self.eval(node, Env(module))
+                if isinstance(fn, VFunc):
+                    nxt = {fn.fact.params[1].name} if len(fn.fact.params) > 1 else {"call_next"}
+                    return self._custom_middleware(_short(fn.qualname), fn, nxt, m,
+                                                   self.path_of(fn.env.module), fn.fact.pos.line)
+        return None
+
+    def _module_at(self, path: str) -> str | None:
+        for name, facts in self.modules.items():
+            if facts.path == path:
+                return name
+        return None
+
+    def _custom_middleware(self, name: str, fn: VFunc, nxt: set[str], m: Middleware, path: str, line: int,
+                           cls: VClass | None = None) -> "_MwAuth | None":
+        check = self.credential_check(fn)
+        if not check.ok:
+            return None
+        spec = _MwAuth("custom", name, "hand-written check", (fn.fact.name,) if fn.fact.name != name else (), path, line)
+        self._path_rules(fn, nxt, spec, dict(m.values), cls)
+        parts = [check.evidence()]
+        if spec.protect_exact or spec.protect_prefixes:
+            parts.append("only guards " + ", ".join(sorted(spec.protect_exact) + [p + "*" for p in sorted(spec.protect_prefixes)]))
+        if spec.exempt_exact or spec.exempt_prefixes:
+            parts.append("exempts " + ", ".join(sorted(spec.exempt_exact) + [p + "*" for p in sorted(spec.exempt_prefixes)]))
+        if spec.unresolved:
+            parts.append("path tests not resolved: " + ", ".join(spec.unresolved))
+        spec.evidence = "; ".join(parts)
+        return spec
+
+    def _path_rules(self, fn: VFunc, nxt: set[str], spec: "_MwAuth", values: dict[str, object],
+                    cls: VClass | None) -> None:
+        """Literal path allowlists (or guard lists) a middleware tests ``request.url.path`` against."""
+        env = Env(fn.env.module, fn.env.functions + (fn.fact,))
+        fact = fn.fact
+        path_names: set[str] = set()
+        for _ in range(3):  # ``path = request.url.path``; ``p = path.rstrip("/")``
+            for a in fact.scope.assigns:
+                if a.target and "." not in a.target and _is_path_expr(a.value, path_names):
+                    path_names.add(a.target)
+        for g in fact.guards:
+            for neg, atom in g.tests:
+                parsed = self._path_test(atom, neg, path_names, env, fn, values, cls)
+                if parsed is None:
+                    continue
+                positive, mode, lits, text = parsed
+                action = self._branch_action(fn, g.body_calls, g.body_raises, nxt)
+                if action is None:
+                    action = self._branch_action(fn, g.orelse_calls, g.orelse_raises, nxt)
+                    positive = not positive
+                if action is None:
+                    spec.unresolved.append(text)
+                    spec.unresolved_guard = True
+                    self.note(f"path test `{text}` in middleware `{spec.name}`",
+                              "neither branch passes the request on nor rejects it", fn.env.module, g.pos.line or fact.pos.line)
+                    continue
+                exempt = positive == (action == "pass")
+                if lits is None:
+                    spec.unresolved.append(text)
+                    if not exempt:
+                        spec.unresolved_guard = True
+                    self.note(f"path test `{text}` in middleware `{spec.name}`",
+                              "not a literal: which paths it exempts is unknown", fn.env.module, g.pos.line or fact.pos.line)
+                    continue
+                target = (spec.exempt_exact, spec.exempt_prefixes) if exempt else (spec.protect_exact, spec.protect_prefixes)
+                (target[0] if mode == "exact" else target[1]).update(lits)
+        # ``is_public = request.url.path in PUBLIC`` tested later: the exemption is real but not modelled
+        in_guards = {atom for g in fact.guards for _, atom in g.tests if isinstance(atom, CompareFact)}
+        for c in fact.compares:
+            if c in in_guards or c.op not in ("in", "not in", "==", "!="):
+                continue
+            if _is_path_expr(c.left, path_names) or (_is_path_expr(c.right, path_names) and c.op in ("==", "!=")):
+                text = f"{render(c.left, 40)} {c.op} {render(c.right, 40)}"
+                if any(text == u for u in spec.unresolved):
+                    continue
+                spec.unresolved.append(text)
+                self.note(f"path test `{text}` in middleware `{spec.name}`",
+                          "not the condition of an `if`: the paths it exempts are not modelled", fn.env.module,
+                          c.pos.line)
+
+    def _path_test(self, atom: "CompareFact | Expr", neg: bool, path_names: set[str], env: Env, fn: VFunc,
+                   values: dict[str, object], cls: VClass | None
+                   ) -> tuple[bool, str, tuple[str, ...] | None, str] | None:
+        """(positive, "exact"|"prefix", literals or None, text) when ``atom`` tests the request path."""
+        if isinstance(atom, CompareFact):
+            if atom.op not in ("in", "not in", "==", "!="):
+                return None
+            if _is_path_expr(atom.left, path_names):
+                other = atom.right
+            elif _is_path_expr(atom.right, path_names) and atom.op in ("==", "!="):
+                other = atom.left
+            else:
+                return None
+            positive = (atom.op in ("in", "==")) != neg
+            text = f"{render(atom.left, 40)} {atom.op} {render(atom.right, 40)}"
+            return positive, "exact", self._str_literals(other, env, fn, values, cls), text
+        if isinstance(atom, Call) and isinstance(atom.func, Attr) and atom.func.attr == "startswith" \
+                and _is_path_expr(atom.func.value, path_names) and atom.args:
+            return not neg, "prefix", self._str_literals(atom.args[0], env, fn, values, cls), render(atom, 60)
+        return None
+
+    def _str_literals(self, expr: Expr, env: Env, fn: VFunc, values: dict[str, object],
+                      cls: VClass | None) -> tuple[str, ...] | None:
+        v: Value | None = None
+        d = dotted(expr)
+        me = fn.fact.params[0].name if fn.fact.params else ""
+        if cls is not None and d is not None and d.startswith(me + ".") and d.count(".") == 1:
+            attr = d.split(".", 1)[1]
+            v = self.class_attr(cls, attr, instance=True)
+            if isinstance(v, VUnknown):  # ``self.exempt = exempt`` in ``__init__``: the registration's keyword
+                v = self._init_attr(cls, attr, values)
+        if v is None:
+            v = self.eval(expr, env)
+        return self.literal_strs(v)
+
+    def literal_strs(self, v: Value, _depth: int = 0) -> tuple[str, ...] | None:
+        """The strings of a literal str/tuple/list/set/frozenset value, or None if any is not literal."""
+        if _depth > 4:
+            return None
+        if isinstance(v, VConst):
+            if isinstance(v.value, str):
+                return (v.value,)
+            if isinstance(v.value, (tuple, list, set, frozenset)) and all(isinstance(i, str) for i in v.value):
+                return tuple(v.value)
+            return None
+        if isinstance(v, VSeq):
+            out: list[str] = []
+            for item in v.items:
+                got = self.literal_strs(item, _depth + 1)
+                if got is None:
+                    return None
+                out.extend(got)
+            return tuple(out)
+        if isinstance(v, VInst) and isinstance(v.cls, VExt) and v.cls.qualname in (
+                "builtins.frozenset", "builtins.set", "builtins.tuple", "builtins.list") and v.call is not None:
+            if not v.call.args:
+                return ()
+            return self.literal_strs(self.eval(v.call.args[0], v.env or Env(v.site[0])), _depth + 1)
+        return None
+
+    def _init_attr(self, cls: VClass, attr: str, values: dict[str, object]) -> Value:
+        init = self.class_attr(cls, "__init__", instance=True)
+        if not isinstance(init, VFunc) or not init.fact.params:
+            return VUnknown("no __init__")
+        me = init.fact.params[0].name
+        ienv = Env(init.env.module, init.env.functions + (init.fact,))
+        for a in init.fact.scope.assigns:
+            if a.target != f"{me}.{attr}" or a.value is None:
+                continue
+            if isinstance(a.value, Name) and init.fact.param(a.value.id) is not None:
+                p = init.fact.param(a.value.id)
+                if a.value.id in values and values[a.value.id] is not None:
+                    got = values[a.value.id]
+                    return VConst(got) if isinstance(got, (str, tuple)) else VUnknown("not a literal")
+                if p is not None and p.default is not None:
+                    return self.eval(p.default, init.env)
+                return VUnknown(f"`{a.value.id}` is passed at registration")
+            return self.eval(a.value, ienv)
+        return VUnknown(f"`{attr}` is not set in __init__")
+
+    def _branch_action(self, fn: VFunc, calls: Sequence[int], raises: Sequence[int], nxt: set[str]) -> str | None:
+        if not calls and not raises:
+            return None
+        if self.rejections(fn, calls, raises):
+            return "reject"
+        for i in calls:
+            d = dotted(fn.fact.calls[i].call.func)
+            if d in nxt:
+                return "pass"
+        return None
 
     # -- routes ------------------------------------------------------------------
     def flatten(self, key: tuple[str, int, int], stack: tuple[tuple[str, int, int], ...] = ()
@@ -1237,6 +1944,7 @@ class Linker:
                 roots.append((dep, "param", Loc(handler.path, param.line), sc, param.source == "security"))
             plain_params.append(param)
         uses, vias, sub_params = self.walk_dependencies(roots, path_params)
+        vias.extend(self.decorator_auth(reg, handler_v))
         for param, _, _ in params:
             if param.source in ("body", "form"):
                 p_ann = self.annotation(self._param_expr(fact, param.name), env)
@@ -1284,7 +1992,8 @@ class Linker:
         if not path_ok:
             self.note(f"full path of `{handler.qualname}`", "a prefix or path could not be resolved", env.module, reg.loc.line)
         vias.sort(key=lambda a: ({"app": 0, "include": 1, "router": 2, "route": 3, "param": 4}.get(a.level, 5), a.chain))
-        # like OpenAPI: any security scheme in the tree makes the route authenticated;
+        # any security scheme in the tree (what OpenAPI shows), a hand-written auth dependency or an auth
+        # decorator makes the route authenticated (middleware is added by ``middleware_auth``);
         # ``AuthVia.optional`` says when the scheme itself lets a missing credential through
         auth = Auth(required=bool(vias), via=tuple(vias))
         del hloc
@@ -1748,6 +2457,7 @@ class Linker:
                 middleware=tuple(middleware), dependencies=tuple(self.dep_label(v) for v, _, _ in info.deps),
                 options=tuple(options), factory=info.factory,
             ))
+        apps = self.middleware_auth(apps)
         routers = [
             Router(f"{k[0]}:{k[1]}", i.name, i.inst.cls.qualname, i.prefix, i.tags,
                    tuple(self.dep_label(v) for v, _, _ in i.deps), i.loc, i.is_app)
@@ -1846,5 +2556,5 @@ def _to_py(v: Value) -> object:
     return None
 
 
-def link(modules: Sequence[ModuleFacts]) -> AppModel:
-    return Linker(modules).link()
+def link(modules: Sequence[ModuleFacts], auth_names: Mapping[str, Sequence[str]] | None = None) -> AppModel:
+    return Linker(modules, auth_names=auth_names).link()

@@ -43,6 +43,9 @@ class AuthVia:
     line: int
     scopes: tuple[str, ...] = ()
     optional: bool = False  # ``auto_error=False``: a missing credential is not rejected by the scheme
+    # why a non-scheme way counts as auth: "reads request.headers['Authorization']; raises 401",
+    # "configured in auth-decorators", "exempts /health, /login" (middleware)
+    evidence: str = ""
 
     def describe(self) -> str:
         through = " -> ".join(self.chain) if self.chain else self.name
@@ -51,8 +54,25 @@ class AuthVia:
 
 @dataclass(frozen=True, slots=True)
 class Auth:
+    """A route's effective authentication.
+
+    ``required`` is true when any way of authenticating reaches the route: a security scheme in its
+    dependency tree (what FastAPI puts in OpenAPI), a dependency that checks credentials by hand, a
+    decorator on the handler, or a middleware that rejects unauthenticated requests to its path.
+    ``via`` says which, one entry per way (``AuthVia.kind``).
+    """
+
     required: bool
     via: tuple[AuthVia, ...] = ()
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(v.kind for v in self.via))
+
+    @property
+    def scheme(self) -> bool:
+        """A security scheme reaches the route: what OpenAPI (and FastAPI's runtime table) can see."""
+        return any(v.kind == "scheme" for v in self.via)
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,25 @@ class CompareFact:
 
 
 @dataclass(frozen=True, slots=True)
+class GuardFact:
+    """One ``if``/``elif`` statement: the operands of its test and what its branches do.
+
+    ``tests`` are the ``and``/``or`` operands of the condition with ``not`` folded into the flag:
+    ``(negated, atom)``, a comparison as a ``CompareFact`` (``x not in S`` keeps its op), anything
+    else as an expression (``path.startswith("/public")``). ``body_calls``/``body_raises`` (and the
+    ``orelse_`` ones) are indexes into the function's ``calls`` and ``raises`` made inside that branch,
+    nested branches included. Middleware path allowlists are read from these.
+    """
+
+    tests: tuple[tuple[bool, "CompareFact | Expr"], ...]
+    pos: Pos
+    body_calls: tuple[int, ...] = ()
+    body_raises: tuple[int, ...] = ()
+    orelse_calls: tuple[int, ...] = ()
+    orelse_raises: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class AssignFact:
     target: str  # a dotted target: ``x``, ``self.router``; "" when not representable
     value: Expr | None
@@ -143,6 +162,8 @@ class FunctionFact:
     # names and attribute chains tested for truth in ``if``/``while``/``assert``/ternary conditions,
     # bare or under ``not`` / ``and`` / ``or``: ``if not token:`` -> "token"
     truth_tests: frozenset[str] = frozenset()
+    # ``if`` statements with their test operands and the calls/raises of each branch
+    guards: tuple[GuardFact, ...] = ()
 
     def param(self, name: str) -> ParamFact | None:
         for p in self.params:

@@ -15,6 +15,7 @@ def _via(v: AuthVia) -> dict[str, object]:
     return {
         "kind": v.kind, "name": v.name, "scheme": v.scheme, "level": v.level, "chain": list(v.chain),
         "file": v.path, "line": v.line, "scopes": list(v.scopes), "optional": v.optional,
+        "evidence": v.evidence,
     }
 
 
@@ -103,7 +104,10 @@ def _auth_text(r: Route) -> str:
     for v in r.auth.via:
         chain = " > ".join(v.chain)
         opt = " (optional)" if v.optional else ""
-        parts.append(f"{v.scheme} [{v.level}: {chain}]{opt}")
+        # the kind first (scheme, dependency, decorator, middleware), then what and how it reaches the route
+        what = v.scheme if v.kind == "scheme" else v.name
+        why = f" ({v.evidence})" if v.evidence else ""
+        parts.append(f"{v.kind} {what} [{v.level}: {chain}]{opt}{why}")
     return "; ".join(parts)
 
 
@@ -135,7 +139,10 @@ def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
         for m in a.mounts:
             lines.append(f"  MOUNT {m.path} -> {m.target} ({m.kind}) at {m.loc.path}:{m.loc.line}")
         for m in a.middleware:
-            lines.append(f"  MIDDLEWARE {m.name} at {m.loc.path}:{m.loc.line}")
+            short = m.name.rsplit(".", 1)[-1]
+            guarded = sum(1 for r in a.routes if any(v.kind == "middleware" and v.name == short for v in r.auth.via))
+            note = f" (authenticates {guarded} of {len(a.routes)} routes)" if guarded else ""
+            lines.append(f"  MIDDLEWARE {m.name} at {m.loc.path}:{m.loc.line}{note}")
         lines.append("")
     if model.unresolved:
         lines.append(f"Unresolved ({len(model.unresolved)}):")

@@ -140,7 +140,9 @@ AUTH_DEP_RE = re.compile(r"current_(active_)?(user|account|principal|customer|me
 
 def principal_params(route: Route) -> list[str]:
     """Handler parameters that receive the authenticated principal (their dependency is on an auth chain)."""
-    chain_names = {n for v in route.auth.via for n in v.chain[:-1]}
+    # a scheme's chain ends with the scheme (its parents return the principal); a hand-written auth
+    # dependency returns it itself
+    chain_names = {n for v in route.auth.via for n in (v.chain if v.kind == "dependency" else v.chain[:-1])}
     own = {p.name for p in route.handler.fact.params}
     out = []
     for p in route.params:
@@ -148,7 +150,17 @@ def principal_params(route: Route) -> list[str]:
             continue
         if short(p.dependency) in chain_names or AUTH_DEP_RE.search(short(p.dependency)):
             out.append(p.name)
+    # a decorator or middleware leaves the principal on the request: ``request.user``, ``request.state.user``
+    if any(v.kind in ("decorator", "middleware") for v in route.auth.via):
+        fact = route.handler.fact
+        for p in route.params:
+            if p.name in own and p.source in ("request", "websocket") and any(
+                    PRINCIPAL_ATTR_RE.match(a[len(p.name) + 1:]) for a in fact.attributes if a.startswith(p.name + ".")):
+                out.append(p.name)
     return out
+
+
+PRINCIPAL_ATTR_RE = re.compile(r"^(user|auth|state\.\w+)(\.|$)")
 
 
 CREDENTIAL_NAME_RE = re.compile(r"token|jwt|api[_-]?key|authorization|auth|session|ticket|credential|bearer|secret", re.I)
@@ -156,10 +168,11 @@ CREDENTIAL_SOURCES = ("query_params", "headers", "cookies")
 
 
 def credential_readers(app: AppModel, route: Route) -> list[tuple[Function | None, str]]:
-    """Non-scheme dependencies that read a credential themselves: ``(function, what they read)``.
+    """Dependencies of a route that read a credential themselves: ``(function, what they read)``.
 
-    ``x_token: Annotated[str, Header()]`` or ``request.headers["Authorization"]`` in a dependency may well
-    authenticate, but the model counts only security schemes as authentication.
+    A dependency that reads ``x_token: Annotated[str, Header()]`` or ``request.headers["Authorization"]``
+    *and* rejects without it (401/403) is authentication in the model (``AuthVia.kind == "dependency"``);
+    on a route without auth, what remains here read a credential-like value but never reject.
     """
     own = {p.name for p in route.handler.fact.params}
     out: list[tuple[Function | None, str]] = []

@@ -9,6 +9,9 @@ from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.auth._common import DEFAULT_PUBLIC_HANDLERS, DEFAULT_PUBLIC_ROUTES, is_public, short
 
+# kinds of auth a mounted app does not inherit (``AuthVia.kind``); middleware wraps mounts too
+STAYS_BEHIND = ("scheme", "dependency", "decorator")
+
 
 @register
 class MountedAppBypassesDependencies(Rule):
@@ -30,11 +33,12 @@ class MountedAppBypassesDependencies(Rule):
             mounts = [m for m in parent.mounts if m.kind == "app"]
             if not mounts:
                 continue
+            # middleware reaches mounted apps: only auth that runs as a dependency (or a decorator) stays behind
             app_level = sorted({v.chain[0] if v.chain else v.name for r in parent.routes for v in r.auth.via
-                                if v.level == "app"})
+                                if v.level == "app" and v.kind in STAYS_BEHIND})
             candidates = [r for r in parent.routes
                           if r.kind == "http" and not is_public(r, DEFAULT_PUBLIC_ROUTES, DEFAULT_PUBLIC_HANDLERS)]
-            authed = [r for r in candidates if r.auth.via]
+            authed = [r for r in candidates if any(v.kind in STAYS_BEHIND for v in r.auth.via)]
             share = len(authed) / len(candidates) if candidates else 0.0
             if not app_level and (len(authed) < 2 or share < share_needed):
                 continue

@@ -174,8 +174,11 @@ class ObjectIdWithoutOwnerCheck(Rule):
                 continue  # a shared resource (no owner-like column): nothing to scope by
             first = loads[0]
             id_text = ", ".join(f"`{{{i}}}`" for i in sorted(ids))
+            kinds = route.auth.kinds
             who = (f"the current user (`{principals[0]}`) is never used" if principals
-                   else "the handler never receives the current user (auth only runs as a dependency)")
+                   else "the handler never receives the current user (auth only runs as a dependency)"
+                   if any(k in ("scheme", "dependency") for k in kinds)
+                   else f"the handler never reads who is calling (auth runs in a {' and a '.join(kinds)})")
             owned = sorted(t for t in touched if any(OWNER_COLUMN_RE.search(c.name) for c in tables[t].columns))
             owner_text = ""
             if owned:

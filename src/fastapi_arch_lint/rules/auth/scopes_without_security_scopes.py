@@ -24,7 +24,9 @@ class ScopesWithoutSecurityScopes(Rule):
     def check(self, app: AppModel) -> Iterator[Finding]:
         for route in unique_routes(app):
             scoped = [d for d in route.dependencies if d.scopes and d.security and d.kind != "scheme"]
-            scoped_vias = [v for v in route.auth.via if v.scopes]
+            # only a security scheme's scopes go through ``SecurityScopes``; ``@requires("admin")`` and
+            # ``@require_roles("admin")`` check their own
+            scoped_vias = [v for v in route.auth.via if v.scopes and v.kind == "scheme"]
             if not scoped and not scoped_vias:
                 continue
             if any(p.source == "security_scopes" for p in route.params):

@@ -56,7 +56,8 @@ def _sibling_includes(app: AppModel, route: Route) -> list[IncludeStep]:
 class StateChangingRouteWithoutAuth(Rule):
     code = "FAL401"
     name = "state-changing-route-without-auth"
-    summary = "A POST/PUT/PATCH/DELETE route that no authentication reaches (app, include, router, route or parameter)"
+    summary = ("A POST/PUT/PATCH/DELETE route that no authentication reaches (scheme or hand-written dependency at any "
+               "level, auth decorator, or authenticating middleware)")
     severity = Severity.ERROR
     confidence = Confidence.HIGH
     cwe = ("CWE-306",)
@@ -97,8 +98,8 @@ class StateChangingRouteWithoutAuth(Rule):
             if readers:
                 fn, what = readers[0]
                 by = f"`{short(fn.qualname)}`" if fn is not None else "a dependency"
-                custom = (f"; {by} reads {what} and may authenticate by hand, but it is not a security scheme, "
-                          f"so nothing marks the route as authenticated")
+                custom = (f"; {by} reads {what} but never rejects a request with a 401/403, so nothing marks the "
+                          f"route as authenticated")
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM
                 if fn is not None:
                     related.append(Related(fn.path, fn.fact.pos.line, f"`{short(fn.qualname)}` reads {what}"))
@@ -120,8 +121,9 @@ class StateChangingRouteWithoutAuth(Rule):
                 route.registered.path, route.registered.line, route.registered.col,
                 f"`{methods} {route.path}` (`{handler_name(route)}`) changes state but no authentication reaches "
                 f"it; include chain: {include_chain_text(route)}{sib_text}{custom}",
-                help=help_text + ("; a hand-written credential check is better expressed with `APIKeyHeader`/"
-                                  "`HTTPBearer` so FastAPI, OpenAPI and this review all see it" if readers else ""),
+                help=help_text + ("; if that dependency does authenticate in a way the review cannot follow, name it "
+                                  "in `auth-dependencies = [\"module.function\"]` under [tool.fastapi-arch-lint]"
+                                  if readers else ""),
                 related=related,
                 entity=route_entity(route),
                 severity=severity,
