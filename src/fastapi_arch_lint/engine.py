@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi_arch_lint.discovery import SourceFile, assign_module_names, discover
 from fastapi_arch_lint.extract.link import Linker
 from fastapi_arch_lint.cache import FactCache, decode_entry, encode_entry
-from fastapi_arch_lint.extract.parse import DEFAULT_MAX_FILE_BYTES, Extracted, extract_file, extract_source
+from fastapi_arch_lint.extract.parse import DEFAULT_MAX_FILE_BYTES, Extracted, extract_source
 from fastapi_arch_lint.findings import Diagnostic
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.facts import ModuleFacts
@@ -201,18 +201,15 @@ def _extract_all(files: Sequence[SourceFile], max_bytes: int, jobs: int, timeout
                  cache: FactCache | None) -> list[Extracted]:
     import gc
 
-    from fastapi_arch_lint.extract.parse import digest
+    from fastapi_arch_lint.extract.parse import digest, read_source
 
     results: list[Extracted | None] = [None] * len(files)
     work: list[tuple[bytes, str, int, str]] = []
     slots: list[int] = []
     for i, f in enumerate(files):
-        try:
-            if max_bytes and f.path.stat().st_size > max_bytes:
-                raise OSError("too large")  # extract_file words the diagnostic without reading
-            source = f.path.read_bytes()
-        except OSError:
-            results[i] = extract_file(f.path, f.display, max_bytes=max_bytes)
+        source = read_source(f.path, f.display, max_bytes=max_bytes)
+        if isinstance(source, Diagnostic):  # unreadable, too large, not a regular file: never cached
+            results[i] = Extracted(f.display, None, source)
             continue
         key = cache.key(digest(source)) if cache is not None else ""
         if cache is not None:

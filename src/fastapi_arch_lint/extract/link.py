@@ -444,6 +444,7 @@ class Linker:
         self._depth = 0
         self._bases_cache: dict[str, tuple[str, ...]] = {}
         self.routers: dict[tuple[str, int, int], _RouterInfo] = {}
+        self._package_prefixes: set[str] | None = None
 
     # -- reporting -----------------------------------------------------------
     def path_of(self, module: str) -> str:
@@ -500,8 +501,12 @@ class Linker:
         return VExt(canonical(f"{target}.{imp.name}"))
 
     def _is_package_dir(self, name: str) -> bool:
-        prefix = name + "."
-        return any(m.startswith(prefix) for m in self.modules)
+        """Whether ``name`` is a package (regular or namespace) of the analyzed modules."""
+        prefixes = self._package_prefixes
+        if prefixes is None:
+            prefixes = {m.rsplit(".", k)[0] for m in self.modules for k in range(1, m.count(".") + 1)}
+            self._package_prefixes = prefixes
+        return name in prefixes
 
     # -- symbol tables -------------------------------------------------------
     def symtab(self, scope: Scope) -> dict[str, list[tuple[int, str, object]]]:

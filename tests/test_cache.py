@@ -1,0 +1,255 @@
+"""The per-file facts cache: a warm run equals a cold one, entries hold no prose from the
+source, corrupt or planted entries are ignored, concurrent runs are safe."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fastapi_arch_lint import __version__
+from fastapi_arch_lint import engine
+from fastapi_arch_lint.cache import CACHE_DIR_NAME, FactCache, decode_entry, loads
+from fastapi_arch_lint.cli import cli
+from fastapi_arch_lint.discovery import discover
+from fastapi_arch_lint.extract.parse import digest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+APPS = ["factory_app", "vuln_app", "good_app", "auth_styles_dependencies", "src_layout", "annotated_app"]
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def entries(cache_dir: Path) -> list[Path]:
+    return sorted(p for p in (cache_dir / __version__).rglob("*") if p.is_file())
+
+
+def copy_app(tmp_path: Path, name: str) -> Path:
+    dest = tmp_path / name
+    shutil.copytree(FIXTURES / name, dest)
+    return dest
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_warm_review_equals_cold(app: str, tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    target = str(FIXTURES / app)
+    cold = run("review", target, "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "2")
+    written = entries(cache_dir)
+    # one entry per distinct content (the empty ``__init__.py`` files share one)
+    assert len(written) == len({f.path.read_bytes() for f in discover([FIXTURES / app]).files})
+    warm = run("review", target, "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "2")
+    uncached = run("review", target, "--format", "json", "--no-cache", "--jobs", "1")
+    assert json.loads(cold[1])["summary"]  # a real report
+    assert cold == warm == uncached
+    assert entries(cache_dir) == written  # nothing new was written
+
+
+def test_warm_inspect_equals_cold(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    target = str(FIXTURES / "bigger_app")
+    cold = run("inspect", target, "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
+    warm = run("inspect", target, "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
+    assert json.loads(cold[1])["apps"][0]["routes"]
+    assert cold == warm
+
+
+def analyze_with(target: Path, cache: FactCache | None, jobs: int = 1) -> engine.Analysis:
+    return engine.analyze([target], base=target, jobs=jobs, cache=cache)
+
+
+def test_warm_run_reads_and_hashes_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = FIXTURES / "factory_app"
+    n = len(discover([target]).files)
+    cold_cache = FactCache(tmp_path / "c", max_bytes=1_000_000)
+    cold = analyze_with(target, cold_cache)
+    assert (cold_cache.hits, cold_cache.misses, cold_cache.writes) == (0, n, n)
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a warm run must not parse")
+
+    monkeypatch.setattr(engine, "extract_source", no_parsing)
+    warm_cache = FactCache(tmp_path / "c", max_bytes=1_000_000)
+    warm = analyze_with(target, warm_cache)
+    assert (warm_cache.hits, warm_cache.misses, warm_cache.writes) == (n, 0, 0)
+    assert warm.facts == cold.facts
+    assert warm.model == cold.model
+    assert warm.diagnostics == cold.diagnostics
+
+
+def test_layout_like_ruff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = copy_app(tmp_path, "factory_app")
+    (app / "pyproject.toml").write_text("[tool.fastapi-arch-lint]\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FASTAPI_ARCH_LINT_CACHE_DIR", raising=False)
+    run("review", str(app), "--jobs", "1")
+    cache_dir = app / CACHE_DIR_NAME  # the config's folder is the project root
+    assert (cache_dir / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    assert (cache_dir / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert sorted(p.name for p in cache_dir.iterdir()) == sorted([".gitignore", "CACHEDIR.TAG", __version__])
+    assert not list(cache_dir.rglob(".tmp-*"))
+
+
+def test_cache_dir_from_config_env_and_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = copy_app(tmp_path, "tutorial_jwt_app")
+    (app / "pyproject.toml").write_text('[tool.fastapi-arch-lint]\ncache-dir = "build/facts"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FASTAPI_ARCH_LINT_CACHE_DIR", raising=False)
+    run("review", str(app))
+    assert entries(app / "build" / "facts")
+    monkeypatch.setenv("FASTAPI_ARCH_LINT_CACHE_DIR", str(tmp_path / "from-env"))
+    run("review", str(app))
+    assert entries(tmp_path / "from-env")
+    run("review", str(app), "--cache-dir", str(tmp_path / "from-flag"))
+    assert entries(tmp_path / "from-flag")
+    run("review", str(app), "--no-cache", "--cache-dir", str(tmp_path / "never"))
+    assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.parametrize("value, message", [
+    ("jobs = 0", "`jobs` must be a positive integer"),
+    ('jobs = "4"', "`jobs` must be a positive integer"),
+    ("cache-dir = 3", "`cache-dir` must be a folder path"),
+])
+def test_bad_settings_are_config_errors(tmp_path: Path, value: str, message: str) -> None:
+    app = copy_app(tmp_path, "tutorial_jwt_app")
+    (app / "pyproject.toml").write_text(f"[tool.fastapi-arch-lint]\n{value}\n", encoding="utf-8")
+    code, out, err = run("review", str(app))
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_jobs_flag_must_be_positive(tmp_path: Path) -> None:
+    code, _, err = run("review", str(FIXTURES / "tutorial_jwt_app"), "--jobs", "0")
+    assert code == 2
+    assert "--jobs" in err
+
+
+def test_entries_hold_no_docstrings_or_comments(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "main.py").write_text(
+        '"""Module prose: PROSE_IN_MODULE_DOC."""\n'
+        "from fastapi import FastAPI\n\n"
+        "app = FastAPI()  # COMMENT_TEXT_HERE\n\n\n"
+        '@app.get("/items")\n'
+        "def items():\n"
+        '    """Handler prose: PROSE_IN_HANDLER_DOC."""\n'
+        "    return []\n\n\n"
+        "class Model:\n"
+        '    """Class prose: PROSE_IN_CLASS_DOC."""\n',
+        encoding="utf-8",
+    )
+    cache_dir = tmp_path / "cache"
+    run("review", str(app), "--cache-dir", str(cache_dir))
+    blobs = b"".join(p.read_bytes() for p in entries(cache_dir))
+    assert b"/items" in blobs  # the facts are there...
+    for secret in (b"PROSE_IN_MODULE_DOC", b"PROSE_IN_HANDLER_DOC", b"PROSE_IN_CLASS_DOC", b"COMMENT_TEXT_HERE"):
+        assert secret not in blobs  # ...the prose is not
+    assert str(app).encode() not in blobs  # nor where the file lives
+
+
+def test_same_content_elsewhere_is_a_hit_with_its_own_path(tmp_path: Path) -> None:
+    a = copy_app(tmp_path / "one", "factory_app")
+    b = copy_app(tmp_path / "two", "factory_app")
+    cache = FactCache(tmp_path / "c", max_bytes=1_000_000)
+    first = analyze_with(a, cache)
+    second_cache = FactCache(tmp_path / "c", max_bytes=1_000_000)
+    second = analyze_with(b, second_cache)
+    assert second_cache.misses == 0 and second_cache.hits == len(second.facts)
+    assert [f.path for f in second.facts] == [f.display for f in discover([b]).files]
+    assert all("/two/" in f.path for f in second.facts)
+    assert [f.module for f in second.facts] == [f.module for f in first.facts]
+
+
+def test_changed_file_is_the_only_miss(tmp_path: Path) -> None:
+    app = copy_app(tmp_path, "factory_app")
+    analyze_with(app, FactCache(tmp_path / "c", max_bytes=1_000_000))
+    items = app / "app" / "api" / "v1" / "endpoints" / "items.py"
+    items.write_text(items.read_text().replace('"/{item_id}"', '"/by-id/{item_id}"'), encoding="utf-8")
+    cache = FactCache(tmp_path / "c", max_bytes=1_000_000)
+    warm = analyze_with(app, cache)
+    assert cache.misses == 1 and cache.writes == 1
+    fresh = analyze_with(app, None)
+    assert warm.model == fresh.model
+    assert any("/by-id/" in r.path for a in warm.model.apps for r in a.routes)
+
+
+def test_settings_that_change_extraction_change_the_key(tmp_path: Path) -> None:
+    small = FactCache(tmp_path / "c", max_bytes=100)
+    large = FactCache(tmp_path / "c", max_bytes=1_000_000)
+    assert small.key(digest(b"x = 1\n")) != large.key(digest(b"x = 1\n"))
+    assert large.key(digest(b"x = 1\n")) != large.key(digest(b"x = 2\n"))
+    assert large.key(digest(b"x = 1\n")) == FactCache(tmp_path / "d", max_bytes=1_000_000).key(digest(b"x = 1\n"))
+
+
+def test_corrupt_entries_are_ignored_and_rewritten(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    target = str(FIXTURES / "vuln_app")
+    cold = run("review", target, "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
+    paths = entries(cache_dir)
+    for n, p in enumerate(paths):  # truncated, garbage, empty, and a valid pickle of something else
+        p.write_bytes([p.read_bytes()[: len(p.read_bytes()) // 2], b"\x00garbage", b"", pickle.dumps({"a": 1})][n % 4])
+    again = run("review", target, "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
+    assert again == cold
+    cache = FactCache(cache_dir, max_bytes=1_000_000)
+    files = discover([FIXTURES / "vuln_app"]).files
+    for f in files:  # every entry was rewritten and now reads back
+        assert cache.load(cache.key(digest(f.path.read_bytes())), f.display) is not None
+
+
+def test_a_planted_entry_cannot_run_code(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (os.system, (f"touch {marker}",))
+
+    app = copy_app(tmp_path, "tutorial_jwt_app")
+    cache_dir = tmp_path / "cache"
+    cold = run("review", str(app), "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
+    for p in entries(cache_dir):
+        key = p.parent.name + p.name
+        p.write_bytes(pickle.dumps(("fastapi-arch-lint facts", 1, key, "facts", Evil())))
+        with pytest.raises(pickle.UnpicklingError):
+            loads(p.read_bytes())
+        assert decode_entry(p.read_bytes(), key, "x.py") is None
+    again = run("review", str(app), "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
+    assert not marker.exists()
+    assert again == cold
+
+
+def test_unwritable_cache_warns_and_the_run_goes_on(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    target = str(FIXTURES / "tutorial_jwt_app")
+    code, out, err = run("review", target, "--format", "json", "--cache-dir", str(blocker))
+    assert (code, out) == run("review", target, "--format", "json", "--no-cache")[:2]
+    assert "warning: facts not cached" in err
+    assert "Traceback" not in err
+
+
+def test_concurrent_runs_share_one_cache(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    cmd = [sys.executable, "-m", "fastapi_arch_lint", "review", str(FIXTURES / "good_app"), "--format", "json",
+           "--cache-dir", str(cache_dir), "--jobs", "1", "--exit-zero"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
+    assert outs[0][0] == outs[1][0] == outs[2][0]
+    assert not list(cache_dir.rglob(".tmp-*"))
+    warm = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert warm.stdout == outs[0][0]
