@@ -288,7 +288,7 @@ def inspect(paths: tuple[str, ...], fmt: str, exclude: tuple[str, ...], config_p
     PATHS are files or folders (default: the current folder). Items the model
     could not resolve statically are listed with the reason.
     """
-    from fastapi_arch_lint.engine import analyze
+    from fastapi_arch_lint.engine import DEFAULT_FILE_TIMEOUT, analyze
     from fastapi_arch_lint.report.inspect import render_json, render_text
 
     config = _load_config(config_path, paths)
@@ -299,7 +299,7 @@ def inspect(paths: tuple[str, ...], fmt: str, exclude: tuple[str, ...], config_p
     cache = _cache(config, no_cache, cache_dir)
     analysis = analyze(targets, excludes=[*config.all_excludes, *exclude], base=config.root,
                        max_bytes=config.max_file_bytes, jobs=jobs if jobs is not None else config.jobs, cache=cache,
-                       auth_names=config.auth_names)
+                       auth_names=config.auth_names, timeout=config.file_timeout or DEFAULT_FILE_TIMEOUT)
     _cache_warning(cache)
     out = render_json(analysis.model, analysis.diagnostics) if fmt == "json" else render_text(analysis.model, analysis.diagnostics)
     click.echo(out)
@@ -455,7 +455,7 @@ def _model_at(rev, commit, repo, prefix, dest):  # type: ignore[no-untyped-def]
     import os
 
     from fastapi_arch_lint.config import ConfigError, load_config
-    from fastapi_arch_lint.engine import analyze
+    from fastapi_arch_lint.engine import DEFAULT_FILE_TIMEOUT, analyze
     from fastapi_arch_lint.gitutil import GitError, read_tree
 
     if commit is not None:
@@ -471,7 +471,8 @@ def _model_at(rev, commit, repo, prefix, dest):  # type: ignore[no-untyped-def]
         config = load_config(start=target)
     except ConfigError as exc:
         _fail(f"at {rev or 'the working tree'}: {exc}")
-    analysis = analyze([target], excludes=config.all_excludes, base=config.root, max_bytes=config.max_file_bytes)
+    analysis = analyze([target], excludes=config.all_excludes, base=config.root, max_bytes=config.max_file_bytes,
+                       auth_names=config.auth_names, timeout=config.file_timeout or DEFAULT_FILE_TIMEOUT)
 
     def to_repo(path: str) -> str:
         if path.startswith("<"):

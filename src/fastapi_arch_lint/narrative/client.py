@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -202,11 +203,33 @@ def _status_message(status: int, detail: str, attempts: int, model: str) -> str:
     return f"the API refused the request ({status} {detail})"
 
 
+_KEY_SHAPE = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")
+
+
+def _scrub(text: str, api_key: str) -> str:
+    """An API or proxy may echo the key in its error text: never print it."""
+    if len(api_key) >= 8:  # a real key; a one-letter test key would mangle every message
+        text = text.replace(api_key, "<redacted>")
+    return _KEY_SHAPE.sub("<redacted>", text)
+
+
 def generate(system: list[dict[str, Any]], user: str, settings: NarrativeSettings, *, api_key: str,
              base_url: str | None = None, stream: bool = True, on_text: Callable[[str], None] | None = None,
              max_retries: int = MAX_RETRIES, max_retry_wait: float = MAX_RETRY_WAIT,
              sleep: Callable[[float], None] = time.sleep) -> NarrativeResult:
-    """Send one Messages request; stream text to ``on_text``; raise :class:`NarrativeError` on failure."""
+    """Send one Messages request; stream text to ``on_text``; raise :class:`NarrativeError` on failure.
+
+    Error messages never contain the API key, even when the server echoes it."""
+    try:
+        return _generate(system, user, settings, api_key=api_key, base_url=base_url, stream=stream,
+                         on_text=on_text, max_retries=max_retries, max_retry_wait=max_retry_wait, sleep=sleep)
+    except NarrativeError as exc:
+        raise NarrativeError(_scrub(str(exc), api_key)) from None
+
+
+def _generate(system: list[dict[str, Any]], user: str, settings: NarrativeSettings, *, api_key: str,
+              base_url: str | None, stream: bool, on_text: Callable[[str], None] | None,
+              max_retries: int, max_retry_wait: float, sleep: Callable[[float], None]) -> NarrativeResult:
     import anthropic
 
     base = base_url or DEFAULT_BASE_URL

@@ -63,7 +63,7 @@ def repo_relative(path: str, cwd: Path | None = None) -> str:
 
 def fingerprint_base(f: Finding, rel_path: str) -> str:
     what = f.entity or f.message
-    return hashlib.sha256(f"{f.rule}\0{rel_path}\0{what}".encode()).hexdigest()
+    return hashlib.sha256(f"{f.rule}\0{rel_path}\0{what}".encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def fingerprints(findings: Sequence[Finding], rel_paths: Sequence[str]) -> list[str]:
@@ -74,7 +74,7 @@ def fingerprints(findings: Sequence[Finding], rel_paths: Sequence[str]) -> list[
     for f, rel in zip(findings, rel_paths):
         fp = fingerprint_base(f, rel)
         while fp in seen:
-            fp = hashlib.sha256(f"{fp}\0{f.rule}\0{rel}".encode()).hexdigest()
+            fp = hashlib.sha256(f"{fp}\0{f.rule}\0{rel}".encode("utf-8", "surrogateescape")).hexdigest()
         seen.add(fp)
         out.append(fp)
     return out
