@@ -10,7 +10,6 @@ the project's own absolute imports resolve.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import stat

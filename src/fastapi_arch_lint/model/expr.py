@@ -8,6 +8,7 @@ across modules. Nothing here knows LibCST.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Union
 
 
@@ -95,6 +96,30 @@ class Opaque:
 
 
 Expr = Union[Const, Name, Attr, Call, Seq, DictExpr, FStr, BinOp, Subscript, Opaque]
+
+
+def walk(expr: "Expr | None") -> "Iterator[Expr]":
+    """``expr`` and every expression inside it, outermost first."""
+    if expr is None:
+        return
+    stack: list[Expr] = [expr]
+    while stack:
+        e = stack.pop()
+        yield e
+        if isinstance(e, Attr):
+            stack.append(e.value)
+        elif isinstance(e, Call):
+            stack.extend(reversed([e.func, *e.args, *(v for _, v in e.kwargs)]))
+        elif isinstance(e, Seq):
+            stack.extend(reversed(e.items))
+        elif isinstance(e, DictExpr):
+            stack.extend(reversed([*(k for k in e.keys if k is not None), *e.values]))
+        elif isinstance(e, FStr):
+            stack.extend(reversed([p for p in e.parts if not isinstance(p, str)]))
+        elif isinstance(e, BinOp):
+            stack.extend([e.right, e.left])
+        elif isinstance(e, Subscript):
+            stack.extend(reversed([e.value, *e.items]))
 
 
 def dotted(expr: "Expr | None") -> str | None:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from fastapi_arch_lint.model.app import AppModel, Function, Route
-from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, DictExpr, Expr, FStr, Name, Seq, Subscript, dotted
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, dotted, walk
 
 # paths that are public by nature: issuing credentials, recovering them, probes
 DEFAULT_PUBLIC_ROUTES = (
@@ -41,34 +41,15 @@ def handler_name(route: Route) -> str:
 def names_in(expr: Expr | str | None) -> set[str]:
     """Every name and dotted chain read by an expression (``current_user.id`` -> both)."""
     out: set[str] = set()
-    stack: list[object] = [expr]
-    while stack:
-        e = stack.pop()
-        if e is None or isinstance(e, str):
-            continue
+    if expr is None or isinstance(expr, str):
+        return out
+    for e in walk(expr):
         if isinstance(e, Name):
             out.add(e.id)
         elif isinstance(e, Attr):
             d = dotted(e)
             if d is not None:
                 out.add(d)
-            stack.append(e.value)
-        elif isinstance(e, Call):
-            stack.append(e.func)
-            stack.extend(e.args)
-            stack.extend(v for _, v in e.kwargs)
-        elif isinstance(e, Seq):
-            stack.extend(e.items)
-        elif isinstance(e, DictExpr):
-            stack.extend(k for k in e.keys if k is not None)
-            stack.extend(e.values)
-        elif isinstance(e, FStr):
-            stack.extend(p for p in e.parts if not isinstance(p, str))
-        elif isinstance(e, BinOp):
-            stack.extend((e.left, e.right))
-        elif isinstance(e, Subscript):
-            stack.append(e.value)
-            stack.extend(e.items)
     return out
 
 

@@ -25,6 +25,7 @@ from fastapi_arch_lint.model.expr import (
     Seq,
     Subscript,
     dotted,
+    walk,
 )
 from fastapi_arch_lint.model.facts import ClassFact, FunctionFact, ImportFact, Scope
 
@@ -43,30 +44,6 @@ def is_test_path(path: str) -> bool:
 
 # ---------------------------------------------------------------------------
 # walking expressions
-
-
-def walk(expr: Expr | None) -> Iterator[Expr]:
-    """``expr`` and every expression inside it, outermost first."""
-    if expr is None:
-        return
-    stack: list[Expr] = [expr]
-    while stack:
-        e = stack.pop()
-        yield e
-        if isinstance(e, Attr):
-            stack.append(e.value)
-        elif isinstance(e, Call):
-            stack.extend(reversed([e.func, *e.args, *(v for _, v in e.kwargs)]))
-        elif isinstance(e, Seq):
-            stack.extend(reversed(e.items))
-        elif isinstance(e, DictExpr):
-            stack.extend(reversed([*(k for k in e.keys if k is not None), *e.values]))
-        elif isinstance(e, FStr):
-            stack.extend(reversed([p for p in e.parts if not isinstance(p, str)]))
-        elif isinstance(e, BinOp):
-            stack.extend([e.right, e.left])
-        elif isinstance(e, Subscript):
-            stack.extend(reversed([e.value, *e.items]))
 
 
 def identifiers(expr: Expr | None) -> Iterator[str]:

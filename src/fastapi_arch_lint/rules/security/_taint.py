@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from fastapi_arch_lint.findings import Related
 from fastapi_arch_lint.model.app import AppModel, Function, Route, Table
-from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, DictExpr, Expr, FStr, Name, Opaque, Seq, Subscript, dotted, render
+from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, DictExpr, Expr, FStr, Name, Opaque, Seq, Subscript, dotted, render, walk
 from fastapi_arch_lint.model.facts import AssignFact, CallSite
 from fastapi_arch_lint.rules._util import route_entity, unique_routes
 
@@ -230,31 +230,7 @@ def route_sources(app: AppModel, route: Route) -> dict[str, Source]:
 
 
 def _names_in(expr: Expr | None) -> set[str]:
-    out: set[str] = set()
-    stack: list[object] = [expr]
-    while stack:
-        e = stack.pop()
-        if isinstance(e, Name):
-            out.add(e.id)
-        elif isinstance(e, Attr):
-            stack.append(e.value)
-        elif isinstance(e, Call):
-            stack.append(e.func)
-            stack.extend(e.args)
-            stack.extend(v for _, v in e.kwargs)
-        elif isinstance(e, (Seq,)):
-            stack.extend(e.items)
-        elif isinstance(e, DictExpr):
-            stack.extend(k for k in e.keys if k is not None)
-            stack.extend(e.values)
-        elif isinstance(e, FStr):
-            stack.extend(p for p in e.parts if not isinstance(p, str))
-        elif isinstance(e, BinOp):
-            stack.extend((e.left, e.right))
-        elif isinstance(e, Subscript):
-            stack.append(e.value)
-            stack.extend(e.items)
-    return out
+    return {e.id for e in walk(expr) if isinstance(e, Name)}
 
 
 def str_set(expr: Expr | None) -> frozenset[str] | None:
