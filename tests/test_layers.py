@@ -1,0 +1,60 @@
+"""The layering promises of ARCHITECTURE.md, checked on our own source (not on analyzed code)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "fastapi_arch_lint"
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+    return out
+
+
+def modules(under: str) -> list[Path]:
+    return sorted((SRC / under).rglob("*.py")) if (SRC / under).is_dir() else [SRC / under]
+
+
+def test_libcst_lives_only_in_the_extractor() -> None:
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC).as_posix()
+        if rel.startswith("extract/") and rel != "extract/link.py":
+            continue
+        if any(m == "libcst" or m.startswith("libcst.") for m in imports_of(path)):
+            offenders.append(rel)
+    assert offenders == []
+
+
+def test_rules_never_see_the_syntax_tree_or_the_extractor() -> None:
+    offenders = []
+    for path in modules("rules") + [SRC / "rule.py"]:
+        bad = {m for m in imports_of(path) if m.startswith(("fastapi_arch_lint.extract", "libcst",
+                                                                 "fastapi_arch_lint.engine", "fastapi_arch_lint.cli"))}
+        if bad:
+            offenders.append((path.relative_to(SRC).as_posix(), sorted(bad)))
+    assert offenders == []
+
+
+def test_model_and_findings_import_nothing_above_them() -> None:
+    offenders = []
+    for path in modules("model") + [SRC / "findings.py"]:
+        bad = {m for m in imports_of(path)
+               if m.startswith("fastapi_arch_lint.") and not m.startswith(("fastapi_arch_lint.model", "fastapi_arch_lint.findings"))}
+        if bad:
+            offenders.append((path.relative_to(SRC).as_posix(), sorted(bad)))
+    assert offenders == []
+
+
+def test_nothing_imports_the_cli() -> None:
+    offenders = [p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py")
+                 if p.name not in ("cli.py", "__main__.py") and "fastapi_arch_lint.cli" in imports_of(p)]
+    assert offenders == []
