@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
@@ -31,6 +33,12 @@ def order_is_known(a: Route, b: Route) -> bool:
         if x != y:
             return x[0] == y[0]
     return True
+
+
+def _first_static(path: str) -> str | None:
+    """The first path segment when it is static, None when it is a parameter."""
+    first = path.lstrip("/").split("/", 1)[0]
+    return None if "{" in first else first
 
 
 def _short(route: Route) -> str:
@@ -66,11 +74,25 @@ class ShadowedRoute(Rule):
             keys = {id(r): pattern_key(r.path) for r in routes}
             sizes = {id(r): len(parse_path(r.path)) for r in routes}
             reported: set[tuple[object, ...]] = set()
+            # only a parameterised route can swallow another: bucket those by kind, segment count and
+            # first segment (a static first segment must match exactly), so large apps are not quadratic
+            buckets: dict[tuple[str, int, str | None], list[tuple[int, Route]]] = {}
+            tails: list[tuple[int, Route]] = []  # ``{p:path}`` routes take any number of segments
+            for i, r in enumerate(routes):
+                if "{" not in r.path:
+                    continue
+                if ":path}" in r.path:
+                    tails.append((i, r))
+                else:
+                    buckets.setdefault((r.kind, sizes[id(r)], _first_static(r.path)), []).append((i, r))
             for j, later in enumerate(routes):
-                for earlier in routes[:j]:
-                    if "{" not in earlier.path or earlier.kind != later.kind:
-                        continue
-                    if sizes[id(earlier)] != sizes[id(later)] and ":path}" not in earlier.path:
+                size, first = sizes[id(later)], _first_static(later.path)
+                pools = [buckets.get((later.kind, size, None), []), tails]
+                if first is not None:
+                    pools.append(buckets.get((later.kind, size, first), []))
+                candidates = [r for i, r in heapq.merge(*pools, key=lambda t: t[0]) if i < j]
+                for earlier in candidates:
+                    if earlier.kind != later.kind:
                         continue
                     common = _methods(earlier) & _methods(later)
                     if not common:
