@@ -334,12 +334,18 @@ class CodeCall:
 
 
 def iter_calls(app: AppModel, resolver: Resolver | None = None) -> Iterator[CodeCall]:
-    """Calls in every project function (the linked call graph) and in module and class bodies."""
+    """Calls in every project function (the linked call graph) and in module and class bodies.
+
+    Test code is never judged by the hardening rules, so its calls are not yielded."""
     for fn in app.functions.values():
+        if is_test_path(fn.path):
+            continue
         for site, target in fn.calls:
             yield CodeCall(site.call, target, fn.module, fn.path, site.pos.line, site.pos.col, fn)
     resolver = resolver or Resolver(app)
     for mod in app.modules:
+        if is_test_path(mod.path):
+            continue
         scope = mod.facts.scope
         roots: list[tuple[Expr, int, int]] = []
         for a in scope.assigns:

@@ -67,7 +67,7 @@ class CorsWildcardWithCredentials(Rule):
         # ``CORSMiddleware(app, ...)`` wrapping an ASGI app directly
         resolver = Resolver(app)
         for cc in iter_calls(app, resolver):
-            if cc.target not in CORS_CLASSES or is_test_path(cc.path) or (cc.path, cc.line) in seen:
+            if cc.target not in CORS_CLASSES or (cc.path, cc.line) in seen:
                 continue
             get = lambda k: resolver.value(cc.call.kwarg(k), cc.module, cc.function, cc.line)  # noqa: E731
             how = wildcard(get("allow_origins"), get("allow_origin_regex"))

@@ -42,7 +42,7 @@ class DebugEnabled(Rule):
     def check(self, app: AppModel) -> Iterator[Finding]:
         resolver = Resolver(app)
         for cc in iter_calls(app, resolver):
-            if not self.is_app_class(app, cc.target) or is_test_path(cc.path):
+            if not self.is_app_class(app, cc.target):
                 continue
             expr = cc.call.kwarg("debug")
             if expr is None or resolver.value(expr, cc.module, cc.function, cc.line) is not True:

@@ -108,8 +108,6 @@ class HardcodedSecret(Rule):
         # keyword arguments (``SessionMiddleware(secret_key="...")``), signing keys, connection strings
         self._end = None
         for cc in iter_calls(app, resolver):
-            if is_test_path(cc.path):
-                continue
             call_name = dotted(cc.call.func) or (short_target(cc.target) if cc.target else "call")
             owner = cc.function.qualname if cc.function else cc.module
             for k, v in cc.call.kwargs:

@@ -11,7 +11,6 @@ from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._hardening import (
     CodeCall,
     Resolver,
-    is_test_path,
     iter_calls,
     jwt_decode_library,
     short_target,
@@ -52,7 +51,7 @@ class JwtDecodeWithoutAlgorithms(Rule):
         resolver = Resolver(app)
         for cc in iter_calls(app, resolver):
             lib = jwt_decode_library(cc.target)
-            if lib is None or is_test_path(cc.path) or cc.call.starred:
+            if lib is None or cc.call.starred:
                 continue
             if unverified_reason(cc, resolver) is not None:
                 continue  # FAL501 says it: the signature is not checked at all

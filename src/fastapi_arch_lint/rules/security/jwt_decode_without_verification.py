@@ -11,7 +11,6 @@ from fastapi_arch_lint.rules.security._hardening import (
     CodeCall,
     Resolver,
     dict_value,
-    is_test_path,
     iter_calls,
     jwt_decode_library,
     short_target,
@@ -49,7 +48,7 @@ class JwtDecodeWithoutVerification(Rule):
         resolver = Resolver(app)
         for cc in iter_calls(app, resolver):
             lib = jwt_decode_library(cc.target)
-            if lib is None or is_test_path(cc.path):
+            if lib is None:
                 continue
             reason = unverified_reason(cc, resolver)
             if reason is None:

@@ -12,7 +12,6 @@ from fastapi_arch_lint.rules.security._hardening import (
     CodeCall,
     Resolver,
     dict_value,
-    is_test_path,
     iter_calls,
     jwt_decode_library,
     jwt_encode_library,
@@ -103,7 +102,7 @@ class JwtWithoutExpiry(Rule):
     def check(self, app: AppModel) -> Iterator[Finding]:
         resolver = Resolver(app)
         for cc in iter_calls(app, resolver):
-            if is_test_path(cc.path) or not cc.target:
+            if not cc.target:
                 continue
             where = where_label(cc.function, cc.module)
             entity = f"{cc.function.qualname if cc.function else cc.module}:{short_target(cc.target)}"

@@ -12,7 +12,6 @@ from fastapi_arch_lint.rules.security._hardening import (
     Resolver,
     call_label,
     http_client_kind,
-    is_test_path,
     iter_calls,
     where_label,
 )
@@ -34,7 +33,7 @@ class OutboundRequestWithoutTimeout(Rule):
     def check(self, app: AppModel) -> Iterator[Finding]:
         resolver = Resolver(app)
         for cc in iter_calls(app, resolver):
-            if not cc.target or is_test_path(cc.path):
+            if not cc.target:
                 continue
             where = where_label(cc.function, cc.module)
             entity = f"{cc.function.qualname if cc.function else cc.module}:{cc.target}"

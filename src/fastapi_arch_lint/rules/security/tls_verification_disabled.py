@@ -36,7 +36,7 @@ class TlsVerificationDisabled(Rule):
     def check(self, app: AppModel) -> Iterator[Finding]:
         resolver = Resolver(app)
         for cc in iter_calls(app, resolver):
-            if not cc.target or is_test_path(cc.path):
+            if not cc.target:
                 continue
             where = where_label(cc.function, cc.module)
             entity = f"{cc.function.qualname if cc.function else cc.module}:{cc.target}"

@@ -14,7 +14,6 @@ from fastapi_arch_lint.rules.security._hardening import (
     CodeCall,
     Resolver,
     identifiers,
-    is_test_path,
     iter_calls,
     walk,
     where_label,
@@ -87,7 +86,7 @@ class WeakPasswordHash(Rule):
         resolver = Resolver(app)
         for cc in iter_calls(app, resolver):
             target = cc.target
-            if not target or is_test_path(cc.path):
+            if not target:
                 continue
             where = where_label(cc.function, cc.module)
             entity = f"{cc.function.qualname if cc.function else cc.module}:{target}"
