@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -33,7 +34,12 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def entries(cache_dir: Path) -> list[Path]:
-    return sorted(p for p in (cache_dir / __version__).rglob("*") if p.is_file())
+    """The per-file facts entries (not the stored review results)."""
+    return sorted(p for p in (cache_dir / __version__).rglob("*") if p.is_file() and p.parent.name != "results")
+
+
+def results(cache_dir: Path) -> list[Path]:
+    return sorted((cache_dir / __version__ / "results").glob("*"))
 
 
 def copy_app(tmp_path: Path, name: str) -> Path:
@@ -203,6 +209,8 @@ def test_corrupt_entries_are_ignored_and_rewritten(tmp_path: Path) -> None:
     paths = entries(cache_dir)
     for n, p in enumerate(paths):  # truncated, garbage, empty, and a valid pickle of something else
         p.write_bytes([p.read_bytes()[: len(p.read_bytes()) // 2], b"\x00garbage", b"", pickle.dumps({"a": 1})][n % 4])
+    for p in results(cache_dir):  # so that the run goes through the facts entries
+        p.unlink()
     again = run("review", target, "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
     assert again == cold
     cache = FactCache(cache_dir, max_bytes=1_000_000)
@@ -227,6 +235,8 @@ def test_a_planted_entry_cannot_run_code(tmp_path: Path) -> None:
         with pytest.raises(pickle.UnpicklingError):
             loads(p.read_bytes())
         assert decode_entry(p.read_bytes(), key, "x.py") is None
+    for p in results(cache_dir):
+        p.write_bytes(pickle.dumps(("fastapi-arch-lint facts", 1, "any", "result", Evil())))
     again = run("review", str(app), "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
     assert not marker.exists()
     assert again == cold
@@ -253,3 +263,102 @@ def test_concurrent_runs_share_one_cache(tmp_path: Path) -> None:
     assert not list(cache_dir.rglob(".tmp-*"))
     warm = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert warm.stdout == outs[0][0]
+
+
+# ---------------------------------------------------------------------------
+# whole review results
+
+
+def test_unchanged_project_is_answered_from_the_stored_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache_dir = tmp_path / "cache"
+    target = str(FIXTURES / "vuln_app")
+    for fmt in ("json", "text", "sarif"):
+        cold = run("review", target, "--format", fmt, "--cache-dir", str(cache_dir), "--jobs", "1")
+        assert cold[0] == 1 and cold[1]
+    assert len(results(cache_dir)) == 1  # one slot per project and settings, not per format
+
+    def no_analysis(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an unchanged project must not be analyzed again")
+
+    monkeypatch.setattr(engine, "analyze", no_analysis)
+    for fmt in ("json", "text", "sarif"):
+        warm = run("review", target, "--format", fmt, "--cache-dir", str(cache_dir), "--jobs", "1")
+        monkeypatch.undo()
+        uncached = run("review", target, "--format", fmt, "--no-cache", "--jobs", "1")
+        monkeypatch.setattr(engine, "analyze", no_analysis)
+        assert warm == uncached
+
+
+def test_any_change_of_input_misses_the_stored_result(tmp_path: Path) -> None:
+    app = copy_app(tmp_path, "factory_app")
+    cache_dir = tmp_path / "cache"
+
+    def both(*extra: str) -> tuple[int, str, str]:
+        warm = run("review", str(app), "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1", *extra)
+        assert warm == run("review", str(app), "--format", "json", "--no-cache", "--jobs", "1", *extra)
+        return warm
+
+    before = json.loads(both()[1])
+    # a changed file
+    items = app / "app" / "api" / "v1" / "endpoints" / "items.py"
+    items.write_text(items.read_text() + '\n\n@router.get("/get-all-items")\nasync def get_all_items():\n    return []\n',
+                     encoding="utf-8")
+    after = json.loads(both()[1])
+    new = [f for f in after["findings"] if "/get-all-items" in f["message"]]
+    assert new and not [f for f in before["findings"] if "/get-all-items" in f["message"]]
+    # other settings (a slot of their own), then back to the first ones
+    ignored = json.loads(both("--ignore", "FAL101")[1])
+    assert not [f for f in ignored["findings"] if f["rule"] == "FAL101"]
+    assert json.loads(both()[1]) == after
+    # a new file, a file moved elsewhere, a removed file
+    (app / "app" / "extra.py").write_text("import time\n", encoding="utf-8")
+    assert json.loads(both()[1])["summary"]["files"] == after["summary"]["files"] + 1
+    items.rename(items.with_name("things.py"))
+    moved = json.loads(both()[1])
+    assert moved != after  # the include of ``items`` now resolves to nothing
+    (app / "app" / "extra.py").unlink()
+    assert json.loads(both()[1])["summary"]["files"] == after["summary"]["files"]
+
+
+def test_a_corrupt_stored_result_is_ignored_and_rewritten(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    target = str(FIXTURES / "tutorial_jwt_app")
+    cold = run("review", target, "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
+    (stored,) = results(cache_dir)
+    good = stored.read_bytes()
+    for bad in (good[: len(good) // 2], b"\x00garbage", b"", pickle.dumps({"a": 1}),
+                pickle.dumps(("fastapi-arch-lint facts", 1, "another key", "result", ([], [])))):
+        stored.write_bytes(bad)
+        assert run("review", target, "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1") == cold
+        assert stored.read_bytes() == good  # rewritten
+
+
+def test_the_narrative_never_takes_a_stored_result(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    target = str(FIXTURES / "bigger_app")
+    run("review", target, "--cache-dir", str(cache_dir), "--jobs", "1")
+    warm = run("review", target, "--cache-dir", str(cache_dir), "--jobs", "1", "--dry-run")
+    size = re.search(r"brief: ([\d,]+) characters", warm[1])
+    assert size and int(size.group(1).replace(",", "")) > 10_000  # route table, models...: from the model
+    assert warm == run("review", target, "--no-cache", "--jobs", "1", "--dry-run")
+
+
+def test_a_run_with_a_crashed_file_is_not_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi_arch_lint.config import Config
+    from fastapi_arch_lint.findings import Diagnostic
+
+    real = engine.analyze
+
+    def crashing(*args: object, **kwargs: object) -> engine.Analysis:
+        analysis = real(*args, **kwargs)
+        analysis.diagnostics.append(Diagnostic("x.py", engine.CRASH_MESSAGE))
+        return analysis
+
+    monkeypatch.setattr(engine, "analyze", crashing)
+    cache = FactCache(tmp_path / "cache", max_bytes=1_000_000)
+    target = FIXTURES / "good_app"
+    engine.review([target], Config(root=target), jobs=1, cache=cache, reuse_results=True)
+    assert entries(tmp_path / "cache") and not results(tmp_path / "cache")
+    monkeypatch.setattr(engine, "analyze", real)
+    engine.review([target], Config(root=target), jobs=1, cache=cache, reuse_results=True)
+    assert len(results(tmp_path / "cache")) == 1

@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi_arch_lint import __version__
-from fastapi_arch_lint.findings import Diagnostic
+from fastapi_arch_lint import findings as _findings
+from fastapi_arch_lint.findings import Diagnostic, Finding
 from fastapi_arch_lint.model import expr as _expr
 from fastapi_arch_lint.model import facts as _facts
 
@@ -64,8 +65,12 @@ def _model_classes() -> dict[tuple[str, str], type]:
 
 
 _CLASSES = _model_classes()
+_RESULT_CLASSES = {(_findings.__name__, c.__name__): c
+                   for c in (_findings.Finding, _findings.Related, _findings.Diagnostic,
+                             _findings.Severity, _findings.Confidence)}
 _ALLOWED: dict[tuple[str, str], Any] = {
     **_CLASSES,
+    **_RESULT_CLASSES,
     ("builtins", "Ellipsis"): Ellipsis,
     ("builtins", "frozenset"): frozenset,
     ("builtins", "set"): set,
@@ -81,7 +86,7 @@ def _reducer(cls: type):  # type: ignore[no-untyped-def]
 # a frozen dataclass pickles as ``cls(*fields)``: smaller and about twice as fast to load
 # as the default (which calls ``dataclasses.fields`` in ``__setstate__`` for every object)
 _DISPATCH = dict(copyreg.dispatch_table)
-_DISPATCH.update({cls: _reducer(cls) for cls in _CLASSES.values()
+_DISPATCH.update({cls: _reducer(cls) for cls in (*_CLASSES.values(), *_RESULT_CLASSES.values())
                   if dataclasses.is_dataclass(cls) and all(f.init for f in dataclasses.fields(cls))})
 
 
@@ -117,6 +122,24 @@ def code_fingerprint() -> str:
         except OSError:  # pragma: no cover - a zipped install: the version and salt must do
             h.update(rel.encode() + b"\0?")
     return h.hexdigest()
+
+
+_PACKAGE_FINGERPRINT: list[str] = []
+
+
+def package_fingerprint() -> str:
+    """A hash of all of the tool's own Python source (linker, rules, suppression...): a stored
+    review result is only reused by the very code that made it."""
+    if not _PACKAGE_FINGERPRINT:
+        h = hashlib.sha256(__version__.encode())
+        pkg = Path(__file__).resolve().parent
+        for path in sorted(pkg.rglob("*.py")):
+            try:
+                h.update(path.relative_to(pkg).as_posix().encode() + b"\0" + path.read_bytes())
+            except OSError:  # pragma: no cover - unreadable: the version must do
+                h.update(path.name.encode() + b"\0?")
+        _PACKAGE_FINGERPRINT.append(h.hexdigest())
+    return _PACKAGE_FINGERPRINT[0]
 
 
 def _libcst_version() -> str:
@@ -222,6 +245,47 @@ class FactCache:
             self.problem = f"cannot write to the cache folder {self.directory}: {exc.strerror or exc}"
             return
         self.writes += 1
+
+
+    # -- whole review results -------------------------------------------------------
+    # One stored result per project and settings ("slot"), overwritten by the next run there, so
+    # they do not pile up; it is reused only when the run key (every file's path and bytes, the
+    # settings, the tool's code) matches exactly.
+    def result_slot(self, settings: str) -> str:
+        return hashlib.sha256(self.salt + b"slot\0" + settings.encode()).hexdigest()
+
+    def result_key(self, inputs: str) -> str:
+        return hashlib.sha256(self.salt + package_fingerprint().encode() + b"\0" + inputs.encode()).hexdigest()
+
+    def result_path(self, slot: str) -> Path:
+        return self.bucket / "results" / slot
+
+    def load_result(self, slot: str, key: str) -> tuple[list[Finding], list[Diagnostic]] | None:
+        try:
+            data = self.result_path(slot).read_bytes()
+        except OSError:
+            return None
+        try:
+            magic, fmt, stored_key, kind, payload = loads(data)
+            if magic != _MAGIC or fmt != _FORMAT or stored_key != key or kind != "result":
+                return None
+            findings, diagnostics = payload
+            if (isinstance(findings, list) and all(type(f) is Finding for f in findings)
+                    and isinstance(diagnostics, list) and all(type(d) is Diagnostic for d in diagnostics)):
+                return findings, diagnostics
+        except Exception:  # corrupt, truncated or foreign: a miss, rewritten by this run
+            return None
+        return None
+
+    def write_result(self, slot: str, key: str, findings: list[Finding], diagnostics: list[Diagnostic]) -> None:
+        if not self._prepare():
+            return
+        target = self.result_path(slot)
+        try:
+            target.parent.mkdir(exist_ok=True)
+            self._write_atomic(target, dumps((_MAGIC, _FORMAT, key, "result", (list(findings), list(diagnostics)))))
+        except OSError as exc:
+            self.problem = f"cannot write to the cache folder {self.directory}: {exc.strerror or exc}"
 
 
 def encode_entry(key: str, facts: _facts.ModuleFacts | None, diagnostic: Diagnostic | None) -> bytes:

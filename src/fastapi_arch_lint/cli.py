@@ -189,7 +189,9 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
         project = _project_root(config, paths)
         targets = (str(project), *[p for p in paths if not Path(p).resolve().is_relative_to(project)])
     cache = _cache(config, no_cache, cache_dir)
-    result = run_review(targets, config, select=sel or None, ignore=ign, extend_select=ext, jobs=jobs, cache=cache)
+    # an unchanged project's stored result answers the run, unless the narrative needs the model
+    result = run_review(targets, config, select=sel or None, ignore=ign, extend_select=ext, jobs=jobs, cache=cache,
+                        reuse_results=narrative_settings is None)
     _cache_warning(cache)
     if write_baseline:
         _write_baseline(Path(write_baseline), result.findings)

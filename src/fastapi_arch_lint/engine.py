@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from fastapi_arch_lint.discovery import SourceFile, assign_module_names, discover
+from fastapi_arch_lint.discovery import Discovered, SourceFile, assign_module_names, discover, package_root
 from fastapi_arch_lint.extract.link import Linker
 from fastapi_arch_lint.cache import FactCache, decode_entry, encode_entry
 from fastapi_arch_lint.extract.parse import DEFAULT_MAX_FILE_BYTES, Extracted, extract_source
@@ -17,7 +17,7 @@ from fastapi_arch_lint.model.facts import ModuleFacts
 
 @dataclass(slots=True)
 class Analysis:
-    model: AppModel
+    model: AppModel | None  # None only for a review answered from the results cache
     files: list[SourceFile]
     diagnostics: list[Diagnostic] = field(default_factory=list)
     facts: list[ModuleFacts] = field(default_factory=list)
@@ -38,8 +38,11 @@ CRASH_MESSAGE = "the parser crashed on this file (deeply nested or gigantic expr
 DEFAULT_FILE_TIMEOUT = 30.0  # seconds; LibCST's parser is quadratic on very long operator chains
 
 
+_TIMEOUT_PREFIX = "skipped: analysis took longer than"
+
+
 def _timeout_message(timeout: float) -> str:
-    return f"skipped: analysis took longer than {timeout:g} s"
+    return f"{_TIMEOUT_PREFIX} {timeout:g} s"
 
 
 def _kill(ex) -> None:  # type: ignore[no-untyped-def]
@@ -170,9 +173,17 @@ def _from_an_empty_folder(fn, *args):  # type: ignore[no-untyped-def]
             os.chdir(here)
 
 
+def read_sources(files: Sequence[SourceFile], max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[bytes | Diagnostic]:
+    """The bytes of every file, or the diagnostic saying why it cannot be read."""
+    from fastapi_arch_lint.extract.parse import read_source
+
+    return [read_source(f.path, f.display, max_bytes=max_bytes) for f in files]
+
+
 def extract_all(files: Sequence[SourceFile], *, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
                 jobs: int | None = None, timeout: float = DEFAULT_FILE_TIMEOUT,
-                cache: FactCache | None = None) -> list[Extracted]:
+                cache: FactCache | None = None, sources: Sequence[bytes | Diagnostic] | None = None
+                ) -> list[Extracted]:
     """Facts of every file, from ``cache`` when it has them, else in a process pool when
     ``jobs`` > 1 (in this process when ``jobs`` is 1 or there are fewer than 8 files in all).
 
@@ -180,7 +191,8 @@ def extract_all(files: Sequence[SourceFile], *, max_bytes: int = DEFAULT_MAX_FIL
     Workers only parse and collect and return encoded facts. A file that kills its worker
     (LibCST's native parser can overflow its stack) or takes longer than ``timeout`` becomes
     a diagnostic naming it, every other file is analyzed, and such a diagnostic is never
-    cached. Results are in the order of ``files``.
+    cached. Results are in the order of ``files``. ``sources`` are the files' bytes when the
+    caller has already read them (``read_sources``).
     """
     import gc
 
@@ -191,23 +203,24 @@ def extract_all(files: Sequence[SourceFile], *, max_bytes: int = DEFAULT_MAX_FIL
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _extract_all(files, max_bytes, default_jobs() if jobs is None else jobs, timeout, cache)
+        if sources is None:
+            sources = read_sources(files, max_bytes)
+        return _extract_all(files, sources, max_bytes, default_jobs() if jobs is None else jobs, timeout, cache)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _extract_all(files: Sequence[SourceFile], max_bytes: int, jobs: int, timeout: float,
-                 cache: FactCache | None) -> list[Extracted]:
+def _extract_all(files: Sequence[SourceFile], sources: Sequence[bytes | Diagnostic], max_bytes: int, jobs: int,
+                 timeout: float, cache: FactCache | None) -> list[Extracted]:
     import gc
 
-    from fastapi_arch_lint.extract.parse import digest, read_source
+    from fastapi_arch_lint.extract.parse import digest
 
     results: list[Extracted | None] = [None] * len(files)
     work: list[tuple[bytes, str, int, str]] = []
     slots: list[int] = []
-    for i, f in enumerate(files):
-        source = read_source(f.path, f.display, max_bytes=max_bytes)
+    for i, (f, source) in enumerate(zip(files, sources)):
         if isinstance(source, Diagnostic):  # unreadable, too large, not a regular file: never cached
             results[i] = Extracted(f.display, None, source)
             continue
@@ -279,11 +292,16 @@ def analyze(
     auth_names: dict[str, list[str]] | None = None,
     cache: FactCache | None = None,
     timeout: float = DEFAULT_FILE_TIMEOUT,
+    found: Discovered | None = None,
+    sources: Sequence[bytes | Diagnostic] | None = None,
 ) -> Analysis:
     """Discover, extract (``jobs`` processes, default: the CPU count; facts from ``cache``
-    when given) and link. The result does not depend on ``jobs`` or ``cache``."""
-    found = discover(targets, excludes, base=base)
-    extracted = extract_all(found.files, max_bytes=max_bytes, jobs=jobs, timeout=timeout, cache=cache)
+    when given) and link. The result does not depend on ``jobs`` or ``cache``. ``found`` and
+    ``sources`` are the discovery and the files' bytes when the caller already has them."""
+    if found is None:
+        found = discover(targets, excludes, base=base)
+    extracted = extract_all(found.files, max_bytes=max_bytes, jobs=jobs, timeout=timeout, cache=cache,
+                            sources=sources)
     diagnostics = list(found.diagnostics)
     diagnostics.extend(ex.diagnostic for ex in extracted if ex.diagnostic is not None)
     facts = name_modules(found.files, extracted)
@@ -319,26 +337,84 @@ def run_rules(model: AppModel, rules: Sequence[type], options: dict[str, dict] |
     return findings, diagnostics
 
 
+# diagnostics of a run that another run might not repeat (a crash or hang under load, a bug):
+# such a run's result is never stored, as such a file's facts are never cached
+_TRANSIENT = (CRASH_MESSAGE, _TIMEOUT_PREFIX, "internal error")
+
+
 def review(targets: Sequence[str | Path], config: "Config", *, select: Sequence[str] | None = None,
            ignore: Sequence[str] = (), extend_select: Sequence[str] = (), jobs: int | None = None,
-           cache: FactCache | None = None) -> ReviewResult:
+           cache: FactCache | None = None, reuse_results: bool = False) -> ReviewResult:
+    """Findings and diagnostics of the files under ``targets``.
+
+    With ``cache`` and ``reuse_results``, a run whose inputs are all unchanged (every file's
+    bytes and path, the configuration, the selected rules and the tool's own code) is answered
+    from the stored result of the last such run, without extracting, linking or running a
+    rule: the result's ``analysis.model`` is then None, so callers that need the model (the
+    narrative) leave ``reuse_results`` off.
+    """
     from fastapi_arch_lint.rule import select_rules
     from fastapi_arch_lint.suppress import apply_noqa, apply_per_file_ignores
 
-    analysis = analyze(targets, excludes=config.all_excludes, base=config.root, max_bytes=config.max_file_bytes,
-                       auth_names=config.auth_names, jobs=jobs if jobs is not None else config.jobs, cache=cache,
-                       timeout=config.file_timeout or DEFAULT_FILE_TIMEOUT)
     # like ruff: an explicit --select replaces the file's select *and* ignore
     if select is not None:
         rules = select_rules(list(select), list(ignore), list(extend_select))
     else:
         rules = select_rules(config.select, [*config.ignore, *ignore], [*config.extend_select, *extend_select])
+    found = discover(targets, config.all_excludes, base=config.root)
+    sources = read_sources(found.files, config.max_file_bytes)
+    run_key = slot = None
+    if cache is not None and reuse_results:
+        slot, run_key = _run_key(cache, targets, config, rules, found, sources)
+        hit = cache.load_result(slot, run_key)
+        if hit is not None:
+            findings, diagnostics = hit
+            return ReviewResult(findings, diagnostics, Analysis(None, found.files, [], []), rules)
+    analysis = analyze(targets, excludes=config.all_excludes, base=config.root, max_bytes=config.max_file_bytes,
+                       auth_names=config.auth_names, jobs=jobs if jobs is not None else config.jobs, cache=cache,
+                       timeout=config.file_timeout or DEFAULT_FILE_TIMEOUT, found=found, sources=sources)
+    assert analysis.model is not None
     findings, diags = run_rules(analysis.model, rules, config.rule_options)
     facts_by_path = {m.path: m for m in analysis.facts}
     findings = apply_noqa(findings, facts_by_path)
     findings = apply_per_file_ignores(findings, config.per_file_ignores, config.root)
     findings = sorted(set(findings), key=lambda f: (f.path, f.line, f.column, f.rule, f.message))
-    return ReviewResult(findings, analysis.diagnostics + diags, analysis, rules)
+    result = ReviewResult(findings, analysis.diagnostics + diags, analysis, rules)
+    if run_key is not None and slot is not None and cache is not None and not any(
+            d.message.startswith(_TRANSIENT) for d in result.diagnostics):
+        cache.write_result(slot, run_key, result.findings, result.diagnostics)
+    return result
+
+
+def _run_key(cache: FactCache, targets: Sequence[str | Path], config: "Config", rules: Sequence[type],
+             found: Discovered, sources: Sequence[bytes | Diagnostic]) -> tuple[str, str]:
+    """``(slot, key)`` of a review: the slot names the project and settings (one stored result
+    each, overwritten by the next run), the key everything the findings depend on."""
+    import json
+
+    from fastapi_arch_lint.extract.parse import digest
+
+    ignored = {"jobs", "cache-dir", "file-timeout"}  # they change how, not what
+    settings = json.dumps({
+        "root": str(config.root),
+        "targets": [str(Path(t).resolve()) for t in targets],
+        "rules": [r.code for r in rules],
+        "options": config.rule_options,
+        "per-file-ignores": config.per_file_ignores,
+        "excludes": config.all_excludes,
+        "max-file-bytes": config.max_file_bytes,
+        "extra": {k: v for k, v in config.extra.items() if k not in ignored},
+    }, sort_keys=True, default=str)
+    inputs: list[str] = [settings]
+    inputs.extend(f"{d.path}\0{d.message}\0{d.kind}" for d in found.diagnostics)
+    roots: dict[Path, Path] = {}  # module names also depend on __init__.py files above the targets
+    for f, source in zip(found.files, sources):
+        parent = f.path.parent
+        if parent not in roots:
+            roots[parent] = package_root(f.path)
+        what = source.message if isinstance(source, Diagnostic) else digest(source)
+        inputs.append(f"{f.display}\0{f.path}\0{f.target}\0{roots[parent]}\0{what}")
+    return cache.result_slot(settings), cache.result_key("\n".join(inputs))
 
 
 from fastapi_arch_lint.config import Config  # noqa: E402
