@@ -97,7 +97,8 @@ def breakdown(root: Path) -> dict[str, float]:
             "rules": t5 - t4, "findings": len(findings)}
 
 
-def run_target(name: str, root: Path, repeat: int, jobs: int, scratch: Path, with_breakdown: bool) -> dict:
+def run_target(name: str, root: Path, repeat: int, jobs: int, scratch: Path, with_breakdown: bool,
+               may_edit: bool = False) -> dict:
     files = project_files(root)
     lines = sum(p.read_bytes().count(b"\n") for p in files)
     listing = scratch / f"{name}.files"
@@ -106,6 +107,11 @@ def run_target(name: str, root: Path, repeat: int, jobs: int, scratch: Path, wit
     warm_cache = scratch / f"{name}.warm-cache"
     shutil.rmtree(warm_cache, ignore_errors=True)
     subprocess.run([*tool, "--cache-dir", str(warm_cache)], stdout=subprocess.DEVNULL, check=False)
+    # the pre-commit case: one file edited since the last run, every other file's facts cached
+    edit_cache = scratch / f"{name}.edit-cache"
+    shutil.rmtree(edit_cache, ignore_errors=True)
+    shutil.copytree(warm_cache, edit_cache)
+    edited = files[len(files) // 2]
 
     commands: dict[str, list[str] | None] = {
         "LibCST parse (floor)": [sys.executable, "-c", FLOOR, str(listing)],
@@ -114,6 +120,8 @@ def run_target(name: str, root: Path, repeat: int, jobs: int, scratch: Path, wit
         f"review warm, {jobs} jobs": [*tool, "--cache-dir", str(warm_cache), "--jobs", str(jobs)],
         "review --no-cache, 1 job": [*tool, "--no-cache", "--jobs", "1"],
     }
+    if may_edit:  # never on a real codebase: only the generated projects are edited
+        commands[f"review 1 file edited, {jobs} jobs"] = [*tool, "--cache-dir", str(edit_cache), "--jobs", str(jobs)]
     if shutil.which("ruff"):
         commands["ruff check"] = [shutil.which("ruff"), "check", "--no-cache", "--exit-zero", "--quiet", str(root)]
     if shutil.which("bandit"):
@@ -129,6 +137,13 @@ def run_target(name: str, root: Path, repeat: int, jobs: int, scratch: Path, wit
                 cmd = [*tool, "--cache-dir", str(cold), "--jobs", n]
                 samples[label].append(measure(cmd))
                 shutil.rmtree(cold, ignore_errors=True)
+            elif label.startswith("review 1 file edited"):
+                original = edited.read_bytes()
+                edited.write_bytes(original + f"\n# benchmark edit {r}\n".encode())
+                try:
+                    samples[label].append(measure(cmd))
+                finally:
+                    edited.write_bytes(original)
             else:
                 samples[label].append(measure(cmd))
     result = {"name": name, "files": len(files), "lines": lines, "samples": samples}
@@ -194,7 +209,8 @@ def main() -> None:
                 root = scratch / size
                 stats = generate(root, SIZES[size])
                 print(f"\ngenerated {root}: {stats['files']} files, {stats['lines']:,} lines", flush=True)
-                results.append(run_target(size, root, args.repeat, jobs, scratch, not args.no_breakdown))
+                results.append(run_target(size, root, args.repeat, jobs, scratch, not args.no_breakdown,
+                                          may_edit=True))
                 print(render(results[-1]), flush=True)
         if len(results) > 1:
             print("\n## growth (median wall seconds per 10k lines)\n")
