@@ -29,7 +29,6 @@ import operator
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +178,7 @@ class FactCache:
         self.writes = 0
         self.problem: str | None = None
         self._ready = False
+        self._folders: set[Path] = set()  # entry folders known to exist
 
     # -- keys ------------------------------------------------------------------
     def key(self, content_digest: str) -> str:
@@ -223,9 +223,15 @@ class FactCache:
         self._ready = True
         return True
 
-    @staticmethod
-    def _write_atomic(target: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    _serial = 0
+
+    @classmethod
+    def _write_atomic(cls, target: Path, data: bytes) -> None:
+        # a name no other process or thread uses (pid, a counter, random bytes), created
+        # exclusively: cheaper than ``tempfile.mkstemp``, which costs ~0.2 ms a file
+        cls._serial += 1
+        tmp = f"{target.parent}/.tmp-{os.getpid()}-{cls._serial}-{os.urandom(4).hex()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -243,8 +249,15 @@ class FactCache:
             return
         target = self.entry_path(key)
         try:
-            target.parent.mkdir(exist_ok=True)
-            self._write_atomic(target, entry)
+            if target.parent not in self._folders:
+                target.parent.mkdir(exist_ok=True)
+                self._folders.add(target.parent)
+            try:
+                self._write_atomic(target, entry)
+            except FileNotFoundError:  # the folder was removed meanwhile (another run cleaning up)
+                self._folders.discard(target.parent)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._write_atomic(target, entry)
         except OSError as exc:
             self.problem = f"cannot write to the cache folder {self.directory}: {exc.strerror or exc}"
             return
