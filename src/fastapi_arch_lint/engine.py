@@ -29,6 +29,10 @@ def _extract_one(args: tuple[bytes, str, int, str]) -> bytes:
     Returning the encoded entry (not the objects) keeps the parent's decoding on the fast
     path and makes a fresh result and a cached one come from the very same bytes.
     """
+    import gc
+
+    if not gc.isenabled():  # a forked worker inherits the parent's paused collector
+        gc.enable()
     source, display, max_bytes, key = args
     ex = extract_source(source, display, max_bytes=max_bytes)
     return encode_entry(key, ex.facts, ex.diagnostic)
@@ -75,9 +79,18 @@ def _isolated(args: tuple[bytes, str, int, str], timeout: float) -> bytes | Diag
 
 
 def _mp_context():  # type: ignore[no-untyped-def]
+    """How workers start: forked from this process on Linux when it runs no other thread
+    (about 0.4 s less per run than starting a fork server that imports LibCST again, and
+    this process has already imported it); else from a fork server, else spawned. Forking
+    while another thread runs can deadlock the child, so a host program with threads (a
+    library caller) gets the fork server."""
     import multiprocessing
+    import sys
+    import threading
 
     methods = multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
     if "forkserver" not in methods:
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
