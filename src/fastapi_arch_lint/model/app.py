@@ -334,6 +334,10 @@ class AppModel:
     class_bases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # module-level string/number constants that resolved: {module.NAME: value}
     constants: dict[str, object] = field(default_factory=dict)
+    # derived data that several rules need (indexes, every resolved call site...), computed once per
+    # model by ``rules._util.memo`` instead of once per rule; not part of the model's value: not a
+    # constructor argument, not compared, not shown
+    derived: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def routes(self) -> tuple[Route, ...]:

@@ -2,12 +2,55 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from fastapi_arch_lint.findings import Related
-from fastapi_arch_lint.model.app import AppModel, Route
+from fastapi_arch_lint.model.app import AppModel, PydanticModel, Route, Table
+
+T = TypeVar("T")
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def memo(app: AppModel, compute: Callable[[AppModel], T]) -> T:
+    """``compute(app)``, computed once per model and shared by every rule that asks.
+
+    Several rules need the same derived data (every resolved call site, the taint contexts,
+    indexes by name); each rule stays a pure function of the model, only the work is shared.
+    ``compute`` is the key, so it must be a module-level function of the model alone (no
+    options), and what it returns must not be changed by its callers.
+    """
+    cache = app.derived
+    try:
+        return cache[compute]  # type: ignore[return-value]
+    except KeyError:
+        value = cache[compute] = compute(app)
+        return value
+
+
+def _models_by_qualname(app: AppModel) -> dict[str, PydanticModel]:
+    out: dict[str, PydanticModel] = {}
+    for m in app.models:
+        out.setdefault(m.qualname, m)  # the first one wins, as in ``AppModel.model``
+    return out
+
+
+def pydantic_model(app: AppModel, qualname: str) -> PydanticModel | None:
+    """``app.model(qualname)`` through a dict built once (it is a linear scan, asked for every route)."""
+    return memo(app, _models_by_qualname).get(qualname)
+
+
+def _tables_by_qualname(app: AppModel) -> dict[str, Table]:
+    out: dict[str, Table] = {}
+    for t in app.tables:
+        out.setdefault(t.qualname, t)  # the first one wins, as a scan of ``app.tables`` finds it
+    return out
+
+
+def find_table(app: AppModel, qualname: str) -> Table | None:
+    """The table class ``qualname`` (a dict built once instead of a scan of ``app.tables``)."""
+    return memo(app, _tables_by_qualname).get(qualname)
 
 
 def route_related(route: Route) -> tuple[Related, ...]:

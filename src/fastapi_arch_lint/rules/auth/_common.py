@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 
 from fastapi_arch_lint.model.app import AppModel, Function, Route
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, dotted, walk
+from fastapi_arch_lint.rules._util import memo
 
 # paths that are public by nature: issuing credentials, recovering them, probes
 DEFAULT_PUBLIC_ROUTES = (
@@ -94,11 +95,17 @@ def dependency_functions(app: AppModel, route: Route) -> Iterator[Function]:
             yield fn
             continue
         if d.kind in ("instance", "class"):
-            for q, f in app.functions.items():
-                if q.endswith(".__call__") or q.endswith(".__init__"):
-                    cls = q.rsplit(".", 1)[0]
-                    if cls == d.name or short(cls) == short(d.name):
-                        yield f
+            # the ``__call__``/``__init__`` of any class of that name (the same qualname is the same name)
+            yield from memo(app, _dunder_methods_by_class_name).get(short(d.name), ())
+
+
+def _dunder_methods_by_class_name(app: AppModel) -> dict[str, list[Function]]:
+    """``__call__`` and ``__init__`` methods by the short name of their class, in ``app.functions`` order."""
+    out: dict[str, list[Function]] = {}
+    for q, f in app.functions.items():
+        if q.endswith(".__call__") or q.endswith(".__init__"):
+            out.setdefault(short(q.rsplit(".", 1)[0]), []).append(f)
+    return out
 
 
 def reachable_functions(app: AppModel, start: Iterable[str], depth: int = 2) -> dict[str, Function]:

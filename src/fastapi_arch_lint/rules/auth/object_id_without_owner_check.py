@@ -78,7 +78,7 @@ def _tables_in(names: set[str], tables: dict[str, Table]) -> set[str]:
     return {n.split(".", 1)[0] for n in names if n.split(".", 1)[0] in tables}
 
 
-def _project_load(app: AppModel, target: str, tables: dict[str, Table]) -> tuple[bool, set[str]]:
+def _project_load(app: AppModel, target: str, tables: dict[str, Table]) -> tuple[bool, frozenset[str]]:
     """Does the project function ``target`` (or what it calls) read the database? Which tables?"""
     loads = False
     found: set[str] = set()
@@ -92,10 +92,12 @@ def _project_load(app: AppModel, target: str, tables: dict[str, Table]) -> tuple
             found |= t
         for c in fn.fact.compares:
             found |= _tables_in(names_in(c.left) | names_in(c.right), tables)
-    return loads, found
+    return loads, frozenset(found)
 
 
-def find_loads(app: AppModel, route: Route, ids: set[str], tables: dict[str, Table]) -> list[Load]:
+def find_loads(app: AppModel, route: Route, ids: set[str], tables: dict[str, Table],
+               project_loads: dict[str, tuple[bool, frozenset[str]]]) -> list[Load]:
+    """``project_loads`` caches ``_project_load`` by target: many handlers call the same service functions."""
     fact = route.handler.fact
     fn = app.functions.get(route.handler.qualname)
     sites = fn.calls if fn is not None else tuple((s, None) for s in fact.calls)
@@ -107,7 +109,9 @@ def find_loads(app: AppModel, route: Route, ids: set[str], tables: dict[str, Tab
         name = func_name(site.call)
         t = _tables_in(args | names_in(site.call.func), tables)
         if target and target in app.functions:
-            is_load, more = _project_load(app, target, tables)
+            if target not in project_loads:
+                project_loads[target] = _project_load(app, target, tables)
+            is_load, more = project_loads[target]
             is_load = is_load or bool(LOAD_CALL_RE.match(name))
             t |= more
         else:
@@ -153,6 +157,7 @@ class ObjectIdWithoutOwnerCheck(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         tables = {t.name: t for t in app.tables}
+        project_loads: dict[str, tuple[bool, frozenset[str]]] = {}
         for route in unique_routes(app):
             if route.kind != "http" or not route.auth.via or privileged(app, route):
                 continue
@@ -163,7 +168,7 @@ class ObjectIdWithoutOwnerCheck(Rule):
             # a dependency that also takes the id (``Depends(get_owned_item)``) is where the check usually lives
             if any(ids & {p.name for p in f.fact.params} for f in dependency_functions(app, route)):
                 continue
-            loads = find_loads(app, route, ids, tables)
+            loads = find_loads(app, route, ids, tables, project_loads)
             if not loads:
                 continue
             principals = principal_params(route)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, IncludeStep, Route
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import STATE_CHANGING, include_chain_text, route_entity, route_related, unique_routes
+from fastapi_arch_lint.rules._util import STATE_CHANGING, include_chain_text, memo, route_entity, route_related, unique_routes
 from fastapi_arch_lint.rules.auth._common import (
     credential_readers,
     DEFAULT_PUBLIC_HANDLERS,
@@ -40,16 +40,29 @@ def _sibling_includes(app: AppModel, route: Route) -> list[IncludeStep]:
     parents = {s.parent for s in route.include_chain} or {a.name for a in app.apps if a.id == route.app}
     mine = {(s.path, s.line) for s in route.include_chain}
     found: dict[tuple[str, int], IncludeStep] = {}
+    for step in memo(app, _auth_include_steps).get(route.app, ()):
+        if step.parent in parents and (step.path, step.line) not in mine:
+            found.setdefault((step.path, step.line), step)
+    return sorted(found.values(), key=lambda s: (s.path, s.line))
+
+
+def _auth_include_steps(app: AppModel) -> dict[str, list[IncludeStep]]:
+    """By app id: the include steps with dependencies on the chains of routes that include-level auth
+    reaches, in route and chain order, each (place, parent) once: its first step is the one
+    ``_sibling_includes`` keeps."""
+    out: dict[str, list[IncludeStep]] = {}
     for a in app.apps:
-        if a.id != route.app:
-            continue
+        steps = out.setdefault(a.id, [])
+        seen: set[tuple[str, int, str]] = set()
         for other in a.routes:
             if not any(v.level == "include" for v in other.auth.via):
                 continue
             for step in other.include_chain:
-                if step.parent in parents and step.dependencies and (step.path, step.line) not in mine:
-                    found.setdefault((step.path, step.line), step)
-    return sorted(found.values(), key=lambda s: (s.path, s.line))
+                key = (step.path, step.line, step.parent)
+                if step.dependencies and key not in seen:
+                    seen.add(key)
+                    steps.append(step)
+    return out
 
 
 @register

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, ModelField
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import route_entity, route_related
+from fastapi_arch_lint.rules._util import pydantic_model, route_entity, route_related
 from fastapi_arch_lint.rules.http._effects import registrations
 
 
@@ -28,7 +28,7 @@ class PutWithAllOptionalBody(Rule):
             if route.kind != "http" or "PUT" not in route.methods:
                 continue
             for qualname in route.request_models:
-                model = app.model(qualname)
+                model = pydantic_model(app, qualname)
                 if model is None or not model.fields or not all(_optional(f) for f in model.fields):
                     continue
                 handler = route.handler.qualname.rsplit(".", 1)[-1]

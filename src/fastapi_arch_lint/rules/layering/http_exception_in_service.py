@@ -55,10 +55,11 @@ class HttpExceptionInService(Rule):
         prefixes = layer_prefixes(app, self.options["layer-modules"])
         if not prefixes:
             return
+        layers = frozenset(prefixes)
         handlers = {r.handler.qualname for r in app.iter_routes()}
         deps = {d.name for r in app.iter_routes() for d in r.dependencies}
         for qualname, fn in sorted(app.functions.items()):
-            layer = in_layer(fn.module, prefixes)
+            layer = in_layer(fn.module, layers)
             if layer is None or qualname in handlers or qualname in deps:
                 continue
             for line, col, exc, status in raised_http_exceptions(app, fn):

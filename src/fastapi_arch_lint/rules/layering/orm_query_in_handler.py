@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel
@@ -41,14 +41,12 @@ def layer_prefixes(app: AppModel, names: Iterable[str]) -> list[str]:
     routed |= {r.id.split(":", 1)[0] for r in app.routers}
     defined = {fn.module for fn in app.functions.values()}
     defined |= {q.rsplit(".", 1)[0] for q in app.classes}
-    verdict: dict[str, bool] = {}
+    # a prefix has a module under it (``m == prefix or m.startswith(prefix + ".")``) when it is
+    # one of that module's enclosing packages or the module itself
+    routed_in, defined_in = _enclosing(routed), _enclosing(defined)
 
     def is_layer(prefix: str) -> bool:
-        if prefix not in verdict:
-            inside = prefix + "."
-            verdict[prefix] = not any(m == prefix or m.startswith(inside) for m in routed) and any(
-                m == prefix or m.startswith(inside) for m in defined)
-        return verdict[prefix]
+        return prefix not in routed_in and prefix in defined_in
 
     out: set[str] = set()
     for module in app.modules:
@@ -60,9 +58,23 @@ def layer_prefixes(app: AppModel, names: Iterable[str]) -> list[str]:
     return sorted(out)
 
 
-def in_layer(module: str, prefixes: Iterable[str]) -> str | None:
-    for p in prefixes:
-        if module == p or module.startswith(p + "."):
+def _enclosing(modules: Iterable[str]) -> set[str]:
+    """Every module of ``modules`` and every package that encloses one (``a.b.c`` -> ``a``, ``a.b``, ``a.b.c``)."""
+    out: set[str] = set()
+    for m in modules:
+        parts = m.split(".")
+        for i in range(1, len(parts) + 1):
+            out.add(".".join(parts[:i]))
+    return out
+
+
+def in_layer(module: str, prefixes: Collection[str]) -> str | None:
+    """The prefix ``module`` is (or lies under), the shortest when several are: the first of the
+    sorted ``layer_prefixes``. Looks up each enclosing package, so a set of prefixes makes it fast."""
+    parts = module.split(".")
+    for i in range(1, len(parts) + 1):
+        p = ".".join(parts[:i])
+        if p in prefixes:
             return p
     return None
 
@@ -90,10 +102,11 @@ class OrmQueryInHandler(Rule):
         prefixes = layer_prefixes(app, self.options["layer-modules"])
         if not prefixes:
             return
+        layers = frozenset(prefixes)
         seen: set[str] = set()
         for route in unique_routes(app):
             h = route.handler
-            if h.qualname in seen or in_layer(h.module, prefixes):
+            if h.qualname in seen or in_layer(h.module, layers):
                 continue
             seen.add(h.qualname)
             fn = app.functions.get(h.qualname)

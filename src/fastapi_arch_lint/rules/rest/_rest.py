@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from fastapi_arch_lint.model.app import AppModel, Loc, Param, Route
 from fastapi_arch_lint.model.facts import FunctionFact
+from fastapi_arch_lint.rules._util import pydantic_model
 
 # ``v1``, ``v2``, ``v1.2``, ``v2beta1``, ``v1-alpha``
 VERSION_RE = re.compile(r"^v\d+(?:[._]\d+)*(?:[-_]?(?:alpha|beta|rc)\d*)?$", re.IGNORECASE)
@@ -175,7 +176,7 @@ def param_site(app: AppModel, route: Route, param: Param) -> tuple[str, str, Fun
 
 def class_field_names(app: AppModel, qualname: str) -> tuple[str, ...] | None:
     """Field names (and aliases) of a project class used as a dependency without its own ``__init__``."""
-    m = app.model(qualname)
+    m = pydantic_model(app, qualname)
     if m is not None:
         out = []
         for f in m.fields:

@@ -9,7 +9,7 @@ from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Attr, Const, Name
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import route_entity, route_related, unique_routes
+from fastapi_arch_lint.rules._util import pydantic_model, route_entity, route_related, unique_routes
 from fastapi_arch_lint.rules.rest._rest import (
     PAGINATION_NAMES,
     dependency_class_fields,
@@ -92,7 +92,7 @@ def pagination_params(app: AppModel, route: Route) -> list[str]:
     names += [f for _, f in dependency_class_fields(app, route)]
     for p in route.params:
         if p.source == "query":  # ``Annotated[Filters, Query()]`` query-parameter models
-            m = next((app.model(t) for t in p.type_names if app.model(t) is not None), None)
+            m = next((pydantic_model(app, t) for t in p.type_names if pydantic_model(app, t) is not None), None)
             if m is not None:
                 names += [f.name for f in m.fields]
     return [n for n in names if norm_name(n) in PAGINATION_NAMES]

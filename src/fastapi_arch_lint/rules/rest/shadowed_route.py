@@ -35,12 +35,6 @@ def order_is_known(a: Route, b: Route) -> bool:
     return True
 
 
-def _first_static(path: str) -> str | None:
-    """The first path segment when it is static, None when it is a parameter."""
-    first = path.lstrip("/").split("/", 1)[0]
-    return None if "{" in first else first
-
-
 def _short(route: Route) -> str:
     return route.handler.qualname.rsplit(".", 1)[-1]
 
@@ -72,24 +66,35 @@ class ShadowedRoute(Rule):
         for a_ in app.apps:
             routes = sorted((r for r in a_.routes if not r.path_unresolved), key=lambda r: r.order)
             keys = {id(r): pattern_key(r.path) for r in routes}
-            sizes = {id(r): len(parse_path(r.path)) for r in routes}
             reported: set[tuple[object, ...]] = set()
-            # only a parameterised route can swallow another: bucket those by kind, segment count and
-            # first segment (a static first segment must match exactly), so large apps are not quadratic
-            buckets: dict[tuple[str, int, str | None], list[tuple[int, Route]]] = {}
+            # only a parameterised route can swallow another, and only a route with as many segments
+            # whose text equals its static segments (``swallows``): bucket those by kind, segment count,
+            # which segments are static and their text, so large apps (every path under ``/api/v1``)
+            # are not quadratic
+            buckets: dict[tuple[str, int, tuple[int, ...]], dict[tuple[str, ...], list[tuple[int, Route]]]] = {}
+            shapes: dict[tuple[str, int], list[tuple[int, ...]]] = {}
             tails: list[tuple[int, Route]] = []  # ``{p:path}`` routes take any number of segments
             for i, r in enumerate(routes):
                 if "{" not in r.path:
                     continue
                 if ":path}" in r.path:
                     tails.append((i, r))
-                else:
-                    buckets.setdefault((r.kind, sizes[id(r)], _first_static(r.path)), []).append((i, r))
+                    continue
+                segs = parse_path(r.path)
+                static = tuple(k for k, s in enumerate(segs) if s.kind == "static")
+                shape = (r.kind, len(segs), static)
+                if shape not in buckets:
+                    buckets[shape] = {}
+                    shapes.setdefault((r.kind, len(segs)), []).append(static)
+                buckets[shape].setdefault(tuple(segs[k].text for k in static), []).append((i, r))
             for j, later in enumerate(routes):
-                size, first = sizes[id(later)], _first_static(later.path)
-                pools = [buckets.get((later.kind, size, None), []), tails]
-                if first is not None:
-                    pools.append(buckets.get((later.kind, size, first), []))
+                segs = parse_path(later.path)
+                pools = [tails]
+                for static in shapes.get((later.kind, len(segs)), ()):
+                    if all(segs[k].kind == "static" for k in static):
+                        pool = buckets[(later.kind, len(segs), static)].get(tuple(segs[k].text for k in static))
+                        if pool:
+                            pools.append(pool)
                 candidates = [r for i, r in heapq.merge(*pools, key=lambda t: t[0]) if i < j]
                 for earlier in candidates:
                     if earlier.kind != later.kind:

@@ -10,7 +10,7 @@ from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Attr, Expr, Name
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import route_entity, unique_routes
+from fastapi_arch_lint.rules._util import pydantic_model, route_entity, unique_routes
 from fastapi_arch_lint.rules.rest._rest import PAGE_SIZE_NAMES, dependency_functions, norm_name, param_site, wire_name
 
 BOUND_IN_ANNOTATION = re.compile(r"\b(?:le|lt)\s*=|\b(?:Le|Lt|Interval)\(|\bconint\(")
@@ -78,8 +78,8 @@ class UnboundedPageSize(Rule):
                 key = (path, p.line or route.registered.line, p.name)
                 sites.setdefault(key, _Site(path, key[1], wire_name(p), owner)).routes.append(route)
             # fields of query-parameter models (``Annotated[Page, Query()]``) and of model dependencies
-            models = [app.model(t) for p in route.params if p.source == "query" for t in p.type_names]
-            models += [app.model(d.name) for d in route.dependencies if d.kind == "class" and d.is_async is None]
+            models = [pydantic_model(app, t) for p in route.params if p.source == "query" for t in p.type_names]
+            models += [pydantic_model(app, d.name) for d in route.dependencies if d.kind == "class" and d.is_async is None]
             for m in models:
                 if m is None:
                     continue

@@ -9,8 +9,9 @@ bindings, and the name heuristics for secrets.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fastapi_arch_lint.model.app import AppModel, Function, Module
 from fastapi_arch_lint.model.expr import (
@@ -28,6 +29,7 @@ from fastapi_arch_lint.model.expr import (
     walk,
 )
 from fastapi_arch_lint.model.facts import ClassFact, FunctionFact, ImportFact, Scope
+from fastapi_arch_lint.rules._util import memo
 
 # ---------------------------------------------------------------------------
 # paths
@@ -333,16 +335,32 @@ class CodeCall:
     function: Function | None  # None for module and class bodies
 
 
-def iter_calls(app: AppModel, resolver: Resolver | None = None) -> Iterator[CodeCall]:
+def iter_calls(app: AppModel, wanted: Callable[[Call, str | None], bool] | None = None) -> Iterator[CodeCall]:
     """Calls in every project function (the linked call graph) and in module and class bodies.
 
-    Test code is never judged by the hardening rules, so its calls are not yielded."""
-    for fn in app.functions.values():
-        if is_test_path(fn.path):
-            continue
+    Test code is never judged by the hardening rules, so its calls are not yielded. ``wanted``
+    (given the call and its target) skips a call before anything is built for it: each rule
+    looks for a few targets among tens of thousands of calls. About ten rules walk the calls:
+    what they share (the functions outside test code, the resolved module-level calls) is
+    computed once per model; the ``CodeCall``s of function bodies are made on the way, so that
+    the model does not keep one per call of the project alive."""
+    for fn in memo(app, _shipped_functions):
         for site, target in fn.calls:
-            yield CodeCall(site.call, target, fn.module, fn.path, site.pos.line, site.pos.col, fn)
-    resolver = resolver or Resolver(app)
+            if wanted is None or wanted(site.call, target):
+                yield CodeCall(site.call, target, fn.module, fn.path, site.pos.line, site.pos.col, fn)
+    for cc in memo(app, _module_calls):
+        if wanted is None or wanted(cc.call, cc.target):
+            yield cc
+
+
+def _shipped_functions(app: AppModel) -> tuple[Function, ...]:
+    return tuple(fn for fn in app.functions.values() if not is_test_path(fn.path))
+
+
+def _module_calls(app: AppModel) -> tuple[CodeCall, ...]:
+    """Calls in module and class bodies, resolved with a ``Resolver`` (the call graph covers functions only)."""
+    out: list[CodeCall] = []
+    resolver = Resolver(app)
     for mod in app.modules:
         if is_test_path(mod.path):
             continue
@@ -367,7 +385,8 @@ def iter_calls(app: AppModel, resolver: Resolver | None = None) -> Iterator[Code
                 if key in seen:
                     continue
                 seen.add(key)
-                yield CodeCall(e, resolver.target(e.func, mod.name), mod.name, mod.path, ln, cl, None)
+                out.append(CodeCall(e, resolver.target(e.func, mod.name), mod.name, mod.path, ln, cl, None))
+    return tuple(out)
 
 
 def _classes(classes: tuple[ClassFact, ...]) -> Iterator[ClassFact]:
@@ -423,6 +442,7 @@ NOT_SECRET_LAST = frozenset({
 DERIVED_WORDS = frozenset({"hash", "hashed", "encrypted", "masked", "redacted", "public", "pub"})
 
 
+@lru_cache(maxsize=4096)  # asked for every assignment, parameter, field and keyword in the project
 def is_secret_name(identifier: str) -> bool:
     """A name that holds a credential: ``SECRET_KEY``, ``jwt_secret``, ``db_password``, ``API_KEY``..."""
     ws = words(identifier)
@@ -504,6 +524,7 @@ def is_reference_value(name: str, value: str) -> bool:
 # libraries
 
 
+@lru_cache(maxsize=4096)  # asked for every call in the project by several rules
 def jwt_decode_library(target: str | None) -> str | None:
     """``pyjwt`` or ``python-jose`` when ``target`` decodes (and verifies) a JWT."""
     if not target:
@@ -515,6 +536,7 @@ def jwt_decode_library(target: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)  # asked for every call in the project by several rules
 def jwt_encode_library(target: str | None) -> str | None:
     if not target:
         return None
@@ -558,6 +580,7 @@ HTTPX_METHOD_RE = re.compile(rf"httpx\.(?:_client\.)?(?:Client|AsyncClient)(?:\(
 AIOHTTP_RE = re.compile(rf"aiohttp\.(?:request|TCPConnector|ClientSession(?:\(\))?\.(?:{HTTP_VERBS}|ws_connect))")
 
 
+@lru_cache(maxsize=4096)  # asked for every call in the project by several rules
 def http_client_kind(target: str | None) -> str | None:
     """``requests``, ``httpx``, ``aiohttp`` or ``urllib`` when ``target`` makes (or configures) outbound HTTP."""
     if not target:

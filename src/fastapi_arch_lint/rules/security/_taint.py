@@ -25,10 +25,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from fastapi_arch_lint.findings import Related
-from fastapi_arch_lint.model.app import AppModel, Function, Route, Table
+from fastapi_arch_lint.model.app import AppModel, Function, Module, Route, Table
 from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, DictExpr, Expr, FStr, Name, Opaque, Seq, Subscript, dotted, render, walk
 from fastapi_arch_lint.model.facts import AssignFact, CallSite
-from fastapi_arch_lint.rules._util import route_entity, unique_routes
+from fastapi_arch_lint.rules._util import find_table, memo, pydantic_model, route_entity, unique_routes
 
 # parameter sources that carry client-controlled data
 REQUEST_SOURCES = {
@@ -151,9 +151,12 @@ def annotation_is_safe(app: AppModel, ann: Expr | None, _depth: int = 0) -> bool
         return False
     if name in SAFE_ANNOTATIONS:
         return True
-    short = name.rsplit(".", 1)[-1]
-    return any(q.rsplit(".", 1)[-1] == short and any(b in ENUM_BASES for b in bases)
-               for q, bases in app.class_bases.items())
+    return name.rsplit(".", 1)[-1] in memo(app, _enum_short_names)
+
+
+def _enum_short_names(app: AppModel) -> frozenset[str]:
+    """The last names of the project's enum classes (an annotation names a class by its short name)."""
+    return frozenset(q.rsplit(".", 1)[-1] for q, bases in app.class_bases.items() if any(b in ENUM_BASES for b in bases))
 
 
 _PATTERN_TOKEN = re.compile(r"\[(?:[A-Za-z0-9_-]|\\[wd])+\]|\\[wd]|[A-Za-z0-9_-]")
@@ -206,7 +209,7 @@ def _confining_marker(e: Expr | None) -> bool:
 
 def model_of(app: AppModel, type_names: Iterable[str]) -> str | None:
     for t in type_names:
-        if app.model(t) is not None or any(tb.qualname == t for tb in app.tables):
+        if pydantic_model(app, t) is not None or find_table(app, t) is not None:
             return t
     return None
 
@@ -319,7 +322,7 @@ class Flow:
             if e.attr in HARMLESS_ATTRS or (kind == "path" and e.attr in PATH_SAFE_ATTRS):
                 return None
             if base.shape == "model" and base.model:
-                m = self.app.model(base.model)
+                m = pydantic_model(self.app, base.model)
                 f = m.field(e.attr) if m else None
                 if f is not None and (is_safe_type(self.app, f.type_names)
                                       or pattern_confines(f.constraint("pattern") or f.constraint("regex"))):
@@ -575,8 +578,20 @@ class Context:
         return route_entity(self.route)
 
 
-def contexts(app: AppModel, depth: int = 2) -> Iterator[Context]:
-    """Each route handler with tainted parameters, then the project functions it passes them to."""
+# how many calls deep request data is followed from a handler
+CONTEXT_DEPTH = 2
+
+
+def contexts(app: AppModel) -> Iterator[Context]:
+    """Each route handler with tainted parameters, then the project functions it passes them to.
+
+    Five rules walk them, so they are built once per model and shared, flows included: a
+    ``Flow`` only caches what is a function of its inputs, so which rule asks first does not matter."""
+    return iter(memo(app, _contexts))
+
+
+def _contexts(app: AppModel) -> tuple[Context, ...]:
+    out: list[Context] = []
     seen: set[tuple[str, str, tuple[str, ...]]] = set()
     for route in unique_routes(app):
         fn = app.function(route.handler.qualname)
@@ -592,8 +607,8 @@ def contexts(app: AppModel, depth: int = 2) -> Iterator[Context]:
             if key in seen:
                 continue
             seen.add(key)
-            yield ctx
-            if len(ctx.trail) >= depth:
+            out.append(ctx)
+            if len(ctx.trail) >= CONTEXT_DEPTH:
                 continue
             for site, target in ctx.function.calls:
                 callee = app.functions.get(target) if target else None
@@ -602,6 +617,7 @@ def contexts(app: AppModel, depth: int = 2) -> Iterator[Context]:
                 sub = ctx.flow.call_env(site, callee)
                 if sub:
                     queue.append(Context(app, route, callee, sub, ctx.trail + ((ctx.function, site),)))
+    return tuple(out)
 
 
 def is_test_path(path: str) -> bool:
@@ -629,14 +645,14 @@ def call_arg(call: Call, index: int, *names: str) -> Expr | None:
 
 def table_named(app: AppModel, name: str, module: str = "") -> Table | None:
     """The table class a bare name in ``module`` refers to (by qualname, else by unique class name)."""
-    exact = [t for t in app.tables if t.qualname == name]
-    if exact:
-        return exact[0]
+    exact = find_table(app, name)
+    if exact is not None:
+        return exact
     short = name.rsplit(".", 1)[-1]
-    named = [t for t in app.tables if t.name == short]
+    named = memo(app, _tables_by_name).get(short, [])
     if len(named) == 1:
         return named[0]
-    mod = app.module(module)
+    mod = memo(app, _modules_by_name).get(module)
     if mod is not None and named:
         for imp in mod.facts.imports:
             if imp.local == short and imp.name:
@@ -647,6 +663,20 @@ def table_named(app: AppModel, name: str, module: str = "") -> Table | None:
             if t.qualname == f"{module}.{short}":
                 return t
     return None
+
+
+def _tables_by_name(app: AppModel) -> dict[str, list[Table]]:
+    out: dict[str, list[Table]] = {}
+    for t in app.tables:
+        out.setdefault(t.name, []).append(t)
+    return out
+
+
+def _modules_by_name(app: AppModel) -> dict[str, Module]:
+    out: dict[str, Module] = {}
+    for m in app.modules:
+        out.setdefault(m.name, m)  # the first one wins, as in ``AppModel.module``
+    return out
 
 
 SQL_WORDS = re.compile(

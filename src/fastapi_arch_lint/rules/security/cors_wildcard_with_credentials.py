@@ -66,7 +66,7 @@ class CorsWildcardWithCredentials(Rule):
                                     Confidence.HIGH if literal else Confidence.MEDIUM)
         # ``CORSMiddleware(app, ...)`` wrapping an ASGI app directly
         resolver = Resolver(app)
-        for cc in iter_calls(app, resolver):
+        for cc in iter_calls(app, lambda call, target: target in CORS_CLASSES):
             if cc.target not in CORS_CLASSES or (cc.path, cc.line) in seen:
                 continue
             get = lambda k: resolver.value(cc.call.kwarg(k), cc.module, cc.function, cc.line)  # noqa: E731

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Const, Name, render
+from fastapi_arch_lint.model.expr import Call, Const, Name, render
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._hardening import (
     ExtRef,
@@ -41,7 +41,14 @@ class DebugEnabled(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         resolver = Resolver(app)
-        for cc in iter_calls(app, resolver):
+        app_class: dict[str | None, bool] = {}  # by call target: a project has far fewer targets than calls
+
+        def wanted(call: Call, target: str | None) -> bool:
+            if target not in app_class:
+                app_class[target] = self.is_app_class(app, target)
+            return app_class[target]
+
+        for cc in iter_calls(app, wanted):
             if not self.is_app_class(app, cc.target):
                 continue
             expr = cc.call.kwarg("debug")

@@ -52,6 +52,11 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _literal_argument(call: Call, target: str | None) -> bool:
+    """Every finding about a call is about one of its literal arguments: ``iter_calls`` skips the other calls."""
+    return any(isinstance(a, Const) for a in call.args) or any(isinstance(v, Const) for _, v in call.kwargs)
+
+
 @register
 class HardcodedSecret(Rule):
     code = "FAL504"
@@ -107,7 +112,7 @@ class HardcodedSecret(Rule):
                                        label, f"{qual}.{f.name}", field=True)
         # keyword arguments (``SessionMiddleware(secret_key="...")``), signing keys, connection strings
         self._end = None
-        for cc in iter_calls(app, resolver):
+        for cc in iter_calls(app, _literal_argument):
             call_name = dotted(cc.call.func) or (short_target(cc.target) if cc.target else "call")
             owner = cc.function.qualname if cc.function else cc.module
             for k, v in cc.call.kwargs:

@@ -9,6 +9,7 @@ from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Attr, Const, render
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._util import find_table, pydantic_model
 from fastapi_arch_lint.rules.security._taint import Context, Source, contexts, table_named
 
 # a route gated by one of these dependencies is an admin tool: writing privileged fields is its job
@@ -46,7 +47,7 @@ class MassAssignment(Rule):
                 line = site.pos.line
                 hit: tuple[Source, str] | None = None
                 # ``Item(**payload.model_dump())`` / ``Item(**data)``
-                table = table_named(app, target, fn.module) if target and any(t.qualname == target for t in app.tables) else None
+                table = table_named(app, target, fn.module) if target and find_table(app, target) is not None else None
                 if table is not None:
                     for stars, value in site.spread:
                         s = flow.raw(value, line)
@@ -80,7 +81,7 @@ class MassAssignment(Rule):
                 if not fields or key in reported:
                     continue
                 reported.add(key)
-                model = app.model(src.model or "")
+                model = pydantic_model(app, src.model or "")
                 mname = model.name if model else (src.model or "").rsplit(".", 1)[-1]
                 names = ", ".join(f"`{f}`" for f in fields)
                 related: list[Related] = []
@@ -101,7 +102,7 @@ class MassAssignment(Rule):
 
     @staticmethod
     def _privileged(app: AppModel, src: Source, privileged: set[str]) -> list[str]:
-        model = app.model(src.model or "")
+        model = pydantic_model(app, src.model or "")
         if model is None:
             return []
         out = []

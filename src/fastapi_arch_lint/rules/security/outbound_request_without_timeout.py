@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Const
+from fastapi_arch_lint.model.expr import Call, Const
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._hardening import (
     Resolver,
@@ -18,6 +18,11 @@ from fastapi_arch_lint.rules.security._hardening import (
 
 HELP = ("pass a timeout on every outbound call (`timeout=10`, or `(3.05, 27)` for connect and read); with httpx "
         "keep its 5 s default or set `httpx.Timeout(10.0)` on the client")
+
+
+def _wanted(call: Call, target: str | None) -> bool:
+    """The calls ``check`` looks at (``iter_calls`` skips the others before making anything of them)."""
+    return target == "httpx.Timeout" or http_client_kind(target) not in (None, "aiohttp")
 
 
 @register
@@ -32,7 +37,7 @@ class OutboundRequestWithoutTimeout(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         resolver = Resolver(app)
-        for cc in iter_calls(app, resolver):
+        for cc in iter_calls(app, _wanted):
             if not cc.target:
                 continue
             where = where_label(cc.function, cc.module)

@@ -8,7 +8,7 @@ from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, PydanticModel, Route, Table
 from fastapi_arch_lint.model.expr import Attr, Call, Expr, Name, dotted, render
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import route_entity, route_related, segments, unique_routes
+from fastapi_arch_lint.rules._util import find_table, pydantic_model, route_entity, route_related, segments, unique_routes
 from fastapi_arch_lint.rules.security._taint import str_set, table_named
 
 MASKED_TYPES = frozenset({"pydantic.SecretStr", "pydantic.SecretBytes", "pydantic.types.SecretStr"})
@@ -20,7 +20,7 @@ def declaring(app: AppModel, model: PydanticModel, field: str) -> PydanticModel:
     """The model in ``model``'s bases that declares ``field`` (for the field's file)."""
     f = model.field(field)
     for b in model.bases:
-        bm = app.model(b)
+        bm = pydantic_model(app, b)
         if bm is not None and bm.field(field) is not None and f is not None and bm.field(field).line == f.line:  # type: ignore[union-attr]
             return declaring(app, bm, field)
     return model
@@ -89,7 +89,7 @@ class SensitiveFieldInResponse(Rule):
                        for fp, owner_, path, line in hits[:6]]
             if via == "response model":
                 top = next((t.rsplit(".", 1)[-1] for t in route.response_model_types
-                            if app.model(t) is not None or any(tb.qualname == t for tb in app.tables)), "")
+                            if pydantic_model(app, t) is not None or find_table(app, t) is not None), "")
                 what = f"the response model `{top}`"
             else:
                 what = f"the {via}"
@@ -107,7 +107,7 @@ class SensitiveFieldInResponse(Rule):
         if qualname in seen or len(seen) > 40:
             return
         seen.add(qualname)
-        model = app.model(qualname)
+        model = pydantic_model(app, qualname)
         if model is not None:
             for f in model.fields:
                 path = f"{prefix}{f.name}"
@@ -122,7 +122,7 @@ class SensitiveFieldInResponse(Rule):
                         continue
                     self._walk_type(app, t, f"{path}.", hits, seen)
             return
-        table = next((t for t in app.tables if t.qualname == qualname), None)
+        table = find_table(app, qualname)
         if table is not None:
             self._walk_table(table, prefix, hits)
 
@@ -167,7 +167,7 @@ class SensitiveFieldInResponse(Rule):
             return None
         target = targets.get((e.line, e.col))
         if target:
-            t = table_named(app, target, module) if any(tb.qualname == target for tb in app.tables) else None
+            t = table_named(app, target, module) if find_table(app, target) is not None else None
             if t is not None:
                 return t
             callee = app.functions.get(target)

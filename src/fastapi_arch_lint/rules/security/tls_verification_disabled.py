@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Const, dotted
+from fastapi_arch_lint.model.expr import Call, Const, dotted
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._hardening import (
     Resolver,
@@ -23,6 +23,11 @@ HELP = ("keep certificate verification on; for an internal CA pass its bundle (`
         "or an `ssl.create_default_context(cafile=...)`) instead of turning checks off")
 
 
+def _wanted(call: Call, target: str | None) -> bool:
+    """The calls ``check`` looks at (``iter_calls`` skips the others before making anything of them)."""
+    return bool(target) and (target in UNVERIFIED_CONTEXTS or http_client_kind(target) is not None)
+
+
 @register
 class TlsVerificationDisabled(Rule):
     code = "FAL509"
@@ -35,7 +40,7 @@ class TlsVerificationDisabled(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         resolver = Resolver(app)
-        for cc in iter_calls(app, resolver):
+        for cc in iter_calls(app, _wanted):
             if not cc.target:
                 continue
             where = where_label(cc.function, cc.module)

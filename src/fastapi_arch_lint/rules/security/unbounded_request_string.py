@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, ModelField, PydanticModel, Route
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import route_related, unique_routes
+from fastapi_arch_lint.rules._util import pydantic_model, route_related, unique_routes
 from fastapi_arch_lint.rules.security.sensitive_field_in_response import declaring
 
 STRING_TYPES = frozenset({"builtins.str", "builtins.bytes", "pydantic.SecretStr", "pydantic.SecretBytes",
@@ -81,7 +81,7 @@ class UnboundedRequestString(Rule):
                 ) -> Iterator[tuple[PydanticModel, tuple[str, ...]]]:
         if qualname in seen or len(trail) > 6:
             return
-        model = app.model(qualname)
+        model = pydantic_model(app, qualname)
         if model is None or model.kind == "settings":
             return
         seen.add(qualname)

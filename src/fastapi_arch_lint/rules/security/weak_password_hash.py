@@ -72,6 +72,11 @@ def _schemes(expr: Expr | None, cc: CodeCall, resolver: Resolver) -> tuple[str, 
     return ()
 
 
+def _wanted(call: Call, target: str | None) -> bool:
+    """The calls ``check`` looks at (``iter_calls`` skips the others before making anything of them)."""
+    return target is not None and target.startswith(("hashlib.", "passlib."))
+
+
 @register
 class WeakPasswordHash(Rule):
     code = "FAL505"
@@ -84,7 +89,7 @@ class WeakPasswordHash(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         resolver = Resolver(app)
-        for cc in iter_calls(app, resolver):
+        for cc in iter_calls(app, _wanted):
             target = cc.target
             if not target:
                 continue
