@@ -84,12 +84,14 @@ def breakdown(root: Path) -> dict[str, float]:
     t1 = clock()
     extracted = engine.extract_all(found.files, max_bytes=config.max_file_bytes, jobs=1)
     t2 = clock()
-    facts = engine.name_modules(found.files, extracted)
-    t3 = clock()
-    model = Linker(facts, auth_names=config.auth_names).link()
-    t4 = clock()
+    with engine._old_objects_frozen():  # as engine.analyze and engine.review do
+        facts = engine.name_modules(found.files, extracted)
+        t3 = clock()
+        model = Linker(facts, auth_names=config.auth_names).link()
+        t4 = clock()
     rules = select_rules(config.select, config.ignore, config.extend_select)
-    findings, _ = engine.run_rules(model, rules, config.rule_options)
+    with engine._old_objects_frozen():
+        findings, _ = engine.run_rules(model, rules, config.rule_options)
     t5 = clock()
     del extracted, facts, model
     gc.collect()

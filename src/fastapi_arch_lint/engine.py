@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -275,6 +276,22 @@ def _extract_all(files: Sequence[SourceFile], sources: Sequence[bytes | Diagnost
     return [r for r in results if r is not None]
 
 
+@contextmanager
+def _old_objects_frozen() -> Iterator[None]:
+    """Keep the cyclic garbage collector off the objects that exist now (the facts: about a
+    million small objects on a 100k-line project) while the block runs. Linking and the rules
+    allocate enough to trigger full collections, and each one rescanned every fact (0.7-0.9 s
+    apiece on the medium benchmark) although none of them is garbage. New objects are still
+    collected; on leaving, the frozen ones are handed back to the collector."""
+    import gc
+
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def name_modules(files: Sequence[SourceFile], extracted: Sequence[Extracted]) -> list[ModuleFacts]:
     imported: set[str] = set()
     for ex in extracted:
@@ -317,8 +334,9 @@ def analyze(
                             sources=sources)
     diagnostics = list(found.diagnostics)
     diagnostics.extend(ex.diagnostic for ex in extracted if ex.diagnostic is not None)
-    facts = name_modules(found.files, extracted)
-    model = Linker(facts, auth_names=auth_names).link()
+    with _old_objects_frozen():
+        facts = name_modules(found.files, extracted)
+        model = Linker(facts, auth_names=auth_names).link()
     diagnostics.sort(key=lambda d: (d.path, d.message))
     return Analysis(model, found.files, diagnostics, facts)
 
@@ -387,7 +405,8 @@ def review(targets: Sequence[str | Path], config: "Config", *, select: Sequence[
                        auth_names=config.auth_names, jobs=jobs if jobs is not None else config.jobs, cache=cache,
                        timeout=config.file_timeout or DEFAULT_FILE_TIMEOUT, found=found, sources=sources)
     assert analysis.model is not None
-    findings, diags = run_rules(analysis.model, rules, config.rule_options)
+    with _old_objects_frozen():
+        findings, diags = run_rules(analysis.model, rules, config.rule_options)
     facts_by_path = {m.path: m for m in analysis.facts}
     findings = apply_noqa(findings, facts_by_path)
     findings = apply_per_file_ignores(findings, config.per_file_ignores, config.root)
