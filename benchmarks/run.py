@@ -67,6 +67,26 @@ def project_files(root: Path) -> list[Path]:
     return [f.path for f in discover([root], config.all_excludes, base=config.root).files]
 
 
+def _rss_mb() -> float:
+    """This process's resident memory now (not its peak), in MB; 0 where /proc is missing."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError):
+        return 0.0
+
+
+def largest_parse_mb(files: list[Path]) -> tuple[str, float]:
+    """Peak RSS of a process that imports LibCST and parses only the largest file (MB)."""
+    largest = max(files, key=lambda p: p.stat().st_size)
+    listing = Path(tempfile.mkstemp(suffix=".files")[1])
+    listing.write_text(f"{largest}\n", encoding="utf-8")
+    try:
+        return largest.name, measure([sys.executable, "-c", FLOOR, str(listing)])["rss"]
+    finally:
+        listing.unlink()
+
+
 def breakdown(root: Path) -> dict[str, float]:
     """Stage times of one cold, one-job, uncached run in this process (CPU seconds)."""
     import gc
@@ -79,6 +99,8 @@ def breakdown(root: Path) -> dict[str, float]:
 
     config = load_config(start=root)
     clock = time.process_time
+    gc.collect()
+    rss0 = _rss_mb()
     t0 = clock()
     found = discover([root], config.all_excludes, base=config.root)
     t1 = clock()
@@ -89,6 +111,8 @@ def breakdown(root: Path) -> dict[str, float]:
         t3 = clock()
         model = Linker(facts, auth_names=config.auth_names).link()
         t4 = clock()
+    gc.collect()
+    held = _rss_mb() - rss0  # the facts and the linked model, as the rules get them
     rules = select_rules(config.select, config.ignore, config.extend_select)
     with engine._old_objects_frozen():
         findings, _ = engine.run_rules(model, rules, config.rule_options)
@@ -96,7 +120,7 @@ def breakdown(root: Path) -> dict[str, float]:
     del extracted, facts, model
     gc.collect()
     return {"discover": t1 - t0, "parse+collect": t2 - t1, "name modules": t3 - t2, "link": t4 - t3,
-            "rules": t5 - t4, "findings": len(findings)}
+            "rules": t5 - t4, "findings": len(findings), "model MB": held}
 
 
 def run_target(name: str, root: Path, repeat: int, jobs: int, scratch: Path, with_breakdown: bool,
@@ -150,7 +174,12 @@ def run_target(name: str, root: Path, repeat: int, jobs: int, scratch: Path, wit
                 samples[label].append(measure(cmd))
     result = {"name": name, "files": len(files), "lines": lines, "samples": samples}
     if with_breakdown:
-        result["breakdown"] = breakdown(root)
+        result["largest"] = largest_parse_mb(files)
+        # in a process of its own: this one must stay small, as a child's peak RSS counts the
+        # pages it shares with its parent between fork and exec
+        out = subprocess.run([sys.executable, __file__, "--breakdown-only", str(root)], capture_output=True,
+                             text=True, check=True)
+        result["breakdown"] = json.loads(out.stdout)
     return result
 
 
@@ -169,10 +198,18 @@ def render(res: dict) -> str:
                    f"{cpu:.2f} | {rss:.0f} | {res['lines'] / med:,.0f} |")
     if "breakdown" in res:
         b = res["breakdown"]
-        total = sum(v for k, v in b.items() if k != "findings")
+        stages = {k: v for k, v in b.items() if k not in ("findings", "model MB")}
+        total = sum(stages.values())
         out += ["", "In-process stages of one cold run (1 job, no cache), CPU seconds: " + ", ".join(
-            f"{k} {v:.2f} ({v / total:.0%})" for k, v in b.items() if k != "findings")
+            f"{k} {v:.2f} ({v / total:.0%})" for k, v in stages.items())
             + f"; {b['findings']} findings."]
+        name, largest = res["largest"]
+        peak = max(s["rss"] for s in samples["review cold, 1 job"])
+        budget = 2 * (largest + b["model MB"])
+        out += ["", f"Memory: review cold, 1 job peaks at {peak:.0f} MB; a process parsing only the largest "
+                f"file ({name}) peaks at {largest:.0f} MB; the facts and linked model hold {b['model MB']:.0f} MB "
+                f"(RSS growth in one process); goal 2 × ({largest:.0f} + {b['model MB']:.0f}) = {budget:.0f} MB: "
+                f"{'met' if peak <= budget else 'NOT met'}."]
     return "\n".join(out)
 
 
@@ -187,7 +224,11 @@ def main() -> None:
                     help="where generated projects and caches go (default: a temporary folder, removed after)")
     ap.add_argument("--no-breakdown", action="store_true", help="skip the in-process stage timing")
     ap.add_argument("--json", type=Path, default=None, help="also write the raw samples to this file")
+    ap.add_argument("--breakdown-only", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.breakdown_only is not None:
+        print(json.dumps(breakdown(args.breakdown_only)))
+        return
 
     from fastapi_arch_lint.engine import default_jobs
 
