@@ -245,37 +245,70 @@ def assign_module_names(
     not (namespace packages, a target whose code imports it by its folder name).
     """
     imported_set = {m for m in imported if m}
+    # A file's natural root and best root depend on its folder only (``package_root`` stats the
+    # folder's ancestors), so they are computed once per folder; a project has many files per folder.
+    roots: dict[Path, Path] = {}
+
+    def natural_root(path: Path) -> Path:
+        root = roots.get(path.parent)
+        if root is None:
+            root = roots[path.parent] = package_root(path)
+        return root
+
     candidates: list[Path] = []
+    targets: set[Path] = set()
     for f in files:
-        for c in (package_root(f.path), f.target, f.target.parent, f.target / "src"):
+        options = [natural_root(f.path)]
+        if f.target not in targets:  # the same three for every file of a target
+            targets.add(f.target)
+            options += (f.target, f.target.parent, f.target / "src")
+        for c in options:
             if c not in candidates and c.is_dir():
                 candidates.append(c)
 
     file_set = {f.path for f in files}
     dirs: set[Path] = set()
-    for p in file_set:
-        dirs.update(p.parents)
+    for d in {p.parent for p in file_set}:
+        dirs.add(d)
+        dirs.update(d.parents)
 
     def score(root: Path) -> int:
+        # Most imports are of other distributions (``fastapi.Depends``): a module below ``root``
+        # needs ``root/<first part>`` to be a folder of ``dirs`` (which holds every ancestor of a
+        # file) or ``root/<first part>.py`` a file, so that is tested once per first part.
         n = 0
+        present: dict[str, bool] = {}
         for mod in imported_set:
-            base = root.joinpath(*mod.split("."))
+            parts = mod.split(".")
+            first = parts[0]
+            if first.isidentifier():
+                there = present.get(first)
+                if there is None:
+                    top = root / first
+                    there = present[first] = top in dirs or top.with_suffix(".py") in file_set
+                if not there:
+                    continue
+            base = root.joinpath(*parts)
             if base.with_suffix(".py") in file_set or (base / "__init__.py") in file_set or base in dirs:
                 n += 1
         return n
 
     scores = {c: score(c) for c in candidates}
+    best_roots: dict[Path, Path] = {}
     names: dict[Path, tuple[str, bool]] = {}
     for f in files:
-        natural = package_root(f.path)
-        best = natural
-        best_score = scores.get(natural, 0)
-        for c in candidates:
-            if c == natural or c not in f.path.parents:
-                continue
-            # a shallower root (namespace package) or a deeper one (src/) wins only on evidence
-            if scores[c] > best_score:
-                best, best_score = c, scores[c]
+        natural = natural_root(f.path)
+        best = best_roots.get(f.path.parent)
+        if best is None:
+            best = natural
+            best_score = scores.get(natural, 0)
+            for c in candidates:
+                if c == natural or c not in f.path.parents:
+                    continue
+                # a shallower root (namespace package) or a deeper one (src/) wins only on evidence
+                if scores[c] > best_score:
+                    best, best_score = c, scores[c]
+            best_roots[f.path.parent] = best
         name = module_name(f.path, best) or module_name(f.path, natural) or f.path.stem
         names[f.path] = (name, f.path.name in ("__init__.py", "__init__.pyi"))
     return names
