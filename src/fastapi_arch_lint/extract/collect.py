@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from fastapi_arch_lint.extract.convert import Converter
+from fastapi_arch_lint.extract.convert import Converter, string_value
 from fastapi_arch_lint.extract.positions import positions
 from fastapi_arch_lint.extract.walk import walk
 from fastapi_arch_lint.model.expr import Call, Expr, Opaque, Seq
@@ -43,11 +43,13 @@ _CMP_OPS: dict[type, str] = {
 
 
 def dotted_name(node: cst.BaseExpression | None) -> str | None:
+    # ``type(x) is`` rather than ``isinstance``: node classes are ABCs, whose ``isinstance``
+    # is slow when it fails, and the parser only makes the exact classes
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:
         parts.append(node.attr.value)
         node = node.value
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         parts.append(node.value)
         return ".".join(reversed(parts))
     return None
@@ -122,24 +124,25 @@ class Collector:
 
     def walk(self, body: Sequence[cst.CSTNode], sb: _ScopeBuilder, qual: str) -> None:
         for stmt in body:
-            if isinstance(stmt, cst.SimpleStatementLine):
+            t = type(stmt)
+            if t is cst.SimpleStatementLine:
                 for small in stmt.body:
                     self.small(small, sb)
-            elif isinstance(stmt, cst.FunctionDef):
+            elif t is cst.FunctionDef:
                 sb.functions.append(self.function(stmt, qual, is_method=False))
-            elif isinstance(stmt, cst.ClassDef):
+            elif t is cst.ClassDef:
                 sb.classes.append(self.klass(stmt, qual))
-            elif isinstance(stmt, cst.If):
+            elif t is cst.If:
                 self.walk(stmt.body.body, sb, qual)
                 orelse = stmt.orelse
                 while orelse is not None:
-                    if isinstance(orelse, cst.If):
+                    if type(orelse) is cst.If:
                         self.walk(orelse.body.body, sb, qual)
                         orelse = orelse.orelse
                     else:
                         self.walk(orelse.body.body, sb, qual)
                         orelse = None
-            elif isinstance(stmt, (cst.Try, cst.TryStar)):
+            elif t is cst.Try or t is cst.TryStar:
                 self.walk(stmt.body.body, sb, qual)
                 for h in stmt.handlers:
                     self.walk(h.body.body, sb, qual)
@@ -147,27 +150,28 @@ class Collector:
                     self.walk(stmt.orelse.body.body, sb, qual)
                 if stmt.finalbody:
                     self.walk(stmt.finalbody.body.body, sb, qual)
-            elif isinstance(stmt, (cst.With, cst.For, cst.While)):
-                if isinstance(stmt, cst.With):
+            elif t is cst.With or t is cst.For or t is cst.While:
+                if t is cst.With:
                     # ``with httpx.Client() as client:`` binds ``client`` like an assignment
                     for item in stmt.items:
                         if item.asname is not None and isinstance(item.asname.name, cst.Name):
                             sb.assigns.append(AssignFact(item.asname.name.value, self.e(item.item), None, self.p(item.item)))
-                if isinstance(stmt.body, cst.IndentedBlock):
+                if type(stmt.body) is cst.IndentedBlock:
                     self.walk(stmt.body.body, sb, qual)
                 else:
                     self.walk([stmt.body], sb, qual)  # type: ignore[list-item]
                 if getattr(stmt, "orelse", None):
                     self.walk(stmt.orelse.body.body, sb, qual)  # type: ignore[union-attr]
-            elif isinstance(stmt, cst.Match):
+            elif t is cst.Match:
                 for case in stmt.cases:
                     self.walk(case.body.body, sb, qual)
-            elif isinstance(stmt, cst.SimpleStatementSuite):
+            elif t is cst.SimpleStatementSuite:
                 for small in stmt.body:
                     self.small(small, sb)
 
     def small(self, small: cst.BaseSmallStatement, sb: _ScopeBuilder) -> None:
-        if isinstance(small, cst.Import):
+        t = type(small)
+        if t is cst.Import:
             line = self.p(small).line
             for alias in small.names:
                 full = dotted_name(alias.name) or ""
@@ -178,11 +182,11 @@ class Collector:
                     sb.imports.append(ImportFact(top, top, None, 0, line))
                     if "." in full:  # ``import a.b`` also makes ``a.b`` reachable
                         sb.imports.append(ImportFact(full, full, None, 0, line))
-        elif isinstance(small, cst.ImportFrom):
+        elif t is cst.ImportFrom:
             line = self.p(small).line
             mod = dotted_name(small.module) if small.module is not None else ""
             level = len(small.relative)
-            if isinstance(small.names, cst.ImportStar):
+            if type(small.names) is cst.ImportStar:
                 sb.imports.append(ImportFact("*", mod or "", "*", level, line))
             else:
                 for alias in small.names:
@@ -191,27 +195,27 @@ class Collector:
                     if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                         local = alias.asname.name.value
                     sb.imports.append(ImportFact(local, mod or "", name, level, line))
-        elif isinstance(small, cst.Assign):
+        elif t is cst.Assign:
             value = self.e(small.value)
             pos = self.p(small)
             for t in small.targets:
                 self._assign_target(t.target, value, None, pos, sb, small.value)
-        elif isinstance(small, cst.AnnAssign):
+        elif t is cst.AnnAssign:
             self._assign_target(small.target, self.e(small.value), self.e(small.annotation.annotation), self.p(small), sb, small.value)
-        elif isinstance(small, cst.AugAssign):
+        elif t is cst.AugAssign:
             target = dotted_name(small.target) or ""
             sb.assigns.append(AssignFact(target, self.e(small.value), None, self.p(small), augmented=True))
-        elif isinstance(small, cst.Expr):
+        elif t is cst.Expr:
             value = small.value
-            if isinstance(value, cst.Await):
+            if type(value) is cst.Await:
                 value = value.expression
-            if isinstance(value, cst.Call):
+            if type(value) is cst.Call:
                 call = self.e(value)
                 if isinstance(call, Call):
                     sb.calls.append(StmtCall(call, self.p(value)))
-        elif isinstance(small, cst.Return):
+        elif t is cst.Return:
             sb.returns.append(ReturnFact(self.e(small.value), self.p(small)))
-        elif isinstance(small, cst.TypeAlias):
+        elif t is cst.TypeAlias:
             sb.assigns.append(AssignFact(small.name.value, self.e(small.value), None, self.p(small)))
 
     def _assign_target(self, target: cst.BaseExpression, value: Expr | None, annotation: Expr | None,
@@ -312,25 +316,26 @@ class Collector:
     def _class_body(self, body: Sequence[cst.CSTNode], qualname: str, fields: list[FieldFact],
                     methods: list[FunctionFact], classes: list[ClassFact]) -> None:
         for stmt in body:
-            if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            kind = type(stmt)
+            if kind is cst.SimpleStatementLine or kind is cst.SimpleStatementSuite:
                 for small in stmt.body:
-                    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                    if type(small) is cst.AnnAssign and type(small.target) is cst.Name:
                         fields.append(FieldFact(small.target.value, self.e(small.annotation.annotation),
                                                 self.e(small.value), self.p(small)))
-                    elif isinstance(small, cst.Assign):
+                    elif type(small) is cst.Assign:
                         value = self.e(small.value)
                         for t in small.targets:
-                            if isinstance(t.target, cst.Name):
+                            if type(t.target) is cst.Name:
                                 fields.append(FieldFact(t.target.value, None, value, self.p(small)))
-            elif isinstance(stmt, cst.FunctionDef):
+            elif kind is cst.FunctionDef:
                 methods.append(self.function(stmt, qualname, is_method=True))
-            elif isinstance(stmt, cst.ClassDef):
+            elif kind is cst.ClassDef:
                 classes.append(self.klass(stmt, qualname))
-            elif isinstance(stmt, cst.If):
+            elif kind is cst.If:
                 self._class_body(stmt.body.body, qualname, fields, methods, classes)
-                if isinstance(stmt.orelse, cst.Else):
+                if type(stmt.orelse) is cst.Else:
                     self._class_body(stmt.orelse.body.body, qualname, fields, methods, classes)
-            elif isinstance(stmt, cst.Try):
+            elif kind is cst.Try:
                 self._class_body(stmt.body.body, qualname, fields, methods, classes)
 
 
@@ -416,7 +421,8 @@ class _BodyVisitor(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         call = self.c.conv.call(node, 1)
-        spread = tuple((arg.star, self.c.conv.expr(arg.value, 1)) for arg in node.args if arg.star in ("*", "**"))
+        spread = tuple((arg.star, self.c.conv.expr(arg.value, 1)) for arg in node.args
+                       if arg.star in ("*", "**")) if call.starred else ()
         self.calls.append(CallSite(call, self.c.p(node), id(node) in self._awaited, self._assigned.get(id(node)),
                                    spread))
         for g, slot in self._branches:
@@ -481,9 +487,9 @@ class _BodyVisitor(cst.CSTVisitor):
         if base is None or len(node.slice) != 1:
             return
         sl = node.slice[0].slice
-        if isinstance(sl, cst.Index) and isinstance(sl.value, cst.SimpleString):
+        if type(sl) is cst.Index and type(sl.value) is cst.SimpleString:
             try:
-                key = sl.value.evaluated_value
+                key = string_value(sl.value)
             except Exception:
                 return
             if isinstance(key, str):

@@ -36,11 +36,41 @@ _BINOPS: dict[type, str] = {
 _NAME_CONSTS = {"True": True, "False": False, "None": None}
 
 
+def string_value(node: cst.SimpleString) -> str | bytes:
+    """``node.evaluated_value``, which runs ``ast.literal_eval`` (a compile) on every string.
+
+    A ``str`` literal without backslashes or carriage returns is its own text between the
+    quotes: that common case is cut out here; everything else (escapes, bytes, ``\\r``,
+    which the compiler turns into ``\\n``) is left to LibCST. Raises as ``evaluated_value`` does.
+    """
+    value = node.value
+    if "\\" not in value and "\r" not in value:
+        start = 1 if value[0] in "rRuU" else 0
+        quote = value[start:start + 3]
+        if quote == '"""' or quote == "'''":
+            if len(value) >= start + 6:
+                return value[start + 3:-3]
+        elif quote[:1] in ("'", '"'):
+            return value[start + 1:-1]
+    return node.evaluated_value
+
+
 class Converter:
-    """Converts expressions; ``line_of`` gives a line number for calls when known."""
+    """Converts expressions; ``line_of`` gives a line number for calls when known.
+
+    Calls are converted once: the statement collector converts a call where it is assigned,
+    returned or raised, the body visitor converts every call again (and every call among the
+    arguments of another one). ``_calls`` keeps ``id(node) -> (depth, result)`` for the
+    conversions that nothing cut at ``MAX_DEPTH``: the same node converted at that depth or a
+    shallower one gives the same result. A name is converted to one shared (immutable)
+    ``Name`` per identifier and module.
+    """
 
     def __init__(self, line_of=None) -> None:  # type: ignore[no-untyped-def]
         self.line_of = line_of
+        self._calls: dict[int, tuple[int, Call]] = {}
+        self._names: dict[str, Expr] = {}
+        self._cuts = 0  # conversions cut at MAX_DEPTH so far
 
     def __call__(self, node: cst.BaseExpression | None, depth: int = 0) -> Expr | None:
         if node is None:
@@ -49,112 +79,125 @@ class Converter:
 
     def expr(self, node: cst.CSTNode, depth: int = 0) -> Expr:
         if depth > MAX_DEPTH:
+            self._cuts += 1
             return Opaque("...", "too-deep")
-        d = depth + 1
-        if isinstance(node, cst.Name):
-            if node.value in _NAME_CONSTS:
-                return Const(_NAME_CONSTS[node.value])
-            return Name(node.value)
-        if isinstance(node, cst.Attribute):
-            return Attr(self.expr(node.value, d), node.attr.value)
-        if isinstance(node, cst.Call):
-            return self.call(node, d)
-        if isinstance(node, cst.SimpleString):
-            try:
-                return Const(node.evaluated_value)
-            except Exception:  # odd escapes: keep going without the value
-                return Opaque(node.value[:60], "string")
-        if isinstance(node, cst.ConcatenatedString):
-            left = self.expr(node.left, d)
-            right = self.expr(node.right, d)
-            if isinstance(left, Const) and isinstance(right, Const) and type(left.value) is type(right.value):
-                return Const(left.value + right.value)  # type: ignore[operator]
-            return BinOp("+", left, right)
-        if isinstance(node, cst.FormattedString):
-            parts: list[str | Expr] = []
-            for part in node.parts:
-                if isinstance(part, cst.FormattedStringText):
-                    parts.append(part.value)
-                elif isinstance(part, cst.FormattedStringExpression):
-                    if part.format_spec or part.conversion:
-                        parts.append(Opaque("{...}", "format-spec"))
-                    else:
-                        parts.append(self.expr(part.expression, d))
+        # one dictionary lookup on the exact type instead of a chain of ``isinstance``
+        # (node classes are ABCs: each failed ``isinstance`` costs an ``__instancecheck__``)
+        convert = _BY_TYPE.get(type(node))
+        if convert is None:
+            return Opaque(f"<{type(node).__name__}>", type(node).__name__)
+        return convert(self, node, depth + 1)
+
+    def _name(self, node: cst.Name, d: int) -> Expr:
+        converted = self._names.get(node.value)
+        if converted is None:
+            value = node.value
+            converted = Const(_NAME_CONSTS[value]) if value in _NAME_CONSTS else Name(value)
+            self._names[value] = converted
+        return converted
+
+    def _attribute(self, node: cst.Attribute, d: int) -> Expr:
+        return Attr(self.expr(node.value, d), node.attr.value)
+
+    def _simple_string(self, node: cst.SimpleString, d: int) -> Expr:
+        try:
+            return Const(string_value(node))
+        except Exception:  # odd escapes: keep going without the value
+            return Opaque(node.value[:60], "string")
+
+    def _concatenated_string(self, node: cst.ConcatenatedString, d: int) -> Expr:
+        left = self.expr(node.left, d)
+        right = self.expr(node.right, d)
+        if isinstance(left, Const) and isinstance(right, Const) and type(left.value) is type(right.value):
+            return Const(left.value + right.value)  # type: ignore[operator]
+        return BinOp("+", left, right)
+
+    def _formatted_string(self, node: cst.FormattedString, d: int) -> Expr:
+        parts: list[str | Expr] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                parts.append(part.value)
+            elif isinstance(part, cst.FormattedStringExpression):
+                if part.format_spec or part.conversion:
+                    parts.append(Opaque("{...}", "format-spec"))
                 else:
-                    parts.append(Opaque("{...}", type(part).__name__))
-            return FStr(tuple(parts))
-        if isinstance(node, cst.Integer):
-            try:
-                return Const(int(node.value.replace("_", ""), 0))
-            except ValueError:
-                return Opaque(node.value, "int")
-        if isinstance(node, cst.Float):
-            try:
-                return Const(float(node.value.replace("_", "")))
-            except ValueError:
-                return Opaque(node.value, "float")
-        if isinstance(node, cst.Imaginary):
-            return Opaque(node.value, "imaginary")
-        if isinstance(node, cst.Ellipsis):
-            return Const(Ellipsis)
-        if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
-            kind = {cst.List: "list", cst.Tuple: "tuple", cst.Set: "set"}[type(node)]
-            items = []
-            for el in node.elements:
-                if isinstance(el, cst.StarredElement):
-                    items.append(Opaque("*" , "starred"))
-                else:
-                    items.append(self.expr(el.value, d))
-            return Seq(kind, tuple(items))
-        if isinstance(node, cst.Dict):
-            keys: list[Expr | None] = []
-            values: list[Expr] = []
-            for el in node.elements:
-                if isinstance(el, cst.DictElement):
-                    keys.append(self.expr(el.key, d))
-                    values.append(self.expr(el.value, d))
-                elif isinstance(el, cst.StarredDictElement):
-                    keys.append(None)
-                    values.append(self.expr(el.value, d))
-            return DictExpr(tuple(keys), tuple(values))
-        if isinstance(node, cst.BinaryOperation):
-            op = _BINOPS.get(type(node.operator))
-            if op is None:
-                return Opaque("", "binop")
-            return BinOp(op, self.expr(node.left, d), self.expr(node.right, d))
-        if isinstance(node, cst.UnaryOperation):
-            inner = self.expr(node.expression, d)
-            if isinstance(node.operator, cst.Minus) and isinstance(inner, Const) and isinstance(inner.value, (int, float)):
-                return Const(-inner.value)
-            if isinstance(node.operator, cst.Not):
-                return Opaque("not ...", "not")
-            return inner
-        if isinstance(node, cst.Subscript):
-            items: list[Expr] = []
-            for el in node.slice:
-                sl = el.slice
-                if isinstance(sl, cst.Index):
-                    items.append(self.expr(sl.value, d))
-                else:
-                    items.append(Opaque(":", "slice"))
-            return Subscript(self.expr(node.value, d), tuple(items))
-        if isinstance(node, cst.Await):
-            return self.expr(node.expression, d)
-        if isinstance(node, cst.NamedExpr):
-            return self.expr(node.value, d)
-        if isinstance(node, cst.IfExp):
-            return Opaque("... if ... else ...", "ifexp")
-        if isinstance(node, cst.Lambda):
-            return Opaque("lambda", "lambda")
-        if isinstance(node, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
-            return Opaque("<comprehension>", "comprehension")
-        if isinstance(node, cst.BooleanOperation):
-            return Opaque("... and/or ...", "boolop")
-        if isinstance(node, cst.Comparison):
-            return Opaque("<comparison>", "comparison")
-        return Opaque(f"<{type(node).__name__}>", type(node).__name__)
+                    parts.append(self.expr(part.expression, d))
+            else:
+                parts.append(Opaque("{...}", type(part).__name__))
+        return FStr(tuple(parts))
+
+    def _integer(self, node: cst.Integer, d: int) -> Expr:
+        try:
+            return Const(int(node.value.replace("_", ""), 0))
+        except ValueError:
+            return Opaque(node.value, "int")
+
+    def _float(self, node: cst.Float, d: int) -> Expr:
+        try:
+            return Const(float(node.value.replace("_", "")))
+        except ValueError:
+            return Opaque(node.value, "float")
+
+    def _imaginary(self, node: cst.Imaginary, d: int) -> Expr:
+        return Opaque(node.value, "imaginary")
+
+    def _ellipsis(self, node: cst.Ellipsis, d: int) -> Expr:
+        return Const(Ellipsis)
+
+    def _sequence(self, node: cst.List | cst.Tuple | cst.Set, d: int) -> Expr:
+        kind = {cst.List: "list", cst.Tuple: "tuple", cst.Set: "set"}[type(node)]
+        items = []
+        for el in node.elements:
+            if isinstance(el, cst.StarredElement):
+                items.append(Opaque("*" , "starred"))
+            else:
+                items.append(self.expr(el.value, d))
+        return Seq(kind, tuple(items))
+
+    def _dict(self, node: cst.Dict, d: int) -> Expr:
+        keys: list[Expr | None] = []
+        values: list[Expr] = []
+        for el in node.elements:
+            if isinstance(el, cst.DictElement):
+                keys.append(self.expr(el.key, d))
+                values.append(self.expr(el.value, d))
+            elif isinstance(el, cst.StarredDictElement):
+                keys.append(None)
+                values.append(self.expr(el.value, d))
+        return DictExpr(tuple(keys), tuple(values))
+
+    def _binary_operation(self, node: cst.BinaryOperation, d: int) -> Expr:
+        op = _BINOPS.get(type(node.operator))
+        if op is None:
+            return Opaque("", "binop")
+        return BinOp(op, self.expr(node.left, d), self.expr(node.right, d))
+
+    def _unary_operation(self, node: cst.UnaryOperation, d: int) -> Expr:
+        inner = self.expr(node.expression, d)
+        if isinstance(node.operator, cst.Minus) and isinstance(inner, Const) and isinstance(inner.value, (int, float)):
+            return Const(-inner.value)
+        if isinstance(node.operator, cst.Not):
+            return Opaque("not ...", "not")
+        return inner
+
+    def _subscript(self, node: cst.Subscript, d: int) -> Expr:
+        items: list[Expr] = []
+        for el in node.slice:
+            sl = el.slice
+            if isinstance(sl, cst.Index):
+                items.append(self.expr(sl.value, d))
+            else:
+                items.append(Opaque(":", "slice"))
+        return Subscript(self.expr(node.value, d), tuple(items))
+
+    def _unwrap(self, node: cst.Await | cst.NamedExpr, d: int) -> Expr:
+        return self.expr(node.expression if type(node) is cst.Await else node.value, d)  # type: ignore[union-attr]
 
     def call(self, node: cst.Call, depth: int) -> Call:
+        known = self._calls.get(id(node))
+        if known is not None and depth <= known[0]:
+            return known[1]
+        cuts = self._cuts
         args: list[Expr] = []
         kwargs: list[tuple[str, Expr]] = []
         starred = False
@@ -168,4 +211,42 @@ class Converter:
             else:
                 args.append(value)
         line, col = self.line_of(node) if self.line_of else (0, 0)
-        return Call(self.expr(node.func, depth), tuple(args), tuple(kwargs), line, col, starred)
+        result = Call(self.expr(node.func, depth), tuple(args), tuple(kwargs), line, col, starred)
+        if self._cuts == cuts:
+            self._calls[id(node)] = (depth, result)
+        return result
+
+
+def _opaque(text: str, kind: str):  # type: ignore[no-untyped-def]
+    return lambda self, node, d: Opaque(text, kind)
+
+
+_BY_TYPE = {
+    cst.Name: Converter._name,
+    cst.Attribute: Converter._attribute,
+    cst.Call: Converter.call,
+    cst.SimpleString: Converter._simple_string,
+    cst.ConcatenatedString: Converter._concatenated_string,
+    cst.FormattedString: Converter._formatted_string,
+    cst.Integer: Converter._integer,
+    cst.Float: Converter._float,
+    cst.Imaginary: Converter._imaginary,
+    cst.Ellipsis: Converter._ellipsis,
+    cst.List: Converter._sequence,
+    cst.Tuple: Converter._sequence,
+    cst.Set: Converter._sequence,
+    cst.Dict: Converter._dict,
+    cst.BinaryOperation: Converter._binary_operation,
+    cst.UnaryOperation: Converter._unary_operation,
+    cst.Subscript: Converter._subscript,
+    cst.Await: Converter._unwrap,
+    cst.NamedExpr: Converter._unwrap,
+    cst.IfExp: _opaque("... if ... else ...", "ifexp"),
+    cst.Lambda: _opaque("lambda", "lambda"),
+    cst.ListComp: _opaque("<comprehension>", "comprehension"),
+    cst.SetComp: _opaque("<comprehension>", "comprehension"),
+    cst.DictComp: _opaque("<comprehension>", "comprehension"),
+    cst.GeneratorExp: _opaque("<comprehension>", "comprehension"),
+    cst.BooleanOperation: _opaque("... and/or ...", "boolop"),
+    cst.Comparison: _opaque("<comparison>", "comparison"),
+}

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import ast
 import inspect
+import sys
 import textwrap
+import typing
 from typing import Any, Callable
 
 import libcst as cst
 import libcst._nodes.op as _op
 import libcst._nodes.whitespace as _ws
+from libcst import MaybeSentinel
 
 _FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
 
@@ -62,27 +65,96 @@ def _token_types() -> frozenset[type]:
 TOKEN_TYPES = _token_types()
 
 _Hook = Callable[[Any, Any], Any]
-_Plan = tuple["_Hook | None", "_Hook | None", tuple[tuple[str, bool, "_Hook | None", "_Hook | None"], ...]]
+# (visit_X, leave_X, fields, hooked): ``fields`` are the names of the fields to enter or, when
+# ``hooked``, (name, visit_X_field, leave_X_field, skip the field's hooks when None) tuples
+_Plan = tuple["_Hook | None", "_Hook | None", tuple[Any, ...], bool]
+
+
+def _all_subclasses(base: type) -> set[type]:
+    """The node classes derived from ``base``, as their modules define them (``@add_slots``
+    replaces each dataclass by a copy: the first class object lingers in ``__subclasses__``)."""
+    out: set[type] = set()
+    todo = [base]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in out:
+                out.add(sub)
+                todo.append(sub)
+    return {t for t in out if getattr(sys.modules.get(t.__module__), t.__name__, None) is t}
+
+
+def _hook(visitor_type: type, name: str) -> "_Hook | None":
+    """``visitor_type``'s own hook called ``name``, or ``None`` when it only inherits
+    ``CSTVisitor``'s no-op (every ``visit_X`` / ``leave_X`` / ``visit_X_field`` exists there):
+    calling a no-op changes nothing, and a type without real hooks can then be skipped."""
+    hook = getattr(visitor_type, name, None)
+    return None if hook is None or hook is getattr(cst.CSTVisitor, name, None) else hook
+
+
+def _annotation_types(annotation: Any) -> set[Any]:
+    """The classes a field annotation admits (``Sequence[X]``, ``Optional[X]``, unions...)."""
+    args = getattr(annotation, "__args__", None)
+    if args is None:
+        return {annotation}
+    out: set[Any] = set()
+    for arg in args:
+        out |= _annotation_types(arg)
+    return out
 
 
 class _Plans:
-    __slots__ = ("visitor_type", "plans", "skip")
+    """The hooks of one visitor class, resolved per node type on first use.
+
+    ``skip``: the node types the walk never enters (whitespace and operator tokens without a
+    hook of the visitor). ``nodes``: every other node type, mapped to ``None`` (walk it) or,
+    once its plan shows it is a leaf with only a ``visit_X`` hook (``Name`` for most
+    visitors), to that hook, which the walk then calls without entering the node; the types
+    found to have nothing to do at all (no hooks, no field that can hold a node: strings,
+    numbers...) are dropped from it. A field whose annotation admits only skipped types
+    (``lpar``, ``comma``, ``whitespace_*``...) and that has no attribute hooks is left out of
+    the plan: reading it could only find something skipped.
+    """
+
+    __slots__ = ("visitor_type", "plans", "skip", "nodes")
 
     def __init__(self, visitor_type: type) -> None:
         self.visitor_type = visitor_type
         self.plans: dict[type, _Plan] = {}
-        hooked = {name.split("_")[1] for name in dir(visitor_type) if name.startswith(("visit_", "leave_"))}
+        hooked = {name.split("_")[1] for name in dir(visitor_type)
+                  if name.startswith(("visit_", "leave_")) and _hook(visitor_type, name) is not None}
         self.skip = frozenset(t for t in TOKEN_TYPES if t.__name__ not in hooked)
+        self.nodes: dict[type, _Hook | None] = dict.fromkeys(_all_subclasses(cst.CSTNode) - self.skip)
+
+    def _only_skipped(self, node_type: type, field: str) -> bool:
+        try:
+            annotation = typing.get_type_hints(node_type)[field]
+        except Exception:  # an annotation we cannot resolve: keep the field
+            return False
+        for t in _annotation_types(annotation):
+            if t is type(None) or t is str or t is MaybeSentinel or not isinstance(t, type):
+                continue  # None, text, sentinels and ``Literal`` values hold no node
+            if not issubclass(t, cst.CSTNode) or any(s not in self.skip for s in _all_subclasses(t) | {t}):
+                return False
+        return True
 
     def plan(self, node_type: type) -> _Plan:
         vt = self.visitor_type
         name = node_type.__name__
-        fields = tuple(
-            (f, optional, getattr(vt, f"visit_{name}_{f}", None), getattr(vt, f"leave_{name}_{f}", None))
-            for f, optional in child_fields(node_type)
-        )
-        plan = (getattr(vt, f"visit_{name}", None), getattr(vt, f"leave_{name}", None), fields)
+        fields = []
+        for f, optional in child_fields(node_type):
+            visit_attr, leave_attr = _hook(vt, f"visit_{name}_{f}"), _hook(vt, f"leave_{name}_{f}")
+            if visit_attr is None and leave_attr is None and self._only_skipped(node_type, f):
+                continue
+            fields.append((f, visit_attr, leave_attr, optional))
+        hooked = any(visit_attr or leave_attr for _, visit_attr, leave_attr, _ in fields)
+        plan = (_hook(vt, f"visit_{name}"), _hook(vt, f"leave_{name}"),
+                tuple(fields) if hooked else tuple(f for f, _, _, _ in fields), hooked)
         self.plans[node_type] = plan
+        if plan[1] is None and not fields:  # a leaf without leave_X: no walk into it from now on
+            if plan[0] is None:
+                del self.nodes[node_type]
+            else:
+                self.nodes[node_type] = plan[0]
         return plan
 
 
@@ -99,31 +171,49 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
             node.visit(visitor)  # generic hooks: let LibCST drive them
             return
         plans = _BY_VISITOR[type(visitor)] = _Plans(type(visitor))
-    _walk(node, visitor, plans.plans, plans.skip, plans.plan)
+    if type(node) in plans.nodes:  # else a skipped token or a leaf without hooks: nothing to call
+        _walk(node, visitor, plans.plans, plans.nodes, plans.plan)
 
 
-def _walk(node: cst.CSTNode, v: Any, plans: dict[type, _Plan], skip: frozenset[type],
+_SKIP: Any = object()
+
+
+def _walk(node: cst.CSTNode, v: Any, plans: dict[type, _Plan], nodes: dict[type, Any],
           make: Callable[[type], _Plan]) -> None:
+    # ``nodes.get(type(x), _SKIP)`` stands for ``isinstance(x, cst.CSTNode)`` minus the skipped
+    # types (node classes are ABCs, whose ``isinstance`` is several times slower than a dict
+    # lookup); a leaf's hook found there is called without entering the leaf
     t = type(node)
     plan = plans.get(t)
     if plan is None:
         plan = make(t)
-    visit, leave, fields = plan
+    visit, leave, fields, hooked = plan
     if visit is None or visit(v, node) is not False:
-        for name, optional, visit_attr, leave_attr in fields:
-            child = getattr(node, name)
-            if optional and child is None:
-                continue
-            if visit_attr is not None:
-                visit_attr(v, node)
+        for field in fields:
+            if hooked:
+                name, visit_attr, leave_attr, optional = field
+                child = getattr(node, name)
+                if optional and child is None and (visit_attr is not None or leave_attr is not None):
+                    continue
+                if visit_attr is not None:
+                    visit_attr(v, node)
+            else:
+                child = getattr(node, field)
             ct = type(child)
             if ct is tuple or ct is list:
                 for item in child:
-                    if type(item) not in skip and isinstance(item, cst.CSTNode):
-                        _walk(item, v, plans, skip, make)
-            elif ct not in skip and isinstance(child, cst.CSTNode):
-                _walk(child, v, plans, skip, make)
-            if leave_attr is not None:
+                    leaf = nodes.get(type(item), _SKIP)
+                    if leaf is None:
+                        _walk(item, v, plans, nodes, make)
+                    elif leaf is not _SKIP:
+                        leaf(v, item)
+            else:
+                leaf = nodes.get(ct, _SKIP)
+                if leaf is None:
+                    _walk(child, v, plans, nodes, make)
+                elif leaf is not _SKIP:
+                    leaf(v, child)
+            if hooked and leave_attr is not None:
                 leave_attr(v, node)
     if leave is not None:
         leave(v, node)
