@@ -343,3 +343,36 @@ def test_statement_call_position() -> None:
     assert (sc.pos.line, sc.pos.col) == (5, 1)
     [assign] = facts.scope.assigns
     assert (assign.target, assign.pos.line, assign.pos.col) == ("app", 2, 1)
+
+
+def test_parsing_skips_node_validation_only_while_parsing() -> None:
+    import threading
+
+    import libcst as cst
+
+    from fastapi_arch_lint.extract import parse
+
+    stdlib = Path(threading.__file__).parent
+    sources = [(stdlib / name).read_bytes() for name in ("threading.py", "argparse.py", "dataclasses.py")]
+    for source in sources:  # the same tree as LibCST's validating parse
+        assert parse._parse_unvalidated(source).deep_equals(cst.parse_module(source))
+    # overlapping parses on several threads: validation is back only when the last one ends
+    errors: list[BaseException] = []
+
+    def many() -> None:
+        try:
+            for source in sources * 2:
+                parse._parse_unvalidated(source)
+        except BaseException as exc:  # pragma: no cover - shown by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=many) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert parse._VALIDATION_OFF == 0
+    assert cst.CSTNode.__post_init__ is parse._POST_INIT
+    with pytest.raises(cst.CSTValidationError):  # nodes built by hand are validated again
+        cst.Name("")

@@ -353,8 +353,42 @@ def _deep_call_on_new_thread(fn, *args):  # type: ignore[no-untyped-def]
     return value
 
 
+# LibCST validates every node it constructs (``CSTNode.__post_init__`` calls ``_validate``),
+# which is about a quarter of its parse time. Validation catches mistakes in trees built by
+# hand; the native parser builds trees from its grammar, and LibCST's own comment there says
+# validation could move out of parsing for that reason. So while this module parses, the
+# base class's ``__post_init__`` is a no-op (no node type overrides it, no ``_validate``
+# changes a node). The swap is counted under a lock so that overlapping parses restore it
+# only when the last one ends; another thread constructing nodes by hand meanwhile would go
+# unvalidated, which changes no valid tree.
+_VALIDATION_LOCK = threading.Lock()
+_VALIDATION_OFF = 0
+_POST_INIT = cst.CSTNode.__dict__.get("__post_init__")
+
+
+def _no_post_init(self: cst.CSTNode) -> None:
+    return None
+
+
+def _parse_unvalidated(source: bytes) -> cst.Module:
+    global _VALIDATION_OFF
+    if _POST_INIT is None:  # pragma: no cover - a LibCST that validates elsewhere
+        return cst.parse_module(source)
+    with _VALIDATION_LOCK:
+        if _VALIDATION_OFF == 0:
+            cst.CSTNode.__post_init__ = _no_post_init  # type: ignore[method-assign]
+        _VALIDATION_OFF += 1
+    try:
+        return cst.parse_module(source)
+    finally:
+        with _VALIDATION_LOCK:
+            _VALIDATION_OFF -= 1
+            if _VALIDATION_OFF == 0:
+                cst.CSTNode.__post_init__ = _POST_INIT  # type: ignore[method-assign]
+
+
 def _parse_and_collect(source: bytes):  # type: ignore[no-untyped-def]
-    return Collector(cst.parse_module(source)).collect()
+    return Collector(_parse_unvalidated(source)).collect()
 
 
 def digest(source: bytes) -> str:
