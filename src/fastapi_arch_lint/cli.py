@@ -78,10 +78,11 @@ def _project_root(config, paths: tuple[str, ...]) -> Path:  # type: ignore[no-un
 def _perf_options(f):  # type: ignore[no-untyped-def]
     """``--jobs``, ``--no-cache`` and ``--cache-dir``, shared by ``review`` and ``inspect``."""
     f = click.option("--cache-dir", default=None, metavar="DIR", envvar="FASTAPI_ARCH_LINT_CACHE_DIR",
-                     help="Where to cache per-file facts  [default: .fastapi_arch_lint_cache in the project root; "
+                     help="Where to cache per-file facts (and review's last result)  [default: .fastapi_arch_lint_cache "
+                          "in the project root; "
                           "env FASTAPI_ARCH_LINT_CACHE_DIR].")(f)
     f = click.option("--no-cache", is_flag=True, envvar="FASTAPI_ARCH_LINT_NO_CACHE",
-                     help="Neither read nor write the facts cache.")(f)
+                     help="Neither read nor write the cache: parse, link and check everything.")(f)
     f = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
                      help="Parse in N processes  [default: the CPU count; 1: in this process].")(f)
     return f
