@@ -362,3 +362,24 @@ def test_a_run_with_a_crashed_file_is_not_stored(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(engine, "analyze", real)
     engine.review([target], Config(root=target), jobs=1, cache=cache, reuse_results=True)
     assert len(results(tmp_path / "cache")) == 1
+
+
+def test_an_answered_run_never_loads_libcst(tmp_path: Path) -> None:
+    """A run answered from the stored result reads and hashes files only: LibCST (about 0.15 s
+    of start-up) and the linker are never imported."""
+    cache_dir = tmp_path / "cache"
+    args = ["review", str(FIXTURES / "good_app"), "--format", "json", "--cache-dir", str(cache_dir), "--exit-zero"]
+    script = (
+        "import sys\n"
+        "from fastapi_arch_lint.cli import cli\n"
+        "try:\n"
+        f"    cli.main(args={args!r}, standalone_mode=False)\n"
+        "finally:\n"
+        "    print('loaded:', 'libcst' in sys.modules, 'fastapi_arch_lint.extract.link' in sys.modules,\n"
+        "          file=sys.stderr)\n"
+    )
+    cold = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    warm = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert "loaded: True True" in cold.stderr
+    assert "loaded: False False" in warm.stderr, warm.stderr[-1000:]
+    assert warm.stdout == cold.stdout and json.loads(warm.stdout)["summary"]["files"] > 10

@@ -50,8 +50,8 @@ _TAG = (
     "#\thttps://bford.info/cachedir/\n"
 )
 # the sources whose change changes what a file's facts are
-_FINGERPRINTED = ("extract/parse.py", "extract/collect.py", "extract/convert.py", "extract/positions.py",
-                  "extract/walk.py", "model/facts.py", "model/expr.py")
+_FINGERPRINTED = ("extract/source.py", "extract/parse.py", "extract/collect.py", "extract/convert.py",
+                  "extract/positions.py", "extract/walk.py", "model/facts.py", "model/expr.py")
 
 
 def _model_classes() -> dict[tuple[str, str], type]:
@@ -115,7 +115,7 @@ def loads(data: bytes) -> Any:
 
 def code_fingerprint() -> str:
     """A hash of the extractor's source, so an edited extractor never reads stale facts."""
-    from fastapi_arch_lint.extract.parse import CACHE_SALT
+    from fastapi_arch_lint.extract.source import CACHE_SALT
 
     h = hashlib.sha256(CACHE_SALT.encode())
     pkg = Path(__file__).resolve().parent

@@ -8,9 +8,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fastapi_arch_lint.discovery import Discovered, SourceFile, assign_module_names, discover, package_root
-from fastapi_arch_lint.extract.link import Linker
 from fastapi_arch_lint.cache import FactCache, decode_entry, encode_entry
-from fastapi_arch_lint.extract.parse import DEFAULT_MAX_FILE_BYTES, Extracted, extract_source
+from fastapi_arch_lint.extract.source import DEFAULT_MAX_FILE_BYTES, Extracted, digest, read_source
 from fastapi_arch_lint.findings import Diagnostic
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.facts import ModuleFacts
@@ -22,6 +21,14 @@ class Analysis:
     files: list[SourceFile]
     diagnostics: list[Diagnostic] = field(default_factory=list)
     facts: list[ModuleFacts] = field(default_factory=list)
+
+
+def extract_source(source: bytes, display: str, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Extracted:
+    """``extract.parse.extract_source``, imported on first use: a run answered from the
+    cache never loads LibCST."""
+    from fastapi_arch_lint.extract.parse import extract_source as extract
+
+    return extract(source, display, max_bytes=max_bytes)
 
 
 def _extract_one(args: tuple[bytes, str, int, str]) -> bytes:
@@ -96,7 +103,7 @@ def _mp_context():  # type: ignore[no-untyped-def]
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     # workers fork from a server that has already imported LibCST and the extractor
-    ctx.set_forkserver_preload(["fastapi_arch_lint.engine"])
+    ctx.set_forkserver_preload(["fastapi_arch_lint.engine", "fastapi_arch_lint.extract.parse"])
     return ctx
 
 
@@ -189,8 +196,6 @@ def _from_an_empty_folder(fn, *args):  # type: ignore[no-untyped-def]
 
 def read_sources(files: Sequence[SourceFile], max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[bytes | Diagnostic]:
     """The bytes of every file, or the diagnostic saying why it cannot be read."""
-    from fastapi_arch_lint.extract.parse import read_source
-
     return [read_source(f.path, f.display, max_bytes=max_bytes) for f in files]
 
 
@@ -234,8 +239,6 @@ def _extract_all(files: Sequence[SourceFile], sources: Sequence[bytes | Diagnost
                  timeout: float, cache: FactCache | None) -> list[Extracted]:
     import gc
 
-    from fastapi_arch_lint.extract.parse import digest
-
     results: list[Extracted | None] = [None] * len(files)
     work: list[tuple[bytes, str, int, str]] = []
     slots: list[int] = []
@@ -264,6 +267,8 @@ def _extract_all(files: Sequence[SourceFile], sources: Sequence[bytes | Diagnost
                 cache.write(key, encode_entry(key, ex.facts, ex.diagnostic))
             results[i] = ex
     elif work:
+        import fastapi_arch_lint.extract.parse  # noqa: F401 - once here: forked workers inherit it
+
         encoded = _from_an_empty_folder(_run_pool, work, jobs, timeout)
         for n, i in enumerate(slots):
             display, key = work[n][1], work[n][3]
@@ -341,6 +346,8 @@ def analyze(
     diagnostics.extend(ex.diagnostic for ex in extracted if ex.diagnostic is not None)
     with _old_objects_frozen():
         facts = name_modules(found.files, extracted)
+        from fastapi_arch_lint.extract.link import Linker
+
         model = Linker(facts, auth_names=auth_names).link()
     diagnostics.sort(key=lambda d: (d.path, d.message))
     return Analysis(model, found.files, diagnostics, facts)
@@ -428,8 +435,6 @@ def _run_key(cache: FactCache, targets: Sequence[str | Path], config: "Config", 
     """``(slot, key)`` of a review: the slot names the project and settings (one stored result
     each, overwritten by the next run), the key everything the findings depend on."""
     import json
-
-    from fastapi_arch_lint.extract.parse import digest
 
     ignored = {"jobs", "cache-dir", "file-timeout"}  # they change how, not what
     settings = json.dumps({
