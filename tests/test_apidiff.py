@@ -8,36 +8,23 @@ include), renames a route and adds two routes. Smaller cases compare in-process 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from fastapi_arch_lint.apidiff import compare, template
 from fastapi_arch_lint.engine import analyze
+from gitrepo import commit_all, edit, git, run_cli
 
 FIXTURE = Path(__file__).parent / "fixtures" / "bigger_app"
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
 def run_diff(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    return subprocess.run([sys.executable, "-m", "fastapi_arch_lint", "diff", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300, env=env)
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert text.count(old) == 1, (path, old)
-    path.write_text(text.replace(old, new))
+    return run_cli(cwd, "diff", *args)
 
 
 NEW_ROUTES = '''
@@ -68,11 +55,7 @@ def repo(tmp_path: Path) -> Path:
     tail = tail.replace("    current_user: Annotated[User, Depends(get_current_active_user)],\n", "", 1)
     tail = tail.replace("item_service.get_item(db, item_id, current_user)", "item_service.get_item(db, item_id, None)", 1)
     items.write_text(head + "async def delete_item(" + tail)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "dev@example.invalid")
-    git(root, "config", "user.name", "Dev")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "base: bigger_app")
+    commit_all(root, "base: bigger_app")
     return root
 
 
@@ -175,11 +158,7 @@ def test_merge_base_and_subfolder(tmp_path: Path) -> None:
         (repo / "backend" / rel).parent.mkdir(parents=True, exist_ok=True)
         (repo / "backend" / rel).write_text(text)
     (repo / "README.md").write_text("a monorepo\n")
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.email", "dev@example.invalid")
-    git(repo, "config", "user.name", "Dev")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "base")
+    commit_all(repo, "base")
     main_py = repo / "backend" / "app" / "main.py"
     git(repo, "checkout", "-q", "-b", "feature")
     edit(main_py, '@app.get("/listings"', '@app.get("/offers"')

@@ -6,20 +6,19 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from fastapi_arch_lint.baseline import BaselineError, document, load, new_findings
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
+from gitrepo import run_cli
 
 FIXTURE = Path(__file__).parent / "fixtures" / "bigger_app"
 
 
 def review(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "fastapi_arch_lint", "review", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+    return run_cli(cwd, "review", *args)
 
 
 @pytest.fixture

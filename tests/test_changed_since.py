@@ -8,29 +8,22 @@ tests/fixtures/bigger_app.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from fastapi_arch_lint.gitutil import _unquote, parse_unified_diff
+from gitrepo import commit_all, git, run_cli
 
 FIXTURE = Path(__file__).parent / "fixtures" / "bigger_app"
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
 def review(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    return subprocess.run([sys.executable, "-m", "fastapi_arch_lint", "review", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300, env=env)
+    return run_cli(cwd, "review", *args)
 
 
 def findings(proc: subprocess.CompletedProcess[str]) -> set[tuple[str, int, str]]:
@@ -55,11 +48,7 @@ def repo(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(FIXTURE, root)
     (root / "app" / "legacy.py").write_text("def broken(:\n    pass\n")  # a file that never parses
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "dev@example.invalid")
-    git(root, "config", "user.name", "Dev")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "base: bigger_app")
+    commit_all(root, "base: bigger_app")
     return root
 
 

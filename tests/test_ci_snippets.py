@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from gitrepo import commit_all, git
 
 yaml = pytest.importorskip("yaml")
 
@@ -62,20 +63,11 @@ app.include_router(notes.router)
 }
 
 
-def git(cwd: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout
-
-
 def make_repo(root: Path) -> Path:
     for rel, text in FILES.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "dev@example.invalid")
-    git(root, "config", "user.name", "Dev")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "base")
+    commit_all(root, "base")
     return root
 
 

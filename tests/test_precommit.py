@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from gitrepo import git
 
 pytest.importorskip("pre_commit")
 
@@ -47,10 +48,6 @@ router = APIRouter(prefix="/users")
 def read_user(user_id: int) -> dict:
     return {"id": user_id}
 '''
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 def hook_repo_snapshot(dest: Path) -> Path:
