@@ -22,7 +22,6 @@ Whatever cannot be evaluated becomes an ``Unresolved`` entry with its reason.
 from __future__ import annotations
 
 import fnmatch
-import gc
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -2556,20 +2555,6 @@ class Linker:
 
     # -- the whole model ---------------------------------------------------------
     def link(self) -> AppModel:
-        # Linking makes a few hundred thousand small values, most of them garbage soon after and
-        # none in reference cycles: the cyclic collector's young and full collections scan them
-        # again and again and find nothing (a third of linking on the medium benchmark, even with
-        # the facts frozen by ``engine._old_objects_frozen``). It is paused meanwhile, as during
-        # extraction; what survives (the model) is collected as usual afterwards.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return self._link()
-        finally:
-            if gc_was_enabled:
-                gc.enable()
-
-    def _link(self) -> AppModel:
         self.scan()
         apps: list[App] = []
         used_names: dict[str, int] = {}
