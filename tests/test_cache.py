@@ -20,7 +20,7 @@ from fastapi_arch_lint import engine
 from fastapi_arch_lint.cache import CACHE_DIR_NAME, FactCache, decode_entry, loads
 from fastapi_arch_lint.cli import cli
 from fastapi_arch_lint.discovery import discover
-from fastapi_arch_lint.extract.parse import digest
+from fastapi_arch_lint.extract.source import digest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 APPS = ["factory_app", "vuln_app", "good_app", "auth_styles_dependencies", "src_layout", "annotated_app"]

@@ -224,7 +224,7 @@ def test_fifo_named_py_never_blocks(tmp_path: Path) -> None:
 
 
 def test_reader_stops_at_the_limit_even_if_the_file_grows(tmp_path: Path) -> None:
-    from fastapi_arch_lint.extract.parse import read_source
+    from fastapi_arch_lint.extract.source import read_source
 
     p = tmp_path / "m.py"
     p.write_bytes(b"x = 1\n" * 100)

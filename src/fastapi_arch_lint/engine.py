@@ -414,9 +414,10 @@ def review(targets: Sequence[str | Path], config: "Config", *, select: Sequence[
         rules = select_rules(config.select, [*config.ignore, *ignore], [*config.extend_select, *extend_select])
     found = discover(targets, config.all_excludes, base=config.root)
     sources = read_sources(found.files, config.max_file_bytes)
-    run_key = slot = None
+    stored: tuple[FactCache, str, str] | None = None  # where this run's result goes
     if cache is not None and reuse_results:
         slot, run_key = _run_key(cache, targets, config, rules, found, sources)
+        stored = (cache, slot, run_key)
         hit = cache.load_result(slot, run_key)
         if hit is not None:
             findings, diagnostics = hit
@@ -432,9 +433,9 @@ def review(targets: Sequence[str | Path], config: "Config", *, select: Sequence[
     findings = apply_per_file_ignores(findings, config.per_file_ignores, config.root)
     findings = sorted(set(findings), key=lambda f: (f.path, f.line, f.column, f.rule, f.message))
     result = ReviewResult(findings, analysis.diagnostics + diags, analysis, rules)
-    if run_key is not None and slot is not None and cache is not None and not any(
-            d.message.startswith(_TRANSIENT) for d in result.diagnostics):
-        cache.write_result(slot, run_key, result.findings, result.diagnostics)
+    if stored is not None and not any(d.message.startswith(_TRANSIENT) for d in result.diagnostics):
+        store, slot, run_key = stored
+        store.write_result(slot, run_key, result.findings, result.diagnostics)
     return result
 
 

@@ -15,8 +15,7 @@ from pathlib import Path
 import libcst as cst
 
 from fastapi_arch_lint.extract.collect import Collector
-from fastapi_arch_lint.extract.source import (  # noqa: F401 - re-exported, as before the split
-    CACHE_SALT,
+from fastapi_arch_lint.extract.source import (
     DEFAULT_MAX_FILE_BYTES,
     Extracted,
     _too_large,
@@ -190,11 +189,6 @@ def nesting(source: bytes, _level: int = 0) -> tuple[int, int]:
         if base + run > deepest:
             deepest = base + run
     return brackets // 2, deepest
-
-
-def bracket_depth(source: bytes) -> int:
-    """The deepest bracket nesting, skipping strings and comments."""
-    return nesting(source)[0]
 
 
 _CHAIN_BYTES = b"-+*/%@&|^~.<>"  # every chain operator (``<<``, ``//``, ``.``...) holds one of these
