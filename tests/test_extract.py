@@ -350,19 +350,20 @@ def test_parsing_skips_node_validation_only_while_parsing() -> None:
 
     import libcst as cst
 
-    from fastapi_arch_lint.extract import parse
+    from fastapi_arch_lint.extract import unvalidated
 
     stdlib = Path(threading.__file__).parent
     sources = [(stdlib / name).read_bytes() for name in ("threading.py", "argparse.py", "dataclasses.py")]
     for source in sources:  # the same tree as LibCST's validating parse
-        assert parse._parse_unvalidated(source).deep_equals(cst.parse_module(source))
-    # overlapping parses on several threads: validation is back only when the last one ends
+        ours, theirs = unvalidated.parse_module(source), cst.parse_module(source)
+        assert ours.deep_equals(theirs) and ours.code == theirs.code
+    # overlapping parses on several threads: LibCST is restored only when the last one ends
     errors: list[BaseException] = []
 
     def many() -> None:
         try:
             for source in sources * 2:
-                parse._parse_unvalidated(source)
+                unvalidated.parse_module(source)
         except BaseException as exc:  # pragma: no cover - shown by the assertion below
             errors.append(exc)
 
@@ -372,7 +373,81 @@ def test_parsing_skips_node_validation_only_while_parsing() -> None:
     for t in threads:
         t.join()
     assert not errors
-    assert parse._VALIDATION_OFF == 0
-    assert cst.CSTNode.__post_init__ is parse._POST_INIT
+    assert unvalidated._DEPTH == 0
+    assert cst.CSTNode.__post_init__ is unvalidated._POST_INIT
+    assert all(cls.__dict__["__init__"] is theirs for cls, (_, theirs) in unvalidated._fast_inits().items())
     with pytest.raises(cst.CSTValidationError):  # nodes built by hand are validated again
         cst.Name("")
+
+
+def test_unvalidated_constructors_match_libcsts() -> None:
+    import dataclasses
+    import inspect
+
+    import libcst as cst
+
+    from fastapi_arch_lint.extract import unvalidated
+
+    table = unvalidated._fast_inits()
+    assert {cst.Name, cst.Call, cst.FunctionDef, cst.Module, cst.SimpleString} <= set(table)
+    for cls, (ours, theirs) in table.items():  # same parameters, same defaults (the very objects)
+        shape = [(p.name, p.kind, p.default) for p in inspect.signature(ours).parameters.values()]
+        assert shape == [(p.name, p.kind, p.default) for p in inspect.signature(theirs).parameters.values()], cls
+
+    def fields(node: cst.CSTNode) -> list[object]:
+        return [getattr(node, f.name) for f in dataclasses.fields(node)]
+
+    def build() -> list[cst.CSTNode]:  # defaults and default factories filled in by the constructor
+        return [cst.Name("x"), cst.Call(cst.Name("f")), cst.Param(cst.Name("a")),
+                cst.FunctionDef(cst.Name("f"), cst.Parameters(), cst.IndentedBlock([cst.SimpleStatementLine([cst.Pass()])]))]
+
+    with unvalidated.unvalidated():
+        assert cst.Name.__init__ is table[cst.Name][0]
+        ours = build()
+        unchecked = cst.Name("")  # not validated in here
+    theirs = build()
+    for a, b in zip(ours, theirs):
+        assert type(a) is type(b) and a.deep_equals(b) and len(fields(a)) == len(fields(b))
+        for x, y in zip(fields(a), fields(b)):  # the same values, fresh mutable defaults each time
+            assert x == y or (isinstance(x, cst.CSTNode) and x.deep_equals(y))
+    assert unchecked.value == ""
+    with pytest.raises(dataclasses.FrozenInstanceError):  # still frozen
+        ours[0].value = "y"  # type: ignore[misc]
+
+
+def test_extract_sources_gives_what_one_call_per_file_gives() -> None:
+    import threading
+
+    from fastapi_arch_lint.extract import parse
+
+    fixtures = Path(__file__).parent / "fixtures" / "bigger_app"
+    files = sorted(fixtures.rglob("*.py"))
+    work = [(p.read_bytes(), p.name) for p in files]
+    work.insert(3, (b"def broken(:\n", "broken.py"))  # a bad file in the middle of the batch
+    work.insert(5, (b"x = " + b"[" * 300 + b"]" * 300 + b"\n", "deep.py"))
+    seen: list[tuple[int, str]] = []
+    threads: set[str] = set()
+
+    def each(i: int, ex: Extracted) -> None:
+        seen.append((i, ex.path))
+        threads.add(threading.current_thread().name)
+
+    batch = parse.extract_sources(work, each=each)
+    single = [extract_source(source, path) for source, path in work]
+    assert [ex.path for ex in batch] == [path for _, path in work]
+    assert batch == single  # facts and diagnostics alike
+    assert batch[3].diagnostic is not None and batch[5].diagnostic is not None
+    assert sum(ex.facts is not None for ex in batch) == len(files) >= 10
+    assert seen == [(i, path) for i, (_, path) in enumerate(work)]
+    assert threads == {"fastapi-arch-lint-parse"}  # the big-stack thread, handed the batch once
+
+    def failing(i: int, ex: Extracted) -> None:
+        if i == 2:
+            raise RuntimeError("boom")
+        seen.append((i, ex.path))
+
+    seen.clear()
+    with pytest.raises(RuntimeError, match="boom"):  # raised to the caller, the batch stops there
+        parse.extract_sources(work, each=failing)
+    assert [i for i, _ in seen] == [0, 1]
+    assert parse.extract_sources(work[:2]) == single[:2]  # and the thread is still usable

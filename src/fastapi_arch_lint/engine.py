@@ -31,16 +31,23 @@ def extract_source(source: bytes, display: str, *, max_bytes: int = DEFAULT_MAX_
     return extract(source, display, max_bytes=max_bytes)
 
 
+def _worker_start() -> None:
+    """Pool worker set-up: the collector back on (a forked worker inherits the parent's
+    paused one) and LibCST's constructors without validation for the worker's life."""
+    import gc
+
+    from fastapi_arch_lint.extract.unvalidated import for_this_process
+
+    gc.enable()
+    for_this_process()
+
+
 def _extract_one(args: tuple[bytes, str, int, str]) -> bytes:
     """Worker: the facts (or diagnostic) of one file's bytes, encoded as a cache entry.
 
     Returning the encoded entry (not the objects) keeps the parent's decoding on the fast
     path and makes a fresh result and a cached one come from the very same bytes.
     """
-    import gc
-
-    if not gc.isenabled():  # a forked worker inherits the parent's paused collector
-        gc.enable()
     source, display, max_bytes, key = args
     ex = extract_source(source, display, max_bytes=max_bytes)
     return encode_entry(key, ex.facts, ex.diagnostic)
@@ -72,7 +79,7 @@ def _isolated(args: tuple[bytes, str, int, str], timeout: float) -> bytes | Diag
     from concurrent.futures import TimeoutError as FutureTimeout
     from concurrent.futures.process import BrokenProcessPool
 
-    ex = ProcessPoolExecutor(1, mp_context=_mp_context())
+    ex = ProcessPoolExecutor(1, mp_context=_mp_context(), initializer=_worker_start)
     try:
         return ex.submit(_extract_one, args).result(timeout=timeout)
     except BrokenProcessPool:
@@ -123,7 +130,7 @@ def _pool_round(work: Sequence[tuple[bytes, str, int, str]], todo: list[int], wo
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    ex = ProcessPoolExecutor(workers, mp_context=_mp_context())
+    ex = ProcessPoolExecutor(workers, mp_context=_mp_context(), initializer=_worker_start)
     ended = "done"
     try:
         pending = {ex.submit(_extract_one, work[i]): i for i in todo}
@@ -258,14 +265,17 @@ def _extract_all(files: Sequence[SourceFile], sources: Sequence[bytes | Diagnost
     # In this process only with one job or a tiny project. A big project's warm run with a few
     # changed files still parses them in a worker: one of them could be the file that crashes.
     if jobs <= 1 or len(files) < 8:
-        for n, (i, w) in enumerate(zip(slots, work)):
-            source, display, _, key = w
+        from fastapi_arch_lint.extract.parse import extract_sources
+
+        def done(n: int, ex: Extracted) -> None:
             if n % 64 == 63:
                 gc.collect(0)
-            ex = extract_source(source, display, max_bytes=max_bytes)
             if cache is not None:
+                key = work[n][3]
                 cache.write(key, encode_entry(key, ex.facts, ex.diagnostic))
-            results[i] = ex
+            results[slots[n]] = ex
+
+        extract_sources([(source, display) for source, display, _, _ in work], max_bytes=max_bytes, each=done)
     elif work:
         import fastapi_arch_lint.extract.parse  # noqa: F401 - once here: forked workers inherit it
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import libcst as cst
@@ -22,6 +23,7 @@ from fastapi_arch_lint.extract.source import (
     digest,
     read_source,
 )
+from fastapi_arch_lint.extract.unvalidated import parse_module, unvalidated
 from fastapi_arch_lint.findings import Diagnostic
 from fastapi_arch_lint.model.facts import ModuleFacts
 
@@ -253,6 +255,7 @@ class _BigStackWorker:
     def _serve(self) -> None:
         import sys
 
+        _here.big_stack = True
         while True:
             fn, args = self.requests.get()
             old = sys.getrecursionlimit()
@@ -273,6 +276,7 @@ class _BigStackWorker:
 
 _worker: _BigStackWorker | None = None
 _worker_lock = threading.Lock()
+_here = threading.local()  # ``big_stack`` is set on the threads that have one
 
 
 def _forget_worker() -> None:  # in a forked child: the worker thread did not come along
@@ -287,6 +291,8 @@ if hasattr(os, "register_at_fork"):
 def _deep_call(fn, *args):  # type: ignore[no-untyped-def]
     """``fn(*args)`` on a thread with a big stack; its exception, if any, is raised here."""
     global _worker
+    if getattr(_here, "big_stack", False):  # already on one (a batch handed over whole)
+        return fn(*args)
     if not _worker_lock.acquire(blocking=False):  # another thread of ours is using the worker
         return _deep_call_on_new_thread(fn, *args)
     try:
@@ -314,6 +320,7 @@ def _deep_call_on_new_thread(fn, *args):  # type: ignore[no-untyped-def]
     box: list = []
 
     def run() -> None:
+        _here.big_stack = True
         old = sys.getrecursionlimit()
         sys.setrecursionlimit(max(old, _RECURSION_LIMIT))
         try:
@@ -341,42 +348,8 @@ def _deep_call_on_new_thread(fn, *args):  # type: ignore[no-untyped-def]
     return value
 
 
-# LibCST validates every node it constructs (``CSTNode.__post_init__`` calls ``_validate``),
-# which is about a quarter of its parse time. Validation catches mistakes in trees built by
-# hand; the native parser builds trees from its grammar, and LibCST's own comment there says
-# validation could move out of parsing for that reason. So while this module parses, the
-# base class's ``__post_init__`` is a no-op (no node type overrides it, no ``_validate``
-# changes a node). The swap is counted under a lock so that overlapping parses restore it
-# only when the last one ends; another thread constructing nodes by hand meanwhile would go
-# unvalidated, which changes no valid tree.
-_VALIDATION_LOCK = threading.Lock()
-_VALIDATION_OFF = 0
-_POST_INIT = cst.CSTNode.__dict__.get("__post_init__")
-
-
-def _no_post_init(self: cst.CSTNode) -> None:
-    return None
-
-
-def _parse_unvalidated(source: bytes) -> cst.Module:
-    global _VALIDATION_OFF
-    if _POST_INIT is None:  # pragma: no cover - a LibCST that validates elsewhere
-        return cst.parse_module(source)
-    with _VALIDATION_LOCK:
-        if _VALIDATION_OFF == 0:
-            cst.CSTNode.__post_init__ = _no_post_init  # type: ignore[method-assign]
-        _VALIDATION_OFF += 1
-    try:
-        return cst.parse_module(source)
-    finally:
-        with _VALIDATION_LOCK:
-            _VALIDATION_OFF -= 1
-            if _VALIDATION_OFF == 0:
-                cst.CSTNode.__post_init__ = _POST_INIT  # type: ignore[method-assign]
-
-
 def _parse_and_collect(source: bytes):  # type: ignore[no-untyped-def]
-    return Collector(_parse_unvalidated(source)).collect()
+    return Collector(parse_module(source)).collect()
 
 
 def _python_syntax_error(source: bytes) -> tuple[int, int, str] | bool:
@@ -488,3 +461,34 @@ def extract_file(file: Path, display: str, *, max_bytes: int = DEFAULT_MAX_FILE_
     if isinstance(source, Diagnostic):
         return Extracted(display, None, source)
     return extract_source(source, display, max_bytes=max_bytes)
+
+
+def extract_sources(work: Sequence[tuple[bytes, str]], *, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                    each: Callable[[int, Extracted], None] | None = None) -> list[Extracted]:
+    """``extract_source`` of every ``(source, path)`` in ``work``, in order; ``each(i, result)``
+    is called as each one is done (on the parsing thread).
+
+    The same results as one call per file, for less: the whole batch goes to the big-stack
+    thread at once (a hand-off per file cost ~0.25 ms, 5% of the medium benchmark's
+    extraction) and LibCST's constructors are swapped once (``unvalidated``) instead of
+    per file. A caller interrupted while waiting stops the batch after the current file.
+    """
+    stop = threading.Event()
+
+    def batch() -> list[Extracted]:
+        done: list[Extracted] = []
+        with unvalidated():
+            for i, (source, path) in enumerate(work):
+                if stop.is_set():
+                    break
+                ex = extract_source(source, path, max_bytes=max_bytes)
+                done.append(ex)
+                if each is not None:
+                    each(i, ex)
+        return done
+
+    try:
+        return _deep_call(batch)
+    except BaseException:
+        stop.set()
+        raise
