@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -165,3 +166,52 @@ def test_rules_and_explain(tmp_path: Path) -> None:
     assert "## Use instead" in p.stdout
     h = run(tmp_path, "review", "--help")
     assert h.returncode == 0 and "--fail-on" in h.stdout and "Examples:" in h.stdout
+
+
+def test_the_quick_exit_flushes_everything_and_keeps_the_exit_code(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``main`` ends with ``os._exit`` (no interpreter teardown): the whole report must still
+    arrive, through a pipe and into a file, with the exit code the run chose."""
+    from click.testing import CliRunner
+
+    from fastapi_arch_lint.cli import cli
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "bookstore"
+    args = ("review", str(example), "--format", "json", "--select", "ALL", "--no-cache")
+    monkeypatch.chdir(tmp_path)  # paths are shown relative to the working folder
+    in_process = CliRunner().invoke(cli, list(args))
+    piped = run(tmp_path, *args)
+    assert piped.returncode == in_process.exit_code == 1, piped.stderr
+    assert len(piped.stdout) > 10_000 and json.loads(piped.stdout) == json.loads(in_process.output)
+    with open(tmp_path / "report.json", "w") as out:
+        to_file = subprocess.run([sys.executable, "-m", "fastapi_arch_lint", *args], cwd=tmp_path, stdout=out,
+                                 stderr=subprocess.PIPE, text=True, timeout=120)
+    assert to_file.returncode == 1 and json.loads((tmp_path / "report.json").read_text()) == json.loads(piped.stdout)
+    assert run(tmp_path, *args, "--exit-zero").returncode == 0
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_an_output_that_cannot_be_written_is_an_error_not_a_success(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "bookstore"
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "fastapi_arch_lint", "review", str(example), "--no-cache",
+                            "--exit-zero"], cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, text=True,
+                           timeout=120)
+    assert p.returncode != 0
+    assert "No space left on device" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_exit_now_flushes_buffered_output_and_runs_exit_handlers(tmp_path: Path) -> None:
+    code = (
+        "import atexit, sys\n"
+        "from fastapi_arch_lint.cli import _exit_now\n"
+        "atexit.register(lambda: open('handler-ran', 'w').close())\n"
+        "for _ in range(1000): sys.stdout.write('x' * 100)\n"  # buffered, never flushed by the caller
+        "sys.stderr.write('note')\n"
+        "_exit_now(3)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered, as for most users
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                       env=env)
+    assert (p.returncode, len(p.stdout), p.stderr) == (3, 100_000, "note")
+    assert (tmp_path / "handler-ran").exists()

@@ -492,12 +492,51 @@ def _model_at(rev, commit, repo, prefix, dest):  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
+    _exit_now(_run())
+
+
+def _run() -> int:
     try:
         cli(standalone_mode=True)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        click.echo(exc.code, err=True)
+        return 1
     except KeyboardInterrupt:  # pragma: no cover
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        return 130
     except OSError as exc:  # a report, baseline or narrative file that cannot be written (-o /no/such/dir/x)
         where = f"{exc.filename}: " if exc.filename else ""
         click.echo(f"fastapi-arch-lint: error: {where}{exc.strerror or exc}", err=True)
-        sys.exit(2)
+        return 2
+    return 0
+
+
+def _exit_now(code: int) -> None:
+    """End the process without tearing the interpreter down.
+
+    A run leaves its facts and model behind (about a million objects on a 100k-line project,
+    many in reference cycles); a normal exit collects and frees them one by one (0.7 s on the
+    medium benchmark) just before the process's memory goes back to the system anyway. mypy
+    ends the same way. The exit handlers still run and the output streams are flushed first;
+    an output that cannot be flushed is reported and ends the run with 120, as Python would.
+    """
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with the descriptor closed
+            continue
+        try:
+            stream.flush()
+        except (OSError, ValueError) as exc:  # a full disk, a closed pipe
+            if stream is sys.stdout:
+                try:
+                    sys.stderr.write(f"fastapi-arch-lint: error: cannot write the output: {exc}\n")
+                    sys.stderr.flush()
+                except (OSError, ValueError):
+                    pass
+                code = code or 120
+    os._exit(code)
