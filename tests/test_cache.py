@@ -8,8 +8,10 @@ import os
 import pickle
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from click.testing import CliRunner
 
 from fastapi_arch_lint import __version__
 from fastapi_arch_lint import engine
-from fastapi_arch_lint.cache import CACHE_DIR_NAME, FactCache, decode_entry, loads
+from fastapi_arch_lint.cache import CACHE_DIR_NAME, DB_NAME, FactCache, decode_entry, loads
 from fastapi_arch_lint.cli import cli
 from fastapi_arch_lint.discovery import discover
 from fastapi_arch_lint.extract.source import digest
@@ -33,9 +35,21 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def entries(cache_dir: Path) -> list[Path]:
-    """The per-file facts entries (not the stored review results)."""
-    return sorted(p for p in (cache_dir / __version__).rglob("*") if p.is_file() and p.parent.name != "results")
+def database(cache_dir: Path) -> Path:
+    return cache_dir / __version__ / DB_NAME
+
+
+def entries(cache_dir: Path) -> list[tuple[str, bytes]]:
+    """The per-file facts entries ``(key, data)`` (not the stored review results)."""
+    if not database(cache_dir).exists():
+        return []
+    with closing(sqlite3.connect(database(cache_dir))) as db:
+        return sorted(db.execute("SELECT key, data FROM entries"))
+
+
+def set_entry(cache_dir: Path, key: str, data: bytes) -> None:
+    with closing(sqlite3.connect(database(cache_dir))) as db, db:
+        db.execute("UPDATE entries SET data = ? WHERE key = ?", (data, key))
 
 
 def results(cache_dir: Path) -> list[Path]:
@@ -78,10 +92,12 @@ def analyze_with(target: Path, cache: FactCache | None, jobs: int = 1) -> engine
 
 def test_warm_run_reads_and_hashes_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = FIXTURES / "factory_app"
-    n = len(discover([target]).files)
+    files = discover([target]).files
+    n, distinct = len(files), len({f.path.read_bytes() for f in files})
     cold_cache = FactCache(tmp_path / "c", max_bytes=1_000_000)
     cold = analyze_with(target, cold_cache)
-    assert (cold_cache.hits, cold_cache.misses, cold_cache.writes) == (0, n, n)
+    # one write per distinct content: the empty ``__init__.py`` files share an entry
+    assert (cold_cache.hits, cold_cache.misses, cold_cache.writes) == (0, n, distinct) and distinct < n
 
     def no_parsing(*args: object, **kwargs: object) -> None:
         raise AssertionError("a warm run must not parse")
@@ -161,7 +177,7 @@ def test_entries_hold_no_docstrings_or_comments(tmp_path: Path) -> None:
     )
     cache_dir = tmp_path / "cache"
     run("review", str(app), "--cache-dir", str(cache_dir))
-    blobs = b"".join(p.read_bytes() for p in entries(cache_dir))
+    blobs = b"".join(data for _, data in entries(cache_dir))
     assert b"/items" in blobs  # the facts are there...
     for secret in (b"PROSE_IN_MODULE_DOC", b"PROSE_IN_HANDLER_DOC", b"PROSE_IN_CLASS_DOC", b"COMMENT_TEXT_HERE"):
         assert secret not in blobs  # ...the prose is not
@@ -206,9 +222,8 @@ def test_corrupt_entries_are_ignored_and_rewritten(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     target = str(FIXTURES / "vuln_app")
     cold = run("review", target, "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
-    paths = entries(cache_dir)
-    for n, p in enumerate(paths):  # truncated, garbage, empty, and a valid pickle of something else
-        p.write_bytes([p.read_bytes()[: len(p.read_bytes()) // 2], b"\x00garbage", b"", pickle.dumps({"a": 1})][n % 4])
+    for n, (key, data) in enumerate(entries(cache_dir)):  # truncated, garbage, empty, a pickle of something else
+        set_entry(cache_dir, key, [data[: len(data) // 2], b"\x00garbage", b"", pickle.dumps({"a": 1})][n % 4])
     for p in results(cache_dir):  # so that the run goes through the facts entries
         p.unlink()
     again = run("review", target, "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
@@ -229,17 +244,55 @@ def test_a_planted_entry_cannot_run_code(tmp_path: Path) -> None:
     app = copy_app(tmp_path, "tutorial_jwt_app")
     cache_dir = tmp_path / "cache"
     cold = run("review", str(app), "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
-    for p in entries(cache_dir):
-        key = p.parent.name + p.name
-        p.write_bytes(pickle.dumps(("fastapi-arch-lint facts", 1, key, "facts", Evil())))
+    for key, _ in entries(cache_dir):
+        planted = pickle.dumps(("fastapi-arch-lint facts", 1, key, "facts", Evil()))
+        set_entry(cache_dir, key, planted)
         with pytest.raises(pickle.UnpicklingError):
-            loads(p.read_bytes())
-        assert decode_entry(p.read_bytes(), key, "x.py") is None
+            loads(planted)
+        assert decode_entry(planted, key, "x.py") is None
+    assert entries(cache_dir) and all(b"system" in data for _, data in entries(cache_dir))  # all planted
     for p in results(cache_dir):
         p.write_bytes(pickle.dumps(("fastapi-arch-lint facts", 1, "any", "result", Evil())))
     again = run("review", str(app), "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
     assert not marker.exists()
     assert again == cold
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
+def test_a_corrupt_database_is_replaced(tmp_path: Path, damage: str) -> None:
+    cache_dir = tmp_path / "cache"
+    target = str(FIXTURES / "vuln_app")
+    args = ("review", target, "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
+    cold = run(*args)
+    written = entries(cache_dir)
+    data = database(cache_dir).read_bytes()
+    database(cache_dir).write_bytes({"garbage": b"not a database\x00" * 500, "truncated": data[: len(data) // 3],
+                                     "empty": b""}[damage])
+    for p in results(cache_dir):  # so that the run goes through the facts entries
+        p.unlink()
+    again = run(*args)
+    assert again == cold  # no warning either: a damaged cache is the cache's business
+    assert entries(cache_dir) == written
+
+
+def test_a_database_held_by_another_run_is_waited_for_then_skipped(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    target = FIXTURES / "factory_app"
+    cache_dir = tmp_path / "c"
+    analyze_with(target, FactCache(cache_dir, max_bytes=1_000_000))
+    (key, data), *_ = entries(cache_dir)
+    with closing(sqlite3.connect(database(cache_dir), isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")  # another run in the middle of a long transaction
+        other.execute("DELETE FROM entries WHERE key = ?", (key,))
+        monkeypatch.setattr(FactCache, "busy_timeout", 0.2)
+        cache = FactCache(cache_dir, max_bytes=1_000_000)
+        held = analyze_with(target, cache)
+        assert (cache.hits, cache.writes, cache.problem) == (0, 0, None)  # nothing read, nothing written, no fuss
+        other.execute("ROLLBACK")
+    assert held.model == analyze_with(target, None).model
+    cache = FactCache(cache_dir, max_bytes=1_000_000)
+    analyze_with(target, cache)
+    assert cache.misses == 0  # the entries are all still there
 
 
 def test_unwritable_cache_warns_and_the_run_goes_on(tmp_path: Path) -> None:

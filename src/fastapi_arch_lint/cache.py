@@ -1,4 +1,4 @@
-"""The per-file facts cache: ``.fastapi_arch_lint_cache/<version>/<key[:2]>/<key[2:]>``.
+"""The per-file facts cache: ``.fastapi_arch_lint_cache/<version>/facts.sqlite3``.
 
 A file's facts depend only on its bytes (module names and relative imports are resolved
 later, by the engine and the linker), so an entry is keyed by the sha256 of the content
@@ -8,13 +8,17 @@ a fingerprint of the extractor's own source, the LibCST and Python versions and 
 content at another path is a hit; the entry stores no path.
 
 Layout as ruff's: ``CACHEDIR.TAG`` and a ``.gitignore`` of ``*`` at the top, one folder per
-tool version. Every entry is written to a temporary file and renamed over the final name,
-so concurrent runs never see half an entry; an entry that cannot be read back (truncated,
-garbage, another format) is a miss and is rewritten. Entries are pickles read with an
-unpickler that only builds the model's own fact classes, so a planted entry cannot run
-code. The facts hold no source text beyond the literal values the rules need (string
-constants, names); docstrings and comments are not collected. Nothing here ever fails a
-run: a cache that cannot be written is switched off and ``problem`` says why.
+tool version. The entries live in one SQLite table (``key``, ``data``), written in one
+transaction at the end of extraction: a file per entry cost 0.5-1.5 s of file creation per
+1,500 files on the benchmark machine, the database 0.02 s. SQLite's locking makes concurrent
+runs safe (a run that cannot get the database within ``busy_timeout`` just does not cache
+this time); an entry that cannot be read back (truncated, garbage, another format) is a miss
+and is rewritten, and a file that is not a sound database is replaced. Entries are pickles
+read with an unpickler that only builds the model's own fact classes, so a planted entry
+cannot run code. The facts hold no source text beyond the literal values the rules need
+(string constants, names); docstrings and comments are not collected. The stored review
+results (``results/``) are files written to a temporary name and renamed. Nothing here ever
+fails a run: a cache that cannot be written is switched off and ``problem`` says why.
 """
 
 from __future__ import annotations
@@ -30,13 +34,16 @@ import os
 import pickle
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi_arch_lint import __version__
 from fastapi_arch_lint import findings as _findings
 from fastapi_arch_lint.findings import Diagnostic, Finding
 from fastapi_arch_lint.model import expr as _expr
 from fastapi_arch_lint.model import facts as _facts
+
+if TYPE_CHECKING:
+    import sqlite3
 
 CACHE_DIR_NAME = ".fastapi_arch_lint_cache"
 ENV_CACHE_DIR = "FASTAPI_ARCH_LINT_CACHE_DIR"
@@ -154,12 +161,40 @@ def _libcst_version() -> str:
         return "?"
 
 
+DB_NAME = "facts.sqlite3"
+_SCHEMA = "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, data BLOB NOT NULL)"
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    """Another connection holds the database (past the busy timeout)."""
+    import sqlite3
+
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED and their extended codes
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    """The file is not a (sound) database: replaced by a new one. Permissions, a full disk or
+    a lock are not that."""
+    import sqlite3
+
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+    return type(exc) is sqlite3.DatabaseError
+
+
 def default_cache_dir(root: Path) -> Path:
     return root / CACHE_DIR_NAME
 
 
 class FactCache:
     """Per-file facts (or the diagnostic of a file that cannot be analyzed) by content hash."""
+
+    busy_timeout = 30.0  # seconds to wait for another run's transaction on the database
 
     def __init__(self, directory: Path | str, *, max_bytes: int) -> None:
         self.directory = Path(directory)
@@ -178,31 +213,132 @@ class FactCache:
         self.writes = 0
         self.problem: str | None = None
         self._ready = False
-        self._folders: set[Path] = set()  # entry folders known to exist
+        self._db: sqlite3.Connection | None = None
+        self._pending: dict[str, bytes] = {}
+        self._unreadable = False  # reading failed once: the rest of this run's lookups are misses
+        self._replaced = False  # a corrupt database was removed in this run
 
     # -- keys ------------------------------------------------------------------
     def key(self, content_digest: str) -> str:
         return hashlib.sha256(self.salt + content_digest.encode("ascii")).hexdigest()
 
-    def entry_path(self, key: str) -> Path:
-        return self.bucket / key[:2] / key[2:]
+    # -- the entries' database ----------------------------------------------------
+    def _database(self, *, create: bool) -> sqlite3.Connection | None:
+        """The open entries database; None if there is none yet (unless ``create``) or it
+        cannot be used (then ``problem`` says why when it matters)."""
+        if self._db is not None:
+            return self._db
+        try:
+            import sqlite3  # here: a run answered from the stored result never needs it
+        except ImportError:  # pragma: no cover - a Python built without it
+            if create:
+                self.problem = "this Python has no sqlite3 module"
+            return None
+        path = self.bucket / DB_NAME
+        if not create and not path.is_file():
+            return None
+        if create and not self._prepare():
+            return None
+        try:
+            if create and not path.exists():  # private, like every entry: made here, then opened
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600))
+            db = sqlite3.connect(path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            if create:
+                self.problem = f"cannot open the cache database {path}: {exc}"
+            return None
+        try:
+            db.execute("PRAGMA synchronous=OFF")  # a cache: a torn write after a power cut reads as corrupt
+            db.execute(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            if create and _is_corrupt(exc) and self._replace_corrupt(path):
+                return self._database(create=True)
+            if create and not _is_busy(exc):
+                self.problem = f"cannot use the cache database {path}: {exc}"
+            return None
+        self._db = db
+        return db
+
+    def _replace_corrupt(self, path: Path) -> bool:
+        """Remove a file that is not a usable database (once per run), so that a new one is made."""
+        if self._replaced:
+            return False
+        self._replaced = True
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return False
+        return True
 
     # -- reading -----------------------------------------------------------------
     def load(self, key: str, display: str) -> tuple[_facts.ModuleFacts | None, Diagnostic | None] | None:
         """The cached ``(facts, diagnostic)`` of content ``key`` shown as ``display``, or None."""
-        try:
-            data = self.entry_path(key).read_bytes()
-        except OSError:
-            self.misses += 1
-            return None
-        result = decode_entry(data, key, display)
-        if result is None:  # corrupt, truncated or foreign: a miss, rewritten after extraction
+        data = None
+        db = None if self._unreadable else self._database(create=False)
+        if db is None:  # no database yet, or one that cannot be opened: every lookup is a miss
+            self._unreadable = True
+        else:
+            import sqlite3
+
+            try:
+                row = db.execute("SELECT data FROM entries WHERE key = ?", (key,)).fetchone()
+                data = row[0] if row else None
+            except sqlite3.Error:  # corrupt, or locked past the timeout: misses; flush() mends it
+                self._unreadable = True
+        result = decode_entry(data, key, display) if isinstance(data, bytes) else None
+        if result is None:  # absent, corrupt, truncated or foreign: a miss, rewritten after extraction
             self.misses += 1
             return None
         self.hits += 1
         return result
 
     # -- writing -----------------------------------------------------------------
+    def write(self, key: str, entry: bytes) -> None:
+        """Store an entry made by ``encode_entry`` under ``key`` (kept until ``flush``)."""
+        self._pending[key] = entry
+
+    def flush(self) -> None:
+        """Write the entries ``write`` was given, in one transaction. Another run holding the
+        database longer than ``busy_timeout`` means they are not cached this time; a file that
+        is not a database is replaced once."""
+        pending, self._pending = self._pending, {}
+        while pending:
+            db = self._database(create=True)
+            if db is None:
+                return
+            import sqlite3
+
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    db.executemany("INSERT OR REPLACE INTO entries (key, data) VALUES (?, ?)", pending.items())
+                    db.execute("COMMIT")
+                except BaseException:
+                    try:
+                        db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                    raise
+            except sqlite3.DatabaseError as exc:
+                self.close()
+                if _is_busy(exc):
+                    return
+                if _is_corrupt(exc) and self._replace_corrupt(self.bucket / DB_NAME):
+                    continue
+                self.problem = f"cannot write to the cache database {self.bucket / DB_NAME}: {exc}"
+                return
+            self.writes += len(pending)
+            return
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # -- files -------------------------------------------------------------------
     def _prepare(self) -> bool:
         if self._ready:
             return True
@@ -242,27 +378,6 @@ class FactCache:
             except OSError:
                 pass
             raise
-
-    def write(self, key: str, entry: bytes) -> None:
-        """Store an entry made by ``encode_entry`` under ``key``."""
-        if not self._prepare():
-            return
-        target = self.entry_path(key)
-        try:
-            if target.parent not in self._folders:
-                target.parent.mkdir(exist_ok=True)
-                self._folders.add(target.parent)
-            try:
-                self._write_atomic(target, entry)
-            except FileNotFoundError:  # the folder was removed meanwhile (another run cleaning up)
-                self._folders.discard(target.parent)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self._write_atomic(target, entry)
-        except OSError as exc:
-            self.problem = f"cannot write to the cache folder {self.directory}: {exc.strerror or exc}"
-            return
-        self.writes += 1
-
 
     # -- whole review results -------------------------------------------------------
     # One stored result per project and settings ("slot"), overwritten by the next run there, so

@@ -293,6 +293,9 @@ def _extract_all(files: Sequence[SourceFile], sources: Sequence[bytes | Diagnost
             if cache is not None:
                 cache.write(key, got)
             results[i] = Extracted(display, *decoded)
+    if cache is not None:
+        cache.flush()
+        cache.close()
     return [r for r in results if r is not None]
 
 
