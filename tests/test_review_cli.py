@@ -215,3 +215,28 @@ def test_exit_now_flushes_buffered_output_and_runs_exit_handlers(tmp_path: Path)
                        env=env)
     assert (p.returncode, len(p.stdout), p.stderr) == (3, 100_000, "note")
     assert (tmp_path / "handler-ran").exists()
+
+
+def test_only_the_command_line_leaves_the_run_frozen(tmp_path: Path) -> None:
+    """A library caller gets every object back under the collector's care; the command line
+    (which exits right after) leaves them frozen instead of having them all rescanned."""
+    code = (
+        "import gc, sys\n"
+        "from pathlib import Path\n"
+        "from fastapi_arch_lint import engine\n"
+        "from fastapi_arch_lint.config import load_config\n"
+        "target = Path(sys.argv[1])\n"
+        "result = engine.review([target], load_config(start=target), jobs=1)\n"
+        "print(len(result.findings), gc.get_freeze_count())\n"
+        "engine.frozen_until_exit()\n"
+        "result = engine.review([target], load_config(start=target), jobs=1)\n"
+        "print(len(result.findings), gc.get_freeze_count())\n"
+    )
+    example = Path(__file__).resolve().parents[1] / "examples" / "bookstore"
+    p = subprocess.run([sys.executable, "-c", code, str(example)], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=120)
+    (found, frozen_after_library_run), (found_again, frozen_after_cli_like_run) = (
+        map(int, line.split()) for line in p.stdout.splitlines())
+    assert found == found_again > 0, p.stderr
+    assert frozen_after_library_run == 0
+    assert frozen_after_cli_like_run > 10_000

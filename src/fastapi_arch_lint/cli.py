@@ -496,6 +496,9 @@ def main() -> None:
 
 
 def _run() -> int:
+    from fastapi_arch_lint.engine import frozen_until_exit
+
+    frozen_until_exit()  # the process ends with the command: see _exit_now
     try:
         cli(standalone_mode=True)
     except SystemExit as exc:
