@@ -330,6 +330,9 @@ def _old_objects_frozen(*, paused: bool = False) -> Iterator[None]:
     try:
         yield
     finally:
+        # what the block made (the linked model) joins them: left young, all of it would be
+        # scanned by the next young collection (0.15 s on the medium benchmark)
+        gc.freeze()
         if _HAND_BACK:
             gc.unfreeze()
         if paused and was_enabled:
