@@ -106,7 +106,7 @@ def breakdown(root: Path) -> dict[str, float]:
     t1 = clock()
     extracted = engine.extract_all(found.files, max_bytes=config.max_file_bytes, jobs=1)
     t2 = clock()
-    with engine._old_objects_frozen(paused=True):  # as engine.analyze and engine.review do
+    with engine._old_objects_frozen():  # as engine.analyze and engine.review do
         facts = engine.name_modules(found.files, extracted)
         t3 = clock()
         model = Linker(facts, auth_names=config.auth_names).link()
