@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._hardening import Resolver, is_test_path, iter_calls
+from fastapi_arch_lint.rules.security._hardening import Resolver, is_test_path, iter_calls_to
 
 CORS_CLASSES = frozenset({"fastapi.middleware.cors.CORSMiddleware", "starlette.middleware.cors.CORSMiddleware"})
 # origins no allow-list should admit
@@ -66,7 +66,7 @@ class CorsWildcardWithCredentials(Rule):
                                     Confidence.HIGH if literal else Confidence.MEDIUM)
         # ``CORSMiddleware(app, ...)`` wrapping an ASGI app directly
         resolver = Resolver(app)
-        for cc in iter_calls(app, lambda call, target: target in CORS_CLASSES):
+        for cc in iter_calls_to(app, CORS_CLASSES.__contains__):
             if cc.target not in CORS_CLASSES or (cc.path, cc.line) in seen:
                 continue
             get = lambda k: resolver.value(cc.call.kwarg(k), cc.module, cc.function, cc.line)  # noqa: E731

@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Call, Const, Name, render
+from fastapi_arch_lint.model.expr import Const, Name, render
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._hardening import (
     ExtRef,
     InstanceRef,
     Resolver,
     is_test_path,
-    iter_calls,
+    iter_calls_to,
     iter_scopes,
     where_label,
 )
@@ -41,16 +41,7 @@ class DebugEnabled(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         resolver = Resolver(app)
-        app_class: dict[str | None, bool] = {}  # by call target: a project has far fewer targets than calls
-
-        def wanted(call: Call, target: str | None) -> bool:
-            if target not in app_class:
-                app_class[target] = self.is_app_class(app, target)
-            return app_class[target]
-
-        for cc in iter_calls(app, wanted):
-            if not self.is_app_class(app, cc.target):
-                continue
+        for cc in iter_calls_to(app, lambda target: self.is_app_class(app, target)):
             expr = cc.call.kwarg("debug")
             if expr is None or resolver.value(expr, cc.module, cc.function, cc.line) is not True:
                 continue

@@ -11,7 +11,7 @@ from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._hardening import (
     CodeCall,
     Resolver,
-    iter_calls,
+    iter_calls_to,
     jwt_decode_library,
     short_target,
     walk,
@@ -37,8 +37,8 @@ def _from_token_header(expr: Expr | None, cc: CodeCall) -> bool:
     return False
 
 
-def _wanted(call: Call, target: str | None) -> bool:
-    """The calls ``check`` looks at (``iter_calls`` skips the others before making anything of them)."""
+def _wanted(target: str | None) -> bool:
+    """The targets of the calls ``check`` looks at (``iter_calls_to`` skips the others)."""
     return jwt_decode_library(target) is not None
 
 
@@ -54,7 +54,7 @@ class JwtDecodeWithoutAlgorithms(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         resolver = Resolver(app)
-        for cc in iter_calls(app, _wanted):
+        for cc in iter_calls_to(app, _wanted):
             lib = jwt_decode_library(cc.target)
             if lib is None or cc.call.starred:
                 continue

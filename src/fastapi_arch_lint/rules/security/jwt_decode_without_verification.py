@@ -6,13 +6,12 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Call
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._hardening import (
     CodeCall,
     Resolver,
     dict_value,
-    iter_calls,
+    iter_calls_to,
     jwt_decode_library,
     short_target,
     where_label,
@@ -35,8 +34,8 @@ def unverified_reason(cc: CodeCall, resolver: Resolver) -> str | None:
     return None
 
 
-def _wanted(call: Call, target: str | None) -> bool:
-    """The calls ``check`` looks at (``iter_calls`` skips the others before making anything of them)."""
+def _wanted(target: str | None) -> bool:
+    """The targets of the calls ``check`` looks at (``iter_calls_to`` skips the others)."""
     return jwt_decode_library(target) is not None
 
 
@@ -52,7 +51,7 @@ class JwtDecodeWithoutVerification(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         resolver = Resolver(app)
-        for cc in iter_calls(app, _wanted):
+        for cc in iter_calls_to(app, _wanted):
             lib = jwt_decode_library(cc.target)
             if lib is None:
                 continue

@@ -12,7 +12,7 @@ from fastapi_arch_lint.rules.security._hardening import (
     CodeCall,
     Resolver,
     dict_value,
-    iter_calls,
+    iter_calls_to,
     jwt_decode_library,
     jwt_encode_library,
     short_target,
@@ -89,8 +89,8 @@ def payload_without_exp(cc: CodeCall) -> str | None:
     return None
 
 
-def _wanted(call: Call, target: str | None) -> bool:
-    """The calls ``check`` looks at (``iter_calls`` skips the others before making anything of them)."""
+def _wanted(target: str | None) -> bool:
+    """The targets of the calls ``check`` looks at (``iter_calls_to`` skips the others)."""
     return jwt_encode_library(target) is not None or jwt_decode_library(target) is not None
 
 
@@ -106,7 +106,7 @@ class JwtWithoutExpiry(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         resolver = Resolver(app)
-        for cc in iter_calls(app, _wanted):
+        for cc in iter_calls_to(app, _wanted):
             if not cc.target:
                 continue
             where = where_label(cc.function, cc.module)

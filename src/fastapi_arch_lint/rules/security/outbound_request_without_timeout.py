@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Call, Const
+from fastapi_arch_lint.model.expr import Const
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._hardening import (
     Resolver,
     call_label,
     http_client_kind,
-    iter_calls,
+    iter_calls_to,
     where_label,
 )
 
@@ -20,8 +20,8 @@ HELP = ("pass a timeout on every outbound call (`timeout=10`, or `(3.05, 27)` fo
         "keep its 5 s default or set `httpx.Timeout(10.0)` on the client")
 
 
-def _wanted(call: Call, target: str | None) -> bool:
-    """The calls ``check`` looks at (``iter_calls`` skips the others before making anything of them)."""
+def _wanted(target: str | None) -> bool:
+    """The targets of the calls ``check`` looks at (``iter_calls_to`` skips the others)."""
     return target == "httpx.Timeout" or http_client_kind(target) not in (None, "aiohttp")
 
 
@@ -37,7 +37,7 @@ class OutboundRequestWithoutTimeout(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         resolver = Resolver(app)
-        for cc in iter_calls(app, _wanted):
+        for cc in iter_calls_to(app, _wanted):
             if not cc.target:
                 continue
             where = where_label(cc.function, cc.module)

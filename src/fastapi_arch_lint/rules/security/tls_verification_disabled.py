@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Call, Const, dotted
+from fastapi_arch_lint.model.expr import Const, dotted
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._hardening import (
     Resolver,
     call_label,
     http_client_kind,
     is_test_path,
-    iter_calls,
+    iter_calls_to,
     iter_scopes,
     where_label,
 )
@@ -23,8 +23,8 @@ HELP = ("keep certificate verification on; for an internal CA pass its bundle (`
         "or an `ssl.create_default_context(cafile=...)`) instead of turning checks off")
 
 
-def _wanted(call: Call, target: str | None) -> bool:
-    """The calls ``check`` looks at (``iter_calls`` skips the others before making anything of them)."""
+def _wanted(target: str | None) -> bool:
+    """The targets of the calls ``check`` looks at (``iter_calls_to`` skips the others)."""
     return bool(target) and (target in UNVERIFIED_CONTEXTS or http_client_kind(target) is not None)
 
 
@@ -40,7 +40,7 @@ class TlsVerificationDisabled(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         resolver = Resolver(app)
-        for cc in iter_calls(app, _wanted):
+        for cc in iter_calls_to(app, _wanted):
             if not cc.target:
                 continue
             where = where_label(cc.function, cc.module)

@@ -14,7 +14,7 @@ from fastapi_arch_lint.rules.security._hardening import (
     CodeCall,
     Resolver,
     identifiers,
-    iter_calls,
+    iter_calls_to,
     walk,
     where_label,
 )
@@ -72,8 +72,8 @@ def _schemes(expr: Expr | None, cc: CodeCall, resolver: Resolver) -> tuple[str, 
     return ()
 
 
-def _wanted(call: Call, target: str | None) -> bool:
-    """The calls ``check`` looks at (``iter_calls`` skips the others before making anything of them)."""
+def _wanted(target: str | None) -> bool:
+    """The targets of the calls ``check`` looks at (``iter_calls_to`` skips the others)."""
     return target is not None and target.startswith(("hashlib.", "passlib."))
 
 
@@ -89,7 +89,7 @@ class WeakPasswordHash(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         resolver = Resolver(app)
-        for cc in iter_calls(app, _wanted):
+        for cc in iter_calls_to(app, _wanted):
             target = cc.target
             if not target:
                 continue
