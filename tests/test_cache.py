@@ -436,3 +436,23 @@ def test_an_answered_run_never_loads_libcst(tmp_path: Path) -> None:
     assert "loaded: True True" in cold.stderr
     assert "loaded: False False" in warm.stderr, warm.stderr[-1000:]
     assert warm.stdout == cold.stdout and json.loads(warm.stdout)["summary"]["files"] > 10
+
+
+def test_entries_are_written_in_several_transactions_when_they_add_up(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    target = FIXTURES / "factory_app"
+    monkeypatch.setattr(FactCache, "flush_bytes", 2_000)  # a transaction every few entries
+    flushes: list[int] = []
+    real_flush = FactCache.flush
+
+    def counting(self: FactCache) -> None:
+        flushes.append(len(self._pending))
+        real_flush(self)
+
+    monkeypatch.setattr(FactCache, "flush", counting)
+    cold = FactCache(tmp_path / "c", max_bytes=1_000_000)
+    analyze_with(target, cold)
+    assert len([n for n in flushes if n]) > 2 and cold.writes == len(entries(tmp_path / "c"))
+    warm = FactCache(tmp_path / "c", max_bytes=1_000_000)
+    assert analyze_with(target, warm).model == analyze_with(target, None).model
+    assert warm.misses == 0
