@@ -216,6 +216,7 @@ class FactCache:
         self._db: sqlite3.Connection | None = None
         self._pending: dict[str, bytes] = {}
         self._pending_bytes = 0
+        self._written: set[str] = set()  # keys this run has written
         self._unreadable = False  # reading failed once: the rest of this run's lookups are misses
         self._replaced = False  # a corrupt database was removed in this run
 
@@ -305,6 +306,8 @@ class FactCache:
     def write(self, key: str, entry: bytes) -> None:
         """Store an entry made by ``encode_entry`` under ``key`` (written by ``flush``, which
         runs by itself every ``flush_bytes``)."""
+        if key in self._written:  # the same content twice in this run (empty ``__init__.py`` files)
+            return
         self._pending[key] = entry
         self._pending_bytes += len(entry)
         if self._pending_bytes >= self.flush_bytes:
@@ -341,6 +344,7 @@ class FactCache:
                 self.problem = f"cannot write to the cache database {self.bucket / DB_NAME}: {exc}"
                 return
             self.writes += len(pending)
+            self._written.update(pending)
             return
 
     def close(self) -> None:
