@@ -102,7 +102,10 @@ def test_warm_run_reads_and_hashes_only(tmp_path: Path, monkeypatch: pytest.Monk
     def no_parsing(*args: object, **kwargs: object) -> None:
         raise AssertionError("a warm run must not parse")
 
-    monkeypatch.setattr(engine, "extract_source", no_parsing)
+    from fastapi_arch_lint.extract import parse
+
+    monkeypatch.setattr(engine, "extract_source", no_parsing)  # what pool workers call
+    monkeypatch.setattr(parse, "extract_sources", no_parsing)  # what a one-job run calls
     warm_cache = FactCache(tmp_path / "c", max_bytes=1_000_000)
     warm = analyze_with(target, warm_cache)
     assert (warm_cache.hits, warm_cache.misses, warm_cache.writes) == (n, 0, 0)

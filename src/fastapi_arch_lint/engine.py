@@ -267,7 +267,8 @@ def _extract_all(files: Sequence[SourceFile], sources: Sequence[bytes | Diagnost
 
     # In this process only with one job or a tiny project. A big project's warm run with a few
     # changed files still parses them in a worker: one of them could be the file that crashes.
-    if jobs <= 1 or len(files) < 8:
+    # Nothing to parse (every file came from the cache): LibCST is not even imported.
+    if work and (jobs <= 1 or len(files) < 8):
         from fastapi_arch_lint.extract.parse import extract_sources
 
         def done(n: int, ex: Extracted) -> None:
