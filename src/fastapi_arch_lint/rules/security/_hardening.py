@@ -342,37 +342,30 @@ def iter_calls(app: AppModel, wanted: Callable[[Call, str | None], bool] | None 
     Test code is never judged by the hardening rules, so its calls are not yielded. ``wanted``
     (given the call and its target) skips a call before anything is built for it: each rule
     looks for a few targets among tens of thousands of calls. About ten rules walk the calls:
-    what they share (the functions outside test code, the resolved module-level calls) is
-    computed once per model; the ``CodeCall``s of function bodies are made on the way, so that
-    the model does not keep one per call of the project alive."""
-    for fn in memo(app, _shipped_functions):
-        for site, target in fn.calls:
-            if wanted is None or wanted(site.call, target):
-                yield CodeCall(site.call, target, fn.module, fn.path, site.pos.line, site.pos.col, fn)
-    for cc in memo(app, _module_calls):
-        if wanted is None or wanted(cc.call, cc.target):
-            yield cc
+    what they share (the call sites outside test code, indexed by target) is computed once per
+    model; the ``CodeCall``s of function bodies are made on the way, so that the model does not
+    keep one per call of the project alive."""
+    for site in memo(app, _call_sites)[0]:
+        if wanted is None or wanted(site[1].call, site[2]):
+            yield _code_call(site)
 
 
 def iter_calls_to(app: AppModel, wanted_target: Callable[[str | None], bool]) -> Iterator[CodeCall]:
     """``iter_calls`` for a rule that picks calls by their target alone: the same calls in the
     same order, with ``wanted_target`` asked once per distinct target (a few thousand) instead
     of once per call (tens of thousands, for each of the rules that look for a few targets)."""
-    by_target, sites = memo(app, _calls_by_target)
-    picked = sorted(i for target, at in by_target.items() if wanted_target(target) for i in at)
-    for i in picked:
-        fn, site, target = sites[i]
-        if fn is None:
-            yield site
-        else:
-            yield CodeCall(site.call, target, fn.module, fn.path, site.pos.line, site.pos.col, fn)
+    sites, by_target = memo(app, _call_sites)
+    for i in sorted(i for target, at in by_target.items() if wanted_target(target) for i in at):
+        yield _code_call(sites[i])
 
 
-def _calls_by_target(app: AppModel) -> tuple[dict[str | None, list[int]], list[tuple]]:
-    """Every call ``iter_calls`` yields, in its order, as ``(function, call site, target)`` (a
-    module- or class-level call as ``(None, CodeCall, target)``), and the positions of each
-    target's calls in that list."""
-    sites: list[tuple] = []
+_Site = tuple  # (function, call site, target), or (None, CodeCall, target) for a module- or class-level call
+
+
+def _call_sites(app: AppModel) -> tuple[list[_Site], dict[str | None, list[int]]]:
+    """Every call the hardening rules judge, in order (functions outside test code, then module
+    and class bodies), and the positions of each target's calls in that list."""
+    sites: list[_Site] = []
     by_target: dict[str | None, list[int]] = {}
     for fn in memo(app, _shipped_functions):
         for site, target in fn.calls:
@@ -381,7 +374,14 @@ def _calls_by_target(app: AppModel) -> tuple[dict[str | None, list[int]], list[t
     for cc in memo(app, _module_calls):
         by_target.setdefault(cc.target, []).append(len(sites))
         sites.append((None, cc, cc.target))
-    return by_target, sites
+    return sites, by_target
+
+
+def _code_call(site: _Site) -> CodeCall:
+    fn, call_site, target = site
+    if fn is None:
+        return call_site
+    return CodeCall(call_site.call, target, fn.module, fn.path, call_site.pos.line, call_site.pos.col, fn)
 
 
 def _shipped_functions(app: AppModel) -> tuple[Function, ...]:
