@@ -355,6 +355,8 @@ def _narrative_settings(config, wanted: bool, model: str | None, max_output_toke
     """
     import os
 
+    if not wanted and not config.narrative:  # nothing to check: the narrative code stays unloaded (8 ms)
+        return None
     from fastapi_arch_lint.config import ConfigError
     from fastapi_arch_lint.narrative.client import resolve_settings
 

@@ -400,12 +400,29 @@ def analyze(
 # review
 
 
-@dataclass(slots=True)
 class ReviewResult:
-    findings: list["Finding"]
-    diagnostics: list[Diagnostic]
-    analysis: Analysis
-    rules: list[type]
+    """What a review found. ``rules`` (the selected rules, for reports that describe them) is
+    resolved on first use when the run was answered from the stored result: importing the
+    rules is a fifth of such a run."""
+
+    __slots__ = ("findings", "diagnostics", "analysis", "_rules", "_selection")
+
+    def __init__(self, findings: list["Finding"], diagnostics: list[Diagnostic], analysis: Analysis,
+                 rules: list[type] | None = None,
+                 selection: tuple[Sequence[str] | None, Sequence[str], Sequence[str]] | None = None) -> None:
+        self.findings = findings
+        self.diagnostics = diagnostics
+        self.analysis = analysis
+        self._rules = rules
+        self._selection = selection
+
+    @property
+    def rules(self) -> list[type]:
+        if self._rules is None:
+            from fastapi_arch_lint.rule import select_rules
+
+            self._rules = select_rules(*self._selection) if self._selection is not None else []
+        return self._rules
 
 
 def run_rules(model: AppModel, rules: Sequence[type], options: dict[str, dict] | None = None
@@ -443,20 +460,24 @@ def review(targets: Sequence[str | Path], config: "Config", *, select: Sequence[
     from fastapi_arch_lint.suppress import apply_noqa, apply_per_file_ignores
 
     # like ruff: an explicit --select replaces the file's select *and* ignore
+    selection: tuple[Sequence[str] | None, Sequence[str], Sequence[str]]
     if select is not None:
-        rules = select_rules(list(select), list(ignore), list(extend_select))
+        selection = (list(select), list(ignore), list(extend_select))
     else:
-        rules = select_rules(config.select, [*config.ignore, *ignore], [*config.extend_select, *extend_select])
+        selection = (config.select, [*config.ignore, *ignore], [*config.extend_select, *extend_select])
     found = discover(targets, config.all_excludes, base=config.root)
     sources = read_sources(found.files, config.max_file_bytes)
     stored: tuple[FactCache, str, str] | None = None  # where this run's result goes
     if cache is not None and reuse_results:
-        slot, run_key = _run_key(cache, targets, config, rules, found, sources)
+        # keyed on the selectors, not on the rules they select: the key also holds the tool's own
+        # code, and the same selectors select the same rules of the same code
+        slot, run_key = _run_key(cache, targets, config, selection, found, sources)
         stored = (cache, slot, run_key)
         hit = cache.load_result(slot, run_key)
         if hit is not None:
             findings, diagnostics = hit
-            return ReviewResult(findings, diagnostics, Analysis(None, found.files, [], []), rules)
+            return ReviewResult(findings, diagnostics, Analysis(None, found.files, [], []), selection=selection)
+    rules = select_rules(*selection)
     analysis = analyze(targets, excludes=config.all_excludes, base=config.root, max_bytes=config.max_file_bytes,
                        auth_names=config.auth_names, jobs=jobs if jobs is not None else config.jobs, cache=cache,
                        timeout=config.file_timeout or DEFAULT_FILE_TIMEOUT, found=found, sources=sources)
@@ -474,7 +495,8 @@ def review(targets: Sequence[str | Path], config: "Config", *, select: Sequence[
     return result
 
 
-def _run_key(cache: FactCache, targets: Sequence[str | Path], config: "Config", rules: Sequence[type],
+def _run_key(cache: FactCache, targets: Sequence[str | Path], config: "Config",
+             selection: tuple[Sequence[str] | None, Sequence[str], Sequence[str]],
              found: Discovered, sources: Sequence[bytes | Diagnostic]) -> tuple[str, str]:
     """``(slot, key)`` of a review: the slot names the project and settings (one stored result
     each, overwritten by the next run), the key everything the findings depend on."""
@@ -484,7 +506,7 @@ def _run_key(cache: FactCache, targets: Sequence[str | Path], config: "Config", 
     settings = json.dumps({
         "root": str(config.root),
         "targets": [str(Path(t).resolve()) for t in targets],
-        "rules": [r.code for r in rules],
+        "select": selection[0], "ignore": selection[1], "extend-select": selection[2],
         "options": config.rule_options,
         "per-file-ignores": config.per_file_ignores,
         "excludes": config.all_excludes,
