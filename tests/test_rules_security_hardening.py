@@ -14,6 +14,7 @@ from fastapi_arch_lint.model.expr import Attr, Name
 from fastapi_arch_lint.rule import load_rules
 from fastapi_arch_lint.rules.security._hardening import (
     UNKNOWN,
+    ExtRef,
     Resolver,
     dsn_password,
     http_client_kind,
@@ -244,6 +245,43 @@ def test_resolver_follows_imports_settings_and_locals(tmp_path: Path, monkeypatc
     assert r.value(Attr(Name("settings"), "secret"), "app.main") is UNKNOWN
     fn = model.functions["app.main.f"]
     assert r.value(Name("opts"), "app.main", fn) == {"verify_signature": False}
+
+
+def test_resolver_takes_the_binding_closest_before_the_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a function, assignments and imports count only before the line asked about (the latest
+    wins); classes and functions count wherever they are. A module name is its last binding; at
+    the same line an import beats an assignment."""
+    (tmp_path / "m.py").write_text(textwrap.dedent("""\
+        MODE = "first"
+
+        def f():
+            level = "low"
+            use(level)
+            level = "high"
+            return level
+
+        def g():
+            x = "early"
+            use(x)
+            class x:
+                pass
+
+        MODE = "second"
+        from os import sep as SEP; SEP = "assigned"
+    """), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."]).model
+    r = Resolver.shared(model)
+    assert Resolver.shared(model) is r  # one per model: the rules share its indexes
+    f, g = model.functions["m.f"], model.functions["m.g"]
+    assert r.value(Name("MODE"), "m") == "second"
+    assert r.value(Name("MODE"), "m", None, 3) == "second"
+    assert r.value(Name("level"), "m", f, 5) == "low"
+    assert r.value(Name("level"), "m", f, 7) == "high"
+    assert r.value(Name("level"), "m", f, 3) is UNKNOWN  # nothing bound yet
+    local = r.value(Name("x"), "m", g, 11)  # the class below, not the string above
+    assert type(local).__name__ == "ClassRef" and local.fact.name == "x"
+    assert r.value(Name("SEP"), "m") == ExtRef("os.sep")
 
 
 def test_module_level_calls_are_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -131,6 +131,13 @@ class Resolver:
     def __init__(self, app: AppModel) -> None:
         self.app = app
         self.modules: dict[str, Module] = {m.name: m for m in app.modules}
+        # each scope's bindings by name, made when the scope is first asked (see ``_in_scope``)
+        self._bindings: dict[tuple[int, int], dict[str, list[tuple[int, bool, str, object]]]] = {}
+
+    @staticmethod
+    def shared(app: AppModel) -> Resolver:
+        """The model's resolver: it only caches what is a function of the model, so the rules share one."""
+        return memo(app, Resolver)
 
     # -- imports -----------------------------------------------------------
     def absolute(self, module: str, imp: ImportFact) -> str:
@@ -167,25 +174,21 @@ class Resolver:
 
     def _in_scope(self, scope: Scope, imports: tuple[ImportFact, ...], module: str, name: str,
                   fn: Function | None, line: int, depth: int) -> object:
-        # the binding closest before ``line`` wins (any binding when ``line`` is 0)
-        best: tuple[int, object] | None = None
-        for a in scope.assigns:
-            if a.target == name and a.value is not None and not a.augmented and (not line or a.pos.line <= line):
-                if best is None or a.pos.line >= best[0]:
-                    best = (a.pos.line, ("assign", a))
-        for imp in imports:
-            if imp.local == name and (not line or imp.line <= line):
-                if best is None or imp.line >= best[0]:
-                    best = (imp.line, ("import", imp))
-        for c in scope.classes:
-            if c.name == name and (best is None or c.pos.line >= best[0]):
-                best = (c.pos.line, ("class", c))
-        for f in scope.functions:
-            if f.name == name and (best is None or f.pos.line >= best[0]):
-                best = (f.pos.line, ("func", f))
+        # the binding closest before ``line`` wins (any binding when ``line`` is 0); at the same
+        # line the later kind in the order assignments, imports, classes, functions wins
+        key = (id(scope), id(imports))
+        bindings = self._bindings.get(key)
+        if bindings is None:
+            bindings = self._bindings[key] = _scope_bindings(scope, imports)
+        best: tuple[int, str, object] | None = None
+        for at, before_line_only, kind, obj in bindings.get(name, ()):
+            if before_line_only and line and at > line:
+                continue
+            if best is None or at >= best[0]:
+                best = (at, kind, obj)
         if best is None:
             return UNKNOWN
-        kind, obj = best[1]  # type: ignore[misc]
+        _, kind, obj = best
         if kind == "assign":
             return self.value(obj.value, module, fn, obj.pos.line, depth + 1)
         if kind == "import":
@@ -306,6 +309,21 @@ class Resolver:
         return None
 
 
+def _scope_bindings(scope: Scope, imports: tuple[ImportFact, ...]) -> dict[str, list[tuple[int, bool, str, object]]]:
+    """``name -> [(line, only if before the asked line, kind, fact)]`` in the order ``_in_scope`` weighs them."""
+    out: dict[str, list[tuple[int, bool, str, object]]] = {}
+    for a in scope.assigns:
+        if a.value is not None and not a.augmented:
+            out.setdefault(a.target, []).append((a.pos.line, True, "assign", a))
+    for imp in imports:
+        out.setdefault(imp.local, []).append((imp.line, True, "import", imp))
+    for c in scope.classes:
+        out.setdefault(c.name, []).append((c.pos.line, False, "class", c))
+    for f in scope.functions:
+        out.setdefault(f.name, []).append((f.pos.line, False, "func", f))
+    return out
+
+
 def field_default(value: Expr) -> Expr | None:
     """The default of a class-level field: ``= x``, ``= Field("x")``, ``= Field(default="x")``.
 
@@ -391,7 +409,7 @@ def _shipped_functions(app: AppModel) -> tuple[Function, ...]:
 def _module_calls(app: AppModel) -> tuple[CodeCall, ...]:
     """Calls in module and class bodies, resolved with a ``Resolver`` (the call graph covers functions only)."""
     out: list[CodeCall] = []
-    resolver = Resolver(app)
+    resolver = Resolver.shared(app)
     for mod in app.modules:
         if is_test_path(mod.path):
             continue

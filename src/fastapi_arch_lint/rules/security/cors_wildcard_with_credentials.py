@@ -65,7 +65,7 @@ class CorsWildcardWithCredentials(Rule):
                 yield self._finding(mw.loc.path, mw.loc.line, mw.loc.col, how + via, a.name,
                                     Confidence.HIGH if literal else Confidence.MEDIUM)
         # ``CORSMiddleware(app, ...)`` wrapping an ASGI app directly
-        resolver = Resolver(app)
+        resolver = Resolver.shared(app)
         for cc in iter_calls_to(app, CORS_CLASSES.__contains__):
             if cc.target not in CORS_CLASSES or (cc.path, cc.line) in seen:
                 continue

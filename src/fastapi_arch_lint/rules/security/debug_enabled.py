@@ -40,7 +40,7 @@ class DebugEnabled(Rule):
         return name in APP_CLASSES or any(app.is_subclass(name, c) for c in APP_CLASSES)
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        resolver = Resolver(app)
+        resolver = Resolver.shared(app)
         for cc in iter_calls_to(app, lambda target: self.is_app_class(app, target)):
             expr = cc.call.kwarg("debug")
             if expr is None or resolver.value(expr, cc.module, cc.function, cc.line) is not True:

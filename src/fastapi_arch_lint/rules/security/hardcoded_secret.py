@@ -52,9 +52,23 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _may_hold_secret(value: Expr | None) -> bool:
+    """Can ``_bound`` find anything in ``value``: a string literal, or a call with a literal argument?
+    Asked first, before the messages are put together: most bindings are neither."""
+    if isinstance(value, Const):
+        return isinstance(value.value, (str, bytes))
+    return isinstance(value, Call) and not value.starred and _literal_argument(value, None)
+
+
 def _literal_argument(call: Call, target: str | None) -> bool:
     """Every finding about a call is about one of its literal arguments: ``iter_calls`` skips the other calls."""
-    return any(isinstance(a, Const) for a in call.args) or any(isinstance(v, Const) for _, v in call.kwargs)
+    for a in call.args:  # loops, not ``any()``: asked for every call of the project
+        if isinstance(a, Const):
+            return True
+    for _, v in call.kwargs:
+        if isinstance(v, Const):
+            return True
+    return False
 
 
 @register
@@ -71,12 +85,14 @@ class HardcodedSecret(Rule):
         self._seen: set[tuple[str, int, str]] = set()
         # where the flagged statement ends, so a redactor can mask the whole literal
         self._end: tuple[int, int] | None = None
-        resolver = Resolver(app)
+        resolver = Resolver.shared(app)
         # module constants and attribute assignments, function locals
         for mod in app.modules:
             if is_test_path(mod.path):
                 continue
             for a in mod.facts.scope.assigns:
+                if not _may_hold_secret(a.value):
+                    continue
                 name = a.target.rsplit(".", 1)[-1]
                 self._end = (a.pos.end_line, a.pos.end_col)
                 yield from self._bound(mod.path, a.pos.line, a.pos.col, name, a.value, resolver, mod.name,
@@ -85,12 +101,14 @@ class HardcodedSecret(Rule):
             if is_test_path(fn.path):
                 continue
             for a in fn.fact.scope.assigns:
+                if not _may_hold_secret(a.value):
+                    continue
                 name = a.target.rsplit(".", 1)[-1]
                 self._end = (a.pos.end_line, a.pos.end_col)
                 yield from self._bound(fn.path, a.pos.line, a.pos.col, name, a.value, resolver, fn.module,
                                        f"`{a.target}` in `{fn.fact.qualname}`", f"{fn.qualname}.{a.target}")
             for p in fn.fact.params:
-                if isinstance(p.default, Const):
+                if isinstance(p.default, Const) and _may_hold_secret(p.default):
                     self._end = (p.pos.end_line, p.pos.end_col)
                     yield from self._bound(fn.path, p.pos.line, p.pos.col, p.name, p.default, resolver, fn.module,
                                            f"the default of parameter `{p.name}` of `{fn.fact.qualname}`",
@@ -104,7 +122,7 @@ class HardcodedSecret(Rule):
                 if f.value is None or f.name.startswith("_") or f.name == "model_config":
                     continue
                 default = field_default(f.value)
-                if default is None:
+                if default is None or not _may_hold_secret(default):
                     continue
                 label = f"`{cf.qualname}.{f.name}` defaults to" if f.annotation is not None else f"`{cf.qualname}.{f.name}` is"
                 self._end = (f.pos.end_line, f.pos.end_col)

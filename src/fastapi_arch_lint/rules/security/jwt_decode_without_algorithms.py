@@ -53,7 +53,7 @@ class JwtDecodeWithoutAlgorithms(Rule):
     security_severity = 8.1
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        resolver = Resolver(app)
+        resolver = Resolver.shared(app)
         for cc in iter_calls_to(app, _wanted):
             lib = jwt_decode_library(cc.target)
             if lib is None or cc.call.starred:

@@ -105,7 +105,7 @@ class JwtWithoutExpiry(Rule):
     security_severity = 3.7
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        resolver = Resolver(app)
+        resolver = Resolver.shared(app)
         for cc in iter_calls_to(app, _wanted):
             if not cc.target:
                 continue

@@ -36,7 +36,7 @@ class OutboundRequestWithoutTimeout(Rule):
     security_severity = 5.3
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        resolver = Resolver(app)
+        resolver = Resolver.shared(app)
         for cc in iter_calls_to(app, _wanted):
             if not cc.target:
                 continue

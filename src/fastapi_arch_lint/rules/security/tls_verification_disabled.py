@@ -39,7 +39,7 @@ class TlsVerificationDisabled(Rule):
     security_severity = 7.4
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        resolver = Resolver(app)
+        resolver = Resolver.shared(app)
         for cc in iter_calls_to(app, _wanted):
             if not cc.target:
                 continue

@@ -88,7 +88,7 @@ class WeakPasswordHash(Rule):
     security_severity = 7.5
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        resolver = Resolver(app)
+        resolver = Resolver.shared(app)
         for cc in iter_calls_to(app, _wanted):
             target = cc.target
             if not target:
