@@ -72,13 +72,19 @@ def include_chain_text(route: Route) -> str:
 
 def unique_routes(app: AppModel) -> Iterator[Route]:
     """Each handler registration once, even when its router is included several times."""
+    return iter(memo(app, _unique_routes))  # about twenty rules ask
+
+
+def _unique_routes(app: AppModel) -> tuple[Route, ...]:
     seen: set[tuple[str, int, tuple[str, ...], str]] = set()
+    out: list[Route] = []
     for r in app.iter_routes():
         key = (r.registered.path, r.registered.line, r.methods, r.path)
         if key in seen:
             continue
         seen.add(key)
-        yield r
+        out.append(r)
+    return tuple(out)
 
 
 def segments(path: str) -> list[str]:

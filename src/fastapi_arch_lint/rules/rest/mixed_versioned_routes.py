@@ -27,12 +27,20 @@ def version_of(path: str) -> str | None:
     return None
 
 
-def _under(path: str, prefix: str) -> bool:
-    prefix = "/" + prefix.strip("/")
-    return path == prefix or path.startswith(prefix + "/") or path.rstrip("/") == prefix
+class _Allowed:
+    """The allowed prefixes, normalized once: ``path`` is under ``/p`` when it is ``/p``, ``/p/``
+    or starts with ``/p/``."""
+
+    def __init__(self, allow: list[str]) -> None:
+        prefixes = ["/" + p.strip("/") for p in allow]
+        self.exact = frozenset(prefixes)
+        self.starts = tuple(p + "/" for p in prefixes)
+
+    def covers(self, path: str) -> bool:
+        return path in self.exact or path.rstrip("/") in self.exact or path.startswith(self.starts)
 
 
-def is_business(route: Route, allow: list[str]) -> bool:
+def is_business(route: Route, allow: _Allowed) -> bool:
     if route.kind != "http" or not route.include_in_schema or route.deprecated or route.path_unresolved:
         return False
     path = route.path
@@ -44,7 +52,7 @@ def is_business(route: Route, allow: list[str]) -> bool:
     bare = path
     if segs[0].lower() == "api":  # ``/api/health`` is as much infrastructure as ``/health``
         bare = "/" + "/".join(segs[1:])
-    return not any(_under(path, p) or _under(bare, p) for p in allow)
+    return not (allow.covers(path) or allow.covers(bare))
 
 
 @register
@@ -57,7 +65,7 @@ class MixedVersionedRoutes(Rule):
     default_options = {"unversioned-allow": DEFAULT_ALLOW}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        allow = [str(p) for p in self.options.get("unversioned-allow", DEFAULT_ALLOW)]
+        allow = _Allowed([str(p) for p in self.options.get("unversioned-allow", DEFAULT_ALLOW)])
         for a in app.apps:
             routes = sorted((r for r in unique_routes(app) if r.app == a.id), key=lambda r: r.order)
             business = [r for r in routes if is_business(r, allow)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
@@ -15,6 +16,7 @@ VERBS = (
 )
 
 
+@lru_cache(maxsize=4096)  # the same few hundred segments recur in thousands of paths
 def verb_of(segment: str) -> str | None:
     words = segment.replace("_", "-").lower().split("-")
     if not words or not words[0]:

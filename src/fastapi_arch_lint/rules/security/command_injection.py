@@ -75,13 +75,15 @@ class CommandInjection(Rule):
                     end_line=site.pos.end_line, end_col=site.pos.end_col,
                 )
         for fn in untraced_functions(app):
-            flow = Flow(app, fn, {})
+            flow: Flow | None = None  # made at the first sink: most functions have none
             for site, target in fn.calls:
                 key = (fn.path, site.pos.line, site.pos.col)
                 sink = command_sink(site, target)
                 if sink is None or key in reported:
                     continue
                 arg, label = sink
+                if flow is None:
+                    flow = Flow(app, fn, {})
                 if flow.is_constant(arg, site.pos.line, kind="command"):
                     continue
                 reported.add(key)

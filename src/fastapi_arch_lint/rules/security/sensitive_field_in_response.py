@@ -48,13 +48,24 @@ class SensitiveFieldInResponse(Rule):
     }
 
     def sensitive(self, name: str) -> bool:
+        allow, fields, suffixes, _ = self._lowered()
         n = name.lower()
-        if n in {a.lower() for a in self.options["allow"]}:
+        if n in allow:
             return False
-        return n in {f.lower() for f in self.options["fields"]} or any(n.endswith(s.lower()) for s in self.options["suffixes"])
+        return n in fields or n.endswith(suffixes)
+
+    def _lowered(self) -> tuple[frozenset[str], frozenset[str], tuple[str, ...], frozenset[str]]:
+        """The options in lower case, once per rule instance (asked for every field of every response)."""
+        try:
+            return self._lowered_options
+        except AttributeError:
+            o = self.options
+            self._lowered_options = (frozenset(a.lower() for a in o["allow"]), frozenset(f.lower() for f in o["fields"]),
+                                     tuple(x.lower() for x in o["suffixes"]), frozenset(w.lower() for w in o["token-routes"]))
+            return self._lowered_options
 
     def issues_credentials(self, route: Route) -> bool:
-        words = {w.lower() for w in self.options["token-routes"]}
+        words = self._lowered()[3]
         for seg in segments(route.path):
             if seg.startswith("{"):
                 continue

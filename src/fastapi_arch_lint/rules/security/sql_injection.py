@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Expr, FStr, Seq, render
+from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Expr, FStr, Seq, dotted, render
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._taint import SQL_WORDS, Flow, call_arg, contexts, untraced_functions
@@ -26,11 +26,11 @@ HELP = ("keep the SQL text constant and pass values as bound parameters: `text(\
         "sort column must come from an allowlist, never from the request")
 
 
-def sql_sink(flow: Flow, site: CallSite, target: str | None) -> tuple[Expr, str, bool] | None:
+def sql_sink(site: CallSite, target: str | None) -> tuple[Expr, str, bool] | None:
     """The SQL argument of a call, the sink's label, and whether the call is SQL by itself."""
     call = site.call
     name = target or ""
-    if name in TEXT_FUNCS or (not target and render(call.func) in ("text", "sa.text", "sqlalchemy.text")):
+    if name in TEXT_FUNCS or (not target and dotted(call.func) in ("text", "sa.text", "sqlalchemy.text")):
         arg = call_arg(call, 0, "text")
         return (arg, f"`{render(call.func, 40)}()`", True) if arg is not None else None
     if isinstance(call.func, Attr) and call.func.attr in EXEC_METHODS:
@@ -92,11 +92,13 @@ class SqlInjection(Rule):
                 )
         # the same strings built from values whose origin is unknown (parameters, settings): lower confidence
         for fn in untraced_functions(app):
-            flow = Flow(app, fn, {})
+            flow: Flow | None = None  # made at the first sink: most functions have none
             for site, target in fn.calls:
                 key = (fn.path, site.pos.line, site.pos.col)
-                if key in reported:
+                if key in reported or sql_sink(site, target) is None:
                     continue
+                if flow is None:
+                    flow = Flow(app, fn, {})
                 found = self._built(flow, site, target)
                 if found is None:
                     continue
@@ -115,7 +117,7 @@ class SqlInjection(Rule):
 
     @staticmethod
     def _built(flow: Flow, site: CallSite, target: str | None) -> tuple[Expr, str, str] | None:
-        sink = sql_sink(flow, site, target)
+        sink = sql_sink(site, target)
         if sink is None:
             return None
         arg, label, is_sql = sink
