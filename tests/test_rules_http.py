@@ -593,3 +593,16 @@ def test_self_attribute_calls_resolve_through_the_class(tmp_path: Path, monkeypa
     assert targets("app.repo.SubService.again") == ["app.repo.Repo.add"]  # inherited attribute
     chain = [trail for _, site, t, trail in model.callees("app.repo.Service.create") if t and t.endswith("Session.add")]
     assert chain[0] == ("app.repo.Service.create", "app.repo.Repo.add")
+
+
+def test_matches_any_is_fnmatchcase_against_each_pattern() -> None:
+    import fnmatch
+
+    from fastapi_arch_lint.rules.http._effects import matches_any
+
+    patterns = ["_*", "*_internal", "log[_-]*", "a?c", "x[!y]z", "*.py", "*"]
+    names = ["_x", "foo_internal", "log_write", "log-x", "abc", "axc", "xaz", "xyz", "foo.py", "", "a\nb", "LOG_x"]
+    for k in range(len(patterns) + 1):
+        for chosen in (patterns[:k], patterns[k:], patterns[k - 1:k]):
+            for name in names:
+                assert matches_any(name, chosen) == any(fnmatch.fnmatchcase(name, p) for p in chosen), (name, chosen)

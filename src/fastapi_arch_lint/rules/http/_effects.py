@@ -10,6 +10,7 @@ import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fastapi_arch_lint.findings import Related
 from fastapi_arch_lint.model.app import AppModel, Function, Route
@@ -186,7 +187,16 @@ def classify(site: CallSite, target: str | None, app: AppModel | None = None,
 
 
 def matches_any(name: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    """``fnmatch.fnmatchcase`` against any of ``patterns``: one regular expression for them all
+    (asked for every step of every call chain the write rules follow)."""
+    return _any_of(tuple(patterns)).match(name) is not None
+
+
+@lru_cache(maxsize=64)
+def _any_of(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    if not patterns:
+        return re.compile(r"(?!)")  # matches nothing
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
 def writes(app: AppModel, qualname: str, depth: int, ignore: Iterable[str] = ()) -> Iterator[Write]:
