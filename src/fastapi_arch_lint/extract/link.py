@@ -718,6 +718,28 @@ class Linker:
             return VUnknown("evaluation too deep")
         if depth > self._max_depth:
             self._max_depth = depth
+        # the two commonest kinds first, without the frames of ``_eval`` (and, for a module-level name
+        # whose value is remembered, of ``lookup`` and ``module_attr``: the hit path of both, inlined)
+        kind = type(expr)
+        if kind is Name:
+            if not env.functions:
+                hit = self._attr_memo.get((env.module, expr.id))
+                if hit is not None:
+                    reach = depth + 1 + hit[1]  # ``module_attr`` runs one level down
+                    if reach <= MAX_EVAL_DEPTH:
+                        if reach > self._max_depth:
+                            self._max_depth = reach
+                        v = hit[0]
+                        if type(v) is VUnknown and expr.id in BUILTINS:
+                            return _BUILTIN_VALUES[expr.id]
+                        return v
+            self._depth = depth + 1
+            try:
+                return self.lookup(expr.id, env, expr.line)
+            finally:
+                self._depth = depth
+        if kind is Const:
+            return VConst(expr.value)
         self._depth = depth + 1
         try:
             return self._eval(expr, env)
@@ -725,11 +747,7 @@ class Linker:
             self._depth = depth
 
     def _eval(self, expr: Expr, env: Env) -> Value:
-        # the expression kinds in order of frequency
-        if isinstance(expr, Name):
-            return self.lookup(expr.id, env, expr.line)
-        if isinstance(expr, Const):
-            return VConst(expr.value)
+        # the expression kinds in order of frequency (names and constants are handled by ``eval``)
         if isinstance(expr, Call):
             return self.call(expr, env)
         if isinstance(expr, Attr):
