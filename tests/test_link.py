@@ -671,3 +671,38 @@ def test_package_reexports_reached_through_attributes(tmp_path: Path) -> None:
         """,
     })
     assert sorted(routes(a)) == [("GET", "/items/"), ("GET", "/users/")]
+
+
+def test_shared_dependency_classified_per_route_path_parameters(tmp_path: Path) -> None:
+    """A dependency's classification is remembered by the path parameters that are its own
+    parameters: the routes share it, and ``item_id`` is still a path parameter only where the
+    route's path has it (another route's unrelated path parameter changes nothing)."""
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+
+            app = FastAPI()
+
+            def get_item(item_id: int, verbose: bool = False):
+                return item_id
+
+            @app.get("/items/{item_id}")
+            def read(item=Depends(get_item)): ...
+
+            @app.get("/users/{user_id}")
+            def user(user_id: int, item=Depends(get_item)): ...
+
+            @app.get("/other")
+            def other(item=Depends(get_item)): ...
+
+            @app.get("/again/{item_id}")
+            def again(item=Depends(get_item)): ...
+        """,
+    })
+    sources = {path: {p.name: p.source for p in r.params} for (_, path), r in routes(a).items()}
+    assert sources["/items/{item_id}"] == {"item": "dependency", "item_id": "path", "verbose": "query"}
+    assert sources["/again/{item_id}"] == sources["/items/{item_id}"]
+    assert sources["/users/{user_id}"] == {"user_id": "path", "item": "dependency", "item_id": "query",
+                                           "verbose": "query"}
+    assert sources["/other"] == {"item": "dependency", "item_id": "query", "verbose": "query"}

@@ -698,13 +698,20 @@ class Linker:
                     param = self._params[key] = VParam(VFunc(fn, Env(env.module, functions[:depth])), name)
                 return param
             chosen = entries[-1]
-            if line:
+            if line and len(entries) > 1:  # the last binding before the line (a single one is chosen anyway)
                 before = [e for e in entries if e[0] <= line]
                 if before:
                     chosen = before[-1]
             return self._from_entry(chosen, env if depth == innermost else Env(env.module, functions[: depth + 1]))
-        v = self.module_attr(env.module, name)
-        if isinstance(v, VUnknown) and name in BUILTINS:
+        # the hit path of ``module_attr``, inlined: most names a function reads are globals and imports
+        hit = self._attr_memo.get((env.module, name))
+        if hit is not None and self._depth + hit[1] <= MAX_EVAL_DEPTH:
+            if self._depth + hit[1] > self._max_depth:
+                self._max_depth = self._depth + hit[1]
+            v = hit[0]
+        else:
+            v = self.module_attr(env.module, name)
+        if type(v) is VUnknown and name in BUILTINS:
             return _BUILTIN_VALUES[name]
         return v
 
@@ -1238,10 +1245,18 @@ class Linker:
 
         Memoized: a dependency is classified again for every route that uses it. A function is
         identified by its fact and its module (the enclosing functions follow from where the fact
-        is); the result is a new list each time.
+        is); the result is a new list each time. Only the path parameters that are parameters of ``fn``
+        change the result, so only they are in the key: a shared dependency (``get_db``) is classified
+        once, not once per set of path parameters of the routes using it.
         """
-        path_set = frozenset(path_params)
+        path_set = frozenset(path_params).intersection([p.name for p in fn.fact.params])
         key = (id(fn.fact), fn.env.module, fn.cls is not None, path_set)
+        # the hit path of ``_memoized``, inlined: most calls classify a dependency already classified
+        hit = self._params_memo.get(key)
+        if hit is not None and self._depth + hit[1] <= MAX_EVAL_DEPTH:
+            if self._depth + hit[1] > self._max_depth:
+                self._max_depth = self._depth + hit[1]
+            return list(hit[0])
         return list(self._memoized(self._params_memo, key, self._classify_params, fn, path_set))
 
     def _classify_params(self, fn: VFunc, path_set: frozenset[str]) -> list[tuple[Param, Value | None, VInst | None]]:
@@ -2453,9 +2468,11 @@ class Linker:
         for inner in c.classes:
             yield from self._class_funcs(inner, env)
 
-    def callee(self, fn: VFunc, call: Call) -> str | None:
-        """The qualified name a call resolves to: a project function or an external dotted name."""
-        env = self._body_env(fn)
+    def callee(self, fn: VFunc, call: Call, env: Env | None = None) -> str | None:
+        """The qualified name a call resolves to: a project function or an external dotted name.
+        ``env`` is ``fn``'s body env when the caller has it (``_body_env(fn)``)."""
+        if env is None:
+            env = self._body_env(fn)
         func = call.func
         if isinstance(func, Attr) and fn.cls is not None:
             via_self = self._self_callee(fn, func)
@@ -2640,7 +2657,8 @@ class Linker:
         models, tables = self.build_models()
         functions: dict[str, Function] = {}
         for fv, cls_name in self.all_functions():
-            calls = tuple((site, self._safe_callee(fv, site.call)) for site in fv.fact.calls)
+            env = self._body_env(fv)  # once per function, not per call site
+            calls = tuple((site, self._safe_callee(fv, site.call, env)) for site in fv.fact.calls)
             functions[fv.qualname] = Function(fv.qualname, fv.env.module, self.path_of(fv.env.module), fv.fact, calls, cls_name)
         classes = {}
         class_bases = {}
@@ -2662,9 +2680,9 @@ class Linker:
             functions=functions, classes=classes, class_bases=class_bases, constants=constants,
         )
 
-    def _safe_callee(self, fv: VFunc, call: Call) -> str | None:
+    def _safe_callee(self, fv: VFunc, call: Call, env: Env | None = None) -> str | None:
         try:
-            return self.callee(fv, call)
+            return self.callee(fv, call, env)
         except RecursionError:
             return None
 
