@@ -1429,8 +1429,6 @@ class Linker:
                 path, line = self.path_of(v.site[0]), v.site[1]
             uses.append(DependencyUse(name, kind, level, path, line, depth, security or kind == "scheme", scopes,
                                       parent, is_async if fn else None))
-            if kind == "unknown":
-                self.note(f"dependency `{name}`", "could not be resolved", "", 0) if False else None
             new_chain = chain + (_short(name),)
             if kind == "scheme" and isinstance(v, VInst):
                 optional = False
@@ -2104,7 +2102,6 @@ class Linker:
         params = self.classify_params(handler_v, path_params, reg.kind == "websocket")
         plain_params: list[Param] = []
         request_models: list[str] = []
-        hloc = Loc(handler.path, handler.line, handler.col)
         for param, dep, marker in params:
             if dep is not None:
                 sc = ()
@@ -2118,9 +2115,6 @@ class Linker:
             if param.source in ("body", "form"):
                 p_ann = self.annotation(self._param_expr(fact, param.name), env)
                 request_models.extend(self.model_names(self._unwrap_alias(p_ann)))
-        for sp in sub_params:
-            if sp.source == "body":
-                pass
         # status code
         status_code: int | None = 200 if reg.kind == "http" else None
         explicit = False
@@ -2165,7 +2159,6 @@ class Linker:
         # decorator makes the route authenticated (middleware is added by ``middleware_auth``);
         # ``AuthVia.optional`` says when the scheme itself lets a missing credential through
         auth = Auth(required=bool(vias), via=tuple(vias))
-        del hloc
         return Route(
             app=app_id, methods=reg.methods, path=path, kind=reg.kind, handler=handler,
             router=f"{reg.router[0]}:{reg.router[1]}", registered=reg.loc, status_code=status_code,
@@ -2378,7 +2371,7 @@ class Linker:
         if kind == "sqlalchemy":
             if fname not in ("mapped_column", "Column") and not is_mapped:
                 return None
-            if fname == "relationship" or (isinstance(annotation, Subscript) and _is_relationship_ann(annotation)):
+            if fname == "relationship":
                 return None
         else:  # sqlmodel
             if annotation is None:
@@ -2739,10 +2732,6 @@ def _status_value(v: Value) -> int | None:
     if isinstance(v, VInst) and isinstance(v.cls, VExt) and "HTTPStatus" in v.cls.qualname:
         return None
     return None
-
-
-def _is_relationship_ann(annotation: Subscript) -> bool:
-    return False
 
 
 def _to_py(v: Value) -> object:
