@@ -8,7 +8,7 @@ LibCST's own comment there says validation could move out of parsing for that re
 they are about a quarter of LibCST's parse time (medium benchmark: 5.9 s validated, 4.5 s
 here).
 
-While ``unvalidated()`` is entered, each node class's ``__init__`` is one generated here from
+While ``unvalidated()`` is entered, each node class's ``__init__`` is one generated (``model._init``) from
 the class's dataclass fields: the same parameters, defaults and default factories, the same
 fields set in the same order, through the slot descriptors themselves, and no
 ``__post_init__``. Classes it cannot do that for keep their own ``__init__`` and skip only the
@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import libcst as cst
+
+from fastapi_arch_lint.model._init import slot_init
 
 _LOCK = threading.Lock()
 _DEPTH = 0  # how many callers are inside ``unvalidated()``
@@ -51,36 +52,7 @@ def _fast_init(cls: type) -> Callable[..., None] | None:
     None when ``cls`` is not the plain case this handles."""
     if any("__post_init__" in k.__dict__ for k in cls.__mro__ if k is not cst.CSTNode):
         return None  # a node type with a post-init of its own: not only validation
-    fields = dataclasses.fields(cls)
-    code = cls.__dict__["__init__"].__code__
-    if code.co_varnames[1:code.co_argcount] != tuple(f.name for f in fields) or code.co_kwonlyargcount:
-        return None
-    env: dict[str, object] = {"_FACTORY": dataclasses._HAS_DEFAULT_FACTORY}  # type: ignore[attr-defined]
-    params, body = [], []
-    for i, f in enumerate(fields):
-        if not f.init or not f.name.isidentifier():
-            return None
-        slot = next((k.__dict__[f.name] for k in cls.__mro__ if f.name in k.__dict__), None)
-        if not isinstance(slot, types.MemberDescriptorType):
-            return None
-        env[f"_set{i}"] = slot.__set__
-        if f.default is not dataclasses.MISSING:
-            env[f"_default{i}"] = f.default
-            params.append(f"{f.name}=_default{i}")
-        elif f.default_factory is not dataclasses.MISSING:
-            env[f"_factory{i}"] = f.default_factory
-            params.append(f"{f.name}=_FACTORY")
-            body.append(f"if {f.name} is _FACTORY: {f.name} = _factory{i}()")
-        else:
-            params.append(f.name)
-        body.append(f"_set{i}(self, {f.name})")
-    source = f"def __init__(self, {', '.join(params)}):\n    " + "\n    ".join(body or ["pass"]) + "\n"
-    namespace: dict[str, object] = {}
-    exec(compile(source, f"<fast {cls.__qualname__}.__init__>", "exec"), env, namespace)
-    init = namespace["__init__"]
-    assert isinstance(init, types.FunctionType)
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    return init
+    return slot_init(cls)  # the generator the model's own classes use
 
 
 def _fast_inits() -> dict[type, tuple[Callable[..., None], Callable[..., None]]]:

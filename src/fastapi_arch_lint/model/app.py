@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from fastapi_arch_lint.model._init import fast_inits
 from fastapi_arch_lint.model.facts import CallSite, ClassFact, FunctionFact, ModuleFacts
 
 
@@ -390,3 +391,7 @@ class AppModel:
                 yield fn, site, target, trail
                 if target and target in self.functions and len(trail) <= depth and target not in seen:
                     stack.append((target, trail + (target,)))
+
+
+# built by the hundred thousand per run: constructors that set the slots directly (see _init.py)
+fast_inits(globals())

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from collections.abc import Iterator
 from typing import Union
 
+from fastapi_arch_lint.model._init import fast_inits
+
 
 @dataclass(frozen=True, slots=True)
 class Const:
@@ -171,3 +173,7 @@ def _render(expr: "Expr | str | None") -> str:
     if isinstance(expr, Opaque):
         return expr.code
     return "?"
+
+
+# built by the hundred thousand per run: constructors that set the slots directly (see _init.py)
+fast_inits(globals())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fastapi_arch_lint.model._init import fast_inits
 from fastapi_arch_lint.model.expr import Call, Expr
 
 
@@ -224,3 +225,7 @@ class ModuleFacts:
     noqa: dict[int, frozenset[str]] = field(default_factory=dict)
     # ``# fastapi-arch-lint: noqa`` on its own line suppresses the whole file
     file_noqa: frozenset[str] | None = None
+
+
+# built by the hundred thousand per run: constructors that set the slots directly (see _init.py)
+fast_inits(globals())
