@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from fastapi_arch_lint.extract.convert import Converter, string_value
+from fastapi_arch_lint.extract.convert import Converter, constructor, string_value
 from fastapi_arch_lint.extract.positions import positions
 from fastapi_arch_lint.extract.walk import walk
 from fastapi_arch_lint.model.expr import Call, Expr, Opaque, Seq
@@ -40,6 +40,24 @@ _CMP_OPS: dict[type, str] = {
     cst.NotIn: "not in", cst.LessThan: "<", cst.GreaterThan: ">", cst.LessThanEqual: "<=",
     cst.GreaterThanEqual: ">=",
 }
+
+# Built through ``constructor`` (the classes themselves stay for ``isinstance`` and as types).
+_AssignFact = constructor(AssignFact)
+_CallSite = constructor(CallSite)
+_ClassFact = constructor(ClassFact)
+_CompareFact = constructor(CompareFact)
+_DecoratorFact = constructor(DecoratorFact)
+_FieldFact = constructor(FieldFact)
+_GuardFact = constructor(GuardFact)
+_FunctionFact = constructor(FunctionFact)
+_ImportFact = constructor(ImportFact)
+_ParamFact = constructor(ParamFact)
+_Pos = constructor(Pos)
+_RaiseFact = constructor(RaiseFact)
+_ReturnFact = constructor(ReturnFact)
+_Scope = constructor(Scope)
+_StmtCall = constructor(StmtCall)
+_Opaque = constructor(Opaque)
 
 
 def dotted_name(node: cst.BaseExpression | None) -> str | None:
@@ -87,7 +105,7 @@ class _ScopeBuilder:
         self.returns: list[ReturnFact] = []
 
     def build(self) -> Scope:
-        return Scope(
+        return _Scope(
             tuple(self.assigns), tuple(self.calls), tuple(self.functions),
             tuple(self.classes), tuple(self.imports), tuple(self.returns),
         )
@@ -155,7 +173,7 @@ class Collector:
                     # ``with httpx.Client() as client:`` binds ``client`` like an assignment
                     for item in stmt.items:
                         if item.asname is not None and isinstance(item.asname.name, cst.Name):
-                            sb.assigns.append(AssignFact(item.asname.name.value, self.e(item.item), None, self.p(item.item)))
+                            sb.assigns.append(_AssignFact(item.asname.name.value, self.e(item.item), None, self.p(item.item)))
                 if type(stmt.body) is cst.IndentedBlock:
                     self.walk(stmt.body.body, sb, qual)
                 else:
@@ -176,25 +194,25 @@ class Collector:
             for alias in small.names:
                 full = dotted_name(alias.name) or ""
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    sb.imports.append(ImportFact(alias.asname.name.value, full, None, 0, line))
+                    sb.imports.append(_ImportFact(alias.asname.name.value, full, None, 0, line))
                 else:
                     top = full.split(".")[0]
-                    sb.imports.append(ImportFact(top, top, None, 0, line))
+                    sb.imports.append(_ImportFact(top, top, None, 0, line))
                     if "." in full:  # ``import a.b`` also makes ``a.b`` reachable
-                        sb.imports.append(ImportFact(full, full, None, 0, line))
+                        sb.imports.append(_ImportFact(full, full, None, 0, line))
         elif t is cst.ImportFrom:
             line = self.p(small).line
             mod = dotted_name(small.module) if small.module is not None else ""
             level = len(small.relative)
             if type(small.names) is cst.ImportStar:
-                sb.imports.append(ImportFact("*", mod or "", "*", level, line))
+                sb.imports.append(_ImportFact("*", mod or "", "*", level, line))
             else:
                 for alias in small.names:
                     name = dotted_name(alias.name) or ""
                     local = name
                     if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                         local = alias.asname.name.value
-                    sb.imports.append(ImportFact(local, mod or "", name, level, line))
+                    sb.imports.append(_ImportFact(local, mod or "", name, level, line))
         elif t is cst.Assign:
             value = self.e(small.value)
             pos = self.p(small)
@@ -204,7 +222,7 @@ class Collector:
             self._assign_target(small.target, self.e(small.value), self.e(small.annotation.annotation), self.p(small), sb, small.value)
         elif t is cst.AugAssign:
             target = dotted_name(small.target) or ""
-            sb.assigns.append(AssignFact(target, self.e(small.value), None, self.p(small), augmented=True))
+            sb.assigns.append(_AssignFact(target, self.e(small.value), None, self.p(small), augmented=True))
         elif t is cst.Expr:
             value = small.value
             if type(value) is cst.Await:
@@ -212,11 +230,11 @@ class Collector:
             if type(value) is cst.Call:
                 call = self.e(value)
                 if isinstance(call, Call):
-                    sb.calls.append(StmtCall(call, self.p(value)))
+                    sb.calls.append(_StmtCall(call, self.p(value)))
         elif t is cst.Return:
-            sb.returns.append(ReturnFact(self.e(small.value), self.p(small)))
+            sb.returns.append(_ReturnFact(self.e(small.value), self.p(small)))
         elif t is cst.TypeAlias:
-            sb.assigns.append(AssignFact(small.name.value, self.e(small.value), None, self.p(small)))
+            sb.assigns.append(_AssignFact(small.name.value, self.e(small.value), None, self.p(small)))
 
     def _assign_target(self, target: cst.BaseExpression, value: Expr | None, annotation: Expr | None,
                        pos: Pos, sb: _ScopeBuilder, raw_value: cst.BaseExpression | None) -> None:
@@ -226,7 +244,7 @@ class Collector:
             if isinstance(raw_value, (cst.Tuple, cst.List)) and len(raw_value.elements) == len(elements):
                 raw_items = raw_value.elements
             for i, el in enumerate(elements):
-                item_value: Expr | None = Opaque("<unpacked>", "unpack")
+                item_value: Expr | None = _Opaque("<unpacked>", "unpack")
                 if raw_items is not None and not isinstance(raw_items[i], cst.StarredElement):
                     item_value = self.e(raw_items[i].value)
                 inner = el.value if not isinstance(el, cst.StarredElement) else el.value
@@ -235,18 +253,18 @@ class Collector:
         name = dotted_name(target)
         if name is None:
             return
-        sb.assigns.append(AssignFact(name, value, annotation, pos))
+        sb.assigns.append(_AssignFact(name, value, annotation, pos))
 
     # -- definitions ---------------------------------------------------------
     def decorators(self, decorators: Sequence[cst.Decorator]) -> tuple[DecoratorFact, ...]:
-        return tuple(DecoratorFact(self.conv.expr(d.decorator), self.p(d)) for d in decorators)
+        return tuple(_DecoratorFact(self.conv.expr(d.decorator), self.p(d)) for d in decorators)
 
     def params(self, params: cst.Parameters) -> tuple[ParamFact, ...]:
         out: list[ParamFact] = []
 
         def add(p: cst.Param, kind: str) -> None:
             ann = self.e(p.annotation.annotation) if p.annotation else None
-            out.append(ParamFact(p.name.value, kind, ann, self.e(p.default), self.p(p)))
+            out.append(_ParamFact(p.name.value, kind, ann, self.e(p.default), self.p(p)))
 
         for p in params.posonly_params:
             add(p, "positional")
@@ -268,7 +286,7 @@ class Collector:
         self.walk(body_nodes, sb, qualname)
         bv = _BodyVisitor(self)
         walk(node.body, bv)  # same hooks as node.body.visit(bv), without rebuilding the tree
-        return FunctionFact(
+        return _FunctionFact(
             name=name,
             qualname=qualname,
             pos=self.p(node),
@@ -306,7 +324,7 @@ class Collector:
         classes: list[ClassFact] = []
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]
         self._class_body(body, qualname, fields, methods, classes)
-        return ClassFact(
+        return _ClassFact(
             name=name, qualname=qualname, pos=self.p(node), bases=tuple(bases),
             keywords=tuple(keywords), decorators=self.decorators(node.decorators),
             fields=tuple(fields), methods=tuple(methods), classes=tuple(classes),
@@ -320,13 +338,13 @@ class Collector:
             if kind is cst.SimpleStatementLine or kind is cst.SimpleStatementSuite:
                 for small in stmt.body:
                     if type(small) is cst.AnnAssign and type(small.target) is cst.Name:
-                        fields.append(FieldFact(small.target.value, self.e(small.annotation.annotation),
+                        fields.append(_FieldFact(small.target.value, self.e(small.annotation.annotation),
                                                 self.e(small.value), self.p(small)))
                     elif type(small) is cst.Assign:
                         value = self.e(small.value)
                         for t in small.targets:
                             if type(t.target) is cst.Name:
-                                fields.append(FieldFact(t.target.value, None, value, self.p(small)))
+                                fields.append(_FieldFact(t.target.value, None, value, self.p(small)))
             elif kind is cst.FunctionDef:
                 methods.append(self.function(stmt, qualname, is_method=True))
             elif kind is cst.ClassDef:
@@ -359,7 +377,7 @@ class _BodyVisitor(cst.CSTVisitor):
         self._branches: list[tuple[int, int]] = []  # (guard index, 2 = body / 4 = orelse) being visited
 
     def guard_facts(self) -> tuple[GuardFact, ...]:
-        return tuple(GuardFact(tuple(g[0]), g[1], tuple(g[2]), tuple(g[3]), tuple(g[4]), tuple(g[5]))
+        return tuple(_GuardFact(tuple(g[0]), g[1], tuple(g[2]), tuple(g[3]), tuple(g[4]), tuple(g[5]))
                      for g in self.guards)
 
     def _atoms(self, test: cst.BaseExpression) -> list[tuple[bool, CompareFact | Expr]]:
@@ -377,7 +395,7 @@ class _BodyVisitor(cst.CSTVisitor):
                 left = node.left
                 for target in node.comparisons:
                     op = _CMP_OPS.get(type(target.operator), "?")
-                    out.append((neg, CompareFact(self.c.conv.expr(left), op, self.c.conv.expr(target.comparator),
+                    out.append((neg, _CompareFact(self.c.conv.expr(left), op, self.c.conv.expr(target.comparator),
                                                  self.c.p(node))))
                     left = target.comparator
             else:
@@ -423,7 +441,7 @@ class _BodyVisitor(cst.CSTVisitor):
         call = self.c.conv.call(node, 1)
         spread = tuple((arg.star, self.c.conv.expr(arg.value, 1)) for arg in node.args
                        if arg.star in ("*", "**")) if call.starred else ()
-        self.calls.append(CallSite(call, self.c.p(node), id(node) in self._awaited, self._assigned.get(id(node)),
+        self.calls.append(_CallSite(call, self.c.p(node), id(node) in self._awaited, self._assigned.get(id(node)),
                                    spread))
         for g, slot in self._branches:
             self.guards[g][slot].append(len(self.calls) - 1)
@@ -450,7 +468,7 @@ class _BodyVisitor(cst.CSTVisitor):
             if isinstance(atom, CompareFact):
                 pos = atom.pos
             elif isinstance(atom, Call) and atom.line:
-                pos = Pos(atom.line, atom.col, atom.line, atom.col)
+                pos = _Pos(atom.line, atom.col, atom.line, atom.col)
         self.guards.append([atoms, pos, [], [], [], []])
 
     def visit_While(self, node: cst.While) -> None:
@@ -463,7 +481,7 @@ class _BodyVisitor(cst.CSTVisitor):
         self._truth(node.test)
 
     def visit_Raise(self, node: cst.Raise) -> None:
-        self.raises.append(RaiseFact(self.c.e(node.exc), self.c.p(node)))
+        self.raises.append(_RaiseFact(self.c.e(node.exc), self.c.p(node)))
         for g, slot in self._branches:
             self.guards[g][slot + 1].append(len(self.raises) - 1)
 
@@ -471,7 +489,7 @@ class _BodyVisitor(cst.CSTVisitor):
         left = node.left
         for target in node.comparisons:
             op = _CMP_OPS.get(type(target.operator), "?")
-            self.compares.append(CompareFact(self.c.conv.expr(left), op, self.c.conv.expr(target.comparator), self.c.p(node)))
+            self.compares.append(_CompareFact(self.c.conv.expr(left), op, self.c.conv.expr(target.comparator), self.c.p(node)))
             left = target.comparator
 
     def visit_Name(self, node: cst.Name) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import types
+from typing import Any, Callable
+
 import libcst as cst
 
 from fastapi_arch_lint.model.expr import (
@@ -36,6 +40,40 @@ _BINOPS: dict[type, str] = {
 _NAME_CONSTS = {"True": True, "False": False, "None": None}
 
 
+def constructor(cls: type) -> Callable[..., Any]:
+    """A function equivalent to calling the frozen, slotted dataclass ``cls`` (same parameters
+    and defaults), about twice as fast.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (an
+    attribute lookup by name per field) behind ``type.__call__``; here the instance comes from
+    ``object.__new__`` and each slot is set through its own descriptor. The extractor builds
+    about half a million facts and expressions on the medium benchmark. A class this does not
+    fit (a ``__post_init__``, a field with a factory or out of ``__init__``) is returned as is.
+    """
+    fields = dataclasses.fields(cls)
+    if hasattr(cls, "__post_init__") or any(not f.init or f.default_factory is not dataclasses.MISSING
+                                            for f in fields):
+        return cls
+    env: dict[str, object] = {"_new": object.__new__, "_cls": cls}
+    params, body = [], []
+    for i, f in enumerate(fields):
+        slot = cls.__dict__.get(f.name)
+        if not isinstance(slot, types.MemberDescriptorType):
+            return cls
+        env[f"_set{i}"] = slot.__set__
+        if f.default is dataclasses.MISSING:
+            params.append(f.name)
+        else:
+            env[f"_default{i}"] = f.default
+            params.append(f"{f.name}=_default{i}")
+        body.append(f"_set{i}(self, {f.name})")
+    source = (f"def new_{cls.__name__}({', '.join(params)}):\n    self = _new(_cls)\n    "
+              + "\n    ".join(body) + "\n    return self\n")
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<constructor of {cls.__qualname__}>", "exec"), env, namespace)
+    return namespace[f"new_{cls.__name__}"]  # type: ignore[no-any-return]
+
+
 def string_value(node: cst.SimpleString) -> str | bytes:
     """``node.evaluated_value``, which runs ``ast.literal_eval`` (a compile) on every string.
 
@@ -53,6 +91,19 @@ def string_value(node: cst.SimpleString) -> str | bytes:
         elif quote[:1] in ("'", '"'):
             return value[start + 1:-1]
     return node.evaluated_value
+
+
+# Built through ``constructor`` (the classes themselves stay for ``isinstance``).
+_Const = constructor(Const)
+_Name = constructor(Name)
+_Attr = constructor(Attr)
+_Call = constructor(Call)
+_Seq = constructor(Seq)
+_DictExpr = constructor(DictExpr)
+_FStr = constructor(FStr)
+_BinOp = constructor(BinOp)
+_Subscript = constructor(Subscript)
+_Opaque = constructor(Opaque)
 
 
 class Converter:
@@ -80,37 +131,37 @@ class Converter:
     def expr(self, node: cst.CSTNode, depth: int = 0) -> Expr:
         if depth > MAX_DEPTH:
             self._cuts += 1
-            return Opaque("...", "too-deep")
+            return _Opaque("...", "too-deep")
         # one dictionary lookup on the exact type instead of a chain of ``isinstance``
         # (node classes are ABCs: each failed ``isinstance`` costs an ``__instancecheck__``)
         convert = _BY_TYPE.get(type(node))
         if convert is None:
-            return Opaque(f"<{type(node).__name__}>", type(node).__name__)
+            return _Opaque(f"<{type(node).__name__}>", type(node).__name__)
         return convert(self, node, depth + 1)
 
     def _name(self, node: cst.Name, d: int) -> Expr:
         converted = self._names.get(node.value)
         if converted is None:
             value = node.value
-            converted = Const(_NAME_CONSTS[value]) if value in _NAME_CONSTS else Name(value)
+            converted = _Const(_NAME_CONSTS[value]) if value in _NAME_CONSTS else _Name(value)
             self._names[value] = converted
         return converted
 
     def _attribute(self, node: cst.Attribute, d: int) -> Expr:
-        return Attr(self.expr(node.value, d), node.attr.value)
+        return _Attr(self.expr(node.value, d), node.attr.value)
 
     def _simple_string(self, node: cst.SimpleString, d: int) -> Expr:
         try:
-            return Const(string_value(node))
+            return _Const(string_value(node))
         except Exception:  # odd escapes: keep going without the value
-            return Opaque(node.value[:60], "string")
+            return _Opaque(node.value[:60], "string")
 
     def _concatenated_string(self, node: cst.ConcatenatedString, d: int) -> Expr:
         left = self.expr(node.left, d)
         right = self.expr(node.right, d)
         if isinstance(left, Const) and isinstance(right, Const) and type(left.value) is type(right.value):
-            return Const(left.value + right.value)  # type: ignore[operator]
-        return BinOp("+", left, right)
+            return _Const(left.value + right.value)  # type: ignore[operator]
+        return _BinOp("+", left, right)
 
     def _formatted_string(self, node: cst.FormattedString, d: int) -> Expr:
         parts: list[str | Expr] = []
@@ -119,40 +170,40 @@ class Converter:
                 parts.append(part.value)
             elif isinstance(part, cst.FormattedStringExpression):
                 if part.format_spec or part.conversion:
-                    parts.append(Opaque("{...}", "format-spec"))
+                    parts.append(_Opaque("{...}", "format-spec"))
                 else:
                     parts.append(self.expr(part.expression, d))
             else:
-                parts.append(Opaque("{...}", type(part).__name__))
-        return FStr(tuple(parts))
+                parts.append(_Opaque("{...}", type(part).__name__))
+        return _FStr(tuple(parts))
 
     def _integer(self, node: cst.Integer, d: int) -> Expr:
         try:
-            return Const(int(node.value.replace("_", ""), 0))
+            return _Const(int(node.value.replace("_", ""), 0))
         except ValueError:
-            return Opaque(node.value, "int")
+            return _Opaque(node.value, "int")
 
     def _float(self, node: cst.Float, d: int) -> Expr:
         try:
-            return Const(float(node.value.replace("_", "")))
+            return _Const(float(node.value.replace("_", "")))
         except ValueError:
-            return Opaque(node.value, "float")
+            return _Opaque(node.value, "float")
 
     def _imaginary(self, node: cst.Imaginary, d: int) -> Expr:
-        return Opaque(node.value, "imaginary")
+        return _Opaque(node.value, "imaginary")
 
     def _ellipsis(self, node: cst.Ellipsis, d: int) -> Expr:
-        return Const(Ellipsis)
+        return _Const(Ellipsis)
 
     def _sequence(self, node: cst.List | cst.Tuple | cst.Set, d: int) -> Expr:
         kind = {cst.List: "list", cst.Tuple: "tuple", cst.Set: "set"}[type(node)]
         items = []
         for el in node.elements:
             if isinstance(el, cst.StarredElement):
-                items.append(Opaque("*" , "starred"))
+                items.append(_Opaque("*" , "starred"))
             else:
                 items.append(self.expr(el.value, d))
-        return Seq(kind, tuple(items))
+        return _Seq(kind, tuple(items))
 
     def _dict(self, node: cst.Dict, d: int) -> Expr:
         keys: list[Expr | None] = []
@@ -164,20 +215,20 @@ class Converter:
             elif isinstance(el, cst.StarredDictElement):
                 keys.append(None)
                 values.append(self.expr(el.value, d))
-        return DictExpr(tuple(keys), tuple(values))
+        return _DictExpr(tuple(keys), tuple(values))
 
     def _binary_operation(self, node: cst.BinaryOperation, d: int) -> Expr:
         op = _BINOPS.get(type(node.operator))
         if op is None:
-            return Opaque("", "binop")
-        return BinOp(op, self.expr(node.left, d), self.expr(node.right, d))
+            return _Opaque("", "binop")
+        return _BinOp(op, self.expr(node.left, d), self.expr(node.right, d))
 
     def _unary_operation(self, node: cst.UnaryOperation, d: int) -> Expr:
         inner = self.expr(node.expression, d)
         if isinstance(node.operator, cst.Minus) and isinstance(inner, Const) and isinstance(inner.value, (int, float)):
-            return Const(-inner.value)
+            return _Const(-inner.value)
         if isinstance(node.operator, cst.Not):
-            return Opaque("not ...", "not")
+            return _Opaque("not ...", "not")
         return inner
 
     def _subscript(self, node: cst.Subscript, d: int) -> Expr:
@@ -187,8 +238,8 @@ class Converter:
             if isinstance(sl, cst.Index):
                 items.append(self.expr(sl.value, d))
             else:
-                items.append(Opaque(":", "slice"))
-        return Subscript(self.expr(node.value, d), tuple(items))
+                items.append(_Opaque(":", "slice"))
+        return _Subscript(self.expr(node.value, d), tuple(items))
 
     def _unwrap(self, node: cst.Await | cst.NamedExpr, d: int) -> Expr:
         return self.expr(node.expression if type(node) is cst.Await else node.value, d)  # type: ignore[union-attr]
@@ -211,14 +262,14 @@ class Converter:
             else:
                 args.append(value)
         line, col = self.line_of(node) if self.line_of else (0, 0)
-        result = Call(self.expr(node.func, depth), tuple(args), tuple(kwargs), line, col, starred)
+        result = _Call(self.expr(node.func, depth), tuple(args), tuple(kwargs), line, col, starred)
         if self._cuts == cuts:
             self._calls[id(node)] = (depth, result)
         return result
 
 
 def _opaque(text: str, kind: str):  # type: ignore[no-untyped-def]
-    return lambda self, node, d: Opaque(text, kind)
+    return lambda self, node, d: _Opaque(text, kind)
 
 
 _BY_TYPE = {

@@ -36,7 +36,10 @@ from libcst import MaybeSentinel
 from libcst._nodes.internal import CodegenState
 from libcst._nodes.op import BaseUnaryOp, _BaseOneTokenOp, _BaseTwoTokenOp
 
+from fastapi_arch_lint.extract.convert import constructor
 from fastapi_arch_lint.model.facts import Pos
+
+_Pos = constructor(Pos)  # ``Pos(...)`` without a frozen dataclass's ``__init__``: one per mark
 
 WANTED: frozenset[type] = frozenset(
     {
@@ -148,7 +151,7 @@ def positions(module: cst.Module) -> dict[int, Pos]:
         start, end = offsets[first], offsets[after]
         line = bisect_right(starts, start)
         end_line = bisect_right(starts, end, line - 1)
-        found[key] = Pos(line, start - starts[line - 1] + 1, end_line, end - starts[end_line - 1] + 1)
+        found[key] = _Pos(line, start - starts[line - 1] + 1, end_line, end - starts[end_line - 1] + 1)
     return found
 
 
