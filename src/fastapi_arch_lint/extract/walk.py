@@ -65,9 +65,8 @@ def _token_types() -> frozenset[type]:
 TOKEN_TYPES = _token_types()
 
 _Hook = Callable[[Any, Any], Any]
-# (visit_X, leave_X, fields, hooked): ``fields`` are the names of the fields to enter or, when
-# ``hooked``, (name, visit_X_field, leave_X_field, skip the field's hooks when None) tuples
-_Plan = tuple["_Hook | None", "_Hook | None", tuple[Any, ...], bool]
+# (name, visit_X_field, leave_X_field, skip the field's hooks when None)
+_Field = tuple[str, "_Hook | None", "_Hook | None", bool]
 
 
 def _all_subclasses(base: type) -> set[type]:
@@ -106,24 +105,25 @@ class _Plans:
     """The hooks of one visitor class, resolved per node type on first use.
 
     ``skip``: the node types the walk never enters (whitespace and operator tokens without a
-    hook of the visitor). ``nodes``: every other node type, mapped to ``None`` (walk it) or,
-    once its plan shows it is a leaf with only a ``visit_X`` hook (``Name`` for most
-    visitors), to that hook, which the walk then calls without entering the node; the types
-    found to have nothing to do at all (no hooks, no field that can hold a node: strings,
-    numbers...) are dropped from it. A field whose annotation admits only skipped types
-    (``lpar``, ``comma``, ``whitespace_*``...) and that has no attribute hooks is left out of
-    the plan: reading it could only find something skipped.
+    hook of the visitor). ``nodes``: every other node type. ``walkers``: what the walk calls
+    for a child of a given type, as ``walker(visitor, child)``: for a node type, a function
+    compiled for it (``_compile``) or, when it is a leaf with only a ``visit_X`` hook (``Name``
+    for most visitors), that hook itself, called without entering the node; ``None`` for
+    everything else (no hooks and no field that can hold a node: strings, numbers...; skipped
+    tokens; values that are not nodes). A field whose annotation admits only skipped types
+    (``lpar``, ``comma``, ``whitespace_*``...) and that has no attribute hooks is left out:
+    reading it could only find something skipped.
     """
 
-    __slots__ = ("visitor_type", "plans", "skip", "nodes")
+    __slots__ = ("visitor_type", "skip", "nodes", "walkers")
 
     def __init__(self, visitor_type: type) -> None:
         self.visitor_type = visitor_type
-        self.plans: dict[type, _Plan] = {}
         hooked = {name.split("_")[1] for name in dir(visitor_type)
                   if name.startswith(("visit_", "leave_")) and _hook(visitor_type, name) is not None}
         self.skip = frozenset(t for t in TOKEN_TYPES if t.__name__ not in hooked)
-        self.nodes: dict[type, _Hook | None] = dict.fromkeys(_all_subclasses(cst.CSTNode) - self.skip)
+        self.nodes = frozenset(_all_subclasses(cst.CSTNode) - self.skip)
+        self.walkers = _Walkers(self)
 
     def _only_skipped(self, node_type: type, field: str) -> bool:
         try:
@@ -137,25 +137,87 @@ class _Plans:
                 return False
         return True
 
-    def plan(self, node_type: type) -> _Plan:
+    def walker(self, node_type: type) -> "_Hook | None":
+        """What the walk calls for a child of type ``node_type``."""
+        if node_type not in self.nodes:
+            return None
         vt = self.visitor_type
         name = node_type.__name__
-        fields = []
+        fields: list[_Field] = []
         for f, optional in child_fields(node_type):
             visit_attr, leave_attr = _hook(vt, f"visit_{name}_{f}"), _hook(vt, f"leave_{name}_{f}")
             if visit_attr is None and leave_attr is None and self._only_skipped(node_type, f):
                 continue
             fields.append((f, visit_attr, leave_attr, optional))
-        hooked = any(visit_attr or leave_attr for _, visit_attr, leave_attr, _ in fields)
-        plan = (_hook(vt, f"visit_{name}"), _hook(vt, f"leave_{name}"),
-                tuple(fields) if hooked else tuple(f for f, _, _, _ in fields), hooked)
-        self.plans[node_type] = plan
-        if plan[1] is None and not fields:  # a leaf without leave_X: no walk into it from now on
-            if plan[0] is None:
-                del self.nodes[node_type]
-            else:
-                self.nodes[node_type] = plan[0]
-        return plan
+        visit, leave = _hook(vt, f"visit_{name}"), _hook(vt, f"leave_{name}")
+        if leave is None and not fields:  # a leaf: its ``visit_X`` alone, or nothing to do
+            return visit
+        return _compile(node_type, visit, leave, fields, self.walkers)
+
+
+class _Walkers(dict):  # type: ignore[type-arg]
+    """``type -> walker or None`` (see ``_Plans``), made on first use of each type."""
+
+    __slots__ = ("plans",)
+
+    def __init__(self, plans: _Plans) -> None:
+        super().__init__()
+        self.plans = plans
+
+    def __missing__(self, node_type: type) -> "_Hook | None":
+        walker = self[node_type] = self.plans.walker(node_type)
+        return walker
+
+
+# The walk into one field's value: a node, a sequence of nodes, or a value holding none.
+_DESCEND = """\
+if type(child) is tuple or type(child) is list:
+    for item in child:
+        w = walkers[type(item)]
+        if w is not None:
+            w(v, item)
+else:
+    w = walkers[type(child)]
+    if w is not None:
+        w(v, child)
+"""
+
+
+def _compile(node_type: type, visit: "_Hook | None", leave: "_Hook | None", fields: list[_Field],
+             walkers: _Walkers) -> _Hook:
+    """The walker of ``node_type``: its hooks and its fields' walks written out as one function.
+
+    A generic loop over a per-type plan (hooks or not, field hooks or not, each field by name
+    through ``getattr``) cost more than the hooks themselves; the function below does for one
+    node type only what that type needs, with the hooks and the table of walkers as globals.
+    """
+    env: dict[str, Any] = {"walkers": walkers, "visit": visit, "leave": leave}
+    lines = [f"def walk_{node_type.__name__}(v, node):"]
+    indent = "    "
+    if visit is not None:
+        if fields:
+            lines.append("    if visit(v, node) is not False:")
+            indent = "        "
+        else:
+            lines.append("    visit(v, node)")
+    for name, visit_attr, leave_attr, optional in fields:
+        lines.append(f"{indent}child = node.{name}")
+        inner = indent
+        if optional and (visit_attr is not None or leave_attr is not None):
+            lines.append(f"{indent}if child is not None:")  # LibCST skips the field's hooks then
+            inner = indent + "    "
+        if visit_attr is not None:
+            env[f"visit_{name}"] = visit_attr
+            lines.append(f"{inner}visit_{name}(v, node)")
+        lines.append(textwrap.indent(_DESCEND, inner).rstrip("\n"))
+        if leave_attr is not None:
+            env[f"leave_{name}"] = leave_attr
+            lines.append(f"{inner}leave_{name}(v, node)")
+    if leave is not None:
+        lines.append("    leave(v, node)")
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines) + "\n", f"<walker of {node_type.__qualname__}>", "exec"), env, namespace)
+    return namespace[f"walk_{node_type.__name__}"]  # type: ignore[no-any-return]
 
 
 _BY_VISITOR: dict[type, _Plans] = {}
@@ -171,49 +233,6 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
             node.visit(visitor)  # generic hooks: let LibCST drive them
             return
         plans = _BY_VISITOR[type(visitor)] = _Plans(type(visitor))
-    if type(node) in plans.nodes:  # else a skipped token or a leaf without hooks: nothing to call
-        _walk(node, visitor, plans.plans, plans.nodes, plans.plan)
-
-
-_SKIP: Any = object()
-
-
-def _walk(node: cst.CSTNode, v: Any, plans: dict[type, _Plan], nodes: dict[type, Any],
-          make: Callable[[type], _Plan]) -> None:
-    # ``nodes.get(type(x), _SKIP)`` stands for ``isinstance(x, cst.CSTNode)`` minus the skipped
-    # types (node classes are ABCs, whose ``isinstance`` is several times slower than a dict
-    # lookup); a leaf's hook found there is called without entering the leaf
-    t = type(node)
-    plan = plans.get(t)
-    if plan is None:
-        plan = make(t)
-    visit, leave, fields, hooked = plan
-    if visit is None or visit(v, node) is not False:
-        for field in fields:
-            if hooked:
-                name, visit_attr, leave_attr, optional = field
-                child = getattr(node, name)
-                if optional and child is None and (visit_attr is not None or leave_attr is not None):
-                    continue
-                if visit_attr is not None:
-                    visit_attr(v, node)
-            else:
-                child = getattr(node, field)
-            ct = type(child)
-            if ct is tuple or ct is list:
-                for item in child:
-                    leaf = nodes.get(type(item), _SKIP)
-                    if leaf is None:
-                        _walk(item, v, plans, nodes, make)
-                    elif leaf is not _SKIP:
-                        leaf(v, item)
-            else:
-                leaf = nodes.get(ct, _SKIP)
-                if leaf is None:
-                    _walk(child, v, plans, nodes, make)
-                elif leaf is not _SKIP:
-                    leaf(v, child)
-            if hooked and leave_attr is not None:
-                leave_attr(v, node)
-    if leave is not None:
-        leave(v, node)
+    walker = plans.walkers[type(node)]
+    if walker is not None:  # else a skipped token or a leaf without hooks: nothing to call
+        walker(visitor, node)
