@@ -651,6 +651,84 @@ def _braced(n: Any, g: _State) -> None:
         _rpar(p, g)
 
 
+# Comprehensions: their brackets inside the parentheses, then the element and the clauses.
+
+@_fast(cst.ListComp)
+def _list_comp(n: cst.ListComp, g: _State) -> None:
+    for p in n.lpar:
+        _lpar(p, g)
+    _gen(n.lbracket, g)
+    _gen(n.elt, g)
+    _comp_for(n.for_in, g)
+    _gen(n.rbracket, g)
+    for p in n.rpar:
+        _rpar(p, g)
+
+
+@_fast(cst.SetComp)
+def _set_comp(n: cst.SetComp, g: _State) -> None:
+    for p in n.lpar:
+        _lpar(p, g)
+    _gen(n.lbrace, g)
+    _gen(n.elt, g)
+    _comp_for(n.for_in, g)
+    _gen(n.rbrace, g)
+    for p in n.rpar:
+        _rpar(p, g)
+
+
+@_fast(cst.GeneratorExp)
+def _generator_exp(n: cst.GeneratorExp, g: _State) -> None:
+    for p in n.lpar:
+        _lpar(p, g)
+    _gen(n.elt, g)
+    _comp_for(n.for_in, g)
+    for p in n.rpar:
+        _rpar(p, g)
+
+
+@_fast(cst.DictComp)
+def _dict_comp(n: cst.DictComp, g: _State) -> None:
+    for p in n.lpar:
+        _lpar(p, g)
+    _gen(n.lbrace, g)
+    _gen(n.key, g)
+    _ws(n.whitespace_before_colon, g)
+    g.add(":")
+    _ws(n.whitespace_after_colon, g)
+    _gen(n.value, g)
+    _comp_for(n.for_in, g)
+    _gen(n.rbrace, g)
+    for p in n.rpar:
+        _rpar(p, g)
+
+
+@_fast(cst.CompFor)
+def _comp_for(n: cst.CompFor, g: _State) -> None:
+    _ws(n.whitespace_before, g)
+    if n.asynchronous is not None:
+        _gen(n.asynchronous, g)
+    g.add("for")
+    _ws(n.whitespace_after_for, g)
+    _gen(n.target, g)
+    _ws(n.whitespace_before_in, g)
+    g.add("in")
+    _ws(n.whitespace_after_in, g)
+    _gen(n.iter, g)
+    for clause in n.ifs:
+        _comp_if(clause, g)
+    if n.inner_for_in is not None:
+        _comp_for(n.inner_for_in, g)
+
+
+@_fast(cst.CompIf)
+def _comp_if(n: cst.CompIf, g: _State) -> None:
+    _ws(n.whitespace_before, g)
+    g.add("if")
+    _ws(n.whitespace_before_test, g)
+    _gen(n.test, g)
+
+
 def _annotation(n: cst.Annotation, g: _State, indicator: str) -> None:
     before = n.whitespace_before_indicator
     if before is _DEFAULT:
