@@ -238,16 +238,16 @@ class Collector:
 
     def _assign_target(self, target: cst.BaseExpression, value: Expr | None, annotation: Expr | None,
                        pos: Pos, sb: _ScopeBuilder, raw_value: cst.BaseExpression | None) -> None:
-        if isinstance(target, (cst.Tuple, cst.List)):
+        if type(target) is cst.Tuple or type(target) is cst.List:
             elements = target.elements
             raw_items = None
-            if isinstance(raw_value, (cst.Tuple, cst.List)) and len(raw_value.elements) == len(elements):
+            if (type(raw_value) is cst.Tuple or type(raw_value) is cst.List) and len(raw_value.elements) == len(elements):
                 raw_items = raw_value.elements
             for i, el in enumerate(elements):
                 item_value: Expr | None = _Opaque("<unpacked>", "unpack")
-                if raw_items is not None and not isinstance(raw_items[i], cst.StarredElement):
+                if raw_items is not None and type(raw_items[i]) is not cst.StarredElement:
                     item_value = self.e(raw_items[i].value)
-                inner = el.value if not isinstance(el, cst.StarredElement) else el.value
+                inner = el.value
                 self._assign_target(inner, item_value, None, pos, sb, None)
             return
         name = dotted_name(target)
@@ -270,7 +270,7 @@ class Collector:
             add(p, "positional")
         for p in params.params:
             add(p, "positional")
-        if isinstance(params.star_arg, cst.Param):
+        if type(params.star_arg) is cst.Param:
             add(params.star_arg, "var_positional")
         for p in params.kwonly_params:
             add(p, "keyword")
@@ -282,7 +282,7 @@ class Collector:
         name = node.name.value
         qualname = f"{qual}.{name}" if qual else name
         sb = _ScopeBuilder()
-        body_nodes = node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]
+        body_nodes = node.body.body if type(node.body) is cst.IndentedBlock else [node.body]
         self.walk(body_nodes, sb, qualname)
         bv = _BodyVisitor(self)
         walk(node.body, bv)  # same hooks as node.body.visit(bv), without rebuilding the tree
@@ -322,7 +322,7 @@ class Collector:
         fields: list[FieldFact] = []
         methods: list[FunctionFact] = []
         classes: list[ClassFact] = []
-        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]
+        body = node.body.body if type(node.body) is cst.IndentedBlock else [node.body]
         self._class_body(body, qualname, fields, methods, classes)
         return _ClassFact(
             name=name, qualname=qualname, pos=self.p(node), bases=tuple(bases),
@@ -386,12 +386,13 @@ class _BodyVisitor(cst.CSTVisitor):
         stack: list[tuple[cst.BaseExpression, bool]] = [(test, False)]
         while stack and len(out) < 32:
             node, neg = stack.pop()
-            if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+            t = type(node)
+            if t is cst.UnaryOperation and type(node.operator) is cst.Not:
                 stack.append((node.expression, not neg))
-            elif isinstance(node, cst.BooleanOperation):
+            elif t is cst.BooleanOperation:
                 stack.append((node.right, neg))
                 stack.append((node.left, neg))
-            elif isinstance(node, cst.Comparison):
+            elif t is cst.Comparison:
                 left = node.left
                 for target in node.comparisons:
                     op = _CMP_OPS.get(type(target.operator), "?")
@@ -433,8 +434,8 @@ class _BodyVisitor(cst.CSTVisitor):
         self._awaited.add(id(node.expression))
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-            value = node.value.expression if isinstance(node.value, cst.Await) else node.value
+        if len(node.targets) == 1 and type(node.targets[0].target) is cst.Name:
+            value = node.value.expression if type(node.value) is cst.Await else node.value
             self._assigned[id(value)] = node.targets[0].target.value
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -447,9 +448,10 @@ class _BodyVisitor(cst.CSTVisitor):
             self.guards[g][slot].append(len(self.calls) - 1)
 
     def _truth(self, node: cst.BaseExpression) -> None:
-        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        t = type(node)
+        if t is cst.UnaryOperation and type(node.operator) is cst.Not:
             self._truth(node.expression)
-        elif isinstance(node, cst.BooleanOperation):
+        elif t is cst.BooleanOperation:
             self._truth(node.left)
             self._truth(node.right)
         else:

@@ -166,9 +166,9 @@ class Converter:
     def _formatted_string(self, node: cst.FormattedString, d: int) -> Expr:
         parts: list[str | Expr] = []
         for part in node.parts:
-            if isinstance(part, cst.FormattedStringText):
+            if type(part) is cst.FormattedStringText:
                 parts.append(part.value)
-            elif isinstance(part, cst.FormattedStringExpression):
+            elif type(part) is cst.FormattedStringExpression:
                 if part.format_spec or part.conversion:
                     parts.append(_Opaque("{...}", "format-spec"))
                 else:
@@ -199,7 +199,7 @@ class Converter:
         kind = {cst.List: "list", cst.Tuple: "tuple", cst.Set: "set"}[type(node)]
         items = []
         for el in node.elements:
-            if isinstance(el, cst.StarredElement):
+            if type(el) is cst.StarredElement:
                 items.append(_Opaque("*" , "starred"))
             else:
                 items.append(self.expr(el.value, d))
@@ -209,10 +209,10 @@ class Converter:
         keys: list[Expr | None] = []
         values: list[Expr] = []
         for el in node.elements:
-            if isinstance(el, cst.DictElement):
+            if type(el) is cst.DictElement:
                 keys.append(self.expr(el.key, d))
                 values.append(self.expr(el.value, d))
-            elif isinstance(el, cst.StarredDictElement):
+            elif type(el) is cst.StarredDictElement:
                 keys.append(None)
                 values.append(self.expr(el.value, d))
         return _DictExpr(tuple(keys), tuple(values))
@@ -225,9 +225,9 @@ class Converter:
 
     def _unary_operation(self, node: cst.UnaryOperation, d: int) -> Expr:
         inner = self.expr(node.expression, d)
-        if isinstance(node.operator, cst.Minus) and isinstance(inner, Const) and isinstance(inner.value, (int, float)):
+        if type(node.operator) is cst.Minus and isinstance(inner, Const) and isinstance(inner.value, (int, float)):
             return _Const(-inner.value)
-        if isinstance(node.operator, cst.Not):
+        if type(node.operator) is cst.Not:
             return _Opaque("not ...", "not")
         return inner
 
@@ -235,7 +235,7 @@ class Converter:
         items: list[Expr] = []
         for el in node.slice:
             sl = el.slice
-            if isinstance(sl, cst.Index):
+            if type(sl) is cst.Index:
                 items.append(self.expr(sl.value, d))
             else:
                 items.append(_Opaque(":", "slice"))
