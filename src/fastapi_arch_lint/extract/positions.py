@@ -187,18 +187,20 @@ def _gen(node: cst.CSTNode, g: _State) -> None:
     """Generate ``node`` (whose parent passes no codegen keyword arguments).
 
     The hot paths (a few functions run for most nodes) spell out ``_gen(x, g)`` as
-    ``_FAST[type(x)](x, g)`` and ``_ws(w, g)`` as ``add(w.value) if type(w) is _SW ...``:
-    a Python call costs about as much as the work of a small node, and there are millions.
+    ``_FAST[type(x)](x, g)`` and ``_ws(w, g)`` as ``if type(w) is not _SW: ... elif w.value:
+    add(w.value)``: a Python call costs about as much as the work of a small node, and there
+    are millions. Empty whitespace adds no token: it changes no offset, and without it the
+    list is 40% shorter (fewer appends, and fewer lengths summed at the end).
     """
     _FAST[type(node)](node, g)
 
 
 def _ws(node: cst.CSTNode, g: _State) -> None:
     """Whitespace: nearly always a ``SimpleWhitespace``, written out here without a call."""
-    if type(node) is _SW:
-        g.add(node.value)
-    else:
+    if type(node) is not _SW:
         _gen(node, g)
+    elif node.value:  # empty whitespace adds no token (see ``_gen``)
+        g.add(node.value)
 
 
 def _comma(comma: Any, g: _State, default: bool, text: str = ", ") -> None:
@@ -232,7 +234,8 @@ def _newline(n: cst.Newline, g: _State) -> None:
 
 @_fast(cst.TrailingWhitespace)
 def _trailing(n: cst.TrailingWhitespace, g: _State) -> None:
-    g.add(n.whitespace.value)  # a SimpleWhitespace
+    if n.whitespace.value:  # a SimpleWhitespace, most often empty
+        g.add(n.whitespace.value)
     if n.comment is not None:
         g.add(n.comment.value)
     g.add(g.default_newline if n.newline.value is None else n.newline.value)
@@ -242,7 +245,8 @@ def _trailing(n: cst.TrailingWhitespace, g: _State) -> None:
 def _empty_line(n: cst.EmptyLine, g: _State) -> None:
     if n.indent:
         g.tokens.extend(g.indent_tokens)
-    g.add(n.whitespace.value)  # a SimpleWhitespace
+    if n.whitespace.value:  # a SimpleWhitespace, most often empty
+        g.add(n.whitespace.value)
     if n.comment is not None:
         g.add(n.comment.value)
     g.add(g.default_newline if n.newline.value is None else n.newline.value)
@@ -319,10 +323,16 @@ def _fixed_op(token: str) -> _Gen:
     def gen(n: Any, g: _State) -> None:
         add = g.add
         w = n.whitespace_before
-        add(w.value) if type(w) is _SW else _gen(w, g)
+        if type(w) is not _SW:
+            _gen(w, g)
+        elif w.value:  # no token for empty whitespace (see ``_gen``)
+            add(w.value)
         add(token)
         w = n.whitespace_after
-        add(w.value) if type(w) is _SW else _gen(w, g)
+        if type(w) is not _SW:
+            _gen(w, g)
+        elif w.value:  # no token for empty whitespace (see ``_gen``)
+            add(w.value)
 
     return gen
 
@@ -378,10 +388,16 @@ def _call(n: cst.Call, g: _State) -> None:
     func = n.func
     _FAST[type(func)](func, g)
     w = n.whitespace_after_func
-    add(w.value) if type(w) is _SW else _gen(w, g)
+    if type(w) is not _SW:
+        _gen(w, g)
+    elif w.value:  # no token for empty whitespace (see ``_gen``)
+        add(w.value)
     add("(")
     w = n.whitespace_before_args
-    add(w.value) if type(w) is _SW else _gen(w, g)
+    if type(w) is not _SW:
+        _gen(w, g)
+    elif w.value:  # no token for empty whitespace (see ``_gen``)
+        add(w.value)
     last = len(n.args) - 1
     for i, arg in enumerate(n.args):
         _arg(arg, g, i != last)
@@ -393,9 +409,13 @@ def _call(n: cst.Call, g: _State) -> None:
 
 def _arg(n: cst.Arg, g: _State, default_comma: bool = False) -> None:
     add = g.add
-    add(n.star)
+    if n.star:
+        add(n.star)
     w = n.whitespace_after_star
-    add(w.value) if type(w) is _SW else _gen(w, g)
+    if type(w) is not _SW:
+        _gen(w, g)
+    elif w.value:  # no token for empty whitespace (see ``_gen``)
+        add(w.value)
     keyword = n.keyword
     if keyword is not None:
         _atom(keyword, g)
@@ -414,7 +434,10 @@ def _arg(n: cst.Arg, g: _State, default_comma: bool = False) -> None:
     else:
         _FAST[type(comma)](comma, g)
     w = n.whitespace_after_arg
-    add(w.value) if type(w) is _SW else _gen(w, g)
+    if type(w) is not _SW:
+        _gen(w, g)
+    elif w.value:  # no token for empty whitespace (see ``_gen``)
+        add(w.value)
 
 
 _FAST[cst.Arg] = _arg
