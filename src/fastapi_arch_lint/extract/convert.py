@@ -38,6 +38,7 @@ _BINOPS: dict[type, str] = {
 }
 
 _NAME_CONSTS = {"True": True, "False": False, "None": None}
+_NAME = cst.Name
 
 
 def constructor(cls: type) -> Callable[..., Any]:
@@ -132,11 +133,16 @@ class Converter:
         if depth > MAX_DEPTH:
             self._cuts += 1
             return _Opaque("...", "too-deep")
+        t = type(node)
+        if t is _NAME:  # half the expressions: their shared value looked up here, without a call
+            converted = self._names.get(node.value)
+            if converted is not None:
+                return converted
         # one dictionary lookup on the exact type instead of a chain of ``isinstance``
         # (node classes are ABCs: each failed ``isinstance`` costs an ``__instancecheck__``)
-        convert = _BY_TYPE.get(type(node))
+        convert = _BY_TYPE.get(t)
         if convert is None:
-            return _Opaque(f"<{type(node).__name__}>", type(node).__name__)
+            return _Opaque(f"<{t.__name__}>", t.__name__)
         return convert(self, node, depth + 1)
 
     def _name(self, node: cst.Name, d: int) -> Expr:
