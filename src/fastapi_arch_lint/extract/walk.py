@@ -6,7 +6,8 @@ attribute hooks by name on every node and every field. A collector never changes
 so ``walk(node, visitor)`` calls the same hooks in the same order (``visit_X`` before the
 children, the ``visit_X_field`` / ``leave_X_field`` hooks around each field, ``leave_X``
 after, children skipped when ``visit_X`` returns ``False``) without rebuilding anything,
-with the hooks resolved once per (visitor class, node type).
+with the hooks resolved once per (visitor class, node type) and written, with that type's
+fields, into one compiled function (``_compile``).
 
 The children of a node type, in the order LibCST visits them, are read once from that
 type's ``_visit_and_replace_children`` (every field is visited by a
