@@ -82,3 +82,26 @@ def test_facts_survive_the_cache_encoding() -> None:
     again = cache.loads(cache.dumps(site))
     assert again == site and again.pos == pos and hash(again) == hash(site)
     assert pickle.loads(pickle.dumps(site)) == site
+
+
+def test_constructor_builds_what_the_class_builds() -> None:
+    from fastapi_arch_lint.model._init import constructor
+
+    make_call, make_pos = constructor(expr.Call), constructor(facts.Pos)
+    assert make_call is not expr.Call and make_pos is not facts.Pos
+    name = expr.Name("f", 2)
+    built = make_call(name, (expr.Const(1),), line=2)
+    assert type(built) is expr.Call and built == expr.Call(name, (expr.Const(1),), (), 2, 0, False)
+    assert make_pos(1, 2, 3, 4) == facts.Pos(1, 2, 3, 4)
+    assert _bare(make_call) == _bare(expr.Call.__init__)[1:]  # the same parameters, minus self
+    with pytest.raises(TypeError):
+        make_pos(1, 2, 3)
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        a: int
+
+        def __post_init__(self) -> None:
+            raise ValueError
+
+    assert constructor(Checked) is Checked  # its __post_init__ must run: the class itself

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-import types
-from typing import Any, Callable
-
 import libcst as cst
 
+from fastapi_arch_lint.model._init import constructor
 from fastapi_arch_lint.model.expr import (
     Attr,
     BinOp,
@@ -39,40 +36,6 @@ _BINOPS: dict[type, str] = {
 
 _NAME_CONSTS = {"True": True, "False": False, "None": None}
 _NAME = cst.Name
-
-
-def constructor(cls: type) -> Callable[..., Any]:
-    """A function equivalent to calling the frozen, slotted dataclass ``cls`` (same parameters
-    and defaults), about twice as fast.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (an
-    attribute lookup by name per field) behind ``type.__call__``; here the instance comes from
-    ``object.__new__`` and each slot is set through its own descriptor. The extractor builds
-    about half a million facts and expressions on the medium benchmark. A class this does not
-    fit (a ``__post_init__``, a field with a factory or out of ``__init__``) is returned as is.
-    """
-    fields = dataclasses.fields(cls)
-    if hasattr(cls, "__post_init__") or any(not f.init or f.default_factory is not dataclasses.MISSING
-                                            for f in fields):
-        return cls
-    env: dict[str, object] = {"_new": object.__new__, "_cls": cls}
-    params, body = [], []
-    for i, f in enumerate(fields):
-        slot = cls.__dict__.get(f.name)
-        if not isinstance(slot, types.MemberDescriptorType):
-            return cls
-        env[f"_set{i}"] = slot.__set__
-        if f.default is dataclasses.MISSING:
-            params.append(f.name)
-        else:
-            env[f"_default{i}"] = f.default
-            params.append(f"{f.name}=_default{i}")
-        body.append(f"_set{i}(self, {f.name})")
-    source = (f"def new_{cls.__name__}({', '.join(params)}):\n    self = _new(_cls)\n    "
-              + "\n    ".join(body) + "\n    return self\n")
-    namespace: dict[str, Any] = {}
-    exec(compile(source, f"<constructor of {cls.__qualname__}>", "exec"), env, namespace)
-    return namespace[f"new_{cls.__name__}"]  # type: ignore[no-any-return]
 
 
 def string_value(node: cst.SimpleString) -> str | bytes:

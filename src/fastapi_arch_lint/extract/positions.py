@@ -36,7 +36,7 @@ from libcst import MaybeSentinel
 from libcst._nodes.internal import CodegenState
 from libcst._nodes.op import BaseUnaryOp, _BaseOneTokenOp, _BaseTwoTokenOp
 
-from fastapi_arch_lint.extract.convert import constructor
+from fastapi_arch_lint.model._init import constructor
 from fastapi_arch_lint.model.facts import Pos
 
 _Pos = constructor(Pos)  # ``Pos(...)`` without a frozen dataclass's ``__init__``: one per mark
