@@ -40,11 +40,11 @@ from typing import TYPE_CHECKING, Any
 from fastapi_arch_lint import __version__
 from fastapi_arch_lint import findings as _findings
 from fastapi_arch_lint.findings import Diagnostic, Finding
-from fastapi_arch_lint.model import expr as _expr
-from fastapi_arch_lint.model import facts as _facts
 
 if TYPE_CHECKING:
     import sqlite3
+
+    from fastapi_arch_lint.model import facts as _facts
 
 CACHE_DIR_NAME = ".fastapi_arch_lint_cache"
 ENV_CACHE_DIR = "FASTAPI_ARCH_LINT_CACHE_DIR"
@@ -62,9 +62,14 @@ _FINGERPRINTED = ("extract/source.py", "extract/parse.py", "extract/collect.py",
                   "extract/positions.py", "extract/walk.py", "model/facts.py", "model/expr.py")
 
 
+_MODEL_MODULES = ("fastapi_arch_lint.model.facts", "fastapi_arch_lint.model.expr")
+
+
 def _model_classes() -> dict[tuple[str, str], type]:
+    import importlib
+
     out: dict[tuple[str, str], type] = {}
-    for mod in (_facts, _expr):
+    for mod in map(importlib.import_module, _MODEL_MODULES):
         for name, value in vars(mod).items():
             if isinstance(value, type) and value.__module__ == mod.__name__ and (
                     dataclasses.is_dataclass(value) or issubclass(value, enum.Enum)):
@@ -72,12 +77,12 @@ def _model_classes() -> dict[tuple[str, str], type]:
     return out
 
 
-_CLASSES = _model_classes()
 _RESULT_CLASSES = {(_findings.__name__, c.__name__): c
                    for c in (_findings.Finding, _findings.Related, _findings.Diagnostic,
                              _findings.Severity, _findings.Confidence)}
+# what an entry may hold; the model's classes join when a facts entry is first read or written
+# (a run answered from the stored result never imports the model: a third of its start-up)
 _ALLOWED: dict[tuple[str, str], Any] = {
-    **_CLASSES,
     **_RESULT_CLASSES,
     ("builtins", "Ellipsis"): Ellipsis,
     ("builtins", "frozenset"): frozenset,
@@ -94,11 +99,25 @@ def _reducer(cls: type):  # type: ignore[no-untyped-def]
     return lambda obj: (cls, get(obj))
 
 
+def _reducers(classes: Any) -> dict[type, Any]:
+    return {cls: _reducer(cls) for cls in classes
+            if dataclasses.is_dataclass(cls) and all(f.init for f in dataclasses.fields(cls))}
+
+
 # a frozen dataclass pickles as ``cls(*fields)``: smaller and about twice as fast to load
 # as the default (which calls ``dataclasses.fields`` in ``__setstate__`` for every object)
 _DISPATCH = dict(copyreg.dispatch_table)
-_DISPATCH.update({cls: _reducer(cls) for cls in (*_CLASSES.values(), *_RESULT_CLASSES.values())
-                  if dataclasses.is_dataclass(cls) and all(f.init for f in dataclasses.fields(cls))})
+_DISPATCH.update(_reducers(_RESULT_CLASSES.values()))
+_WITH_MODEL: list[bool] = []
+
+
+def _with_model() -> None:
+    """Let entries hold the model's classes (see ``_ALLOWED``)."""
+    if not _WITH_MODEL:
+        classes = _model_classes()
+        _ALLOWED.update(classes)
+        _DISPATCH.update(_reducers(classes.values()))
+        _WITH_MODEL.append(True)
 
 
 class _Unpickler(pickle.Unpickler):
@@ -106,10 +125,15 @@ class _Unpickler(pickle.Unpickler):
         try:
             return _ALLOWED[(module, name)]
         except KeyError:
+            if module in _MODEL_MODULES and not _WITH_MODEL:
+                _with_model()
+                return self.find_class(module, name)
             raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a cache entry") from None
 
 
 def dumps(obj: object) -> bytes:
+    if not _WITH_MODEL:
+        _with_model()
     buf = io.BytesIO()
     p = pickle.Pickler(buf, protocol=5)
     p.dispatch_table = _DISPATCH
@@ -464,7 +488,9 @@ def decode_entry(data: bytes, key: str, display: str) -> tuple[_facts.ModuleFact
         magic, fmt, stored_key, kind, payload = loads(data)
         if magic != _MAGIC or fmt != _FORMAT or stored_key != key:
             return None
-        if kind == "facts" and isinstance(payload, _facts.ModuleFacts):
+        from fastapi_arch_lint.model.facts import ModuleFacts
+
+        if kind == "facts" and isinstance(payload, ModuleFacts):
             return dataclasses.replace(payload, path=display), None
         if (kind == "diagnostic" and isinstance(payload, tuple) and len(payload) == 2
                 and all(isinstance(p, str) for p in payload)):

@@ -6,13 +6,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi_arch_lint.discovery import Discovered, SourceFile, assign_module_names, discover, package_root
 from fastapi_arch_lint.cache import FactCache, decode_entry, encode_entry
 from fastapi_arch_lint.extract.source import DEFAULT_MAX_FILE_BYTES, Extracted, digest, read_source
 from fastapi_arch_lint.findings import Diagnostic
-from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.facts import ModuleFacts
+
+if TYPE_CHECKING:  # the model is imported where it is built: not by a run answered from the cache
+    from fastapi_arch_lint.model.app import AppModel
+    from fastapi_arch_lint.model.facts import ModuleFacts
 
 
 @dataclass(slots=True)

@@ -11,10 +11,12 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel
+
+if TYPE_CHECKING:
+    from fastapi_arch_lint.model.app import AppModel
 
 PREFIX = "FAL"
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi_arch_lint.discovery import _glob_to_regex
 from fastapi_arch_lint.findings import Finding
-from fastapi_arch_lint.model.facts import ModuleFacts
 from fastapi_arch_lint.rule import matches
+
+if TYPE_CHECKING:
+    from fastapi_arch_lint.model.facts import ModuleFacts
 
 
 def _suppressed_by(codes: frozenset[str] | None, rule: str) -> bool:

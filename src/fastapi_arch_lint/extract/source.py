@@ -7,10 +7,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi_arch_lint import __version__
 from fastapi_arch_lint.findings import Diagnostic
-from fastapi_arch_lint.model.facts import ModuleFacts
+
+if TYPE_CHECKING:
+    from fastapi_arch_lint.model.facts import ModuleFacts
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 
