@@ -7,8 +7,8 @@ across modules. Nothing here knows LibCST.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Union
 
 from fastapi_arch_lint.model._init import fast_inits
