@@ -29,6 +29,7 @@ from fastapi_arch_lint.model.app import AppModel, Function, Module, Route, Table
 from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, DictExpr, Expr, FStr, Name, Opaque, Seq, Subscript, dotted, render, walk
 from fastapi_arch_lint.model.facts import AssignFact, CallSite
 from fastapi_arch_lint.rules._util import find_table, memo, pydantic_model, route_entity, unique_routes
+from fastapi_arch_lint.rules.security._hardening import is_test_path
 
 # parameter sources that carry client-controlled data
 REQUEST_SOURCES = {
@@ -618,14 +619,6 @@ def _contexts(app: AppModel) -> tuple[Context, ...]:
                 if sub:
                     queue.append(Context(app, route, callee, sub, ctx.trail + ((ctx.function, site),)))
     return tuple(out)
-
-
-def is_test_path(path: str) -> bool:
-    """Test code (``tests/``, ``test_*.py``, ``*_test.py``, ``conftest.py``): skipped by the untraced tier."""
-    parts = path.replace("\\", "/").split("/")
-    name = parts[-1]
-    return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
-            or any(p in ("tests", "test") for p in parts[:-1]))
 
 
 def untraced_functions(app: AppModel) -> Iterator[Function]:
