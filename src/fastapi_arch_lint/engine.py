@@ -403,6 +403,10 @@ def analyze(
 # review
 
 
+# a review's rule selection: (select, ignore, extend-select), as ``rule.select_rules`` takes them
+Selection = tuple[Sequence[str] | None, Sequence[str], Sequence[str]]
+
+
 class ReviewResult:
     """What a review found. ``rules`` (the selected rules, for reports that describe them) is
     resolved on first use when the run was answered from the stored result: importing the
@@ -412,7 +416,7 @@ class ReviewResult:
 
     def __init__(self, findings: list["Finding"], diagnostics: list[Diagnostic], analysis: Analysis,
                  rules: list[type] | None = None,
-                 selection: tuple[Sequence[str] | None, Sequence[str], Sequence[str]] | None = None) -> None:
+                 selection: Selection | None = None) -> None:
         self.findings = findings
         self.diagnostics = diagnostics
         self.analysis = analysis
@@ -463,7 +467,7 @@ def review(targets: Sequence[str | Path], config: "Config", *, select: Sequence[
     from fastapi_arch_lint.suppress import apply_noqa, apply_per_file_ignores
 
     # like ruff: an explicit --select replaces the file's select *and* ignore
-    selection: tuple[Sequence[str] | None, Sequence[str], Sequence[str]]
+    selection: Selection
     if select is not None:
         selection = (list(select), list(ignore), list(extend_select))
     else:
@@ -499,7 +503,7 @@ def review(targets: Sequence[str | Path], config: "Config", *, select: Sequence[
 
 
 def _run_key(cache: FactCache, targets: Sequence[str | Path], config: "Config",
-             selection: tuple[Sequence[str] | None, Sequence[str], Sequence[str]],
+             selection: Selection,
              found: Discovered, sources: Sequence[bytes | Diagnostic]) -> tuple[str, str]:
     """``(slot, key)`` of a review: the slot names the project and settings (one stored result
     each, overwritten by the next run), the key everything the findings depend on."""
