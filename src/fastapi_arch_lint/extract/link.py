@@ -703,14 +703,7 @@ class Linker:
                 if before:
                     chosen = before[-1]
             return self._from_entry(chosen, env if depth == innermost else Env(env.module, functions[: depth + 1]))
-        # the hit path of ``module_attr``, inlined: most names a function reads are globals and imports
-        hit = self._attr_memo.get((env.module, name))
-        if hit is not None and self._depth + hit[1] <= MAX_EVAL_DEPTH:
-            if self._depth + hit[1] > self._max_depth:
-                self._max_depth = self._depth + hit[1]
-            v = hit[0]
-        else:
-            v = self.module_attr(env.module, name)
+        v = self.module_attr(env.module, name)
         if type(v) is VUnknown and name in BUILTINS:
             return _BUILTIN_VALUES[name]
         return v
@@ -1251,12 +1244,6 @@ class Linker:
         """
         path_set = frozenset(path_params).intersection([p.name for p in fn.fact.params])
         key = (id(fn.fact), fn.env.module, fn.cls is not None, path_set)
-        # the hit path of ``_memoized``, inlined: most calls classify a dependency already classified
-        hit = self._params_memo.get(key)
-        if hit is not None and self._depth + hit[1] <= MAX_EVAL_DEPTH:
-            if self._depth + hit[1] > self._max_depth:
-                self._max_depth = self._depth + hit[1]
-            return list(hit[0])
         return list(self._memoized(self._params_memo, key, self._classify_params, fn, path_set))
 
     def _classify_params(self, fn: VFunc, path_set: frozenset[str]) -> list[tuple[Param, Value | None, VInst | None]]:
