@@ -94,7 +94,7 @@ def breakdown(root: Path) -> dict[str, float]:
     from fastapi_arch_lint import engine
     from fastapi_arch_lint.config import load_config
     from fastapi_arch_lint.discovery import discover
-    from fastapi_arch_lint.extract.link import Linker
+    from fastapi_arch_lint.link import Linker
     from fastapi_arch_lint.rule import select_rules
 
     config = load_config(start=root)

@@ -433,7 +433,7 @@ def test_an_answered_run_never_loads_libcst(tmp_path: Path) -> None:
         "try:\n"
         f"    cli.main(args={args!r}, standalone_mode=False)\n"
         "finally:\n"
-        "    print('loaded:', 'libcst' in sys.modules, 'fastapi_arch_lint.extract.link' in sys.modules,\n"
+        "    print('loaded:', 'libcst' in sys.modules, 'fastapi_arch_lint.link' in sys.modules,\n"
         "          'fastapi_arch_lint.rules' in sys.modules, file=sys.stderr)\n"
         "    print('also:', 'fastapi_arch_lint.narrative.client' in sys.modules, 'importlib.metadata' in sys.modules,\n"
         "          'fastapi_arch_lint.model.facts' in sys.modules, file=sys.stderr)\n"

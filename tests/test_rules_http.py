@@ -535,7 +535,7 @@ def test_fal206_only_none_defaults_count(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 # ---------------------------------------------------------------------------
-# model: calls through ``self`` resolve (extract/link.py ``Linker._self_callee``)
+# model: calls through ``self`` resolve (link/callgraph.py ``CallGraph._self_callee``)
 
 
 def test_self_attribute_calls_resolve_through_the_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -392,7 +392,7 @@ def analyze(
     diagnostics.extend(ex.diagnostic for ex in extracted if ex.diagnostic is not None)
     with _old_objects_frozen():
         facts = name_modules(found.files, extracted)
-        from fastapi_arch_lint.extract.link import Linker
+        from fastapi_arch_lint.link import Linker
 
         model = Linker(facts, auth_names=auth_names).link()
     diagnostics.sort(key=lambda d: (d.path, d.message))

@@ -1,6 +1,6 @@
 """The linked whole-app model: what rules and reporters read.
 
-Frozen dataclasses built by ``extract.link`` from the per-file facts. Rules take
+Frozen dataclasses built by ``link`` from the per-file facts. Rules take
 an ``AppModel`` and never see LibCST. Locations are ``(path, line, col)`` with
 paths as shown to the user (relative to the working directory when possible).
 """

@@ -1,0 +1,450 @@
+"""Auth beyond security schemes: dependencies and decorators that check credentials by hand.
+
+A route is also authenticated by a dependency that checks credentials by hand, by a decorator on
+its handler, or by a middleware (``middleware``) that rejects unauthenticated requests to its path.
+What counts as a credential check: the function (or a project function it calls, two levels down)
+reads a credential (a credential-named header/cookie/query parameter, ``request.headers[...]``,
+``.cookies``, ``.session``, ``request.user``/``request.auth``/``request.state.user``) and rejects
+(raises HTTPException/WebSocketException with 401/403/1008 or an auth-named exception, returns a
+401/403 response, or redirects to a login page) under a condition. Names configured in
+``auth-decorators``/``auth-dependencies`` count whatever their code shows.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fastapi_arch_lint.link.callgraph import CallGraph
+from fastapi_arch_lint.link.dependencies import Dependencies
+from fastapi_arch_lint.link.interpreter import Interpreter
+from fastapi_arch_lint.link.knowledge import (
+    HTTP_METHODS,
+    SPECIAL_TYPES,
+)
+from fastapi_arch_lint.link.values import (
+    Env,
+    Value,
+    VClass,
+    VConst,
+    VExt,
+    VFunc,
+    VInst,
+    VModule,
+    VParam,
+    VUnknown,
+    short,
+    status_value,
+)
+from fastapi_arch_lint.model.app import (
+    AuthVia,
+)
+from fastapi_arch_lint.model.expr import (
+    Attr,
+    Call,
+    Const,
+    Expr,
+    Name,
+    dotted,
+    render,
+)
+from fastapi_arch_lint.model.facts import FunctionFact
+
+if TYPE_CHECKING:
+    from fastapi_arch_lint.link.registrations import RouteReg
+
+
+
+# ---------------------------------------------------------------------------
+# auth beyond security schemes: what the linker looks for
+
+
+_REJECT_CODES = frozenset({401, 403, 1008})  # 1008: websocket policy violation
+
+# header/cookie/query names and mapping keys that carry a credential
+_CREDENTIAL_RE = re.compile(
+    r"token|jwt|api[_-]?key|apikey|(admin|access|secret|client|private|master|service)[_-]?key|authori[sz]ation"
+    r"|auth(?!or)|session|ticket|credential|bearer|secret|signature", re.I)
+
+# anti-forgery and tracing tokens are compared and rejected on, but identify nobody
+_NOT_CREDENTIAL_RE = re.compile(r"csrf|xsrf|idempot|request[_-]?id|trace|correlation|captcha", re.I)
+
+_CREDENTIAL_SOURCES = frozenset({"headers", "cookies", "query_params"})
+
+
+
+def _credential_name(name: str) -> bool:
+    return bool(_CREDENTIAL_RE.search(name)) and not _NOT_CREDENTIAL_RE.search(name)
+
+
+_REQUEST_NAMES = frozenset({"request", "req", "websocket", "ws", "conn", "connection"})
+
+# attributes of a request that carry who is calling (set by authentication middleware or a session)
+_PRINCIPAL_RE = re.compile(
+    r"^(user|auth|session|state\.(user|current_user|principal|identity|account|auth|claims))(\.|$)")
+
+_VERIFY_CALL_RE = re.compile(
+    r"verify|decode|validate|check|authenticat|compare_digest|lookup|find|get_user|load_user|current_user|introspect"
+    r"|authori[sz]e|unsign|loads|is_valid|get_session|fetch|resolve|by_token|by_key", re.I)
+
+_REJECT_EXC_RE = re.compile(
+    r"unauthori[sz]ed|forbidden|notauthenticated|authenticationerror|autherror|authenticationfailed|permissiondenied"
+    r"|invalidtoken|invalidcredentials|accessdenied|credentialsexception|notallowed", re.I)
+
+_LOGIN_URL_RE = re.compile(r"login|signin|sign-in|/auth", re.I)
+
+_REQUIRES = frozenset({"starlette.authentication.requires"})
+
+_ROUTE_DECORATORS = frozenset(HTTP_METHODS) | {"api_route", "route", "websocket", "websocket_route"}
+
+
+
+@dataclass(slots=True)
+class CredCheck:
+    """What a function (and the project functions it calls) does with credentials."""
+
+    where: str
+    reads: list[str] = field(default_factory=list)
+    verifies: list[str] = field(default_factory=list)
+    rejects: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        # reads a credential, and rejects the request under some condition on it
+        return bool(self.reads and self.rejects and self.verifies)
+
+    def evidence(self) -> str:
+        # ``request.state.user = ...`` is usually what the check *sets*: name the credential read first
+        reads = [r for r in self.reads if ".state." not in r] or self.reads
+        parts = [f"reads {', '.join(reads[:2])}"]
+        checks = [v for v in self.verifies if v != "a condition"]
+        if checks:
+            parts.append(f"checks with {', '.join(checks[:2])}")
+        parts.append(", ".join(self.rejects[:2]))
+        return "; ".join(parts)
+
+
+
+def _is_route_decorator(expr: Expr) -> bool:
+    return isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr in _ROUTE_DECORATORS
+
+
+
+def _call_tail(call: Call) -> str:
+    f = call.func
+    return f.attr if isinstance(f, Attr) else f.id if isinstance(f, Name) else ""
+
+
+class AuthFinder:
+    def __init__(self, interp: Interpreter, deps: Dependencies, calls: CallGraph,
+                 auth_names: Mapping[str, Sequence[str]] | None = None) -> None:
+        self.interp = interp
+        self.deps = deps
+        self.calls = calls
+        # qualified names/globs configured as auth: {"decorators": [...], "dependencies": [...]}
+        self.auth_names: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (auth_names or {}).items()}
+        self._cred_cache: dict[tuple[str, bool, int, bool], CredCheck] = {}
+        self._dep_auth_cache: dict[tuple[str, str], str | None] = {}
+
+
+    def configured(self, key: str, names: Iterable[str]) -> str | None:
+        """The ``auth-<key>`` pattern (a qualified name or glob) matching one of ``names``."""
+        patterns = self.auth_names.get(key, ())
+        for n in names:
+            for p in patterns:
+                if n and fnmatch.fnmatchcase(n, p):
+                    return p
+        return None
+
+
+    def _symbol_names(self, expr: Expr, env: Env) -> list[str]:
+        """Names a decorator or callable goes by, for matching configured names."""
+        out: list[str] = []
+        v = self.interp.eval(expr, env)
+        if isinstance(v, (VFunc, VClass, VExt)):
+            out.append(v.qualname)
+        elif isinstance(v, VInst) and v.bound_name:
+            out.append(f"{v.site[0]}.{v.bound_name}")
+        d = dotted(expr)
+        if d is not None:
+            root, _, rest = d.partition(".")
+            rv = self.interp.eval(Name(root), env)
+            if rest:
+                if isinstance(rv, VInst) and rv.bound_name:
+                    out.append(f"{rv.site[0]}.{rv.bound_name}.{rest}")
+                elif isinstance(rv, VModule):
+                    out.append(f"{rv.name}.{rest}")
+                elif isinstance(rv, (VExt, VClass)):
+                    out.append(f"{rv.qualname}.{rest}")
+            out.append(f"{env.module}.{d}")
+            out.append(d)
+        return list(dict.fromkeys(out))
+
+
+    def _status_code(self, expr: Expr | None, env: Env) -> int | None:
+        if expr is None:
+            return None
+        v = self.interp.eval(expr, env)
+        code = status_value(v)
+        if code is None and isinstance(v, VExt):
+            tail = v.qualname.rsplit(".", 1)[-1].upper()
+            code = {"UNAUTHORIZED": 401, "FORBIDDEN": 403}.get(tail)
+        return code
+
+
+    def _reject_raise(self, expr: Expr | None, env: Env) -> str | None:
+        if expr is None:
+            return None
+        call = expr if isinstance(expr, Call) else None
+        cenv = env
+        cls = self.interp.eval(expr.func, env) if call is not None else self.interp.eval(expr, env)
+        if isinstance(cls, VInst):  # ``raise credentials_exception`` bound to ``HTTPException(401)``
+            call, cenv, cls = cls.call, cls.env or env, cls.cls
+        if not isinstance(cls, (VClass, VExt)):
+            name = (dotted(call.func if call is not None else expr) or "").rsplit(".", 1)[-1]
+            return f"raises {name}" if name and _REJECT_EXC_RE.search(name) else None
+        short = cls.qualname.rsplit(".", 1)[-1]
+        if call is not None and any(b.rsplit(".", 1)[-1] in ("HTTPException", "WebSocketException")
+                                    for b in self.interp.bases(cls)):
+            code = self._status_code(call.arg(0, "code" if "WebSocket" in short else "status_code"), cenv)
+            if code in _REJECT_CODES:
+                return f"raises {short}({code})"
+            return None
+        return f"raises {short}" if _REJECT_EXC_RE.search(short) else None
+
+
+    def _reject_response(self, call: Call, env: Env) -> str | None:
+        f = call.func
+        tail = f.attr if isinstance(f, Attr) else f.id if isinstance(f, Name) else ""
+        if not tail.endswith("Response") and tail not in ("HTTPException", "WebSocketException"):
+            return None  # cheap filter before evaluating
+        cls = self.interp.eval(f, env)
+        if not isinstance(cls, (VClass, VExt)):
+            return None
+        short = cls.qualname.rsplit(".", 1)[-1]
+        if not short.endswith("Response"):
+            return None
+        if "Redirect" in short:
+            url = self.interp.eval(call.arg(0, "url"), env)
+            if isinstance(url, VConst) and isinstance(url.value, str) and _LOGIN_URL_RE.search(url.value):
+                return f"redirects to {url.value}"
+            return None
+        code = self._status_code(call.arg(1, "status_code") if short != "Response" else call.kwarg("status_code"), env)
+        return f"returns {short}({code})" if code in _REJECT_CODES else None
+
+
+    def rejections(self, fn: VFunc, calls: Iterable[int] | None = None, raises: Iterable[int] | None = None,
+                   helpers: bool = True) -> list[str]:
+        """How ``fn`` (optionally: only the given call and raise indexes) rejects a request."""
+        env = Env(fn.env.module, fn.env.functions + (fn.fact,))
+        fact = fn.fact
+        out: list[str] = []
+        r_idx = range(len(fact.raises)) if raises is None else raises
+        for i in r_idx:
+            d = self._reject_raise(fact.raises[i].expr, env)
+            if d:
+                out.append(d)
+        c_idx = range(len(fact.calls)) if calls is None else calls
+        for i in c_idx:
+            site = fact.calls[i]
+            d = self._reject_response(site.call, env)
+            if d:
+                out.append(d)
+            elif helpers and calls is not None:  # ``return unauthorized()``: a helper that builds the rejection
+                target = self.interp.functions_by_name().get(self.calls.safe_callee(fn, site.call) or "")
+                if target is not None and target.fact is not fact and self.rejections(target, helpers=False):
+                    out.append(f"{target.fact.name}()")
+        return list(dict.fromkeys(out))
+
+
+    def _request_names(self, fn: VFunc) -> set[str]:
+        names = set(_REQUEST_NAMES)
+        for p in fn.fact.params:
+            if p.annotation is None:
+                continue
+            t = self.calls.param_type(VParam(fn, p.name))
+            if t is not None and SPECIAL_TYPES.get(t) in ("request", "websocket"):
+                names.add(p.name)
+        return names
+
+
+    def credential_check(self, fn: VFunc, *, params: bool = False, depth: int = 2,
+                         principal_only: bool = False) -> "CredCheck":
+        """Does ``fn`` (and the project functions it calls) read a credential and reject without it?"""
+        key = (fn.qualname, params, depth, principal_only)
+        cached = self._cred_cache.get(key)
+        if cached is not None:
+            return cached
+        check = CredCheck(fn.qualname)
+        self._cred_cache[key] = check  # recursion guard
+        queue: list[tuple[VFunc, int]] = [(fn, 0)]
+        seen: set[str] = set()
+        by_name = self.interp.functions_by_name()
+        while queue:
+            f, level = queue.pop(0)
+            if f.qualname in seen:
+                continue
+            seen.add(f.qualname)
+            fact = f.fact
+            if params and f is fn:
+                for param, dep, _ in self.deps.classify_params(f, ()):
+                    if dep is None and param.source in ("header", "cookie", "query") \
+                            and _credential_name(param.alias or param.name):
+                        check.reads.append(f"the `{param.alias or param.name}` {param.source}")
+            if not principal_only:
+                for base, k in fact.subscripts:
+                    if base.rsplit(".", 1)[-1] in _CREDENTIAL_SOURCES and _credential_name(k):
+                        check.reads.append(f"{base}[{k!r}]")
+                for site in fact.calls:
+                    c = site.call
+                    if isinstance(c.func, Attr) and c.func.attr == "get" and c.args and isinstance(c.args[0], Const):
+                        base = dotted(c.func.value) or ""
+                        k = c.args[0].value
+                        k = k.decode("latin-1") if isinstance(k, bytes) else k
+                        if base.rsplit(".", 1)[-1] in _CREDENTIAL_SOURCES and isinstance(k, str) and _credential_name(k):
+                            check.reads.append(f"{base}.get({k!r})")
+            req = self._request_names(f)
+            for a in sorted(fact.attributes):
+                root, _, rest = a.partition(".")
+                if root in req and _PRINCIPAL_RE.match(rest) and not (principal_only and rest.startswith("session")):
+                    check.reads.append(a)
+            for site in fact.calls:
+                name = _call_tail(site.call)
+                if _VERIFY_CALL_RE.search(name):
+                    check.verifies.append(f"{name}()")
+            if fact.compares or fact.truth_tests:
+                check.verifies.append("a condition")
+            check.rejects.extend(self.rejections(f, helpers=False))
+            if level < depth:
+                for site in fact.calls:
+                    target = by_name.get(self.calls.safe_callee(f, site.call) or "")
+                    if target is not None and target.qualname not in seen:
+                        queue.append((target, level + 1))
+        check.reads = list(dict.fromkeys(check.reads))
+        check.verifies = list(dict.fromkeys(check.verifies))
+        check.rejects = list(dict.fromkeys(check.rejects))
+        return check
+
+
+    def dependency_auth(self, v: Value, fn: VFunc | None, name: str, kind: str, level: str,
+                        chain: tuple[str, ...], path: str, line: int) -> AuthVia | None:
+        """A non-scheme dependency that authenticates: configured by name, or checking credentials by hand."""
+        names = [name]
+        if isinstance(v, VInst):
+            names.append(v.cls.qualname)
+        elif isinstance(v, VUnknown) and v.binding:  # an object of a library the model cannot evaluate
+            names, name = [v.binding], v.binding
+            chain = chain[:-1] + (short(name),)
+        pattern = self.configured("dependencies", names)
+        if pattern is not None:
+            return AuthVia("dependency", short(name), "configured dependency", level, chain, path, line,
+                           evidence=f"configured in auth-dependencies ({pattern})")
+        if fn is None:
+            return None
+        key = (fn.qualname, "dependency")
+        if key not in self._dep_auth_cache:  # the same dependency is visited once per route using it
+            evidence = None
+            # a dependency that receives a security scheme directly is already counted through the scheme
+            try:
+                if not any(dep is not None and self.deps.is_scheme(dep) for _, dep, _ in self.deps.classify_params(fn, ())):
+                    check = self.credential_check(fn, params=True)
+                    evidence = check.evidence() if check.ok else None
+            except RecursionError:
+                evidence = None
+            self._dep_auth_cache[key] = evidence
+        evidence = self._dep_auth_cache[key]
+        if evidence is None:
+            return None
+        return AuthVia("dependency", short(name), "hand-written check", level, chain, path, line, evidence=evidence)
+
+
+    def decorator_auth(self, reg: RouteReg, handler: VFunc) -> list[AuthVia]:
+        """Auth decorators that wrap the function FastAPI registered for this route."""
+        decos = handler.fact.decorators
+        start = 0
+        for i, d in enumerate(decos):
+            if d.pos.line == reg.loc.line and d.pos.col == reg.loc.col:
+                start = i + 1  # only decorators below the route decorator wrap what it registers
+                break
+        out: list[AuthVia] = []
+        path = self.interp.path_of(handler.env.module)
+        for d in decos[start:]:
+            if _is_route_decorator(d.expr):
+                continue
+            try:
+                via = self._auth_decorator(d.expr, handler.env, path, d.pos.line)
+            except RecursionError:  # a pathological decorator chain: not auth, never a crash
+                via = None
+            if via is not None:
+                out.append(via)
+        return out
+
+
+    def _auth_decorator(self, expr: Expr, env: Env, path: str, line: int) -> AuthVia | None:
+        label = render(expr, 60)
+        target = expr.func if isinstance(expr, Call) else expr
+        names = self._symbol_names(target, env)
+        pattern = self.configured("decorators", names)
+        literal_args: tuple[str, ...] = ()
+        if isinstance(expr, Call):
+            literal_args = tuple(a for e in expr.args for a in self.interp.str_list(e, env)) + tuple(
+                v.value for v in (self.interp.eval(e, env) for e in expr.args) if isinstance(v, VConst) and isinstance(v.value, str))
+        short = (names[0] if names else label).rsplit(".", 1)[-1]
+        if pattern is not None:
+            return AuthVia("decorator", short, "configured decorator", "route", (label,), path, line,
+                           literal_args, evidence=f"configured in auth-decorators ({pattern})")
+        tv = self.interp.eval(target, env)
+        if isinstance(tv, VExt) and tv.qualname in _REQUIRES:
+            if not isinstance(expr, Call):
+                return None
+            scopes = tuple(dict.fromkeys(literal_args))
+            return AuthVia("decorator", "requires", "starlette requires", "route", (label,), path, line, scopes,
+                           evidence=f"starlette.authentication.requires: 403 unless request.auth.scopes has "
+                                    f"{', '.join(scopes) or 'the scopes'}")
+        deco = self.interp.eval(expr, env)  # the decorator itself: a factory call evaluates to what it returns
+        wrapper = self._wrapper_of(deco)
+        if wrapper is None:
+            return None
+        check = self.credential_check(wrapper)
+        if not check.ok:
+            return None
+        where = tv if isinstance(tv, (VFunc, VClass)) else deco
+        dpath, dline = path, line
+        if isinstance(where, (VFunc, VClass)):
+            dpath, dline = self.interp.path_of(where.env.module), where.fact.pos.line
+        return AuthVia("decorator", short, "hand-written check", "route", (label, wrapper.fact.name), dpath, dline,
+                       literal_args, evidence=check.evidence())
+
+
+    def _wrapper_of(self, deco: Value) -> VFunc | None:
+        """The function a decorator puts in place of the handler (its nested wrapper), if it has one."""
+        if isinstance(deco, VClass):  # ``@LoginRequired``: the instance is called instead of the function
+            m = self.interp.class_attr(deco, "__call__", instance=True)
+            return m if isinstance(m, VFunc) else None
+        if isinstance(deco, VInst) and isinstance(deco.cls, VClass):  # ``@Guard("admin")``: ``__call__(func)``
+            m = self.interp.class_attr(deco.cls, "__call__", instance=True)
+            deco = m if isinstance(m, VFunc) else deco
+        if not isinstance(deco, VFunc):
+            return None
+        inner_env = Env(deco.env.module, deco.env.functions + (deco.fact,))
+        for ret in deco.fact.scope.returns:
+            w = self._nested_func(ret.value, inner_env, deco.fact)
+            if w is not None:
+                return w
+        return None
+
+
+    def _nested_func(self, expr: Expr | None, env: Env, outer: FunctionFact) -> VFunc | None:
+        if expr is None:
+            return None
+        candidates = [expr]
+        if isinstance(expr, Call):  # ``functools.update_wrapper(wrapper, func)``, ``wraps(func)(wrapper)``
+            candidates.extend(expr.args)
+        for e in candidates:
+            v = self.interp.eval(e, env)
+            if isinstance(v, VFunc) and any(v.fact is f for f in outer.scope.functions):
+                return v
+        return None

@@ -1,0 +1,221 @@
+"""``Depends``/``Security`` markers and the parameters FastAPI reads from a callable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fastapi_arch_lint.link.interpreter import Interpreter
+from fastapi_arch_lint.link.knowledge import (
+    PARAM_MARKERS,
+    SECURITY_SCHEMES,
+    SPECIAL_TYPES,
+)
+from fastapi_arch_lint.link.schema import Schema
+from fastapi_arch_lint.link.values import (
+    Env,
+    Value,
+    VAnnotated,
+    VClass,
+    VConst,
+    VExt,
+    VFunc,
+    VInst,
+    VSeq,
+    VUnknown,
+    why,
+)
+from fastapi_arch_lint.model.app import (
+    Loc,
+    Param,
+)
+from fastapi_arch_lint.model.expr import (
+    Expr,
+    Opaque,
+    Seq,
+    render,
+)
+
+
+class Dependencies:
+    def __init__(self, interp: Interpreter, schema: Schema) -> None:
+        self.interp = interp
+        self.schema = schema
+        self._params_memo: dict[tuple[object, ...], tuple[list[tuple[Param, Value | None, VInst | None]], int]] = {}
+
+
+    def is_scheme(self, v: Value) -> bool:
+        return isinstance(v, VInst) and any(b in SECURITY_SCHEMES for b in self.interp.bases(v.cls))
+
+
+    def scheme_class(self, v: VInst) -> str:
+        for b in self.interp.bases(v.cls):
+            if b in SECURITY_SCHEMES:
+                return b.rsplit(".", 1)[-1] if isinstance(v.cls, VExt) else f"{v.cls.fact.name}({b.rsplit('.', 1)[-1]})"
+        return "scheme"
+
+
+    def dep_list(self, expr: Expr | None, env: Env, loc: Loc) -> list[tuple[Value, Expr, Loc]]:
+        if expr is None:
+            return []
+        v = self.interp.eval(expr, env)
+        if not isinstance(v, VSeq):
+            self.interp.note(f"dependencies `{render(expr)}`", why(v), env.module, loc.line)
+            return []
+        items = expr.items if isinstance(expr, Seq) else tuple(Opaque("?") for _ in v.items)
+        return [(item, e, loc) for item, e in zip(v.items, items)]
+
+
+    # -- dependencies and auth -----------------------------------------------
+    def marker_of(self, v: Value) -> tuple[str, VInst] | None:
+        if isinstance(v, VInst) and isinstance(v.cls, VExt) and v.cls.qualname in PARAM_MARKERS:
+            return PARAM_MARKERS[v.cls.qualname], v
+        return None
+
+
+    def dependency_target(self, marker: VInst, annotation: Value | None) -> Value:
+        call = marker.call
+        dep_expr = call.arg(0, "dependency") if call else None
+        if dep_expr is None:
+            base = annotation
+            if isinstance(base, VAnnotated):
+                base = base.base
+            return base if base is not None else VUnknown("Depends() without a dependency")
+        return self.interp.eval(dep_expr, marker.env or Env(marker.site[0]))
+
+
+    def dep_label(self, v: Value) -> str:
+        """The name of what a ``dependencies=[Depends(x)]`` entry runs (``x``), for display."""
+        m = self.marker_of(v)
+        if m is not None and m[0] in ("dependency", "security"):
+            return self.dep_name(self.dependency_target(m[1], None))[0]
+        return self.dep_name(v)[0]
+
+
+    def dep_name(self, v: Value) -> tuple[str, str]:
+        """(qualified name, kind) of a dependency callable."""
+        if isinstance(v, VFunc):
+            return v.qualname, "function"
+        if isinstance(v, VClass):
+            return v.qualname, "class"
+        if isinstance(v, VInst):
+            if self.is_scheme(v):
+                return (f"{v.site[0]}.{v.bound_name}" if v.bound_name else self.scheme_class(v)), "scheme"
+            cls = v.cls.qualname
+            return (f"{v.site[0]}.{v.bound_name}" if v.bound_name else f"{cls}()"), "instance"
+        if isinstance(v, VExt):
+            return v.qualname, "function"
+        return (v.reason if isinstance(v, VUnknown) else "?"), "unknown"
+
+
+    def callable_params(self, v: Value) -> tuple[VFunc | None, bool]:
+        """The function whose parameters FastAPI inspects for a dependency callable."""
+        if isinstance(v, VFunc):
+            return v, v.fact.is_async
+        if isinstance(v, VClass):
+            init = self.interp.class_attr(v, "__init__", instance=False)
+            if isinstance(init, VFunc):
+                return init, False
+            return None, False
+        if isinstance(v, VInst) and isinstance(v.cls, VClass):
+            m = self.interp.class_attr(v.cls, "__call__", instance=True)
+            if isinstance(m, VFunc):
+                return m, m.fact.is_async
+        return None, False
+
+
+    def classify_params(self, fn: VFunc, path_params: Iterable[str], is_websocket: bool = False
+                        ) -> list[tuple[Param, Value | None, VInst | None]]:
+        """Each parameter: (Param, dependency callable or None, marker).
+
+        Memoized: a dependency is classified again for every route that uses it. A function is
+        identified by its fact and its module (the enclosing functions follow from where the fact
+        is); the result is a new list each time. Only the path parameters that are parameters of ``fn``
+        change the result, so only they are in the key: a shared dependency (``get_db``) is classified
+        once, not once per set of path parameters of the routes using it.
+        """
+        path_set = frozenset(path_params).intersection([p.name for p in fn.fact.params])
+        key = (id(fn.fact), fn.env.module, fn.cls is not None, path_set)
+        return list(self.interp.memoized(self._params_memo, key, self._classify_params, fn, path_set))
+
+
+    def _classify_params(self, fn: VFunc, path_set: frozenset[str]) -> list[tuple[Param, Value | None, VInst | None]]:
+        out = []
+        env = fn.env
+        params = fn.fact.params
+        if fn.cls is not None and params and params[0].name in ("self", "cls"):
+            params = params[1:]
+        for p in params:
+            if p.kind in ("var_positional", "var_keyword"):
+                continue
+            ann = self.interp.annotation(p.annotation, env) if p.annotation is not None else None
+            ann = self.interp.unwrap_alias(ann)
+            default = self.interp.eval(p.default, env) if p.default is not None else None
+            marker: tuple[str, VInst] | None = None
+            base = ann
+            if isinstance(ann, VAnnotated):
+                base = ann.base
+                for m in ann.meta:
+                    marker = self.marker_of(m) or marker
+            # whether the marker is the default (``x: int = Query(3)``), not ``Annotated`` metadata; a
+            # flag, not ``marker[1] is default``: memoized values are shared, equal objects may be one
+            from_default = False
+            if marker is None and default is not None:
+                marker = self.marker_of(default)
+                from_default = marker is not None
+            type_names = tuple(self.schema.type_names(base))
+            source = "query"
+            dep: Value | None = None
+            constraints: tuple[tuple[str, object], ...] = ()
+            required = p.default is None
+            default_text = render(p.default) if p.default is not None else ""
+            alias = ""
+            if marker is not None:
+                source = marker[0]
+                minst = marker[1]
+                if source in ("dependency", "security"):
+                    dep = self.dependency_target(minst, base)
+                else:
+                    constraints = self.marker_constraints(minst)
+                    mcall = minst.call
+                    if mcall is not None:
+                        d = mcall.arg(0, "default") if from_default else mcall.kwarg("default")
+                        if d is not None:
+                            dv = self.interp.eval(d, minst.env or env)
+                            required = isinstance(dv, VConst) and dv.value is Ellipsis
+                            default_text = render(d)
+                        elif mcall.kwarg("default_factory") is not None:
+                            required = False
+                        elif from_default:
+                            required = True
+                        a = mcall.kwarg("alias")
+                        if a is not None:
+                            av = self.interp.eval(a, minst.env or env)
+                            alias = av.value if isinstance(av, VConst) and isinstance(av.value, str) else ""
+            else:
+                special = next((SPECIAL_TYPES[t] for t in type_names if t in SPECIAL_TYPES), None)
+                if special:
+                    source = special
+                elif p.name in path_set:
+                    source = "path"
+                elif self.schema.is_body_type(base):
+                    source = "body"
+            if source == "path":
+                required = True
+            param = Param(
+                name=p.name, source=source, annotation=render(p.annotation) if p.annotation is not None else "",
+                type_names=type_names, required=required, default=default_text, constraints=constraints,
+                line=p.pos.line, alias=alias, dependency=self.dep_name(dep)[0] if dep is not None else "",
+            )
+            out.append((param, dep, marker[1] if marker else None))
+        return out
+
+
+    def marker_constraints(self, m: VInst) -> tuple[tuple[str, object], ...]:
+        out = []
+        if m.call is None:
+            return ()
+        for k, e in m.call.kwargs:
+            if k in ("gt", "ge", "lt", "le", "max_length", "min_length", "pattern", "regex", "max_items", "min_items",
+                     "multiple_of", "include_in_schema", "deprecated", "alias", "convert_underscores"):
+                out.append((k, self.interp.const(e, m.env or Env(m.site[0]))))
+        return tuple(out)

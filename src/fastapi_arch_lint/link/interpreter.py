@@ -1,0 +1,756 @@
+"""A small, bounded abstract interpreter over the facts of a whole project.
+
+It knows Python, not FastAPI: names resolve through function scopes, module globals, imports
+(relative ones too, re-exports in ``__init__`` modules) and star imports; calling a project class
+makes an instance whose identity is its allocation site; calling a project function evaluates its
+``return``; class hierarchies are followed. What FastAPI names mean is in ``knowledge`` and in the
+components that use the interpreter. Whatever cannot be evaluated is a ``VUnknown`` with a reason;
+the interpreter also collects the ``Unresolved`` notes the components make.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from fastapi_arch_lint.link.values import (
+    BUILTIN_VALUES,
+    BUILTINS,
+    Env,
+    Value,
+    VAnnotated,
+    VClass,
+    VConst,
+    VExt,
+    VFunc,
+    VGeneric,
+    VInst,
+    VModule,
+    VParam,
+    VSeq,
+    VUnknown,
+    ext_name,
+    to_py,
+)
+from fastapi_arch_lint.model.app import (
+    Unresolved,
+)
+from fastapi_arch_lint.model.expr import (
+    Attr,
+    BinOp,
+    Call,
+    Const,
+    DictExpr,
+    Expr,
+    FStr,
+    Name,
+    Opaque,
+    Seq,
+    Subscript,
+    render,
+)
+from fastapi_arch_lint.model.facts import (
+    AssignFact,
+    ClassFact,
+    FunctionFact,
+    ImportFact,
+    ModuleFacts,
+    Scope,
+)
+
+_T = TypeVar("_T")
+
+_ABSENT: Any = object()  # a ``dict.get`` default that no stored value is
+
+
+MAX_EVAL_DEPTH = 24
+
+
+class Interpreter:
+    """Evaluates expressions of the project's facts to abstract values (``values``).
+
+    ``canonical`` maps an external dotted name to the one name the library's object goes by (the
+    many import paths of FastAPI's objects); ``same_object_attrs`` lists (class, attribute) pairs of
+    external instances whose attribute is the instance itself (``app.router``). Both come from
+    ``knowledge``: the interpreter itself knows no library.
+    """
+
+    def __init__(self, modules: Sequence[ModuleFacts], canonical: Callable[[str], str] = str,
+                 same_object_attrs: frozenset[tuple[str, str]] = frozenset()) -> None:
+        self.canonical = canonical
+        self.same_object_attrs = same_object_attrs
+        self.modules: dict[str, ModuleFacts] = {}
+        for m in modules:
+            self.modules.setdefault(m.module, m)
+        self.unresolved: dict[tuple[str, int, str], Unresolved] = {}
+        self._func_index: dict[str, VFunc] | None = None
+        self._class_index: dict[str, VClass] | None = None
+        self._symtab_cache: dict[int, dict[str, list[tuple[int, str, object]]]] = {}
+        self._locals_cache: dict[int, dict[str, list[tuple[int, str, object]] | None]] = {}
+        # Values that stand for one thing are made once and shared (values are immutable). A function
+        # fact is identified by its id and module: the functions enclosing it follow from where it is.
+        self._params: dict[tuple[int, str, str], VParam] = {}
+        self._module_envs: dict[str, Env] = {}
+        self._all_functions: list[tuple[VFunc, str | None]] | None = None
+        self._eval_stack: set[tuple[int, str]] = set()
+        self._depth = 0
+        # memos of pure lookups (see ``memoized``): key -> (result, evaluation depth it needs)
+        self._attr_memo: dict[tuple[str, str], tuple[Value, int]] = {}
+        self._body_envs: dict[tuple[int, str], Env] = {}
+        self._max_depth = 0  # the deepest ``_depth`` an ``eval`` started at, for the memos
+        # set when a guard (depth limit, recursion, cycle) changed a result: such results depend on
+        # what is being evaluated around them and are not memoized
+        self._guarded = False
+        self._bases_cache: dict[str, tuple[str, ...]] = {}
+        self._bases_open: set[str] = set()  # ``bases`` computations in progress (cycle guard)
+        self._package_prefixes: set[str] | None = None
+
+    def guard_fired(self) -> None:
+        """A component's own guard (a cycle) cut a computation short: what depends on it is not memoized."""
+        self._guarded = True
+
+    # -- reporting -----------------------------------------------------------
+    def path_of(self, module: str) -> str:
+        m = self.modules.get(module)
+        return m.path if m else module
+
+
+    def note(self, what: str, reason: str, module: str, line: int) -> None:
+        key = (module, line, what)
+        if key not in self.unresolved:
+            self.unresolved[key] = Unresolved(what, reason, self.path_of(module), line)
+
+
+    # -- imports -------------------------------------------------------------
+    def absolute(self, module: str, imp: ImportFact) -> str:
+        if imp.level == 0:
+            return imp.module
+        facts = self.modules.get(module)
+        parts = module.split(".")
+        if not (facts and facts.is_package):
+            parts = parts[:-1]
+        if imp.level > 1:
+            parts = parts[: len(parts) - (imp.level - 1)] if imp.level - 1 <= len(parts) else []
+        base = ".".join(parts)
+        if imp.module:
+            return f"{base}.{imp.module}" if base else imp.module
+        return base
+
+
+    def resolve_import(self, module: str, imp: ImportFact) -> Value:
+        target = self.absolute(module, imp)
+        if imp.name is None:
+            if target in self.modules or self._is_package_dir(target):
+                return VModule(target)
+            return VExt(self.canonical(target))
+        if target in self.modules:
+            key = (id(imp), target)
+            if key in self._eval_stack:  # ``from . import items`` inside the package itself
+                self._guarded = True
+                v: Value = VUnknown(f"`{imp.name}` imports itself")
+            else:
+                self._eval_stack.add(key)
+                try:
+                    v = self.module_attr(target, imp.name)
+                finally:
+                    self._eval_stack.discard(key)
+            if not isinstance(v, VUnknown):
+                return v
+            sub = f"{target}.{imp.name}"
+            if sub in self.modules or self._is_package_dir(sub):
+                return VModule(sub)
+            return v
+        sub = f"{target}.{imp.name}"
+        if sub in self.modules or self._is_package_dir(sub):
+            return VModule(sub)
+        if self._is_package_dir(target):
+            return VUnknown(f"`{imp.name}` not found in package `{target}`")
+        return VExt(self.canonical(f"{target}.{imp.name}"))
+
+
+    def _is_package_dir(self, name: str) -> bool:
+        """Whether ``name`` is a package (regular or namespace) of the analyzed modules."""
+        prefixes = self._package_prefixes
+        if prefixes is None:
+            prefixes = {m.rsplit(".", k)[0] for m in self.modules for k in range(1, m.count(".") + 1)}
+            self._package_prefixes = prefixes
+        return name in prefixes
+
+
+    # -- symbol tables -------------------------------------------------------
+    def symtab(self, scope: Scope) -> dict[str, list[tuple[int, str, object]]]:
+        key = id(scope)
+        tab = self._symtab_cache.get(key)
+        if tab is not None:
+            return tab
+        tab = {}
+        for a in scope.assigns:
+            if a.target and "." not in a.target and not a.augmented:
+                tab.setdefault(a.target, []).append((a.pos.line, "assign", a))
+        for f in scope.functions:
+            tab.setdefault(f.name, []).append((f.pos.line, "func", f))
+        for c in scope.classes:
+            tab.setdefault(c.name, []).append((c.pos.line, "class", c))
+        for i in scope.imports:
+            if i.local != "*":
+                tab.setdefault(i.local, []).append((i.line, "import", i))
+        for entries in tab.values():
+            if len(entries) > 1:
+                entries.sort(key=lambda e: e[0])
+        self._symtab_cache[key] = tab
+        return tab
+
+
+    def memoized(self, memo: dict[Any, tuple[Any, int]], key: object, compute: Callable[..., _T], *args: Any) -> _T:
+        """``compute(*args)``, remembered in ``memo`` under ``key`` when that is safe.
+
+        Large projects resolve the same names (``APIRouter``, ``get_db``, ``settings``) and the same
+        dependency signatures thousands of times through the same import chains. What the
+        interpreter computes is a pure function of the facts, except where a guard cut evaluation
+        short: the depth limit (which depends on how deep the caller already is) and the recursion
+        and cycle guards (which depend on what is being evaluated around the call). So a result is
+        remembered only when no guard fired while computing it (``_guarded``), together with how
+        many levels of evaluation it needed beyond the caller's (from ``_max_depth``), and it is
+        reused only by a caller shallow enough that the computation would not have hit the depth
+        limit there either. A reused result is therefore the one computing it again would give.
+        Nothing is remembered when ``compute`` raises (a RecursionError). Callers must not mutate
+        what they get back.
+        """
+        depth = self._depth
+        hit = memo.get(key)
+        if hit is not None and depth + hit[1] <= MAX_EVAL_DEPTH:
+            if depth + hit[1] > self._max_depth:
+                self._max_depth = depth + hit[1]
+            return hit[0]
+        outer_max, outer_guarded = self._max_depth, self._guarded
+        self._max_depth, self._guarded = depth, False
+        try:
+            result = compute(*args)
+            if not self._guarded:
+                memo[key] = (result, self._max_depth - depth)
+            return result
+        finally:
+            self._max_depth = max(outer_max, self._max_depth)
+            self._guarded = outer_guarded or self._guarded
+
+
+    def local_names(self, fn: FunctionFact) -> dict[str, list[tuple[int, str, object]] | None]:
+        """What ``lookup`` needs of a function in one table: its symbol table, and None for a parameter
+        the body does not rebind (a name bound in the body wins over the parameter)."""
+        tab = self._locals_cache.get(id(fn))
+        if tab is None:
+            tab = dict.fromkeys(p.name for p in fn.params)
+            tab.update(self.symtab(fn.scope))
+            self._locals_cache[id(fn)] = tab
+        return tab
+
+
+    def module_attr(self, module: str, name: str, _seen: frozenset[str] = frozenset()) -> Value:
+        """The value of ``module.name`` (memoized: every use of an imported or global name lands here)."""
+        if _seen:  # a star import being followed: its cycle guard depends on the path taken
+            return self._module_attr(module, name, _seen)
+        # the hit path of ``_memoized``, inlined: this is the interpreter's hottest call
+        hit = self._attr_memo.get((module, name))
+        if hit is not None:
+            reach = self._depth + hit[1]
+            if reach <= MAX_EVAL_DEPTH:
+                if reach > self._max_depth:
+                    self._max_depth = reach
+                return hit[0]
+        return self.memoized(self._attr_memo, (module, name), self._module_attr, module, name, _seen)
+
+
+    def _module_attr(self, module: str, name: str, _seen: frozenset[str]) -> Value:
+        facts = self.modules.get(module)
+        if facts is None:
+            return VUnknown(f"module `{module}` is not part of the analyzed code")
+        tab = self.symtab(facts.scope)
+        entries = tab.get(name)
+        if entries:
+            env = self._module_envs.get(module)
+            if env is None:
+                env = self._module_envs[module] = Env(module)
+            return self._from_entry(entries[-1], env)
+        sub = f"{module}.{name}"
+        if sub in self.modules or self._is_package_dir(sub):
+            return VModule(sub)
+        for imp in facts.imports:
+            if imp.local == "*" and module in _seen:
+                self._guarded = True
+            elif imp.local == "*":
+                target = self.absolute(module, imp)
+                if target in self.modules:
+                    v = self.module_attr(target, name, _seen | {module})
+                    if not isinstance(v, VUnknown):
+                        return v
+        return VUnknown(f"`{name}` is not defined in `{module}`")
+
+
+    def _from_entry(self, entry: tuple[int, str, object], env: Env) -> Value:
+        _, kind, obj = entry
+        if kind == "assign":
+            a: AssignFact = obj  # type: ignore[assignment]
+            key = (id(a), env.module)
+            if key in self._eval_stack:
+                self._guarded = True
+                return VUnknown("recursive definition")
+            self._eval_stack.add(key)
+            try:
+                if a.value is None:
+                    return VUnknown("declared without a value")
+                v = self.eval(a.value, env)
+                if isinstance(v, VInst) and not v.bound_name:
+                    v = VInst(v.cls, v.call, v.env, v.site, a.target)
+                elif isinstance(v, VUnknown) and not v.binding and not env.functions:
+                    v = VUnknown(v.reason, f"{env.module}.{a.target}")
+                return v
+            finally:
+                self._eval_stack.discard(key)
+        if kind == "func":
+            return VFunc(obj, env)  # type: ignore[arg-type]
+        if kind == "class":
+            return VClass(obj, env)  # type: ignore[arg-type]
+        if kind == "import":
+            return self.resolve_import(env.module, obj)  # type: ignore[arg-type]
+        return VUnknown("unknown symbol kind")
+
+
+    def lookup(self, name: str, env: Env, line: int = 0) -> Value:
+        functions = env.functions
+        innermost = len(functions) - 1
+        for depth in range(innermost, -1, -1):
+            fn = functions[depth]
+            tab = self._locals_cache.get(id(fn))
+            if tab is None:
+                tab = self.local_names(fn)
+            entries = tab.get(name, _ABSENT)
+            if entries is _ABSENT:
+                continue
+            if entries is None:
+                key = (id(fn), env.module, name)
+                param = self._params.get(key)
+                if param is None:
+                    param = self._params[key] = VParam(VFunc(fn, Env(env.module, functions[:depth])), name)
+                return param
+            chosen = entries[-1]
+            if line and len(entries) > 1:  # the last binding before the line (a single one is chosen anyway)
+                before = [e for e in entries if e[0] <= line]
+                if before:
+                    chosen = before[-1]
+            return self._from_entry(chosen, env if depth == innermost else Env(env.module, functions[: depth + 1]))
+        v = self.module_attr(env.module, name)
+        if type(v) is VUnknown and name in BUILTINS:
+            return BUILTIN_VALUES[name]
+        return v
+
+
+    # -- evaluation ----------------------------------------------------------
+    def eval(self, expr: Expr | None, env: Env) -> Value:
+        if expr is None:
+            return VUnknown("missing")
+        depth = self._depth
+        if depth > MAX_EVAL_DEPTH:
+            self._guarded = True
+            return VUnknown("evaluation too deep")
+        if depth > self._max_depth:
+            self._max_depth = depth
+        # the two commonest kinds first, without the frames of ``_eval`` (and, for a module-level name
+        # whose value is remembered, of ``lookup`` and ``module_attr``: the hit path of both, inlined)
+        kind = type(expr)
+        if kind is Name:
+            if not env.functions:
+                hit = self._attr_memo.get((env.module, expr.id))
+                if hit is not None:
+                    reach = depth + 1 + hit[1]  # ``module_attr`` runs one level down
+                    if reach <= MAX_EVAL_DEPTH:
+                        if reach > self._max_depth:
+                            self._max_depth = reach
+                        v = hit[0]
+                        if type(v) is VUnknown and expr.id in BUILTINS:
+                            return BUILTIN_VALUES[expr.id]
+                        return v
+            self._depth = depth + 1
+            try:
+                return self.lookup(expr.id, env, expr.line)
+            finally:
+                self._depth = depth
+        if kind is Const:
+            return VConst(expr.value)
+        self._depth = depth + 1
+        try:
+            return self._eval(expr, env)
+        finally:
+            self._depth = depth
+
+
+    def _eval(self, expr: Expr, env: Env) -> Value:
+        # the expression kinds in order of frequency (names and constants are handled by ``eval``)
+        if isinstance(expr, Call):
+            return self.call(expr, env)
+        if isinstance(expr, Attr):
+            return self.attr(self.eval(expr.value, env), expr.attr)
+        if isinstance(expr, Seq):
+            return VSeq(tuple(self.eval(i, env) for i in expr.items))
+        if isinstance(expr, FStr):
+            out = []
+            for part in expr.parts:
+                if isinstance(part, str):
+                    out.append(part)
+                    continue
+                v = self.eval(part, env)
+                if isinstance(v, VConst) and isinstance(v.value, (str, int, float)) and not isinstance(v.value, bool):
+                    out.append(str(v.value))
+                else:
+                    return VUnknown(f"f-string part `{render(part)}` is not a constant")
+            return VConst("".join(out))
+        if isinstance(expr, BinOp):
+            left = self.eval(expr.left, env)
+            right = self.eval(expr.right, env)
+            if expr.op == "+" and isinstance(left, VConst) and isinstance(right, VConst):
+                if isinstance(left.value, str) and isinstance(right.value, str):
+                    return VConst(left.value + right.value)
+                if isinstance(left.value, (list, tuple)) and isinstance(right.value, (list, tuple)):
+                    return VConst(tuple(left.value) + tuple(right.value))
+            if expr.op == "+" and isinstance(left, VSeq) and isinstance(right, VSeq):
+                return VSeq(left.items + right.items)
+            if expr.op == "|":
+                return VGeneric(VExt("typing.Union"), (left, right))
+            return VUnknown(f"`{render(expr)}` is computed at runtime")
+        if isinstance(expr, Subscript):
+            base = self.eval(expr.value, env)
+            items = expr.items
+            if len(items) == 1 and isinstance(items[0], Seq) and items[0].kind == "tuple":
+                items = items[0].items
+            if ext_name(base) == "typing.Annotated" and items:
+                return VAnnotated(self.annotation(items[0], env), tuple(self.eval(i, env) for i in items[1:]))
+            return VGeneric(base, tuple(self.annotation(i, env) for i in items))
+        if isinstance(expr, DictExpr):
+            return VUnknown("dict")
+        if isinstance(expr, Opaque):
+            return VUnknown(f"`{expr.code}` is not modelled")
+        return VUnknown("unsupported expression")
+
+
+    def annotation(self, expr: Expr | None, env: Env) -> Value:
+        """Evaluate a type annotation; string annotations are evaluated as names."""
+        if isinstance(expr, Const) and isinstance(expr.value, str):
+            text = expr.value.strip()
+            if re.fullmatch(r"[A-Za-z_][\w.]*", text):
+                parts = text.split(".")
+                node: Expr = Name(parts[0])
+                for p in parts[1:]:
+                    node = Attr(node, p)
+                return self.eval(node, env)
+            return VUnknown(f"string annotation `{text}`")
+        return self.eval(expr, env)
+
+
+    def attr(self, base: Value, name: str) -> Value:
+        if isinstance(base, VModule):
+            return self.module_attr(base.name, name)
+        if isinstance(base, VExt):
+            return VExt(self.canonical(f"{base.qualname}.{name}"))
+        if isinstance(base, VClass):
+            return self.class_attr(base, name, instance=False)
+        if isinstance(base, VInst):
+            if isinstance(base.cls, VClass):
+                return self.class_attr(base.cls, name, instance=True, inst=base)
+            if (base.cls.qualname, name) in self.same_object_attrs:
+                return base  # ``app.router.include_router`` is the app's own router
+            return VUnknown(f"attribute `{name}` of a `{base.cls.qualname}` instance")
+        if isinstance(base, VParam):
+            return VUnknown(f"attribute of parameter `{base.name}`")
+        return VUnknown(f"attribute `{name}`")
+
+
+    def class_attr(self, cls: VClass, name: str, instance: bool, inst: VInst | None = None,
+                   _seen: frozenset[str] = frozenset()) -> Value:
+        if cls.qualname in _seen:
+            self._guarded = True
+            return VUnknown("cyclic class hierarchy")
+        f = cls.fact.field(name)
+        if f is not None:
+            if f.value is None:
+                return VUnknown(f"`{cls.fact.name}.{name}` has no default")
+            v = self.eval(f.value, cls.env)
+            if isinstance(v, VInst) and ext_name(v.cls) in ("pydantic.Field", "sqlmodel.Field") and v.call:
+                default = v.call.arg(0, "default")
+                return self.eval(default, cls.env) if default is not None else VUnknown("Field without default")
+            return v
+        m = cls.fact.method(name)
+        if m is not None:
+            return VFunc(m, Env(cls.env.module, cls.env.functions), cls)
+        for c in cls.fact.classes:
+            if c.name == name:
+                return VClass(c, cls.env)
+        for b in cls.fact.bases:
+            bv = self.eval(b, cls.env)
+            if isinstance(bv, VClass):
+                v = self.class_attr(bv, name, instance, inst, _seen | {cls.qualname})
+                if not isinstance(v, VUnknown):
+                    return v
+            elif isinstance(bv, VExt):
+                return VUnknown(f"attribute `{name}` inherited from `{bv.qualname}`") if instance else VExt(f"{bv.qualname}.{name}")
+        return VUnknown(f"`{cls.fact.name}` has no attribute `{name}`")
+
+
+    def call(self, expr: Call, env: Env) -> Value:
+        func = self.eval(expr.func, env)
+        site = (env.module, expr.line, expr.col)
+        if isinstance(func, VClass):
+            return VInst(func, expr, env, site)
+        if isinstance(func, VExt):
+            q = func.qualname
+            if q in ("functools.lru_cache", "functools.cache") and expr.args:
+                return self.eval(expr.args[0], env)
+            return VInst(func, expr, env, site)
+        if isinstance(func, VFunc):
+            return self.call_function(func, expr)
+        if isinstance(func, VInst) and isinstance(func.cls, VClass):
+            m = self.class_attr(func.cls, "__call__", instance=True)
+            if isinstance(m, VFunc):
+                return self.call_function(m, expr)
+        if isinstance(func, VInst) and isinstance(func.cls, VExt):
+            # e.g. ``declarative_base()`` result, ``registry().generate_base()``
+            return VInst(VExt(func.cls.qualname + "()"), expr, env, site)
+        if isinstance(func, VUnknown):
+            return VUnknown(func.reason)
+        return VUnknown(f"call of `{render(expr.func)}`")
+
+
+    def call_function(self, func: VFunc, expr: Call | None) -> Value:
+        key = (id(func.fact), "call")
+        if key in self._eval_stack:
+            self._guarded = True
+            return VUnknown("recursive call")
+        self._eval_stack.add(key)
+        try:
+            inner = Env(func.env.module, func.env.functions + (func.fact,))
+            for ret in reversed(func.fact.scope.returns):
+                if ret.value is None:
+                    continue
+                v = self.eval(ret.value, inner)
+                if not isinstance(v, VUnknown):
+                    return v
+            # a factory whose return type is known
+            if func.fact.returns is not None:
+                t = self.annotation(func.fact.returns, func.env)
+                if isinstance(t, (VClass, VExt)):
+                    return VInst(t, expr, func.env, (func.env.module, func.fact.pos.line, func.fact.pos.col))
+            return VUnknown(f"the result of `{func.fact.name}()`")
+        finally:
+            self._eval_stack.discard(key)
+
+
+    # -- class hierarchy -----------------------------------------------------
+    def bases(self, cls: VClass | VExt) -> tuple[str, ...]:
+        """Qualified names of all bases, transitively, the class itself first."""
+        if isinstance(cls, VExt):
+            return (cls.qualname,)
+        q = cls.qualname
+        cached = self._bases_cache.get(q)
+        if cached is not None:
+            if q in self._bases_open:  # a cyclic hierarchy: this is the cycle guard's partial answer
+                self._guarded = True
+            return cached
+        self._bases_cache[q] = (q,)  # cycle guard
+        self._bases_open.add(q)
+        out = [q]
+        for b in cls.fact.bases:
+            bv = self.eval(b, cls.env)
+            if isinstance(bv, VGeneric):
+                bv = bv.base
+            if isinstance(bv, (VClass, VExt)):
+                for n in self.bases(bv):
+                    if n not in out:
+                        out.append(n)
+            elif isinstance(bv, VInst) and isinstance(bv.cls, VExt):
+                out.append(bv.cls.qualname + "()")
+        result = tuple(out)
+        self._bases_cache[q] = result
+        self._bases_open.discard(q)
+        return result
+
+
+    # -- scanning registrations ------------------------------------------------
+    def all_scopes(self) -> Iterator[tuple[Scope, Env]]:
+        """Every module, function and method scope, with the env its statements run in."""
+        for name in sorted(self.modules):
+            facts = self.modules[name]
+            env = Env(name)
+            yield facts.scope, env
+            yield from self._function_scopes(facts.scope.functions, env)
+            for c in facts.scope.classes:
+                yield from self._class_scopes(c, env)
+
+
+    def _function_scopes(self, functions: Iterable[FunctionFact], env: Env) -> Iterator[tuple[Scope, Env]]:
+        for f in functions:
+            inner = Env(env.module, env.functions + (f,))
+            yield f.scope, inner
+            yield from self._function_scopes(f.scope.functions, inner)
+            for c in f.scope.classes:
+                yield from self._class_scopes(c, inner)
+
+
+    def _class_scopes(self, c: ClassFact, env: Env) -> Iterator[tuple[Scope, Env]]:
+        yield from self._function_scopes(c.methods, env)
+        for inner in c.classes:
+            yield from self._class_scopes(inner, env)
+
+
+    # -- literal helpers -----------------------------------------------------
+    def const(self, expr: Expr | None, env: Env) -> object:
+        v = self.eval(expr, env)
+        return to_py(v)
+
+
+    def str_list(self, expr: Expr | None, env: Env) -> tuple[str, ...]:
+        if expr is None:
+            return ()
+        v = self.eval(expr, env)
+        out = []
+        items = v.items if isinstance(v, VSeq) else (v.value if isinstance(v, VConst) and isinstance(v.value, tuple) else ())
+        for i in items:
+            if isinstance(i, VConst) and isinstance(i.value, str):
+                out.append(i.value)
+            elif isinstance(i, str):
+                out.append(i)
+            elif isinstance(i, VInst) and isinstance(i.cls, VClass):  # Enum members
+                out.append(i.cls.fact.name)
+        return tuple(out)
+
+
+    def bool_kw(self, call: Call, name: str, env: Env, default: bool) -> bool:
+        e = call.kwarg(name)
+        if e is None:
+            return default
+        v = self.eval(e, env)
+        if isinstance(v, VConst) and isinstance(v.value, bool):
+            return v.value
+        return default
+
+
+    def unwrap_alias(self, v: Value | None) -> Value | None:
+        # ``X = Annotated[...]`` aliases evaluate to VAnnotated already; TypeAliasType too
+        if isinstance(v, VInst) and ext_name(v.cls) == "typing.TypeAliasType" and v.call and len(v.call.args) > 1:
+            return self.eval(v.call.args[1], v.env or Env(v.site[0]))
+        return v
+
+
+    # -- auth beyond security schemes ----------------------------------------------
+    # A route is also authenticated by a dependency that checks credentials by hand, by a decorator
+    # on its handler, or by a middleware that rejects unauthenticated requests to its path. What
+    # counts as a credential check: the function (or a project function it calls, two levels down)
+    # reads a credential (a credential-named header/cookie/query parameter, ``request.headers[...]``,
+    # ``.cookies``, ``.session``, ``request.user``/``request.auth``/``request.state.user``) and
+    # rejects (raises HTTPException/WebSocketException with 401/403/1008 or an auth-named exception,
+    # returns a 401/403 response, or redirects to a login page) under a condition. Names configured in
+    # ``auth-decorators``/``auth-dependencies`` count whatever their code shows.
+
+    def functions_by_name(self) -> dict[str, VFunc]:
+        if self._func_index is None:
+            self._func_index = {}
+            for fv, _ in self.all_functions():
+                self._func_index.setdefault(fv.qualname, fv)
+        return self._func_index
+
+
+    def classes_by_name(self) -> dict[str, VClass]:
+        if self._class_index is None:
+            self._class_index = {}
+            for cls, _ in self.all_classes():
+                self._class_index.setdefault(cls.qualname, cls)
+        return self._class_index
+
+
+    def module_at(self, path: str) -> str | None:
+        for name, facts in self.modules.items():
+            if facts.path == path:
+                return name
+        return None
+
+
+    def literal_strs(self, v: Value, _depth: int = 0) -> tuple[str, ...] | None:
+        """The strings of a literal str/tuple/list/set/frozenset value, or None if any is not literal."""
+        if _depth > 4:
+            return None
+        if isinstance(v, VConst):
+            if isinstance(v.value, str):
+                return (v.value,)
+            if isinstance(v.value, (tuple, list, set, frozenset)) and all(isinstance(i, str) for i in v.value):
+                return tuple(v.value)
+            return None
+        if isinstance(v, VSeq):
+            out: list[str] = []
+            for item in v.items:
+                got = self.literal_strs(item, _depth + 1)
+                if got is None:
+                    return None
+                out.extend(got)
+            return tuple(out)
+        if isinstance(v, VInst) and isinstance(v.cls, VExt) and v.cls.qualname in (
+                "builtins.frozenset", "builtins.set", "builtins.tuple", "builtins.list") and v.call is not None:
+            if not v.call.args:
+                return ()
+            return self.literal_strs(self.eval(v.call.args[0], v.env or Env(v.site[0])), _depth + 1)
+        return None
+
+
+    # -- models and tables -------------------------------------------------------
+    def all_classes(self) -> Iterator[tuple[VClass, str]]:
+        for name in sorted(self.modules):
+            facts = self.modules[name]
+            env = Env(name)
+            for c in facts.scope.classes:
+                yield from self._classes(c, env)
+
+
+    def _classes(self, c: ClassFact, env: Env) -> Iterator[tuple[VClass, str]]:
+        yield VClass(c, env), self.path_of(env.module)
+        for inner in c.classes:
+            yield from self._classes(inner, env)
+
+
+    # -- call graph ----------------------------------------------------------
+    def all_functions(self) -> list[tuple[VFunc, str | None]]:
+        """Every function and method with its class's qualified name (made once: two passes use it)."""
+        if self._all_functions is None:
+            self._all_functions = list(self._iter_functions())
+        return self._all_functions
+
+
+    def _iter_functions(self) -> Iterator[tuple[VFunc, str | None]]:
+        for name in sorted(self.modules):
+            facts = self.modules[name]
+            env = Env(name)
+            yield from self._funcs(facts.scope.functions, env, None)
+            for c in facts.scope.classes:
+                yield from self._class_funcs(c, env)
+
+
+    def _funcs(self, functions: Iterable[FunctionFact], env: Env, cls: VClass | None) -> Iterator[tuple[VFunc, str | None]]:
+        for f in functions:
+            v = VFunc(f, env, cls)
+            yield v, cls.qualname if cls else None
+            inner = Env(env.module, env.functions + (f,))
+            yield from self._funcs(f.scope.functions, inner, None)
+            for c in f.scope.classes:
+                yield from self._class_funcs(c, inner)
+
+
+    def _class_funcs(self, c: ClassFact, env: Env) -> Iterator[tuple[VFunc, str | None]]:
+        cls = VClass(c, env)
+        yield from self._funcs(c.methods, env, cls)
+        for inner in c.classes:
+            yield from self._class_funcs(inner, env)
+
+
+    def body_env(self, fn: VFunc) -> Env:
+        """The env ``fn``'s body runs in (one object per function: call sites share it)."""
+        key = (id(fn.fact), fn.env.module)
+        env = self._body_envs.get(key)
+        if env is None:
+            env = self._body_envs[key] = Env(fn.env.module, fn.env.functions + (fn.fact,))
+        return env

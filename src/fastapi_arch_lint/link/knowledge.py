@@ -1,0 +1,122 @@
+"""What names of FastAPI, Starlette, Pydantic and SQLAlchemy mean to the linker.
+
+Plain data and one function (``canonical``): the interpreter knows Python, not these libraries;
+the other modules of ``link`` read these tables.
+"""
+
+from __future__ import annotations
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
+
+
+# canonical names for the many import paths of the same FastAPI/Starlette object
+_CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("fastapi.applications.", "fastapi."),
+    ("fastapi.routing.", "fastapi."),
+    ("fastapi.param_functions.", "fastapi."),
+    ("fastapi.params.", "fastapi."),
+    ("fastapi.security.oauth2.", "fastapi.security."),
+    ("fastapi.security.http.", "fastapi.security."),
+    ("fastapi.security.api_key.", "fastapi.security."),
+    ("fastapi.security.open_id_connect_url.", "fastapi.security."),
+    ("fastapi.security.base.", "fastapi.security."),
+    ("fastapi.requests.", "fastapi."),
+    ("fastapi.websockets.", "fastapi."),
+    ("fastapi.background.", "fastapi."),
+    ("fastapi.datastructures.", "fastapi."),
+    ("fastapi.exceptions.", "fastapi."),
+    ("starlette.requests.", "fastapi."),
+    ("starlette.websockets.", "fastapi."),
+    ("starlette.background.", "fastapi."),
+    ("starlette.datastructures.", "fastapi."),
+    ("starlette.responses.", "fastapi.responses."),
+    ("starlette.status.", "fastapi.status."),
+    ("starlette.staticfiles.", "fastapi.staticfiles."),
+    ("starlette.exceptions.HTTPException", "fastapi.HTTPException"),
+    ("starlette.middleware.cors.", "fastapi.middleware.cors."),
+    ("starlette.middleware.trustedhost.", "fastapi.middleware.trustedhost."),
+    ("starlette.middleware.gzip.", "fastapi.middleware.gzip."),
+    ("starlette.middleware.httpsredirect.", "fastapi.middleware.httpsredirect."),
+    ("starlette.applications.Starlette", "starlette.Starlette"),
+    ("typing_extensions.", "typing."),
+    ("sqlmodel.main.", "sqlmodel."),
+    ("pydantic.main.", "pydantic."),
+    ("pydantic.fields.", "pydantic."),
+    ("pydantic_settings.main.", "pydantic_settings."),
+    ("sqlalchemy.orm.decl_api.", "sqlalchemy.orm."),
+    ("sqlalchemy.sql.schema.", "sqlalchemy."),
+    ("sqlalchemy.schema.", "sqlalchemy."),
+)
+
+
+SECURITY_SCHEMES = frozenset(
+    "fastapi.security." + n
+    for n in (
+        "OAuth2PasswordBearer", "OAuth2AuthorizationCodeBearer", "OAuth2", "HTTPBearer", "HTTPBasic",
+        "HTTPDigest", "HTTPBase", "APIKeyHeader", "APIKeyQuery", "APIKeyCookie", "OpenIdConnect",
+        "SecurityBase", "APIKeyBase",
+    )
+)
+
+APP_CLASSES = frozenset({"fastapi.FastAPI"})
+
+ROUTER_CLASSES = frozenset({"fastapi.APIRouter"})
+# attributes of an instance of an external class that are the instance itself
+SAME_OBJECT_ATTRS = frozenset({("fastapi.FastAPI", "router")})  # ``app.router``: the app itself
+
+PARAM_MARKERS = {
+    "fastapi.Depends": "dependency", "fastapi.Security": "security", "fastapi.Query": "query",
+    "fastapi.Path": "path", "fastapi.Body": "body", "fastapi.Header": "header", "fastapi.Cookie": "cookie",
+    "fastapi.Form": "form", "fastapi.File": "file",
+}
+
+SPECIAL_TYPES = {
+    "fastapi.Request": "request", "fastapi.WebSocket": "websocket", "fastapi.HTTPConnection": "request",
+    "starlette.requests.HTTPConnection": "request", "fastapi.Response": "response",
+    "fastapi.responses.Response": "response", "fastapi.BackgroundTasks": "background",
+    "fastapi.security.SecurityScopes": "security_scopes", "fastapi.UploadFile": "file",
+}
+
+MODEL_BASES = {
+    "pydantic.BaseModel": "model", "pydantic_settings.BaseSettings": "settings",
+    "pydantic.BaseSettings": "settings", "sqlmodel.SQLModel": "sqlmodel", "pydantic.RootModel": "model",
+}
+
+SQLA_BASES = frozenset({"sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.DeclarativeBaseNoMeta",
+                        "sqlalchemy.ext.declarative.declarative_base()", "sqlalchemy.orm.declarative_base()",
+                        "sqlalchemy.orm.registry().generate_base()", "sqlalchemy.orm.as_declarative()"})
+
+SCALAR_TYPES = frozenset(
+    "builtins." + n for n in ("int", "str", "float", "bool", "bytes", "complex")
+) | frozenset({"uuid.UUID", "datetime.datetime", "datetime.date", "datetime.time", "datetime.timedelta",
+               "decimal.Decimal", "enum.Enum", "pydantic.EmailStr", "pydantic.HttpUrl", "pydantic.AnyUrl",
+               "pydantic.SecretStr"})
+
+
+
+# constrained-type calls and ``Annotated`` metadata whose keywords are field constraints
+CON_TYPES = {"pydantic.constr": "builtins.str", "pydantic.conbytes": "builtins.bytes", "pydantic.conlist": "builtins.list",
+              "pydantic.conset": "builtins.set", "pydantic.types.constr": "builtins.str", "pydantic.types.conlist": "builtins.list"}
+
+CON_MARKERS = frozenset({"pydantic.StringConstraints", "pydantic.types.StringConstraints"})
+
+
+
+# the prefixes grouped by their first dotted component (every prefix has a dot), in table order, so
+# that ``canonical`` of a project name, the common case, is one dict lookup instead of 35 ``startswith``
+_CANONICAL_BY_ROOT: dict[str, tuple[tuple[str, str], ...]] = {}
+
+for _old, _new in _CANONICAL_PREFIXES:
+    _root = _old.partition(".")[0]
+    _CANONICAL_BY_ROOT[_root] = _CANONICAL_BY_ROOT.get(_root, ()) + ((_old, _new),)
+
+del _old, _new, _root
+
+
+
+def canonical(qualname: str) -> str:
+    for old, new in _CANONICAL_BY_ROOT.get(qualname.partition(".")[0], ()):
+        if qualname.startswith(old):
+            return new + qualname[len(old):]
+    return qualname
+

@@ -1,0 +1,337 @@
+"""Middleware that authenticates, and the routes (and mounted apps) it reaches."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from fastapi_arch_lint.link.auth import AuthFinder
+from fastapi_arch_lint.link.interpreter import Interpreter
+from fastapi_arch_lint.link.values import (
+    Env,
+    Value,
+    VClass,
+    VConst,
+    VFunc,
+    VUnknown,
+    short,
+)
+from fastapi_arch_lint.model.app import (
+    App,
+    Auth,
+    AuthVia,
+    Middleware,
+    Route,
+)
+from fastapi_arch_lint.model.expr import (
+    Attr,
+    Call,
+    Const,
+    Expr,
+    Name,
+    Subscript,
+    dotted,
+    render,
+)
+from fastapi_arch_lint.model.facts import CompareFact
+
+_AUTHENTICATION_MIDDLEWARE = "starlette.middleware.authentication.AuthenticationMiddleware"
+
+_LEVEL_ORDER = {"app": 0, "include": 1, "router": 2, "route": 3, "param": 4}
+
+
+
+@dataclass(slots=True)
+class _MwAuth:
+    """A middleware that authenticates, and the request paths it guards."""
+
+    kind: str  # "custom": rejects unauthenticated requests itself | "authentication": Starlette's, sets request.user
+    name: str
+    scheme: str
+    chain: tuple[str, ...]
+    path: str
+    line: int
+    evidence: str = ""
+    exempt_exact: set[str] = field(default_factory=set)
+    exempt_prefixes: set[str] = field(default_factory=set)
+    protect_exact: set[str] = field(default_factory=set)
+    protect_prefixes: set[str] = field(default_factory=set)
+    unresolved: list[str] = field(default_factory=list)
+    unresolved_guard: bool = False  # a path test whose polarity or guarded paths are unknown
+
+    def covers(self, path: str) -> bool:
+        if self.unresolved_guard:
+            return False
+        if self.protect_exact or self.protect_prefixes:
+            return path in self.protect_exact or any(path.startswith(p) for p in self.protect_prefixes)
+        return not (path in self.exempt_exact or any(path.startswith(p) for p in self.exempt_prefixes))
+
+
+
+def _is_path_expr(expr: Expr | None, names: set[str]) -> bool:
+    """``request.url.path``, ``scope["path"]``, a local bound to one, ``path.rstrip("/")``..."""
+    if expr is None:
+        return False
+    if isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr in (
+            "rstrip", "lower", "strip", "casefold", "removesuffix"):
+        return _is_path_expr(expr.func.value, names)
+    if isinstance(expr, Name):
+        return expr.id in names
+    d = dotted(expr)
+    if d is not None:
+        return d.endswith(".url.path")
+    if isinstance(expr, Subscript) and len(expr.items) == 1 and isinstance(expr.items[0], Const) \
+            and expr.items[0].value == "path":
+        return (dotted(expr.value) or "").rsplit(".", 1)[-1] == "scope"
+    return False
+
+
+class MiddlewareAuth:
+    def __init__(self, interp: Interpreter, auth: AuthFinder) -> None:
+        self.interp = interp
+        self.auth = auth
+
+
+    # -- middleware ----------------------------------------------------------------
+
+    def middleware_auth(self, apps: list[App]) -> list[App]:
+        """Add the auth of middleware to the routes it reaches (mounted apps too, under their prefix)."""
+        by_id = {a.id: a for a in apps}
+        reach: dict[str, list[tuple[str, _MwAuth]]] = {a.id: [] for a in apps}
+        for a in apps:
+            for m in a.middleware:
+                try:
+                    spec = self._middleware_spec(m)
+                except RecursionError:
+                    spec = None
+                if spec is not None:
+                    reach[a.id].append(("", spec))
+        # a parent's middleware sees every request to a mounted app, with the mount path in front
+        changed = True
+        rounds = 0
+        while changed and rounds < 8:
+            changed, rounds = False, rounds + 1
+            for a in apps:
+                for mount in a.mounts:
+                    if mount.app in by_id and mount.app != a.id:
+                        for prefix, spec in reach[a.id]:
+                            item = (mount.path.rstrip("/") + prefix, spec)
+                            if item not in reach[mount.app]:
+                                reach[mount.app].append(item)
+                                changed = True
+        out = []
+        for a in apps:
+            specs = reach[a.id]
+            if not specs:
+                out.append(a)
+                continue
+            routes = tuple(self._route_with_middleware(r, specs) for r in a.routes)
+            out.append(replace(a, routes=routes))
+        return out
+
+
+    def _route_with_middleware(self, route: Route, specs: list[tuple[str, "_MwAuth"]]) -> Route:
+        vias = list(route.auth.via)
+        for prefix, spec in specs:
+            full = prefix + route.path
+            if any(v.kind == "middleware" and v.name == spec.name for v in vias):
+                continue  # the same middleware reached twice (registered on a parent and on the mounted app)
+            if spec.kind == "authentication":
+                handler = self.interp.functions_by_name().get(route.handler.qualname)
+                if handler is None:
+                    continue
+                check = self.auth.credential_check(handler, depth=0, principal_only=True)
+                if not check.ok:
+                    continue
+                vias.append(AuthVia(
+                    "middleware", spec.name, spec.scheme, "route", (spec.name, *spec.chain, short(handler.qualname)),
+                    spec.path, spec.line, evidence=f"{spec.evidence}; the handler {check.evidence()}"))
+            elif route.kind == "http" and spec.covers(full):
+                mounted = f"; reaches the app mounted at {prefix}" if prefix else ""
+                vias.append(AuthVia("middleware", spec.name, spec.scheme, "app", (spec.name, *spec.chain),
+                                    spec.path, spec.line, evidence=spec.evidence + mounted))
+        if len(vias) == len(route.auth.via):
+            return route
+        vias.sort(key=lambda v: (_LEVEL_ORDER.get(v.level, 5), v.chain))
+        return replace(route, auth=Auth(required=True, via=tuple(vias)))
+
+
+    def _middleware_spec(self, m: Middleware) -> "_MwAuth | None":
+        module = self.interp.module_at(m.loc.path)
+        if m.kind == "function":
+            fn = self.interp.functions_by_name().get(m.name)
+            if fn is None:
+                return None
+            nxt = {fn.fact.params[1].name} if len(fn.fact.params) > 1 else {"call_next"}
+            return self._custom_middleware(short(m.name), fn, nxt, m, m.loc.path, m.loc.line)
+        cls = self.interp.classes_by_name().get(m.name)
+        bases = self.interp.bases(cls) if cls is not None else (m.name,)
+        if _AUTHENTICATION_MIDDLEWARE in bases:
+            backend = dict(m.options).get("backend", "")
+            bname = re.sub(r"\(.*", "", backend).rsplit(".", 1)[-1] or "backend"
+            return _MwAuth("authentication", short(m.name), f"AuthenticationMiddleware({bname})", (bname,),
+                           m.loc.path, m.loc.line,
+                           evidence=f"{short(m.name)}(backend={backend or '?'}) sets request.user")
+        if cls is not None:
+            for meth, nxt_index in (("dispatch", 2), ("__call__", None)):
+                f = self.interp.class_attr(cls, meth, instance=True)
+                if isinstance(f, VFunc) and f.env.module in self.interp.modules and f.cls is not None \
+                        and f.cls.qualname in self.interp.classes_by_name():
+                    params = f.fact.params
+                    nxt = {params[nxt_index].name} if nxt_index is not None and len(params) > nxt_index \
+                        else {"call_next", "self.app", "app"}
+                    return self._custom_middleware(short(m.name), f, nxt, m, self.interp.path_of(f.env.module),
+                                                   f.fact.pos.line, cls=cls)
+            return None
+        if m.name.endswith("BaseHTTPMiddleware") and module is not None:
+            text = dict(m.options).get("dispatch", "")
+            if re.fullmatch(r"[A-Za-z_][\w.]*", text or ""):
+                node: Expr = Name(text.split(".")[0])
+                for part in text.split(".")[1:]:
+                    node = Attr(node, part)
+                fn = self.interp.eval(node, Env(module))
+                if isinstance(fn, VFunc):
+                    nxt = {fn.fact.params[1].name} if len(fn.fact.params) > 1 else {"call_next"}
+                    return self._custom_middleware(short(fn.qualname), fn, nxt, m,
+                                                   self.interp.path_of(fn.env.module), fn.fact.pos.line)
+        return None
+
+
+    def _custom_middleware(self, name: str, fn: VFunc, nxt: set[str], m: Middleware, path: str, line: int,
+                           cls: VClass | None = None) -> "_MwAuth | None":
+        check = self.auth.credential_check(fn)
+        if not check.ok:
+            return None
+        spec = _MwAuth("custom", name, "hand-written check", (fn.fact.name,) if fn.fact.name != name else (), path, line)
+        self._path_rules(fn, nxt, spec, dict(m.values), cls)
+        parts = [check.evidence()]
+        if spec.protect_exact or spec.protect_prefixes:
+            parts.append("only guards " + ", ".join(sorted(spec.protect_exact) + [p + "*" for p in sorted(spec.protect_prefixes)]))
+        if spec.exempt_exact or spec.exempt_prefixes:
+            parts.append("exempts " + ", ".join(sorted(spec.exempt_exact) + [p + "*" for p in sorted(spec.exempt_prefixes)]))
+        if spec.unresolved:
+            parts.append("path tests not resolved: " + ", ".join(spec.unresolved))
+        spec.evidence = "; ".join(parts)
+        return spec
+
+
+    def _path_rules(self, fn: VFunc, nxt: set[str], spec: "_MwAuth", values: dict[str, object],
+                    cls: VClass | None) -> None:
+        """Literal path allowlists (or guard lists) a middleware tests ``request.url.path`` against."""
+        env = Env(fn.env.module, fn.env.functions + (fn.fact,))
+        fact = fn.fact
+        path_names: set[str] = set()
+        for _ in range(3):  # ``path = request.url.path``; ``p = path.rstrip("/")``
+            for a in fact.scope.assigns:
+                if a.target and "." not in a.target and _is_path_expr(a.value, path_names):
+                    path_names.add(a.target)
+        for g in fact.guards:
+            for neg, atom in g.tests:
+                parsed = self._path_test(atom, neg, path_names, env, fn, values, cls)
+                if parsed is None:
+                    continue
+                positive, mode, lits, text = parsed
+                action = self._branch_action(fn, g.body_calls, g.body_raises, nxt)
+                if action is None:
+                    action = self._branch_action(fn, g.orelse_calls, g.orelse_raises, nxt)
+                    positive = not positive
+                if action is None:
+                    spec.unresolved.append(text)
+                    spec.unresolved_guard = True
+                    self.interp.note(f"path test `{text}` in middleware `{spec.name}`",
+                              "neither branch passes the request on nor rejects it", fn.env.module, g.pos.line or fact.pos.line)
+                    continue
+                exempt = positive == (action == "pass")
+                if lits is None:
+                    spec.unresolved.append(text)
+                    if not exempt:
+                        spec.unresolved_guard = True
+                    self.interp.note(f"path test `{text}` in middleware `{spec.name}`",
+                              "not a literal: which paths it exempts is unknown", fn.env.module, g.pos.line or fact.pos.line)
+                    continue
+                target = (spec.exempt_exact, spec.exempt_prefixes) if exempt else (spec.protect_exact, spec.protect_prefixes)
+                (target[0] if mode == "exact" else target[1]).update(lits)
+        # ``is_public = request.url.path in PUBLIC`` tested later: the exemption is real but not modelled
+        in_guards = {atom for g in fact.guards for _, atom in g.tests if isinstance(atom, CompareFact)}
+        for c in fact.compares:
+            if c in in_guards or c.op not in ("in", "not in", "==", "!="):
+                continue
+            if _is_path_expr(c.left, path_names) or (_is_path_expr(c.right, path_names) and c.op in ("==", "!=")):
+                text = f"{render(c.left, 40)} {c.op} {render(c.right, 40)}"
+                if any(text == u for u in spec.unresolved):
+                    continue
+                spec.unresolved.append(text)
+                self.interp.note(f"path test `{text}` in middleware `{spec.name}`",
+                          "not the condition of an `if`: the paths it exempts are not modelled", fn.env.module,
+                          c.pos.line)
+
+
+    def _path_test(self, atom: "CompareFact | Expr", neg: bool, path_names: set[str], env: Env, fn: VFunc,
+                   values: dict[str, object], cls: VClass | None
+                   ) -> tuple[bool, str, tuple[str, ...] | None, str] | None:
+        """(positive, "exact"|"prefix", literals or None, text) when ``atom`` tests the request path."""
+        if isinstance(atom, CompareFact):
+            if atom.op not in ("in", "not in", "==", "!="):
+                return None
+            if _is_path_expr(atom.left, path_names):
+                other = atom.right
+            elif _is_path_expr(atom.right, path_names) and atom.op in ("==", "!="):
+                other = atom.left
+            else:
+                return None
+            positive = (atom.op in ("in", "==")) != neg
+            text = f"{render(atom.left, 40)} {atom.op} {render(atom.right, 40)}"
+            return positive, "exact", self._str_literals(other, env, fn, values, cls), text
+        if isinstance(atom, Call) and isinstance(atom.func, Attr) and atom.func.attr == "startswith" \
+                and _is_path_expr(atom.func.value, path_names) and atom.args:
+            return not neg, "prefix", self._str_literals(atom.args[0], env, fn, values, cls), render(atom, 60)
+        return None
+
+
+    def _str_literals(self, expr: Expr, env: Env, fn: VFunc, values: dict[str, object],
+                      cls: VClass | None) -> tuple[str, ...] | None:
+        v: Value | None = None
+        d = dotted(expr)
+        me = fn.fact.params[0].name if fn.fact.params else ""
+        if cls is not None and d is not None and d.startswith(me + ".") and d.count(".") == 1:
+            attr = d.split(".", 1)[1]
+            v = self.interp.class_attr(cls, attr, instance=True)
+            if isinstance(v, VUnknown):  # ``self.exempt = exempt`` in ``__init__``: the registration's keyword
+                v = self._init_attr(cls, attr, values)
+        if v is None:
+            v = self.interp.eval(expr, env)
+        return self.interp.literal_strs(v)
+
+
+    def _init_attr(self, cls: VClass, attr: str, values: dict[str, object]) -> Value:
+        init = self.interp.class_attr(cls, "__init__", instance=True)
+        if not isinstance(init, VFunc) or not init.fact.params:
+            return VUnknown("no __init__")
+        me = init.fact.params[0].name
+        ienv = Env(init.env.module, init.env.functions + (init.fact,))
+        for a in init.fact.scope.assigns:
+            if a.target != f"{me}.{attr}" or a.value is None:
+                continue
+            if isinstance(a.value, Name) and init.fact.param(a.value.id) is not None:
+                p = init.fact.param(a.value.id)
+                if a.value.id in values and values[a.value.id] is not None:
+                    got = values[a.value.id]
+                    return VConst(got) if isinstance(got, (str, tuple)) else VUnknown("not a literal")
+                if p is not None and p.default is not None:
+                    return self.interp.eval(p.default, init.env)
+                return VUnknown(f"`{a.value.id}` is passed at registration")
+            return self.interp.eval(a.value, ienv)
+        return VUnknown(f"`{attr}` is not set in __init__")
+
+
+    def _branch_action(self, fn: VFunc, calls: Sequence[int], raises: Sequence[int], nxt: set[str]) -> str | None:
+        if not calls and not raises:
+            return None
+        if self.auth.rejections(fn, calls, raises):
+            return "reject"
+        for i in calls:
+            d = dotted(fn.fact.calls[i].call.func)
+            if d in nxt:
+                return "pass"
+        return None

@@ -1,0 +1,333 @@
+"""Apps, routers and what is registered on them: routes, includes, mounts, middleware."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi_arch_lint.link.dependencies import Dependencies
+from fastapi_arch_lint.link.interpreter import Interpreter
+from fastapi_arch_lint.link.knowledge import (
+    APP_CLASSES,
+    HTTP_METHODS,
+    ROUTER_CLASSES,
+    canonical,
+)
+from fastapi_arch_lint.link.values import (
+    Env,
+    Value,
+    VClass,
+    VConst,
+    VExt,
+    VFunc,
+    VInst,
+    VUnknown,
+    ext_name,
+    why,
+)
+from fastapi_arch_lint.model.app import (
+    IncludeStep,
+    Loc,
+    Middleware,
+    Mount,
+)
+from fastapi_arch_lint.model.expr import (
+    Attr,
+    Call,
+    Expr,
+    render,
+)
+from fastapi_arch_lint.model.facts import FunctionFact
+
+# ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RouteReg:
+    router: tuple[str, int, int]
+    path: str | None
+    path_expr: Expr | None
+    methods: tuple[str, ...]
+    kind: str
+    call: Call
+    handler: VFunc | None
+    loc: Loc
+    registration: str
+
+
+
+@dataclass(slots=True)
+class Include:
+    parent: tuple[str, int, int]
+    child: tuple[str, int, int]
+    prefix: str | None
+    prefix_expr: Expr | None
+    call: Call
+    env: Env
+    loc: Loc
+
+
+
+@dataclass(slots=True)
+class RouterInfo:
+    inst: VInst
+    is_app: bool
+    name: str
+    loc: Loc
+    prefix: str
+    deps: list[tuple[Value, Expr, Loc]] = field(default_factory=list)
+    tags: tuple[str, ...] = ()
+    include_in_schema: bool = True
+    deprecated: bool = False
+    routes: list[RouteReg] = field(default_factory=list)
+    includes: list[Include] = field(default_factory=list)
+    mounts: list[Mount] = field(default_factory=list)
+    middleware: list[Middleware] = field(default_factory=list)
+    factory: str | None = None
+
+
+class Registrations:
+    def __init__(self, interp: Interpreter, deps: Dependencies) -> None:
+        self.interp = interp
+        self.deps = deps
+        self.routers: dict[tuple[str, int, int], RouterInfo] = {}
+
+
+    def is_app_class(self, cls: VClass | VExt) -> bool:
+        return any(b in APP_CLASSES for b in self.interp.bases(cls))
+
+
+    def is_router_class(self, cls: VClass | VExt) -> bool:
+        return any(b in ROUTER_CLASSES for b in self.interp.bases(cls))
+
+
+    def router_of(self, v: Value) -> RouterInfo | None:
+        if not isinstance(v, VInst):
+            return None
+        info = self.routers.get(v.site)
+        if info is not None:
+            return info
+        is_app = self.is_app_class(v.cls)
+        if not is_app and not self.is_router_class(v.cls):
+            return None
+        module = v.site[0]
+        path = self.interp.path_of(module)
+        call = v.call
+        env = v.env or Env(module)
+        prefix = ""
+        tags: tuple[str, ...] = ()
+        deps: list[tuple[Value, Expr, Loc]] = []
+        include_in_schema = True
+        deprecated = False
+        loc = Loc(path, v.site[1], v.site[2] or 1)
+        if call is not None:
+            p = call.kwarg("prefix")
+            if p is not None:
+                pv = self.interp.eval(p, env)
+                if isinstance(pv, VConst) and isinstance(pv.value, str):
+                    prefix = pv.value
+                else:
+                    self.interp.note(f"router prefix `{render(p)}`", why(pv), module, call.line)
+            tags = self.interp.str_list(call.kwarg("tags"), env)
+            deps = self.deps.dep_list(call.kwarg("dependencies"), env, loc)
+            include_in_schema = self.interp.bool_kw(call, "include_in_schema", env, True)
+            deprecated = self.interp.bool_kw(call, "deprecated", env, False)
+            if call.starred:
+                self.interp.note(f"`{render(call.func)}(**...)` arguments", "passed with * or **: not all options are known", module, call.line)
+        if isinstance(v.cls, VClass) and not is_app:
+            init = v.cls.fact.method("__init__")
+            if init is not None:
+                self.interp.note(f"router class `{v.cls.fact.name}`", "defines __init__: its prefix and dependencies may differ", module, v.site[1])
+        factory = None
+        if v.env and v.env.functions:
+            factory = f"{module}.{v.env.functions[0].qualname}"
+        info = RouterInfo(v, is_app, v.bound_name or render(call.func) if call else "router", loc, prefix,
+                           deps, tags, include_in_schema, deprecated, factory=factory)
+        self.routers[v.site] = info
+        return info
+
+
+    def scan(self) -> None:
+        for scope, env in self.interp.all_scopes():
+            for f in scope.functions:
+                for d in f.decorators:
+                    self._decorator(d.expr, f, env, Loc(self.interp.path_of(env.module), d.pos.line, d.pos.col))
+            for sc in scope.calls:
+                self._stmt_call(sc.call, env, Loc(self.interp.path_of(env.module), sc.pos.line, sc.pos.col))
+            for a in scope.assigns:
+                # bind names to routers created at module or function level
+                if isinstance(a.value, Call):
+                    v = self.interp.lookup(a.target, env) if "." not in a.target else None
+                    if isinstance(v, VInst):
+                        self.router_of(v)
+
+        # routers created but bound in an unusual way are still found through registrations
+
+    def _decorator(self, expr: Expr, f: FunctionFact, env: Env, loc: Loc) -> None:
+        if not (isinstance(expr, Call) and isinstance(expr.func, Attr)):
+            return
+        method = expr.func.attr
+        if method not in HTTP_METHODS and method not in ("api_route", "route", "websocket", "websocket_route", "middleware"):
+            return
+        recv = self.interp.eval(expr.func.value, env)
+        info = self.router_of(recv)
+        if info is None:
+            if isinstance(recv, VUnknown) and method in HTTP_METHODS and expr.args:
+                self.interp.note(f"route decorator `@{render(expr.func)}`", recv.reason, env.module, loc.line)
+            return
+        handler = VFunc(f, env)
+        if method == "middleware":
+            info.middleware.append(Middleware(handler.qualname, "function", (("type", render(expr.args[0]) if expr.args else ""),), loc))
+            return
+        self._add_route(info, method, expr, handler, env, loc)
+
+
+    def _add_route(self, info: RouterInfo, method: str, call: Call, handler: VFunc | None, env: Env, loc: Loc,
+                   registration: str | None = None, path_index: int = 0) -> None:
+        path_expr = call.arg(path_index, "path")
+        path: str | None = None
+        if path_expr is not None:
+            pv = self.interp.eval(path_expr, env)
+            if isinstance(pv, VConst) and isinstance(pv.value, str):
+                path = pv.value
+            else:
+                self.interp.note(f"route path `{render(path_expr)}`", why(pv), env.module, loc.line)
+        if method in HTTP_METHODS:
+            methods: tuple[str, ...] = (method.upper(),)
+            kind = "http"
+            reg = registration or "decorator"
+        elif method in ("websocket", "websocket_route", "add_api_websocket_route", "add_websocket_route"):
+            methods, kind, reg = (), "websocket", registration or "websocket"
+        else:  # api_route, route, add_api_route, add_route
+            mexpr = call.kwarg("methods")
+            if mexpr is None and method in ("route", "add_route") and len(call.args) > 2 and path_index == 0:
+                mexpr = call.args[2] if method == "add_route" else None
+            if mexpr is None:
+                methods = ("GET",)
+            else:
+                names = self.interp.str_list(mexpr, env)
+                methods = tuple(sorted({m.upper() for m in names})) if names else ("GET",)
+                if not names:
+                    self.interp.note(f"methods `{render(mexpr)}`", "not a literal list", env.module, loc.line)
+            kind = "http"
+            reg = registration or method
+        info.routes.append(RouteReg(info.inst.site, path, path_expr, methods, kind, call, handler, loc, reg))
+
+
+    def _stmt_call(self, call: Call, env: Env, loc: Loc) -> None:
+        if not isinstance(call.func, Attr):
+            return
+        method = call.func.attr
+        if method not in ("include_router", "add_api_route", "add_api_websocket_route", "mount", "add_middleware",
+                          "add_route", "add_websocket_route", "api_route"):
+            return
+        recv = self.interp.eval(call.func.value, env)
+        info = self.router_of(recv)
+        if info is None:
+            if isinstance(recv, VUnknown) and method == "include_router":
+                self.interp.note(f"`{render(call.func)}(...)`", recv.reason, env.module, loc.line)
+            return
+        if method == "include_router":
+            child_expr = call.arg(0, "router")
+            child = self.interp.eval(child_expr, env)
+            child_info = self.router_of(child)
+            if child_info is None:
+                self.interp.note(f"included router `{render(child_expr)}`", why(child), env.module, loc.line)
+                return
+            pexpr = call.kwarg("prefix")
+            prefix: str | None = ""
+            if pexpr is not None:
+                pv = self.interp.eval(pexpr, env)
+                if isinstance(pv, VConst) and isinstance(pv.value, str):
+                    prefix = pv.value
+                else:
+                    prefix = None
+                    self.interp.note(f"include prefix `{render(pexpr)}`", why(pv), env.module, loc.line)
+            info.includes.append(Include(info.inst.site, child_info.inst.site, prefix, pexpr, call, env, loc))
+        elif method in ("add_api_route", "add_route"):
+            endpoint = self.interp.eval(call.arg(1, "endpoint"), env)
+            handler = endpoint if isinstance(endpoint, VFunc) else None
+            if handler is None:
+                self.interp.note(f"endpoint of `{render(call.func)}`", why(endpoint), env.module, loc.line)
+                return
+            self._add_route(info, "add_api_route" if method == "add_api_route" else "route", call, handler, env, loc,
+                            registration=method)
+        elif method in ("add_api_websocket_route", "add_websocket_route"):
+            endpoint = self.interp.eval(call.arg(1, "endpoint"), env)
+            if isinstance(endpoint, VFunc):
+                self._add_route(info, "websocket", call, endpoint, env, loc, registration=method)
+        elif method == "mount":
+            pexpr = call.arg(0, "path")
+            pv = self.interp.eval(pexpr, env)
+            target = self.interp.eval(call.arg(1, "app"), env)
+            kind = "other"
+            name = render(call.arg(1, "app"))
+            if isinstance(target, VInst):
+                if self.is_app_class(target.cls) or ext_name(target.cls) == "starlette.Starlette":
+                    kind = "app"
+                elif "StaticFiles" in (ext_name(target.cls) or ""):
+                    kind = "static"
+            path = pv.value if isinstance(pv, VConst) and isinstance(pv.value, str) else render(pexpr)
+            sub = self.router_of(target) if kind == "app" else None
+            sub_id = f"{sub.inst.site[0]}:{self.app_name(sub)}" if sub is not None and sub.is_app else ""
+            info.mounts.append(Mount(path, name, kind, loc, sub_id))
+        elif method == "add_middleware":
+            cls = self.interp.eval(call.arg(0, "middleware_class"), env)
+            name = cls.qualname if isinstance(cls, (VExt, VClass)) else render(call.arg(0, "middleware_class"))
+            opts = tuple((k, render(v)) for k, v in call.kwargs)
+            values = tuple((k, self.interp.const(v, env)) for k, v in call.kwargs)
+            info.middleware.append(Middleware(canonical(name), "class", opts, loc, values))
+
+
+    # -- routes ------------------------------------------------------------------
+    def flatten(self, key: tuple[str, int, int], stack: tuple[tuple[str, int, int], ...] = ()
+                ) -> list[tuple[RouteReg, str, bool, list[tuple[Value, str, Loc]], tuple[str, ...], tuple[IncludeStep, ...], bool, bool, str]]:
+        """Routes reachable from a router: (reg, path, path_ok, deps, tags, chain, in_schema, deprecated, router_prefix)."""
+        info = self.routers[key]
+        if key in stack:
+            self.interp.note(f"router `{info.name}`", "includes itself (directly or through others)", key[0], key[1])
+            return []
+        out = []
+        own_deps = [(v, "app" if info.is_app else "router", loc) for v, _, loc in info.deps]
+        for reg in info.routes:
+            path_ok = reg.path is not None
+            path = info.prefix + (reg.path or "")
+            out.append((reg, path, path_ok, list(own_deps), info.tags, (), info.include_in_schema, info.deprecated, info.prefix))
+        for inc in info.includes:
+            child = self.routers.get(inc.child)
+            if child is None:
+                continue
+            kw_deps = self.deps.dep_list(inc.call.kwarg("dependencies"), inc.env, inc.loc)
+            inc_tags = self.interp.str_list(inc.call.kwarg("tags"), inc.env)
+            in_schema = self.interp.bool_kw(inc.call, "include_in_schema", inc.env, True)
+            deprecated = self.interp.bool_kw(inc.call, "deprecated", inc.env, False)
+            step = IncludeStep(
+                parent=info.name, child=render(inc.call.arg(0, "router")) or child.name, prefix=inc.prefix if inc.prefix is not None else render(inc.prefix_expr),
+                path=inc.loc.path, line=inc.loc.line,
+                dependencies=tuple(self.deps.dep_label(v) for v, _, _ in kw_deps), tags=inc_tags,
+            )
+            inc_deps = [(v, "include", loc) for v, _, loc in kw_deps]
+            for reg, path, ok, deps, tags, chain, schema, depr, rprefix in self.flatten(inc.child, stack + (key,)):
+                out.append((
+                    reg, info.prefix + (inc.prefix or "") + path, ok and inc.prefix is not None,
+                    own_deps + inc_deps + deps, info.tags + inc_tags + tags, (step,) + chain,
+                    info.include_in_schema and in_schema and schema, info.deprecated or deprecated or depr, rprefix,
+                ))
+        return out
+
+
+    def app_name(self, info: RouterInfo) -> str:
+        # prefer a module-level binding of the app (``app = create_app()``)
+        for name in sorted(self.interp.modules):
+            facts = self.interp.modules[name]
+            for a in facts.scope.assigns:
+                if "." in a.target or not isinstance(a.value, Call):
+                    continue
+                v = self.interp.lookup(a.target, Env(name))
+                if isinstance(v, VInst) and v.site == info.inst.site:
+                    info.loc = Loc(facts.path, a.pos.line, a.pos.col)
+                    return a.target
+        return info.inst.bound_name or "app"
+
+
+    def app_loc(self, info: RouterInfo) -> Loc:
+        return info.loc

@@ -1,0 +1,216 @@
+"""One ``Route`` per registration: params, dependency tree, effective auth, status, response model."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from fastapi_arch_lint.link.auth import AuthFinder
+from fastapi_arch_lint.link.dependencies import Dependencies
+from fastapi_arch_lint.link.interpreter import Interpreter
+from fastapi_arch_lint.link.registrations import RouteReg
+from fastapi_arch_lint.link.schema import Schema
+from fastapi_arch_lint.link.values import (
+    Env,
+    Value,
+    VClass,
+    VConst,
+    VExt,
+    VFunc,
+    VInst,
+    VUnknown,
+    short,
+    status_value,
+    why,
+)
+from fastapi_arch_lint.model.app import (
+    Auth,
+    AuthVia,
+    DependencyUse,
+    Handler,
+    IncludeStep,
+    Loc,
+    Param,
+    Route,
+)
+from fastapi_arch_lint.model.expr import (
+    Expr,
+    render,
+)
+from fastapi_arch_lint.model.facts import FunctionFact
+
+MAX_DEP_DEPTH = 12
+
+
+class RouteBuilder:
+    def __init__(self, interp: Interpreter, schema: Schema, deps: Dependencies, auth: AuthFinder) -> None:
+        self.interp = interp
+        self.schema = schema
+        self.deps = deps
+        self.auth = auth
+
+
+    def walk_dependencies(
+        self,
+        roots: Sequence[tuple[Value, str, Loc, tuple[str, ...], bool]],
+        path_params: Iterable[str],
+    ) -> tuple[list[DependencyUse], list[AuthVia], list[Param]]:
+        """Flatten the dependency tree under ``roots`` = (callable, level, loc, scopes, is_security)."""
+        uses: list[DependencyUse] = []
+        vias: list[AuthVia] = []
+        sub_params: list[Param] = []
+        # FastAPI keys a sub-dependency by callable *and* scopes: ``Security(dep, scopes=[...])`` next to a
+        # plain ``Depends(dep)`` is a second dependant, so the scopes must not be dropped as a duplicate
+        seen_pairs: set[tuple[str, str, tuple[str, ...]]] = set()
+
+        def visit(v: Value, level: str, loc: Loc, scopes: tuple[str, ...], security: bool,
+                  chain: tuple[str, ...], depth: int, parent: str) -> None:
+            name, kind = self.deps.dep_name(v)
+            if depth > MAX_DEP_DEPTH or (parent, name, scopes) in seen_pairs or name in chain:
+                return
+            seen_pairs.add((parent, name, scopes))
+            fn, is_async = self.deps.callable_params(v)
+            path = loc.path
+            line = loc.line
+            if isinstance(v, VFunc):
+                path, line = self.interp.path_of(v.env.module), v.fact.pos.line
+            elif isinstance(v, VClass):
+                path, line = self.interp.path_of(v.env.module), v.fact.pos.line
+            elif isinstance(v, VInst):
+                path, line = self.interp.path_of(v.site[0]), v.site[1]
+            uses.append(DependencyUse(name, kind, level, path, line, depth, security or kind == "scheme", scopes,
+                                      parent, is_async if fn else None))
+            new_chain = chain + (short(name),)
+            if kind == "scheme" and isinstance(v, VInst):
+                optional = False
+                if v.call is not None:
+                    ae = v.call.kwarg("auto_error")
+                    if ae is not None:
+                        av = self.interp.eval(ae, v.env or Env(v.site[0]))
+                        optional = isinstance(av, VConst) and av.value is False
+                vias.append(AuthVia("scheme", short(name), self.deps.scheme_class(v), level, new_chain, path, line,
+                                    scopes, optional))
+                return
+            hand = self.auth.dependency_auth(v, fn, name, kind, level, new_chain, path, line)
+            if hand is not None:  # a dependency that checks credentials by hand (or is configured as auth)
+                vias.append(hand)
+            if fn is None:
+                return
+            for param, dep, marker in self.deps.classify_params(fn, path_params):
+                if dep is not None:
+                    sc: tuple[str, ...] = ()
+                    is_sec = param.source == "security"
+                    if is_sec and marker is not None and marker.call is not None:
+                        sc = self.interp.str_list(marker.call.kwarg("scopes"), marker.env or Env(marker.site[0]))
+                    visit(dep, level, loc, scopes + sc, security or is_sec, new_chain, depth + 1, name)
+                else:
+                    sub_params.append(param)
+
+        for v, level, loc, scopes, security in roots:
+            visit(v, level, loc, scopes, security, (), 0, "")
+        return uses, vias, sub_params
+
+
+    def build_route(self, app_id: str, reg: RouteReg, path: str, path_ok: bool,
+                    deps: list[tuple[Value, str, Loc]], tags: tuple[str, ...], chain: tuple[IncludeStep, ...],
+                    in_schema: bool, deprecated: bool, router_prefix: str, order: int = 0) -> Route | None:
+        handler_v = reg.handler
+        if handler_v is None:
+            return None
+        env = handler_v.env
+        call = reg.call
+        fact = handler_v.fact
+        handler = Handler(handler_v.qualname, env.module, self.interp.path_of(env.module), fact.pos.line, fact.pos.col,
+                          fact.is_async, fact)
+        path_params = tuple(m.split(":")[0] for m in re.findall(r"{([^}]+)}", path))
+        roots: list[tuple[Value, str, Loc, tuple[str, ...], bool]] = []
+        for v, level, loc in deps:
+            m = self.deps.marker_of(v)
+            if m is not None and m[0] in ("dependency", "security"):
+                target = self.deps.dependency_target(m[1], None)
+                sc = self.interp.str_list(m[1].call.kwarg("scopes"), m[1].env or env) if m[1].call else ()
+                roots.append((target, level, loc, sc, m[0] == "security"))
+            else:
+                self.interp.note("dependency in `dependencies=`", why(v) if isinstance(v, VUnknown) else "not a Depends(...)", env.module, loc.line)
+        for v, _, loc in self.deps.dep_list(call.kwarg("dependencies"), env, reg.loc):
+            m = self.deps.marker_of(v)
+            if m is not None and m[0] in ("dependency", "security"):
+                target = self.deps.dependency_target(m[1], None)
+                sc = self.interp.str_list(m[1].call.kwarg("scopes"), m[1].env or env) if m[1].call else ()
+                roots.append((target, "route", loc, sc, m[0] == "security"))
+        params = self.deps.classify_params(handler_v, path_params, reg.kind == "websocket")
+        plain_params: list[Param] = []
+        request_models: list[str] = []
+        for param, dep, marker in params:
+            if dep is not None:
+                sc = ()
+                if param.source == "security" and marker is not None and marker.call is not None:
+                    sc = self.interp.str_list(marker.call.kwarg("scopes"), marker.env or env)
+                roots.append((dep, "param", Loc(handler.path, param.line), sc, param.source == "security"))
+            plain_params.append(param)
+        uses, vias, sub_params = self.walk_dependencies(roots, path_params)
+        vias.extend(self.auth.decorator_auth(reg, handler_v))
+        for param, _, _ in params:
+            if param.source in ("body", "form"):
+                p_ann = self.interp.annotation(self._param_expr(fact, param.name), env)
+                request_models.extend(self.schema.model_names(self.interp.unwrap_alias(p_ann)))
+        # status code
+        status_code: int | None = 200 if reg.kind == "http" else None
+        explicit = False
+        sc_expr = call.kwarg("status_code")
+        if sc_expr is not None:
+            scv = self.interp.eval(sc_expr, env)
+            code = status_value(scv)
+            if code is not None:
+                status_code, explicit = code, True
+            else:
+                status_code = None
+                self.interp.note(f"status code `{render(sc_expr)}`", why(scv), env.module, reg.loc.line)
+        # response model
+        response_model = None
+        rm_types: tuple[str, ...] = ()
+        rm_source = None
+        rm_expr = call.kwarg("response_model")
+        if rm_expr is not None:
+            rmv = self.interp.annotation(rm_expr, env)
+            if not (isinstance(rmv, VConst) and rmv.value is None):
+                response_model, rm_source = render(rm_expr), "decorator"
+                rm_types = tuple(self.schema.type_names(rmv))
+        elif fact.returns is not None and reg.kind == "http":
+            rv = self.interp.annotation(fact.returns, env)
+            names = self.schema.type_names(rv)
+            if names and not any(n.startswith("fastapi.responses.") or n == "fastapi.Response" for n in names) \
+                    and names != ["builtins.None"]:
+                response_model, rm_source = render(fact.returns), "annotation"
+                rm_types = tuple(names)
+        rc = call.kwarg("response_class")
+        response_class = None
+        if rc is not None:
+            rcv = self.interp.eval(rc, env)
+            response_class = rcv.qualname if isinstance(rcv, (VExt, VClass)) else render(rc)
+        route_tags = tags + self.interp.str_list(call.kwarg("tags"), env)
+        in_schema = in_schema and self.interp.bool_kw(call, "include_in_schema", env, True)
+        deprecated = deprecated or self.interp.bool_kw(call, "deprecated", env, False)
+        if not path_ok:
+            self.interp.note(f"full path of `{handler.qualname}`", "a prefix or path could not be resolved", env.module, reg.loc.line)
+        vias.sort(key=lambda a: ({"app": 0, "include": 1, "router": 2, "route": 3, "param": 4}.get(a.level, 5), a.chain))
+        # any security scheme in the tree (what OpenAPI shows), a hand-written auth dependency or an auth
+        # decorator makes the route authenticated (middleware is added by ``middleware_auth``);
+        # ``AuthVia.optional`` says when the scheme itself lets a missing credential through
+        auth = Auth(required=bool(vias), via=tuple(vias))
+        return Route(
+            app=app_id, methods=reg.methods, path=path, kind=reg.kind, handler=handler,
+            router=f"{reg.router[0]}:{reg.router[1]}", registered=reg.loc, status_code=status_code,
+            status_code_explicit=explicit, response_model=response_model, response_model_types=rm_types,
+            response_model_source=rm_source, request_models=tuple(dict.fromkeys(request_models)),
+            tags=tuple(dict.fromkeys(route_tags)), dependencies=tuple(uses), auth=auth,
+            params=tuple(plain_params) + tuple(sub_params), include_chain=chain, include_in_schema=in_schema,
+            deprecated=deprecated, registration=reg.registration, path_unresolved=not path_ok,
+            response_class=response_class, router_prefix=router_prefix, order=order,
+        )
+
+
+    @staticmethod
+    def _param_expr(fact: FunctionFact, name: str) -> Expr | None:
+        p = fact.param(name)
+        return p.annotation if p else None

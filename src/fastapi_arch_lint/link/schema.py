@@ -1,0 +1,353 @@
+"""Pydantic models and ORM tables (SQLAlchemy, SQLModel), and the model classes a type names."""
+
+from __future__ import annotations
+
+from fastapi_arch_lint.link.interpreter import Interpreter
+from fastapi_arch_lint.link.knowledge import (
+    CON_MARKERS,
+    CON_TYPES,
+    MODEL_BASES,
+    SQLA_BASES,
+)
+from fastapi_arch_lint.link.values import (
+    Env,
+    Value,
+    VAnnotated,
+    VClass,
+    VConst,
+    VExt,
+    VGeneric,
+    VInst,
+    ext_name,
+)
+from fastapi_arch_lint.model.app import (
+    Column,
+    ModelField,
+    PydanticModel,
+    Table,
+)
+from fastapi_arch_lint.model.expr import (
+    Attr,
+    Call,
+    Const,
+    Expr,
+    Name,
+    Seq,
+    Subscript,
+    render,
+)
+
+
+class Schema:
+    def __init__(self, interp: Interpreter) -> None:
+        self.interp = interp
+        self._fields_memo: dict[tuple[int, str], tuple[list[ModelField], int]] = {}
+
+
+    def type_names(self, v: Value | None, _depth: int = 0) -> list[str]:
+        if v is None or _depth > 6:
+            return []
+        if isinstance(v, VClass):
+            return [v.qualname]
+        if isinstance(v, VExt):
+            return [v.qualname]
+        if isinstance(v, VGeneric):
+            out = self.type_names(v.base, _depth + 1)
+            for i in v.items:
+                out.extend(self.type_names(i, _depth + 1))
+            return out
+        if isinstance(v, VAnnotated):
+            return self.type_names(v.base, _depth + 1)
+        if isinstance(v, VConst) and v.value is None:
+            return ["builtins.None"]
+        return []
+
+
+    def is_model_class(self, v: Value) -> bool:
+        return isinstance(v, VClass) and any(b in MODEL_BASES for b in self.interp.bases(v))
+
+
+    def is_body_type(self, v: Value | None, _depth: int = 0) -> bool:
+        if v is None or _depth > 5:
+            return False
+        if self.is_model_class(v):
+            return True
+        if isinstance(v, VExt) and v.qualname in ("builtins.dict", "typing.Dict", "typing.Any"):
+            return v.qualname != "typing.Any"
+        if isinstance(v, VGeneric):
+            base = ext_name(v.base)
+            if base in ("builtins.dict", "typing.Dict"):
+                return True
+            if base in ("typing.Optional", "typing.Union"):
+                return any(self.is_body_type(i, _depth + 1) for i in v.items)
+            return any(self.is_model_class(i) for i in v.items)
+        if isinstance(v, VAnnotated):
+            return self.is_body_type(v.base, _depth + 1)
+        return False
+
+
+    def model_names(self, v: Value | None, _depth: int = 0) -> list[str]:
+        if v is None or _depth > 6:
+            return []
+        if self.is_model_class(v):
+            return [v.qualname]  # type: ignore[union-attr]
+        if isinstance(v, VGeneric):
+            out = []
+            for i in v.items:
+                out.extend(self.model_names(i, _depth + 1))
+            return out
+        if isinstance(v, VAnnotated):
+            return self.model_names(v.base, _depth + 1)
+        return []
+
+
+    def build_models(self) -> tuple[list[PydanticModel], list[Table]]:
+        models: list[PydanticModel] = []
+        tables: list[Table] = []
+        for cls, path in self.interp.all_classes():
+            bases = self.interp.bases(cls)
+            kind = next((MODEL_BASES[b] for b in bases if b in MODEL_BASES), None)
+            is_table_kw = any(k == "table" and isinstance(v, Const) and v.value is True for k, v in cls.fact.keywords)
+            if kind == "sqlmodel" and is_table_kw:
+                tables.append(self.table(cls, path, "sqlmodel"))
+                continue
+            if kind is not None:
+                models.append(self.pyd_model(cls, path, kind, bases))
+                continue
+            if self.is_sqla_model(cls, bases):
+                tables.append(self.table(cls, path, "sqlalchemy"))
+        return models, tables
+
+
+    def is_sqla_model(self, cls: VClass, bases: tuple[str, ...]) -> bool:
+        if cls.fact.field("__abstract__") is not None:
+            f = cls.fact.field("__abstract__")
+            if f and isinstance(f.value, Const) and f.value.value is True:
+                return False
+        declarative = any(b in SQLA_BASES or b.endswith("declarative_base()") for b in bases[1:])
+        if not declarative:
+            return False
+        # the declarative base itself (class Base(DeclarativeBase)) is not a table
+        return cls.fact.field("__tablename__") is not None or cls.fact.field("__table__") is not None or any(
+            self._is_column_field(f.annotation, f.value) for f in cls.fact.fields
+        )
+
+
+    @staticmethod
+    def _is_column_field(annotation: Expr | None, value: Expr | None) -> bool:
+        if isinstance(value, Call):
+            fn = value.func
+            name = fn.attr if isinstance(fn, Attr) else fn.id if isinstance(fn, Name) else ""
+            if name in ("mapped_column", "Column", "column_property"):
+                return True
+        if isinstance(annotation, Subscript):
+            base = annotation.value
+            name = base.attr if isinstance(base, Attr) else base.id if isinstance(base, Name) else ""
+            if name == "Mapped":
+                return True
+        return False
+
+
+    def model_fields(self, cls: VClass, _seen: frozenset[str] = frozenset()) -> list[ModelField]:
+        """The fields of a model class, inherited ones first (memoized: subclasses share their bases')."""
+        if cls.qualname in _seen:
+            self.interp.guard_fired()
+            return []
+        return self.interp.memoized(self._fields_memo, (id(cls.fact), cls.env.module), self._model_fields, cls, _seen)
+
+
+    def _model_fields(self, cls: VClass, _seen: frozenset[str]) -> list[ModelField]:
+        fields: dict[str, ModelField] = {}
+        for b in cls.fact.bases:
+            bv = self.interp.eval(b, cls.env)
+            if isinstance(bv, VClass) and self.is_model_class(bv):
+                for f in self.model_fields(bv, _seen | {cls.qualname}):
+                    fields[f.name] = f
+        for f in cls.fact.fields:
+            if f.annotation is None or f.name.startswith("_") or f.name == "model_config":
+                continue
+            ann_v = self.interp.annotation(f.annotation, cls.env)
+            if isinstance(ann_v, VGeneric) and ext_name(ann_v.base) == "typing.ClassVar":
+                continue
+            base = ann_v.base if isinstance(ann_v, VAnnotated) else ann_v
+            constraints: list[tuple[str, object]] = []
+            required = f.value is None
+            default = render(f.value) if f.value is not None else ""
+            field_calls: list[VInst] = []
+            if isinstance(ann_v, VAnnotated):
+                field_calls.extend(m for m in ann_v.meta if isinstance(m, VInst) and ext_name(m.cls) in ("pydantic.Field", "sqlmodel.Field"))
+            # ``StringConstraints(max_length=)`` metadata (also inside ``X | None``) and ``constr()``/``conlist()`` types
+            union = isinstance(ann_v, VGeneric) and ext_name(ann_v.base) in ("typing.Optional", "typing.Union")
+            for part in [ann_v, *(ann_v.items if union else ())]:  # type: ignore[union-attr]
+                if isinstance(part, VAnnotated):
+                    field_calls.extend(m for m in part.meta if isinstance(m, VInst) and (
+                        ext_name(m.cls) in CON_MARKERS or (part is not ann_v and ext_name(m.cls) in ("pydantic.Field", "sqlmodel.Field"))))
+                elif isinstance(part, VInst) and ext_name(part.cls) in CON_TYPES:
+                    field_calls.append(part)
+            if f.value is not None:
+                vv = self.interp.eval(f.value, cls.env)
+                if isinstance(vv, VInst) and ext_name(vv.cls) in ("pydantic.Field", "sqlmodel.Field"):
+                    field_calls.append(vv)
+                    d = vv.call.arg(0, "default") if vv.call else None
+                    required = d is None and (vv.call is None or vv.call.kwarg("default_factory") is None)
+                    if d is not None:
+                        dv = self.interp.eval(d, cls.env)
+                        required = isinstance(dv, VConst) and dv.value is Ellipsis
+                        default = render(d)
+            for fc in field_calls:
+                if fc.call is None:
+                    continue
+                for k, e in fc.call.kwargs:
+                    if k in ("default", "default_factory"):
+                        continue
+                    constraints.append((k, self.interp.const(e, cls.env)))
+            names = self.type_names(base)
+            if not names and isinstance(base, VInst) and ext_name(base.cls) in CON_TYPES:
+                names = [CON_TYPES[ext_name(base.cls) or ""]]
+            optional = "builtins.None" in names or "typing.Optional" in names
+            fields[f.name] = ModelField(f.name, render(f.annotation), tuple(names), required, default,
+                                        tuple(constraints), f.pos.line, f.pos.col, optional)
+        return list(fields.values())
+
+
+    def pyd_model(self, cls: VClass, path: str, kind: str, bases: tuple[str, ...]) -> PydanticModel:
+        config: list[tuple[str, object]] = []
+        mc = cls.fact.field("model_config")
+        if mc is not None and isinstance(mc.value, Call):
+            for k, e in mc.value.kwargs:
+                config.append((k, self.interp.const(e, cls.env)))
+        for inner in cls.fact.classes:
+            if inner.name == "Config":
+                for f in inner.fields:
+                    config.append((f.name, self.interp.const(f.value, cls.env)))
+        validators = tuple(
+            m.name for m in cls.fact.methods
+            if any(isinstance(d.expr, (Call, Name, Attr)) and "validator" in render(d.expr) for d in m.decorators)
+        )
+        return PydanticModel(cls.qualname, cls.fact.name, kind, path, cls.fact.pos.line, bases[1:],
+                             tuple(self.model_fields(cls)), tuple(config), validators)
+
+
+    def table(self, cls: VClass, path: str, kind: str) -> Table:
+        tn = cls.fact.field("__tablename__")
+        tablename = None
+        if tn is not None:
+            v = self.interp.const(tn.value, cls.env)
+            tablename = v if isinstance(v, str) else None
+        columns: list[Column] = []
+        seen: set[str] = set()
+        # inherited columns from mixins / abstract bases first
+        for b in cls.fact.bases:
+            bv = self.interp.eval(b, cls.env)
+            if isinstance(bv, VClass):
+                for f in bv.fact.fields:
+                    col = self.column(f.name, f.annotation, f.value, f.pos.line, f.pos.col, bv.env, kind)
+                    if col and col.name not in seen:
+                        columns.append(col)
+                        seen.add(col.name)
+        for f in cls.fact.fields:
+            col = self.column(f.name, f.annotation, f.value, f.pos.line, f.pos.col, cls.env, kind)
+            if col is not None:
+                columns = [c for c in columns if c.name != col.name] + [col]
+                seen.add(col.name)
+        uniques, indexes, pks = self.table_args(cls)
+        return Table(cls.qualname, cls.fact.name, tablename, kind, path, cls.fact.pos.line, tuple(columns),
+                     tuple(uniques), tuple(indexes), tuple(pks))
+
+
+    def table_args(self, cls: VClass) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], list[tuple[str, ...]]]:
+        uniques: list[tuple[str, ...]] = []
+        indexes: list[tuple[str, ...]] = []
+        pks: list[tuple[str, ...]] = []
+        ta = cls.fact.field("__table_args__")
+        if ta is None or not isinstance(ta.value, Seq):
+            return uniques, indexes, pks
+        for item in ta.value.items:
+            if not isinstance(item, Call):
+                continue
+            fname = item.func.attr if isinstance(item.func, Attr) else item.func.id if isinstance(item.func, Name) else ""
+            cols = tuple(a.value for a in item.args if isinstance(a, Const) and isinstance(a.value, str))
+            if fname == "UniqueConstraint":
+                uniques.append(cols)
+            elif fname == "Index":
+                cols = tuple(a.value for a in item.args[1:] if isinstance(a, Const) and isinstance(a.value, str))
+                u = item.kwarg("unique")
+                (uniques if isinstance(u, Const) and u.value is True else indexes).append(cols)
+                if not (isinstance(u, Const) and u.value is True):
+                    pass
+            elif fname == "PrimaryKeyConstraint":
+                pks.append(cols)
+        return uniques, indexes, pks
+
+
+    def column(self, name: str, annotation: Expr | None, value: Expr | None, line: int, col: int, env: Env,
+               kind: str) -> Column | None:
+        if name.startswith("__") or name == "model_config":
+            return None
+        call = value if isinstance(value, Call) else None
+        fname = ""
+        if call is not None:
+            fname = call.func.attr if isinstance(call.func, Attr) else call.func.id if isinstance(call.func, Name) else ""
+        is_mapped = isinstance(annotation, Subscript) and render(annotation.value).split(".")[-1] == "Mapped"
+        if kind == "sqlalchemy":
+            if fname not in ("mapped_column", "Column") and not is_mapped:
+                return None
+            if fname == "relationship":
+                return None
+        else:  # sqlmodel
+            if annotation is None:
+                return None
+            if fname == "Relationship":
+                return None
+            ann_text = render(annotation)
+            if "ClassVar" in ann_text:
+                return None
+        type_text = ""
+        fk = None
+        pk = unique = index = False
+        nullable: bool | None = None
+        if call is not None and fname in ("mapped_column", "Column"):
+            for a in call.args:
+                if isinstance(a, Call):
+                    fn = render(a.func).split(".")[-1]
+                    if fn == "ForeignKey" and a.args:
+                        fkv = self.interp.const(a.args[0], env)
+                        fk = fkv if isinstance(fkv, str) else render(a.args[0])
+                    elif not type_text:
+                        type_text = render(a)
+                elif isinstance(a, (Name, Attr)) and not type_text:
+                    type_text = render(a)
+                elif isinstance(a, Const) and isinstance(a.value, str) and fname == "Column" and not type_text:
+                    pass
+        if call is not None:
+            for k, e in call.kwargs:
+                v = self.interp.const(e, env)
+                if k == "primary_key":
+                    pk = v is True
+                elif k == "unique":
+                    unique = v is True
+                elif k == "index":
+                    index = v is True
+                elif k == "nullable":
+                    nullable = v if isinstance(v, bool) else None
+                elif k == "foreign_key":
+                    fk = v if isinstance(v, str) else render(e)
+                elif k == "sa_type" and not type_text:
+                    type_text = render(e)
+                elif k == "sa_column" and isinstance(e, Call):
+                    inner = self.column(name, None, e, line, col, env, "sqlalchemy")
+                    if inner is not None:
+                        return inner
+        if is_mapped and isinstance(annotation, Subscript) and annotation.items:
+            inner_ann = render(annotation.items[0])
+            if not type_text:
+                type_text = inner_ann
+            if nullable is None:
+                nullable = "Optional" in inner_ann or "None" in inner_ann
+        elif kind == "sqlmodel" and annotation is not None:
+            ann = render(annotation)
+            if not type_text:
+                type_text = ann
+            if nullable is None:
+                nullable = "Optional" in ann or "None" in ann
+        return Column(name, type_text, nullable, unique, index, pk, fk, line, col)

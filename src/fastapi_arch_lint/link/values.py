@@ -1,0 +1,181 @@
+"""The abstract values of the interpreter (``Env`` and ``V*``) and small functions on them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fastapi_arch_lint.model.expr import (
+    Call,
+)
+from fastapi_arch_lint.model.facts import ClassFact, FunctionFact
+
+BUILTINS = frozenset({
+    "int", "str", "float", "bool", "bytes", "dict", "list", "tuple", "set", "frozenset", "object", "type",
+    "len", "open", "print", "range", "super", "isinstance", "getattr", "setattr", "hasattr", "sorted",
+    "enumerate", "zip", "map", "filter", "min", "max", "sum", "any", "all", "repr", "iter", "next",
+    "Exception", "ValueError", "KeyError", "RuntimeError", "TypeError", "PermissionError", "eval", "exec",
+    "compile", "__import__", "input", "vars", "id", "hash", "format", "abs", "round", "complex",
+})
+
+
+
+# ---------------------------------------------------------------------------
+# values of the abstract interpreter
+#
+# Values are immutable and compare and hash by content, but are not declared ``frozen``: a frozen
+# dataclass's ``__init__`` sets each field through ``object.__setattr__``, and making values was
+# about a sixth of linking. ``unsafe_hash`` gives the same equality and hash with plain
+# assignments in ``__init__``; nothing assigns to a value after it is made.
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class Env:
+    """Where an expression is evaluated: a module and the enclosing function scopes."""
+
+    module: str
+    functions: tuple[FunctionFact, ...] = ()  # outermost first
+
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class VModule:
+    name: str
+
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class VFunc:
+    fact: FunctionFact
+    env: Env  # the env the function is defined in
+    cls: "VClass | None" = None
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.env.module}.{self.fact.qualname}"
+
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class VClass:
+    fact: ClassFact
+    env: Env
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.env.module}.{self.fact.qualname}"
+
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class VExt:
+    qualname: str
+
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class VInst:
+    cls: "VClass | VExt"
+    call: Call | None
+    env: Env | None
+    site: tuple[str, int, int]  # module, line, col of the constructor call
+    bound_name: str = ""
+
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class VConst:
+    value: object
+
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class VSeq:
+    items: tuple["Value", ...]
+
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class VAnnotated:
+    base: "Value"
+    meta: tuple["Value", ...]
+
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class VGeneric:
+    base: "Value"
+    items: tuple["Value", ...]
+
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class VParam:
+    """A function parameter (no value statically); its annotation is kept."""
+
+    func: VFunc
+    name: str
+
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class VUnknown:
+    reason: str
+    # the module-level name the unknown value is bound to (``current_active_user = users.current_user()``),
+    # so configured auth names can still match it
+    binding: str = ""
+
+
+
+Value = VModule | VFunc | VClass | VExt | VInst | VConst | VSeq | VAnnotated | VGeneric | VParam | VUnknown
+
+
+
+# the value of each builtin name, shared (values are immutable): every ``len(...)`` looks one up
+BUILTIN_VALUES = {n: VExt(f"builtins.{n}") for n in BUILTINS}
+
+
+
+def ext_name(v: "Value") -> str | None:
+    return v.qualname if isinstance(v, VExt) else None
+
+
+
+def short(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+
+def why(v: Value) -> str:
+    if isinstance(v, VUnknown):
+        return v.reason
+    if isinstance(v, VParam):
+        return f"comes from parameter `{v.name}`"
+    return "not a constant"
+
+
+
+def status_value(v: Value) -> int | None:
+    if isinstance(v, VConst) and isinstance(v.value, int) and not isinstance(v.value, bool):
+        return v.value
+    if isinstance(v, VExt):
+        m = re.search(r"(?:^|\.)(?:HTTP|WS)_(\d{3,4})(?:_|$)", v.qualname)
+        if m:
+            return int(m.group(1))
+    if isinstance(v, VInst) and isinstance(v.cls, VExt) and "HTTPStatus" in v.cls.qualname:
+        return None
+    return None
+
+
+
+def to_py(v: Value) -> object:
+    if isinstance(v, VConst):
+        return v.value
+    if isinstance(v, VSeq):
+        return tuple(to_py(i) for i in v.items)
+    if isinstance(v, VExt):
+        return v.qualname
+    if isinstance(v, VInst):
+        return f"{v.cls.qualname}(...)"
+    return None
+
