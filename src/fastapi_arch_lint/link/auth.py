@@ -57,7 +57,6 @@ if TYPE_CHECKING:
     from fastapi_arch_lint.link.registrations import RouteReg
 
 
-
 # ---------------------------------------------------------------------------
 # auth beyond security schemes: what the linker looks for
 
@@ -73,7 +72,6 @@ _CREDENTIAL_RE = re.compile(
 _NOT_CREDENTIAL_RE = re.compile(r"csrf|xsrf|idempot|request[_-]?id|trace|correlation|captcha", re.I)
 
 _CREDENTIAL_SOURCES = frozenset({"headers", "cookies", "query_params"})
-
 
 
 def _credential_name(name: str) -> bool:
@@ -101,7 +99,6 @@ _REQUIRES = frozenset({"starlette.authentication.requires"})
 _ROUTE_DECORATORS = frozenset(HTTP_METHODS) | {"api_route", "route", "websocket", "websocket_route"}
 
 
-
 @dataclass(slots=True)
 class CredCheck:
     """What a function (and the project functions it calls) does with credentials."""
@@ -127,10 +124,8 @@ class CredCheck:
         return "; ".join(parts)
 
 
-
 def _is_route_decorator(expr: Expr) -> bool:
     return isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr in _ROUTE_DECORATORS
-
 
 
 def _call_tail(call: Call) -> str:
@@ -149,7 +144,6 @@ class AuthFinder:
         self._cred_cache: dict[tuple[str, bool, int, bool], CredCheck] = {}
         self._dep_auth_cache: dict[tuple[str, str], str | None] = {}
 
-
     def configured(self, key: str, names: Iterable[str]) -> str | None:
         """The ``auth-<key>`` pattern (a qualified name or glob) matching one of ``names``."""
         patterns = self.auth_names.get(key, ())
@@ -158,7 +152,6 @@ class AuthFinder:
                 if n and fnmatch.fnmatchcase(n, p):
                     return p
         return None
-
 
     def _symbol_names(self, expr: Expr, env: Env) -> list[str]:
         """Names a decorator or callable goes by, for matching configured names."""
@@ -183,7 +176,6 @@ class AuthFinder:
             out.append(d)
         return list(dict.fromkeys(out))
 
-
     def _status_code(self, expr: Expr | None, env: Env) -> int | None:
         if expr is None:
             return None
@@ -193,7 +185,6 @@ class AuthFinder:
             tail = v.qualname.rsplit(".", 1)[-1].upper()
             code = {"UNAUTHORIZED": 401, "FORBIDDEN": 403}.get(tail)
         return code
-
 
     def _reject_raise(self, expr: Expr | None, env: Env) -> str | None:
         if expr is None:
@@ -215,7 +206,6 @@ class AuthFinder:
             return None
         return f"raises {short}" if _REJECT_EXC_RE.search(short) else None
 
-
     def _reject_response(self, call: Call, env: Env) -> str | None:
         f = call.func
         tail = f.attr if isinstance(f, Attr) else f.id if isinstance(f, Name) else ""
@@ -234,7 +224,6 @@ class AuthFinder:
             return None
         code = self._status_code(call.arg(1, "status_code") if short != "Response" else call.kwarg("status_code"), env)
         return f"returns {short}({code})" if code in _REJECT_CODES else None
-
 
     def rejections(self, fn: VFunc, calls: Iterable[int] | None = None, raises: Iterable[int] | None = None,
                    helpers: bool = True) -> list[str]:
@@ -259,7 +248,6 @@ class AuthFinder:
                     out.append(f"{target.fact.name}()")
         return list(dict.fromkeys(out))
 
-
     def _request_names(self, fn: VFunc) -> set[str]:
         names = set(_REQUEST_NAMES)
         for p in fn.fact.params:
@@ -269,7 +257,6 @@ class AuthFinder:
             if t is not None and SPECIAL_TYPES.get(t) in ("request", "websocket"):
                 names.add(p.name)
         return names
-
 
     def credential_check(self, fn: VFunc, *, params: bool = False, depth: int = 2,
                          principal_only: bool = False) -> "CredCheck":
@@ -328,7 +315,6 @@ class AuthFinder:
         check.rejects = list(dict.fromkeys(check.rejects))
         return check
 
-
     def dependency_auth(self, v: Value, fn: VFunc | None, name: str, kind: str, level: str,
                         chain: tuple[str, ...], path: str, line: int) -> AuthVia | None:
         """A non-scheme dependency that authenticates: configured by name, or checking credentials by hand."""
@@ -360,7 +346,6 @@ class AuthFinder:
             return None
         return AuthVia("dependency", short(name), "hand-written check", level, chain, path, line, evidence=evidence)
 
-
     def decorator_auth(self, reg: RouteReg, handler: VFunc) -> list[AuthVia]:
         """Auth decorators that wrap the function FastAPI registered for this route."""
         decos = handler.fact.decorators
@@ -381,7 +366,6 @@ class AuthFinder:
             if via is not None:
                 out.append(via)
         return out
-
 
     def _auth_decorator(self, expr: Expr, env: Env, path: str, line: int) -> AuthVia | None:
         label = render(expr, 60)
@@ -418,7 +402,6 @@ class AuthFinder:
         return AuthVia("decorator", short, "hand-written check", "route", (label, wrapper.fact.name), dpath, dline,
                        literal_args, evidence=check.evidence())
 
-
     def _wrapper_of(self, deco: Value) -> VFunc | None:
         """The function a decorator puts in place of the handler (its nested wrapper), if it has one."""
         if isinstance(deco, VClass):  # ``@LoginRequired``: the instance is called instead of the function
@@ -435,7 +418,6 @@ class AuthFinder:
             if w is not None:
                 return w
         return None
-
 
     def _nested_func(self, expr: Expr | None, env: Env, outer: FunctionFact) -> VFunc | None:
         if expr is None:

@@ -100,20 +100,20 @@ class Linker:
             else:
                 used_names[app_id] = 1
             # a registration without a handler makes no route
-            flat = [entry for entry in self.regs.flatten(key) if entry[0].handler is not None]
+            flat = [f for f in self.regs.flatten(key) if f.reg.handler is not None]
             # registration order: FastAPI (0.165 ``_IncludedRouter``) matches an app's route list in order,
             # an included router standing where its ``include_router()`` call is and trying its own
             # routes (decorators and includes, in call order) lazily. Sorting each route by the source
             # positions of its include calls, then of its registration, gives that depth-first order.
             # Positions compare as (file, line): exact within one file, arbitrary across files.
             # (Known before the routes are built, so each is built with its order.)
-            reg_keys = [_registration_key(chain, reg.loc) for reg, _, _, _, _, chain, _, _, _ in flat]
+            reg_keys = [_registration_key(f.chain, f.reg.loc) for f in flat]
             orders = [0] * len(flat)
             for n, i in enumerate(sorted(range(len(flat)), key=reg_keys.__getitem__)):
                 orders[i] = n
             routes = []
-            for i, (reg, path, ok, deps, tags, chain, schema, depr, rprefix) in enumerate(flat):
-                r = self.routes.build_route(app_id, reg, path, ok, deps, tags, chain, schema, depr, rprefix, orders[i])
+            for i, f in enumerate(flat):
+                r = self.routes.build_route(app_id, f, orders[i])
                 if r is not None:
                     routes.append(r)
             routes.sort(key=lambda r: (r.path, r.methods, r.kind, r.handler.path, r.handler.line))
@@ -178,7 +178,6 @@ def _registration_key(chain: tuple[IncludeStep, ...], registered: Loc) -> tuple[
     """Where a route stands in its app's matching order: its include calls, then its registration."""
     steps = tuple((s.path, s.line, 0) for s in chain)
     return steps + ((registered.path, registered.line, registered.col),)
-
 
 
 def link(modules: Sequence[ModuleFacts], auth_names: Mapping[str, Sequence[str]] | None = None) -> AppModel:

@@ -29,7 +29,6 @@ class CallGraph:
         self.interp = interp
         self._param_type_memo: dict[tuple[int, str], tuple[str | None, int]] = {}
 
-
     def callee(self, fn: VFunc, call: Call, env: Env | None = None) -> str | None:
         """The qualified name a call resolves to: a project function or an external dotted name.
         ``env`` is ``fn``'s body env when the caller has it (``_body_env(fn)``)."""
@@ -67,7 +66,6 @@ class CallGraph:
             return v.qualname
         return None
 
-
     def _self_callee(self, fn: VFunc, func: Attr) -> str | None:
         """``self.method()`` and ``self.interp.attr.method()`` in a method, resolved through its class.
 
@@ -91,7 +89,6 @@ class CallGraph:
             if isinstance(t, VExt):
                 return f"{t.qualname}.{func.attr}"
         return None
-
 
     def _instance_attr_type(self, cls: VClass, attr: str, _seen: frozenset[str] = frozenset()) -> Value | None:
         if cls.qualname in _seen:
@@ -125,7 +122,6 @@ class CallGraph:
                     return t
         return None
 
-
     def _plain_type(self, t: Value | None) -> Value | None:
         """``X``, ``X | None``, ``Optional[X]``, ``Annotated[X, ...]`` -> ``X`` (a class), else None."""
         t = self.interp.unwrap_alias(t)
@@ -135,12 +131,10 @@ class CallGraph:
             t = next((i for i in t.items if not (isinstance(i, VConst) and i.value is None)), t)
         return t if isinstance(t, (VClass, VExt)) else None
 
-
     def param_type(self, p: VParam) -> str | None:
         """The qualified name of a parameter's annotated type (memoized: one per call made on it)."""
         return self.interp.memoized(self._param_type_memo, (id(p.func.fact), p.func.env.module, p.name),
                               self._param_type_of, p)
-
 
     def _param_type_of(self, p: VParam) -> str | None:
         pf = p.func.fact.param(p.name)
@@ -154,7 +148,6 @@ class CallGraph:
         if isinstance(t, (VClass, VExt)):
             return t.qualname
         return None
-
 
     def safe_callee(self, fv: VFunc, call: Call, env: Env | None = None) -> str | None:
         try:

@@ -42,17 +42,14 @@ class Dependencies:
         self.schema = schema
         self._params_memo: dict[tuple[object, ...], tuple[list[tuple[Param, Value | None, VInst | None]], int]] = {}
 
-
     def is_scheme(self, v: Value) -> bool:
         return isinstance(v, VInst) and any(b in SECURITY_SCHEMES for b in self.interp.bases(v.cls))
-
 
     def scheme_class(self, v: VInst) -> str:
         for b in self.interp.bases(v.cls):
             if b in SECURITY_SCHEMES:
                 return b.rsplit(".", 1)[-1] if isinstance(v.cls, VExt) else f"{v.cls.fact.name}({b.rsplit('.', 1)[-1]})"
         return "scheme"
-
 
     def dep_list(self, expr: Expr | None, env: Env, loc: Loc) -> list[tuple[Value, Expr, Loc]]:
         if expr is None:
@@ -64,13 +61,11 @@ class Dependencies:
         items = expr.items if isinstance(expr, Seq) else tuple(Opaque("?") for _ in v.items)
         return [(item, e, loc) for item, e in zip(v.items, items)]
 
-
-    # -- dependencies and auth -----------------------------------------------
+    # -- markers, dependency callables and their parameters --------------------
     def marker_of(self, v: Value) -> tuple[str, VInst] | None:
         if isinstance(v, VInst) and isinstance(v.cls, VExt) and v.cls.qualname in PARAM_MARKERS:
             return PARAM_MARKERS[v.cls.qualname], v
         return None
-
 
     def dependency_target(self, marker: VInst, annotation: Value | None) -> Value:
         call = marker.call
@@ -82,14 +77,12 @@ class Dependencies:
             return base if base is not None else VUnknown("Depends() without a dependency")
         return self.interp.eval(dep_expr, marker.env or Env(marker.site[0]))
 
-
     def dep_label(self, v: Value) -> str:
         """The name of what a ``dependencies=[Depends(x)]`` entry runs (``x``), for display."""
         m = self.marker_of(v)
         if m is not None and m[0] in ("dependency", "security"):
             return self.dep_name(self.dependency_target(m[1], None))[0]
         return self.dep_name(v)[0]
-
 
     def dep_name(self, v: Value) -> tuple[str, str]:
         """(qualified name, kind) of a dependency callable."""
@@ -106,7 +99,6 @@ class Dependencies:
             return v.qualname, "function"
         return (v.reason if isinstance(v, VUnknown) else "?"), "unknown"
 
-
     def callable_params(self, v: Value) -> tuple[VFunc | None, bool]:
         """The function whose parameters FastAPI inspects for a dependency callable."""
         if isinstance(v, VFunc):
@@ -122,7 +114,6 @@ class Dependencies:
                 return m, m.fact.is_async
         return None, False
 
-
     def classify_params(self, fn: VFunc, path_params: Iterable[str], is_websocket: bool = False
                         ) -> list[tuple[Param, Value | None, VInst | None]]:
         """Each parameter: (Param, dependency callable or None, marker).
@@ -136,7 +127,6 @@ class Dependencies:
         path_set = frozenset(path_params).intersection([p.name for p in fn.fact.params])
         key = (id(fn.fact), fn.env.module, fn.cls is not None, path_set)
         return list(self.interp.memoized(self._params_memo, key, self._classify_params, fn, path_set))
-
 
     def _classify_params(self, fn: VFunc, path_set: frozenset[str]) -> list[tuple[Param, Value | None, VInst | None]]:
         out = []
@@ -208,7 +198,6 @@ class Dependencies:
             )
             out.append((param, dep, marker[1] if marker else None))
         return out
-
 
     def marker_constraints(self, m: VInst) -> tuple[tuple[str, object], ...]:
         out = []

@@ -115,12 +115,10 @@ class Interpreter:
         m = self.modules.get(module)
         return m.path if m else module
 
-
     def note(self, what: str, reason: str, module: str, line: int) -> None:
         key = (module, line, what)
         if key not in self.unresolved:
             self.unresolved[key] = Unresolved(what, reason, self.path_of(module), line)
-
 
     # -- imports -------------------------------------------------------------
     def absolute(self, module: str, imp: ImportFact) -> str:
@@ -136,7 +134,6 @@ class Interpreter:
         if imp.module:
             return f"{base}.{imp.module}" if base else imp.module
         return base
-
 
     def resolve_import(self, module: str, imp: ImportFact) -> Value:
         target = self.absolute(module, imp)
@@ -168,7 +165,6 @@ class Interpreter:
             return VUnknown(f"`{imp.name}` not found in package `{target}`")
         return VExt(self.canonical(f"{target}.{imp.name}"))
 
-
     def _is_package_dir(self, name: str) -> bool:
         """Whether ``name`` is a package (regular or namespace) of the analyzed modules."""
         prefixes = self._package_prefixes
@@ -176,7 +172,6 @@ class Interpreter:
             prefixes = {m.rsplit(".", k)[0] for m in self.modules for k in range(1, m.count(".") + 1)}
             self._package_prefixes = prefixes
         return name in prefixes
-
 
     # -- symbol tables -------------------------------------------------------
     def symtab(self, scope: Scope) -> dict[str, list[tuple[int, str, object]]]:
@@ -200,7 +195,6 @@ class Interpreter:
                 entries.sort(key=lambda e: e[0])
         self._symtab_cache[key] = tab
         return tab
-
 
     def memoized(self, memo: dict[Any, tuple[Any, int]], key: object, compute: Callable[..., _T], *args: Any) -> _T:
         """``compute(*args)``, remembered in ``memo`` under ``key`` when that is safe.
@@ -234,7 +228,6 @@ class Interpreter:
             self._max_depth = max(outer_max, self._max_depth)
             self._guarded = outer_guarded or self._guarded
 
-
     def local_names(self, fn: FunctionFact) -> dict[str, list[tuple[int, str, object]] | None]:
         """What ``lookup`` needs of a function in one table: its symbol table, and None for a parameter
         the body does not rebind (a name bound in the body wins over the parameter)."""
@@ -244,7 +237,6 @@ class Interpreter:
             tab.update(self.symtab(fn.scope))
             self._locals_cache[id(fn)] = tab
         return tab
-
 
     def module_attr(self, module: str, name: str, _seen: frozenset[str] = frozenset()) -> Value:
         """The value of ``module.name`` (memoized: every use of an imported or global name lands here)."""
@@ -259,7 +251,6 @@ class Interpreter:
                     self._max_depth = reach
                 return hit[0]
         return self.memoized(self._attr_memo, (module, name), self._module_attr, module, name, _seen)
-
 
     def _module_attr(self, module: str, name: str, _seen: frozenset[str]) -> Value:
         facts = self.modules.get(module)
@@ -285,7 +276,6 @@ class Interpreter:
                     if not isinstance(v, VUnknown):
                         return v
         return VUnknown(f"`{name}` is not defined in `{module}`")
-
 
     def _from_entry(self, entry: tuple[int, str, object], env: Env) -> Value:
         _, kind, obj = entry
@@ -315,7 +305,6 @@ class Interpreter:
             return self.resolve_import(env.module, obj)  # type: ignore[arg-type]
         return VUnknown("unknown symbol kind")
 
-
     def lookup(self, name: str, env: Env, line: int = 0) -> Value:
         functions = env.functions
         innermost = len(functions) - 1
@@ -343,7 +332,6 @@ class Interpreter:
         if type(v) is VUnknown and name in BUILTINS:
             return BUILTIN_VALUES[name]
         return v
-
 
     # -- evaluation ----------------------------------------------------------
     def eval(self, expr: Expr | None, env: Env) -> Value:
@@ -382,7 +370,6 @@ class Interpreter:
             return self._eval(expr, env)
         finally:
             self._depth = depth
-
 
     def _eval(self, expr: Expr, env: Env) -> Value:
         # the expression kinds in order of frequency (names and constants are handled by ``eval``)
@@ -431,7 +418,6 @@ class Interpreter:
             return VUnknown(f"`{expr.code}` is not modelled")
         return VUnknown("unsupported expression")
 
-
     def annotation(self, expr: Expr | None, env: Env) -> Value:
         """Evaluate a type annotation; string annotations are evaluated as names."""
         if isinstance(expr, Const) and isinstance(expr.value, str):
@@ -444,7 +430,6 @@ class Interpreter:
                 return self.eval(node, env)
             return VUnknown(f"string annotation `{text}`")
         return self.eval(expr, env)
-
 
     def attr(self, base: Value, name: str) -> Value:
         if isinstance(base, VModule):
@@ -462,7 +447,6 @@ class Interpreter:
         if isinstance(base, VParam):
             return VUnknown(f"attribute of parameter `{base.name}`")
         return VUnknown(f"attribute `{name}`")
-
 
     def class_attr(self, cls: VClass, name: str, instance: bool, inst: VInst | None = None,
                    _seen: frozenset[str] = frozenset()) -> Value:
@@ -494,7 +478,6 @@ class Interpreter:
                 return VUnknown(f"attribute `{name}` inherited from `{bv.qualname}`") if instance else VExt(f"{bv.qualname}.{name}")
         return VUnknown(f"`{cls.fact.name}` has no attribute `{name}`")
 
-
     def call(self, expr: Call, env: Env) -> Value:
         func = self.eval(expr.func, env)
         site = (env.module, expr.line, expr.col)
@@ -518,7 +501,6 @@ class Interpreter:
             return VUnknown(func.reason)
         return VUnknown(f"call of `{render(expr.func)}`")
 
-
     def call_function(self, func: VFunc, expr: Call | None) -> Value:
         key = (id(func.fact), "call")
         if key in self._eval_stack:
@@ -541,7 +523,6 @@ class Interpreter:
             return VUnknown(f"the result of `{func.fact.name}()`")
         finally:
             self._eval_stack.discard(key)
-
 
     # -- class hierarchy -----------------------------------------------------
     def bases(self, cls: VClass | VExt) -> tuple[str, ...]:
@@ -572,8 +553,7 @@ class Interpreter:
         self._bases_open.discard(q)
         return result
 
-
-    # -- scanning registrations ------------------------------------------------
+    # -- every scope of the project -------------------------------------------
     def all_scopes(self) -> Iterator[tuple[Scope, Env]]:
         """Every module, function and method scope, with the env its statements run in."""
         for name in sorted(self.modules):
@@ -584,7 +564,6 @@ class Interpreter:
             for c in facts.scope.classes:
                 yield from self._class_scopes(c, env)
 
-
     def _function_scopes(self, functions: Iterable[FunctionFact], env: Env) -> Iterator[tuple[Scope, Env]]:
         for f in functions:
             inner = Env(env.module, env.functions + (f,))
@@ -593,18 +572,15 @@ class Interpreter:
             for c in f.scope.classes:
                 yield from self._class_scopes(c, inner)
 
-
     def _class_scopes(self, c: ClassFact, env: Env) -> Iterator[tuple[Scope, Env]]:
         yield from self._function_scopes(c.methods, env)
         for inner in c.classes:
             yield from self._class_scopes(inner, env)
 
-
     # -- literal helpers -----------------------------------------------------
     def const(self, expr: Expr | None, env: Env) -> object:
         v = self.eval(expr, env)
         return to_py(v)
-
 
     def str_list(self, expr: Expr | None, env: Env) -> tuple[str, ...]:
         if expr is None:
@@ -621,7 +597,6 @@ class Interpreter:
                 out.append(i.cls.fact.name)
         return tuple(out)
 
-
     def bool_kw(self, call: Call, name: str, env: Env, default: bool) -> bool:
         e = call.kwarg(name)
         if e is None:
@@ -631,31 +606,19 @@ class Interpreter:
             return v.value
         return default
 
-
     def unwrap_alias(self, v: Value | None) -> Value | None:
         # ``X = Annotated[...]`` aliases evaluate to VAnnotated already; TypeAliasType too
         if isinstance(v, VInst) and ext_name(v.cls) == "typing.TypeAliasType" and v.call and len(v.call.args) > 1:
             return self.eval(v.call.args[1], v.env or Env(v.site[0]))
         return v
 
-
-    # -- auth beyond security schemes ----------------------------------------------
-    # A route is also authenticated by a dependency that checks credentials by hand, by a decorator
-    # on its handler, or by a middleware that rejects unauthenticated requests to its path. What
-    # counts as a credential check: the function (or a project function it calls, two levels down)
-    # reads a credential (a credential-named header/cookie/query parameter, ``request.headers[...]``,
-    # ``.cookies``, ``.session``, ``request.user``/``request.auth``/``request.state.user``) and
-    # rejects (raises HTTPException/WebSocketException with 401/403/1008 or an auth-named exception,
-    # returns a 401/403 response, or redirects to a login page) under a condition. Names configured in
-    # ``auth-decorators``/``auth-dependencies`` count whatever their code shows.
-
+    # -- indexes of the project's functions and classes --------------------------
     def functions_by_name(self) -> dict[str, VFunc]:
         if self._func_index is None:
             self._func_index = {}
             for fv, _ in self.all_functions():
                 self._func_index.setdefault(fv.qualname, fv)
         return self._func_index
-
 
     def classes_by_name(self) -> dict[str, VClass]:
         if self._class_index is None:
@@ -664,13 +627,11 @@ class Interpreter:
                 self._class_index.setdefault(cls.qualname, cls)
         return self._class_index
 
-
     def module_at(self, path: str) -> str | None:
         for name, facts in self.modules.items():
             if facts.path == path:
                 return name
         return None
-
 
     def literal_strs(self, v: Value, _depth: int = 0) -> tuple[str, ...] | None:
         """The strings of a literal str/tuple/list/set/frozenset value, or None if any is not literal."""
@@ -697,8 +658,6 @@ class Interpreter:
             return self.literal_strs(self.eval(v.call.args[0], v.env or Env(v.site[0])), _depth + 1)
         return None
 
-
-    # -- models and tables -------------------------------------------------------
     def all_classes(self) -> Iterator[tuple[VClass, str]]:
         for name in sorted(self.modules):
             facts = self.modules[name]
@@ -706,20 +665,16 @@ class Interpreter:
             for c in facts.scope.classes:
                 yield from self._classes(c, env)
 
-
     def _classes(self, c: ClassFact, env: Env) -> Iterator[tuple[VClass, str]]:
         yield VClass(c, env), self.path_of(env.module)
         for inner in c.classes:
             yield from self._classes(inner, env)
 
-
-    # -- call graph ----------------------------------------------------------
     def all_functions(self) -> list[tuple[VFunc, str | None]]:
         """Every function and method with its class's qualified name (made once: two passes use it)."""
         if self._all_functions is None:
             self._all_functions = list(self._iter_functions())
         return self._all_functions
-
 
     def _iter_functions(self) -> Iterator[tuple[VFunc, str | None]]:
         for name in sorted(self.modules):
@@ -728,7 +683,6 @@ class Interpreter:
             yield from self._funcs(facts.scope.functions, env, None)
             for c in facts.scope.classes:
                 yield from self._class_funcs(c, env)
-
 
     def _funcs(self, functions: Iterable[FunctionFact], env: Env, cls: VClass | None) -> Iterator[tuple[VFunc, str | None]]:
         for f in functions:
@@ -739,13 +693,11 @@ class Interpreter:
             for c in f.scope.classes:
                 yield from self._class_funcs(c, inner)
 
-
     def _class_funcs(self, c: ClassFact, env: Env) -> Iterator[tuple[VFunc, str | None]]:
         cls = VClass(c, env)
         yield from self._funcs(c.methods, env, cls)
         for inner in c.classes:
             yield from self._class_funcs(inner, env)
-
 
     def body_env(self, fn: VFunc) -> Env:
         """The env ``fn``'s body runs in (one object per function: call sites share it)."""

@@ -93,13 +93,11 @@ SCALAR_TYPES = frozenset(
                "pydantic.SecretStr"})
 
 
-
 # constrained-type calls and ``Annotated`` metadata whose keywords are field constraints
 CON_TYPES = {"pydantic.constr": "builtins.str", "pydantic.conbytes": "builtins.bytes", "pydantic.conlist": "builtins.list",
               "pydantic.conset": "builtins.set", "pydantic.types.constr": "builtins.str", "pydantic.types.conlist": "builtins.list"}
 
 CON_MARKERS = frozenset({"pydantic.StringConstraints", "pydantic.types.StringConstraints"})
-
 
 
 # the prefixes grouped by their first dotted component (every prefix has a dot), in table order, so
@@ -111,7 +109,6 @@ for _old, _new in _CANONICAL_PREFIXES:
     _CANONICAL_BY_ROOT[_root] = _CANONICAL_BY_ROOT.get(_root, ()) + ((_old, _new),)
 
 del _old, _new, _root
-
 
 
 def canonical(qualname: str) -> str:

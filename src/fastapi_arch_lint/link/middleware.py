@@ -41,7 +41,6 @@ _AUTHENTICATION_MIDDLEWARE = "starlette.middleware.authentication.Authentication
 _LEVEL_ORDER = {"app": 0, "include": 1, "router": 2, "route": 3, "param": 4}
 
 
-
 @dataclass(slots=True)
 class _MwAuth:
     """A middleware that authenticates, and the request paths it guards."""
@@ -68,7 +67,6 @@ class _MwAuth:
         return not (path in self.exempt_exact or any(path.startswith(p) for p in self.exempt_prefixes))
 
 
-
 def _is_path_expr(expr: Expr | None, names: set[str]) -> bool:
     """``request.url.path``, ``scope["path"]``, a local bound to one, ``path.rstrip("/")``..."""
     if expr is None:
@@ -91,7 +89,6 @@ class MiddlewareAuth:
     def __init__(self, interp: Interpreter, auth: AuthFinder) -> None:
         self.interp = interp
         self.auth = auth
-
 
     # -- middleware ----------------------------------------------------------------
 
@@ -130,7 +127,6 @@ class MiddlewareAuth:
             out.append(replace(a, routes=routes))
         return out
 
-
     def _route_with_middleware(self, route: Route, specs: list[tuple[str, "_MwAuth"]]) -> Route:
         vias = list(route.auth.via)
         for prefix, spec in specs:
@@ -155,7 +151,6 @@ class MiddlewareAuth:
             return route
         vias.sort(key=lambda v: (_LEVEL_ORDER.get(v.level, 5), v.chain))
         return replace(route, auth=Auth(required=True, via=tuple(vias)))
-
 
     def _middleware_spec(self, m: Middleware) -> "_MwAuth | None":
         module = self.interp.module_at(m.loc.path)
@@ -197,7 +192,6 @@ class MiddlewareAuth:
                                                    self.interp.path_of(fn.env.module), fn.fact.pos.line)
         return None
 
-
     def _custom_middleware(self, name: str, fn: VFunc, nxt: set[str], m: Middleware, path: str, line: int,
                            cls: VClass | None = None) -> "_MwAuth | None":
         check = self.auth.credential_check(fn)
@@ -214,7 +208,6 @@ class MiddlewareAuth:
             parts.append("path tests not resolved: " + ", ".join(spec.unresolved))
         spec.evidence = "; ".join(parts)
         return spec
-
 
     def _path_rules(self, fn: VFunc, nxt: set[str], spec: "_MwAuth", values: dict[str, object],
                     cls: VClass | None) -> None:
@@ -266,7 +259,6 @@ class MiddlewareAuth:
                           "not the condition of an `if`: the paths it exempts are not modelled", fn.env.module,
                           c.pos.line)
 
-
     def _path_test(self, atom: "CompareFact | Expr", neg: bool, path_names: set[str], env: Env, fn: VFunc,
                    values: dict[str, object], cls: VClass | None
                    ) -> tuple[bool, str, tuple[str, ...] | None, str] | None:
@@ -288,7 +280,6 @@ class MiddlewareAuth:
             return not neg, "prefix", self._str_literals(atom.args[0], env, fn, values, cls), render(atom, 60)
         return None
 
-
     def _str_literals(self, expr: Expr, env: Env, fn: VFunc, values: dict[str, object],
                       cls: VClass | None) -> tuple[str, ...] | None:
         v: Value | None = None
@@ -302,7 +293,6 @@ class MiddlewareAuth:
         if v is None:
             v = self.interp.eval(expr, env)
         return self.interp.literal_strs(v)
-
 
     def _init_attr(self, cls: VClass, attr: str, values: dict[str, object]) -> Value:
         init = self.interp.class_attr(cls, "__init__", instance=True)
@@ -323,7 +313,6 @@ class MiddlewareAuth:
                 return VUnknown(f"`{a.value.id}` is passed at registration")
             return self.interp.eval(a.value, ienv)
         return VUnknown(f"`{attr}` is not set in __init__")
-
 
     def _branch_action(self, fn: VFunc, calls: Sequence[int], raises: Sequence[int], nxt: set[str]) -> str | None:
         if not calls and not raises:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
@@ -54,7 +55,6 @@ class RouteReg:
     registration: str
 
 
-
 @dataclass(slots=True)
 class Include:
     parent: tuple[str, int, int]
@@ -64,7 +64,6 @@ class Include:
     call: Call
     env: Env
     loc: Loc
-
 
 
 @dataclass(slots=True)
@@ -85,20 +84,31 @@ class RouterInfo:
     factory: str | None = None
 
 
+class FlatRoute(NamedTuple):
+    """A registration as an app serves it: its router's prefix and every include above it applied."""
+
+    reg: RouteReg
+    path: str  # the full path (prefixes joined as FastAPI joins them)
+    path_ok: bool  # False when a prefix or the path could not be resolved
+    deps: list[tuple[Value, str, Loc]]  # (dependency, level, where) from the app, includes and routers
+    tags: tuple[str, ...]
+    chain: tuple[IncludeStep, ...]  # the include_router calls from the app down, outermost first
+    in_schema: bool
+    deprecated: bool
+    router_prefix: str  # the prefix of the router the route is registered on
+
+
 class Registrations:
     def __init__(self, interp: Interpreter, deps: Dependencies) -> None:
         self.interp = interp
         self.deps = deps
         self.routers: dict[tuple[str, int, int], RouterInfo] = {}
 
-
     def is_app_class(self, cls: VClass | VExt) -> bool:
         return any(b in APP_CLASSES for b in self.interp.bases(cls))
 
-
     def is_router_class(self, cls: VClass | VExt) -> bool:
         return any(b in ROUTER_CLASSES for b in self.interp.bases(cls))
-
 
     def router_of(self, v: Value) -> RouterInfo | None:
         if not isinstance(v, VInst):
@@ -145,7 +155,6 @@ class Registrations:
         self.routers[v.site] = info
         return info
 
-
     def scan(self) -> None:
         for scope, env in self.interp.all_scopes():
             for f in scope.functions:
@@ -180,7 +189,6 @@ class Registrations:
             return
         self._add_route(info, method, expr, handler, env, loc)
 
-
     def _add_route(self, info: RouterInfo, method: str, call: Call, handler: VFunc | None, env: Env, loc: Loc,
                    registration: str | None = None, path_index: int = 0) -> None:
         path_expr = call.arg(path_index, "path")
@@ -211,7 +219,6 @@ class Registrations:
             kind = "http"
             reg = registration or method
         info.routes.append(RouteReg(info.inst.site, path, path_expr, methods, kind, call, handler, loc, reg))
-
 
     def _stmt_call(self, call: Call, env: Env, loc: Loc) -> None:
         if not isinstance(call.func, Attr):
@@ -277,11 +284,10 @@ class Registrations:
             values = tuple((k, self.interp.const(v, env)) for k, v in call.kwargs)
             info.middleware.append(Middleware(canonical(name), "class", opts, loc, values))
 
-
-    # -- routes ------------------------------------------------------------------
+    # -- include chains ----------------------------------------------------------
     def flatten(self, key: tuple[str, int, int], stack: tuple[tuple[str, int, int], ...] = ()
-                ) -> list[tuple[RouteReg, str, bool, list[tuple[Value, str, Loc]], tuple[str, ...], tuple[IncludeStep, ...], bool, bool, str]]:
-        """Routes reachable from a router: (reg, path, path_ok, deps, tags, chain, in_schema, deprecated, router_prefix)."""
+                ) -> list[FlatRoute]:
+        """The routes reachable from a router, with the prefixes, dependencies and tags above them."""
         info = self.routers[key]
         if key in stack:
             self.interp.note(f"router `{info.name}`", "includes itself (directly or through others)", key[0], key[1])
@@ -291,7 +297,8 @@ class Registrations:
         for reg in info.routes:
             path_ok = reg.path is not None
             path = info.prefix + (reg.path or "")
-            out.append((reg, path, path_ok, list(own_deps), info.tags, (), info.include_in_schema, info.deprecated, info.prefix))
+            out.append(FlatRoute(reg, path, path_ok, list(own_deps), info.tags, (), info.include_in_schema, info.deprecated,
+                                 info.prefix))
         for inc in info.includes:
             child = self.routers.get(inc.child)
             if child is None:
@@ -306,14 +313,14 @@ class Registrations:
                 dependencies=tuple(self.deps.dep_label(v) for v, _, _ in kw_deps), tags=inc_tags,
             )
             inc_deps = [(v, "include", loc) for v, _, loc in kw_deps]
-            for reg, path, ok, deps, tags, chain, schema, depr, rprefix in self.flatten(inc.child, stack + (key,)):
-                out.append((
-                    reg, info.prefix + (inc.prefix or "") + path, ok and inc.prefix is not None,
-                    own_deps + inc_deps + deps, info.tags + inc_tags + tags, (step,) + chain,
-                    info.include_in_schema and in_schema and schema, info.deprecated or deprecated or depr, rprefix,
+            for f in self.flatten(inc.child, stack + (key,)):
+                out.append(FlatRoute(
+                    f.reg, info.prefix + (inc.prefix or "") + f.path, f.path_ok and inc.prefix is not None,
+                    own_deps + inc_deps + f.deps, info.tags + inc_tags + f.tags, (step,) + f.chain,
+                    info.include_in_schema and in_schema and f.in_schema, info.deprecated or deprecated or f.deprecated,
+                    f.router_prefix,
                 ))
         return out
-
 
     def app_name(self, info: RouterInfo) -> str:
         # prefer a module-level binding of the app (``app = create_app()``)
@@ -327,7 +334,6 @@ class Registrations:
                     info.loc = Loc(facts.path, a.pos.line, a.pos.col)
                     return a.target
         return info.inst.bound_name or "app"
-
 
     def app_loc(self, info: RouterInfo) -> Loc:
         return info.loc

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from fastapi_arch_lint.link.auth import AuthFinder
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
-from fastapi_arch_lint.link.registrations import RouteReg
+from fastapi_arch_lint.link.registrations import FlatRoute
 from fastapi_arch_lint.link.schema import Schema
 from fastapi_arch_lint.link.values import (
     Env,
@@ -28,7 +28,6 @@ from fastapi_arch_lint.model.app import (
     AuthVia,
     DependencyUse,
     Handler,
-    IncludeStep,
     Loc,
     Param,
     Route,
@@ -48,7 +47,6 @@ class RouteBuilder:
         self.schema = schema
         self.deps = deps
         self.auth = auth
-
 
     def walk_dependencies(
         self,
@@ -110,10 +108,9 @@ class RouteBuilder:
             visit(v, level, loc, scopes, security, (), 0, "")
         return uses, vias, sub_params
 
-
-    def build_route(self, app_id: str, reg: RouteReg, path: str, path_ok: bool,
-                    deps: list[tuple[Value, str, Loc]], tags: tuple[str, ...], chain: tuple[IncludeStep, ...],
-                    in_schema: bool, deprecated: bool, router_prefix: str, order: int = 0) -> Route | None:
+    def build_route(self, app_id: str, flat: FlatRoute, order: int = 0) -> Route | None:
+        reg, path, path_ok, deps = flat.reg, flat.path, flat.path_ok, flat.deps
+        tags, chain, in_schema, deprecated = flat.tags, flat.chain, flat.in_schema, flat.deprecated
         handler_v = reg.handler
         if handler_v is None:
             return None
@@ -206,9 +203,8 @@ class RouteBuilder:
             tags=tuple(dict.fromkeys(route_tags)), dependencies=tuple(uses), auth=auth,
             params=tuple(plain_params) + tuple(sub_params), include_chain=chain, include_in_schema=in_schema,
             deprecated=deprecated, registration=reg.registration, path_unresolved=not path_ok,
-            response_class=response_class, router_prefix=router_prefix, order=order,
+            response_class=response_class, router_prefix=flat.router_prefix, order=order,
         )
-
 
     @staticmethod
     def _param_expr(fact: FunctionFact, name: str) -> Expr | None:

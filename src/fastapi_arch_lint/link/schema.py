@@ -43,7 +43,6 @@ class Schema:
         self.interp = interp
         self._fields_memo: dict[tuple[int, str], tuple[list[ModelField], int]] = {}
 
-
     def type_names(self, v: Value | None, _depth: int = 0) -> list[str]:
         if v is None or _depth > 6:
             return []
@@ -62,10 +61,8 @@ class Schema:
             return ["builtins.None"]
         return []
 
-
     def is_model_class(self, v: Value) -> bool:
         return isinstance(v, VClass) and any(b in MODEL_BASES for b in self.interp.bases(v))
-
 
     def is_body_type(self, v: Value | None, _depth: int = 0) -> bool:
         if v is None or _depth > 5:
@@ -85,7 +82,6 @@ class Schema:
             return self.is_body_type(v.base, _depth + 1)
         return False
 
-
     def model_names(self, v: Value | None, _depth: int = 0) -> list[str]:
         if v is None or _depth > 6:
             return []
@@ -99,7 +95,6 @@ class Schema:
         if isinstance(v, VAnnotated):
             return self.model_names(v.base, _depth + 1)
         return []
-
 
     def build_models(self) -> tuple[list[PydanticModel], list[Table]]:
         models: list[PydanticModel] = []
@@ -118,7 +113,6 @@ class Schema:
                 tables.append(self.table(cls, path, "sqlalchemy"))
         return models, tables
 
-
     def is_sqla_model(self, cls: VClass, bases: tuple[str, ...]) -> bool:
         if cls.fact.field("__abstract__") is not None:
             f = cls.fact.field("__abstract__")
@@ -131,7 +125,6 @@ class Schema:
         return cls.fact.field("__tablename__") is not None or cls.fact.field("__table__") is not None or any(
             self._is_column_field(f.annotation, f.value) for f in cls.fact.fields
         )
-
 
     @staticmethod
     def _is_column_field(annotation: Expr | None, value: Expr | None) -> bool:
@@ -147,14 +140,12 @@ class Schema:
                 return True
         return False
 
-
     def model_fields(self, cls: VClass, _seen: frozenset[str] = frozenset()) -> list[ModelField]:
         """The fields of a model class, inherited ones first (memoized: subclasses share their bases')."""
         if cls.qualname in _seen:
             self.interp.guard_fired()
             return []
         return self.interp.memoized(self._fields_memo, (id(cls.fact), cls.env.module), self._model_fields, cls, _seen)
-
 
     def _model_fields(self, cls: VClass, _seen: frozenset[str]) -> list[ModelField]:
         fields: dict[str, ModelField] = {}
@@ -209,7 +200,6 @@ class Schema:
                                         tuple(constraints), f.pos.line, f.pos.col, optional)
         return list(fields.values())
 
-
     def pyd_model(self, cls: VClass, path: str, kind: str, bases: tuple[str, ...]) -> PydanticModel:
         config: list[tuple[str, object]] = []
         mc = cls.fact.field("model_config")
@@ -226,7 +216,6 @@ class Schema:
         )
         return PydanticModel(cls.qualname, cls.fact.name, kind, path, cls.fact.pos.line, bases[1:],
                              tuple(self.model_fields(cls)), tuple(config), validators)
-
 
     def table(self, cls: VClass, path: str, kind: str) -> Table:
         tn = cls.fact.field("__tablename__")
@@ -254,7 +243,6 @@ class Schema:
         return Table(cls.qualname, cls.fact.name, tablename, kind, path, cls.fact.pos.line, tuple(columns),
                      tuple(uniques), tuple(indexes), tuple(pks))
 
-
     def table_args(self, cls: VClass) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], list[tuple[str, ...]]]:
         uniques: list[tuple[str, ...]] = []
         indexes: list[tuple[str, ...]] = []
@@ -278,7 +266,6 @@ class Schema:
             elif fname == "PrimaryKeyConstraint":
                 pks.append(cols)
         return uniques, indexes, pks
-
 
     def column(self, name: str, annotation: Expr | None, value: Expr | None, line: int, col: int, env: Env,
                kind: str) -> Column | None:

@@ -19,7 +19,6 @@ BUILTINS = frozenset({
 })
 
 
-
 # ---------------------------------------------------------------------------
 # values of the abstract interpreter
 #
@@ -37,11 +36,9 @@ class Env:
     functions: tuple[FunctionFact, ...] = ()  # outermost first
 
 
-
 @dataclass(slots=True, unsafe_hash=True)
 class VModule:
     name: str
-
 
 
 @dataclass(slots=True, unsafe_hash=True)
@@ -55,7 +52,6 @@ class VFunc:
         return f"{self.env.module}.{self.fact.qualname}"
 
 
-
 @dataclass(slots=True, unsafe_hash=True)
 class VClass:
     fact: ClassFact
@@ -66,11 +62,9 @@ class VClass:
         return f"{self.env.module}.{self.fact.qualname}"
 
 
-
 @dataclass(slots=True, unsafe_hash=True)
 class VExt:
     qualname: str
-
 
 
 @dataclass(slots=True, unsafe_hash=True)
@@ -82,17 +76,14 @@ class VInst:
     bound_name: str = ""
 
 
-
 @dataclass(slots=True, unsafe_hash=True)
 class VConst:
     value: object
 
 
-
 @dataclass(slots=True, unsafe_hash=True)
 class VSeq:
     items: tuple["Value", ...]
-
 
 
 @dataclass(slots=True, unsafe_hash=True)
@@ -101,12 +92,10 @@ class VAnnotated:
     meta: tuple["Value", ...]
 
 
-
 @dataclass(slots=True, unsafe_hash=True)
 class VGeneric:
     base: "Value"
     items: tuple["Value", ...]
-
 
 
 @dataclass(slots=True, unsafe_hash=True)
@@ -117,7 +106,6 @@ class VParam:
     name: str
 
 
-
 @dataclass(slots=True, unsafe_hash=True)
 class VUnknown:
     reason: str
@@ -126,24 +114,19 @@ class VUnknown:
     binding: str = ""
 
 
-
 Value = VModule | VFunc | VClass | VExt | VInst | VConst | VSeq | VAnnotated | VGeneric | VParam | VUnknown
-
 
 
 # the value of each builtin name, shared (values are immutable): every ``len(...)`` looks one up
 BUILTIN_VALUES = {n: VExt(f"builtins.{n}") for n in BUILTINS}
 
 
-
 def ext_name(v: "Value") -> str | None:
     return v.qualname if isinstance(v, VExt) else None
 
 
-
 def short(name: str) -> str:
     return name.rsplit(".", 1)[-1]
-
 
 
 def why(v: Value) -> str:
@@ -152,7 +135,6 @@ def why(v: Value) -> str:
     if isinstance(v, VParam):
         return f"comes from parameter `{v.name}`"
     return "not a constant"
-
 
 
 def status_value(v: Value) -> int | None:
@@ -165,7 +147,6 @@ def status_value(v: Value) -> int | None:
     if isinstance(v, VInst) and isinstance(v.cls, VExt) and "HTTPStatus" in v.cls.qualname:
         return None
     return None
-
 
 
 def to_py(v: Value) -> object:
