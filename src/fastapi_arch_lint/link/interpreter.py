@@ -62,6 +62,7 @@ from fastapi_arch_lint.model.facts import (
 _T = TypeVar("_T")
 
 _ABSENT: Any = object()  # a ``dict.get`` default that no stored value is
+_MISS: Any = object()  # ``recall``'s answer when the memo may not be used
 
 
 MAX_EVAL_DEPTH = 24
@@ -212,11 +213,9 @@ class Interpreter:
         what they get back.
         """
         depth = self._depth
-        hit = memo.get(key)
-        if hit is not None and depth + hit[1] <= MAX_EVAL_DEPTH:
-            if depth + hit[1] > self._max_depth:
-                self._max_depth = depth + hit[1]
-            return hit[0]
+        got = self.recall(memo, key, depth)
+        if got is not _MISS:
+            return got
         outer_max, outer_guarded = self._max_depth, self._guarded
         self._max_depth, self._guarded = depth, False
         try:
@@ -227,6 +226,21 @@ class Interpreter:
         finally:
             self._max_depth = max(outer_max, self._max_depth)
             self._guarded = outer_guarded or self._guarded
+
+    def recall(self, memo: dict[Any, tuple[Any, int]], key: object, depth: int) -> Any:
+        """The memo's hit path, the one place it is written: what ``memo`` remembers under ``key`` if a
+        caller at evaluation ``depth`` may reuse it (see ``memoized``), else ``_MISS``. ``eval`` asks it
+        directly for module-level names, skipping the frames of ``lookup``, ``module_attr`` and
+        ``memoized`` (the interpreter's hottest path)."""
+        hit = memo.get(key)
+        if hit is None:
+            return _MISS
+        reach = depth + hit[1]
+        if reach > MAX_EVAL_DEPTH:
+            return _MISS
+        if reach > self._max_depth:
+            self._max_depth = reach
+        return hit[0]
 
     def local_names(self, fn: FunctionFact) -> dict[str, list[tuple[int, str, object]] | None]:
         """What ``lookup`` needs of a function in one table: its symbol table, and None for a parameter
@@ -242,14 +256,9 @@ class Interpreter:
         """The value of ``module.name`` (memoized: every use of an imported or global name lands here)."""
         if _seen:  # a star import being followed: its cycle guard depends on the path taken
             return self._module_attr(module, name, _seen)
-        # the hit path of ``_memoized``, inlined: this is the interpreter's hottest call
-        hit = self._attr_memo.get((module, name))
-        if hit is not None:
-            reach = self._depth + hit[1]
-            if reach <= MAX_EVAL_DEPTH:
-                if reach > self._max_depth:
-                    self._max_depth = reach
-                return hit[0]
+        got = self.recall(self._attr_memo, (module, name), self._depth)  # a hit without ``memoized``'s frame
+        if got is not _MISS:
+            return got
         return self.memoized(self._attr_memo, (module, name), self._module_attr, module, name, _seen)
 
     def _module_attr(self, module: str, name: str, _seen: frozenset[str]) -> Value:
@@ -344,20 +353,15 @@ class Interpreter:
         if depth > self._max_depth:
             self._max_depth = depth
         # the two commonest kinds first, without the frames of ``_eval`` (and, for a module-level name
-        # whose value is remembered, of ``lookup`` and ``module_attr``: the hit path of both, inlined)
+        # whose value is remembered, of ``lookup``, ``module_attr`` and ``memoized``: ``recall`` is asked)
         kind = type(expr)
         if kind is Name:
             if not env.functions:
-                hit = self._attr_memo.get((env.module, expr.id))
-                if hit is not None:
-                    reach = depth + 1 + hit[1]  # ``module_attr`` runs one level down
-                    if reach <= MAX_EVAL_DEPTH:
-                        if reach > self._max_depth:
-                            self._max_depth = reach
-                        v = hit[0]
-                        if type(v) is VUnknown and expr.id in BUILTINS:
-                            return BUILTIN_VALUES[expr.id]
-                        return v
+                v = self.recall(self._attr_memo, (env.module, expr.id), depth + 1)  # ``module_attr`` is one level down
+                if v is not _MISS:
+                    if type(v) is VUnknown and expr.id in BUILTINS:
+                        return BUILTIN_VALUES[expr.id]
+                    return v
             self._depth = depth + 1
             try:
                 return self.lookup(expr.id, env, expr.line)
