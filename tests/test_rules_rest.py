@@ -13,7 +13,7 @@ import pytest
 
 from fastapi_arch_lint.config import Config
 from fastapi_arch_lint.engine import analyze, review
-from fastapi_arch_lint.rules.rest._rest import VERSION_RE, parse_path, pattern_key, segment_origin, swallows
+from fastapi_arch_lint.rules.rest._common import VERSION_RE, parse_path, pattern_key, segment_origin, swallows
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
