@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fastapi_arch_lint.discovery import assign_module_names, discover
+from fastapi_arch_lint.discovery import assign_module_names, discover, glob_to_regex
 
 
 def write(root: Path, files: dict[str, str] | list[str]) -> None:
@@ -71,6 +71,21 @@ def test_exclude_globs_are_anchored_at_base(tmp_path: Path) -> None:
     write(tmp_path, ["proj/app/__init__.py", "proj/app/legacy.py", "proj/app/main.py"])
     found = discover([tmp_path / "proj" / "app"], ["app/legacy.py"], base=tmp_path / "proj", cwd=tmp_path)
     assert displays(found) == ["proj/app/__init__.py", "proj/app/main.py"]
+
+
+@pytest.mark.parametrize(("pattern", "path", "hit"), [
+    ("migrations", "migrations/v1.py", True),
+    ("migrations", "app/migrations/v1.py", True),       # no slash: any depth
+    ("/migrations", "app/migrations/v1.py", False),     # leading slash: anchored
+    ("app/*.py", "app/main.py", True),
+    ("app/*.py", "app/sub/main.py", False),             # * stays within a folder
+    ("app/**/*.py", "app/main.py", True),               # **/ also matches no folder
+    ("app/**/*.py", "app/a/b/main.py", True),
+    ("tests/test_?.py", "tests/test_a.py", True),
+    ("tests/test_?.py", "tests/test_ab.py", False),
+])
+def test_glob_to_regex(pattern: str, path: str, hit: bool) -> None:
+    assert bool(glob_to_regex(pattern).match(path)) is hit
 
 
 def test_explicit_file_target(tmp_path: Path) -> None:

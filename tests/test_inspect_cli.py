@@ -154,6 +154,24 @@ def test_json_file_is_relative_to_cwd(bigger_app: Path) -> None:
     assert all(f.startswith("bigger_app/app/") for f in files)
 
 
+@pytest.mark.parametrize("flag", ["-o", "--output"])
+def test_output_file_instead_of_stdout(bigger_app: Path, tmp_path: Path, flag: str) -> None:
+    for fmt in ("text", "json"):
+        report = tmp_path / f"inspect.{fmt}"
+        proc = run(".", "--format", fmt, flag, str(report), "--no-cache", cwd=bigger_app)
+        no_traceback(proc)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == ""
+        # the very bytes standard output would have carried
+        assert report.read_text(encoding="utf-8") == run(".", "--format", fmt, "--no-cache", cwd=bigger_app).stdout
+
+
+def test_output_to_a_folder_is_a_usage_error(bigger_app: Path, tmp_path: Path) -> None:
+    proc = run(".", "-o", str(tmp_path), cwd=bigger_app)
+    no_traceback(proc)
+    assert proc.returncode == 2 and "is a directory" in proc.stderr
+
+
 def test_inspect_in_repo_fixture_directory() -> None:
     # the way tests/test_oracle.py runs it: the fixture folder as working directory
     proc = run(".", "--format", "json", cwd=BIGGER_APP)

@@ -8,7 +8,7 @@ import pytest
 
 from fastapi_arch_lint.config import Config
 from fastapi_arch_lint.engine import review
-from fastapi_arch_lint.rule import load_rules, rule_docs_dir
+from fastapi_arch_lint.rule import CATEGORIES, CATEGORY_TITLES, load_rules, rule_docs_dir
 from ruledocs import page_cases
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +28,13 @@ def test_registry_and_pages_match_one_to_one() -> None:
         p = pages[code]
         assert p.name == f"{code}-{cls.name}.md", p
         assert p.parent.name == cls.category(), f"{p} should be under rules/{cls.category()}/"
+
+
+def test_every_category_has_rules_a_title_and_a_folder() -> None:
+    used = {cls.category() for cls in RULES.values()}
+    assert used == set(CATEGORIES.values()), "a category without rules, or a rule without a category"
+    assert set(CATEGORY_TITLES) == used
+    assert {p.name for p in DOCS.iterdir() if p.is_dir()} == used
 
 
 def test_docs_dir_is_the_repository_rules_folder_or_packaged() -> None:

@@ -12,7 +12,7 @@ from fastapi_arch_lint.engine import analyze
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Name
 from fastapi_arch_lint.model.facts import CallSite, Pos
-from fastapi_arch_lint.rules.http._effects import classify, labels
+from fastapi_arch_lint.rules.http._common import classify, labels
 from fastapi_arch_lint.rules.http.body_on_204 import BodyOn204, no_body_status
 from fastapi_arch_lint.rules.http.get_with_body import GetWithBody
 from fastapi_arch_lint.rules.http.multi_method_handler import MultiMethodHandler
@@ -598,7 +598,7 @@ def test_self_attribute_calls_resolve_through_the_class(tmp_path: Path, monkeypa
 def test_matches_any_is_fnmatchcase_against_each_pattern() -> None:
     import fnmatch
 
-    from fastapi_arch_lint.rules.http._effects import matches_any
+    from fastapi_arch_lint.rules.http._common import matches_any
 
     patterns = ["_*", "*_internal", "log[_-]*", "a?c", "x[!y]z", "*.py", "*"]
     names = ["_x", "foo_internal", "log_write", "log-x", "abc", "axc", "xaz", "xyz", "foo.py", "", "a\nb", "LOG_x"]

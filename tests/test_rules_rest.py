@@ -1,4 +1,4 @@
-"""REST rules FAL102-FAL109: edge cases beyond the rule pages, and the ``Route.order`` fact."""
+"""REST rules FAL101-FAL109: edge cases beyond the rule pages, and the ``Route.order`` fact."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from fastapi_arch_lint.config import Config
 from fastapi_arch_lint.engine import analyze, review
-from fastapi_arch_lint.rules.rest._rest import VERSION_RE, parse_path, pattern_key, segment_origin, swallows
+from fastapi_arch_lint.rules.rest._common import VERSION_RE, parse_path, pattern_key, segment_origin, swallows
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -257,6 +257,60 @@ def test_casing_style_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert lines(found) == marked(CASING_FILES, "snake")
     found = run(tmp_path, monkeypatch, CASING_FILES, "FAL102", {"style": "camel"})
     assert lines(found) == marked(CASING_FILES, "camel")
+
+
+# ---------------------------------------------------------------------------
+# FAL101 verb-in-path
+
+VERB_FILES = {
+    "app/main.py": """
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/items/new")
+        def new_item_form():
+            return {}
+
+
+        @app.get("/todos/{todo_id}/List")
+        def todo_list(todo_id: int):
+            return {}
+
+
+        @app.get("/settings/set")
+        def settings():
+            return {}
+
+
+        @app.get("/items/new-item")  # F:x
+        def new_item():
+            return {}
+
+
+        @app.get("/items/newItem")  # F:x
+        def new_item_camel():
+            return {}
+
+
+        @app.post("/items/create")  # F:x
+        def create_item():
+            return {}
+
+
+        @app.get("/list/get-user")  # F:x
+        def get_user():
+            return {}
+    """,
+}
+
+
+def test_bare_verb_segment_is_a_resource_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, VERB_FILES, "FAL101")
+    assert lines(found) == marked(VERB_FILES)
+    # a bare segment is skipped, and the verb phrase after it is the one reported
+    assert any("`get` in segment `get-user`" in f.message for f in found)
 
 
 # ---------------------------------------------------------------------------

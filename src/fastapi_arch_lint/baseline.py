@@ -4,7 +4,7 @@ reports only the findings that are not in it.
 Identity never includes a line number: a finding is keyed by its rule, its repository-relative
 path and its *entity* (the route, model field, call... it is about; the message when the rule
 sets none), hashed into the same line-independent fingerprint SARIF and GitLab use
-(``report.sarif.fingerprint_base``). So findings survive code moving inside a file.
+(``report._common.fingerprint_base``). So findings survive code moving inside a file.
 
 When several findings share a key (two blocking calls in one handler), matching is count-based,
 as in bandit: a baseline with n entries for a key absorbs up to n current findings. Unlike
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi_arch_lint.findings import Finding
-from fastapi_arch_lint.report.sarif import fingerprint_base, repo_relative
+from fastapi_arch_lint.report._common import fingerprint_base, repo_relative
 
 VERSION = 1
 TOOL = "fastapi-arch-lint"

@@ -283,9 +283,12 @@ def _write_baseline(path: Path, findings) -> None:  # type: ignore[no-untyped-de
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Exclude files matching GLOB (repeatable).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="A pyproject.toml to read excludes from (default: the nearest one).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the report to a file instead of standard output.")
 @_perf_options
 def inspect(paths: tuple[str, ...], fmt: str, exclude: tuple[str, ...], config_path: str | None,
-            jobs: int | None = None, no_cache: bool = False, cache_dir: str | None = None) -> None:
+            output: str | None = None, jobs: int | None = None, no_cache: bool = False,
+            cache_dir: str | None = None) -> None:
     """Show the app model: every route with its full path, auth, status and models.
 
     PATHS are files or folders (default: the current folder). Items the model
@@ -305,7 +308,10 @@ def inspect(paths: tuple[str, ...], fmt: str, exclude: tuple[str, ...], config_p
                        auth_names=config.auth_names, timeout=config.file_timeout or DEFAULT_FILE_TIMEOUT)
     _cache_warning(cache)
     out = render_json(analysis.model, analysis.diagnostics) if fmt == "json" else render_text(analysis.model, analysis.diagnostics)
-    click.echo(out)
+    if output:
+        Path(output).write_text(out + "\n", encoding="utf-8")
+    else:
+        click.echo(out)
 
 
 @cli.command("rules")

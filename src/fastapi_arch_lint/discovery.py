@@ -52,8 +52,14 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
             return path.as_posix()
 
 
-def _glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """Translate a gitignore-like glob (``**`` spans folders) to a regex."""
+def glob_to_regex(pattern: str) -> re.Pattern[str]:
+    """Translate a gitignore-like glob to a regex matched against a relative posix path.
+
+    The one glob syntax of ``exclude`` and ``per-file-ignores``: ``*`` and ``?`` stay within
+    a folder, ``**`` spans folders (``**/`` also matches no folder at all). A pattern that
+    starts with ``/`` or contains a ``/`` is anchored at the base folder, else it matches at
+    any depth; a match on a folder also matches everything below it.
+    """
     pattern = pattern.strip().replace(os.sep, "/")
     anchored = pattern.startswith("/")
     pattern = pattern.strip("/")
@@ -86,7 +92,7 @@ class Excluder:
 
     def __init__(self, patterns: Iterable[str] = (), use_defaults: bool = True) -> None:
         self.names = set(DEFAULT_EXCLUDES) if use_defaults else set()
-        self.patterns = [_glob_to_regex(p) for p in patterns if p.strip()]
+        self.patterns = [glob_to_regex(p) for p in patterns if p.strip()]
 
     def excluded(self, rel: str, name: str) -> bool:
         if name in self.names:

@@ -8,10 +8,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi_arch_lint.discovery import Discovered, SourceFile, assign_module_names, discover, package_root
 from fastapi_arch_lint.cache import FactCache, decode_entry, encode_entry
+from fastapi_arch_lint.config import Config
+from fastapi_arch_lint.discovery import Discovered, SourceFile, assign_module_names, discover, package_root
 from fastapi_arch_lint.extract.source import DEFAULT_MAX_FILE_BYTES, Extracted, digest, read_source
-from fastapi_arch_lint.findings import Diagnostic
+from fastapi_arch_lint.findings import Diagnostic, Finding
+from fastapi_arch_lint.rule import select_rules
+from fastapi_arch_lint.suppress import apply_noqa, apply_per_file_ignores
 
 if TYPE_CHECKING:  # the model is imported where it is built: not by a run answered from the cache
     from fastapi_arch_lint.model.app import AppModel
@@ -414,7 +417,7 @@ class ReviewResult:
 
     __slots__ = ("findings", "diagnostics", "analysis", "_rules", "_selection")
 
-    def __init__(self, findings: list["Finding"], diagnostics: list[Diagnostic], analysis: Analysis,
+    def __init__(self, findings: list[Finding], diagnostics: list[Diagnostic], analysis: Analysis,
                  rules: list[type] | None = None,
                  selection: Selection | None = None) -> None:
         self.findings = findings
@@ -426,14 +429,12 @@ class ReviewResult:
     @property
     def rules(self) -> list[type]:
         if self._rules is None:
-            from fastapi_arch_lint.rule import select_rules
-
             self._rules = select_rules(*self._selection) if self._selection is not None else []
         return self._rules
 
 
 def run_rules(model: AppModel, rules: Sequence[type], options: dict[str, dict] | None = None
-              ) -> tuple[list["Finding"], list[Diagnostic]]:
+              ) -> tuple[list[Finding], list[Diagnostic]]:
     """Run ``rules`` over ``model``. A rule that fails becomes a diagnostic, never a crash."""
     findings: list[Finding] = []
     diagnostics: list[Diagnostic] = []
@@ -452,7 +453,7 @@ def run_rules(model: AppModel, rules: Sequence[type], options: dict[str, dict] |
 _TRANSIENT = (CRASH_MESSAGE, _TIMEOUT_PREFIX, "internal error")
 
 
-def review(targets: Sequence[str | Path], config: "Config", *, select: Sequence[str] | None = None,
+def review(targets: Sequence[str | Path], config: Config, *, select: Sequence[str] | None = None,
            ignore: Sequence[str] = (), extend_select: Sequence[str] = (), jobs: int | None = None,
            cache: FactCache | None = None, reuse_results: bool = False) -> ReviewResult:
     """Findings and diagnostics of the files under ``targets``.
@@ -463,9 +464,6 @@ def review(targets: Sequence[str | Path], config: "Config", *, select: Sequence[
     rule: the result's ``analysis.model`` is then None, so callers that need the model (the
     narrative) leave ``reuse_results`` off.
     """
-    from fastapi_arch_lint.rule import select_rules
-    from fastapi_arch_lint.suppress import apply_noqa, apply_per_file_ignores
-
     # like ruff: an explicit --select replaces the file's select *and* ignore
     selection: Selection
     if select is not None:
@@ -502,7 +500,7 @@ def review(targets: Sequence[str | Path], config: "Config", *, select: Sequence[
     return result
 
 
-def _run_key(cache: FactCache, targets: Sequence[str | Path], config: "Config",
+def _run_key(cache: FactCache, targets: Sequence[str | Path], config: Config,
              selection: Selection,
              found: Discovered, sources: Sequence[bytes | Diagnostic]) -> tuple[str, str]:
     """``(slot, key)`` of a review: the slot names the project and settings (one stored result
@@ -530,7 +528,3 @@ def _run_key(cache: FactCache, targets: Sequence[str | Path], config: "Config",
         what = source.message if isinstance(source, Diagnostic) else digest(source)
         inputs.append(f"{f.display}\0{f.path}\0{f.target}\0{roots[parent]}\0{what}")
     return cache.result_slot(settings), cache.result_key("\n".join(inputs))
-
-
-from fastapi_arch_lint.config import Config  # noqa: E402
-from fastapi_arch_lint.findings import Finding  # noqa: E402

@@ -23,7 +23,6 @@ PREFIX = "FAL"
 CATEGORIES: dict[str, str] = {
     "1": "rest",
     "2": "http",
-    "3": "contracts",
     "4": "auth",
     "5": "security",
     "6": "async",
@@ -34,7 +33,6 @@ CATEGORIES: dict[str, str] = {
 CATEGORY_TITLES: dict[str, str] = {
     "rest": "REST design",
     "http": "HTTP semantics",
-    "contracts": "API contracts",
     "auth": "Authentication and access control",
     "security": "Injection, secrets and hardening",
     "async": "Async and blocking calls",

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi_arch_lint.discovery import _glob_to_regex
+from fastapi_arch_lint.discovery import glob_to_regex
 from fastapi_arch_lint.findings import Finding
 from fastapi_arch_lint.rule import matches
 
@@ -41,7 +41,7 @@ def apply_per_file_ignores(
     if not per_file:
         return list(findings)
     cwd = (cwd or Path.cwd()).resolve()
-    compiled = [(_glob_to_regex(g), codes) for g, codes in per_file.items()]
+    compiled = [(glob_to_regex(g), codes) for g, codes in per_file.items()]
     kept = []
     for f in findings:
         p = (cwd / f.path).resolve()

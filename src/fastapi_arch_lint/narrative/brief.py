@@ -40,7 +40,7 @@ STANDARDS_FILES = ("CLAUDE.md", "AGENTS.md", "CONTRIBUTING.md")
 
 # which finding areas (rule categories) each focus keeps
 FOCUS_CATEGORIES: dict[str, frozenset[str]] = {
-    "api": frozenset({"rest", "http", "contracts", "layering", "async"}),
+    "api": frozenset({"rest", "http", "layering", "async"}),
     "database": frozenset({"schema", "async", "layering"}),
     "security": frozenset({"auth", "security"}),
 }

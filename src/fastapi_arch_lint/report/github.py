@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from fastapi_arch_lint.findings import Diagnostic, Finding
-from fastapi_arch_lint.report.sarif import repo_relative
+from fastapi_arch_lint.report._common import repo_relative
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 SUMMARY_ROWS = 50

@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 
 from fastapi_arch_lint.findings import Diagnostic, Finding
-from fastapi_arch_lint.report.sarif import fingerprints, repo_relative
+from fastapi_arch_lint.report._common import fingerprints, repo_relative
 
 SEVERITIES = {"error": "major", "warning": "minor", "info": "info"}
 

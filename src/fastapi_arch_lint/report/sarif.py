@@ -1,29 +1,24 @@
 """``review --format sarif``: SARIF 2.1.0 for GitHub code scanning (and any SARIF viewer).
 
-Also home of two helpers the CI formats share: repository-relative paths and
-line-independent fingerprints.
-
 * URIs are relative to the git top-level folder of the file (found by walking up to a
-  ``.git`` entry, no subprocess), else to the current folder.
+  ``.git`` entry, no subprocess), else to the current folder (``report._common``).
 * ``tool.driver.rules`` lists every rule that ran, with descriptions and help taken from
   the rule's documentation page.
 * ``partialFingerprints["fastapiArchLint/v1"]`` hashes rule + path + the finding's entity
-  (its message when it has none), never the line number, so it survives code moving.
+  (its message when it has none), never the line number, so it survives code moving
+  (``report._common``, shared with the GitLab format and baselines).
   GitHub's own ``primaryLocationLineHash`` is left to ``upload-sarif`` to compute.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from collections.abc import Sequence
-from functools import lru_cache
-from pathlib import Path
 from urllib.parse import quote
 
 from fastapi_arch_lint import __version__
 from fastapi_arch_lint.findings import Diagnostic, Finding
+from fastapi_arch_lint.report._common import fingerprints, repo_relative
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/fastapi-arch-lint/"
@@ -31,53 +26,6 @@ FINGERPRINT_KEY = "fastapiArchLint/v1"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 PRECISION = {"high": "high", "medium": "medium", "low": "low"}
 MAX_TEXT = 1000  # GitHub: shortDescription/fullDescription/help.text at most 1024 characters
-
-
-# ---------------------------------------------------------------- shared helpers
-
-@lru_cache(maxsize=256)
-def _git_root(folder: str) -> Path | None:
-    p = Path(folder)
-    for candidate in (p, *p.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
-
-
-def repo_relative(path: str, cwd: Path | None = None) -> str:
-    """``path`` (as printed: relative to the working folder, or absolute) relative to its git
-    repository's top level, posix separators; relative to the working folder outside git."""
-    if path.startswith("<"):  # "<internal>" and friends
-        return path
-    cwd = cwd or Path.cwd()
-    absolute = Path(os.path.abspath(cwd / path))
-    root = _git_root(str(absolute.parent)) or cwd.resolve()
-    for base in (root, root.resolve()):
-        for candidate in (absolute, absolute.resolve()):
-            try:
-                return candidate.relative_to(base).as_posix()
-            except ValueError:
-                continue
-    return Path(path).as_posix()
-
-
-def fingerprint_base(f: Finding, rel_path: str) -> str:
-    what = f.entity or f.message
-    return hashlib.sha256(f"{f.rule}\0{rel_path}\0{what}".encode("utf-8", "surrogateescape")).hexdigest()
-
-
-def fingerprints(findings: Sequence[Finding], rel_paths: Sequence[str]) -> list[str]:
-    """One line-independent fingerprint per finding; duplicates are re-salted with the
-    previous hash (ruff's GitLab scheme), so they stay unique and stable in order."""
-    seen: set[str] = set()
-    out = []
-    for f, rel in zip(findings, rel_paths):
-        fp = fingerprint_base(f, rel)
-        while fp in seen:
-            fp = hashlib.sha256(f"{fp}\0{f.rule}\0{rel}".encode("utf-8", "surrogateescape")).hexdigest()
-        seen.add(fp)
-        out.append(fp)
-    return out
 
 
 def _trim(text: str, limit: int = MAX_TEXT) -> str:

@@ -97,3 +97,48 @@ def is_param(segment: str) -> bool:
 
 def route_entity(route: Route) -> str:
     return f"{','.join(route.methods) or 'WS'} {route.path} {route.handler.qualname}"
+
+
+# -- resolved call targets and ORM sessions (the async and layering rules) ---------------
+# A call's target is a dotted name: ``requests.get`` for a function, ``httpx.Client().get``
+# for a method of an instance built in the function, ``sqlalchemy.orm.Session.execute`` for a
+# method of a parameter annotated ``Session``.
+
+SYNC_SESSION_CLASSES = frozenset({
+    "sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlmodel.Session",
+    "sqlmodel.orm.session.Session", "sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session",
+})
+# receivers that are sync sessions without being the class itself: ``SessionLocal()`` where
+# ``SessionLocal = sessionmaker(...)``, or a ``scoped_session(...)`` registry
+SYNC_SESSION_RECEIVERS = frozenset({
+    "sqlalchemy.orm.sessionmaker()", "sqlalchemy.orm.scoped_session()", "sqlalchemy.orm.scoping.scoped_session()",
+})
+ASYNC_SESSION_CLASSES = frozenset({
+    "sqlalchemy.ext.asyncio.AsyncSession", "sqlalchemy.ext.asyncio.session.AsyncSession",
+    "sqlmodel.ext.asyncio.session.AsyncSession", "sqlalchemy.ext.asyncio.async_scoped_session",
+})
+ASYNC_SESSION_RECEIVERS = frozenset({
+    "sqlalchemy.ext.asyncio.async_sessionmaker()", "sqlalchemy.ext.asyncio.session.async_sessionmaker()",
+})
+
+
+def split_target(target: str) -> tuple[str, str, bool]:
+    """``("httpx.Client", "get", True)`` for ``httpx.Client().get``: receiver, method, is-instance."""
+    receiver, _, method = target.rpartition(".")
+    if receiver.endswith("()"):
+        return receiver[:-2], method, True
+    return receiver, method, False
+
+
+def session_kind(app: AppModel, receiver: str) -> str | None:
+    """``"sync"`` or ``"async"`` when ``receiver`` (a split target's receiver) is an ORM session."""
+    if receiver in SYNC_SESSION_CLASSES or receiver in SYNC_SESSION_RECEIVERS:
+        return "sync"
+    if receiver in ASYNC_SESSION_CLASSES or receiver in ASYNC_SESSION_RECEIVERS:
+        return "async"
+    bases = app.class_bases.get(receiver, ())
+    if any(b in ASYNC_SESSION_CLASSES for b in bases):
+        return "async"
+    if any(b in SYNC_SESSION_CLASSES for b in bases):
+        return "sync"
+    return None

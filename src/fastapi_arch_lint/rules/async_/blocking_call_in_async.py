@@ -10,29 +10,14 @@ from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import Attr, render
 from fastapi_arch_lint.model.facts import CallSite, Pos
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import route_entity, unique_routes
+from fastapi_arch_lint.rules._util import route_entity, session_kind, split_target, unique_routes
 
 # -- what the linker resolves calls to ------------------------------------------------
 # A call's target is a dotted name: ``requests.get`` for a function, ``httpx.Client().get``
 # for a method of an instance built in the function (``client = httpx.Client()``), and
 # ``sqlalchemy.orm.Session.execute`` for a method of a parameter annotated ``Session``.
+# ``rules._util`` splits them (``split_target``) and knows the ORM session classes (``session_kind``).
 
-SYNC_SESSION_CLASSES = frozenset({
-    "sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlmodel.Session",
-    "sqlmodel.orm.session.Session", "sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session",
-})
-# receivers that are sync sessions without being the class itself: ``SessionLocal()`` where
-# ``SessionLocal = sessionmaker(...)``, or a ``scoped_session(...)`` registry
-SYNC_SESSION_RECEIVERS = frozenset({
-    "sqlalchemy.orm.sessionmaker()", "sqlalchemy.orm.scoped_session()", "sqlalchemy.orm.scoping.scoped_session()",
-})
-ASYNC_SESSION_CLASSES = frozenset({
-    "sqlalchemy.ext.asyncio.AsyncSession", "sqlalchemy.ext.asyncio.session.AsyncSession",
-    "sqlmodel.ext.asyncio.session.AsyncSession", "sqlalchemy.ext.asyncio.async_scoped_session",
-})
-ASYNC_SESSION_RECEIVERS = frozenset({
-    "sqlalchemy.ext.asyncio.async_sessionmaker()", "sqlalchemy.ext.asyncio.session.async_sessionmaker()",
-})
 # Session methods that talk to the database
 SESSION_IO_METHODS = frozenset({
     "execute", "exec", "query", "scalar", "scalars", "get", "get_one", "commit", "flush", "refresh", "merge",
@@ -68,28 +53,6 @@ OFFLOAD_FUNCTIONS = frozenset({
     "fastapi.concurrency.run_in_threadpool", "starlette.concurrency.run_in_threadpool", "asyncio.to_thread",
     "anyio.to_thread.run_sync", "asgiref.sync.sync_to_async",
 })
-
-
-def split_target(target: str) -> tuple[str, str, bool]:
-    """``("httpx.Client", "get", True)`` for ``httpx.Client().get``: receiver, method, is-instance."""
-    receiver, _, method = target.rpartition(".")
-    if receiver.endswith("()"):
-        return receiver[:-2], method, True
-    return receiver, method, False
-
-
-def session_kind(app: AppModel, receiver: str) -> str | None:
-    """``"sync"`` or ``"async"`` when ``receiver`` (a split target's receiver) is an ORM session."""
-    if receiver in SYNC_SESSION_CLASSES or receiver in SYNC_SESSION_RECEIVERS:
-        return "sync"
-    if receiver in ASYNC_SESSION_CLASSES or receiver in ASYNC_SESSION_RECEIVERS:
-        return "async"
-    bases = app.class_bases.get(receiver, ())
-    if any(b in ASYNC_SESSION_CLASSES for b in bases):
-        return "async"
-    if any(b in SYNC_SESSION_CLASSES for b in bases):
-        return "sync"
-    return None
 
 
 def blocking_kind(app: AppModel, target: str | None) -> str | None:

@@ -10,7 +10,7 @@ from fastapi_arch_lint.model.expr import Call, Const, Name, dotted, render
 from fastapi_arch_lint.model.facts import ReturnFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity, route_related
-from fastapi_arch_lint.rules.http._effects import is_response_class, registrations
+from fastapi_arch_lint.rules.http._common import is_response_class, registrations
 
 
 def no_body_status(code: int | None) -> bool:

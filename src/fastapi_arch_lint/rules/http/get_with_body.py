@@ -8,7 +8,7 @@ from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Param, Route
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity, route_related
-from fastapi_arch_lint.rules.http._effects import registrations
+from fastapi_arch_lint.rules.http._common import registrations
 
 NO_BODY = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 BODY_SOURCES = frozenset({"body", "form", "file"})

@@ -11,7 +11,7 @@ from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Attr, Call, render
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import is_param, route_entity, route_related, segments
-from fastapi_arch_lint.rules.http._effects import (
+from fastapi_arch_lint.rules.http._common import (
     BOOKKEEPING,
     call_site_of,
     chain_text,

@@ -8,7 +8,7 @@ from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity, route_related
-from fastapi_arch_lint.rules.http._effects import (
+from fastapi_arch_lint.rules.http._common import (
     BOOKKEEPING,
     chain_related,
     chain_text,

@@ -8,7 +8,7 @@ from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import Call, Const, Name, render
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.layering.orm_query_in_handler import LAYER_MODULES, in_layer, layer_prefixes
+from fastapi_arch_lint.rules.layering._common import LAYER_MODULES, in_layer, layer_prefixes
 
 HTTP_EXCEPTIONS = frozenset({"fastapi.HTTPException", "fastapi.exceptions.HTTPException",
                              "starlette.exceptions.HTTPException", "starlette.HTTPException"})

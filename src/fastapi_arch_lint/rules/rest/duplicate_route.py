@@ -8,7 +8,7 @@ from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Loc, Route
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity
-from fastapi_arch_lint.rules.rest._rest import pattern_key
+from fastapi_arch_lint.rules.rest._common import pattern_key
 
 
 def _methods(route: Route) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Attr, Const, Name
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import pydantic_model, route_entity, route_related, unique_routes
-from fastapi_arch_lint.rules.rest._rest import (
+from fastapi_arch_lint.rules.rest._common import (
     PAGINATION_NAMES,
     dependency_class_fields,
     norm_name,

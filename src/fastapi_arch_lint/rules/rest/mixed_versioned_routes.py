@@ -8,7 +8,7 @@ from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Loc, Route
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity, unique_routes
-from fastapi_arch_lint.rules.rest._rest import VERSION_RE
+from fastapi_arch_lint.rules.rest._common import VERSION_RE
 
 DEFAULT_ALLOW = [
     "/health", "/healthz", "/healthcheck", "/health-check", "/ready", "/readyz", "/live", "/livez", "/ping",

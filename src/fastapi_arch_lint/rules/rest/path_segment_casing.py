@@ -9,7 +9,7 @@ from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity, unique_routes
-from fastapi_arch_lint.rules.rest._rest import PARAM_RE, VERSION_RE, segment_origin
+from fastapi_arch_lint.rules.rest._common import PARAM_RE, VERSION_RE, segment_origin
 
 STYLES = {
     "kebab": re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$"),

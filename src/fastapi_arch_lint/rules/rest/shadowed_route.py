@@ -10,7 +10,7 @@ from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity, route_related
-from fastapi_arch_lint.rules.rest._rest import parse_path, pattern_key, swallows
+from fastapi_arch_lint.rules.rest._common import parse_path, pattern_key, swallows
 
 
 def _methods(route: Route) -> frozenset[str]:

@@ -9,7 +9,7 @@ from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import is_param, route_entity, route_related, unique_routes
-from fastapi_arch_lint.rules.rest._rest import VERSION_RE, returns_list
+from fastapi_arch_lint.rules.rest._common import VERSION_RE, returns_list
 
 # words that are fine in the singular: uncountable, singletons, actions, views, infrastructure
 NOT_COUNTABLE = frozenset("""

@@ -8,7 +8,7 @@ from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity, route_related, unique_routes
-from fastapi_arch_lint.rules.rest._rest import (
+from fastapi_arch_lint.rules.rest._common import (
     dependency_class_fields,
     dependency_functions,
     opaque_dependencies,

@@ -11,7 +11,7 @@ from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Attr, Expr, Name
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import pydantic_model, route_entity, unique_routes
-from fastapi_arch_lint.rules.rest._rest import PAGE_SIZE_NAMES, dependency_functions, norm_name, param_site, wire_name
+from fastapi_arch_lint.rules.rest._common import PAGE_SIZE_NAMES, dependency_functions, norm_name, param_site, wire_name
 
 BOUND_IN_ANNOTATION = re.compile(r"\b(?:le|lt)\s*=|\b(?:Le|Lt|Interval)\(|\bconint\(")
 INT_TYPES = frozenset({"builtins.int", "pydantic.PositiveInt", "pydantic.NonNegativeInt", "pydantic.conint"})

@@ -14,6 +14,9 @@ VERBS = (
     "get", "fetch", "retrieve", "read", "list", "create", "add", "insert", "new", "make", "update", "edit",
     "modify", "change", "set", "delete", "remove", "destroy", "erase", "save", "put", "post", "patch",
 )
+# a segment that is exactly one of these words names a sub-resource or a form (``/items/new``,
+# ``/todos/list``), not an RPC-style verb phrase like ``/get-user`` or ``/createOrder``
+BARE_NOUNS = frozenset({"list", "new", "set", "read", "get", "post"})
 
 
 @lru_cache(maxsize=4096)  # the same few hundred segments recur in thousands of paths
@@ -50,9 +53,9 @@ class VerbInPath(Rule):
                 verb = verb_of(seg)
                 if verb is None:
                     continue
-                if seg.lower() == verb and verb in ("list", "new", "set", "read", "get", "post"):
-                    # a bare ``/list`` or ``/new`` segment is usually a resource or action name
-                    pass
+                if seg.lower() == verb and verb in BARE_NOUNS:
+                    # a bare ``/list`` or ``/new`` segment is usually a resource or action name: not reported
+                    continue
                 yield self.finding(
                     route.registered.path, route.registered.line, route.registered.col,
                     f"path `{route.path}` of `{route.handler.qualname.rsplit('.', 1)[-1]}` has the verb `{verb}` "

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.schema.foreign_key_without_index import column_loc
+from fastapi_arch_lint.rules.schema._common import column_loc
 
 
 @register

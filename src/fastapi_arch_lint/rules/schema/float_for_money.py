@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.schema.foreign_key_without_index import column_loc
+from fastapi_arch_lint.rules.schema._common import column_loc
 
 FLOAT_TYPES = frozenset({"float", "Float", "FLOAT", "Double", "DOUBLE", "DOUBLE_PRECISION", "REAL", "Real"})
 DECIMAL_TYPES = frozenset({"Numeric", "NUMERIC", "Decimal", "DECIMAL", "Money", "MONEY", "int", "Integer",

@@ -1,0 +1,18 @@
+"""Helpers shared by the schema rules."""
+
+from __future__ import annotations
+
+from fastapi_arch_lint.model.app import AppModel, Column, Table
+
+
+def own_field_names(app: AppModel, table: Table) -> set[str]:
+    """Names assigned in the table class body itself (not inherited from a mixin)."""
+    entry = app.classes.get(table.qualname)
+    return {f.name for f in entry[1].fields} if entry else {c.name for c in table.columns}
+
+
+def column_loc(app: AppModel, table: Table, col: Column) -> tuple[int, int, str]:
+    """Where to report a column: its own line, or the class line when it comes from a mixin."""
+    if col.name in own_field_names(app, table):
+        return col.line, col.col, ""
+    return table.line, 1, " (inherited from a base class)"
