@@ -16,7 +16,6 @@ import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from fastapi_arch_lint.link.callgraph import CallGraph
 from fastapi_arch_lint.link.dependencies import Dependencies
@@ -39,9 +38,7 @@ from fastapi_arch_lint.link.values import (
     short,
     status_value,
 )
-from fastapi_arch_lint.model.app import (
-    AuthVia,
-)
+from fastapi_arch_lint.model.app import AuthVia, Loc
 from fastapi_arch_lint.model.expr import (
     Attr,
     Call,
@@ -52,10 +49,6 @@ from fastapi_arch_lint.model.expr import (
     render,
 )
 from fastapi_arch_lint.model.facts import FunctionFact
-
-if TYPE_CHECKING:
-    from fastapi_arch_lint.link.registrations import RouteReg
-
 
 # ---------------------------------------------------------------------------
 # auth beyond security schemes: what the linker looks for
@@ -346,12 +339,13 @@ class AuthFinder:
             return None
         return AuthVia("dependency", short(name), "hand-written check", level, chain, path, line, evidence=evidence)
 
-    def decorator_auth(self, reg: RouteReg, handler: VFunc) -> list[AuthVia]:
-        """Auth decorators that wrap the function FastAPI registered for this route."""
+    def decorator_auth(self, registered: Loc, handler: VFunc) -> list[AuthVia]:
+        """Auth decorators that wrap the function FastAPI registered for this route (its route decorator
+        stands at ``registered``)."""
         decos = handler.fact.decorators
         start = 0
         for i, d in enumerate(decos):
-            if d.pos.line == reg.loc.line and d.pos.col == reg.loc.col:
+            if d.pos.line == registered.line and d.pos.col == registered.col:
                 start = i + 1  # only decorators below the route decorator wrap what it registers
                 break
         out: list[AuthVia] = []

@@ -33,9 +33,7 @@ from fastapi_arch_lint.link.values import (
     ext_name,
     to_py,
 )
-from fastapi_arch_lint.model.app import (
-    Unresolved,
-)
+from fastapi_arch_lint.model.app import Unresolved
 from fastapi_arch_lint.model.expr import (
     Attr,
     BinOp,

@@ -146,7 +146,7 @@ class RouteBuilder:
                 roots.append((dep, "param", Loc(handler.path, param.line), sc, param.source == "security"))
             plain_params.append(param)
         uses, vias, sub_params = self.walk_dependencies(roots, path_params)
-        vias.extend(self.auth.decorator_auth(reg, handler_v))
+        vias.extend(self.auth.decorator_auth(reg.loc, handler_v))
         for param, _, _ in params:
             if param.source in ("body", "form"):
                 p_ann = self.interp.annotation(self._param_expr(fact, param.name), env)

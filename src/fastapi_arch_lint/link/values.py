@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from fastapi_arch_lint.model.expr import (
-    Call,
-)
+from fastapi_arch_lint.model.expr import Call
 from fastapi_arch_lint.model.facts import ClassFact, FunctionFact
 
 BUILTINS = frozenset({
