@@ -220,6 +220,18 @@ def test_the_path_for_unverified_libcst_releases_too(name: str, monkeypatch: pyt
     check(SNIPPETS[name])
 
 
+@pytest.mark.parametrize("name", sorted(SNIPPETS))
+def test_the_plain_path_gives_the_same_positions(name: str) -> None:
+    """``provider_positions`` (``FASTAPI_ARCH_LINT_PLAIN_LIBCST``) is ``positions``."""
+    from fastapi_arch_lint.extract.positions import provider_positions
+
+    def both() -> None:
+        module = cst.parse_module(SNIPPETS[name])
+        assert provider_positions(module) == positions(module)
+
+    _deep_call(both)
+
+
 def test_the_deliberate_differences_are_real() -> None:
     """The listed exceptions are not stale: on a snippet with one function and one class,
     ``PositionProvider`` and ours differ exactly as documented."""

@@ -31,6 +31,8 @@ import libcst._nodes.op as _op
 import libcst._nodes.whitespace as _ws
 from libcst import MaybeSentinel
 
+from fastapi_arch_lint.extract.plain import PLAIN
+
 _FIELDS: dict[type, tuple[tuple[str, bool], ...] | None] = {}
 
 
@@ -241,7 +243,11 @@ _BY_VISITOR: dict[type, _Plans] = {}
 
 
 def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
-    """Call ``visitor``'s hooks over ``node`` and its subtree as ``node.visit(visitor)`` would."""
+    """Call ``visitor``'s hooks over ``node`` and its subtree as ``node.visit(visitor)`` would
+    (with ``FASTAPI_ARCH_LINT_PLAIN_LIBCST`` set, ``plain.py``, by calling it)."""
+    if PLAIN:
+        node.visit(visitor)
+        return
     plans = _BY_VISITOR.get(type(visitor))
     if plans is None:
         vt = type(visitor)
