@@ -95,6 +95,7 @@ def hide_libcst_source(monkeypatch: pytest.MonkeyPatch, error: type[Exception]) 
     monkeypatch.setattr(inspect, "getsource", no_source)
     monkeypatch.setattr(walk_module, "_FIELDS", {})
     monkeypatch.setattr(walk_module, "_BY_VISITOR", {})
+    monkeypatch.setattr(walk_module, "PLAIN", False)  # the walkers, even under FASTAPI_ARCH_LINT_PLAIN_LIBCST
     return asked
 
 
@@ -126,6 +127,7 @@ def test_without_libcst_sources_the_facts_are_the_same(monkeypatch: pytest.Monke
 
     root = Path(__file__).resolve().parent / "fixtures"
     work = [(p.read_bytes(), str(p)) for p in sorted(root.rglob("*.py")) if p.stat().st_size]
+    monkeypatch.setattr(walk_module, "PLAIN", False)  # the walkers, even under FASTAPI_ARCH_LINT_PLAIN_LIBCST
     compiled = extract_sources(work)
     assert None not in walk_module._FIELDS.values()
     asked = hide_libcst_source(monkeypatch, OSError)
