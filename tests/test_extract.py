@@ -451,3 +451,87 @@ def test_extract_sources_gives_what_one_call_per_file_gives() -> None:
         parse.extract_sources(work, each=failing)
     assert [i for i, _ in seen] == [0, 1]
     assert parse.extract_sources(work[:2]) == single[:2]  # and the thread is still usable
+
+
+# ---------------------------------------------------------------------------
+# FASTAPI_ARCH_LINT_PLAIN_LIBCST: LibCST's own ways everywhere, the same facts
+
+def _plain_corpus() -> list[Path]:
+    """A few fixture files with routes, dependencies, models and f-strings, the bundled
+    example, and snippets that reach the rarer paths (escaped strings, deep nesting)."""
+    repo = Path(__file__).resolve().parent.parent
+    return sorted(p for root in (repo / "tests" / "fixtures" / "bigger_app", repo / "tests" / "fixtures" / "vuln_app",
+                                 repo / "tests" / "fixtures" / "auth_styles_decorators", repo / "examples")
+                  for p in root.rglob("*.py") if p.stat().st_size)
+
+
+_PLAIN_SNIPPETS = [
+    b"x = 'a\\nb' + b'\\x00' + r'\\d' + '''q\r\nr'''\n@app.get(\"/i/{id}\")\ndef f(id: int = Depends(g)):\n"
+    b"    if a and not b(1) or c == 'k':\n        raise HTTPException(401)\n    return d['key']\n",
+    b"y = " + b"(" * 150 + b"1" + b")" * 150 + b"\n",  # the nesting guard's side of the bound
+    b"x = " + b"(" * 250 + b"1" + b")" * 250 + b"\n",  # too deep: a diagnostic both ways
+]
+
+
+def _extract_all_ways() -> list[tuple[object, object]]:
+    from fastapi_arch_lint.extract.parse import extract_sources
+
+    work = [(p.read_bytes(), str(p)) for p in _plain_corpus()] + [(s, f"snippet{i}.py") for i, s in enumerate(_PLAIN_SNIPPETS)]
+    return [(e.facts, e.diagnostic) for e in extract_sources(work)]
+
+
+def test_plain_libcst_switches_in_this_process_give_the_same_facts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each switch ``plain.PLAIN`` turns (read at import, so set here module by module; the
+    constructor aliases, bound at import, are covered by the subprocess test below)."""
+    import libcst as cst
+
+    from fastapi_arch_lint.extract import convert, parse, positions, unvalidated, walk
+
+    fast = _extract_all_ways()
+    visited: list[str] = []
+    real_visit = cst.CSTNode.visit
+    real_provider = positions.provider_positions
+
+    def counting_visit(self, visitor):  # type: ignore[no-untyped-def]
+        visited.append(type(self).__name__)
+        return real_visit(self, visitor)
+
+    def counting_provider(module):  # type: ignore[no-untyped-def]
+        visited.append("provider")
+        return real_provider(module)
+
+    for module in (convert, parse, positions, unvalidated, walk):
+        monkeypatch.setattr(module, "PLAIN", True)
+    monkeypatch.setattr(cst.CSTNode, "visit", counting_visit)
+    monkeypatch.setattr(positions, "provider_positions", counting_provider)
+    plain = _extract_all_ways()
+    assert "provider" in visited and "IndentedBlock" in visited  # the plain paths did run
+    assert plain == fast
+    assert sum(f is not None for f, _ in fast) == len(fast) - 1  # one deliberate diagnostic
+
+
+def test_plain_libcst_environment_variable_gives_the_same_facts(tmp_path: Path) -> None:
+    """The real switch: the variable set in a fresh interpreter, facts pickled back."""
+    import os
+    import pickle
+
+    from fastapi_arch_lint.extract.plain import ENV_PLAIN_LIBCST
+
+    script = (
+        "import pickle, sys\n"
+        "from fastapi_arch_lint.extract import collect, convert, plain, unvalidated\n"
+        "from fastapi_arch_lint.model.facts import FunctionFact, Pos\n"
+        "from fastapi_arch_lint.model.expr import Call\n"
+        "assert plain.PLAIN and collect._Pos is Pos and collect._FunctionFact is FunctionFact\n"
+        "assert convert._Call is Call\n"
+        "import test_extract\n"
+        "with unvalidated.unvalidated():\n"
+        "    assert unvalidated._DEPTH == 0  # nothing swapped\n"
+        "sys.stdout.buffer.write(pickle.dumps(test_extract._extract_all_ways()))\n"
+    )
+    env = dict(os.environ, **{ENV_PLAIN_LIBCST: "1"})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent), env.get("PYTHONPATH")]))
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, check=False)
+    assert out.returncode == 0, out.stderr.decode()
+    plain = pickle.loads(out.stdout)
+    assert plain == _extract_all_ways()

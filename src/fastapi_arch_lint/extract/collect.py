@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import libcst as cst
 
 from fastapi_arch_lint.extract.convert import Converter, string_value
+from fastapi_arch_lint.extract.plain import constructor
 from fastapi_arch_lint.extract.positions import positions
 from fastapi_arch_lint.extract.walk import walk
-from fastapi_arch_lint.model._init import constructor
 from fastapi_arch_lint.model.expr import Call, Expr, Opaque, Seq
 from fastapi_arch_lint.model.facts import (
     NOPOS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from fastapi_arch_lint.model._init import constructor
+from fastapi_arch_lint.extract.plain import PLAIN, constructor
 from fastapi_arch_lint.model.expr import (
     Attr,
     BinOp,
@@ -44,7 +44,10 @@ def string_value(node: cst.SimpleString) -> str | bytes:
     A ``str`` literal without backslashes or carriage returns is its own text between the
     quotes: that common case is cut out here; everything else (escapes, bytes, ``\\r``,
     which the compiler turns into ``\\n``) is left to LibCST. Raises as ``evaluated_value`` does.
+    With ``FASTAPI_ARCH_LINT_PLAIN_LIBCST`` set (``plain.py``), LibCST evaluates every string.
     """
+    if PLAIN:
+        return node.evaluated_value
     value = node.value
     if "\\" not in value and "\r" not in value:
         start = 1 if value[0] in "rRuU" else 0

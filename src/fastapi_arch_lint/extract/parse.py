@@ -16,6 +16,7 @@ from pathlib import Path
 import libcst as cst
 
 from fastapi_arch_lint.extract.collect import Collector
+from fastapi_arch_lint.extract.plain import PLAIN
 from fastapi_arch_lint.extract.source import (
     DEFAULT_MAX_FILE_BYTES,
     Extracted,
@@ -426,7 +427,7 @@ def extract_source(source: bytes, path: str, *, max_bytes: int = DEFAULT_MAX_FIL
         return Extracted(path, None, Diagnostic(path, _too_large(len(source), max_bytes)))
     if b"\x00" in source:
         return Extracted(path, None, Diagnostic(path, "skipped: contains NUL bytes (binary file?)"))
-    depth, chain = nesting(source) if could_be_too_deep(source) else (0, 0)
+    depth, chain = nesting(source) if PLAIN or could_be_too_deep(source) else (0, 0)
     if depth > MAX_BRACKET_DEPTH:
         return Extracted(path, None, Diagnostic(
             path, f"skipped: brackets nested {depth} deep (CPython itself stops at {MAX_BRACKET_DEPTH})"))

@@ -20,7 +20,10 @@ The recorded span of a node is where LibCST's ``record_syntactic_position`` woul
 close for it (parentheses around an expression are outside; a definition ends after its
 body's last line, footer comments included). tests/test_positions.py holds these spans
 against LibCST's whole code generation, on tricky snippets and standard library modules:
-a LibCST upgrade that changes how a node is written shows there.
+a LibCST upgrade that changes how a node is written shows there; tests/test_positions_provider.py
+holds them against LibCST's ``PositionProvider`` and lists where they differ on purpose.
+With ``FASTAPI_ARCH_LINT_PLAIN_LIBCST`` set (``plain.py``), ``provider_positions`` derives the
+same spans from ``PositionProvider`` instead.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from libcst import MaybeSentinel
 from libcst._nodes.internal import CodegenState
 from libcst._nodes.op import BaseUnaryOp, _BaseOneTokenOp, _BaseTwoTokenOp
 
-from fastapi_arch_lint.model._init import constructor
+from fastapi_arch_lint.extract.plain import PLAIN, constructor
 from fastapi_arch_lint.model.facts import Pos
 
 _Pos = constructor(Pos)  # ``Pos(...)`` without a frozen dataclass's ``__init__``: one per mark
@@ -120,6 +123,8 @@ USE_FAST_PATHS = _libcst_series() in VERIFIED_LIBCST
 def positions(module: cst.Module) -> dict[int, Pos]:
     """``{id(node): Pos}`` for every node of a ``WANTED`` type (1-based lines and columns,
     columns counted in characters)."""
+    if PLAIN:
+        return provider_positions(module)
     g = _State(module)
     if USE_FAST_PATHS:
         for line in module.header:
@@ -152,6 +157,35 @@ def positions(module: cst.Module) -> dict[int, Pos]:
         line = bisect_right(starts, start)
         end_line = bisect_right(starts, end, line - 1)
         found[key] = _Pos(line, start - starts[line - 1] + 1, end_line, end - starts[end_line - 1] + 1)
+    return found
+
+
+def provider_positions(module: cst.Module) -> dict[int, Pos]:
+    """``positions(module)`` from LibCST's own ``PositionProvider`` (the plain path, see
+    ``plain.py``; several times slower).
+
+    One difference is kept, the one tests/test_positions_provider.py documents: a function or
+    class ends after its body's last line (its code generation's end, which is
+    ``WhitespaceInclusivePositionProvider``'s), not where ``PositionProvider`` hoists it, at
+    the end of the body's last statement. Its start is ``PositionProvider``'s.
+    """
+    from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
+
+    # the metadata is keyed by the very nodes of ``module`` (no copy), as our marks are by id
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    ranges = wrapper.resolve(PositionProvider)
+    inclusive = None
+    found: dict[int, Pos] = {}
+    for node, where in ranges.items():
+        t = type(node)
+        if t not in WANTED:
+            continue
+        end = where.end
+        if t is cst.FunctionDef or t is cst.ClassDef:
+            if inclusive is None:
+                inclusive = wrapper.resolve(WhitespaceInclusivePositionProvider)
+            end = inclusive[node].end
+        found[id(node)] = _Pos(where.start.line, where.start.column + 1, end.line, end.column + 1)
     return found
 
 

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 
 import libcst as cst
 
+from fastapi_arch_lint.extract.plain import PLAIN
 from fastapi_arch_lint.model._init import slot_init
 
 _LOCK = threading.Lock()
@@ -69,9 +70,10 @@ def _fast_inits() -> dict[type, tuple[Callable[..., None], Callable[..., None]]]
 
 @contextmanager
 def unvalidated() -> Iterator[None]:
-    """LibCST nodes constructed inside are not validated (see the module's docstring)."""
+    """LibCST nodes constructed inside are not validated (see the module's docstring); with
+    ``FASTAPI_ARCH_LINT_PLAIN_LIBCST`` set (``plain.py``), they are, as always."""
     global _DEPTH
-    if _POST_INIT is None:  # pragma: no cover - a LibCST that validates elsewhere: nothing to skip
+    if _POST_INIT is None or PLAIN:  # a LibCST that validates elsewhere, or the plain path: no swap
         yield
         return
     with _LOCK:

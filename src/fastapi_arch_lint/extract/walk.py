@@ -12,7 +12,9 @@ fields, into one compiled function (``_compile``).
 The children of a node type, in the order LibCST visits them, are read once from that
 type's ``_visit_and_replace_children`` (every field is visited by a
 ``visit_*(self, "field", ...)`` call). Whitespace and operator tokens are not descended
-into unless the visitor has a hook for one of their types.
+into unless the visitor has a hook for one of their types. Where that source cannot be read
+(a LibCST installed with only ``.pyc`` files, or zipped), the walker of that type is
+``node.visit`` itself (``_generic``): the same hooks in the same order, at LibCST's speed.
 """
 
 from __future__ import annotations
@@ -29,26 +31,33 @@ import libcst._nodes.op as _op
 import libcst._nodes.whitespace as _ws
 from libcst import MaybeSentinel
 
-_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
+from fastapi_arch_lint.extract.plain import PLAIN
+
+_FIELDS: dict[type, tuple[tuple[str, bool], ...] | None] = {}
 
 
-def child_fields(node_type: type) -> tuple[tuple[str, bool], ...]:
+def child_fields(node_type: type) -> tuple[tuple[str, bool], ...] | None:
     """The fields of ``node_type`` that hold child nodes, in LibCST's visiting order, each with
     whether LibCST skips the field's attribute hooks when it is ``None`` (``x if x is not None
-    else None``, as for ``format_spec``)."""
-    fields = _FIELDS.get(node_type)
-    if fields is None:
+    else None``, as for ``format_spec``); ``None`` when LibCST's source cannot be read (an
+    install with only ``.pyc`` files, a zipapp): ``node.visit`` then walks that type."""
+    if node_type in _FIELDS:
+        return _FIELDS[node_type]
+    try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(node_type._visit_and_replace_children)))
-        guarded = {id(n.body) for n in ast.walk(tree)
-                   if isinstance(n, ast.IfExp) and isinstance(n.orelse, ast.Constant) and n.orelse.value is None}
-        found: list[tuple[int, int, str, bool]] = []
-        for n in ast.walk(tree):
-            if (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id.startswith("visit_")
-                    and len(n.args) >= 2 and isinstance(n.args[1], ast.Constant)
-                    and isinstance(n.args[1].value, str)):
-                found.append((n.lineno, n.col_offset, n.args[1].value, id(n) in guarded))
-        fields = tuple(dict.fromkeys((name, opt) for _, _, name, opt in sorted(found)))
-        _FIELDS[node_type] = fields
+    except (OSError, TypeError, SyntaxError):  # no source file (or not Python): the generic walk
+        _FIELDS[node_type] = None
+        return None
+    guarded = {id(n.body) for n in ast.walk(tree)
+               if isinstance(n, ast.IfExp) and isinstance(n.orelse, ast.Constant) and n.orelse.value is None}
+    found: list[tuple[int, int, str, bool]] = []
+    for n in ast.walk(tree):
+        if (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id.startswith("visit_")
+                and len(n.args) >= 2 and isinstance(n.args[1], ast.Constant)
+                and isinstance(n.args[1].value, str)):
+            found.append((n.lineno, n.col_offset, n.args[1].value, id(n) in guarded))
+    fields = tuple(dict.fromkeys((name, opt) for _, _, name, opt in sorted(found)))
+    _FIELDS[node_type] = fields
     return fields
 
 
@@ -108,12 +117,12 @@ class _Plans:
     ``skip``: the node types the walk never enters (whitespace and operator tokens without a
     hook of the visitor). ``nodes``: every other node type. ``walkers``: what the walk calls
     for a child of a given type, as ``walker(visitor, child)``: for a node type, a function
-    compiled for it (``_compile``) or, when it is a leaf with only a ``visit_X`` hook (``Name``
-    for most visitors), that hook itself, called without entering the node; ``None`` for
-    everything else (no hooks and no field that can hold a node: strings, numbers...; skipped
-    tokens; values that are not nodes). A field whose annotation admits only skipped types
-    (``lpar``, ``comma``, ``whitespace_*``...) and that has no attribute hooks is left out:
-    reading it could only find something skipped.
+    compiled for it (``_compile``), ``_generic`` when its fields cannot be read, or, when it
+    is a leaf with only a ``visit_X`` hook (``Name`` for most visitors), that hook itself,
+    called without entering the node; ``None`` for everything else (no hooks and no field that
+    can hold a node: strings, numbers...; skipped tokens; values that are not nodes). A field
+    whose annotation admits only skipped types (``lpar``, ``comma``, ``whitespace_*``...) and
+    that has no attribute hooks is left out: reading it could only find something skipped.
     """
 
     __slots__ = ("visitor_type", "skip", "nodes", "walkers")
@@ -144,8 +153,11 @@ class _Plans:
             return None
         vt = self.visitor_type
         name = node_type.__name__
+        children = child_fields(node_type)
+        if children is None:  # LibCST's source is not there to read the fields from
+            return _generic
         fields: list[_Field] = []
-        for f, optional in child_fields(node_type):
+        for f, optional in children:
             visit_attr, leave_attr = _hook(vt, f"visit_{name}_{f}"), _hook(vt, f"leave_{name}_{f}")
             if visit_attr is None and leave_attr is None and self._only_skipped(node_type, f):
                 continue
@@ -154,6 +166,12 @@ class _Plans:
         if leave is None and not fields:  # a leaf: its ``visit_X`` alone, or nothing to do
             return visit
         return _compile(node_type, visit, leave, fields, self.walkers)
+
+
+def _generic(visitor: cst.CSTVisitor, node: cst.CSTNode) -> None:
+    """The walker of a node type whose fields are unknown: LibCST's own ``node.visit``, which
+    calls the same hooks on the node and its subtree (rebuilding it, as it always does)."""
+    node.visit(visitor)
 
 
 class _Walkers(dict):  # type: ignore[type-arg]
@@ -225,7 +243,11 @@ _BY_VISITOR: dict[type, _Plans] = {}
 
 
 def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
-    """Call ``visitor``'s hooks over ``node`` and its subtree as ``node.visit(visitor)`` would."""
+    """Call ``visitor``'s hooks over ``node`` and its subtree as ``node.visit(visitor)`` would
+    (with ``FASTAPI_ARCH_LINT_PLAIN_LIBCST`` set, ``plain.py``, by calling it)."""
+    if PLAIN:
+        node.visit(visitor)
+        return
     plans = _BY_VISITOR.get(type(visitor))
     if plans is None:
         vt = type(visitor)
