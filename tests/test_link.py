@@ -706,3 +706,67 @@ def test_shared_dependency_classified_per_route_path_parameters(tmp_path: Path) 
     assert sources["/users/{user_id}"] == {"user_id": "path", "item": "dependency", "item_id": "query",
                                            "verbose": "query"}
     assert sources["/other"] == {"item": "dependency", "item_id": "query", "verbose": "query"}
+
+
+# ---------------------------------------------------------------------------
+# the interpreter's memo: a reused result is the one computing it again would give
+
+FIXTURE_ROOTS = sorted(p for p in (Path(__file__).parent / "fixtures").iterdir() if p.is_dir()) + [
+    Path(__file__).resolve().parents[1] / "examples" / "bookstore"]
+
+
+def _link_without_memo_hits(facts, monkeypatch: pytest.MonkeyPatch):
+    from fastapi_arch_lint.link import Linker, interpreter
+
+    with monkeypatch.context() as m:
+        m.setattr(interpreter.Interpreter, "recall", lambda self, memo, key, depth: interpreter._MISS)
+        return Linker(facts).link()
+
+
+@pytest.mark.parametrize("root", FIXTURE_ROOTS, ids=lambda p: p.name)
+def test_memo_hits_change_nothing(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi_arch_lint.link import Linker
+
+    facts = [m.facts for m in analyze([root], jobs=1).model.modules]
+    with_memo = Linker(facts).link()
+    assert _link_without_memo_hits(facts, monkeypatch) == with_memo
+    assert with_memo.routes  # the comparison is about something
+
+
+def test_memo_respects_the_depth_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name resolved shallowly is remembered (with the levels it needed); reached again from deep
+    inside a longer chain of aliases it must hit the depth limit as it would without the memo."""
+    from fastapi_arch_lint.link import Linker
+    from fastapi_arch_lint.link.interpreter import MAX_EVAL_DEPTH
+
+    n = MAX_EVAL_DEPTH + 6
+    chain = "\n".join(f"P{i} = P{i - 1}" for i in range(1, n))
+    files = {
+        "app/__init__.py": "",
+        "app/prefixes.py": f'P0 = "/deep"\n{chain}\n',
+        # a use that needs most of the depth limit first (remembered), then a longer chain through it
+        "app/main.py": """
+            from fastapi import APIRouter, FastAPI
+            from app import prefixes
+            app = FastAPI()
+            shallow = APIRouter(prefix=prefixes.P%d)
+            deep = APIRouter(prefix=prefixes.P%d)
+
+            @shallow.get("/a")
+            def a(): ...
+
+            @deep.get("/b")
+            def b(): ...
+
+            app.include_router(shallow)
+            app.include_router(deep)
+        """ % (MAX_EVAL_DEPTH - 4, n - 1),
+    }
+    analysis = project(tmp_path, files)
+    facts = [m.facts for m in analysis.model.modules]
+    with_memo = Linker(facts).link()
+    without = _link_without_memo_hits(facts, monkeypatch)
+    assert without == with_memo
+    paths = sorted(r.path for r in with_memo.routes)
+    assert "/deep/a" in paths
+    assert not any(p == "/deep/b" for p in paths)  # too deep to resolve, with or without the memo
