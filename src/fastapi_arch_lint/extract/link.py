@@ -2654,11 +2654,14 @@ class Linker:
                         constants[f"{name}.{a.target}"] = v.value
         unresolved = sorted(self.unresolved.values(), key=lambda u: (u.path, u.line, u.what))
         mods = tuple(Module(m.module, m.path, m) for m in sorted(self.modules.values(), key=lambda m: m.path))
-        return AppModel(
+        model = AppModel(
             apps=tuple(sorted(apps, key=lambda a: (a.loc.path, a.loc.line))), routers=tuple(routers),
             models=tuple(models), tables=tuple(tables), unresolved=tuple(unresolved), modules=mods,
             functions=functions, classes=classes, class_bases=class_bases, constants=constants,
         )
+        from fastapi_arch_lint.extract.link_answers import attach  # it imports this module
+
+        return attach(self, model)  # module- and class-level calls, and the answers about values
 
     def _safe_callee(self, fv: VFunc, call: Call, env: Env | None = None) -> str | None:
         try:
