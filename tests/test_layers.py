@@ -44,6 +44,28 @@ def test_rules_never_see_the_syntax_tree_or_the_extractor() -> None:
     assert offenders == []
 
 
+def test_the_analysis_layer_imports_only_the_model_and_findings() -> None:
+    """``analysis/`` derives data from the linked model for rules of any category: it never sees
+    the extractor (nor LibCST), the rules, the engine or the command line."""
+    assert modules("analysis")
+    offenders = []
+    for path in modules("analysis"):
+        bad = {m for m in imports_of(path)
+               if (m.startswith("fastapi_arch_lint.") and not m.startswith(
+                   ("fastapi_arch_lint.analysis", "fastapi_arch_lint.model", "fastapi_arch_lint.findings")))
+               or m == "libcst" or m.startswith("libcst.")}
+        if bad:
+            offenders.append((path.relative_to(SRC).as_posix(), sorted(bad)))
+    assert offenders == []
+
+
+def test_the_extractor_answers_without_the_analysis_layer() -> None:
+    """The linker records its answers in the model; what derives from the model sits above it."""
+    offenders = [p.relative_to(SRC).as_posix() for p in modules("extract")
+                 if any(m.startswith(("fastapi_arch_lint.analysis", "fastapi_arch_lint.rules")) for m in imports_of(p))]
+    assert offenders == []
+
+
 def test_model_and_findings_import_nothing_above_them() -> None:
     offenders = []
     for path in modules("model") + [SRC / "findings.py"]:

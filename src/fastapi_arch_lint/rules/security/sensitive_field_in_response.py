@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.index import table_named
+from fastapi_arch_lint.analysis.taint import str_set
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, PydanticModel, Route, Table
 from fastapi_arch_lint.model.expr import Attr, Call, Expr, Name, dotted, render
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, pydantic_model, route_entity, route_related, segments, unique_routes
-from fastapi_arch_lint.rules.security._taint import str_set, table_named
 
 MASKED_TYPES = frozenset({"pydantic.SecretStr", "pydantic.SecretBytes", "pydantic.types.SecretStr"})
 # the fields a credential-issuing route exists to return
