@@ -80,3 +80,13 @@ def test_nothing_imports_the_cli() -> None:
     offenders = [p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py")
                  if p.name not in ("cli.py", "__main__.py") and "fastapi_arch_lint.cli" in imports_of(p)]
     assert offenders == []
+
+
+def test_security_rules_share_helpers_through_common_not_each_other() -> None:
+    """A rule module imports what it shares with other rules from ``_common`` or the analysis layer."""
+    offenders = []
+    for path in modules("rules/security"):
+        for m in imports_of(path):
+            if m.startswith("fastapi_arch_lint.rules.") and not m.rsplit(".", 1)[-1].startswith("_"):
+                offenders.append((path.relative_to(SRC).as_posix(), m))
+    assert offenders == []

@@ -20,6 +20,16 @@ def pydantic_model(app: AppModel, qualname: str) -> PydanticModel | None:
     return memo(app, _models_by_qualname).get(qualname)
 
 
+def declaring(app: AppModel, model: PydanticModel, field: str) -> PydanticModel:
+    """The model in ``model``'s bases that declares ``field`` (for the field's file)."""
+    f = model.field(field)
+    for b in model.bases:
+        bm = pydantic_model(app, b)
+        if bm is not None and bm.field(field) is not None and f is not None and bm.field(field).line == f.line:  # type: ignore[union-attr]
+            return declaring(app, bm, field)
+    return model
+
+
 def _tables_by_qualname(app: AppModel) -> dict[str, Table]:
     out: dict[str, Table] = {}
     for t in app.tables:

@@ -10,7 +10,7 @@ from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscript, walk
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security.jwt_decode_without_verification import unverified_reason
+from fastapi_arch_lint.rules.security._common import unverified_reason
 
 
 def _from_token_header(expr: Expr | None, cc: CodeCall) -> bool:

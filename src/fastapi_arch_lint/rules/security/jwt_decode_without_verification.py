@@ -4,28 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi_arch_lint.analysis.calls import CodeCall, iter_calls_to, where_label
+from fastapi_arch_lint.analysis.calls import iter_calls_to, where_label
 from fastapi_arch_lint.analysis.libraries import jwt_decode_library, short_target
-from fastapi_arch_lint.analysis.values import call_value, dict_value
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.rule import Rule, register
-
-
-def unverified_reason(app: AppModel, cc: CodeCall) -> str | None:
-    """Why this decode call does not verify the signature, or None when it does."""
-    call = cc.call
-    options = dict_value(app, cc, call.arg(3, "options"))
-    if isinstance(options, dict) and options.get("verify_signature") is False:
-        return '`options={"verify_signature": False}`'
-    if call_value(app, cc, call.kwarg("verify")) is False:
-        return "`verify=False`"
-    algorithms = call_value(app, cc, call.arg(2, "algorithms"))
-    if isinstance(algorithms, str):
-        algorithms = (algorithms,)
-    if isinstance(algorithms, (tuple, list)) and any(isinstance(a, str) and a.lower() == "none" for a in algorithms):
-        return '`algorithms` accepting `"none"` (unsigned tokens)'
-    return None
+from fastapi_arch_lint.rules.security._common import unverified_reason
 
 
 def _wanted(target: str | None) -> bool:
