@@ -25,8 +25,8 @@ answers differently:
   (``httpx.Client().get``);
 * ``dict(k=v)`` and dict literals are dicts, sequences tuples, ``+`` joins strings and tuples, an
   f-string of constants is a string;
-* calling a project function gives the first of its ``return`` values, last to first, that is a
-  constant (or a value); its return annotation is not used;
+* calling a project function gives the first of its ``return`` values, last to first, that
+  evaluates to anything; its return annotation is not used;
 * an attribute of a class or instance is the class field's default, through ``Field(default=...)``
   (``Field`` by its dotted name's end), searched in the bases; methods and nested classes are not
   attributes here; the search stops 12 evaluations deep.
@@ -35,9 +35,8 @@ answers differently:
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
-from fastapi_arch_lint.extract.link import Env, VClass, VExt, VFunc, VInst, VModule
+from fastapi_arch_lint.extract.link import Env, Linker, VClass, VExt, VFunc, VInst, VModule
 from fastapi_arch_lint.model.app import UNKNOWN, AppModel, Function, ModuleCall
 from fastapi_arch_lint.model.expr import (
     Attr,
@@ -53,9 +52,6 @@ from fastapi_arch_lint.model.expr import (
     walk,
 )
 from fastapi_arch_lint.model.facts import ClassFact, ImportFact, ModuleFacts, Scope
-
-if TYPE_CHECKING:
-    from fastapi_arch_lint.extract.link import Linker
 
 MAX_DEPTH = 12
 # which binding wins at the same line (the higher)
