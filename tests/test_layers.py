@@ -41,7 +41,7 @@ LAYERS: dict[str, frozenset[str]] = {
 
 # the modules of ``link/``, each importing only modules listed before it
 LINK_ORDER = ("values", "knowledge", "interpreter", "schema", "dependencies", "callgraph", "auth", "middleware",
-              "registrations", "routes", "build", "__init__")
+              "registrations", "routes", "answers", "build", "__init__")
 LINK_MAX_LINES = 800
 
 
@@ -145,6 +145,21 @@ def test_rules_never_see_the_syntax_tree_or_the_extractor() -> None:
     assert offenders == []
 
 
+def test_the_analysis_layer_imports_only_the_model_and_findings() -> None:
+    """``analysis/`` derives data from the linked model for rules of any category: it never sees
+    the extractor (nor LibCST), the rules, the engine or the command line."""
+    assert modules("analysis")
+    offenders = []
+    for path in modules("analysis"):
+        bad = {m for m in imports_of(path)
+               if (m.startswith("fastapi_arch_lint.") and not m.startswith(
+                   ("fastapi_arch_lint.analysis", "fastapi_arch_lint.model", "fastapi_arch_lint.findings")))
+               or m == "libcst" or m.startswith("libcst.")}
+        if bad:
+            offenders.append((path.relative_to(SRC).as_posix(), sorted(bad)))
+    assert offenders == []
+
+
 def test_model_and_findings_import_nothing_above_them() -> None:
     offenders = []
     for path in modules("model") + [SRC / "findings.py"]:
@@ -158,4 +173,18 @@ def test_model_and_findings_import_nothing_above_them() -> None:
 def test_nothing_imports_the_cli() -> None:
     offenders = [p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py")
                  if p.name not in ("cli.py", "__main__.py") and "fastapi_arch_lint.cli" in imports_of(p)]
+    assert offenders == []
+
+
+def test_rules_import_no_other_rule_module() -> None:
+    """Helpers shared by a category's rules live in its ``_common.py``; shared across categories, in
+    ``rules/_util.py`` (or the analysis layer)."""
+    offenders = []
+    for path in modules("rules"):
+        for m in imports_of(path):
+            if not m.startswith("fastapi_arch_lint.rules."):
+                continue
+            last = m.rsplit(".", 1)[-1]
+            if not (last.startswith("_") or m.count(".") == 2):
+                offenders.append((path.relative_to(SRC).as_posix(), m))
     assert offenders == []

@@ -770,3 +770,77 @@ def test_memo_respects_the_depth_limit(tmp_path: Path, monkeypatch: pytest.Monke
     paths = sorted(r.path for r in with_memo.routes)
     assert "/deep/a" in paths
     assert not any(p == "/deep/b" for p in paths)  # too deep to resolve, with or without the memo
+
+
+# ---------------------------------------------------------------------------
+# what the linker records for the rules
+
+
+def test_module_and_class_level_calls_are_resolved(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/config.py": """
+            from pydantic_settings import BaseSettings
+
+            class Settings(BaseSettings):
+                DEBUG: bool = True
+
+            settings = Settings()
+        """,
+        "app/main.py": """
+            import httpx
+            from fastapi.applications import FastAPI
+            from passlib.context import CryptContext
+
+            from .config import settings
+
+            app = FastAPI(debug=settings.DEBUG)
+            client = httpx.Client()
+            client.get("https://example.com")
+
+            class Hashing:
+                ctx = CryptContext(schemes=["bcrypt"])
+        """,
+    })
+    got = [(c.module, c.line, c.target) for c in a.model.module_calls]
+    assert got == [
+        ("app.config", 6, "app.config.Settings"),
+        ("app.main", 7, "fastapi.applications.FastAPI"),  # as imported: what the hardening rules match
+        ("app.main", 8, "httpx.Client"),
+        ("app.main", 9, "httpx.Client().get"),
+        ("app.main", 12, "passlib.context.CryptContext"),
+    ]
+    call = a.model.module_calls[1].call
+    assert a.model.values.value(call.kwarg("debug"), "app.main") is True  # the settings field's default
+
+
+def test_values_are_python_constants(tmp_path: Path) -> None:
+    from fastapi_arch_lint.model.app import UNKNOWN
+    from fastapi_arch_lint.model.expr import Name
+
+    a = project(tmp_path, {
+        "m.py": """
+            import os
+            from fastapi import FastAPI
+
+            ORIGINS = ["https://a.example"] + ["https://b.example"]
+            OPTIONS = dict(verify_signature=False, key=os.environ)
+            HOST = "db"
+            URL = f"postgresql://{HOST}/x"
+            app = FastAPI()
+
+            def f(token):
+                algorithms = None
+                algorithms = ("HS256",)
+                return algorithms
+        """,
+    })
+    values, f = a.model.values, a.model.functions["m.f"]
+    assert values.value(Name("ORIGINS"), "m") == ("https://a.example", "https://b.example")
+    assert values.value(Name("OPTIONS"), "m") == {"verify_signature": False, "key": UNKNOWN}
+    assert values.value(Name("URL"), "m") == "postgresql://db/x"
+    assert values.value(Name("app"), "m") is UNKNOWN and values.instance_of(Name("app"), "m") == "fastapi.FastAPI"
+    assert values.value(Name("algorithms"), "m", f, 11) is None  # the binding closest before the line
+    assert values.value(Name("algorithms"), "m", f, 13) == ("HS256",)
+    assert values.value(Name("token"), "m", f, 13) is UNKNOWN  # a parameter
+    assert values.value(Name("f"), "m") is UNKNOWN

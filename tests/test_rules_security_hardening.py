@@ -7,24 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from fastapi_arch_lint.analysis.calls import is_test_path, iter_calls
+from fastapi_arch_lint.analysis.libraries import http_client_kind, jwt_decode_library, jwt_encode_library
+from fastapi_arch_lint.analysis.names import dsn_password, is_compared_secret, is_secret_name
 from fastapi_arch_lint.config import Config
 from fastapi_arch_lint.engine import analyze, review
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
+from fastapi_arch_lint.model.app import UNKNOWN
 from fastapi_arch_lint.model.expr import Attr, Name
 from fastapi_arch_lint.rule import load_rules
-from fastapi_arch_lint.rules.security._hardening import (
-    UNKNOWN,
-    ExtRef,
-    Resolver,
-    dsn_password,
-    http_client_kind,
-    is_compared_secret,
-    is_secret_name,
-    is_test_path,
-    iter_calls,
-    jwt_decode_library,
-    jwt_encode_library,
-)
 from fastapi_arch_lint.rules.security.cors_wildcard_with_credentials import CorsWildcardWithCredentials, wildcard
 from fastapi_arch_lint.rules.security.debug_enabled import DebugEnabled
 from fastapi_arch_lint.rules.security.hardcoded_secret import HardcodedSecret
@@ -201,7 +192,7 @@ def test_cors_wildcard_detection() -> None:
     assert wildcard(None, "([") is None  # not a valid regex: nothing to say
 
 
-def test_resolver_follows_imports_settings_and_locals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_values_follow_imports_settings_and_locals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = {
         "app/__init__.py": "",
         "app/config.py": """\
@@ -238,7 +229,7 @@ def test_resolver_follows_imports_settings_and_locals(tmp_path: Path, monkeypatc
         p.write_text(textwrap.dedent(text), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     model = analyze(["."]).model
-    r = Resolver(model)
+    r = model.values
     assert r.value(Name("ALGORITHMS"), "app.main") == ("HS256",)
     assert r.value(Attr(Name("settings"), "DEBUG"), "app.main") is True  # inherited default
     assert r.value(Attr(Name("settings"), "origins"), "app.main") == ("*",)
@@ -247,7 +238,7 @@ def test_resolver_follows_imports_settings_and_locals(tmp_path: Path, monkeypatc
     assert r.value(Name("opts"), "app.main", fn) == {"verify_signature": False}
 
 
-def test_resolver_takes_the_binding_closest_before_the_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_values_take_the_binding_closest_before_the_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """In a function, assignments and imports count only before the line asked about (the latest
     wins); classes and functions count wherever they are. A module name is its last binding; at
     the same line an import beats an assignment."""
@@ -271,17 +262,17 @@ def test_resolver_takes_the_binding_closest_before_the_line(tmp_path: Path, monk
     """), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     model = analyze(["."]).model
-    r = Resolver.shared(model)
-    assert Resolver.shared(model) is r  # one per model: the rules share its indexes
+    r = model.values
     f, g = model.functions["m.f"], model.functions["m.g"]
     assert r.value(Name("MODE"), "m") == "second"
     assert r.value(Name("MODE"), "m", None, 3) == "second"
     assert r.value(Name("level"), "m", f, 5) == "low"
     assert r.value(Name("level"), "m", f, 7) == "high"
     assert r.value(Name("level"), "m", f, 3) is UNKNOWN  # nothing bound yet
-    local = r.value(Name("x"), "m", g, 11)  # the class below, not the string above
-    assert type(local).__name__ == "ClassRef" and local.fact.name == "x"
-    assert r.value(Name("SEP"), "m") == ExtRef("os.sep")
+    assert r.value(Name("x"), "m", g, 11) is UNKNOWN  # the class below (not a constant), not the string above
+    assert r.instance_of(Name("x"), "m", g, 11) is None
+    assert r.value(Name("SEP"), "m") is UNKNOWN  # the imported name, not the string assigned on the same line
+    assert r.target(Name("SEP"), "m") == "os.sep"
 
 
 def test_module_level_calls_are_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

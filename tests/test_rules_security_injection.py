@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from fastapi_arch_lint.analysis.taint import Flow, annotation_is_safe, contexts, pattern_confines, route_sources
 from fastapi_arch_lint.config import Config
 from fastapi_arch_lint.engine import analyze, review
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.expr import Attr, Call, Name
 from fastapi_arch_lint.rule import load_rules
-from fastapi_arch_lint.rules.security._taint import Flow, annotation_is_safe, contexts, pattern_confines, route_sources
 from fastapi_arch_lint.rules.security.command_injection import CommandInjection
 from fastapi_arch_lint.rules.security.login_without_rate_limit import LoginWithoutRateLimit
 from fastapi_arch_lint.rules.security.mass_assignment import MassAssignment

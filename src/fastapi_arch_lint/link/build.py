@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from fastapi_arch_lint.link.answers import attach
 from fastapi_arch_lint.link.auth import AuthFinder
 from fastapi_arch_lint.link.callgraph import CallGraph
 from fastapi_arch_lint.link.dependencies import Dependencies
@@ -168,11 +169,12 @@ class Linker:
                         constants[f"{name}.{a.target}"] = v.value
         unresolved = sorted(self.interp.unresolved.values(), key=lambda u: (u.path, u.line, u.what))
         mods = tuple(Module(m.module, m.path, m) for m in sorted(self.interp.modules.values(), key=lambda m: m.path))
-        return AppModel(
+        model = AppModel(
             apps=tuple(sorted(apps, key=lambda a: (a.loc.path, a.loc.line))), routers=tuple(routers),
             models=tuple(models), tables=tuple(tables), unresolved=tuple(unresolved), modules=mods,
             functions=functions, classes=classes, class_bases=class_bases, constants=constants,
         )
+        return attach(self.interp, model)  # module- and class-level calls, and the answers about values
 
 def _registration_key(chain: tuple[IncludeStep, ...], registered: Loc) -> tuple[tuple[str, int, int], ...]:
     """Where a route stands in its app's matching order: its include calls, then its registration."""

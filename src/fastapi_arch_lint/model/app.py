@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from fastapi_arch_lint.model._init import fast_inits
+from fastapi_arch_lint.model.expr import Call, Expr
 from fastapi_arch_lint.model.facts import CallSite, ClassFact, FunctionFact, ModuleFacts
 
 
@@ -322,6 +324,53 @@ class Module:
 
 
 @dataclass(frozen=True, slots=True)
+class ModuleCall:
+    """A call made in a module body or a class body (``Function.calls`` holds the calls made in
+    functions), with the dotted name it resolves to: a project function or class, or an external
+    name (``passlib.context.CryptContext``; an instance's method as ``httpx.Client().get``)."""
+
+    call: Call
+    target: str | None
+    module: str
+    path: str
+    line: int
+    col: int
+
+
+class _Unknown:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+# what ``Values.value`` answers when the code does not make an expression a constant
+UNKNOWN: object = _Unknown()
+
+
+class Values(Protocol):
+    """The linker's answers about expressions, for the rules (``AppModel.values``).
+
+    ``module`` is the module the expression is in; ``fn`` the function whose body it is in (None
+    for module and class bodies); ``line`` the line it is evaluated at (0: the end of the scope).
+    """
+
+    def value(self, expr: Expr | None, module: str, fn: Function | None = None, line: int = 0) -> object:
+        """The Python constant ``expr`` evaluates to (str, int, float, bool, None, bytes, tuples for
+        sequences, dicts for dict literals and ``dict(k=v)``), else ``UNKNOWN`` (inside a tuple or a
+        dict too: an item that is not a constant is ``UNKNOWN``)."""
+        ...
+
+    def target(self, func: Expr, module: str) -> str | None:
+        """The dotted name ``func`` names in ``module``'s global scope, as in ``ModuleCall.target``."""
+        ...
+
+    def instance_of(self, expr: Expr | None, module: str, fn: Function | None = None, line: int = 0) -> str | None:
+        """The class ``expr`` is an instance of (``x = FastAPI()``: ``fastapi.FastAPI``), else None."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class AppModel:
     apps: tuple[App, ...]
     routers: tuple[Router, ...]
@@ -335,6 +384,11 @@ class AppModel:
     class_bases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # module-level string/number constants that resolved: {module.NAME: value}
     constants: dict[str, object] = field(default_factory=dict)
+    # calls made in module and class bodies, resolved (the call graph, ``Function.calls``, covers functions)
+    module_calls: tuple[ModuleCall, ...] = ()
+    # the linker's answers about values (constants, what a name is an instance of), asked by the
+    # rules; not part of the model's value: not compared, not shown
+    values: Values | None = field(default=None, repr=False, compare=False)
     # derived data that several rules need (indexes, every resolved call site...), computed once per
     # model by ``rules._util.memo`` instead of once per rule; not part of the model's value: not a
     # constructor argument, not compared, not shown

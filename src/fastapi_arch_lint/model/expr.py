@@ -136,6 +136,20 @@ def dotted(expr: "Expr | None") -> str | None:
     return None
 
 
+def field_default(value: Expr) -> Expr | None:
+    """The default of a class-level field assigned ``value``: ``= x``, ``= Field("x")``,
+    ``= Field(default="x")`` (any callee whose dotted name ends in ``Field``).
+
+    None when there is none (``Field(...)``, ``Field(default_factory=...)``).
+    """
+    if isinstance(value, Call) and isinstance(value.func, (Name, Attr)) and (dotted(value.func) or "").endswith("Field"):
+        d = value.arg(0, "default")
+        if d is None or (isinstance(d, Const) and d.value is Ellipsis):
+            return None
+        return d
+    return value
+
+
 def render(expr: "Expr | str | None", limit: int = 80) -> str:
     """A short source-like rendering, for messages."""
     text = _render(expr)

@@ -1,56 +1,28 @@
-"""Small helpers shared by rules (pure functions of the model)."""
+"""Small helpers shared by rules (pure functions of the model).
+
+What rules derive from the model (``memo``, the lookups by name, the unique routes) lives in the
+analysis layer, ``fastapi_arch_lint.analysis``; the names are kept here for the rules that import them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import TypeVar
-
+from fastapi_arch_lint.analysis.index import (
+    find_table,
+    pydantic_model,
+    route_entity,
+    unique_routes,
+)
+from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Related
-from fastapi_arch_lint.model.app import AppModel, PydanticModel, Route, Table
+from fastapi_arch_lint.model.app import AppModel, Route
 
-T = TypeVar("T")
+__all__ = [
+    "ASYNC_SESSION_CLASSES", "ASYNC_SESSION_RECEIVERS", "STATE_CHANGING", "SYNC_SESSION_CLASSES",
+    "SYNC_SESSION_RECEIVERS", "find_table", "include_chain_text", "is_param", "memo", "pydantic_model",
+    "route_entity", "route_related", "segments", "session_kind", "split_target", "unique_routes",
+]
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def memo(app: AppModel, compute: Callable[[AppModel], T]) -> T:
-    """``compute(app)``, computed once per model and shared by every rule that asks.
-
-    Several rules need the same derived data (every resolved call site, the taint contexts,
-    indexes by name); each rule stays a pure function of the model, only the work is shared.
-    ``compute`` is the key, so it must be a module-level function of the model alone (no
-    options), and what it returns must not be changed by its callers.
-    """
-    cache = app.derived
-    try:
-        return cache[compute]  # type: ignore[return-value]
-    except KeyError:
-        value = cache[compute] = compute(app)
-        return value
-
-
-def _models_by_qualname(app: AppModel) -> dict[str, PydanticModel]:
-    out: dict[str, PydanticModel] = {}
-    for m in app.models:
-        out.setdefault(m.qualname, m)  # the first one wins, as in ``AppModel.model``
-    return out
-
-
-def pydantic_model(app: AppModel, qualname: str) -> PydanticModel | None:
-    """``app.model(qualname)`` through a dict built once (it is a linear scan, asked for every route)."""
-    return memo(app, _models_by_qualname).get(qualname)
-
-
-def _tables_by_qualname(app: AppModel) -> dict[str, Table]:
-    out: dict[str, Table] = {}
-    for t in app.tables:
-        out.setdefault(t.qualname, t)  # the first one wins, as a scan of ``app.tables`` finds it
-    return out
-
-
-def find_table(app: AppModel, qualname: str) -> Table | None:
-    """The table class ``qualname`` (a dict built once instead of a scan of ``app.tables``)."""
-    return memo(app, _tables_by_qualname).get(qualname)
 
 
 def route_related(route: Route) -> tuple[Related, ...]:
@@ -70,33 +42,12 @@ def include_chain_text(route: Route) -> str:
     return " -> ".join(steps)
 
 
-def unique_routes(app: AppModel) -> Iterator[Route]:
-    """Each handler registration once, even when its router is included several times."""
-    return iter(memo(app, _unique_routes))  # about twenty rules ask
-
-
-def _unique_routes(app: AppModel) -> tuple[Route, ...]:
-    seen: set[tuple[str, int, tuple[str, ...], str]] = set()
-    out: list[Route] = []
-    for r in app.iter_routes():
-        key = (r.registered.path, r.registered.line, r.methods, r.path)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(r)
-    return tuple(out)
-
-
 def segments(path: str) -> list[str]:
     return [s for s in path.split("/") if s]
 
 
 def is_param(segment: str) -> bool:
     return segment.startswith("{") and segment.endswith("}")
-
-
-def route_entity(route: Route) -> str:
-    return f"{','.join(route.methods) or 'WS'} {route.path} {route.handler.qualname}"
 
 
 # -- resolved call targets and ORM sessions (the async and layering rules) ---------------

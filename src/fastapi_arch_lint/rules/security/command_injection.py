@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.taint import Flow, call_arg, contexts, untraced_functions
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Const, Expr, render
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._taint import Flow, call_arg, contexts, untraced_functions
 
 # always run their argument through ``/bin/sh -c``
 SHELL_CALLS = frozenset({

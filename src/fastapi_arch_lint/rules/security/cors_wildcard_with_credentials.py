@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import is_test_path, iter_calls_to
+from fastapi_arch_lint.analysis.values import call_value
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._hardening import Resolver, is_test_path, iter_calls_to
 
 CORS_CLASSES = frozenset({"fastapi.middleware.cors.CORSMiddleware", "starlette.middleware.cors.CORSMiddleware"})
 # origins no allow-list should admit
@@ -65,11 +66,10 @@ class CorsWildcardWithCredentials(Rule):
                 yield self._finding(mw.loc.path, mw.loc.line, mw.loc.col, how + via, a.name,
                                     Confidence.HIGH if literal else Confidence.MEDIUM)
         # ``CORSMiddleware(app, ...)`` wrapping an ASGI app directly
-        resolver = Resolver.shared(app)
         for cc in iter_calls_to(app, CORS_CLASSES.__contains__):
             if cc.target not in CORS_CLASSES or (cc.path, cc.line) in seen:
                 continue
-            get = lambda k: resolver.value(cc.call.kwarg(k), cc.module, cc.function, cc.line)  # noqa: E731
+            get = lambda k: call_value(app, cc, cc.call.kwarg(k))  # noqa: E731
             how = wildcard(get("allow_origins"), get("allow_origin_regex"))
             if how is None or get("allow_credentials") is not True:
                 continue

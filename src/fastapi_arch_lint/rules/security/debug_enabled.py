@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import is_test_path, iter_calls_to, iter_scopes, where_label
+from fastapi_arch_lint.analysis.values import call_value, instance_of
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Const, Name, render
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._hardening import (
-    ExtRef,
-    InstanceRef,
-    Resolver,
-    is_test_path,
-    iter_calls_to,
-    iter_scopes,
-    where_label,
-)
 
 APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI", "starlette.Starlette",
                          "starlette.applications.Starlette"})
@@ -40,10 +33,9 @@ class DebugEnabled(Rule):
         return name in APP_CLASSES or any(app.is_subclass(name, c) for c in APP_CLASSES)
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        resolver = Resolver.shared(app)
         for cc in iter_calls_to(app, lambda target: self.is_app_class(app, target)):
             expr = cc.call.kwarg("debug")
-            if expr is None or resolver.value(expr, cc.module, cc.function, cc.line) is not True:
+            if expr is None or call_value(app, cc, expr) is not True:
                 continue
             literal = isinstance(expr, Const)
             via = "" if literal else f" (`{render(expr)}` is `True` unless the environment overrides it)"
@@ -65,10 +57,7 @@ class DebugEnabled(Rule):
                 base = a.target[: -len(".debug")]
                 if "." in base:
                     continue
-                v = resolver.value(Name(base), mod.name, fn, a.pos.line)
-                is_app = (isinstance(v, ExtRef) and v.name.endswith("()") and self.is_app_class(app, v.name[:-2])) \
-                    or (isinstance(v, InstanceRef) and self.is_app_class(app, v.cls.qualname))
-                if not is_app:
+                if not self.is_app_class(app, instance_of(app, Name(base), mod.name, fn, a.pos.line)):
                     continue
                 yield self.finding(
                     mod.path, a.pos.line, a.pos.col,

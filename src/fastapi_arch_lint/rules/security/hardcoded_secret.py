@@ -5,23 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import is_test_path, iter_calls
+from fastapi_arch_lint.analysis.libraries import jwt_decode_library, jwt_encode_library, short_target
+from fastapi_arch_lint.analysis.names import describe_literal, dsn_password, is_reference_value, is_secret_name
+from fastapi_arch_lint.analysis.values import target as call_target
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Call, Const, Expr, dotted
+from fastapi_arch_lint.model.expr import Call, Const, Expr, dotted, field_default
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._hardening import (
-    Resolver,
-    describe_literal,
-    dsn_password,
-    field_default,
-    is_reference_value,
-    is_secret_name,
-    is_test_path,
-    iter_calls,
-    jwt_decode_library,
-    jwt_encode_library,
-    short_target,
-)
 
 # calls whose result is the environment value or else a literal fallback
 ENV_FALLBACK = {
@@ -85,7 +76,6 @@ class HardcodedSecret(Rule):
         self._seen: set[tuple[str, int, str]] = set()
         # where the flagged statement ends, so a redactor can mask the whole literal
         self._end: tuple[int, int] | None = None
-        resolver = Resolver.shared(app)
         # module constants and attribute assignments, function locals
         for mod in app.modules:
             if is_test_path(mod.path):
@@ -95,7 +85,7 @@ class HardcodedSecret(Rule):
                     continue
                 name = a.target.rsplit(".", 1)[-1]
                 self._end = (a.pos.end_line, a.pos.end_col)
-                yield from self._bound(mod.path, a.pos.line, a.pos.col, name, a.value, resolver, mod.name,
+                yield from self._bound(mod.path, a.pos.line, a.pos.col, name, a.value, app, mod.name,
                                        f"`{a.target}` in module `{mod.name}`", f"{mod.name}.{a.target}")
         for fn in app.functions.values():
             if is_test_path(fn.path):
@@ -105,12 +95,12 @@ class HardcodedSecret(Rule):
                     continue
                 name = a.target.rsplit(".", 1)[-1]
                 self._end = (a.pos.end_line, a.pos.end_col)
-                yield from self._bound(fn.path, a.pos.line, a.pos.col, name, a.value, resolver, fn.module,
+                yield from self._bound(fn.path, a.pos.line, a.pos.col, name, a.value, app, fn.module,
                                        f"`{a.target}` in `{fn.fact.qualname}`", f"{fn.qualname}.{a.target}")
             for p in fn.fact.params:
                 if isinstance(p.default, Const) and _may_hold_secret(p.default):
                     self._end = (p.pos.end_line, p.pos.end_col)
-                    yield from self._bound(fn.path, p.pos.line, p.pos.col, p.name, p.default, resolver, fn.module,
+                    yield from self._bound(fn.path, p.pos.line, p.pos.col, p.name, p.default, app, fn.module,
                                            f"the default of parameter `{p.name}` of `{fn.fact.qualname}`",
                                            f"{fn.qualname}({p.name})")
         # class constants and model / settings field defaults
@@ -126,7 +116,7 @@ class HardcodedSecret(Rule):
                     continue
                 label = f"`{cf.qualname}.{f.name}` defaults to" if f.annotation is not None else f"`{cf.qualname}.{f.name}` is"
                 self._end = (f.pos.end_line, f.pos.end_col)
-                yield from self._bound(path, f.pos.line, f.pos.col, f.name, default, resolver, module,
+                yield from self._bound(path, f.pos.line, f.pos.col, f.name, default, app, module,
                                        label, f"{qual}.{f.name}", field=True)
         # keyword arguments (``SessionMiddleware(secret_key="...")``), signing keys, connection strings
         self._end = None
@@ -152,7 +142,7 @@ class HardcodedSecret(Rule):
                                          f"an argument of `{call_name}(...)`", f"{owner}:{call_name}(dsn)")
 
     # -- helpers -------------------------------------------------------------
-    def _bound(self, path: str, line: int, col: int, name: str, value: Expr | None, resolver: Resolver,
+    def _bound(self, path: str, line: int, col: int, name: str, value: Expr | None, app: AppModel,
                module: str, what: str, entity: str, field: bool = False) -> Iterator[Finding]:
         """A name bound to ``value``: a literal, a ``SecretStr("...")``, or an env lookup with a literal fallback."""
         label = what if field else f"{what} is"
@@ -162,7 +152,7 @@ class HardcodedSecret(Rule):
             return
         if not isinstance(value, Call) or value.starred:
             return
-        target = resolver.target(value.func, module) or dotted(value.func) or ""
+        target = call_target(app, value.func, module) or dotted(value.func) or ""
         if target.endswith("SecretStr") or target.endswith("SecretBytes"):
             inner = value.args[0] if value.args else None
             if isinstance(inner, Const):

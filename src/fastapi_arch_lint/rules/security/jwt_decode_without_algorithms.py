@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import CodeCall, iter_calls_to, where_label
+from fastapi_arch_lint.analysis.libraries import jwt_decode_library, short_target
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscript
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscript, walk
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._hardening import (
-    CodeCall,
-    Resolver,
-    iter_calls_to,
-    jwt_decode_library,
-    short_target,
-    walk,
-    where_label,
-)
-from fastapi_arch_lint.rules.security.jwt_decode_without_verification import unverified_reason
+from fastapi_arch_lint.rules.security._common import unverified_reason
 
 
 def _from_token_header(expr: Expr | None, cc: CodeCall) -> bool:
@@ -53,12 +46,11 @@ class JwtDecodeWithoutAlgorithms(Rule):
     security_severity = 8.1
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        resolver = Resolver.shared(app)
         for cc in iter_calls_to(app, _wanted):
             lib = jwt_decode_library(cc.target)
             if lib is None or cc.call.starred:
                 continue
-            if unverified_reason(cc, resolver) is not None:
+            if unverified_reason(app, cc) is not None:
                 continue  # FAL501 says it: the signature is not checked at all
             algorithms = cc.call.arg(2, "algorithms")
             call = short_target(cc.target or "jwt.decode")

@@ -4,34 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import iter_calls_to, where_label
+from fastapi_arch_lint.analysis.libraries import jwt_decode_library, short_target
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._hardening import (
-    CodeCall,
-    Resolver,
-    dict_value,
-    iter_calls_to,
-    jwt_decode_library,
-    short_target,
-    where_label,
-)
-
-
-def unverified_reason(cc: CodeCall, resolver: Resolver) -> str | None:
-    """Why this decode call does not verify the signature, or None when it does."""
-    call = cc.call
-    options = dict_value(call.arg(3, "options"), resolver, cc.module, cc.function, cc.line)
-    if isinstance(options, dict) and options.get("verify_signature") is False:
-        return '`options={"verify_signature": False}`'
-    if resolver.value(call.kwarg("verify"), cc.module, cc.function, cc.line) is False:
-        return "`verify=False`"
-    algorithms = resolver.value(call.arg(2, "algorithms"), cc.module, cc.function, cc.line)
-    if isinstance(algorithms, str):
-        algorithms = (algorithms,)
-    if isinstance(algorithms, (tuple, list)) and any(isinstance(a, str) and a.lower() == "none" for a in algorithms):
-        return '`algorithms` accepting `"none"` (unsigned tokens)'
-    return None
+from fastapi_arch_lint.rules.security._common import unverified_reason
 
 
 def _wanted(target: str | None) -> bool:
@@ -50,12 +28,11 @@ class JwtDecodeWithoutVerification(Rule):
     security_severity = 9.1
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        resolver = Resolver.shared(app)
         for cc in iter_calls_to(app, _wanted):
             lib = jwt_decode_library(cc.target)
             if lib is None:
                 continue
-            reason = unverified_reason(cc, resolver)
+            reason = unverified_reason(app, cc)
             if reason is None:
                 continue
             call = short_target(cc.target or "jwt.decode")

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import CodeCall, iter_calls_to, where_label
+from fastapi_arch_lint.analysis.libraries import jwt_decode_library, jwt_encode_library, short_target
+from fastapi_arch_lint.analysis.values import dict_value
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, Expr, Name
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._hardening import (
-    CodeCall,
-    Resolver,
-    dict_value,
-    iter_calls_to,
-    jwt_decode_library,
-    jwt_encode_library,
-    short_target,
-    where_label,
-)
 
 # reading these does not add a claim
 _READS = frozenset({"get", "items", "keys", "values", "copy", "pop", "__contains__"})
@@ -105,7 +98,6 @@ class JwtWithoutExpiry(Rule):
     security_severity = 3.7
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        resolver = Resolver.shared(app)
         for cc in iter_calls_to(app, _wanted):
             if not cc.target:
                 continue
@@ -124,7 +116,7 @@ class JwtWithoutExpiry(Rule):
                     entity=entity,
                 )
             elif jwt_decode_library(cc.target) is not None:
-                options = dict_value(cc.call.arg(3, "options"), resolver, cc.module, cc.function, cc.line)
+                options = dict_value(app, cc, cc.call.arg(3, "options"))
                 if isinstance(options, dict) and options.get("verify_exp") is False \
                         and options.get("verify_signature") is not False:
                     yield self.finding(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.index import table_named
+from fastapi_arch_lint.analysis.taint import Context, Source, contexts
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Attr, Const, render
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, pydantic_model
-from fastapi_arch_lint.rules.security._taint import Context, Source, contexts, table_named
 
 # a route gated by one of these dependencies is an admin tool: writing privileged fields is its job
 ADMIN_GATE = re.compile(r"(?i)(admin|superuser|staff)")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import is_test_path
+from fastapi_arch_lint.analysis.names import is_compared_secret, last_identifier
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscript, render
 from fastapi_arch_lint.model.facts import CompareFact
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._hardening import is_compared_secret, is_test_path, last_identifier
 
 # query builders: ``select(User).where(User.token == token)`` compares in SQL, not in Python
 SQL_BUILDERS = frozenset({"where", "filter", "filter_by", "having", "and_", "or_", "join", "outerjoin", "on",

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import iter_calls_to, where_label
+from fastapi_arch_lint.analysis.libraries import call_label, http_client_kind
+from fastapi_arch_lint.analysis.values import call_value
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Const
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._hardening import (
-    Resolver,
-    call_label,
-    http_client_kind,
-    iter_calls_to,
-    where_label,
-)
 
 HELP = ("pass a timeout on every outbound call (`timeout=10`, or `(3.05, 27)` for connect and read); with httpx "
         "keep its 5 s default or set `httpx.Timeout(10.0)` on the client")
@@ -36,7 +32,6 @@ class OutboundRequestWithoutTimeout(Rule):
     security_severity = 5.3
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        resolver = Resolver.shared(app)
         for cc in iter_calls_to(app, _wanted):
             if not cc.target:
                 continue
@@ -69,7 +64,7 @@ class OutboundRequestWithoutTimeout(Rule):
                     + ", so a slow upstream ties up the worker and the caller's request",
                     help=HELP, entity=entity,
                 )
-            elif resolver.value(expr, cc.module, cc.function, cc.line) is None:
+            elif call_value(app, cc, expr) is None:
                 yield self.finding(
                     cc.path, cc.line, cc.col,
                     f"`{label}(..., timeout=None)` in {where} waits forever for a slow upstream",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.taint import Flow, call_arg, contexts
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Attr, Expr, render
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._taint import Flow, call_arg, contexts
 
 # file-system calls: qualified name -> (positional index, keyword) of each path argument
 PATH_CALLS: dict[str, tuple[tuple[int, str], ...]] = {

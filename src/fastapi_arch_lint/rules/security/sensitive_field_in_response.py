@@ -4,26 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.index import declaring, table_named
+from fastapi_arch_lint.analysis.taint import str_set
 from fastapi_arch_lint.findings import Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, PydanticModel, Route, Table
+from fastapi_arch_lint.model.app import AppModel, Route, Table
 from fastapi_arch_lint.model.expr import Attr, Call, Expr, Name, dotted, render
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, pydantic_model, route_entity, route_related, segments, unique_routes
-from fastapi_arch_lint.rules.security._taint import str_set, table_named
 
 MASKED_TYPES = frozenset({"pydantic.SecretStr", "pydantic.SecretBytes", "pydantic.types.SecretStr"})
 # the fields a credential-issuing route exists to return
 CREDENTIAL_WORDS = ("token", "api_key", "apikey", "client_secret")
-
-
-def declaring(app: AppModel, model: PydanticModel, field: str) -> PydanticModel:
-    """The model in ``model``'s bases that declares ``field`` (for the field's file)."""
-    f = model.field(field)
-    for b in model.bases:
-        bm = pydantic_model(app, b)
-        if bm is not None and bm.field(field) is not None and f is not None and bm.field(field).line == f.line:  # type: ignore[union-attr]
-            return declaring(app, bm, field)
-    return model
 
 
 @register

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.taint import Flow, call_arg, contexts
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, Expr, FStr, Name, render
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._taint import Flow, call_arg, contexts
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request", "stream", "send")
 # module-level helpers: ``requests.get(url)``, ``httpx.post(url)``; ``request(method, url)`` takes the url second

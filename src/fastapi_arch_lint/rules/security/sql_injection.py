@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.taint import Flow, call_arg, contexts, untraced_functions
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Expr, FStr, Seq, dotted, render
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._taint import SQL_WORDS, Flow, call_arg, contexts, untraced_functions
 
 TEXT_FUNCS = frozenset({
     "sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text", "sqlmodel.text",
     "sqlalchemy.literal_column", "sqlalchemy.sql.expression.literal_column", "sqlalchemy.sql.literal_column",
 })
+# words that make a built string SQL
+SQL_WORDS = re.compile(
+    r"(?i)\b(select|insert\s+into|update\s+\w+\s+set|delete\s+from|drop\s+(table|index|database|schema)|"
+    r"create\s+(table|index|view|database|schema)|alter\s+table|truncate|pragma|where|values|order\s+by|group\s+by)\b")
 # driver/ORM methods whose first argument is a SQL string
 EXEC_METHODS = frozenset({
     "execute", "executemany", "executescript", "exec_driver_sql", "fetch", "fetchrow", "fetchval",

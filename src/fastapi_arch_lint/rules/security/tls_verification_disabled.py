@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import is_test_path, iter_calls_to, iter_scopes, where_label
+from fastapi_arch_lint.analysis.libraries import call_label, http_client_kind
+from fastapi_arch_lint.analysis.values import call_value
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Const, dotted
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._hardening import (
-    Resolver,
-    call_label,
-    http_client_kind,
-    is_test_path,
-    iter_calls_to,
-    iter_scopes,
-    where_label,
-)
 
 UNVERIFIED_CONTEXTS = frozenset({"ssl._create_unverified_context", "ssl._create_stdlib_context"})
 HELP = ("keep certificate verification on; for an internal CA pass its bundle (`verify=\"/etc/ssl/internal-ca.pem\"` "
@@ -39,7 +33,6 @@ class TlsVerificationDisabled(Rule):
     security_severity = 7.4
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        resolver = Resolver.shared(app)
         for cc in iter_calls_to(app, _wanted):
             if not cc.target:
                 continue
@@ -59,7 +52,7 @@ class TlsVerificationDisabled(Rule):
             keys = ("ssl", "verify_ssl") if kind == "aiohttp" else ("verify",)
             for key in keys:
                 expr = cc.call.kwarg(key)
-                if expr is None or resolver.value(expr, cc.module, cc.function, cc.line) is not False:
+                if expr is None or call_value(app, cc, expr) is not False:
                     continue
                 via = "" if isinstance(expr, Const) else f" (through `{dotted(expr) or 'a constant'}`)"
                 yield self.finding(

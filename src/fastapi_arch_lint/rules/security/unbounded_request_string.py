@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.index import declaring
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, ModelField, PydanticModel, Route
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import pydantic_model, route_related, unique_routes
-from fastapi_arch_lint.rules.security.sensitive_field_in_response import declaring
 
 STRING_TYPES = frozenset({"builtins.str", "builtins.bytes", "pydantic.SecretStr", "pydantic.SecretBytes",
                           "pydantic.AnyUrl", "pydantic.Json"})

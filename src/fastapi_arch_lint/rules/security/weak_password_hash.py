@@ -5,19 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import CodeCall, iter_calls_to, where_label
+from fastapi_arch_lint.analysis.names import PASSWORD_RE, identifiers
+from fastapi_arch_lint.analysis.values import call_value
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
-from fastapi_arch_lint.model.expr import Call, Expr
+from fastapi_arch_lint.model.expr import Call, Expr, walk
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._hardening import (
-    PASSWORD_RE,
-    CodeCall,
-    Resolver,
-    identifiers,
-    iter_calls_to,
-    walk,
-    where_label,
-)
 
 FAST_HASHES = frozenset({
     "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3_224", "sha3_256", "sha3_384", "sha3_512",
@@ -63,8 +57,8 @@ def _feeds_strong_hasher(cc: CodeCall) -> bool:
     return False
 
 
-def _schemes(expr: Expr | None, cc: CodeCall, resolver: Resolver) -> tuple[str, ...]:
-    v = resolver.value(expr, cc.module, cc.function, cc.line)
+def _schemes(app: AppModel, expr: Expr | None, cc: CodeCall) -> tuple[str, ...]:
+    v = call_value(app, cc, expr)
     if isinstance(v, str):
         v = tuple(s.strip() for s in v.split(","))
     if isinstance(v, (tuple, list)):
@@ -88,7 +82,6 @@ class WeakPasswordHash(Rule):
     security_severity = 7.5
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        resolver = Resolver.shared(app)
         for cc in iter_calls_to(app, _wanted):
             target = cc.target
             if not target:
@@ -99,7 +92,7 @@ class WeakPasswordHash(Rule):
             if target.startswith("hashlib.") and target[len("hashlib."):] in FAST_HASHES:
                 algo = target[len("hashlib."):]
             elif target == "hashlib.new":
-                first = resolver.value(cc.call.arg(0, "name"), cc.module, cc.function, cc.line)
+                first = call_value(app, cc, cc.call.arg(0, "name"))
                 if isinstance(first, str) and first.lower().replace("-", "_") in FAST_HASHES:
                     algo = first.lower()
             if algo is not None:
@@ -119,10 +112,10 @@ class WeakPasswordHash(Rule):
                 )
                 continue
             if target in ("passlib.context.CryptContext", "passlib.CryptContext"):
-                schemes = _schemes(cc.call.arg(0, "schemes"), cc, resolver)
+                schemes = _schemes(app, cc.call.arg(0, "schemes"), cc)
                 if not schemes:
                     continue
-                deprecated = _schemes(cc.call.kwarg("deprecated"), cc, resolver)
+                deprecated = _schemes(app, cc.call.kwarg("deprecated"), cc)
                 auto = "auto" in deprecated
                 weak = [s for i, s in enumerate(schemes) if s in WEAK_SCHEMES
                         and (i == 0 or not (auto or s in deprecated))]

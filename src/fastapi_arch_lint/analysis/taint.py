@@ -1,4 +1,4 @@
-"""Request-data flow for the injection and mass-assignment rules (FAL520-FAL525).
+"""Request-data flow from route handlers (the injection and mass-assignment rules use it).
 
 A small intra-procedural taint walk over the model, no LibCST:
 
@@ -24,12 +24,13 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
+from fastapi_arch_lint.analysis.calls import is_test_path
+from fastapi_arch_lint.analysis.index import find_table, pydantic_model, route_entity, unique_routes
+from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Related
-from fastapi_arch_lint.model.app import AppModel, Function, Module, Route, Table
+from fastapi_arch_lint.model.app import AppModel, Function, Route
 from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, DictExpr, Expr, FStr, Name, Opaque, Seq, Subscript, dotted, render, walk
 from fastapi_arch_lint.model.facts import AssignFact, CallSite
-from fastapi_arch_lint.rules._util import find_table, memo, pydantic_model, route_entity, unique_routes
-from fastapi_arch_lint.rules.security._hardening import is_test_path
 
 # parameter sources that carry client-controlled data
 REQUEST_SOURCES = {
@@ -634,44 +635,3 @@ def call_arg(call: Call, index: int, *names: str) -> Expr | None:
         if v is not None:
             return v
     return call.args[index] if index < len(call.args) else None
-
-
-def table_named(app: AppModel, name: str, module: str = "") -> Table | None:
-    """The table class a bare name in ``module`` refers to (by qualname, else by unique class name)."""
-    exact = find_table(app, name)
-    if exact is not None:
-        return exact
-    short = name.rsplit(".", 1)[-1]
-    named = memo(app, _tables_by_name).get(short, [])
-    if len(named) == 1:
-        return named[0]
-    mod = memo(app, _modules_by_name).get(module)
-    if mod is not None and named:
-        for imp in mod.facts.imports:
-            if imp.local == short and imp.name:
-                for t in named:
-                    if t.qualname.endswith(f".{imp.name}") and imp.module.rsplit(".", 1)[-1] in t.qualname:
-                        return t
-        for t in named:
-            if t.qualname == f"{module}.{short}":
-                return t
-    return None
-
-
-def _tables_by_name(app: AppModel) -> dict[str, list[Table]]:
-    out: dict[str, list[Table]] = {}
-    for t in app.tables:
-        out.setdefault(t.name, []).append(t)
-    return out
-
-
-def _modules_by_name(app: AppModel) -> dict[str, Module]:
-    out: dict[str, Module] = {}
-    for m in app.modules:
-        out.setdefault(m.name, m)  # the first one wins, as in ``AppModel.module``
-    return out
-
-
-SQL_WORDS = re.compile(
-    r"(?i)\b(select|insert\s+into|update\s+\w+\s+set|delete\s+from|drop\s+(table|index|database|schema)|"
-    r"create\s+(table|index|view|database|schema)|alter\s+table|truncate|pragma|where|values|order\s+by|group\s+by)\b")

@@ -1,0 +1,99 @@
+"""Lookups in the model by name, made once per model (``AppModel.model`` and the like are scans)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi_arch_lint.analysis.memo import memo
+from fastapi_arch_lint.model.app import AppModel, Module, PydanticModel, Route, Table
+
+
+def _models_by_qualname(app: AppModel) -> dict[str, PydanticModel]:
+    out: dict[str, PydanticModel] = {}
+    for m in app.models:
+        out.setdefault(m.qualname, m)  # the first one wins, as in ``AppModel.model``
+    return out
+
+
+def pydantic_model(app: AppModel, qualname: str) -> PydanticModel | None:
+    """``app.model(qualname)`` through a dict built once (it is a linear scan, asked for every route)."""
+    return memo(app, _models_by_qualname).get(qualname)
+
+
+def declaring(app: AppModel, model: PydanticModel, field: str) -> PydanticModel:
+    """The model in ``model``'s bases that declares ``field`` (for the field's file)."""
+    f = model.field(field)
+    for b in model.bases:
+        bm = pydantic_model(app, b)
+        if bm is not None and bm.field(field) is not None and f is not None and bm.field(field).line == f.line:  # type: ignore[union-attr]
+            return declaring(app, bm, field)
+    return model
+
+
+def _tables_by_qualname(app: AppModel) -> dict[str, Table]:
+    out: dict[str, Table] = {}
+    for t in app.tables:
+        out.setdefault(t.qualname, t)  # the first one wins, as a scan of ``app.tables`` finds it
+    return out
+
+
+def find_table(app: AppModel, qualname: str) -> Table | None:
+    """The table class ``qualname`` (a dict built once instead of a scan of ``app.tables``)."""
+    return memo(app, _tables_by_qualname).get(qualname)
+
+
+def table_named(app: AppModel, name: str, module: str = "") -> Table | None:
+    """The table class a bare name in ``module`` refers to (by qualname, else by unique class name)."""
+    exact = find_table(app, name)
+    if exact is not None:
+        return exact
+    short = name.rsplit(".", 1)[-1]
+    named = memo(app, _tables_by_name).get(short, [])
+    if len(named) == 1:
+        return named[0]
+    mod = memo(app, _modules_by_name).get(module)
+    if mod is not None and named:
+        for imp in mod.facts.imports:
+            if imp.local == short and imp.name:
+                for t in named:
+                    if t.qualname.endswith(f".{imp.name}") and imp.module.rsplit(".", 1)[-1] in t.qualname:
+                        return t
+        for t in named:
+            if t.qualname == f"{module}.{short}":
+                return t
+    return None
+
+
+def _tables_by_name(app: AppModel) -> dict[str, list[Table]]:
+    out: dict[str, list[Table]] = {}
+    for t in app.tables:
+        out.setdefault(t.name, []).append(t)
+    return out
+
+
+def _modules_by_name(app: AppModel) -> dict[str, Module]:
+    out: dict[str, Module] = {}
+    for m in app.modules:
+        out.setdefault(m.name, m)  # the first one wins, as in ``AppModel.module``
+    return out
+
+
+def unique_routes(app: AppModel) -> Iterator[Route]:
+    """Each handler registration once, even when its router is included several times."""
+    return iter(memo(app, _unique_routes))  # about twenty rules ask
+
+
+def _unique_routes(app: AppModel) -> tuple[Route, ...]:
+    seen: set[tuple[str, int, tuple[str, ...], str]] = set()
+    out: list[Route] = []
+    for r in app.iter_routes():
+        key = (r.registered.path, r.registered.line, r.methods, r.path)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(r)
+    return tuple(out)
+
+
+def route_entity(route: Route) -> str:
+    return f"{','.join(route.methods) or 'WS'} {route.path} {route.handler.qualname}"
