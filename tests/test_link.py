@@ -802,7 +802,7 @@ def test_module_and_class_level_calls_are_resolved(tmp_path: Path) -> None:
                 ctx = CryptContext(schemes=["bcrypt"])
         """,
     })
-    got = [(c.module, c.line, c.target) for c in a.model.module_calls]
+    got = [(c.module, c.line, c.target) for c in a.model.values.module_calls()]
     assert got == [
         ("app.config", 6, "app.config.Settings"),
         ("app.main", 7, "fastapi.applications.FastAPI"),  # as imported: what the hardening rules match
@@ -810,7 +810,7 @@ def test_module_and_class_level_calls_are_resolved(tmp_path: Path) -> None:
         ("app.main", 9, "httpx.Client().get"),
         ("app.main", 12, "passlib.context.CryptContext"),
     ]
-    call = a.model.module_calls[1].call
+    call = a.model.values.module_calls()[1].call
     assert a.model.values.value(call.kwarg("debug"), "app.main") is True  # the settings field's default
 
 

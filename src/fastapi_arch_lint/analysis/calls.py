@@ -1,7 +1,7 @@
 """Every call of the project with what it resolves to, and every scope.
 
 Calls in function bodies come from the linked call graph (``Function.calls``), calls in module
-and class bodies from ``AppModel.module_calls``: both resolved by the linker. Test code is not
+and class bodies from ``AppModel.values.module_calls()``: both resolved by the linker. Test code is not
 shipped, so the walks here leave it out.
 """
 
@@ -82,7 +82,7 @@ def _call_sites(app: AppModel) -> tuple[list[_Site], dict[str | None, list[int]]
         for site, target in fn.calls:
             by_target.setdefault(target, []).append(len(sites))
             sites.append((fn, site, target))
-    for mc in app.module_calls:
+    for mc in (app.values.module_calls() if app.values is not None else ()):
         if is_test_path(mc.path):
             continue
         by_target.setdefault(mc.target, []).append(len(sites))

@@ -361,6 +361,11 @@ class Values(Protocol):
         dict too: an item that is not a constant is ``UNKNOWN``)."""
         ...
 
+    def module_calls(self) -> tuple[ModuleCall, ...]:
+        """The calls made in module and class bodies, resolved (``Function.calls`` holds those of
+        function bodies)."""
+        ...
+
     def target(self, func: Expr, module: str) -> str | None:
         """The dotted name ``func`` names in ``module``'s global scope, as in ``ModuleCall.target``."""
         ...
@@ -384,10 +389,9 @@ class AppModel:
     class_bases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # module-level string/number constants that resolved: {module.NAME: value}
     constants: dict[str, object] = field(default_factory=dict)
-    # calls made in module and class bodies, resolved (the call graph, ``Function.calls``, covers functions)
-    module_calls: tuple[ModuleCall, ...] = ()
-    # the linker's answers about values (constants, what a name is an instance of), asked by the
-    # rules; not part of the model's value: not compared, not shown
+    # the linker's answers, asked by the rules: constant values, what a name is an instance of, the
+    # resolved calls of module and class bodies (the call graph, ``Function.calls``, covers
+    # functions); not part of the model's value: not compared, not shown
     values: Values | None = field(default=None, repr=False, compare=False)
     # derived data that several rules need (indexes, every resolved call site...), computed once per
     # model by ``rules._util.memo`` instead of once per rule; not part of the model's value: not a
