@@ -16,7 +16,7 @@ import pytest
 
 from fastapi_arch_lint.engine import analyze
 from fastapi_arch_lint.link.interpreter import Interpreter
-from fastapi_arch_lint.link.values import Env, VConst, VUnknown, compare, truth
+from fastapi_arch_lint.link.values import Env, VConst, VSeq, VUnknown, compare, truth
 from fastapi_arch_lint.model.expr import Name
 
 
@@ -237,3 +237,21 @@ def test_dependency_factories_give_the_route_its_auth(tmp_path: Path) -> None:
     by_path = {r.path: r for r in model.routes}
     assert [(v.name, v.optional) for v in by_path["/me"].auth.via] == [("header", False)]
     assert [(v.name, v.optional) for v in by_path["/feed"].auth.via] == [("optional", True)]
+
+
+def test_an_unknown_certain_return_falls_back_to_the_return_annotation(tmp_path: Path) -> None:
+    interp = interpreter(tmp_path, {"m.py": """
+        import os
+
+        class Settings:
+            hosts = ["*"]
+
+        CHOICES = {"prod": Settings}
+
+        def get_settings() -> Settings:
+            chosen = CHOICES[os.environ["ENV"]]
+            return chosen()
+
+        hosts = get_settings().hosts
+    """})
+    assert value(interp, "m", "hosts") == VSeq((VConst("*"),))

@@ -560,8 +560,8 @@ class Interpreter:
                     continue
                 v = self.eval(ret.value, inner)
                 possible.append(v)
-                if reached:
-                    if len(possible) == 1:
+                if reached:  # nothing after it runs
+                    if len(possible) == 1 and not isinstance(v, VUnknown):
                         return v
                     break
             for v in reversed(possible):
@@ -572,7 +572,7 @@ class Interpreter:
                 t = self.annotation(func.fact.returns, func.env)
                 if isinstance(t, (VClass, VExt)):
                     return VInst(t, expr, func.env, (func.env.module, func.fact.pos.line, func.fact.pos.col))
-            return VUnknown(f"the result of `{func.fact.name}()`")
+            return possible[-1] if possible else VUnknown(f"the result of `{func.fact.name}()`")
         finally:
             self._eval_stack.discard(key)
 
