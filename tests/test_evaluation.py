@@ -255,3 +255,35 @@ def test_an_unknown_certain_return_falls_back_to_the_return_annotation(tmp_path:
         hosts = get_settings().hosts
     """})
     assert value(interp, "m", "hosts") == VSeq((VConst("*"),))
+
+
+def test_one_closure_made_twice_with_different_schemes(tmp_path: Path) -> None:
+    for rel, text in {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+            from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+
+            bearer = OAuth2PasswordBearer(tokenUrl="/token")
+            api_key = APIKeyHeader(name="X-Key")
+
+            def token_reader(scheme):
+                async def read(token: str = Depends(scheme)) -> str:
+                    return token
+                return read
+
+            app = FastAPI()
+
+            @app.get("/users")
+            async def users(token: str = Depends(token_reader(bearer))): ...
+
+            @app.get("/machines")
+            async def machines(token: str = Depends(token_reader(api_key))): ...
+        """,
+    }.items():
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text).lstrip("\n"))
+    by_path = {r.path: r for r in analyze([tmp_path]).model.routes}
+    assert [v.name for v in by_path["/users"].auth.via] == ["bearer"]
+    assert [v.name for v in by_path["/machines"].auth.via] == ["api_key"]
