@@ -535,10 +535,9 @@ class Interpreter:
         return VUnknown(f"call of `{render(expr.func)}`")
 
     def call_function(self, func: VFunc, expr: Call | None, env: Env | None = None) -> Value:
-        """What calling ``func`` returns: its parameters bound to the call's arguments (and defaults),
-        the ``return`` statements whose ``if`` conditions are certainly false skipped, the first one
-        certainly reached ending the search; among the ones that may be reached, the last whose value
-        is known (a function's final ``return`` is its usual result)."""
+        """What calling ``func`` returns, its parameters bound to the call's arguments (and defaults):
+        of the ``return``s that may run (up to the first that certainly runs), the last whose value is
+        known (a function's final ``return`` is its usual result)."""
         key = (id(func.fact), "call")
         if key in self._eval_stack:
             self._guarded = True
@@ -547,32 +546,32 @@ class Interpreter:
         try:
             inner = Env(func.env.module, func.env.functions + (func.fact,),
                         func.env.bound + self.bind(func, expr, env) if expr is not None and env is not None else func.env.bound)
-            possible: list[Value] = []
+            candidates = []  # the returns that may run; their values are evaluated last first, as few as needed
+            certain = False
             for ret in func.fact.scope.returns:
-                reached = self.reached(ret.conds, inner)
+                reached = self.reached(ret.conds, inner) if ret.conds else True
                 if reached is False:
                     continue
-                if ret.value is None:  # a bare ``return``: None, and only when nothing before may return
-                    if reached and not possible:
-                        return VConst(None)
-                    if reached:
-                        break
+                candidates.append(ret)
+                if reached:
+                    certain = True
+                    break
+            if certain and len(candidates) == 1 and candidates[0].value is None:
+                return VConst(None)  # a bare ``return`` that certainly runs first
+            unknown: Value | None = None
+            for ret in reversed(candidates):
+                if ret.value is None:
                     continue
                 v = self.eval(ret.value, inner)
-                possible.append(v)
-                if reached:  # nothing after it runs
-                    if len(possible) == 1 and not isinstance(v, VUnknown):
-                        return v
-                    break
-            for v in reversed(possible):
                 if not isinstance(v, VUnknown):
                     return v
+                unknown = unknown or v
             # a factory whose return type is known
             if func.fact.returns is not None:
                 t = self.annotation(func.fact.returns, func.env)
                 if isinstance(t, (VClass, VExt)):
                     return VInst(t, expr, func.env, (func.env.module, func.fact.pos.line, func.fact.pos.col))
-            return possible[-1] if possible else VUnknown(f"the result of `{func.fact.name}()`")
+            return unknown or VUnknown(f"the result of `{func.fact.name}()`")
         finally:
             self._eval_stack.discard(key)
 
