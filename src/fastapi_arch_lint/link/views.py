@@ -1,0 +1,209 @@
+"""Class-based views: classes whose methods are routes.
+
+FastAPI registers a method decorated with ``@router.get(...)`` in a class body when the class body runs,
+as a plain function: ``self`` is then a query parameter. A class-based-view decorator (``@cbv(router)`` of
+``fastapi_utils``/``fastapi_restful``, or a project decorator doing the same) rewrites each such route so
+that ``self`` is ``Depends(TheClass)``, whose parameters are the class's annotated attributes (inherited
+ones too): an attribute ``user: User = Depends(current_user)`` is a dependency of every route of the
+class, and its auth guards them. Extra arguments (``cbv(router, "/items")``) are URLs at which methods
+named after HTTP methods are registered.
+
+A project decorator is recognised by what it does, not by its name: it is called with a router, and the
+functions it runs (its body, the functions defined in it and the project functions they call) replace a
+signature (``__signature__``) and make a ``Depends(...)``. One that takes a router but shows no such
+rewriting is reported as unresolved: its routes are registered, without the class's dependencies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi_arch_lint.link.dependencies import Dependencies
+from fastapi_arch_lint.link.interpreter import Interpreter
+from fastapi_arch_lint.link.knowledge import CBV_DECORATORS
+from fastapi_arch_lint.link.routerclasses import RouterClasses
+from fastapi_arch_lint.link.values import (
+    Value,
+    VAnnotated,
+    VClass,
+    VConst,
+    VFunc,
+    VGeneric,
+    VInst,
+    VModule,
+    ext_name,
+)
+from fastapi_arch_lint.model.app import Loc
+from fastapi_arch_lint.model.expr import (
+    Call,
+    Const,
+    Name,
+    render,
+)
+from fastapi_arch_lint.model.facts import FunctionFact
+
+MAX_REACH = 40  # functions looked at to tell what a project class decorator does
+MAX_REACH_DEPTH = 3
+_CLASSVAR = ("typing.ClassVar",)
+
+
+@dataclass(slots=True)
+class View:
+    """A class decorated as a class-based view on ``router``."""
+
+    decorator: str  # the decorator as written, for messages
+    router: Value  # what the decorator was given
+    rewrites_self: bool  # known to turn ``self`` into ``Depends(cls)`` (else: unresolved)
+    urls: tuple[str, ...] = ()  # methods named after HTTP methods are routes at these URLs
+    deps: list[tuple[Value, Loc]] = field(default_factory=list)  # the class attributes' dependencies
+
+
+class ClassViews:
+    def __init__(self, interp: Interpreter, deps: Dependencies, classes: RouterClasses) -> None:
+        self.interp = interp
+        self.deps = deps
+        self.classes = classes
+        self._rewrites: dict[tuple[int, str], tuple[bool, bool]] = {}
+
+    def view_of(self, cls: VClass, is_router: object) -> View | None:
+        """The class-based-view decorator on ``cls``, if any: the first decorator called with a router
+        (``is_router(value)`` tells) that the library provides or the project writes."""
+        for d in cls.fact.decorators:
+            expr = d.expr
+            if not (isinstance(expr, Call) and expr.args):
+                continue
+            router = self.interp.eval(expr.args[0], cls.env)
+            if not is_router(router):  # type: ignore[operator]
+                continue
+            func = self._callee(self.interp.eval(expr.func, cls.env), expr)
+            urls: list[str] = []
+            for a in expr.args[1:]:
+                u = self.interp.eval(a, cls.env)
+                if isinstance(u, VConst) and isinstance(u.value, str):
+                    urls.append(u.value)
+                else:
+                    self.interp.note(f"URL `{render(a)}` of `@{render(expr.func)}(...)`", "not a constant",
+                                     cls.env.module, d.pos.line)
+            if ext_name(func) in CBV_DECORATORS:
+                view = View(render(expr.func), router, True, tuple(urls))
+            elif isinstance(func, VFunc):
+                rewrites, registers = self._what_it_does(func)
+                view = View(render(expr.func), router, rewrites, tuple(urls) if registers else ())
+                if not rewrites:
+                    self.interp.note(f"class decorator `@{render(expr.func)}(...)` on `{cls.fact.name}`",
+                                     "takes a router but is not seen turning `self` into a dependency: the "
+                                     "class's dependencies are not applied to its routes", cls.env.module, d.pos.line)
+                elif urls and not registers:
+                    self.interp.note(f"URLs of `@{render(expr.func)}(...)` on `{cls.fact.name}`",
+                                     "the decorator is not seen registering routes at them", cls.env.module, d.pos.line)
+            else:
+                continue
+            if view.rewrites_self:
+                view.deps = self.class_deps(cls)
+            return view
+        return None
+
+    def _callee(self, func: Value, expr: Call) -> Value:
+        """``from .views import *`` in a package's ``__init__`` binds ``views`` (the function star-imported from
+        the submodule ``views``) over the submodule: the interpreter answers the submodule; the function wins."""
+        if isinstance(func, VModule) and isinstance(expr.func, Name) and func.name.rsplit(".", 1)[-1] == expr.func.id:
+            inner = self.interp.module_attr(func.name, expr.func.id)
+            if isinstance(inner, VFunc):
+                return inner
+        return func
+
+    # -- the class's dependencies ---------------------------------------------------
+    def class_deps(self, cls: VClass) -> list[tuple[Value, Loc]]:
+        """The ``Depends``/``Security`` markers of the class's annotated attributes, inherited ones too
+        (what ``typing.get_type_hints`` of the class gives, minus ``ClassVar`` and ``_private`` names)."""
+        chain = self.classes.mro(cls)
+        if chain is None:
+            self.interp.note(f"class-based view `{cls.fact.name}`", "its class hierarchy is not known: the "
+                             "dependencies of inherited attributes are not applied", cls.env.module, cls.fact.pos.line)
+            chain = [cls]
+        annotated: dict[str, tuple[VClass, object]] = {}
+        valued: dict[str, tuple[VClass, object]] = {}
+        for c in chain:
+            if not isinstance(c, VClass):
+                continue
+            for f in c.fact.fields:
+                if f.annotation is not None and f.name not in annotated:
+                    annotated[f.name] = (c, f)
+                if f.value is not None and f.name not in valued:
+                    valued[f.name] = (c, f)
+        out: list[tuple[Value, Loc]] = []
+        for name, (c, f) in annotated.items():
+            if name.startswith("_"):
+                continue
+            ann = self.interp.annotation(f.annotation, c.env)  # type: ignore[attr-defined]
+            if ext_name(ann) in _CLASSVAR or (isinstance(ann, VGeneric) and ext_name(ann.base) in _CLASSVAR):
+                continue
+            marker: VInst | None = None
+            if isinstance(ann, VAnnotated):
+                for m in ann.meta:
+                    got = self.deps.marker_of(m)
+                    if got is not None:
+                        marker = got[1]
+            where, fact = c, f
+            if name in valued:
+                vc, vf = valued[name]
+                default = self.interp.eval(vf.value, vc.env)  # type: ignore[attr-defined]
+                got = self.deps.marker_of(default)
+                if got is not None:
+                    marker, where, fact = got[1], vc, vf
+            if marker is None:
+                continue
+            kind = self.deps.marker_of(marker)
+            if kind is None or kind[0] not in ("dependency", "security"):
+                continue
+            loc = Loc(self.interp.path_of(where.env.module), fact.pos.line, fact.pos.col)  # type: ignore[attr-defined]
+            if marker.call is not None and marker.call.arg(0, "dependency") is None:
+                # ``x: T = Depends()``: the dependency is the annotation, which the route's dependency list
+                # cannot name
+                self.interp.note(f"attribute `{name}` of `{cls.fact.name}`", "`Depends()` without a callable on a "
+                                 "class-based view is not followed", where.env.module, loc.line)
+                continue
+            out.append((marker, loc))
+        return out
+
+    # -- what a project decorator does ---------------------------------------------------
+    def _what_it_does(self, func: VFunc) -> tuple[bool, bool]:
+        """(rewrites ``self`` into a dependency, registers methods by name at URLs), from the functions it runs."""
+        key = (id(func.fact), func.env.module)
+        got = self._rewrites.get(key)
+        if got is not None:
+            return got
+        signature = depends = registers = False
+        seen: set[tuple[int, str]] = set()
+        todo: list[tuple[VFunc, int]] = [(func, 0)]
+        while todo and len(seen) < MAX_REACH:
+            fn, depth = todo.pop()
+            k = (id(fn.fact), fn.env.module)
+            if k in seen:
+                continue
+            seen.add(k)
+            fact = fn.fact
+            env = self.interp.body_env(fn)
+            if any(a == "__signature__" or a.endswith(".__signature__") for a in fact.attributes) \
+                    or any(a.target.endswith("__signature__") for a in fact.scope.assigns):
+                signature = True
+            for site in fact.calls:
+                call = site.call
+                if any(isinstance(a, Const) and a.value == "__signature__" for a in call.args):
+                    signature = True
+                if render(call.func).rsplit(".", 1)[-1] in ("api_route", "add_api_route"):
+                    registers = True
+                target = self.interp.eval(call.func, env)
+                if ext_name(target) in ("fastapi.Depends", "fastapi.Security"):
+                    depends = True
+                elif isinstance(target, VFunc) and depth < MAX_REACH_DEPTH:
+                    todo.append((target, depth + 1))
+            for inner in _nested(fact):
+                todo.append((VFunc(inner, env), depth))
+        got = (signature and depends, registers)
+        self._rewrites[key] = got
+        return got
+
+
+def _nested(fact: FunctionFact) -> list[FunctionFact]:
+    return list(fact.scope.functions)
