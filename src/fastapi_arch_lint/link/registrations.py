@@ -13,7 +13,7 @@ from fastapi_arch_lint.link.knowledge import (
     ROUTER_CLASSES,
     canonical,
 )
-from fastapi_arch_lint.link.routerclasses import Options, RouterClasses
+from fastapi_arch_lint.link.routerclasses import RouterClasses
 from fastapi_arch_lint.link.views import ClassViews, View
 from fastapi_arch_lint.link.values import (
     Env,
@@ -139,9 +139,12 @@ class Registrations:
         line = call.line if call is not None and call.line else v.site[1]
         opts = self.classes.options(v)
         what = f"`{render(call.func)}(...)`" if call is not None else "router"
+        # options passed through a ``**spread`` of the instantiation itself are reported once, below; those
+        # a project ``__init__`` may pass through one are unknown where they matter
+        get = opts.get if opts.changed else opts.values.get
         prefix = ""
         prefix_ok = True
-        pv = opts.get("prefix")
+        pv = get("prefix") if not is_app else None  # ``FastAPI()`` takes no prefix
         if pv is not None:
             if isinstance(pv, VConst) and isinstance(pv.value, str):
                 prefix = pv.value
@@ -150,10 +153,10 @@ class Registrations:
                 p = call.kwarg("prefix") if call is not None and not opts.changed else None
                 self.interp.note(f"router prefix `{render(p)}`" if p is not None else f"prefix of {what}", why(pv),
                                  module, line)
-        tags = self._strs(opts.get("tags"))
-        deps = self._deps(opts, what, module, line, loc)
-        include_in_schema = self._flag(opts.get("include_in_schema"), True)
-        deprecated = self._flag(opts.get("deprecated"), False)
+        tags = self._strs(get("tags"))
+        deps = self._deps(get("dependencies"), what, module, line, loc)
+        include_in_schema = self._flag(get("include_in_schema"), True)
+        deprecated = self._flag(get("deprecated"), False)
         if call is not None and call.starred and not opts.changed:
             self.interp.note(f"`{render(call.func)}(**...)` arguments", "passed with * or **: not all options are known", module, call.line)
         route_deps: list[tuple[Value, Expr, Loc]] = []
@@ -190,8 +193,7 @@ class Registrations:
     def _flag(v: Value | None, default: bool) -> bool:
         return v.value if isinstance(v, VConst) and isinstance(v.value, bool) else default
 
-    def _deps(self, opts: Options, what: str, module: str, line: int, loc: Loc) -> list[tuple[Value, Expr, Loc]]:
-        v = opts.get("dependencies")
+    def _deps(self, v: Value | None, what: str, module: str, line: int, loc: Loc) -> list[tuple[Value, Expr, Loc]]:
         if v is None or (isinstance(v, VConst) and v.value is None):
             return []
         if not isinstance(v, VSeq):
