@@ -234,9 +234,10 @@ def test_library_cbv_annotated_attributes_are_dependencies(tmp_path: Path) -> No
         "app/items.py": """
             from fastapi import APIRouter
             from fastapi_utils.cbv import cbv
+            from fastapi_utils.inferring_router import InferringRouter
             from app.base import Base
 
-            router = APIRouter(prefix="/items")
+            router = InferringRouter(prefix="/items")
 
             @cbv(router)
             class Items(Base):
