@@ -363,3 +363,43 @@ def test_view_in_a_factory_function_and_a_route_on_another_router(tmp_path: Path
     # a route on another router is not rewritten: ``self`` is a query parameter, no class dependency
     assert not got[("GET", "/side")].auth.scheme
     assert [p.name for p in got[("GET", "/side")].params] == ["self"]
+
+
+def test_project_wrapper_of_the_library_cbv_and_router_by_keyword(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/security.py": SECURITY,
+        "app/web.py": """
+            from fastapi_restful.cbv import cbv
+
+            def resource(router):
+                return cbv(router)
+        """,
+        "app/main.py": """
+            from fastapi import APIRouter, Depends, FastAPI
+            from fastapi_utils.cbv import cbv
+            from app.security import current_user
+            from app.web import resource
+
+            router = APIRouter()
+
+            @resource(router=router)
+            class Things:
+                user: str = Depends(current_user)
+
+                @router.get("/things")
+                def things(self): ...
+
+            @cbv(router=router)
+            class Others:
+                user: str = Depends(current_user)
+
+                @router.get("/others")
+                def others(self): ...
+
+            app = FastAPI()
+            app.include_router(router)
+        """,
+    })
+    assert schemes(a) == {("GET", "/things"): True, ("GET", "/others"): True}
+    assert notes(a) == []

@@ -70,14 +70,14 @@ class ClassViews:
         (``is_router(value)`` tells) that the library provides or the project writes."""
         for d in cls.fact.decorators:
             expr = d.expr
-            if not (isinstance(expr, Call) and expr.args):
+            if not isinstance(expr, Call) or expr.arg(0, "router") is None:
                 continue
-            router = self.interp.eval(expr.args[0], cls.env)
+            router = self.interp.eval(expr.arg(0, "router"), cls.env)
             if not is_router(router):  # type: ignore[operator]
                 continue
             func = self._callee(self.interp.eval(expr.func, cls.env), expr)
             urls: list[str] = []
-            for a in expr.args[1:]:
+            for a in expr.args[1:] if expr.kwarg("router") is None else expr.args:
                 u = self.interp.eval(a, cls.env)
                 if isinstance(u, VConst) and isinstance(u.value, str):
                     urls.append(u.value)
@@ -196,6 +196,8 @@ class ClassViews:
                 target = self.interp.eval(call.func, env)
                 if ext_name(target) in ("fastapi.Depends", "fastapi.Security"):
                     depends = True
+                elif ext_name(target) in CBV_DECORATORS:  # a wrapper of the library's decorator
+                    signature = depends = True
                 elif isinstance(target, VFunc) and depth < MAX_REACH_DEPTH:
                     todo.append((target, depth + 1))
             for inner in _nested(fact):
