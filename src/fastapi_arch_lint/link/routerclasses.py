@@ -149,9 +149,8 @@ class RouterClasses:
         if not isinstance(deps, VSeq):
             return [], f"its `dependencies` {_why(deps)}"
         if INCOMING not in deps.items:
-            return [x for x in deps.items if x is not INCOMING], "it replaces the router's dependencies"
-        extra = [x for x in deps.items if x is not INCOMING]
-        return extra, opts.open if "dependencies" in opts.open else ""
+            return list(deps.items), "it replaces the router's dependencies"
+        return [x for x in deps.items if x != INCOMING], ""
 
     # -- method resolution order ----------------------------------------------------
     def mro(self, cls: VClass | VExt, _depth: int = 0) -> list[VClass | VExt] | None:
