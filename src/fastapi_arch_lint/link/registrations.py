@@ -174,7 +174,77 @@ class Registrations:
                            deps, tags, include_in_schema, deprecated, factory=factory, route_deps=route_deps,
                            prefix_ok=prefix_ok)
         self.routers[v.site] = info
+        if isinstance(v.cls, VClass):
+            self._self_registrations(info, v.cls)
         return info
+
+    # -- what a router class registers on itself ---------------------------------------
+    def _self_registrations(self, info: RouterInfo, cls: VClass) -> None:
+        """Routes and includes a router class's ``__init__`` (and the methods it calls on ``self``) registers
+        on ``self``: ``self.add_api_route("/x", self.handler)``, ``@self.get("/x")`` over a nested function,
+        ``self.include_router(...)``. Every instance of the class gets them."""
+        chain = self.classes.mro(cls) or [cls]
+        todo: list[tuple[VFunc, int]] = []
+        for c in chain:
+            if isinstance(c, VClass) and c.fact.method("__init__") is not None:
+                todo.append((VFunc(c.fact.method("__init__"), Env(c.env.module, c.env.functions), c), 0))  # type: ignore[arg-type]
+        seen: set[int] = set()
+        path = self.interp.path_of
+        while todo:
+            fn, depth = todo.pop()
+            if id(fn.fact) in seen or len(seen) > 30:
+                continue
+            seen.add(id(fn.fact))
+            env = self.interp.body_env(fn)
+            for sc in fn.fact.scope.calls:
+                call, loc = sc.call, Loc(path(env.module), sc.pos.line, sc.pos.col)
+                f = call.func
+                if isinstance(f, Call) and _on_self(f.func) and f.func.attr in HTTP_METHODS + ("api_route", "websocket"):  # type: ignore[union-attr]
+                    # ``self.get("/x")(self.handler)``
+                    handler = self._self_value(call.args[0] if call.args else None, env, info.inst, cls)
+                    if isinstance(handler, VFunc):
+                        self._add_route(info, f.func.attr, f, handler, env, loc, registration="call")  # type: ignore[union-attr]
+                    continue
+                if not _on_self(f):
+                    continue
+                meth = f.attr  # type: ignore[union-attr]
+                if meth in ("add_api_route", "add_api_websocket_route"):
+                    endpoint = self._self_value(call.arg(1, "endpoint"), env, info.inst, cls)
+                    if isinstance(endpoint, VFunc):
+                        kind = "add_api_route" if meth == "add_api_route" else "websocket"
+                        self._add_route(info, kind, call, endpoint, env, loc, registration=meth)
+                    else:
+                        self.interp.note(f"endpoint of `{render(f)}`", why(endpoint), env.module, loc.line)
+                elif meth == "include_router":
+                    child = self.router_of(self._self_value(call.arg(0, "router"), env, info.inst, cls))
+                    pexpr = call.kwarg("prefix")
+                    pv = self.interp.eval(pexpr, env) if pexpr is not None else VConst("")
+                    prefix = pv.value if isinstance(pv, VConst) and isinstance(pv.value, str) else None
+                    if child is None:
+                        self.interp.note(f"included router `{render(call.arg(0, 'router'))}`", "not a router", env.module, loc.line)
+                    else:
+                        if prefix is None:
+                            self.interp.note(f"include prefix `{render(pexpr)}`", why(pv), env.module, loc.line)
+                        info.includes.append(Include(info.inst.site, child.inst.site, prefix, pexpr, call, env, loc))
+                elif depth < 2:
+                    m = self.interp.class_attr(cls, meth, instance=True, inst=info.inst)
+                    if isinstance(m, VFunc):
+                        todo.append((m, depth + 1))
+            for inner in fn.fact.scope.functions:
+                for d in inner.decorators:
+                    e = d.expr
+                    if isinstance(e, Call) and _on_self(e.func) and e.func.attr in HTTP_METHODS + (  # type: ignore[union-attr]
+                            "api_route", "websocket"):
+                        self._add_route(info, e.func.attr, e, VFunc(inner, env), env,  # type: ignore[union-attr]
+                                        Loc(path(env.module), d.pos.line, d.pos.col))
+
+    def _self_value(self, expr: Expr | None, env: Env, inst: VInst, cls: VClass) -> Value:
+        """``self`` is the router instance, ``self.x`` its class's attribute (a method: bound, no ``self``)."""
+        if isinstance(expr, Name) and expr.id == "self":
+            return inst
+        if isinstance(expr, Attr) and isinstance(expr.value, Name) and expr.value.id == "self":
+            return self.interp.class_attr(cls, expr.attr, instance=True, inst=inst)
+        return self.interp.eval(expr, env)
 
     # -- options read from values (``routerclasses.Options``) ---------------------------
     def _strs(self, v: Value | None) -> tuple[str, ...]:
@@ -435,3 +505,8 @@ class Registrations:
 
     def app_loc(self, info: RouterInfo) -> Loc:
         return info.loc
+
+
+def _on_self(e: Expr) -> bool:
+    """``self.something``."""
+    return isinstance(e, Attr) and isinstance(e.value, Name) and e.value.id == "self"
