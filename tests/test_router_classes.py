@@ -403,3 +403,38 @@ def test_project_wrapper_of_the_library_cbv_and_router_by_keyword(tmp_path: Path
     })
     assert schemes(a) == {("GET", "/things"): True, ("GET", "/others"): True}
     assert notes(a) == []
+
+
+def test_router_class_including_routers_in_init(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/security.py": SECURITY,
+        "app/parts.py": """
+            from fastapi import APIRouter
+
+            users = APIRouter(prefix="/users")
+
+            @users.get("")
+            def list_users(): ...
+        """,
+        "app/main.py": """
+            from fastapi import APIRouter, Depends, FastAPI
+            from app import parts
+            from app.security import current_user
+
+            class Api(APIRouter):
+                def __init__(self, **kwargs):
+                    super().__init__(prefix="/api", **kwargs)
+                    self.include_router(parts.users, prefix="/v1")
+                    self.add_api_route("/me", self.me, dependencies=[Depends(current_user)])
+
+                def me(self, verbose: bool = False): ...
+
+            app = FastAPI()
+            app.include_router(Api())
+        """,
+    })
+    got = routes(a)
+    assert sorted(got) == [("GET", "/api/me"), ("GET", "/api/v1/users")]
+    assert got[("GET", "/api/me")].auth.scheme and [p.name for p in got[("GET", "/api/me")].params] == ["verbose"]
+    assert notes(a) == []
