@@ -227,9 +227,12 @@ def test_library_cbv_annotated_attributes_are_dependencies(tmp_path: Path) -> No
             from fastapi import Depends
             from app.security import current_user, get_db
 
+            class Session:
+                def __init__(self, user: str = Depends(current_user)): ...
+
             class Base:
                 db = Depends(get_db)          # not annotated: not a parameter of the view
-                user: str = Depends(current_user)
+                session: Session = Depends()  # the annotation is the dependency
         """,
         "app/items.py": """
             from fastapi import APIRouter

@@ -16,6 +16,7 @@ rewriting is reported as unresolved: its routes are registered, without the clas
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi_arch_lint.link.dependencies import Dependencies
@@ -40,7 +41,7 @@ from fastapi_arch_lint.model.expr import (
     Name,
     render,
 )
-from fastapi_arch_lint.model.facts import FunctionFact
+from fastapi_arch_lint.model.facts import FieldFact, FunctionFact
 
 MAX_REACH = 40  # functions looked at to tell what a project class decorator does
 MAX_REACH_DEPTH = 3
@@ -65,7 +66,7 @@ class ClassViews:
         self.classes = classes
         self._rewrites: dict[tuple[int, str], tuple[bool, bool]] = {}
 
-    def view_of(self, cls: VClass, is_router: object) -> View | None:
+    def view_of(self, cls: VClass, is_router: Callable[[Value], bool]) -> View | None:
         """The class-based-view decorator on ``cls``, if any: the first decorator called with a router
         (``is_router(value)`` tells) that the library provides or the project writes."""
         for d in cls.fact.decorators:
@@ -73,7 +74,7 @@ class ClassViews:
             if not isinstance(expr, Call) or expr.arg(0, "router") is None:
                 continue
             router = self.interp.eval(expr.arg(0, "router"), cls.env)
-            if not is_router(router):  # type: ignore[operator]
+            if not is_router(router):
                 continue
             func = self._callee(self.interp.eval(expr.func, cls.env), expr)
             urls: list[str] = []
@@ -121,8 +122,8 @@ class ClassViews:
             self.interp.note(f"class-based view `{cls.fact.name}`", "its class hierarchy is not known: the "
                              "dependencies of inherited attributes are not applied", cls.env.module, cls.fact.pos.line)
             chain = [cls]
-        annotated: dict[str, tuple[VClass, object]] = {}
-        valued: dict[str, tuple[VClass, object]] = {}
+        annotated: dict[str, tuple[VClass, FieldFact]] = {}
+        valued: dict[str, tuple[VClass, FieldFact]] = {}
         for c in chain:
             if not isinstance(c, VClass):
                 continue
@@ -135,7 +136,7 @@ class ClassViews:
         for name, (c, f) in annotated.items():
             if name.startswith("_"):
                 continue
-            ann = self.interp.annotation(f.annotation, c.env)  # type: ignore[attr-defined]
+            ann = self.interp.annotation(f.annotation, c.env)
             if ext_name(ann) in _CLASSVAR or (isinstance(ann, VGeneric) and ext_name(ann.base) in _CLASSVAR):
                 continue
             marker: VInst | None = None
@@ -147,7 +148,7 @@ class ClassViews:
             where, fact = c, f
             if name in valued:
                 vc, vf = valued[name]
-                default = self.interp.eval(vf.value, vc.env)  # type: ignore[attr-defined]
+                default = self.interp.eval(vf.value, vc.env)
                 got = self.deps.marker_of(default)
                 if got is not None:
                     marker, where, fact = got[1], vc, vf
@@ -156,13 +157,16 @@ class ClassViews:
             kind = self.deps.marker_of(marker)
             if kind is None or kind[0] not in ("dependency", "security"):
                 continue
-            loc = Loc(self.interp.path_of(where.env.module), fact.pos.line, fact.pos.col)  # type: ignore[attr-defined]
+            loc = Loc(self.interp.path_of(where.env.module), fact.pos.line, fact.pos.col)
             if marker.call is not None and marker.call.arg(0, "dependency") is None:
-                # ``x: T = Depends()``: the dependency is the annotation, which the route's dependency list
-                # cannot name
-                self.interp.note(f"attribute `{name}` of `{cls.fact.name}`", "`Depends()` without a callable on a "
-                                 "class-based view is not followed", where.env.module, loc.line)
-                continue
+                # ``x: T = Depends()``: FastAPI calls the annotation; the marker is made to name it
+                ann_expr = f.annotation  # ``get_type_hints``: the nearest annotation
+                if ann_expr is None or isinstance(ann_expr, Const) or isinstance(ann, VAnnotated):
+                    self.interp.note(f"attribute `{name}` of `{cls.fact.name}`", "`Depends()` without a callable "
+                                     "on this annotation is not followed", where.env.module, loc.line)
+                    continue
+                c_ = marker.call
+                marker = VInst(marker.cls, Call(c_.func, (ann_expr,), c_.kwargs, c_.line, c_.col), c.env, marker.site)
             out.append((marker, loc))
         return out
 
