@@ -327,7 +327,7 @@ def test_project_decorator_not_seen_rewriting_self_is_unresolved(tmp_path: Path)
     })
     [v] = a.model.routes
     assert v.path == "/v" and not v.auth.scheme
-    assert any(w == "class decorator `@register(...)` on `Views`" for w, _ in notes(a)), notes(a)
+    assert [w for w, _ in notes(a)] == ["class decorator `@register(...)` on `Views`"], notes(a)
 
 
 def test_view_in_a_factory_function_and_a_route_on_another_router(tmp_path: Path) -> None:
@@ -441,3 +441,32 @@ def test_router_class_including_routers_in_init(tmp_path: Path) -> None:
     assert sorted(got) == [("GET", "/api/me"), ("GET", "/api/v1/users")]
     assert got[("GET", "/api/me")].auth.scheme and [p.name for p in got[("GET", "/api/me")].params] == ["verbose"]
     assert notes(a) == []
+
+
+def test_a_class_decorator_taking_a_router_without_route_methods_is_quiet(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import APIRouter, FastAPI
+
+            def crud(router):
+                def add(model):
+                    router.add_api_route("/" + model.__name__.lower(), lambda: [])
+                    return model
+                return add
+
+            router = APIRouter()
+
+            @crud(router)
+            class Item:
+                name: str = ""
+
+            @router.get("/plain")
+            def plain(): ...
+
+            app = FastAPI()
+            app.include_router(router)
+        """,
+    })
+    assert sorted(routes(a)) == [("GET", "/plain")]
+    assert not any("class decorator" in w for w, _ in notes(a)), notes(a)

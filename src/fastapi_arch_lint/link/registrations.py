@@ -336,6 +336,11 @@ class Registrations:
                     continue
                 for reg in view_router.routes[before:]:
                     reg.class_deps = tuple(view.deps)
+                if not view.rewrites_self and len(view_router.routes) > before:
+                    self.interp.note(f"class decorator `@{view.decorator}(...)` on `{c.name}`",
+                                     "takes the router of its routes but is not seen turning `self` into a "
+                                     "dependency: the class's dependencies are not applied to them", env.module,
+                                     view.line)
         if view is not None and view_router is not None and view.urls:
             self._view_urls(view, view_router, cls, env, path)
 

@@ -53,6 +53,7 @@ class View:
     """A class decorated as a class-based view on ``router``."""
 
     decorator: str  # the decorator as written, for messages
+    line: int  # where it is
     router: Value  # what the decorator was given
     rewrites_self: bool  # known to turn ``self`` into ``Depends(cls)`` (else: unresolved)
     urls: tuple[str, ...] = ()  # methods named after HTTP methods are routes at these URLs
@@ -86,15 +87,11 @@ class ClassViews:
                     self.interp.note(f"URL `{render(a)}` of `@{render(expr.func)}(...)`", "not a constant",
                                      cls.env.module, d.pos.line)
             if ext_name(func) in CBV_DECORATORS:
-                view = View(render(expr.func), router, True, tuple(urls))
+                view = View(render(expr.func), d.pos.line, router, True, tuple(urls))
             elif isinstance(func, VFunc):
                 rewrites, registers = self._what_it_does(func)
-                view = View(render(expr.func), router, rewrites, tuple(urls) if registers else ())
-                if not rewrites:
-                    self.interp.note(f"class decorator `@{render(expr.func)}(...)` on `{cls.fact.name}`",
-                                     "takes a router but is not seen turning `self` into a dependency: the "
-                                     "class's dependencies are not applied to its routes", cls.env.module, d.pos.line)
-                elif urls and not registers:
+                view = View(render(expr.func), d.pos.line, router, rewrites, tuple(urls) if registers else ())
+                if rewrites and urls and not registers:
                     self.interp.note(f"URLs of `@{render(expr.func)}(...)` on `{cls.fact.name}`",
                                      "the decorator is not seen registering routes at them", cls.env.module, d.pos.line)
             else:
