@@ -470,3 +470,65 @@ def test_a_class_decorator_taking_a_router_without_route_methods_is_quiet(tmp_pa
     })
     assert sorted(routes(a)) == [("GET", "/plain")]
     assert not any("class decorator" in w for w, _ in notes(a)), notes(a)
+
+
+def test_what_a_project_decorator_reads_decides_unannotated_attributes(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/security.py": SECURITY,
+        "app/views.py": """
+            import inspect
+            from fastapi import Depends, params
+
+            def view_by_dict(router):
+                def decorate(cls):
+                    deps = {k: v for k, v in vars(cls).items() if isinstance(v, params.Depends)}
+                    cls.__signature__ = inspect.Signature(
+                        [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v) for k, v in deps.items()])
+                    for route in router.routes:
+                        route.endpoint.__signature__ = inspect.signature(route.endpoint).replace(
+                            parameters=[inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                          default=Depends(cls))])
+                    return cls
+                return decorate
+
+            def view_unclear(router):
+                def decorate(cls):
+                    for route in router.routes:
+                        route.endpoint.__signature__ = _signature_for(cls, route.endpoint)
+                    return cls
+                return decorate
+
+            def _signature_for(cls, endpoint):
+                return inspect.signature(endpoint).replace(parameters=[
+                    inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=Depends(cls))])
+        """,
+        "app/main.py": """
+            from fastapi import APIRouter, Depends, FastAPI
+            from app.security import current_user
+            from app.views import view_by_dict, view_unclear
+
+            one = APIRouter()
+            two = APIRouter()
+
+            @view_by_dict(one)
+            class One:
+                user = Depends(current_user)
+
+                @one.get("/one")
+                def get_one(self): ...
+
+            @view_unclear(two)
+            class Two:
+                user = Depends(current_user)
+
+                @two.get("/two")
+                def get_two(self): ...
+
+            app = FastAPI()
+            app.include_router(one)
+            app.include_router(two)
+        """,
+    })
+    assert schemes(a) == {("GET", "/one"): True, ("GET", "/two"): False}
+    assert [w for w, _ in notes(a)] == ["attribute `user` of `Two`"], notes(a)

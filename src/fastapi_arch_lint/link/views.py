@@ -56,6 +56,9 @@ class View:
     line: int  # where it is
     router: Value  # what the decorator was given
     rewrites_self: bool  # known to turn ``self`` into ``Depends(cls)`` (else: unresolved)
+    # which class attributes become parameters: "annotated" (``get_type_hints``, the libraries), "all"
+    # (a project decorator reading the class's ``__dict__``), "" (not seen: annotated ones, unannotated noted)
+    reads: str = "annotated"
     urls: tuple[str, ...] = ()  # methods named after HTTP methods are routes at these URLs
     deps: list[tuple[Value, Loc]] = field(default_factory=list)  # the class attributes' dependencies
 
@@ -87,17 +90,17 @@ class ClassViews:
                     self.interp.note(f"URL `{render(a)}` of `@{render(expr.func)}(...)`", "not a constant",
                                      cls.env.module, d.pos.line)
             if ext_name(func) in CBV_DECORATORS:
-                view = View(render(expr.func), d.pos.line, router, True, tuple(urls))
+                view = View(render(expr.func), d.pos.line, router, True, urls=tuple(urls))
             elif isinstance(func, VFunc):
-                rewrites, registers = self._what_it_does(func)
-                view = View(render(expr.func), d.pos.line, router, rewrites, tuple(urls) if registers else ())
+                rewrites, registers, reads = self._what_it_does(func)
+                view = View(render(expr.func), d.pos.line, router, rewrites, reads, tuple(urls) if registers else ())
                 if rewrites and urls and not registers:
                     self.interp.note(f"URLs of `@{render(expr.func)}(...)` on `{cls.fact.name}`",
                                      "the decorator is not seen registering routes at them", cls.env.module, d.pos.line)
             else:
                 continue
             if view.rewrites_self:
-                view.deps = self.class_deps(cls)
+                view.deps = self.class_deps(cls, view.reads)
             return view
         return None
 
@@ -111,9 +114,10 @@ class ClassViews:
         return func
 
     # -- the class's dependencies ---------------------------------------------------
-    def class_deps(self, cls: VClass) -> list[tuple[Value, Loc]]:
+    def class_deps(self, cls: VClass, reads: str = "annotated") -> list[tuple[Value, Loc]]:
         """The ``Depends``/``Security`` markers of the class's annotated attributes, inherited ones too
-        (what ``typing.get_type_hints`` of the class gives, minus ``ClassVar`` and ``_private`` names)."""
+        (what ``typing.get_type_hints`` of the class gives, minus ``ClassVar`` and ``_private`` names); with
+        ``reads`` "all", unannotated attributes holding a marker too; with "" they are noted."""
         chain = self.classes.mro(cls)
         if chain is None:
             self.interp.note(f"class-based view `{cls.fact.name}`", "its class hierarchy is not known: the "
@@ -125,13 +129,21 @@ class ClassViews:
             if not isinstance(c, VClass):
                 continue
             for f in c.fact.fields:
-                if f.annotation is not None and f.name not in annotated:
+                if (f.annotation is not None or reads != "annotated") and f.name not in annotated:
                     annotated[f.name] = (c, f)
                 if f.value is not None and f.name not in valued:
                     valued[f.name] = (c, f)
         out: list[tuple[Value, Loc]] = []
         for name, (c, f) in annotated.items():
             if name.startswith("_"):
+                continue
+            if f.annotation is None:  # a project decorator that may read unannotated attributes
+                got = self.deps.marker_of(self.interp.eval(f.value, c.env)) if f.value is not None else None
+                if got is not None and got[0] in ("dependency", "security") and reads == "all":
+                    out.append((got[1], Loc(self.interp.path_of(c.env.module), f.pos.line, f.pos.col)))
+                elif got is not None and got[0] in ("dependency", "security"):
+                    self.interp.note(f"attribute `{name}` of `{cls.fact.name}`", "not annotated: whether the class "
+                                     "decorator makes it a dependency is not known", c.env.module, f.pos.line)
                 continue
             ann = self.interp.annotation(f.annotation, c.env)
             if ext_name(ann) in _CLASSVAR or (isinstance(ann, VGeneric) and ext_name(ann.base) in _CLASSVAR):
@@ -168,13 +180,15 @@ class ClassViews:
         return out
 
     # -- what a project decorator does ---------------------------------------------------
-    def _what_it_does(self, func: VFunc) -> tuple[bool, bool]:
-        """(rewrites ``self`` into a dependency, registers methods by name at URLs), from the functions it runs."""
+    def _what_it_does(self, func: VFunc) -> tuple[bool, bool, str]:
+        """(rewrites ``self`` into a dependency, registers methods by name at URLs, which attributes it reads:
+        see ``View.reads``), from the functions it runs."""
         key = (id(func.fact), func.env.module)
         got = self._rewrites.get(key)
         if got is not None:
             return got
         signature = depends = registers = False
+        hints = members = False
         seen: set[tuple[int, str]] = set()
         todo: list[tuple[VFunc, int]] = [(func, 0)]
         while todo and len(seen) < MAX_REACH:
@@ -188,6 +202,9 @@ class ClassViews:
             if any(a == "__signature__" or a.endswith(".__signature__") for a in fact.attributes) \
                     or any(a.target.endswith("__signature__") for a in fact.scope.assigns):
                 signature = True
+            last = {n.rsplit(".", 1)[-1] for n in fact.names | fact.attributes}
+            hints = hints or bool(last & {"get_type_hints", "__annotations__", "get_annotations"})
+            members = members or bool(last & {"vars", "__dict__"})
             for site in fact.calls:
                 call = site.call
                 if any(isinstance(a, Const) and a.value == "__signature__" for a in call.args):
@@ -198,12 +215,12 @@ class ClassViews:
                 if ext_name(target) in ("fastapi.Depends", "fastapi.Security"):
                     depends = True
                 elif ext_name(target) in CBV_DECORATORS:  # a wrapper of the library's decorator
-                    signature = depends = True
+                    signature = depends = hints = True
                 elif isinstance(target, VFunc) and depth < MAX_REACH_DEPTH:
                     todo.append((target, depth + 1))
             for inner in _nested(fact):
                 todo.append((VFunc(inner, env), depth))
-        got = (signature and depends, registers)
+        got = (signature and depends, registers, "annotated" if hints else "all" if members else "")
         self._rewrites[key] = got
         return got
 
