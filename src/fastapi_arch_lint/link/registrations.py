@@ -92,7 +92,6 @@ class RouterInfo:
     factory: str | None = None
     # dependencies its ``route_class`` adds to every route registered on it
     route_deps: list[tuple[Value, Expr, Loc]] = field(default_factory=list)
-    prefix_ok: bool = True  # False when the prefix could not be resolved
 
 
 class FlatRoute(NamedTuple):
@@ -143,13 +142,11 @@ class Registrations:
         # a project ``__init__`` may pass through one are unknown where they matter
         get = opts.get if opts.changed else opts.values.get
         prefix = ""
-        prefix_ok = True
         pv = get("prefix") if not is_app else None  # ``FastAPI()`` takes no prefix
         if pv is not None:
             if isinstance(pv, VConst) and isinstance(pv.value, str):
                 prefix = pv.value
             else:
-                prefix_ok = False
                 p = call.kwarg("prefix") if call is not None and not opts.changed else None
                 self.interp.note(f"router prefix `{render(p)}`" if p is not None else f"prefix of {what}", why(pv),
                                  module, line)
@@ -171,8 +168,7 @@ class Registrations:
         if v.env and v.env.functions:
             factory = f"{module}.{v.env.functions[0].qualname}"
         info = RouterInfo(v, is_app, v.bound_name or render(call.func) if call else "router", loc, prefix,
-                           deps, tags, include_in_schema, deprecated, factory=factory, route_deps=route_deps,
-                           prefix_ok=prefix_ok)
+                           deps, tags, include_in_schema, deprecated, factory=factory, route_deps=route_deps)
         self.routers[v.site] = info
         if isinstance(v.cls, VClass):
             self._self_registrations(info, v.cls)
@@ -467,7 +463,7 @@ class Registrations:
         own_deps = [(v, "app" if info.is_app else "router", loc) for v, _, loc in info.deps]
         route_deps = [(v, "route", loc) for v, _, loc in info.route_deps]
         for reg in info.routes:
-            path_ok = reg.path is not None and info.prefix_ok
+            path_ok = reg.path is not None
             path = info.prefix + (reg.path or "")
             class_deps = [(v, "param", loc) for v, loc in reg.class_deps]
             out.append(FlatRoute(reg, path, path_ok, own_deps + route_deps + class_deps, info.tags, (),
@@ -488,7 +484,7 @@ class Registrations:
             inc_deps = [(v, "include", loc) for v, _, loc in kw_deps]
             for f in self.flatten(inc.child, stack + (key,)):
                 out.append(FlatRoute(
-                    f.reg, info.prefix + (inc.prefix or "") + f.path, f.path_ok and inc.prefix is not None and info.prefix_ok,
+                    f.reg, info.prefix + (inc.prefix or "") + f.path, f.path_ok and inc.prefix is not None,
                     own_deps + inc_deps + f.deps, info.tags + inc_tags + f.tags, (step,) + f.chain,
                     info.include_in_schema and in_schema and f.in_schema, info.deprecated or deprecated or f.deprecated,
                     f.router_prefix,
