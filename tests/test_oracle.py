@@ -61,6 +61,7 @@ FIXTURE_APPS = [
     FixtureApp("annotated_app", ".", "app.main:app"),
     FixtureApp("good_app", ".", "app.main:app"),
     FixtureApp("auth_gap_app", ".", "app.main:app"),
+    FixtureApp("evaluated_app", ".", "app.main:app"),
     FixtureApp("router_classes_app", ".", "app.main:app"),
     FixtureApp("class_views_app", ".", "app.main:app"),
 ]

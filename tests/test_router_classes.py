@@ -531,3 +531,42 @@ def test_what_a_project_decorator_reads_decides_unannotated_attributes(tmp_path:
     })
     assert schemes(a) == {("GET", "/one"): True, ("GET", "/two"): False}
     assert [w for w, _ in notes(a)] == ["attribute `user` of `Two`"], notes(a)
+
+
+def test_factory_made_router_class_and_conditional_options(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/security.py": SECURITY,
+        "app/routing.py": """
+            from fastapi import APIRouter, Depends
+
+            def guarded_by(dependency):
+                class Guarded(APIRouter):
+                    def __init__(self, *, dependencies=None, private: bool = True, **kwargs):
+                        extra = [Depends(dependency)] if private else []
+                        super().__init__(dependencies=(dependencies or []) + extra, **kwargs)
+                return Guarded
+        """,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+            from app.routing import guarded_by
+            from app.security import current_user, get_db
+
+            UserRouter = guarded_by(current_user)
+            users = UserRouter(prefix="/users")
+            public = UserRouter(prefix="/public", private=False, dependencies=[Depends(get_db)])
+
+            @users.get("")
+            def list_users(): ...
+
+            @public.get("")
+            def list_public(): ...
+
+            app = FastAPI()
+            app.include_router(users)
+            app.include_router(public)
+        """,
+    })
+    assert schemes(a) == {("GET", "/users"): True, ("GET", "/public"): False}
+    assert [d.name for d in routes(a)[("GET", "/public")].dependencies] == ["app.security.get_db"]
+    assert notes(a) == []

@@ -59,6 +59,8 @@ _ReturnFact = constructor(ReturnFact)
 _Scope = constructor(Scope)
 _StmtCall = constructor(StmtCall)
 _Opaque = constructor(Opaque)
+# the condition of a body that may not run at all (a loop's, an ``except``'s, a ``case``'s): unknown
+_MAYBE_NOT: tuple[bool, Expr] = (False, Opaque("<may not run>", "maybe"))
 
 
 def dotted_name(node: cst.BaseExpression | None) -> str | None:
@@ -117,6 +119,7 @@ class Collector:
         self.module = module
         self.pos = positions(module)
         self.conv = Converter(line_of=_line_getter(self.pos))  # not a bound method: no reference cycle
+        self._conds: list[tuple[bool, Expr]] = []  # the ``if`` branches around the statement walked (see ReturnFact)
 
     # -- helpers -------------------------------------------------------------
     def p(self, node: cst.CSTNode) -> Pos:
@@ -152,19 +155,24 @@ class Collector:
             elif t is cst.ClassDef:
                 sb.classes.append(self.klass(stmt, qual))
             elif t is cst.If:
-                self.walk(stmt.body.body, sb, qual)
-                orelse = stmt.orelse
-                while orelse is not None:
-                    if type(orelse) is cst.If:
-                        self.walk(orelse.body.body, sb, qual)
-                        orelse = orelse.orelse
-                    else:
-                        self.walk(orelse.body.body, sb, qual)
-                        orelse = None
+                conds = self._conds
+                depth = len(conds)
+                node: cst.If | cst.Else | None = stmt
+                while type(node) is cst.If:
+                    test = self.e(node.test)
+                    conds.append((False, test))
+                    self.walk(node.body.body, sb, qual)
+                    conds[-1] = (True, test)
+                    node = node.orelse
+                if node is not None:
+                    self.walk(node.body.body, sb, qual)
+                del conds[depth:]
             elif t is cst.Try or t is cst.TryStar:
                 self.walk(stmt.body.body, sb, qual)
+                self._conds.append(_MAYBE_NOT)
                 for h in stmt.handlers:
                     self.walk(h.body.body, sb, qual)
+                self._conds.pop()
                 if stmt.orelse:
                     self.walk(stmt.orelse.body.body, sb, qual)
                 if stmt.finalbody:
@@ -175,15 +183,21 @@ class Collector:
                     for item in stmt.items:
                         if item.asname is not None and isinstance(item.asname.name, cst.Name):
                             sb.assigns.append(_AssignFact(item.asname.name.value, self.e(item.item), None, self.p(item.item)))
+                else:
+                    self._conds.append(_MAYBE_NOT)  # a loop body may not run
                 if type(stmt.body) is cst.IndentedBlock:
                     self.walk(stmt.body.body, sb, qual)
                 else:
                     self.walk([stmt.body], sb, qual)  # type: ignore[list-item]
+                if t is not cst.With:
+                    self._conds.pop()
                 if getattr(stmt, "orelse", None):
                     self.walk(stmt.orelse.body.body, sb, qual)  # type: ignore[union-attr]
             elif t is cst.Match:
+                self._conds.append(_MAYBE_NOT)
                 for case in stmt.cases:
                     self.walk(case.body.body, sb, qual)
+                self._conds.pop()
             elif t is cst.SimpleStatementSuite:
                 for small in stmt.body:
                     self.small(small, sb)
@@ -233,7 +247,7 @@ class Collector:
                 if isinstance(call, Call):
                     sb.calls.append(_StmtCall(call, self.p(value)))
         elif t is cst.Return:
-            sb.returns.append(_ReturnFact(self.e(small.value), self.p(small)))
+            sb.returns.append(_ReturnFact(self.e(small.value), self.p(small), tuple(self._conds)))
         elif t is cst.TypeAlias:
             sb.assigns.append(_AssignFact(small.name.value, self.e(small.value), None, self.p(small)))
 
@@ -284,7 +298,9 @@ class Collector:
         qualname = f"{qual}.{name}" if qual else name
         sb = _ScopeBuilder()
         body_nodes = node.body.body if type(node.body) is cst.IndentedBlock else [node.body]
+        outer_conds, self._conds = self._conds, []  # a function's returns depend on its own branches
         self.walk(body_nodes, sb, qualname)
+        self._conds = outer_conds
         bv = _BodyVisitor(self)
         walk(node.body, bv)  # same hooks as node.body.visit(bv), without rebuilding the tree
         return _FunctionFact(

@@ -72,6 +72,7 @@ class Include:
     call: Call
     env: Env
     loc: Loc
+    child_inst: VInst | None = None  # the included router as this call makes it (a factory's arguments)
 
 
 @dataclass(slots=True)
@@ -92,6 +93,16 @@ class RouterInfo:
     factory: str | None = None
     # dependencies its ``route_class`` adds to every route registered on it
     route_deps: list[tuple[Value, Expr, Loc]] = field(default_factory=list)
+
+
+class RouterOptions(NamedTuple):
+    """What a router applies to the routes beneath it."""
+
+    prefix: str
+    deps: list[tuple[Value, Expr, Loc]]
+    tags: tuple[str, ...]
+    include_in_schema: bool
+    deprecated: bool
 
 
 class FlatRoute(NamedTuple):
@@ -136,7 +147,10 @@ class Registrations:
         call = v.call
         loc = Loc(path, v.site[1], v.site[2] or 1)
         line = call.line if call is not None and call.line else v.site[1]
-        opts = self.classes.options(v)
+        own = v
+        if v.env is not None and v.env.bound:  # one allocation site, many calls: the router's own options are no call's
+            own = VInst(v.cls, v.call, Env(v.env.module, v.env.functions), v.site, v.bound_name)
+        opts = self.classes.options(own)
         what = f"`{render(call.func)}(...)`" if call is not None else "router"
         # options passed through a ``**spread`` of the instantiation itself are reported once, below; those
         # a project ``__init__`` may pass through one are unknown where they matter
@@ -416,7 +430,8 @@ class Registrations:
                 else:
                     prefix = None
                     self.interp.note(f"include prefix `{render(pexpr)}`", why(pv), env.module, loc.line)
-            info.includes.append(Include(info.inst.site, child_info.inst.site, prefix, pexpr, call, env, loc))
+            info.includes.append(Include(info.inst.site, child_info.inst.site, prefix, pexpr, call, env, loc,
+                                         child if isinstance(child, VInst) else None))
         elif method in ("add_api_route", "add_route"):
             endpoint = self.interp.eval(call.arg(1, "endpoint"), env)
             handler = endpoint if isinstance(endpoint, VFunc) else None
@@ -452,22 +467,44 @@ class Registrations:
             info.middleware.append(Middleware(canonical(name), "class", opts, loc, values))
 
     # -- include chains ----------------------------------------------------------
-    def flatten(self, key: tuple[str, int, int], stack: tuple[tuple[str, int, int], ...] = ()
-                ) -> list[FlatRoute]:
-        """The routes reachable from a router, with the prefixes, dependencies and tags above them."""
+    def instance_options(self, v: VInst | None) -> "RouterOptions | None":
+        """The options of the router one call of a factory makes, when that call's arguments decide
+        them (``include_router(make_router("github"))``, the factory doing ``APIRouter(prefix=f"/{name}")``);
+        None when they are the router's own (see ``router_of``)."""
+        if v is None or v.env is None or not v.env.bound or v.call is None:
+            return None
+        opts = self.classes.options(v)  # the call's arguments through the class's ``__init__`` chain
+        get = opts.get if opts.changed else opts.values.get
+        prefix = ""
+        pv = get("prefix")
+        if pv is not None:
+            if not (isinstance(pv, VConst) and isinstance(pv.value, str)):
+                return None  # the router's own (unresolved) prefix stands, with its note
+            prefix = pv.value
+        loc = Loc(self.interp.path_of(v.site[0]), v.site[1], v.site[2] or 1)
+        what = f"`{render(v.call.func)}(...)`"
+        return RouterOptions(prefix, self._deps(get("dependencies"), what, v.site[0], v.call.line or v.site[1], loc),
+                             self._strs(get("tags")), self._flag(get("include_in_schema"), True),
+                             self._flag(get("deprecated"), False))
+
+    def flatten(self, key: tuple[str, int, int], stack: tuple[tuple[str, int, int], ...] = (),
+                made: "RouterOptions | None" = None) -> list[FlatRoute]:
+        """The routes reachable from a router, with the prefixes, dependencies and tags above them
+        (``made``: the router's options as the call that made it gives them, see ``instance_options``)."""
         info = self.routers[key]
         if key in stack:
             self.interp.note(f"router `{info.name}`", "includes itself (directly or through others)", key[0], key[1])
             return []
         out = []
-        own_deps = [(v, "app" if info.is_app else "router", loc) for v, _, loc in info.deps]
+        opts = made or RouterOptions(info.prefix, info.deps, info.tags, info.include_in_schema, info.deprecated)
+        own_deps = [(v, "app" if info.is_app else "router", loc) for v, _, loc in opts.deps]
         route_deps = [(v, "route", loc) for v, _, loc in info.route_deps]
         for reg in info.routes:
             path_ok = reg.path is not None
-            path = info.prefix + (reg.path or "")
+            path = opts.prefix + (reg.path or "")
             class_deps = [(v, "param", loc) for v, loc in reg.class_deps]
-            out.append(FlatRoute(reg, path, path_ok, own_deps + route_deps + class_deps, info.tags, (),
-                                 info.include_in_schema, info.deprecated, info.prefix))
+            out.append(FlatRoute(reg, path, path_ok, own_deps + route_deps + class_deps, opts.tags, (),
+                                 opts.include_in_schema, opts.deprecated, opts.prefix))
         for inc in info.includes:
             child = self.routers.get(inc.child)
             if child is None:
@@ -482,11 +519,11 @@ class Registrations:
                 dependencies=tuple(self.deps.dep_label(v) for v, _, _ in kw_deps), tags=inc_tags,
             )
             inc_deps = [(v, "include", loc) for v, _, loc in kw_deps]
-            for f in self.flatten(inc.child, stack + (key,)):
+            for f in self.flatten(inc.child, stack + (key,), self.instance_options(inc.child_inst)):
                 out.append(FlatRoute(
-                    f.reg, info.prefix + (inc.prefix or "") + f.path, f.path_ok and inc.prefix is not None,
-                    own_deps + inc_deps + f.deps, info.tags + inc_tags + f.tags, (step,) + f.chain,
-                    info.include_in_schema and in_schema and f.in_schema, info.deprecated or deprecated or f.deprecated,
+                    f.reg, opts.prefix + (inc.prefix or "") + f.path, f.path_ok and inc.prefix is not None,
+                    own_deps + inc_deps + f.deps, opts.tags + inc_tags + f.tags, (step,) + f.chain,
+                    opts.include_in_schema and in_schema and f.in_schema, opts.deprecated or deprecated or f.deprecated,
                     f.router_prefix,
                 ))
         return out

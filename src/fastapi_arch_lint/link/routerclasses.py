@@ -37,16 +37,22 @@ from fastapi_arch_lint.link.values import (
     VInst,
     VSeq,
     VUnknown,
+    compare,
+    truth,
 )
 from fastapi_arch_lint.model.expr import (
     Attr,
     BinOp,
+    BoolOp,
     Call,
+    Compare,
+    Cond,
     Const,
     DictExpr,
     Expr,
     FStr,
     Name,
+    Not,
     Seq,
     render,
     walk,
@@ -214,7 +220,7 @@ class RouterClasses:
                   depth: int) -> Options:
         cls = chain[i]
         assert isinstance(cls, VClass)
-        fn = VFunc(init, Env(cls.env.module, cls.env.functions), cls)
+        fn = VFunc(init, cls.env, cls)  # a class made by a factory call keeps the call's bindings (closures)
         env = self.interp.body_env(fn)
         binds = self._bind(init, cls.env, pos, kw)
         site, target = self._base_call(init, env, chain, i)
@@ -398,6 +404,26 @@ class RouterClasses:
             return VSeq(tuple(self._value(self._ev(i, env, binds)) for i in expr.items))
         if isinstance(expr, BinOp) and expr.op == "+":
             return _plus(self._value(self._ev(expr.left, env, binds)), self._value(self._ev(expr.right, env, binds)))
+        if isinstance(expr, BoolOp):  # Python's semantics: the first operand that decides, else the last
+            for item in expr.values:
+                v = self._value(self._ev(item, env, binds))
+                t = truth(v)
+                if t is None:
+                    return VUnknown(f"`{render(expr)}` is computed at runtime")
+                if t is (expr.op == "or") or item is expr.values[-1]:
+                    return v
+        if isinstance(expr, Cond):
+            t = truth(self._value(self._ev(expr.test, env, binds)))
+            if t is not None:
+                return self._ev(expr.body if t else expr.orelse, env, binds)
+            return VUnknown(f"`{render(expr.test)}` decides at runtime")
+        if isinstance(expr, Not):
+            t = truth(self._value(self._ev(expr.operand, env, binds)))
+            return VConst(not t) if t is not None else VUnknown(f"`{render(expr)}` is computed at runtime")
+        if isinstance(expr, Compare):
+            got = compare(expr.op, self._value(self._ev(expr.left, env, binds)),
+                          self._value(self._ev(expr.right, env, binds)))
+            return got if got is not None else VUnknown(f"`{render(expr)}` is computed at runtime")
         if isinstance(expr, FStr):
             out = []
             for part in expr.parts:
