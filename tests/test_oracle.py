@@ -62,6 +62,8 @@ FIXTURE_APPS = [
     FixtureApp("good_app", ".", "app.main:app"),
     FixtureApp("auth_gap_app", ".", "app.main:app"),
     FixtureApp("evaluated_app", ".", "app.main:app"),
+    FixtureApp("router_classes_app", ".", "app.main:app"),
+    FixtureApp("class_views_app", ".", "app.main:app"),
 ]
 
 PARAMS = [pytest.param(f, id=f.name) for f in FIXTURE_APPS]

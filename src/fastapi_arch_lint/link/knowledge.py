@@ -60,7 +60,14 @@ SECURITY_SCHEMES = frozenset(
 
 APP_CLASSES = frozenset({"fastapi.FastAPI"})
 
-ROUTER_CLASSES = frozenset({"fastapi.APIRouter"})
+ROUTER_CLASSES = frozenset({"fastapi.APIRouter"}) | frozenset(
+    # library subclasses that only change how routes are built (the response model from the return annotation)
+    f"{lib}.inferring_router.InferringRouter" for lib in ("fastapi_utils", "fastapi_restful"))
+ROUTE_CLASSES = frozenset({"fastapi.APIRoute"})  # ``route_class=``: what each route registered on a router is
+# class decorators that turn a class into a class-based view on a router (``@cbv(router)``): ``self`` becomes a
+# dependency on the class, whose annotated attributes are its parameters; extra arguments are URLs at which
+# methods named after HTTP methods are registered
+CBV_DECORATORS = frozenset({"fastapi_utils.cbv.cbv", "fastapi_restful.cbv.cbv"})
 # attributes of an instance of an external class that are the instance itself
 SAME_OBJECT_ATTRS = frozenset({("fastapi.FastAPI", "router")})  # ``app.router``: the app itself
 
