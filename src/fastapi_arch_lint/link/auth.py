@@ -31,6 +31,7 @@ from fastapi_arch_lint.link.values import (
     VConst,
     VExt,
     VFunc,
+    VGeneric,
     VInst,
     VModule,
     VParam,
@@ -43,12 +44,13 @@ from fastapi_arch_lint.model.expr import (
     Attr,
     Call,
     Const,
+    DictExpr,
     Expr,
     Name,
     dotted,
     render,
 )
-from fastapi_arch_lint.model.facts import FunctionFact
+from fastapi_arch_lint.model.facts import CompareFact, FunctionFact
 
 # ---------------------------------------------------------------------------
 # auth beyond security schemes: what the linker looks for
@@ -87,6 +89,18 @@ _REJECT_EXC_RE = re.compile(
 
 _LOGIN_URL_RE = re.compile(r"login|signin|sign-in|/auth", re.I)
 
+# a call that asks another component (a plugin, a provider, a service) who is calling
+_ASK_CALLER_RE = re.compile(
+    r"^(a?(get|load|fetch|resolve|lookup|find|read)_?(current_)?(user|principal|identity|caller|account|subject)"
+    r"(_from_\w+)?|current_(user|principal|identity|account)|a?authenticat\w*|verify\w*|identify\w*|whoami"
+    r"|introspect\w*|validate_(token|credentials|session|request|auth\w*))$", re.I)
+
+# status attributes and constructor parameters of exception classes
+_STATUS_NAMES = ("status_code", "status", "http_status", "code")
+
+# modules that hold a project's authentication: an exception they define is an auth rejection
+_AUTH_MODULE_RE = re.compile(r"(^|\.)(auth|authn|authz|authentication|authorization|security|permissions?)(\.|$)")
+
 _REQUIRES = frozenset({"starlette.authentication.requires"})
 
 _ROUTE_DECORATORS = frozenset(HTTP_METHODS) | {"api_route", "route", "websocket", "websocket_route"}
@@ -109,11 +123,14 @@ class CredCheck:
     def evidence(self) -> str:
         # ``request.state.user = ...`` is usually what the check *sets*: name the credential read first
         reads = [r for r in self.reads if ".state." not in r] or self.reads
-        parts = [f"reads {', '.join(reads[:2])}"]
+        asked = [r for r in reads if r.startswith("asks ")]
+        parts = [asked[0]] if asked else [f"reads {', '.join(reads[:2])}"]
         checks = [v for v in self.verifies if v != "a condition"]
-        if checks:
+        if checks and not asked:
             parts.append(f"checks with {', '.join(checks[:2])}")
-        parts.append(", ".join(self.rejects[:2]))
+        # ``raises X when there is none`` says more than ``raises X``
+        rejects = [r for r in self.rejects if not any(o != r and o.startswith(r + " ") for o in self.rejects)]
+        parts.append(", ".join(rejects[:2]))
         return "; ".join(parts)
 
 
@@ -136,6 +153,7 @@ class AuthFinder:
         self.auth_names: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (auth_names or {}).items()}
         self._cred_cache: dict[tuple[str, bool, int, bool], CredCheck] = {}
         self._dep_auth_cache: dict[tuple[str, str], str | None] = {}
+        self._handlers: dict[str, str] | None = None
 
     def configured(self, key: str, names: Iterable[str]) -> str | None:
         """The ``auth-<key>`` pattern (a qualified name or glob) matching one of ``names``."""
@@ -191,13 +209,158 @@ class AuthFinder:
             name = (dotted(call.func if call is not None else expr) or "").rsplit(".", 1)[-1]
             return f"raises {name}" if name and _REJECT_EXC_RE.search(name) else None
         short = cls.qualname.rsplit(".", 1)[-1]
-        if call is not None and any(b.rsplit(".", 1)[-1] in ("HTTPException", "WebSocketException")
-                                    for b in self.interp.bases(cls)):
+        if isinstance(cls, VClass):
+            # a project exception: its constructor or class body fixes the status it answers with
+            code = self._exception_status(cls, call, cenv)
+            if code is not None:
+                return f"raises {short}({code})" if code in _REJECT_CODES else None
+        elif call is not None and short in ("HTTPException", "WebSocketException"):
             code = self._status_code(call.arg(0, "code" if "WebSocket" in short else "status_code"), cenv)
-            if code in _REJECT_CODES:
-                return f"raises {short}({code})"
+            return f"raises {short}({code})" if code in _REJECT_CODES else None
+        handled = self._handled(cls)
+        if handled is not None:  # an exception handler turns it into a 401/403 response
+            return f"raises {short} ({handled})"
+        if _REJECT_EXC_RE.search(short):
+            return f"raises {short}"
+        if isinstance(cls, VClass) and _AUTH_MODULE_RE.search(cls.env.module) and self._is_exception(cls):
+            return f"raises {short} (an exception of {cls.env.module})"
+        return None
+
+    # -- the status a project exception answers with ------------------------------------------
+    def _mro(self, cls: VClass) -> tuple[list[VClass], list[str]]:
+        """The project classes of ``cls``'s hierarchy (depth first, bases in order) and its external bases."""
+        classes: list[VClass] = []
+        ext: list[str] = []
+        todo = [cls]
+        while todo and len(classes) < 16:
+            c = todo.pop(0)
+            if any(c.qualname == k.qualname for k in classes):
+                continue
+            classes.append(c)
+            for b in c.fact.bases:
+                bv = self.interp.eval(b, c.env)
+                if isinstance(bv, VGeneric):
+                    bv = bv.base
+                if isinstance(bv, VClass):
+                    todo.append(bv)
+                elif isinstance(bv, VExt):
+                    ext.append(bv.qualname)
+        return classes, ext
+
+    def _is_exception(self, cls: VClass) -> bool:
+        return any(b.rsplit(".", 1)[-1].endswith(("Exception", "Error")) for b in self._mro(cls)[1])
+
+    def _exception_status(self, cls: VClass, call: Call | None, env: Env) -> int | None:
+        """The HTTP status a ``raise`` of the project exception ``cls`` (built by ``call``) answers with, when
+        its constructor or class body fixes one: an explicit argument, a class attribute (``status_code =
+        401``), a constructor default (``status_code: int = 401``), ``super().__init__(status_code=401)``."""
+        classes, ext = self._mro(cls)
+        init = next(((c, m) for c in classes if (m := c.fact.method("__init__")) is not None), None)
+        if init is not None and call is not None:
+            params = [p for p in init[1].params[1:] if p.kind not in ("var_positional", "var_keyword")]
+            for i, p in enumerate(params):
+                if p.name in _STATUS_NAMES:
+                    arg = call.arg(i, p.name) if p.kind != "keyword" else call.kwarg(p.name)
+                    if arg is not None:
+                        return self._status_code(arg, env)
+        for c in classes:  # the most derived class attribute wins
+            for n in _STATUS_NAMES:
+                f = c.fact.field(n)
+                if f is not None and f.value is not None:
+                    code = self._status_code(f.value, c.env)
+                    if code is not None:
+                        return code
+        if init is not None:
+            c, m = init
+            fenv = Env(c.env.module, c.env.functions)
+            for p in m.params[1:]:
+                if p.name in _STATUS_NAMES and p.default is not None:
+                    return self._status_code(p.default, fenv)
+            inner = Env(c.env.module, c.env.functions + (m,))
+            http_base = any(b.rsplit(".", 1)[-1] in ("HTTPException", "WebSocketException") for b in ext)
+            for site in m.calls:
+                sc = site.call
+                f = sc.func
+                if isinstance(f, Attr) and f.attr == "__init__" and isinstance(f.value, Call) \
+                        and dotted(f.value.func) == "super":
+                    e = sc.kwarg("status_code") or sc.kwarg("code") or (sc.args[0] if http_base and sc.args else None)
+                    if e is None:
+                        continue
+                    v = self.interp.eval(e, inner)
+                    if isinstance(v, VParam):
+                        p = m.param(v.name)
+                        return self._status_code(p.default, fenv) if p is not None and p.default is not None else None
+                    return self._status_code(e, inner)
             return None
-        return f"raises {short}" if _REJECT_EXC_RE.search(short) else None
+        if call is not None and any(b.rsplit(".", 1)[-1] in ("HTTPException", "WebSocketException") for b in ext):
+            ws = any(b.rsplit(".", 1)[-1] == "WebSocketException" for b in ext)
+            return self._status_code(call.arg(0, "code" if ws else "status_code"), env)
+        return None
+
+    def _handled(self, cls: VClass | VExt) -> str | None:
+        """How an exception handler registered for ``cls`` (or a base class) answers: "handler returns
+        JSONResponse(401)", or None."""
+        if self._handlers is None:
+            self._handlers = self._exception_handlers()
+        if not self._handlers:
+            return None
+        names = [cls.qualname] + ([c.qualname for c in self._mro(cls)[0]] + self._mro(cls)[1]
+                                  if isinstance(cls, VClass) else [])
+        for n in names:
+            if n in self._handlers:
+                return self._handlers[n]
+        return None
+
+    def _exception_handlers(self) -> dict[str, str]:
+        """Exception classes that an exception handler answers with a 401/403 response, project-wide:
+        ``@app.exception_handler(Exc)``, ``app.add_exception_handler(Exc, handler)``,
+        ``FastAPI(exception_handlers={Exc: handler})``."""
+        out: dict[str, str] = {}
+        found: list[tuple[Expr, Env, Value]] = []
+        for fv, _ in self.interp.all_functions():
+            for d in fv.fact.decorators:
+                e = d.expr
+                if isinstance(e, Call) and isinstance(e.func, Attr) and e.func.attr == "exception_handler" and e.args:
+                    found.append((e.args[0], fv.env, fv))
+        for scope, env in self.interp.all_scopes():
+            for st in scope.calls:
+                c = st.call
+                if isinstance(c.func, Attr) and c.func.attr == "add_exception_handler" and len(c.args) >= 2:
+                    found.append((c.args[0], env, self.interp.eval(c.args[1], env)))
+            for a in scope.assigns:
+                handlers = a.value.kwarg("exception_handlers") if isinstance(a.value, Call) else None
+                if isinstance(handlers, DictExpr):
+                    for k, val in zip(handlers.keys, handlers.values):
+                        if k is not None:
+                            found.append((k, env, self.interp.eval(val, env)))
+        for exc_expr, env, handler in found:
+            exc = self.interp.eval(exc_expr, env)
+            if not isinstance(exc, (VClass, VExt)) or not isinstance(handler, VFunc):
+                continue
+            codes = self._response_codes(handler)
+            if codes and all(c in _REJECT_CODES for c in codes):
+                out.setdefault(exc.qualname, f"its exception handler `{handler.fact.name}` answers {codes[0]}")
+        return out
+
+    def _response_codes(self, fn: VFunc) -> list[int]:
+        """The constant status codes of the responses ``fn`` builds (a response without one: 200)."""
+        env = Env(fn.env.module, fn.env.functions + (fn.fact,))
+        out: list[int] = []
+        for site in fn.fact.calls:
+            call = site.call
+            if not _call_tail(call).endswith("Response"):
+                continue
+            cls = self.interp.eval(call.func, env)
+            if not isinstance(cls, (VClass, VExt)) or not cls.qualname.endswith("Response"):
+                continue
+            short = cls.qualname.rsplit(".", 1)[-1]
+            if "Redirect" in short:
+                out.append(307)
+                continue
+            e = call.arg(1, "status_code") if short != "Response" else call.kwarg("status_code")
+            code = self._status_code(e, env) if e is not None else 200
+            out.append(code if code is not None else 0)
+        return out
 
     def _reject_response(self, call: Call, env: Env) -> str | None:
         f = call.func
@@ -251,6 +414,50 @@ class AuthFinder:
                 names.add(p.name)
         return names
 
+    def _asks_for_caller(self, fn: VFunc) -> tuple[str, str, str] | None:
+        """(what it asks, the call, how it rejects) when ``fn`` asks another component who is calling,
+        handing it the request or a credential (``user = provider.get_current_user(request)``), and
+        rejects when the answer is empty (``if not user: raise ...``)."""
+        fact = fn.fact
+        given = self._request_names(fn) | {p.name for p in fact.params if _credential_name(p.name)}
+        env = Env(fn.env.module, fn.env.functions + (fn.fact,))
+        by_name = self.interp.functions_by_name()
+        for site in fact.calls:
+            call = site.call
+            name = _call_tail(call)
+            if not _ASK_CALLER_RE.match(name):
+                continue
+            args = list(call.args) + [v for _, v in call.kwargs]
+            if not any((dotted(a) or "").split(".", 1)[0] in given for a in args):
+                continue
+            if by_name.get(self.calls.safe_callee(fn, call) or "") is not None:
+                continue  # a project function: followed as a helper, judged by what it does
+            result = site.assigned_to
+            for g in fact.guards:
+                if not any(self._tests_absent(neg, atom, result, call) for neg, atom in g.tests):
+                    continue
+                rejected = [d for i in g.body_raises if (d := self._reject_raise(fact.raises[i].expr, env))]
+                rejected += [d for i in g.body_calls if (d := self._reject_response(fact.calls[i].call, env))]
+                if rejected:
+                    return f"asks `{render(call.func, 40)}({render(args[0], 30)})` for the caller", f"{name}()", \
+                        f"{rejected[0]} when there is none"
+        return None
+
+    @staticmethod
+    def _tests_absent(negated: bool, atom: object, result: str | None, call: Call) -> bool:
+        """Is the test atom (``not user``, ``user is None``, ``not provider.verify(request)``) true when the
+        component answered nothing?"""
+        if isinstance(atom, CompareFact):
+            sides = (atom.left, atom.right)
+            if not any(isinstance(x, Const) and x.value is None for x in sides):
+                return False
+            if not any((isinstance(x, Name) and x.id == result) or x == call for x in sides):
+                return False
+            return (atom.op in ("is", "==")) != negated
+        if not negated:
+            return False
+        return (isinstance(atom, Name) and atom.id == result) or atom == call
+
     def credential_check(self, fn: VFunc, *, params: bool = False, depth: int = 2,
                          principal_only: bool = False) -> "CredCheck":
         """Does ``fn`` (and the project functions it calls) read a credential and reject without it?"""
@@ -297,6 +504,11 @@ class AuthFinder:
                     check.verifies.append(f"{name}()")
             if fact.compares or fact.truth_tests:
                 check.verifies.append("a condition")
+            asked = self._asks_for_caller(f)
+            if asked is not None:
+                check.reads.append(asked[0])
+                check.verifies.append(asked[1])
+                check.rejects.append(asked[2])
             check.rejects.extend(self.rejections(f, helpers=False))
             if level < depth:
                 for site in fact.calls:
