@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from fastapi_arch_lint.link.callgraph import CallGraph
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
+from fastapi_arch_lint.link.signatures import Signatures
 from fastapi_arch_lint.link.knowledge import (
     HTTP_METHODS,
     SPECIAL_TYPES,
@@ -99,7 +100,7 @@ _ASK_CALLER_RE = re.compile(
 _STATUS_NAMES = ("status_code", "status", "http_status", "code")
 
 # modules that hold a project's authentication: an exception they define is an auth rejection
-_AUTH_MODULE_RE = re.compile(r"(^|\.)(auth|authn|authz|authentication|authorization|security|permissions?)(\.|$)")
+_AUTH_MODULE_RE = re.compile(r"(^|\.)(auth|authn|authz|authentication|authorization|identity|security|permissions?)(\.|$)")
 
 _REQUIRES = frozenset({"starlette.authentication.requires"})
 
@@ -154,6 +155,7 @@ class AuthFinder:
         self._cred_cache: dict[tuple[str, bool, int, bool], CredCheck] = {}
         self._dep_auth_cache: dict[tuple[str, str], str | None] = {}
         self._handlers: dict[str, str] | None = None
+        self.signatures = Signatures(interp, deps)
 
     def configured(self, key: str, names: Iterable[str]) -> str | None:
         """The ``auth-<key>`` pattern (a qualified name or glob) matching one of ``names``."""
@@ -263,7 +265,11 @@ class AuthFinder:
                     arg = call.arg(i, p.name) if p.kind != "keyword" else call.kwarg(p.name)
                     if arg is not None:
                         return self._status_code(arg, env)
-        for c in classes:  # the most derived class attribute wins
+        init_at = next((i for i, c in enumerate(classes) if init is not None and c is init[0]), len(classes))
+        for i, c in enumerate(classes):  # the most derived class attribute, unless a constructor below sets it
+            if i > init_at and init is not None and any(p.name in _STATUS_NAMES and p.default is not None
+                                                        for p in init[1].params[1:]):
+                break
             for n in _STATUS_NAMES:
                 f = c.fact.field(n)
                 if f is not None and f.value is not None:
@@ -550,6 +556,27 @@ class AuthFinder:
         if evidence is None:
             return None
         return AuthVia("dependency", short(name), "hand-written check", level, chain, path, line, evidence=evidence)
+
+    def reads_credential(self, fn: VFunc) -> bool:
+        """Does ``fn`` (or a project function it calls) read a credential or the caller's principal?"""
+        try:
+            return bool(self.credential_check(fn, params=True).reads)
+        except RecursionError:
+            return False
+
+    def rejecting_gate(self, fn: VFunc, name: str, level: str, chain: tuple[str, ...], path: str,
+                       line: int) -> AuthVia | None:
+        """A dependency that rejects (401/403, an auth exception) under a condition on what the dependencies
+        below it provide: the principal they read, an optional scheme's credential. It makes the
+        credential required."""
+        try:
+            check = self.credential_check(fn)
+        except RecursionError:
+            return None
+        if not (check.rejects and check.verifies):
+            return None
+        return AuthVia("dependency", short(name), "hand-written check", level, chain, path, line,
+                       evidence=f"{', '.join(check.rejects[:2])} on what the dependencies below it provide")
 
     def decorator_auth(self, registered: Loc, handler: VFunc) -> list[AuthVia]:
         """Auth decorators that wrap the function FastAPI registered for this route (its route decorator
