@@ -131,3 +131,56 @@ def test_a_synthesised_signature_added_under_a_condition_is_unresolved(
     })
     assert model.routes[0].auth.via == ()  # not guessed either way
     assert any("added under a condition" in u.reason for u in model.unresolved)
+
+
+GATE = """
+    from fastapi import Depends, FastAPI, HTTPException, Request
+
+
+    class NotAuthenticated(HTTPException):
+        def __init__(self, detail: str = "Not authenticated") -> None:
+            super().__init__(status_code=401, detail=detail)
+
+
+    def get_principal(request: Request):
+        return request.state.principal  # set by a middleware; anonymous callers get an anonymous principal
+
+
+    class _Gate:
+        def __init__(self, *, allow_anonymous: bool) -> None:
+            self.allow_anonymous = allow_anonymous
+
+        async def __call__(self, principal=Depends(get_principal)):
+            if principal.is_anonymous:
+                {body}
+            return principal
+
+
+    class Gate(_Gate):
+        async def __call__(self, principal=Depends(get_principal)):
+            return await super().__call__(principal)
+
+
+    members_only = Gate(allow_anonymous=False)
+    app = FastAPI()
+
+
+    @app.post("/posts")
+    async def create_post(principal=Depends(members_only)) -> None: ...
+"""
+
+
+def test_a_gate_that_rejects_the_principal_below_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _project(tmp_path, monkeypatch, {
+        "app/__init__.py": "", "app/main.py": GATE.replace("{body}", "raise NotAuthenticated()")})
+    [via] = model.routes[0].auth.via
+    assert (via.kind, via.name, via.optional) == ("dependency", "members_only", False)
+    assert via.evidence.startswith("raises NotAuthenticated(401) when what the dependencies below it provide is absent")
+
+
+def test_a_gate_that_rejects_only_under_a_further_condition_is_unresolved(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = "if not self.allow_anonymous:\n                    raise NotAuthenticated()"
+    model = _project(tmp_path, monkeypatch, {"app/__init__.py": "", "app/main.py": GATE.replace("{body}", body)})
+    assert model.routes[0].auth.via == ()
+    assert any("only under a further condition" in u.reason for u in model.unresolved)

@@ -78,7 +78,7 @@ _REQUEST_NAMES = frozenset({"request", "req", "websocket", "ws", "conn", "connec
 
 # attributes of a request that carry who is calling (set by authentication middleware or a session)
 _PRINCIPAL_RE = re.compile(
-    r"^(user|auth|session|state\.(user|current_user|principal|identity|account|auth|claims))(\.|$)")
+    r"^(user|auth|session|state\.(user|current_user|principal|identity|account|auth|auth_\w+|subject|claims))(\.|$)")
 
 _VERIFY_CALL_RE = re.compile(
     r"verify|decode|validate|check|authenticat|compare_digest|lookup|find|get_user|load_user|current_user|introspect"
@@ -133,6 +133,46 @@ class CredCheck:
         rejects = [r for r in self.rejects if not any(o != r and o.startswith(r + " ") for o in self.rejects)]
         parts.append(", ".join(rejects[:2]))
         return "; ".join(parts)
+
+
+_ANONYMOUS_CALL_RE = re.compile(r"anonymous|guest|unauthenticated|missing", re.I)
+_PRESENT_CALL_RE = re.compile(r"authenticated|logged_in|signed_in|is_valid|has_(user|principal|credential)", re.I)
+
+
+def _absence_test(negated: bool, atom: object) -> bool:
+    """Is a test atom true when something is absent: ``not x``, ``x is None``, ``is_anonymous(x)``,
+    ``not user.is_authenticated``?"""
+    if isinstance(atom, CompareFact):
+        if not any(isinstance(x, Const) and x.value is None for x in (atom.left, atom.right)):
+            return False
+        other = atom.right if isinstance(atom.left, Const) else atom.left
+        return (atom.op in ("is", "==")) != negated and _about_the_request(other)
+    if isinstance(atom, Call):
+        name = _call_tail(atom)
+        return bool(_PRESENT_CALL_RE.search(name)) if negated else bool(_ANONYMOUS_CALL_RE.search(name))
+    if isinstance(atom, Attr) and not negated:
+        return bool(_ANONYMOUS_CALL_RE.search(atom.attr)) and _about_the_request(atom)
+    return negated and isinstance(atom, (Name, Attr)) and _about_the_request(atom)
+
+
+def _about_the_request(atom: Expr) -> bool:
+    """Is a tested name about this request (a parameter, a local), not configuration (``self.x``,
+    ``settings.X``, ``DEBUG``)?"""
+    root = (dotted(atom) or "").split(".", 1)[0]
+    return bool(root) and root not in ("self", "cls", "settings", "config") and not root.isupper()
+
+
+def _only_under(fact: FunctionFact, guard: object, raises: Iterable[int], calls: Iterable[int]) -> bool:
+    """Are these raises and calls of ``guard``'s body under no further condition than absence tests (no
+    other ``if`` around or inside the branch that decides whether they run)?"""
+    r, c = set(raises), set(calls)
+    for g in fact.guards:
+        if g is guard:
+            continue
+        holds = r & set(g.body_raises + g.orelse_raises) or c & set(g.body_calls + g.orelse_calls)
+        if holds and not all(_absence_test(neg, atom) for neg, atom in g.tests):
+            return False
+    return True
 
 
 def _is_route_decorator(expr: Expr) -> bool:
@@ -442,8 +482,14 @@ class AuthFinder:
             for g in fact.guards:
                 if not any(self._tests_absent(neg, atom, result, call) for neg, atom in g.tests):
                     continue
-                rejected = [d for i in g.body_raises if (d := self._reject_raise(fact.raises[i].expr, env))]
-                rejected += [d for i in g.body_calls if (d := self._reject_response(fact.calls[i].call, env))]
+                r_idx = [i for i in g.body_raises if self._reject_raise(fact.raises[i].expr, env)]
+                c_idx = [i for i in g.body_calls if self._reject_response(fact.calls[i].call, env)]
+                rejected = [self._reject_raise(fact.raises[i].expr, env) or "" for i in r_idx]
+                rejected += [self._reject_response(fact.calls[i].call, env) or "" for i in c_idx]
+                if rejected and not _only_under(fact, g, r_idx, c_idx):
+                    self.interp.note(f"auth of `{fact.name}`", "it rejects a missing caller only under a further "
+                                     "condition", fn.env.module, g.pos.line or fact.pos.line)
+                    return None
                 if rejected:
                     return f"asks `{render(call.func, 40)}({render(args[0], 30)})` for the caller", f"{name}()", \
                         f"{rejected[0]} when there is none"
@@ -566,17 +612,53 @@ class AuthFinder:
 
     def rejecting_gate(self, fn: VFunc, name: str, level: str, chain: tuple[str, ...], path: str,
                        line: int) -> AuthVia | None:
-        """A dependency that rejects (401/403, an auth exception) under a condition on what the dependencies
-        below it provide: the principal they read, an optional scheme's credential. It makes the
-        credential required."""
-        try:
-            check = self.credential_check(fn)
-        except RecursionError:
+        """A dependency that rejects (401/403, an auth exception) when what the dependencies below it provide
+        is absent (``if credentials is None: raise ...``, ``if is_anonymous(subject): raise ...``), itself
+        or in a project function it calls: it makes an optional credential, a principal, required. A
+        rejection of a malformed credential only (``if token: check(token)``) is not enough."""
+        todo, seen = [(fn, 0)], set()
+        by_name = self.interp.functions_by_name()
+        while todo:
+            f, level_ = todo.pop(0)
+            if f.qualname in seen:
+                continue
+            seen.add(f.qualname)
+            env = Env(f.env.module, f.env.functions + (f.fact,))
+            for g in f.fact.guards:
+                if not any(_absence_test(neg, atom) for neg, atom in g.tests):
+                    continue
+                r_idx = [i for i in g.body_raises if self._reject_raise(f.fact.raises[i].expr, env)]
+                c_idx = [i for i in g.body_calls if self._reject_response(f.fact.calls[i].call, env)]
+                rejected = [self._reject_raise(f.fact.raises[i].expr, env) or "" for i in r_idx]
+                rejected += [self._reject_response(f.fact.calls[i].call, env) or "" for i in c_idx]
+                if rejected and not _only_under(f.fact, g, r_idx, c_idx):
+                    # e.g. anonymous callers let through when the dependency was configured to allow them
+                    self.interp.note(f"auth of `{short(name)}`", f"`{f.fact.name}` rejects a missing caller only "
+                                     "under a further condition", f.env.module, g.pos.line or f.fact.pos.line)
+                    return None
+                if rejected:
+                    return AuthVia("dependency", short(name), "hand-written check", level, chain, path, line,
+                                   evidence=f"{rejected[0]} when what the dependencies below it provide is absent")
+            if level_ < 2:
+                for site in f.fact.calls:
+                    target = by_name.get(self.calls.safe_callee(f, site.call) or "") or self._super_callee(f, site.call)
+                    if target is not None:
+                        todo.append((target, level_ + 1))
+        return None
+
+    def _super_callee(self, f: VFunc, call: Call) -> VFunc | None:
+        """``super().name(...)`` in a method: the base classes' ``name``."""
+        fn = call.func
+        if not (f.cls is not None and isinstance(fn, Attr) and isinstance(fn.value, Call)
+                and dotted(fn.value.func) == "super"):
             return None
-        if not (check.rejects and check.verifies):
-            return None
-        return AuthVia("dependency", short(name), "hand-written check", level, chain, path, line,
-                       evidence=f"{', '.join(check.rejects[:2])} on what the dependencies below it provide")
+        for b in f.cls.fact.bases:
+            bv = self.interp.eval(b, f.cls.env)
+            if isinstance(bv, VClass):
+                m = self.interp.class_attr(bv, fn.attr, instance=True)
+                if isinstance(m, VFunc):
+                    return m
+        return None
 
     def decorator_auth(self, registered: Loc, handler: VFunc) -> list[AuthVia]:
         """Auth decorators that wrap the function FastAPI registered for this route (its route decorator
