@@ -31,6 +31,7 @@ class FixtureApp:
     name: str  # directory under tests/fixtures/
     import_root: str  # relative to the fixture directory, POSIX style
     target: str  # MODULE:ATTR
+    stubs: bool = False  # needs tests/stubs (stand-ins of small libraries) to import
 
     @property
     def directory(self) -> Path:
@@ -64,6 +65,7 @@ FIXTURE_APPS = [
     FixtureApp("evaluated_app", ".", "app.main:app"),
     FixtureApp("router_classes_app", ".", "app.main:app"),
     FixtureApp("class_views_app", ".", "app.main:app"),
+    FixtureApp("auth_styles_components", ".", "clinic_api.main:app", stubs=True),
 ]
 
 PARAMS = [pytest.param(f, id=f.name) for f in FIXTURE_APPS]
@@ -96,7 +98,7 @@ def oracle_routes(fixture: FixtureApp) -> list[dict[str, Any]]:
         capture_output=True,
         text=True,
         timeout=SUBPROCESS_TIMEOUT,
-        env=_subprocess_env(),
+        env=_subprocess_env([REPO_ROOT / "tests" / "stubs"] if fixture.stubs else None),
     )
     if proc.returncode != 0:
         pytest.fail(_describe_failure(f"oracle_dump for {fixture.name}", proc), pytrace=False)

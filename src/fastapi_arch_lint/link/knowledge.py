@@ -46,6 +46,13 @@ _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     ("sqlalchemy.orm.decl_api.", "sqlalchemy.orm."),
     ("sqlalchemy.sql.schema.", "sqlalchemy."),
     ("sqlalchemy.schema.", "sqlalchemy."),
+    ("fastapi_users.fastapi_users.", "fastapi_users."),
+    ("fastapi_users.authentication.authenticator.", "fastapi_users.authentication."),
+    ("fastapi_users.authentication.backend.", "fastapi_users.authentication."),
+    ("fastapi_users.authentication.transport.bearer.", "fastapi_users.authentication."),
+    ("fastapi_users.authentication.transport.cookie.", "fastapi_users.authentication."),
+    ("fastapi_users.authentication.transport.", "fastapi_users.authentication."),
+    ("makefun.main.", "makefun."),
 )
 
 
@@ -57,6 +64,27 @@ SECURITY_SCHEMES = frozenset(
         "SecurityBase", "APIKeyBase",
     )
 )
+
+# dependency callables whose signature is built at runtime: ``@with_signature(Signature([...]))``
+WITH_SIGNATURE = frozenset({"makefun.with_signature"})
+SIGNATURE_CLASSES = frozenset({"inspect.Signature"})
+PARAMETER_CLASSES = frozenset({"inspect.Parameter"})
+
+# fastapi-users: ``users = FastAPIUsers[User, ID](get_user_manager, [backend])`` and
+# ``users.current_user(active=True)`` (or an ``Authenticator``'s): a dependency whose synthesised
+# signature takes each backend's transport scheme (``auto_error=False``) and that answers 401/403
+# itself unless ``optional=True``. Constructor -> (index, keyword) of its list of backends.
+USERS_AUTHENTICATORS = {
+    "fastapi_users.FastAPIUsers": (1, "auth_backends"),
+    "fastapi_users.authentication.Authenticator": (0, "backends"),
+}
+USERS_CURRENT_USER = frozenset({"current_user", "current_user_token"})
+USERS_BACKEND = "fastapi_users.authentication.AuthenticationBackend"
+# transport class -> the security scheme it builds (what OpenAPI shows)
+USERS_TRANSPORT_SCHEMES = {
+    "fastapi_users.authentication.BearerTransport": "OAuth2PasswordBearer",
+    "fastapi_users.authentication.CookieTransport": "APIKeyCookie",
+}
 
 APP_CLASSES = frozenset({"fastapi.FastAPI"})
 
