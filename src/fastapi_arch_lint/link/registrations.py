@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import NamedTuple
 
+from fastapi_arch_lint.link.callsites import CallSites
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.knowledge import (
@@ -23,6 +25,7 @@ from fastapi_arch_lint.link.values import (
     VExt,
     VFunc,
     VInst,
+    VParam,
     VSeq,
     VUnknown,
     ext_name,
@@ -125,6 +128,8 @@ class Registrations:
         self.deps = deps
         self.routers: dict[tuple[str, int, int], RouterInfo] = {}
         self.classes = RouterClasses(interp)
+        self.sites = CallSites(interp)
+        self._rebinding = 0
         self.views = ClassViews(interp, deps, self.classes)
 
     def is_app_class(self, cls: VClass | VExt) -> bool:
@@ -308,6 +313,10 @@ class Registrations:
         if method not in HTTP_METHODS and method not in ("api_route", "route", "websocket", "websocket_route", "middleware"):
             return None
         recv = self.interp.eval(expr.func.value, env)
+        if isinstance(recv, VParam):  # a helper's parameter: what each call passes
+            self._at_each_call(recv, env, f"route decorator `@{render(expr.func)}`", loc,
+                               lambda e: self._decorator(expr, f, e, loc, handler))
+            return None
         info = self.router_of(recv)
         if info is None:
             if isinstance(recv, VUnknown) and method in HTTP_METHODS and expr.args:
@@ -401,6 +410,27 @@ class Registrations:
             reg = registration or method
         info.routes.append(RouteReg(info.inst.site, path, path_expr, methods, kind, call, handler, loc, reg))
 
+    def _at_each_call(self, param: VParam, env: Env, what: str, loc: Loc, register: Callable[[Env], object]) -> None:
+        """Work out a registration on a helper's parameter once per call of the helper, its arguments bound
+        (one level: a parameter its callers pass on from their own parameters is noted)."""
+        reason = ""
+        envs = self.sites.rebind(param, env) if not self._rebinding else []
+        if self._rebinding:
+            reason = f"registers on parameter `{param.name}`, which its callers pass on from their own parameters"
+        elif envs is None:
+            reason = f"registers on parameter `{param.name}` of `{param.func.fact.name}`, called too often to follow"
+        elif not envs:
+            reason = f"registers on parameter `{param.name}` of `{param.func.fact.name}`, and no call of it was found"
+        if reason:
+            self.interp.note(what, reason, env.module, loc.line)
+            return
+        self._rebinding += 1
+        try:
+            for e in envs or ():
+                register(e)
+        finally:
+            self._rebinding -= 1
+
     def _stmt_call(self, call: Call, env: Env, loc: Loc) -> None:
         if not isinstance(call.func, Attr):
             return
@@ -409,6 +439,9 @@ class Registrations:
                           "add_route", "add_websocket_route", "api_route"):
             return
         recv = self.interp.eval(call.func.value, env)
+        if isinstance(recv, VParam):  # a helper's parameter: what each call passes
+            self._at_each_call(recv, env, f"`{render(call.func)}(...)`", loc, lambda e: self._stmt_call(call, e, loc))
+            return
         info = self.router_of(recv)
         if info is None:
             if isinstance(recv, VUnknown) and method == "include_router":
