@@ -82,6 +82,7 @@ class RouterInfo:
     mounts: list[Mount] = field(default_factory=list)
     middleware: list[Middleware] = field(default_factory=list)
     factory: str | None = None
+    prefix_ok: bool = True  # False when ``prefix=`` could not be resolved (its routes' paths are unknown)
 
 
 class FlatRoute(NamedTuple):
@@ -129,6 +130,7 @@ class Registrations:
         include_in_schema = True
         deprecated = False
         loc = Loc(path, v.site[1], v.site[2] or 1)
+        prefix_ok = True
         if call is not None:
             p = call.kwarg("prefix")
             if p is not None:
@@ -137,6 +139,7 @@ class Registrations:
                     prefix = pv.value
                 else:
                     self.interp.note(f"router prefix `{render(p)}`", why(pv), module, call.line)
+                    prefix_ok = False
             tags = self.interp.str_list(call.kwarg("tags"), env)
             deps = self.deps.dep_list(call.kwarg("dependencies"), env, loc)
             include_in_schema = self.interp.bool_kw(call, "include_in_schema", env, True)
@@ -151,7 +154,7 @@ class Registrations:
         if v.env and v.env.functions:
             factory = f"{module}.{v.env.functions[0].qualname}"
         info = RouterInfo(v, is_app, v.bound_name or render(call.func) if call else "router", loc, prefix,
-                           deps, tags, include_in_schema, deprecated, factory=factory)
+                           deps, tags, include_in_schema, deprecated, factory=factory, prefix_ok=prefix_ok)
         self.routers[v.site] = info
         return info
 
@@ -295,7 +298,7 @@ class Registrations:
         out = []
         own_deps = [(v, "app" if info.is_app else "router", loc) for v, _, loc in info.deps]
         for reg in info.routes:
-            path_ok = reg.path is not None
+            path_ok = reg.path is not None and info.prefix_ok
             path = info.prefix + (reg.path or "")
             out.append(FlatRoute(reg, path, path_ok, list(own_deps), info.tags, (), info.include_in_schema, info.deprecated,
                                  info.prefix))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from fastapi_arch_lint.findings import Diagnostic
 from fastapi_arch_lint.model.app import AppModel, AuthVia, Route
+from fastapi_arch_lint.model.unresolved import affected_routes, kind_of, routing_gaps
 
 JSON_VERSION = 1
 
@@ -35,6 +36,7 @@ def route_json(r: Route) -> dict[str, object]:
         "dependencies": [d.name for d in r.dependencies],
         "include_in_schema": r.include_in_schema,
         "deprecated": r.deprecated,
+        "path_unresolved": r.path_unresolved,
         "include_chain": [
             {"parent": s.parent, "child": s.child, "prefix": s.prefix, "file": s.path, "line": s.line}
             for s in r.include_chain
@@ -80,7 +82,8 @@ def to_json(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> dict[str
             }
             for t in model.tables
         ],
-        "unresolved": [{"what": u.what, "reason": u.reason, "file": u.path, "line": u.line} for u in model.unresolved],
+        "unresolved": [{"what": u.what, "reason": u.reason, "file": u.path, "line": u.line, "kind": kind_of(u) or "other"}
+                       for u in model.unresolved],
         "diagnostics": [{"path": d.path, "message": d.message} for d in diagnostics],
     }
 
@@ -113,6 +116,8 @@ def _auth_text(r: Route) -> str:
 
 def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
     lines: list[str] = []
+    gaps = routing_gaps(model)
+    uncertain = {id(r) for r in affected_routes(model, [u for _, u in gaps.notes])}
     if not model.apps:
         lines.append("No FastAPI application found.")
     for a in model.apps:
@@ -128,6 +133,10 @@ def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
                 extra.append(f"-> {r.response_model}")
             if not r.include_in_schema:
                 extra.append("hidden")
+            if r.path_unresolved:
+                extra.append("(a prefix or the path is unresolved)")
+            elif id(r) in uncertain:
+                extra.append("(unresolved dependencies above it)")
             rows.append((methods, r.path, f"{r.handler.path}:{r.handler.line}", r.handler.qualname.rsplit(".", 1)[-1],
                          " ".join(extra), _auth_text(r)))
         if rows:
@@ -146,8 +155,11 @@ def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
         lines.append("")
     if model.unresolved:
         lines.append(f"Unresolved ({len(model.unresolved)}):")
+        if gaps.notes:
+            lines.append(f"  {gaps.message().removesuffix('; see `fastapi-arch-lint inspect`')}")
         for u in model.unresolved:
-            lines.append(f"  {u.path}:{u.line}: {u.what}: {u.reason}")
+            kind = kind_of(u)
+            lines.append(f"  {u.path}:{u.line}: {f'[{kind}] ' if kind else ''}{u.what}: {u.reason}")
         lines.append("")
     if diagnostics:
         lines.append(f"Files not analyzed ({len(diagnostics)}):")
