@@ -61,6 +61,9 @@ FIXTURE_APPS = [
     FixtureApp("annotated_app", ".", "app.main:app"),
     FixtureApp("good_app", ".", "app.main:app"),
     FixtureApp("auth_gap_app", ".", "app.main:app"),
+    # namespace package, src/ layout, relative imports past __init__ re-exports, __all__ and star
+    # imports, ``import a.b as c``, ``import a.b`` then ``a.b.router``; the app is re-exported by main.py
+    FixtureApp("modules_app", "src", "shop.factory:app"),
 ]
 
 PARAMS = [pytest.param(f, id=f.name) for f in FIXTURE_APPS]

@@ -261,7 +261,11 @@ class Interpreter:
 
     def _module_attr(self, module: str, name: str, _seen: frozenset[str]) -> Value:
         facts = self.modules.get(module)
+        sub = f"{module}.{name}"
         if facts is None:
+            # a namespace package (a folder without ``__init__.py``) has submodules and nothing else
+            if self._is_package_dir(module) and (sub in self.modules or self._is_package_dir(sub)):
+                return VModule(sub)
             return VUnknown(f"module `{module}` is not part of the analyzed code")
         tab = self.symtab(facts.scope)
         entries = tab.get(name)
@@ -270,19 +274,34 @@ class Interpreter:
             if env is None:
                 env = self._module_envs[module] = Env(module)
             return self._from_entry(entries[-1], env)
-        sub = f"{module}.{name}"
         if sub in self.modules or self._is_package_dir(sub):
             return VModule(sub)
-        for imp in facts.imports:
+        # ``from x import *``: the last star import that exports the name binds it, as at runtime
+        for imp in reversed(facts.imports):
             if imp.local == "*" and module in _seen:
                 self._guarded = True
             elif imp.local == "*":
                 target = self.absolute(module, imp)
-                if target in self.modules:
+                if target in self.modules and self.star_exports(target, name):
                     v = self.module_attr(target, name, _seen | {module})
                     if not isinstance(v, VUnknown):
                         return v
         return VUnknown(f"`{name}` is not defined in `{module}`")
+
+    def star_exports(self, module: str, name: str) -> bool:
+        """Whether ``from module import *`` binds ``name``: it is listed in the module's ``__all__``
+        (a literal list or tuple of strings), or, without one, does not start with an underscore.
+        An ``__all__`` that is not a literal (``__all__ = base.__all__ + [...]``) lists what it may."""
+        facts = self.modules[module]
+        entries = self.symtab(facts.scope).get("__all__")
+        if not entries:
+            return not name.startswith("_")
+        _, kind, obj = entries[-1]
+        names = self.literal_strs(self.eval(obj.value, Env(module))) if kind == "assign" and obj.value else None
+        if names is None:
+            return True  # not a literal: the name may be exported
+        extra = [a for a in facts.scope.assigns if a.target == "__all__" and a.augmented]
+        return name in names or bool(extra)
 
     def _from_entry(self, entry: tuple[int, str, object], env: Env) -> Value:
         _, kind, obj = entry

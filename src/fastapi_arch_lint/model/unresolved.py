@@ -42,6 +42,7 @@ _PREFIXES: tuple[tuple[str, str], ...] = (
     ("methods `", "route"),
     ("dependencies `", "dependencies"),
     ("dependency in `dependencies=`", "dependencies"),
+    ("dependency of `", "dependencies"),  # ``Depends(x)`` with ``x`` unresolved (``unknown_dependencies``)
 )
 
 DIAGNOSTIC_KIND = "unresolved"  # ``Diagnostic.kind`` of the line
@@ -98,8 +99,22 @@ def _plural(n: int, one: str, many: str) -> str:
 
 
 def routing_gaps(model: AppModel) -> RoutingGaps:
-    notes = tuple((k, u) for u in model.unresolved if (k := kind_of(u)))
-    return RoutingGaps(notes, len(affected_routes(model, [u for _, u in notes])))
+    notes = [(k, u) for u in model.unresolved if (k := kind_of(u))]
+    noted = {(u.path, u.line) for _, u in notes}
+    notes += [("dependencies", u) for u in unknown_dependencies(model) if (u.path, u.line) not in noted]
+    notes.sort(key=lambda n: (n[1].path, n[1].line, n[1].what))
+    return RoutingGaps(tuple(notes), len(affected_routes(model, [u for _, u in notes])))
+
+
+def unknown_dependencies(model: AppModel) -> list[Unresolved]:
+    """``Depends(x)`` where ``x`` did not resolve (``DependencyUse.kind == "unknown"``, its name the
+    reason), one note per place: the linker records them on the route, not as ``Unresolved``."""
+    out: dict[tuple[str, int], Unresolved] = {}
+    for r in model.routes:
+        for d in r.dependencies:
+            if d.kind == "unknown" and (d.path, d.line) not in out:
+                out[(d.path, d.line)] = Unresolved(f"dependency of `{r.handler.qualname}`", d.name, d.path, d.line)
+    return list(out.values())
 
 
 def affected_routes(model: AppModel, notes: Sequence[Unresolved]) -> list[Route]:
@@ -119,7 +134,8 @@ def affected_routes(model: AppModel, notes: Sequence[Unresolved]) -> list[Route]
         whole_app = bool(app_sites & where)
         for r in app.routes:
             if (whole_app or r.path_unresolved or site(r.router) in where
-                    or any((s.path, s.line) in where for s in r.include_chain)):
+                    or any((s.path, s.line) in where for s in r.include_chain)
+                    or any(d.kind == "unknown" for d in r.dependencies)):
                 out.append(r)
     return out
 

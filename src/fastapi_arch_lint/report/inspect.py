@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from fastapi_arch_lint.findings import Diagnostic
 from fastapi_arch_lint.model.app import AppModel, AuthVia, Route
-from fastapi_arch_lint.model.unresolved import affected_routes, kind_of, routing_gaps
+from fastapi_arch_lint.model.unresolved import affected_routes, kind_of, routing_gaps, unknown_dependencies
 
 JSON_VERSION = 1
 
@@ -83,7 +83,8 @@ def to_json(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> dict[str
             for t in model.tables
         ],
         "unresolved": [{"what": u.what, "reason": u.reason, "file": u.path, "line": u.line, "kind": kind_of(u) or "other"}
-                       for u in model.unresolved],
+                       for u in sorted({*model.unresolved, *unknown_dependencies(model)},
+                                       key=lambda u: (u.path, u.line, u.what))],
         "diagnostics": [{"path": d.path, "message": d.message} for d in diagnostics],
     }
 
@@ -153,11 +154,12 @@ def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
             note = f" (authenticates {guarded} of {len(a.routes)} routes)" if guarded else ""
             lines.append(f"  MIDDLEWARE {m.name} at {m.loc.path}:{m.loc.line}{note}")
         lines.append("")
-    if model.unresolved:
-        lines.append(f"Unresolved ({len(model.unresolved)}):")
+    unresolved = sorted({*model.unresolved, *(u for _, u in gaps.notes)}, key=lambda u: (u.path, u.line, u.what))
+    if unresolved:
+        lines.append(f"Unresolved ({len(unresolved)}):")
         if gaps.notes:
             lines.append(f"  {gaps.message().removesuffix('; see `fastapi-arch-lint inspect`')}")
-        for u in model.unresolved:
+        for u in unresolved:
             kind = kind_of(u)
             lines.append(f"  {u.path}:{u.line}: {f'[{kind}] ' if kind else ''}{u.what}: {u.reason}")
         lines.append("")
