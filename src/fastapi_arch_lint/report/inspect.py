@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from fastapi_arch_lint.findings import Diagnostic
-from fastapi_arch_lint.model.app import AppModel, AuthVia, Route
+from fastapi_arch_lint.model.app import AppModel, AuthVia, BuiltinRoute, Route
 from fastapi_arch_lint.model.unresolved import affected_routes, kind_of, routing_gaps, unknown_dependencies
 
 JSON_VERSION = 1
@@ -48,6 +48,18 @@ def route_json(r: Route) -> dict[str, object]:
     }
 
 
+def builtin_json(r: BuiltinRoute) -> dict[str, object]:
+    return {
+        "methods": list(r.methods), "path": r.path, "kind": r.kind, "source": r.source, "provider": r.provider,
+        "file": r.loc.path, "line": r.loc.line, "dependencies": list(r.dependencies),
+        "path_unresolved": r.path_unresolved,
+        "include_chain": [
+            {"parent": s.parent, "child": s.child, "prefix": s.prefix, "file": s.path, "line": s.line}
+            for s in r.include_chain
+        ],
+    }
+
+
 def to_json(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> dict[str, object]:
     return {
         "version": JSON_VERSION,
@@ -58,6 +70,8 @@ def to_json(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> dict[str
                 "line": a.loc.line,
                 "factory": a.factory,
                 "routes": [route_json(r) for r in a.routes],
+                # served by FastAPI itself (docs) or a library's router, not by project code: not linted
+                "builtin_routes": [builtin_json(r) for r in a.builtin_routes],
                 "mounts": [{"path": m.path, "target": m.target, "kind": m.kind, "file": m.loc.path, "line": m.loc.line} for m in a.mounts],
                 "middleware": [{"name": m.name, "kind": m.kind, "file": m.loc.path, "line": m.loc.line} for m in a.middleware],
             }
@@ -123,7 +137,8 @@ def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
         lines.append("No FastAPI application found.")
     for a in model.apps:
         factory = f" (built by {a.factory}())" if a.factory else ""
-        lines.append(f"App `{a.name}` at {a.loc.path}:{a.loc.line}{factory}: {len(a.routes)} routes")
+        builtin = f" (and {len(a.builtin_routes)} served by FastAPI or a library)" if a.builtin_routes else ""
+        lines.append(f"App `{a.name}` at {a.loc.path}:{a.loc.line}{factory}: {len(a.routes)} routes{builtin}")
         rows = []
         for r in a.routes:
             methods = ",".join(r.methods) if r.methods else "WS"
@@ -146,6 +161,11 @@ def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
             for methods, path, loc, fn, extra, auth in rows:
                 lines.append(f"  {methods:<{w0}}  {path:<{w1}}  {loc} {fn}  {extra}".rstrip())
                 lines.append(f"  {'':<{w0}}  {'':<{w1}}  auth: {auth}")
+        for b in a.builtin_routes:
+            what = "FastAPI's docs" if b.source == "docs" else "library"
+            deps = f"  dependencies: {', '.join(b.dependencies)}" if b.dependencies else ""
+            unresolved = " (a prefix or the path is unresolved)" if b.path_unresolved else ""
+            lines.append(f"  {','.join(b.methods) or 'WS'}  {b.path}  [{what}: {b.provider}]{unresolved}{deps}")
         for m in a.mounts:
             lines.append(f"  MOUNT {m.path} -> {m.target} ({m.kind}) at {m.loc.path}:{m.loc.line}")
         for m in a.middleware:
