@@ -195,3 +195,24 @@ def test_renderers_keep_it_apart_from_files_not_analyzed() -> None:
     run_ = sarif.document([], [bad, note], [], files=3)["runs"][0]
     levels = [n["level"] for n in run_["invocations"][0]["toolExecutionNotifications"]]
     assert levels == ["note", "warning"] and run_["invocations"][0]["executionSuccessful"] is True
+
+
+def test_an_app_built_from_runtime_options_puts_every_route_in_doubt(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from fastapi_arch_lint.engine import analyze
+    from fastapi_arch_lint.model.unresolved import routing_gaps
+
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "__init__.py").write_text("")
+    (tmp_path / "svc" / "items.py").write_text(
+        "from fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n@router.get('/items')\nasync def items():\n    return []\n")
+    (tmp_path / "svc" / "main.py").write_text(
+        "from fastapi import FastAPI\n\nfrom svc import items\nfrom svc.config import options\n\n\n"
+        "def create_app() -> FastAPI:\n    application = FastAPI(**options())\n"
+        "    application.include_router(items.router, prefix='/v1')\n    return application\n\n\napp = create_app()\n")
+    (tmp_path / "svc" / "config.py").write_text("import os\n\n\ndef options():\n    return dict(os.environ)\n")
+    monkeypatch.chdir(tmp_path)
+    gaps = routing_gaps(analyze([tmp_path]).model)
+    # the options may hold dependencies=, root_path=...: the app's one route is in doubt, none is missing
+    assert [k for k, _ in gaps.notes] == ["router"] and gaps.routes == 1
+    assert gaps.message() == ("1 routing item could not be resolved statically (1 router): 1 route may have a wrong "
+                              "path or lack auth; see `fastapi-arch-lint inspect`")

@@ -80,7 +80,7 @@ class RoutingGaps:
         line = (f"{n} routing item{'s' if n != 1 else ''} could not be resolved statically "
                 f"({', '.join(parts)})")
         tail = []
-        if any(self.count(k) for k in ("router", "include", "route")):
+        if self.count("include") or self.count("route"):
             tail.append("routes they add may be missing")
         if self.routes:
             tail.append(f"{_plural(self.routes, 'route', 'routes')} may have a wrong path or lack auth")
@@ -129,8 +129,9 @@ def affected_routes(model: AppModel, notes: Sequence[Unresolved]) -> list[Route]
 
     out = []
     for app in model.apps:
-        # the app's own router: where routes registered on the app itself are (its ``dependencies=``)
-        app_sites = {site(r.router) for r in app.routes if not r.include_chain} | {(app.loc.path, app.loc.line)}
+        # the app's own router: where the app is created (its ``dependencies=``, ``**options``)
+        app_sites = {site(r.id) for r in model.routers if r.is_app and r.loc == app.loc}
+        app_sites |= {site(r.router) for r in app.routes if not r.include_chain} | {(app.loc.path, app.loc.line)}
         whole_app = bool(app_sites & where)
         for r in app.routes:
             if (whole_app or r.path_unresolved or site(r.router) in where
