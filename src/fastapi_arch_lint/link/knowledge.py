@@ -96,6 +96,20 @@ ROUTE_CLASSES = frozenset({"fastapi.APIRoute"})  # ``route_class=``: what each r
 # dependency on the class, whose annotated attributes are its parameters; extra arguments are URLs at which
 # methods named after HTTP methods are registered
 CBV_DECORATORS = frozenset({"fastapi_utils.cbv.cbv", "fastapi_restful.cbv.cbv"})
+# routers of libraries that register their own endpoints at ``path`` (their second argument or
+# ``path=``, default ""): the (method, kind) pairs they serve there
+LIBRARY_ROUTERS: dict[str, tuple[tuple[str, str], ...]] = {
+    # strawberry: GraphiQL and queries over GET, queries and mutations over POST, subscriptions
+    "strawberry.fastapi.GraphQLRouter": (("GET", "http"), ("POST", "http"), ("", "websocket")),
+    "strawberry.fastapi.router.GraphQLRouter": (("GET", "http"), ("POST", "http"), ("", "websocket")),
+}
+# FastAPI's own routes, in the order ``FastAPI.setup`` adds them: (keyword, default, provider)
+DOCS_URLS = (
+    ("openapi_url", "/openapi.json", "fastapi.FastAPI.openapi"),
+    ("docs_url", "/docs", "fastapi.openapi.docs.get_swagger_ui_html"),
+    ("swagger_ui_oauth2_redirect_url", "/docs/oauth2-redirect", "fastapi.openapi.docs.get_swagger_ui_oauth2_redirect_html"),
+    ("redoc_url", "/redoc", "fastapi.openapi.docs.get_redoc_html"),
+)
 # attributes of an instance of an external class that are the instance itself
 SAME_OBJECT_ATTRS = frozenset({("fastapi.FastAPI", "router")})  # ``app.router``: the app itself
 

@@ -11,7 +11,9 @@ from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.knowledge import (
     APP_CLASSES,
+    DOCS_URLS,
     HTTP_METHODS,
+    LIBRARY_ROUTERS,
     ROUTER_CLASSES,
     canonical,
 )
@@ -32,6 +34,7 @@ from fastapi_arch_lint.link.values import (
     why,
 )
 from fastapi_arch_lint.model.app import (
+    BuiltinRoute,
     IncludeStep,
     Loc,
     Middleware,
@@ -94,6 +97,7 @@ class RouterInfo:
     mounts: list[Mount] = field(default_factory=list)
     middleware: list[Middleware] = field(default_factory=list)
     factory: str | None = None
+    prefix_ok: bool = True  # False when ``prefix=`` could not be resolved (its routes' paths are unknown)
     # dependencies its ``route_class`` adds to every route registered on it
     route_deps: list[tuple[Value, Expr, Loc]] = field(default_factory=list)
 
@@ -146,7 +150,7 @@ class Registrations:
             return info
         is_app = self.is_app_class(v.cls)
         if not is_app and not self.is_router_class(v.cls):
-            return None
+            return self.library_router(v)
         module = v.site[0]
         path = self.interp.path_of(module)
         call = v.call
@@ -160,12 +164,13 @@ class Registrations:
         # options passed through a ``**spread`` of the instantiation itself are reported once, below; those
         # a project ``__init__`` may pass through one are unknown where they matter
         get = opts.get if opts.changed else opts.values.get
-        prefix = ""
+        prefix, prefix_ok = "", True
         pv = get("prefix") if not is_app else None  # ``FastAPI()`` takes no prefix
         if pv is not None:
             if isinstance(pv, VConst) and isinstance(pv.value, str):
                 prefix = pv.value
             else:
+                prefix_ok = False
                 p = call.kwarg("prefix") if call is not None and not opts.changed else None
                 self.interp.note(f"router prefix `{render(p)}`" if p is not None else f"prefix of {what}", why(pv),
                                  module, line)
@@ -187,7 +192,8 @@ class Registrations:
         if v.env and v.env.functions:
             factory = f"{module}.{v.env.functions[0].qualname}"
         info = RouterInfo(v, is_app, v.bound_name or render(call.func) if call else "router", loc, prefix,
-                           deps, tags, include_in_schema, deprecated, factory=factory, route_deps=route_deps)
+                           deps, tags, include_in_schema, deprecated, factory=factory, route_deps=route_deps,
+                           prefix_ok=prefix_ok)
         self.routers[v.site] = info
         if isinstance(v.cls, VClass):
             self._self_registrations(info, v.cls)
@@ -499,6 +505,87 @@ class Registrations:
             values = tuple((k, self.interp.const(v, env)) for k, v in call.kwargs)
             info.middleware.append(Middleware(canonical(name), "class", opts, loc, values))
 
+    # -- routes the framework or a library registers itself ------------------------
+    def library_provider(self, v: Value) -> str | None:
+        if not isinstance(v, VInst):
+            return None
+        return next((b for b in self.interp.bases(v.cls) if b in LIBRARY_ROUTERS), None)
+
+    def library_router(self, v: VInst) -> RouterInfo | None:
+        """A library's router (``GraphQLRouter(schema, path="/graphql")``): a router whose routes the
+        library registers itself at ``path``; they have no project handler (``builtin_routes``)."""
+        provider = self.library_provider(v)
+        if provider is None or v.call is None:
+            return None
+        module, call = v.site[0], v.call
+        env = v.env or Env(module)
+        loc = Loc(self.interp.path_of(module), v.site[1], v.site[2] or 1)
+        prefix, prefix_ok = "", True
+        if (p := call.kwarg("prefix")) is not None:
+            pv = self.interp.eval(p, env)
+            prefix_ok = isinstance(pv, VConst) and isinstance(pv.value, str)
+            prefix = pv.value if prefix_ok else ""  # type: ignore[union-attr,assignment]
+            if not prefix_ok:
+                self.interp.note(f"router prefix `{render(p)}`", why(pv), module, call.line)
+        info = RouterInfo(v, False, v.bound_name or render(call.func), loc, prefix,
+                          self.deps.dep_list(call.kwarg("dependencies"), env, loc), self.interp.str_list(call.kwarg("tags"), env),
+                          prefix_ok=prefix_ok)
+        path_expr = call.arg(1, "path")
+        path: str | None = ""
+        if path_expr is not None:
+            pv = self.interp.eval(path_expr, env)
+            path = pv.value if isinstance(pv, VConst) and isinstance(pv.value, str) else None
+            if path is None:
+                self.interp.note(f"route path `{render(path_expr)}`", why(pv), module, call.line)
+        for method, kind in LIBRARY_ROUTERS[provider]:
+            info.routes.append(RouteReg(v.site, path, path_expr, (method,) if method else (), kind, call, None, loc,
+                                        "library"))
+        self.routers[v.site] = info
+        return info
+
+    def builtin_routes(self, info: RouterInfo, flat: list[FlatRoute]) -> tuple[BuiltinRoute, ...]:
+        """What an app serves without a project handler: FastAPI's docs pages and library routes."""
+        out = self.docs_routes(info)
+        for f in flat:
+            if f.reg.registration != "library":
+                continue
+            owner = self.routers[f.reg.router]
+            out.append(BuiltinRoute(f.reg.methods, f.path, f.reg.kind, "library", self.library_provider(owner.inst) or "",
+                                    owner.loc, f.chain, tuple(self.deps.dep_label(v) for v, _, _ in f.deps),
+                                    not f.path_ok))
+        return tuple(sorted(out, key=lambda r: (r.path, r.methods, r.kind)))
+
+    def docs_routes(self, info: RouterInfo) -> list[BuiltinRoute]:
+        """FastAPI's OpenAPI document and docs pages, where the app's constructor puts them (no docs
+        page without the OpenAPI document; no OAuth2 redirect page without Swagger UI). A keyword that
+        does not resolve (or ``**options``) makes its pages unknown: they are noted, not guessed."""
+        call, module = info.inst.call, info.inst.site[0]
+        env = info.inst.env or Env(module)
+        urls: dict[str, str | None] = {}
+        unknown: set[str] = set()
+        for keyword, default, _ in DOCS_URLS:
+            e = call.kwarg(keyword) if call is not None else None
+            if e is None:
+                if call is not None and call.starred:
+                    unknown.add(keyword)  # ``FastAPI(**settings)``: already noted as such
+                urls[keyword] = default
+                continue
+            v = self.interp.eval(e, env)
+            if isinstance(v, VConst) and (v.value is None or isinstance(v.value, str)):
+                urls[keyword] = v.value or None
+            else:
+                unknown.add(keyword)
+                self.interp.note(f"docs route `{keyword}={render(e)}`", why(v), module, call.line if call else info.loc.line)
+        needs = {"openapi_url": ("openapi_url",), "docs_url": ("openapi_url", "docs_url"),
+                 "swagger_ui_oauth2_redirect_url": ("openapi_url", "docs_url", "swagger_ui_oauth2_redirect_url"),
+                 "redoc_url": ("openapi_url", "redoc_url")}
+        out = []
+        for keyword, _, provider in DOCS_URLS:
+            if any(k in unknown for k in needs[keyword]) or not all(urls[k] for k in needs[keyword]):
+                continue
+            out.append(BuiltinRoute(("GET", "HEAD"), urls[keyword] or "", "http", "docs", provider, info.loc))
+        return out
+
     # -- include chains ----------------------------------------------------------
     def instance_options(self, v: VInst | None) -> "RouterOptions | None":
         """The options of the router one call of a factory makes, when that call's arguments decide
@@ -533,7 +620,7 @@ class Registrations:
         own_deps = [(v, "app" if info.is_app else "router", loc) for v, _, loc in opts.deps]
         route_deps = [(v, "route", loc) for v, _, loc in info.route_deps]
         for reg in info.routes:
-            path_ok = reg.path is not None
+            path_ok = reg.path is not None and (made is not None or info.prefix_ok)
             path = opts.prefix + (reg.path or "")
             class_deps = [(v, "param", loc) for v, loc in reg.class_deps]
             out.append(FlatRoute(reg, path, path_ok, own_deps + route_deps + class_deps, opts.tags, (),
