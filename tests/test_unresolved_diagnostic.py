@@ -216,3 +216,10 @@ def test_an_app_built_from_runtime_options_puts_every_route_in_doubt(tmp_path: P
     assert [k for k, _ in gaps.notes] == ["router"] and gaps.routes == 1
     assert gaps.message() == ("1 routing item could not be resolved statically (1 router): 1 route may have a wrong "
                               "path or lack auth; see `fastapi-arch-lint inspect`")
+
+
+def test_fal401_is_quiet_where_unresolved_dependencies_may_attach_auth(app: Path) -> None:
+    doc = json.loads(review(app, "--no-cache", "--format", "json", "--select", "FAL401").stdout)
+    flagged = sorted(f["message"].split("`")[1] for f in doc["findings"])
+    # /admin/* sits under `include_router(admin.router, dependencies=configured_dependencies())`: unknown auth
+    assert flagged == ["DELETE /items/{item_id}"], flagged

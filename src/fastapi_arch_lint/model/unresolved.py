@@ -141,6 +141,17 @@ def affected_routes(model: AppModel, notes: Sequence[Unresolved]) -> list[Route]
     return out
 
 
+# notes about where a route is, not about what reaches it: they leave its auth known
+_PATH_ONLY = ("router prefix", "include prefix", "route path", "full path of", "methods `")
+
+
+def auth_uncertain_routes(model: AppModel) -> list[Route]:
+    """Routes whose auth may be more than the model shows: an unresolved dependency on them, or a note
+    about their router, include chain or app other than where they are (a prefix or path)."""
+    notes = [u for u in model.unresolved if kind_of(u) and not u.what.startswith(_PATH_ONLY)]
+    return affected_routes(model, notes + unknown_dependencies(model))
+
+
 def diagnostic(model: AppModel) -> Diagnostic | None:
     """The one line ``review`` prints about routing the model could not resolve, or None."""
     gaps = routing_gaps(model)

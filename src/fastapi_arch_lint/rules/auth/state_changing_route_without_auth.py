@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, IncludeStep, Route
+from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import STATE_CHANGING, include_chain_text, memo, route_entity, route_related, unique_routes
 from fastapi_arch_lint.rules.auth._common import (
@@ -84,7 +85,11 @@ class StateChangingRouteWithoutAuth(Rule):
     def check(self, app: AppModel) -> Iterator[Finding]:
         public_paths = self.options["public-routes"]
         public_handlers = self.options["public-handlers"]
+        # what the model could not resolve above a route may attach its auth: quiet there (review's line says so)
+        uncertain = {(r.app, r.methods, r.path, r.handler.qualname) for r in memo(app, auth_uncertain_routes)}
         for route in unique_routes(app):
+            if (route.app, route.methods, route.path, route.handler.qualname) in uncertain:
+                continue
             # optional auth (``auto_error=False``, ``optional=True``) lets anonymous requests through: it is
             # not authentication unless a required way reaches the route too
             if route.kind != "http" or any(not v.optional for v in route.auth.via):
