@@ -287,3 +287,30 @@ def test_one_closure_made_twice_with_different_schemes(tmp_path: Path) -> None:
     by_path = {r.path: r for r in analyze([tmp_path]).model.routes}
     assert [v.name for v in by_path["/users"].auth.via] == ["bearer"]
     assert [v.name for v in by_path["/machines"].auth.via] == ["api_key"]
+
+
+def test_membership_in_literal_collections_of_classes(tmp_path: Path) -> None:
+    interp = interpreter(tmp_path, {"m.py": """
+        class User: ...
+        class Org: ...
+        class Guest: ...
+
+        def a(): ...
+        def b(): ...
+
+        def pick(allowed):
+            frozen = frozenset(allowed)
+            if User in frozen:
+                return a
+            return b
+
+        def pick_by_name(kinds=("user", "org")):
+            return a if "org" in kinds else b
+
+        users = pick({User, Guest})
+        orgs = pick({Org})
+        by_name = pick_by_name()
+    """})
+    assert value(interp, "m", "users").fact.name == "a"
+    assert value(interp, "m", "orgs").fact.name == "b"
+    assert value(interp, "m", "by_name").fact.name == "a"

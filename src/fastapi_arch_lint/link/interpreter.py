@@ -70,6 +70,7 @@ _MISS: Any = object()  # ``recall``'s answer when the memo may not be used
 
 
 MAX_EVAL_DEPTH = 24
+_COLLECTIONS = frozenset({"builtins.frozenset", "builtins.set", "builtins.tuple", "builtins.list"})
 
 
 class Interpreter:
@@ -439,7 +440,11 @@ class Interpreter:
             body, orelse = self.eval(expr.body, env), self.eval(expr.orelse, env)
             return body if body == orelse else VUnknown(f"`{render(expr.test)}` decides at runtime")
         if isinstance(expr, Compare):
-            got = compare(expr.op, self.eval(expr.left, env), self.eval(expr.right, env))
+            right = self.eval(expr.right, env)
+            if expr.op in ("in", "not in") and isinstance(right, VInst) and right.call is not None \
+                    and ext_name(right.cls) in _COLLECTIONS and len(right.call.args) == 1:  # ``x in frozenset(s)``
+                right = self.eval(right.call.args[0], right.env or env)
+            got = compare(expr.op, self.eval(expr.left, env), right)
             return got if got is not None else VUnknown(f"`{render(expr)}` is computed at runtime")
         if isinstance(expr, Not):
             test = truth(self.eval(expr.operand, env))

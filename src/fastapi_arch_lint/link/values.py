@@ -187,6 +187,16 @@ def truth(v: Value) -> bool | None:
 
 
 _OBJECTS = (VFunc, VClass, VModule, VSeq)  # never None, whatever the program does
+_IDENTIFIED = (VConst, VClass, VFunc, VModule)  # values whose equality is the program's
+
+
+def _members(v: Value) -> "tuple[Value, ...] | None":
+    """The items of a literal collection: ``[a, b]``, ``{a, b}``, ``frozenset({a, b})``, ``("x", "y")``."""
+    if isinstance(v, VSeq):
+        return v.items
+    if isinstance(v, VConst) and isinstance(v.value, (tuple, frozenset, set, list)):
+        return tuple(VConst(i) for i in v.value)
+    return None
 
 
 def compare(op: str, left: Value, right: Value) -> VConst | None:
@@ -202,9 +212,11 @@ def compare(op: str, left: Value, right: Value) -> VConst | None:
         else:
             return None
         return VConst(same if op == "is" else not same)
-    if isinstance(right, VSeq) and op in ("in", "not in") and isinstance(left, VConst) \
-            and all(isinstance(i, VConst) for i in right.items):
-        found = any(left.value == i.value for i in right.items if isinstance(i, VConst))
+    if op in ("in", "not in"):
+        items = _members(right)
+        if items is None or not isinstance(left, _IDENTIFIED) or not all(isinstance(i, _IDENTIFIED) for i in items):
+            return None
+        found = left in items  # constants by value; classes, functions and modules by what they are
         return VConst(found if op == "in" else not found)
     if not (isinstance(left, VConst) and isinstance(right, VConst)):
         return None
