@@ -41,7 +41,7 @@ LAYERS: dict[str, frozenset[str]] = {
 
 # the modules of ``link/``, each importing only modules listed before it
 LINK_ORDER = ("values", "knowledge", "interpreter", "schema", "dependencies", "callgraph", "auth", "middleware",
-              "registrations", "routes", "answers", "build", "__init__")
+              "blocks", "registrations", "routes", "answers", "build", "__init__")
 LINK_MAX_LINES = 800
 
 

@@ -16,10 +16,11 @@ from fastapi_arch_lint.extract.convert import Converter, string_value
 from fastapi_arch_lint.extract.plain import constructor
 from fastapi_arch_lint.extract.positions import positions
 from fastapi_arch_lint.extract.walk import walk
-from fastapi_arch_lint.model.expr import Call, Expr, Opaque, Seq
+from fastapi_arch_lint.model.expr import Call, Expr, Opaque, Seq, render
 from fastapi_arch_lint.model.facts import (
     NOPOS,
     AssignFact,
+    BlockFact,
     CallSite,
     ClassFact,
     CompareFact,
@@ -44,6 +45,7 @@ _CMP_OPS: dict[type, str] = {
 
 # Built through ``constructor`` (the classes themselves stay for ``isinstance`` and as types).
 _AssignFact = constructor(AssignFact)
+_BlockFact = constructor(BlockFact)
 _CallSite = constructor(CallSite)
 _ClassFact = constructor(ClassFact)
 _CompareFact = constructor(CompareFact)
@@ -95,7 +97,7 @@ def _line_getter(pos: dict[int, Pos]):  # type: ignore[no-untyped-def]
 
 
 class _ScopeBuilder:
-    __slots__ = ("assigns", "calls", "functions", "classes", "imports", "returns")
+    __slots__ = ("assigns", "calls", "functions", "classes", "imports", "returns", "blocks", "block")
 
     def __init__(self) -> None:
         self.assigns: list[AssignFact] = []
@@ -104,12 +106,21 @@ class _ScopeBuilder:
         self.classes: list[ClassFact] = []
         self.imports: list[ImportFact] = []
         self.returns: list[ReturnFact] = []
+        self.blocks: list[BlockFact | None] = []
+        self.block = -1  # the innermost ``if`` branch or ``for`` loop being walked
 
     def build(self) -> Scope:
         return _Scope(
             tuple(self.assigns), tuple(self.calls), tuple(self.functions),
-            tuple(self.classes), tuple(self.imports), tuple(self.returns),
+            tuple(self.classes), tuple(self.imports), tuple(self.returns), tuple(self.blocks),  # type: ignore[arg-type]
         )
+
+
+_COND_MAX = 120  # characters of a condition's text kept in a ``BlockFact``
+
+
+def _paren(node: cst.CSTNode, text: str) -> str:
+    return f"({text})" if getattr(node, "lpar", None) else text
 
 
 class Collector:
@@ -152,15 +163,7 @@ class Collector:
             elif t is cst.ClassDef:
                 sb.classes.append(self.klass(stmt, qual))
             elif t is cst.If:
-                self.walk(stmt.body.body, sb, qual)
-                orelse = stmt.orelse
-                while orelse is not None:
-                    if type(orelse) is cst.If:
-                        self.walk(orelse.body.body, sb, qual)
-                        orelse = orelse.orelse
-                    else:
-                        self.walk(orelse.body.body, sb, qual)
-                        orelse = None
+                self._if(stmt, sb, qual)
             elif t is cst.Try or t is cst.TryStar:
                 self.walk(stmt.body.body, sb, qual)
                 for h in stmt.handlers:
@@ -169,7 +172,12 @@ class Collector:
                     self.walk(stmt.orelse.body.body, sb, qual)
                 if stmt.finalbody:
                     self.walk(stmt.finalbody.body.body, sb, qual)
-            elif t is cst.With or t is cst.For or t is cst.While:
+            elif t is cst.For:
+                body = stmt.body.body if type(stmt.body) is cst.IndentedBlock else [stmt.body]
+                self._block(sb, "for", stmt.iter, False, stmt.target, stmt, body, qual)
+                if stmt.orelse:  # runs once the loop is done: not part of it
+                    self.walk(stmt.orelse.body.body, sb, qual)
+            elif t is cst.With or t is cst.While:
                 if t is cst.With:
                     # ``with httpx.Client() as client:`` binds ``client`` like an assignment
                     for item in stmt.items:
@@ -187,6 +195,82 @@ class Collector:
             elif t is cst.SimpleStatementSuite:
                 for small in stmt.body:
                     self.small(small, sb)
+
+    def _if(self, stmt: cst.If, sb: _ScopeBuilder, qual: str) -> None:
+        """An ``if`` (or ``elif``) statement: a block for its body and one for its ``else`` (which
+        holds the ``elif`` chain's next ``if``)."""
+        test: cst.BaseExpression = stmt.test
+        negated = False
+        while type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
+            test, negated = test.expression, not negated
+        body = stmt.body.body if type(stmt.body) is cst.IndentedBlock else [stmt.body]
+        self._block(sb, "if", test, negated, None, stmt, body, qual)
+        orelse = stmt.orelse
+        if orelse is not None:
+            inner = [orelse] if type(orelse) is cst.If else (
+                orelse.body.body if type(orelse.body) is cst.IndentedBlock else [orelse.body])
+            self._block(sb, "else", test, not negated, None, stmt, inner, qual)
+
+    def _block(self, sb: _ScopeBuilder, kind: str, test: cst.BaseExpression, negated: bool,
+               target: cst.BaseExpression | None, stmt: cst.If | cst.For, body: Sequence[cst.CSTNode],
+               qual: str) -> None:
+        """Walk ``body`` as a block of ``sb``; recorded only when it holds calls, functions or assignments."""
+        index = len(sb.blocks)
+        sb.blocks.append(None)
+        parent, sb.block = sb.block, index
+        calls, functions, assigns = len(sb.calls), len(sb.functions), len(sb.assigns)
+        self.walk(body, sb, qual)
+        sb.block = parent
+        ranges = ((calls, len(sb.calls)), (functions, len(sb.functions)), (assigns, len(sb.assigns)))
+        if all(start == end for start, end in ranges):
+            del sb.blocks[index:]  # nothing the linker reads (nor any nested block)
+            return
+        if kind == "for":
+            text = f"for {self._cond_text(target)} in {self._cond_text(test)}"  # type: ignore[arg-type]
+        elif kind == "if":
+            text = self._cond_text(stmt.test)  # type: ignore[union-attr]
+        else:  # the ``else`` branch: the test negated
+            kind, whole = "if", stmt.test  # type: ignore[union-attr]
+            if type(whole) is cst.UnaryOperation and type(whole.operator) is cst.Not:
+                text = self._cond_text(whole.expression)
+            elif type(whole) in (cst.Name, cst.Attribute, cst.Call, cst.Subscript):
+                text = f"not {self._cond_text(whole)}"
+            else:
+                text = f"not ({self._cond_text(whole)})"
+        if len(text) > _COND_MAX:
+            text = text[: _COND_MAX - 3] + "..."
+        # ``if``/``for`` have no recorded position: the test's when it is a call or comparison, else the
+        # block's first statement's
+        pos = self.pos.get(id(stmt.test if kind == "if" else stmt.iter))  # type: ignore[union-attr]
+        if pos is None:
+            firsts = [x.pos for x, (start, end) in zip((sb.calls, sb.functions, sb.assigns), ranges) if start < end
+                      for x in (x[start],)]
+            pos = min(firsts, key=lambda q: (q.line, q.col)) if firsts else NOPOS
+        sb.blocks[index] = _BlockFact(kind, self.e(test), negated, self.e(target), text, parent, pos, *ranges)
+
+    def _cond_text(self, node: cst.BaseExpression, depth: int = 0) -> str:
+        """A condition or loop header as written, near enough: ``settings.ENV == "local" and not DEBUG``."""
+        t = type(node)
+        if depth > 20:
+            return "..."
+        if t is cst.BooleanOperation:
+            op = "and" if type(node.operator) is cst.And else "or"
+            text = f"{self._cond_text(node.left, depth + 1)} {op} {self._cond_text(node.right, depth + 1)}"
+        elif t is cst.UnaryOperation and type(node.operator) is cst.Not:
+            text = f"not {self._cond_text(node.expression, depth + 1)}"
+        elif t is cst.Comparison:
+            parts = [self._cond_text(node.left, depth + 1)]
+            for target in node.comparisons:
+                parts.append(_CMP_OPS.get(type(target.operator), "?"))
+                parts.append(self._cond_text(target.comparator, depth + 1))
+            text = " ".join(parts)
+        elif t is cst.SimpleString:
+            return node.value  # as written, quotes included
+        elif t is cst.Tuple and not node.lpar:  # a loop target ``prefix, router``
+            return ", ".join(self._cond_text(el.value, depth + 1) for el in node.elements)
+        else:
+            return render(self.conv.expr(node), _COND_MAX)
+        return _paren(node, text)
 
     def small(self, small: cst.BaseSmallStatement, sb: _ScopeBuilder) -> None:
         t = type(small)

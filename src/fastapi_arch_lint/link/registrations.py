@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from fastapi_arch_lint.link.blocks import Blocks, Variant, shown, substitute
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.knowledge import (
@@ -37,7 +39,7 @@ from fastapi_arch_lint.model.expr import (
     Expr,
     render,
 )
-from fastapi_arch_lint.model.facts import FunctionFact
+from fastapi_arch_lint.model.facts import FunctionFact, Scope
 
 # ---------------------------------------------------------------------------
 
@@ -53,6 +55,8 @@ class RouteReg:
     handler: VFunc | None
     loc: Loc
     registration: str
+    conditions: tuple[str, ...] = ()  # the ``if`` conditions it is registered under (not statically certain)
+    env: Env | None = None  # where ``call`` is evaluated, when not where the handler is defined (a decorator's)
 
 
 @dataclass(slots=True)
@@ -64,6 +68,7 @@ class Include:
     call: Call
     env: Env
     loc: Loc
+    conditions: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -96,6 +101,7 @@ class FlatRoute(NamedTuple):
     in_schema: bool
     deprecated: bool
     router_prefix: str  # the prefix of the router the route is registered on
+    conditions: tuple[str, ...] = ()  # the conditions along the include chain and of the registration, outermost first
 
 
 class Registrations:
@@ -103,6 +109,8 @@ class Registrations:
         self.interp = interp
         self.deps = deps
         self.routers: dict[tuple[str, int, int], RouterInfo] = {}
+        self.blocks = Blocks(interp)
+        self._conditions: tuple[str, ...] = ()  # those of the statement being read (see ``scan``)
 
     def is_app_class(self, cls: VClass | VExt) -> bool:
         return any(b in APP_CLASSES for b in self.interp.bases(cls))
@@ -156,20 +164,43 @@ class Registrations:
         return info
 
     def scan(self) -> None:
+        """Read every registration; one under ``if`` or in ``for`` loops once per way it runs (``Blocks``)."""
         for scope, env in self.interp.all_scopes():
-            for f in scope.functions:
-                for d in f.decorators:
-                    self._decorator(d.expr, f, env, Loc(self.interp.path_of(env.module), d.pos.line, d.pos.col))
-            for sc in scope.calls:
-                self._stmt_call(sc.call, env, Loc(self.interp.path_of(env.module), sc.pos.line, sc.pos.col))
-            for a in scope.assigns:
+            path = self.interp.path_of(env.module)
+            for i, f in enumerate(scope.functions):
+                if not f.decorators:
+                    continue
+                for variant in self._variants(scope, "functions", i, env, [d.expr for d in f.decorators]):
+                    if variant.frames:  # the handler is defined in ``env``, its decorator evaluated in another
+                        self.interp.note(f"decorators of `{f.name}`", "in a loop over another module's sequence",
+                                         env.module, f.pos.line)
+                        continue
+                    for d in f.decorators:
+                        self._decorator(substitute(d.expr, variant.subst), f, env, Loc(path, d.pos.line, d.pos.col))  # type: ignore[arg-type]
+            for i, sc in enumerate(scope.calls):
+                if not isinstance(sc.call.func, (Attr, Call)):
+                    continue
+                for variant in self._variants(scope, "calls", i, env, [sc.call]):
+                    self._stmt_call(substitute(sc.call, variant.subst), variant.env(env), Loc(path, sc.pos.line, sc.pos.col))  # type: ignore[arg-type]
+            for i, a in enumerate(scope.assigns):
                 # bind names to routers created at module or function level
                 if isinstance(a.value, Call):
                     v = self.interp.lookup(a.target, env) if "." not in a.target else None
                     if isinstance(v, VInst):
                         self.router_of(v)
+                    if isinstance(a.value.func, Call):  # ``x = router.get("/x")(handler)``
+                        for variant in self._variants(scope, "assigns", i, env, [a.value]):
+                            self._stmt_call(substitute(a.value, variant.subst), variant.env(env), Loc(path, a.pos.line, a.pos.col))  # type: ignore[arg-type]
+        self._conditions = ()
 
         # routers created but bound in an unusual way are still found through registrations
+
+    def _variants(self, scope: Scope, kind: str, index: int, env: Env, uses: list[Expr | None]) -> Iterator[Variant]:
+        """The ways a statement runs, with ``_conditions`` set to each one's while it is read."""
+        for variant in self.blocks.variants(scope, kind, index, env, uses):
+            self._conditions = variant.conditions
+            yield variant
+        self._conditions = ()
 
     def _decorator(self, expr: Expr, f: FunctionFact, env: Env, loc: Loc) -> None:
         if not (isinstance(expr, Call) and isinstance(expr.func, Attr)):
@@ -218,9 +249,14 @@ class Registrations:
                     self.interp.note(f"methods `{render(mexpr)}`", "not a literal list", env.module, loc.line)
             kind = "http"
             reg = registration or method
-        info.routes.append(RouteReg(info.inst.site, path, path_expr, methods, kind, call, handler, loc, reg))
+        call_env = None if handler is not None and env == handler.env else env
+        info.routes.append(RouteReg(info.inst.site, path, path_expr, methods, kind, call, handler, loc, reg,
+                                    self._conditions, call_env))
 
     def _stmt_call(self, call: Call, env: Env, loc: Loc) -> None:
+        if isinstance(call.func, Call):
+            self._decorator_called(call, env, loc)
+            return
         if not isinstance(call.func, Attr):
             return
         method = call.func.attr
@@ -249,7 +285,8 @@ class Registrations:
                 else:
                     prefix = None
                     self.interp.note(f"include prefix `{render(pexpr)}`", why(pv), env.module, loc.line)
-            info.includes.append(Include(info.inst.site, child_info.inst.site, prefix, pexpr, call, env, loc))
+            info.includes.append(Include(info.inst.site, child_info.inst.site, prefix, pexpr, call, env, loc,
+                                         self._conditions))
         elif method in ("add_api_route", "add_route"):
             endpoint = self.interp.eval(call.arg(1, "endpoint"), env)
             handler = endpoint if isinstance(endpoint, VFunc) else None
@@ -284,6 +321,27 @@ class Registrations:
             values = tuple((k, self.interp.const(v, env)) for k, v in call.kwargs)
             info.middleware.append(Middleware(canonical(name), "class", opts, loc, values))
 
+    def _decorator_called(self, call: Call, env: Env, loc: Loc) -> None:
+        """``router.post("/x")(handler)``: a route decorator applied by hand, as a statement or assigned."""
+        deco = call.func
+        if not (isinstance(deco, Call) and isinstance(deco.func, Attr)):
+            return
+        method = deco.func.attr
+        if method not in HTTP_METHODS and method not in ("api_route", "route", "websocket", "websocket_route"):
+            return
+        recv = self.interp.eval(deco.func.value, env)
+        info = self.router_of(recv)
+        if info is None:
+            if isinstance(recv, VUnknown) and method in HTTP_METHODS and deco.args:
+                self.interp.note(f"route decorator `{render(deco.func)}(...)`", recv.reason, env.module, loc.line)
+            return
+        target = call.arg(0, "func")
+        handler = self.interp.eval(target, env)
+        if not isinstance(handler, VFunc) or len(call.args) + len(call.kwargs) != 1:
+            self.interp.note(f"handler of `{render(deco.func)}(...)`", why(handler), env.module, loc.line)
+            return
+        self._add_route(info, method, deco, handler, env, loc)
+
     # -- include chains ----------------------------------------------------------
     def flatten(self, key: tuple[str, int, int], stack: tuple[tuple[str, int, int], ...] = ()
                 ) -> list[FlatRoute]:
@@ -298,7 +356,7 @@ class Registrations:
             path_ok = reg.path is not None
             path = info.prefix + (reg.path or "")
             out.append(FlatRoute(reg, path, path_ok, list(own_deps), info.tags, (), info.include_in_schema, info.deprecated,
-                                 info.prefix))
+                                 info.prefix, reg.conditions))
         for inc in info.includes:
             child = self.routers.get(inc.child)
             if child is None:
@@ -308,9 +366,10 @@ class Registrations:
             in_schema = self.interp.bool_kw(inc.call, "include_in_schema", inc.env, True)
             deprecated = self.interp.bool_kw(inc.call, "deprecated", inc.env, False)
             step = IncludeStep(
-                parent=info.name, child=render(inc.call.arg(0, "router")) or child.name, prefix=inc.prefix if inc.prefix is not None else render(inc.prefix_expr),
+                parent=info.name, child=shown(render(inc.call.arg(0, "router"))) or child.name, prefix=inc.prefix if inc.prefix is not None else render(inc.prefix_expr),
                 path=inc.loc.path, line=inc.loc.line,
                 dependencies=tuple(self.deps.dep_label(v) for v, _, _ in kw_deps), tags=inc_tags,
+                condition=" and ".join(inc.conditions),
             )
             inc_deps = [(v, "include", loc) for v, _, loc in kw_deps]
             for f in self.flatten(inc.child, stack + (key,)):
@@ -318,7 +377,7 @@ class Registrations:
                     f.reg, info.prefix + (inc.prefix or "") + f.path, f.path_ok and inc.prefix is not None,
                     own_deps + inc_deps + f.deps, info.tags + inc_tags + f.tags, (step,) + f.chain,
                     info.include_in_schema and in_schema and f.in_schema, info.deprecated or deprecated or f.deprecated,
-                    f.router_prefix,
+                    f.router_prefix, inc.conditions + f.conditions,
                 ))
         return out
 
