@@ -266,8 +266,17 @@ class Collector:
             text = " ".join(parts)
         elif t is cst.SimpleString:
             return node.value  # as written, quotes included
-        elif t is cst.Tuple and not node.lpar:  # a loop target ``prefix, router``
-            return ", ".join(self._cond_text(el.value, depth + 1) for el in node.elements)
+        elif t is cst.Attribute:
+            text = f"{self._cond_text(node.value, depth + 1)}.{node.attr.value}"
+        elif t is cst.Call:
+            args = [str(a.star)
+                    + (f"{a.keyword.value}=" if a.keyword is not None else "") + self._cond_text(a.value, depth + 1)
+                    for a in node.args]
+            text = f"{self._cond_text(node.func, depth + 1)}({', '.join(args)})"
+        elif t is cst.Tuple or t is cst.List:  # a loop target ``prefix, router``, a literal sequence
+            items = [self._cond_text(el.value, depth + 1) if type(el) is cst.Element else "*..." for el in node.elements]
+            text = ", ".join(items) + ("," if len(items) == 1 and t is cst.Tuple else "")
+            return f"[{text}]" if t is cst.List else _paren(node, text)
         else:
             return render(self.conv.expr(node), _COND_MAX)
         return _paren(node, text)

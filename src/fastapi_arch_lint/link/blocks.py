@@ -124,7 +124,7 @@ def names_in(expr: Expr | None) -> set[str]:
     return out
 
 
-_RENAMED = re.compile(r"@[A-Za-z_][\w.]*")
+_RENAMED = re.compile(r"@[\w.]*@")
 
 
 def shown(text: str) -> str:
@@ -133,8 +133,8 @@ def shown(text: str) -> str:
 
 
 def _rename(expr: Expr, suffix: str) -> Expr:
-    """``expr`` with every name ``n`` read as ``n@suffix``."""
-    return substitute(expr, {n: Name(f"{n}@{suffix}") for n in names_in(expr) if n != "<opaque>"})  # type: ignore[return-value]
+    """``expr`` with every name ``n`` read as ``n@suffix@``."""
+    return substitute(expr, {n: Name(f"{n}@{suffix}@") for n in names_in(expr) if n != "<opaque>"})  # type: ignore[return-value]
 
 
 def _target_names(target: Expr | None) -> list[str]:
@@ -177,6 +177,19 @@ class Blocks:
                 per_scope[k] = out
             self._innermost[id(scope)] = per_scope
         return per_scope[kind]
+
+    def loop_targets(self, scope: Scope, kind: str, index: int) -> set[str]:
+        """The names the loops around statement ``index`` of ``scope.<kind>`` bind (empty: in no loop)."""
+        out: set[str] = set()
+        if not scope.blocks:
+            return out
+        b = self.innermost(scope, kind)[index]
+        while b >= 0:
+            block = scope.blocks[b]
+            if block.kind == "for":
+                out.update(_target_names(block.target))
+            b = block.parent
+        return out
 
     def variants(self, scope: Scope, kind: str, index: int, env: Env, uses: list[Expr | None]) -> Iterator[Variant]:
         """The ways statement ``index`` of ``scope.<kind>`` runs; ``uses`` are the expressions it evaluates
@@ -240,11 +253,11 @@ class Blocks:
         yield from self._expand(chain, i + 1, Variant(acc.subst, acc.conditions + (block.text,), acc.frames), env, used)
 
     def _frame(self, module: str, names: tuple[str, ...]) -> FunctionFact:
-        """A scope binding ``n@module`` to what ``n`` is in ``module``, for each of ``names``."""
+        """A scope binding ``n@module@`` to what ``n`` is in ``module``, for each of ``names``."""
         key = (module, names)
         frame = self._frames.get(key)
         if frame is None:
-            imports = tuple(ImportFact(f"{n}@{module}", module, n, 0, 0) for n in names)
+            imports = tuple(ImportFact(f"{n}@{module}@", module, n, 0, 0) for n in names)
             frame = FunctionFact("<loop>", "<loop>", NOPOS, False, (), (), None, Scope(imports=imports))
             self._frames[key] = frame
         return frame

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from fastapi_arch_lint.link.blocks import Blocks, Variant, shown, substitute
+from fastapi_arch_lint.link.blocks import Blocks, Variant, names_in, shown, substitute
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.knowledge import (
@@ -37,6 +37,7 @@ from fastapi_arch_lint.model.expr import (
     Attr,
     Call,
     Expr,
+    Name,
     render,
 )
 from fastapi_arch_lint.model.facts import FunctionFact, Scope
@@ -104,6 +105,28 @@ class FlatRoute(NamedTuple):
     conditions: tuple[str, ...] = ()  # the conditions along the include chain and of the registration, outermost first
 
 
+_DECORATORS = frozenset(HTTP_METHODS) | {"api_route", "route", "websocket", "websocket_route", "middleware"}
+_STATEMENTS = frozenset({"include_router", "add_api_route", "add_api_websocket_route", "mount", "add_middleware",
+                         "add_route", "add_websocket_route"})
+
+
+def _registers(call: Call) -> Expr | None:
+    """The receiver of a call (a statement or assigned) that has the form of a registration
+    (``router.include_router(...)``, ``router.get("/x")(handler)``), else None: loops and conditions
+    around anything else are not worked out."""
+    func = call.func
+    if isinstance(func, Call):
+        return func.func.value if isinstance(func.func, Attr) and func.func.attr in _DECORATORS else None
+    return func.value if isinstance(func, Attr) and func.attr in _STATEMENTS else None
+
+
+def _decorates(expr: Expr) -> Expr | None:
+    """The receiver of a decorator that has the form of a route decorator, else None."""
+    if isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr in _DECORATORS:
+        return expr.func.value
+    return None
+
+
 class Registrations:
     def __init__(self, interp: Interpreter, deps: Dependencies) -> None:
         self.interp = interp
@@ -168,7 +191,8 @@ class Registrations:
         for scope, env in self.interp.all_scopes():
             path = self.interp.path_of(env.module)
             for i, f in enumerate(scope.functions):
-                if not f.decorators:
+                receivers = [r for d in f.decorators if (r := _decorates(d.expr)) is not None]
+                if not receivers or not self._in_play(scope, "functions", i, env, receivers):
                     continue
                 for variant in self._variants(scope, "functions", i, env, [d.expr for d in f.decorators]):
                     if variant.frames:  # the handler is defined in ``env``, its decorator evaluated in another
@@ -178,7 +202,8 @@ class Registrations:
                     for d in f.decorators:
                         self._decorator(substitute(d.expr, variant.subst), f, env, Loc(path, d.pos.line, d.pos.col))  # type: ignore[arg-type]
             for i, sc in enumerate(scope.calls):
-                if not isinstance(sc.call.func, (Attr, Call)):
+                receiver = _registers(sc.call)
+                if receiver is None or not self._in_play(scope, "calls", i, env, [receiver]):
                     continue
                 for variant in self._variants(scope, "calls", i, env, [sc.call]):
                     self._stmt_call(substitute(sc.call, variant.subst), variant.env(env), Loc(path, sc.pos.line, sc.pos.col))  # type: ignore[arg-type]
@@ -188,12 +213,21 @@ class Registrations:
                     v = self.interp.lookup(a.target, env) if "." not in a.target else None
                     if isinstance(v, VInst):
                         self.router_of(v)
-                    if isinstance(a.value.func, Call):  # ``x = router.get("/x")(handler)``
+                    receiver = _registers(a.value) if isinstance(a.value.func, Call) else None  # ``x = router.get("/x")(h)``
+                    if receiver is not None and self._in_play(scope, "assigns", i, env, [receiver]):
                         for variant in self._variants(scope, "assigns", i, env, [a.value]):
                             self._stmt_call(substitute(a.value, variant.subst), variant.env(env), Loc(path, a.pos.line, a.pos.col))  # type: ignore[arg-type]
         self._conditions = ()
 
         # routers created but bound in an unusual way are still found through registrations
+
+    def _in_play(self, scope: Scope, kind: str, index: int, env: Env, receivers: list[Expr]) -> bool:
+        """Whether a statement in a loop may register something: its receiver is a router or reads a
+        loop target (every statement outside loops is read, as it costs nothing more)."""
+        targets = self.blocks.loop_targets(scope, kind, index)
+        if not targets:
+            return True
+        return any(names_in(r) & targets or self.router_of(self.interp.eval(r, env)) is not None for r in receivers)
 
     def _variants(self, scope: Scope, kind: str, index: int, env: Env, uses: list[Expr | None]) -> Iterator[Variant]:
         """The ways a statement runs, with ``_conditions`` set to each one's while it is read."""
@@ -336,11 +370,24 @@ class Registrations:
                 self.interp.note(f"route decorator `{render(deco.func)}(...)`", recv.reason, env.module, loc.line)
             return
         target = call.arg(0, "func")
-        handler = self.interp.eval(target, env)
+        handler = self._handler_before(target, env, loc.line)
         if not isinstance(handler, VFunc) or len(call.args) + len(call.kwargs) != 1:
             self.interp.note(f"handler of `{render(deco.func)}(...)`", why(handler), env.module, loc.line)
             return
         self._add_route(info, method, deco, handler, env, loc)
+
+    def _handler_before(self, expr: Expr | None, env: Env, line: int) -> Value:
+        """The value of ``expr`` just before ``line``: ``h = router.get("/")(h)`` registers the ``def h``
+        above it, not the name's last binding (the assignment itself)."""
+        if isinstance(expr, Name) and line > 1:
+            if env.functions:
+                return self.interp.lookup(expr.id, env, line - 1)
+            facts = self.interp.modules.get(env.module)
+            entries = self.interp.symtab(facts.scope).get(expr.id) if facts is not None else None
+            before = [e for e in entries or () if e[0] < line]
+            if before and before[-1][1] == "func" and len(before) < len(entries or ()):
+                return VFunc(before[-1][2], env)  # type: ignore[arg-type]
+        return self.interp.eval(expr, env)
 
     # -- include chains ----------------------------------------------------------
     def flatten(self, key: tuple[str, int, int], stack: tuple[tuple[str, int, int], ...] = ()
