@@ -16,7 +16,7 @@ from fastapi_arch_lint.extract.convert import Converter, string_value
 from fastapi_arch_lint.extract.plain import constructor
 from fastapi_arch_lint.extract.positions import positions
 from fastapi_arch_lint.extract.walk import walk
-from fastapi_arch_lint.model.expr import Call, Expr, Opaque, Seq, render
+from fastapi_arch_lint.model.expr import Call, Expr, Name, Opaque, Seq, render
 from fastapi_arch_lint.model.facts import (
     NOPOS,
     AssignFact,
@@ -214,7 +214,7 @@ class Collector:
     def _block(self, sb: _ScopeBuilder, kind: str, test: cst.BaseExpression, negated: bool,
                target: cst.BaseExpression | None, stmt: cst.If | cst.For, body: Sequence[cst.CSTNode],
                qual: str) -> None:
-        """Walk ``body`` as a block of ``sb``; recorded only when it holds calls, functions or assignments."""
+        """Walk ``body`` as a block of ``sb``; recorded only when it holds something the linker reads."""
         index = len(sb.blocks)
         sb.blocks.append(None)
         parent, sb.block = sb.block, index
@@ -222,8 +222,12 @@ class Collector:
         self.walk(body, sb, qual)
         sb.block = parent
         ranges = ((calls, len(sb.calls)), (functions, len(sb.functions)), (assigns, len(sb.assigns)))
-        if all(start == end for start, end in ranges):
-            del sb.blocks[index:]  # nothing the linker reads (nor any nested block)
+        # kept when it holds what the linker reads of blocks: a statement call on an attribute or of a
+        # call's result, a decorated function, a call of a call's result assigned (``h = r.get("/")(h)``)
+        if not (any(type(c.call.func) is not Name for c in sb.calls[calls:])
+                or any(f.decorators for f in sb.functions[functions:])
+                or any(type(a.value) is Call and type(a.value.func) is Call for a in sb.assigns[assigns:])):
+            del sb.blocks[index:]  # (nor any nested block)
             return
         if kind == "for":
             text = f"for {self._cond_text(target)} in {self._cond_text(test)}"  # type: ignore[arg-type]

@@ -135,7 +135,9 @@ class BlockFact:
     ``for TARGET in ITER``. ``calls``,
     ``functions`` and ``assigns`` are ``[start, end)`` index ranges into the scope's tuples, nested
     blocks included; blocks are listed outer before inner, ``parent`` is the enclosing block's index
-    (-1 for none). Blocks that hold none of those are not recorded.
+    (-1 for none). Only blocks that hold what the linker reads of them are recorded: a statement
+    call of an attribute or of a call's result, a decorated function, a call's result called and
+    assigned.
     """
 
     kind: str
