@@ -349,9 +349,12 @@ def test_blocks_facts() -> None:
         for prefix, r in [("/a", a), ("/b", b)]:
             app.include_router(r, prefix=prefix)
         for x in y:
-            print(x)
+            log.info(x)
         else:
             app.include_router(c)
+        for z in y:
+            print(z)  # nothing the linker reads: not recorded
+            total = z
         while True:
             pass
     """).encode()
