@@ -418,3 +418,26 @@ def test_statements_in_loops_that_register_nothing_are_not_noted(tmp_path: Path)
     })
     assert table(a) == {("GET", "/items"): ""}
     assert unresolved(a) == []
+
+
+def test_function_decorated_in_a_loop_is_registered_per_element(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI, WebSocket
+
+            app = FastAPI()
+
+            for version in ("v1", "v2"):
+                @app.get(f"/{version}/ping")
+                def ping() -> dict:
+                    return {}
+
+            for path in ["/feed", "/events"]:
+                async def stream(websocket: WebSocket) -> None:
+                    await websocket.accept()
+
+                app.add_api_websocket_route(path, stream)
+        """,
+    })
+    assert table(a) == {("GET", "/v1/ping"): "", ("GET", "/v2/ping"): "", ("WS", "/feed"): "", ("WS", "/events"): ""}
