@@ -61,6 +61,7 @@ FIXTURE_APPS = [
     FixtureApp("annotated_app", ".", "app.main:app"),
     FixtureApp("good_app", ".", "app.main:app"),
     FixtureApp("auth_gap_app", ".", "app.main:app"),
+    FixtureApp("evaluated_app", ".", "app.main:app"),
     FixtureApp("registration_forms_app", ".", "app.main:app"),
 ]
 

@@ -61,6 +61,8 @@ _ReturnFact = constructor(ReturnFact)
 _Scope = constructor(Scope)
 _StmtCall = constructor(StmtCall)
 _Opaque = constructor(Opaque)
+# the condition of a body that may not run at all (a loop's, an ``except``'s, a ``case``'s): unknown
+_MAYBE_NOT: tuple[bool, Expr] = (False, Opaque("<may not run>", "maybe"))
 
 
 def dotted_name(node: cst.BaseExpression | None) -> str | None:
@@ -128,6 +130,7 @@ class Collector:
         self.module = module
         self.pos = positions(module)
         self.conv = Converter(line_of=_line_getter(self.pos))  # not a bound method: no reference cycle
+        self._conds: list[tuple[bool, Expr]] = []  # the ``if`` branches around the statement walked (see ReturnFact)
 
     # -- helpers -------------------------------------------------------------
     def p(self, node: cst.CSTNode) -> Pos:
@@ -166,15 +169,19 @@ class Collector:
                 self._if(stmt, sb, qual)
             elif t is cst.Try or t is cst.TryStar:
                 self.walk(stmt.body.body, sb, qual)
+                self._conds.append(_MAYBE_NOT)
                 for h in stmt.handlers:
                     self.walk(h.body.body, sb, qual)
+                self._conds.pop()
                 if stmt.orelse:
                     self.walk(stmt.orelse.body.body, sb, qual)
                 if stmt.finalbody:
                     self.walk(stmt.finalbody.body.body, sb, qual)
             elif t is cst.For:
                 body = stmt.body.body if type(stmt.body) is cst.IndentedBlock else [stmt.body]
+                self._conds.append(_MAYBE_NOT)  # a loop body may not run
                 self._block(sb, "for", stmt.iter, False, stmt.target, stmt, body, qual)
+                self._conds.pop()
                 if stmt.orelse:  # runs once the loop is done: not part of it
                     self.walk(stmt.orelse.body.body, sb, qual)
             elif t is cst.With or t is cst.While:
@@ -183,15 +190,21 @@ class Collector:
                     for item in stmt.items:
                         if item.asname is not None and isinstance(item.asname.name, cst.Name):
                             sb.assigns.append(_AssignFact(item.asname.name.value, self.e(item.item), None, self.p(item.item)))
+                else:
+                    self._conds.append(_MAYBE_NOT)  # a loop body may not run
                 if type(stmt.body) is cst.IndentedBlock:
                     self.walk(stmt.body.body, sb, qual)
                 else:
                     self.walk([stmt.body], sb, qual)  # type: ignore[list-item]
+                if t is not cst.With:
+                    self._conds.pop()
                 if getattr(stmt, "orelse", None):
                     self.walk(stmt.orelse.body.body, sb, qual)  # type: ignore[union-attr]
             elif t is cst.Match:
+                self._conds.append(_MAYBE_NOT)
                 for case in stmt.cases:
                     self.walk(case.body.body, sb, qual)
+                self._conds.pop()
             elif t is cst.SimpleStatementSuite:
                 for small in stmt.body:
                     self.small(small, sb)
@@ -204,12 +217,19 @@ class Collector:
         while type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
             test, negated = test.expression, not negated
         body = stmt.body.body if type(stmt.body) is cst.IndentedBlock else [stmt.body]
+        # ``_conds`` (the returns' conditions): the test, then negated in the ``else`` (an ``elif`` adds its own)
+        conds = self._conds
+        depth = len(conds)
+        whole = self.e(stmt.test)
+        conds.append((False, whole))
         self._block(sb, "if", test, negated, None, stmt, body, qual)
+        conds[-1] = (True, whole)
         orelse = stmt.orelse
         if orelse is not None:
             inner = [orelse] if type(orelse) is cst.If else (
                 orelse.body.body if type(orelse.body) is cst.IndentedBlock else [orelse.body])
             self._block(sb, "else", test, not negated, None, stmt, inner, qual)
+        del conds[depth:]
 
     def _block(self, sb: _ScopeBuilder, kind: str, test: cst.BaseExpression, negated: bool,
                target: cst.BaseExpression | None, stmt: cst.If | cst.For, body: Sequence[cst.CSTNode],
@@ -330,7 +350,7 @@ class Collector:
                 if isinstance(call, Call):
                     sb.calls.append(_StmtCall(call, self.p(value)))
         elif t is cst.Return:
-            sb.returns.append(_ReturnFact(self.e(small.value), self.p(small)))
+            sb.returns.append(_ReturnFact(self.e(small.value), self.p(small), tuple(self._conds)))
         elif t is cst.TypeAlias:
             sb.assigns.append(_AssignFact(small.name.value, self.e(small.value), None, self.p(small)))
 
@@ -381,7 +401,9 @@ class Collector:
         qualname = f"{qual}.{name}" if qual else name
         sb = _ScopeBuilder()
         body_nodes = node.body.body if type(node.body) is cst.IndentedBlock else [node.body]
+        outer_conds, self._conds = self._conds, []  # a function's returns depend on its own branches
         self.walk(body_nodes, sb, qualname)
+        self._conds = outer_conds
         bv = _BodyVisitor(self)
         walk(node.body, bv)  # same hooks as node.body.visit(bv), without rebuilding the tree
         return _FunctionFact(

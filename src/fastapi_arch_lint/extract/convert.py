@@ -8,12 +8,16 @@ from fastapi_arch_lint.extract.plain import PLAIN, constructor
 from fastapi_arch_lint.model.expr import (
     Attr,
     BinOp,
+    BoolOp,
     Call,
+    Compare,
+    Cond,
     Const,
     DictExpr,
     Expr,
     FStr,
     Name,
+    Not,
     Opaque,
     Seq,
     Subscript,
@@ -32,6 +36,19 @@ _BINOPS: dict[type, str] = {
     cst.Power: "**",
     cst.BitAnd: "&",
     cst.MatrixMultiply: "@",
+}
+
+_COMPARE_OPS: dict[type, str] = {
+    cst.Equal: "==",
+    cst.NotEqual: "!=",
+    cst.Is: "is",
+    cst.IsNot: "is not",
+    cst.In: "in",
+    cst.NotIn: "not in",
+    cst.LessThan: "<",
+    cst.LessThanEqual: "<=",
+    cst.GreaterThan: ">",
+    cst.GreaterThanEqual: ">=",
 }
 
 _NAME_CONSTS = {"True": True, "False": False, "None": None}
@@ -71,6 +88,10 @@ _FStr = constructor(FStr)
 _BinOp = constructor(BinOp)
 _Subscript = constructor(Subscript)
 _Opaque = constructor(Opaque)
+_Cond = constructor(Cond)
+_Compare = constructor(Compare)
+_Not = constructor(Not)
+_BoolOp = constructor(BoolOp)
 
 
 class Converter:
@@ -200,8 +221,34 @@ class Converter:
         if type(node.operator) is cst.Minus and isinstance(inner, Const) and isinstance(inner.value, (int, float)):
             return _Const(-inner.value)
         if type(node.operator) is cst.Not:
-            return _Opaque("not ...", "not")
+            return _Not(inner)
         return inner
+
+    def _if_exp(self, node: cst.IfExp, d: int) -> Expr:
+        return _Cond(self.expr(node.test, d), self.expr(node.body, d), self.expr(node.orelse, d))
+
+    def _comparison(self, node: cst.Comparison, d: int) -> Expr:
+        if len(node.comparisons) != 1:
+            return _Opaque("<comparison>", "comparison")
+        target = node.comparisons[0]
+        op = _COMPARE_OPS.get(type(target.operator))
+        if op is None:
+            return _Opaque("<comparison>", "comparison")
+        return _Compare(op, self.expr(node.left, d), self.expr(target.comparator, d))
+
+    def _boolean_operation(self, node: cst.BooleanOperation, d: int) -> Expr:
+        # ``a and b and c`` is nested left-first in LibCST: flatten runs of the same operator
+        op = "and" if type(node.operator) is cst.And else "or"
+        values: list[Expr] = []
+        stack: list[cst.BaseExpression] = [node.right, node.left]
+        while stack:
+            n = stack.pop()
+            if type(n) is cst.BooleanOperation and not n.lpar and (type(n.operator) is cst.And) == (op == "and"):
+                stack.append(n.right)
+                stack.append(n.left)
+            else:
+                values.append(self.expr(n, d))
+        return _BoolOp(op, tuple(values))
 
     def _subscript(self, node: cst.Subscript, d: int) -> Expr:
         items: list[Expr] = []
@@ -264,12 +311,12 @@ _BY_TYPE = {
     cst.Subscript: Converter._subscript,
     cst.Await: Converter._unwrap,
     cst.NamedExpr: Converter._unwrap,
-    cst.IfExp: _opaque("... if ... else ...", "ifexp"),
+    cst.IfExp: Converter._if_exp,
     cst.Lambda: _opaque("lambda", "lambda"),
     cst.ListComp: _opaque("<comprehension>", "comprehension"),
     cst.SetComp: _opaque("<comprehension>", "comprehension"),
     cst.DictComp: _opaque("<comprehension>", "comprehension"),
     cst.GeneratorExp: _opaque("<comprehension>", "comprehension"),
-    cst.BooleanOperation: _opaque("... and/or ...", "boolop"),
-    cst.Comparison: _opaque("<comparison>", "comparison"),
+    cst.BooleanOperation: Converter._boolean_operation,
+    cst.Comparison: Converter._comparison,
 }

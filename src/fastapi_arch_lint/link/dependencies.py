@@ -125,7 +125,7 @@ class Dependencies:
         once, not once per set of path parameters of the routes using it.
         """
         path_set = frozenset(path_params).intersection([p.name for p in fn.fact.params])
-        key = (id(fn.fact), fn.env.module, fn.cls is not None, path_set)
+        key = (id(fn.fact), fn.env.module, fn.cls is not None, path_set, fn.env.bound)  # a closure: its call's arguments
         return list(self.interp.memoized(self._params_memo, key, self._classify_params, fn, path_set))
 
     def _classify_params(self, fn: VFunc, path_set: frozenset[str]) -> list[tuple[Param, Value | None, VInst | None]]:

@@ -30,19 +30,25 @@ from fastapi_arch_lint.link.values import (
     VParam,
     VSeq,
     VUnknown,
+    compare,
     ext_name,
     to_py,
+    truth,
 )
 from fastapi_arch_lint.model.app import Unresolved
 from fastapi_arch_lint.model.expr import (
     Attr,
     BinOp,
+    BoolOp,
     Call,
+    Compare,
+    Cond,
     Const,
     DictExpr,
     Expr,
     FStr,
     Name,
+    Not,
     Opaque,
     Seq,
     Subscript,
@@ -324,6 +330,12 @@ class Interpreter:
             if entries is _ABSENT:
                 continue
             if entries is None:
+                for index, bound_name, arg, arg_env in env.bound:
+                    if index == depth and bound_name == name:
+                        value = self.eval(arg, arg_env)
+                        if not isinstance(value, (VUnknown, VParam)):
+                            return value
+                        break
                 key = (id(fn), env.module, name)
                 param = self._params.get(key)
                 if param is None:
@@ -334,7 +346,7 @@ class Interpreter:
                 before = [e for e in entries if e[0] <= line]
                 if before:
                     chosen = before[-1]
-            return self._from_entry(chosen, env if depth == innermost else Env(env.module, functions[: depth + 1]))
+            return self._from_entry(chosen, env if depth == innermost else env.outer(depth + 1))
         v = self.module_attr(env.module, name)
         if type(v) is VUnknown and name in BUILTINS:
             return BUILTIN_VALUES[name]
@@ -414,6 +426,25 @@ class Interpreter:
             if ext_name(base) == "typing.Annotated" and items:
                 return VAnnotated(self.annotation(items[0], env), tuple(self.eval(i, env) for i in items[1:]))
             return VGeneric(base, tuple(self.annotation(i, env) for i in items))
+        if isinstance(expr, Cond):
+            test = truth(self.eval(expr.test, env))
+            if test is not None:
+                return self.eval(expr.body if test else expr.orelse, env)
+            body, orelse = self.eval(expr.body, env), self.eval(expr.orelse, env)
+            return body if body == orelse else VUnknown(f"`{render(expr.test)}` decides at runtime")
+        if isinstance(expr, Compare):
+            got = compare(expr.op, self.eval(expr.left, env), self.eval(expr.right, env))
+            return got if got is not None else VUnknown(f"`{render(expr)}` is computed at runtime")
+        if isinstance(expr, Not):
+            test = truth(self.eval(expr.operand, env))
+            return VConst(not test) if test is not None else VUnknown(f"`{render(expr)}` is computed at runtime")
+        if isinstance(expr, BoolOp):  # Python's semantics: the first operand that decides, else the last
+            for item in expr.values:
+                v = self.eval(item, env)
+                test = truth(v)
+                if test is None or test is (expr.op == "or") or item is expr.values[-1]:
+                    return v if test is not None else VUnknown(f"`{render(expr)}` is computed at runtime")
+            return VUnknown("empty")
         if isinstance(expr, DictExpr):
             return VUnknown("dict")
         if isinstance(expr, Opaque):
@@ -491,11 +522,11 @@ class Interpreter:
                 return self.eval(expr.args[0], env)
             return VInst(func, expr, env, site)
         if isinstance(func, VFunc):
-            return self.call_function(func, expr)
+            return self.call_function(func, expr, env)
         if isinstance(func, VInst) and isinstance(func.cls, VClass):
             m = self.class_attr(func.cls, "__call__", instance=True)
             if isinstance(m, VFunc):
-                return self.call_function(m, expr)
+                return self.call_function(m, expr, env)
         if isinstance(func, VInst) and isinstance(func.cls, VExt):
             # e.g. ``declarative_base()`` result, ``registry().generate_base()``
             return VInst(VExt(func.cls.qualname + "()"), expr, env, site)
@@ -503,18 +534,37 @@ class Interpreter:
             return VUnknown(func.reason)
         return VUnknown(f"call of `{render(expr.func)}`")
 
-    def call_function(self, func: VFunc, expr: Call | None) -> Value:
+    def call_function(self, func: VFunc, expr: Call | None, env: Env | None = None) -> Value:
+        """What calling ``func`` returns: its parameters bound to the call's arguments (and defaults),
+        the ``return`` statements whose ``if`` conditions are certainly false skipped, the first one
+        certainly reached ending the search; among the ones that may be reached, the last whose value
+        is known (a function's final ``return`` is its usual result)."""
         key = (id(func.fact), "call")
         if key in self._eval_stack:
             self._guarded = True
             return VUnknown("recursive call")
         self._eval_stack.add(key)
         try:
-            inner = Env(func.env.module, func.env.functions + (func.fact,))
-            for ret in reversed(func.fact.scope.returns):
-                if ret.value is None:
+            inner = Env(func.env.module, func.env.functions + (func.fact,),
+                        func.env.bound + self.bind(func, expr, env) if expr is not None and env is not None else func.env.bound)
+            possible: list[Value] = []
+            for ret in func.fact.scope.returns:
+                reached = self.reached(ret.conds, inner)
+                if reached is False:
+                    continue
+                if ret.value is None:  # a bare ``return``: None, and only when nothing before may return
+                    if reached and not possible:
+                        return VConst(None)
+                    if reached:
+                        break
                     continue
                 v = self.eval(ret.value, inner)
+                possible.append(v)
+                if reached:  # nothing after it runs
+                    if len(possible) == 1 and not isinstance(v, VUnknown):
+                        return v
+                    break
+            for v in reversed(possible):
                 if not isinstance(v, VUnknown):
                     return v
             # a factory whose return type is known
@@ -522,9 +572,48 @@ class Interpreter:
                 t = self.annotation(func.fact.returns, func.env)
                 if isinstance(t, (VClass, VExt)):
                     return VInst(t, expr, func.env, (func.env.module, func.fact.pos.line, func.fact.pos.col))
-            return VUnknown(f"the result of `{func.fact.name}()`")
+            return possible[-1] if possible else VUnknown(f"the result of `{func.fact.name}()`")
         finally:
             self._eval_stack.discard(key)
+
+    def bind(self, func: VFunc, call: Call, env: Env) -> tuple[tuple[int, str, Expr, Env], ...]:
+        """The call's argument (or the default, unless ``*``/``**`` may pass it) for each of ``func``'s
+        parameters but a method's ``self``/``cls``, with the env to evaluate it in."""
+        params = func.fact.params
+        if func.fact.is_method and params and params[0].name in ("self", "cls"):
+            params = params[1:]
+        index = len(func.env.functions)
+        out: list[tuple[int, str, Expr, Env]] = []
+        args = call.args
+        i = 0
+        for p in params:
+            if p.kind in ("var_positional", "var_keyword"):
+                if p.kind == "var_positional":
+                    i = len(args)
+                continue
+            arg: Expr | None = None
+            if p.kind == "positional" and i < len(args):
+                arg = args[i]
+                i += 1
+            kw = call.kwarg(p.name)
+            if kw is not None:
+                arg = kw
+            if arg is not None:
+                out.append((index, p.name, arg, env))
+            elif p.default is not None and not call.starred:
+                out.append((index, p.name, p.default, func.env))
+        return tuple(out)
+
+    def reached(self, conds: Sequence[tuple[bool, Expr]], env: Env) -> bool | None:
+        """Whether a statement under these ``if`` conditions runs: certainly, certainly not, or None."""
+        certain = True
+        for negated, test in conds:
+            t = truth(self.eval(test, env))
+            if t is None:
+                certain = False
+            elif t == negated:
+                return False
+        return True if certain else None
 
     # -- class hierarchy -----------------------------------------------------
     def bases(self, cls: VClass | VExt) -> tuple[str, ...]:
@@ -703,8 +792,8 @@ class Interpreter:
 
     def body_env(self, fn: VFunc) -> Env:
         """The env ``fn``'s body runs in (one object per function: call sites share it)."""
-        key = (id(fn.fact), fn.env.module)
+        key = (id(fn.fact), fn.env.module, fn.env.bound) if fn.env.bound else (id(fn.fact), fn.env.module)
         env = self._body_envs.get(key)
         if env is None:
-            env = self._body_envs[key] = Env(fn.env.module, fn.env.functions + (fn.fact,))
+            env = self._body_envs[key] = fn.env.inner(fn.fact)
         return env

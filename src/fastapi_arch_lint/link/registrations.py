@@ -69,6 +69,7 @@ class Include:
     call: Call
     env: Env
     loc: Loc
+    child_inst: VInst | None = None  # the included router as this call makes it (a factory's arguments)
     conditions: tuple[str, ...] = ()
 
 
@@ -88,6 +89,16 @@ class RouterInfo:
     mounts: list[Mount] = field(default_factory=list)
     middleware: list[Middleware] = field(default_factory=list)
     factory: str | None = None
+
+
+class RouterOptions(NamedTuple):
+    """What a router applies to the routes beneath it."""
+
+    prefix: str
+    deps: list[tuple[Value, Expr, Loc]]
+    tags: tuple[str, ...]
+    include_in_schema: bool
+    deprecated: bool
 
 
 class FlatRoute(NamedTuple):
@@ -154,6 +165,8 @@ class Registrations:
         path = self.interp.path_of(module)
         call = v.call
         env = v.env or Env(module)
+        if env.bound:  # one allocation site, many calls: the router's own options are no call's in particular
+            env = Env(env.module, env.functions)
         prefix = ""
         tags: tuple[str, ...] = ()
         deps: list[tuple[Value, Expr, Loc]] = []
@@ -320,7 +333,7 @@ class Registrations:
                     prefix = None
                     self.interp.note(f"include prefix `{render(pexpr)}`", why(pv), env.module, loc.line)
             info.includes.append(Include(info.inst.site, child_info.inst.site, prefix, pexpr, call, env, loc,
-                                         self._conditions))
+                                         child if isinstance(child, VInst) else None, self._conditions))
         elif method in ("add_api_route", "add_route"):
             endpoint = self.interp.eval(call.arg(1, "endpoint"), env)
             handler = endpoint if isinstance(endpoint, VFunc) else None
@@ -390,20 +403,42 @@ class Registrations:
         return self.interp.eval(expr, env)
 
     # -- include chains ----------------------------------------------------------
-    def flatten(self, key: tuple[str, int, int], stack: tuple[tuple[str, int, int], ...] = ()
-                ) -> list[FlatRoute]:
-        """The routes reachable from a router, with the prefixes, dependencies and tags above them."""
+    def instance_options(self, v: VInst | None) -> "RouterOptions | None":
+        """The options of the router one call of a factory makes, when that call's arguments decide
+        them (``include_router(make_router("github"))``, the factory doing ``APIRouter(prefix=f"/{name}")``);
+        None when they are the router's own (see ``router_of``)."""
+        if v is None or v.env is None or not v.env.bound or v.call is None:
+            return None
+        call, env = v.call, v.env
+        prefix = ""
+        p = call.kwarg("prefix")
+        if p is not None:
+            pv = self.interp.eval(p, env)
+            if not (isinstance(pv, VConst) and isinstance(pv.value, str)):
+                return None  # the router's own (unresolved) prefix stands, with its note
+            prefix = pv.value
+        loc = Loc(self.interp.path_of(v.site[0]), v.site[1], v.site[2] or 1)
+        return RouterOptions(prefix, self.deps.dep_list(call.kwarg("dependencies"), env, loc),
+                             self.interp.str_list(call.kwarg("tags"), env),
+                             self.interp.bool_kw(call, "include_in_schema", env, True),
+                             self.interp.bool_kw(call, "deprecated", env, False))
+
+    def flatten(self, key: tuple[str, int, int], stack: tuple[tuple[str, int, int], ...] = (),
+                made: "RouterOptions | None" = None) -> list[FlatRoute]:
+        """The routes reachable from a router, with the prefixes, dependencies and tags above them
+        (``made``: the router's options as the call that made it gives them, see ``instance_options``)."""
         info = self.routers[key]
         if key in stack:
             self.interp.note(f"router `{info.name}`", "includes itself (directly or through others)", key[0], key[1])
             return []
         out = []
-        own_deps = [(v, "app" if info.is_app else "router", loc) for v, _, loc in info.deps]
+        opts = made or RouterOptions(info.prefix, info.deps, info.tags, info.include_in_schema, info.deprecated)
+        own_deps = [(v, "app" if info.is_app else "router", loc) for v, _, loc in opts.deps]
         for reg in info.routes:
             path_ok = reg.path is not None
-            path = info.prefix + (reg.path or "")
-            out.append(FlatRoute(reg, path, path_ok, list(own_deps), info.tags, (), info.include_in_schema, info.deprecated,
-                                 info.prefix, reg.conditions))
+            path = opts.prefix + (reg.path or "")
+            out.append(FlatRoute(reg, path, path_ok, list(own_deps), opts.tags, (), opts.include_in_schema, opts.deprecated,
+                                 opts.prefix, reg.conditions))
         for inc in info.includes:
             child = self.routers.get(inc.child)
             if child is None:
@@ -419,11 +454,11 @@ class Registrations:
                 condition=" and ".join(inc.conditions),
             )
             inc_deps = [(v, "include", loc) for v, _, loc in kw_deps]
-            for f in self.flatten(inc.child, stack + (key,)):
+            for f in self.flatten(inc.child, stack + (key,), self.instance_options(inc.child_inst)):
                 out.append(FlatRoute(
-                    f.reg, info.prefix + (inc.prefix or "") + f.path, f.path_ok and inc.prefix is not None,
-                    own_deps + inc_deps + f.deps, info.tags + inc_tags + f.tags, (step,) + f.chain,
-                    info.include_in_schema and in_schema and f.in_schema, info.deprecated or deprecated or f.deprecated,
+                    f.reg, opts.prefix + (inc.prefix or "") + f.path, f.path_ok and inc.prefix is not None,
+                    own_deps + inc_deps + f.deps, opts.tags + inc_tags + f.tags, (step,) + f.chain,
+                    opts.include_in_schema and in_schema and f.in_schema, opts.deprecated or deprecated or f.deprecated,
                     f.router_prefix, inc.conditions + f.conditions,
                 ))
         return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from fastapi_arch_lint.model.expr import Call
+from fastapi_arch_lint.model.expr import Call, Expr
 from fastapi_arch_lint.model.facts import ClassFact, FunctionFact
 
 BUILTINS = frozenset({
@@ -32,6 +32,18 @@ class Env:
 
     module: str
     functions: tuple[FunctionFact, ...] = ()  # outermost first
+    # the arguments a call bound to parameters of the enclosing functions: (index into ``functions``,
+    # parameter name, the argument's expression, the env it is evaluated in), evaluated when the
+    # parameter is read; a parameter not listed (or whose argument is unknown) is a ``VParam``
+    bound: tuple[tuple[int, str, Expr, "Env"], ...] = ()
+
+    def inner(self, fn: FunctionFact) -> "Env":
+        """The env of ``fn``'s body, ``fn`` being defined in this env (its bindings are kept: closures)."""
+        return Env(self.module, self.functions + (fn,), self.bound)
+
+    def outer(self, depth: int) -> "Env":
+        """This env cut to its first ``depth`` functions, with their bindings."""
+        return Env(self.module, self.functions[:depth], tuple(b for b in self.bound if b[0] < depth))
 
 
 @dataclass(slots=True, unsafe_hash=True)
@@ -158,3 +170,64 @@ def to_py(v: Value) -> object:
         return f"{v.cls.qualname}(...)"
     return None
 
+
+
+def truth(v: Value) -> bool | None:
+    """Whether a value is true in a condition, when that is statically certain."""
+    if isinstance(v, VConst):
+        try:
+            return bool(v.value)
+        except Exception:  # noqa: BLE001 - a constant without a truth value
+            return None
+    if isinstance(v, VSeq):
+        return bool(v.items)
+    if isinstance(v, (VFunc, VClass, VModule)):
+        return True
+    return None
+
+
+_OBJECTS = (VFunc, VClass, VModule, VSeq)  # never None, whatever the program does
+
+
+def compare(op: str, left: Value, right: Value) -> VConst | None:
+    """``left op right`` when statically certain, else None."""
+    if op in ("is", "is not"):
+        # ``x is None``: certain when both are constants, or one is None and the other an object the
+        # project defines (a function, a class, a module, a literal sequence)
+        if isinstance(left, VConst) and isinstance(right, VConst):
+            same = left.value is right.value or (left.value == right.value and left.value in (None, True, False))
+        elif (isinstance(left, VConst) and left.value is None and isinstance(right, _OBJECTS)) or \
+                (isinstance(right, VConst) and right.value is None and isinstance(left, _OBJECTS)):
+            same = False
+        else:
+            return None
+        return VConst(same if op == "is" else not same)
+    if isinstance(right, VSeq) and op in ("in", "not in") and isinstance(left, VConst) \
+            and all(isinstance(i, VConst) for i in right.items):
+        found = any(left.value == i.value for i in right.items if isinstance(i, VConst))
+        return VConst(found if op == "in" else not found)
+    if not (isinstance(left, VConst) and isinstance(right, VConst)):
+        return None
+    a, b = left.value, right.value
+    try:
+        if op == "==":
+            result = a == b
+        elif op == "!=":
+            result = a != b
+        elif op == "in":
+            result = a in b  # type: ignore[operator]
+        elif op == "not in":
+            result = a not in b  # type: ignore[operator]
+        elif op == "<":
+            result = a < b  # type: ignore[operator]
+        elif op == "<=":
+            result = a <= b  # type: ignore[operator]
+        elif op == ">":
+            result = a > b  # type: ignore[operator]
+        elif op == ">=":
+            result = a >= b  # type: ignore[operator]
+        else:
+            return None
+    except Exception:  # noqa: BLE001 - constants that do not compare
+        return None
+    return VConst(bool(result))

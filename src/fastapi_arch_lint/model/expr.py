@@ -97,7 +97,39 @@ class Opaque:
     kind: str = ""
 
 
-Expr = Union[Const, Name, Attr, Call, Seq, DictExpr, FStr, BinOp, Subscript, Opaque]
+@dataclass(frozen=True, slots=True)
+class Cond:
+    """``body if test else orelse``."""
+
+    test: "Expr"
+    body: "Expr"
+    orelse: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """One comparison ``left op right`` (``==``, ``!=``, ``is``, ``is not``, ``in``, ``not in``, ``<``...);
+    a chained comparison (``a < b < c``) is ``Opaque``."""
+
+    op: str
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    operand: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class BoolOp:
+    """``a and b and c`` (op "and") or ``a or b`` (op "or")."""
+
+    op: str
+    values: tuple["Expr", ...]
+
+
+Expr = Union[Const, Name, Attr, Call, Seq, DictExpr, FStr, BinOp, Subscript, Opaque, Cond, Compare, Not, BoolOp]
 
 
 def walk(expr: "Expr | None") -> "Iterator[Expr]":
@@ -122,6 +154,14 @@ def walk(expr: "Expr | None") -> "Iterator[Expr]":
             stack.extend([e.right, e.left])
         elif isinstance(e, Subscript):
             stack.extend(reversed([e.value, *e.items]))
+        elif isinstance(e, Cond):
+            stack.extend([e.orelse, e.test, e.body])
+        elif isinstance(e, Compare):
+            stack.extend([e.right, e.left])
+        elif isinstance(e, Not):
+            stack.append(e.operand)
+        elif isinstance(e, BoolOp):
+            stack.extend(reversed(e.values))
 
 
 def dotted(expr: "Expr | None") -> str | None:
@@ -186,6 +226,14 @@ def _render(expr: "Expr | str | None") -> str:
         return f"{_render(expr.value)}[{', '.join(_render(i) for i in expr.items)}]"
     if isinstance(expr, Opaque):
         return expr.code
+    if isinstance(expr, Cond):
+        return f"{_render(expr.body)} if {_render(expr.test)} else {_render(expr.orelse)}"
+    if isinstance(expr, Compare):
+        return f"{_render(expr.left)} {expr.op} {_render(expr.right)}"
+    if isinstance(expr, Not):
+        return f"not {_render(expr.operand)}"
+    if isinstance(expr, BoolOp):
+        return f" {expr.op} ".join(_render(v) for v in expr.values)
     return "?"
 
 

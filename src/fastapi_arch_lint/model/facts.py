@@ -122,6 +122,10 @@ class StmtCall:
 class ReturnFact:
     value: Expr | None
     pos: Pos
+    # the conditions under which the ``return`` runs, outermost first: ``(negated, test)`` for each
+    # enclosing ``if``/``elif`` branch (negated in an ``else``, and for the tests an ``elif`` follows);
+    # a loop, ``except`` or ``case`` body adds an ``Opaque`` test (it may not run at all)
+    conds: tuple[tuple[bool, Expr], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
