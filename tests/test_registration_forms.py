@@ -441,3 +441,51 @@ def test_function_decorated_in_a_loop_is_registered_per_element(tmp_path: Path) 
         """,
     })
     assert table(a) == {("GET", "/v1/ping"): "", ("GET", "/v2/ping"): "", ("WS", "/feed"): "", ("WS", "/events"): ""}
+
+
+def test_certain_comparisons_and_boolean_operators_are_folded(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import os
+            from fastapi import FastAPI
+
+            STAGE = "production"
+            FEATURES = ("search", "export")
+            app = FastAPI()
+
+            def h(): return {}
+
+            if STAGE == "development":
+                app.add_api_route("/dev", h)
+            if STAGE != "development" and "export" in FEATURES:
+                app.add_api_route("/export", h)
+            if STAGE == "development" or os.environ.get("FORCE"):
+                app.add_api_route("/forced", h)
+            if not (STAGE == "production" or os.environ.get("X")):
+                app.add_api_route("/never", h)
+            for name, path in [("search", "/search"), ("upload", "/upload")]:
+                if name in FEATURES:
+                    app.add_api_route(path, h)
+        """,
+    })
+    assert table(a) == {("GET", "/export"): "", ("GET", "/forced"): 'STAGE == "development" or os.environ.get("FORCE")',
+                        ("GET", "/search"): ""}
+
+
+def test_self_referencing_constant_does_not_hang(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            LOOP = (LOOP,)
+            app = FastAPI()
+
+            def h(): return {}
+
+            if "x" in LOOP:
+                app.add_api_route("/x", h)
+        """,
+    })
+    assert table(a) == {("GET", "/x"): '"x" in LOOP'}

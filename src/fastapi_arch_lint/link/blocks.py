@@ -17,16 +17,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from fastapi_arch_lint.link.interpreter import Interpreter
-from fastapi_arch_lint.link.values import Env, VConst, VExt, VModule, VUnknown
+from fastapi_arch_lint.link.values import Env, VExt, VModule, VUnknown
 from fastapi_arch_lint.model.expr import (
     Attr,
     BinOp,
+    BoolOp,
     Call,
+    Compare,
+    Cond,
     Const,
     DictExpr,
     Expr,
     FStr,
     Name,
+    Not,
     Opaque,
     Seq,
     Subscript,
@@ -89,6 +93,15 @@ def substitute(expr: Expr | None, subst: Subst) -> Expr | None:
     if t is DictExpr:
         return DictExpr(tuple(substitute(k, subst) for k in expr.keys),  # type: ignore[union-attr]
                         tuple(substitute(v, subst) for v in expr.values))  # type: ignore[union-attr, misc]
+    if t is Compare:
+        return Compare(expr.op, substitute(expr.left, subst), substitute(expr.right, subst))  # type: ignore[union-attr, arg-type]
+    if t is Not:
+        return Not(substitute(expr.operand, subst))  # type: ignore[union-attr, arg-type]
+    if t is BoolOp:
+        return BoolOp(expr.op, tuple(substitute(v, subst) for v in expr.values))  # type: ignore[union-attr, misc]
+    if t is Cond:
+        return Cond(substitute(expr.test, subst), substitute(expr.body, subst),  # type: ignore[union-attr, arg-type]
+                    substitute(expr.orelse, subst))  # type: ignore[union-attr, arg-type]
     return expr  # constants, opaque code, kinds this does not know
 
 
@@ -119,6 +132,14 @@ def names_in(expr: Expr | None) -> set[str]:
         elif t is DictExpr:
             stack.extend(k for k in e.keys if k is not None)  # type: ignore[union-attr]
             stack.extend(e.values)  # type: ignore[union-attr]
+        elif t is Compare:
+            stack.extend((e.left, e.right))  # type: ignore[union-attr]
+        elif t is Not:
+            stack.append(e.operand)  # type: ignore[union-attr]
+        elif t is BoolOp:
+            stack.extend(e.values)  # type: ignore[union-attr]
+        elif t is Cond:
+            stack.extend((e.test, e.body, e.orelse))  # type: ignore[union-attr]
         elif t is Opaque:
             out.add("<opaque>")  # may read anything
     return out
@@ -340,17 +361,56 @@ class Blocks:
 
     # -- conditions ------------------------------------------------------------------
     def certain(self, test: Expr | None, env: Env) -> bool | None:
-        """The truth of a condition when it is statically certain, else None."""
-        if isinstance(test, Const):
-            return bool(test.value)
-        if not isinstance(test, (Name, Attr)):
-            return None
-        v = self.interp.eval(test, env)
-        if isinstance(v, VExt) and v.qualname.rsplit(".", 1)[-1] == "TYPE_CHECKING":
-            return False  # ``typing.TYPE_CHECKING`` is false when the code runs
-        if not (isinstance(v, VConst) and isinstance(v.value, (bool, int, str, type(None)))):
-            return None
-        found = self._binding(test, env)
-        if isinstance(found, str) or found[1].functions or not isinstance(found[0].value, Const):
-            return None  # computed (settings read from the environment): not certain
-        return bool(found[0].value.value)
+        """The truth of a condition when it is statically certain, else None: literals, ``TYPE_CHECKING``,
+        module-level names bound once to a literal, and ``not``/``and``/``or``/comparisons of those."""
+        if isinstance(test, Not):
+            inner = self.certain(test.operand, env)
+            return None if inner is None else not inner
+        if isinstance(test, BoolOp):
+            truths = [self.certain(v, env) for v in test.values]
+            decisive = test.op == "or"  # the value that decides ``or`` (True) or ``and`` (False) alone
+            if decisive in truths:
+                return decisive
+            return None if None in truths else not decisive
+        if isinstance(test, Compare):
+            left, right = self._constant(test.left, env), self._constant(test.right, env)
+            if left is _UNKNOWN or right is _UNKNOWN:
+                return None
+            try:
+                return bool(_COMPARE[test.op](left, right))
+            except (KeyError, TypeError):
+                return None
+        if isinstance(test, (Name, Attr)):
+            v = self.interp.eval(test, env)
+            if isinstance(v, VExt) and v.qualname.rsplit(".", 1)[-1] == "TYPE_CHECKING":
+                return False  # ``typing.TYPE_CHECKING`` is false when the code runs
+        value = self._constant(test, env)
+        return None if value is _UNKNOWN else bool(value)
+
+    def _constant(self, expr: Expr | None, env: Env, depth: int = 0) -> object:
+        """The value of a literal, or of a module-level name bound once to a literal; else ``_UNKNOWN``."""
+        if isinstance(expr, Const):
+            return expr.value
+        if depth > _MAX_HOPS:
+            return _UNKNOWN
+        if isinstance(expr, Seq) and expr.kind in ("tuple", "list", "set"):
+            items = [self._constant(i, env, depth + 1) for i in expr.items]
+            return _UNKNOWN if _UNKNOWN in items else tuple(items)
+        if not isinstance(expr, (Name, Attr)):
+            return _UNKNOWN
+        found = self._binding(expr, env)
+        if isinstance(found, str) or found[1].functions or not isinstance(found[0].value, (Const, Seq)):
+            return _UNKNOWN  # computed (settings read from the environment): not certain
+        if isinstance(found[0].value, Seq):
+            return self._constant(found[0].value, found[1], depth + 1)
+        value = found[0].value.value
+        return value if isinstance(value, (bool, int, float, str, type(None))) else _UNKNOWN
+
+
+_UNKNOWN = object()
+_COMPARE = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "is": lambda a, b: a is b if b is None or a is None else a == b,
+    "is not": lambda a, b: a is not b if b is None or a is None else a != b,
+    "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+}
