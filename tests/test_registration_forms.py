@@ -489,3 +489,29 @@ def test_self_referencing_constant_does_not_hang(tmp_path: Path) -> None:
         """,
     })
     assert table(a) == {("GET", "/x"): '"x" in LOOP'}
+
+
+def test_include_in_a_loop_over_plugins_is_unresolved_whatever_its_receiver(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/plugins.py": """
+            from importlib.metadata import entry_points
+
+            def load_plugins():
+                return [ep.load() for ep in entry_points().select(group="library.plugins")]
+
+            def install_plugin_routes(api):
+                for plugin in load_plugins():
+                    if plugin.router is not None:
+                        api.include_router(plugin.router, prefix="/plugins")
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+            from app.plugins import install_plugin_routes
+
+            app = FastAPI()
+            install_plugin_routes(app)
+        """,
+    })
+    assert table(a) == {}
+    assert unresolved(a) == ["loop `for plugin in load_plugins()`: iterates `load_plugins()`: not a literal list or tuple"]

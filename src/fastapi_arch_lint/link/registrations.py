@@ -216,7 +216,11 @@ class Registrations:
                         self._decorator(substitute(d.expr, variant.subst), f, env, Loc(path, d.pos.line, d.pos.col))  # type: ignore[arg-type]
             for i, sc in enumerate(scope.calls):
                 receiver = _registers(sc.call)
-                if receiver is None or not self._in_play(scope, "calls", i, env, [receiver]):
+                if receiver is None:
+                    continue
+                # ``include_router`` says what it is whatever its receiver: a loop around it is always worked out
+                if not (isinstance(sc.call.func, Attr) and sc.call.func.attr == "include_router") and not self._in_play(
+                        scope, "calls", i, env, [receiver]):
                     continue
                 for variant in self._variants(scope, "calls", i, env, [sc.call]):
                     self._stmt_call(substitute(sc.call, variant.subst), variant.env(env), Loc(path, sc.pos.line, sc.pos.col))  # type: ignore[arg-type]
