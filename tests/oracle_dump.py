@@ -16,8 +16,13 @@ flattened dependency tree contains at least one security scheme
 (``fastapi.security.base.SecurityBase`` instance), which is exactly what makes
 FastAPI put a ``security`` requirement on the OpenAPI operation.
 
-Mounts (sub-applications, static files), plain Starlette routes and FastAPI's own
-docs routes are skipped.  Routes with ``include_in_schema=False`` are included.
+FastAPI's own OpenAPI and docs routes (the plain Starlette routes ``FastAPI.setup``
+adds at ``openapi_url``, ``docs_url``, ``swagger_ui_oauth2_redirect_url`` and
+``redoc_url``) are rows of kind ``"docs"``, found by their endpoint (a function
+of ``FastAPI.setup``), not by their path: a project route at ``/docs`` is a
+project route.  Their methods are the served ones (Starlette adds HEAD to GET).
+Mounts (sub-applications, static files) and other plain Starlette routes are
+skipped.  Routes with ``include_in_schema=False`` are included.
 
 How the effective routes are found
 ----------------------------------
@@ -50,7 +55,7 @@ from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
-DOCS_PATHS = frozenset({"/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"})
+DOCS_ENDPOINTS = "FastAPI.setup.<locals>."  # the qualified names of FastAPI's docs endpoints start so
 
 
 class OracleError(Exception):
@@ -117,19 +122,18 @@ def _endpoint_name(endpoint: Any) -> str:
     return f"{module}:{qualname}"
 
 
-def docs_paths(app: Any) -> set[str]:
-    paths = set(DOCS_PATHS)
-    for attr in ("openapi_url", "docs_url", "redoc_url", "swagger_ui_oauth2_redirect_url"):
-        value = getattr(app, attr, None)
-        if value:
-            paths.add(value)
-    return paths
+def is_docs_route(route: Any) -> bool:
+    """One of the routes ``FastAPI.setup`` adds (OpenAPI document, Swagger UI, its OAuth2 redirect, ReDoc)."""
+    from starlette.routing import Route
+
+    endpoint = getattr(route, "endpoint", None)
+    return (isinstance(route, Route) and getattr(endpoint, "__module__", "") == "fastapi.applications"
+            and getattr(endpoint, "__qualname__", "").startswith(DOCS_ENDPOINTS))
 
 
 def collect_routes(app: Any) -> list[dict[str, Any]]:
     from fastapi.routing import APIRoute, APIWebSocketRoute
 
-    skip_paths = docs_paths(app)
     rows: list[dict[str, Any]] = []
     for route in iter_effective_routes(app):
         original = _original(route)
@@ -139,11 +143,14 @@ def collect_routes(app: Any) -> list[dict[str, Any]]:
         elif isinstance(original, APIWebSocketRoute):
             kind = "websocket"
             methods = []
+        elif is_docs_route(original):
+            rows.append({"methods": sorted(original.methods), "path": route.path, "kind": "docs", "auth": False,
+                         "_path_format": route.path, "_include_in_schema": False,
+                         "_endpoint": _endpoint_name(original.endpoint)})
+            continue
         else:  # Mount, Host, plain starlette Route/WebSocketRoute, frontend groups
             continue
         path = route.path
-        if path in skip_paths:
-            continue
         dependant = route.dependant
         if dependant is None:
             raise OracleError(f"route {methods} {path} has no dependant")

@@ -844,3 +844,45 @@ def test_values_are_python_constants(tmp_path: Path) -> None:
     assert values.value(Name("algorithms"), "m", f, 13) == ("HS256",)
     assert values.value(Name("token"), "m", f, 13) is UNKNOWN  # a parameter
     assert values.value(Name("f"), "m") is UNKNOWN
+
+
+def test_registrations_in_a_helper_that_receives_the_app(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/setup.py": """
+            from fastapi import APIRouter, FastAPI
+
+            def add_routers(app: FastAPI, api: APIRouter, prefix: str = "/v1") -> None:
+                app.include_router(api, prefix=prefix)
+
+            def add_health(app: FastAPI) -> None:
+                @app.get("/health")
+                def health() -> dict:
+                    return {}
+
+            def never_called(app: FastAPI) -> None:
+                app.include_router(APIRouter())
+        """,
+        "app/main.py": """
+            from fastapi import APIRouter, FastAPI
+            from app.setup import add_health, add_routers
+
+            api = APIRouter()
+
+            @api.get("/items")
+            def items() -> list:
+                return []
+
+            def create_app() -> FastAPI:
+                app = FastAPI()
+                add_routers(app, api)
+                add_routers(app, api, prefix="/v2")
+                add_health(app)
+                return app
+
+            app = create_app()
+        """,
+    })
+    assert sorted(routes(a)) == [("GET", "/health"), ("GET", "/v1/items"), ("GET", "/v2/items")]
+    notes = [(u.what, u.reason) for u in a.model.unresolved]
+    assert any("never_called" in reason and "no call of it was found" in reason for _, reason in notes), notes

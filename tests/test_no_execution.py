@@ -139,11 +139,15 @@ def test_review_never_runs_the_analyzed_code(tmp_path: Path, jobs: int) -> None:
     assert p.returncode == 1, p.stderr[-2000:]  # finished normally, with findings
     assert "Traceback" not in p.stderr
     doc = json.loads(p.stdout)
-    assert doc["diagnostics"] == []
+    assert [d for d in doc["diagnostics"] if d["kind"] != "unresolved"] == []  # every file analyzed
+    # the prefix (a file opened at import) and the app's dependency (a call's result) are runtime
+    # values: said, not guessed
+    [note] = [d for d in doc["diagnostics"] if d["kind"] == "unresolved"]
+    assert note["count"] == 2, note
     n_files = 2 + 2 + 6 + len(SHADOWS)
     assert doc["summary"]["files"] == n_files
-    rules = {(f["rule"], f["path"]) for f in doc["findings"]}
-    assert ("FAL101", "app/routers/items.py") in rules  # `/api/get-items`: the include chain was linked
+    # both routes are in the model (``/get-items`` through the include chain), each under a runtime value
+    assert note["routes"] == 2, note
 
 
 def test_python_dash_m_never_runs_the_analyzed_code(tmp_path: Path) -> None:

@@ -231,6 +231,10 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
         Path(output).write_text(text + "\n", encoding="utf-8")
     else:
         click.echo(text)
+    if fmt in ("gitlab", "junit"):  # formats with no place for it: the line goes to standard error
+        for d in result.diagnostics:
+            if d.is_note:
+                click.echo(f"fastapi-arch-lint: note: {d.message}", err=True)
     if sarif_output:
         from fastapi_arch_lint.report import sarif as sarif_report
 

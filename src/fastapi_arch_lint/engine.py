@@ -493,7 +493,10 @@ def review(targets: Sequence[str | Path], config: Config, *, select: Sequence[st
     findings = apply_noqa(findings, facts_by_path)
     findings = apply_per_file_ignores(findings, config.per_file_ignores, config.root)
     findings = sorted(set(findings), key=lambda f: (f.path, f.line, f.column, f.rule, f.message))
-    result = ReviewResult(findings, analysis.diagnostics + diags, analysis, rules)
+    from fastapi_arch_lint.model.unresolved import diagnostic as routing_gaps
+
+    gaps = routing_gaps(analysis.model)  # one line about routing the model could not resolve
+    result = ReviewResult(findings, analysis.diagnostics + diags + ([gaps] if gaps else []), analysis, rules)
     if stored is not None and not any(d.message.startswith(_TRANSIENT) for d in result.diagnostics):
         store, slot, run_key = stored
         store.write_result(slot, run_key, result.findings, result.diagnostics)

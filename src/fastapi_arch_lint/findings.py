@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -58,11 +59,29 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
-    """A problem with the input itself (a file that does not parse, a bad path...)."""
+    """A problem with the input itself (a file that does not parse, a bad path...), or, with
+    ``kind`` ``"unresolved"``, the one line about what the model could not resolve statically
+    (``model.unresolved``): ``count`` items, ``routes`` routes they may misplace or leave without
+    their auth, ``locations`` where each item is. It is not a finding and never changes the exit code."""
 
     path: str
     message: str
     kind: str = "error"
+    count: int = 0
+    routes: int = 0
+    locations: tuple[Related, ...] = ()
+
+    @property
+    def is_note(self) -> bool:
+        """About the model (``kind == "unresolved"``), not a file that could not be analyzed."""
+        return self.kind == "unresolved"
+
+
+def split_diagnostics(diagnostics: Sequence[Diagnostic]) -> tuple[list[Diagnostic], list[Diagnostic]]:
+    """``(files not analyzed or internal errors, notes about the model)``."""
+    problems = [d for d in diagnostics if not d.is_note]
+    notes = [d for d in diagnostics if d.is_note]
+    return problems, notes
 
 
 @dataclass(slots=True)

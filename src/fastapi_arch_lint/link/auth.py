@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from fastapi_arch_lint.link.callgraph import CallGraph
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
+from fastapi_arch_lint.link.rejections import Rejections, call_tail
+from fastapi_arch_lint.link.signatures import Signatures
 from fastapi_arch_lint.link.knowledge import (
     HTTP_METHODS,
     SPECIAL_TYPES,
@@ -36,7 +38,6 @@ from fastapi_arch_lint.link.values import (
     VParam,
     VUnknown,
     short,
-    status_value,
 )
 from fastapi_arch_lint.model.app import AuthVia, Loc
 from fastapi_arch_lint.model.expr import (
@@ -48,13 +49,12 @@ from fastapi_arch_lint.model.expr import (
     dotted,
     render,
 )
-from fastapi_arch_lint.model.facts import FunctionFact
+from fastapi_arch_lint.model.facts import CompareFact, FunctionFact
 
 # ---------------------------------------------------------------------------
 # auth beyond security schemes: what the linker looks for
 
 
-_REJECT_CODES = frozenset({401, 403, 1008})  # 1008: websocket policy violation
 
 # header/cookie/query names and mapping keys that carry a credential
 _CREDENTIAL_RE = re.compile(
@@ -75,17 +75,21 @@ _REQUEST_NAMES = frozenset({"request", "req", "websocket", "ws", "conn", "connec
 
 # attributes of a request that carry who is calling (set by authentication middleware or a session)
 _PRINCIPAL_RE = re.compile(
-    r"^(user|auth|session|state\.(user|current_user|principal|identity|account|auth|claims))(\.|$)")
+    r"^(user|auth|session|state\.(user|current_user|principal|identity|account|auth|auth_\w+|subject|claims))(\.|$)")
 
 _VERIFY_CALL_RE = re.compile(
     r"verify|decode|validate|check|authenticat|compare_digest|lookup|find|get_user|load_user|current_user|introspect"
     r"|authori[sz]e|unsign|loads|is_valid|get_session|fetch|resolve|by_token|by_key", re.I)
 
-_REJECT_EXC_RE = re.compile(
-    r"unauthori[sz]ed|forbidden|notauthenticated|authenticationerror|autherror|authenticationfailed|permissiondenied"
-    r"|invalidtoken|invalidcredentials|accessdenied|credentialsexception|notallowed", re.I)
 
-_LOGIN_URL_RE = re.compile(r"login|signin|sign-in|/auth", re.I)
+
+# a call that asks another component (a plugin, a provider, a service) who is calling
+_ASK_CALLER_RE = re.compile(
+    r"^(a?(get|load|fetch|resolve|lookup|find|read)_?(current_)?(user|principal|identity|caller|account|subject)"
+    r"(_from_\w+)?|current_(user|principal|identity|account)|a?authenticat\w*|verify\w*|identify\w*|whoami"
+    r"|introspect\w*|validate_(token|credentials|session|request|auth\w*))$", re.I)
+
+
 
 _REQUIRES = frozenset({"starlette.authentication.requires"})
 
@@ -109,21 +113,60 @@ class CredCheck:
     def evidence(self) -> str:
         # ``request.state.user = ...`` is usually what the check *sets*: name the credential read first
         reads = [r for r in self.reads if ".state." not in r] or self.reads
-        parts = [f"reads {', '.join(reads[:2])}"]
+        asked = [r for r in reads if r.startswith("asks ")]
+        parts = [asked[0]] if asked else [f"reads {', '.join(reads[:2])}"]
         checks = [v for v in self.verifies if v != "a condition"]
-        if checks:
+        if checks and not asked:
             parts.append(f"checks with {', '.join(checks[:2])}")
-        parts.append(", ".join(self.rejects[:2]))
+        # ``raises X when there is none`` says more than ``raises X``
+        rejects = [r for r in self.rejects if not any(o != r and o.startswith(r + " ") for o in self.rejects)]
+        parts.append(", ".join(rejects[:2]))
         return "; ".join(parts)
+
+
+_ANONYMOUS_CALL_RE = re.compile(r"anonymous|guest|unauthenticated|missing", re.I)
+_PRESENT_CALL_RE = re.compile(r"authenticated|logged_in|signed_in|is_valid|has_(user|principal|credential)", re.I)
+
+
+def _absence_test(negated: bool, atom: object) -> bool:
+    """Is a test atom true when something is absent: ``not x``, ``x is None``, ``is_anonymous(x)``,
+    ``not user.is_authenticated``?"""
+    if isinstance(atom, CompareFact):
+        if not any(isinstance(x, Const) and x.value is None for x in (atom.left, atom.right)):
+            return False
+        other = atom.right if isinstance(atom.left, Const) else atom.left
+        return (atom.op in ("is", "==")) != negated and _about_the_request(other)
+    if isinstance(atom, Call):
+        name = call_tail(atom)
+        return bool(_PRESENT_CALL_RE.search(name)) if negated else bool(_ANONYMOUS_CALL_RE.search(name))
+    if isinstance(atom, Attr) and not negated:
+        return bool(_ANONYMOUS_CALL_RE.search(atom.attr)) and _about_the_request(atom)
+    return negated and isinstance(atom, (Name, Attr)) and _about_the_request(atom)
+
+
+def _about_the_request(atom: Expr) -> bool:
+    """Is a tested name about this request (a parameter, a local), not configuration (``self.x``,
+    ``settings.X``, ``DEBUG``)?"""
+    root = (dotted(atom) or "").split(".", 1)[0]
+    return bool(root) and root not in ("self", "cls", "settings", "config") and not root.isupper()
+
+
+def _only_under(fact: FunctionFact, guard: object, raises: Iterable[int], calls: Iterable[int]) -> bool:
+    """Are these raises and calls of ``guard``'s body under no further condition than absence tests (no
+    other ``if`` around or inside the branch that decides whether they run)?"""
+    r, c = set(raises), set(calls)
+    for g in fact.guards:
+        if g is guard:
+            continue
+        holds = r & set(g.body_raises + g.orelse_raises) or c & set(g.body_calls + g.orelse_calls)
+        if holds and not all(_absence_test(neg, atom) for neg, atom in g.tests):
+            return False
+    return True
 
 
 def _is_route_decorator(expr: Expr) -> bool:
     return isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr in _ROUTE_DECORATORS
 
-
-def _call_tail(call: Call) -> str:
-    f = call.func
-    return f.attr if isinstance(f, Attr) else f.id if isinstance(f, Name) else ""
 
 
 class AuthFinder:
@@ -136,6 +179,8 @@ class AuthFinder:
         self.auth_names: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (auth_names or {}).items()}
         self._cred_cache: dict[tuple[str, bool, int, bool], CredCheck] = {}
         self._dep_auth_cache: dict[tuple[str, str], str | None] = {}
+        self.rejecting = Rejections(interp)
+        self.signatures = Signatures(interp, deps)
 
     def configured(self, key: str, names: Iterable[str]) -> str | None:
         """The ``auth-<key>`` pattern (a qualified name or glob) matching one of ``names``."""
@@ -169,55 +214,6 @@ class AuthFinder:
             out.append(d)
         return list(dict.fromkeys(out))
 
-    def _status_code(self, expr: Expr | None, env: Env) -> int | None:
-        if expr is None:
-            return None
-        v = self.interp.eval(expr, env)
-        code = status_value(v)
-        if code is None and isinstance(v, VExt):
-            tail = v.qualname.rsplit(".", 1)[-1].upper()
-            code = {"UNAUTHORIZED": 401, "FORBIDDEN": 403}.get(tail)
-        return code
-
-    def _reject_raise(self, expr: Expr | None, env: Env) -> str | None:
-        if expr is None:
-            return None
-        call = expr if isinstance(expr, Call) else None
-        cenv = env
-        cls = self.interp.eval(expr.func, env) if call is not None else self.interp.eval(expr, env)
-        if isinstance(cls, VInst):  # ``raise credentials_exception`` bound to ``HTTPException(401)``
-            call, cenv, cls = cls.call, cls.env or env, cls.cls
-        if not isinstance(cls, (VClass, VExt)):
-            name = (dotted(call.func if call is not None else expr) or "").rsplit(".", 1)[-1]
-            return f"raises {name}" if name and _REJECT_EXC_RE.search(name) else None
-        short = cls.qualname.rsplit(".", 1)[-1]
-        if call is not None and any(b.rsplit(".", 1)[-1] in ("HTTPException", "WebSocketException")
-                                    for b in self.interp.bases(cls)):
-            code = self._status_code(call.arg(0, "code" if "WebSocket" in short else "status_code"), cenv)
-            if code in _REJECT_CODES:
-                return f"raises {short}({code})"
-            return None
-        return f"raises {short}" if _REJECT_EXC_RE.search(short) else None
-
-    def _reject_response(self, call: Call, env: Env) -> str | None:
-        f = call.func
-        tail = f.attr if isinstance(f, Attr) else f.id if isinstance(f, Name) else ""
-        if not tail.endswith("Response") and tail not in ("HTTPException", "WebSocketException"):
-            return None  # cheap filter before evaluating
-        cls = self.interp.eval(f, env)
-        if not isinstance(cls, (VClass, VExt)):
-            return None
-        short = cls.qualname.rsplit(".", 1)[-1]
-        if not short.endswith("Response"):
-            return None
-        if "Redirect" in short:
-            url = self.interp.eval(call.arg(0, "url"), env)
-            if isinstance(url, VConst) and isinstance(url.value, str) and _LOGIN_URL_RE.search(url.value):
-                return f"redirects to {url.value}"
-            return None
-        code = self._status_code(call.arg(1, "status_code") if short != "Response" else call.kwarg("status_code"), env)
-        return f"returns {short}({code})" if code in _REJECT_CODES else None
-
     def rejections(self, fn: VFunc, calls: Iterable[int] | None = None, raises: Iterable[int] | None = None,
                    helpers: bool = True) -> list[str]:
         """How ``fn`` (optionally: only the given call and raise indexes) rejects a request."""
@@ -226,13 +222,13 @@ class AuthFinder:
         out: list[str] = []
         r_idx = range(len(fact.raises)) if raises is None else raises
         for i in r_idx:
-            d = self._reject_raise(fact.raises[i].expr, env)
+            d = self.rejecting.of_raise(fact.raises[i].expr, env)
             if d:
                 out.append(d)
         c_idx = range(len(fact.calls)) if calls is None else calls
         for i in c_idx:
             site = fact.calls[i]
-            d = self._reject_response(site.call, env)
+            d = self.rejecting.of_response(site.call, env)
             if d:
                 out.append(d)
             elif helpers and calls is not None:  # ``return unauthorized()``: a helper that builds the rejection
@@ -250,6 +246,56 @@ class AuthFinder:
             if t is not None and SPECIAL_TYPES.get(t) in ("request", "websocket"):
                 names.add(p.name)
         return names
+
+    def _asks_for_caller(self, fn: VFunc) -> tuple[str, str, str] | None:
+        """(what it asks, the call, how it rejects) when ``fn`` asks another component who is calling,
+        handing it the request or a credential (``user = provider.get_current_user(request)``), and
+        rejects when the answer is empty (``if not user: raise ...``)."""
+        fact = fn.fact
+        given = self._request_names(fn) | {p.name for p in fact.params if _credential_name(p.name)}
+        env = Env(fn.env.module, fn.env.functions + (fn.fact,))
+        by_name = self.interp.functions_by_name()
+        for site in fact.calls:
+            call = site.call
+            name = call_tail(call)
+            if not _ASK_CALLER_RE.match(name):
+                continue
+            args = list(call.args) + [v for _, v in call.kwargs]
+            if not any((dotted(a) or "").split(".", 1)[0] in given for a in args):
+                continue
+            if by_name.get(self.calls.safe_callee(fn, call) or "") is not None:
+                continue  # a project function: followed as a helper, judged by what it does
+            result = site.assigned_to
+            for g in fact.guards:
+                if not any(self._tests_absent(neg, atom, result, call) for neg, atom in g.tests):
+                    continue
+                r_idx = [i for i in g.body_raises if self.rejecting.of_raise(fact.raises[i].expr, env)]
+                c_idx = [i for i in g.body_calls if self.rejecting.of_response(fact.calls[i].call, env)]
+                rejected = [self.rejecting.of_raise(fact.raises[i].expr, env) or "" for i in r_idx]
+                rejected += [self.rejecting.of_response(fact.calls[i].call, env) or "" for i in c_idx]
+                if rejected and not _only_under(fact, g, r_idx, c_idx):
+                    self.interp.note(f"auth of `{fact.name}`", "it rejects a missing caller only under a further "
+                                     "condition", fn.env.module, g.pos.line or fact.pos.line)
+                    return None
+                if rejected:
+                    return f"asks `{render(call.func, 40)}({render(args[0], 30)})` for the caller", f"{name}()", \
+                        f"{rejected[0]} when there is none"
+        return None
+
+    @staticmethod
+    def _tests_absent(negated: bool, atom: object, result: str | None, call: Call) -> bool:
+        """Is the test atom (``not user``, ``user is None``, ``not provider.verify(request)``) true when the
+        component answered nothing?"""
+        if isinstance(atom, CompareFact):
+            sides = (atom.left, atom.right)
+            if not any(isinstance(x, Const) and x.value is None for x in sides):
+                return False
+            if not any((isinstance(x, Name) and x.id == result) or x == call for x in sides):
+                return False
+            return (atom.op in ("is", "==")) != negated
+        if not negated:
+            return False
+        return (isinstance(atom, Name) and atom.id == result) or atom == call
 
     def credential_check(self, fn: VFunc, *, params: bool = False, depth: int = 2,
                          principal_only: bool = False) -> "CredCheck":
@@ -292,11 +338,16 @@ class AuthFinder:
                 if root in req and _PRINCIPAL_RE.match(rest) and not (principal_only and rest.startswith("session")):
                     check.reads.append(a)
             for site in fact.calls:
-                name = _call_tail(site.call)
+                name = call_tail(site.call)
                 if _VERIFY_CALL_RE.search(name):
                     check.verifies.append(f"{name}()")
             if fact.compares or fact.truth_tests:
                 check.verifies.append("a condition")
+            asked = self._asks_for_caller(f)
+            if asked is not None:
+                check.reads.append(asked[0])
+                check.verifies.append(asked[1])
+                check.rejects.append(asked[2])
             check.rejects.extend(self.rejections(f, helpers=False))
             if level < depth:
                 for site in fact.calls:
@@ -338,6 +389,63 @@ class AuthFinder:
         if evidence is None:
             return None
         return AuthVia("dependency", short(name), "hand-written check", level, chain, path, line, evidence=evidence)
+
+    def reads_credential(self, fn: VFunc) -> bool:
+        """Does ``fn`` (or a project function it calls) read a credential or the caller's principal?"""
+        try:
+            return bool(self.credential_check(fn, params=True).reads)
+        except RecursionError:
+            return False
+
+    def rejecting_gate(self, fn: VFunc, name: str, level: str, chain: tuple[str, ...], path: str,
+                       line: int) -> AuthVia | None:
+        """A dependency that rejects (401/403, an auth exception) when what the dependencies below it provide
+        is absent (``if credentials is None: raise ...``, ``if is_anonymous(subject): raise ...``), itself
+        or in a project function it calls: it makes an optional credential, a principal, required. A
+        rejection of a malformed credential only (``if token: check(token)``) is not enough."""
+        todo, seen = [(fn, 0)], set()
+        by_name = self.interp.functions_by_name()
+        while todo:
+            f, level_ = todo.pop(0)
+            if f.qualname in seen:
+                continue
+            seen.add(f.qualname)
+            env = Env(f.env.module, f.env.functions + (f.fact,))
+            for g in f.fact.guards:
+                if not any(_absence_test(neg, atom) for neg, atom in g.tests):
+                    continue
+                r_idx = [i for i in g.body_raises if self.rejecting.of_raise(f.fact.raises[i].expr, env)]
+                c_idx = [i for i in g.body_calls if self.rejecting.of_response(f.fact.calls[i].call, env)]
+                rejected = [self.rejecting.of_raise(f.fact.raises[i].expr, env) or "" for i in r_idx]
+                rejected += [self.rejecting.of_response(f.fact.calls[i].call, env) or "" for i in c_idx]
+                if rejected and not _only_under(f.fact, g, r_idx, c_idx):
+                    # e.g. anonymous callers let through when the dependency was configured to allow them
+                    self.interp.note(f"auth of `{short(name)}`", f"`{f.fact.name}` rejects a missing caller only "
+                                     "under a further condition", f.env.module, g.pos.line or f.fact.pos.line)
+                    return None
+                if rejected:
+                    return AuthVia("dependency", short(name), "hand-written check", level, chain, path, line,
+                                   evidence=f"{rejected[0]} when what the dependencies below it provide is absent")
+            if level_ < 2:
+                for site in f.fact.calls:
+                    target = by_name.get(self.calls.safe_callee(f, site.call) or "") or self._super_callee(f, site.call)
+                    if target is not None:
+                        todo.append((target, level_ + 1))
+        return None
+
+    def _super_callee(self, f: VFunc, call: Call) -> VFunc | None:
+        """``super().name(...)`` in a method: the base classes' ``name``."""
+        fn = call.func
+        if not (f.cls is not None and isinstance(fn, Attr) and isinstance(fn.value, Call)
+                and dotted(fn.value.func) == "super"):
+            return None
+        for b in f.cls.fact.bases:
+            bv = self.interp.eval(b, f.cls.env)
+            if isinstance(bv, VClass):
+                m = self.interp.class_attr(bv, fn.attr, instance=True)
+                if isinstance(m, VFunc):
+                    return m
+        return None
 
     def decorator_auth(self, registered: Loc, handler: VFunc) -> list[AuthVia]:
         """Auth decorators that wrap the function FastAPI registered for this route (its route decorator

@@ -100,8 +100,9 @@ class Linker:
                 app_id = f"{app_id}#{used_names[app_id]}"
             else:
                 used_names[app_id] = 1
-            # a registration without a handler makes no route
-            flat = [f for f in self.regs.flatten(key) if f.reg.handler is not None]
+            # a registration without a handler makes no route (a library's routes are ``builtin_routes``)
+            every = self.regs.flatten(key)
+            flat = [f for f in every if f.reg.handler is not None]
             # registration order: FastAPI (0.165 ``_IncludedRouter``) matches an app's route list in order,
             # an included router standing where its ``include_router()`` call is and trying its own
             # routes (decorators and includes, in call order) lazily. Sorting each route by the source
@@ -141,7 +142,7 @@ class Linker:
             apps.append(App(
                 id=app_id, name=name, loc=self.regs.app_loc(info), routes=tuple(routes), mounts=tuple(info.mounts),
                 middleware=tuple(middleware), dependencies=tuple(self.deps.dep_label(v) for v, _, _ in info.deps),
-                options=tuple(options), factory=info.factory,
+                options=tuple(options), factory=info.factory, builtin_routes=self.regs.builtin_routes(info, every),
             ))
         apps = self.middleware.middleware_auth(apps)
         routers = [

@@ -97,6 +97,8 @@ class Dependencies:
             return (f"{v.site[0]}.{v.bound_name}" if v.bound_name else f"{cls}()"), "instance"
         if isinstance(v, VExt):
             return v.qualname, "function"
+        if isinstance(v, VUnknown) and v.binding:  # a library's object, by the module-level name it is bound to
+            return v.binding, "unknown"
         return (v.reason if isinstance(v, VUnknown) else "?"), "unknown"
 
     def callable_params(self, v: Value) -> tuple[VFunc | None, bool]:

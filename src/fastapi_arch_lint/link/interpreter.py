@@ -11,9 +11,10 @@ the interpreter also collects the ``Unresolved`` notes the components make.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from fastapi_arch_lint.link.project import Project
 from fastapi_arch_lint.link.values import (
     BUILTIN_VALUES,
     BUILTINS,
@@ -56,7 +57,6 @@ from fastapi_arch_lint.model.expr import (
 )
 from fastapi_arch_lint.model.facts import (
     AssignFact,
-    ClassFact,
     FunctionFact,
     ImportFact,
     ModuleFacts,
@@ -88,6 +88,7 @@ class Interpreter:
         self.modules: dict[str, ModuleFacts] = {}
         for m in modules:
             self.modules.setdefault(m.module, m)
+        self.project = Project(self.modules)
         self.unresolved: dict[tuple[str, int, str], Unresolved] = {}
         self._func_index: dict[str, VFunc] | None = None
         self._class_index: dict[str, VClass] | None = None
@@ -109,7 +110,6 @@ class Interpreter:
         self._guarded = False
         self._bases_cache: dict[str, tuple[str, ...]] = {}
         self._bases_open: set[str] = set()  # ``bases`` computations in progress (cycle guard)
-        self._package_prefixes: set[str] | None = None
 
     def guard_fired(self) -> None:
         """A component's own guard (a cycle) cut a computation short: what depends on it is not memoized."""
@@ -127,23 +127,18 @@ class Interpreter:
 
     # -- imports -------------------------------------------------------------
     def absolute(self, module: str, imp: ImportFact) -> str:
-        if imp.level == 0:
-            return imp.module
-        facts = self.modules.get(module)
-        parts = module.split(".")
-        if not (facts and facts.is_package):
-            parts = parts[:-1]
-        if imp.level > 1:
-            parts = parts[: len(parts) - (imp.level - 1)] if imp.level - 1 <= len(parts) else []
-        base = ".".join(parts)
-        if imp.module:
-            return f"{base}.{imp.module}" if base else imp.module
-        return base
+        return self.project.absolute(module, imp)
+
+    def all_scopes(self) -> Iterator[tuple[Scope, Env]]:
+        return self.project.all_scopes()
+
+    def all_classes(self) -> Iterator[tuple[VClass, str]]:
+        return self.project.all_classes()
 
     def resolve_import(self, module: str, imp: ImportFact) -> Value:
         target = self.absolute(module, imp)
         if imp.name is None:
-            if target in self.modules or self._is_package_dir(target):
+            if target in self.modules or self.project.is_package(target):
                 return VModule(target)
             return VExt(self.canonical(target))
         if target in self.modules:
@@ -160,23 +155,15 @@ class Interpreter:
             if not isinstance(v, VUnknown):
                 return v
             sub = f"{target}.{imp.name}"
-            if sub in self.modules or self._is_package_dir(sub):
+            if sub in self.modules or self.project.is_package(sub):
                 return VModule(sub)
             return v
         sub = f"{target}.{imp.name}"
-        if sub in self.modules or self._is_package_dir(sub):
+        if sub in self.modules or self.project.is_package(sub):
             return VModule(sub)
-        if self._is_package_dir(target):
+        if self.project.is_package(target):
             return VUnknown(f"`{imp.name}` not found in package `{target}`")
         return VExt(self.canonical(f"{target}.{imp.name}"))
-
-    def _is_package_dir(self, name: str) -> bool:
-        """Whether ``name`` is a package (regular or namespace) of the analyzed modules."""
-        prefixes = self._package_prefixes
-        if prefixes is None:
-            prefixes = {m.rsplit(".", k)[0] for m in self.modules for k in range(1, m.count(".") + 1)}
-            self._package_prefixes = prefixes
-        return name in prefixes
 
     # -- symbol tables -------------------------------------------------------
     def symtab(self, scope: Scope) -> dict[str, list[tuple[int, str, object]]]:
@@ -267,7 +254,11 @@ class Interpreter:
 
     def _module_attr(self, module: str, name: str, _seen: frozenset[str]) -> Value:
         facts = self.modules.get(module)
+        sub = f"{module}.{name}"
         if facts is None:
+            # a namespace package (a folder without ``__init__.py``) has submodules and nothing else
+            if self.project.is_package(module) and (sub in self.modules or self.project.is_package(sub)):
+                return VModule(sub)
             return VUnknown(f"module `{module}` is not part of the analyzed code")
         tab = self.symtab(facts.scope)
         entries = tab.get(name)
@@ -276,19 +267,34 @@ class Interpreter:
             if env is None:
                 env = self._module_envs[module] = Env(module)
             return self._from_entry(entries[-1], env)
-        sub = f"{module}.{name}"
-        if sub in self.modules or self._is_package_dir(sub):
+        if sub in self.modules or self.project.is_package(sub):
             return VModule(sub)
-        for imp in facts.imports:
+        # ``from x import *``: the last star import that exports the name binds it, as at runtime
+        for imp in reversed(facts.imports):
             if imp.local == "*" and module in _seen:
                 self._guarded = True
             elif imp.local == "*":
                 target = self.absolute(module, imp)
-                if target in self.modules:
+                if target in self.modules and self.star_exports(target, name):
                     v = self.module_attr(target, name, _seen | {module})
                     if not isinstance(v, VUnknown):
                         return v
         return VUnknown(f"`{name}` is not defined in `{module}`")
+
+    def star_exports(self, module: str, name: str) -> bool:
+        """Whether ``from module import *`` binds ``name``: it is listed in the module's ``__all__``
+        (a literal list or tuple of strings), or, without one, does not start with an underscore.
+        An ``__all__`` that is not a literal (``__all__ = base.__all__ + [...]``) lists what it may."""
+        facts = self.modules[module]
+        entries = self.symtab(facts.scope).get("__all__")
+        if not entries:
+            return not name.startswith("_")
+        _, kind, obj = entries[-1]
+        names = self.literal_strs(self.eval(obj.value, Env(module))) if kind == "assign" and obj.value else None
+        if names is None:
+            return True  # not a literal: the name may be exported
+        extra = [a for a in facts.scope.assigns if a.target == "__all__" and a.augmented]
+        return name in names or bool(extra)
 
     def _from_entry(self, entry: tuple[int, str, object], env: Env) -> Value:
         _, kind, obj = entry
@@ -535,10 +541,9 @@ class Interpreter:
         return VUnknown(f"call of `{render(expr.func)}`")
 
     def call_function(self, func: VFunc, expr: Call | None, env: Env | None = None) -> Value:
-        """What calling ``func`` returns: its parameters bound to the call's arguments (and defaults),
-        the ``return`` statements whose ``if`` conditions are certainly false skipped, the first one
-        certainly reached ending the search; among the ones that may be reached, the last whose value
-        is known (a function's final ``return`` is its usual result)."""
+        """What calling ``func`` returns, its parameters bound to the call's arguments (and defaults):
+        of the ``return``s that may run (up to the first that certainly runs), the last whose value is
+        known (a function's final ``return`` is its usual result)."""
         key = (id(func.fact), "call")
         if key in self._eval_stack:
             self._guarded = True
@@ -547,32 +552,32 @@ class Interpreter:
         try:
             inner = Env(func.env.module, func.env.functions + (func.fact,),
                         func.env.bound + self.bind(func, expr, env) if expr is not None and env is not None else func.env.bound)
-            possible: list[Value] = []
+            candidates = []  # the returns that may run; their values are evaluated last first, as few as needed
+            certain = False
             for ret in func.fact.scope.returns:
-                reached = self.reached(ret.conds, inner)
+                reached = self.reached(ret.conds, inner) if ret.conds else True
                 if reached is False:
                     continue
-                if ret.value is None:  # a bare ``return``: None, and only when nothing before may return
-                    if reached and not possible:
-                        return VConst(None)
-                    if reached:
-                        break
+                candidates.append(ret)
+                if reached:
+                    certain = True
+                    break
+            if certain and len(candidates) == 1 and candidates[0].value is None:
+                return VConst(None)  # a bare ``return`` that certainly runs first
+            unknown: Value | None = None
+            for ret in reversed(candidates):
+                if ret.value is None:
                     continue
                 v = self.eval(ret.value, inner)
-                possible.append(v)
-                if reached:  # nothing after it runs
-                    if len(possible) == 1 and not isinstance(v, VUnknown):
-                        return v
-                    break
-            for v in reversed(possible):
                 if not isinstance(v, VUnknown):
                     return v
+                unknown = unknown or v
             # a factory whose return type is known
             if func.fact.returns is not None:
                 t = self.annotation(func.fact.returns, func.env)
                 if isinstance(t, (VClass, VExt)):
                     return VInst(t, expr, func.env, (func.env.module, func.fact.pos.line, func.fact.pos.col))
-            return possible[-1] if possible else VUnknown(f"the result of `{func.fact.name}()`")
+            return unknown or VUnknown(f"the result of `{func.fact.name}()`")
         finally:
             self._eval_stack.discard(key)
 
@@ -643,30 +648,6 @@ class Interpreter:
         self._bases_cache[q] = result
         self._bases_open.discard(q)
         return result
-
-    # -- every scope of the project -------------------------------------------
-    def all_scopes(self) -> Iterator[tuple[Scope, Env]]:
-        """Every module, function and method scope, with the env its statements run in."""
-        for name in sorted(self.modules):
-            facts = self.modules[name]
-            env = Env(name)
-            yield facts.scope, env
-            yield from self._function_scopes(facts.scope.functions, env)
-            for c in facts.scope.classes:
-                yield from self._class_scopes(c, env)
-
-    def _function_scopes(self, functions: Iterable[FunctionFact], env: Env) -> Iterator[tuple[Scope, Env]]:
-        for f in functions:
-            inner = Env(env.module, env.functions + (f,))
-            yield f.scope, inner
-            yield from self._function_scopes(f.scope.functions, inner)
-            for c in f.scope.classes:
-                yield from self._class_scopes(c, inner)
-
-    def _class_scopes(self, c: ClassFact, env: Env) -> Iterator[tuple[Scope, Env]]:
-        yield from self._function_scopes(c.methods, env)
-        for inner in c.classes:
-            yield from self._class_scopes(inner, env)
 
     # -- literal helpers -----------------------------------------------------
     def const(self, expr: Expr | None, env: Env) -> object:
@@ -749,46 +730,11 @@ class Interpreter:
             return self.literal_strs(self.eval(v.call.args[0], v.env or Env(v.site[0])), _depth + 1)
         return None
 
-    def all_classes(self) -> Iterator[tuple[VClass, str]]:
-        for name in sorted(self.modules):
-            facts = self.modules[name]
-            env = Env(name)
-            for c in facts.scope.classes:
-                yield from self._classes(c, env)
-
-    def _classes(self, c: ClassFact, env: Env) -> Iterator[tuple[VClass, str]]:
-        yield VClass(c, env), self.path_of(env.module)
-        for inner in c.classes:
-            yield from self._classes(inner, env)
-
     def all_functions(self) -> list[tuple[VFunc, str | None]]:
         """Every function and method with its class's qualified name (made once: two passes use it)."""
         if self._all_functions is None:
-            self._all_functions = list(self._iter_functions())
+            self._all_functions = list(self.project.functions())
         return self._all_functions
-
-    def _iter_functions(self) -> Iterator[tuple[VFunc, str | None]]:
-        for name in sorted(self.modules):
-            facts = self.modules[name]
-            env = Env(name)
-            yield from self._funcs(facts.scope.functions, env, None)
-            for c in facts.scope.classes:
-                yield from self._class_funcs(c, env)
-
-    def _funcs(self, functions: Iterable[FunctionFact], env: Env, cls: VClass | None) -> Iterator[tuple[VFunc, str | None]]:
-        for f in functions:
-            v = VFunc(f, env, cls)
-            yield v, cls.qualname if cls else None
-            inner = Env(env.module, env.functions + (f,))
-            yield from self._funcs(f.scope.functions, inner, None)
-            for c in f.scope.classes:
-                yield from self._class_funcs(c, inner)
-
-    def _class_funcs(self, c: ClassFact, env: Env) -> Iterator[tuple[VFunc, str | None]]:
-        cls = VClass(c, env)
-        yield from self._funcs(c.methods, env, cls)
-        for inner in c.classes:
-            yield from self._class_funcs(inner, env)
 
     def body_env(self, fn: VFunc) -> Env:
         """The env ``fn``'s body runs in (one object per function: call sites share it)."""

@@ -46,6 +46,13 @@ _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     ("sqlalchemy.orm.decl_api.", "sqlalchemy.orm."),
     ("sqlalchemy.sql.schema.", "sqlalchemy."),
     ("sqlalchemy.schema.", "sqlalchemy."),
+    ("fastapi_users.fastapi_users.", "fastapi_users."),
+    ("fastapi_users.authentication.authenticator.", "fastapi_users.authentication."),
+    ("fastapi_users.authentication.backend.", "fastapi_users.authentication."),
+    ("fastapi_users.authentication.transport.bearer.", "fastapi_users.authentication."),
+    ("fastapi_users.authentication.transport.cookie.", "fastapi_users.authentication."),
+    ("fastapi_users.authentication.transport.", "fastapi_users.authentication."),
+    ("makefun.main.", "makefun."),
 )
 
 
@@ -58,9 +65,51 @@ SECURITY_SCHEMES = frozenset(
     )
 )
 
+# dependency callables whose signature is built at runtime: ``@with_signature(Signature([...]))``
+WITH_SIGNATURE = frozenset({"makefun.with_signature"})
+SIGNATURE_CLASSES = frozenset({"inspect.Signature"})
+PARAMETER_CLASSES = frozenset({"inspect.Parameter"})
+
+# fastapi-users: ``users = FastAPIUsers[User, ID](get_user_manager, [backend])`` and
+# ``users.current_user(active=True)`` (or an ``Authenticator``'s): a dependency whose synthesised
+# signature takes each backend's transport scheme (``auto_error=False``) and that answers 401/403
+# itself unless ``optional=True``. Constructor -> (index, keyword) of its list of backends.
+USERS_AUTHENTICATORS = {
+    "fastapi_users.FastAPIUsers": (1, "auth_backends"),
+    "fastapi_users.authentication.Authenticator": (0, "backends"),
+}
+USERS_CURRENT_USER = frozenset({"current_user", "current_user_token"})
+USERS_BACKEND = "fastapi_users.authentication.AuthenticationBackend"
+# transport class -> the security scheme it builds (what OpenAPI shows)
+USERS_TRANSPORT_SCHEMES = {
+    "fastapi_users.authentication.BearerTransport": "OAuth2PasswordBearer",
+    "fastapi_users.authentication.CookieTransport": "APIKeyCookie",
+}
+
 APP_CLASSES = frozenset({"fastapi.FastAPI"})
 
-ROUTER_CLASSES = frozenset({"fastapi.APIRouter"})
+ROUTER_CLASSES = frozenset({"fastapi.APIRouter"}) | frozenset(
+    # library subclasses that only change how routes are built (the response model from the return annotation)
+    f"{lib}.inferring_router.InferringRouter" for lib in ("fastapi_utils", "fastapi_restful"))
+ROUTE_CLASSES = frozenset({"fastapi.APIRoute"})  # ``route_class=``: what each route registered on a router is
+# class decorators that turn a class into a class-based view on a router (``@cbv(router)``): ``self`` becomes a
+# dependency on the class, whose annotated attributes are its parameters; extra arguments are URLs at which
+# methods named after HTTP methods are registered
+CBV_DECORATORS = frozenset({"fastapi_utils.cbv.cbv", "fastapi_restful.cbv.cbv"})
+# routers of libraries that register their own endpoints at ``path`` (their second argument or
+# ``path=``, default ""): the (method, kind) pairs they serve there
+LIBRARY_ROUTERS: dict[str, tuple[tuple[str, str], ...]] = {
+    # strawberry: GraphiQL and queries over GET, queries and mutations over POST, subscriptions
+    "strawberry.fastapi.GraphQLRouter": (("GET", "http"), ("POST", "http"), ("", "websocket")),
+    "strawberry.fastapi.router.GraphQLRouter": (("GET", "http"), ("POST", "http"), ("", "websocket")),
+}
+# FastAPI's own routes, in the order ``FastAPI.setup`` adds them: (keyword, default, provider)
+DOCS_URLS = (
+    ("openapi_url", "/openapi.json", "fastapi.FastAPI.openapi"),
+    ("docs_url", "/docs", "fastapi.openapi.docs.get_swagger_ui_html"),
+    ("swagger_ui_oauth2_redirect_url", "/docs/oauth2-redirect", "fastapi.openapi.docs.get_swagger_ui_oauth2_redirect_html"),
+    ("redoc_url", "/redoc", "fastapi.openapi.docs.get_redoc_html"),
+)
 # attributes of an instance of an external class that are the instance itself
 SAME_OBJECT_ATTRS = frozenset({("fastapi.FastAPI", "router")})  # ``app.router``: the app itself
 

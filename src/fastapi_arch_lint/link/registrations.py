@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import NamedTuple
 
 from fastapi_arch_lint.link.blocks import Blocks, Variant, names_in, shown, substitute
+from fastapi_arch_lint.link.callsites import CallSites
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.knowledge import (
     APP_CLASSES,
+    DOCS_URLS,
     HTTP_METHODS,
+    LIBRARY_ROUTERS,
     ROUTER_CLASSES,
     canonical,
 )
+from fastapi_arch_lint.link.routerclasses import RouterClasses
+from fastapi_arch_lint.link.views import ClassViews, View
 from fastapi_arch_lint.link.values import (
     Env,
     Value,
@@ -23,11 +29,14 @@ from fastapi_arch_lint.link.values import (
     VExt,
     VFunc,
     VInst,
+    VParam,
+    VSeq,
     VUnknown,
     ext_name,
     why,
 )
 from fastapi_arch_lint.model.app import (
+    BuiltinRoute,
     IncludeStep,
     Loc,
     Middleware,
@@ -36,11 +45,13 @@ from fastapi_arch_lint.model.app import (
 from fastapi_arch_lint.model.expr import (
     Attr,
     Call,
+    Const,
     Expr,
     Name,
+    Opaque,
     render,
 )
-from fastapi_arch_lint.model.facts import FunctionFact, Scope
+from fastapi_arch_lint.model.facts import ClassFact, FunctionFact, Scope
 
 # ---------------------------------------------------------------------------
 
@@ -56,6 +67,8 @@ class RouteReg:
     handler: VFunc | None
     loc: Loc
     registration: str
+    # the dependencies a class-based view adds to its methods' routes (``self`` -> ``Depends(cls)``)
+    class_deps: tuple[tuple[Value, Loc], ...] = ()
     conditions: tuple[str, ...] = ()  # the ``if`` conditions it is registered under (not statically certain)
     env: Env | None = None  # where ``call`` is evaluated, when not where the handler is defined (a decorator's)
 
@@ -89,6 +102,9 @@ class RouterInfo:
     mounts: list[Mount] = field(default_factory=list)
     middleware: list[Middleware] = field(default_factory=list)
     factory: str | None = None
+    prefix_ok: bool = True  # False when ``prefix=`` could not be resolved (its routes' paths are unknown)
+    # dependencies its ``route_class`` adds to every route registered on it
+    route_deps: list[tuple[Value, Expr, Loc]] = field(default_factory=list)
 
 
 class RouterOptions(NamedTuple):
@@ -145,6 +161,10 @@ class Registrations:
         self.routers: dict[tuple[str, int, int], RouterInfo] = {}
         self.blocks = Blocks(interp)
         self._conditions: tuple[str, ...] = ()  # those of the statement being read (see ``scan``)
+        self.classes = RouterClasses(interp)
+        self.sites = CallSites(interp)
+        self._rebinding = 0
+        self.views = ClassViews(interp, deps, self.classes)
 
     def is_app_class(self, cls: VClass | VExt) -> bool:
         return any(b in APP_CLASSES for b in self.interp.bases(cls))
@@ -160,44 +180,147 @@ class Registrations:
             return info
         is_app = self.is_app_class(v.cls)
         if not is_app and not self.is_router_class(v.cls):
-            return None
+            return self.library_router(v)
         module = v.site[0]
         path = self.interp.path_of(module)
         call = v.call
-        env = v.env or Env(module)
-        if env.bound:  # one allocation site, many calls: the router's own options are no call's in particular
-            env = Env(env.module, env.functions)
-        prefix = ""
-        tags: tuple[str, ...] = ()
-        deps: list[tuple[Value, Expr, Loc]] = []
-        include_in_schema = True
-        deprecated = False
         loc = Loc(path, v.site[1], v.site[2] or 1)
-        if call is not None:
-            p = call.kwarg("prefix")
-            if p is not None:
-                pv = self.interp.eval(p, env)
-                if isinstance(pv, VConst) and isinstance(pv.value, str):
-                    prefix = pv.value
-                else:
-                    self.interp.note(f"router prefix `{render(p)}`", why(pv), module, call.line)
-            tags = self.interp.str_list(call.kwarg("tags"), env)
-            deps = self.deps.dep_list(call.kwarg("dependencies"), env, loc)
-            include_in_schema = self.interp.bool_kw(call, "include_in_schema", env, True)
-            deprecated = self.interp.bool_kw(call, "deprecated", env, False)
-            if call.starred:
-                self.interp.note(f"`{render(call.func)}(**...)` arguments", "passed with * or **: not all options are known", module, call.line)
-        if isinstance(v.cls, VClass) and not is_app:
-            init = v.cls.fact.method("__init__")
-            if init is not None:
-                self.interp.note(f"router class `{v.cls.fact.name}`", "defines __init__: its prefix and dependencies may differ", module, v.site[1])
+        line = call.line if call is not None and call.line else v.site[1]
+        own = v
+        if v.env is not None and v.env.bound:  # one allocation site, many calls: the router's own options are no call's
+            own = VInst(v.cls, v.call, Env(v.env.module, v.env.functions), v.site, v.bound_name)
+        opts = self.classes.options(own)
+        what = f"`{render(call.func)}(...)`" if call is not None else "router"
+        # options passed through a ``**spread`` of the instantiation itself are reported once, below; those
+        # a project ``__init__`` may pass through one are unknown where they matter
+        get = opts.get if opts.changed else opts.values.get
+        prefix, prefix_ok = "", True
+        pv = get("prefix") if not is_app else None  # ``FastAPI()`` takes no prefix
+        if pv is not None:
+            if isinstance(pv, VConst) and isinstance(pv.value, str):
+                prefix = pv.value
+            else:
+                prefix_ok = False
+                p = call.kwarg("prefix") if call is not None and not opts.changed else None
+                self.interp.note(f"router prefix `{render(p)}`" if p is not None else f"prefix of {what}", why(pv),
+                                 module, line)
+        tags = self._strs(get("tags"))
+        deps = self._deps(get("dependencies"), what, module, line, loc)
+        include_in_schema = self._flag(get("include_in_schema"), True)
+        deprecated = self._flag(get("deprecated"), False)
+        if call is not None and call.starred and not opts.changed:
+            self.interp.note(f"`{render(call.func)}(**...)` arguments", "passed with * or **: not all options are known", module, call.line)
+        route_deps: list[tuple[Value, Expr, Loc]] = []
+        rc = opts.values.get("route_class")
+        if rc is not None and not is_app:
+            extra, reason = self.classes.route_class_deps(rc)
+            route_deps = [(d, Opaque("route_class"), loc) for d in extra]
+            if reason:
+                self.interp.note(f"dependencies of route class `{render(rc.fact.name) if isinstance(rc, VClass) else '?'}`",
+                                 reason, module, line)
         factory = None
         if v.env and v.env.functions:
             factory = f"{module}.{v.env.functions[0].qualname}"
         info = RouterInfo(v, is_app, v.bound_name or render(call.func) if call else "router", loc, prefix,
-                           deps, tags, include_in_schema, deprecated, factory=factory)
+                           deps, tags, include_in_schema, deprecated, factory=factory, route_deps=route_deps,
+                           prefix_ok=prefix_ok)
         self.routers[v.site] = info
+        if isinstance(v.cls, VClass):
+            self._self_registrations(info, v.cls)
         return info
+
+    # -- what a router class registers on itself ---------------------------------------
+    def _self_registrations(self, info: RouterInfo, cls: VClass) -> None:
+        """Routes and includes a router class's ``__init__`` (and the methods it calls on ``self``) registers
+        on ``self``: ``self.add_api_route("/x", self.handler)``, ``@self.get("/x")`` over a nested function,
+        ``self.include_router(...)``. Every instance of the class gets them."""
+        chain = self.classes.mro(cls) or [cls]
+        todo: list[tuple[VFunc, int]] = []
+        for c in chain:
+            if isinstance(c, VClass) and c.fact.method("__init__") is not None:
+                todo.append((VFunc(c.fact.method("__init__"), Env(c.env.module, c.env.functions), c), 0))  # type: ignore[arg-type]
+        seen: set[int] = set()
+        path = self.interp.path_of
+        while todo:
+            fn, depth = todo.pop()
+            if id(fn.fact) in seen or len(seen) > 30:
+                continue
+            seen.add(id(fn.fact))
+            env = self.interp.body_env(fn)
+            for sc in fn.fact.scope.calls:
+                call, loc = sc.call, Loc(path(env.module), sc.pos.line, sc.pos.col)
+                f = call.func
+                if isinstance(f, Call) and _on_self(f.func) and f.func.attr in HTTP_METHODS + ("api_route", "websocket"):  # type: ignore[union-attr]
+                    # ``self.get("/x")(self.handler)``
+                    handler = self._self_value(call.args[0] if call.args else None, env, info.inst, cls)
+                    if isinstance(handler, VFunc):
+                        self._add_route(info, f.func.attr, f, handler, env, loc, registration="call")  # type: ignore[union-attr]
+                    continue
+                if not _on_self(f):
+                    continue
+                meth = f.attr  # type: ignore[union-attr]
+                if meth in ("add_api_route", "add_api_websocket_route"):
+                    endpoint = self._self_value(call.arg(1, "endpoint"), env, info.inst, cls)
+                    if isinstance(endpoint, VFunc):
+                        kind = "add_api_route" if meth == "add_api_route" else "websocket"
+                        self._add_route(info, kind, call, endpoint, env, loc, registration=meth)
+                    else:
+                        self.interp.note(f"endpoint of `{render(f)}`", why(endpoint), env.module, loc.line)
+                elif meth == "include_router":
+                    child = self.router_of(self._self_value(call.arg(0, "router"), env, info.inst, cls))
+                    pexpr = call.kwarg("prefix")
+                    pv = self.interp.eval(pexpr, env) if pexpr is not None else VConst("")
+                    prefix = pv.value if isinstance(pv, VConst) and isinstance(pv.value, str) else None
+                    if child is None:
+                        self.interp.note(f"included router `{render(call.arg(0, 'router'))}`", "not a router", env.module, loc.line)
+                    else:
+                        if prefix is None:
+                            self.interp.note(f"include prefix `{render(pexpr)}`", why(pv), env.module, loc.line)
+                        info.includes.append(Include(info.inst.site, child.inst.site, prefix, pexpr, call, env, loc))
+                elif depth < 2:
+                    m = self.interp.class_attr(cls, meth, instance=True, inst=info.inst)
+                    if isinstance(m, VFunc):
+                        todo.append((m, depth + 1))
+            for inner in fn.fact.scope.functions:
+                for d in inner.decorators:
+                    e = d.expr
+                    if isinstance(e, Call) and _on_self(e.func) and e.func.attr in HTTP_METHODS + (  # type: ignore[union-attr]
+                            "api_route", "websocket"):
+                        self._add_route(info, e.func.attr, e, VFunc(inner, env), env,  # type: ignore[union-attr]
+                                        Loc(path(env.module), d.pos.line, d.pos.col))
+
+    def _self_value(self, expr: Expr | None, env: Env, inst: VInst, cls: VClass) -> Value:
+        """``self`` is the router instance, ``self.x`` its class's attribute (a method: bound, no ``self``)."""
+        if isinstance(expr, Name) and expr.id == "self":
+            return inst
+        if isinstance(expr, Attr) and isinstance(expr.value, Name) and expr.value.id == "self":
+            return self.interp.class_attr(cls, expr.attr, instance=True, inst=inst)
+        return self.interp.eval(expr, env)
+
+    # -- options read from values (``routerclasses.Options``) ---------------------------
+    def _strs(self, v: Value | None) -> tuple[str, ...]:
+        items = v.items if isinstance(v, VSeq) else (v.value if isinstance(v, VConst) and isinstance(v.value, tuple) else ())
+        out = []
+        for i in items:
+            if isinstance(i, VConst) and isinstance(i.value, str):
+                out.append(i.value)
+            elif isinstance(i, str):
+                out.append(i)
+            elif isinstance(i, VInst) and isinstance(i.cls, VClass):  # Enum members
+                out.append(i.cls.fact.name)
+        return tuple(out)
+
+    @staticmethod
+    def _flag(v: Value | None, default: bool) -> bool:
+        return v.value if isinstance(v, VConst) and isinstance(v.value, bool) else default
+
+    def _deps(self, v: Value | None, what: str, module: str, line: int, loc: Loc) -> list[tuple[Value, Expr, Loc]]:
+        if v is None or (isinstance(v, VConst) and v.value is None):
+            return []
+        if not isinstance(v, VSeq):
+            self.interp.note(f"dependencies of {what}", why(v), module, line)
+            return []
+        return [(item, Opaque("?"), loc) for item in v.items]
 
     def scan(self) -> None:
         """Read every registration; one under ``if`` or in ``for`` loops once per way it runs (``Blocks``)."""
@@ -224,6 +347,8 @@ class Registrations:
                     continue
                 for variant in self._variants(scope, "calls", i, env, [sc.call]):
                     self._stmt_call(substitute(sc.call, variant.subst), variant.env(env), Loc(path, sc.pos.line, sc.pos.col))  # type: ignore[arg-type]
+            for c in scope.classes:
+                self._class_routes(c, env)
             for i, a in enumerate(scope.assigns):
                 # bind names to routers created at module or function level
                 if isinstance(a.value, Call):
@@ -244,7 +369,8 @@ class Registrations:
         targets = self.blocks.loop_targets(scope, kind, index)
         if not targets:
             return True
-        return any(names_in(r) & targets or self.router_of(self.interp.eval(r, env)) is not None for r in receivers)
+        return any(names_in(r) & targets or isinstance(v := self.interp.eval(r, env), VParam) or self.router_of(v) is not None
+                   for r in receivers)
 
     def _variants(self, scope: Scope, kind: str, index: int, env: Env, uses: list[Expr | None]) -> Iterator[Variant]:
         """The ways a statement runs, with ``_conditions`` set to each one's while it is read."""
@@ -253,23 +379,80 @@ class Registrations:
             yield variant
         self._conditions = ()
 
-    def _decorator(self, expr: Expr, f: FunctionFact, env: Env, loc: Loc) -> None:
+    def _decorator(self, expr: Expr, f: FunctionFact, env: Env, loc: Loc, handler: VFunc | None = None
+                   ) -> RouterInfo | None:
+        """Register what decorator ``expr`` of ``f`` registers; the router it registers on, if any."""
         if not (isinstance(expr, Call) and isinstance(expr.func, Attr)):
-            return
+            return None
         method = expr.func.attr
         if method not in HTTP_METHODS and method not in ("api_route", "route", "websocket", "websocket_route", "middleware"):
-            return
+            return None
         recv = self.interp.eval(expr.func.value, env)
+        if isinstance(recv, VParam):  # a helper's parameter: what each call passes
+            self._at_each_call(recv, env, f"route decorator `@{render(expr.func)}`", loc,
+                               lambda e: self._decorator(expr, f, e, loc, handler))
+            return None
         info = self.router_of(recv)
         if info is None:
             if isinstance(recv, VUnknown) and method in HTTP_METHODS and expr.args:
                 self.interp.note(f"route decorator `@{render(expr.func)}`", recv.reason, env.module, loc.line)
-            return
-        handler = VFunc(f, env)
+            return None
+        handler = handler or VFunc(f, env)
         if method == "middleware":
             info.middleware.append(Middleware(handler.qualname, "function", (("type", render(expr.args[0]) if expr.args else ""),), loc))
-            return
+            return None
         self._add_route(info, method, expr, handler, env, loc)
+        return info
+
+    # -- class-based views ---------------------------------------------------------
+    def _class_routes(self, c: ClassFact, env: Env) -> None:
+        """Routes registered by the methods of a class (at class creation), as a class-based view when the
+        class is decorated as one: ``self`` is then a dependency, and the class's dependencies apply."""
+        for inner in c.classes:
+            self._class_routes(inner, env)
+        if not any(d.decorators for d in c.methods) and not c.decorators:
+            return
+        cls = VClass(c, env)
+        view = self.views.view_of(cls, lambda r: self.router_of(r) is not None) if c.decorators else None
+        view_router = self.router_of(view.router) if view is not None else None
+        path = self.interp.path_of(env.module)
+        for m in c.methods:
+            for d in m.decorators:
+                before = len(view_router.routes) if view_router is not None else 0
+                handler = VFunc(m, env, cls) if view is not None else VFunc(m, env)
+                info = self._decorator(d.expr, m, env, Loc(path, d.pos.line, d.pos.col), handler)
+                if info is None or view is None:
+                    continue
+                if info is not view_router:
+                    # a route on another router: not rewritten by the view, ``self`` stays a parameter
+                    reg = info.routes[-1]
+                    reg.handler = VFunc(m, env)
+                    continue
+                for reg in view_router.routes[before:]:
+                    reg.class_deps = tuple(view.deps)
+                if not view.rewrites_self and len(view_router.routes) > before:
+                    self.interp.note(f"class decorator `@{view.decorator}(...)` on `{c.name}`",
+                                     "takes the router of its routes but is not seen turning `self` into a "
+                                     "dependency: the class's dependencies are not applied to them", env.module,
+                                     view.line)
+        if view is not None and view_router is not None and view.urls:
+            self._view_urls(view, view_router, cls, env, path)
+
+    def _view_urls(self, view: View, info: RouterInfo, cls: VClass, env: Env, path: str) -> None:
+        """``cbv(router, "/items")``: methods named after HTTP methods are routes at each URL."""
+        for url in view.urls:
+            for m in cls.fact.methods:
+                if m.name not in HTTP_METHODS:
+                    continue
+                if any(r.handler is not None and r.handler.fact is m and r.path == url for r in info.routes):
+                    continue
+                call = Call(Attr(Name("router"), "api_route"), (Const(url),),
+                            (("methods", Const((m.name.upper(),))),), m.pos.line, m.pos.col)
+                before = len(info.routes)
+                self._add_route(info, m.name, call, VFunc(m, env, cls), env, Loc(path, m.pos.line, m.pos.col),
+                                registration="cbv")
+                for reg in info.routes[before:]:
+                    reg.class_deps = tuple(view.deps)
 
     def _add_route(self, info: RouterInfo, method: str, call: Call, handler: VFunc | None, env: Env, loc: Loc,
                    registration: str | None = None, path_index: int = 0) -> None:
@@ -302,7 +485,28 @@ class Registrations:
             reg = registration or method
         call_env = None if handler is not None and env == handler.env else env
         info.routes.append(RouteReg(info.inst.site, path, path_expr, methods, kind, call, handler, loc, reg,
-                                    self._conditions, call_env))
+                                    conditions=self._conditions, env=call_env))
+
+    def _at_each_call(self, param: VParam, env: Env, what: str, loc: Loc, register: Callable[[Env], object]) -> None:
+        """Work out a registration on a helper's parameter once per call of the helper, its arguments bound
+        (one level: a parameter its callers pass on from their own parameters is noted)."""
+        reason = ""
+        envs = self.sites.rebind(param, env) if not self._rebinding else []
+        if self._rebinding:
+            reason = f"registers on parameter `{param.name}`, which its callers pass on from their own parameters"
+        elif envs is None:
+            reason = f"registers on parameter `{param.name}` of `{param.func.fact.name}`, called too often to follow"
+        elif not envs:
+            reason = f"registers on parameter `{param.name}` of `{param.func.fact.name}`, and no call of it was found"
+        if reason:
+            self.interp.note(what, reason, env.module, loc.line)
+            return
+        self._rebinding += 1
+        try:
+            for e in envs or ():
+                register(e)
+        finally:
+            self._rebinding -= 1
 
     def _stmt_call(self, call: Call, env: Env, loc: Loc) -> None:
         if isinstance(call.func, Call):
@@ -315,6 +519,9 @@ class Registrations:
                           "add_route", "add_websocket_route", "api_route"):
             return
         recv = self.interp.eval(call.func.value, env)
+        if isinstance(recv, VParam):  # a helper's parameter: what each call passes
+            self._at_each_call(recv, env, f"`{render(call.func)}(...)`", loc, lambda e: self._stmt_call(call, e, loc))
+            return
         info = self.router_of(recv)
         if info is None:
             if isinstance(recv, VUnknown) and method == "include_router":
@@ -381,6 +588,9 @@ class Registrations:
         if method not in HTTP_METHODS and method not in ("api_route", "route", "websocket", "websocket_route"):
             return
         recv = self.interp.eval(deco.func.value, env)
+        if isinstance(recv, VParam):  # a helper's parameter: what each call passes
+            self._at_each_call(recv, env, f"`{render(deco.func)}(...)`", loc, lambda e: self._decorator_called(call, e, loc))
+            return
         info = self.router_of(recv)
         if info is None:
             if isinstance(recv, VUnknown) and method in HTTP_METHODS and deco.args:
@@ -406,6 +616,87 @@ class Registrations:
                 return VFunc(before[-1][2], env)  # type: ignore[arg-type]
         return self.interp.eval(expr, env)
 
+    # -- routes the framework or a library registers itself ------------------------
+    def library_provider(self, v: Value) -> str | None:
+        if not isinstance(v, VInst):
+            return None
+        return next((b for b in self.interp.bases(v.cls) if b in LIBRARY_ROUTERS), None)
+
+    def library_router(self, v: VInst) -> RouterInfo | None:
+        """A library's router (``GraphQLRouter(schema, path="/graphql")``): a router whose routes the
+        library registers itself at ``path``; they have no project handler (``builtin_routes``)."""
+        provider = self.library_provider(v)
+        if provider is None or v.call is None:
+            return None
+        module, call = v.site[0], v.call
+        env = v.env or Env(module)
+        loc = Loc(self.interp.path_of(module), v.site[1], v.site[2] or 1)
+        prefix, prefix_ok = "", True
+        if (p := call.kwarg("prefix")) is not None:
+            pv = self.interp.eval(p, env)
+            prefix_ok = isinstance(pv, VConst) and isinstance(pv.value, str)
+            prefix = pv.value if prefix_ok else ""  # type: ignore[union-attr,assignment]
+            if not prefix_ok:
+                self.interp.note(f"router prefix `{render(p)}`", why(pv), module, call.line)
+        info = RouterInfo(v, False, v.bound_name or render(call.func), loc, prefix,
+                          self.deps.dep_list(call.kwarg("dependencies"), env, loc), self.interp.str_list(call.kwarg("tags"), env),
+                          prefix_ok=prefix_ok)
+        path_expr = call.arg(1, "path")
+        path: str | None = ""
+        if path_expr is not None:
+            pv = self.interp.eval(path_expr, env)
+            path = pv.value if isinstance(pv, VConst) and isinstance(pv.value, str) else None
+            if path is None:
+                self.interp.note(f"route path `{render(path_expr)}`", why(pv), module, call.line)
+        for method, kind in LIBRARY_ROUTERS[provider]:
+            info.routes.append(RouteReg(v.site, path, path_expr, (method,) if method else (), kind, call, None, loc,
+                                        "library"))
+        self.routers[v.site] = info
+        return info
+
+    def builtin_routes(self, info: RouterInfo, flat: list[FlatRoute]) -> tuple[BuiltinRoute, ...]:
+        """What an app serves without a project handler: FastAPI's docs pages and library routes."""
+        out = self.docs_routes(info)
+        for f in flat:
+            if f.reg.registration != "library":
+                continue
+            owner = self.routers[f.reg.router]
+            out.append(BuiltinRoute(f.reg.methods, f.path, f.reg.kind, "library", self.library_provider(owner.inst) or "",
+                                    owner.loc, f.chain, tuple(self.deps.dep_label(v) for v, _, _ in f.deps),
+                                    not f.path_ok))
+        return tuple(sorted(out, key=lambda r: (r.path, r.methods, r.kind)))
+
+    def docs_routes(self, info: RouterInfo) -> list[BuiltinRoute]:
+        """FastAPI's OpenAPI document and docs pages, where the app's constructor puts them (no docs
+        page without the OpenAPI document; no OAuth2 redirect page without Swagger UI). A keyword that
+        does not resolve (or ``**options``) makes its pages unknown: they are noted, not guessed."""
+        call, module = info.inst.call, info.inst.site[0]
+        env = info.inst.env or Env(module)
+        urls: dict[str, str | None] = {}
+        unknown: set[str] = set()
+        for keyword, default, _ in DOCS_URLS:
+            e = call.kwarg(keyword) if call is not None else None
+            if e is None:
+                if call is not None and call.starred:
+                    unknown.add(keyword)  # ``FastAPI(**settings)``: already noted as such
+                urls[keyword] = default
+                continue
+            v = self.interp.eval(e, env)
+            if isinstance(v, VConst) and (v.value is None or isinstance(v.value, str)):
+                urls[keyword] = v.value or None
+            else:
+                unknown.add(keyword)
+                self.interp.note(f"docs route `{keyword}={render(e)}`", why(v), module, call.line if call else info.loc.line)
+        needs = {"openapi_url": ("openapi_url",), "docs_url": ("openapi_url", "docs_url"),
+                 "swagger_ui_oauth2_redirect_url": ("openapi_url", "docs_url", "swagger_ui_oauth2_redirect_url"),
+                 "redoc_url": ("openapi_url", "redoc_url")}
+        out = []
+        for keyword, _, provider in DOCS_URLS:
+            if any(k in unknown for k in needs[keyword]) or not all(urls[k] for k in needs[keyword]):
+                continue
+            out.append(BuiltinRoute(("GET", "HEAD"), urls[keyword] or "", "http", "docs", provider, info.loc))
+        return out
+
     # -- include chains ----------------------------------------------------------
     def instance_options(self, v: VInst | None) -> "RouterOptions | None":
         """The options of the router one call of a factory makes, when that call's arguments decide
@@ -413,19 +704,19 @@ class Registrations:
         None when they are the router's own (see ``router_of``)."""
         if v is None or v.env is None or not v.env.bound or v.call is None:
             return None
-        call, env = v.call, v.env
+        opts = self.classes.options(v)  # the call's arguments through the class's ``__init__`` chain
+        get = opts.get if opts.changed else opts.values.get
         prefix = ""
-        p = call.kwarg("prefix")
-        if p is not None:
-            pv = self.interp.eval(p, env)
+        pv = get("prefix")
+        if pv is not None:
             if not (isinstance(pv, VConst) and isinstance(pv.value, str)):
                 return None  # the router's own (unresolved) prefix stands, with its note
             prefix = pv.value
         loc = Loc(self.interp.path_of(v.site[0]), v.site[1], v.site[2] or 1)
-        return RouterOptions(prefix, self.deps.dep_list(call.kwarg("dependencies"), env, loc),
-                             self.interp.str_list(call.kwarg("tags"), env),
-                             self.interp.bool_kw(call, "include_in_schema", env, True),
-                             self.interp.bool_kw(call, "deprecated", env, False))
+        what = f"`{render(v.call.func)}(...)`"
+        return RouterOptions(prefix, self._deps(get("dependencies"), what, v.site[0], v.call.line or v.site[1], loc),
+                             self._strs(get("tags")), self._flag(get("include_in_schema"), True),
+                             self._flag(get("deprecated"), False))
 
     def flatten(self, key: tuple[str, int, int], stack: tuple[tuple[str, int, int], ...] = (),
                 made: "RouterOptions | None" = None) -> list[FlatRoute]:
@@ -438,11 +729,13 @@ class Registrations:
         out = []
         opts = made or RouterOptions(info.prefix, info.deps, info.tags, info.include_in_schema, info.deprecated)
         own_deps = [(v, "app" if info.is_app else "router", loc) for v, _, loc in opts.deps]
+        route_deps = [(v, "route", loc) for v, _, loc in info.route_deps]
         for reg in info.routes:
-            path_ok = reg.path is not None
+            path_ok = reg.path is not None and (made is not None or info.prefix_ok)
             path = opts.prefix + (reg.path or "")
-            out.append(FlatRoute(reg, path, path_ok, list(own_deps), opts.tags, (), opts.include_in_schema, opts.deprecated,
-                                 opts.prefix, reg.conditions))
+            class_deps = [(v, "param", loc) for v, loc in reg.class_deps]
+            out.append(FlatRoute(reg, path, path_ok, own_deps + route_deps + class_deps, opts.tags, (),
+                                 opts.include_in_schema, opts.deprecated, opts.prefix, reg.conditions))
         for inc in info.includes:
             child = self.routers.get(inc.child)
             if child is None:
@@ -482,3 +775,8 @@ class Registrations:
 
     def app_loc(self, info: RouterInfo) -> Loc:
         return info.loc
+
+
+def _on_self(e: Expr) -> bool:
+    """``self.something``."""
+    return isinstance(e, Attr) and isinstance(e.value, Name) and e.value.id == "self"

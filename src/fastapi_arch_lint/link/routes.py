@@ -50,10 +50,10 @@ class RouteBuilder:
 
     def walk_dependencies(
         self,
-        roots: Sequence[tuple[Value, str, Loc, tuple[str, ...], bool]],
+        roots: Sequence[tuple[Value, str, Loc, tuple[str, ...], bool, VInst | None]],
         path_params: Iterable[str],
     ) -> tuple[list[DependencyUse], list[AuthVia], list[Param]]:
-        """Flatten the dependency tree under ``roots`` = (callable, level, loc, scopes, is_security)."""
+        """Flatten the dependency tree under ``roots`` = (callable, level, loc, scopes, is_security, marker)."""
         uses: list[DependencyUse] = []
         vias: list[AuthVia] = []
         sub_params: list[Param] = []
@@ -62,10 +62,12 @@ class RouteBuilder:
         seen_pairs: set[tuple[str, str, tuple[str, ...]]] = set()
 
         def visit(v: Value, level: str, loc: Loc, scopes: tuple[str, ...], security: bool,
-                  chain: tuple[str, ...], depth: int, parent: str) -> None:
+                  chain: tuple[str, ...], depth: int, parent: str, marker: VInst | None) -> bool:
+            """Visit one dependency; True when it or one below it provides a credential (a scheme, even an
+            optional one, auth, or a credential read)."""
             name, kind = self.deps.dep_name(v)
             if depth > MAX_DEP_DEPTH or (parent, name, scopes) in seen_pairs or name in chain:
-                return
+                return False
             seen_pairs.add((parent, name, scopes))
             fn, is_async = self.deps.callable_params(v)
             path = loc.path
@@ -88,24 +90,59 @@ class RouteBuilder:
                         optional = isinstance(av, VConst) and av.value is False
                 vias.append(AuthVia("scheme", short(name), self.deps.scheme_class(v), level, new_chain, path, line,
                                     scopes, optional))
-                return
+                return True
             hand = self.auth.dependency_auth(v, fn, name, kind, level, new_chain, path, line)
             if hand is not None:  # a dependency that checks credentials by hand (or is configured as auth)
                 vias.append(hand)
+            if isinstance(v, VUnknown):  # a library's dependency the interpreter cannot evaluate
+                lib = self.auth.signatures.library_auth(v, marker)
+                if lib is not None:
+                    lib_chain = chain + (short(lib.name),)
+                    for scheme, spath, sline in lib.schemes:  # the transport schemes OpenAPI shows
+                        vias.append(AuthVia("scheme", short(lib.name), scheme, level, lib_chain + (scheme,), spath,
+                                            sline, scopes, lib.optional, evidence=lib.evidence))
+                    if not lib.schemes:
+                        vias.append(AuthVia("dependency", short(lib.name), "library check", level, lib_chain,
+                                            lib.path, lib.line, scopes, lib.optional, evidence=lib.evidence))
+                    return True
             if fn is None:
-                return
-            for param, dep, marker in self.deps.classify_params(fn, path_params):
-                if dep is not None:
+                return hand is not None
+            provided = hand is not None
+            before = len(vias)
+            synth = self.auth.signatures.synthesised(fn)
+            if synth is not None:  # FastAPI reads the signature built at runtime, not the written one
+                for m in synth.markers:
+                    dep = self.deps.dependency_target(m, None)
+                    is_sec = self.deps.marker_of(m) == ("security", m)
                     sc: tuple[str, ...] = ()
-                    is_sec = param.source == "security"
-                    if is_sec and marker is not None and marker.call is not None:
-                        sc = self.interp.str_list(marker.call.kwarg("scopes"), marker.env or Env(marker.site[0]))
-                    visit(dep, level, loc, scopes + sc, security or is_sec, new_chain, depth + 1, name)
-                else:
-                    sub_params.append(param)
+                    if is_sec and m.call is not None:
+                        sc = self.interp.str_list(m.call.kwarg("scopes"), m.env or Env(m.site[0]))
+                    provided |= visit(dep, level, loc, scopes + sc, security or is_sec, new_chain, depth + 1, name, m)
+            else:
+                for param, dep, pmarker in self.deps.classify_params(fn, path_params):
+                    if dep is not None:
+                        sc = ()
+                        is_sec = param.source == "security"
+                        if is_sec and pmarker is not None and pmarker.call is not None:
+                            sc = self.interp.str_list(pmarker.call.kwarg("scopes"), pmarker.env or Env(pmarker.site[0]))
+                        provided |= visit(dep, level, loc, scopes + sc, security or is_sec, new_chain, depth + 1, name,
+                                          pmarker)
+                    else:
+                        sub_params.append(param)
+            if hand is None:
+                below = provided or self.auth.reads_credential(fn)
+                # it rejects on what the dependencies below it provide (a principal, an optional scheme's
+                # credential): the credential is required, unless something below requires it already
+                required_below = any(not a.optional for a in vias[before:])
+                gate = None if required_below or not below else \
+                    self.auth.rejecting_gate(fn, name, level, new_chain, path, line)
+                if gate is not None:
+                    vias.append(gate)
+                return below
+            return True
 
-        for v, level, loc, scopes, security in roots:
-            visit(v, level, loc, scopes, security, (), 0, "")
+        for v, level, loc, scopes, security, marker in roots:
+            visit(v, level, loc, scopes, security, (), 0, "", marker)
         return uses, vias, sub_params
 
     def build_route(self, app_id: str, flat: FlatRoute, order: int = 0) -> Route | None:
@@ -121,13 +158,13 @@ class RouteBuilder:
         handler = Handler(handler_v.qualname, env.module, self.interp.path_of(env.module), fact.pos.line, fact.pos.col,
                           fact.is_async, fact)
         path_params = tuple(m.split(":")[0] for m in re.findall(r"{([^}]+)}", path))
-        roots: list[tuple[Value, str, Loc, tuple[str, ...], bool]] = []
+        roots: list[tuple[Value, str, Loc, tuple[str, ...], bool, VInst | None]] = []
         for v, level, loc in deps:
             m = self.deps.marker_of(v)
             if m is not None and m[0] in ("dependency", "security"):
                 target = self.deps.dependency_target(m[1], None)
                 sc = self.interp.str_list(m[1].call.kwarg("scopes"), m[1].env or env) if m[1].call else ()
-                roots.append((target, level, loc, sc, m[0] == "security"))
+                roots.append((target, level, loc, sc, m[0] == "security", m[1]))
             else:
                 self.interp.note("dependency in `dependencies=`", why(v) if isinstance(v, VUnknown) else "not a Depends(...)", env.module, loc.line)
         for v, _, loc in self.deps.dep_list(call.kwarg("dependencies"), cenv, reg.loc):
@@ -135,7 +172,7 @@ class RouteBuilder:
             if m is not None and m[0] in ("dependency", "security"):
                 target = self.deps.dependency_target(m[1], None)
                 sc = self.interp.str_list(m[1].call.kwarg("scopes"), m[1].env or env) if m[1].call else ()
-                roots.append((target, "route", loc, sc, m[0] == "security"))
+                roots.append((target, "route", loc, sc, m[0] == "security", m[1]))
         params = self.deps.classify_params(handler_v, path_params, reg.kind == "websocket")
         plain_params: list[Param] = []
         request_models: list[str] = []
@@ -144,7 +181,7 @@ class RouteBuilder:
                 sc = ()
                 if param.source == "security" and marker is not None and marker.call is not None:
                     sc = self.interp.str_list(marker.call.kwarg("scopes"), marker.env or env)
-                roots.append((dep, "param", Loc(handler.path, param.line), sc, param.source == "security"))
+                roots.append((dep, "param", Loc(handler.path, param.line), sc, param.source == "security", marker))
             plain_params.append(param)
         uses, vias, sub_params = self.walk_dependencies(roots, path_params)
         vias.extend(self.auth.decorator_auth(reg.loc, handler_v))

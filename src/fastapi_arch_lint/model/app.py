@@ -195,6 +195,26 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class BuiltinRoute:
+    """A route served by the framework or a library, not by a project function: FastAPI's OpenAPI
+    document and docs pages (``source`` "docs"; ``openapi_url``, ``docs_url``, ``redoc_url`` and
+    ``swagger_ui_oauth2_redirect_url`` move them, ``None`` removes them), the endpoints a library's
+    router registers itself (``source`` "library": strawberry's ``GraphQLRouter`` serves GET and
+    POST and a websocket at its path). Rules do not lint them (``App.routes`` does not hold them);
+    ``inspect`` lists them."""
+
+    methods: tuple[str, ...]  # as served: Starlette adds HEAD to a plain GET route (the docs pages)
+    path: str
+    kind: str  # "http" | "websocket"
+    source: str  # "docs" | "library"
+    provider: str  # what serves it: "fastapi.FastAPI.openapi", "strawberry.fastapi.GraphQLRouter"...
+    loc: Loc  # where the app or the library's router is created
+    include_chain: tuple[IncludeStep, ...] = ()
+    dependencies: tuple[str, ...] = ()  # from the app, includes and the router, as labels
+    path_unresolved: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Mount:
     path: str
     target: str
@@ -235,6 +255,7 @@ class App:
     dependencies: tuple[str, ...]
     options: tuple[tuple[str, object], ...] = ()  # resolved constructor keywords (debug=True, ...)
     factory: str | None = None  # the factory function that builds it, if any
+    builtin_routes: tuple[BuiltinRoute, ...] = ()  # served by FastAPI itself or a library (not linted)
 
 
 @dataclass(frozen=True, slots=True)

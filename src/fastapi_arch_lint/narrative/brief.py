@@ -455,6 +455,7 @@ def _gaps(model: AppModel, diagnostics: Sequence[Diagnostic], paths: _Paths, lim
     if len(model.unresolved) > limit:
         out.append(f"- …and {len(model.unresolved) - limit} more")
     out.append("")
+    diagnostics = [d for d in diagnostics if not d.is_note]  # the unresolved items are listed above
     files = [d for d in diagnostics if not d.path.startswith("<")]
     internal = [d for d in diagnostics if d.path.startswith("<")]
     if files or internal:

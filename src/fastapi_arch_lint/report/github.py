@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from fastapi_arch_lint.findings import Diagnostic, Finding
+from fastapi_arch_lint.findings import Diagnostic, Finding, split_diagnostics
 from fastapi_arch_lint.report._common import repo_relative
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
@@ -51,11 +51,14 @@ def annotation(f: Finding) -> str:
 
 def render(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, files: int = 0) -> str:
     lines = [annotation(f) for f in findings]
+    diagnostics, notes = split_diagnostics(diagnostics)
     for d in diagnostics:
         props: dict[str, object] = {"title": "fastapi-arch-lint (not analyzed)"}
         if not d.path.startswith("<"):
             props = {"file": repo_relative(d.path), **props}
         lines.append(command("warning", f"not analyzed: {d.message}", props))
+    for d in notes:  # no file: it is about the whole model (``inspect`` lists where each item is)
+        lines.append(command("notice", d.message, {"title": "fastapi-arch-lint (unresolved)"}))
     return "\n".join(lines)
 
 
@@ -66,6 +69,7 @@ def _cell(text: str) -> str:
 def summary_markdown(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, files: int = 0,
                      max_rows: int = SUMMARY_ROWS) -> str:
     counts = Counter(f.severity.value for f in findings)
+    diagnostics, notes = split_diagnostics(diagnostics)
     out = ["## fastapi-arch-lint", ""]
     if findings:
         out.append(f"**{len(findings)} finding{'s' if len(findings) != 1 else ''}** in {files} files: "
@@ -81,6 +85,8 @@ def summary_markdown(findings: Sequence[Finding], diagnostics: Sequence[Diagnost
     if diagnostics:
         out += ["", f"{len(diagnostics)} file{'s' if len(diagnostics) != 1 else ''} could not be analyzed:", ""]
         out += [f"- `{_cell(d.path)}`: {_cell(d.message)}" for d in diagnostics[:max_rows]]
+    for d in notes:
+        out += ["", f"> **Note:** {_cell(d.message)}"]
     return "\n".join(out) + "\n"
 
 

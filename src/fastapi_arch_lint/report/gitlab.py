@@ -2,6 +2,9 @@
 
 Fingerprints hash rule, repository-relative path and the finding's entity (its message
 when it has none), never the line, and are re-salted when two findings collide.
+
+The format is a bare array of issues: it has no place for a note about the run, so the line
+about what the model could not resolve is not in it (``review`` prints it on standard error).
 """
 
 from __future__ import annotations

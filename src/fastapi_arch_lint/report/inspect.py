@@ -6,7 +6,8 @@ import json
 from collections.abc import Sequence
 
 from fastapi_arch_lint.findings import Diagnostic
-from fastapi_arch_lint.model.app import AppModel, AuthVia, Route
+from fastapi_arch_lint.model.app import AppModel, AuthVia, BuiltinRoute, Route
+from fastapi_arch_lint.model.unresolved import affected_routes, kind_of, routing_gaps, unknown_dependencies
 
 JSON_VERSION = 1
 
@@ -35,6 +36,7 @@ def route_json(r: Route) -> dict[str, object]:
         "dependencies": [d.name for d in r.dependencies],
         "include_in_schema": r.include_in_schema,
         "deprecated": r.deprecated,
+        "path_unresolved": r.path_unresolved,
         # the conditions the route is registered under ("" when always): it may not be served
         "conditional": r.conditional,
         "include_chain": [
@@ -49,6 +51,18 @@ def route_json(r: Route) -> dict[str, object]:
     }
 
 
+def builtin_json(r: BuiltinRoute) -> dict[str, object]:
+    return {
+        "methods": list(r.methods), "path": r.path, "kind": r.kind, "source": r.source, "provider": r.provider,
+        "file": r.loc.path, "line": r.loc.line, "dependencies": list(r.dependencies),
+        "path_unresolved": r.path_unresolved,
+        "include_chain": [
+            {"parent": s.parent, "child": s.child, "prefix": s.prefix, "file": s.path, "line": s.line}
+            for s in r.include_chain
+        ],
+    }
+
+
 def to_json(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> dict[str, object]:
     return {
         "version": JSON_VERSION,
@@ -59,6 +73,8 @@ def to_json(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> dict[str
                 "line": a.loc.line,
                 "factory": a.factory,
                 "routes": [route_json(r) for r in a.routes],
+                # served by FastAPI itself (docs) or a library's router, not by project code: not linted
+                "builtin_routes": [builtin_json(r) for r in a.builtin_routes],
                 "mounts": [{"path": m.path, "target": m.target, "kind": m.kind, "file": m.loc.path, "line": m.loc.line} for m in a.mounts],
                 "middleware": [{"name": m.name, "kind": m.kind, "file": m.loc.path, "line": m.loc.line} for m in a.middleware],
             }
@@ -83,7 +99,9 @@ def to_json(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> dict[str
             }
             for t in model.tables
         ],
-        "unresolved": [{"what": u.what, "reason": u.reason, "file": u.path, "line": u.line} for u in model.unresolved],
+        "unresolved": [{"what": u.what, "reason": u.reason, "file": u.path, "line": u.line, "kind": kind_of(u) or "other"}
+                       for u in sorted({*model.unresolved, *unknown_dependencies(model)},
+                                       key=lambda u: (u.path, u.line, u.what))],
         "diagnostics": [{"path": d.path, "message": d.message} for d in diagnostics],
     }
 
@@ -116,11 +134,14 @@ def _auth_text(r: Route) -> str:
 
 def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
     lines: list[str] = []
+    gaps = routing_gaps(model)
+    uncertain = {id(r) for r in affected_routes(model, [u for _, u in gaps.notes])}
     if not model.apps:
         lines.append("No FastAPI application found.")
     for a in model.apps:
         factory = f" (built by {a.factory}())" if a.factory else ""
-        lines.append(f"App `{a.name}` at {a.loc.path}:{a.loc.line}{factory}: {len(a.routes)} routes")
+        builtin = f" (and {len(a.builtin_routes)} served by FastAPI or a library)" if a.builtin_routes else ""
+        lines.append(f"App `{a.name}` at {a.loc.path}:{a.loc.line}{factory}: {len(a.routes)} routes{builtin}")
         rows = []
         for r in a.routes:
             methods = ",".join(r.methods) if r.methods else "WS"
@@ -131,6 +152,10 @@ def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
                 extra.append(f"-> {r.response_model}")
             if not r.include_in_schema:
                 extra.append("hidden")
+            if r.path_unresolved:
+                extra.append("(a prefix or the path is unresolved)")
+            elif id(r) in uncertain:
+                extra.append("(unresolved dependencies above it)")
             if r.conditional:
                 extra.append(f"(only if {r.conditional})")
             rows.append((methods, r.path, f"{r.handler.path}:{r.handler.line}", r.handler.qualname.rsplit(".", 1)[-1],
@@ -141,6 +166,11 @@ def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
             for methods, path, loc, fn, extra, auth in rows:
                 lines.append(f"  {methods:<{w0}}  {path:<{w1}}  {loc} {fn}  {extra}".rstrip())
                 lines.append(f"  {'':<{w0}}  {'':<{w1}}  auth: {auth}")
+        for b in a.builtin_routes:
+            what = "FastAPI's docs" if b.source == "docs" else "library"
+            deps = f"  dependencies: {', '.join(b.dependencies)}" if b.dependencies else ""
+            unresolved = " (a prefix or the path is unresolved)" if b.path_unresolved else ""
+            lines.append(f"  {','.join(b.methods) or 'WS'}  {b.path}  [{what}: {b.provider}]{unresolved}{deps}")
         for m in a.mounts:
             lines.append(f"  MOUNT {m.path} -> {m.target} ({m.kind}) at {m.loc.path}:{m.loc.line}")
         for m in a.middleware:
@@ -149,10 +179,14 @@ def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
             note = f" (authenticates {guarded} of {len(a.routes)} routes)" if guarded else ""
             lines.append(f"  MIDDLEWARE {m.name} at {m.loc.path}:{m.loc.line}{note}")
         lines.append("")
-    if model.unresolved:
-        lines.append(f"Unresolved ({len(model.unresolved)}):")
-        for u in model.unresolved:
-            lines.append(f"  {u.path}:{u.line}: {u.what}: {u.reason}")
+    unresolved = sorted({*model.unresolved, *(u for _, u in gaps.notes)}, key=lambda u: (u.path, u.line, u.what))
+    if unresolved:
+        lines.append(f"Unresolved ({len(unresolved)}):")
+        if gaps.notes:
+            lines.append(f"  {gaps.message().removesuffix('; see `fastapi-arch-lint inspect`')}")
+        for u in unresolved:
+            kind = kind_of(u)
+            lines.append(f"  {u.path}:{u.line}: {f'[{kind}] ' if kind else ''}{u.what}: {u.reason}")
         lines.append("")
     if diagnostics:
         lines.append(f"Files not analyzed ({len(diagnostics)}):")

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 
-from fastapi_arch_lint.findings import Diagnostic, Finding
+from fastapi_arch_lint.findings import Diagnostic, Finding, split_diagnostics
 
 VERSION = 1
 
@@ -30,18 +30,30 @@ def finding_json(f: Finding) -> dict[str, object]:
     }
 
 
+def diagnostic_json(d: Diagnostic) -> dict[str, object]:
+    """A file not analyzed: ``{path, message, kind: "not-analyzed"}``; the line about what the model
+    could not resolve: ``{path: "<model>", message, kind: "unresolved", count, routes, locations}``."""
+    if not d.is_note:
+        return {"path": d.path, "message": d.message, "kind": "not-analyzed"}
+    return {
+        "path": d.path, "message": d.message, "kind": d.kind, "count": d.count, "routes": d.routes,
+        "locations": [{"path": r.path, "line": r.line, "message": r.message} for r in d.locations],
+    }
+
+
 def document(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, files: int = 0) -> dict[str, object]:
     counts = Counter(f.severity.value for f in findings)
+    problems, _ = split_diagnostics(diagnostics)
     return {
         "version": VERSION,
         "findings": [finding_json(f) for f in findings],
-        "diagnostics": [{"path": d.path, "message": d.message} for d in diagnostics],
+        "diagnostics": [diagnostic_json(d) for d in diagnostics],
         "summary": {
             "files": files,
             "findings": len(findings),
             "by_severity": {s: counts.get(s, 0) for s in ("error", "warning", "info")},
             "by_rule": dict(sorted(Counter(f.rule for f in findings).items())),
-            "not_analyzed": len(diagnostics),
+            "not_analyzed": len(problems),
         },
     }
 

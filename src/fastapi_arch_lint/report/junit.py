@@ -1,7 +1,8 @@
 """``review --format junit``: JUnit XML (GitLab ``artifacts:reports:junit``, Jenkins, Azure DevOps).
 
 ``<testsuites>`` → one ``<testsuite>`` per file → one failing ``<testcase>`` per finding.
-Files that could not be analyzed are ``<testcase>``s with an ``<error>``. A clean run is a
+Files that could not be analyzed are ``<testcase>``s with an ``<error>``; the line about what the
+model could not resolve is not a test case (``review`` prints it on standard error). A clean run is a
 single passing test case, so CI does not report "0 tests".
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from fastapi_arch_lint.findings import Diagnostic, Finding
+from fastapi_arch_lint.findings import Diagnostic, Finding, split_diagnostics
 
 
 def _classname(path: str) -> str:
@@ -24,7 +25,8 @@ def document(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, 
     for f in findings:
         by_file.setdefault(f.path, []).append(f)
     diags_by_file: dict[str, list[Diagnostic]] = {}
-    for d in diagnostics:
+    # the line about what the model could not resolve is no test case: ``review`` prints it on stderr
+    for d in split_diagnostics(diagnostics)[0]:
         diags_by_file.setdefault(d.path, []).append(d)
     total = failures = errors = 0
     for path in sorted(set(by_file) | set(diags_by_file)):

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from fastapi_arch_lint import __version__
-from fastapi_arch_lint.findings import Diagnostic, Finding
+from fastapi_arch_lint.findings import Diagnostic, Finding, split_diagnostics
 from fastapi_arch_lint.report._common import fingerprints, repo_relative
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -25,6 +25,7 @@ INFORMATION_URI = "https://pypi.org/project/fastapi-arch-lint/"
 FINGERPRINT_KEY = "fastapiArchLint/v1"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 PRECISION = {"high": "high", "medium": "medium", "low": "low"}
+MAX_NOTE_LOCATIONS = 100  # where the unresolved items are (the notification's locations), at most
 MAX_TEXT = 1000  # GitHub: shortDescription/fullDescription/help.text at most 1024 characters
 
 
@@ -148,6 +149,15 @@ def document(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], rul
         results.append(result)
     notifications = []
     internal_failure = False
+    diagnostics, notes = split_diagnostics(diagnostics)
+    for d in notes:  # what the model could not resolve: a note about the run, not a result
+        n = {"message": {"text": d.message}, "level": "note",
+             "descriptor": {"id": "unresolved"},
+             "properties": {"kind": d.kind, "count": d.count, "routes": d.routes}}
+        if d.locations:
+            n["locations"] = [{**_location(repo_relative(r.path), r.line), "message": {"text": r.message}}
+                              for r in d.locations[:MAX_NOTE_LOCATIONS]]
+        notifications.append(n)
     for d in diagnostics:
         n: dict[str, object] = {"message": {"text": f"{d.path}: {d.message}" if d.path.startswith("<") else d.message}}
         if d.path.startswith("<"):

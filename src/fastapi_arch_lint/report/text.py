@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from fastapi_arch_lint.findings import Diagnostic, Finding
+from fastapi_arch_lint.findings import Diagnostic, Finding, split_diagnostics
 
 
 def render(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, files: int = 0,
            color: bool = False) -> str:
     lines: list[str] = []
+    diagnostics, notes = split_diagnostics(diagnostics)
 
     def style(text: str, **kw: object) -> str:
         if not color:
@@ -43,4 +44,6 @@ def render(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, fi
         lines.append(f"No findings in {files} files.")
     if diagnostics:
         lines.append(f"{len(diagnostics)} file{'s' if len(diagnostics) != 1 else ''} could not be analyzed (see above).")
+    for d in notes:  # a footer, not a finding: what the model could not resolve
+        lines.append(f"{style('note', fg='cyan', bold=True)}: {d.message}")
     return "\n".join(lines)

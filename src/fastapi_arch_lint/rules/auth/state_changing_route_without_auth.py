@@ -85,7 +85,9 @@ class StateChangingRouteWithoutAuth(Rule):
         public_paths = self.options["public-routes"]
         public_handlers = self.options["public-handlers"]
         for route in unique_routes(app):
-            if route.kind != "http" or route.auth.via:
+            # optional auth (``auto_error=False``, ``optional=True``) lets anonymous requests through: it is
+            # not authentication unless a required way reaches the route too
+            if route.kind != "http" or any(not v.optional for v in route.auth.via):
                 continue
             changing = [m for m in route.methods if m in STATE_CHANGING]
             if not changing or is_public(route, public_paths, public_handlers):
@@ -116,6 +118,12 @@ class StateChangingRouteWithoutAuth(Rule):
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM
                 if fn is not None:
                     related.append(Related(fn.path, fn.fact.pos.line, f"`{short(fn.qualname)}` reads {what}"))
+            optional = [v for v in route.auth.via if v.optional]
+            if optional:
+                names = sorted({v.chain[0] if v.chain else v.name for v in optional})
+                custom += (f"; only optional authentication reaches it ({', '.join(f'`{n}`' for n in names)} lets "
+                           f"anonymous requests through)")
+                severity, confidence = Severity.WARNING, Confidence.MEDIUM  # anonymous access may be meant
             methods = ",".join(changing)
             webhook = "hook" in route.path.lower() or "hook" in handler_name(route).lower()  # webhooks, /hooks/...
             help_text = (
@@ -132,8 +140,8 @@ class StateChangingRouteWithoutAuth(Rule):
                 )
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
-                f"`{methods} {route.path}` (`{handler_name(route)}`) changes state but no authentication reaches "
-                f"it; include chain: {include_chain_text(route)}{sib_text}{custom}",
+                f"`{methods} {route.path}` (`{handler_name(route)}`) changes state but no "
+                f"{'required ' if optional else ''}authentication reaches it; include chain: {include_chain_text(route)}{sib_text}{custom}",
                 help=help_text + ("; if that dependency does authenticate in a way the review cannot follow, name it "
                                   "in `auth-dependencies = [\"module.function\"]` under [tool.fastapi-arch-lint]"
                                   if readers else ""),

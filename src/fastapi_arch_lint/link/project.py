@@ -1,0 +1,101 @@
+"""The analyzed project as modules: module names, relative imports, packages (regular and namespace),
+and every scope, class and function in them with the env it is defined in. No evaluation here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+from fastapi_arch_lint.link.values import Env, VClass, VFunc
+from fastapi_arch_lint.model.facts import ClassFact, FunctionFact, ImportFact, ModuleFacts, Scope
+
+
+class Project:
+    def __init__(self, modules: Mapping[str, ModuleFacts]) -> None:
+        self.modules = modules
+        self._package_prefixes: set[str] | None = None
+
+    def path_of(self, module: str) -> str:
+        m = self.modules.get(module)
+        return m.path if m else module
+
+    def absolute(self, module: str, imp: ImportFact) -> str:
+        """The module a (possibly relative) import in ``module`` names."""
+        if imp.level == 0:
+            return imp.module
+        facts = self.modules.get(module)
+        parts = module.split(".")
+        if not (facts and facts.is_package):
+            parts = parts[:-1]
+        if imp.level > 1:
+            parts = parts[: len(parts) - (imp.level - 1)] if imp.level - 1 <= len(parts) else []
+        base = ".".join(parts)
+        if imp.module:
+            return f"{base}.{imp.module}" if base else imp.module
+        return base
+
+    def is_package(self, name: str) -> bool:
+        """Whether ``name`` is a package (regular or namespace) of the analyzed modules."""
+        prefixes = self._package_prefixes
+        if prefixes is None:
+            prefixes = {m.rsplit(".", k)[0] for m in self.modules for k in range(1, m.count(".") + 1)}
+            self._package_prefixes = prefixes
+        return name in prefixes
+
+    def all_scopes(self) -> Iterator[tuple[Scope, Env]]:
+        """Every module, function and method scope, with the env its statements run in."""
+        for name in sorted(self.modules):
+            facts = self.modules[name]
+            env = Env(name)
+            yield facts.scope, env
+            yield from self._function_scopes(facts.scope.functions, env)
+            for c in facts.scope.classes:
+                yield from self._class_scopes(c, env)
+
+    def _function_scopes(self, functions: Iterable[FunctionFact], env: Env) -> Iterator[tuple[Scope, Env]]:
+        for f in functions:
+            inner = Env(env.module, env.functions + (f,))
+            yield f.scope, inner
+            yield from self._function_scopes(f.scope.functions, inner)
+            for c in f.scope.classes:
+                yield from self._class_scopes(c, inner)
+
+    def _class_scopes(self, c: ClassFact, env: Env) -> Iterator[tuple[Scope, Env]]:
+        yield from self._function_scopes(c.methods, env)
+        for inner in c.classes:
+            yield from self._class_scopes(inner, env)
+
+    def all_classes(self) -> Iterator[tuple[VClass, str]]:
+        for name in sorted(self.modules):
+            facts = self.modules[name]
+            env = Env(name)
+            for c in facts.scope.classes:
+                yield from self._classes(c, env)
+
+    def _classes(self, c: ClassFact, env: Env) -> Iterator[tuple[VClass, str]]:
+        yield VClass(c, env), self.path_of(env.module)
+        for inner in c.classes:
+            yield from self._classes(inner, env)
+
+    def functions(self) -> Iterator[tuple[VFunc, str | None]]:
+        """Every function and method with its class's qualified name."""
+        for name in sorted(self.modules):
+            facts = self.modules[name]
+            env = Env(name)
+            yield from self._funcs(facts.scope.functions, env, None)
+            for c in facts.scope.classes:
+                yield from self._class_funcs(c, env)
+
+    def _funcs(self, functions: Iterable[FunctionFact], env: Env, cls: VClass | None) -> Iterator[tuple[VFunc, str | None]]:
+        for f in functions:
+            v = VFunc(f, env, cls)
+            yield v, cls.qualname if cls else None
+            inner = Env(env.module, env.functions + (f,))
+            yield from self._funcs(f.scope.functions, inner, None)
+            for c in f.scope.classes:
+                yield from self._class_funcs(c, inner)
+
+    def _class_funcs(self, c: ClassFact, env: Env) -> Iterator[tuple[VFunc, str | None]]:
+        cls = VClass(c, env)
+        yield from self._funcs(c.methods, env, cls)
+        for inner in c.classes:
+            yield from self._class_funcs(inner, env)

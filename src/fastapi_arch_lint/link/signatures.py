@@ -1,0 +1,262 @@
+"""Dependencies whose signature is built at runtime, which FastAPI reads instead of the one written.
+
+Two ways of building one are followed:
+
+* project code: ``@with_signature(Signature([Parameter("creds", ..., default=Security(scheme))]))``
+  (makefun) over a function or a ``__call__``: FastAPI sees the parameters of the synthesised
+  signature. A parameter added in the same block as the list is built is certain; one added under an
+  ``if`` or in a loop (a deeper block) is not, and is noted as unresolved instead of guessed;
+* a library that does the same: fastapi-users' ``users.current_user(...)``, whose signature takes
+  each authentication backend's transport scheme and which answers 401/403 itself unless
+  ``optional=True`` (``knowledge.USERS_*``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi_arch_lint.link.dependencies import Dependencies
+from fastapi_arch_lint.link.interpreter import Interpreter
+from fastapi_arch_lint.link.knowledge import (
+    PARAMETER_CLASSES,
+    SIGNATURE_CLASSES,
+    USERS_AUTHENTICATORS,
+    USERS_BACKEND,
+    USERS_CURRENT_USER,
+    USERS_TRANSPORT_SCHEMES,
+    WITH_SIGNATURE,
+)
+from fastapi_arch_lint.link.values import (
+    Env,
+    Value,
+    VConst,
+    VExt,
+    VFunc,
+    VInst,
+    VSeq,
+    VUnknown,
+)
+from fastapi_arch_lint.model.expr import (
+    Attr,
+    Call,
+    Expr,
+    Name,
+    Seq,
+    Subscript,
+    render,
+)
+from fastapi_arch_lint.model.facts import FunctionFact
+
+
+@dataclass(frozen=True, slots=True)
+class Synthesised:
+    """The ``Depends``/``Security`` parameters of a synthesised signature FastAPI will see."""
+
+    markers: tuple[VInst, ...]  # certain: built in the same block as the parameter list
+    uncertain: int  # parameters added under a condition or in a loop
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryAuth:
+    """A library dependency that authenticates (fastapi-users' ``current_user``)."""
+
+    name: str  # what the project calls it
+    schemes: tuple[tuple[str, str, int], ...]  # (scheme class, path, line of the transport)
+    optional: bool  # ``optional=True``: no user is None, not a 401
+    evidence: str
+    path: str
+    line: int
+
+
+class Signatures:
+    def __init__(self, interp: Interpreter, deps: Dependencies) -> None:
+        self.interp = interp
+        self.deps = deps
+        self._memo: dict[tuple[int, str], Synthesised | None] = {}
+
+    # -- makefun's with_signature in project code -----------------------------------------
+    def synthesised(self, fn: VFunc) -> Synthesised | None:
+        """The dependency parameters of the signature ``@with_signature(...)`` gives ``fn``; None when
+        ``fn`` keeps its own signature."""
+        key = (id(fn.fact), fn.env.module)
+        if key not in self._memo:
+            self._memo[key] = self._synthesised(fn)
+        return self._memo[key]
+
+    def _synthesised(self, fn: VFunc) -> Synthesised | None:
+        for d in fn.fact.decorators:
+            e = d.expr
+            if not isinstance(e, Call) or not e.args:
+                continue
+            f = self.interp.eval(e.func, fn.env)
+            if not (isinstance(f, VExt) and f.qualname in WITH_SIGNATURE):
+                continue
+            items = self._parameter_items(e.args[0], fn.env)
+            if items is None:
+                self.interp.note(f"signature of `{fn.fact.name}`", f"`{render(e.args[0], 40)}` is not a literal "
+                                 "list of parameters", fn.env.module, d.pos.line)
+                return Synthesised((), 1)
+            markers: list[VInst] = []
+            uncertain = 0
+            for item, env, certain in items:
+                m = self._marker(item, env)
+                if m is None:
+                    continue
+                if certain:
+                    markers.append(m)
+                else:
+                    uncertain += 1
+            if uncertain:
+                self.interp.note(f"signature of `{fn.fact.name}`", f"{uncertain} dependency parameter(s) added "
+                                 "under a condition or in a loop", fn.env.module, d.pos.line)
+            return Synthesised(tuple(markers), uncertain)
+        return None
+
+    def _marker(self, item: Expr, env: Env) -> VInst | None:
+        """The ``Depends``/``Security`` default of an ``inspect.Parameter(...)`` expression."""
+        if not isinstance(item, Call):
+            return None
+        cls = self.interp.eval(item.func, env)
+        if not (isinstance(cls, VExt) and cls.qualname in PARAMETER_CLASSES):
+            return None
+        default = item.kwarg("default")
+        if default is None:
+            return None
+        m = self.deps.marker_of(self.interp.eval(default, env))
+        return m[1] if m is not None and m[0] in ("dependency", "security") else None
+
+    def _parameter_items(self, sig: Expr, env: Env) -> list[tuple[Expr, Env, bool]] | None:
+        """The ``Parameter`` expressions of ``Signature(<list>)`` (``sig`` or the name bound to it), each with
+        whether it is certainly there."""
+        outer = env.functions[-1] if env.functions else None
+        if isinstance(sig, Name) and outer is not None:
+            sig = self._local_value(outer, sig.id) or sig
+        if not isinstance(sig, Call):
+            return None
+        cls = self.interp.eval(sig.func, env)
+        if not (isinstance(cls, VExt) and cls.qualname in SIGNATURE_CLASSES):
+            return None
+        params = sig.arg(0, "parameters")
+        if isinstance(params, Seq):
+            return [(i, env, True) for i in params.items]
+        if not isinstance(params, Name) or outer is None:
+            return None
+        return self._built_list(outer, params.id, env)
+
+    @staticmethod
+    def _local_value(fn: FunctionFact, name: str) -> Expr | None:
+        found = [a for a in fn.scope.assigns if a.target == name and not a.augmented]
+        return found[0].value if len(found) == 1 else None
+
+    @staticmethod
+    def _built_list(fn: FunctionFact, name: str, env: Env) -> list[tuple[Expr, Env, bool]] | None:
+        """The items of a list built in ``fn``: ``name = [...]``, then ``name += [...]``/``name.append(x)``;
+        an addition in a deeper block than the list's creation (an ``if``, a loop) is uncertain."""
+        made = [a for a in fn.scope.assigns if a.target == name and not a.augmented]
+        if len(made) != 1 or not isinstance(made[0].value, Seq):
+            return None
+        base = made[0]
+        out = [(i, env, True) for i in made[0].value.items]
+        for a in fn.scope.assigns:
+            if a.target == name and a.augmented:
+                if not isinstance(a.value, Seq):
+                    return None
+                out += [(i, env, a.pos.col == base.pos.col and a.pos.line > base.pos.line) for i in a.value.items]
+        for site in fn.calls:
+            c = site.call
+            if isinstance(c.func, Attr) and isinstance(c.func.value, Name) and c.func.value.id == name:
+                if c.func.attr == "append" and len(c.args) == 1:
+                    out.append((c.args[0], env, site.pos.col == base.pos.col and site.pos.line > base.pos.line))
+                elif c.func.attr in ("extend", "insert"):
+                    return None
+        return out
+
+    # -- fastapi-users ------------------------------------------------------------------------
+    def library_auth(self, v: Value, marker: VInst | None) -> LibraryAuth | None:
+        """fastapi-users' ``current_user(...)`` dependency, from the name it is bound to or the ``Depends`` call."""
+        found = self._dependency_expr(v, marker)
+        if found is None:
+            return None
+        expr, env, name = found
+        if not (isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr in USERS_CURRENT_USER):
+            return None
+        ctor = self._authenticator(expr.func.value, env, 0)
+        if ctor is None:
+            return None
+        call, cenv, qualname = ctor
+        optional = False
+        opt = expr.kwarg("optional")
+        if opt is not None:
+            ov = self.interp.eval(opt, env)
+            if not isinstance(ov, VConst):
+                self.interp.note(f"`{render(expr, 50)}`", "`optional` is not a constant", env.module, expr.line)
+                return None
+            optional = bool(ov.value)
+        schemes = self._backend_schemes(call, cenv, qualname)
+        line = marker.site[1] if marker is not None else expr.line
+        what = "returns None without a user" if optional else "answers 401/403 without an (active) user"
+        if schemes is None:
+            self.interp.note(f"authentication backends of `{render(expr.func.value, 40)}`",
+                             "not a literal list of backends with known transports", cenv.module, call.line)
+            schemes = ()
+        return LibraryAuth(name or render(expr, 40), schemes, optional,
+                           f"fastapi-users `{expr.func.attr}()`: {what}", self.interp.path_of(env.module),
+                           expr.line or line)
+
+    def _dependency_expr(self, v: Value, marker: VInst | None) -> tuple[Expr, Env, str] | None:
+        if isinstance(v, VUnknown) and v.binding:
+            module, _, name = v.binding.rpartition(".")
+            value = self._module_value(module, name)
+            if value is not None:
+                return value, Env(module), name
+        if marker is not None and marker.call is not None:
+            e = marker.call.arg(0, "dependency")
+            if isinstance(e, Call):
+                return e, marker.env or Env(marker.site[0]), ""
+        return None
+
+    def _module_value(self, module: str, name: str) -> Expr | None:
+        facts = self.interp.modules.get(module)
+        if facts is None:
+            return None
+        entries = self.interp.symtab(facts.scope).get(name)
+        if not entries or entries[-1][1] != "assign":
+            return None
+        return entries[-1][2].value  # type: ignore[union-attr]
+
+    def _authenticator(self, expr: Expr, env: Env, depth: int) -> tuple[Call, Env, str] | None:
+        """The constructor call of the fastapi-users object ``expr`` names."""
+        if depth > 4:
+            return None
+        if isinstance(expr, Attr) and expr.attr == "authenticator":  # ``users.authenticator``: same backends
+            return self._authenticator(expr.value, env, depth + 1)
+        if isinstance(expr, Call):
+            f = expr.func.value if isinstance(expr.func, Subscript) else expr.func
+            fv = self.interp.eval(f, env)
+            if isinstance(fv, VExt) and fv.qualname in USERS_AUTHENTICATORS:
+                return expr, env, fv.qualname
+            return None
+        v = self.interp.eval(expr, env)
+        if isinstance(v, VInst) and isinstance(v.cls, VExt) and v.cls.qualname in USERS_AUTHENTICATORS and v.call:
+            return v.call, v.env or Env(v.site[0]), v.cls.qualname
+        if isinstance(v, VUnknown) and v.binding:
+            module, _, name = v.binding.rpartition(".")
+            value = self._module_value(module, name)
+            if value is not None:
+                return self._authenticator(value, Env(module), depth + 1)
+        return None
+
+    def _backend_schemes(self, call: Call, env: Env, qualname: str) -> tuple[tuple[str, str, int], ...] | None:
+        index, keyword = USERS_AUTHENTICATORS[qualname]
+        backends = self.interp.eval(call.arg(index, keyword), env)
+        if not isinstance(backends, VSeq) or not backends.items:
+            return None
+        out = []
+        for b in backends.items:
+            if not (isinstance(b, VInst) and isinstance(b.cls, VExt) and b.cls.qualname == USERS_BACKEND and b.call):
+                return None
+            t = self.interp.eval(b.call.arg(1, "transport"), b.env or Env(b.site[0]))
+            if not (isinstance(t, VInst) and isinstance(t.cls, VExt) and t.cls.qualname in USERS_TRANSPORT_SCHEMES):
+                return None
+            out.append((USERS_TRANSPORT_SCHEMES[t.cls.qualname], self.interp.path_of(t.site[0]), t.site[1]))
+        return tuple(out)

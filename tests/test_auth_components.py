@@ -1,0 +1,186 @@
+"""Issue 16: auth a library builds (fastapi-users), and synthesised signatures in project code.
+
+fastapi-users is not installed in the test environment, so the truth of ``tests/fixtures/users_library_app``
+is stated here, route by route, from the library's source: ``current_user()`` builds a dependency whose
+signature takes each backend's transport scheme (``OAuth2PasswordBearer`` for a bearer transport,
+``APIKeyCookie`` for a cookie transport, both ``auto_error=False``) and that answers 401/403 itself
+unless ``optional=True``, which returns None instead.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fastapi_arch_lint.config import Config
+from fastapi_arch_lint.engine import analyze, review
+from fastapi_arch_lint.model.app import AppModel
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+BOTH = (("scheme", "APIKeyCookie", False), ("scheme", "OAuth2PasswordBearer", False))
+BOTH_OPTIONAL = (("scheme", "APIKeyCookie", True), ("scheme", "OAuth2PasswordBearer", True))
+
+USERS_LIBRARY = {
+    ("POST", "/admin/reindex"): BOTH,  # include_router(dependencies=[Depends(current_superuser)])
+    ("GET", "/health"): (),
+    ("GET", "/shelves"): BOTH_OPTIONAL,  # current_user(optional=True)
+    ("POST", "/shelves"): BOTH,  # current_user(active=True) as a parameter
+    ("DELETE", "/shelves/{shelf_id}"): BOTH,  # dependencies=[Depends(current_superuser)]
+    ("POST", "/shelves/{shelf_id}/share"): BOTH_OPTIONAL,
+    ("PUT", "/shelves/{shelf_id}/title"): BOTH,  # Depends(users.current_user(active=True)) inline
+}
+
+
+def _model(root: Path, monkeypatch: pytest.MonkeyPatch) -> AppModel:
+    monkeypatch.chdir(root)
+    return analyze(["."], base=root, jobs=1).model
+
+
+def _table(model: AppModel) -> dict[tuple[str, str], tuple[tuple[str, str, bool], ...]]:
+    return {(m, r.path): tuple(sorted({(v.kind, v.scheme, v.optional) for v in r.auth.via}))
+            for r in model.routes for m in r.methods}
+
+
+def test_fastapi_users_current_user_takes_the_backends_transport_schemes(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _model(FIXTURES / "users_library_app", monkeypatch)
+    assert _table(model) == USERS_LIBRARY
+    by = {(r.methods, r.path): r for r in model.routes}
+    vias = by[(("POST",), "/shelves")].auth.via
+    assert {(v.name, v.chain, v.path, v.line) for v in vias} == {
+        ("current_active_user", ("current_active_user", "OAuth2PasswordBearer"), "app/users.py", 24),
+        ("current_active_user", ("current_active_user", "APIKeyCookie"), "app/users.py", 25)}
+    assert all("answers 401/403" in v.evidence for v in vias)
+    assert all("returns None" in v.evidence for v in by[(("GET",), "/shelves")].auth.via)
+    # the library's own routers are not enumerated: said, not guessed
+    assert any("get_auth_router" in u.what for u in model.unresolved)
+
+
+def test_fal401_on_fastapi_users_flags_only_the_optional_state_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = FIXTURES / "users_library_app"
+    monkeypatch.chdir(root)
+    findings = [f for f in review(["."], Config(root=root), select=["FAL4"]).findings]
+    assert [(f.rule, f.path, f.line, f.severity.value) for f in findings] == [
+        ("FAL401", "app/api/shelves.py", 19, "warning")]
+    assert "only optional authentication reaches it (`optional_reader`" in findings[0].message
+
+
+def _project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]) -> AppModel:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(textwrap.dedent(text))
+    return _model(tmp_path, monkeypatch)
+
+
+def test_unresolved_backends_still_count_as_a_library_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _project(tmp_path, monkeypatch, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+            from fastapi_users import FastAPIUsers
+            from app.backends import load_backends
+
+            users = FastAPIUsers(lambda: None, load_backends())
+            app = FastAPI()
+
+
+            @app.post("/notes")
+            def create(user=Depends(users.current_user())) -> None: ...
+        """,
+        "app/backends.py": "def load_backends():\n    return BACKENDS\n",
+    })
+    [via] = model.routes[0].auth.via
+    assert (via.kind, via.scheme, via.optional) == ("dependency", "library check", False)
+    assert any("authentication backends" in u.what for u in model.unresolved)
+
+
+def test_a_synthesised_signature_added_under_a_condition_is_unresolved(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _project(tmp_path, monkeypatch, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from inspect import Parameter, Signature
+
+            from fastapi import Depends, FastAPI, HTTPException
+            from fastapi.security import APIKeyHeader
+            from makefun import with_signature
+
+            key_header = APIKeyHeader(name="X-Key", auto_error=False)
+
+
+            def make_guard(strict: bool):
+                parameters = []
+                if strict:
+                    parameters += [Parameter("key", Parameter.KEYWORD_ONLY, default=Depends(key_header))]
+
+                @with_signature(Signature(parameters))
+                async def guard(**kwargs):
+                    if not kwargs.get("key"):
+                        raise HTTPException(status_code=401)
+
+                return guard
+
+
+            app = FastAPI()
+
+
+            @app.post("/jobs", dependencies=[Depends(make_guard(True))])
+            def create() -> None: ...
+        """,
+    })
+    assert model.routes[0].auth.via == ()  # not guessed either way
+    assert any("added under a condition" in u.reason for u in model.unresolved)
+
+
+GATE = """
+    from fastapi import Depends, FastAPI, HTTPException, Request
+
+
+    class NotAuthenticated(HTTPException):
+        def __init__(self, detail: str = "Not authenticated") -> None:
+            super().__init__(status_code=401, detail=detail)
+
+
+    def get_principal(request: Request):
+        return request.state.principal  # set by a middleware; anonymous callers get an anonymous principal
+
+
+    class _Gate:
+        def __init__(self, *, allow_anonymous: bool) -> None:
+            self.allow_anonymous = allow_anonymous
+
+        async def __call__(self, principal=Depends(get_principal)):
+            if principal.is_anonymous:
+                {body}
+            return principal
+
+
+    class Gate(_Gate):
+        async def __call__(self, principal=Depends(get_principal)):
+            return await super().__call__(principal)
+
+
+    members_only = Gate(allow_anonymous=False)
+    app = FastAPI()
+
+
+    @app.post("/posts")
+    async def create_post(principal=Depends(members_only)) -> None: ...
+"""
+
+
+def test_a_gate_that_rejects_the_principal_below_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _project(tmp_path, monkeypatch, {
+        "app/__init__.py": "", "app/main.py": GATE.replace("{body}", "raise NotAuthenticated()")})
+    [via] = model.routes[0].auth.via
+    assert (via.kind, via.name, via.optional) == ("dependency", "members_only", False)
+    assert via.evidence.startswith("raises NotAuthenticated(401) when what the dependencies below it provide is absent")
+
+
+def test_a_gate_that_rejects_only_under_a_further_condition_is_unresolved(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = "if not self.allow_anonymous:\n                    raise NotAuthenticated()"
+    model = _project(tmp_path, monkeypatch, {"app/__init__.py": "", "app/main.py": GATE.replace("{body}", body)})
+    assert model.routes[0].auth.via == ()
+    assert any("only under a further condition" in u.reason for u in model.unresolved)
