@@ -21,6 +21,7 @@ import pytest
 
 from fastapi_arch_lint.engine import Analysis, analyze
 from fastapi_arch_lint.extract.parse import extract_source
+from fastapi_arch_lint.model.unresolved import kind_of
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "registration_forms_app"
@@ -265,7 +266,8 @@ def test_loop_over_runtime_data_is_unresolved(tmp_path: Path) -> None:
     })
     # the statement that does not read the loop target runs if the loop runs at all
     assert table(a) == {("GET", "/fixed"): "for _ in range(2)"}
-    assert unresolved(a) == ["loop `for plugin in discover()`: iterates `discover()`: not a literal list or tuple"]
+    assert unresolved(a) == [
+        "included router `plugin.router` in loop `for plugin in discover()`: iterates `discover()`: not a literal list or tuple"]
 
 
 def test_loop_target_that_cannot_be_unpacked_is_unresolved(tmp_path: Path) -> None:
@@ -283,7 +285,7 @@ def test_loop_target_that_cannot_be_unpacked_is_unresolved(tmp_path: Path) -> No
         """,
     })
     assert table(a) == {}
-    assert unresolved(a) == ["loop `for prefix, router in PAIRS`: cannot unpack `r` into its target"]
+    assert unresolved(a) == ["included router `router` in loop `for prefix, router in PAIRS`: cannot unpack `r` into its target"]
 
 
 def test_routes_added_in_a_loop_inside_a_factory(tmp_path: Path) -> None:
@@ -514,4 +516,7 @@ def test_include_in_a_loop_over_plugins_is_unresolved_whatever_its_receiver(tmp_
         """,
     })
     assert table(a) == {}
-    assert unresolved(a) == ["loop `for plugin in load_plugins()`: iterates `load_plugins()`: not a literal list or tuple"]
+    assert unresolved(a) == ["included router `plugin.router` in loop `for plugin in load_plugins()`: iterates "
+                             "`load_plugins()`: not a literal list or tuple"]
+    # counted in the review's one line about what could not be resolved
+    assert kind_of(a.model.unresolved[0]) == "include"

@@ -182,6 +182,12 @@ class Blocks:
         self.interp = interp
         self._innermost: dict[int, dict[str, list[int]]] = {}
         self._frames: dict[tuple[str, tuple[str, ...]], FunctionFact] = {}  # kept alive: the interpreter keys by id
+        self._what = ""  # what the statement being expanded registers, in the linker's wording (for notes)
+
+    def _about(self, block: BlockFact) -> str:
+        """What a note about an unresolved loop is about: the registration in it (``included router `x```,
+        worded as the other notes about it are, so the review's summary counts it), then the loop."""
+        return f"{shown(self._what)} in loop `{block.text}`" if self._what else f"loop `{block.text}`"
 
     def innermost(self, scope: Scope, kind: str) -> list[int]:
         """For each of the scope's ``calls``/``functions``/``assigns``, the innermost block it is in (-1: none)."""
@@ -212,7 +218,8 @@ class Blocks:
             b = block.parent
         return out
 
-    def variants(self, scope: Scope, kind: str, index: int, env: Env, uses: list[Expr | None]) -> Iterator[Variant]:
+    def variants(self, scope: Scope, kind: str, index: int, env: Env, uses: list[Expr | None], what: str = ""
+                 ) -> Iterator[Variant]:
         """The ways statement ``index`` of ``scope.<kind>`` runs; ``uses`` are the expressions it evaluates
         (to tell whether it depends on a loop's target)."""
         if not scope.blocks:
@@ -230,6 +237,7 @@ class Blocks:
         used: set[str] = set()
         for u in uses:
             used |= names_in(u)
+        self._what = what
         yield from self._expand(chain, 0, Variant({}, ()), env, used)
 
     def _expand(self, chain: list[BlockFact], i: int, acc: Variant, env: Env, used: set[str]) -> Iterator[Variant]:
@@ -261,7 +269,7 @@ class Blocks:
             for item in items[:MAX_VARIANTS]:
                 subst = dict(acc.subst)
                 if not _bind(block.target, item, subst):
-                    self.interp.note(f"loop `{block.text}`", f"cannot unpack `{render(item)}` into its target",
+                    self.interp.note(self._about(block), f"cannot unpack `{render(item)}` into its target",
                                      env.module, block.pos.line)
                     return
                 yield from self._expand(chain, i + 1, Variant(subst, acc.conditions, frames), env, used)
@@ -301,7 +309,7 @@ class Blocks:
                 return found
             why = found
         if not quiet:
-            self.interp.note(f"loop `{block.text}`", f"iterates `{render(it)}`: {why}", env.module, block.pos.line)
+            self.interp.note(self._about(block), f"iterates `{render(it)}`: {why}", env.module, block.pos.line)
         return None
 
     def _literal_sequence(self, it: Name | Attr, env: Env) -> tuple[list[Expr], str | None] | str:

@@ -147,6 +147,18 @@ def _registers(call: Call) -> Expr | None:
     return func.value if isinstance(func, Attr) and func.attr in _STATEMENTS else None
 
 
+def _what(call: Call) -> str:
+    """What a registration statement is about, in the wording of the linker's notes (``model/unresolved.py``)."""
+    if isinstance(call.func, Call):
+        return f"route decorator `{render(call.func.func)}(...)`"
+    method = call.func.attr if isinstance(call.func, Attr) else ""
+    if method == "include_router":
+        return f"included router `{render(call.arg(0, 'router'))}`"
+    if method in ("add_api_route", "add_route", "add_api_websocket_route", "add_websocket_route"):
+        return f"endpoint of `{render(call.func)}`"
+    return ""
+
+
 def _decorates(expr: Expr) -> Expr | None:
     """The receiver of a decorator that has the form of a route decorator, else None."""
     if isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr in _DECORATORS:
@@ -330,7 +342,8 @@ class Registrations:
                 receivers = [r for d in f.decorators if (r := _decorates(d.expr)) is not None]
                 if not receivers or not self._in_play(scope, "functions", i, env, receivers):
                     continue
-                for variant in self._variants(scope, "functions", i, env, [d.expr for d in f.decorators]):
+                what = f"route decorator `@{render(receivers[0])}...`"
+                for variant in self._variants(scope, "functions", i, env, [d.expr for d in f.decorators], what):
                     if variant.frames:  # the handler is defined in ``env``, its decorator evaluated in another
                         self.interp.note(f"decorators of `{f.name}`", "in a loop over another module's sequence",
                                          env.module, f.pos.line)
@@ -345,7 +358,7 @@ class Registrations:
                 if not (isinstance(sc.call.func, Attr) and sc.call.func.attr == "include_router") and not self._in_play(
                         scope, "calls", i, env, [receiver]):
                     continue
-                for variant in self._variants(scope, "calls", i, env, [sc.call]):
+                for variant in self._variants(scope, "calls", i, env, [sc.call], _what(sc.call)):
                     self._stmt_call(substitute(sc.call, variant.subst), variant.env(env), Loc(path, sc.pos.line, sc.pos.col))  # type: ignore[arg-type]
             for c in scope.classes:
                 self._class_routes(c, env)
@@ -357,7 +370,7 @@ class Registrations:
                         self.router_of(v)
                     receiver = _registers(a.value) if isinstance(a.value.func, Call) else None  # ``x = router.get("/x")(h)``
                     if receiver is not None and self._in_play(scope, "assigns", i, env, [receiver]):
-                        for variant in self._variants(scope, "assigns", i, env, [a.value]):
+                        for variant in self._variants(scope, "assigns", i, env, [a.value], _what(a.value)):
                             self._stmt_call(substitute(a.value, variant.subst), variant.env(env), Loc(path, a.pos.line, a.pos.col))  # type: ignore[arg-type]
         self._conditions = ()
 
@@ -372,9 +385,10 @@ class Registrations:
         return any(names_in(r) & targets or isinstance(v := self.interp.eval(r, env), VParam) or self.router_of(v) is not None
                    for r in receivers)
 
-    def _variants(self, scope: Scope, kind: str, index: int, env: Env, uses: list[Expr | None]) -> Iterator[Variant]:
+    def _variants(self, scope: Scope, kind: str, index: int, env: Env, uses: list[Expr | None], what: str
+                  ) -> Iterator[Variant]:
         """The ways a statement runs, with ``_conditions`` set to each one's while it is read."""
-        for variant in self.blocks.variants(scope, kind, index, env, uses):
+        for variant in self.blocks.variants(scope, kind, index, env, uses, what):
             self._conditions = variant.conditions
             yield variant
         self._conditions = ()
