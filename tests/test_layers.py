@@ -41,7 +41,7 @@ LAYERS: dict[str, frozenset[str]] = {
 
 # the modules of ``link/``, each importing only modules listed before it
 LINK_ORDER = ("values", "knowledge", "project", "interpreter", "schema", "dependencies", "callgraph", "callsites", "signatures", "rejections",
-              "auth", "middleware", "routerclasses", "views", "registrations", "routes", "answers", "build", "__init__")
+              "auth", "middleware", "routerclasses", "views", "blocks", "registrations", "routes", "answers", "build", "__init__")
 LINK_MAX_LINES = 800
 
 

@@ -69,6 +69,7 @@ FIXTURE_APPS = [
     # namespace package, src/ layout, relative imports past __init__ re-exports, __all__ and star
     # imports, ``import a.b as c``, ``import a.b`` then ``a.b.router``; the app is re-exported by main.py
     FixtureApp("modules_app", "src", "shop.factory:app"),
+    FixtureApp("registration_forms_app", ".", "app.main:app"),
 ]
 
 PARAMS = [pytest.param(f, id=f.name) for f in FIXTURE_APPS]

@@ -16,10 +16,11 @@ from fastapi_arch_lint.extract.convert import Converter, string_value
 from fastapi_arch_lint.extract.plain import constructor
 from fastapi_arch_lint.extract.positions import positions
 from fastapi_arch_lint.extract.walk import walk
-from fastapi_arch_lint.model.expr import Call, Expr, Opaque, Seq
+from fastapi_arch_lint.model.expr import Call, Expr, Name, Opaque, Seq, render
 from fastapi_arch_lint.model.facts import (
     NOPOS,
     AssignFact,
+    BlockFact,
     CallSite,
     ClassFact,
     CompareFact,
@@ -44,6 +45,7 @@ _CMP_OPS: dict[type, str] = {
 
 # Built through ``constructor`` (the classes themselves stay for ``isinstance`` and as types).
 _AssignFact = constructor(AssignFact)
+_BlockFact = constructor(BlockFact)
 _CallSite = constructor(CallSite)
 _ClassFact = constructor(ClassFact)
 _CompareFact = constructor(CompareFact)
@@ -97,7 +99,7 @@ def _line_getter(pos: dict[int, Pos]):  # type: ignore[no-untyped-def]
 
 
 class _ScopeBuilder:
-    __slots__ = ("assigns", "calls", "functions", "classes", "imports", "returns")
+    __slots__ = ("assigns", "calls", "functions", "classes", "imports", "returns", "blocks", "block")
 
     def __init__(self) -> None:
         self.assigns: list[AssignFact] = []
@@ -106,12 +108,21 @@ class _ScopeBuilder:
         self.classes: list[ClassFact] = []
         self.imports: list[ImportFact] = []
         self.returns: list[ReturnFact] = []
+        self.blocks: list[BlockFact | None] = []
+        self.block = -1  # the innermost ``if`` branch or ``for`` loop being walked
 
     def build(self) -> Scope:
         return _Scope(
             tuple(self.assigns), tuple(self.calls), tuple(self.functions),
-            tuple(self.classes), tuple(self.imports), tuple(self.returns),
+            tuple(self.classes), tuple(self.imports), tuple(self.returns), tuple(self.blocks),  # type: ignore[arg-type]
         )
+
+
+_COND_MAX = 120  # characters of a condition's text kept in a ``BlockFact``
+
+
+def _paren(node: cst.CSTNode, text: str) -> str:
+    return f"({text})" if getattr(node, "lpar", None) else text
 
 
 class Collector:
@@ -155,18 +166,7 @@ class Collector:
             elif t is cst.ClassDef:
                 sb.classes.append(self.klass(stmt, qual))
             elif t is cst.If:
-                conds = self._conds
-                depth = len(conds)
-                node: cst.If | cst.Else | None = stmt
-                while type(node) is cst.If:
-                    test = self.e(node.test)
-                    conds.append((False, test))
-                    self.walk(node.body.body, sb, qual)
-                    conds[-1] = (True, test)
-                    node = node.orelse
-                if node is not None:
-                    self.walk(node.body.body, sb, qual)
-                del conds[depth:]
+                self._if(stmt, sb, qual)
             elif t is cst.Try or t is cst.TryStar:
                 self.walk(stmt.body.body, sb, qual)
                 self._conds.append(_MAYBE_NOT)
@@ -177,7 +177,14 @@ class Collector:
                     self.walk(stmt.orelse.body.body, sb, qual)
                 if stmt.finalbody:
                     self.walk(stmt.finalbody.body.body, sb, qual)
-            elif t is cst.With or t is cst.For or t is cst.While:
+            elif t is cst.For:
+                body = stmt.body.body if type(stmt.body) is cst.IndentedBlock else [stmt.body]
+                self._conds.append(_MAYBE_NOT)  # a loop body may not run
+                self._block(sb, "for", stmt.iter, False, stmt.target, stmt, body, qual)
+                self._conds.pop()
+                if stmt.orelse:  # runs once the loop is done: not part of it
+                    self.walk(stmt.orelse.body.body, sb, qual)
+            elif t is cst.With or t is cst.While:
                 if t is cst.With:
                     # ``with httpx.Client() as client:`` binds ``client`` like an assignment
                     for item in stmt.items:
@@ -201,6 +208,102 @@ class Collector:
             elif t is cst.SimpleStatementSuite:
                 for small in stmt.body:
                     self.small(small, sb)
+
+    def _if(self, stmt: cst.If, sb: _ScopeBuilder, qual: str) -> None:
+        """An ``if`` (or ``elif``) statement: a block for its body and one for its ``else`` (which
+        holds the ``elif`` chain's next ``if``)."""
+        test: cst.BaseExpression = stmt.test
+        negated = False
+        while type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
+            test, negated = test.expression, not negated
+        body = stmt.body.body if type(stmt.body) is cst.IndentedBlock else [stmt.body]
+        # ``_conds`` (the returns' conditions): the test, then negated in the ``else`` (an ``elif`` adds its own)
+        conds = self._conds
+        depth = len(conds)
+        whole = self.e(stmt.test)
+        conds.append((False, whole))
+        self._block(sb, "if", test, negated, None, stmt, body, qual)
+        conds[-1] = (True, whole)
+        orelse = stmt.orelse
+        if orelse is not None:
+            inner = [orelse] if type(orelse) is cst.If else (
+                orelse.body.body if type(orelse.body) is cst.IndentedBlock else [orelse.body])
+            self._block(sb, "else", test, not negated, None, stmt, inner, qual)
+        del conds[depth:]
+
+    def _block(self, sb: _ScopeBuilder, kind: str, test: cst.BaseExpression, negated: bool,
+               target: cst.BaseExpression | None, stmt: cst.If | cst.For, body: Sequence[cst.CSTNode],
+               qual: str) -> None:
+        """Walk ``body`` as a block of ``sb``; recorded only when it holds something the linker reads."""
+        index = len(sb.blocks)
+        sb.blocks.append(None)
+        parent, sb.block = sb.block, index
+        calls, functions, assigns = len(sb.calls), len(sb.functions), len(sb.assigns)
+        self.walk(body, sb, qual)
+        sb.block = parent
+        ranges = ((calls, len(sb.calls)), (functions, len(sb.functions)), (assigns, len(sb.assigns)))
+        # kept when it holds what the linker reads of blocks: a statement call on an attribute or of a
+        # call's result, a decorated function, a call of a call's result assigned (``h = r.get("/")(h)``)
+        if not (any(type(c.call.func) is not Name for c in sb.calls[calls:])
+                or any(f.decorators for f in sb.functions[functions:])
+                or any(type(a.value) is Call and type(a.value.func) is Call for a in sb.assigns[assigns:])):
+            del sb.blocks[index:]  # (nor any nested block)
+            return
+        if kind == "for":
+            text = f"for {self._cond_text(target)} in {self._cond_text(test)}"  # type: ignore[arg-type]
+        elif kind == "if":
+            text = self._cond_text(stmt.test)  # type: ignore[union-attr]
+        else:  # the ``else`` branch: the test negated
+            kind, whole = "if", stmt.test  # type: ignore[union-attr]
+            if type(whole) is cst.UnaryOperation and type(whole.operator) is cst.Not:
+                text = self._cond_text(whole.expression)
+            elif type(whole) in (cst.Name, cst.Attribute, cst.Call, cst.Subscript):
+                text = f"not {self._cond_text(whole)}"
+            else:
+                text = f"not ({self._cond_text(whole)})"
+        if len(text) > _COND_MAX:
+            text = text[: _COND_MAX - 3] + "..."
+        # ``if``/``for`` have no recorded position: the test's when it is a call or comparison, else the
+        # block's first statement's
+        pos = self.pos.get(id(stmt.test if kind == "if" else stmt.iter))  # type: ignore[union-attr]
+        if pos is None:
+            firsts = [x.pos for x, (start, end) in zip((sb.calls, sb.functions, sb.assigns), ranges) if start < end
+                      for x in (x[start],)]
+            pos = min(firsts, key=lambda q: (q.line, q.col)) if firsts else NOPOS
+        sb.blocks[index] = _BlockFact(kind, self.e(test), negated, self.e(target), text, parent, pos, *ranges)
+
+    def _cond_text(self, node: cst.BaseExpression, depth: int = 0) -> str:
+        """A condition or loop header as written, near enough: ``settings.ENV == "local" and not DEBUG``."""
+        t = type(node)
+        if depth > 20:
+            return "..."
+        if t is cst.BooleanOperation:
+            op = "and" if type(node.operator) is cst.And else "or"
+            text = f"{self._cond_text(node.left, depth + 1)} {op} {self._cond_text(node.right, depth + 1)}"
+        elif t is cst.UnaryOperation and type(node.operator) is cst.Not:
+            text = f"not {self._cond_text(node.expression, depth + 1)}"
+        elif t is cst.Comparison:
+            parts = [self._cond_text(node.left, depth + 1)]
+            for target in node.comparisons:
+                parts.append(_CMP_OPS.get(type(target.operator), "?"))
+                parts.append(self._cond_text(target.comparator, depth + 1))
+            text = " ".join(parts)
+        elif t is cst.SimpleString:
+            return node.value  # as written, quotes included
+        elif t is cst.Attribute:
+            text = f"{self._cond_text(node.value, depth + 1)}.{node.attr.value}"
+        elif t is cst.Call:
+            args = [str(a.star)
+                    + (f"{a.keyword.value}=" if a.keyword is not None else "") + self._cond_text(a.value, depth + 1)
+                    for a in node.args]
+            text = f"{self._cond_text(node.func, depth + 1)}({', '.join(args)})"
+        elif t is cst.Tuple or t is cst.List:  # a loop target ``prefix, router``, a literal sequence
+            items = [self._cond_text(el.value, depth + 1) if type(el) is cst.Element else "*..." for el in node.elements]
+            text = ", ".join(items) + ("," if len(items) == 1 and t is cst.Tuple else "")
+            return f"[{text}]" if t is cst.List else _paren(node, text)
+        else:
+            return render(self.conv.expr(node), _COND_MAX)
+        return _paren(node, text)
 
     def small(self, small: cst.BaseSmallStatement, sb: _ScopeBuilder) -> None:
         t = type(small)

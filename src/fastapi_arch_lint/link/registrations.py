@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from collections.abc import Callable
 from typing import NamedTuple
 
+from fastapi_arch_lint.link.blocks import Blocks, Variant, names_in, shown, substitute
 from fastapi_arch_lint.link.callsites import CallSites
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
@@ -49,7 +51,7 @@ from fastapi_arch_lint.model.expr import (
     Opaque,
     render,
 )
-from fastapi_arch_lint.model.facts import ClassFact, FunctionFact
+from fastapi_arch_lint.model.facts import ClassFact, FunctionFact, Scope
 
 # ---------------------------------------------------------------------------
 
@@ -67,6 +69,8 @@ class RouteReg:
     registration: str
     # the dependencies a class-based view adds to its methods' routes (``self`` -> ``Depends(cls)``)
     class_deps: tuple[tuple[Value, Loc], ...] = ()
+    conditions: tuple[str, ...] = ()  # the ``if`` conditions it is registered under (not statically certain)
+    env: Env | None = None  # where ``call`` is evaluated, when not where the handler is defined (a decorator's)
 
 
 @dataclass(slots=True)
@@ -79,6 +83,7 @@ class Include:
     env: Env
     loc: Loc
     child_inst: VInst | None = None  # the included router as this call makes it (a factory's arguments)
+    conditions: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -124,6 +129,41 @@ class FlatRoute(NamedTuple):
     in_schema: bool
     deprecated: bool
     router_prefix: str  # the prefix of the router the route is registered on
+    conditions: tuple[str, ...] = ()  # the conditions along the include chain and of the registration, outermost first
+
+
+_DECORATORS = frozenset(HTTP_METHODS) | {"api_route", "route", "websocket", "websocket_route", "middleware"}
+_STATEMENTS = frozenset({"include_router", "add_api_route", "add_api_websocket_route", "mount", "add_middleware",
+                         "add_route", "add_websocket_route"})
+
+
+def _registers(call: Call) -> Expr | None:
+    """The receiver of a call (a statement or assigned) that has the form of a registration
+    (``router.include_router(...)``, ``router.get("/x")(handler)``), else None: loops and conditions
+    around anything else are not worked out."""
+    func = call.func
+    if isinstance(func, Call):
+        return func.func.value if isinstance(func.func, Attr) and func.func.attr in _DECORATORS else None
+    return func.value if isinstance(func, Attr) and func.attr in _STATEMENTS else None
+
+
+def _what(call: Call) -> str:
+    """What a registration statement is about, in the wording of the linker's notes (``model/unresolved.py``)."""
+    if isinstance(call.func, Call):
+        return f"route decorator `{render(call.func.func)}(...)`"
+    method = call.func.attr if isinstance(call.func, Attr) else ""
+    if method == "include_router":
+        return f"included router `{render(call.arg(0, 'router'))}`"
+    if method in ("add_api_route", "add_route", "add_api_websocket_route", "add_websocket_route"):
+        return f"endpoint of `{render(call.func)}`"
+    return ""
+
+
+def _decorates(expr: Expr) -> Expr | None:
+    """The receiver of a decorator that has the form of a route decorator, else None."""
+    if isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr in _DECORATORS:
+        return expr.func.value
+    return None
 
 
 class Registrations:
@@ -131,6 +171,8 @@ class Registrations:
         self.interp = interp
         self.deps = deps
         self.routers: dict[tuple[str, int, int], RouterInfo] = {}
+        self.blocks = Blocks(interp)
+        self._conditions: tuple[str, ...] = ()  # those of the statement being read (see ``scan``)
         self.classes = RouterClasses(interp)
         self.sites = CallSites(interp)
         self._rebinding = 0
@@ -293,22 +335,63 @@ class Registrations:
         return [(item, Opaque("?"), loc) for item in v.items]
 
     def scan(self) -> None:
+        """Read every registration; one under ``if`` or in ``for`` loops once per way it runs (``Blocks``)."""
         for scope, env in self.interp.all_scopes():
-            for f in scope.functions:
-                for d in f.decorators:
-                    self._decorator(d.expr, f, env, Loc(self.interp.path_of(env.module), d.pos.line, d.pos.col))
-            for sc in scope.calls:
-                self._stmt_call(sc.call, env, Loc(self.interp.path_of(env.module), sc.pos.line, sc.pos.col))
+            path = self.interp.path_of(env.module)
+            for i, f in enumerate(scope.functions):
+                receivers = [r for d in f.decorators if (r := _decorates(d.expr)) is not None]
+                if not receivers or not self._in_play(scope, "functions", i, env, receivers):
+                    continue
+                what = f"route decorator `@{render(receivers[0])}...`"
+                for variant in self._variants(scope, "functions", i, env, [d.expr for d in f.decorators], what):
+                    if variant.frames:  # the handler is defined in ``env``, its decorator evaluated in another
+                        self.interp.note(f"decorators of `{f.name}`", "in a loop over another module's sequence",
+                                         env.module, f.pos.line)
+                        continue
+                    for d in f.decorators:
+                        self._decorator(substitute(d.expr, variant.subst), f, env, Loc(path, d.pos.line, d.pos.col))  # type: ignore[arg-type]
+            for i, sc in enumerate(scope.calls):
+                receiver = _registers(sc.call)
+                if receiver is None:
+                    continue
+                # ``include_router`` says what it is whatever its receiver: a loop around it is always worked out
+                if not (isinstance(sc.call.func, Attr) and sc.call.func.attr == "include_router") and not self._in_play(
+                        scope, "calls", i, env, [receiver]):
+                    continue
+                for variant in self._variants(scope, "calls", i, env, [sc.call], _what(sc.call)):
+                    self._stmt_call(substitute(sc.call, variant.subst), variant.env(env), Loc(path, sc.pos.line, sc.pos.col))  # type: ignore[arg-type]
             for c in scope.classes:
                 self._class_routes(c, env)
-            for a in scope.assigns:
+            for i, a in enumerate(scope.assigns):
                 # bind names to routers created at module or function level
                 if isinstance(a.value, Call):
                     v = self.interp.lookup(a.target, env) if "." not in a.target else None
                     if isinstance(v, VInst):
                         self.router_of(v)
+                    receiver = _registers(a.value) if isinstance(a.value.func, Call) else None  # ``x = router.get("/x")(h)``
+                    if receiver is not None and self._in_play(scope, "assigns", i, env, [receiver]):
+                        for variant in self._variants(scope, "assigns", i, env, [a.value], _what(a.value)):
+                            self._stmt_call(substitute(a.value, variant.subst), variant.env(env), Loc(path, a.pos.line, a.pos.col))  # type: ignore[arg-type]
+        self._conditions = ()
 
         # routers created but bound in an unusual way are still found through registrations
+
+    def _in_play(self, scope: Scope, kind: str, index: int, env: Env, receivers: list[Expr]) -> bool:
+        """Whether a statement in a loop may register something: its receiver is a router or reads a
+        loop target (every statement outside loops is read, as it costs nothing more)."""
+        targets = self.blocks.loop_targets(scope, kind, index)
+        if not targets:
+            return True
+        return any(names_in(r) & targets or isinstance(v := self.interp.eval(r, env), VParam) or self.router_of(v) is not None
+                   for r in receivers)
+
+    def _variants(self, scope: Scope, kind: str, index: int, env: Env, uses: list[Expr | None], what: str
+                  ) -> Iterator[Variant]:
+        """The ways a statement runs, with ``_conditions`` set to each one's while it is read."""
+        for variant in self.blocks.variants(scope, kind, index, env, uses, what):
+            self._conditions = variant.conditions
+            yield variant
+        self._conditions = ()
 
     def _decorator(self, expr: Expr, f: FunctionFact, env: Env, loc: Loc, handler: VFunc | None = None
                    ) -> RouterInfo | None:
@@ -414,7 +497,9 @@ class Registrations:
                     self.interp.note(f"methods `{render(mexpr)}`", "not a literal list", env.module, loc.line)
             kind = "http"
             reg = registration or method
-        info.routes.append(RouteReg(info.inst.site, path, path_expr, methods, kind, call, handler, loc, reg))
+        call_env = None if handler is not None and env == handler.env else env
+        info.routes.append(RouteReg(info.inst.site, path, path_expr, methods, kind, call, handler, loc, reg,
+                                    conditions=self._conditions, env=call_env))
 
     def _at_each_call(self, param: VParam, env: Env, what: str, loc: Loc, register: Callable[[Env], object]) -> None:
         """Work out a registration on a helper's parameter once per call of the helper, its arguments bound
@@ -438,6 +523,9 @@ class Registrations:
             self._rebinding -= 1
 
     def _stmt_call(self, call: Call, env: Env, loc: Loc) -> None:
+        if isinstance(call.func, Call):
+            self._decorator_called(call, env, loc)
+            return
         if not isinstance(call.func, Attr):
             return
         method = call.func.attr
@@ -470,7 +558,7 @@ class Registrations:
                     prefix = None
                     self.interp.note(f"include prefix `{render(pexpr)}`", why(pv), env.module, loc.line)
             info.includes.append(Include(info.inst.site, child_info.inst.site, prefix, pexpr, call, env, loc,
-                                         child if isinstance(child, VInst) else None))
+                                         child if isinstance(child, VInst) else None, self._conditions))
         elif method in ("add_api_route", "add_route"):
             endpoint = self.interp.eval(call.arg(1, "endpoint"), env)
             handler = endpoint if isinstance(endpoint, VFunc) else None
@@ -504,6 +592,43 @@ class Registrations:
             opts = tuple((k, render(v)) for k, v in call.kwargs)
             values = tuple((k, self.interp.const(v, env)) for k, v in call.kwargs)
             info.middleware.append(Middleware(canonical(name), "class", opts, loc, values))
+
+    def _decorator_called(self, call: Call, env: Env, loc: Loc) -> None:
+        """``router.post("/x")(handler)``: a route decorator applied by hand, as a statement or assigned."""
+        deco = call.func
+        if not (isinstance(deco, Call) and isinstance(deco.func, Attr)):
+            return
+        method = deco.func.attr
+        if method not in HTTP_METHODS and method not in ("api_route", "route", "websocket", "websocket_route"):
+            return
+        recv = self.interp.eval(deco.func.value, env)
+        if isinstance(recv, VParam):  # a helper's parameter: what each call passes
+            self._at_each_call(recv, env, f"`{render(deco.func)}(...)`", loc, lambda e: self._decorator_called(call, e, loc))
+            return
+        info = self.router_of(recv)
+        if info is None:
+            if isinstance(recv, VUnknown) and method in HTTP_METHODS and deco.args:
+                self.interp.note(f"route decorator `{render(deco.func)}(...)`", recv.reason, env.module, loc.line)
+            return
+        target = call.arg(0, "func")
+        handler = self._handler_before(target, env, loc.line)
+        if not isinstance(handler, VFunc) or len(call.args) + len(call.kwargs) != 1:
+            self.interp.note(f"handler of `{render(deco.func)}(...)`", why(handler), env.module, loc.line)
+            return
+        self._add_route(info, method, deco, handler, env, loc)
+
+    def _handler_before(self, expr: Expr | None, env: Env, line: int) -> Value:
+        """The value of ``expr`` just before ``line``: ``h = router.get("/")(h)`` registers the ``def h``
+        above it, not the name's last binding (the assignment itself)."""
+        if isinstance(expr, Name) and line > 1:
+            if env.functions:
+                return self.interp.lookup(expr.id, env, line - 1)
+            facts = self.interp.modules.get(env.module)
+            entries = self.interp.symtab(facts.scope).get(expr.id) if facts is not None else None
+            before = [e for e in entries or () if e[0] < line]
+            if before and before[-1][1] == "func" and len(before) < len(entries or ()):
+                return VFunc(before[-1][2], env)  # type: ignore[arg-type]
+        return self.interp.eval(expr, env)
 
     # -- routes the framework or a library registers itself ------------------------
     def library_provider(self, v: Value) -> str | None:
@@ -624,7 +749,7 @@ class Registrations:
             path = opts.prefix + (reg.path or "")
             class_deps = [(v, "param", loc) for v, loc in reg.class_deps]
             out.append(FlatRoute(reg, path, path_ok, own_deps + route_deps + class_deps, opts.tags, (),
-                                 opts.include_in_schema, opts.deprecated, opts.prefix))
+                                 opts.include_in_schema, opts.deprecated, opts.prefix, reg.conditions))
         for inc in info.includes:
             child = self.routers.get(inc.child)
             if child is None:
@@ -634,9 +759,10 @@ class Registrations:
             in_schema = self.interp.bool_kw(inc.call, "include_in_schema", inc.env, True)
             deprecated = self.interp.bool_kw(inc.call, "deprecated", inc.env, False)
             step = IncludeStep(
-                parent=info.name, child=render(inc.call.arg(0, "router")) or child.name, prefix=inc.prefix if inc.prefix is not None else render(inc.prefix_expr),
+                parent=info.name, child=shown(render(inc.call.arg(0, "router"))) or child.name, prefix=inc.prefix if inc.prefix is not None else render(inc.prefix_expr),
                 path=inc.loc.path, line=inc.loc.line,
                 dependencies=tuple(self.deps.dep_label(v) for v, _, _ in kw_deps), tags=inc_tags,
+                condition=" and ".join(inc.conditions),
             )
             inc_deps = [(v, "include", loc) for v, _, loc in kw_deps]
             for f in self.flatten(inc.child, stack + (key,), self.instance_options(inc.child_inst)):
@@ -644,7 +770,7 @@ class Registrations:
                     f.reg, opts.prefix + (inc.prefix or "") + f.path, f.path_ok and inc.prefix is not None,
                     own_deps + inc_deps + f.deps, opts.tags + inc_tags + f.tags, (step,) + f.chain,
                     opts.include_in_schema and in_schema and f.in_schema, opts.deprecated or deprecated or f.deprecated,
-                    f.router_prefix,
+                    f.router_prefix, inc.conditions + f.conditions,
                 ))
         return out
 

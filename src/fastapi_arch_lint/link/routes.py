@@ -153,6 +153,7 @@ class RouteBuilder:
             return None
         env = handler_v.env
         call = reg.call
+        cenv = reg.env or env  # where the registration's arguments are evaluated
         fact = handler_v.fact
         handler = Handler(handler_v.qualname, env.module, self.interp.path_of(env.module), fact.pos.line, fact.pos.col,
                           fact.is_async, fact)
@@ -166,7 +167,7 @@ class RouteBuilder:
                 roots.append((target, level, loc, sc, m[0] == "security", m[1]))
             else:
                 self.interp.note("dependency in `dependencies=`", why(v) if isinstance(v, VUnknown) else "not a Depends(...)", env.module, loc.line)
-        for v, _, loc in self.deps.dep_list(call.kwarg("dependencies"), env, reg.loc):
+        for v, _, loc in self.deps.dep_list(call.kwarg("dependencies"), cenv, reg.loc):
             m = self.deps.marker_of(v)
             if m is not None and m[0] in ("dependency", "security"):
                 target = self.deps.dependency_target(m[1], None)
@@ -193,7 +194,7 @@ class RouteBuilder:
         explicit = False
         sc_expr = call.kwarg("status_code")
         if sc_expr is not None:
-            scv = self.interp.eval(sc_expr, env)
+            scv = self.interp.eval(sc_expr, cenv)
             code = status_value(scv)
             if code is not None:
                 status_code, explicit = code, True
@@ -206,7 +207,7 @@ class RouteBuilder:
         rm_source = None
         rm_expr = call.kwarg("response_model")
         if rm_expr is not None:
-            rmv = self.interp.annotation(rm_expr, env)
+            rmv = self.interp.annotation(rm_expr, cenv)
             if not (isinstance(rmv, VConst) and rmv.value is None):
                 response_model, rm_source = render(rm_expr), "decorator"
                 rm_types = tuple(self.schema.type_names(rmv))
@@ -220,11 +221,11 @@ class RouteBuilder:
         rc = call.kwarg("response_class")
         response_class = None
         if rc is not None:
-            rcv = self.interp.eval(rc, env)
+            rcv = self.interp.eval(rc, cenv)
             response_class = rcv.qualname if isinstance(rcv, (VExt, VClass)) else render(rc)
-        route_tags = tags + self.interp.str_list(call.kwarg("tags"), env)
-        in_schema = in_schema and self.interp.bool_kw(call, "include_in_schema", env, True)
-        deprecated = deprecated or self.interp.bool_kw(call, "deprecated", env, False)
+        route_tags = tags + self.interp.str_list(call.kwarg("tags"), cenv)
+        in_schema = in_schema and self.interp.bool_kw(call, "include_in_schema", cenv, True)
+        deprecated = deprecated or self.interp.bool_kw(call, "deprecated", cenv, False)
         if not path_ok:
             self.interp.note(f"full path of `{handler.qualname}`", "a prefix or path could not be resolved", env.module, reg.loc.line)
         vias.sort(key=lambda a: ({"app": 0, "include": 1, "router": 2, "route": 3, "param": 4}.get(a.level, 5), a.chain))
@@ -241,6 +242,7 @@ class RouteBuilder:
             params=tuple(plain_params) + tuple(sub_params), include_chain=chain, include_in_schema=in_schema,
             deprecated=deprecated, registration=reg.registration, path_unresolved=not path_ok,
             response_class=response_class, router_prefix=flat.router_prefix, order=order,
+            conditional=" and ".join(dict.fromkeys(flat.conditions)),
         )
 
     @staticmethod

@@ -126,6 +126,8 @@ class IncludeStep:
     line: int
     dependencies: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    # the ``if`` condition(s) the include_router() call runs under ("" when unconditional)
+    condition: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +170,10 @@ class Route:
     # position in the app's matching order (0 = tried first): FastAPI/Starlette try routes in the
     # order they were registered, an included router in the place of its include_router() call
     order: int = 0
+    # the conditions the route is registered under, along its include chain, joined with " and "
+    # ("" when it always is): ``if settings.ENV == "local": app.include_router(...)``; certain
+    # conditions (literals, ``TYPE_CHECKING``, module-level constants) are folded instead
+    conditional: str = ""
 
     @property
     def file(self) -> str:

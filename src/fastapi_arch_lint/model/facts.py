@@ -129,11 +129,40 @@ class ReturnFact:
 
 
 @dataclass(frozen=True, slots=True)
+class BlockFact:
+    """An ``if`` branch or a ``for`` loop of a scope, and the statements it holds.
+
+    ``kind`` "if": the branch runs when ``test`` is true (``negated``: when it is false; the ``else``
+    branch, or ``if not x:`` with ``test`` the ``x``). ``kind`` "for": ``test`` is the iterable and
+    ``target`` the loop target (a ``Name`` or a ``Seq`` of them). ``text`` is the condition under
+    which the branch runs, near enough as written (``not (a == b)`` for an ``else``), or
+    ``for TARGET in ITER``. ``calls``,
+    ``functions`` and ``assigns`` are ``[start, end)`` index ranges into the scope's tuples, nested
+    blocks included; blocks are listed outer before inner, ``parent`` is the enclosing block's index
+    (-1 for none). Only blocks that hold what the linker reads of them are recorded: a statement
+    call of an attribute or of a call's result, a decorated function, a call's result called and
+    assigned.
+    """
+
+    kind: str
+    test: Expr | None
+    negated: bool
+    target: Expr | None
+    text: str
+    parent: int
+    pos: Pos
+    calls: tuple[int, int] = (0, 0)
+    functions: tuple[int, int] = (0, 0)
+    assigns: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True, slots=True)
 class Scope:
     """The statements of a module or function body that the linker interprets.
 
     Compound statements (``if``, ``try``, ``with``, loops) are flattened into their
-    enclosing scope; function and class bodies are scopes of their own.
+    enclosing scope; function and class bodies are scopes of their own. ``blocks`` says which of
+    the flattened statements sit under an ``if`` branch or in a ``for`` loop.
     """
 
     assigns: tuple[AssignFact, ...] = ()
@@ -142,6 +171,7 @@ class Scope:
     classes: tuple["ClassFact", ...] = ()
     imports: tuple[ImportFact, ...] = ()
     returns: tuple[ReturnFact, ...] = ()
+    blocks: tuple[BlockFact, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,8 +37,11 @@ def route_json(r: Route) -> dict[str, object]:
         "include_in_schema": r.include_in_schema,
         "deprecated": r.deprecated,
         "path_unresolved": r.path_unresolved,
+        # the conditions the route is registered under ("" when always): it may not be served
+        "conditional": r.conditional,
         "include_chain": [
-            {"parent": s.parent, "child": s.child, "prefix": s.prefix, "file": s.path, "line": s.line}
+            {"parent": s.parent, "child": s.child, "prefix": s.prefix, "file": s.path, "line": s.line,
+             "condition": s.condition}
             for s in r.include_chain
         ],
         "params": [
@@ -153,6 +156,8 @@ def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
                 extra.append("(a prefix or the path is unresolved)")
             elif id(r) in uncertain:
                 extra.append("(unresolved dependencies above it)")
+            if r.conditional:
+                extra.append(f"(only if {r.conditional})")
             rows.append((methods, r.path, f"{r.handler.path}:{r.handler.line}", r.handler.qualname.rsplit(".", 1)[-1],
                          " ".join(extra), _auth_text(r)))
         if rows:
