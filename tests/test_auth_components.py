@@ -95,11 +95,14 @@ def test_unresolved_backends_still_count_as_a_library_check(tmp_path: Path, monk
     assert any("authentication backends" in u.what for u in model.unresolved)
 
 
-def test_a_synthesised_signature_added_under_a_condition_is_unresolved(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_synthesised_signature_added_under_a_condition(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parameter added under ``if strict:`` counts when the factory's argument decides the condition
+    (``make_guard(True)``), is left out when it certainly does not hold, and stays unresolved when
+    runtime data decides it."""
     model = _project(tmp_path, monkeypatch, {
         "app/__init__.py": "",
         "app/main.py": """
+            import os
             from inspect import Parameter, Signature
 
             from fastapi import Depends, FastAPI, HTTPException
@@ -127,9 +130,20 @@ def test_a_synthesised_signature_added_under_a_condition_is_unresolved(
 
             @app.post("/jobs", dependencies=[Depends(make_guard(True))])
             def create() -> None: ...
+
+
+            @app.post("/drafts", dependencies=[Depends(make_guard(False))])
+            def draft() -> None: ...
+
+
+            @app.post("/imports", dependencies=[Depends(make_guard(os.environ.get("STRICT") == "1"))])
+            def run_import() -> None: ...
         """,
     })
-    assert model.routes[0].auth.via == ()  # not guessed either way
+    by_path = {r.path: r for r in model.routes}
+    assert [(v.kind, v.name) for v in by_path["/jobs"].auth.via] == [("scheme", "key_header")]
+    assert by_path["/drafts"].auth.via == ()
+    assert by_path["/imports"].auth.via == ()  # not guessed either way
     assert any("added under a condition" in u.reason for u in model.unresolved)
 
 

@@ -340,7 +340,8 @@ class Collector:
             self._assign_target(small.target, self.e(small.value), self.e(small.annotation.annotation), self.p(small), sb, small.value)
         elif t is cst.AugAssign:
             target = dotted_name(small.target) or ""
-            sb.assigns.append(_AssignFact(target, self.e(small.value), None, self.p(small), augmented=True))
+            sb.assigns.append(_AssignFact(target, self.e(small.value), None, self.p(small), augmented=True,
+                                          conds=tuple(self._conds)))
         elif t is cst.Expr:
             value = small.value
             if type(value) is cst.Await:
@@ -348,7 +349,7 @@ class Collector:
             if type(value) is cst.Call:
                 call = self.e(value)
                 if isinstance(call, Call):
-                    sb.calls.append(_StmtCall(call, self.p(value)))
+                    sb.calls.append(_StmtCall(call, self.p(value), tuple(self._conds) if self._conds else ()))
         elif t is cst.Return:
             sb.returns.append(_ReturnFact(self.e(small.value), self.p(small), tuple(self._conds)))
         elif t is cst.TypeAlias:

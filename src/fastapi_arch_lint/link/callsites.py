@@ -9,8 +9,11 @@ bound to the parameters, so the registration can be worked out once per call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.values import Env, VFunc, VParam
+from fastapi_arch_lint.model.app import Loc
 from fastapi_arch_lint.model.expr import Attr, Call, Name
 
 MAX_SITES = 50  # calls of one function followed; beyond it the registration is noted as unresolved
@@ -25,6 +28,7 @@ class CallSites:
     def __init__(self, interp: Interpreter) -> None:
         self.interp = interp
         self._by_name: dict[str, list[tuple[Call, Env]]] | None = None
+        self._rebinding = 0  # registrations being worked out at a helper's calls (one level)
 
     def _index(self) -> dict[str, list[tuple[Call, Env]]]:
         """Every call made as a statement or assigned, in every scope, by the name it calls."""
@@ -61,3 +65,28 @@ class CallSites:
             return None
         return [Env(env.module, env.functions, env.bound + self.interp.bind(fn, call, site_env))
                 for call, site_env in sites]
+
+    def at_each_call(self, param: VParam, env: Env, what: str, loc: Loc, register: Callable[[Env], object]) -> None:
+        """Work a registration on a helper's parameter out once per call of the helper, its arguments bound
+        (one level: a parameter its callers pass on from their own parameters is noted, as a helper never
+        called or called too often)."""
+        fact = param.func.fact
+        if fact.is_method and fact.params and fact.params[0].name == param.name:
+            return  # ``self.include_router(...)``: what a router class registers on itself (registrations)
+        reason = ""
+        envs = self.rebind(param, env) if not self._rebinding else []
+        if self._rebinding:
+            reason = f"registers on parameter `{param.name}`, which its callers pass on from their own parameters"
+        elif envs is None:
+            reason = f"registers on parameter `{param.name}` of `{fact.name}`, called too often to follow"
+        elif not envs:
+            reason = f"registers on parameter `{param.name}` of `{fact.name}`, and no call of it was found"
+        if reason:
+            self.interp.note(what, reason, env.module, loc.line)
+            return
+        self._rebinding += 1
+        try:
+            for e in envs or ():
+                register(e)
+        finally:
+            self._rebinding -= 1

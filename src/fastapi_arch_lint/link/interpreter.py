@@ -508,7 +508,7 @@ class Interpreter:
             return v
         m = cls.fact.method(name)
         if m is not None:
-            return VFunc(m, Env(cls.env.module, cls.env.functions), cls)
+            return VFunc(m, cls.env, cls)  # the class's env: a class made by a call keeps its arguments
         for c in cls.fact.classes:
             if c.name == name:
                 return VClass(c, cls.env)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from collections.abc import Callable
 from typing import NamedTuple
 
 from fastapi_arch_lint.link.blocks import Blocks, Variant, names_in, shown, substitute
@@ -175,7 +174,6 @@ class Registrations:
         self._conditions: tuple[str, ...] = ()  # those of the statement being read (see ``scan``)
         self.classes = RouterClasses(interp)
         self.sites = CallSites(interp)
-        self._rebinding = 0
         self.views = ClassViews(interp, deps, self.classes)
 
     def is_app_class(self, cls: VClass | VExt) -> bool:
@@ -403,8 +401,8 @@ class Registrations:
             return None
         recv = self.interp.eval(expr.func.value, env)
         if isinstance(recv, VParam):  # a helper's parameter: what each call passes
-            self._at_each_call(recv, env, f"route decorator `@{render(expr.func)}`", loc,
-                               lambda e: self._decorator(expr, f, e, loc, handler))
+            self.sites.at_each_call(recv, env, f"route decorator `@{render(expr.func)}`", loc,
+                                    lambda e: self._decorator(expr, f, e, loc, handler))
             return None
         info = self.router_of(recv)
         if info is None:
@@ -501,27 +499,6 @@ class Registrations:
         info.routes.append(RouteReg(info.inst.site, path, path_expr, methods, kind, call, handler, loc, reg,
                                     conditions=self._conditions, env=call_env))
 
-    def _at_each_call(self, param: VParam, env: Env, what: str, loc: Loc, register: Callable[[Env], object]) -> None:
-        """Work out a registration on a helper's parameter once per call of the helper, its arguments bound
-        (one level: a parameter its callers pass on from their own parameters is noted)."""
-        reason = ""
-        envs = self.sites.rebind(param, env) if not self._rebinding else []
-        if self._rebinding:
-            reason = f"registers on parameter `{param.name}`, which its callers pass on from their own parameters"
-        elif envs is None:
-            reason = f"registers on parameter `{param.name}` of `{param.func.fact.name}`, called too often to follow"
-        elif not envs:
-            reason = f"registers on parameter `{param.name}` of `{param.func.fact.name}`, and no call of it was found"
-        if reason:
-            self.interp.note(what, reason, env.module, loc.line)
-            return
-        self._rebinding += 1
-        try:
-            for e in envs or ():
-                register(e)
-        finally:
-            self._rebinding -= 1
-
     def _stmt_call(self, call: Call, env: Env, loc: Loc) -> None:
         if isinstance(call.func, Call):
             self._decorator_called(call, env, loc)
@@ -534,7 +511,7 @@ class Registrations:
             return
         recv = self.interp.eval(call.func.value, env)
         if isinstance(recv, VParam):  # a helper's parameter: what each call passes
-            self._at_each_call(recv, env, f"`{render(call.func)}(...)`", loc, lambda e: self._stmt_call(call, e, loc))
+            self.sites.at_each_call(recv, env, f"`{render(call.func)}(...)`", loc, lambda e: self._stmt_call(call, e, loc))
             return
         info = self.router_of(recv)
         if info is None:
@@ -603,7 +580,7 @@ class Registrations:
             return
         recv = self.interp.eval(deco.func.value, env)
         if isinstance(recv, VParam):  # a helper's parameter: what each call passes
-            self._at_each_call(recv, env, f"`{render(deco.func)}(...)`", loc, lambda e: self._decorator_called(call, e, loc))
+            self.sites.at_each_call(recv, env, f"`{render(deco.func)}(...)`", loc, lambda e: self._decorator_called(call, e, loc))
             return
         info = self.router_of(recv)
         if info is None:

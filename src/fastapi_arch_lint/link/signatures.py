@@ -4,8 +4,9 @@ Two ways of building one are followed:
 
 * project code: ``@with_signature(Signature([Parameter("creds", ..., default=Security(scheme))]))``
   (makefun) over a function or a ``__call__``: FastAPI sees the parameters of the synthesised
-  signature. A parameter added in the same block as the list is built is certain; one added under an
-  ``if`` or in a loop (a deeper block) is not, and is noted as unresolved instead of guessed;
+  signature. A parameter added to the list under ``if`` conditions counts when the conditions
+  certainly hold (the factory's arguments bound), is left out when they certainly do not, and is
+  noted as unresolved, not guessed, when they depend on runtime data or sit in a loop;
 * a library that does the same: fastapi-users' ``users.current_user(...)``, whose signature takes
   each authentication backend's transport scheme and which answers 401/403 itself unless
   ``optional=True`` (``knowledge.USERS_*``).
@@ -72,13 +73,13 @@ class Signatures:
     def __init__(self, interp: Interpreter, deps: Dependencies) -> None:
         self.interp = interp
         self.deps = deps
-        self._memo: dict[tuple[int, str], Synthesised | None] = {}
+        self._memo: dict[tuple[object, ...], Synthesised | None] = {}
 
     # -- makefun's with_signature in project code -----------------------------------------
     def synthesised(self, fn: VFunc) -> Synthesised | None:
         """The dependency parameters of the signature ``@with_signature(...)`` gives ``fn``; None when
         ``fn`` keeps its own signature."""
-        key = (id(fn.fact), fn.env.module)
+        key = (id(fn.fact), fn.env.module, fn.env.bound)  # a factory's closure: per call's arguments
         if key not in self._memo:
             self._memo[key] = self._synthesised(fn)
         return self._memo[key]
@@ -148,10 +149,11 @@ class Signatures:
         found = [a for a in fn.scope.assigns if a.target == name and not a.augmented]
         return found[0].value if len(found) == 1 else None
 
-    @staticmethod
-    def _built_list(fn: FunctionFact, name: str, env: Env) -> list[tuple[Expr, Env, bool]] | None:
-        """The items of a list built in ``fn``: ``name = [...]``, then ``name += [...]``/``name.append(x)``;
-        an addition in a deeper block than the list's creation (an ``if``, a loop) is uncertain."""
+    def _built_list(self, fn: FunctionFact, name: str, env: Env) -> list[tuple[Expr, Env, bool]] | None:
+        """The items of a list built in ``fn``: ``name = [...]``, then ``name += [...]``/``name.append(x)``.
+        An addition is certain when its ``if`` conditions certainly hold in ``env`` (the call's arguments
+        bound), left out when they certainly do not, uncertain otherwise (a condition known only at
+        runtime, a loop)."""
         made = [a for a in fn.scope.assigns if a.target == name and not a.augmented]
         if len(made) != 1 or not isinstance(made[0].value, Seq):
             return None
@@ -161,14 +163,21 @@ class Signatures:
             if a.target == name and a.augmented:
                 if not isinstance(a.value, Seq):
                     return None
-                out += [(i, env, a.pos.col == base.pos.col and a.pos.line > base.pos.line) for i in a.value.items]
+                reached = self.interp.reached(a.conds, env) if a.conds else True
+                if reached is not False:
+                    out += [(i, env, bool(reached)) for i in a.value.items]
         for site in fn.calls:
             c = site.call
-            if isinstance(c.func, Attr) and isinstance(c.func.value, Name) and c.func.value.id == name:
-                if c.func.attr == "append" and len(c.args) == 1:
-                    out.append((c.args[0], env, site.pos.col == base.pos.col and site.pos.line > base.pos.line))
-                elif c.func.attr in ("extend", "insert"):
-                    return None
+            if isinstance(c.func, Attr) and isinstance(c.func.value, Name) and c.func.value.id == name \
+                    and c.func.attr in ("extend", "insert"):
+                return None
+        for sc in fn.scope.calls:  # ``name.append(x)`` statements, with the conditions they sit in
+            c = sc.call
+            if isinstance(c.func, Attr) and isinstance(c.func.value, Name) and c.func.value.id == name \
+                    and c.func.attr == "append" and len(c.args) == 1:
+                reached = self.interp.reached(sc.conds, env) if sc.conds else True
+                if reached is not False:
+                    out.append((c.args[0], env, bool(reached)))
         return out
 
     # -- fastapi-users ------------------------------------------------------------------------

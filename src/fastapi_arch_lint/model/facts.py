@@ -108,6 +108,8 @@ class AssignFact:
     annotation: Expr | None
     pos: Pos
     augmented: bool = False
+    # for an augmented assignment (``params += [...]``): the ``if`` branches it sits in, as ``ReturnFact.conds``
+    conds: tuple[tuple[bool, Expr], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,7 @@ class StmtCall:
 
     call: Call
     pos: Pos
+    conds: tuple[tuple[bool, Expr], ...] = ()  # the ``if`` branches it sits in, as ``ReturnFact.conds``
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fastapi_arch_lint.findings import Diagnostic, Related
-from fastapi_arch_lint.model.app import AppModel, Route, Unresolved
+from fastapi_arch_lint.model.app import AppModel, DependencyUse, Route, Unresolved
 
 # what a routing note is about, in the order the line names them
 KINDS = ("router", "include", "route", "dependencies")
@@ -111,10 +111,17 @@ def unknown_dependencies(model: AppModel) -> list[Unresolved]:
     reason), one note per place: the linker records them on the route, not as ``Unresolved``."""
     out: dict[tuple[str, int], Unresolved] = {}
     for r in model.routes:
-        for d in r.dependencies:
-            if d.kind == "unknown" and (d.path, d.line) not in out:
+        for d in _unknown(r):
+            if (d.path, d.line) not in out:
                 out[(d.path, d.line)] = Unresolved(f"dependency of `{r.handler.qualname}`", d.name, d.path, d.line)
     return list(out.values())
+
+
+def _unknown(route: Route) -> list[DependencyUse]:
+    """The route's dependencies that did not resolve, but for a library's whose auth the linker knows
+    (fastapi-users' ``current_user()``: an auth way of the route names it)."""
+    known = {v.chain[0] for v in route.auth.via if v.chain} | {v.name for v in route.auth.via}
+    return [d for d in route.dependencies if d.kind == "unknown" and d.name.rsplit(".", 1)[-1] not in known]
 
 
 def affected_routes(model: AppModel, notes: Sequence[Unresolved]) -> list[Route]:
@@ -136,7 +143,7 @@ def affected_routes(model: AppModel, notes: Sequence[Unresolved]) -> list[Route]
         for r in app.routes:
             if (whole_app or r.path_unresolved or site(r.router) in where
                     or any((s.path, s.line) in where for s in r.include_chain)
-                    or any(d.kind == "unknown" for d in r.dependencies)):
+                    or _unknown(r)):
                 out.append(r)
     return out
 
