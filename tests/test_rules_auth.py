@@ -689,3 +689,41 @@ def test_function_facts_record_truth_tests() -> None:
     _, scope, _ = Collector(module).collect()
     [fn] = scope.functions
     assert fn.truth_tests == frozenset({"token", "n", "user.is_active", "creds"})
+
+
+def test_fal401_on_a_route_registered_under_a_condition_is_a_warning_naming_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/settings.py": """
+            import os
+
+            ENVIRONMENT = os.environ.get("ENVIRONMENT", "production")
+        """,
+        "app/main.py": """
+            from fastapi import APIRouter, FastAPI
+
+            from app.settings import ENVIRONMENT
+
+            app = FastAPI()
+            dev = APIRouter(prefix="/dev")
+
+
+            @dev.post("/seed")
+            def seed() -> None: ...
+
+
+            @app.post("/orders")
+            def order() -> None: ...
+
+
+            if ENVIRONMENT == "local":
+                app.include_router(dev)
+        """,
+    })
+    by_path = {f.message.split("`")[1]: f for f in found}
+    assert sorted(by_path) == ["POST /dev/seed", "POST /orders"]
+    assert by_path["POST /orders"].severity is Severity.ERROR
+    seed = by_path["POST /dev/seed"]
+    assert seed.severity is Severity.WARNING and seed.confidence is Confidence.MEDIUM
+    assert 'registered only if `ENVIRONMENT == "local"`' in seed.message

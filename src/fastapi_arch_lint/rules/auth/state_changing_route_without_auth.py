@@ -129,6 +129,9 @@ class StateChangingRouteWithoutAuth(Rule):
                 custom += (f"; only optional authentication reaches it ({', '.join(f'`{n}`' for n in names)} lets "
                            f"anonymous requests through)")
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM  # anonymous access may be meant
+            if route.conditional:  # a route the app serves only in some configurations (a local or debug one)
+                custom += f"; it is registered only if `{route.conditional}`"
+                severity, confidence = Severity.WARNING, Confidence.MEDIUM
             methods = ",".join(changing)
             webhook = "hook" in route.path.lower() or "hook" in handler_name(route).lower()  # webhooks, /hooks/...
             help_text = (
