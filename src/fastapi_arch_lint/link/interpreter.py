@@ -33,6 +33,7 @@ from fastapi_arch_lint.link.values import (
     VUnknown,
     compare,
     ext_name,
+    str_items,
     to_py,
     truth,
 )
@@ -662,17 +663,7 @@ class Interpreter:
     def str_list(self, expr: Expr | None, env: Env) -> tuple[str, ...]:
         if expr is None:
             return ()
-        v = self.eval(expr, env)
-        out = []
-        items = v.items if isinstance(v, VSeq) else (v.value if isinstance(v, VConst) and isinstance(v.value, tuple) else ())
-        for i in items:
-            if isinstance(i, VConst) and isinstance(i.value, str):
-                out.append(i.value)
-            elif isinstance(i, str):
-                out.append(i)
-            elif isinstance(i, VInst) and isinstance(i.cls, VClass):  # Enum members
-                out.append(i.cls.fact.name)
-        return tuple(out)
+        return str_items(self.eval(expr, env))
 
     def bool_kw(self, call: Call, name: str, env: Env, default: bool) -> bool:
         e = call.kwarg(name)

@@ -32,6 +32,7 @@ from fastapi_arch_lint.link.values import (
     VSeq,
     VUnknown,
     ext_name,
+    str_items,
     why,
 )
 from fastapi_arch_lint.model.app import (
@@ -308,17 +309,9 @@ class Registrations:
         return self.interp.eval(expr, env)
 
     # -- options read from values (``routerclasses.Options``) ---------------------------
-    def _strs(self, v: Value | None) -> tuple[str, ...]:
-        items = v.items if isinstance(v, VSeq) else (v.value if isinstance(v, VConst) and isinstance(v.value, tuple) else ())
-        out = []
-        for i in items:
-            if isinstance(i, VConst) and isinstance(i.value, str):
-                out.append(i.value)
-            elif isinstance(i, str):
-                out.append(i)
-            elif isinstance(i, VInst) and isinstance(i.cls, VClass):  # Enum members
-                out.append(i.cls.fact.name)
-        return tuple(out)
+    @staticmethod
+    def _strs(v: Value | None) -> tuple[str, ...]:
+        return str_items(v)
 
     @staticmethod
     def _flag(v: Value | None, default: bool) -> bool:

@@ -243,3 +243,17 @@ def compare(op: str, left: Value, right: Value) -> VConst | None:
     except Exception:  # noqa: BLE001 - constants that do not compare
         return None
     return VConst(bool(result))
+
+
+def str_items(v: Value | None) -> tuple[str, ...]:
+    """The strings of a literal list/tuple value (``tags=["a", "b"]``); Enum members by their name."""
+    items = v.items if isinstance(v, VSeq) else (v.value if isinstance(v, VConst) and isinstance(v.value, tuple) else ())
+    out = []
+    for i in items:
+        if isinstance(i, VConst) and isinstance(i.value, str):
+            out.append(i.value)
+        elif isinstance(i, str):
+            out.append(i)
+        elif isinstance(i, VInst) and isinstance(i.cls, VClass):  # Enum members
+            out.append(i.cls.fact.name)
+    return tuple(out)
