@@ -136,7 +136,9 @@ def test_review_never_runs_the_analyzed_code(tmp_path: Path, jobs: int) -> None:
     root = build(tmp_path / "proj", markers)
     p = review(root, [console_script()], jobs)
     assert sorted(os.listdir(markers)) == [], "analyzed code was executed"
-    assert p.returncode == 1, p.stderr[-2000:]  # finished normally, with findings
+    # finished normally (0 or 1, never 2): the one finding it used to have (FAL401 on POST /run-job) is
+    # withheld now that the app's dependency, a runtime value, may authenticate
+    assert p.returncode in (0, 1), p.stderr[-2000:]
     assert "Traceback" not in p.stderr
     doc = json.loads(p.stdout)
     assert [d for d in doc["diagnostics"] if d["kind"] != "unresolved"] == []  # every file analyzed
@@ -155,4 +157,4 @@ def test_python_dash_m_never_runs_the_analyzed_code(tmp_path: Path) -> None:
     root = build(tmp_path / "proj", markers)
     p = review(root, [sys.executable, "-m", "fastapi_arch_lint"], 1)
     assert sorted(os.listdir(markers)) == [], "analyzed code was executed"
-    assert p.returncode == 1, p.stderr[-2000:]
+    assert p.returncode in (0, 1), p.stderr[-2000:]  # finished normally (see above)
