@@ -727,3 +727,60 @@ def test_fal401_on_a_route_registered_under_a_condition_is_a_warning_naming_it(
     seed = by_path["POST /dev/seed"]
     assert seed.severity is Severity.WARNING and seed.confidence is Confidence.MEDIUM
     assert 'registered only if `ENVIRONMENT == "local"`' in seed.message
+
+
+def test_fal403_is_quiet_on_class_based_views_that_reach_the_caller_through_self(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/models.py": """
+            from sqlalchemy import Column, ForeignKey, Integer
+            from sqlalchemy.orm import declarative_base
+
+            Base = declarative_base()
+
+
+            class Order(Base):
+                __tablename__ = "orders"
+                id = Column(Integer, primary_key=True)
+                owner_id = Column(Integer, ForeignKey("users.id"))
+        """,
+        "app/main.py": """
+            from fastapi import APIRouter, Depends, FastAPI
+            from fastapi.security import OAuth2PasswordBearer
+            from fastapi_utils.cbv import cbv
+            from sqlalchemy.orm import Session
+
+            from app.models import Order
+
+            oauth2 = OAuth2PasswordBearer(tokenUrl="/token")
+            router = APIRouter()
+
+
+            def get_db() -> Session: ...
+
+
+            def current_user(token: str = Depends(oauth2)) -> dict: ...
+
+
+            @router.get("/orders/{order_id}")
+            def read_order(order_id: int, db: Session = Depends(get_db), user: dict = Depends(current_user)):
+                return db.get(Order, order_id)
+
+
+            @cbv(router)
+            class OrderViews:
+                user: dict = Depends(current_user)
+                db: Session = Depends(get_db)
+
+                @router.get("/mine/{order_id}")
+                def mine(self, order_id: int):
+                    return self.db.get(Order, order_id)
+
+
+            app = FastAPI()
+            app.include_router(router)
+        """,
+    }
+    found = run(tmp_path, monkeypatch, ObjectIdWithoutOwnerCheck, files)
+    assert [f.message.split("`")[1] for f in found] == ["GET /orders/{order_id}"]
