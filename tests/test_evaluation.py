@@ -314,3 +314,30 @@ def test_membership_in_literal_collections_of_classes(tmp_path: Path) -> None:
     assert value(interp, "m", "users").fact.name == "a"
     assert value(interp, "m", "orgs").fact.name == "b"
     assert value(interp, "m", "by_name").fact.name == "a"
+
+
+def test_a_condition_on_an_objects_attribute_is_not_folded_from_its_class_default(tmp_path: Path) -> None:
+    interp = interpreter(tmp_path, {"m.py": """
+        class Settings:
+            DEBUG: bool = True
+            MODE = "prod"
+
+        settings = Settings()
+
+        def a(): ...
+        def b(): ...
+
+        def pick():
+            if settings.DEBUG:
+                return a
+            return b
+
+        def pick_inline():
+            return a if settings.MODE == "dev" else b
+
+        picked = pick()
+        inline = pick_inline()
+    """})
+    # the environment may set DEBUG: not folded, the final return is the usual result (as before folding)
+    assert value(interp, "m", "picked").fact.name == "b"
+    assert isinstance(value(interp, "m", "inline"), VUnknown)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from fastapi_arch_lint.link.interpreter import Interpreter
-from fastapi_arch_lint.link.values import Env, VExt, VModule, VUnknown
+from fastapi_arch_lint.link.values import Env, VConst, VExt, VModule, VUnknown, compare
 from fastapi_arch_lint.model.expr import (
     Attr,
     BinOp,
@@ -35,6 +35,7 @@ from fastapi_arch_lint.model.expr import (
     Seq,
     Subscript,
     render,
+    walk,
 )
 from fastapi_arch_lint.model.facts import NOPOS, AssignFact, BlockFact, FunctionFact, ImportFact, Scope
 
@@ -106,42 +107,13 @@ def substitute(expr: Expr | None, subst: Subst) -> Expr | None:
 
 
 def names_in(expr: Expr | None) -> set[str]:
-    """The plain names ``expr`` reads."""
+    """The plain names ``expr`` reads (``"<opaque>"`` when part of it is not represented: it may read anything)."""
     out: set[str] = set()
-    stack = [expr]
-    while stack:
-        e = stack.pop()
-        t = type(e)
-        if t is Name:
+    for e in walk(expr):
+        if type(e) is Name:
             out.add(e.id)  # type: ignore[union-attr]
-        elif t is Attr:
-            stack.append(e.value)  # type: ignore[union-attr]
-        elif t is Call:
-            stack.append(e.func)  # type: ignore[union-attr]
-            stack.extend(e.args)  # type: ignore[union-attr]
-            stack.extend(v for _, v in e.kwargs)  # type: ignore[union-attr]
-        elif t is Seq:
-            stack.extend(e.items)  # type: ignore[union-attr]
-        elif t is FStr:
-            stack.extend(p for p in e.parts if not isinstance(p, str))  # type: ignore[union-attr]
-        elif t is BinOp:
-            stack.extend((e.left, e.right))  # type: ignore[union-attr]
-        elif t is Subscript:
-            stack.append(e.value)  # type: ignore[union-attr]
-            stack.extend(e.items)  # type: ignore[union-attr]
-        elif t is DictExpr:
-            stack.extend(k for k in e.keys if k is not None)  # type: ignore[union-attr]
-            stack.extend(e.values)  # type: ignore[union-attr]
-        elif t is Compare:
-            stack.extend((e.left, e.right))  # type: ignore[union-attr]
-        elif t is Not:
-            stack.append(e.operand)  # type: ignore[union-attr]
-        elif t is BoolOp:
-            stack.extend(e.values)  # type: ignore[union-attr]
-        elif t is Cond:
-            stack.extend((e.test, e.body, e.orelse))  # type: ignore[union-attr]
-        elif t is Opaque:
-            out.add("<opaque>")  # may read anything
+        elif type(e) is Opaque:
+            out.add("<opaque>")
     return out
 
 
@@ -384,10 +356,8 @@ class Blocks:
             left, right = self._constant(test.left, env), self._constant(test.right, env)
             if left is _UNKNOWN or right is _UNKNOWN:
                 return None
-            try:
-                return bool(_COMPARE[test.op](left, right))
-            except (KeyError, TypeError):
-                return None
+            got = compare(test.op, VConst(left), VConst(right))
+            return None if got is None else bool(got.value)
         if isinstance(test, (Name, Attr)):
             v = self.interp.eval(test, env)
             if isinstance(v, VExt) and v.qualname.rsplit(".", 1)[-1] == "TYPE_CHECKING":
@@ -416,9 +386,3 @@ class Blocks:
 
 
 _UNKNOWN = object()
-_COMPARE = {
-    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "is": lambda a, b: a is b if b is None or a is None else a == b,
-    "is not": lambda a, b: a is not b if b is None or a is None else a != b,
-    "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
-    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-}

@@ -55,6 +55,7 @@ from fastapi_arch_lint.model.expr import (
     Seq,
     Subscript,
     render,
+    walk,
 )
 from fastapi_arch_lint.model.facts import (
     AssignFact,
@@ -435,7 +436,7 @@ class Interpreter:
                 return VAnnotated(self.annotation(items[0], env), tuple(self.eval(i, env) for i in items[1:]))
             return VGeneric(base, tuple(self.annotation(i, env) for i in items))
         if isinstance(expr, Cond):
-            test = truth(self.eval(expr.test, env))
+            test = self.condition(expr.test, env)
             if test is not None:
                 return self.eval(expr.body if test else expr.orelse, env)
             body, orelse = self.eval(expr.body, env), self.eval(expr.orelse, env)
@@ -615,11 +616,20 @@ class Interpreter:
                 out.append((index, p.name, p.default, func.env))
         return tuple(out)
 
+    def condition(self, test: Expr, env: Env) -> bool | None:
+        """Whether a condition holds, when that is statically certain. An object's attribute
+        (``settings.DEBUG``, ``self.strict``) may be set at runtime (an environment variable, a
+        constructor argument): a condition reading one is not certain, whatever its class default."""
+        for e in walk(test):
+            if type(e) is Attr and isinstance(self.eval(e.value, env), VInst):  # type: ignore[union-attr]
+                return None
+        return truth(self.eval(test, env))
+
     def reached(self, conds: Sequence[tuple[bool, Expr]], env: Env) -> bool | None:
         """Whether a statement under these ``if`` conditions runs: certainly, certainly not, or None."""
         certain = True
         for negated, test in conds:
-            t = truth(self.eval(test, env))
+            t = self.condition(test, env)
             if t is None:
                 certain = False
             elif t == negated:
