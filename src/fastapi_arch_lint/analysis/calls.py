@@ -15,18 +15,10 @@ from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.model.app import AppModel, Function, Module
 from fastapi_arch_lint.model.expr import Call
 from fastapi_arch_lint.model.facts import Scope
+from fastapi_arch_lint.model.paths import is_test_path
 
 
 @lru_cache(maxsize=16384)  # asked for every function, call and assignment: a project has far fewer paths
-def is_test_path(path: str) -> bool:
-    """Test code (``tests/``, ``test_*.py``, ``*_test.py``, ``conftest.py``) is not shipped."""
-    parts = path.replace("\\", "/").split("/")
-    name = parts[-1]
-    if name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py":
-        return True
-    return any(p in ("tests", "test") for p in parts[:-1])
-
-
 @dataclass(frozen=True, slots=True)
 class CodeCall:
     """A call anywhere in the project with what it resolves to."""

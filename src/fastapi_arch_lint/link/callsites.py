@@ -15,15 +15,9 @@ from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.values import Env, VFunc, VParam
 from fastapi_arch_lint.model.app import Loc
 from fastapi_arch_lint.model.expr import Attr, Call, Name
+from fastapi_arch_lint.model.paths import is_test_path
 
 MAX_SITES = 50  # calls of one function followed; beyond it the registration is noted as unresolved
-
-
-def _is_test(path: str) -> bool:
-    parts = path.replace("\\", "/").split("/")
-    name = parts[-1]
-    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" \
-        or any(p in ("tests", "test") for p in parts[:-1])
 
 
 def _tail(call: Call) -> str:
@@ -87,7 +81,7 @@ class CallSites:
         elif envs is None:
             reason = f"registers on parameter `{param.name}` of `{fact.name}`, called too often to follow"
         elif not envs:
-            if _is_test(self.interp.path_of(env.module)):
+            if is_test_path(self.interp.path_of(env.module)):
                 return  # a test registering on its fixture's app: pytest calls it
             reason = f"registers on parameter `{param.name}` of `{fact.name}`, and no call of it was found"
         if reason:
