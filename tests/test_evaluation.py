@@ -9,7 +9,6 @@ the result stays unknown (never a guess between two different values).
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -18,16 +17,11 @@ from fastapi_arch_lint.engine import analyze
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.values import Env, VConst, VSeq, VUnknown, compare, truth
 from fastapi_arch_lint.model.expr import Name
+from projects import project, write
 
 
 def interpreter(root: Path, files: dict[str, str]) -> Interpreter:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text).lstrip("\n"))
-    analysis = analyze([root])
-    assert analysis.diagnostics == [], analysis.diagnostics
-    return Interpreter([m.facts for m in analysis.model.modules])
+    return Interpreter([m.facts for m in project(root, files).model.modules])
 
 
 def value(interp: Interpreter, module: str, name: str):
@@ -202,7 +196,7 @@ def test_truth_and_compare_are_certain_or_silent() -> None:
 
 
 def test_dependency_factories_give_the_route_its_auth(tmp_path: Path) -> None:
-    for rel, text in {
+    write(tmp_path, {
         "app/__init__.py": "",
         "app/deps.py": """
             from fastapi import Security
@@ -229,10 +223,7 @@ def test_dependency_factories_give_the_route_its_auth(tmp_path: Path) -> None:
             @app.get("/feed")
             async def feed(user=Depends(current_user(required=False))): ...
         """,
-    }.items():
-        p = tmp_path / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text).lstrip("\n"))
+    })
     model = analyze([tmp_path]).model
     by_path = {r.path: r for r in model.routes}
     assert [(v.name, v.optional) for v in by_path["/me"].auth.via] == [("header", False)]
@@ -258,7 +249,7 @@ def test_an_unknown_certain_return_falls_back_to_the_return_annotation(tmp_path:
 
 
 def test_one_closure_made_twice_with_different_schemes(tmp_path: Path) -> None:
-    for rel, text in {
+    write(tmp_path, {
         "app/__init__.py": "",
         "app/main.py": """
             from fastapi import Depends, FastAPI
@@ -280,10 +271,7 @@ def test_one_closure_made_twice_with_different_schemes(tmp_path: Path) -> None:
             @app.get("/machines")
             async def machines(token: str = Depends(token_reader(api_key))): ...
         """,
-    }.items():
-        p = tmp_path / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text).lstrip("\n"))
+    })
     by_path = {r.path: r for r in analyze([tmp_path]).model.routes}
     assert [v.name for v in by_path["/users"].auth.via] == ["bearer"]
     assert [v.name for v in by_path["/machines"].auth.via] == ["api_key"]

@@ -6,23 +6,13 @@ for the same code (``app.openapi()["paths"]`` and its ``security`` entries).
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from fastapi_arch_lint.engine import Analysis, analyze
 from fastapi_arch_lint.model.app import Route
-
-
-def project(root: Path, files: dict[str, str]) -> Analysis:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text).lstrip("\n"))
-    analysis = analyze([root])
-    assert analysis.diagnostics == [], analysis.diagnostics
-    return analysis
+from projects import project
 
 
 def routes(analysis: Analysis) -> dict[tuple[str, str], Route]:

@@ -9,26 +9,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from fastapi_arch_lint.engine import Analysis, analyze
 from fastapi_arch_lint.model.unresolved import routing_gaps
+from projects import project
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "modules_app"
-
-
-def project(root: Path, files: dict[str, str]) -> Analysis:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text).lstrip("\n"))
-    analysis = analyze([root])
-    assert analysis.diagnostics == [], analysis.diagnostics
-    return analysis
 
 
 def table(a: Analysis) -> dict[str, bool]:

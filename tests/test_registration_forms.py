@@ -19,22 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from fastapi_arch_lint.engine import Analysis, analyze
+from fastapi_arch_lint.engine import Analysis
 from fastapi_arch_lint.extract.parse import extract_source
 from fastapi_arch_lint.model.unresolved import kind_of
+from projects import project
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "registration_forms_app"
-
-
-def project(root: Path, files: dict[str, str]) -> Analysis:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text).lstrip("\n"))
-    analysis = analyze([root])
-    assert analysis.diagnostics == [], analysis.diagnostics
-    return analysis
 
 
 def table(analysis: Analysis) -> dict[tuple[str, str], str]:

@@ -8,13 +8,13 @@ FastAPI 0.165's behaviour for the same code where it can run.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from fastapi_arch_lint.engine import Analysis, analyze
+from fastapi_arch_lint.engine import Analysis
 from fastapi_arch_lint.model.app import Route
+from projects import project
 
 SECURITY = """
     from fastapi import Depends, HTTPException
@@ -28,16 +28,6 @@ SECURITY = """
     def get_db():
         yield None
 """
-
-
-def project(root: Path, files: dict[str, str]) -> Analysis:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text).lstrip("\n"))
-    analysis = analyze([root])
-    assert analysis.diagnostics == [], analysis.diagnostics
-    return analysis
 
 
 def routes(analysis: Analysis) -> dict[tuple[str, str], Route]:
