@@ -17,6 +17,11 @@ LABEL_RE = re.compile(r"^`([^`]+\.pyi?)`:\s*$")
 MARK_RE = re.compile(r"#\s*(expect|todo-expect|todo-ok):\s*([A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)")
 
 
+# "Misreadings" (optional): code that looks like the problem but is not, which must stay quiet,
+# each beside its true twin, which must fire (`# expect:`).
+CASE_SECTIONS = ("Example", "Use instead", "Misreadings")
+
+
 @dataclass
 class Case:
     section: str
@@ -76,4 +81,4 @@ def case_of(section: str, lines: list[str]) -> Case:
 
 def page_cases(path: Path) -> list[Case]:
     secs = sections(path.read_text(encoding="utf-8"))
-    return [case_of(name, secs[name]) for name in ("Example", "Use instead") if name in secs]
+    return [case_of(name, secs[name]) for name in CASE_SECTIONS if name in secs]
