@@ -39,6 +39,7 @@ class GetWithBody(Rule):
     name = "get-with-body"
     summary = "A GET/HEAD (or DELETE) route reads a request body (`Body`, a model, `Form`, `File`)"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "for `DELETE`"}
     default_options = {"check_delete": True}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
