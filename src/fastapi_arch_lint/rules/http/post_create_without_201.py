@@ -10,6 +10,9 @@ from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Attr, Call, render
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._house import detect, project_finding
+from fastapi_arch_lint.rules._house import enabled as house_enabled
+from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import is_param, route_entity, route_related, segments
 from fastapi_arch_lint.rules.http._common import (
     BOOKKEEPING,
@@ -66,19 +69,45 @@ class PostCreateWithout201(Rule):
             "ping", "test", "upload", "move", "copy", "merge", "close", "reopen", "complete", "submit",
         ],
         "ignore_functions": list(BOOKKEEPING),
+        "house_style": True,
     }
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         actions = {a.lower() for a in self.options["actions"]}
         ignore = tuple(self.options["ignore_functions"])
+        # the POSTs that create: those answering 201, and those answering 200 with evidence of a creation
+        created: list[Route] = []
+        found: list[tuple[Route, Evidence]] = []
         for route in registrations(app):
-            if route.kind != "http" or "POST" not in route.methods or route.status_code != 200:
+            if route.kind != "http" or "POST" not in route.methods or renders_html(app, route):
+                continue
+            if route.status_code == 201:
+                created.append(route)
+                continue
+            if route.status_code != 200:
                 continue
             if self._is_action(route, actions) or self._sets_status(app, route):
                 continue
             ev = self._evidence(app, route, ignore)
-            if ev is None:
-                continue
+            if ev is not None:
+                found.append((route, ev))
+        if house_enabled(self.options) and found:
+            house = detect(["201"] * len(created) + ["200"] * len(found))
+            if house is not None and house.style == "200":
+                places = [(r.registered, f"`POST {r.path}` (`{short(r.handler.qualname)}`) answers 200")
+                          for r, _ in found]
+                yield project_finding(
+                    self, house, places,
+                    f"this API answers 200 to its creates: {house.share} POST routes that create a resource have "
+                    f"no `status_code=201` (judged as the house style: a route is reported only when most "
+                    f"creates answer 201)",
+                    help="201 Created (with a `Location` header) tells clients and generated SDKs that a resource "
+                         "was made; if 200 is a deliberate convention, keep it consistent and document it. Set "
+                         "`house_style = false` to see each route",
+                    entity="create-200",
+                )
+                return
+        for route, ev in found:
             handler = short(route.handler.qualname)
             how = ("sets `status_code=200`" if route.status_code_explicit
                    else "has no `status_code=`, so it answers 200 OK")
