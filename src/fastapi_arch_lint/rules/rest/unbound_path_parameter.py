@@ -70,11 +70,14 @@ def _middleware_readers(app: AppModel) -> dict[str, tuple[bool, frozenset[str]]]
 
 
 def _named_path_param_reads(app: AppModel) -> frozenset[str]:
-    """Path parameter names some project function reads by name: ``request.path_params["org"]``,
+    """Path parameter names some project function other than a handler reads by name: ``request.path_params["org"]``,
     ``path_params.get("org")`` (a permission class a dependency calls through a list, a middleware
     helper: places the call graph may not connect to the route)."""
     out: set[str] = set()
+    handlers = {r.handler.qualname for r in app.iter_routes()}
     for fn in app.functions.values():
+        if fn.qualname in handlers:
+            continue  # a handler reads its own route's parameters (``reads_path_params``)
         fact = fn.fact
         if "path_params" not in fact.names and not any("path_params" in a for a in fact.attributes):
             continue
