@@ -132,6 +132,21 @@ def swallows(earlier: str, later: str) -> bool:
 
 
 # ---------------------------------------------------------------------------
+# apps that tests build
+
+TEST_FILE_RE = re.compile(r"(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$")
+
+
+def in_test_function(route: Route) -> bool:
+    """The handler is defined inside a ``test_*`` function of a test module: an app a test builds to
+    exercise the framework or a routing helper (duplicates there are usually the point of the test)."""
+    if not TEST_FILE_RE.search(route.handler.path):
+        return False
+    parts = route.handler.fact.qualname.split(".")[:-1]
+    return any(p.startswith("test") for p in parts)
+
+
+# ---------------------------------------------------------------------------
 # responses
 
 
