@@ -54,6 +54,8 @@ class DuplicateRoute(Rule):
                     if first is None:
                         first_by_key[key] = route
                         continue
+                    if first.conditional != route.conditional:
+                        continue  # registered under different conditions: perhaps never both
                     if in_test_function(route) or in_test_function(first) or told_apart(first, route, registrations):
                         continue
                     yield from self._report(first, route, method, reported)

@@ -111,7 +111,7 @@ class ShadowedRoute(Rule):
                         break
                     if not order_is_known(earlier, later):
                         continue
-                    if in_test_function(earlier) or in_test_function(later):
+                    if in_test_function(earlier) or in_test_function(later) or earlier.conditional != later.conditional:
                         continue
                     reported.add(key)
                     methods = ",".join(sorted(common)) if later.kind == "http" else "WS"
