@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi_arch_lint.findings import Finding, Related, Severity
-from fastapi_arch_lint.model.app import Loc
+from fastapi_arch_lint.model.app import AppModel, Loc
 
 THRESHOLD = 0.8  # share of the instances that must agree
 MINIMUM = 5  # fewer instances than this never make a house style
@@ -38,6 +38,14 @@ class House:
     @property
     def share(self) -> str:
         return f"{self.count} of {self.total}"
+
+
+def app_label(app: AppModel, app_id: str) -> str:
+    """A line-independent name of an app for entities: its module and name (``app.main.app``)."""
+    for a in app.apps:
+        if a.id == app_id:
+            return f"{app_id.split(':', 1)[0]}.{a.name}"
+    return app_id.split(":", 1)[0]
 
 
 def enabled(options: Mapping[str, Any]) -> bool:

@@ -10,7 +10,7 @@ from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Attr, Call, render
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._house import detect, project_finding
+from fastapi_arch_lint.rules._house import app_label, detect, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import is_param, route_entity, route_related, segments
@@ -92,10 +92,20 @@ class PostCreateWithout201(Rule):
             if ev is not None:
                 found.append((route, ev))
         if house_enabled(self.options) and found:
-            house = detect(["201"] * len(created) + ["200"] * len(found))
-            if house is not None and house.style == "200":
+            # per app: an admin app and a public API may follow different conventions
+            by_app: dict[str, tuple[list[Route], list[tuple[Route, Evidence]]]] = {}
+            for r in created:
+                by_app.setdefault(r.app, ([], []))[0].append(r)
+            for r, ev in found:
+                by_app.setdefault(r.app, ([], []))[1].append((r, ev))
+            housed: set[str] = set()
+            for app_id, (made, plain) in by_app.items():
+                house = detect(["201"] * len(made) + ["200"] * len(plain))
+                if house is None or house.style != "200":
+                    continue
+                housed.add(app_id)
                 places = [(r.registered, f"`POST {r.path}` (`{short(r.handler.qualname)}`) answers 200")
-                          for r, _ in found]
+                          for r, _ in plain]
                 yield project_finding(
                     self, house, places,
                     f"this API answers 200 to its creates: {house.share} POST routes that create a resource have "
@@ -104,9 +114,9 @@ class PostCreateWithout201(Rule):
                     help="201 Created (with a `Location` header) tells clients and generated SDKs that a resource "
                          "was made; if 200 is a deliberate convention, keep it consistent and document it. Set "
                          "`house_style = false` to see each route",
-                    entity="create-200",
+                    entity=f"create-200 {app_label(app, app_id)}",
                 )
-                return
+            found = [(r, ev) for r, ev in found if r.app not in housed]
         for route, ev in found:
             handler = short(route.handler.qualname)
             how = ("sets `status_code=200`" if route.status_code_explicit

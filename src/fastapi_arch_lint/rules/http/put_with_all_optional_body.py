@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, ModelField, PydanticModel, Route
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._house import detect, project_finding
+from fastapi_arch_lint.rules._house import app_label, detect, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import pydantic_model, route_entity, route_related
@@ -46,9 +46,15 @@ class PutWithAllOptionalBody(Rule):
             if judged:
                 puts.append((route, partial))
         if house_enabled(self.options):
-            house = detect("partial" if m is not None else "full" for _, m in puts)
-            if house is not None and house.style == "partial":
-                places = [(r.registered, f"`PUT {r.path}` takes `{m.name}`") for r, m in puts if m is not None]
+            # per app: an admin app and a public API may follow different conventions
+            housed: set[str] = set()
+            for app_id in dict.fromkeys(r.app for r, _ in puts):
+                mine = [(r, m) for r, m in puts if r.app == app_id]
+                house = detect("partial" if m is not None else "full" for _, m in mine)
+                if house is None or house.style != "partial":
+                    continue
+                housed.add(app_id)
+                places = [(r.registered, f"`PUT {r.path}` takes `{m.name}`") for r, m in mine if m is not None]
                 yield project_finding(
                     self, house, places,
                     f"PUT is this API's partial update: {house.share} PUT routes with a body take a model whose "
@@ -57,9 +63,9 @@ class PutWithAllOptionalBody(Rule):
                     help="HTTP says PUT replaces the resource and PATCH changes part of it; clients and caches that "
                          "follow it may resend whole objects. If PUT is a partial update by choice, document it; "
                          "else serve partial updates with `@router.patch`. Set `house_style = false` to see each",
-                    entity="partial-put",
+                    entity=f"partial-put {app_label(app, app_id)}",
                 )
-                return
+            puts = [(r, m) for r, m in puts if r.app not in housed]
         for route, model in puts:
             if model is None:
                 continue
