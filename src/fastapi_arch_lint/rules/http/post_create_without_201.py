@@ -67,6 +67,8 @@ class PostCreateWithout201(Rule):
             "archive", "unarchive", "restore", "send", "resend", "sync", "import", "export", "preview",
             "calculate", "estimate", "quote", "run", "execute", "trigger", "retry", "confirm", "notify",
             "ping", "test", "upload", "move", "copy", "merge", "close", "reopen", "complete", "submit",
+            "follow", "unfollow", "favorite", "unfavorite", "like", "unlike", "star", "unstar", "subscribe",
+            "unsubscribe", "join", "leave", "vote",
         ],
         "ignore_functions": list(BOOKKEEPING),
         "house_style": True,
@@ -192,6 +194,8 @@ class PostCreateWithout201(Rule):
                 continue  # external: ``asyncio.create_task``, ``stripe.Customer.create``...
             if matches_any(name, ignore):
                 continue
+            if "cache" in (target or render(func.value if isinstance(func, Attr) else func)).lower():
+                continue  # ``cache.new_key()``: a cache entry, not a resource
             return Evidence(
                 f"it calls `{render(func)}()`" + (f" in `{short(fn.qualname)}`" if fn.qualname != handler else ""),
                 (Related(fn.path, site.pos.line, f"`{render(func)}()` creates"),),
