@@ -68,6 +68,7 @@ class PostCreateWithout201(Rule):
             "calculate", "estimate", "quote", "run", "execute", "trigger", "retry", "confirm", "notify",
             "ping", "test", "upload", "move", "copy", "merge", "close", "reopen", "complete", "submit",
             "follow", "unfollow", "favorite", "unfavorite", "subscribe", "unsubscribe", "join", "leave",
+            "authenticate", "consent", "claim", "mark", "ingest",
         ],
         "ignore_functions": list(BOOKKEEPING),
         "house_style": True,
