@@ -59,6 +59,7 @@ class PostCreateWithout201(Rule):
     name = "post-create-without-201"
     summary = "A POST that creates a resource answers 200 instead of 201 Created"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "once per app or project, when its house style is what the rule dislikes"}
     default_options = {
         "actions": [
             "login", "logout", "signin", "signout", "token", "refresh", "revoke", "introspect", "authorize",

@@ -25,6 +25,7 @@ class PutWithAllOptionalBody(Rule):
     name = "put-with-all-optional-body"
     summary = "A PUT's body model has every field optional: a partial update (PATCH) in disguise"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "once per app or project, when its house style is what the rule dislikes"}
     default_options = {"house_style": True}
 
     def check(self, app: AppModel) -> Iterator[Finding]:

@@ -68,6 +68,7 @@ class PathSegmentCasing(Rule):
     name = "path-segment-casing"
     summary = "A static path segment is not in the configured case style (kebab-case by default), or departs from the API's house style"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "once per app or project, when its house style is what the rule dislikes"}
     default_options = {"style": "kebab", "house_style": True}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
