@@ -697,6 +697,36 @@ def test_upload_limits_and_middleware(tmp_path: Path, monkeypatch: pytest.Monkey
     assert lines(run(tmp_path, monkeypatch, UploadWithoutSizeLimit, files)) == [("app/routes.py", 19)]
     files["app/main.py"] = APP + "\nclass LimitUploadSize:\n    pass\n\napp.add_middleware(LimitUploadSize, max_upload_size=1)\n"
     assert run(tmp_path, monkeypatch, UploadWithoutSizeLimit, files) == []
+    # a middleware that checks the body size by what it does, whatever its name: a function...
+    files["app/main.py"] = APP + textwrap.dedent("""
+        from fastapi import Request
+        from fastapi.responses import JSONResponse
+
+
+        @app.middleware("http")
+        async def guard_requests(request: Request, call_next):
+            if int(request.headers.get("content-length", "0")) > 10_000_000:
+                return JSONResponse({"detail": "too large"}, status_code=413)
+            return await call_next(request)
+    """)
+    assert run(tmp_path, monkeypatch, UploadWithoutSizeLimit, files) == []
+    # ... or a pure ASGI class
+    files["app/main.py"] = APP + textwrap.dedent("""
+        class Gatekeeper:
+            def __init__(self, app, ceiling: int) -> None:
+                self.app = app
+                self.ceiling = ceiling
+
+            async def __call__(self, scope, receive, send):
+                headers = dict(scope.get("headers") or [])
+                if int(headers.get(b"content-length", b"0")) > self.ceiling:
+                    raise RuntimeError("too large")
+                await self.app(scope, receive, send)
+
+
+        app.add_middleware(Gatekeeper, ceiling=10_000_000)
+    """)
+    assert run(tmp_path, monkeypatch, UploadWithoutSizeLimit, files) == []
 
 
 def test_login_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
