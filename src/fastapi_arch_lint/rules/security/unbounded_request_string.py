@@ -10,8 +10,7 @@ Severity follows the project's own habit (its "house style", judged over every s
 collection field the requests read): when most of them are bounded, an unbounded one is an
 oversight (warning); when at least 80% are unbounded, the project does not bound strings and that
 is said once, at the project level (info); in between, or in a project too small to tell, each
-model is a hardening hint (info). The house-style helper is small and local on purpose (the REST
-rules have their own in ``rules/_house.py``; the two can merge).
+model is a hardening hint (info). The house style is ``rules/_house.py``'s, as for the REST rules.
 """
 
 from __future__ import annotations
@@ -22,8 +21,9 @@ from dataclasses import dataclass, field
 
 from fastapi_arch_lint.analysis.index import declaring
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, ModelField, Param, PydanticModel, Route
+from fastapi_arch_lint.model.app import AppModel, Loc, ModelField, Param, PydanticModel, Route
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules import _house
 from fastapi_arch_lint.rules._util import pydantic_model, route_related, unique_routes
 
 STRING_TYPES = frozenset({"builtins.str", "builtins.bytes", "pydantic.SecretStr", "pydantic.SecretBytes",
@@ -36,11 +36,9 @@ LIBRARY_PREFIXES = ("builtins.", "typing.", "pydantic.", "datetime.", "uuid.", "
 # a nested model is followed this many levels below the request model, no further
 MAX_NESTING = 2
 
-# the house style (the same thresholds as the REST rules' ``_house.py``)
-UNBOUNDED_STYLE = 0.8  # share of unbounded fields from which the project "does not bound strings"
-BOUNDED_STYLE = 0.5  # share of bounded fields from which an unbounded one is an outlier (warning)
-MINIMUM = 5  # fewer fields than this never make a house style
-MAX_RELATED = 50
+# the house style (``_house.py``): at least 80% unbounded is the project's habit, said once; from this
+# share of bounded fields on, an unbounded one is an outlier (warning)
+BOUNDED_STYLE = 0.5
 
 
 def bounded_by_pattern(f: ModelField) -> bool:
@@ -124,6 +122,7 @@ class UnboundedRequestString(Rule):
     name = "unbounded-request-string"
     summary = "A `str` or `list` field of a request body model has no `max_length`"
     severity = Severity.INFO
+    other_severities = {Severity.WARNING: "for an outlier in a project that bounds its request strings"}
     cwe = ("CWE-770",)
     owasp = ("API4:2023",)
     security_severity = 4.3
@@ -168,11 +167,14 @@ class UnboundedRequestString(Rule):
                             o.readers.append(reader)
         total = len(labels)
         unbounded = sum(1 for b in labels.values() if not b)
-        house = self.options.get("house_style", True) and total >= MINIMUM
-        if house and unbounded >= UNBOUNDED_STYLE * total:
-            yield from self._project_finding(owners, params, unbounded, total)
+        house = _house.enabled(self.options)
+        kinds = ["bounded" if b else "unbounded" for b in labels.values()]
+        style = _house.detect(kinds) if house else None
+        if style is not None and style.style == "unbounded":
+            yield from self._project_finding(owners, params, style)
             return
-        outlier = house and (total - unbounded) >= BOUNDED_STYLE * total
+        majority = _house.detect(kinds, threshold=BOUNDED_STYLE) if house else None
+        outlier = majority is not None and majority.style == "bounded"
         severity = Severity.WARNING if outlier else Severity.INFO
         style = (f"; the project bounds {total - unbounded} of its {total} request string and list fields, so "
                  f"this one looks like an oversight") if outlier else ""
@@ -236,29 +238,24 @@ class UnboundedRequestString(Rule):
             confidence=Confidence.MEDIUM if o.nested_only else Confidence.HIGH,
         )
 
-    def _project_finding(self, owners: dict[str, _Owner], params: list[tuple[Route, Param]], unbounded: int, total: int
+    def _project_finding(self, owners: dict[str, _Owner], params: list[tuple[Route, Param]], style: _house.House
                          ) -> Iterator[Finding]:
-        places: list[tuple[str, int, int, str]] = []
+        places: list[tuple[Loc, str]] = []
         for o in owners.values():
             fields = sorted(o.fields.values(), key=lambda x: x[0].line)
             names = ", ".join(f"`{f.name}`" for f, _ in fields)
-            places.append((o.model.path, fields[0][0].line, fields[0][0].col, f"`{o.model.name}`: {names}"))
+            places.append((Loc(o.model.path, fields[0][0].line, fields[0][0].col), f"`{o.model.name}`: {names}"))
         for route, p in params:
-            places.append((route.handler.path, p.line, 1, f"body parameter `{p.name}` of `{route.display()}`"))
+            places.append((Loc(route.handler.path, p.line, 1), f"body parameter `{p.name}` of `{route.display()}`"))
         if not places:
             return
-        places.sort()
-        first = places[0]
-        related = [Related(path, line, label) for path, line, _, label in places[1:MAX_RELATED + 1]]
-        more = len(places) - 1 - len(related)
-        yield self.finding(
-            first[0], first[1], first[2],
-            f"the project does not bound its request strings: {unbounded} of the {total} string and list fields "
-            f"that request bodies read have no `max_length`, in {len(places)} models and body parameters "
-            f"(listed as related locations{f'; {more} more not listed' if more > 0 else ''}); this one finding "
-            f"stands for all of them",
+        yield _house.project_finding(
+            self, style, places,
+            f"the project does not bound its request strings: {style.count} of the {style.total} string and list fields that request "
+            f"bodies read have no `max_length`, in {len(places)} models and body parameters (listed as related "
+            f"locations); this one finding stands for all of them",
             help="decide on limits once (the database columns' sizes are a good start) and declare them in the "
                  "models: `Field(max_length=...)` or a shared `Annotated[str, StringConstraints(max_length=...)]` "
                  "alias; also cap the body size at the proxy (`client_max_body_size`)",
-            related=related, entity="house-style FAL526 unbounded", severity=Severity.INFO,
+            entity="unbounded",
         )
