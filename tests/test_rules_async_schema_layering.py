@@ -680,3 +680,119 @@ def test_fixture_findings(fixture: str, code: str, monkeypatch: pytest.MonkeyPat
     if not (FIXTURES / fixture).is_dir():
         pytest.skip(f"no fixture {fixture}")
     assert fixture_findings(fixture, code, monkeypatch) == EXPECTED.get((fixture, code), set())
+
+
+# ---------------------------------------------------------------------------
+# FAL803 database-query-in-middleware
+
+MW_DB = """
+    from sqlalchemy import create_engine
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+    from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+    engine = create_engine("sqlite://")
+    async_engine = create_async_engine("sqlite+aiosqlite://")
+    SessionLocal = sessionmaker(bind=engine)
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
+    class SettingsRepository:
+        def __init__(self, db: Session) -> None:
+            self.db = db
+
+        def current(self) -> dict:
+            return {}
+"""
+
+
+def test_fal803_pure_asgi_inherited_dispatch_ddl_and_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    main = """
+        from fastapi import FastAPI, Request
+        from starlette.middleware.base import BaseHTTPMiddleware
+
+        from app.db import Base, SessionLocal, SettingsRepository, async_engine, engine
+
+        app = FastAPI()
+
+
+        class SchemaOnEveryRequest:
+            def __init__(self, app) -> None:
+                self.app = app
+
+            async def __call__(self, scope, receive, send) -> None:
+                async with async_engine.begin() as conn:
+                    await conn.run_sync(Base.metadata.create_all)
+                await self.app(scope, receive, send)
+
+
+        class BaseTiming(BaseHTTPMiddleware):
+            async def dispatch(self, request: Request, call_next):
+                with engine.connect() as conn:
+                    request.state.conn = conn
+                return await call_next(request)
+
+
+        class Timing(BaseTiming):
+            pass
+
+
+        class SettingsMiddleware(BaseHTTPMiddleware):
+            async def dispatch(self, request: Request, call_next):
+                with SessionLocal() as db:
+                    request.state.settings = SettingsRepository(db).current()
+                return await call_next(request)
+
+
+        class TokenAuthMiddleware(BaseHTTPMiddleware):
+            async def dispatch(self, request: Request, call_next):
+                with SessionLocal() as db:
+                    request.state.principal = SettingsRepository(db).current()
+                return await call_next(request)
+
+
+        app.add_middleware(SchemaOnEveryRequest)
+        app.add_middleware(Timing)
+        app.add_middleware(SettingsMiddleware)
+        app.add_middleware(TokenAuthMiddleware)
+    """
+    files = {"app/__init__.py": "", "app/db.py": MW_DB, "app/main.py": main}
+    found = run(tmp_path, monkeypatch, files, "FAL803")
+    assert lines(found) == {
+        ("app/main.py", line_of(main, "async with async_engine.begin()")),
+        ("app/main.py", line_of(main, "with engine.connect()")),
+        ("app/main.py", line_of(main, "request.state.settings = SettingsRepository(db).current()")),
+    }, [(f.line, f.message) for f in found]
+    messages = " ".join(f.message for f in found)
+    assert "Timing" in messages and "SettingsMiddleware" in messages and "TokenAuth" not in messages
+    assert "repository call" in messages
+
+
+def test_fal803_quiet_without_queries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    main = """
+        from fastapi import FastAPI, Request
+
+        from app.db import SessionLocal
+
+        app = FastAPI()
+
+
+        @app.middleware("http")
+        async def db_session(request: Request, call_next):
+            request.state.db = SessionLocal()
+            try:
+                response = await call_next(request)
+                request.state.db.commit()
+                return response
+            finally:
+                request.state.db.close()
+
+
+        @app.get("/items")
+        def items(request: Request) -> list[int]:
+            return list(request.state.db.scalars("select 1"))
+    """
+    files = {"app/__init__.py": "", "app/db.py": MW_DB, "app/main.py": main}
+    assert run(tmp_path, monkeypatch, files, "FAL803") == []
