@@ -367,10 +367,10 @@ class Schema:
             fn = render(e.func).split(".")[-1]
             if fn in ("Column", "column", "literal_column") and e.args:
                 return cls._column_name(e.args[0], depth + 1) if isinstance(e.args[0], Const) else None
+            if isinstance(e.func, Attr) and (e.func.attr == "collate" or (e.func.attr in ("desc", "asc") and not e.args)):
+                return cls._column_name(e.func.value, depth + 1)  # ``Model.col.desc()``
             if fn in ("desc", "asc", "collate") or render(e.func).startswith(("func.", "sa.func.", "sqlalchemy.func.")):
                 return next((n for n in (cls._column_name(x, depth + 1) for x in e.args) if n), None)
-            if isinstance(e.func, Attr) and e.func.attr in ("desc", "asc", "collate", "lower"):
-                return cls._column_name(e.func.value, depth + 1)
         return None
 
     def module_indexes(self, tables: list[Table]) -> list[Table]:
