@@ -796,3 +796,85 @@ def test_fal803_quiet_without_queries(tmp_path: Path, monkeypatch: pytest.Monkey
     """
     files = {"app/__init__.py": "", "app/db.py": MW_DB, "app/main.py": main}
     assert run(tmp_path, monkeypatch, files, "FAL803") == []
+
+
+def test_fal701_table_args_through_bases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    models = """
+        from sqlalchemy import ForeignKey, Index, String
+        from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class OwnedMixin:
+            @declared_attr.directive
+            def __table_args__(cls):
+                return (Index(f"ix_{cls.__tablename__}_owner", "owner_id"),)
+
+
+        class Note(OwnedMixin, Base):
+            __tablename__ = "notes"
+
+            id: Mapped[int] = mapped_column(primary_key=True)
+            owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+        class Asset(Base):
+            __tablename__ = "assets"
+            __table_args__ = (Index("ix_assets_owner", "owner_id"),)
+
+            id: Mapped[int] = mapped_column(primary_key=True)
+            kind: Mapped[str] = mapped_column(String(20))
+            owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+            __mapper_args__ = {"polymorphic_on": "kind"}
+
+
+        class Image(Asset):
+            __tablename__ = "images"
+
+            id: Mapped[int] = mapped_column(ForeignKey("assets.id"), primary_key=True)
+            album_id: Mapped[int] = mapped_column(ForeignKey("albums.id"))
+            __table_args__ = ()
+
+
+        class Video(Asset):
+            __tablename__ = "videos"
+
+            id: Mapped[int] = mapped_column(ForeignKey("assets.id"), primary_key=True)
+            owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    """
+    files = {"app/__init__.py": "", "app/models.py": models}
+    found = run(tmp_path, monkeypatch, files, "FAL701")
+    # the mixin's declared_attr indexes Note.owner_id; the joined child Video has its own table, which
+    # the parent's plain __table_args__ do not index
+    assert lines(found) == {
+        ("app/models.py", line_of(models, 'album_id: Mapped[int] = mapped_column(ForeignKey("albums.id"))')),
+        ("app/models.py", line_of(models, "class Video(Asset):") + 4),
+    }, [(f.line, f.message) for f in found]
+
+
+def test_fal701_message_prints_the_target_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    models = """
+        from sqlalchemy import Column, ForeignKey, Integer
+        from sqlalchemy.orm import DeclarativeBase
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class User(Base):
+            __tablename__ = "users"
+            id = Column(Integer, primary_key=True)
+
+
+        class Session_(Base):
+            __tablename__ = "sessions"
+            id = Column(Integer, primary_key=True)
+            user_id = Column(Integer, ForeignKey(User.id))
+    """
+    files = {"app/__init__.py": "", "app/models.py": models}
+    found = run(tmp_path, monkeypatch, files, "FAL701")
+    assert len(found) == 1 and "-> `User.id`" in found[0].message, [f.message for f in found]

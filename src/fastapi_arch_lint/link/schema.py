@@ -237,10 +237,12 @@ class Schema:
             tablename = v if isinstance(v, str) else None
         columns: list[Column] = []
         seen: set[str] = set()
-        # inherited columns from mixins / abstract bases first
+        # inherited columns from mixins / abstract bases first (not a mapped parent's under joined
+        # inheritance: those columns live in the parent's table)
+        own_table = tn is not None
         for b in cls.fact.bases:
             bv = self.interp.eval(b, cls.env)
-            if isinstance(bv, VClass):
+            if isinstance(bv, VClass) and not (own_table and bv.fact.field("__tablename__") is not None):
                 for f in bv.fact.fields:
                     col = self.column(f.name, f.annotation, f.value, f.pos.line, f.pos.col, bv.env, kind)
                     if col and col.name not in seen:
@@ -304,9 +306,14 @@ class Schema:
         pks: list[tuple[str, ...]] = []
         items: list[Expr] = []
         unknown = False
+        own_table = cls.fact.field("__tablename__") is not None
         for c in self._mro(cls):
             ta = c.fact.field("__table_args__")
             method = next((m for m in c.fact.methods if m.name == "__table_args__"), None)
+            if c is not cls and own_table and ta is not None and c.fact.field("__tablename__") is not None:
+                # joined inheritance: a mapped parent's plain ``__table_args__`` belong to the parent's
+                # table (SQLAlchemy takes them from mixins and ``declared_attr`` only)
+                continue
             if ta is not None:
                 if isinstance(ta.value, Seq):
                     items.extend(ta.value.items)
