@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi_arch_lint.model.app import AppModel, Column, Table
 
 
@@ -32,3 +34,9 @@ def in_migration(app: AppModel, table: Table) -> bool:
 def schema_tables(app: AppModel) -> list[Table]:
     """The tables the application declares (migration scripts' copies left out)."""
     return [t for t in app.tables if not in_migration(app, t)]
+
+
+def name_words(name: str) -> list[str]:
+    """``EmailVerificationToken`` / ``email_verification_tokens`` -> ``["email", "verification", "token(s)"]``."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return [w for w in spaced.lower().split("_") if w]

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Table
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.schema._common import column_loc, schema_tables
-from fastapi_arch_lint.rules.schema.float_for_money import name_words
+from fastapi_arch_lint.rules.schema._common import column_loc, name_words, schema_tables
 
 # words of a table's name that make it a record of something that happened or was sent to an address
 # (a token, an invitation, a log line), not the entity the address identifies: many rows per address
