@@ -422,18 +422,18 @@ def test_sensitive_field_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
             class Account(BaseModel):
                 iban: str
-                reset_token: str
+                password_hash: str
 
 
             @router.get("/account")
             def account() -> Account:
-                return Account(iban="x", reset_token="y")
+                return Account(iban="x", password_hash="y")
         """,
     }
     assert len(run(tmp_path, monkeypatch, SensitiveFieldInResponse, files)) == 1
     opts = {"fields": ["iban"], "suffixes": [], "allow": []}
     found = run(tmp_path, monkeypatch, SensitiveFieldInResponse, files, opts)
-    assert len(found) == 1 and "`iban`" in found[0].message and "reset_token" not in found[0].message
+    assert len(found) == 1 and "`iban`" in found[0].message and "password_hash" not in found[0].message
 
 
 def test_mass_assignment_variants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
