@@ -239,8 +239,8 @@ class HardcodedSecret(Rule):
             path, line, col,
             f"{label} {describe_literal(text)}{note}, a development default: every deployment that does not "
             "override it runs with this value, which everyone with the code knows",
-            help=HELP.replace(", and rotate it: it is in version control", "") + "; or refuse to start outside "
-                 "development while it still has its default",
+            help=HELP.replace(", and rotate it: it is in version control", "") + "; or refuse to start in "
+                 "production while it still has its default",
             entity=entity, severity=Severity.WARNING, confidence=confidence or Confidence.MEDIUM, **self._span(),
         )
 
