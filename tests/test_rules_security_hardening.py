@@ -96,6 +96,30 @@ def test_tutorial_secret_is_not_in_the_message(monkeypatch: pytest.MonkeyPatch) 
     assert f.entity == "app.main.SECRET_KEY"
 
 
+def test_hardcoded_secret_severity_follows_certainty(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A random-looking key is an error; a typed development default ("change-me-in-production") a
+    warning with medium confidence, which the message calls a development default."""
+    root = FIXTURES / "tutorial_jwt_app"
+    monkeypatch.chdir(root)
+    [f] = review(["."], Config(root=root), select=["FAL504"]).findings
+    assert (f.severity, f.confidence) == (Severity.ERROR, Confidence.HIGH) and "looks like a real key" in f.message
+    root = FIXTURES / "bigger_app"
+    monkeypatch.chdir(root)
+    found = review(["."], Config(root=root), select=["FAL504"]).findings
+    assert found and all((f.severity, f.confidence) == (Severity.WARNING, Confidence.MEDIUM) for f in found)
+    assert all("development default" in f.message for f in found)
+
+
+@pytest.mark.parametrize("value", ["******", "***", "<your-api-key>", "xxxxxxxx"])
+def test_hardcoded_secret_masks_are_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "main.py").write_text(
+        f'from fastapi import FastAPI\n\napp = FastAPI()\nDB_PASSWORD = "{value}"\n')
+    monkeypatch.chdir(tmp_path)
+    assert review(["."], Config(root=tmp_path), select=["FAL504"]).findings == []
+
+
 @pytest.mark.parametrize(
     ("fixture", "expected"),
     [

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.calls import is_test_path, iter_calls
 from fastapi_arch_lint.analysis.libraries import jwt_decode_library, jwt_encode_library, short_target
-from fastapi_arch_lint.analysis.names import describe_literal, dsn_password, is_reference_value, is_secret_name
+from fastapi_arch_lint.analysis.names import SECRET_WORDS, describe_literal, dsn_password, is_reference_value, is_secret_name, words
 from fastapi_arch_lint.analysis.values import target as call_target
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
@@ -33,6 +34,18 @@ KEY_ARGS = {
 _PLACEHOLDER = re.compile(r"change|example|dummy|placeholder|your|dev|test|fake|not[-_ ]?a|xxx|todo|default|insecure",
                           re.I)
 
+# the shapes of real provider credentials: committed, they are live until rotated
+PROVIDER_SHAPES = re.compile(
+    r"^(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}|^AKIA[0-9A-Z]{16}$|^gh[pousr]_[A-Za-z0-9]{30,}|"
+    r"^xox[abposr]-\d{6,}-|^AIza[0-9A-Za-z_\-]{30,}|-----BEGIN [A-Z ]*PRIVATE KEY|^glpat-[\w\-]{20,}|"
+    r"^sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}|^whsec_[A-Za-z0-9+/=]{24,}|^SG\.[\w\-]{16,}\.[\w\-]{16,}")
+# a mask or a stand-in, not a value: ``"******"``, ``"<your-key>"``, ``"..."``
+MASK = re.compile(r"[*•#.xX\-_]{3,}|<[^<>]*>|\{\{[^{}]*\}\}|%s|\?+")
+# folders of code that is not the deployed application (docs, one-off scripts, seed data, examples)
+NOT_SHIPPED_DIRS = frozenset({"docs", "doc", "scripts", "script", "examples", "example", "seeds", "seed",
+                              "fixtures", "samples", "sample", "e2e"})
+TEST_CLASS = re.compile(r"^(?:Test|Testing|Fake|Mock|Dummy|Stub)[A-Z_]")
+
 HELP = ("read it from the environment with no default (a `BaseSettings` field typed `SecretStr` without a "
         "default, or `os.environ[\"NAME\"]`) or from a secret manager, and rotate it: it is in version control")
 
@@ -41,6 +54,35 @@ def _text(value: object) -> str | None:
     if isinstance(value, bytes):
         return value.decode("latin-1")
     return value if isinstance(value, str) else None
+
+
+def looks_generated(value: str) -> bool:
+    """Does the literal look like a real, machine-made secret (a provider's key shape, or a long random
+    string), rather than a value a person typed (``"super secret"``, ``"changeme"``, ``"dev-key-1"``)?"""
+    v = value.strip()
+    if PROVIDER_SHAPES.search(v):
+        return True
+    if len(v) < 16 or " " in v:
+        return False
+    # words a person typed: lower-case or capitalised alphabetic chunks of three letters or more
+    wordy = sum(len(c) for c in re.split(r"[^A-Za-z]+", v) if len(c) >= 3 and (c.islower() or c.istitle() or c.isupper()))
+    if wordy >= 0.6 * len(v):
+        return False
+    counts: dict[str, int] = {}
+    for ch in v:
+        counts[ch] = counts.get(ch, 0) + 1
+    entropy = -sum(n / len(v) * math.log2(n / len(v)) for n in counts.values())
+    return entropy >= 3.0
+
+
+def _not_shipped(path: str) -> bool:
+    """Test code, or a folder of docs, scripts, seed data or examples: not the deployed application."""
+    if is_test_path(path):
+        return True
+    parts = path.replace("\\", "/").split("/")
+    if parts[-1] in ("test.py", "testing.py"):  # ``settings/test.py``: the test run's settings
+        return True
+    return any(p.lower() in NOT_SHIPPED_DIRS for p in parts[:-1])
 
 
 def _may_hold_secret(value: Expr | None) -> bool:
@@ -68,6 +110,7 @@ class HardcodedSecret(Rule):
     name = "hardcoded-secret"
     summary = "A signing key, password, token or connection-string password is a literal in the code"
     severity = Severity.ERROR
+    other_severities = {Severity.WARNING: "for a value a person typed that reads as a development default (medium confidence)"}
     cwe = ("CWE-798",)
     owasp = ("API8:2023",)
     security_severity = 7.5
@@ -107,6 +150,8 @@ class HardcodedSecret(Rule):
         for qual, (path, cf) in sorted(app.classes.items()):
             if is_test_path(path) or any(b.startswith("enum.") for b in app.class_bases.get(qual, ())):
                 continue
+            if TEST_CLASS.match(cf.qualname.rsplit(".", 1)[-1]):
+                continue  # the settings of a test run, or a test double
             module = qual[: -len(cf.qualname) - 1] if qual.endswith("." + cf.qualname) else qual.rsplit(".", 1)[0]
             for f in cf.fields:
                 if f.value is None or f.name.startswith("_") or f.name == "model_config":
@@ -172,17 +217,32 @@ class HardcodedSecret(Rule):
         text = _text(value)
         if text is None or not (force or is_secret_name(name)) or is_reference_value(name, text):
             return
+        v = text.strip()
+        if MASK.fullmatch(v) or v.lower() in SECRET_WORDS or v.lower() in words(name):
+            return  # a mask (``password="******"``), or a key's name (``PK_TOKEN = "token"``), not a secret
+        generated = looks_generated(v)
+        if not generated and _not_shipped(path):
+            return  # a stand-in value in docs, scripts, seed data or test settings
         key = (path, line, entity)
         if key in self._seen:
             return
         self._seen.add(key)
-        note = ""
-        if _PLACEHOLDER.search(text):
-            note = " (it reads like a placeholder, but every deployment that does not override it uses this known value)"
+        if generated:
+            yield self.finding(
+                path, line, col,
+                f"{label} {describe_literal(text)} that looks like a real key: a secret in the source is readable "
+                "by everyone with the code",
+                help=HELP, entity=entity, confidence=confidence, **self._span(),
+            )
+            return
+        note = " (it reads like a placeholder)" if _PLACEHOLDER.search(text) else ""
         yield self.finding(
             path, line, col,
-            f"{label} {describe_literal(text)}{note}: a secret in the source is readable by everyone with the code",
-            help=HELP, entity=entity, confidence=confidence, **self._span(),
+            f"{label} {describe_literal(text)}{note}, a development default: every deployment that does not "
+            "override it runs with this value, which everyone with the code knows",
+            help=HELP.replace(", and rotate it: it is in version control", "") + "; or refuse to start in "
+                 "production while it still has its default",
+            entity=entity, severity=Severity.WARNING, confidence=confidence or Confidence.MEDIUM, **self._span(),
         )
 
     def _dsn(self, path: str, line: int, col: int, value: object, label: str, entity: str) -> Iterator[Finding]:
@@ -191,6 +251,10 @@ class HardcodedSecret(Rule):
             return
         scheme = dsn_password(text)
         if scheme is None:
+            return
+        password = text.split("://", 1)[1].split("@", 1)[0].split(":", 1)[-1]
+        generated = looks_generated(password)
+        if not generated and (_not_shipped(path) or MASK.fullmatch(password)):
             return
         key = (path, line, entity)
         if key in self._seen:
@@ -202,10 +266,12 @@ class HardcodedSecret(Rule):
             label = f"{label} is a"
         yield self.finding(
             path, line, col,
-            f"{label} `{scheme}://` connection string with an inline password",
+            f"{label} `{scheme}://` connection string with an inline password"
+            f"{'' if generated else ' (a development default, unless deployments override it)'}",
             help="take the database URL (or at least its password) from the environment or a secret manager; "
                  "keep only a password-less local default such as `sqlite:///./app.db`",
-            entity=entity, **self._span(),
+            entity=entity, severity=None if generated else Severity.WARNING,
+            confidence=None if generated else Confidence.MEDIUM, **self._span(),
         )
 
     def _span(self) -> dict[str, int]:

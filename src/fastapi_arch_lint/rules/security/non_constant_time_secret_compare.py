@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.calls import is_test_path
+from fastapi_arch_lint.analysis.index import pydantic_model
 from fastapi_arch_lint.analysis.names import is_compared_secret, last_identifier
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
@@ -56,6 +57,64 @@ def _secret_side(cmp: CompareFact) -> tuple[str, Expr] | None:
     return None
 
 
+# methods whose comparisons are object equality, not a credential check
+EQUALITY_METHODS = frozenset({"__eq__", "__ne__", "__hash__", "__lt__", "__le__", "__gt__", "__ge__"})
+# a class that stands in for the real one in tests
+TEST_DOUBLE_PREFIXES = ("Fake", "Mock", "Dummy", "Stub")
+
+
+def _mentions(expr: Expr | None, needle: str) -> bool:
+    """``needle`` (a rendered expression) occurs in ``expr`` as a whole name or attribute chain."""
+    if expr is None or not needle:
+        return False
+    text = render(expr, 400)
+    i = text.find(needle)
+    while i >= 0:
+        before = text[i - 1] if i > 0 else " "
+        after = text[i + len(needle)] if i + len(needle) < len(text) else " "
+        if not (before.isalnum() or before in "_.") and not (after.isalnum() or after == "_"):
+            return True
+        i = text.find(needle, i + 1)
+    return False
+
+
+def _no_timing_channel(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
+    """The two sides are not an attacker's guess against a stored or configured secret: they are
+    two fields of one payload, an object compared with itself, a value just written compared with
+    what the write returned, or a value compared with what it was derived from (change detection)."""
+    fact = fn.fact
+    if fact.name in EQUALITY_METHODS:
+        return True
+    owner = f"{fn.module}.{fact.qualname.rsplit('.', 1)[0]}" if "." in fact.qualname else None
+    if owner and owner.rsplit(".", 1)[-1].startswith(TEST_DOUBLE_PREFIXES):
+        return True
+    lroot, rroot = _root(cmp.left), _root(cmp.right)
+    # ``body.current_password == body.new_password``: two fields the same request sent
+    if isinstance(lroot, Name) and isinstance(rroot, Name) and lroot.id == rroot.id and lroot.id not in ("self", "cls"):
+        return True
+    params = {p.name for p in fact.params}
+    # a validator of a request model comparing two of its own fields (``password_confirm`` against ``password``)
+    if owner and pydantic_model(app, owner) is not None and isinstance(lroot, Name) \
+            and isinstance(rroot, Name) and lroot.id in params and rroot.id in params:
+        return True
+    for side, other in ((cmp.left, cmp.right), (cmp.right, cmp.left)):
+        root = _root(side)
+        if not isinstance(root, Name):
+            continue
+        # ``saved = repo.update_password(user.id, digest)`` then ``saved.password != digest``: a read-back check
+        wanted = render(other, 200)
+        for site in fact.calls:
+            if site.assigned_to == root.id and site.pos.line <= cmp.pos.line and any(
+                    render(a, 200) == wanted for a in (*site.call.args, *(v for _, v in site.call.kwargs))):
+                return True
+        # ``new = update.secret or existing_secret`` then ``new != existing_secret``: did it change?
+        if isinstance(side, Name):
+            for a in fact.scope.assigns:
+                if a.target == side.id and a.pos.line <= cmp.pos.line and _mentions(a.value, wanted):
+                    return True
+    return False
+
+
 @register
 class NonConstantTimeSecretCompare(Rule):
     code = "FAL506"
@@ -78,7 +137,7 @@ class NonConstantTimeSecretCompare(Rule):
                 if _is_column(cmp.left) or _is_column(cmp.right):
                     continue
                 found = _secret_side(cmp)
-                if found is None or _in_query(cmp, fn):
+                if found is None or _in_query(cmp, fn) or _no_timing_channel(app, fn, cmp):
                     continue
                 name, side = found
                 yield self.finding(

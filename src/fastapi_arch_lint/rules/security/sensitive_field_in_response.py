@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from fastapi_arch_lint.analysis.index import declaring, table_named
 from fastapi_arch_lint.analysis.taint import str_set
@@ -13,8 +15,35 @@ from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, pydantic_model, route_entity, route_related, segments, unique_routes
 
 MASKED_TYPES = frozenset({"pydantic.SecretStr", "pydantic.SecretBytes", "pydantic.types.SecretStr"})
-# the fields a credential-issuing route exists to return
-CREDENTIAL_WORDS = ("token", "api_key", "apikey", "client_secret")
+# a field no client ever needs: the server's verifier of a secret, or a key it signs with
+VERIFIER_WORDS = ("password", "passwd", "salt", "private_key")
+VERIFIER_SUFFIXES = ("_hash", "_hashed", "_digest")
+CREDENTIAL_SUFFIXES = ("token", "secret", "api_key", "apikey", "secret_key")
+VERIFIER_FIELDS = frozenset({"hashed_password", "ssn", "cvv", "card_number"})
+# a record that is a principal: it names who logs in
+PRINCIPAL_FIELDS = frozenset({"username", "user_name", "email", "email_address", "login"})
+# path segments that name the caller, not a record of someone else
+SELF_SEGMENTS = frozenset({"me", "self", "current", "current-user", "current_user", "whoami", "profile"})
+CONTAINER_RE = re.compile(r"(?:^|[\[\s|,.])(?:list|List|Sequence|Iterable|Iterator|set|Set|frozenset|FrozenSet|tuple|"
+                          r"Tuple|dict|Dict|Mapping|\w*(?:Page|Pagination|Paginated|List|Collection|Resource)\w*)\[")
+
+
+class Hit(NamedTuple):
+    path: str  # the field's path in the response: ``items.tokens.token``
+    owner: str  # the model or table declaring it
+    file: str
+    line: int
+    principal: str | None = None  # the principal record (a user) it sits in, if any
+    principal_listed: bool = False  # that record is one of a list
+
+
+def _is_principal(fields: set[str]) -> bool:
+    return bool(fields & PRINCIPAL_FIELDS)
+
+
+def _is_container(annotation: str) -> bool:
+    """``list[UserOut]``, ``Sequence[...]``, ``Page[UserOut]``, ``PaginationBase[UserOut] | None``."""
+    return CONTAINER_RE.search(annotation) is not None
 
 
 @register
@@ -65,73 +94,121 @@ class SensitiveFieldInResponse(Rule):
                 return True
         return False
 
+    def kind(self, name: str) -> str:
+        """``verifier`` (a password, hash, salt or private key: no client ever needs it) or ``credential``
+        (a token, API key or client secret: what the server hands to the principal it belongs to)."""
+        n = name.lower()
+        if n in self._lowered()[1] and n not in type(self).default_options["fields"]:
+            return "verifier"  # a field the project named itself: reported wherever it goes
+        if n.endswith(VERIFIER_SUFFIXES) or n in VERIFIER_FIELDS:
+            return "verifier"
+        if n.endswith(CREDENTIAL_SUFFIXES):
+            return "credential"  # ``password_reset_token``: a token, whatever it resets
+        if any(w in n for w in VERIFIER_WORDS):
+            return "verifier"
+        return "credential"
+
     def check(self, app: AppModel) -> Iterator[Finding]:
         for route in unique_routes(app):
             if route.kind != "http":
                 continue
             excluded = self._decorator_excludes(route)
             credentials_ok = self.issues_credentials(route)
-            hits: list[tuple[str, str, str, int]] = []  # (field path, owner, file, line)
+            picked = self._picks_a_record(route)
+            hits: list[Hit] = []
             via = "response model"
             if route.response_model_types:
+                listed = _is_container(route.response_model or "")
                 for t in route.response_model_types:
-                    self._walk_type(app, t, "", hits, set())
+                    self._walk_type(app, t, "", hits, set(), listed, None)
             else:
                 table = self._returned_table(app, route)
                 if table is not None:
                     via = f"returned `{table.name}` object (no response model)"
-                    self._walk_table(table, "", hits)
-            hits = [h for h in hits if h[0].split(".", 1)[0] not in excluded]
-            if credentials_ok:
-                hits = [h for h in hits if not any(w in h[0].rsplit(".", 1)[-1].lower() for w in CREDENTIAL_WORDS)]
+                    self._walk_table(table, "", hits, False, None)
+            hits = [h for h in hits if h.path.split(".", 1)[0] not in excluded]
+            kept: list[Hit] = []
+            for h in hits:
+                if self.kind(h.path.rsplit(".", 1)[-1]) == "verifier":
+                    kept.append(h)
+                elif h.principal is not None and (h.principal_listed or picked) and not credentials_ok \
+                        and h.path.rsplit(".", 1)[-1] not in route.path_params:
+                    # a token or API key of a user record the caller did not ask about as themselves:
+                    # a list of users, or one picked by a path parameter
+                    kept.append(h)
+                # else: the caller's own credential (``GET /user`` with its token), or one the route issues
+            hits = kept
             if not hits:
                 continue
-            names = ", ".join(f"`{h[0]}`" for h in hits[:6]) + (" ..." if len(hits) > 6 else "")
-            related = [Related(path, line, f"`{owner_}.{fp.rsplit('.', 1)[-1]}` declared here")
-                       for fp, owner_, path, line in hits[:6]]
+            names = ", ".join(f"`{h.path}`" for h in hits[:6]) + (" ..." if len(hits) > 6 else "")
+            related = [Related(h.file, h.line, f"`{h.owner}.{h.path.rsplit('.', 1)[-1]}` declared here")
+                       for h in hits[:6]]
             if via == "response model":
                 top = next((t.rsplit(".", 1)[-1] for t in route.response_model_types
                             if pydantic_model(app, t) is not None or find_table(app, t) is not None), "")
                 what = f"the response model `{top}`"
             else:
                 what = f"the {via}"
+            if all(self.kind(h.path.rsplit(".", 1)[-1]) == "verifier" for h in hits):
+                why = f"{'a secret that belongs' if len(hits) == 1 else 'secrets that belong'} only on the server"
+            else:
+                principal = next(h.principal for h in hits if h.principal is not None)
+                whose = "a list of" if any(h.principal_listed for h in hits if h.principal is not None) else \
+                    "the record a path parameter picks of"
+                why = (f"{'a secret' if len(hits) == 1 else 'secrets'} of other principals ({whose} `{principal}`, "
+                       "not the caller's own): whoever reads it can act as them")
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
-                f"`{route.display()}` sends {names} to the client: {what} exposes "
-                f"{'a secret that belongs' if len(hits) == 1 else 'secrets that belong'} only on the server",
+                f"`{route.display()}` sends {names} to the client: {what} exposes {why}",
                 help="return a dedicated output model without the secret fields (`UserPublic` next to the `User` "
-                     "table), or mark them `Field(exclude=True)`; a password hash or API secret is never part of a response",
+                     "table), or mark them `Field(exclude=True)`; a password hash is never part of a response, and "
+                     "a user's tokens or API keys go only to that user, once, when they are issued",
                 related=(*related, *route_related(route)), entity=route_entity(route),
             )
 
+    @staticmethod
+    def _picks_a_record(route: Route) -> bool:
+        """The path names a record by a parameter (``/users/{user_id}``), not the caller (``/users/me``)."""
+        segs = [s.lower() for s in segments(route.path)]
+        if any(s in SELF_SEGMENTS for s in segs):
+            return False
+        return any(s.startswith("{") for s in segs)
+
     # -- what the route sends ------------------------------------------------
-    def _walk_type(self, app: AppModel, qualname: str, prefix: str, hits: list, seen: set[str]) -> None:
+    def _walk_type(self, app: AppModel, qualname: str, prefix: str, hits: list[Hit], seen: set[str],
+                   listed: bool, principal: tuple[str, bool] | None) -> None:
         if qualname in seen or len(seen) > 40:
             return
         seen.add(qualname)
         model = pydantic_model(app, qualname)
         if model is not None:
+            if principal is None and _is_principal({f.name.lower() for f in model.fields}):
+                principal = (model.name, listed)
             for f in model.fields:
                 path = f"{prefix}{f.name}"
                 if f.constraint("exclude") is True or any(t in MASKED_TYPES for t in f.type_names):
                     continue
                 if self.sensitive(f.name):
                     owner = declaring(app, model, f.name)
-                    hits.append((path, owner.name, owner.path, f.line))
+                    hits.append(Hit(path, owner.name, owner.path, f.line, *(principal or (None, False))))
                     continue
+                inner = listed or _is_container(f.annotation)
                 for t in f.type_names:
                     if t.startswith("builtins.") or t.startswith("typing."):
                         continue
-                    self._walk_type(app, t, f"{path}.", hits, seen)
+                    self._walk_type(app, t, f"{path}.", hits, seen, inner, principal)
             return
         table = find_table(app, qualname)
         if table is not None:
-            self._walk_table(table, prefix, hits)
+            self._walk_table(table, prefix, hits, listed, principal)
 
-    def _walk_table(self, table: Table, prefix: str, hits: list) -> None:
+    def _walk_table(self, table: Table, prefix: str, hits: list[Hit], listed: bool,
+                    principal: tuple[str, bool] | None) -> None:
+        if principal is None and _is_principal({c.name.lower() for c in table.columns}):
+            principal = (table.name, listed)
         for c in table.columns:
             if self.sensitive(c.name):
-                hits.append((f"{prefix}{c.name}", table.name, table.path, c.line))
+                hits.append(Hit(f"{prefix}{c.name}", table.name, table.path, c.line, *(principal or (None, False))))
 
     def _decorator_excludes(self, route: Route) -> frozenset[str]:
         for d in route.handler.fact.decorators:
