@@ -665,6 +665,29 @@ class Interpreter:
         self._bases_open.discard(q)
         return result
 
+    def hierarchy(self, cls: VClass, limit: int = 40) -> tuple[list[VClass], list[VClass | VExt | VInst | None]]:
+        """``cls`` and its project bases, depth first in declaration order (enough for attribute lookup in
+        the usual mixin hierarchies), and the bases that are not project classes: the library classes
+        (``VExt``), instances of them used as bases (``declarative_base()``) and ``None`` for a base that
+        does not evaluate."""
+        classes: list[VClass] = []
+        other: list[VClass | VExt | VInst | None] = []
+        todo = [cls]
+        while todo and len(classes) < limit:
+            c = todo.pop(0)
+            if any(k.qualname == c.qualname for k in classes):
+                continue
+            classes.append(c)
+            for b in c.fact.bases:
+                bv = self.eval(b, c.env)
+                if isinstance(bv, VGeneric):
+                    bv = bv.base
+                if isinstance(bv, VClass):
+                    todo.append(bv)
+                else:
+                    other.append(bv if isinstance(bv, (VExt, VInst)) else None)
+        return classes, other
+
     # -- literal helpers -----------------------------------------------------
     def const(self, expr: Expr | None, env: Env) -> object:
         v = self.eval(expr, env)

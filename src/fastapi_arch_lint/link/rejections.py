@@ -18,7 +18,6 @@ from fastapi_arch_lint.link.values import (
     VConst,
     VExt,
     VFunc,
-    VGeneric,
     VInst,
     VParam,
     status_value,
@@ -98,24 +97,9 @@ class Rejections:
 
     # -- the status a project exception answers with ------------------------------------------
     def _mro(self, cls: VClass) -> tuple[list[VClass], list[str]]:
-        """The project classes of ``cls``'s hierarchy (depth first, bases in order) and its external bases."""
-        classes: list[VClass] = []
-        ext: list[str] = []
-        todo = [cls]
-        while todo and len(classes) < 16:
-            c = todo.pop(0)
-            if any(c.qualname == k.qualname for k in classes):
-                continue
-            classes.append(c)
-            for b in c.fact.bases:
-                bv = self.interp.eval(b, c.env)
-                if isinstance(bv, VGeneric):
-                    bv = bv.base
-                if isinstance(bv, VClass):
-                    todo.append(bv)
-                elif isinstance(bv, VExt):
-                    ext.append(bv.qualname)
-        return classes, ext
+        """The project classes of ``cls``'s hierarchy (depth first, bases in order) and its library bases."""
+        classes, other = self.interp.hierarchy(cls, limit=16)
+        return classes, [b.qualname for b in other if isinstance(b, VExt)]
 
     def _is_exception(self, cls: VClass) -> bool:
         return any(b.rsplit(".", 1)[-1].endswith(("Exception", "Error")) for b in self._mro(cls)[1])

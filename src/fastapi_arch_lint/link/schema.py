@@ -280,22 +280,8 @@ class Schema:
         return False
 
     def _mro(self, cls: VClass) -> list[VClass]:
-        """``cls`` and its project bases, depth first in declaration order (enough for attribute lookup
-        in the usual mixin hierarchies)."""
-        out: list[VClass] = []
-        todo = [cls]
-        while todo and len(out) < 40:
-            c = todo.pop(0)
-            if any(o.qualname == c.qualname for o in out):
-                continue
-            out.append(c)
-            for b in c.fact.bases:
-                bv = self.interp.eval(b, c.env)
-                if isinstance(bv, VGeneric):
-                    bv = bv.base
-                if isinstance(bv, VClass):
-                    todo.append(bv)
-        return out
+        """``cls`` and its project bases, depth first in declaration order."""
+        return self.interp.hierarchy(cls)[0]
 
     def table_args(self, cls: VClass) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], list[tuple[str, ...]], bool]:
         """Unique, index and primary-key column groups of ``__table_args__`` (the class's own or the first
