@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from fastapi_arch_lint.analysis.taint import Flow, call_arg, contexts, untraced_functions
+from fastapi_arch_lint.analysis.taint import Flow, call_arg, contexts
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Expr, FStr, Seq, dotted, render
@@ -93,30 +93,6 @@ class SqlInjection(Rule):
                     f"SQL passed to {label}{where} is built with {how} from {src.text()} of "
                     f"`{ctx.route.display()}`: the client controls the query text",
                     help=HELP, related=ctx.related(), entity=ctx.entity(),
-                    end_line=site.pos.end_line, end_col=site.pos.end_col,
-                )
-        # the same strings built from values whose origin is unknown (parameters, settings): lower confidence
-        for fn in untraced_functions(app):
-            flow: Flow | None = None  # made at the first sink: most functions have none
-            for site, target in fn.calls:
-                key = (fn.path, site.pos.line, site.pos.col)
-                if key in reported or sql_sink(site, target) is None:
-                    continue
-                if flow is None:
-                    flow = Flow(app, fn, {})
-                found = self._built(flow, site, target)
-                if found is None:
-                    continue
-                arg, label, how = found
-                if flow.is_constant(arg, site.pos.line):
-                    continue
-                reported.add(key)
-                part = first_dynamic_part(flow, flow.building(arg, site.pos.line)[1], site.pos.line)  # type: ignore[index]
-                yield self.finding(
-                    fn.path, site.pos.line, site.pos.col,
-                    f"SQL passed to {label} in `{fn.qualname.rsplit('.', 1)[-1]}` is built with {how} from "
-                    f"`{render(part, 50)}`, which is not a constant",
-                    help=HELP, entity=fn.qualname, severity=Severity.WARNING, confidence=Confidence.MEDIUM,
                     end_line=site.pos.end_line, end_col=site.pos.end_col,
                 )
 
