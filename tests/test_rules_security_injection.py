@@ -363,6 +363,131 @@ def test_depth_limit_two_levels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert [(f.line, f.severity) for f in found] == [(10, Severity.ERROR)]
 
 
+def test_path_segment_reach(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a {name} segment is quiet as the last component of a file call, not of a directory call,
+    # nor before another component, nor joined by os.path.join in the middle
+    found = run(tmp_path, monkeypatch, PathTraversal, {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/routes.py": """
+            import os
+            import shutil
+            from pathlib import Path
+
+            from fastapi import APIRouter
+            from fastapi.responses import FileResponse
+
+            router = APIRouter()
+            BASE = Path("/srv/data")
+
+
+            @router.get("/a/{name}")
+            def a(name: str):
+                return FileResponse(os.path.join("/srv/data", name))
+
+
+            @router.delete("/b/{name}")
+            def b(name: str):
+                shutil.rmtree(BASE / name)
+
+
+            @router.get("/c/{name}")
+            def c(name: str):
+                return open(os.path.join("/srv/data", name, "meta.json")).read()
+
+
+            @router.get("/d/{name}")
+            def d(name: str):
+                return open(f"/srv/data/{name}.json").read()
+
+
+            @router.get("/e/{name}")
+            def e(name: str):
+                return open("/srv/data/" + name + "/meta.json").read()
+        """,
+    })
+    assert [f.line for f in found] == [20, 25, 35]
+
+
+def test_allowlist_checks_end_the_taint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, SqlInjection, {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/routes.py": """
+            from fastapi import APIRouter, HTTPException
+            from sqlalchemy import text
+
+            router = APIRouter()
+            COLUMNS = ("name", "created")
+
+
+            @router.get("/a")
+            def a(db, sort: str):
+                if sort in COLUMNS:
+                    pass
+                else:
+                    raise HTTPException(400)
+                return db.execute(text(f"SELECT * FROM t ORDER BY {sort}"))
+
+
+            @router.get("/b")
+            def b(db, sort: str):
+                if "/" not in sort:
+                    raise HTTPException(400)
+                return db.execute(text(f"SELECT * FROM t ORDER BY {sort}"))
+
+
+            @router.get("/c")
+            def c(db, sort: str):
+                return db.execute(text(f"SELECT * FROM t ORDER BY {sort}"))
+                if sort not in COLUMNS:
+                    raise HTTPException(400)
+        """,
+    })
+    # a literal is no allowlist, and a check after the sink does not count
+    assert [f.line for f in found] == [22, 27]
+
+
+def test_offline_code_and_fal529(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi_arch_lint.analysis.taint import is_offline_path
+    from fastapi_arch_lint.rules.security.sql_built_from_strings import SqlBuiltFromStrings
+
+    assert is_offline_path("alembic/versions/0001_init.py") and is_offline_path("src/app/cli.py")
+    assert is_offline_path("scripts/seed.py") and is_offline_path("manage.py")
+    assert not is_offline_path("app/services/orders.py") and not is_offline_path("app/tasks.py")
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "db/changes/r1.py": """
+            import sqlalchemy as sa
+            from alembic import op
+
+
+            def upgrade(table):
+                op.execute(sa.text(f"DELETE FROM {table} WHERE id IS NULL"))
+        """,
+        "app/routes.py": """
+            from fastapi import APIRouter
+            from sqlalchemy import text
+
+            router = APIRouter()
+
+
+            def purge(db, table: str):
+                db.execute(text(f"DELETE FROM {table}"))
+
+
+            @router.get("/t")
+            def search(db, q: str):
+                return db.execute(text(f"SELECT * FROM t WHERE s = '{q}'"))
+        """,
+    }
+    found = run(tmp_path, monkeypatch, SqlBuiltFromStrings, files)
+    # the revision outside alembic/ is known by its `from alembic import op`; the traced sink is FAL520's
+    assert [(f.path, f.line, f.severity, f.confidence) for f in found] == [
+        ("app/routes.py", 9, Severity.WARNING, Confidence.MEDIUM)]
+
+
 # ---------------------------------------------------------------------------
 # exposure, mass assignment, limits: edge cases beyond the pages
 

@@ -477,6 +477,8 @@ class Flow:
         if target in SANITIZERS or target in SANITIZERS_BY_KIND.get(kind, ()) or (
                 kind == "path" and target.rsplit(".", 1)[-1] in ("basename", "secure_filename", "sanitize_filename")):
             return None
+        if kind == "path" and target in PATH_JOINERS:
+            return self._join(list(e.args), line, kind)
         func = e.func
         if isinstance(func, Attr):
             if func.attr in HARMLESS_METHODS:
@@ -501,8 +503,6 @@ class Flow:
             s = self._taint(e.args[0], line, kind)
             if s is not None and s.shape == "model":
                 return self._dump(s, e)
-        if kind == "path" and target in PATH_JOINERS:
-            return self._join(list(e.args), line, kind)
         if target in PROPAGATORS:
             return self._first(line, kind, *e.args, *(v for _, v in e.kwargs))
         return None
