@@ -363,6 +363,42 @@ def test_depth_limit_two_levels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert [(f.line, f.severity) for f in found] == [(10, Severity.ERROR)]
 
 
+def test_constrained_and_container_types_are_not_sql_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, SqlInjection, {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/routes.py": """
+            from typing import Annotated
+            from uuid import UUID
+
+            from fastapi import APIRouter, Query
+            from pydantic import BaseModel, StringConstraints, constr
+            from sqlalchemy import text
+
+            router = APIRouter()
+            Code = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+            class Batch(BaseModel):
+                ids: list[UUID]
+                release: str
+                note: str
+
+
+            @router.get("/a")
+            def a(db, code: Code, sku: constr(pattern=r"^[a-z0-9-]+$"), version: str = Query(pattern=r"^[0-9.]+$")):
+                return db.execute(text(f"SELECT * FROM t WHERE c = '{code}' AND s = '{sku}' AND v = '{version}'"))
+
+
+            @router.post("/b")
+            def b(db, body: Batch):
+                db.execute(text(f"DELETE FROM t WHERE id IN {tuple(body.ids)}"))
+                db.execute(text(f"UPDATE t SET note = '{body.note}'"))
+        """,
+    })
+    assert [f.line for f in found] == [27]  # only the free-text note
+
+
 def test_path_segment_reach(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # a {name} segment is quiet as the last component of a file call, not of a directory call,
     # nor before another component, nor joined by os.path.join in the middle

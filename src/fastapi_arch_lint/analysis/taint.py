@@ -57,6 +57,10 @@ SAFE_TYPES = frozenset({
 })
 ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})
 NEUTRAL_TYPES = frozenset({"typing.Union", "typing.Optional", "builtins.None", "typing.Annotated"})
+# containers: a ``list[UUID]`` holds no more text than a ``UUID`` (``dict`` keys are text: not here)
+CONTAINER_TYPES = frozenset({"builtins.list", "builtins.set", "builtins.frozenset", "builtins.tuple", "typing.List",
+                             "typing.Set", "typing.FrozenSet", "typing.Tuple", "typing.Sequence",
+                             "collections.abc.Sequence", "collections.abc.Set", "typing.AbstractSet"})
 SAFE_ANNOTATIONS = frozenset({"int", "float", "bool", "UUID", "uuid.UUID", "datetime", "date", "time", "timedelta",
                               "Decimal", "datetime.datetime", "datetime.date", "ZoneInfo", "zoneinfo.ZoneInfo",
                               "UUID4", "UUID1", "pydantic.UUID4"})
@@ -109,6 +113,7 @@ class Source:
     # but it may start with ``/``)
     reach: str = "any"
     content: bool = False  # an uploaded file's bytes or file object (its ``.filename`` is text)
+    token: bool = False  # validated to letters, digits, ``_-.``: harmless in SQL and shell lines
 
     def value(self) -> "Source":
         if self.shape == "value":
@@ -121,7 +126,7 @@ class Source:
 
 def is_safe_type(app: AppModel, type_names: Iterable[str]) -> bool:
     """True when every type in the annotation is one that cannot carry text (``int``, enums, ``Literal``)."""
-    names = [t for t in type_names if t not in NEUTRAL_TYPES]
+    names = [t for t in type_names if t not in NEUTRAL_TYPES and t not in CONTAINER_TYPES]
     if not names:
         return False
     for t in names:
@@ -169,7 +174,14 @@ def _enum_short_names(app: AppModel) -> frozenset[str]:
 
 
 _PATTERN_TOKEN = re.compile(r"\[(?:[A-Za-z0-9_-]|\\[wd])+\]|\\[wd]|[A-Za-z0-9_-]")
+_PATTERN_DOTTED = re.compile(r"\[(?:[A-Za-z0-9_.-]|\\[wd.])+\]|\\[wd.]|[A-Za-z0-9_-]")
 _PATTERN_QUANT = re.compile(r"[+*?]|\{\d+(?:,\d*)?\}")
+
+
+def pattern_is_dotted_token(pattern: object) -> bool:
+    """An anchored pattern that admits letters, digits, ``_``, ``-`` and ``.`` (``^[a-z0-9.]+$``, a
+    version or a file name): no quote, space, shell metacharacter or ``/``, but maybe ``..`` and a host."""
+    return _anchored_body_matches(pattern, _PATTERN_DOTTED)
 
 
 def pattern_confines(pattern: object) -> bool:
@@ -178,6 +190,10 @@ def pattern_confines(pattern: object) -> bool:
     Such a value cannot hold a quote, a shell metacharacter, a dot, a slash or a host separator,
     so it is no longer request *text* for any sink.
     """
+    return _anchored_body_matches(pattern, _PATTERN_TOKEN)
+
+
+def _anchored_body_matches(pattern: object, token: re.Pattern[str]) -> bool:
     if not isinstance(pattern, str):
         return False
     body = pattern
@@ -195,7 +211,7 @@ def pattern_confines(pattern: object) -> bool:
         return False
     i = 0
     while i < len(body):
-        m = _PATTERN_TOKEN.match(body, i)
+        m = token.match(body, i)
         if m is None:
             return False
         i = m.end()
@@ -231,7 +247,12 @@ def route_sources(app: AppModel, route: Route) -> dict[str, Source]:
             env[p.name] = Source(f"`{p.name}`", p.name, shape="request")
             continue
         kind = REQUEST_SOURCES.get(p.source)
-        if kind is None or pattern_confines(p.constraint("pattern") or p.constraint("regex")):
+        pattern = p.constraint("pattern") or p.constraint("regex")
+        if kind is None or pattern_confines(pattern):
+            continue
+        if pattern_is_dotted_token(pattern):
+            # ``^[a-z0-9.]+$``: no SQL or shell text, no ``/``; still a host name or ``..``
+            env[p.name] = Source(f"{kind} `{p.name}`", p.name, reach="segment", token=True)
             continue
         model = model_of(app, p.type_names) if p.source in ("body", "form") else None
         if model is not None:
@@ -370,6 +391,8 @@ class Flow:
             return None
         self._busy.add(key)
         src = self.env.get(name)
+        if src is not None and src.token and kind in ("sql", "command"):
+            src = None
         since = 0  # the line from which ``src`` holds
         for a in self.assigns.get(name, ()):
             if a.pos.line >= line:
@@ -438,6 +461,10 @@ class Flow:
                 if f is not None and (is_safe_type(self.app, f.type_names)
                                       or pattern_confines(f.constraint("pattern") or f.constraint("regex"))):
                     return None
+                if f is not None and pattern_is_dotted_token(f.constraint("pattern") or f.constraint("regex")):
+                    if kind in ("sql", "command"):
+                        return None
+                    return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`", reach="segment", token=True)
                 return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`")
             return base.value()
         if isinstance(e, Subscript):
