@@ -524,6 +524,34 @@ def test_offline_code_and_fal529(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         ("app/routes.py", 9, Severity.WARNING, Confidence.MEDIUM)]
 
 
+def test_cli_commands_are_offline_for_timeouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi_arch_lint.rules.security.outbound_request_without_timeout import OutboundRequestWithoutTimeout
+
+    found = run(tmp_path, monkeypatch, OutboundRequestWithoutTimeout, {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/admin.py": """
+            import click
+            import requests
+
+
+            @click.group()
+            def cli():
+                pass
+
+
+            @cli.command()
+            def warm_cache():
+                requests.get("https://cdn.example/warm")
+
+
+            def refresh():
+                return requests.get("https://cdn.example/refresh").ok
+        """,
+    })
+    assert [f.line for f in found] == [17]  # the plain helper, not the click command
+
+
 # ---------------------------------------------------------------------------
 # exposure, mass assignment, limits: edge cases beyond the pages
 

@@ -287,10 +287,18 @@ OFFLINE_DIRS = frozenset({"alembic", "migrations", "migration", "versions", "rev
 
 
 def is_offline_module(app: AppModel, fn: Function) -> bool:
-    """``is_offline_path``, or a module that imports ``alembic.op`` (a revision kept elsewhere)."""
-    if is_offline_path(fn.path):
+    """``is_offline_path``, a module that imports ``alembic.op`` (a revision kept elsewhere), or a
+    click / typer command (``@cli.command()``, ``@app.command()`` in a module importing click or typer)."""
+    if is_offline_path(fn.path) or fn.module in memo(app, _alembic_modules):
         return True
-    return fn.module in memo(app, _alembic_modules)
+    return fn.module in memo(app, _cli_modules) and any(
+        isinstance(d.expr, Call) and isinstance(d.expr.func, Attr) and d.expr.func.attr in ("command", "group")
+        or isinstance(d.expr, Attr) and d.expr.attr in ("command", "group") for d in fn.fact.decorators)
+
+
+def _cli_modules(app: AppModel) -> frozenset[str]:
+    return frozenset(mod.name for mod in app.modules
+                     if any(imp.module.split(".")[0] in ("click", "typer", "asyncclick") for imp in mod.facts.imports))
 
 
 def _alembic_modules(app: AppModel) -> frozenset[str]:
