@@ -12,8 +12,16 @@ A small intra-procedural taint walk over the model, no LibCST:
 - it crosses into the project functions the handler calls (1-2 levels, via the resolved call
   graph), mapping positional and keyword arguments onto the callee's parameters;
 - it stops at sanitizers (``int()``, ``len()``, ``uuid.UUID()``; ``shlex.quote`` for commands;
-  ``os.path.basename``/``secure_filename``/``Path(...).name`` for paths) and at values whose
-  declared type cannot carry text (``int``, ``bool``, ``UUID``, ``datetime``, enums, ``Literal``).
+  ``os.path.basename``/``secure_filename``/``Path(...).name`` for paths), at values whose
+  declared type cannot carry text (``int``, ``bool``, ``UUID``, ``datetime``, ``ZoneInfo``, enums,
+  ``Literal``, containers of those, anchored ``pattern=`` of word characters, also from
+  ``constr``/``StringConstraints``), and after an allowlist check (``if x not in ALLOWED: raise``);
+- for paths it tracks what the text can reach (``Source.reach``): a ``{name}`` path parameter holds
+  no ``/`` (only ``..`` alone), so it is harmless as the last component of a file call; dots
+  removed (``x.replace(".", "")``) cannot climb; an upload's bytes are no path (``Source.content``).
+
+Code that serves no requests (migrations, scripts, CLI commands: ``is_offline_module``) is where
+the unknown-origin rules stay quiet.
 
 Return values of project functions are not followed, nor loop targets (``for k in ...``).
 """
@@ -273,7 +281,8 @@ def _path_convertor(path: str, name: str) -> bool:
 def is_offline_path(path: str) -> bool:
     """Code that does not serve requests: migrations, scripts, CLI commands, dev tooling.
 
-    Alembic revisions (``alembic/``, ``migrations/``, ``versions/``, ``revisions/``), ``scripts/``,
+    Alembic revisions (``alembic/``, ``migrations/``, ``revisions/``; others are known by their
+    ``from alembic import op``), ``scripts/``,
     ``dev/``, ``tools/``, ``bin/``, ``manage.py`` and ``cli.py`` / ``cli/`` modules."""
     parts = path.replace("\\", "/").split("/")
     name = parts[-1]
@@ -282,7 +291,7 @@ def is_offline_path(path: str) -> bool:
     return any(p in OFFLINE_DIRS for p in parts[:-1])
 
 
-OFFLINE_DIRS = frozenset({"alembic", "migrations", "migration", "versions", "revisions", "scripts", "script", "dev",
+OFFLINE_DIRS = frozenset({"alembic", "migrations", "migration", "revisions", "scripts", "script", "dev",
                           "tools", "bin", "cli", "management", "commands"})
 
 

@@ -85,7 +85,9 @@ def guarded(flow: Flow) -> bool:
 
 
 # calls that may act on a directory: a ``{name}`` segment of ``..`` makes them act on the parent
-DIR_CALLS = frozenset({"shutil.rmtree", "os.rmdir", "os.listdir", "os.scandir", "shutil.copytree", "shutil.move"})
+# (``shutil.copy(src, dir)`` writes into ``dir``)
+DIR_CALLS = frozenset({"shutil.rmtree", "os.rmdir", "os.listdir", "os.scandir", "shutil.copytree", "shutil.move",
+                       "shutil.copy", "shutil.copy2"})
 DIR_METHODS = frozenset({"rmdir", "iterdir", "glob", "rglob"})
 
 
