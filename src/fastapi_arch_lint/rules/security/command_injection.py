@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.analysis.taint import call_arg, contexts
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Const, Expr, render
+from fastapi_arch_lint.model.expr import Const, Expr
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
 

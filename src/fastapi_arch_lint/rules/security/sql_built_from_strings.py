@@ -10,16 +10,11 @@ from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, Expr, FStr, Name, Seq, Subscript, render
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security.sql_injection import SqlInjection
+from fastapi_arch_lint.rules.security._common import built_sql, traced_sql_sites
 
 HELP = ("pass values as bound parameters (`text(\"... WHERE name = :name\")` with `{\"name\": name}`, or the ORM); "
         "take identifiers (a column, a table, a sort order) from a constant allowlist; if the value can never come "
         "from a user, say so with `# noqa: FAL529`")
-
-
-def _traced_sinks(app: AppModel) -> frozenset[tuple[str, int, int]]:
-    """Where FAL520 already reports request data reaching the SQL (one finding per sink)."""
-    return frozenset((f.path, f.line, f.column) for f in SqlInjection().check(app))
 
 
 class _Known:
@@ -86,7 +81,7 @@ class SqlBuiltFromStrings(Rule):
     security_severity = 5.0
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        traced = memo(app, _traced_sinks)
+        traced = memo(app, traced_sql_sites)  # FAL520 reports those
         for fn in untraced_functions(app):
             if is_offline_module(app, fn):
                 continue  # migrations and scripts do not read requests
@@ -98,7 +93,7 @@ class SqlBuiltFromStrings(Rule):
                     continue
                 if flow is None:
                     flow = Flow(app, fn, {})
-                found = SqlInjection._built(flow, site, target)
+                found = built_sql(flow, site, target)
                 if found is None:
                     continue
                 arg, label, how = found
