@@ -240,3 +240,45 @@ def test_only_the_command_line_leaves_the_run_frozen(tmp_path: Path) -> None:
     assert found == found_again > 0, p.stderr
     assert frozen_after_library_run == 0
     assert frozen_after_cli_like_run > 10_000
+
+
+def test_min_confidence_filters_the_report_and_the_exit_code(tmp_path: Path) -> None:
+    """`--min-confidence` (and `min-confidence` in the config) drop findings the rule is less sure
+    of; the text report shows a confidence that is not high."""
+    root = tmp_path / "p"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "main.py").write_text(textwrap.dedent("""\
+        from fastapi import FastAPI
+
+        DEBUG = True
+
+        app = FastAPI(debug=True)
+        admin = FastAPI(debug=DEBUG)
+        """))
+    p = run(root, "review", ".", "--select", "FAL508")
+    assert p.returncode == 1, p.stdout
+    lines = [ln for ln in p.stdout.splitlines() if "FAL508" in ln]
+    assert len(lines) == 2
+    assert lines[0].startswith("app/main.py:5:") and lines[0].endswith("[warning]")
+    assert lines[1].startswith("app/main.py:6:") and lines[1].endswith("[warning, medium confidence]")
+    p = run(root, "review", ".", "--select", "FAL508", "--min-confidence", "high", "--format", "json")
+    assert [f["line"] for f in json.loads(p.stdout)["findings"]] == [5]
+    (root / "pyproject.toml").write_text('[tool.fastapi-arch-lint]\nmin-confidence = "high"\n')
+    p = run(root, "review", ".", "--select", "FAL508", "--format", "json")
+    assert [f["line"] for f in json.loads(p.stdout)["findings"]] == [5]
+    assert run(root, "review", ".", "--select", "FAL508", "--min-confidence", "medium").returncode == 1
+    (root / "app" / "main.py").write_text("from fastapi import FastAPI\n\nDEBUG = True\napp = FastAPI(debug=DEBUG)\n")
+    assert run(root, "review", ".", "--select", "FAL508").returncode == 0  # the config's `high` hides it
+    (root / "pyproject.toml").write_text('[tool.fastapi-arch-lint]\nmin-confidence = "sure"\n')
+    p = run(root, "review", ".")
+    assert p.returncode == 2 and "must be one of high, medium, low" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_rules_lists_every_severity_a_rule_reports(tmp_path: Path) -> None:
+    p = run(tmp_path, "rules")
+    row = next(ln for ln in p.stdout.splitlines() if "FAL203" in ln)
+    assert "warning/info" in row
+    doc = json.loads(run(tmp_path, "rules", "--format", "json").stdout)
+    fal203 = next(r for r in doc if r["code"] == "FAL203")
+    assert fal203["severity"] == "warning" and set(fal203["other_severities"]) == {"info"}

@@ -52,6 +52,11 @@ def test_page_structure(code: str) -> None:
         assert "## References" in text, f"{code}: security tags but no References section"
     for opt in cls.default_options:
         assert f"`{opt}`" in text, f"{code}: option {opt!r} not documented"
+    # the page says the severities the rule reports, its own first (`rules` prints the same)
+    sev_line = text.splitlines()[2]
+    assert sev_line.startswith(f"Severity: {cls.severity.value}"), f"{code}: page says {sev_line!r}"
+    for other in cls.other_severities:
+        assert other.value in sev_line.split("·")[0], f"{code}: page does not say it may report {other.value}"
 
 
 @pytest.mark.parametrize("code", sorted(RULES))
@@ -69,6 +74,9 @@ def test_page_examples(code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         result = review(["."], Config(root=root), select=[code])
         assert not [d for d in result.diagnostics], f"{code} {case.section}: {result.diagnostics}"
         got = {(f.path, f.line, f.rule) for f in result.findings if f.rule == code}
+        wrong_sev = [(f.line, f.severity.value) for f in result.findings if f.rule == code
+                     and f.severity not in RULES[code].severities()]
+        assert not wrong_sev, f"{code} reports a severity `rules` does not list: {wrong_sev}"
         want = {e for e in case.expect if e[2] == code} | {e for e in case.todo_ok if e[2] == code}
         if case.section in ("Example", "Misreadings"):
             # a misreading stays quiet beside its true twin, which must still fire

@@ -680,3 +680,201 @@ def test_fixture_findings(fixture: str, code: str, monkeypatch: pytest.MonkeyPat
     if not (FIXTURES / fixture).is_dir():
         pytest.skip(f"no fixture {fixture}")
     assert fixture_findings(fixture, code, monkeypatch) == EXPECTED.get((fixture, code), set())
+
+
+# ---------------------------------------------------------------------------
+# FAL803 database-query-in-middleware
+
+MW_DB = """
+    from sqlalchemy import create_engine
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+    from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+    engine = create_engine("sqlite://")
+    async_engine = create_async_engine("sqlite+aiosqlite://")
+    SessionLocal = sessionmaker(bind=engine)
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
+    class SettingsRepository:
+        def __init__(self, db: Session) -> None:
+            self.db = db
+
+        def current(self) -> dict:
+            return {}
+"""
+
+
+def test_fal803_pure_asgi_inherited_dispatch_ddl_and_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    main = """
+        from fastapi import FastAPI, Request
+        from starlette.middleware.base import BaseHTTPMiddleware
+
+        from app.db import Base, SessionLocal, SettingsRepository, async_engine, engine
+
+        app = FastAPI()
+
+
+        class SchemaOnEveryRequest:
+            def __init__(self, app) -> None:
+                self.app = app
+
+            async def __call__(self, scope, receive, send) -> None:
+                async with async_engine.begin() as conn:
+                    await conn.run_sync(Base.metadata.create_all)
+                await self.app(scope, receive, send)
+
+
+        class BaseTiming(BaseHTTPMiddleware):
+            async def dispatch(self, request: Request, call_next):
+                with engine.connect() as conn:
+                    request.state.conn = conn
+                return await call_next(request)
+
+
+        class Timing(BaseTiming):
+            pass
+
+
+        class SettingsMiddleware(BaseHTTPMiddleware):
+            async def dispatch(self, request: Request, call_next):
+                with SessionLocal() as db:
+                    request.state.settings = SettingsRepository(db).current()
+                return await call_next(request)
+
+
+        class TokenAuthMiddleware(BaseHTTPMiddleware):
+            async def dispatch(self, request: Request, call_next):
+                with SessionLocal() as db:
+                    request.state.principal = SettingsRepository(db).current()
+                return await call_next(request)
+
+
+        app.add_middleware(SchemaOnEveryRequest)
+        app.add_middleware(Timing)
+        app.add_middleware(SettingsMiddleware)
+        app.add_middleware(TokenAuthMiddleware)
+    """
+    files = {"app/__init__.py": "", "app/db.py": MW_DB, "app/main.py": main}
+    found = run(tmp_path, monkeypatch, files, "FAL803")
+    assert lines(found) == {
+        ("app/main.py", line_of(main, "async with async_engine.begin()")),
+        ("app/main.py", line_of(main, "with engine.connect()")),
+        ("app/main.py", line_of(main, "request.state.settings = SettingsRepository(db).current()")),
+    }, [(f.line, f.message) for f in found]
+    messages = " ".join(f.message for f in found)
+    assert "Timing" in messages and "SettingsMiddleware" in messages and "TokenAuth" not in messages
+    assert "repository call" in messages
+
+
+def test_fal803_quiet_without_queries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    main = """
+        from fastapi import FastAPI, Request
+
+        from app.db import SessionLocal
+
+        app = FastAPI()
+
+
+        @app.middleware("http")
+        async def db_session(request: Request, call_next):
+            request.state.db = SessionLocal()
+            try:
+                response = await call_next(request)
+                request.state.db.commit()
+                return response
+            finally:
+                request.state.db.close()
+
+
+        @app.get("/items")
+        def items(request: Request) -> list[int]:
+            return list(request.state.db.scalars("select 1"))
+    """
+    files = {"app/__init__.py": "", "app/db.py": MW_DB, "app/main.py": main}
+    assert run(tmp_path, monkeypatch, files, "FAL803") == []
+
+
+def test_fal701_table_args_through_bases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    models = """
+        from sqlalchemy import ForeignKey, Index, String
+        from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class OwnedMixin:
+            @declared_attr.directive
+            def __table_args__(cls):
+                return (Index(f"ix_{cls.__tablename__}_owner", "owner_id"),)
+
+
+        class Note(OwnedMixin, Base):
+            __tablename__ = "notes"
+
+            id: Mapped[int] = mapped_column(primary_key=True)
+            owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+        class Asset(Base):
+            __tablename__ = "assets"
+            __table_args__ = (Index("ix_assets_owner", "owner_id"),)
+
+            id: Mapped[int] = mapped_column(primary_key=True)
+            kind: Mapped[str] = mapped_column(String(20))
+            owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+            __mapper_args__ = {"polymorphic_on": "kind"}
+
+
+        class Image(Asset):
+            __tablename__ = "images"
+
+            id: Mapped[int] = mapped_column(ForeignKey("assets.id"), primary_key=True)
+            album_id: Mapped[int] = mapped_column(ForeignKey("albums.id"))
+            __table_args__ = ()
+
+
+        class Video(Asset):
+            __tablename__ = "videos"
+
+            id: Mapped[int] = mapped_column(ForeignKey("assets.id"), primary_key=True)
+            owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    """
+    files = {"app/__init__.py": "", "app/models.py": models}
+    found = run(tmp_path, monkeypatch, files, "FAL701")
+    # the mixin's declared_attr indexes Note.owner_id; the joined child Video has its own table, which
+    # the parent's plain __table_args__ do not index
+    assert lines(found) == {
+        ("app/models.py", line_of(models, 'album_id: Mapped[int] = mapped_column(ForeignKey("albums.id"))')),
+        ("app/models.py", line_of(models, "class Video(Asset):") + 4),
+    }, [(f.line, f.message) for f in found]
+
+
+def test_fal701_message_prints_the_target_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    models = """
+        from sqlalchemy import Column, ForeignKey, Integer
+        from sqlalchemy.orm import DeclarativeBase
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class User(Base):
+            __tablename__ = "users"
+            id = Column(Integer, primary_key=True)
+
+
+        class Session_(Base):
+            __tablename__ = "sessions"
+            id = Column(Integer, primary_key=True)
+            user_id = Column(Integer, ForeignKey(User.id))
+    """
+    files = {"app/__init__.py": "", "app/models.py": models}
+    found = run(tmp_path, monkeypatch, files, "FAL701")
+    assert len(found) == 1 and "-> `User.id`" in found[0].message, [f.message for f in found]

@@ -814,3 +814,112 @@ def test_unbounded_page_size_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert lines(found) == marked(files)
     shared = next(f for f in found if "paging" in f.message)
     assert "1 more route" in shared.message and len(shared.related) == 2
+
+
+# ---------------------------------------------------------------------------
+# house style (rules/_house.py) and server-rendered HTML routes (rules/_html.py)
+
+
+def test_house_style_detection_threshold_and_minimum() -> None:
+    from fastapi_arch_lint.rules._house import detect
+
+    assert detect(["snake"] * 4) is None  # fewer than 5 instances
+    house = detect(["snake"] * 8 + ["kebab"] * 2)
+    assert house is not None and (house.style, house.share) == ("snake", "8 of 10")
+    assert detect(["snake"] * 7 + ["kebab"] * 3) is None  # 70%: no house style
+
+
+SNAKE_API = {
+    "app/main.py": """
+        from fastapi import APIRouter, FastAPI
+
+        app = FastAPI()
+        org = APIRouter(prefix="/{org}")
+        a = APIRouter()
+        b = APIRouter()
+
+
+        @a.get("")
+        def list_a() -> list[int]:
+            return []
+
+
+        @a.get("/{x}")
+        def read_a(x: int) -> dict:
+            return {}
+
+
+        @b.get("")
+        def list_b() -> list[int]:
+            return []
+
+
+        @b.get("/{x}/line_items")  # F:h
+        def read_b(x: int) -> dict:
+            return {}
+
+
+        @app.get("/billing-plans")  # F:x
+        def plans() -> list[int]:
+            return []
+
+
+        org.include_router(a, prefix="/order_items")
+        org.include_router(b, prefix="/return_items")
+        app.include_router(org)
+    """,
+}
+
+
+def test_fal102_house_style_said_once_with_outliers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, SNAKE_API, "FAL102")
+    info = [f for f in found if f.severity.value == "info"]
+    warn = [f for f in found if f.severity.value == "warning"]
+    assert lines(info) == marked(SNAKE_API, "h") and "5 of 6" in info[0].message
+    assert info[0].entity == "house-style FAL102 snake" and len(info[0].related) >= 2
+    assert lines(warn) == marked(SNAKE_API) and "`billing-plans`" in warn[0].message
+    # the prefix of a router included into another router is found: one finding at the include
+    off = run(tmp_path, monkeypatch, SNAKE_API, "FAL102", {"house_style": False})
+    by_seg = {re.search(r"segment `([^`]+)`", f.message).group(1): f for f in off}
+    assert set(by_seg) == {"order_items", "return_items", "line_items"}
+    assert "2 routes are beneath it" in by_seg["order_items"].message
+
+
+HTML_FILES = {
+    "app/main.py": """
+        from fastapi import APIRouter, FastAPI, Header
+        from fastapi.responses import HTMLResponse
+
+        app = FastAPI()
+        pages = APIRouter()
+        partials = APIRouter()
+        api = APIRouter()
+
+
+        @pages.api_route("/notes/{note_id}/edit-note", methods=["GET", "POST"])
+        def edit_note(note_id: int) -> str:
+            return "<form></form>"
+
+
+        @partials.api_route("/notes/{note_id}/delete-note", methods=["GET", "POST"])
+        def delete_note(note_id: int, hx_request: str | None = Header(default=None)) -> str:
+            return "<p>deleted</p>"
+
+
+        @api.api_route("/notes/{note_id}/edit-note", methods=["GET", "POST"])  # F:x
+        def edit_note_api(note_id: int) -> dict:
+            return {}
+
+
+        app.include_router(pages, prefix="/pages", default_response_class=HTMLResponse)
+        app.include_router(partials, prefix="/partials")
+        app.include_router(api, prefix="/api")
+    """,
+}
+
+
+@pytest.mark.parametrize("code", ["FAL101", "FAL205"])
+def test_html_routes_are_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    # an include's default_response_class and an HTMX header parameter mark HTML routes
+    found = run(tmp_path, monkeypatch, HTML_FILES, code)
+    assert lines(found) == marked(HTML_FILES), [f.message for f in found]

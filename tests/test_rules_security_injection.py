@@ -77,8 +77,7 @@ VULN_APP = {
     ("FAL525", "app/services/accounts.py", 11),  # User(**data) with role / is_admin
     ("FAL525", "app/services/accounts.py", 20),  # setattr loop over UserUpdate (role)
     ("FAL526", "app/schemas.py", 22),  # UserCreate.password: min_length only
-    ("FAL526", "app/schemas.py", 48),  # TicketIn.body
-    ("FAL526", "app/schemas.py", 49),  # TicketIn.tags: list of bounded strings, list unbounded
+    ("FAL526", "app/schemas.py", 48),  # TicketIn: body, and tags (bounded strings, list unbounded): one finding
     ("FAL527", "app/routers/tickets.py", 62),  # UploadFile without a size check
     ("FAL528", "app/routers/auth.py", 22),  # /auth/login without a limiter
 }
@@ -719,6 +718,146 @@ def test_unbounded_strings_nested_and_inherited(tmp_path: Path, monkeypatch: pyt
     assert "nested through `OrderIn.lines`" in found[1].message
 
 
+HOUSE_ROUTES = """
+    from fastapi import APIRouter
+    from app.schemas import NoteIn, TagIn, TeamIn, UserIn
+
+    router = APIRouter()
+
+
+    @router.post("/notes")
+    def add_note(note: NoteIn) -> dict:
+        return {}
+
+
+    @router.post("/tags")
+    def add_tag(tag: TagIn) -> dict:
+        return {}
+
+
+    @router.post("/teams")
+    def add_team(team: TeamIn) -> dict:
+        return {}
+
+
+    @router.post("/users")
+    def add_user(user: UserIn) -> dict:
+        return {}
+"""
+
+
+def _house(title: str, body: str) -> dict[str, str]:
+    return {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/routes.py": HOUSE_ROUTES,
+        "app/schemas.py": f"""
+            from pydantic import BaseModel, Field
+
+
+            class NoteIn(BaseModel):
+                title: {title}
+                body: {body}
+
+
+            class TagIn(BaseModel):
+                name: str = Field(max_length=30)
+                color: str = Field(max_length=7)
+
+
+            class TeamIn(BaseModel):
+                name: str = Field(max_length=80)
+                motto: str = Field(max_length=200)
+
+
+            class UserIn(BaseModel):
+                name: str = Field(max_length=80)
+                email: str = Field(max_length=254)
+        """,
+    }
+
+
+def test_unbounded_strings_follow_the_house_style(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 6 of 8 fields bounded: the two unbounded ones are an oversight, one finding for their model
+    found = run(tmp_path / "bounded", monkeypatch, UnboundedRequestString, _house("str", "str"))
+    assert lines(found) == [("app/schemas.py", 6)]
+    assert (found[0].severity, found[0].confidence) == (Severity.WARNING, Confidence.HIGH)
+    assert "2 of its fields" in found[0].message and "`body`" in found[0].message
+    assert "bounds 6 of its 8" in found[0].message
+    assert found[0].end_line == 7  # the span covers every unbounded field (for --changed-since)
+    # a project that never bounds: said once, at the project level, every model a related location
+    never = _house("str", "str")
+    never["app/schemas.py"] = never["app/schemas.py"].replace("= Field(max_length=30)", "").replace(
+        "= Field(max_length=7)", "").replace("= Field(max_length=80)", "").replace(
+        "= Field(max_length=200)", "").replace("= Field(max_length=254)", "")
+    found = run(tmp_path / "never", monkeypatch, UnboundedRequestString, never)
+    assert len(found) == 1 and found[0].severity == Severity.INFO
+    assert "8 of the 8" in found[0].message and len(found[0].related) == 3
+    assert found[0].entity == "house-style FAL526 unbounded"
+    # the option off: every model on its own, as an info finding
+    found = run(tmp_path / "never", monkeypatch, UnboundedRequestString, never, {"house_style": False})
+    assert len(found) == 4 and {f.severity for f in found} == {Severity.INFO}
+
+
+def test_unbounded_strings_stop_at_response_shaped_and_deep_models(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, UnboundedRequestString, {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/schemas.py": """
+            from pydantic import BaseModel, Field
+
+
+            class Deep(BaseModel):
+                text: str
+
+
+            class Inner(BaseModel):
+                label: str
+                deep: Deep | None = None
+
+
+            class Middle(BaseModel):
+                inner: Inner | None = None
+
+
+            class OwnerRead(BaseModel):
+                id: int
+                name: str
+
+
+            class PageOfOwners(BaseModel):
+                items: list[OwnerRead]
+
+
+            class OrderIn(BaseModel):
+                middle: Middle | None = None
+                owner: OwnerRead | None = None
+                secret: str | None = Field(default=None, exclude=True)
+        """,
+        "app/routes.py": """
+            from fastapi import APIRouter
+            from app.schemas import OrderIn, PageOfOwners
+
+            router = APIRouter()
+
+
+            @router.get("/owners", response_model=PageOfOwners)
+            def owners() -> dict:
+                return {"items": []}
+
+
+            @router.post("/orders")
+            def create(order: OrderIn) -> dict:
+                return {}
+        """,
+    }, {"house_style": False})
+    # Inner (two levels down) is read; Deep (three) is not, OwnerRead (nested in a response) is not
+    assert lines(found) == [("app/schemas.py", 10)]
+    assert found[0].confidence == Confidence.MEDIUM
+    assert "nested through `OrderIn.middle` -> `Middle.inner`" in found[0].message
+
+
 def test_upload_limits_and_middleware(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = {
         "app/__init__.py": "",
@@ -747,6 +886,36 @@ def test_upload_limits_and_middleware(tmp_path: Path, monkeypatch: pytest.Monkey
     }
     assert lines(run(tmp_path, monkeypatch, UploadWithoutSizeLimit, files)) == [("app/routes.py", 19)]
     files["app/main.py"] = APP + "\nclass LimitUploadSize:\n    pass\n\napp.add_middleware(LimitUploadSize, max_upload_size=1)\n"
+    assert run(tmp_path, monkeypatch, UploadWithoutSizeLimit, files) == []
+    # a middleware that checks the body size by what it does, whatever its name: a function...
+    files["app/main.py"] = APP + textwrap.dedent("""
+        from fastapi import Request
+        from fastapi.responses import JSONResponse
+
+
+        @app.middleware("http")
+        async def guard_requests(request: Request, call_next):
+            if int(request.headers.get("content-length", "0")) > 10_000_000:
+                return JSONResponse({"detail": "too large"}, status_code=413)
+            return await call_next(request)
+    """)
+    assert run(tmp_path, monkeypatch, UploadWithoutSizeLimit, files) == []
+    # ... or a pure ASGI class
+    files["app/main.py"] = APP + textwrap.dedent("""
+        class Gatekeeper:
+            def __init__(self, app, ceiling: int) -> None:
+                self.app = app
+                self.ceiling = ceiling
+
+            async def __call__(self, scope, receive, send):
+                headers = dict(scope.get("headers") or [])
+                if int(headers.get(b"content-length", b"0")) > self.ceiling:
+                    raise RuntimeError("too large")
+                await self.app(scope, receive, send)
+
+
+        app.add_middleware(Gatekeeper, ceiling=10_000_000)
+    """)
     assert run(tmp_path, monkeypatch, UploadWithoutSizeLimit, files) == []
 
 

@@ -111,6 +111,8 @@ def _cache_warning(cache) -> None:  # type: ignore[no-untyped-def]
 @click.option("--extend-select", multiple=True, metavar="CODES", help="Add to the selected rules.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
               help="Lowest severity that makes the exit code 1  [default: warning].")
+@click.option("--min-confidence", type=click.Choice(["high", "medium", "low"]), default=None,
+              help="Report only findings at least this confident  [default: low, all].")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="A pyproject.toml to read [tool.fastapi-arch-lint] from (default: the nearest one).")
@@ -140,7 +142,7 @@ def _cache_warning(cache) -> None:  # type: ignore[no-untyped-def]
 def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tuple[str, ...],
            extend_select: tuple[str, ...], fail_on: str | None, exit_zero: bool, config_path: str | None,
            exclude: tuple[str, ...], output: str | None, jobs: int | None = None, no_cache: bool = False,
-           cache_dir: str | None = None, changed_since: str | None = None,
+           cache_dir: str | None = None, changed_since: str | None = None, min_confidence: str | None = None,
            baseline_path: str | None = None, write_baseline: str | None = None,
            sarif_output: str | None = None, narrative: bool = False, model: str | None = None,
            max_output_tokens: int | None = None, narrative_output: str | None = None, focus: str | None = None,
@@ -156,9 +158,10 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
       fastapi-arch-lint review ./app
       fastapi-arch-lint review . --select FAL4 --format json
       fastapi-arch-lint review src --ignore FAL103 --fail-on error
+      fastapi-arch-lint review . --min-confidence high
       fastapi-arch-lint review ./app --narrative --focus security
     """
-    from fastapi_arch_lint.config import ConfigError, parse_severity, validate_selectors
+    from fastapi_arch_lint.config import ConfigError, parse_confidence, parse_severity, validate_selectors
     from fastapi_arch_lint.engine import review as run_review
     from fastapi_arch_lint.findings import Severity
 
@@ -169,6 +172,7 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
         validate_selectors(ign, "--ignore")
         validate_selectors(ext, "--extend-select")
         threshold = parse_severity(fail_on, "--fail-on") if fail_on else config.fail_on
+        least_sure = parse_confidence(min_confidence, "--min-confidence") if min_confidence else config.min_confidence
     except ConfigError as exc:
         _fail(str(exc))
         return
@@ -194,6 +198,8 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
     result = run_review(targets, config, select=sel or None, ignore=ign, extend_select=ext, jobs=jobs, cache=cache,
                         reuse_results=narrative_settings is None)
     _cache_warning(cache)
+    # below the confidence asked for, a finding is not reported anywhere (report, baseline, narrative)
+    result.findings = [f for f in result.findings if f.confidence.rank >= least_sure.rank]
     if write_baseline:
         _write_baseline(Path(write_baseline), result.findings)
     if known is not None:
@@ -330,6 +336,7 @@ def list_rules(fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps([
             {"code": r.code, "name": r.name, "category": r.category(), "severity": r.severity.value,
+             "other_severities": {s.value: when for s, when in r.other_severities.items()},
              "confidence": r.confidence.value, "summary": r.summary, "cwe": list(r.cwe), "owasp": list(r.owasp)}
             for r in rules.values()
         ], indent=2))
@@ -339,7 +346,8 @@ def list_rules(fmt: str) -> None:
         if r.category() != current:
             current = r.category()
             click.echo(f"\n{CATEGORY_TITLES.get(current, current)}")
-        click.echo(f"  {r.code}  {r.name:<38} {r.severity.value:<8} {r.summary}")
+        sev = "/".join(s.value for s in r.severities())
+        click.echo(f"  {r.code}  {r.name:<38} {sev:<13} {r.summary}")
 
 
 @cli.command()
@@ -353,7 +361,7 @@ def explain(rule: str) -> None:
         _fail(f"unknown rule `{rule}` (see `fastapi-arch-lint rules`)")
         return
     doc = rule_doc(cls)
-    header = f"{cls.code} {cls.name} ({cls.severity.value}, {cls.confidence.value} confidence)"
+    header = f"{cls.code} {cls.name} ({cls.severity_text()}, {cls.confidence.value} confidence)"
     click.echo(doc if doc else f"{header}\n\n{cls.summary}")
 
 

@@ -19,7 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from fastapi_arch_lint.findings import Severity
+from fastapi_arch_lint.findings import Confidence, Severity
 
 SECTION = "fastapi-arch-lint"
 
@@ -39,6 +39,7 @@ class Config:
     exclude: list[str] = field(default_factory=list)
     extend_exclude: list[str] = field(default_factory=list)
     fail_on: Severity = Severity.WARNING
+    min_confidence: Confidence = Confidence.LOW  # findings below it are not reported
     max_file_bytes: int = 1_000_000
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     narrative: dict[str, Any] = field(default_factory=dict)
@@ -72,7 +73,7 @@ class Config:
 
 _LIST_KEYS = {"select", "ignore", "extend-select", "exclude", "extend-exclude"}
 _KNOWN = _LIST_KEYS | {
-    "per-file-ignores", "fail-on", "max-file-bytes", "rules", "narrative",
+    "per-file-ignores", "fail-on", "min-confidence", "max-file-bytes", "rules", "narrative",
     "auth-decorators", "auth-dependencies", "public-routes", "cache-dir", "jobs",
     "file-timeout",
 }
@@ -150,6 +151,8 @@ def parse_table(table: Mapping[str, Any], path: Path | None) -> Config:
             cfg.per_file_ignores = {str(k): _str_list(v, f"per-file-ignores.{k}", path) for k, v in value.items()}
         elif key == "fail-on":
             cfg.fail_on = parse_severity(value, f"{path}: `fail-on`")
+        elif key == "min-confidence":
+            cfg.min_confidence = parse_confidence(value, f"{path}: `min-confidence`")
         elif key == "max-file-bytes":
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{path}: `max-file-bytes` must be a non-negative integer")
@@ -186,6 +189,12 @@ def parse_severity(value: Any, where: str) -> Severity:
     if not isinstance(value, str) or value.lower() not in ("error", "warning", "info"):
         raise ConfigError(f"{where} must be one of error, warning, info (got {value!r})")
     return Severity(value.lower())
+
+
+def parse_confidence(value: Any, where: str) -> Confidence:
+    if not isinstance(value, str) or value.lower() not in ("high", "medium", "low"):
+        raise ConfigError(f"{where} must be one of high, medium, low (got {value!r})")
+    return Confidence(value.lower())
 
 
 def validate_selectors(selectors: Sequence[str], where: str) -> None:

@@ -22,6 +22,10 @@ class Confidence(str, enum.Enum):
     MEDIUM = "medium"
     LOW = "low"
 
+    @property
+    def rank(self) -> int:
+        return {"high": 3, "medium": 2, "low": 1}[self.value]
+
 
 @dataclass(frozen=True, slots=True)
 class Related:

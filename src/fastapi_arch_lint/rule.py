@@ -46,6 +46,8 @@ class Rule:
     name: ClassVar[str]
     summary: ClassVar[str]
     severity: ClassVar[Severity] = Severity.WARNING
+    # the other severities the rule may report, each with when (shown by `rules`, `explain` and the page)
+    other_severities: ClassVar[Mapping[Severity, str]] = {}
     confidence: ClassVar[Confidence] = Confidence.HIGH
     cwe: ClassVar[tuple[str, ...]] = ()
     owasp: ClassVar[tuple[str, ...]] = ()
@@ -58,6 +60,17 @@ class Rule:
         merged = dict(self.default_options)
         merged.update(options or {})
         self.options = merged
+
+    @classmethod
+    def severities(cls) -> tuple[Severity, ...]:
+        """Every severity the rule reports: its own first, then the others by rank."""
+        return (cls.severity, *sorted(cls.other_severities, key=lambda s: -s.rank))
+
+    @classmethod
+    def severity_text(cls) -> str:
+        """``error`` or ``error (warning when ...)``: what `rules` and the page say it reports."""
+        others = "; ".join(f"{s.value} {when}" for s, when in cls.other_severities.items())
+        return f"{cls.severity.value} ({others})" if others else cls.severity.value
 
     @classmethod
     def category(cls) -> str:

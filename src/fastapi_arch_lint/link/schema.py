@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.knowledge import (
     CON_MARKERS,
@@ -30,12 +32,22 @@ from fastapi_arch_lint.model.expr import (
     Attr,
     Call,
     Const,
+    DictExpr,
     Expr,
     Name,
     Seq,
     Subscript,
     render,
 )
+
+
+# classes outside the project that declare no columns: a mapped class deriving from them alone still
+# shows its whole key
+CLOSED_EXTERNAL_BASES = frozenset({
+    "builtins.object", "typing.Generic", "abc.ABC", "typing.Protocol", "sqlmodel.SQLModel",
+    "sqlalchemy.orm.MappedAsDataclass", "sqlalchemy.ext.asyncio.AsyncAttrs", "pydantic.BaseModel",
+    "enum.Enum", "builtins.dict",
+})
 
 
 class Schema:
@@ -111,7 +123,7 @@ class Schema:
                 continue
             if self.is_sqla_model(cls, bases):
                 tables.append(self.table(cls, path, "sqlalchemy"))
-        return models, tables
+        return models, self.module_indexes(tables)
 
     def is_sqla_model(self, cls: VClass, bases: tuple[str, ...]) -> bool:
         if cls.fact.field("__abstract__") is not None:
@@ -225,10 +237,12 @@ class Schema:
             tablename = v if isinstance(v, str) else None
         columns: list[Column] = []
         seen: set[str] = set()
-        # inherited columns from mixins / abstract bases first
+        # inherited columns from mixins / abstract bases first (not a mapped parent's under joined
+        # inheritance: those columns live in the parent's table)
+        own_table = tn is not None
         for b in cls.fact.bases:
             bv = self.interp.eval(b, cls.env)
-            if isinstance(bv, VClass):
+            if isinstance(bv, VClass) and not (own_table and bv.fact.field("__tablename__") is not None):
                 for f in bv.fact.fields:
                     col = self.column(f.name, f.annotation, f.value, f.pos.line, f.pos.col, bv.env, kind)
                     if col and col.name not in seen:
@@ -239,33 +253,191 @@ class Schema:
             if col is not None:
                 columns = [c for c in columns if c.name != col.name] + [col]
                 seen.add(col.name)
-        uniques, indexes, pks = self.table_args(cls)
+        uniques, indexes, pks, unknown = self.table_args(cls)
         return Table(cls.qualname, cls.fact.name, tablename, kind, path, cls.fact.pos.line, tuple(columns),
-                     tuple(uniques), tuple(indexes), tuple(pks))
+                     tuple(uniques), tuple(indexes), tuple(pks), unknown, self.open_bases(cls))
 
-    def table_args(self, cls: VClass) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], list[tuple[str, ...]]]:
+    def open_bases(self, cls: VClass, _depth: int = 0) -> bool:
+        """Whether some base in ``cls``'s hierarchy is unresolved, or a class outside the project that is
+        not a declarative base (a library mixin may declare the primary key)."""
+        if _depth > 12:
+            return True
+        for b in cls.fact.bases:
+            bv = self.interp.eval(b, cls.env)
+            if isinstance(bv, VGeneric):
+                bv = bv.base
+            if isinstance(bv, VClass):
+                if self.open_bases(bv, _depth + 1):
+                    return True
+            elif isinstance(bv, VExt):
+                if bv.qualname not in SQLA_BASES and bv.qualname not in CLOSED_EXTERNAL_BASES:
+                    return True
+            elif isinstance(bv, VInst) and isinstance(bv.cls, VExt):
+                if bv.cls.qualname + "()" not in SQLA_BASES and not bv.cls.qualname.endswith("declarative_base"):
+                    return True
+            else:
+                return True
+        return False
+
+    def _mro(self, cls: VClass) -> list[VClass]:
+        """``cls`` and its project bases, depth first in declaration order (enough for attribute lookup
+        in the usual mixin hierarchies)."""
+        out: list[VClass] = []
+        todo = [cls]
+        while todo and len(out) < 40:
+            c = todo.pop(0)
+            if any(o.qualname == c.qualname for o in out):
+                continue
+            out.append(c)
+            for b in c.fact.bases:
+                bv = self.interp.eval(b, c.env)
+                if isinstance(bv, VGeneric):
+                    bv = bv.base
+                if isinstance(bv, VClass):
+                    todo.append(bv)
+        return out
+
+    def table_args(self, cls: VClass) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], list[tuple[str, ...]], bool]:
+        """Unique, index and primary-key column groups of ``__table_args__`` (the class's own or the first
+        base's that declares it, as attribute lookup finds it; a ``declared_attr`` whose returns are
+        literal sequences too), and whether some of it could not be read."""
         uniques: list[tuple[str, ...]] = []
         indexes: list[tuple[str, ...]] = []
         pks: list[tuple[str, ...]] = []
-        ta = cls.fact.field("__table_args__")
-        if ta is None or not isinstance(ta.value, Seq):
-            return uniques, indexes, pks
-        for item in ta.value.items:
+        items: list[Expr] = []
+        unknown = False
+        own_table = cls.fact.field("__tablename__") is not None
+        for c in self._mro(cls):
+            ta = c.fact.field("__table_args__")
+            method = next((m for m in c.fact.methods if m.name == "__table_args__"), None)
+            if c is not cls and own_table and ta is not None and c.fact.field("__tablename__") is not None:
+                # joined inheritance: a mapped parent's plain ``__table_args__`` belong to the parent's
+                # table (SQLAlchemy takes them from mixins and ``declared_attr`` only)
+                continue
+            if ta is not None:
+                if isinstance(ta.value, Seq):
+                    items.extend(ta.value.items)
+                elif not isinstance(ta.value, DictExpr):
+                    unknown = True  # built by a call or taken from elsewhere
+                break
+            if method is not None:
+                rets = [r.value for r in method.scope.returns]
+                if not rets:
+                    unknown = True
+                for r in rets:
+                    if isinstance(r, Seq):
+                        items.extend(r.items)
+                    elif not isinstance(r, DictExpr):
+                        unknown = True
+                break
+        for item in items:
+            if isinstance(item, DictExpr):
+                continue
             if not isinstance(item, Call):
+                unknown = True  # a name or a starred expression: not visible here
                 continue
             fname = item.func.attr if isinstance(item.func, Attr) else item.func.id if isinstance(item.func, Name) else ""
-            cols = tuple(a.value for a in item.args if isinstance(a, Const) and isinstance(a.value, str))
+            if item.starred and fname in ("UniqueConstraint", "Index", "PrimaryKeyConstraint"):
+                unknown = True
+                continue
             if fname == "UniqueConstraint":
-                uniques.append(cols)
+                uniques.append(self.index_columns(item.args))
             elif fname == "Index":
-                cols = tuple(a.value for a in item.args[1:] if isinstance(a, Const) and isinstance(a.value, str))
+                cols = self.index_columns(item.args[1:])
                 u = item.kwarg("unique")
                 (uniques if isinstance(u, Const) and u.value is True else indexes).append(cols)
-                if not (isinstance(u, Const) and u.value is True):
-                    pass
             elif fname == "PrimaryKeyConstraint":
-                pks.append(cols)
-        return uniques, indexes, pks
+                pks.append(self.index_columns(item.args))
+        return uniques, indexes, pks, unknown
+
+    @classmethod
+    def index_columns(cls, args: tuple[Expr, ...]) -> tuple[str, ...]:
+        """The column names an index or constraint lists: names as strings, ``Column("email")``,
+        ``func.lower(Column("email"))`` (an expression index covers the column it reads), ``Model.col``,
+        ``Model.__table__.c.col``."""
+        out: list[str] = []
+        for a in args:
+            name = cls._column_name(a, 0)
+            if name:
+                out.append(name)
+        return tuple(out)
+
+    @classmethod
+    def _column_name(cls, e: Expr, depth: int) -> str | None:
+        if depth > 4:
+            return None
+        if isinstance(e, Const) and isinstance(e.value, str):
+            return e.value
+        if isinstance(e, Attr):
+            return e.attr
+        if isinstance(e, Call):
+            fn = render(e.func).split(".")[-1]
+            if fn in ("Column", "column", "literal_column") and e.args:
+                return cls._column_name(e.args[0], depth + 1) if isinstance(e.args[0], Const) else None
+            if isinstance(e.func, Attr) and (e.func.attr == "collate" or (e.func.attr in ("desc", "asc") and not e.args)):
+                return cls._column_name(e.func.value, depth + 1)  # ``Model.col.desc()``
+            if fn in ("desc", "asc", "collate") or render(e.func).startswith(("func.", "sa.func.", "sqlalchemy.func.")):
+                return next((n for n in (cls._column_name(x, depth + 1) for x in e.args) if n), None)
+        return None
+
+    def module_indexes(self, tables: list[Table]) -> list[Table]:
+        """Tables with the indexes declared at module level after their class: ``Index("ix", Model.col)``
+        or ``Index("ix", Model.__table__.c.col)`` (SQLAlchemy attaches them to the column's table)."""
+        by_name = {t.qualname: i for i, t in enumerate(tables)}
+        extra: dict[int, tuple[list[tuple[str, ...]], list[tuple[str, ...]]]] = {}
+        for name in sorted(self.interp.modules):
+            facts = self.interp.modules[name]
+            calls = [c.call for c in facts.scope.calls]
+            calls.extend(a.value for a in facts.scope.assigns if isinstance(a.value, Call))
+            env = Env(name)
+            for call in calls:
+                fname = call.func.attr if isinstance(call.func, Attr) else call.func.id if isinstance(call.func, Name) else ""
+                if fname not in ("Index", "UniqueConstraint") or not call.args:
+                    continue
+                args = call.args[1:] if fname == "Index" else call.args
+                owner = next((o for o in (self._owner(a, env) for a in args) if o), None)
+                if owner is None or owner not in by_name:
+                    continue
+                cols = self.index_columns(args)
+                u = call.kwarg("unique")
+                unique = fname == "UniqueConstraint" or (isinstance(u, Const) and u.value is True)
+                groups = extra.setdefault(by_name[owner], ([], []))
+                groups[0 if unique else 1].append(cols)
+        out = list(tables)
+        for i, (uniques, indexes) in extra.items():
+            t = out[i]
+            out[i] = replace(t, unique_groups=t.unique_groups + tuple(uniques),
+                             index_groups=t.index_groups + tuple(indexes))
+        return out
+
+    def _owner(self, e: Expr, env: Env) -> str | None:
+        """The mapped class a ``Model.col`` / ``Model.__table__.c.col`` argument names."""
+        for _ in range(4):  # ``func.lower(Model.col)``, ``Model.col.desc()``
+            if not isinstance(e, Call):
+                break
+            if isinstance(e.func, Attr) and e.func.attr in ("desc", "asc", "collate", "lower"):
+                e = e.func.value
+            elif e.args:
+                e = e.args[0]
+            else:
+                return None
+        if not isinstance(e, Attr):
+            return None
+        base = e.value
+        if isinstance(base, Attr) and base.attr == "c" and isinstance(base.value, Attr) and base.value.attr == "__table__":
+            base = base.value.value
+        if not isinstance(base, (Name, Attr)):
+            return None
+        v = self.interp.eval(base, env)
+        return v.qualname if isinstance(v, VClass) else None
+
+    def fk_target(self, e: Expr, env: Env) -> str:
+        """A foreign key's target as the code says it: ``"users.id"`` (also through a constant), or the
+        expression (``User.id``) when it names a column object."""
+        v = self.interp.eval(e, env)
+        if isinstance(v, VConst) and isinstance(v.value, str):
+            return v.value
+        return render(e)
 
     def column(self, name: str, annotation: Expr | None, value: Expr | None, line: int, col: int, env: Env,
                kind: str) -> Column | None:
@@ -298,8 +470,7 @@ class Schema:
                 if isinstance(a, Call):
                     fn = render(a.func).split(".")[-1]
                     if fn == "ForeignKey" and a.args:
-                        fkv = self.interp.const(a.args[0], env)
-                        fk = fkv if isinstance(fkv, str) else render(a.args[0])
+                        fk = self.fk_target(a.args[0], env)
                     elif not type_text:
                         type_text = render(a)
                 elif isinstance(a, (Name, Attr)) and not type_text:
@@ -318,7 +489,7 @@ class Schema:
                 elif k == "nullable":
                     nullable = v if isinstance(v, bool) else None
                 elif k == "foreign_key":
-                    fk = v if isinstance(v, str) else render(e)
+                    fk = self.fk_target(e, env)
                 elif k == "sa_type" and not type_text:
                     type_text = render(e)
                 elif k == "sa_column" and isinstance(e, Call):

@@ -322,6 +322,12 @@ class Table:
     unique_groups: tuple[tuple[str, ...], ...] = ()
     index_groups: tuple[tuple[str, ...], ...] = ()
     primary_key_groups: tuple[tuple[str, ...], ...] = ()
+    # the table's indexes and constraints are not all visible (``__table_args__`` built by a function
+    # or returned by a ``declared_attr`` the linker cannot read): rules about missing ones stay quiet
+    constraints_unknown: bool = False
+    # some class in the hierarchy is unresolved or outside the project (not a declarative base): what
+    # it declares (a primary key) is not visible
+    open_bases: bool = False
 
     def column(self, name: str) -> Column | None:
         for c in self.columns:

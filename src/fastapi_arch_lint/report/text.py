@@ -24,7 +24,8 @@ def render(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, fi
     for f in findings:
         loc = style(f"{f.path}:{f.line}:{f.column}:", bold=True)
         code = style(f.rule, fg=sev_color[f.severity.value], bold=True)
-        lines.append(f"{loc} {code} {f.message} [{f.severity.value}]")
+        sure = "" if f.confidence.value == "high" else f", {f.confidence.value} confidence"
+        lines.append(f"{loc} {code} {f.message} [{f.severity.value}{sure}]")
         if f.help:
             lines.append(f"  help: {f.help}")
         for r in f.related:

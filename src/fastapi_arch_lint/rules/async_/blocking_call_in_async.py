@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
-from fastapi_arch_lint.model.expr import Attr, render
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Name, render
 from fastapi_arch_lint.model.facts import CallSite, Pos
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity, session_kind, split_target, unique_routes
@@ -112,39 +112,101 @@ def project_callee(app: AppModel, target: str | None) -> Function | None:
     return fn
 
 
+CACHED_DECORATORS = ("lru_cache", "cache", "cached", "cached_property")
+
+
+def is_cached(fn: Function) -> bool:
+    """``@lru_cache``/``@cache``: the body runs once (the first request or at startup), not per request."""
+    for d in fn.fact.decorators:
+        text = render(d.expr.func if isinstance(d.expr, Call) else d.expr)
+        if text.rsplit(".", 1)[-1] in CACHED_DECORATORS:
+            return True
+    return False
+
+
+def constant_args(site: CallSite, callee: Function) -> dict[str, object]:
+    """The callee's parameters bound to a constant ``True``/``False``/``None`` by the call (or by
+    the default it leaves)."""
+    params = [p.name for p in callee.fact.params if p.kind in ("positional", "keyword")]
+    if callee.fact.is_method and params and params[0] in ("self", "cls"):
+        params = params[1:]
+    flags = (True, False, None)
+    out: dict[str, object] = {}
+    call = site.call
+    for i, a in enumerate(call.args):
+        if i < len(params) and isinstance(a, Const) and a.value in flags:
+            out[params[i]] = a.value
+    passed = {k for k, _ in call.kwargs}
+    for k, a in call.kwargs:
+        if isinstance(a, Const) and a.value in flags:
+            out[k] = a.value
+    if site.spread:
+        return out
+    for p in callee.fact.params:
+        if p.name in out or p.name in passed or p.name not in params or params.index(p.name) < len(call.args):
+            continue
+        if isinstance(p.default, Const) and p.default.value in flags:
+            out[p.name] = p.default.value
+    return out
+
+
+def dead_calls(fn: Function, known: dict[str, object]) -> set[int]:
+    """Indexes of ``fn``'s calls in a branch that cannot run with the ``known`` parameter values:
+    ``if persist:`` when the caller passed ``persist=False``."""
+    dead: set[int] = set()
+    if not known:
+        return dead
+    for g in fn.fact.guards:
+        if len(g.tests) != 1:
+            continue
+        negated, atom = g.tests[0]
+        if not isinstance(atom, Name) or atom.id not in known:
+            continue
+        truth = bool(known[atom.id]) != negated
+        dead.update(g.orelse_calls if truth else g.body_calls)
+    return dead
+
+
 def blocking_chains(app: AppModel, start: str, depth: int) -> list[tuple[tuple[Hop, ...], str]]:
     """Blocking calls made by ``start`` or by the project functions it calls (``depth`` levels).
 
     Calls inside ``run_in_threadpool(...)``/``asyncio.to_thread(...)`` and awaited calls are
     not blocking; a sync function that is awaited is wrapped by something (``sync_to_async``)
-    and is not followed.
+    and is not followed; nor is a cached function (``@lru_cache``: it runs once), nor a branch
+    that a constant argument rules out (``save(data, persist=False)`` into ``if persist:``).
     """
     out: list[tuple[tuple[Hop, ...], str]] = []
-    seen: set[str] = set()
-    queue: list[tuple[str, tuple[Hop, ...]]] = [(start, ())]
+    found: set[tuple[str, Pos]] = set()  # a blocking call reached along two paths is listed once
+    seen: set[tuple[str, frozenset[tuple[str, object]]]] = set()
+    queue: list[tuple[str, tuple[Hop, ...], dict[str, object]]] = [(start, (), {})]
     while queue:
-        name, hops = queue.pop(0)
-        if name in seen:
+        name, hops, known = queue.pop(0)
+        key = (name, frozenset(known.items()))
+        if key in seen:
             continue
-        seen.add(name)
+        seen.add(key)
         fn = app.functions.get(name)
         if fn is None:
             continue
         offload = [site.pos for site, target in fn.calls if is_offload(site, target)]
-        for site, target in fn.calls:
-            if any(_inside(site.pos, span) for span in offload):
+        dead = dead_calls(fn, known)
+        for index, (site, target) in enumerate(fn.calls):
+            if index in dead or any(_inside(site.pos, span) for span in offload):
                 continue
             callee = project_callee(app, target)
             if callee is not None:
                 if site.awaited and not callee.fact.is_async:
                     continue
-                if len(hops) < depth and callee.qualname not in seen:
-                    queue.append((callee.qualname, hops + (Hop(fn, site, target),)))
+                if is_cached(callee):
+                    continue
+                if len(hops) < depth and callee.qualname != start:
+                    queue.append((callee.qualname, hops + (Hop(fn, site, target),), constant_args(site, callee)))
                 continue
             if site.awaited:
                 continue
             kind = blocking_kind(app, target)
-            if kind is not None:
+            if kind is not None and (fn.qualname, site.pos) not in found:
+                found.add((fn.qualname, site.pos))
                 out.append((hops + (Hop(fn, site, target),), kind))
     return out
 

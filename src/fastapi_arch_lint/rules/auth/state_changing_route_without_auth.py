@@ -73,6 +73,8 @@ class StateChangingRouteWithoutAuth(Rule):
     summary = ("A POST/PUT/PATCH/DELETE route that no authentication reaches (scheme or hand-written dependency at any "
                "level, auth decorator, or authenticating middleware)")
     severity = Severity.ERROR
+    other_severities = {Severity.WARNING: "when a dependency reads a credential without rejecting, only optional "
+                                          "auth reaches the route, or the route is registered under a condition"}
     confidence = Confidence.HIGH
     cwe = ("CWE-306",)
     owasp = ("API2:2023", "API5:2023")

@@ -39,6 +39,7 @@ class GetWithBody(Rule):
     name = "get-with-body"
     summary = "A GET/HEAD (or DELETE) route reads a request body (`Body`, a model, `Form`, `File`)"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "for `DELETE`"}
     default_options = {"check_delete": True}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
@@ -66,7 +67,11 @@ class GetWithBody(Rule):
                     related.append(Related(xpath, xline, f"`{x.name}` of `{xowner}` is read from the {x.source}"))
             else:
                 fn = app.function(route.handler.qualname)
-                site = next(((s, t) for s, t in (fn.calls if fn else ()) if t in BODY_READS), None)
+                # a read whose result is thrown away (``await request.form()`` as a statement) takes no
+                # input from the body: it fills the request's cache for a library that reads it synchronously
+                discarded = {(c.call.line, c.call.col) for c in route.handler.fact.scope.calls}
+                site = next(((s, t) for s, t in (fn.calls if fn else ())
+                             if t in BODY_READS and (s.call.line, s.call.col) not in discarded), None)
                 if site is None:
                     continue
                 what = f"the raw body through `request.{site[1].rsplit('.', 1)[-1]}()`"

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import route_entity, route_related
 from fastapi_arch_lint.rules.http._common import registrations
 
@@ -28,8 +29,8 @@ class MultiMethodHandler(Rule):
     def check(self, app: AppModel) -> Iterator[Finding]:
         by_handler: dict[tuple[str, str], list[Route]] = {}
         for route in registrations(app):
-            if route.kind != "http":
-                continue
+            if route.kind != "http" or renders_html(app, route):
+                continue  # a server-rendered form: GET shows it, POST submits it to the same handler
             by_handler.setdefault((route.app, route.handler.qualname), []).append(route)
         for routes in by_handler.values():
             routes.sort(key=lambda r: (r.registered.path, r.registered.line))

@@ -10,6 +10,9 @@ from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Attr, Call, render
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._house import app_label, detect, project_finding
+from fastapi_arch_lint.rules._house import enabled as house_enabled
+from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import is_param, route_entity, route_related, segments
 from fastapi_arch_lint.rules.http._common import (
     BOOKKEEPING,
@@ -56,6 +59,7 @@ class PostCreateWithout201(Rule):
     name = "post-create-without-201"
     summary = "A POST that creates a resource answers 200 instead of 201 Created"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "once per app or project, when its house style is what the rule dislikes"}
     default_options = {
         "actions": [
             "login", "logout", "signin", "signout", "token", "refresh", "revoke", "introspect", "authorize",
@@ -64,21 +68,59 @@ class PostCreateWithout201(Rule):
             "archive", "unarchive", "restore", "send", "resend", "sync", "import", "export", "preview",
             "calculate", "estimate", "quote", "run", "execute", "trigger", "retry", "confirm", "notify",
             "ping", "test", "upload", "move", "copy", "merge", "close", "reopen", "complete", "submit",
+            "follow", "unfollow", "favorite", "unfavorite", "subscribe", "unsubscribe", "join", "leave",
+            "authenticate", "consent", "claim", "mark", "ingest",
         ],
         "ignore_functions": list(BOOKKEEPING),
+        "house_style": True,
     }
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         actions = {a.lower() for a in self.options["actions"]}
         ignore = tuple(self.options["ignore_functions"])
+        # the POSTs that create: those answering 201, and those answering 200 with evidence of a creation
+        created: list[Route] = []
+        found: list[tuple[Route, Evidence]] = []
         for route in registrations(app):
-            if route.kind != "http" or "POST" not in route.methods or route.status_code != 200:
+            if route.kind != "http" or "POST" not in route.methods or renders_html(app, route):
+                continue
+            if route.status_code == 201:
+                created.append(route)
+                continue
+            if route.status_code != 200:
                 continue
             if self._is_action(route, actions) or self._sets_status(app, route):
                 continue
             ev = self._evidence(app, route, ignore)
-            if ev is None:
-                continue
+            if ev is not None:
+                found.append((route, ev))
+        if house_enabled(self.options) and found:
+            # per app: an admin app and a public API may follow different conventions
+            by_app: dict[str, tuple[list[Route], list[tuple[Route, Evidence]]]] = {}
+            for r in created:
+                by_app.setdefault(r.app, ([], []))[0].append(r)
+            for r, ev in found:
+                by_app.setdefault(r.app, ([], []))[1].append((r, ev))
+            housed: set[str] = set()
+            for app_id, (made, plain) in by_app.items():
+                house = detect(["201"] * len(made) + ["200"] * len(plain))
+                if house is None or house.style != "200":
+                    continue
+                housed.add(app_id)
+                places = [(r.registered, f"`POST {r.path}` (`{short(r.handler.qualname)}`) answers 200")
+                          for r, _ in plain]
+                yield project_finding(
+                    self, house, places,
+                    f"this API answers 200 to its creates: {house.share} POST routes that create a resource have "
+                    f"no `status_code=201` (judged as the house style: a route is reported only when most "
+                    f"creates answer 201)",
+                    help="201 Created (with a `Location` header) tells clients and generated SDKs that a resource "
+                         "was made; if 200 is a deliberate convention, keep it consistent and document it. Set "
+                         "`house_style = false` to see each route",
+                    entity=f"create-200 {app_label(app, app_id)}",
+                )
+            found = [(r, ev) for r, ev in found if r.app not in housed]
+        for route, ev in found:
             handler = short(route.handler.qualname)
             how = ("sets `status_code=200`" if route.status_code_explicit
                    else "has no `status_code=`, so it answers 200 OK")
@@ -153,6 +195,8 @@ class PostCreateWithout201(Rule):
                 continue  # external: ``asyncio.create_task``, ``stripe.Customer.create``...
             if matches_any(name, ignore):
                 continue
+            if "cache" in (target or render(func.value if isinstance(func, Attr) else func)).lower():
+                continue  # ``cache.new_key()``: a cache entry, not a resource
             return Evidence(
                 f"it calls `{render(func)}()`" + (f" in `{short(fn.qualname)}`" if fn.qualname != handler else ""),
                 (Related(fn.path, site.pos.line, f"`{render(func)}()` creates"),),

@@ -39,6 +39,8 @@ def layer_prefixes(app: AppModel, names: Iterable[str]) -> list[str]:
     out: set[str] = set()
     for module in app.modules:
         parts = module.name.split(".")
+        if any(p in ("tests", "test", "testing") for p in parts):
+            continue  # test helpers (``tests/crud.py``) are no layer of the application
         for i, seg in enumerate(parts):
             if _segment_is_layer(seg.lower(), wanted) and is_layer(".".join(parts[: i + 1])):
                 out.add(".".join(parts[: i + 1]))

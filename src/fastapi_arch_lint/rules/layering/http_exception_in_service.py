@@ -10,6 +10,11 @@ from fastapi_arch_lint.model.expr import Call, Const, Name, render
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.layering._common import LAYER_MODULES, in_layer, layer_prefixes
 
+# packages of the HTTP layer: a ``*_service`` module inside one is a helper of the routes (it may
+# speak HTTP), not the service layer
+HTTP_PACKAGES = frozenset({"routes", "routers", "router", "controllers", "controller", "endpoints", "views",
+                           "api", "handlers", "dependencies", "deps", "web", "http"})
+
 HTTP_EXCEPTIONS = frozenset({"fastapi.HTTPException", "fastapi.exceptions.HTTPException",
                              "starlette.exceptions.HTTPException", "starlette.HTTPException"})
 
@@ -62,6 +67,8 @@ class HttpExceptionInService(Rule):
             layer = in_layer(fn.module, layers)
             if layer is None or qualname in handlers or qualname in deps:
                 continue
+            if any(seg in HTTP_PACKAGES for seg in layer.split(".")[:-1]):
+                continue  # ``app/routes/user_service.py``: a helper of the routes next to it
             for line, col, exc, status in raised_http_exceptions(app, fn):
                 shown = f"{exc}({status})" if status else exc
                 yield self.finding(

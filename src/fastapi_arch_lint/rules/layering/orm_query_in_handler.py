@@ -11,10 +11,12 @@ from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity, session_kind, split_target, unique_routes
 from fastapi_arch_lint.rules.layering._common import LAYER_MODULES, in_layer, layer_prefixes
 
-# Session methods that query or persist
+# Session methods that query or persist. ``commit``, ``flush``, ``refresh`` and ``rollback`` are not
+# among them: a handler that ends the unit of work the services wrote in (transaction boundaries at
+# the request edge) queries nothing itself
 SESSION_ORM_METHODS = frozenset({
     "execute", "exec", "query", "scalar", "scalars", "get", "get_one", "add", "add_all", "delete", "merge",
-    "commit", "flush", "refresh", "rollback", "bulk_save_objects", "bulk_insert_mappings", "bulk_update_mappings",
+    "bulk_save_objects", "bulk_insert_mappings", "bulk_update_mappings",
 })
 STATEMENT_BUILDERS = frozenset({"select", "insert", "update", "delete", "text"})
 STATEMENT_MODULES = ("sqlalchemy", "sqlmodel")

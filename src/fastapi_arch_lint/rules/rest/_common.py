@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from fastapi_arch_lint.model.app import AppModel, Loc, Param, Route
+from fastapi_arch_lint.model.app import AppModel, Loc, Param, Route, Router
 from fastapi_arch_lint.model.facts import FunctionFact
 from fastapi_arch_lint.rules._util import pydantic_model
 
@@ -132,6 +132,21 @@ def swallows(earlier: str, later: str) -> bool:
 
 
 # ---------------------------------------------------------------------------
+# apps that tests build
+
+TEST_FILE_RE = re.compile(r"(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$")
+
+
+def in_test_function(route: Route) -> bool:
+    """The handler is defined inside a ``test_*`` function of a test module: an app a test builds to
+    exercise the framework or a routing helper (duplicates there are usually the point of the test)."""
+    if not TEST_FILE_RE.search(route.handler.path):
+        return False
+    parts = route.handler.fact.qualname.split(".")[:-1]
+    return any(p.startswith("test") for p in parts)
+
+
+# ---------------------------------------------------------------------------
 # responses
 
 
@@ -215,6 +230,12 @@ def dependency_class_fields(app: AppModel, route: Route) -> Iterator[tuple[str, 
 # where a path segment comes from
 
 
+def _router_named(app: AppModel, name: str, path: str) -> Router | None:
+    """The one router called ``name`` defined in the file ``path`` (None when there is not exactly one)."""
+    found = [r for r in app.routers if r.name == name and r.loc.path == path and not r.is_app]
+    return found[0] if len(found) == 1 else None
+
+
 def segment_origin(app: AppModel, route: Route, index: int) -> tuple[Loc, str]:
     """The place that wrote segment ``index`` of ``route.path`` and a word for it.
 
@@ -222,7 +243,13 @@ def segment_origin(app: AppModel, route: Route, index: int) -> tuple[Loc, str]:
     not add up (a prefix of an intermediate router), the route's registration is used.
     """
     pieces: list[tuple[str, Loc, str]] = []
-    for step in route.include_chain:
+    for i, step in enumerate(route.include_chain):
+        if i > 0:
+            # the including router's own ``APIRouter(prefix=)`` (a router included into another
+            # one, ``org_router = APIRouter(prefix="/{org}")``): defined beside its include calls
+            parent = _router_named(app, step.parent, step.path)
+            if parent is not None and parent.prefix:
+                pieces.append((parent.prefix, parent.loc, f"the prefix of router `{parent.name}`"))
         if step.prefix:
             pieces.append((step.prefix, Loc(step.path, step.line), f"the prefix of `{step.parent}.include_router({step.child})`"))
     if route.router_prefix:

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Loc, Route
+from fastapi_arch_lint.model.expr import render
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity
-from fastapi_arch_lint.rules.rest._common import pattern_key
+from fastapi_arch_lint.rules.rest._common import in_test_function, pattern_key
 
 
 def _methods(route: Route) -> tuple[str, ...]:
@@ -19,6 +20,19 @@ def _short(route: Route) -> str:
     return route.handler.qualname.rsplit(".", 1)[-1]
 
 
+def _extra_decorators(route: Route, registrations: set[tuple[str, int]]) -> frozenset[str]:
+    """The handler's decorators other than route registrations, as text."""
+    return frozenset(render(d.expr) for d in route.handler.fact.decorators
+                     if (route.handler.path, d.pos.line) not in registrations)
+
+
+def told_apart(first: Route, dup: Route, registrations: set[tuple[str, int]]) -> bool:
+    """The two handlers carry different decorators besides their registrations (``@version(2)`` on one):
+    a decorator may mark the endpoint for a custom dispatch (API versions, feature flags), so the two
+    need not collide."""
+    return _extra_decorators(first, registrations) != _extra_decorators(dup, registrations)
+
+
 @register
 class DuplicateRoute(Rule):
     code = "FAL105"
@@ -27,6 +41,7 @@ class DuplicateRoute(Rule):
     severity = Severity.ERROR
 
     def check(self, app: AppModel) -> Iterator[Finding]:
+        registrations = {(r.registered.path, r.registered.line) for r in app.iter_routes()}
         for a in app.apps:
             first_by_key: dict[tuple[str, str], Route] = {}
             reported: set[tuple[str, int, str]] = set()
@@ -38,6 +53,10 @@ class DuplicateRoute(Rule):
                     first = first_by_key.get(key)
                     if first is None:
                         first_by_key[key] = route
+                        continue
+                    if first.conditional != route.conditional:
+                        continue  # registered under different conditions: perhaps never both
+                    if in_test_function(route) or in_test_function(first) or told_apart(first, route, registrations):
                         continue
                     yield from self._report(first, route, method, reported)
 

@@ -51,7 +51,9 @@ def _call_name(func: object) -> str:
 def reads_data(app: AppModel, route: Route) -> bool:
     """Whether anything suggests the list comes from a data store rather than a fixed enumeration."""
     for d in route.dependencies:
-        if _name_words(d.name) & DATA_SOURCE_WORDS:
+        # only what the handler itself receives: a session an auth dependency opens to load the
+        # caller says nothing about where the list comes from
+        if d.depth == 0 and d.level == "param" and _name_words(d.name) & DATA_SOURCE_WORDS:
             return True
     for p in route.params:
         if any(_name_words(t) & DATA_SOURCE_WORDS for t in p.type_names):

@@ -6,8 +6,11 @@ import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.model.app import AppModel, Loc, Route
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._house import detect, project_finding
+from fastapi_arch_lint.rules._house import enabled as house_enabled
+from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import route_entity, unique_routes
 from fastapi_arch_lint.rules.rest._common import PARAM_RE, VERSION_RE, segment_origin
 
@@ -46,41 +49,79 @@ def offending(segment: str, style: str) -> bool:
     return False
 
 
+def style_of(segment: str) -> str | None:
+    """The case style a multi-word segment is written in (None for one word, a parameter, a fixed name)."""
+    if not segment or PARAM_RE.search(segment) or segment in FIXED or VERSION_RE.match(segment):
+        return None
+    stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", segment)
+    if len(words(stem)) < 2:
+        return None
+    for style in ("kebab", "snake", "camel"):
+        if STYLES[style].match(stem):
+            return style
+    return "mixed"
+
+
 @register
 class PathSegmentCasing(Rule):
     code = "FAL102"
     name = "path-segment-casing"
-    summary = "A static path segment is not in the configured case style (kebab-case by default)"
+    summary = "A static path segment is not in the configured case style (kebab-case by default), or departs from the API's house style"
     severity = Severity.WARNING
-    default_options = {"style": "kebab"}
+    other_severities = {Severity.INFO: "once per app or project, when its house style is what the rule dislikes"}
+    default_options = {"style": "kebab", "house_style": True}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         style = str(self.options.get("style", "kebab")).lower()
         if style not in STYLES:
             style = "kebab"
-        seen: set[tuple[str, int, str]] = set()
+        # every static segment once per place that writes it, with the routes beneath it
+        places: dict[tuple[Loc, str], list[tuple[Route, str]]] = {}
         for route in unique_routes(app):
-            if route.path_unresolved:
+            if route.path_unresolved or renders_html(app, route):
                 continue
             parts = route.path.split("/")
             for index, seg in enumerate(parts):
-                if not offending(seg, style):
+                if not seg or PARAM_RE.search(seg):
                     continue
                 loc, where = segment_origin(app, route, index)
-                key = (loc.path, loc.line, seg)
-                if key in seen:
-                    continue
-                seen.add(key)
-                related = []
-                if loc != route.registered:
-                    related.append(Related(route.registered.path, route.registered.line,
-                                           f"`{route.display()}` is registered here"))
-                yield self.finding(
-                    loc.path, loc.line, loc.col,
-                    f"path `{route.path}` has segment `{seg}` that is not {style}-case "
-                    f"(set by {where})",
-                    help=f"rename it to `{restyle(seg, style)}`; keep one case style for every URL of the API "
-                         f"(clients and gateways treat `/a_b` and `/a-b` as different resources)",
-                    related=related,
-                    entity=f"{route_entity(route)} {seg}",
+                places.setdefault((loc, seg), []).append((route, where))
+        house = None
+        if house_enabled(self.options):
+            # each multi-word segment as often as URLs carry it: a prefix counts once per route beneath it
+            labelled = [(key, style_of(key[1])) for key in places]
+            house = detect(lbl for key, lbl in labelled if lbl is not None for _ in places[key])
+            if house is not None and house.style in STYLES and house.style != style:
+                styled = [(loc, f"`{seg}`") for (loc, seg), lbl in labelled if lbl == house.style]
+                yield project_finding(
+                    self, house, styled,
+                    f"the API writes its multi-word path segments in {house.style}-case ({house.share} in its URLs, "
+                    f"e.g. `{styled[0][1].strip('`')}`), not the configured {style}-case: judged as the house style, "
+                    f"only segments that depart from it are reported",
+                    help=f"a consistent style is what matters to clients; to move to {style}-case, set the rule's "
+                         f"`house_style = false` to see every segment, else set `style = \"{house.style}\"`",
+                    entity=house.style,
                 )
+                style = house.style
+        for (loc, seg), routes in places.items():
+            if not offending(seg, style):
+                continue
+            route, where = routes[0]
+            related = []
+            if loc != route.registered:
+                related.append(Related(route.registered.path, route.registered.line,
+                                       f"`{route.display()}` is registered here"))
+            beneath = ""
+            if len(routes) > 1:
+                beneath = f"; {len(routes)} routes are beneath it"
+            why = "" if house is None or house.style != style else \
+                f", the house style of this API ({house.share} multi-word segments in its URLs)"
+            yield self.finding(
+                loc.path, loc.line, loc.col,
+                f"path `{route.path}` has segment `{seg}` that is not {style}-case{why} "
+                f"(set by {where}{beneath})",
+                help=f"rename it to `{restyle(seg, style)}`; keep one case style for every URL of the API "
+                     f"(clients and gateways treat `/a_b` and `/a-b` as different resources)",
+                related=related,
+                entity=f"{route_entity(route)} {seg}",
+            )

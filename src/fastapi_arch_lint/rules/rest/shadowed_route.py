@@ -10,7 +10,7 @@ from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity, route_related
-from fastapi_arch_lint.rules.rest._common import parse_path, pattern_key, swallows
+from fastapi_arch_lint.rules.rest._common import in_test_function, parse_path, pattern_key, swallows
 
 
 def _methods(route: Route) -> frozenset[str]:
@@ -110,6 +110,8 @@ class ShadowedRoute(Rule):
                     if key in reported:
                         break
                     if not order_is_known(earlier, later):
+                        continue
+                    if in_test_function(earlier) or in_test_function(later) or earlier.conditional != later.conditional:
                         continue
                     reported.add(key)
                     methods = ",".join(sorted(common)) if later.kind == "http" else "WS"

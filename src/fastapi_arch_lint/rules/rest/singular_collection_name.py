@@ -6,10 +6,11 @@ import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
-from fastapi_arch_lint.model.app import AppModel, Route
+from fastapi_arch_lint.model.app import AppModel, Loc, Route
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import is_param, route_entity, route_related, unique_routes
-from fastapi_arch_lint.rules.rest._common import VERSION_RE, returns_list
+from fastapi_arch_lint.rules._html import renders_html
+from fastapi_arch_lint.rules.rest._common import VERSION_RE, returns_list, segment_origin
 
 # words that are fine in the singular: uncountable, singletons, actions, views, infrastructure
 NOT_COUNTABLE = frozenset("""
@@ -84,8 +85,9 @@ class SingularCollectionName(Rule):
     def check(self, app: AppModel) -> Iterator[Finding]:
         allow = frozenset(str(a).lower() for a in self.options.get("allow", ()))
         reported: set[str] = set()
+        reported_at: set[Loc] = set()
         for route in sorted(unique_routes(app), key=lambda r: r.order):
-            if route.path_unresolved:
+            if route.path_unresolved or renders_html(app, route):
                 continue
             kind = collection_kind(route)
             if kind is None:
@@ -106,9 +108,17 @@ class SingularCollectionName(Rule):
                 continue
             reported.add(collection)
             suggestion = seg[: len(seg) - len(word)] + plural(word)
+            parts = route.path.split("/")
+            loc, where = segment_origin(app, route, max(i for i, p in enumerate(parts) if p == seg))
+            origin = "" if where == "the route path" else f" (set by {where})"
+            if where == "the route path":
+                loc = route.registered
+            elif loc in reported_at:
+                continue  # one prefix, one finding
+            reported_at.add(loc)
             yield self.finding(
-                route.registered.path, route.registered.line, route.registered.col,
-                f"`{route.display()}` {kind} but its collection segment `{seg}` is singular",
+                loc.path, loc.line, loc.col,
+                f"`{route.display()}` {kind} but its collection segment `{seg}`{origin} is singular",
                 help=f"name collections in the plural (`{suggestion}`), so that `/{suggestion}` is the list and "
                      f"`/{suggestion}/{{id}}` one item; add `{seg}` to the rule's `allow` option if it is "
                      f"uncountable or a singleton",

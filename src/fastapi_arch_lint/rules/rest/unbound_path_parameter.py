@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import route_entity, route_related, unique_routes
+from fastapi_arch_lint.model.expr import Attr, Const, Name, dotted
+from fastapi_arch_lint.model.facts import FunctionFact
+from fastapi_arch_lint.rules._util import memo, route_entity, route_related, unique_routes
 from fastapi_arch_lint.rules.rest._common import (
     dependency_class_fields,
     dependency_functions,
@@ -24,6 +26,81 @@ def reads_path_params(app: AppModel, route: Route) -> bool:
         if any(base.endswith(".path_params") for base, _ in fact.subscripts):
             return True
     return False
+
+
+def _reads_path_params(fact: FunctionFact) -> bool:
+    return ("path_params" in fact.names or any(a.endswith(".path_params") or ".path_params." in a for a in fact.attributes)
+            or any(base.endswith(".path_params") for base, _ in fact.subscripts)
+            or any(isinstance(c.call.func, (Name, Attr)) and (getattr(c.call.func, "id", "") == "compile_path"
+                                                             or getattr(c.call.func, "attr", "") == "compile_path")
+                   for c in fact.calls))
+
+
+def _middleware_readers(app: AppModel) -> dict[str, tuple[bool, frozenset[str]]]:
+    """For each app id: whether a middleware of the app (or of an app it is mounted in) reads the
+    request's path parameters (``request.path_params``, or matching the routes' paths itself), and the
+    string constants those functions use (the parameter names they read)."""
+    own: dict[str, tuple[bool, frozenset[str]]] = {}
+    for a in app.apps:
+        reads = False
+        consts: set[str] = set()
+        for mw in a.middleware:
+            for q in (mw.name, f"{mw.name}.dispatch", f"{mw.name}.__call__"):
+                if app.function(q) is None:
+                    continue
+                seen = {q}
+                for fn, site, _target, _trail in app.callees(q, depth=2):
+                    seen.add(fn.qualname)
+                    consts.update(x.value for x in (*site.call.args, *(v for _, v in site.call.kwargs))
+                                  if isinstance(x, Const) and isinstance(x.value, str))
+                for name in seen:
+                    fn = app.function(name)
+                    if fn is not None and _reads_path_params(fn.fact):
+                        reads = True
+                        consts.update(k for _, k in fn.fact.subscripts)
+        own[a.id] = (reads, frozenset(consts))
+    # middleware of an app also runs for the apps mounted in it
+    out = dict(own)
+    for a in app.apps:
+        for m in a.mounts:
+            if m.app and m.app in out and own[a.id][0]:
+                r, c = out[m.app]
+                out[m.app] = (True, c | own[a.id][1])
+    return out
+
+
+def _named_path_param_reads(app: AppModel) -> frozenset[str]:
+    """Path parameter names some project function other than a handler reads by name: ``request.path_params["org"]``,
+    ``path_params.get("org")`` (a permission class a dependency calls through a list, a middleware
+    helper: places the call graph may not connect to the route)."""
+    out: set[str] = set()
+    handlers = {r.handler.qualname for r in app.iter_routes()}
+    for fn in app.functions.values():
+        if fn.qualname in handlers:
+            continue  # a handler reads its own route's parameters (``reads_path_params``)
+        fact = fn.fact
+        if "path_params" not in fact.names and not any("path_params" in a for a in fact.attributes):
+            continue
+        out.update(k for base, k in fact.subscripts if base.endswith("path_params"))
+        for c in fact.calls:
+            func = c.call.func
+            if isinstance(func, Attr) and func.attr in ("get", "pop", "__getitem__") \
+                    and (dotted(func.value) or "").rsplit(".", 1)[-1] == "path_params":
+                first = c.call.arg(0, "key")
+                if isinstance(first, Const) and isinstance(first.value, str):
+                    out.add(first.value)
+    return frozenset(out)
+
+
+def consumed_by_middleware(app: AppModel, route: Route, name: str) -> bool:
+    """A middleware reads the path parameter ``name`` itself (or reads path parameters without naming
+    any of the route's: it may read them all)."""
+    if name in memo(app, _named_path_param_reads):
+        return True
+    reads, consts = memo(app, _middleware_readers).get(route.app, (False, frozenset()))
+    if not reads:
+        return False
+    return name in consts or not any(p in consts for p in route.path_params)
 
 
 def bound_names(app: AppModel, route: Route) -> set[str]:
@@ -49,7 +126,8 @@ class UnboundPathParameter(Rule):
             if route.path_unresolved or not route.path_params:
                 continue
             bound = bound_names(app, route)
-            missing = [p for p in dict.fromkeys(route.path_params) if p not in bound]
+            missing = [p for p in dict.fromkeys(route.path_params)
+                       if p not in bound and not consumed_by_middleware(app, route, p)]
             if not missing:
                 continue
             if opaque_dependencies(app, route) or reads_path_params(app, route):
@@ -60,6 +138,11 @@ class UnboundPathParameter(Rule):
                 loc, where = segment_origin(app, route, index)
                 origin = "" if where == "the route path" else f" (it comes from {where}, {loc.path}:{loc.line})"
                 handler = route.handler.qualname.rsplit(".", 1)[-1]
+                near = next((p for p in route.params if p.source == "query"
+                             and (name in p.name or p.name in name)), None)
+                if near is not None:
+                    origin += (f"; `{near.name}`, a near name, is declared as a query parameter, so clients must "
+                               f"send it as `?{near.alias or near.name}=`")
                 yield self.finding(
                     route.registered.path, route.registered.line, route.registered.col,
                     f"path parameter `{name}` of `{route.display()}`{origin} is not declared by `{handler}` "

@@ -6,13 +6,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from fastapi_arch_lint.findings import Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, Route
-from fastapi_arch_lint.model.expr import Attr, Expr, Name
+from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
+from fastapi_arch_lint.model.app import AppModel, PydanticModel, Route
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, render
+from fastapi_arch_lint.model.facts import FunctionFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import pydantic_model, route_entity, unique_routes
 from fastapi_arch_lint.rules.rest._common import PAGE_SIZE_NAMES, dependency_functions, norm_name, param_site, wire_name
 
+# names that are page sizes only sometimes (an image ``size``, ``first`` of a GraphQL-like API)
+GENERIC_NAMES = frozenset({"size", "first", "top", "take"})
 BOUND_IN_ANNOTATION = re.compile(r"\b(?:le|lt)\s*=|\b(?:Le|Lt|Interval)\(|\bconint\(")
 INT_TYPES = frozenset({"builtins.int", "pydantic.PositiveInt", "pydantic.NonNegativeInt", "pydantic.conint"})
 
@@ -21,15 +24,53 @@ def _mentions(expr: Expr | None, name: str) -> bool:
     return (isinstance(expr, Name) and expr.id == name) or (isinstance(expr, Attr) and expr.attr == name)
 
 
-def clamped_in_code(app: AppModel, route: Route, name: str) -> bool:
-    """``min(limit, MAX)`` or a comparison of ``limit`` with a bound in the handler or a dependency."""
-    for _, _, fact in dependency_functions(app, route):
-        for site in fact.calls:
-            c = site.call
-            if isinstance(c.func, Name) and c.func.id == "min" and any(_mentions(a, name) for a in c.args):
+def _clamps(fact: FunctionFact, names: set[str]) -> bool:
+    """``min(limit, MAX)`` or a comparison of ``limit`` (any of ``names``) with a bound in ``fact``."""
+    for site in fact.calls:
+        c = site.call
+        if isinstance(c.func, Name) and c.func.id == "min" and any(_mentions(a, n) for a in c.args for n in names):
+            return True
+    for cmp in fact.compares:
+        if cmp.op not in (">", ">=", "<", "<="):
+            continue
+        for value, other in ((cmp.left, cmp.right), (cmp.right, cmp.left)):
+            # a lower bound (``limit < 1``, ``limit > 0``, ``-1``: "all") is no cap
+            if any(_mentions(value, n) for n in names) and not (
+                    isinstance(other, Const) and other.value in (0, 1, -1, None)):
                 return True
-        for cmp in fact.compares:
-            if cmp.op in (">", ">=", "<", "<=") and (_mentions(cmp.left, name) or _mentions(cmp.right, name)):
+    return False
+
+
+def _page_size_params(fact: FunctionFact) -> set[str]:
+    return {p.name for p in fact.params if norm_name(p.name) in PAGE_SIZE_NAMES}
+
+
+def clamped_in_code(app: AppModel, route: Route, name: str) -> bool:
+    """``min(limit, MAX)`` or a comparison of ``limit`` with a bound in the handler, a dependency,
+    or a project function they call (three levels down; there the value may arrive under another
+    page-size name: ``fetch(size=limit)`` clamping ``size``)."""
+    for qualname, _, fact in dependency_functions(app, route):
+        if _clamps(fact, {name}):
+            return True
+        for callee, _, _, _ in app.callees(qualname, depth=3):
+            if _clamps(callee.fact, {name} | _page_size_params(callee.fact)):
+                return True
+    return False
+
+
+def clamped_by_validator(app: AppModel, model: PydanticModel, field: str) -> bool:
+    """A validator of ``model`` (or a base) for ``field`` (or ``"*"``) that clamps or rejects the
+    value: ``return min(v, MAX)``, ``if v > MAX: raise ValueError``."""
+    for qualname in (model.qualname, *model.bases):
+        entry = app.classes.get(qualname)
+        if entry is None:
+            continue
+        for method in entry[1].methods:
+            targets = [a.value for d in method.decorators if isinstance(d.expr, Call) and "validator" in render(d.expr.func)
+                       for a in d.expr.args if isinstance(a, Const) and isinstance(a.value, str)]
+            if field not in targets and "*" not in targets:
+                continue
+            if _clamps(method, {p.name for p in method.params}):
                 return True
     return False
 
@@ -89,7 +130,7 @@ class UnboundedPageSize(Rule):
                         continue
                     if any(k in ("le", "lt") for k, _ in f.constraints) or BOUND_IN_ANNOTATION.search(f.annotation):
                         continue
-                    if clamped_in_code(app, route, f.name):
+                    if clamped_in_code(app, route, f.name) or clamped_by_validator(app, m, f.name):
                         continue
                     key = (m.path, f.line, f.name)
                     sites.setdefault(key, _Site(m.path, f.line, str(wire), m.qualname)).routes.append(route)
@@ -106,4 +147,5 @@ class UnboundedPageSize(Rule):
                      "(or `Field(le=100)` on a query model), so FastAPI rejects larger values with a 422",
                 related=related,
                 entity=f"{route_entity(first)} {site.name}",
+                confidence=Confidence.MEDIUM if norm_name(site.name) in GENERIC_NAMES else Confidence.HIGH,
             )

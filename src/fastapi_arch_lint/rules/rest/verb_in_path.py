@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 
-from fastapi_arch_lint.findings import Finding, Severity
-from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.findings import Finding, Related, Severity
+from fastapi_arch_lint.model.app import AppModel, Loc, Route
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import is_param, route_entity, route_related, segments, unique_routes
+from fastapi_arch_lint.rules._html import renders_html
+from fastapi_arch_lint.rules._util import is_param, route_entity, route_related, unique_routes
+from fastapi_arch_lint.rules.rest._common import segment_origin
 
 VERBS = (
     "get", "fetch", "retrieve", "read", "list", "create", "add", "insert", "new", "make", "update", "edit",
@@ -44,11 +46,14 @@ class VerbInPath(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         allow = {a.lower() for a in self.options["allow"]}
+        # one finding per place that writes the segment: a prefix once for every route beneath it
+        places: dict[tuple[Loc, str], list[tuple[Route, str, str]]] = {}
         for route in unique_routes(app):
-            if route.kind != "http" or route.path_unresolved:
+            if route.kind != "http" or route.path_unresolved or renders_html(app, route):
                 continue
-            for seg in segments(route.path):
-                if is_param(seg) or seg.lower() in allow:
+            parts = route.path.split("/")
+            for index, seg in enumerate(parts):
+                if not seg or is_param(seg) or seg.lower() in allow:
                     continue
                 verb = verb_of(seg)
                 if verb is None:
@@ -56,13 +61,28 @@ class VerbInPath(Rule):
                 if seg.lower() == verb and verb in BARE_NOUNS:
                     # a bare ``/list`` or ``/new`` segment is usually a resource or action name: not reported
                     continue
-                yield self.finding(
-                    route.registered.path, route.registered.line, route.registered.col,
-                    f"path `{route.path}` of `{route.handler.qualname.rsplit('.', 1)[-1]}` has the verb `{verb}` "
-                    f"in segment `{seg}`",
-                    help="name the resource (`/users/{user_id}`) and let the HTTP method say what happens; "
-                         "for actions that are not CRUD use a sub-resource noun (`/orders/{id}/cancellation`)",
-                    related=route_related(route),
-                    entity=route_entity(route),
-                )
+                loc, where = segment_origin(app, route, index)
+                if where == "the route path":
+                    loc = route.registered
+                places.setdefault((loc, seg), []).append((route, verb, where))
                 break
+        for (loc, seg), routes in places.items():
+            route, verb, where = routes[0]
+            if where == "the route path":
+                paths = list(dict.fromkeys(r.path for r, _, _ in routes))
+                shown = f"path `{paths[0]}`" + (f" (and {len(paths) - 1} more)" if len(paths) > 1 else "")
+                message = (f"{shown} of `{route.handler.qualname.rsplit('.', 1)[-1]}` has the verb `{verb}` "
+                           f"in segment `{seg}`")
+                related = route_related(route)
+            else:
+                beneath = f"{len(routes)} routes beneath it" if len(routes) > 1 else f"`{route.display()}` beneath it"
+                message = f"segment `{seg}` (set by {where}) has the verb `{verb}`; {beneath}"
+                related = (Related(route.registered.path, route.registered.line,
+                                   f"`{route.display()}` is registered here"),)
+            yield self.finding(
+                loc.path, loc.line, loc.col, message,
+                help="name the resource (`/users/{user_id}`) and let the HTTP method say what happens; "
+                     "for actions that are not CRUD use a sub-resource noun (`/orders/{id}/cancellation`)",
+                related=related,
+                entity=route_entity(route) if where == "the route path" else f"{route_entity(route)} {seg}",
+            )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi_arch_lint.model.app import AppModel, Column, Table
 
 
@@ -16,3 +18,25 @@ def column_loc(app: AppModel, table: Table, col: Column) -> tuple[int, int, str]
     if col.name in own_field_names(app, table):
         return col.line, col.col, ""
     return table.line, 1, " (inherited from a base class)"
+
+
+def in_migration(app: AppModel, table: Table) -> bool:
+    """A class mapped inside a migration script (Alembic's ``revision = "..."`` module): a frozen copy
+    of the schema for a data migration, not the schema the application declares."""
+    entry = app.classes.get(table.qualname)
+    module = table.qualname[: -len(entry[1].qualname) - 1] if entry else table.qualname.rpartition(".")[0]
+    if isinstance(app.constants.get(f"{module}.revision"), str) and (
+            f"{module}.down_revision" in app.constants or "versions" in table.path.replace("\\", "/").split("/")):
+        return True
+    return False
+
+
+def schema_tables(app: AppModel) -> list[Table]:
+    """The tables the application declares (migration scripts' copies left out)."""
+    return [t for t in app.tables if not in_migration(app, t)]
+
+
+def name_words(name: str) -> list[str]:
+    """``EmailVerificationToken`` / ``email_verification_tokens`` -> ``["email", "verification", "token(s)"]``."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return [w for w in spaced.lower().split("_") if w]

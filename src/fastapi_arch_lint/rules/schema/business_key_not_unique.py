@@ -5,9 +5,70 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.model.app import AppModel, Table
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.schema._common import column_loc
+from fastapi_arch_lint.rules.schema._common import column_loc, name_words, schema_tables
+
+# words of a table's name that make it a record of something that happened or was sent to an address
+# (a token, an invitation, a log line), not the entity the address identifies: many rows per address
+RECORD_WORDS = frozenset({
+    "token", "tokens", "verification", "verifications", "verify", "invitation", "invitations", "invite",
+    "invites", "log", "logs", "event", "events", "history", "histories", "audit", "audits", "attempt",
+    "attempts", "notification", "notifications", "otp", "code", "codes", "session", "sessions", "reset",
+    "resets", "challenge", "challenges", "message", "messages", "request", "requests", "activity",
+    "activities", "delivery", "deliveries", "email", "emails", "mail", "outbox", "queue", "signup",
+    "signups", "link", "links", "confirmation", "confirmations", "magic", "revision", "revisions",
+    "snapshot", "snapshots", "archive", "feedback", "subscription", "subscriptions", "seat", "seats",
+})
+# words of a table's name that make it the entity an email address identifies (a person or a login)
+IDENTITY_WORDS = frozenset({
+    "user", "users", "account", "accounts", "member", "members", "customer", "customers", "person",
+    "people", "persons", "profile", "profiles", "subscriber", "subscribers", "admin", "admins", "staff",
+    "employee", "employees", "identity", "identities", "principal", "principals", "login", "logins",
+    "individual", "individuals", "contact", "contacts", "author", "authors", "player", "players",
+    "student", "students", "patient", "patients", "owner", "owners",
+})
+# words of a table's name that make it a copy of rows kept elsewhere: every key repeats there
+COPY_WORDS = frozenset({"log", "logs", "history", "histories", "audit", "audits", "revision", "revisions",
+                        "snapshot", "snapshots", "archive", "archives", "version", "versions"})
+PASSWORD_NAMES = frozenset({"password", "hashed_password", "password_hash", "passwd", "pw_hash"})
+
+
+def table_words(table: Table) -> set[str]:
+    return set(name_words(table.name)) | set(name_words(table.tablename or ""))
+
+
+def is_record_table(table: Table) -> bool:
+    """A table that records or references an address or login rather than being identified by it."""
+    return bool(table_words(table) & RECORD_WORDS)
+
+
+def is_copy_table(table: Table) -> bool:
+    """A history, audit or log table: a row per change, so every key repeats."""
+    return bool(table_words(table) & COPY_WORDS)
+
+
+def identity_tables(app: AppModel, tables: list[Table]) -> set[str]:
+    """Names (table names and class names) of the tables that stand for people or logins."""
+    out: set[str] = set()
+    for t in tables:
+        if (table_words(t) & IDENTITY_WORDS or any(c.name in PASSWORD_NAMES for c in t.columns)) \
+                and not is_record_table(t):
+            out.update(n for n in (t.tablename, t.name) if n)
+    return out
+
+
+def email_identifies(table: Table, identities: set[str]) -> bool:
+    """``email`` is the key of a table that stands for a person or a login, which does not reference
+    another such table (a row that references the user it belongs to holds a copy of an address)."""
+    if table.tablename not in identities and table.name not in identities:
+        return False
+    for c in table.columns:
+        if c.foreign_key:
+            target = c.foreign_key.rsplit(".", 1)[0].rsplit(".", 1)[-1]
+            if target in identities and target not in (table.tablename, table.name):
+                return False
+    return True
 
 
 @register
@@ -21,10 +82,18 @@ class BusinessKeyNotUnique(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         keys = {k.lower() for k in self.options["keys"]}
-        for table in app.tables:
+        tables = schema_tables(app)
+        identities = identity_tables(app, tables)
+        for table in tables:
+            if table.constraints_unknown or is_copy_table(table):
+                continue
             for col in table.columns:
                 if col.name.lower() not in keys or col.unique or col.primary_key or col.foreign_key:
                     continue
+                if col.name.lower() in ("email", "username") and is_record_table(table):
+                    continue  # a token, an invitation, an attempt: many rows per address
+                if col.name.lower() == "email" and not email_identifies(table, identities):
+                    continue  # a contact address of a record that is identified otherwise
                 pk_cols = tuple(c.name for c in table.columns if c.primary_key)
                 # a composite unique constraint that includes the key (``(tenant_id, email)``) is a
                 # deliberate scoping choice, and is accepted

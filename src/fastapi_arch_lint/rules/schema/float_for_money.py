@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.schema._common import column_loc
+from fastapi_arch_lint.rules.schema._common import column_loc, schema_tables
 
 FLOAT_TYPES = frozenset({"float", "Float", "FLOAT", "Double", "DOUBLE", "DOUBLE_PRECISION", "REAL", "Real"})
 DECIMAL_TYPES = frozenset({"Numeric", "NUMERIC", "Decimal", "DECIMAL", "Money", "MONEY", "int", "Integer",
@@ -52,7 +52,7 @@ class FloatForMoney(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         words = frozenset(w.lower() for w in self.options["words"])
-        for table in app.tables:
+        for table in schema_tables(app):
             for col in table.columns:
                 if not is_money_name(col.name, words) or not is_float_type(col.type):
                     continue

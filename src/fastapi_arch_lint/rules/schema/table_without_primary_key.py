@@ -9,6 +9,7 @@ from fastapi_arch_lint.model.app import AppModel, Table
 from fastapi_arch_lint.model.expr import Call, Const, DictExpr, render
 from fastapi_arch_lint.model.facts import ClassFact
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules.schema._common import schema_tables
 
 
 def _declares_pk(fact: ClassFact) -> bool:
@@ -60,8 +61,9 @@ class TableWithoutPrimaryKey(Rule):
     severity = Severity.ERROR
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        for table in app.tables:
-            if has_primary_key(app, table):
+        for table in schema_tables(app):
+            if table.open_bases or has_primary_key(app, table):
+                # a base class outside the analyzed tree (or one that did not resolve) may declare the key
                 continue
             what = (f"table `{table.tablename}` (class `{table.name}`)" if table.tablename
                     else f"table class `{table.name}`")

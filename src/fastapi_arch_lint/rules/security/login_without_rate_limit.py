@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import render
 from fastapi_arch_lint.rule import Rule, register
@@ -23,6 +23,9 @@ class LoginWithoutRateLimit(Rule):
     name = "login-without-rate-limit"
     summary = "A login, token or password-reset route has no rate limit"
     severity = Severity.INFO
+    # the route is recognised by its path or its password form, and a limit kept at the proxy or
+    # in a gateway is invisible
+    confidence = Confidence.MEDIUM
     cwe = ("CWE-307",)
     owasp = ("API4:2023", "API2:2023")
     security_severity = 5.3
@@ -57,13 +60,37 @@ class LoginWithoutRateLimit(Rule):
                 continue
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
-                f"`{route.display()}` checks credentials and has no rate limit: nothing slows down password "
-                f"guessing or credential stuffing against it",
+                f"`{route.display()}` {self._what(route)} and has no rate limit: {self._risk(route)}",
                 help="limit attempts per client and per account: slowapi `@limiter.limit(\"5/minute\")`, "
                      "fastapi-limiter `dependencies=[Depends(RateLimiter(times=5, seconds=60))]`, or a lockout after "
                      "repeated failures; name project limiters in the `limiters` option",
                 related=route_related(route), entity=route_entity(route),
             )
+
+    @staticmethod
+    def _words(route: Route) -> set[str]:
+        return {part for seg in segments(route.path) if not seg.startswith("{")
+                for part in seg.lower().replace("_", "-").split("-")}
+
+    def _what(self, route: Route) -> str:
+        words = self._words(route)
+        if words & {"forgot", "recovery", "recover"}:
+            return "sends a password-recovery message"
+        if "reset" in words:
+            return "accepts a password-reset token"
+        if words & {"otp", "mfa", "2fa"}:
+            return "checks a one-time code"
+        return "checks credentials"
+
+    def _risk(self, route: Route) -> str:
+        what = self._what(route)
+        if what.startswith("sends"):
+            return "a client can flood a user's inbox and probe which accounts exist"
+        if what.startswith("accepts"):
+            return "nothing slows down guessing of reset tokens"
+        if what.startswith("checks a one"):
+            return "a six-digit code falls to a few hundred thousand requests"
+        return "nothing slows down password guessing or credential stuffing against it"
 
     @staticmethod
     def _limited(app: AppModel, route: Route, limiters: list[str]) -> bool:

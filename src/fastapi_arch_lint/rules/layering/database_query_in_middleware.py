@@ -1,0 +1,140 @@
+"""FAL803 database-query-in-middleware."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
+from fastapi_arch_lint.model.app import AppModel, Middleware
+from fastapi_arch_lint.model.expr import Attr, Name, render
+from fastapi_arch_lint.model.facts import CallSite
+from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._util import session_kind, split_target
+
+# session methods that make a round trip to the database. Not ``commit``/``rollback``/``close``: a
+# middleware that opens the request's session and ends its transaction after the handler ran
+# (session per request) adds no query of its own
+SESSION_QUERIES = frozenset({
+    "execute", "exec", "query", "scalar", "scalars", "get", "get_one", "stream", "stream_scalars",
+})
+ENGINE_CLASSES = frozenset({
+    "sqlalchemy.Engine", "sqlalchemy.engine.Engine", "sqlalchemy.engine.base.Engine",
+    "sqlalchemy.ext.asyncio.AsyncEngine", "sqlalchemy.ext.asyncio.engine.AsyncEngine",
+    "sqlalchemy.create_engine()", "sqlalchemy.engine.create_engine()",
+    "sqlalchemy.ext.asyncio.create_async_engine()",
+})
+ENGINE_METHODS = frozenset({"connect", "begin", "raw_connection"})
+METADATA_METHODS = frozenset({"create_all", "drop_all", "reflect"})
+INSPECTORS = frozenset({"sqlalchemy.inspect", "sqlalchemy.inspection.inspect"})
+# what an engine or connection is called when its type is unknown
+ENGINE_NAME = re.compile(r"(?i)(?:^|[._])(?:engine|async_engine|db_engine|bind)$")
+# a repository object (``self.users_repo.get``, ``UserRepository(session).find``)
+REPOSITORY_CLASS = re.compile(r"(?:Repository|Repo|DAO|Dao|Crud|CRUD)$")
+# words of a middleware, or of a function on the way to the query, that make the lookup the
+# request's authentication (the caller's session, token or API key): a middleware that
+# authenticates must read its credentials somewhere, and reading them is its job
+AUTH_WORDS = frozenset({
+    "auth", "authenticate", "authentication", "authn", "principal", "identity", "subject", "credential",
+    "credentials", "token", "apikey", "api_key", "login", "current_user", "user_session", "jwt",
+})
+
+
+def _words(name: str) -> set[str]:
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.rsplit(".", 1)[-1])
+    parts = [w for w in spaced.lower().split("_") if w]
+    return set(parts) | {"_".join(parts[i:i + 2]) for i in range(len(parts) - 1)}
+
+
+def _is_auth(name: str) -> bool:
+    return bool(_words(name) & AUTH_WORDS)
+
+
+def round_trip(app: AppModel, site: CallSite, target: str | None) -> str | None:
+    """What database round trip or schema inspection a call makes, or None."""
+    call = site.call
+    func = call.func
+    method = func.attr if isinstance(func, Attr) else func.id if isinstance(func, Name) else ""
+    if target in INSPECTORS and call.args:
+        arg = render(call.args[0], 30)
+        if ENGINE_NAME.search(arg) or "connection" in arg.lower() or "conn" == arg.lower():
+            return f"`inspect({arg})` (schema inspection)"
+        return None
+    if method in METADATA_METHODS and isinstance(func, Attr) and "metadata" in render(func.value, 60).lower():
+        return f"`{render(func, 40)}()` (schema inspection or DDL)"
+    # ``conn.run_sync(Base.metadata.create_all)``
+    for a in call.args:
+        if isinstance(a, Attr) and a.attr in METADATA_METHODS and "metadata" in render(a.value, 60).lower():
+            return f"`{render(a, 40)}` (schema inspection or DDL)"
+    if not target:
+        return None
+    receiver, tmethod, _ = split_target(target)
+    if tmethod in SESSION_QUERIES and session_kind(app, receiver) is not None:
+        return f"`{render(func, 40)}()`"
+    if tmethod in ENGINE_METHODS and (receiver in ENGINE_CLASSES or (
+            isinstance(func, Attr) and ENGINE_NAME.search(render(func.value, 40)))):
+        return f"`{render(func, 40)}()` (a connection from the pool)"
+    callee = app.functions.get(target)
+    if callee is not None and callee.class_name and REPOSITORY_CLASS.search(callee.class_name.rsplit(".", 1)[-1]):
+        return f"`{render(func, 40)}()` (a repository call)"
+    return None
+
+
+def entry_points(app: AppModel, mw: Middleware) -> list[str]:
+    """The project functions a middleware runs per request: the decorated function, or the class's
+    ``dispatch`` (``BaseHTTPMiddleware``) or ``__call__`` (pure ASGI), inherited ones too."""
+    if mw.kind == "function":
+        return [mw.name] if mw.name in app.functions else []
+    out: list[str] = []
+    for cls in (mw.name, *app.class_bases.get(mw.name, ())):
+        for method in ("dispatch", "__call__"):
+            q = f"{cls}.{method}"
+            if q in app.functions and not any(o.endswith("." + method) for o in out):
+                out.append(q)
+    return out
+
+
+@register
+class DatabaseQueryInMiddleware(Rule):
+    code = "FAL803"
+    name = "database-query-in-middleware"
+    summary = "An HTTP middleware queries or inspects the database: a round trip on every request"
+    severity = Severity.WARNING
+    confidence = Confidence.MEDIUM
+    default_options = {"depth": 3}
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        depth = int(self.options["depth"])
+        seen: set[str] = set()
+        for a in app.apps:
+            for mw in a.middleware:
+                if mw.name in seen or _is_auth(mw.name):
+                    continue
+                seen.add(mw.name)
+                hits: list[tuple[str, CallSite, str, tuple[str, ...]]] = []
+                for entry in entry_points(app, mw):
+                    for fn, site, target, trail in app.callees(entry, depth=depth):
+                        if any(_is_auth(q) for q in trail[1:]):
+                            continue  # the middleware authenticates through this call
+                        what = round_trip(app, site, target)
+                        if what is not None:
+                            hits.append((fn.path, site, what, trail))
+                if not hits:
+                    continue
+                path, site, what, trail = hits[0]
+                chain = " -> ".join(q.rsplit(".", 1)[-1] for q in trail)
+                via = f" (call chain `{chain}`)" if len(trail) > 1 else ""
+                more = len(hits) - 1
+                extra = f", and {more} more" if more else ""
+                related = [Related(mw.loc.path, mw.loc.line, f"middleware `{mw.name.rsplit('.', 1)[-1]}` registered here")]
+                related += [Related(p, s.pos.line, w) for p, s, w, _ in hits[1:6]]
+                yield self.finding(
+                    path, site.pos.line, site.pos.col,
+                    f"middleware `{mw.name.rsplit('.', 1)[-1]}` makes {what} on every request{via}{extra}",
+                    help="middleware runs for every request, static files, health checks and 404s included: "
+                         "cache the answer (schema names, tenants, settings) at startup or with a TTL, or move "
+                         "the lookup into a dependency of the routes that need it",
+                    end_line=site.pos.end_line, end_col=site.pos.end_col,
+                    related=tuple(related),
+                    entity=f"{mw.name}:{site.pos.line}",
+                )
