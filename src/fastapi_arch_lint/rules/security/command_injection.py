@@ -47,7 +47,6 @@ class CommandInjection(Rule):
     name = "command-injection"
     summary = "A shell command (`os.system`, `subprocess` with `shell=True`) is built from request data"
     severity = Severity.ERROR
-    other_severities = {Severity.WARNING: "when the command is built from values of unknown origin (medium confidence)"}
     confidence = Confidence.HIGH
     cwe = ("CWE-78",)
     owasp = ("API8:2023", "A03:2021")

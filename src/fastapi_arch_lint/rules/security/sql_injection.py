@@ -20,7 +20,6 @@ class SqlInjection(Rule):
     name = "sql-injection"
     summary = "SQL text built by f-string, `%`, `.format()` or `+` from request data reaches `text()` or `execute()`"
     severity = Severity.ERROR
-    other_severities = {Severity.WARNING: "when the SQL text is built from values of unknown origin (medium confidence)"}
     confidence = Confidence.HIGH
     cwe = ("CWE-89",)
     owasp = ("API8:2023", "A03:2021")
