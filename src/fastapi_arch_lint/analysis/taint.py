@@ -12,8 +12,16 @@ A small intra-procedural taint walk over the model, no LibCST:
 - it crosses into the project functions the handler calls (1-2 levels, via the resolved call
   graph), mapping positional and keyword arguments onto the callee's parameters;
 - it stops at sanitizers (``int()``, ``len()``, ``uuid.UUID()``; ``shlex.quote`` for commands;
-  ``os.path.basename``/``secure_filename``/``Path(...).name`` for paths) and at values whose
-  declared type cannot carry text (``int``, ``bool``, ``UUID``, ``datetime``, enums, ``Literal``).
+  ``os.path.basename``/``secure_filename``/``Path(...).name`` for paths), at values whose
+  declared type cannot carry text (``int``, ``bool``, ``UUID``, ``datetime``, ``ZoneInfo``, enums,
+  ``Literal``, containers of those, anchored ``pattern=`` of word characters, also from
+  ``constr``/``StringConstraints``), and after an allowlist check (``if x not in ALLOWED: raise``);
+- for paths it tracks what the text can reach (``Source.reach``): a ``{name}`` path parameter holds
+  no ``/`` (only ``..`` alone), so it is harmless as the last component of a file call; dots
+  removed (``x.replace(".", "")``) cannot climb; an upload's bytes are no path (``Source.content``).
+
+Code that serves no requests (migrations, scripts, CLI commands: ``is_offline_module``) is where
+the unknown-origin rules stay quiet.
 
 Return values of project functions are not followed, nor loop targets (``for k in ...``).
 """
@@ -30,7 +38,7 @@ from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Related
 from fastapi_arch_lint.model.app import AppModel, Function, Route
 from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, DictExpr, Expr, FStr, Name, Opaque, Seq, Subscript, dotted, render, walk
-from fastapi_arch_lint.model.facts import AssignFact, CallSite
+from fastapi_arch_lint.model.facts import AssignFact, CallSite, CompareFact
 
 # parameter sources that carry client-controlled data
 REQUEST_SOURCES = {
@@ -53,11 +61,17 @@ SAFE_TYPES = frozenset({
     "datetime.date", "datetime.time", "datetime.timedelta", "decimal.Decimal", "typing.Literal",
     "pydantic.UUID1", "pydantic.UUID4", "pydantic.PositiveInt", "pydantic.NonNegativeInt", "pydantic.conint",
     "pydantic.StrictInt", "pydantic.StrictBool", "pydantic.StrictFloat", "pydantic.PastDate", "pydantic.FutureDate",
+    "zoneinfo.ZoneInfo", "pydantic.AwareDatetime", "pydantic.NaiveDatetime", "pydantic.PositiveFloat",
 })
 ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})
 NEUTRAL_TYPES = frozenset({"typing.Union", "typing.Optional", "builtins.None", "typing.Annotated"})
+# containers: a ``list[UUID]`` holds no more text than a ``UUID`` (``dict`` keys are text: not here)
+CONTAINER_TYPES = frozenset({"builtins.list", "builtins.set", "builtins.frozenset", "builtins.tuple", "typing.List",
+                             "typing.Set", "typing.FrozenSet", "typing.Tuple", "typing.Sequence",
+                             "collections.abc.Sequence", "collections.abc.Set", "typing.AbstractSet"})
 SAFE_ANNOTATIONS = frozenset({"int", "float", "bool", "UUID", "uuid.UUID", "datetime", "date", "time", "timedelta",
-                              "Decimal", "datetime.datetime", "datetime.date"})
+                              "Decimal", "datetime.datetime", "datetime.date", "ZoneInfo", "zoneinfo.ZoneInfo",
+                              "UUID4", "UUID1", "pydantic.UUID4"})
 # calls whose result no longer carries the input as text, whatever the sink
 SANITIZERS = frozenset({
     "builtins.int", "builtins.float", "builtins.bool", "builtins.len", "builtins.abs", "builtins.round",
@@ -102,6 +116,12 @@ class Source:
     excluded: frozenset[str] = frozenset()  # ``model_dump(exclude=...)``
     included: frozenset[str] | None = None  # ``model_dump(include=...)``
     via: tuple[str, ...] = ()  # project functions the value was passed into
+    # what the text can hold, for paths: "any"; "segment" (a ``{name}`` path parameter: no ``/``,
+    # but it may be ``..`` alone); "nodots" (``.replace(".", "")``, ``.split(".")[i]``: no ``..``,
+    # but it may start with ``/``)
+    reach: str = "any"
+    content: bool = False  # an uploaded file's bytes or file object (its ``.filename`` is text)
+    token: bool = False  # validated to letters, digits, ``_-.``: harmless in SQL and shell lines
 
     def value(self) -> "Source":
         if self.shape == "value":
@@ -114,7 +134,7 @@ class Source:
 
 def is_safe_type(app: AppModel, type_names: Iterable[str]) -> bool:
     """True when every type in the annotation is one that cannot carry text (``int``, enums, ``Literal``)."""
-    names = [t for t in type_names if t not in NEUTRAL_TYPES]
+    names = [t for t in type_names if t not in NEUTRAL_TYPES and t not in CONTAINER_TYPES]
     if not names:
         return False
     for t in names:
@@ -162,7 +182,14 @@ def _enum_short_names(app: AppModel) -> frozenset[str]:
 
 
 _PATTERN_TOKEN = re.compile(r"\[(?:[A-Za-z0-9_-]|\\[wd])+\]|\\[wd]|[A-Za-z0-9_-]")
+_PATTERN_DOTTED = re.compile(r"\[(?:[A-Za-z0-9_.-]|\\[wd.])+\]|\\[wd.]|[A-Za-z0-9_-]")
 _PATTERN_QUANT = re.compile(r"[+*?]|\{\d+(?:,\d*)?\}")
+
+
+def pattern_is_dotted_token(pattern: object) -> bool:
+    """An anchored pattern that admits letters, digits, ``_``, ``-`` and ``.`` (``^[a-z0-9.]+$``, a
+    version or a file name): no quote, space, shell metacharacter or ``/``, but maybe ``..`` and a host."""
+    return _anchored_body_matches(pattern, _PATTERN_DOTTED)
 
 
 def pattern_confines(pattern: object) -> bool:
@@ -171,6 +198,10 @@ def pattern_confines(pattern: object) -> bool:
     Such a value cannot hold a quote, a shell metacharacter, a dot, a slash or a host separator,
     so it is no longer request *text* for any sink.
     """
+    return _anchored_body_matches(pattern, _PATTERN_TOKEN)
+
+
+def _anchored_body_matches(pattern: object, token: re.Pattern[str]) -> bool:
     if not isinstance(pattern, str):
         return False
     body = pattern
@@ -188,7 +219,7 @@ def pattern_confines(pattern: object) -> bool:
         return False
     i = 0
     while i < len(body):
-        m = _PATTERN_TOKEN.match(body, i)
+        m = token.match(body, i)
         if m is None:
             return False
         i = m.end()
@@ -224,14 +255,95 @@ def route_sources(app: AppModel, route: Route) -> dict[str, Source]:
             env[p.name] = Source(f"`{p.name}`", p.name, shape="request")
             continue
         kind = REQUEST_SOURCES.get(p.source)
-        if kind is None or pattern_confines(p.constraint("pattern") or p.constraint("regex")):
+        pattern = p.constraint("pattern") or p.constraint("regex")
+        if kind is None or pattern_confines(pattern):
+            continue
+        if pattern_is_dotted_token(pattern):
+            # ``^[a-z0-9.]+$``: no SQL or shell text, no ``/``; still a host name or ``..``
+            env[p.name] = Source(f"{kind} `{p.name}`", p.name, reach="segment", token=True)
             continue
         model = model_of(app, p.type_names) if p.source in ("body", "form") else None
         if model is not None:
             env[p.name] = Source(f"{kind} `{p.name}`", p.name, shape="model", model=model)
-        elif not is_safe_type(app, p.type_names) or p.source == "file":
-            env[p.name] = Source(f"{kind} `{p.name}`", p.name)
+        elif p.source == "file":
+            env[p.name] = Source(f"{kind} `{p.name}`", p.name, content=True)
+        elif not is_safe_type(app, p.type_names):
+            reach = "segment" if p.source == "path" and not _path_convertor(route.path, p.alias or p.name) else "any"
+            env[p.name] = Source(f"{kind} `{p.name}`", p.name, reach=reach)
     return env
+
+
+def _path_convertor(path: str, name: str) -> bool:
+    """``{name:path}``: the one path convertor whose value may hold ``/``."""
+    return re.search(r"\{" + re.escape(name) + r":path\}", path) is not None
+
+
+def is_offline_path(path: str) -> bool:
+    """Code that does not serve requests: migrations, scripts, CLI commands, dev tooling.
+
+    Alembic revisions (``alembic/``, ``migrations/``, ``revisions/``; others are known by their
+    ``from alembic import op``), ``scripts/``,
+    ``dev/``, ``tools/``, ``bin/``, ``manage.py`` and ``cli.py`` / ``cli/`` modules."""
+    parts = path.replace("\\", "/").split("/")
+    name = parts[-1]
+    if name in ("manage.py", "cli.py", "__main__.py", "setup.py", "noxfile.py", "fabfile.py"):
+        return True
+    return any(p in OFFLINE_DIRS for p in parts[:-1])
+
+
+OFFLINE_DIRS = frozenset({"alembic", "migrations", "migration", "revisions", "scripts", "script", "dev",
+                          "tools", "bin", "cli", "management", "commands"})
+
+
+def is_offline_module(app: AppModel, fn: Function) -> bool:
+    """``is_offline_path``, a module that imports ``alembic.op`` (a revision kept elsewhere), or a
+    click / typer command (``@cli.command()``, ``@app.command()`` in a module importing click or typer)."""
+    if is_offline_path(fn.path) or fn.module in memo(app, _alembic_modules):
+        return True
+    return fn.module in memo(app, _cli_modules) and any(
+        isinstance(d.expr, Call) and isinstance(d.expr.func, Attr) and d.expr.func.attr in ("command", "group")
+        or isinstance(d.expr, Attr) and d.expr.attr in ("command", "group") for d in fn.fact.decorators)
+
+
+def _cli_modules(app: AppModel) -> frozenset[str]:
+    return frozenset(mod.name for mod in app.modules
+                     if any(imp.module.split(".")[0] in ("click", "typer", "asyncclick") for imp in mod.facts.imports))
+
+
+def _alembic_modules(app: AppModel) -> frozenset[str]:
+    out = set()
+    for mod in app.modules:
+        for imp in mod.facts.imports:
+            if (imp.module == "alembic" and imp.name == "op") or imp.module == "alembic.op":
+                out.add(mod.name)
+                break
+    return frozenset(out)
+
+
+# functions joining path components (their last argument ends the path)
+PATH_JOINERS = frozenset({"os.path.join", "posixpath.join", "pathlib.Path", "pathlib.PurePath",
+                          "pathlib.PurePosixPath"})
+
+
+def _flatten_plus(e: Expr) -> list[str | Expr]:
+    """``a + "/" + b`` as its pieces, literals as text."""
+    if isinstance(e, BinOp) and e.op == "+":
+        return _flatten_plus(e.left) + _flatten_plus(e.right)
+    if isinstance(e, Const) and isinstance(e.value, str):
+        return [e.value]
+    if isinstance(e, FStr):
+        return list(e.parts)
+    return [e]
+
+
+def _drops_dots(call: Call) -> bool:
+    """``x.replace(".", "")`` or ``x.split(".")[...]``: the result holds no ``.``."""
+    func = call.func
+    if not isinstance(func, Attr) or not call.args or not isinstance(call.args[0], Const):
+        return False
+    if func.attr == "replace" and len(call.args) >= 2 and isinstance(call.args[1], Const):
+        return call.args[0].value == "." and call.args[1].value == ""
+    return func.attr in ("split", "rsplit") and call.args[0].value == "."
 
 
 def _names_in(expr: Expr | None) -> set[str]:
@@ -296,6 +408,9 @@ class Flow:
             return None
         self._busy.add(key)
         src = self.env.get(name)
+        if src is not None and src.token and kind in ("sql", "command"):
+            src = None
+        since = 0  # the line from which ``src`` holds
         for a in self.assigns.get(name, ()):
             if a.pos.line >= line:
                 break
@@ -306,9 +421,38 @@ class Flow:
                 src = t  # ``x = x.strip()`` / ``x = int(x)``: the new value replaces the old
             elif t is not None:
                 src = t  # branches are flattened: a clean reassignment does not wash out earlier taint
+            else:
+                continue
+            since = a.pos.line
+        if src is not None and self._allowlisted(name, since, line):
+            src = None
         self._busy.discard(key)
         self._memo[key] = src
         return src
+
+    def _allowlisted(self, name: str, since: int, line: int) -> bool:
+        """``if name not in ALLOWED: raise ...`` (or ``name = "default"``) between ``since`` and ``line``:
+        after it the value is one of the code's own constants."""
+        for g in self.fn.fact.guards:
+            if not since <= g.pos.line < line:
+                continue
+            for negated, atom in g.tests:
+                if not isinstance(atom, CompareFact) or not isinstance(atom.left, Name) or atom.left.id != name:
+                    continue
+                if atom.op not in ("in", "not in"):
+                    continue
+                if (atom.op, negated) in (("in", False), ("not in", True)):
+                    if g.orelse_raises and len(g.tests) == 1:
+                        return True  # ``if x in ALLOWED: ... else: raise``
+                    continue
+                if self._taint(atom.right, g.pos.line, "") is not None or isinstance(atom.right, (Const, FStr)):
+                    continue  # ``x not in request.query_params`` / ``"/" not in x`` is no allowlist
+                if g.body_raises and negated == (atom.op == "in"):
+                    return True
+                if any(a.value is not None and isinstance(a.value, Const) and g.pos.end_line < a.pos.line <= g.pos.end_line + 1
+                       for a in self.assigns.get(name, ())):
+                    return True  # ``if ext not in ALLOWED: ext = "jpg"``
+        return False
 
     def _taint(self, e: Expr | None, line: int, kind: str) -> Source | None:
         if e is None or isinstance(e, (Const, Opaque)):
@@ -323,19 +467,34 @@ class Flow:
                 return replace(base.value(), origin=f"`{dotted(e) or render(e)}`") if e.attr in REQUEST_ATTRS else None
             if e.attr in HARMLESS_ATTRS or (kind == "path" and e.attr in PATH_SAFE_ATTRS):
                 return None
+            if base.content:
+                # ``upload.filename`` is text the client chose; ``upload.file`` is still the bytes
+                if e.attr == "filename":
+                    return replace(base.value(), content=False, origin=f"the file name `{base.param}.filename` of {base.origin}")
+                return base.value()
             if base.shape == "model" and base.model:
                 m = pydantic_model(self.app, base.model)
                 f = m.field(e.attr) if m else None
                 if f is not None and (is_safe_type(self.app, f.type_names)
                                       or pattern_confines(f.constraint("pattern") or f.constraint("regex"))):
                     return None
+                if f is not None and pattern_is_dotted_token(f.constraint("pattern") or f.constraint("regex")):
+                    if kind in ("sql", "command"):
+                        return None
+                    return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`", reach="segment", token=True)
                 return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`")
             return base.value()
         if isinstance(e, Subscript):
             return self._taint(e.value, line, kind)
         if isinstance(e, FStr):
+            if kind == "path":
+                return self._pieces(list(e.parts), line, kind)
             return self._first(line, kind, *(p for p in e.parts if not isinstance(p, str)))
         if isinstance(e, BinOp):
+            if kind == "path" and e.op == "/":
+                return self._join([e.left, e.right], line, kind)
+            if kind == "path" and e.op == "+":
+                return self._pieces(_flatten_plus(e), line, kind)
             return self._first(line, kind, e.left, e.right)
         if isinstance(e, Seq):
             return self._first(line, kind, *e.items)
@@ -362,6 +521,8 @@ class Flow:
         if target in SANITIZERS or target in SANITIZERS_BY_KIND.get(kind, ()) or (
                 kind == "path" and target.rsplit(".", 1)[-1] in ("basename", "secure_filename", "sanitize_filename")):
             return None
+        if kind == "path" and target in PATH_JOINERS:
+            return self._join(list(e.args), line, kind)
         func = e.func
         if isinstance(func, Attr):
             if func.attr in HARMLESS_METHODS:
@@ -372,7 +533,13 @@ class Flow:
                     return replace(recv.value(), origin=f"`{render(e, 60)}`") if func.attr in REQUEST_ATTRS else None
                 if func.attr in DUMP_METHODS and recv.shape == "model":
                     return self._dump(recv, e)
+                if kind == "path" and func.attr in ("joinpath", "__truediv__") and e.args:
+                    return self._join([func.value, *e.args], line, kind)
+                if recv.reach == "any" and _drops_dots(e):
+                    return replace(recv.value(), reach="nodots")  # ``ext.replace(".", "")``: no ``..`` left
                 return recv.value()
+            if kind == "path" and func.attr in ("joinpath", "__truediv__"):
+                return self._join(list(e.args), line, kind)
             if func.attr in ("format", "format_map", "join", "replace", "joinpath", "with_name", "__truediv__"):
                 return self._first(line, kind, *e.args, *(v for _, v in e.kwargs))
             return None
@@ -383,6 +550,51 @@ class Flow:
         if target in PROPAGATORS:
             return self._first(line, kind, *e.args, *(v for _, v in e.kwargs))
         return None
+
+    # -- what a path can reach ---------------------------------------------------
+    def _join(self, parts: list[Expr], line: int, kind: str) -> Source | None:
+        """``os.path.join(a, b, c)`` / ``a / b`` / ``a.joinpath(b)``: a ``{name}`` segment is harmless
+        only as the last component (``..`` then names a directory, which no file call opens); with
+        anything after it (``base / name / "data.json"``) it climbs a level."""
+        found: Source | None = None
+        for i, p in enumerate(parts):
+            s = self._taint(p, line, kind)
+            if s is None or s.shape == "request":
+                continue
+            s = s.value()
+            if i < len(parts) - 1 and s.reach == "segment":
+                s = replace(s, reach="any")
+            if found is None or (found.reach != "any" and s.reach == "any"):
+                found = s
+        return found
+
+    def _pieces(self, parts: list[str | Expr], line: int, kind: str) -> Source | None:
+        """An f-string or ``+`` chain building a path: text glued to a value changes what it can reach.
+
+        A segment with a literal beside it that is not ``/`` (``f"{name}.json"``) is no longer ``..``;
+        a segment followed by ``/`` climbs; a dot-free value after a literal cannot be absolute."""
+        found: Source | None = None
+        for i, p in enumerate(parts):
+            if isinstance(p, str):
+                continue
+            s = self._taint(p, line, kind)
+            if s is None or s.shape == "request":
+                continue
+            s = s.value()
+            before = "".join(x for x in parts[:i] if isinstance(x, str)) if all(isinstance(x, str) for x in parts[:i]) else "?"
+            prev = parts[i - 1] if i > 0 and isinstance(parts[i - 1], str) else ""
+            nxt = parts[i + 1] if i + 1 < len(parts) and isinstance(parts[i + 1], str) else ""
+            after = "".join(x if isinstance(x, str) else "?" for x in parts[i + 1:])
+            if s.reach == "segment":
+                if "/" in after:
+                    s = replace(s, reach="any")
+                elif (prev and not prev.endswith("/")) or (nxt and not nxt.startswith("/")):
+                    continue  # ``f"{name}.json"``: never ``..`` alone
+            elif s.reach == "nodots" and (before or prev):
+                continue  # ``f"original.{ext}"`` with the dots removed: neither ``..`` nor absolute
+            if found is None or (found.reach != "any" and s.reach == "any"):
+                found = s
+        return found
 
     @staticmethod
     def _dump(src: Source, call: Call) -> Source:
@@ -623,7 +835,7 @@ def _contexts(app: AppModel) -> tuple[Context, ...]:
 
 
 def untraced_functions(app: AppModel) -> Iterator[Function]:
-    """Every project function outside test code, for the medium-confidence tier of FAL520/FAL521."""
+    """Every project function outside test code, for FAL529 (SQL built from values of unknown origin)."""
     for fn in app.functions.values():
         if not is_test_path(fn.path):
             yield fn

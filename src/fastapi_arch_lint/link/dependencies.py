@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.knowledge import (
+    CON_MARKERS,
+    CON_TYPES,
     PARAM_MARKERS,
     SECURITY_SCHEMES,
     SPECIAL_TYPES,
@@ -22,6 +24,7 @@ from fastapi_arch_lint.link.values import (
     VInst,
     VSeq,
     VUnknown,
+    ext_name,
     why,
 )
 from fastapi_arch_lint.model.app import (
@@ -193,6 +196,8 @@ class Dependencies:
                     source = "body"
             if source == "path":
                 required = True
+            if source not in ("dependency", "security"):
+                constraints = constraints + self.type_constraints(ann, base, constraints)
             param = Param(
                 name=p.name, source=source, annotation=render(p.annotation) if p.annotation is not None else "",
                 type_names=type_names, required=required, default=default_text, constraints=constraints,
@@ -200,6 +205,25 @@ class Dependencies:
             )
             out.append((param, dep, marker[1] if marker else None))
         return out
+
+    def type_constraints(self, ann: Value | None, base: Value | None, have: tuple[tuple[str, object], ...]
+                         ) -> tuple[tuple[str, object], ...]:
+        """``pattern``/``max_length`` of the type itself: ``Annotated[str, StringConstraints(...)]``
+        (an alias too) or ``constr(...)``, for the keys the parameter's marker did not set."""
+        calls = [m for m in (ann.meta if isinstance(ann, VAnnotated) else ()) if isinstance(m, VInst)
+                 and ext_name(m.cls) in CON_MARKERS]
+        if isinstance(base, VInst) and ext_name(base.cls) in CON_TYPES:
+            calls.append(base)
+        seen = {k for k, _ in have}
+        out = []
+        for m in calls:
+            if m.call is None:
+                continue
+            for k, e in m.call.kwargs:
+                if k in ("pattern", "regex", "max_length", "min_length") and k not in seen:
+                    seen.add(k)
+                    out.append((k, self.interp.const(e, m.env or Env(m.site[0]))))
+        return tuple(out)
 
     def marker_constraints(self, m: VInst) -> tuple[tuple[str, object], ...]:
         out = []

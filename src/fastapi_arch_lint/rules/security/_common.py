@@ -1,10 +1,16 @@
-"""What several security rules share that is about one library's API, not the model."""
+"""What several security rules share: one library's API (JWT decoding), the SQL sinks of FAL520 and FAL529."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+
 from fastapi_arch_lint.analysis.calls import CodeCall
+from fastapi_arch_lint.analysis.taint import Context, Flow, Source, call_arg, contexts
 from fastapi_arch_lint.analysis.values import call_value, dict_value
 from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.model.expr import Attr, Expr, dotted, render
+from fastapi_arch_lint.model.facts import CallSite
 
 
 def unverified_reason(app: AppModel, cc: CodeCall) -> str | None:
@@ -21,3 +27,71 @@ def unverified_reason(app: AppModel, cc: CodeCall) -> str | None:
     if isinstance(algorithms, (tuple, list)) and any(isinstance(a, str) and a.lower() == "none" for a in algorithms):
         return '`algorithms` accepting `"none"` (unsigned tokens)'
     return None
+
+
+# -- SQL built by formatting (FAL520, FAL529) -----------------------------------------
+
+TEXT_FUNCS = frozenset({
+    "sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text", "sqlmodel.text",
+    "sqlalchemy.literal_column", "sqlalchemy.sql.expression.literal_column", "sqlalchemy.sql.literal_column",
+})
+# words that make a built string SQL
+SQL_WORDS = re.compile(
+    r"(?i)\b(select|insert\s+into|update\s+\w+\s+set|delete\s+from|drop\s+(table|index|database|schema)|"
+    r"create\s+(table|index|view|database|schema)|alter\s+table|truncate|pragma|where|values|order\s+by|group\s+by)\b")
+# driver/ORM methods whose first argument is a SQL string
+EXEC_METHODS = frozenset({
+    "execute", "executemany", "executescript", "exec_driver_sql", "fetch", "fetchrow", "fetchval",
+    "fetch_all", "fetch_one", "fetch_val", "iterate", "read_sql", "read_sql_query",
+})
+
+
+def sql_sink(site: CallSite, target: str | None) -> tuple[Expr, str, bool] | None:
+    """The SQL argument of a call, the sink's label, and whether the call is SQL by itself."""
+    call = site.call
+    name = target or ""
+    if name in TEXT_FUNCS or (not target and dotted(call.func) in ("text", "sa.text", "sqlalchemy.text")):
+        arg = call_arg(call, 0, "text")
+        return (arg, f"`{render(call.func, 40)}()`", True) if arg is not None else None
+    if isinstance(call.func, Attr) and call.func.attr in EXEC_METHODS:
+        arg = call_arg(call, 0, "statement", "query", "sql", "operation")
+        return (arg, f"`{call.func.attr}()`", False) if arg is not None else None
+    return None
+
+
+def built_sql(flow: Flow, site: CallSite, target: str | None) -> tuple[Expr, str, str] | None:
+    """A SQL sink whose text is built by formatting: (the SQL argument, the sink's label, how it is built)."""
+    sink = sql_sink(site, target)
+    if sink is None:
+        return None
+    arg, label, is_sql = sink
+    built = flow.building(arg, site.pos.line)
+    if built is None:
+        return None
+    how, _expr = built
+    if not is_sql and not SQL_WORDS.search(" ".join(flow.string_parts(arg, site.pos.line))):
+        return None
+    return arg, label, how
+
+
+def traced_sql(app: AppModel) -> Iterator[tuple[Context, CallSite, str, str, Source]]:
+    """Each SQL sink request data reaches (FAL520), once: (context, call site, label, how, source)."""
+    reported: set[tuple[str, int, int]] = set()
+    for ctx in contexts(app):
+        flow = ctx.flow
+        for site, target in ctx.function.calls:
+            found = built_sql(flow, site, target)
+            if found is None:
+                continue
+            arg, label, how = found
+            src = flow.taint(arg, site.pos.line, "sql")
+            key = (ctx.function.path, site.pos.line, site.pos.col)
+            if src is None or key in reported:
+                continue
+            reported.add(key)
+            yield ctx, site, label, how, src
+
+
+def traced_sql_sites(app: AppModel) -> frozenset[tuple[str, int, int]]:
+    """Where ``traced_sql`` reports: (path, line, column) of the call."""
+    return frozenset((ctx.function.path, site.pos.line, site.pos.col) for ctx, site, *_ in traced_sql(app))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi_arch_lint.analysis.taint import Flow, call_arg, contexts, untraced_functions
+from fastapi_arch_lint.analysis.taint import call_arg, contexts
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Const, Expr, render
+from fastapi_arch_lint.model.expr import Const, Expr
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
 
@@ -47,7 +47,6 @@ class CommandInjection(Rule):
     name = "command-injection"
     summary = "A shell command (`os.system`, `subprocess` with `shell=True`) is built from request data"
     severity = Severity.ERROR
-    other_severities = {Severity.WARNING: "when the command is built from values of unknown origin (medium confidence)"}
     confidence = Confidence.HIGH
     cwe = ("CWE-78",)
     owasp = ("API8:2023", "A03:2021")
@@ -73,25 +72,5 @@ class CommandInjection(Rule):
                     f"the command run by {label}{where} is built from {src.text()} of `{ctx.route.display()}`: "
                     f"shell metacharacters in it run arbitrary commands",
                     help=HELP, related=ctx.related(), entity=ctx.entity(),
-                    end_line=site.pos.end_line, end_col=site.pos.end_col,
-                )
-        for fn in untraced_functions(app):
-            flow: Flow | None = None  # made at the first sink: most functions have none
-            for site, target in fn.calls:
-                key = (fn.path, site.pos.line, site.pos.col)
-                sink = command_sink(site, target)
-                if sink is None or key in reported:
-                    continue
-                arg, label = sink
-                if flow is None:
-                    flow = Flow(app, fn, {})
-                if flow.is_constant(arg, site.pos.line, kind="command"):
-                    continue
-                reported.add(key)
-                yield self.finding(
-                    fn.path, site.pos.line, site.pos.col,
-                    f"the command run by {label} in `{fn.qualname.rsplit('.', 1)[-1]}` is not a constant "
-                    f"(`{render(arg, 50)}`): if any part of it can come from a user, it runs arbitrary commands",
-                    help=HELP, entity=fn.qualname, severity=Severity.WARNING, confidence=Confidence.MEDIUM,
                     end_line=site.pos.end_line, end_col=site.pos.end_col,
                 )

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.calls import iter_calls_to, where_label
 from fastapi_arch_lint.analysis.libraries import call_label, http_client_kind
+from fastapi_arch_lint.analysis.taint import is_offline_module, is_offline_path
 from fastapi_arch_lint.analysis.values import call_value
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
@@ -33,8 +34,9 @@ class OutboundRequestWithoutTimeout(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         for cc in iter_calls_to(app, _wanted):
-            if not cc.target:
-                continue
+            if not cc.target or is_offline_path(cc.path) or (
+                    cc.function is not None and is_offline_module(app, cc.function)):
+                continue  # a script or CLI command has no worker and no caller to hold up
             where = where_label(cc.function, cc.module)
             entity = f"{cc.function.qualname if cc.function else cc.module}:{cc.target}"
             kind = http_client_kind(cc.target)

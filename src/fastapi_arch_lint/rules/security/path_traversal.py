@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi_arch_lint.analysis.taint import Flow, call_arg, contexts
+from fastapi_arch_lint.analysis.taint import Flow, Source, call_arg, contexts
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Attr, Expr, render
-from fastapi_arch_lint.model.facts import CallSite
+from fastapi_arch_lint.model.expr import Attr, Expr, render, walk
+from fastapi_arch_lint.model.facts import CallSite, CompareFact
 from fastapi_arch_lint.rule import Rule, register
 
 # file-system calls: qualified name -> (positional index, keyword) of each path argument
@@ -71,7 +71,34 @@ def guarded(flow: Flow) -> bool:
             names.add(target.rsplit(".", 1)[-1])
     if names & GUARD_CALLS:
         return True
-    return bool(names & RESOLVERS) and "startswith" in names
+    if bool(names & RESOLVERS) and "startswith" in names:
+        return True
+    # ``if dest.resolve().parent != base: raise``: the joined path must sit right in the base directory
+    for g in flow.fn.fact.guards:
+        if not (g.body_raises or g.orelse_raises):
+            continue
+        for _, atom in g.tests:
+            if isinstance(atom, CompareFact) and atom.op in ("!=", "==", "is not", "is") and any(
+                    isinstance(x, Attr) and x.attr == "parent" for side in (atom.left, atom.right) for x in walk(side)):
+                return True
+    return False
+
+
+# calls that may act on a directory: a ``{name}`` segment of ``..`` makes them act on the parent
+# (``shutil.copy(src, dir)`` writes into ``dir``)
+DIR_CALLS = frozenset({"shutil.rmtree", "os.rmdir", "os.listdir", "os.scandir", "shutil.copytree", "shutil.move",
+                       "shutil.copy", "shutil.copy2"})
+DIR_METHODS = frozenset({"rmdir", "iterdir", "glob", "rglob"})
+
+
+def reaches(src: Source, site: CallSite, target: str | None) -> bool:
+    """Whether what the value can hold escapes the directory at this sink."""
+    if src.content:
+        return False  # an upload's bytes or file object is not a path
+    if src.reach == "segment":
+        func = site.call.func
+        return (target or "") in DIR_CALLS or (isinstance(func, Attr) and func.attr in DIR_METHODS)
+    return True
 
 
 @register
@@ -97,7 +124,7 @@ class PathTraversal(Rule):
                     if key in reported:
                         continue
                     src = flow.taint(arg, line, "path")
-                    if src is None:
+                    if src is None or not reaches(src, site, target):
                         continue
                     reported.add(key)
                     where = "" if not ctx.trail else f" in `{ctx.function.qualname.rsplit('.', 1)[-1]}`"

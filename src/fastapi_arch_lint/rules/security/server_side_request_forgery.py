@@ -85,8 +85,24 @@ def host_is_fixed(flow: Flow, url: Expr, line: int, _depth: int = 0) -> bool:
     return False
 
 
+# what a function that blocks private addresses uses (``ipaddress.ip_address(host).is_private``)
+ADDRESS_CHECKS = frozenset({"is_private", "is_loopback", "is_link_local", "is_reserved", "is_global", "is_multicast"})
+
+
+def checks_addresses(app: AppModel, qualname: str) -> bool:
+    """A project function, or a class's methods (a custom transport), that vets the IP address it connects to."""
+    fns = [f for q, f in app.functions.items() if q == qualname or q.startswith(qualname + ".")]
+    for f in fns:
+        if any(a.rsplit(".", 1)[-1] in ADDRESS_CHECKS for a in f.fact.attributes) or any((t or "").startswith("ipaddress.") for _, t in f.calls):
+            return True
+    return False
+
+
 def guarded(flow: Flow) -> bool:
     fn = flow.fn.fact
+    for site, target in flow.fn.calls:
+        if target and (target in flow.app.functions or target in flow.app.classes) and checks_addresses(flow.app, target):
+            return True  # ``httpx.AsyncClient(transport=PublicOnlyTransport())`` or ``ensure_public(url)``
     for c in fn.compares:
         if GUARD_WORDS.search(render(c.left, 200)) or GUARD_WORDS.search(render(c.right, 200)):
             return True
