@@ -75,7 +75,7 @@ class SqlBuiltFromStrings(Rule):
     name = "sql-built-from-strings"
     summary = "SQL text is built by f-string, `%`, `.format()` or `+` from a value that is not a constant (origin unknown)"
     severity = Severity.WARNING
-    confidence = Confidence.MEDIUM
+    confidence = Confidence.LOW
     cwe = ("CWE-89",)
     owasp = ("A03:2021",)
     security_severity = 5.0
