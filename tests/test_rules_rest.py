@@ -731,6 +731,41 @@ def test_list_without_pagination_skips(tmp_path: Path, monkeypatch: pytest.Monke
     assert lines(found) == marked(PAGINATION_FILES)
 
 
+def test_a_sub_collection_without_pagination_is_a_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The children of one parent (``/cases/{case_id}/notes``) are as many as the parent has: info. A top-level
+    collection, and one under a tenant parameter that opens every path (``/{org}/cases``), stay warnings."""
+    files = {"app/main.py": """
+        from typing import Annotated
+
+        from fastapi import Depends, FastAPI
+
+
+        def get_db():
+            yield None
+
+
+        app = FastAPI()
+
+
+        @app.get("/cases/{case_id}/notes")
+        def case_notes(case_id: int, db: Annotated[object, Depends(get_db)]) -> list[dict]:
+            return db.query("notes").filter_by(case_id=case_id).all()
+
+
+        @app.get("/{org}/cases")
+        def cases(org: str, db: Annotated[object, Depends(get_db)]) -> list[dict]:
+            return db.query("cases").filter_by(org=org).all()
+
+
+        @app.get("/cases")
+        def all_cases(db: Annotated[object, Depends(get_db)]) -> list[dict]:
+            return db.query("cases").all()
+    """}
+    found = {f.line: f for f in run(tmp_path, monkeypatch, files, "FAL108")}
+    assert {line: f.severity.value for line, f in found.items()} == {13: "info", 18: "warning", 23: "warning"}
+    assert "of one `case_id` (a sub-collection" in found[13].message
+
+
 def test_list_without_pagination_fixtures() -> None:
     expected = {
         "bigger_app": set(),

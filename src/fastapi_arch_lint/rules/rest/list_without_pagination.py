@@ -106,6 +106,8 @@ class ListWithoutPagination(Rule):
     name = "list-without-pagination"
     summary = "A GET returns a list read from a data store but takes no pagination parameters"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "for a sub-collection of one parent (`/orders/{order_id}/items`), which the "
+                                       "parent's size bounds"}
     confidence = Confidence.MEDIUM
     owasp = ("API4:2023",)
     cwe = ("CWE-770",)
@@ -127,6 +129,10 @@ class ListWithoutPagination(Rule):
             cap = fixed_cap(app, route)
             effect = (f"the list is cut at a fixed `.limit({cap})` and clients cannot reach the rest" if cap is not None
                       else "every request reads and serialises the whole collection")
+            # ``/cases/{case_id}/participants``: the children of one parent, as many as the parent has
+            parent = _parent_param(route.path)
+            if parent is not None:
+                effect += f" of one `{parent}` (a sub-collection: its parent bounds it, so this is a hint)"
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
                 f"`{route.display()}` ({handler}) returns `{route.response_model}` with no pagination "
@@ -135,4 +141,18 @@ class ListWithoutPagination(Rule):
                      "through a shared pagination dependency, and return a page (`items` plus `next`/`total`)",
                 related=route_related(route),
                 entity=route_entity(route),
+                severity=Severity.INFO if parent is not None else None,
             )
+
+
+def _parent_param(path: str) -> str | None:
+    """The path parameter a collection hangs under (``case_id`` in ``/cases/{case_id}/participants``), when the
+    last segment is static and a parameter comes before it; None for a top-level collection. A parameter that
+    opens the path (``/{organization}/incidents``) scopes a whole API to a tenant, not to a parent record."""
+    segs = [s for s in path.split("/") if s]
+    if not segs or segs[-1].startswith("{"):
+        return None
+    params = [(i, s) for i, s in enumerate(segs[:-1]) if s.startswith("{") and s.endswith("}") and i > 0]
+    if not params:
+        return None
+    return params[-1][1][1:-1].split(":", 1)[0]
