@@ -959,7 +959,19 @@ def test_fal701_weighs_use_of_the_key(tmp_path: Path, monkeypatch: pytest.Monkey
         def tagged(session, tag_id):
             return session.query(Review).filter_by(tag_id=tag_id).all()
     """
-    files = {"app/__init__.py": "", "app/models.py": models, "app/service.py": service}
+    # a one-off data fix in a migration script is no use of the key
+    migration = """
+        from app.models import Book
+
+        revision = "0007"
+        down_revision = "0006"
+
+
+        def upgrade(session):
+            session.query(Book).filter_by(region_id=1).delete()
+    """
+    files = {"app/__init__.py": "", "app/models.py": models, "app/service.py": service,
+             "migrations/versions/0007_fix.py": migration}
     found = run(tmp_path, monkeypatch, files, "FAL701")
     by_col = {f.message.split("`")[1]: f for f in found}
     warn = {"Book.author_id", "Book.editor_id", "Biography.author_id", "Review.book_id", "Review.shelf_id",

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import re
 
+from fastapi_arch_lint.analysis.calls import is_test_path
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Column, Table
 from fastapi_arch_lint.model.expr import Attr, Call, Expr, Name
@@ -65,9 +66,12 @@ def _query_model(call: Call) -> str | None:
 
 def compared_columns(app: AppModel) -> set[tuple[str, str]]:
     """(class name, column) pairs the project's code compares or filters on: ``Order.customer_id == x``,
-    ``Order.customer_id.in_(ids)``, ``query(Order).filter_by(customer_id=x)``."""
+    ``Order.customer_id.in_(ids)``, ``query(Order).filter_by(customer_id=x)``. Tests and migration scripts
+    (a module with ``revision = "..."``: one-off data fixes) do not count."""
     out: set[tuple[str, str]] = set()
     for fn in app.functions.values():
+        if is_test_path(fn.path) or isinstance(app.constants.get(f"{fn.module}.revision"), str):
+            continue
         for cmp in fn.fact.compares:
             for side in (cmp.left, cmp.right):
                 ca = _class_attr(side)
