@@ -878,3 +878,108 @@ def test_fal701_message_prints_the_target_as_written(tmp_path: Path, monkeypatch
     files = {"app/__init__.py": "", "app/models.py": models}
     found = run(tmp_path, monkeypatch, files, "FAL701")
     assert len(found) == 1 and "-> `User.id`" in found[0].message, [f.message for f in found]
+
+
+def test_fal701_weighs_use_of_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warning when the key is used to find or cascade rows; info when nothing uses it."""
+    models = """
+        from sqlalchemy import ForeignKey, ForeignKeyConstraint
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+        from sqlmodel import Field, Relationship, SQLModel
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class Region(Base):
+            __tablename__ = "regions"
+            id: Mapped[int] = mapped_column(primary_key=True)
+
+
+        class Author(Base):
+            __tablename__ = "authors"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            books: Mapped[list["Book"]] = relationship(back_populates="author", cascade="all, delete-orphan")
+            bio: Mapped["Biography"] = relationship(uselist=False)
+
+
+        class Book(Base):
+            __tablename__ = "books"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"))
+            author: Mapped[Author] = relationship(back_populates="books")
+            region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))
+            region: Mapped[Region] = relationship()
+            editor_id: Mapped[int] = mapped_column(ForeignKey("authors.id", ondelete="SET NULL"))
+
+
+        class Biography(Base):
+            __tablename__ = "biographies"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"))
+
+
+        class Review(Base):
+            __tablename__ = "reviews"
+            __table_args__ = (ForeignKeyConstraint(["book_id"], ["books.id"], ondelete="CASCADE"),)
+            id: Mapped[int] = mapped_column(primary_key=True)
+            book_id: Mapped[int]
+            shelf_id: Mapped[int] = mapped_column(ForeignKey("shelves.id"))
+            tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id"))
+
+
+        class Note(Base):
+            __tablename__ = "notes"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            book_id: Mapped[int] = mapped_column(ForeignKey("books.id"))
+            book = relationship("Book", backref="notes")
+
+
+        class Team(SQLModel, table=True):
+            id: int | None = Field(default=None, primary_key=True)
+            heroes: list["Hero"] = Relationship(back_populates="team")
+
+
+        class Hero(SQLModel, table=True):
+            id: int | None = Field(default=None, primary_key=True)
+            team_id: int | None = Field(default=None, foreign_key="team.id")
+            team: Team | None = Relationship(back_populates="heroes")
+    """
+    service = """
+        from sqlalchemy import select
+
+        from app.models import Review
+
+
+        def shelf_reviews(session, shelf_id):
+            return session.scalars(select(Review).where(Review.shelf_id == shelf_id)).all()
+
+
+        def tagged(session, tag_id):
+            return session.query(Review).filter_by(tag_id=tag_id).all()
+    """
+    # a one-off data fix in a migration script is no use of the key
+    migration = """
+        from app.models import Book
+
+        revision = "0007"
+        down_revision = "0006"
+
+
+        def upgrade(session):
+            session.query(Book).filter_by(region_id=1).delete()
+    """
+    files = {"app/__init__.py": "", "app/models.py": models, "app/service.py": service,
+             "migrations/versions/0007_fix.py": migration}
+    found = run(tmp_path, monkeypatch, files, "FAL701")
+    by_col = {f.message.split("`")[1]: f for f in found}
+    warn = {"Book.author_id", "Book.editor_id", "Biography.author_id", "Review.book_id", "Review.shelf_id",
+            "Review.tag_id", "Note.book_id", "Hero.team_id"}
+    assert set(by_col) == warn | {"Book.region_id"}, sorted(by_col)
+    for name in warn:
+        assert by_col[name].severity.value == "warning", (name, by_col[name].message)
+        assert by_col[name].confidence.value == "high", name
+    info = by_col["Book.region_id"]
+    assert info.severity.value == "info" and info.confidence.value == "medium"
+    assert "no use of it was seen" in info.message

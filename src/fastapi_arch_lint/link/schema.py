@@ -26,6 +26,7 @@ from fastapi_arch_lint.model.app import (
     Column,
     ModelField,
     PydanticModel,
+    Relationship,
     Table,
 )
 from fastapi_arch_lint.model.expr import (
@@ -254,8 +255,110 @@ class Schema:
                 columns = [c for c in columns if c.name != col.name] + [col]
                 seen.add(col.name)
         uniques, indexes, pks, unknown = self.table_args(cls)
+        fkcs = self.fk_constraints(cls)
+        if fkcs:
+            columns = [replace(c, foreign_key=c.foreign_key or fkcs[c.name][0], ondelete=c.ondelete or fkcs[c.name][1])
+                       if c.name in fkcs else c for c in columns]
+        rels: dict[str, Relationship] = {}
+        for b in cls.fact.bases:
+            bv = self.interp.eval(b, cls.env)
+            if isinstance(bv, VClass) and not (own_table and bv.fact.field("__tablename__") is not None):
+                for f in bv.fact.fields:
+                    r = self.relationship(f.name, f.annotation, f.value, f.pos.line, bv.env)
+                    if r is not None:
+                        rels.setdefault(r.name, r)
+        for f in cls.fact.fields:
+            r = self.relationship(f.name, f.annotation, f.value, f.pos.line, cls.env)
+            if r is not None:
+                rels[r.name] = r
         return Table(cls.qualname, cls.fact.name, tablename, kind, path, cls.fact.pos.line, tuple(columns),
-                     tuple(uniques), tuple(indexes), tuple(pks), unknown, self.open_bases(cls))
+                     tuple(uniques), tuple(indexes), tuple(pks), unknown, self.open_bases(cls),
+                     tuple(rels.values()))
+
+    def fk_constraints(self, cls: VClass) -> dict[str, tuple[str, str | None]]:
+        """``ForeignKeyConstraint(["col"], ["parents.id"], ondelete=...)`` in the class's own literal
+        ``__table_args__``: column name -> (target, ondelete)."""
+        ta = cls.fact.field("__table_args__")
+        if ta is None or not isinstance(ta.value, Seq):
+            return {}
+        out: dict[str, tuple[str, str | None]] = {}
+        for item in ta.value.items:
+            if not isinstance(item, Call) or render(item.func).split(".")[-1] != "ForeignKeyConstraint":
+                continue
+            if len(item.args) < 2 or not isinstance(item.args[0], Seq) or not isinstance(item.args[1], Seq):
+                continue
+            od = self.interp.const(item.kwarg("ondelete"), cls.env) if item.kwarg("ondelete") is not None else None
+            for c, t in zip(item.args[0].items, item.args[1].items):
+                name = self._column_name(c, 0)
+                if name:
+                    out[name] = (self.fk_target(t, cls.env), od.upper() if isinstance(od, str) else None)
+        return out
+
+    def relationship(self, name: str, annotation: Expr | None, value: Expr | None, line: int,
+                     env: Env) -> Relationship | None:
+        """A ``relationship(...)`` / ``Relationship(...)`` attribute: its target class, whether it is a
+        collection, and how it is joined."""
+        if not isinstance(value, Call):
+            return None
+        fname = render(value.func).split(".")[-1]
+        if fname not in ("relationship", "Relationship"):
+            return None
+        target = ""
+        if value.args:
+            a = value.args[0]
+            v = self.interp.eval(a, env)
+            if isinstance(v, VClass):
+                target = v.fact.name
+            elif isinstance(a, Const) and isinstance(a.value, str):
+                target = a.value
+            else:
+                target = render(a)
+        ann = render(annotation) if annotation is not None else ""
+        if not target and annotation is not None:
+            inner = annotation
+            if isinstance(inner, Subscript) and render(inner.value).split(".")[-1] == "Mapped" and inner.items:
+                inner = inner.items[0]
+            t = render(inner).strip("'\"")
+            for wrapper in ("list[", "List[", "set[", "Set[", "Optional[", "typing.Optional[", "typing.List["):
+                if t.startswith(wrapper) and t.endswith("]"):
+                    t = t[len(wrapper):-1]
+            t = t.split("|")[0].strip().strip("'\"").strip()
+            target = t
+        target = target.strip("'\"").split(".")[-1]
+        uselist: bool | None = None
+        ul = value.kwarg("uselist")
+        if ul is not None:
+            c = self.interp.const(ul, env)
+            uselist = c if isinstance(c, bool) else None
+        elif ann:
+            base = ann.replace("typing.", "")
+            if any(w in base for w in ("list[", "List[", "set[", "Set[", "Sequence[", "DynamicMapped[", "WriteOnlyMapped[")):
+                uselist = True
+            elif base.startswith("Mapped["):
+                uselist = False
+
+        def text(k: str) -> str:
+            e = value.kwarg(k)
+            if e is None:
+                return ""
+            c = self.interp.const(e, env)
+            return c if isinstance(c, str) else render(e)
+
+        backref = None
+        br = value.kwarg("backref")
+        if br is not None:
+            if isinstance(br, Call) and br.args:
+                br = br.args[0]
+            c = self.interp.const(br, env)
+            backref = c if isinstance(c, str) else render(br)
+        sec = value.kwarg("secondary")
+        secondary = None
+        if sec is not None:
+            c = self.interp.const(sec, env)
+            secondary = c if isinstance(c, str) else render(sec)
+        bp = text("back_populates") or None
+        return Relationship(name, target, uselist, bp, backref, text("foreign_keys"), text("primaryjoin"),
+                            secondary, line)
 
     def open_bases(self, cls: VClass, _depth: int = 0) -> bool:
         """Whether some base in ``cls``'s hierarchy is unresolved, or a class outside the project that is
@@ -449,6 +552,7 @@ class Schema:
                 return None
         type_text = ""
         fk = None
+        ondelete: str | None = None
         pk = unique = index = False
         nullable: bool | None = None
         if call is not None and fname in ("mapped_column", "Column"):
@@ -457,6 +561,9 @@ class Schema:
                     fn = render(a.func).split(".")[-1]
                     if fn == "ForeignKey" and a.args:
                         fk = self.fk_target(a.args[0], env)
+                        od = a.kwarg("ondelete")
+                        odv = self.interp.const(od, env) if od is not None else None
+                        ondelete = odv.upper() if isinstance(odv, str) else None
                     elif not type_text:
                         type_text = render(a)
                 elif isinstance(a, (Name, Attr)) and not type_text:
@@ -476,6 +583,8 @@ class Schema:
                     nullable = v if isinstance(v, bool) else None
                 elif k == "foreign_key":
                     fk = self.fk_target(e, env)
+                elif k == "ondelete" and isinstance(v, str):
+                    ondelete = v.upper()  # SQLModel ``Field(foreign_key=..., ondelete="CASCADE")``
                 elif k == "sa_type" and not type_text:
                     type_text = render(e)
                 elif k == "sa_column" and isinstance(e, Call):
@@ -494,4 +603,4 @@ class Schema:
                 type_text = ann
             if nullable is None:
                 nullable = "Optional" in ann or "None" in ann
-        return Column(name, type_text, nullable, unique, index, pk, fk, line, col)
+        return Column(name, type_text, nullable, unique, index, pk, fk, line, col, ondelete)

@@ -307,6 +307,27 @@ class Column:
     foreign_key: str | None
     line: int
     col: int = 1
+    # ``ForeignKey(..., ondelete="CASCADE")`` (also from a ``ForeignKeyConstraint`` in ``__table_args__``), upper-cased
+    ondelete: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    """A ``relationship()`` / SQLModel ``Relationship()`` attribute of a mapped class."""
+
+    name: str
+    # the target class as written (``"Order"``, ``Order``, ``"app.models.Order"``), from the first argument
+    # or the annotation (``Mapped[list["Order"]]``); "" when unknown
+    target: str
+    # True: a collection; False: ``uselist=False`` or a scalar annotation; None: not said
+    uselist: bool | None
+    back_populates: str | None
+    backref: str | None
+    # the text of ``foreign_keys=`` / ``primaryjoin=``, and the table named by ``secondary=``
+    foreign_keys: str = ""
+    primaryjoin: str = ""
+    secondary: str | None = None
+    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +349,7 @@ class Table:
     # some class in the hierarchy is unresolved or outside the project (not a declarative base): what
     # it declares (a primary key) is not visible
     open_bases: bool = False
+    relationships: tuple[Relationship, ...] = ()
 
     def column(self, name: str) -> Column | None:
         for c in self.columns:
