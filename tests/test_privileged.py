@@ -233,3 +233,31 @@ def test_inspect_shows_it(model) -> None:
     assert by_path["/orders"]["privileged"].startswith("`superuser`")
     assert by_path["/me"]["privileged"] is None
     assert "privileged only: `superuser`" in render_text(model)
+
+
+def test_name_decides_only_when_the_code_cannot_be_read(tmp_path: Path) -> None:
+    # a library's dependency the model cannot evaluate: its name is all there is
+    (tmp_path / "main.py").write_text(textwrap.dedent("""
+        from fastapi import Depends, FastAPI
+        from someauthlib import Users
+
+        users = Users()
+        current_superuser = users.current_user(active=True, superuser=True)
+        current_active_user = users.current_user(active=True)
+
+        app = FastAPI()
+
+
+        @app.get("/admin", dependencies=[Depends(current_superuser)])
+        def admin():
+            return {}
+
+
+        @app.get("/mine", dependencies=[Depends(current_active_user)])
+        def mine():
+            return {}
+    """), encoding="utf-8")
+    model = analyze([str(tmp_path)], base=tmp_path, jobs=1).model
+    routes = {r.path: r for a in model.apps for r in a.routes}
+    assert "by its name" in (routes["/admin"].privileged or "")
+    assert routes["/mine"].privileged is None
