@@ -97,6 +97,20 @@ FILES = {
             return account
 
 
+        # a path compared with an admin-looking string says nothing about the caller
+        def admin_path_only(request: Request, account: Account = Depends(current_account)) -> Account:
+            if request.url.path != "/admin":
+                raise HTTPException(403)
+            return account
+
+
+        # only admins and superusers
+        def high_roles(account: Account = Depends(current_account)) -> Account:
+            if account.role not in (Role.ADMIN, "superuser"):
+                raise HTTPException(403)
+            return account
+
+
         # a role other than admin passes too
         def editor_or_admin(account: Account = Depends(current_account)) -> Account:
             if account.role not in (Role.ADMIN, Role.MEMBER):
@@ -116,8 +130,8 @@ FILES = {
     "shop/api.py": """
         from fastapi import APIRouter, Depends, HTTPException
 
-        from shop.deps import (Account, admin_for_writes, current_account, editor_or_admin, owner_or_admin,
-                               require_admin, role_admin, staff, superuser)
+        from shop.deps import (Account, admin_for_writes, admin_path_only, current_account, editor_or_admin,
+                               high_roles, owner_or_admin, require_admin, role_admin, staff, superuser)
         from shop.routers import AdminRouter
 
         router = APIRouter()
@@ -177,6 +191,16 @@ FILES = {
             return []
 
 
+        @router.get("/paths")
+        def paths(account: Account = Depends(admin_path_only)):
+            return []
+
+
+        @router.get("/high")
+        def high(account: Account = Depends(high_roles)):
+            return []
+
+
         @router.get("/edits")
         def edits(account: Account = Depends(editor_or_admin)):
             return []
@@ -198,8 +222,9 @@ PRIVILEGED = {
     "/staff/reports": "`ensure_staff` (called): raises HTTPException(403) unless account.is_staff",
     "/admin/stats": "`superuser`: raises HTTPException(403) unless account.is_superuser",
     "/back-office/refunds": "`role_admin`: raises Forbidden(403) unless account.role != Role.ADMIN",
+    "/high": "`high_roles`: raises HTTPException(403) unless account.role not in (Role.ADMIN,",
 }
-ORDINARY = ["/me", "/items/{item_id}", "/named-only", "/writes", "/owned", "/edits"]
+ORDINARY = ["/me", "/items/{item_id}", "/named-only", "/writes", "/owned", "/edits", "/paths"]
 
 
 @pytest.fixture(scope="module")

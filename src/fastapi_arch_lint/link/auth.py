@@ -46,6 +46,7 @@ from fastapi_arch_lint.model.expr import (
     Const,
     Expr,
     Name,
+    Seq,
     dotted,
     render,
 )
@@ -169,7 +170,20 @@ def _only_under(fact: FunctionFact, guard: object, raises: Iterable[int], calls:
 _PRIVILEGE_RE = re.compile(r"^(is_|has_)?(super_?user|super_?admin|sys_?admin|admin|administrator|staff|root)(_user|_role)?$",
                            re.I)
 # a role, kind or group compared with a privileged value: ``user.role != Role.ADMIN``
-_PRIVILEGED_VALUE_RE = re.compile(r"super_?user|admin|staff|\broot\b", re.I)
+_PRIVILEGED_VALUE_RE = re.compile(r"^(super_?user|super_?admin|sys_?admin|admin|administrator|staff|root)s?$", re.I)
+_ROLE_ATTR_RE = re.compile(r"(^|_)(role|roles|type|kind|group|level|tier|rank|permission|access)$", re.I)
+
+
+def _privileged_value(e: Expr) -> bool:
+    """``Role.ADMIN``, ``UserRole.SUPERUSER``, ``"admin"``."""
+    if isinstance(e, Attr):
+        return bool(_PRIVILEGED_VALUE_RE.match(e.attr))
+    return isinstance(e, Const) and isinstance(e.value, str) and bool(_PRIVILEGED_VALUE_RE.match(e.value))
+
+
+def _role_of_caller(e: Expr) -> bool:
+    """``user.role``, ``account.user_type``: a role-like attribute of something about the request."""
+    return isinstance(e, Attr) and bool(_ROLE_ATTR_RE.search(e.attr)) and _about_the_request(e)
 # the name of a dependency whose code the model cannot read, when it says only privileged callers pass
 _PRIVILEGED_NAME_RE = re.compile(
     r"^(a?get_)?(current_)?(active_)?(verified_)?(super_?user|super_?admin|admin(_user)?|staff(_user)?)$"
@@ -195,21 +209,21 @@ def _privilege_test(negated: bool, atom: object) -> str | None:
             return None
         if atom.op in ("!=", "is not"):
             for a, b in (sides, sides[::-1]):
-                # the privileged value is a constant or an enum member, the other side is about the caller
-                if isinstance(b, (Attr, Const)) and _PRIVILEGED_VALUE_RE.search(render(b, 60)) \
-                        and not _PRIVILEGED_VALUE_RE.search(render(a, 60)) and _about_the_request(a):
+                # the caller's role against a privileged constant or enum member
+                if _role_of_caller(a) and _privileged_value(b):
                     return f"{render(a, 40)} {atom.op} {render(b, 40)}"
-        if atom.op == "not in" and _about_the_request(atom.left):
+        if atom.op == "not in" and _role_of_caller(atom.left):
             # every value allowed is a privileged one: ``role not in (Role.ADMIN, Role.SUPERUSER)``
-            values = [v.strip() for v in render(atom.right, 200).strip("()[]{}").split(",") if v.strip()]
-            if values and all(_PRIVILEGED_VALUE_RE.search(v) for v in values):
+            values = atom.right.items if isinstance(atom.right, Seq) else ()
+            if values and all(_privileged_value(v) for v in values):
                 return f"{render(atom.left, 40)} not in {render(atom.right, 60)}"
         return None
     if not negated:
         return None
     if isinstance(atom, Attr) and _PRIVILEGE_RE.match(atom.attr) and _about_the_request(atom):
         return f"{render(atom, 40)}"
-    if isinstance(atom, Call) and _PRIVILEGE_RE.match(call_tail(atom)) and \
+    # ``user.is_admin()``, ``is_superuser(user)``; ``is_admin(user, org)`` asks about one organization
+    if isinstance(atom, Call) and _PRIVILEGE_RE.match(call_tail(atom)) and len(atom.args) + len(atom.kwargs) <= 1 and \
             not (isinstance(atom.func, Attr) and not _about_the_request(atom.func.value)):
         return f"{render(atom, 40)}"
     return None
