@@ -958,3 +958,65 @@ def test_html_routes_are_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     # an include's default_response_class and an HTMX header parameter mark HTML routes
     found = run(tmp_path, monkeypatch, HTML_FILES, code)
     assert lines(found) == marked(HTML_FILES), [f.message for f in found]
+
+
+def test_fal109_admin_only_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi_arch_lint.findings import Severity
+
+    files = {
+        "app/deps.py": """
+            from fastapi import Depends, HTTPException, Request
+
+
+            class Operator:
+                role: str
+
+
+            def current_operator(request: Request) -> Operator:
+                if request.headers.get("Authorization") is None:
+                    raise HTTPException(status_code=401)
+                return Operator()
+
+
+            def superuser(operator: Operator = Depends(current_operator)) -> Operator:
+                if operator.role != "superuser":
+                    raise HTTPException(status_code=403)
+                return operator
+        """,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+
+            from app.deps import Operator, current_operator, superuser
+
+            app = FastAPI()
+
+
+            @app.get("/audit", dependencies=[Depends(superuser)])
+            def audit(limit: int = 50) -> list:
+                return []
+
+
+            @app.get("/orders")
+            def orders(limit: int = 50, operator: Operator = Depends(current_operator)) -> list:
+                return []
+
+
+            def paging(limit: int = 50) -> int:
+                return limit
+
+
+            @app.get("/admin/orders", dependencies=[Depends(superuser)])
+            def admin_orders(size: int = Depends(paging)) -> list:
+                return []
+
+
+            @app.get("/shared")
+            def shared(size: int = Depends(paging)) -> list:
+                return []
+        """,
+    }
+    found = {f.line: f for f in run(tmp_path, monkeypatch, files, "FAL109")}
+    assert found[9].severity is Severity.INFO and "only administrators" in found[9].message
+    assert found[14].severity is Severity.WARNING
+    # one parameter shared by an admin route and an open one: the open one decides
+    assert found[18].severity is Severity.WARNING and "administrators" not in found[18].message

@@ -1095,3 +1095,130 @@ def test_length_constraints_from_string_constraints_and_constr(tmp_path: Path, m
         "f": (None, ("builtins.list",)),  # the items are bounded, the list is not
         "g": (7, ("typing.Union",)),
     }
+
+
+# ---------------------------------------------------------------------------
+# routes only administrators can call (``Route.privileged``): lower severity, never silence
+
+ADMIN_DEPS = """
+    from fastapi import Depends, HTTPException, Request
+
+
+    class Member:
+        id: int
+        is_admin: bool
+
+
+    def current_member(request: Request) -> Member:
+        if request.headers.get("Authorization") is None:
+            raise HTTPException(status_code=401)
+        return Member()
+
+
+    def admin(member: Member = Depends(current_member)) -> Member:
+        if not member.is_admin:
+            raise HTTPException(status_code=403)
+        return member
+"""
+
+
+def test_fal524_other_users_tokens_to_admins_only_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/deps.py": ADMIN_DEPS,
+        "app/schemas.py": """
+            from pydantic import BaseModel
+
+
+            class KeyOut(BaseModel):
+                key_token: str
+
+
+            class MemberOut(BaseModel):
+                username: str
+                tokens: list[KeyOut] = []
+
+
+            class MemberRow(BaseModel):
+                username: str
+                hashed_password: str
+        """,
+        "app/main.py": """
+            from fastapi import APIRouter, Depends, FastAPI, HTTPException
+
+            from app.deps import Member, admin, current_member
+            from app.schemas import MemberOut, MemberRow
+
+            app = FastAPI()
+            back_office = APIRouter(prefix="/admin", dependencies=[Depends(admin)])
+
+
+            @back_office.get("/members/{member_id}", response_model=MemberOut)
+            def admin_read_member(member_id: int) -> dict:
+                return {}
+
+
+            @back_office.get("/rows/{member_id}", response_model=MemberRow)
+            def admin_read_row(member_id: int) -> dict:
+                return {}
+
+
+            @app.get("/members", response_model=list[MemberOut])
+            def list_members(member: Member = Depends(current_member)) -> list:
+                return []
+
+
+            @app.get("/members/{member_id}", response_model=MemberOut)
+            def read_member(member_id: int, member: Member = Depends(current_member)) -> dict:
+                if member_id != member.id:
+                    raise HTTPException(status_code=403)  # ownership, not privilege
+                return {}
+
+
+            app.include_router(back_office)
+        """,
+    }
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, SensitiveFieldInResponse, files)}
+    admin_tokens = found["GET /admin/members/{member_id}"]
+    assert (admin_tokens.severity, admin_tokens.confidence) == (Severity.WARNING, Confidence.MEDIUM)
+    assert "only administrators can call it" in admin_tokens.message
+    # a password hash goes to nobody, administrators included
+    assert found["GET /admin/rows/{member_id}"].severity is Severity.ERROR
+    # any logged-in member receives the others' tokens: still an error
+    assert found["GET /members"].severity is Severity.ERROR
+    assert found["GET /members/{member_id}"].severity is Severity.ERROR
+    assert "administrators" not in found["GET /members"].message
+
+
+def test_fal527_admin_only_upload_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/deps.py": ADMIN_DEPS,
+        "app/main.py": """
+            import shutil
+
+            from fastapi import Depends, FastAPI, UploadFile
+
+            from app.deps import Member, admin, current_member
+
+            app = FastAPI()
+
+
+            @app.post("/admin/restore", dependencies=[Depends(admin)])
+            def restore(backup: UploadFile) -> dict:
+                with open("/tmp/restore.zip", "wb") as out:
+                    shutil.copyfileobj(backup.file, out)
+                return {}
+
+
+            @app.post("/avatar")
+            def avatar(picture: UploadFile, member: Member = Depends(current_member)) -> dict:
+                with open("/tmp/avatar.png", "wb") as out:
+                    shutil.copyfileobj(picture.file, out)
+                return {}
+        """,
+    }
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, UploadWithoutSizeLimit, files)}
+    assert found["POST /admin/restore"].severity is Severity.INFO
+    assert "only administrators can call it" in found["POST /admin/restore"].message
+    assert found["POST /avatar"].severity is Severity.WARNING

@@ -46,6 +46,7 @@ from fastapi_arch_lint.model.expr import (
     Const,
     Expr,
     Name,
+    Seq,
     dotted,
     render,
 )
@@ -164,6 +165,70 @@ def _only_under(fact: FunctionFact, guard: object, raises: Iterable[int], calls:
     return True
 
 
+# an attribute or predicate that says the caller is privileged: ``user.is_superuser``, ``user.admin``,
+# ``user.is_staff``, ``is_admin(user)``
+_PRIVILEGE_RE = re.compile(r"^(is_|has_)?(super_?user|super_?admin|sys_?admin|admin|administrator|staff|root)(_user|_role)?$",
+                           re.I)
+# a role, kind or group compared with a privileged value: ``user.role != Role.ADMIN``
+_PRIVILEGED_VALUE_RE = re.compile(r"^(super_?user|super_?admin|sys_?admin|admin|administrator|staff|root)s?$", re.I)
+_ROLE_ATTR_RE = re.compile(r"(^|_)(role|roles|type|kind|group|level|tier|rank|permission|access)$", re.I)
+
+
+def _privileged_value(e: Expr) -> bool:
+    """``Role.ADMIN``, ``UserRole.SUPERUSER``, ``"admin"``."""
+    if isinstance(e, Attr):
+        return bool(_PRIVILEGED_VALUE_RE.match(e.attr))
+    return isinstance(e, Const) and isinstance(e.value, str) and bool(_PRIVILEGED_VALUE_RE.match(e.value))
+
+
+def _role_of_caller(e: Expr) -> bool:
+    """``user.role``, ``account.user_type``: a role-like attribute of something about the request."""
+    return isinstance(e, Attr) and bool(_ROLE_ATTR_RE.search(e.attr)) and _about_the_request(e)
+# the name of a dependency whose code the model cannot read, when it says only privileged callers pass
+_PRIVILEGED_NAME_RE = re.compile(
+    r"^(a?get_)?(current_)?(active_)?(verified_)?(super_?user|super_?admin|admin(_user)?|staff(_user)?)$"
+    r"|^(require|requires|ensure|check|verify)_(super_?user|admin|staff)\w*$|^(super_?user|admin|staff)_(required|only)$",
+    re.I)
+
+
+def _privilege_test(negated: bool, atom: object) -> str | None:
+    """Is a test atom true exactly when the caller is NOT privileged (``not user.is_superuser``,
+    ``user.role != Role.ADMIN``, ``not is_admin(user)``, ``user.admin is False``)? Its text, or None."""
+    if isinstance(atom, CompareFact):
+        sides = (atom.left, atom.right)
+        consts = [x for x in sides if isinstance(x, Const) and x.value in (False, True)]
+        if consts and atom.op in ("is", "==", "is not", "!="):
+            other = atom.right if atom.left is consts[0] else atom.left
+            falsy = consts[0].value is False
+            want_false = (atom.op in ("is", "==")) == falsy
+            if want_false != negated and isinstance(other, Attr) and _PRIVILEGE_RE.match(other.attr) \
+                    and _about_the_request(other):
+                return render(other, 40)
+            return None
+        if negated:
+            return None
+        if atom.op in ("!=", "is not"):
+            for a, b in (sides, sides[::-1]):
+                # the caller's role against a privileged constant or enum member
+                if _role_of_caller(a) and _privileged_value(b):
+                    return f"{render(a, 40)} {atom.op} {render(b, 40)}"
+        if atom.op == "not in" and _role_of_caller(atom.left):
+            # every value allowed is a privileged one: ``role not in (Role.ADMIN, Role.SUPERUSER)``
+            values = atom.right.items if isinstance(atom.right, Seq) else ()
+            if values and all(_privileged_value(v) for v in values):
+                return f"{render(atom.left, 40)} not in {render(atom.right, 60)}"
+        return None
+    if not negated:
+        return None
+    if isinstance(atom, Attr) and _PRIVILEGE_RE.match(atom.attr) and _about_the_request(atom):
+        return f"{render(atom, 40)}"
+    # ``user.is_admin()``, ``is_superuser(user)``; ``is_admin(user, org)`` asks about one organization
+    if isinstance(atom, Call) and _PRIVILEGE_RE.match(call_tail(atom)) and len(atom.args) + len(atom.kwargs) <= 1 and \
+            not (isinstance(atom.func, Attr) and not _about_the_request(atom.func.value)):
+        return f"{render(atom, 40)}"
+    return None
+
+
 def _is_route_decorator(expr: Expr) -> bool:
     return isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr in _ROUTE_DECORATORS
 
@@ -178,7 +243,7 @@ class AuthFinder:
         # qualified names/globs configured as auth: {"decorators": [...], "dependencies": [...]}
         self.auth_names: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (auth_names or {}).items()}
         self._cred_cache: dict[tuple[str, bool, int, bool], CredCheck] = {}
-        self._dep_auth_cache: dict[tuple[str, str], str | None] = {}
+        self._dep_auth_cache: dict[tuple[str, str], str | None] = {}  # also the privileged checks
         self.rejecting = Rejections(interp)
         self.signatures = Signatures(interp, deps)
 
@@ -431,6 +496,69 @@ class AuthFinder:
                     target = by_name.get(self.calls.safe_callee(f, site.call) or "") or self._super_callee(f, site.call)
                     if target is not None:
                         todo.append((target, level_ + 1))
+        return None
+
+    def privileged_check(self, v: Value, fn: VFunc | None, name: str) -> str | None:
+        """Does this dependency reject (401/403) every caller who is not privileged (a superuser, an admin,
+        staff)? What it checks, or None. What the code does decides: an ``if`` whose every test says the
+        caller is not privileged (``not user.is_superuser``, ``user.role != Role.ADMIN``) and whose body
+        rejects, under no other condition and after no ``return`` that could skip it, in the dependency or
+        in a project function it always calls. A check of ownership (``item.owner_id != user.id``) is not
+        one. Only when the code cannot be read (a library's dependency) does the name decide
+        (``current_superuser``, ``require_admin``)."""
+        if fn is None:
+            names = [name]
+            if isinstance(v, VUnknown) and v.binding:
+                names.append(v.binding)
+            for n in names:
+                tail = short(n).rsplit(".", 1)[-1]
+                if _PRIVILEGED_NAME_RE.match(tail):
+                    return f"`{tail}` (by its name: its code cannot be read)"
+            return None
+        key = (fn.qualname, "privileged")
+        if key not in self._dep_auth_cache:
+            try:
+                self._dep_auth_cache[key] = self._privileged_code(fn, 0, set())
+            except RecursionError:
+                self._dep_auth_cache[key] = None
+        return self._dep_auth_cache[key]
+
+    def _privileged_code(self, f: VFunc, level: int, seen: set[str]) -> str | None:
+        if f.qualname in seen:
+            return None
+        seen.add(f.qualname)
+        fact = f.fact
+        env = Env(f.env.module, f.env.functions + (fact,))
+        for g in fact.guards:
+            tests = [_privilege_test(neg, atom) for neg, atom in g.tests]
+            if not tests or not all(tests):
+                continue
+            r_idx = [i for i in g.body_raises if self.rejecting.of_raise(fact.raises[i].expr, env)]
+            c_idx = [i for i in g.body_calls if self.rejecting.of_response(fact.calls[i].call, env)]
+            if not (r_idx or c_idx) or not _only_under(fact, g, r_idx, c_idx):
+                continue
+            # where the rejection stands (an ``if``'s own position is not recorded)
+            line = min([fact.raises[i].pos.line for i in r_idx] + [fact.calls[i].pos.line for i in c_idx])
+            if any(r.pos.line and r.pos.line < line for r in fact.scope.returns):
+                continue  # an earlier ``return`` may skip the check
+            rejected = [self.rejecting.of_raise(fact.raises[i].expr, env) or "" for i in r_idx]
+            rejected += [self.rejecting.of_response(fact.calls[i].call, env) or "" for i in c_idx]
+            where = f"`{fact.name}`: " if level == 0 else f"`{fact.name}` (called): "
+            return f"{where}{rejected[0]} unless {' / '.join(t for t in tests if t)}"
+        if level >= 1:
+            return None
+        # a project function the dependency always calls (outside any ``if``) and before any ``return``
+        branched = {i for g in fact.guards for i in g.body_calls + g.orelse_calls}
+        first_return = min((r.pos.line for r in fact.scope.returns if r.pos.line), default=None)
+        by_name = self.interp.functions_by_name()
+        for i, site in enumerate(fact.calls):
+            if i in branched or (first_return is not None and site.pos.line > first_return):
+                continue
+            target = by_name.get(self.calls.safe_callee(f, site.call) or "")
+            if target is not None:
+                found = self._privileged_code(target, level + 1, seen)
+                if found:
+                    return found
         return None
 
     def _super_callee(self, f: VFunc, call: Call) -> VFunc | None:

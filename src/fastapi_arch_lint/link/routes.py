@@ -52,9 +52,11 @@ class RouteBuilder:
         self,
         roots: Sequence[tuple[Value, str, Loc, tuple[str, ...], bool, VInst | None]],
         path_params: Iterable[str],
-    ) -> tuple[list[DependencyUse], list[AuthVia], list[Param]]:
-        """Flatten the dependency tree under ``roots`` = (callable, level, loc, scopes, is_security, marker)."""
+    ) -> tuple[list[DependencyUse], list[AuthVia], list[Param], list[str]]:
+        """Flatten the dependency tree under ``roots`` = (callable, level, loc, scopes, is_security, marker);
+        also the checks in it that let only privileged callers through (``Route.privileged``)."""
         uses: list[DependencyUse] = []
+        privileged: list[str] = []
         vias: list[AuthVia] = []
         sub_params: list[Param] = []
         # FastAPI keys a sub-dependency by callable *and* scopes: ``Security(dep, scopes=[...])`` next to a
@@ -92,6 +94,10 @@ class RouteBuilder:
                                     scopes, optional))
                 return True
             hand = self.auth.dependency_auth(v, fn, name, kind, level, new_chain, path, line)
+            if kind != "scheme":
+                priv = self.auth.privileged_check(v, fn, name)
+                if priv is not None:
+                    privileged.append(f"{priv} ({level}: {' > '.join(new_chain)})")
             if hand is not None:  # a dependency that checks credentials by hand (or is configured as auth)
                 vias.append(hand)
             if isinstance(v, VUnknown):  # a library's dependency the interpreter cannot evaluate
@@ -143,7 +149,7 @@ class RouteBuilder:
 
         for v, level, loc, scopes, security, marker in roots:
             visit(v, level, loc, scopes, security, (), 0, "", marker)
-        return uses, vias, sub_params
+        return uses, vias, sub_params, privileged
 
     def build_route(self, app_id: str, flat: FlatRoute, order: int = 0) -> Route | None:
         reg, path, path_ok, deps = flat.reg, flat.path, flat.path_ok, flat.deps
@@ -183,7 +189,7 @@ class RouteBuilder:
                     sc = self.interp.str_list(marker.call.kwarg("scopes"), marker.env or env)
                 roots.append((dep, "param", Loc(handler.path, param.line), sc, param.source == "security", marker))
             plain_params.append(param)
-        uses, vias, sub_params = self.walk_dependencies(roots, path_params)
+        uses, vias, sub_params, privileged = self.walk_dependencies(roots, path_params)
         vias.extend(self.auth.decorator_auth(reg.loc, handler_v))
         for param, _, _ in params:
             if param.source in ("body", "form"):
@@ -243,6 +249,7 @@ class RouteBuilder:
             deprecated=deprecated, registration=reg.registration, path_unresolved=not path_ok,
             response_class=response_class, router_prefix=flat.router_prefix, order=order,
             conditional=" and ".join(dict.fromkeys(flat.conditions)),
+            privileged=privileged[0] if privileged else None,
         )
 
     @staticmethod

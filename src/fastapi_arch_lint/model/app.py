@@ -174,6 +174,10 @@ class Route:
     # ("" when it always is): ``if settings.ENV == "local": app.include_router(...)``; certain
     # conditions (literals, ``TYPE_CHECKING``, module-level constants) are folded instead
     conditional: str = ""
+    # only privileged callers (superusers, admins, staff) get through: a dependency in the route's tree
+    # rejects (401/403) every other caller; what checks it and where ("`get_admin`: raises
+    # HTTPException(403) unless current_user.is_admin (router: get_admin)"), None when nothing does
+    privileged: str | None = None
 
     @property
     def file(self) -> str:

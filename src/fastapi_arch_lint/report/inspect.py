@@ -39,6 +39,8 @@ def route_json(r: Route) -> dict[str, object]:
         "path_unresolved": r.path_unresolved,
         # the conditions the route is registered under ("" when always): it may not be served
         "conditional": r.conditional,
+        # the check that lets only privileged callers (superusers, admins) through, or None
+        "privileged": r.privileged,
         "include_chain": [
             {"parent": s.parent, "child": s.child, "prefix": s.prefix, "file": s.path, "line": s.line,
              "condition": s.condition}
@@ -159,13 +161,15 @@ def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
             if r.conditional:
                 extra.append(f"(only if {r.conditional})")
             rows.append((methods, r.path, f"{r.handler.path}:{r.handler.line}", r.handler.qualname.rsplit(".", 1)[-1],
-                         " ".join(extra), _auth_text(r)))
+                         " ".join(extra), _auth_text(r), r.privileged))
         if rows:
             w0 = max(len(r[0]) for r in rows)
             w1 = max(len(r[1]) for r in rows)
-            for methods, path, loc, fn, extra, auth in rows:
+            for methods, path, loc, fn, extra, auth, privileged in rows:
                 lines.append(f"  {methods:<{w0}}  {path:<{w1}}  {loc} {fn}  {extra}".rstrip())
                 lines.append(f"  {'':<{w0}}  {'':<{w1}}  auth: {auth}")
+                if privileged:  # only superusers/admins get through: which check lets them
+                    lines.append(f"  {'':<{w0}}  {'':<{w1}}  privileged only: {privileged}")
         for b in a.builtin_routes:
             what = "FastAPI's docs" if b.source == "docs" else "library"
             deps = f"  dependencies: {', '.join(b.dependencies)}" if b.dependencies else ""

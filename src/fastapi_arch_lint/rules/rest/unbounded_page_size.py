@@ -96,6 +96,7 @@ class UnboundedPageSize(Rule):
     name = "unbounded-page-size"
     summary = "A page-size parameter (`limit`, `page_size`, `per_page`...) has no upper bound"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "when only administrators can call the routes that take it"}
     owasp = ("API4:2023",)
     cwe = ("CWE-770",)
 
@@ -139,13 +140,17 @@ class UnboundedPageSize(Rule):
             others = f" (and {len(site.routes) - 1} more route(s))" if len(site.routes) > 1 else ""
             owner = site.owner.rsplit(".", 1)[-1] if not site.owner.endswith("__init__") else site.owner.rsplit(".", 2)[-2]
             related = [Related(r.registered.path, r.registered.line, f"used by `{r.display()}`") for r in site.routes[:5]]
+            admins = all(r.privileged for r in site.routes)
             yield self.finding(
                 site.path, site.line, 1,
                 f"page-size parameter `{site.name}` of `{owner}` has no upper bound: a client can ask "
-                f"`{first.display()}`{others} for `?{site.name}=1000000` rows at once",
+                f"`{first.display()}`{others} for `?{site.name}=1000000` rows at once"
+                + (f"; only administrators can call {'it' if len(site.routes) == 1 else 'them'} ({first.privileged})"
+                   if admins else ""),
                 help=f"bound it where it is declared, e.g. `{site.name}: Annotated[int, Query(ge=1, le=100)] = 20` "
                      "(or `Field(le=100)` on a query model), so FastAPI rejects larger values with a 422",
                 related=related,
                 entity=f"{route_entity(first)} {site.name}",
                 confidence=Confidence.MEDIUM if norm_name(site.name) in GENERIC_NAMES else Confidence.HIGH,
+                severity=Severity.INFO if admins else None,
             )

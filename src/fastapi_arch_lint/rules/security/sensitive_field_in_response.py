@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from fastapi_arch_lint.analysis.index import declaring, table_named
 from fastapi_arch_lint.analysis.taint import str_set
-from fastapi_arch_lint.findings import Finding, Related, Severity
+from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route, Table
 from fastapi_arch_lint.model.expr import Attr, Call, Expr, Name, dotted, render
 from fastapi_arch_lint.rule import Rule, register
@@ -52,6 +52,8 @@ class SensitiveFieldInResponse(Rule):
     name = "sensitive-field-in-response"
     summary = "A route's response model (or the ORM object it returns) carries a password, secret or token field"
     severity = Severity.ERROR
+    other_severities = {Severity.WARNING: "with medium confidence, when the secrets are other users' tokens or keys "
+                                          "and only administrators can call the route"}
     cwe = ("CWE-200", "CWE-213")
     owasp = ("API3:2023",)
     security_severity = 7.5
@@ -149,6 +151,8 @@ class SensitiveFieldInResponse(Rule):
                 what = f"the response model `{top}`"
             else:
                 what = f"the {via}"
+            severity = confidence = None
+            admins = ""
             if all(self.kind(h.path.rsplit(".", 1)[-1]) == "verifier" for h in hits):
                 why = f"{'a secret that belongs' if len(hits) == 1 else 'secrets that belong'} only on the server"
             else:
@@ -157,13 +161,18 @@ class SensitiveFieldInResponse(Rule):
                     "the record a path parameter picks of"
                 why = (f"{'a secret' if len(hits) == 1 else 'secrets'} of other principals ({whose} `{principal}`, "
                        "not the caller's own): whoever reads it can act as them")
+                if route.privileged and not any(self.kind(h.path.rsplit(".", 1)[-1]) == "verifier" for h in hits):
+                    # an administrator who can already act for any user: still more than the page needs
+                    severity, confidence = Severity.WARNING, Confidence.MEDIUM
+                    admins = f"; only administrators can call it ({route.privileged})"
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
-                f"`{route.display()}` sends {names} to the client: {what} exposes {why}",
+                f"`{route.display()}` sends {names} to the client: {what} exposes {why}{admins}",
                 help="return a dedicated output model without the secret fields (`UserPublic` next to the `User` "
                      "table), or mark them `Field(exclude=True)`; a password hash is never part of a response, and "
                      "a user's tokens or API keys go only to that user, once, when they are issued",
                 related=(*related, *route_related(route)), entity=route_entity(route),
+                severity=severity, confidence=confidence,
             )
 
     @staticmethod

@@ -27,6 +27,7 @@ class UploadWithoutSizeLimit(Rule):
     # the absence of a check is inferred (the handler, three levels of calls, its dependencies,
     # the middleware); a proxy's body cap is invisible
     confidence = Confidence.MEDIUM
+    other_severities = {Severity.INFO: "when only administrators can call the route"}
     cwe = ("CWE-770", "CWE-400")
     owasp = ("API4:2023",)
     security_severity = 5.3
@@ -51,11 +52,13 @@ class UploadWithoutSizeLimit(Rule):
             yield self.finding(
                 route.handler.path, p.line or route.handler.line, 1,
                 f"`{route.display()}` accepts the upload {names} and nothing on its path checks the size: a "
-                f"client can send gigabytes that {cost}",
+                f"client can send gigabytes that {cost}"
+                + (f"; only administrators can call it ({route.privileged})" if route.privileged else ""),
                 help="reject large files before reading them: check `file.size` (or the `Content-Length` header) "
                      "against a limit and raise `HTTPException(413)`, or read in bounded chunks and stop past the "
                      "limit; also cap the body size at the proxy (`client_max_body_size`)",
                 related=route_related(route), entity=route_entity(route),
+                severity=Severity.INFO if route.privileged else None,
             )
 
     @staticmethod
