@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.memo import memo
-from fastapi_arch_lint.model.app import AppModel, Module, PydanticModel, Route, Table
+from fastapi_arch_lint.model.app import AppModel, Module, PydanticModel, Route, Router, Table
 
 
 def _models_by_qualname(app: AppModel) -> dict[str, PydanticModel]:
@@ -97,3 +97,23 @@ def _unique_routes(app: AppModel) -> tuple[Route, ...]:
 
 def route_entity(route: Route) -> str:
     return f"{','.join(route.methods) or 'WS'} {route.path} {route.handler.qualname}"
+
+
+def _routers_index(app: AppModel) -> dict[object, list[Router]]:
+    out: dict[object, list[Router]] = {}
+    for r in app.routers:
+        for key in (("id", r.id), ("at", f"{r.loc.path}:{r.loc.line}"), ("named", r.name, r.loc.path)):
+            out.setdefault(key, []).append(r)
+    return out
+
+
+def router_by_id(app: AppModel, router_id: str) -> Router | None:
+    """The router (or app) whose id, or whose ``path:line``, is ``router_id`` (a route's ``router``)."""
+    index = memo(app, _routers_index)
+    found = index.get(("id", router_id)) or index.get(("at", router_id))
+    return found[0] if found else None
+
+
+def routers_named(app: AppModel, name: str, path: str) -> list[Router]:
+    """The routers and apps called ``name`` defined in the file ``path``."""
+    return memo(app, _routers_index).get(("named", name, path), [])

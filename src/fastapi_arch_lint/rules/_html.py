@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from fastapi_arch_lint.analysis.index import router_by_id
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, dotted, render
@@ -83,7 +84,7 @@ def _renders_html(app: AppModel, route: Route) -> bool:
     if html_class(app, route.response_class):
         return True
     defaults = memo(app, _default_classes)
-    router = next((r for r in app.routers if f"{r.loc.path}:{r.loc.line}" == route.router or r.id == route.router), None)
+    router = router_by_id(app, route.router)
     places = [(step.path, step.line) for step in route.include_chain]
     if router is not None:
         places.append((router.loc.path, router.loc.line))

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from fastapi_arch_lint.analysis.index import router_by_id, routers_named
 from fastapi_arch_lint.model.app import AppModel, Loc, Param, Route, Router
 from fastapi_arch_lint.model.facts import FunctionFact
 from fastapi_arch_lint.rules._util import pydantic_model
@@ -232,7 +233,7 @@ def dependency_class_fields(app: AppModel, route: Route) -> Iterator[tuple[str, 
 
 def _router_named(app: AppModel, name: str, path: str) -> Router | None:
     """The one router called ``name`` defined in the file ``path`` (None when there is not exactly one)."""
-    found = [r for r in app.routers if r.name == name and r.loc.path == path and not r.is_app]
+    found = [r for r in routers_named(app, name, path) if not r.is_app]
     return found[0] if len(found) == 1 else None
 
 
@@ -253,7 +254,8 @@ def segment_origin(app: AppModel, route: Route, index: int) -> tuple[Loc, str]:
         if step.prefix:
             pieces.append((step.prefix, Loc(step.path, step.line), f"the prefix of `{step.parent}.include_router({step.child})`"))
     if route.router_prefix:
-        router = next((r for r in app.routers if r.id == route.router), None)
+        router = router_by_id(app, route.router)
+        router = router if router is not None and router.id == route.router else None
         if router is not None:
             pieces.append((route.router_prefix, router.loc, f"the prefix of router `{router.name}`"))
         else:

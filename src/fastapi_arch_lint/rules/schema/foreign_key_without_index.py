@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import re
 
 from fastapi_arch_lint.analysis.calls import is_test_path
+from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Column, Table
 from fastapi_arch_lint.model.expr import Attr, Call, Expr, Name
@@ -93,15 +94,26 @@ def compared_columns(app: AppModel) -> set[tuple[str, str]]:
 
 
 def _target_table(app: AppModel, tables: list[Table], fk: str) -> Table | None:
-    """The table a foreign key's ``"parents.id"`` / ``"schema.parents.id"`` / ``Parent.id`` names."""
+    """The table a foreign key's ``"parents.id"`` / ``"schema.parents.id"`` / ``Parent.id`` names, among
+    the application's tables (``tables`` is ``schema_tables(app)``)."""
     head = fk.rsplit(".", 1)[0].split(".")[-1] if "." in fk else fk
-    for t in tables:
-        if t.tablename == head or t.name == head:
-            return t
-    for t in tables:
-        if t.tablename is None and (_snake(t.name) == head or t.name.lower() == head):
-            return t
-    return None
+    exact, loose = memo(app, _table_heads)
+    return exact.get(head) or loose.get(head)
+
+
+def _table_heads(app: AppModel) -> tuple[dict[str, Table], dict[str, Table]]:
+    """The first table each name answers to: its ``__tablename__`` or class name, else (without a
+    ``__tablename__``) its snake-cased or lower-cased class name."""
+    exact: dict[str, Table] = {}
+    loose: dict[str, Table] = {}
+    for t in schema_tables(app):
+        for key in (t.tablename, t.name):
+            if key is not None:
+                exact.setdefault(key, t)
+        if t.tablename is None:
+            loose.setdefault(_snake(t.name), t)
+            loose.setdefault(t.name.lower(), t)
+    return exact, loose
 
 
 def _through(text: str, col: str) -> bool:
