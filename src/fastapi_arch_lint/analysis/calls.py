@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.model.app import AppModel, Function, Module
@@ -18,7 +17,6 @@ from fastapi_arch_lint.model.facts import Scope
 from fastapi_arch_lint.model.paths import is_test_path
 
 
-@lru_cache(maxsize=16384)  # asked for every function, call and assignment: a project has far fewer paths
 @dataclass(frozen=True, slots=True)
 class CodeCall:
     """A call anywhere in the project with what it resolves to."""

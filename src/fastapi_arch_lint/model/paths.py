@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 
+
+@lru_cache(maxsize=16384)  # asked for every function, call and assignment: a project has far fewer paths
 def is_test_path(path: str) -> bool:
     """Test code (``tests/``, ``test_*.py``, ``*_test.py``, ``conftest.py``) is not shipped."""
     parts = path.replace("\\", "/").split("/")
