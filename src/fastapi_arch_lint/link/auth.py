@@ -334,10 +334,7 @@ class AuthFinder:
             for g in fact.guards:
                 if not any(self._tests_absent(neg, atom, result, call) for neg, atom in g.tests):
                     continue
-                r_idx = [i for i in g.body_raises if self.rejecting.of_raise(fact.raises[i].expr, env)]
-                c_idx = [i for i in g.body_calls if self.rejecting.of_response(fact.calls[i].call, env)]
-                rejected = [self.rejecting.of_raise(fact.raises[i].expr, env) or "" for i in r_idx]
-                rejected += [self.rejecting.of_response(fact.calls[i].call, env) or "" for i in c_idx]
+                r_idx, c_idx, rejected = self.rejecting.in_branch(fact, g, env)
                 if rejected and not _only_under(fact, g, r_idx, c_idx):
                     self.interp.note(f"auth of `{fact.name}`", "it rejects a missing caller only under a further "
                                      "condition", fn.env.module, g.pos.line or fact.pos.line)
@@ -479,10 +476,7 @@ class AuthFinder:
             for g in f.fact.guards:
                 if not any(_absence_test(neg, atom) for neg, atom in g.tests):
                     continue
-                r_idx = [i for i in g.body_raises if self.rejecting.of_raise(f.fact.raises[i].expr, env)]
-                c_idx = [i for i in g.body_calls if self.rejecting.of_response(f.fact.calls[i].call, env)]
-                rejected = [self.rejecting.of_raise(f.fact.raises[i].expr, env) or "" for i in r_idx]
-                rejected += [self.rejecting.of_response(f.fact.calls[i].call, env) or "" for i in c_idx]
+                r_idx, c_idx, rejected = self.rejecting.in_branch(f.fact, g, env)
                 if rejected and not _only_under(f.fact, g, r_idx, c_idx):
                     # e.g. anonymous callers let through when the dependency was configured to allow them
                     self.interp.note(f"auth of `{short(name)}`", f"`{f.fact.name}` rejects a missing caller only "
@@ -533,16 +527,13 @@ class AuthFinder:
             tests = [_privilege_test(neg, atom) for neg, atom in g.tests]
             if not tests or not all(tests):
                 continue
-            r_idx = [i for i in g.body_raises if self.rejecting.of_raise(fact.raises[i].expr, env)]
-            c_idx = [i for i in g.body_calls if self.rejecting.of_response(fact.calls[i].call, env)]
-            if not (r_idx or c_idx) or not _only_under(fact, g, r_idx, c_idx):
+            r_idx, c_idx, rejected = self.rejecting.in_branch(fact, g, env)
+            if not rejected or not _only_under(fact, g, r_idx, c_idx):
                 continue
             # where the rejection stands (an ``if``'s own position is not recorded)
             line = min([fact.raises[i].pos.line for i in r_idx] + [fact.calls[i].pos.line for i in c_idx])
             if any(r.pos.line and r.pos.line < line for r in fact.scope.returns):
                 continue  # an earlier ``return`` may skip the check
-            rejected = [self.rejecting.of_raise(fact.raises[i].expr, env) or "" for i in r_idx]
-            rejected += [self.rejecting.of_response(fact.calls[i].call, env) or "" for i in c_idx]
             where = f"`{fact.name}`: " if level == 0 else f"`{fact.name}` (called): "
             return f"{where}{rejected[0]} unless {' / '.join(t for t in tests if t)}"
         if level >= 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from fastapi_arch_lint.link.interpreter import Interpreter
+from fastapi_arch_lint.model.facts import FunctionFact, GuardFact
 from fastapi_arch_lint.link.values import (
     Env,
     Value,
@@ -65,6 +66,24 @@ class Rejections:
             tail = v.qualname.rsplit(".", 1)[-1].upper()
             code = {"UNAUTHORIZED": 401, "FORBIDDEN": 403}.get(tail)
         return code
+
+    def in_branch(self, fact: FunctionFact, g: GuardFact, env: Env) -> tuple[list[int], list[int], list[str]]:
+        """What rejects in the body of ``if`` ``g`` of ``fact``: the indexes of its rejecting raises and
+        response calls (into ``fact.raises`` / ``fact.calls``) and what each answers, raises first."""
+        raises: list[int] = []
+        calls: list[int] = []
+        answers: list[str] = []
+        for i in g.body_raises:
+            what = self.of_raise(fact.raises[i].expr, env)
+            if what:
+                raises.append(i)
+                answers.append(what)
+        for i in g.body_calls:
+            what = self.of_response(fact.calls[i].call, env)
+            if what:
+                calls.append(i)
+                answers.append(what)
+        return raises, calls, answers
 
     def of_raise(self, expr: Expr | None, env: Env) -> str | None:
         if expr is None:
