@@ -14,7 +14,7 @@ from fastapi_arch_lint.analysis.index import (
 )
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Related
-from fastapi_arch_lint.model.app import AppModel, Route
+from fastapi_arch_lint.model.app import AppModel, Middleware, Route
 
 __all__ = [
     "ASYNC_SESSION_CLASSES", "ASYNC_SESSION_RECEIVERS", "STATE_CHANGING", "SYNC_SESSION_CLASSES",
@@ -93,3 +93,17 @@ def session_kind(app: AppModel, receiver: str) -> str | None:
     if any(b in SYNC_SESSION_CLASSES for b in bases):
         return "sync"
     return None
+
+
+def middleware_entry_points(app: AppModel, mw: Middleware) -> list[str]:
+    """The project functions a middleware runs per request: the decorated function, or the class's
+    ``dispatch`` (``BaseHTTPMiddleware``) or ``__call__`` (pure ASGI), inherited ones too."""
+    if mw.kind == "function":
+        return [mw.name] if mw.name in app.functions else []
+    out: list[str] = []
+    for cls in (mw.name, *app.class_bases.get(mw.name, ())):
+        for method in ("dispatch", "__call__"):
+            q = f"{cls}.{method}"
+            if q in app.functions and not any(o.endswith("." + method) for o in out):
+                out.append(q)
+    return out

@@ -6,11 +6,11 @@ import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, Middleware
+from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Attr, Name, render
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import session_kind, split_target
+from fastapi_arch_lint.rules._util import middleware_entry_points, session_kind, split_target
 
 # session methods that make a round trip to the database. Not ``commit``/``rollback``/``close``: a
 # middleware that opens the request's session and ends its transaction after the handler ran
@@ -80,20 +80,6 @@ def round_trip(app: AppModel, site: CallSite, target: str | None) -> str | None:
     return None
 
 
-def entry_points(app: AppModel, mw: Middleware) -> list[str]:
-    """The project functions a middleware runs per request: the decorated function, or the class's
-    ``dispatch`` (``BaseHTTPMiddleware``) or ``__call__`` (pure ASGI), inherited ones too."""
-    if mw.kind == "function":
-        return [mw.name] if mw.name in app.functions else []
-    out: list[str] = []
-    for cls in (mw.name, *app.class_bases.get(mw.name, ())):
-        for method in ("dispatch", "__call__"):
-            q = f"{cls}.{method}"
-            if q in app.functions and not any(o.endswith("." + method) for o in out):
-                out.append(q)
-    return out
-
-
 @register
 class DatabaseQueryInMiddleware(Rule):
     code = "FAL803"
@@ -112,7 +98,7 @@ class DatabaseQueryInMiddleware(Rule):
                     continue
                 seen.add(mw.name)
                 hits: list[tuple[str, CallSite, str, tuple[str, ...]]] = []
-                for entry in entry_points(app, mw):
+                for entry in middleware_entry_points(app, mw):
                     for fn, site, target, trail in app.callees(entry, depth=depth):
                         if any(_is_auth(q) for q in trail[1:]):
                             continue  # the middleware authenticates through this call

@@ -9,7 +9,7 @@ from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.model.expr import Attr, Const, Name, dotted
 from fastapi_arch_lint.model.facts import FunctionFact
-from fastapi_arch_lint.rules._util import memo, route_entity, route_related, unique_routes
+from fastapi_arch_lint.rules._util import memo, middleware_entry_points, route_entity, route_related, unique_routes
 from fastapi_arch_lint.rules.rest._common import (
     dependency_class_fields,
     dependency_functions,
@@ -45,9 +45,7 @@ def _middleware_readers(app: AppModel) -> dict[str, tuple[bool, frozenset[str]]]
         reads = False
         consts: set[str] = set()
         for mw in a.middleware:
-            for q in (mw.name, f"{mw.name}.dispatch", f"{mw.name}.__call__"):
-                if app.function(q) is None:
-                    continue
+            for q in middleware_entry_points(app, mw):
                 seen = {q}
                 for fn, site, _target, _trail in app.callees(q, depth=2):
                     seen.add(fn.qualname)
