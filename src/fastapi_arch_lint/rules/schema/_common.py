@@ -20,15 +20,19 @@ def column_loc(app: AppModel, table: Table, col: Column) -> tuple[int, int, str]
     return table.line, 1, " (inherited from a base class)"
 
 
+def is_migration_module(app: AppModel, module: str, path: str) -> bool:
+    """An Alembic migration script: a module with ``revision = "..."`` and a ``down_revision`` (or kept
+    under a ``versions/`` folder). Its tables are frozen copies of the schema and its queries one-off
+    data fixes, not what the application declares or runs."""
+    return isinstance(app.constants.get(f"{module}.revision"), str) and (
+        f"{module}.down_revision" in app.constants or "versions" in path.replace("\\", "/").split("/"))
+
+
 def in_migration(app: AppModel, table: Table) -> bool:
-    """A class mapped inside a migration script (Alembic's ``revision = "..."`` module): a frozen copy
-    of the schema for a data migration, not the schema the application declares."""
+    """A class mapped inside a migration script (``is_migration_module``)."""
     entry = app.classes.get(table.qualname)
     module = table.qualname[: -len(entry[1].qualname) - 1] if entry else table.qualname.rpartition(".")[0]
-    if isinstance(app.constants.get(f"{module}.revision"), str) and (
-            f"{module}.down_revision" in app.constants or "versions" in table.path.replace("\\", "/").split("/")):
-        return True
-    return False
+    return is_migration_module(app, module, table.path)
 
 
 def schema_tables(app: AppModel) -> list[Table]:

@@ -12,7 +12,7 @@ from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Column, Table
 from fastapi_arch_lint.model.expr import Attr, Call, Expr, Name
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.schema._common import column_loc, schema_tables
+from fastapi_arch_lint.rules.schema._common import column_loc, is_migration_module, schema_tables
 
 
 def leading_columns(table: Table) -> set[str]:
@@ -68,10 +68,10 @@ def _query_model(call: Call) -> str | None:
 def compared_columns(app: AppModel) -> set[tuple[str, str]]:
     """(class name, column) pairs the project's code compares or filters on: ``Order.customer_id == x``,
     ``Order.customer_id.in_(ids)``, ``query(Order).filter_by(customer_id=x)``. Tests and migration scripts
-    (a module with ``revision = "..."``: one-off data fixes) do not count."""
+    (``is_migration_module``: one-off data fixes) do not count."""
     out: set[tuple[str, str]] = set()
     for fn in app.functions.values():
-        if is_test_path(fn.path) or isinstance(app.constants.get(f"{fn.module}.revision"), str):
+        if is_test_path(fn.path) or is_migration_module(app, fn.module, fn.path):
             continue
         for cmp in fn.fact.compares:
             for side in (cmp.left, cmp.right):
