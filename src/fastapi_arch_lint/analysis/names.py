@@ -116,6 +116,14 @@ def is_compared_secret(identifier: str) -> bool:
     return False
 
 
+# a column that holds a principal's password verifier: its table is a user's (or a login's) table
+PASSWORD_COLUMN_RE = re.compile(r"(?i)^(?:(?:hashed_)?(?:password|passwd)(?:_hash)?|pw_hash)$")
+
+
+def is_password_column(name: str) -> bool:
+    return PASSWORD_COLUMN_RE.match(name) is not None
+
+
 PASSWORD_RE = re.compile(r"pass(?:word|wd|phrase)|pwd", re.I)
 
 DSN_RE = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.\-]*)://(?P<user>[^:/@\s]*):(?P<password>[^@/\s]+)@", re.I)

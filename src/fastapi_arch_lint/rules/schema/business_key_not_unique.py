@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.names import is_password_column
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Table
 from fastapi_arch_lint.rule import Rule, register
@@ -31,7 +32,6 @@ IDENTITY_WORDS = frozenset({
 # words of a table's name that make it a copy of rows kept elsewhere: every key repeats there
 COPY_WORDS = frozenset({"log", "logs", "history", "histories", "audit", "audits", "revision", "revisions",
                         "snapshot", "snapshots", "archive", "archives", "version", "versions"})
-PASSWORD_NAMES = frozenset({"password", "hashed_password", "password_hash", "passwd", "pw_hash"})
 
 
 def table_words(table: Table) -> set[str]:
@@ -52,7 +52,7 @@ def identity_tables(app: AppModel, tables: list[Table]) -> set[str]:
     """Names (table names and class names) of the tables that stand for people or logins."""
     out: set[str] = set()
     for t in tables:
-        if (table_words(t) & IDENTITY_WORDS or any(c.name in PASSWORD_NAMES for c in t.columns)) \
+        if (table_words(t) & IDENTITY_WORDS or any(is_password_column(c.name) for c in t.columns)) \
                 and not is_record_table(t):
             out.update(n for n in (t.tablename, t.name) if n)
     return out

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.index import table_named
+from fastapi_arch_lint.analysis.names import is_password_column
 from fastapi_arch_lint.analysis.taint import Context, Source, contexts
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Table
@@ -20,8 +21,6 @@ MODEL_FACTORIES = frozenset({"model_validate", "from_orm", "parse_obj", "validat
 # privileged only on the table of a principal (an account that logs in): ``is_active`` on a contact
 # or a service record is an ordinary attribute, on a user it decides who may log in
 PRINCIPAL_STATE = frozenset({"is_active", "is_verified", "email_verified", "verified", "approved", "is_approved"})
-# a principal's table holds its password verifier
-PASSWORD_COLUMNS = re.compile(r"(?i)^(?:hashed_)?(?:password|passwd)(?:_hash)?$")
 # columns that say whose a row is
 OWNER_COLUMNS = frozenset({"owner_id", "user_id", "tenant_id", "organization_id", "org_id", "account_id",
                            "team_id", "workspace_id", "created_by_id", "author_id"})
@@ -170,7 +169,7 @@ class MassAssignment(Rule):
         model = pydantic_model(app, src.model or "")
         if model is None:
             return []
-        principal = table is not None and any(PASSWORD_COLUMNS.match(c.name) for c in table.columns)
+        principal = table is not None and any(is_password_column(c.name) for c in table.columns)
         out = []
         for f in model.fields:
             if f.name.lower() not in privileged or f.name in src.excluded:
