@@ -360,23 +360,15 @@ class Schema:
         return Relationship(name, target, uselist, bp, backref, text("foreign_keys"), text("primaryjoin"),
                             secondary, line)
 
-    def open_bases(self, cls: VClass, _depth: int = 0) -> bool:
+    def open_bases(self, cls: VClass) -> bool:
         """Whether some base in ``cls``'s hierarchy is unresolved, or a class outside the project that is
         not a declarative base (a library mixin may declare the primary key)."""
-        if _depth > 12:
-            return True
-        for b in cls.fact.bases:
-            bv = self.interp.eval(b, cls.env)
-            if isinstance(bv, VGeneric):
-                bv = bv.base
-            if isinstance(bv, VClass):
-                if self.open_bases(bv, _depth + 1):
+        for b in self.interp.hierarchy(cls)[1]:
+            if isinstance(b, VExt):
+                if b.qualname not in SQLA_BASES and b.qualname not in CLOSED_EXTERNAL_BASES:
                     return True
-            elif isinstance(bv, VExt):
-                if bv.qualname not in SQLA_BASES and bv.qualname not in CLOSED_EXTERNAL_BASES:
-                    return True
-            elif isinstance(bv, VInst) and isinstance(bv.cls, VExt):
-                if bv.cls.qualname + "()" not in SQLA_BASES and not bv.cls.qualname.endswith("declarative_base"):
+            elif isinstance(b, VInst) and isinstance(b.cls, VExt):
+                if b.cls.qualname + "()" not in SQLA_BASES and not b.cls.qualname.endswith("declarative_base"):
                     return True
             else:
                 return True
