@@ -129,7 +129,7 @@ class ListWithoutPagination(Rule):
             cap = fixed_cap(app, route)
             effect = (f"the list is cut at a fixed `.limit({cap})` and clients cannot reach the rest" if cap is not None
                       else "every request reads and serialises the whole collection")
-            # ``/cases/{case_id}/participants``: the children of one parent, as many as the parent has
+            # ``/teams/{team_id}/members``: the children of one parent, as many as the parent has
             parent = _parent_param(route.path)
             if parent is not None:
                 effect += f" of one `{parent}` (a sub-collection: its parent bounds it, so this is a hint)"
@@ -146,9 +146,9 @@ class ListWithoutPagination(Rule):
 
 
 def _parent_param(path: str) -> str | None:
-    """The path parameter a collection hangs under (``case_id`` in ``/cases/{case_id}/participants``), when the
+    """The path parameter a collection hangs under (``team_id`` in ``/teams/{team_id}/members``), when the
     last segment is static and a parameter comes before it; None for a top-level collection. A parameter that
-    opens the path (``/{organization}/incidents``) scopes a whole API to a tenant, not to a parent record."""
+    opens the path (``/{organization}/orders``) scopes a whole API to a tenant, not to a parent record."""
     segs = [s for s in path.split("/") if s]
     if not segs or segs[-1].startswith("{"):
         return None
