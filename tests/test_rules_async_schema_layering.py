@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from ruledocs import page_cases
 
 from fastapi_arch_lint.config import Config
 from fastapi_arch_lint.engine import analyze, review
@@ -958,6 +959,10 @@ def test_fal701_weighs_use_of_the_key(tmp_path: Path, monkeypatch: pytest.Monkey
 
         def tagged(session, tag_id):
             return session.query(Review).filter_by(tag_id=tag_id).all()
+
+
+        def note_count(book):
+            return len(book.notes)
     """
     # a one-off data fix in a migration script is no use of the key
     migration = """
@@ -983,3 +988,274 @@ def test_fal701_weighs_use_of_the_key(tmp_path: Path, monkeypatch: pytest.Monkey
     info = by_col["Book.region_id"]
     assert info.severity.value == "info" and info.confidence.value == "medium"
     assert "no use of it was seen" in info.message
+
+
+def test_fal701_backref_counts_when_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backref loads the child rows through the key only when some code reads it: through the class
+    (a loader option), a parameter annotated with the parent, a variable named for it, or a Pydantic model
+    named for the parent that serialises it. An unread backref is no use of the key (info)."""
+    models = """
+        from sqlalchemy import ForeignKey
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class Kind(Base):
+            __tablename__ = "kinds"
+            id: Mapped[int] = mapped_column(primary_key=True)
+
+
+        class Board(Base):
+            __tablename__ = "boards"
+            id: Mapped[int] = mapped_column(primary_key=True)
+
+
+        class Card(Base):
+            __tablename__ = "cards"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            kind_id: Mapped[int] = mapped_column(ForeignKey("kinds.id"))
+            kind = relationship("Kind", backref="cards")
+            board_id: Mapped[int] = mapped_column(ForeignKey("boards.id"))
+            board = relationship("Board", backref="cards")
+
+
+        class Label(Base):
+            __tablename__ = "labels"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            board_id: Mapped[int] = mapped_column(ForeignKey("boards.id"))
+            board = relationship("Board", backref="labels")
+            kind_id: Mapped[int] = mapped_column(ForeignKey("kinds.id"))
+            kind = relationship("Kind", backref="labels")
+
+
+        class Pin(Base):
+            __tablename__ = "pins"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            board_id: Mapped[int] = mapped_column(ForeignKey("boards.id"))
+            board = relationship("Board", backref="pins")
+            card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"))
+            card = relationship("Card", backref="pins")
+    """
+    schemas = """
+        from pydantic import BaseModel
+
+
+        class BoardRead(BaseModel):
+            id: int
+            pins: list[int] = []
+
+
+        class CardRead(BaseModel):
+            id: int
+            # a model named for another class: no read of the backref `Kind.labels`
+            labels: list[int] = []
+    """
+    service = """
+        from sqlalchemy import select
+        from sqlalchemy.orm import selectinload
+
+        from app.models import Board, Card
+
+
+        def board_with_cards(session, board_id):
+            return session.scalars(select(Board).options(selectinload(Board.cards))).first()
+
+
+        def label_names(board: Board):
+            return [label.id for label in board.labels]
+
+
+        def first_pin(card):
+            return card.pins[0]
+    """
+    files = {"app/__init__.py": "", "app/models.py": models, "app/schemas.py": schemas, "app/service.py": service}
+    found = run(tmp_path, monkeypatch, files, "FAL701")
+    sev = {f.message.split("`")[1]: f.severity.value for f in found}
+    assert sev == {
+        "Card.kind_id": "info",  # `Kind.cards` is read nowhere
+        "Card.board_id": "warning",  # `selectinload(Board.cards)`
+        "Label.board_id": "warning",  # `board: Board` ... `board.labels`
+        "Label.kind_id": "info",  # `Kind.labels`: `CardRead.labels` is another model's field
+        "Pin.board_id": "warning",  # `BoardRead.pins` serialises it
+        "Pin.card_id": "warning",  # `card.pins`: a variable named for the class
+    }, sev
+    assert "which the code reads" in next(f.message for f in found if "Card.board_id" in f.message)
+
+
+def test_fal701_cascade_from_a_soft_deleted_parent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ondelete`` is no use of the key when the parent table marks rows deleted (a ``deleted_at`` of a
+    base class) and no code deletes its rows: the cascade never runs."""
+    models = """
+        from datetime import datetime
+
+        from sqlalchemy import ForeignKey
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class Record(Base):
+            __abstract__ = True
+            id: Mapped[int] = mapped_column(primary_key=True)
+            deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+        class Plan(Record):
+            __tablename__ = "plans"
+
+
+        class Coupon(Record):
+            __tablename__ = "coupons"
+
+
+        class Voucher(Record):
+            __tablename__ = "vouchers"
+
+
+        class Store(Base):
+            __tablename__ = "stores"
+            id: Mapped[int] = mapped_column(primary_key=True)
+
+
+        class Line(Base):
+            __tablename__ = "lines"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+            coupon_id: Mapped[int] = mapped_column(ForeignKey("coupons.id", ondelete="SET NULL"))
+            voucher_id: Mapped[int] = mapped_column(ForeignKey("vouchers.id", ondelete="CASCADE"))
+            store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    """
+    service = """
+        from sqlalchemy import delete
+
+        from app.models import Coupon, Plan, Voucher
+
+
+        def retire(session, plan: Plan):
+            plan.deleted_at = "now"
+
+
+        async def purge_coupon(session, coupon: Coupon):
+            await session.delete(coupon)
+
+
+        def purge_vouchers(session):
+            session.execute(delete(Voucher).where(Voucher.id < 10))
+    """
+    files = {"app/__init__.py": "", "app/models.py": models, "app/service.py": service}
+    found = run(tmp_path, monkeypatch, files, "FAL701")
+    sev = {f.message.split("`")[1]: f.severity.value for f in found}
+    assert sev == {
+        "Line.plan_id": "info",  # plans are only ever soft-deleted
+        "Line.coupon_id": "warning",  # `session.delete(coupon)` of a `Coupon`
+        "Line.voucher_id": "warning",  # `delete(Voucher)`
+        "Line.store_id": "warning",  # stores have no soft delete
+    }, sev
+
+
+def test_fal703_weighs_lookups_by_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warning when code that runs looks rows up by the key; info (low confidence) when no lookup is
+    seen, or when the only one is in code that nothing calls."""
+    models = """
+        from sqlalchemy import Column, ForeignKey, Integer, String
+        from sqlalchemy.orm import DeclarativeBase
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class Space(Base):
+            __tablename__ = "spaces"
+            id = Column(Integer, primary_key=True)
+            slug = Column(String)
+
+
+        class Category(Base):
+            __tablename__ = "categories"
+            id = Column(Integer, primary_key=True)
+            space_id = Column(Integer, ForeignKey("spaces.id"), index=True)
+            slug = Column(String)
+
+
+        class Badge(Base):
+            __tablename__ = "badges"
+            id = Column(Integer, primary_key=True)
+            slug = Column(String)
+
+
+        class Customer(Base):
+            __tablename__ = "customers"
+            id = Column(Integer, primary_key=True)
+            email = Column(String)
+    """
+    spaces = """
+        from sqlalchemy import func, select
+
+        from app.models import Customer, Space
+
+
+        def get_by_slug(session, slug):
+            return session.query(Space).filter(Space.slug == slug).one_or_none()
+
+
+        def login(session, email):
+            return session.scalars(select(Customer).where(func.lower(Customer.email) == email.lower())).one()
+    """
+    categories = """
+        from app.models import Category
+
+
+        def get_by_slug(session, space_id, slug):
+            return session.query(Category).filter(Category.slug == slug, Category.space_id == space_id).one_or_none()
+    """
+    api = """
+        from fastapi import FastAPI
+
+        from app import spaces
+
+        app = FastAPI()
+
+
+        @app.get("/spaces/{slug}")
+        def read_space(slug: str):
+            return spaces.get_by_slug(None, slug)
+
+
+        @app.post("/login")
+        def login(email: str):
+            return spaces.login(None, email)
+    """
+    files = {"app/__init__.py": "", "app/models.py": models, "app/spaces.py": spaces,
+             "app/categories.py": categories, "app/api.py": api}
+    found = run(tmp_path, monkeypatch, files, "FAL703")
+    by = {f.message.split("`")[1]: f for f in found}
+    assert {k: (f.severity.value, f.confidence.value) for k, f in by.items()} == {
+        "Space.slug": ("warning", "medium"),  # looked up by a route
+        "Customer.email": ("warning", "medium"),  # `func.lower(Customer.email) == ...` in a login
+        "Category.slug": ("info", "low"),  # its lookup is called by nothing
+        "Badge.slug": ("info", "low"),  # never looked up
+    }
+    assert "nothing calls" in by["Category.slug"].message and "app.categories" not in by["Category.slug"].message
+    assert "no lookup by it was seen" in by["Badge.slug"].message
+
+
+@pytest.mark.parametrize(("code", "section", "severities"), [
+    ("FAL701", "Misreadings", {"Offer.category_id": "info", "Offer.listing_id": "warning",
+                               "Offer.project_id": "info", "Offer.reviewer_id": "warning"}),
+    ("FAL703", "Example", {"User.email": "warning", "Team.slug": "warning", "Author.handle": "warning"}),
+    ("FAL703", "Misreadings", {"Category.slug": "info", "Tag.slug": "warning"}),
+])
+def test_schema_pages_report_the_severities_they_say(code: str, section: str, severities: dict[str, str],
+                                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rule pages' cases that say "info, not a warning" (or a warning) in their comments report that."""
+    page = next((Path(__file__).parent.parent / "rules" / "schema").glob(f"{code}-*.md"))
+    case = next(c for c in page_cases(page) if c.section == section)
+    found = run(tmp_path, monkeypatch, case.files, code)
+    sev = {f.message.split("`")[1]: f.severity.value for f in found}
+    assert {k: sev.get(k) for k in severities} == severities, sev

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
-from fastapi_arch_lint.model.app import AppModel, Column, Table
+from fastapi_arch_lint.analysis.calls import iter_calls_to
+from fastapi_arch_lint.analysis.memo import memo
+from fastapi_arch_lint.analysis.names import identifiers
+from fastapi_arch_lint.model.app import AppModel, Column, Function, Table
+from fastapi_arch_lint.model.expr import Attr, Call, Expr, Name
+from fastapi_arch_lint.model.paths import is_test_path
 
 
 def own_field_names(app: AppModel, table: Table) -> set[str]:
@@ -44,3 +50,121 @@ def name_words(name: str) -> list[str]:
     """``EmailVerificationToken`` / ``email_verification_tokens`` -> ``["email", "verification", "token(s)"]``."""
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     return [w for w in spaced.lower().split("_") if w]
+
+
+def snake(name: str) -> str:
+    """``OrderLine`` -> ``order_line``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def checked_functions(app: AppModel) -> Iterator[Function]:
+    """The project's functions whose queries count: tests and migration scripts (one-off data fixes) do not."""
+    for fn in app.functions.values():
+        if not is_test_path(fn.path) and not is_migration_module(app, fn.module, fn.path):
+            yield fn
+
+
+# ``Model.col.in_(...)``: a comparison written as a method
+COMPARE_METHODS = frozenset({"in_", "not_in", "notin_", "is_", "is_not", "isnot", "between", "any_"})
+QUERY_STARTS = frozenset({"query", "select", "exists", "update", "delete"})
+
+
+def _class_attr(e: Expr) -> tuple[str, str] | None:
+    """``Order.customer_id`` (an attribute of a capitalised name: a mapped column in a query)."""
+    if isinstance(e, Attr) and isinstance(e.value, Name) and e.value.id[:1].isupper():
+        return e.value.id, e.attr
+    return None
+
+
+def query_model(call: Call) -> str | None:
+    """The model a ``session.query(Model)...filter_by(...)`` / ``select(Model)...filter_by(...)`` chain starts from."""
+    e: Expr = call.func
+    for _ in range(12):
+        if isinstance(e, Attr):
+            e = e.value
+        elif isinstance(e, Call):
+            fn = e.func
+            name = fn.attr if isinstance(fn, Attr) else fn.id if isinstance(fn, Name) else ""
+            if name in QUERY_STARTS and e.args and isinstance(e.args[0], Name):
+                return e.args[0].id
+            e = fn
+        else:
+            return None
+    return None
+
+
+def column_lookups(app: AppModel) -> dict[tuple[str, str], tuple[Function, ...]]:
+    """(class name, column) pairs the project's code compares or filters on, with the functions that do:
+    ``Order.customer_id == x``, ``Order.customer_id.in_(ids)``, ``query(Order).filter_by(customer_id=x)``.
+    Tests and migration scripts (``is_migration_module``: one-off data fixes) do not count."""
+    return memo(app, _column_lookups)
+
+
+def _column_lookups(app: AppModel) -> dict[tuple[str, str], tuple[Function, ...]]:
+    out: dict[tuple[str, str], list[Function]] = {}
+    for fn in checked_functions(app):
+        pairs: set[tuple[str, str]] = set()
+        for cmp in fn.fact.compares:
+            for side in (cmp.left, cmp.right):
+                # ``Model.col == x``, ``func.lower(Model.col) == x``
+                for e in (side, *side.args) if isinstance(side, Call) else (side,):
+                    ca = _class_attr(e)
+                    if ca:
+                        pairs.add(ca)
+        for site, _ in fn.calls:
+            func = site.call.func
+            if not isinstance(func, Attr):
+                continue
+            if func.attr in COMPARE_METHODS:
+                ca = _class_attr(func.value)
+                if ca:
+                    pairs.add(ca)
+            elif func.attr == "filter_by" and site.call.kwargs:
+                model = query_model(site.call)
+                if model:
+                    pairs.update((model, k) for k, _ in site.call.kwargs if k)
+        for pair in pairs:
+            out.setdefault(pair, []).append(fn)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def may_run(app: AppModel, fn: Function) -> bool:
+    """Whether anything may run ``fn``: it is a route handler or decorated (a router's, a task queue's,
+    a command line's registration), the project calls it (a call resolved to it, or an unresolved call
+    of a callable of its name) or names it (a callback, a ``Depends(fn)``). False only when nothing in
+    the project reaches it: dead code."""
+    if fn.fact.decorators:
+        return True
+    live, names = memo(app, _reached)
+    return fn.qualname in live or fn.fact.name in names
+
+
+def _reached(app: AppModel) -> tuple[set[str], set[str]]:
+    """Qualnames the project's calls resolve to and route handlers; names called without a resolved
+    target or read as values (a callback passed on, a ``Depends(fn)`` default, an argument of a
+    module-level registration)."""
+    live: set[str] = {r.handler.qualname for r in app.iter_routes()}
+    names: set[str] = set()
+    for cc in iter_calls_to(app, lambda target: True):
+        if cc.target is not None:
+            live.add(cc.target)
+        else:
+            names.add(_callee(cc.call))
+        for arg in (*cc.call.args, *(v for _, v in cc.call.kwargs)):
+            names.update(identifiers(arg))
+    for fn in app.functions.values():
+        if is_test_path(fn.path):
+            continue
+        # the names read in the body (attribute names too), less the callees of its resolved calls (the
+        # call graph holds those)
+        callees = {_callee(site.call) for site, target in fn.calls if target is not None}
+        names.update(fn.fact.names - callees - {fn.fact.name})
+        for p in fn.fact.params:
+            names.update(identifiers(p.default))
+    return live, names
+
+
+def _callee(call: Call) -> str:
+    """The name a call calls: ``f`` of ``f()`` and of ``service.f()``."""
+    func = call.func
+    return func.attr if isinstance(func, Attr) else func.id if isinstance(func, Name) else ""

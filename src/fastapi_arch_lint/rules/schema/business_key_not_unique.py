@@ -8,7 +8,7 @@ from fastapi_arch_lint.analysis.names import is_password_column
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Table
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.schema._common import column_loc, name_words, schema_tables
+from fastapi_arch_lint.rules.schema._common import column_loc, column_lookups, may_run, name_words, schema_tables
 
 # words of a table's name that make it a record of something that happened or was sent to an address
 # (a token, an invitation, a log line), not the entity the address identifies: many rows per address
@@ -78,6 +78,8 @@ class BusinessKeyNotUnique(Rule):
     summary = "A business key column (`email`, `username`, `slug`, `handle`) has no unique constraint"
     severity = Severity.WARNING
     confidence = Confidence.MEDIUM
+    other_severities = {Severity.INFO: "when the project's code never looks rows up by the key (no query compares "
+                                       "it, or only code that nothing runs does)"}
     default_options = {"keys": ["email", "username", "slug", "handle"]}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
@@ -103,10 +105,21 @@ class BusinessKeyNotUnique(Rule):
                 line, column, inherited = column_loc(app, table, col)
                 indexed = " (it is indexed, but an index does not stop duplicates)" if col.index or any(
                     g and g[0] == col.name for g in table.index_groups) else ""
+                lookups = column_lookups(app).get((table.name, col.name), ())
+                live = any(may_run(app, fn) for fn in lookups)
+                if live:
+                    tail = f"two rows can claim the same {col.name}, and lookups by it return either"
+                elif lookups:
+                    tail = (f"two rows can claim the same {col.name}; but the only lookups by it are in code that "
+                            f"nothing calls ({', '.join(f'`{fn.fact.qualname}`' for fn in lookups[:3])})")
+                else:
+                    tail = (f"two rows can claim the same {col.name}; no lookup by it was seen, so it matters once "
+                            "the code finds rows by it")
                 yield self.finding(
                     table.path, line, column,
-                    f"business key `{table.name}.{col.name}`{inherited} is not unique{indexed}: two rows can "
-                    f"claim the same {col.name}, and lookups by it return either",
+                    f"business key `{table.name}.{col.name}`{inherited} is not unique{indexed}: {tail}",
+                    severity=None if live else Severity.INFO,
+                    confidence=None if live else Confidence.LOW,
                     help=f"add `unique=True` to the column (or a `UniqueConstraint(\"{col.name}\")`, scoped with the "
                          "tenant column when keys are unique per tenant), and handle the `IntegrityError` as a 409",
                     related=(Related(table.path, table.line, f"table `{table.tablename or table.name}`"),),

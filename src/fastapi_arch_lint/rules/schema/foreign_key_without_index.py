@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-import re
-
-from fastapi_arch_lint.analysis.calls import is_test_path
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, Column, Table
-from fastapi_arch_lint.model.expr import Attr, Call, Expr, Name
+from fastapi_arch_lint.model.app import AppModel, Column, Function, Table
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, walk
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.schema._common import column_loc, is_migration_module, schema_tables
+from fastapi_arch_lint.rules.schema._common import (
+    checked_functions, column_loc, column_lookups, query_model, schema_tables, snake)
 
 
 def leading_columns(table: Table) -> set[str]:
@@ -32,65 +31,13 @@ def leading_columns(table: Table) -> set[str]:
 
 # a parent delete or key update that changes the child rows: the database finds them by the key
 ROW_ACTIONS = frozenset({"CASCADE", "SET NULL", "SET DEFAULT"})
-# ``Model.col.in_(...)``: a comparison written as a method
-COMPARE_METHODS = frozenset({"in_", "not_in", "notin_", "is_", "is_not", "isnot", "between", "any_"})
-QUERY_STARTS = frozenset({"query", "select", "exists", "update", "delete"})
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def _class_attr(e: Expr) -> tuple[str, str] | None:
-    """``Order.customer_id`` (an attribute of a capitalised name: a mapped column in a query)."""
-    if isinstance(e, Attr) and isinstance(e.value, Name) and e.value.id[:1].isupper():
-        return e.value.id, e.attr
-    return None
-
-
-def _query_model(call: Call) -> str | None:
-    """The model a ``session.query(Model)...filter_by(...)`` / ``select(Model)...filter_by(...)`` chain starts from."""
-    e: Expr = call.func
-    for _ in range(12):
-        if isinstance(e, Attr):
-            e = e.value
-        elif isinstance(e, Call):
-            fn = e.func
-            name = fn.attr if isinstance(fn, Attr) else fn.id if isinstance(fn, Name) else ""
-            if name in QUERY_STARTS and e.args and isinstance(e.args[0], Name):
-                return e.args[0].id
-            e = fn
-        else:
-            return None
-    return None
+# a column that marks rows deleted instead of removing them (own or inherited from a base class)
+SOFT_DELETE_COLUMNS = frozenset({"deleted_at", "is_deleted", "deleted", "removed_at"})
 
 
 def compared_columns(app: AppModel) -> set[tuple[str, str]]:
-    """(class name, column) pairs the project's code compares or filters on: ``Order.customer_id == x``,
-    ``Order.customer_id.in_(ids)``, ``query(Order).filter_by(customer_id=x)``. Tests and migration scripts
-    (``is_migration_module``: one-off data fixes) do not count."""
-    out: set[tuple[str, str]] = set()
-    for fn in app.functions.values():
-        if is_test_path(fn.path) or is_migration_module(app, fn.module, fn.path):
-            continue
-        for cmp in fn.fact.compares:
-            for side in (cmp.left, cmp.right):
-                ca = _class_attr(side)
-                if ca:
-                    out.add(ca)
-        for site, _ in fn.calls:
-            func = site.call.func
-            if not isinstance(func, Attr):
-                continue
-            if func.attr in COMPARE_METHODS:
-                ca = _class_attr(func.value)
-                if ca:
-                    out.add(ca)
-            elif func.attr == "filter_by" and site.call.kwargs:
-                model = _query_model(site.call)
-                if model:
-                    out.update((model, k) for k, _ in site.call.kwargs if k)
-    return out
+    """(class name, column) pairs the project's code compares or filters on (``column_lookups``)."""
+    return set(column_lookups(app))
 
 
 def _target_table(app: AppModel, tables: list[Table], fk: str) -> Table | None:
@@ -111,7 +58,7 @@ def _table_heads(app: AppModel) -> tuple[dict[str, Table], dict[str, Table]]:
             if key is not None:
                 exact.setdefault(key, t)
         if t.tablename is None:
-            loose.setdefault(_snake(t.name), t)
+            loose.setdefault(snake(t.name), t)
             loose.setdefault(t.name.lower(), t)
     return exact, loose
 
@@ -120,14 +67,121 @@ def _through(text: str, col: str) -> bool:
     return not text or re.search(rf"\b{re.escape(col)}\b", text) is not None
 
 
+def _class_names(e: Expr | None) -> set[str]:
+    """The class names an annotation names: ``Parent``, ``models.Parent``, ``"Parent"``, ``Parent | None``,
+    ``Optional[Parent]``."""
+    out: set[str] = set()
+    for x in walk(e):
+        if isinstance(x, Name):
+            out.add(x.id)
+        elif isinstance(x, Attr):
+            out.add(x.attr)
+        elif isinstance(x, Const) and isinstance(x.value, str):
+            out.add(x.value.rsplit(".", 1)[-1])
+    return out
+
+
+def _class_words(name: str) -> set[str]:
+    """What a variable holding a ``name`` row is usually called: ``case_priority`` for ``CasePriority``
+    (``recipe`` for ``RecipeModel`` too)."""
+    words = snake(name)
+    return {words, words.removesuffix("_model"), words.removesuffix("_orm")} - {""}
+
+
+def attribute_holders(app: AppModel) -> dict[str, set[str]]:
+    """For each attribute name the project's code reads, what it reads it from: the class name for a
+    class attribute (``selectinload(Parent.children)``, ``.join(Parent.children)``), the segment before
+    it (``severity.incidents`` -> ``severity``), and the class a parameter is annotated with or a method
+    belongs to (``def f(p: Parent): p.children``, ``self.children`` in a method of ``Parent``)."""
+    return memo(app, _attribute_holders)
+
+
+def _attribute_holders(app: AppModel) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for fn in checked_functions(app):
+        typed = {p.name: _class_names(p.annotation) for p in fn.fact.params if p.annotation is not None}
+        if fn.class_name:
+            typed["self"] = {fn.class_name.rsplit(".", 1)[-1]}
+        for chain in fn.fact.attributes:
+            parts = chain.split(".")
+            holders = out.setdefault(parts[-1], set())
+            holders.add(parts[-2])
+            if len(parts) == 2 and parts[0] in typed:
+                holders.update(typed[parts[0]])
+    return out
+
+
+def backref_read(app: AppModel, parent: Table, backref: str) -> bool:
+    """Whether the project's code reads the backref ``parent.<backref>`` (only then does it load the
+    child rows through the key): through the class (a loader option, a join, ``.any()``), through a
+    variable named for the parent class or a relationship that holds a parent row, through a parameter
+    annotated with the parent class or ``self`` in its methods, or through a Pydantic model named for the
+    parent that has a field of that name (a response that serialises the rows)."""
+    holders = attribute_holders(app).get(backref, set())
+    names = {parent.name} | _class_words(parent.name)
+    names |= {r.name for t in schema_tables(app) for r in t.relationships
+              if r.target.rsplit(".", 1)[-1] == parent.name}
+    if holders & names:
+        return True
+    stem = parent.name.removesuffix("Model")
+    return any(m.name.startswith(stem) and m.field(backref) is not None for m in app.models)
+
+
+def hard_deleted(app: AppModel) -> set[str]:
+    """Class names whose rows the project's code deletes: ``session.delete(row)`` of a row of that class
+    (a parameter annotated with it, or a variable named for it), ``delete(Model)`` statements and
+    ``query(Model)...delete()``. A delete whose row's class cannot be told counts for no class."""
+    return memo(app, _hard_deleted)
+
+
+def _hard_deleted(app: AppModel) -> set[str]:
+    out: set[str] = set()
+    words: dict[str, str] = {}
+    for t in schema_tables(app):
+        for w in _class_words(t.name):
+            words.setdefault(w, t.name)
+    for fn in checked_functions(app):
+        typed = {p.name: _class_names(p.annotation) for p in fn.fact.params if p.annotation is not None}
+        for site, _ in fn.calls:
+            call = site.call
+            fname = call.func.attr if isinstance(call.func, Attr) else call.func.id if isinstance(call.func, Name) else ""
+            if fname != "delete":
+                continue
+            if isinstance(call.func, Attr) and not call.args:
+                model = query_model(call)  # session.query(Model).filter(...).delete()
+                if model:
+                    out.add(model)
+            elif len(call.args) == 1 and not call.kwargs and isinstance(call.args[0], Name):
+                arg = call.args[0].id  # session.delete(row) / delete(Model)
+                out.add(arg)
+                out.update(typed.get(arg, ()))
+                if arg in words:
+                    out.add(words[arg])
+    return out
+
+
+def soft_deleted(app: AppModel, table: Table) -> bool:
+    """The table marks rows deleted instead of removing them: a ``deleted_at`` / ``is_deleted`` column of
+    its own or assigned in a project base class (an abstract declarative base or a mixin, whose columns
+    the table's column list may not show)."""
+    if any(c.name in SOFT_DELETE_COLUMNS for c in table.columns):
+        return True
+    for base in app.class_bases.get(table.qualname, ()):
+        entry = app.classes.get(base)
+        if entry is not None and any(f.name in SOFT_DELETE_COLUMNS for f in entry[1].fields):
+            return True
+    return False
+
+
 def use_of(app: AppModel, tables: list[Table], table: Table, col: Column,
            compared: set[tuple[str, str]]) -> str | None:
     """Why rows of ``table`` are looked up by ``col`` (so its index matters), or None when nothing says so."""
-    if col.ondelete in ROW_ACTIONS:
+    parent = _target_table(app, tables, col.foreign_key or "")
+    if col.ondelete in ROW_ACTIONS and not (
+            parent is not None and soft_deleted(app, parent) and parent.name not in hard_deleted(app)):
         return f"`ondelete=\"{col.ondelete}\"` makes every delete of a parent find its rows by it"
     if (table.name, col.name) in compared:
         return "the project's queries filter or join on it"
-    parent = _target_table(app, tables, col.foreign_key or "")
     if parent is not None:
         back_fk = any(c.foreign_key and _target_table(app, tables, c.foreign_key) is table for c in parent.columns)
         for r in parent.relationships:
@@ -139,8 +193,8 @@ def use_of(app: AppModel, tables: list[Table], table: Table, col: Column,
                 return f"`{parent.name}.{r.name}` loads its {kind} through it"
         for r in table.relationships:
             if r.target == parent.name and r.backref and not r.secondary and _through(
-                    f"{r.foreign_keys} {r.primaryjoin}".strip(), col.name):
-                return f"the backref `{parent.name}.{r.backref}` loads its rows through it"
+                    f"{r.foreign_keys} {r.primaryjoin}".strip(), col.name) and backref_read(app, parent, r.backref):
+                return f"the backref `{parent.name}.{r.backref}`, which the code reads, loads its rows through it"
     for t in tables:
         for r in t.relationships:
             if r.secondary and r.secondary.split(".")[-1] in (table.tablename, table.name):
