@@ -83,11 +83,9 @@ def query_model(call: Call) -> str | None:
         if isinstance(e, Attr):
             e = e.value
         elif isinstance(e, Call):
-            fn = e.func
-            name = fn.attr if isinstance(fn, Attr) else fn.id if isinstance(fn, Name) else ""
-            if name in QUERY_STARTS and e.args and isinstance(e.args[0], Name):
+            if callee(e) in QUERY_STARTS and e.args and isinstance(e.args[0], Name):
                 return e.args[0].id
-            e = fn
+            e = e.func
         else:
             return None
     return None
@@ -149,7 +147,7 @@ def _reached(app: AppModel) -> tuple[set[str], set[str]]:
         if cc.target is not None:
             live.add(cc.target)
         else:
-            names.add(_callee(cc.call))
+            names.add(callee(cc.call))
         for arg in (*cc.call.args, *(v for _, v in cc.call.kwargs)):
             names.update(identifiers(arg))
     for fn in app.functions.values():
@@ -157,14 +155,14 @@ def _reached(app: AppModel) -> tuple[set[str], set[str]]:
             continue
         # the names read in the body (attribute names too), less the callees of its resolved calls (the
         # call graph holds those)
-        callees = {_callee(site.call) for site, target in fn.calls if target is not None}
+        callees = {callee(site.call) for site, target in fn.calls if target is not None}
         names.update(fn.fact.names - callees - {fn.fact.name})
         for p in fn.fact.params:
             names.update(identifiers(p.default))
     return live, names
 
 
-def _callee(call: Call) -> str:
+def callee(call: Call) -> str:
     """The name a call calls: ``f`` of ``f()`` and of ``service.f()``."""
     func = call.func
     return func.attr if isinstance(func, Attr) else func.id if isinstance(func, Name) else ""

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, Column, Function, Table
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, walk
+from fastapi_arch_lint.model.app import AppModel, Column, Table
+from fastapi_arch_lint.model.expr import Attr, Const, Expr, Name, walk
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.schema._common import (
-    checked_functions, column_loc, column_lookups, query_model, schema_tables, snake)
+    callee, checked_functions, column_loc, column_lookups, query_model, schema_tables, snake)
 
 
 def leading_columns(table: Table) -> set[str]:
@@ -144,8 +144,7 @@ def _hard_deleted(app: AppModel) -> set[str]:
         typed = {p.name: _class_names(p.annotation) for p in fn.fact.params if p.annotation is not None}
         for site, _ in fn.calls:
             call = site.call
-            fname = call.func.attr if isinstance(call.func, Attr) else call.func.id if isinstance(call.func, Name) else ""
-            if fname != "delete":
+            if callee(call) != "delete":
                 continue
             if isinstance(call.func, Attr) and not call.args:
                 model = query_model(call)  # session.query(Model).filter(...).delete()
