@@ -557,3 +557,44 @@ def test_tls_and_timeouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         ("app/clients.py", 8), ("app/clients.py", 13)]
     assert lines(run(tmp_path, monkeypatch, OutboundRequestWithoutTimeout, files)) == [
         ("app/clients.py", 9), ("app/clients.py", 12)]
+
+
+def test_fal506_warning_only_where_a_request_runs_the_comparison(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/checks.py": """
+            class Gate:
+                def __init__(self, api_key: str) -> None:
+                    self.api_key = api_key
+
+                def __call__(self, x_api_key: str) -> None:
+                    if x_api_key != self.api_key:
+                        raise ValueError("bad key")
+
+
+            def same_secret(client_secret: str, stored_secret: str) -> bool:
+                return client_secret == stored_secret
+
+
+            def settle(client_secret: str, stored_secret: str) -> bool:
+                return client_secret == stored_secret
+        """,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+
+            from app.checks import Gate, same_secret
+
+            app = FastAPI()
+            gate = Gate("k")
+
+
+            @app.get("/items", dependencies=[Depends(gate)])
+            def items(secret: str) -> bool:
+                return same_secret(secret, "x")
+        """,
+    }
+    found = {f.line: f for f in run(tmp_path, monkeypatch, NonConstantTimeSecretCompare, files)}
+    assert found[7].severity == Severity.WARNING  # the dependency instance's ``__call__``
+    assert found[12].severity == Severity.WARNING  # called by the handler
+    assert found[16].severity == Severity.INFO  # nothing a request runs calls it
+    assert "no client can time it" in found[16].message
