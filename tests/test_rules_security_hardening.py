@@ -598,3 +598,61 @@ def test_fal506_warning_only_where_a_request_runs_the_comparison(tmp_path: Path,
     assert found[12].severity == Severity.WARNING  # called by the handler
     assert found[16].severity == Severity.INFO  # nothing a request runs calls it
     assert "no client can time it" in found[16].message
+
+
+def test_hardcoded_secret_follows_settings_fields_to_their_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A settings field's development default is a warning when a read of it signs (through project
+    functions that pass it on), info when it is an outbound credential or the settings refuse it."""
+    files = {
+        "app/__init__.py": "",
+        "app/config.py": """
+            from functools import lru_cache
+
+            from pydantic_settings import BaseSettings
+
+
+            class Settings(BaseSettings):
+                env: str = "dev"
+                APP_KEY: str = "dev app key"
+                CACHE_PASSWORD: str = "cache-dev"
+                VENDOR_TOKEN: str = "vendor-dev"
+                SIGNING_KEY: str = "dev cookie"
+
+                def check(self) -> None:
+                    if self.env == "prod" and self.SIGNING_KEY == "dev cookie":
+                        raise RuntimeError("SIGNING_KEY")
+
+
+            @lru_cache
+            def get_settings() -> Settings:
+                return Settings()
+        """,
+        "app/crypto.py": """
+            import hashlib
+            import hmac
+
+            from app.config import get_settings
+
+
+            def digest(value: str, key: str) -> str:
+                return hmac.new(key.encode("utf-8"), value.encode(), hashlib.sha256).hexdigest()
+
+
+            def token_digest(token: str, *, secret: str) -> str:
+                return digest(token, secret)
+
+
+            def fingerprint(token: str) -> str:
+                return token_digest(token, secret=get_settings().APP_KEY)
+
+
+            def cookie_mac(value: str) -> str:
+                return digest(value, get_settings().SIGNING_KEY)
+        """,
+    }
+    found = {f.entity.rsplit(".", 1)[-1]: f for f in run(tmp_path, monkeypatch, HardcodedSecret, files)}
+    assert found["APP_KEY"].severity == Severity.WARNING
+    assert "`hmac.new(...)` in `digest`" in found["APP_KEY"].message
+    assert found["CACHE_PASSWORD"].severity == Severity.INFO and "outbound" in found["CACHE_PASSWORD"].message
+    assert found["VENDOR_TOKEN"].severity == Severity.INFO
+    assert found["SIGNING_KEY"].severity == Severity.INFO and "`Settings.check`" in found["SIGNING_KEY"].message
