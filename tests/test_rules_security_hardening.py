@@ -656,3 +656,58 @@ def test_hardcoded_secret_follows_settings_fields_to_their_use(tmp_path: Path, m
     assert found["CACHE_PASSWORD"].severity == Severity.INFO and "outbound" in found["CACHE_PASSWORD"].message
     assert found["VENDOR_TOKEN"].severity == Severity.INFO
     assert found["SIGNING_KEY"].severity == Severity.INFO and "`Settings.check`" in found["SIGNING_KEY"].message
+
+
+def test_jwt_decode_without_algorithms_python_jose_key_shapes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """python-jose builds the key for the header's alg and refuses a key of another type: a JWK from a
+    key set and a shared secret are info; a public key, or a module constant in a function that also
+    reads a key set, stays an error."""
+    files = {
+        "app/__init__.py": "",
+        "app/auth.py": """
+            import httpx
+            from jose import jwt
+
+            ISSUER_PUBLIC_KEY = "-----BEGIN PUBLIC KEY-----"
+            APP_SECRET = "x"
+
+
+            def from_key_set(token: str, url: str) -> dict:
+                keys = httpx.get(url, timeout=5).json()["keys"]
+                for jwk in keys:
+                    chosen = jwk
+                return jwt.decode(token, chosen)
+
+
+            def with_secret(token: str) -> dict:
+                return jwt.decode(token, APP_SECRET)
+
+
+            def with_public_key(token: str, url: str) -> dict:
+                keys = httpx.get(url, timeout=5).json()["keys"]
+                return jwt.decode(token, ISSUER_PUBLIC_KEY) if keys else {}
+        """,
+    }
+    found = {f.line: f.severity for f in run(tmp_path, monkeypatch, JwtDecodeWithoutAlgorithms, files)}
+    assert found == {13: Severity.INFO, 17: Severity.INFO, 22: Severity.ERROR}
+
+
+def test_hardcoded_secret_object_store_secret_key_is_outbound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Minio(secret_key=settings.STORE_PASSWORD)`` presents a password to a store: it signs nothing."""
+    files = {
+        "app/__init__.py": "",
+        "app/config.py": """
+            from minio import Minio
+            from pydantic_settings import BaseSettings
+
+
+            class Settings(BaseSettings):
+                STORE_PASSWORD: str = "store-dev"
+
+
+            settings = Settings()
+            client = Minio("localhost:9000", secret_key=settings.STORE_PASSWORD)
+        """,
+    }
+    [f] = run(tmp_path, monkeypatch, HardcodedSecret, files)
+    assert f.severity == Severity.INFO and "outbound" in f.message

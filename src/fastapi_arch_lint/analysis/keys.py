@@ -9,6 +9,7 @@ a development password of the developer's own database only opens that database.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -32,8 +33,10 @@ KEY_ARGS = {
     "itsdangerous.Signer": (0, "secret_key"),
     "cryptography.fernet.Fernet": (0, "key"),
 }
-# keyword arguments that are a signing key whatever the call (``SessionMiddleware``, CSRF protection)
-KEY_KWARGS = ("secret_key", "signing_key", "signing_secret", "jwt_secret")
+# keyword arguments that are a signing key when the call is a signer (``SessionMiddleware(secret_key=)``,
+# CSRF protection, ``JWTStrategy(secret=)``); an object store client's ``secret_key=`` is a password
+KEY_KWARGS = ("secret_key", "secret", "signing_key", "signing_secret", "jwt_secret")
+SIGNER_CALLS = re.compile(r"Middleware|Csrf|CSRF|Session|Serializer|Signer|JWT|Jwt|Token|Strategy|Cookie")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,8 @@ def direct_key(cc: CodeCall) -> tuple[Expr, str] | None:
             label = dotted(call.func) or (short_target(target) if target else "call")
             if label.endswith("add_middleware") and call.args:
                 label = dotted(call.args[0]) or label
-            return v, f"{label}({name}=)"
+            if SIGNER_CALLS.search(label.rsplit(".", 1)[-1]):
+                return v, f"{label}({name}=)"
     return None
 
 

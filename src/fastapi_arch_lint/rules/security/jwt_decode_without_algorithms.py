@@ -47,7 +47,7 @@ def _local_sources(expr: Expr | None, cc: CodeCall, depth: int = 0) -> list[Expr
     return out
 
 
-def _jwk_from_key_set(key: Expr | None, cc: CodeCall) -> bool:
+def _jwk_from_key_set(app: AppModel, key: Expr | None, cc: CodeCall) -> bool:
     """The key is one entry of a JSON Web Key Set the function reads (``jwks["keys"]``, picked by ``kid``):
     a JWK dict, which python-jose builds for the token's ``alg`` only when its ``kty`` matches."""
     fn = cc.function
@@ -58,10 +58,13 @@ def _jwk_from_key_set(key: Expr | None, cc: CodeCall) -> bool:
     if not reads_key_set:
         return False
     params = {p.name for p in fn.fact.params}
+    module = app.module(cc.module)
+    if module is not None:  # a module constant or an imported key is no loop variable
+        params |= {a.target for a in module.facts.scope.assigns} | {i.local for i in module.facts.imports}
     for src in _local_sources(key, cc):
         if isinstance(src, Subscript):
             return True
-        # a name bound by no assignment nor parameter: the ``for jwk in keys:`` loop variable
+        # a name bound by no assignment, parameter or module name: the ``for jwk in keys:`` loop variable
         if isinstance(src, Name) and src.id not in params and not any(a.target == src.id for a in fn.fact.scope.assigns):
             return True
     return False
@@ -107,7 +110,7 @@ class JwtDecodeWithoutAlgorithms(Rule):
                 why = "the algorithm is then whatever the token's header says" if lib == "python-jose" else \
                       "PyJWT 2 rejects every token, PyJWT 1 and python-jose let the token's header choose the algorithm"
                 key = cc.call.arg(1, "key")
-                if lib == "python-jose" and _jwk_from_key_set(key, cc):
+                if lib == "python-jose" and _jwk_from_key_set(app, key, cc):
                     severity = Severity.INFO
                     why += (", but the key is a JWK from a key set: python-jose builds it for that algorithm only "
                             "when its `kty` matches (an RSA JWK cannot become an HMAC secret) and knows no `none`")
