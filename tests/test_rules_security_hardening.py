@@ -557,3 +557,157 @@ def test_tls_and_timeouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         ("app/clients.py", 8), ("app/clients.py", 13)]
     assert lines(run(tmp_path, monkeypatch, OutboundRequestWithoutTimeout, files)) == [
         ("app/clients.py", 9), ("app/clients.py", 12)]
+
+
+def test_fal506_warning_only_where_a_request_runs_the_comparison(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/checks.py": """
+            class Gate:
+                def __init__(self, api_key: str) -> None:
+                    self.api_key = api_key
+
+                def __call__(self, x_api_key: str) -> None:
+                    if x_api_key != self.api_key:
+                        raise ValueError("bad key")
+
+
+            def same_secret(client_secret: str, stored_secret: str) -> bool:
+                return client_secret == stored_secret
+
+
+            def settle(client_secret: str, stored_secret: str) -> bool:
+                return client_secret == stored_secret
+        """,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+
+            from app.checks import Gate, same_secret
+
+            app = FastAPI()
+            gate = Gate("k")
+
+
+            @app.get("/items", dependencies=[Depends(gate)])
+            def items(secret: str) -> bool:
+                return same_secret(secret, "x")
+        """,
+    }
+    found = {f.line: f for f in run(tmp_path, monkeypatch, NonConstantTimeSecretCompare, files)}
+    assert found[7].severity == Severity.WARNING  # the dependency instance's ``__call__``
+    assert found[12].severity == Severity.WARNING  # called by the handler
+    assert found[16].severity == Severity.INFO  # nothing a request runs calls it
+    assert "no client can time it" in found[16].message
+
+
+def test_hardcoded_secret_follows_settings_fields_to_their_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A settings field's development default is a warning when a read of it signs (through project
+    functions that pass it on), info when it is an outbound credential or the settings refuse it."""
+    files = {
+        "app/__init__.py": "",
+        "app/config.py": """
+            from functools import lru_cache
+
+            from pydantic_settings import BaseSettings
+
+
+            class Settings(BaseSettings):
+                env: str = "dev"
+                APP_KEY: str = "dev app key"
+                CACHE_PASSWORD: str = "cache-dev"
+                VENDOR_TOKEN: str = "vendor-dev"
+                SIGNING_KEY: str = "dev cookie"
+
+                def check(self) -> None:
+                    if self.env == "prod" and self.SIGNING_KEY == "dev cookie":
+                        raise RuntimeError("SIGNING_KEY")
+
+
+            @lru_cache
+            def get_settings() -> Settings:
+                return Settings()
+        """,
+        "app/crypto.py": """
+            import hashlib
+            import hmac
+
+            from app.config import get_settings
+
+
+            def digest(value: str, key: str) -> str:
+                return hmac.new(key.encode("utf-8"), value.encode(), hashlib.sha256).hexdigest()
+
+
+            def token_digest(token: str, *, secret: str) -> str:
+                return digest(token, secret)
+
+
+            def fingerprint(token: str) -> str:
+                return token_digest(token, secret=get_settings().APP_KEY)
+
+
+            def cookie_mac(value: str) -> str:
+                return digest(value, get_settings().SIGNING_KEY)
+        """,
+    }
+    found = {f.entity.rsplit(".", 1)[-1]: f for f in run(tmp_path, monkeypatch, HardcodedSecret, files)}
+    assert found["APP_KEY"].severity == Severity.WARNING
+    assert "`hmac.new(...)` in `digest`" in found["APP_KEY"].message
+    assert found["CACHE_PASSWORD"].severity == Severity.INFO and "outbound" in found["CACHE_PASSWORD"].message
+    assert found["VENDOR_TOKEN"].severity == Severity.INFO
+    assert found["SIGNING_KEY"].severity == Severity.INFO and "`Settings.check`" in found["SIGNING_KEY"].message
+
+
+def test_jwt_decode_without_algorithms_python_jose_key_shapes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """python-jose builds the key for the header's alg and refuses a key of another type: a JWK from a
+    key set and a shared secret are info; a public key, or a module constant in a function that also
+    reads a key set, stays an error."""
+    files = {
+        "app/__init__.py": "",
+        "app/auth.py": """
+            import httpx
+            from jose import jwt
+
+            ISSUER_PUBLIC_KEY = "-----BEGIN PUBLIC KEY-----"
+            APP_SECRET = "x"
+
+
+            def from_key_set(token: str, url: str) -> dict:
+                keys = httpx.get(url, timeout=5).json()["keys"]
+                for jwk in keys:
+                    chosen = jwk
+                return jwt.decode(token, chosen)
+
+
+            def with_secret(token: str) -> dict:
+                return jwt.decode(token, APP_SECRET)
+
+
+            def with_public_key(token: str, url: str) -> dict:
+                keys = httpx.get(url, timeout=5).json()["keys"]
+                return jwt.decode(token, ISSUER_PUBLIC_KEY) if keys else {}
+        """,
+    }
+    found = {f.line: f.severity for f in run(tmp_path, monkeypatch, JwtDecodeWithoutAlgorithms, files)}
+    assert found == {13: Severity.INFO, 17: Severity.INFO, 22: Severity.ERROR}
+
+
+def test_hardcoded_secret_object_store_secret_key_is_outbound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Minio(secret_key=settings.STORE_PASSWORD)`` presents a password to a store: it signs nothing."""
+    files = {
+        "app/__init__.py": "",
+        "app/config.py": """
+            from minio import Minio
+            from pydantic_settings import BaseSettings
+
+
+            class Settings(BaseSettings):
+                STORE_PASSWORD: str = "store-dev"
+
+
+            settings = Settings()
+            client = Minio("localhost:9000", secret_key=settings.STORE_PASSWORD)
+        """,
+    }
+    [f] = run(tmp_path, monkeypatch, HardcodedSecret, files)
+    assert f.severity == Severity.INFO and "outbound" in f.message

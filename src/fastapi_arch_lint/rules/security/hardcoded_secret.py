@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.calls import is_test_path, iter_calls
+from fastapi_arch_lint.analysis.keys import KEY_ARGS, KeyUse, default_rejected, key_names
 from fastapi_arch_lint.analysis.libraries import jwt_decode_library, jwt_encode_library, short_target
 from fastapi_arch_lint.analysis.names import SECRET_WORDS, describe_literal, dsn_password, is_reference_value, is_secret_name, words
 from fastapi_arch_lint.analysis.values import target as call_target
@@ -21,15 +22,6 @@ ENV_FALLBACK = {
     "os.environ.get": (1, "default"),
     "os.environ.setdefault": (1, "value"),
     "decouple.config": (1, "default"),
-}
-# calls whose argument is a signing or encryption key
-KEY_ARGS = {
-    "hmac.new": (0, "key"),
-    "itsdangerous.URLSafeTimedSerializer": (0, "secret_key"),
-    "itsdangerous.URLSafeSerializer": (0, "secret_key"),
-    "itsdangerous.TimestampSigner": (0, "secret_key"),
-    "itsdangerous.Signer": (0, "secret_key"),
-    "cryptography.fernet.Fernet": (0, "key"),
 }
 _PLACEHOLDER = re.compile(r"change|example|dummy|placeholder|your|dev|test|fake|not[-_ ]?a|xxx|todo|default|insecure",
                           re.I)
@@ -75,6 +67,32 @@ def looks_generated(value: str) -> bool:
     return entropy >= 3.0
 
 
+# the last words of a credential the application presents to another service (it signs nothing)
+OUTBOUND_LAST = frozenset({"password", "passwd", "passphrase", "pwd", "token", "apikey", "dsn"})
+OUTBOUND_KEYS = frozenset({"api", "access"})  # ``API_KEY``, ``SECRET_ACCESS_KEY``
+
+
+def _use_text(use: KeyUse) -> str:
+    if use.sink.startswith("a comparison"):
+        return f"{use.where} compares it with what a client sends: it verifies"
+    return f"it is the key of {use.sink} in {use.where}"
+
+
+def _role_by_name(name: str) -> str:
+    """``outbound`` for a name that reads as a credential for another service (a database password, an API
+    key or token, an object store's access key, an OAuth client secret), else ``unknown`` (``SECRET_KEY``,
+    ``JWT_SECRET``: by its name a key the application signs with)."""
+    ws = words(name)
+    if not ws:
+        return "unknown"
+    last = ws[-1]
+    if last in OUTBOUND_LAST or (last == "key" and len(ws) > 1 and ws[-2] in OUTBOUND_KEYS):
+        return "outbound"
+    if last == "secret" and len(ws) > 1 and ws[-2] == "client":
+        return "outbound"
+    return "unknown"
+
+
 def _not_shipped(path: str) -> bool:
     """Test code, or a folder of docs, scripts, seed data or examples: not the deployed application."""
     if is_test_path(path):
@@ -110,12 +128,16 @@ class HardcodedSecret(Rule):
     name = "hardcoded-secret"
     summary = "A signing key, password, token or connection-string password is a literal in the code"
     severity = Severity.ERROR
-    other_severities = {Severity.WARNING: "for a value a person typed that reads as a development default (medium confidence)"}
+    other_severities = {Severity.WARNING: "for a value a person typed that reads as a development default (medium confidence)",
+                        Severity.INFO: "for such a default of an outbound credential (a database password, a "
+                                       "third-party API key or token), or of a signing key the project refuses "
+                                       "in production"}
     cwe = ("CWE-798",)
     owasp = ("API8:2023",)
     security_severity = 7.5
 
     def check(self, app: AppModel) -> Iterator[Finding]:
+        self._app = app
         self._seen: set[tuple[str, int, str]] = set()
         # where the flagged statement ends, so a redactor can mask the whole literal
         self._end: tuple[int, int] | None = None
@@ -153,6 +175,7 @@ class HardcodedSecret(Rule):
             if TEST_CLASS.match(cf.qualname.rsplit(".", 1)[-1]):
                 continue  # the settings of a test run, or a test double
             module = qual[: -len(cf.qualname) - 1] if qual.endswith("." + cf.qualname) else qual.rsplit(".", 1)[0]
+            is_settings = any(b.rsplit(".", 1)[-1] == "BaseSettings" for b in app.class_bases.get(qual, ()))
             for f in cf.fields:
                 if f.value is None or f.name.startswith("_") or f.name == "model_config":
                     continue
@@ -161,8 +184,9 @@ class HardcodedSecret(Rule):
                     continue
                 label = f"`{cf.qualname}.{f.name}` defaults to" if f.annotation is not None else f"`{cf.qualname}.{f.name}` is"
                 self._end = (f.pos.end_line, f.pos.end_col)
+                role = self._settings_role(app, qual, f.name, default) if is_settings else None
                 yield from self._bound(path, f.pos.line, f.pos.col, f.name, default, app, module,
-                                       label, f"{qual}.{f.name}", field=True)
+                                       label, f"{qual}.{f.name}", field=True, role=role)
         # keyword arguments (``SessionMiddleware(secret_key="...")``), signing keys, connection strings
         self._end = None
         for cc in iter_calls(app, _literal_argument):
@@ -187,12 +211,28 @@ class HardcodedSecret(Rule):
                                          f"an argument of `{call_name}(...)`", f"{owner}:{call_name}(dsn)")
 
     # -- helpers -------------------------------------------------------------
+    def _settings_role(self, app: AppModel, cls: str, field: str, default: Expr) -> tuple[str, str] | None:
+        """What a settings field's development default is, followed to where the project reads it: a key
+        that signs or verifies (``("signing", where)``), one the project refuses in production
+        (``("rejected", where)``), or None when no read of it feeds a key (its name decides)."""
+        use = key_names(app).get(field)
+        if use is None:
+            return None
+        literal = default.value if isinstance(default, Const) else None
+        if isinstance(default, Call) and default.args and isinstance(default.args[0], Const):
+            literal = default.args[0].value  # ``SecretStr("...")``
+        rejected = default_rejected(app, cls, field, literal) if isinstance(literal, (str, bytes)) else None
+        if rejected is not None:
+            return "rejected", rejected
+        return "signing", _use_text(use)
+
     def _bound(self, path: str, line: int, col: int, name: str, value: Expr | None, app: AppModel,
-               module: str, what: str, entity: str, field: bool = False) -> Iterator[Finding]:
+               module: str, what: str, entity: str, field: bool = False,
+               role: tuple[str, str] | None = None) -> Iterator[Finding]:
         """A name bound to ``value``: a literal, a ``SecretStr("...")``, or an env lookup with a literal fallback."""
         label = what if field else f"{what} is"
         if isinstance(value, Const):
-            yield from self._literal(path, line, col, name, value.value, label, entity)
+            yield from self._literal(path, line, col, name, value.value, label, entity, role=role)
             yield from self._dsn(path, line, col, value.value, label, entity)
             return
         if not isinstance(value, Call) or value.starred:
@@ -201,7 +241,7 @@ class HardcodedSecret(Rule):
         if target.endswith("SecretStr") or target.endswith("SecretBytes"):
             inner = value.args[0] if value.args else None
             if isinstance(inner, Const):
-                yield from self._literal(path, line, col, name, inner.value, label, entity)
+                yield from self._literal(path, line, col, name, inner.value, label, entity, role=role)
             return
         if target in ENV_FALLBACK:
             fallback = value.arg(*ENV_FALLBACK[target])
@@ -209,11 +249,12 @@ class HardcodedSecret(Rule):
                 src = short_target(target)
                 yield from self._literal(path, line, col, name, fallback.value,
                                          f"{what} read with `{src}()`, but its fallback is", entity,
-                                         confidence=Confidence.MEDIUM)
+                                         confidence=Confidence.MEDIUM, role=role)
                 yield from self._dsn(path, line, col, fallback.value, f"the `{src}()` fallback of {what}", entity)
 
     def _literal(self, path: str, line: int, col: int, name: str, value: object, label: str, entity: str,
-                 force: bool = False, confidence: Confidence | None = None) -> Iterator[Finding]:
+                 force: bool = False, confidence: Confidence | None = None,
+                 role: tuple[str, str] | None = None) -> Iterator[Finding]:
         text = _text(value)
         if text is None or not (force or is_secret_name(name)) or is_reference_value(name, text):
             return
@@ -236,12 +277,39 @@ class HardcodedSecret(Rule):
             )
             return
         note = " (it reads like a placeholder)" if _PLACEHOLDER.search(text) else ""
+        if role is None and not force and len(words(name)) > 1:
+            use = key_names(self._app).get(name)
+            role = ("signing", _use_text(use)) if use is not None else None
+        kind, where = role if role is not None else ("signing", "") if force else (_role_by_name(name), "")
+        help_text = HELP.replace(", and rotate it: it is in version control", "") + "; or refuse to start in " \
+            "production while it still has its default"
+        if kind == "rejected":
+            yield self.finding(
+                path, line, col,
+                f"{label} {describe_literal(text)}{note}, a development default of a signing key, but {where}: "
+                "a deployment that keeps it is refused, so only development runs with it",
+                help=help_text, entity=entity, severity=Severity.INFO, confidence=confidence or Confidence.MEDIUM,
+                **self._span(),
+            )
+            return
+        if kind == "outbound":
+            yield self.finding(
+                path, line, col,
+                f"{label} {describe_literal(text)}{note}, a development default of an outbound credential (a "
+                "database, an object store, a third-party service): it signs nothing the application trusts, and "
+                "opens at most the service a developer runs locally with the same default",
+                help=help_text, entity=entity, severity=Severity.INFO, confidence=confidence or Confidence.MEDIUM,
+                **self._span(),
+            )
+            return
+        signs = f" ({where})" if where else ""
         yield self.finding(
             path, line, col,
-            f"{label} {describe_literal(text)}{note}, a development default: every deployment that does not "
-            "override it runs with this value, which everyone with the code knows",
-            help=HELP.replace(", and rotate it: it is in version control", "") + "; or refuse to start in "
-                 "production while it still has its default",
+            f"{label} {describe_literal(text)}{note}, a development default{signs}: every deployment that does not "
+            "override it runs with this value, which everyone with the code knows"
+            + ((": whoever has the code can pass the check it guards" if "compares it" in where else
+                ": whoever has the code can forge what it signs") if where else ""),
+            help=help_text,
             entity=entity, severity=Severity.WARNING, confidence=confidence or Confidence.MEDIUM, **self._span(),
         )
 
@@ -267,10 +335,10 @@ class HardcodedSecret(Rule):
         yield self.finding(
             path, line, col,
             f"{label} `{scheme}://` connection string with an inline password"
-            f"{'' if generated else ' (a development default, unless deployments override it)'}",
+            f"{'' if generated else ' (a development default of an outbound credential: it opens only the database a developer runs locally with the same default, unless deployments keep it)'}",
             help="take the database URL (or at least its password) from the environment or a secret manager; "
                  "keep only a password-less local default such as `sqlite:///./app.db`",
-            entity=entity, severity=None if generated else Severity.WARNING,
+            entity=entity, severity=None if generated else Severity.INFO,
             confidence=None if generated else Confidence.MEDIUM, **self._span(),
         )
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.analysis.calls import is_test_path
 from fastapi_arch_lint.analysis.index import pydantic_model
 from fastapi_arch_lint.analysis.names import is_compared_secret, last_identifier
+from fastapi_arch_lint.analysis.reach import is_request_reachable
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscript, render
@@ -167,6 +168,8 @@ class NonConstantTimeSecretCompare(Rule):
     name = "non-constant-time-secret-compare"
     summary = "A token, password, API key or signature is compared with `==`/`!=` (timing side channel)"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "where no request is shown to run the comparison (a background job, a "
+                                       "queue worker, a script): nobody can time it"}
     cwe = ("CWE-208",)
     owasp = ("API2:2023",)
     security_severity = 5.3
@@ -186,11 +189,15 @@ class NonConstantTimeSecretCompare(Rule):
                 if found is None or _in_query(cmp, fn) or _no_timing_channel(app, fn, cmp):
                     continue
                 name, side = found
+                timed = is_request_reachable(app, fn)
+                leak = ("response times leak how much of a guess is right" if timed else
+                        "no route handler, dependency or middleware is shown to run it, so no client can time it "
+                        "(constant time is still the safer habit)")
                 yield self.finding(
                     fn.path, cmp.pos.line, cmp.pos.col,
                     f"`{render(cmp.left, 40)} {cmp.op} {render(cmp.right, 40)}` in `{fn.fact.qualname}` compares "
-                    f"the secret `{name}` with `{cmp.op}`, which stops at the first differing byte: response times "
-                    "leak how much of a guess is right",
+                    f"the secret `{name}` with `{cmp.op}`, which stops at the first differing byte: {leak}",
+                    severity=None if timed else Severity.INFO,
                     help="compare secrets in constant time: `secrets.compare_digest(a.encode(), b.encode())` "
                          "(or `hmac.compare_digest`); for passwords verify against a slow hash instead",
                     end_line=cmp.pos.end_line, end_col=cmp.pos.end_col,

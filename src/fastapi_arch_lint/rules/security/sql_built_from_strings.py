@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.memo import memo
+from fastapi_arch_lint.analysis.reach import is_request_reachable
 from fastapi_arch_lint.analysis.taint import ENUM_BASES, Flow, annotation_is_safe, is_offline_module, untraced_functions
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
-from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, Expr, FStr, Name, Seq, Subscript, render
+from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, Expr, FStr, Name, Seq, Subscript, render, walk
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._common import built_sql, traced_sql_sites
 
@@ -75,6 +76,8 @@ class SqlBuiltFromStrings(Rule):
     name = "sql-built-from-strings"
     summary = "SQL text is built by f-string, `%`, `.format()` or `+` from a value that is not a constant (origin unknown)"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "when nothing shows the value can come from outside: it is not a `str` "
+                                       "parameter of a function a request reaches"}
     confidence = Confidence.LOW
     cwe = ("CWE-89",)
     owasp = ("A03:2021",)
@@ -103,14 +106,50 @@ class SqlBuiltFromStrings(Rule):
                 if built is None or known.constant(built[1], site.pos.line) or known.constant(arg, site.pos.line):
                     continue
                 part = _first_unknown(known, built[1], site.pos.line)
+                param = _outside_parameter(fn, flow, built[1], site.pos.line)
+                reached = param is not None and is_request_reachable(app, fn)
+                if reached:
+                    origin = (f"`{render(part, 50)}`, which comes from the parameter `{param}` of a function a "
+                              "request reaches: if a caller passes it user input, it controls the query")
+                elif param is not None:
+                    origin = (f"`{render(part, 50)}`, from the parameter `{param}` of a function no request is shown "
+                              "to run (a job, a script, a callback): if it can ever hold user input, the caller "
+                              "controls the query")
+                else:
+                    origin = (f"`{render(part, 50)}`, a value the code computes (nothing shows it can come from a "
+                              "request): if it can ever hold user input, the caller controls the query")
                 yield self.finding(
                     fn.path, site.pos.line, site.pos.col,
-                    f"SQL passed to {label} in `{fn.qualname.rsplit('.', 1)[-1]}` is built with {how} from "
-                    f"`{render(part, 50)}`, which is not a constant: if it can ever hold user input, the caller "
-                    f"controls the query",
-                    help=HELP, entity=fn.qualname,
+                    f"SQL passed to {label} in `{fn.qualname.rsplit('.', 1)[-1]}` is built with {how} from {origin}",
+                    help=HELP, entity=fn.qualname, severity=None if reached else Severity.INFO,
                     end_line=site.pos.end_line, end_col=site.pos.end_col,
                 )
+
+
+def _is_text_annotation(annotation: Expr | None) -> bool:
+    """No annotation, or one that admits a ``str`` (``str``, ``str | None``, ``Optional[str]``)."""
+    return annotation is None or any(isinstance(e, Name) and e.id == "str" for e in walk(annotation))
+
+
+def _outside_parameter(fn: Function, flow: Flow, e: Expr, line: int, depth: int = 0) -> str | None:
+    """The ``str`` parameter of ``fn`` that a part of the built string comes from (directly, or through
+    local assignments before ``line``), else None: the value is then computed here."""
+    if depth > 6:
+        return None
+    for n in walk(e):
+        if not isinstance(n, Name) or n.id in ("self", "cls"):
+            continue
+        defs = [a for a in flow.assigns.get(n.id, ()) if a.pos.line < line and a.value is not None]
+        if defs:
+            for a in defs:
+                found = _outside_parameter(fn, flow, a.value, a.pos.line, depth + 1)  # type: ignore[arg-type]
+                if found is not None:
+                    return found
+            continue
+        p = fn.fact.param(n.id)
+        if p is not None and _is_text_annotation(p.annotation):
+            return n.id
+    return None
 
 
 def _first_unknown(known: _Known, e: Expr, line: int) -> Expr:
