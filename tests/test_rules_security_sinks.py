@@ -3,27 +3,17 @@ name heuristics of FAL535. The pages under rules/security/ hold the examples and
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from fastapi_arch_lint.engine import analyze
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.rules.security.open_redirect import OpenRedirect
 from fastapi_arch_lint.rules.security.predictable_token import PredictableToken, is_secret_name
 from fastapi_arch_lint.rules.security.template_injection import TemplateInjection
 from fastapi_arch_lint.rules.security.unsafe_deserialization import UnsafeDeserialization
 from fastapi_arch_lint.rules.security.xml_external_entities import XmlExternalEntities
-
-
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rule: type, files: dict[str, str]) -> list[Finding]:
-    for name, text in files.items():
-        p = tmp_path / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text), encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    return sorted(rule().check(analyze(["."]).model), key=lambda f: (f.path, f.line))
+from test_rules_security_injection import run
 
 
 def levels(found: list[Finding]) -> list[tuple[int, Severity, Confidence]]:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from fastapi_arch_lint.analysis.calls import CodeCall
 from fastapi_arch_lint.analysis.taint import Context, Flow, Source, call_arg, contexts
 from fastapi_arch_lint.analysis.values import call_value, dict_value
+from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, Expr, FStr, Name, dotted, render
 from fastapi_arch_lint.model.facts import CallSite
+from fastapi_arch_lint.rule import Rule
 
 
 def unverified_reason(app: AppModel, cc: CodeCall) -> str | None:
@@ -104,9 +107,28 @@ Sinks = Callable[[CallSite, "str | None"], Iterable[tuple[Expr, str]]]
 Accept = Callable[[Flow, CallSite, Expr, Source], bool]
 
 
-def traced_sinks(app: AppModel, sinks: Sinks, kind: str, accept: Accept | None = None
-                 ) -> Iterator[tuple[Context, CallSite, Expr, str, Source]]:
-    """Each sink argument request data reaches, once per call: (context, call site, argument, label, source).
+@dataclass(frozen=True, slots=True)
+class Traced:
+    """A sink argument request data reaches: where, through which call, and from what."""
+
+    ctx: Context
+    site: CallSite
+    target: str | None  # what the call resolves to
+    arg: Expr
+    label: str  # the sink as messages name it: `` `pickle.loads()` ``
+    src: Source
+
+    def finding(self, rule: Rule, message: str, help: str, severity: Severity | None = None,
+                confidence: Confidence | None = None) -> Finding:
+        """The rule's finding at the sink, with the route and the calls that led there as related locations."""
+        ctx, pos = self.ctx, self.site.pos
+        return rule.finding(ctx.function.path, pos.line, pos.col, message, help=help, related=ctx.related(),
+                            entity=ctx.entity(), severity=severity, confidence=confidence,
+                            end_line=pos.end_line, end_col=pos.end_col)
+
+
+def traced_sinks(app: AppModel, sinks: Sinks, kind: str, accept: Accept | None = None) -> Iterator[Traced]:
+    """Each sink argument request data reaches, once per call.
 
     ``sinks`` gives a call's dangerous arguments with a label; ``accept`` (given the flow, the site, the
     argument and its source) drops a flow the rule knows is harmless (a fixed host, a guard)."""
@@ -122,7 +144,7 @@ def traced_sinks(app: AppModel, sinks: Sinks, kind: str, accept: Accept | None =
                 if src is None or (accept is not None and not accept(flow, site, arg, src)):
                     continue
                 reported.add(key)
-                yield ctx, site, arg, label, src
+                yield Traced(ctx, site, target, arg, label, src)
 
 
 def where_in(ctx: Context) -> str:

@@ -40,11 +40,7 @@ class CodeInjection(Rule):
     security_severity = 9.8
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        for ctx, site, _arg, label, src in traced_sinks(app, code_sinks, "code"):
-            yield self.finding(
-                ctx.function.path, site.pos.line, site.pos.col,
-                f"{label}{where_in(ctx)} runs Python built from {src.text()} of `{ctx.route.display()}`: "
-                f"`__import__('os').system(...)` in it runs commands on the server",
-                help=HELP, related=ctx.related(), entity=ctx.entity(),
-                end_line=site.pos.end_line, end_col=site.pos.end_col,
-            )
+        for t in traced_sinks(app, code_sinks, "code"):
+            yield t.finding(self, f"{t.label}{where_in(t.ctx)} runs Python built from {t.src.text()} of "
+                                  f"`{t.ctx.route.display()}`: `__import__('os').system(...)` in it runs commands "
+                                  f"on the server", HELP)

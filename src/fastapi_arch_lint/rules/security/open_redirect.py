@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.analysis.taint import Flow, Source, call_arg
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, render, walk
+from fastapi_arch_lint.model.expr import Attr, Const, Expr, render, walk
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._common import prefix_is_fixed, traced_sinks, where_in
@@ -97,22 +97,17 @@ class OpenRedirect(Rule):
         def leaves_site(flow: Flow, site: CallSite, url: Expr, src: Source) -> bool:
             return not own_url(src, url) and not prefix_is_fixed(flow, url, site.pos.line, FIXED_TARGET)
 
-        for ctx, site, url, label, src in traced_sinks(app, redirect_sink(app), "url", leaves_site):
-            found = [guard_of(f) for f in (ctx.function, *(f for f, _ in ctx.trail))]
+        for t in traced_sinks(app, redirect_sink(app), "url", leaves_site):
+            found = [guard_of(f) for f in (t.ctx.function, *(f for f, _ in t.ctx.trail))]
             if "host" in found:
                 continue
             slash = "slash" in found
-            message = (f"{label}{where_in(ctx)} redirects to a URL taken from {src.text()} of "
-                       f"`{ctx.route.display()}`: ")
+            message = (f"{t.label}{where_in(t.ctx)} redirects to a URL taken from {t.src.text()} of "
+                       f"`{t.ctx.route.display()}`: ")
             if slash:
                 message += ("the only check is `startswith(\"/\")`, which `//evil.example` and `/\\evil.example` "
                             "pass: browsers read them as another host")
             else:
                 message += ("a link to this trusted site can send the user on to a phishing page "
                             "(or hand an OAuth code or token to another host)")
-            yield self.finding(
-                ctx.function.path, site.pos.line, site.pos.col, message,
-                help=HELP, related=ctx.related(), entity=ctx.entity(),
-                confidence=Confidence.MEDIUM if slash else None,
-                end_line=site.pos.end_line, end_col=site.pos.end_col,
-            )
+            yield t.finding(self, message, HELP, confidence=Confidence.MEDIUM if slash else None)

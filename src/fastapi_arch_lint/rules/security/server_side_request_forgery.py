@@ -95,11 +95,7 @@ class ServerSideRequestForgery(Rule):
         def fetches_anywhere(flow: Flow, site: CallSite, url: Expr, src: object) -> bool:
             return not prefix_is_fixed(flow, url, site.pos.line, FIXED_HOST) and not guarded(flow)
 
-        for ctx, site, url, label, src in traced_sinks(app, url_sink, "url", fetches_anywhere):
-            yield self.finding(
-                ctx.function.path, site.pos.line, site.pos.col,
-                f"{label}{where_in(ctx)} fetches a URL taken from {src.text()} of `{ctx.route.display()}`: the client "
-                f"can make the server call internal services or cloud metadata endpoints",
-                help=HELP, related=ctx.related(), entity=ctx.entity(),
-                end_line=site.pos.end_line, end_col=site.pos.end_col,
-            )
+        for t in traced_sinks(app, url_sink, "url", fetches_anywhere):
+            yield t.finding(self, f"{t.label}{where_in(t.ctx)} fetches a URL taken from {t.src.text()} of "
+                                  f"`{t.ctx.route.display()}`: the client can make the server call internal services "
+                                  f"or cloud metadata endpoints", HELP)

@@ -55,13 +55,10 @@ class TemplateInjection(Rule):
     security_severity = 9.8
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        for ctx, site, _arg, label, src in traced_sinks(app, template_sinks, "template"):
-            unsure = not next((t for s, t in ctx.function.calls if s is site), None)
-            yield self.finding(
-                ctx.function.path, site.pos.line, site.pos.col,
-                f"{label}{where_in(ctx)} compiles a template from {src.text()} of `{ctx.route.display()}`: "
-                f"template syntax (`{{{{ cycler.__init__.__globals__.os.popen('id').read() }}}}`) runs code on the server",
-                help=HELP, related=ctx.related(), entity=ctx.entity(),
-                severity=Severity.WARNING if unsure else None, confidence=Confidence.MEDIUM if unsure else None,
-                end_line=site.pos.end_line, end_col=site.pos.end_col,
-            )
+        for t in traced_sinks(app, template_sinks, "template"):
+            unsure = not t.target
+            yield t.finding(self, f"{t.label}{where_in(t.ctx)} compiles a template from {t.src.text()} of "
+                                  f"`{t.ctx.route.display()}`: template syntax "
+                                  f"(`{{{{ cycler.__init__.__globals__.os.popen('id').read() }}}}`) runs code on the server",
+                            HELP, severity=Severity.WARNING if unsure else None,
+                            confidence=Confidence.MEDIUM if unsure else None)

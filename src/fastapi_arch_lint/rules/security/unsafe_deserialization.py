@@ -87,19 +87,15 @@ class UnsafeDeserialization(Rule):
     security_severity = 9.8
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        for ctx, site, _arg, label, src in traced_sinks(app, loading_sinks, "deserialize"):
-            certain = next((found[2] for s, t in ctx.function.calls if s is site
-                            for found in [deserializer(s, t)] if found is not None), True)
+        for t in traced_sinks(app, loading_sinks, "deserialize"):
+            found = deserializer(t.site, t.target)
+            certain = found is None or found[2]
             harm = ("a `!!python/object/apply:os.system` tag in the text runs a command on the server"
-                    if certain and "yaml" in label else
+                    if certain and "yaml" in t.label else
                     "the client's bytes rebuild any object, and rebuilding one can run code on the server"
                     if certain else
                     "PyYAML before 5.1 loads `!!python/object` tags with it, and FullLoader had bypasses until 5.4: "
                     "`yaml.safe_load()` is the loader for untrusted text")
-            yield self.finding(
-                ctx.function.path, site.pos.line, site.pos.col,
-                f"{label}{where_in(ctx)} loads {src.text()} of `{ctx.route.display()}`: {harm}",
-                help=HELP, related=ctx.related(), entity=ctx.entity(),
-                severity=None if certain else Severity.WARNING, confidence=None if certain else Confidence.MEDIUM,
-                end_line=site.pos.end_line, end_col=site.pos.end_col,
-            )
+            yield t.finding(self, f"{t.label}{where_in(t.ctx)} loads {t.src.text()} of `{t.ctx.route.display()}`: {harm}",
+                            HELP, severity=None if certain else Severity.WARNING,
+                            confidence=None if certain else Confidence.MEDIUM)

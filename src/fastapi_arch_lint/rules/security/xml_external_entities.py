@@ -130,16 +130,12 @@ class XmlExternalEntities(Rule):
                 risks[(flow.fn.path, site.pos.line, site.pos.col)] = risk
             return risk is not None
 
-        for ctx, site, _arg, label, src in traced_sinks(app, xml_sinks, "xml", resolves):
-            certain = risks.get((ctx.function.path, site.pos.line, site.pos.col)) == "certain"
+        for t in traced_sinks(app, xml_sinks, "xml", resolves):
+            certain = risks.get((t.ctx.function.path, t.site.pos.line, t.site.pos.col)) == "certain"
             harm = ("its parser resolves external entities: `<!ENTITY x SYSTEM \"file:///etc/passwd\">` reads server "
                     "files into the document" if certain else
                     "lxml's default parser resolves external entities before lxml 5.2 (`resolve_entities=True`), so "
                     "`<!ENTITY x SYSTEM \"file:///etc/passwd\">` reads server files on those versions")
-            yield self.finding(
-                ctx.function.path, site.pos.line, site.pos.col,
-                f"{label}{where_in(ctx)} parses {src.text()} of `{ctx.route.display()}`: {harm}",
-                help=HELP, related=ctx.related(), entity=ctx.entity(),
-                severity=None if certain else Severity.WARNING, confidence=None if certain else Confidence.LOW,
-                end_line=site.pos.end_line, end_col=site.pos.end_col,
-            )
+            yield t.finding(self, f"{t.label}{where_in(t.ctx)} parses {t.src.text()} of `{t.ctx.route.display()}`: {harm}",
+                            HELP, severity=None if certain else Severity.WARNING,
+                            confidence=None if certain else Confidence.LOW)
