@@ -183,3 +183,23 @@ def test_predictable_token_skips_tests_scripts_and_system_random(tmp_path: Path,
     found = run(tmp_path, monkeypatch, PredictableToken, {
         "app/tokens.py": body, "tests/test_tokens.py": body, "scripts/seed.py": body})
     assert [(f.path, f.line) for f in found] == [("app/tokens.py", 6)]
+
+
+def test_dotted_token_cannot_leave_the_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `^[a-z0-9.]+$` holds no `/` or `:`: `evil.example` alone is a relative path on this host
+    found = run(tmp_path, monkeypatch, OpenRedirect, {"app/main.py": MAIN, "app/routes.py": """\
+        from typing import Annotated
+
+        from fastapi import APIRouter, Query
+        from fastapi.responses import RedirectResponse
+
+        router = APIRouter()
+
+
+        @router.get("/docs")
+        def docs(version: Annotated[str, Query(pattern="^[a-z0-9.]+$")], page: str = "index"):
+            if page == "latest":
+                return RedirectResponse(version)
+            return RedirectResponse(page)
+        """})
+    assert [f.line for f in found] == [13]

@@ -85,6 +85,9 @@ SANITIZERS_BY_KIND: dict[str, frozenset[str]] = {
     "url": frozenset(),
 }
 PATH_SAFE_ATTRS = frozenset({"name", "stem", "suffix"})
+# sinks a dotted token (``^[a-z0-9.]+$``: no quote, space, ``/``, ``:`` or brace) cannot harm: it may
+# still name a host (``url``) or be ``..`` (``path``)
+TOKEN_HARMLESS = frozenset({"sql", "command", "redirect", "code", "template", "deserialize", "xml"})
 # methods on a tainted value that return something harmless
 HARMLESS_METHODS = frozenset({
     "isdigit", "isnumeric", "isdecimal", "isalnum", "isalpha", "isidentifier", "isspace", "islower", "isupper",
@@ -408,7 +411,7 @@ class Flow:
             return None
         self._busy.add(key)
         src = self.env.get(name)
-        if src is not None and src.token and kind in ("sql", "command"):
+        if src is not None and src.token and kind in TOKEN_HARMLESS:
             src = None
         since = 0  # the line from which ``src`` holds
         for a in self.assigns.get(name, ()):
@@ -479,7 +482,7 @@ class Flow:
                                       or pattern_confines(f.constraint("pattern") or f.constraint("regex"))):
                     return None
                 if f is not None and pattern_is_dotted_token(f.constraint("pattern") or f.constraint("regex")):
-                    if kind in ("sql", "command"):
+                    if kind in TOKEN_HARMLESS:
                         return None
                     return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`", reach="segment", token=True)
                 return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`")
@@ -799,8 +802,9 @@ CONTEXT_DEPTH = 2
 def contexts(app: AppModel) -> Iterator[Context]:
     """Each route handler with tainted parameters, then the project functions it passes them to.
 
-    Five rules walk them, so they are built once per model and shared, flows included: a
-    ``Flow`` only caches what is a function of its inputs, so which rule asks first does not matter."""
+    The injection rules walk them (FAL520-FAL525, FAL530-FAL534), so they are built once per model and
+    shared, flows included: a ``Flow`` only caches what is a function of its inputs, so which rule
+    asks first does not matter."""
     return iter(memo(app, _contexts))
 
 

@@ -97,7 +97,7 @@ class OpenRedirect(Rule):
         def leaves_site(flow: Flow, site: CallSite, url: Expr, src: Source) -> bool:
             return not own_url(src, url) and not prefix_is_fixed(flow, url, site.pos.line, FIXED_TARGET)
 
-        for t in traced_sinks(app, redirect_sink(app), "url", leaves_site):
+        for t in traced_sinks(app, redirect_sink(app), "redirect", leaves_site):
             found = [guard_of(f) for f in (t.ctx.function, *(f for f, _ in t.ctx.trail))]
             if "host" in found:
                 continue
