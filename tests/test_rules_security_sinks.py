@@ -203,3 +203,37 @@ def test_dotted_token_cannot_leave_the_site(tmp_path: Path, monkeypatch: pytest.
             return RedirectResponse(page)
         """})
     assert [f.line for f in found] == [13]
+
+
+@pytest.mark.parametrize(("pattern", "confines"), [
+    ("^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,4})?(-x-[a-zA-Z0-9]{1,8})?$", True), ("^(?:draft|final-v2)$", True),
+    ("^(\\w+|x)$", True), ("^\\w+|x$", False), ("^(a|.*)$", False), ("^(a|b)/$", False), ("^(a$", False),
+    ("^a)$", False),
+])
+def test_patterns_with_groups(pattern: str, confines: bool) -> None:
+    from fastapi_arch_lint.analysis.taint import pattern_confines
+    assert pattern_confines(pattern) is confines
+
+
+def test_or_and_conditional_expressions_carry_taint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, OpenRedirect, {"app/main.py": MAIN, "app/routes.py": """\
+        from fastapi import APIRouter
+        from fastapi.responses import RedirectResponse
+
+        router = APIRouter()
+        HOME = "/"
+
+
+        def is_local(url: str) -> bool:
+            return url.startswith("/") and not url.startswith("//")
+
+
+        @router.get("/a")
+        def a(next: str | None = None, back: bool = False):
+            if back:
+                return RedirectResponse(HOME and next)
+            if next == "":
+                return RedirectResponse(next if next else HOME)
+            return RedirectResponse(next if is_local(next) else HOME)
+        """})
+    assert [f.line for f in found] == [15, 17]

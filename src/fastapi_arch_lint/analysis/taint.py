@@ -37,7 +37,9 @@ from fastapi_arch_lint.analysis.index import find_table, pydantic_model, route_e
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Related
 from fastapi_arch_lint.model.app import AppModel, Function, Route
-from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, DictExpr, Expr, FStr, Name, Opaque, Seq, Subscript, dotted, render, walk
+from fastapi_arch_lint.model.expr import (
+    Attr, BinOp, BoolOp, Call, Compare, Cond, Const, DictExpr, Expr, FStr, Name, Opaque, Seq, Subscript, dotted, render, walk,
+)
 from fastapi_arch_lint.model.facts import AssignFact, CallSite, CompareFact
 
 # parameter sources that carry client-controlled data
@@ -220,16 +222,33 @@ def _anchored_body_matches(pattern: object, token: re.Pattern[str]) -> bool:
             break
     else:
         return False
-    i = 0
-    while i < len(body):
-        m = token.match(body, i)
-        if m is None:
-            return False
-        i = m.end()
+    return bool(body) and _sequence_end(body, 0, token) == len(body)
+
+
+def _sequence_end(body: str, i: int, token: re.Pattern[str], _depth: int = 0) -> int:
+    """Where a run of allowed tokens, groups (``(-[a-z]{2})?``, ``(?:a|b)``) and quantifiers starting
+    at ``i`` ends: at the end of ``body``, at a ``)`` or ``|`` closing a group, or at the first thing
+    the pattern must not admit (``-1`` then)."""
+    while i < len(body) and body[i] not in ")|":
+        if body[i] == "(" and _depth < 4:
+            i += 3 if body.startswith("(?:", i) else 1
+            while True:
+                i = _sequence_end(body, i, token, _depth + 1)
+                if i < 0 or i >= len(body):
+                    return -1
+                if body[i] == ")":
+                    i += 1
+                    break
+                i += 1  # ``|``: the next alternative
+        else:
+            m = token.match(body, i)
+            if m is None:
+                return -1
+            i = m.end()
         q = _PATTERN_QUANT.match(body, i)
         if q is not None:
             i = q.end()
-    return bool(body)
+    return i if _depth or i == len(body) else -1
 
 
 def _confining_marker(e: Expr | None) -> bool:
@@ -501,6 +520,14 @@ class Flow:
             return self._first(line, kind, e.left, e.right)
         if isinstance(e, Seq):
             return self._first(line, kind, *e.items)
+        if isinstance(e, BoolOp):
+            # ``next or "/"`` is either operand; ``a and b`` is ``b`` (or a falsy ``a``)
+            return self._first(line, kind, *(e.values if e.op == "or" else e.values[-1:]))
+        if isinstance(e, Cond):
+            # ``url if is_local(url) else "/"``: a test that calls or compares the value checks it
+            checked = _names_in(e.body) & {x.id for c in walk(e.test) if isinstance(c, (Call, Compare))
+                                           for x in walk(c) if isinstance(x, Name)}
+            return self._first(line, kind, *((e.orelse,) if checked else (e.body, e.orelse)))
         if isinstance(e, DictExpr):
             for k, v in zip(e.keys, e.values):
                 if k is None:
