@@ -104,7 +104,7 @@ def traced_sql_sites(app: AppModel) -> frozenset[tuple[str, int, int]]:
 # -- request data reaching a sink (FAL522, FAL530-FAL534) -----------------------------------
 
 Sinks = Callable[[CallSite, "str | None"], Iterable[tuple[Expr, str]]]
-Accept = Callable[[Flow, CallSite, Expr, Source], bool]
+Accept = Callable[[Context, CallSite, Expr, Source], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +130,8 @@ class Traced:
 def traced_sinks(app: AppModel, sinks: Sinks, kind: str, accept: Accept | None = None) -> Iterator[Traced]:
     """Each sink argument request data reaches, once per call.
 
-    ``sinks`` gives a call's dangerous arguments with a label; ``accept`` (given the flow, the site, the
-    argument and its source) drops a flow the rule knows is harmless (a fixed host, a guard)."""
+    ``sinks`` gives a call's dangerous arguments with a label; ``accept`` (given the context, the site,
+    the argument and its source) drops a flow the rule knows is harmless (a fixed host, a guard)."""
     reported: set[tuple[str, int, int]] = set()
     for ctx in contexts(app):
         flow = ctx.flow
@@ -141,7 +141,7 @@ def traced_sinks(app: AppModel, sinks: Sinks, kind: str, accept: Accept | None =
                 if key in reported:
                     continue
                 src = flow.taint(arg, site.pos.line, kind)
-                if src is None or (accept is not None and not accept(flow, site, arg, src)):
+                if src is None or (accept is not None and not accept(ctx, site, arg, src)):
                     continue
                 reported.add(key)
                 yield Traced(ctx, site, target, arg, label, src)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from fastapi_arch_lint.analysis.taint import Flow, Source, call_arg
+from fastapi_arch_lint.analysis.taint import Context, Source, call_arg
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
-from fastapi_arch_lint.model.app import AppModel, Function
+from fastapi_arch_lint.model.app import AppModel, Function, Route
 from fastapi_arch_lint.model.expr import Attr, Const, Expr, render, walk
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
@@ -66,13 +66,21 @@ def guard(fn: Function) -> str | None:
     return None
 
 
-def own_url(src: Source, url: Expr) -> bool:
-    """The request's own URL (``request.url``, a header naming the page the browser came from): a
-    victim's browser sends what the attacker cannot choose, so no third-party link redirects off-site."""
-    if src.origin.endswith(".url`") or src.origin.endswith(".base_url`"):
-        return True
-    return any(isinstance(c, Const) and isinstance(c.value, str) and c.value.lower() in ("referer", "referrer", "origin")
-               for c in walk(url))
+# what a link or a cross-site form sets: a victim's browser sends these as the attacker wrote them
+NAVIGABLE_SOURCES = frozenset({"query", "path", "form"})
+NAVIGABLE_ACCESSORS = ("query_params", "path_params", "form")
+
+
+def navigable(route: Route, src: Source) -> bool:
+    """Whether an attacker's link (or auto-submitted form) chooses the value in a victim's browser: a query
+    or path parameter or a form field does; a header, a cookie or a JSON body does not (a page cannot set
+    them on a navigation, and a ``fetch`` follows the redirect itself), nor does the request's own URL."""
+    param = next((p for p in route.params if p.name == src.param), None)
+    if param is None:
+        return False
+    if param.source in ("request", "websocket"):
+        return any(f".{a}" in src.origin for a in NAVIGABLE_ACCESSORS)
+    return param.source in NAVIGABLE_SOURCES
 
 
 @register
@@ -94,8 +102,8 @@ class OpenRedirect(Rule):
                 guards[fn.qualname] = guard(fn)
             return guards[fn.qualname]
 
-        def leaves_site(flow: Flow, site: CallSite, url: Expr, src: Source) -> bool:
-            return not own_url(src, url) and not prefix_is_fixed(flow, url, site.pos.line, FIXED_TARGET)
+        def leaves_site(ctx: Context, site: CallSite, url: Expr, src: Source) -> bool:
+            return navigable(ctx.route, src) and not prefix_is_fixed(ctx.flow, url, site.pos.line, FIXED_TARGET)
 
         for t in traced_sinks(app, redirect_sink(app), "redirect", leaves_site):
             found = [guard_of(f) for f in (t.ctx.function, *(f for f, _ in t.ctx.trail))]

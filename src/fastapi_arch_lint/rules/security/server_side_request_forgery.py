@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from fastapi_arch_lint.analysis.taint import Flow, call_arg
+from fastapi_arch_lint.analysis.taint import Context, Flow, Source, call_arg
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Expr, render
@@ -92,8 +92,8 @@ class ServerSideRequestForgery(Rule):
     security_severity = 8.6
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        def fetches_anywhere(flow: Flow, site: CallSite, url: Expr, src: object) -> bool:
-            return not prefix_is_fixed(flow, url, site.pos.line, FIXED_HOST) and not guarded(flow)
+        def fetches_anywhere(ctx: Context, site: CallSite, url: Expr, src: Source) -> bool:
+            return not prefix_is_fixed(ctx.flow, url, site.pos.line, FIXED_HOST) and not guarded(ctx.flow)
 
         for t in traced_sinks(app, url_sink, "url", fetches_anywhere):
             yield t.finding(self, f"{t.label}{where_in(t.ctx)} fetches a URL taken from {t.src.text()} of "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.memo import memo
-from fastapi_arch_lint.analysis.taint import Flow, Source, call_arg
+from fastapi_arch_lint.analysis.taint import Context, Flow, Source, call_arg
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, dotted, walk
@@ -123,7 +123,8 @@ class XmlExternalEntities(Rule):
     def check(self, app: AppModel) -> Iterator[Finding]:
         risks: dict[tuple[str, int, int], str] = {}
 
-        def resolves(flow: Flow, site: CallSite, arg: Expr, src: Source) -> bool:
+        def resolves(ctx: Context, site: CallSite, arg: Expr, src: Source) -> bool:
+            flow = ctx.flow
             target = next((t for s, t in flow.fn.calls if s is site), None) or ""
             risk = lxml_risk(flow, site, target) if target in LXML_PARSE else ("certain" if sax_external(flow) else None)
             if risk is not None:
