@@ -147,6 +147,12 @@ def test_template_from_unresolved_environment_is_a_warning(tmp_path: Path, monke
         @router.post("/a")
         def a(request: Request, source: str = Body()):
             return request.app.state.jinja.from_string(source).render()
+
+
+        @router.post("/b")
+        def b(request: Request, version: str = Body()):
+            # some library's parser, not a template environment
+            return str(request.app.state.versions.from_string(version))
         """})
     assert levels(found) == [(8, Severity.WARNING, Confidence.MEDIUM)]
 
@@ -157,7 +163,8 @@ def test_template_from_unresolved_environment_is_a_warning(tmp_path: Path, monke
     ("invite_link", True), ("pin", True),
     ("token_length", False), ("max_tokens", False), ("tokens", False), ("new_key", False), ("cache_key", False),
     ("code", False), ("product_code", False), ("password_hint", False), ("otp_ttl", False), ("slug", False),
-    ("pinned", False), ("token_type", False),
+    ("pinned", False), ("token_type", False), ("email_id", False), ("next_token", False), ("page_token", False),
+    ("sampled_token", False), ("request_id", False), ("session_key", True), ("email_code", True),
 ])
 def test_secret_names(name: str, secret: bool) -> None:
     assert is_secret_name(name) is secret
@@ -179,6 +186,11 @@ def test_predictable_token_skips_tests_scripts_and_system_random(tmp_path: Path,
 
         def make_secret() -> str:
             return secrets.token_hex(16)
+
+
+        def sampled_token(vocab: list[str], weights: list[float]) -> str:
+            token = random.choices(vocab, weights=weights)[0]
+            return token
         """
     found = run(tmp_path, monkeypatch, PredictableToken, {
         "app/tokens.py": body, "tests/test_tokens.py": body, "scripts/seed.py": body})

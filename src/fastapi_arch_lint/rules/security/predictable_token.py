@@ -20,15 +20,19 @@ RANDOM_FUNCS = frozenset({"random", "randint", "randrange", "choice", "choices",
 SECRET_WORDS = frozenset({"token", "password", "passwd", "passphrase", "secret", "otp", "totp", "hotp", "nonce",
                           "csrf", "xsrf", "salt", "apikey", "pin", "sessionid", "passcode"})
 # ``api_key``, ``reset_code``, ``session_id``: a qualifier followed by a kind of secret
-QUALIFIERS = frozenset({"api", "access", "secret", "private", "signing", "session", "auth", "license", "activation",
-                        "reset", "verification", "verify", "confirmation", "confirm", "invite", "invitation", "magic",
-                        "login", "mfa", "twofa", "security", "recovery", "unlock", "pairing", "sms", "email",
-                        "encryption", "refresh", "bearer"})
-SECRET_KINDS = frozenset({"key", "code", "link", "id", "pin", "hash"})
-# words that make the name about a secret, not the secret itself (``token_length``, ``password_hint``)
+KEY_QUALIFIERS = frozenset({"api", "access", "secret", "private", "signing", "session", "auth", "license", "activation",
+                            "encryption", "refresh", "bearer"})
+CODE_QUALIFIERS = frozenset({"reset", "verification", "verify", "confirmation", "confirm", "activation", "invite",
+                             "invitation", "magic", "login", "auth", "mfa", "twofa", "security", "recovery", "unlock",
+                             "pairing", "sms", "email", "access", "otp"})
+# words that make the name about a secret, not the secret itself (``token_length``, ``password_hint``), or
+# a token that guards nothing (a page cursor, a word of a language model's vocabulary)
 ABOUT_WORDS = frozenset({"count", "length", "len", "size", "max", "min", "limit", "ttl", "expiry", "expires", "expire",
                          "expiration", "timeout", "delay", "index", "idx", "type", "kind", "name", "field", "column",
-                         "hint", "label", "attempts", "retries", "policy", "strength", "version", "format"})
+                         "hint", "label", "attempts", "retries", "policy", "strength", "version", "format",
+                         "next", "prev", "previous", "page", "continuation", "pagination", "cursor", "sample", "sampled",
+                         "vocab", "word", "bos", "eos", "pad", "unk", "mask", "input", "output", "prompt", "completion",
+                         "special"})
 
 HELP = ("make secrets with the `secrets` module: `secrets.token_urlsafe(32)` for tokens and keys, "
         "`secrets.choice(alphabet)` for passwords, `f\"{secrets.randbelow(10**6):06d}\"` for a one-time code")
@@ -46,7 +50,8 @@ def is_secret_name(name: str) -> bool:
         return False
     if set(words) & SECRET_WORDS:
         return True
-    return any(a in QUALIFIERS and b in SECRET_KINDS for a, b in zip(words, words[1:]))
+    return any(b in ("key", "id") and a in KEY_QUALIFIERS and (b == "key" or a == "session")
+               or b in ("code", "link", "pin") and a in CODE_QUALIFIERS for a, b in zip(words, words[1:]))
 
 
 def _inside(pos: Pos, outer: Pos) -> bool:
@@ -119,8 +124,8 @@ class PredictableToken(Rule):
             if is_test_path(fn.path) or is_offline_module(app, fn):
                 continue
             for site, target in fn.calls:
-                if not _is_random(target):
-                    continue
+                if not _is_random(target) or site.call.kwarg("weights") is not None or site.call.kwarg("cum_weights") is not None:
+                    continue  # weighted sampling picks among outcomes; no secret is drawn that way
                 uses, returned = secret_uses(fn, site.pos)
                 confidence = None
                 if not uses and returned:
