@@ -6,9 +6,10 @@ A small intra-procedural taint walk over the model, no LibCST:
   source is path, query, header, cookie, body, form or file) and the data accessors of a
   ``Request``/``WebSocket`` parameter (``request.query_params``, ``await request.json()``...);
 - taint follows the handler's local assignments (``Scope.assigns``, in source order, up to
-  the line of the sink) through f-strings, ``+``/``%``/``/``, ``.format()``, ``join``, method
-  calls on tainted values and a few known pass-through functions (``str``, ``os.path.join``,
-  ``Path``, ``urljoin``...);
+  the line of the sink) through f-strings, ``+``/``%``/``/``, ``.format()``, ``join``, ``or``,
+  conditional expressions (unless their test calls or compares the value), method calls on
+  tainted values and a few known pass-through functions (``str``, ``os.path.join``, ``Path``,
+  ``urljoin``...);
 - it crosses into the project functions the handler calls (1-2 levels, via the resolved call
   graph), mapping positional and keyword arguments onto the callee's parameters;
 - it stops at sanitizers (``int()``, ``len()``, ``uuid.UUID()``; ``shlex.quote`` for commands;
