@@ -6,9 +6,10 @@ A small intra-procedural taint walk over the model, no LibCST:
   source is path, query, header, cookie, body, form or file) and the data accessors of a
   ``Request``/``WebSocket`` parameter (``request.query_params``, ``await request.json()``...);
 - taint follows the handler's local assignments (``Scope.assigns``, in source order, up to
-  the line of the sink) through f-strings, ``+``/``%``/``/``, ``.format()``, ``join``, method
-  calls on tainted values and a few known pass-through functions (``str``, ``os.path.join``,
-  ``Path``, ``urljoin``...);
+  the line of the sink) through f-strings, ``+``/``%``/``/``, ``.format()``, ``join``, ``or``,
+  conditional expressions (unless their test calls or compares the value), method calls on
+  tainted values and a few known pass-through functions (``str``, ``os.path.join``, ``Path``,
+  ``urljoin``...);
 - it crosses into the project functions the handler calls (1-2 levels, via the resolved call
   graph), mapping positional and keyword arguments onto the callee's parameters;
 - it stops at sanitizers (``int()``, ``len()``, ``uuid.UUID()``; ``shlex.quote`` for commands;
@@ -37,7 +38,9 @@ from fastapi_arch_lint.analysis.index import find_table, pydantic_model, route_e
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Related
 from fastapi_arch_lint.model.app import AppModel, Function, Route
-from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, DictExpr, Expr, FStr, Name, Opaque, Seq, Subscript, dotted, render, walk
+from fastapi_arch_lint.model.expr import (
+    Attr, BinOp, BoolOp, Call, Compare, Cond, Const, DictExpr, Expr, FStr, Name, Opaque, Seq, Subscript, dotted, render, walk,
+)
 from fastapi_arch_lint.model.facts import AssignFact, CallSite, CompareFact
 
 # parameter sources that carry client-controlled data
@@ -85,6 +88,9 @@ SANITIZERS_BY_KIND: dict[str, frozenset[str]] = {
     "url": frozenset(),
 }
 PATH_SAFE_ATTRS = frozenset({"name", "stem", "suffix"})
+# sinks a dotted token (``^[a-z0-9.]+$``: no quote, space, ``/``, ``:`` or brace) cannot harm: it may
+# still name a host (``url``) or be ``..`` (``path``)
+TOKEN_HARMLESS = frozenset({"sql", "command", "redirect", "code", "template", "deserialize", "xml"})
 # methods on a tainted value that return something harmless
 HARMLESS_METHODS = frozenset({
     "isdigit", "isnumeric", "isdecimal", "isalnum", "isalpha", "isidentifier", "isspace", "islower", "isupper",
@@ -217,16 +223,33 @@ def _anchored_body_matches(pattern: object, token: re.Pattern[str]) -> bool:
             break
     else:
         return False
-    i = 0
-    while i < len(body):
-        m = token.match(body, i)
-        if m is None:
-            return False
-        i = m.end()
+    return bool(body) and _sequence_end(body, 0, token) == len(body)
+
+
+def _sequence_end(body: str, i: int, token: re.Pattern[str], _depth: int = 0) -> int:
+    """Where a run of allowed tokens, groups (``(-[a-z]{2})?``, ``(?:a|b)``) and quantifiers starting
+    at ``i`` ends: at the end of ``body``, at a ``)`` or ``|`` closing a group, or at the first thing
+    the pattern must not admit (``-1`` then)."""
+    while i < len(body) and body[i] not in ")|":
+        if body[i] == "(" and _depth < 4:
+            i += 3 if body.startswith("(?:", i) else 1
+            while True:
+                i = _sequence_end(body, i, token, _depth + 1)
+                if i < 0 or i >= len(body):
+                    return -1
+                if body[i] == ")":
+                    i += 1
+                    break
+                i += 1  # ``|``: the next alternative
+        else:
+            m = token.match(body, i)
+            if m is None:
+                return -1
+            i = m.end()
         q = _PATTERN_QUANT.match(body, i)
         if q is not None:
             i = q.end()
-    return bool(body)
+    return i if _depth or i == len(body) else -1
 
 
 def _confining_marker(e: Expr | None) -> bool:
@@ -408,7 +431,7 @@ class Flow:
             return None
         self._busy.add(key)
         src = self.env.get(name)
-        if src is not None and src.token and kind in ("sql", "command"):
+        if src is not None and src.token and kind in TOKEN_HARMLESS:
             src = None
         since = 0  # the line from which ``src`` holds
         for a in self.assigns.get(name, ()):
@@ -479,7 +502,7 @@ class Flow:
                                       or pattern_confines(f.constraint("pattern") or f.constraint("regex"))):
                     return None
                 if f is not None and pattern_is_dotted_token(f.constraint("pattern") or f.constraint("regex")):
-                    if kind in ("sql", "command"):
+                    if kind in TOKEN_HARMLESS:
                         return None
                     return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`", reach="segment", token=True)
                 return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`")
@@ -498,6 +521,14 @@ class Flow:
             return self._first(line, kind, e.left, e.right)
         if isinstance(e, Seq):
             return self._first(line, kind, *e.items)
+        if isinstance(e, BoolOp):
+            # ``next or "/"`` is either operand; ``a and b`` is ``b`` (or a falsy ``a``)
+            return self._first(line, kind, *(e.values if e.op == "or" else e.values[-1:]))
+        if isinstance(e, Cond):
+            # ``url if is_local(url) else "/"``: a test that calls or compares the value checks it
+            checked = _names_in(e.body) & {x.id for c in walk(e.test) if isinstance(c, (Call, Compare))
+                                           for x in walk(c) if isinstance(x, Name)}
+            return self._first(line, kind, *((e.orelse,) if checked else (e.body, e.orelse)))
         if isinstance(e, DictExpr):
             for k, v in zip(e.keys, e.values):
                 if k is None:
@@ -799,8 +830,9 @@ CONTEXT_DEPTH = 2
 def contexts(app: AppModel) -> Iterator[Context]:
     """Each route handler with tainted parameters, then the project functions it passes them to.
 
-    Five rules walk them, so they are built once per model and shared, flows included: a
-    ``Flow`` only caches what is a function of its inputs, so which rule asks first does not matter."""
+    The injection rules walk them (FAL520-FAL525, FAL530-FAL534), so they are built once per model and
+    shared, flows included: a ``Flow`` only caches what is a function of its inputs, so which rule
+    asks first does not matter."""
     return iter(memo(app, _contexts))
 
 

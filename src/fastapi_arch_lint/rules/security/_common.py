@@ -1,16 +1,20 @@
-"""What several security rules share: one library's API (JWT decoding), the SQL sinks of FAL520 and FAL529."""
+"""What several security rules share: one library's API (JWT decoding), the SQL sinks of FAL520 and FAL529,
+the walk from request data to a sink of the taint rules (FAL522, FAL530-FAL534)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from fastapi_arch_lint.analysis.calls import CodeCall
 from fastapi_arch_lint.analysis.taint import Context, Flow, Source, call_arg, contexts
 from fastapi_arch_lint.analysis.values import call_value, dict_value
+from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Attr, Expr, dotted, render
+from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, Expr, FStr, Name, dotted, render
 from fastapi_arch_lint.model.facts import CallSite
+from fastapi_arch_lint.rule import Rule
 
 
 def unverified_reason(app: AppModel, cc: CodeCall) -> str | None:
@@ -95,3 +99,88 @@ def traced_sql(app: AppModel) -> Iterator[tuple[Context, CallSite, str, str, Sou
 def traced_sql_sites(app: AppModel) -> frozenset[tuple[str, int, int]]:
     """Where ``traced_sql`` reports: (path, line, column) of the call."""
     return frozenset((ctx.function.path, site.pos.line, site.pos.col) for ctx, site, *_ in traced_sql(app))
+
+
+# -- request data reaching a sink (FAL522, FAL530-FAL534) -----------------------------------
+
+Sinks = Callable[[CallSite, "str | None"], Iterable[tuple[Expr, str]]]
+Accept = Callable[[Context, CallSite, Expr, Source], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Traced:
+    """A sink argument request data reaches: where, through which call, and from what."""
+
+    ctx: Context
+    site: CallSite
+    target: str | None  # what the call resolves to
+    arg: Expr
+    label: str  # the sink as messages name it: `` `pickle.loads()` ``
+    src: Source
+
+    def finding(self, rule: Rule, message: str, help: str, severity: Severity | None = None,
+                confidence: Confidence | None = None) -> Finding:
+        """The rule's finding at the sink, with the route and the calls that led there as related locations."""
+        ctx, pos = self.ctx, self.site.pos
+        return rule.finding(ctx.function.path, pos.line, pos.col, message, help=help, related=ctx.related(),
+                            entity=ctx.entity(), severity=severity, confidence=confidence,
+                            end_line=pos.end_line, end_col=pos.end_col)
+
+
+def traced_sinks(app: AppModel, sinks: Sinks, kind: str, accept: Accept | None = None) -> Iterator[Traced]:
+    """Each sink argument request data reaches, once per call.
+
+    ``sinks`` gives a call's dangerous arguments with a label; ``accept`` (given the context, the site,
+    the argument and its source) drops a flow the rule knows is harmless (a fixed host, a guard)."""
+    reported: set[tuple[str, int, int]] = set()
+    for ctx in contexts(app):
+        flow = ctx.flow
+        for site, target in ctx.function.calls:
+            for arg, label in sinks(site, target):
+                key = (ctx.function.path, site.pos.line, site.pos.col)
+                if key in reported:
+                    continue
+                src = flow.taint(arg, site.pos.line, kind)
+                if src is None or (accept is not None and not accept(ctx, site, arg, src)):
+                    continue
+                reported.add(key)
+                yield Traced(ctx, site, target, arg, label, src)
+
+
+def where_in(ctx: Context) -> str:
+    """`` in `helper` `` when the sink is below the handler, for messages."""
+    return "" if not ctx.trail else f" in `{ctx.function.qualname.rsplit('.', 1)[-1]}`"
+
+
+def prefix_is_fixed(flow: Flow, url: Expr, line: int, fixed: re.Pattern[str], _depth: int = 0) -> bool:
+    """The URL starts with a literal prefix ``fixed`` accepts (a constant scheme and host, a relative path)
+    or with a server-side value (a configured base URL), so the client picks only what follows."""
+    if _depth > 8:
+        return False
+    d = _depth + 1
+    if isinstance(url, Name):
+        defs = [a for a in flow.assigns.get(url.id, ()) if a.pos.line < line and a.value is not None]
+        return bool(defs) and all(prefix_is_fixed(flow, a.value, a.pos.line, fixed, d) for a in defs if a.value is not None)
+    if isinstance(url, FStr):
+        prefix = ""
+        for p in url.parts:
+            if not isinstance(p, str):
+                if not prefix and flow.taint(p, line, "url") is None:
+                    return True  # starts with a server-side value (a configured base URL)
+                break
+            prefix += p
+        return bool(fixed.match(prefix))
+    if isinstance(url, BinOp) and url.op == "+":
+        left = url.left
+        while isinstance(left, BinOp) and left.op == "+":
+            left = left.left
+        if isinstance(left, Const) and isinstance(left.value, str):
+            return bool(fixed.match(left.value))
+        if isinstance(left, FStr):
+            return prefix_is_fixed(flow, left, line, fixed, d)
+        return flow.taint(left, line, "url") is None
+    if isinstance(url, Call) and isinstance(url.func, Attr) and url.func.attr == "format":
+        recv = url.func.value
+        if isinstance(recv, Const) and isinstance(recv.value, str):
+            return bool(fixed.match(recv.value.split("{", 1)[0]))
+    return False

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from fastapi_arch_lint.analysis.taint import Flow, call_arg, contexts
+from fastapi_arch_lint.analysis.taint import Context, Flow, Source, call_arg
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, Expr, FStr, Name, render
+from fastapi_arch_lint.model.expr import Expr, render
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules.security._common import prefix_is_fixed, traced_sinks, where_in
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request", "stream", "send")
 # module-level helpers: ``requests.get(url)``, ``httpx.post(url)``; ``request(method, url)`` takes the url second
@@ -30,7 +31,7 @@ HELP = ("do not let the client choose where the server connects: map the input t
         "client value only in the path or query, and block private and link-local addresses")
 
 
-def url_sink(site: CallSite, target: str | None) -> tuple[Expr, str] | None:
+def url_sink(site: CallSite, target: str | None) -> list[tuple[Expr, str]]:
     call = site.call
     name = target or ""
     url: Expr | None = None
@@ -48,41 +49,8 @@ def url_sink(site: CallSite, target: str | None) -> tuple[Expr, str] | None:
             if method == "send":
                 url = None
     if url is None:
-        return None
-    return url, f"`{render(call.func, 40)}()`"
-
-
-def host_is_fixed(flow: Flow, url: Expr, line: int, _depth: int = 0) -> bool:
-    """The URL starts with a constant scheme and host (or a relative path), so only the path can vary."""
-    if _depth > 8:
-        return False
-    d = _depth + 1
-    if isinstance(url, Name):
-        defs = [a for a in flow.assigns.get(url.id, ()) if a.pos.line < line and a.value is not None]
-        return bool(defs) and all(host_is_fixed(flow, a.value, a.pos.line, d) for a in defs if a.value is not None)
-    if isinstance(url, FStr):
-        prefix = ""
-        for p in url.parts:
-            if not isinstance(p, str):
-                if not prefix and flow.taint(p, line, "url") is None:
-                    return True  # starts with a server-side value (a configured base URL)
-                break
-            prefix += p
-        return bool(FIXED_HOST.match(prefix))
-    if isinstance(url, BinOp) and url.op == "+":
-        left = url.left
-        while isinstance(left, BinOp) and left.op == "+":
-            left = left.left
-        if isinstance(left, Const) and isinstance(left.value, str):
-            return bool(FIXED_HOST.match(left.value))
-        if isinstance(left, FStr):
-            return host_is_fixed(flow, left, line, d)
-        return flow.taint(left, line, "url") is None
-    if isinstance(url, Call) and isinstance(url.func, Attr) and url.func.attr == "format":
-        recv = url.func.value
-        if isinstance(recv, Const) and isinstance(recv.value, str):
-            return bool(FIXED_HOST.match(recv.value.split("{", 1)[0]))
-    return False
+        return []
+    return [(url, f"`{render(call.func, 40)}()`")]
 
 
 # what a function that blocks private addresses uses (``ipaddress.ip_address(host).is_private``)
@@ -124,25 +92,10 @@ class ServerSideRequestForgery(Rule):
     security_severity = 8.6
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        reported: set[tuple[str, int, int]] = set()
-        for ctx in contexts(app):
-            flow = ctx.flow
-            for site, target in ctx.function.calls:
-                sink = url_sink(site, target)
-                if sink is None:
-                    continue
-                url, label = sink
-                line = site.pos.line
-                src = flow.taint(url, line, "url")
-                key = (ctx.function.path, line, site.pos.col)
-                if src is None or key in reported or host_is_fixed(flow, url, line) or guarded(flow):
-                    continue
-                reported.add(key)
-                where = "" if not ctx.trail else f" in `{ctx.function.qualname.rsplit('.', 1)[-1]}`"
-                yield self.finding(
-                    ctx.function.path, line, site.pos.col,
-                    f"{label}{where} fetches a URL taken from {src.text()} of `{ctx.route.display()}`: the client "
-                    f"can make the server call internal services or cloud metadata endpoints",
-                    help=HELP, related=ctx.related(), entity=ctx.entity(),
-                    end_line=site.pos.end_line, end_col=site.pos.end_col,
-                )
+        def fetches_anywhere(ctx: Context, site: CallSite, url: Expr, src: Source) -> bool:
+            return not prefix_is_fixed(ctx.flow, url, site.pos.line, FIXED_HOST) and not guarded(ctx.flow)
+
+        for t in traced_sinks(app, url_sink, "url", fetches_anywhere):
+            yield t.finding(self, f"{t.label}{where_in(t.ctx)} fetches a URL taken from {t.src.text()} of "
+                                  f"`{t.ctx.route.display()}`: the client can make the server call internal services "
+                                  f"or cloud metadata endpoints", HELP)

@@ -1,0 +1,167 @@
+"""FAL535 predictable-token."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi_arch_lint.analysis.calls import is_test_path
+from fastapi_arch_lint.analysis.taint import is_offline_module
+from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
+from fastapi_arch_lint.model.app import AppModel, Function
+from fastapi_arch_lint.model.expr import Call, DictExpr, Const, Expr, Name, walk
+from fastapi_arch_lint.model.facts import CallSite, Pos
+from fastapi_arch_lint.rule import Rule, register
+
+# the module ``random`` (and its ``Random()`` instances): a Mersenne Twister, not ``secrets`` or ``SystemRandom``
+RANDOM_FUNCS = frozenset({"random", "randint", "randrange", "choice", "choices", "getrandbits", "sample", "randbytes"})
+# words that make a name a secret on their own
+SECRET_WORDS = frozenset({"token", "password", "passwd", "passphrase", "secret", "otp", "totp", "hotp", "nonce",
+                          "csrf", "xsrf", "salt", "apikey", "pin", "sessionid", "passcode"})
+# ``api_key``, ``reset_code``, ``session_id``: a qualifier followed by a kind of secret
+KEY_QUALIFIERS = frozenset({"api", "access", "secret", "private", "signing", "session", "auth", "license", "activation",
+                            "encryption", "refresh", "bearer"})
+CODE_QUALIFIERS = frozenset({"reset", "verification", "verify", "confirmation", "confirm", "activation", "invite",
+                             "invitation", "magic", "login", "auth", "mfa", "twofa", "security", "recovery", "unlock",
+                             "pairing", "sms", "email", "access", "otp"})
+# words that make the name about a secret, not the secret itself (``token_length``, ``password_hint``), or
+# a token that guards nothing (a page cursor, a word of a language model's vocabulary)
+ABOUT_WORDS = frozenset({"count", "length", "len", "size", "max", "min", "limit", "ttl", "expiry", "expires", "expire",
+                         "expiration", "timeout", "delay", "index", "idx", "type", "kind", "name", "field", "column",
+                         "hint", "label", "attempts", "retries", "policy", "strength", "version", "format",
+                         "next", "prev", "previous", "page", "continuation", "pagination", "cursor", "sample", "sampled",
+                         "vocab", "word", "bos", "eos", "pad", "unk", "mask", "input", "output", "prompt", "completion",
+                         "special"})
+
+HELP = ("make secrets with the `secrets` module: `secrets.token_urlsafe(32)` for tokens and keys, "
+        "`secrets.choice(alphabet)` for passwords, `f\"{secrets.randbelow(10**6):06d}\"` for a one-time code")
+
+
+def name_words(name: str) -> list[str]:
+    last = name.rsplit(".", 1)[-1]
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", last)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+
+
+def is_secret_name(name: str) -> bool:
+    words = name_words(name)
+    if not words or set(words) & ABOUT_WORDS:
+        return False
+    if set(words) & SECRET_WORDS:
+        return True
+    return any(b in ("key", "id") and a in KEY_QUALIFIERS and (b == "key" or a == "session")
+               or b in ("code", "link", "pin") and a in CODE_QUALIFIERS for a, b in zip(words, words[1:]))
+
+
+def _inside(pos: Pos, outer: Pos) -> bool:
+    return (outer.line, outer.col) <= (pos.line, pos.col) and (pos.end_line, pos.end_col) <= (outer.end_line, outer.end_col)
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    """Where a random value becomes a secret: the name, and the place."""
+
+    name: str
+    path: str
+    line: int
+    how: str  # "assigned to" | "returned by" | "passed as" | "stored under"
+
+
+def _carries(expr: Expr | None, calls: set[tuple[int, int]], names: set[str]) -> bool:
+    return any(isinstance(x, Call) and (x.line, x.col) in calls or isinstance(x, Name) and x.id in names
+               for x in walk(expr))
+
+
+def secret_uses(fn: Function, pos: Pos) -> tuple[list[Use], bool]:
+    """Where the value made by the call at ``pos`` becomes a secret in ``fn``; and whether ``fn``
+    returns it (its callers decide then)."""
+    calls = {(s.call.line, s.call.col) for s, _ in fn.calls if _inside(pos, s.pos)}
+    names: set[str] = set()
+    uses: list[Use] = []
+    for a in fn.fact.scope.assigns:  # in source order: ``code = ...; user.reset_code = code``
+        if a.pos.end_line < pos.line or not (_inside(pos, a.pos) or _carries(a.value, calls, names)):
+            continue
+        if is_secret_name(a.target):
+            uses.append(Use(a.target.rsplit(".", 1)[-1], fn.path, a.pos.line, "assigned to"))
+        elif a.target and "." not in a.target:
+            names.add(a.target)
+    exprs: list[Expr] = [a.value for a in fn.fact.scope.assigns if a.value is not None]
+    exprs += [r.value for r in fn.fact.scope.returns if r.value is not None]
+    exprs += [s.call for s, _ in fn.calls]
+    for e in exprs:
+        for x in walk(e):
+            pairs: list[tuple[str, Expr]] = []
+            if isinstance(x, Call):
+                pairs = [(k, v) for k, v in x.kwargs]
+            elif isinstance(x, DictExpr):
+                pairs = [(k.value, v) for k, v in zip(x.keys, x.values) if isinstance(k, Const) and isinstance(k.value, str)]
+            for key, value in pairs:
+                if is_secret_name(key) and _carries(value, calls, names):
+                    how = "passed as" if isinstance(x, Call) else "stored under"
+                    uses.append(Use(key, fn.path, getattr(x, "line", 0) or pos.line, how))
+    returned = any(_inside(pos, r.pos) or _carries(r.value, calls, names) for r in fn.fact.scope.returns)
+    if returned and is_secret_name(fn.fact.name):
+        uses.append(Use(fn.fact.name, fn.path, fn.fact.pos.line, "returned by"))
+        returned = False
+    return uses, returned
+
+
+@register
+class PredictableToken(Rule):
+    code = "FAL535"
+    name = "predictable-token"
+    summary = "A token, password, one-time code or key is made with `random`, whose output can be predicted"
+    severity = Severity.WARNING
+    confidence = Confidence.HIGH
+    cwe = ("CWE-338", "CWE-330")
+    owasp = ("API2:2023", "A02:2021")
+    security_severity = 7.5
+
+    def check(self, app: AppModel) -> Iterator[Finding]:
+        callers: dict[str, list[tuple[Function, CallSite]]] | None = None
+        for fn in app.functions.values():
+            if is_test_path(fn.path) or is_offline_module(app, fn):
+                continue
+            for site, target in fn.calls:
+                if not _is_random(target) or site.call.kwarg("weights") is not None or site.call.kwarg("cum_weights") is not None:
+                    continue  # weighted sampling picks among outcomes; no secret is drawn that way
+                uses, returned = secret_uses(fn, site.pos)
+                confidence = None
+                if not uses and returned:
+                    if callers is None:
+                        callers = _callers(app)
+                    for caller, at in callers.get(fn.qualname, ()):
+                        uses += secret_uses(caller, at.pos)[0]
+                    confidence = Confidence.MEDIUM
+                if not uses:
+                    continue
+                use = uses[0]
+                where = f"`{use.name}`" if use.how != "returned by" else f"`{use.name}()`"
+                yield self.finding(
+                    fn.path, site.pos.line, site.pos.col,
+                    f"`{target}()` makes the value {use.how} {where}: `random` is a Mersenne Twister, whose next "
+                    f"outputs can be computed from earlier ones, so the secret can be guessed",
+                    help=HELP, confidence=confidence, entity=f"{fn.qualname}:{use.name}",
+                    related=tuple(Related(u.path, u.line, f"the value is {u.how} `{u.name}` here") for u in uses
+                                  if (u.path, u.line) != (fn.path, site.pos.line)),
+                    end_line=site.pos.end_line, end_col=site.pos.end_col,
+                )
+
+
+def _is_random(target: str | None) -> bool:
+    if not target:
+        return False
+    head, _, func = target.rpartition(".")
+    return func in RANDOM_FUNCS and head in ("random", "random.Random()")
+
+
+def _callers(app: AppModel) -> dict[str, list[tuple[Function, CallSite]]]:
+    out: dict[str, list[tuple[Function, CallSite]]] = {}
+    for fn in app.functions.values():
+        if is_test_path(fn.path) or is_offline_module(app, fn):
+            continue
+        for site, target in fn.calls:
+            if target in app.functions:
+                out.setdefault(target, []).append((fn, site))
+    return out
