@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.taint import Flow, Source, call_arg, contexts
 from fastapi_arch_lint.findings import Finding, Severity
-from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import Attr, Expr, render, walk
 from fastapi_arch_lint.model.facts import CallSite, CompareFact
 from fastapi_arch_lint.rule import Rule, register
@@ -62,9 +62,12 @@ def path_sinks(site: CallSite, target: str | None) -> list[tuple[Expr, str]]:
     return out
 
 
-def guarded(flow: Flow) -> bool:
+def _checks_containment(app: AppModel, fn: Function, depth: int = 0) -> bool:
+    """Whether ``fn``'s body checks that a path stays inside a directory: a containment call
+    (``is_relative_to``, ``commonpath``...), a resolved path compared with ``startswith``, ``base in p.parents``,
+    or a project helper of its own that does one of these (``if not is_inside(p, base): raise``)."""
     names = set()
-    for site, target in flow.fn.calls:
+    for site, target in fn.calls:
         func = site.call.func
         names.add(func.attr if isinstance(func, Attr) else (target or render(func)).rsplit(".", 1)[-1])
         if target:
@@ -72,6 +75,20 @@ def guarded(flow: Flow) -> bool:
     if names & GUARD_CALLS:
         return True
     if bool(names & RESOLVERS) and "startswith" in names:
+        return True
+    if any(c.op in ("in", "not in") and isinstance(c.right, Attr) and c.right.attr == "parents"
+           for c in fn.fact.compares):
+        return True
+    if depth < 2:
+        for _, target in fn.calls:
+            helper = app.functions.get(target or "")
+            if helper is not None and helper is not fn and _checks_containment(app, helper, depth + 1):
+                return True
+    return False
+
+
+def guarded(flow: Flow) -> bool:
+    if _checks_containment(flow.app, flow.fn):
         return True
     # ``if dest.resolve().parent != base: raise``: the joined path must sit right in the base directory
     for g in flow.fn.fact.guards:
