@@ -26,6 +26,7 @@ from fastapi_arch_lint.link.values import (
 from fastapi_arch_lint.model.expr import (
     Attr,
     Call,
+    Const,
     DictExpr,
     Expr,
     Name,
@@ -33,6 +34,7 @@ from fastapi_arch_lint.model.expr import (
 )
 
 REJECT_CODES = frozenset({401, 403, 1008})  # 1008: websocket policy violation
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 
 _REJECT_EXC_RE = re.compile(
     r"unauthori[sz]ed|forbidden|notauthenticated|authenticationerror|autherror|authenticationfailed|permissiondenied"
@@ -45,6 +47,15 @@ _STATUS_NAMES = ("status_code", "status", "http_status", "code")
 
 # modules that hold a project's authentication: an exception they define is an auth rejection
 _AUTH_MODULE_RE = re.compile(r"(^|\.)(auth|authn|authz|authentication|authorization|identity|security|permissions?)(\.|$)")
+
+
+def _location_header(headers: Expr | None) -> Expr | None:
+    """The ``"Location"`` value of a literal ``headers={...}`` dict."""
+    if isinstance(headers, DictExpr):
+        for k, v in zip(headers.keys, headers.values):
+            if isinstance(k, Const) and isinstance(k.value, str) and k.value.lower() == "location":
+                return v
+    return None
 
 
 def call_tail(call: Call) -> str:
@@ -104,6 +115,10 @@ class Rejections:
                 return f"raises {short}({code})" if code in REJECT_CODES else None
         elif call is not None and short in ("HTTPException", "WebSocketException"):
             code = self.status_code(call.arg(0, "code" if "WebSocket" in short else "status_code"), cenv)
+            if code in REDIRECT_CODES:
+                # ``HTTPException(307, headers={"Location": login_url})``: sent to the login page
+                target = self._login_target(_location_header(call.kwarg("headers")), cenv)
+                return f"raises {short}({code}) to {target}" if target else None
             return f"raises {short}({code})" if code in REJECT_CODES else None
         handled = self._handled(cls)
         if handled is not None:  # an exception handler turns it into a 401/403 response
@@ -239,6 +254,25 @@ class Rejections:
             out.append(code if code is not None else 0)
         return out
 
+    def _login_target(self, url: Expr | None, env: Env) -> str | None:
+        """The login page a redirect goes to: a constant URL naming it (``"/login"``), or a route looked
+        up by a name naming it (``request.url_for("auth:login")``, ``str(...)`` of it); else None."""
+        if url is None:
+            return None
+        if isinstance(url, Call) and call_tail(url) == "str" and url.args:
+            url = url.args[0]
+        if isinstance(url, Call) and call_tail(url) in ("url_for", "url_path_for"):
+            # ``request.url_for("auth:login")``, or a project helper taking the request first
+            for arg in url.args[:2]:
+                name = self.interp.eval(arg, env)
+                if isinstance(name, VConst) and isinstance(name.value, str) and _LOGIN_URL_RE.search(name.value):
+                    return f"the route named {name.value!r}"
+            return None
+        v = self.interp.eval(url, env)
+        if isinstance(v, VConst) and isinstance(v.value, str) and _LOGIN_URL_RE.search(v.value):
+            return v.value
+        return None
+
     def of_response(self, call: Call, env: Env) -> str | None:
         f = call.func
         tail = f.attr if isinstance(f, Attr) else f.id if isinstance(f, Name) else ""
@@ -251,9 +285,7 @@ class Rejections:
         if not short.endswith("Response"):
             return None
         if "Redirect" in short:
-            url = self.interp.eval(call.arg(0, "url"), env)
-            if isinstance(url, VConst) and isinstance(url.value, str) and _LOGIN_URL_RE.search(url.value):
-                return f"redirects to {url.value}"
-            return None
+            target = self._login_target(call.arg(0, "url"), env)
+            return f"redirects to {target}" if target else None
         code = self.status_code(call.arg(1, "status_code") if short != "Response" else call.kwarg("status_code"), env)
         return f"returns {short}({code})" if code in REJECT_CODES else None

@@ -20,7 +20,7 @@ DEFAULT_PUBLIC_ROUTES = (
 # handler names that are public by nature (open registration at ``POST /users``, ...)
 DEFAULT_PUBLIC_HANDLERS = (
     "login", "login_*", "*_login", "signin*", "sign_in*", "signup*", "sign_up*", "register", "register_user",
-    "register_account", "*_signup", "logout",
+    "register_account", "*_signup", "logout", "forgot_password*", "reset_password*", "request_password_reset*",
 )
 
 
