@@ -534,6 +534,67 @@ def test_fal206_only_none_defaults_count(tmp_path: Path, monkeypatch: pytest.Mon
     assert "`Patchy`" in got[0].message and "2 fields" in got[0].message
 
 
+def test_fal206_put_as_the_update_method_is_said_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = """
+        class Part(BaseModel):
+            name: str | None = None
+
+
+        class Whole(BaseModel):
+            name: str
+
+
+        @app.put("/a/{i}")  # first partial
+        def a(i: int, body: Part):
+            return {}
+
+
+        @app.put("/b/{i}")  # second partial
+        def b(i: int, body: Part):
+            return {}
+
+
+        @app.put("/c/{i}")
+        def c(i: int, body: Whole):
+            return {}
+
+
+        @app.put("/d/{i}")
+        def d(i: int, body: Whole):
+            return {}
+
+
+        @app.put("/e/{i}")
+        def e(i: int, body: Whole):
+            return {}
+    """
+    # PUT is the update method (5 of 5), no PATCH: one info finding listing both partial PUTs
+    files = main(body)
+    got = run(tmp_path, monkeypatch, PutWithAllOptionalBody, files)
+    assert [(f.line, f.severity) for f in got] == [(line_of(files, "# first partial"), Severity.INFO)]
+    assert "5 of 5" in got[0].message and "2 of those PUTs" in got[0].message
+    assert [r.line for r in got[0].related] == [line_of(files, "# second partial")]
+    # a PATCH with a full body on the path of a partial PUT: two ways to change part of one resource
+    files = main(body + """
+
+        @app.patch("/b/{i}")
+        def b_patch(i: int, body: Whole):
+            return {}
+    """)
+    got = run(tmp_path, monkeypatch, PutWithAllOptionalBody, files)
+    assert [(f.line, f.severity) for f in got] == [(line_of(files, "# first partial"), Severity.INFO),
+                                                  (line_of(files, "# second partial"), Severity.WARNING)]
+    # the API serves partial updates with PATCH: every partial PUT departs from it
+    files = main(body + """
+
+        @app.patch("/f/{i}")
+        def f(i: int, body: Part):
+            return {}
+    """)
+    got = run(tmp_path, monkeypatch, PutWithAllOptionalBody, files)
+    assert [(f.severity, f.confidence) for f in got] == [(Severity.WARNING, Confidence.HIGH)] * 2
+
+
 # ---------------------------------------------------------------------------
 # model: calls through ``self`` resolve (link/callgraph.py ``CallGraph._self_callee``)
 
