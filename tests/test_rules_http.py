@@ -444,6 +444,84 @@ def test_fal204_chain_depth_background_tasks_and_ignores(tmp_path: Path, monkeyp
     assert line_of(files, '@app.get("/bg")') in lines(strict)
 
 
+def test_fal204_sign_in_steps_are_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = main("""
+        from fastapi.responses import HTMLResponse
+
+
+        class UserSession(BaseModel):
+            user_id: int
+
+
+        class Invoice(BaseModel):
+            user_id: int
+
+
+        def open_session(db: Session, user_id: int) -> UserSession:
+            user_session = UserSession(user_id=user_id)
+            db.add(user_session)
+            db.commit()
+            return user_session
+
+
+        def end_session(db: Session, user_session: UserSession | None) -> None:
+            if user_session is not None:
+                db.delete(user_session)
+                db.commit()
+
+
+        def panel(link: str) -> HTMLResponse:
+            return HTMLResponse(f"<a href='{link}'>open</a>")
+
+
+        @app.get("/sso/done")  # redirect annotation
+        def done(db: Db) -> RedirectResponse:
+            open_session(db, 1)
+            return RedirectResponse("/")
+
+
+        @app.get("/sign-out")  # cookie
+        def sign_out(db: Db, response: Response) -> dict:
+            end_session(db, None)
+            response.delete_cookie("sid")
+            return {}
+
+
+        @app.get("/portal-link", status_code=303)  # status
+        def portal_link(db: Db):
+            open_session(db, 1)
+
+
+        @app.get("/portal-panel")  # page by a helper
+        def portal_panel(db: Db):
+            user_session = open_session(db, 1)
+            return panel(str(user_session.user_id))
+
+
+        @app.get("/sessions/new")  # json
+        def new_session(db: Db) -> dict:
+            open_session(db, 1)
+            return {}
+
+
+        @app.get("/invoices/issue")  # business
+        def issue(db: Db) -> RedirectResponse:
+            open_session(db, 1)
+            db.add(Invoice(user_id=1))
+            db.commit()
+            return RedirectResponse("/")
+    """)
+    got = {f.line: f.severity for f in run(tmp_path, monkeypatch, WriteInGetHandler, files)}
+    assert got == {
+        line_of(files, "# redirect annotation"): Severity.INFO,
+        line_of(files, "# cookie"): Severity.INFO,
+        line_of(files, "# status"): Severity.INFO,
+        line_of(files, "# page by a helper"): Severity.INFO,
+        line_of(files, "# json"): Severity.WARNING,  # no browser is sent there: a command in a GET
+        line_of(files, "# business"): Severity.WARNING,  # it also writes what is no sign-in's state
+    }
+
+
 # ---------------------------------------------------------------------------
 # FAL205 multi-method-handler
 
