@@ -248,6 +248,58 @@ def test_fal201_re_adding_a_loaded_object_is_an_update(tmp_path: Path, monkeypat
     assert lines(got) == [line_of(files, "# repo-add")]
 
 
+def test_fal201_collections_warn_actions_and_items_inform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = main("""
+        def create_row(db: Session) -> ItemOut:
+            return ItemOut(id=1, name="x")
+
+
+        @app.get("/inventory")
+        def list_inventory() -> list[ItemOut]:
+            return []
+
+
+        @app.post("/inventory")  # listed
+        def add_inventory(db: Db) -> ItemOut:
+            return create_row(db)
+
+
+        @app.post("/wallets/{wallet_id}/deposits")  # plural
+        def deposit(wallet_id: int, db: Db) -> ItemOut:
+            return create_row(db)
+
+
+        @app.post("/wallets/{wallet_id}/top-up", responses={201: {"description": "Topped up"}})  # documented
+        def top_up(wallet_id: int, db: Db) -> ItemOut:
+            return create_row(db)
+
+
+        @app.post("/plans/random")  # action
+        def random_plan(db: Db) -> ItemOut:
+            return create_row(db)
+
+
+        @app.post("/users/{user_id}/stars/{slug}")  # item
+        def star(user_id: int, slug: str, db: Db) -> ItemOut:
+            return create_row(db)
+
+
+        @app.post("/helpdesk/assistant")  # singular
+        def chat(db: Db) -> ItemOut:
+            return create_row(db)
+    """)
+    got = {f.line: f.severity for f in run(tmp_path, monkeypatch, PostCreateWithout201, files,
+                                           {"house_style": False})}
+    assert got == {
+        line_of(files, "# listed"): Severity.WARNING,
+        line_of(files, "# plural"): Severity.WARNING,
+        line_of(files, "# documented"): Severity.WARNING,
+        line_of(files, "# action"): Severity.INFO,
+        line_of(files, "# item"): Severity.INFO,
+        line_of(files, "# singular"): Severity.INFO,
+    }
+
+
 def test_fal201_actions_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = main("""
         @app.post("/cart/checkout")
