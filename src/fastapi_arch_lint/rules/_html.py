@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from fastapi_arch_lint.analysis.calls import call_target
 from fastapi_arch_lint.analysis.index import router_by_id
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.model.app import AppModel, Function, Route
@@ -71,7 +72,7 @@ def _html_helper(app: AppModel, fn: Function, expr: Expr | None) -> bool:
     """``return render_panel(...)``: a call to a project function that returns an HTML response."""
     if not isinstance(expr, Call):
         return False
-    target = next((t for s, t in fn.calls if (s.call.line, s.call.col) == (expr.line, expr.col)), None)
+    target = call_target(fn, expr)
     helper = app.function(target) if target else None
     if helper is None:
         return False

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import call_target
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Route
-from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.model.expr import Attr, Call, Name, render
+from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import route_entity, route_related
 from fastapi_arch_lint.rules.http._common import (
@@ -57,10 +58,6 @@ def real_writes(found: list[Write]) -> list[Write]:
     return [w for w in found if changes_rows(w.function)]
 
 
-def _site_target(fn: Function, call: Call) -> str | None:
-    return next((t for s, t in fn.calls if (s.call.line, s.call.col) == (call.line, call.col)), None)
-
-
 def written_row(w: Write) -> str | None:
     """What a write stores or removes, as names to read (a class, an annotation, a variable): the
     object given to ``session.add/delete/merge`` or the table of ``insert/update/delete``; "" for a
@@ -76,7 +73,7 @@ def written_row(w: Write) -> str | None:
         return None
     fn = w.function
     if isinstance(arg, Call):
-        return _site_target(fn, arg) or render(arg.func)
+        return call_target(fn, arg) or render(arg.func)
     if isinstance(arg, Name):
         names = [arg.id]
         made = [t for site, t in fn.calls if site.assigned_to == arg.id and site.pos.line <= w.site.pos.line]
