@@ -38,6 +38,9 @@ RPC_SEGMENTS = frozenset({"webhook", "webhooks", "callback", "callbacks", "rpc",
 # ``access``, ``status``, ``analysis``: words ending in ``s`` that are no plurals
 NOT_PLURAL_ENDINGS = ("ss", "us", "is", "ics", "ous")
 IRREGULAR_PLURALS = frozenset({"people", "children", "men", "women", "data", "media", "criteria"})
+# plural in form, one thing in use: a POST there sets it, it adds no member to a collection
+ONE_THING_PLURALS = frozenset({"settings", "preferences", "credentials", "details", "stats", "statistics",
+                               "analytics", "metrics", "news"})
 
 
 def _documents_201(route: Route) -> bool:
@@ -169,7 +172,7 @@ class PostCreateWithout201(Rule):
         segs = segments(route.path)
         last = segs[-1] if segs else ""
         words = _words(last) if last and not is_param(last) else []
-        if words and (words[-1] in IRREGULAR_PLURALS or (
+        if words and words[-1] not in ONE_THING_PLURALS and (words[-1] in IRREGULAR_PLURALS or (
                 len(words[-1]) > 3 and words[-1].endswith("s") and not words[-1].endswith(NOT_PLURAL_ENDINGS))):
             return "plural"
         if _documents_201(route):
