@@ -731,6 +731,34 @@ def test_fal206_put_as_the_update_method_is_said_once(tmp_path: Path, monkeypatc
     assert [(f.severity, f.confidence) for f in got] == [(Severity.WARNING, Confidence.HIGH)] * 2
 
 
+def test_fal206_without_contrast_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = """
+        class Part(BaseModel):
+            name: str | None = None
+
+
+        @app.put("/a/{i}")  # partial
+        def a(i: int, body: Part):
+            return {}
+
+
+        @app.put("/b/{i}")
+        def b(i: int, body: Part):
+            return {}
+    """
+    # every PUT partial, no PATCH: PUT may be this API's partial update by choice
+    got = run(tmp_path, monkeypatch, PutWithAllOptionalBody, main(body))
+    assert [f.severity for f in got] == [Severity.INFO] * 2
+    # a PUT that replaces beside them: a client cannot tell which PUT keeps what it leaves out
+    got = run(tmp_path, monkeypatch, PutWithAllOptionalBody, main(body + """
+
+        @app.put("/c/{i}")
+        def c(i: int, body: ItemIn):
+            return {}
+    """))
+    assert [f.severity for f in got] == [Severity.WARNING] * 2
+
+
 # ---------------------------------------------------------------------------
 # model: calls through ``self`` resolve (link/callgraph.py ``CallGraph._self_callee``)
 

@@ -39,16 +39,20 @@ class PutWithAllOptionalBody(Rule):
     name = "put-with-all-optional-body"
     summary = "A PUT's body model has every field optional: a partial update (PATCH) in disguise"
     severity = Severity.WARNING
-    other_severities = {Severity.INFO: "once per app or project, when its house style is what the rule dislikes"}
+    other_severities = {Severity.INFO: "once per app or project, when its house style is what the rule dislikes; "
+                                       "and for each in an app with no PATCH route and no PUT that replaces"}
     default_options = {"house_style": True}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         # every PUT and PATCH with a body model: partial (every field optional) or not
         puts: list[tuple[Route, PydanticModel | None]] = []
         patches: list[tuple[Route, PydanticModel | None]] = []
+        patching: set[str] = set()  # apps with a PATCH route, whatever its body
         for route in registrations(app):
             if route.kind != "http" or renders_html(app, route):
                 continue
+            if "PATCH" in route.methods:
+                patching.add(route.app)
             if "PUT" in route.methods:
                 judged = _judge(app, route)
                 if judged is not None:
@@ -88,21 +92,29 @@ class PutWithAllOptionalBody(Rule):
             # a partial PUT beside a PATCH on the same path is two ways to change part of one resource
             patch_paths = {(r.app, r.path) for r, _ in patches}
             puts = [(r, m) for r, m in puts if r.app not in housed or (r.app, r.path) in patch_paths]
+        # the contrast that makes a partial PUT an inconsistency: the app replaces with PUT elsewhere (a
+        # client that sends part of a resource there wipes the rest) or knows PATCH; without either, the
+        # app's PUTs are all partial and PUT may be its partial update by choice (an API spec's)
+        contrast = patching | {r.app for r, m in puts if m is None}
         for route, model in puts:
             if model is None:
                 continue
             handler = route.handler.qualname.rsplit(".", 1)[-1]
+            alone = route.app not in contrast
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
                 f"`PUT {route.path}` (`{handler}`) takes `{model.name}`, whose "
                 f"{len(model.fields)} field{'s are' if len(model.fields) > 1 else ' is'} all optional: "
-                f"a client can send `{{}}`, which reads as a partial update",
+                f"a client can send `{{}}`, which reads as a partial update"
+                + (" (this app has no PATCH route and no PUT that replaces: PUT may be its partial update by "
+                   "choice)" if alone else ""),
                 help="PUT replaces the whole resource, so its body should require the resource's fields; "
                      "serve partial updates with `@router.patch` (and `model_dump(exclude_unset=True)`), or "
                      "give the PUT a model with required fields",
                 related=(Related(model.path, model.line, f"`{model.name}`: every field defaults to `None`"),
                          *route_related(route)),
                 entity=f"{route_entity(route)} {model.qualname}",
+                severity=Severity.INFO if alone else None,
             )
 
     @staticmethod
