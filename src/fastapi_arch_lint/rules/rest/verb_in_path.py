@@ -54,7 +54,7 @@ class VerbInPath(Rule):
     name = "verb-in-path"
     summary = "A path segment is a verb (`/get-user`, `/createOrder`): the HTTP method is the verb"
     severity = Severity.WARNING
-    default_options = {"allow": ["login", "logout", "search", "refresh", "verify", "reset-password"]}
+    default_options = {"allow": ["login", "logout", "search", "refresh", "verify", "reset-password", "change-password"]}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         allow = {a.lower() for a in self.options["allow"]}
