@@ -21,7 +21,7 @@ VERBS = (
 BARE_NOUNS = frozenset({"list", "new", "set", "read", "get", "post"})
 # verbs that are also nouns (a change, an update, an edit) and the head nouns that make a compound of
 # them a noun phrase: ``change-preview`` is the preview of a change, ``update-history`` a record of
-# updates; ``change-password`` (a verb and its object) is still a verb phrase
+# updates; ``change-owner`` (a verb and its object) is still a verb phrase
 NOUN_VERBS = frozenset({"change", "update", "edit", "post", "list", "set", "read", "delete"})
 NOUN_HEADS = frozenset({"preview", "previews", "history", "histories", "log", "logs", "request", "requests",
                         "event", "events", "feed", "feeds", "summary", "summaries", "count", "counts"})
@@ -54,7 +54,8 @@ class VerbInPath(Rule):
     name = "verb-in-path"
     summary = "A path segment is a verb (`/get-user`, `/createOrder`): the HTTP method is the verb"
     severity = Severity.WARNING
-    default_options = {"allow": ["login", "logout", "search", "refresh", "verify", "reset-password", "change-password"]}
+    default_options = {"allow": ["login", "logout", "search", "refresh", "verify", "reset-password",
+                                 "change-password"]}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         allow = {a.lower() for a in self.options["allow"]}
