@@ -27,6 +27,16 @@ NOUN_HEADS = frozenset({"preview", "previews", "history", "histories", "log", "l
                         "event", "events", "feed", "feeds", "summary", "summaries", "count", "counts"})
 
 
+# a segment whose last word says that what follows are actions: ``/bulk-actions/delete``, ``/rpc/add``
+ACTION_NAMESPACES = frozenset({"action", "actions", "command", "commands", "rpc"})
+
+
+def in_action_namespace(parts: list[str], index: int) -> bool:
+    """A literal segment before ``index`` opens a namespace of actions, where verbs are the names."""
+    return any(not is_param(p) and p.replace("_", "-").lower().split("-")[-1] in ACTION_NAMESPACES
+               for p in parts[:index] if p)
+
+
 def noun_compound(segment: str, verb: str) -> bool:
     """``change-preview``: the verb word modifies a head noun that names a record or view of it."""
     words = segment.replace("_", "-").lower().split("-")
@@ -76,7 +86,7 @@ class VerbInPath(Rule):
                 if seg.lower() == verb and verb in BARE_NOUNS:
                     # a bare ``/list`` or ``/new`` segment is usually a resource or action name: not reported
                     continue
-                if noun_compound(seg, verb):
+                if noun_compound(seg, verb) or in_action_namespace(parts, index):
                     continue
                 loc, where = segment_origin(app, route, index)
                 key: tuple[object, ...] = (loc, seg)
