@@ -568,6 +568,18 @@ def test_fal204_sign_in_steps_are_info(tmp_path: Path, monkeypatch: pytest.Monke
             db.add(Invoice(user_id=1))
             db.commit()
             return RedirectResponse("/")
+
+
+        def load_credential(db: Session) -> UserSession: ...
+
+
+        @app.get("/calendar")  # renewal
+        def calendar(db: Db) -> dict:
+            credential = load_credential(db)
+            credential.user_id = 2
+            db.add(credential)
+            db.commit()
+            return {}
     """)
     got = {f.line: f.severity for f in run(tmp_path, monkeypatch, WriteInGetHandler, files)}
     assert got == {
@@ -577,6 +589,7 @@ def test_fal204_sign_in_steps_are_info(tmp_path: Path, monkeypatch: pytest.Monke
         line_of(files, "# page by a helper"): Severity.INFO,
         line_of(files, "# json"): Severity.WARNING,  # no browser is sent there: a command in a GET
         line_of(files, "# business"): Severity.WARNING,  # it also writes what is no sign-in's state
+        line_of(files, "# renewal"): Severity.INFO,  # a loaded credential saved again, nothing made
     }
 
 

@@ -35,7 +35,7 @@ PROTOCOL_SEGMENTS = re.compile(r"(?i)^(?:[\w-]*callback[\w-]*|authorize|authoriz
 # before a long stream, with nothing changed before it
 TRANSACTION_ENDS = ("commit()", "flush()")
 # rows of a sign-in's state: a login or portal session, a token, a nonce (by class, annotation or name)
-AUTH_STATE_RE = re.compile(r"(?i)session|token|nonce")
+AUTH_STATE_RE = re.compile(r"(?i)session|token|nonce|oauth|credential")
 COOKIE_METHODS = frozenset({"set_cookie", "delete_cookie"})
 _REDIRECT_RE = re.compile(r"\bRedirectResponse\b")
 
@@ -76,8 +76,9 @@ def written_row(w: Write) -> str | None:
         return call_target(fn, arg) or render(arg.func)
     if isinstance(arg, Name):
         names = [arg.id]
-        made = [t for site, t in fn.calls if site.assigned_to == arg.id and site.pos.line <= w.site.pos.line]
-        if made and made[-1]:
+        made = [t or render(site.call.func) for site, t in fn.calls
+                if site.assigned_to == arg.id and site.pos.line <= w.site.pos.line]
+        if made:  # what the object was made or loaded by: ``UserSession``, ``get_oauth_account``
             names.append(made[-1].rsplit(".", 1)[-1])
         param = fn.fact.param(arg.id)
         if param is not None and param.annotation is not None:
@@ -90,6 +91,13 @@ def auth_state_only(found: list[Write]) -> bool:
     """Every write creates, changes or deletes a sign-in's session or token row (and one does)."""
     rows = [written_row(w) for w in found]
     return any(rows) and all(r == "" or (r is not None and AUTH_STATE_RE.search(r)) for r in rows)
+
+
+def refresh_only(found: list[Write]) -> bool:
+    """Every write saves a row that was loaded, not made or removed (``session.add(account)`` after
+    renewing its expired token), or ends the transaction."""
+    return all(w.what.endswith(TRANSACTION_ENDS) or (not w.create and w.what.endswith((".add()", ".merge()")))
+               for w in found)
 
 
 def navigation(app: AppModel, route: Route) -> bool:
@@ -118,7 +126,8 @@ class WriteInGetHandler(Rule):
     summary = "A GET/HEAD handler writes to the database (`session.add/commit/delete`, `insert/update/delete`)"
     severity = Severity.WARNING
     other_severities = {Severity.INFO: "when a browser is sent to the GET (a redirect, a cookie, a page) and it only "
-                                       "creates or deletes sign-in session or token rows"}
+                                       "creates or deletes sign-in session or token rows, or when it only saves a "
+                                       "stored credential it loaded (a renewed token)"}
     default_options = {"max_depth": 3, "ignore_functions": list(READ_BOOKKEEPING)}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
@@ -139,8 +148,12 @@ class WriteInGetHandler(Rule):
                 else f"in `{labels(first.trail)[-1]}` (call chain `{chain_text(first.trail)}`)"
             )
             # a sign-in step a browser is redirected to (the provider's return, a logout link, a portal
-            # link): the GET is the protocol's, and what it writes is the visitor's own session
-            sign_in = navigation(app, route) and auth_state_only(found)
+            # link): the GET is the protocol's, and what it writes is the visitor's own session; or a
+            # stored credential renewed on the way (an expired OAuth token refreshed while reading),
+            # a side effect the client did not ask for (RFC 9110 9.2.1)
+            auth = auth_state_only(found)
+            renewal = auth and refresh_only(found)
+            sign_in = auth and not renewal and navigation(app, route)
             more = len({(w.function.path, w.site.pos.line) for w in found}) - 1
             extra = f", and {more} more write{'s' if more > 1 else ''}" if more > 0 else ""
             related: list[Related] = chain_related(app, first.trail)
@@ -152,11 +165,13 @@ class WriteInGetHandler(Rule):
                 f"`{route.display()}` is a safe method but `{handler}` writes to the database: "
                 f"`{first.what}` {where}{extra}"
                 + (" (a step a browser is sent to, whose writes only create or delete session or token rows: "
-                   "a sign-in flow's state)" if sign_in else ""),
+                   "a sign-in flow's state)" if sign_in else "")
+                + (" (it only saves a stored credential it loaded, such as a renewed token: bookkeeping the "
+                   "client did not ask for)" if renewal else ""),
                 help="GET and HEAD must be safe and idempotent (RFC 9110 9.2.1): crawlers, prefetchers, caches "
                      "and retries repeat them. Move the write to a POST/PUT/PATCH/DELETE endpoint, or run "
                      "bookkeeping in a background task; list bookkeeping helpers in `ignore_functions`",
                 related=(*related, *route_related(route)),
                 entity=route_entity(route),
-                severity=Severity.INFO if sign_in else None,
+                severity=Severity.INFO if sign_in or renewal else None,
             )
