@@ -248,6 +248,64 @@ def test_fal201_re_adding_a_loaded_object_is_an_update(tmp_path: Path, monkeypat
     assert lines(got) == [line_of(files, "# repo-add")]
 
 
+def test_fal201_collections_warn_actions_and_items_inform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = main("""
+        def create_row(db: Session) -> ItemOut:
+            return ItemOut(id=1, name="x")
+
+
+        @app.get("/inventory")
+        def list_inventory() -> list[ItemOut]:
+            return []
+
+
+        @app.post("/inventory")  # listed
+        def add_inventory(db: Db) -> ItemOut:
+            return create_row(db)
+
+
+        @app.post("/wallets/{wallet_id}/deposits")  # plural
+        def deposit(wallet_id: int, db: Db) -> ItemOut:
+            return create_row(db)
+
+
+        @app.post("/wallets/{wallet_id}/top-up", responses={201: {"description": "Topped up"}})  # documented
+        def top_up(wallet_id: int, db: Db) -> ItemOut:
+            return create_row(db)
+
+
+        @app.post("/plans/random")  # action
+        def random_plan(db: Db) -> ItemOut:
+            return create_row(db)
+
+
+        @app.post("/users/{user_id}/stars/{slug}")  # item
+        def star(user_id: int, slug: str, db: Db) -> ItemOut:
+            return create_row(db)
+
+
+        @app.post("/helpdesk/assistant")  # singular
+        def chat(db: Db) -> ItemOut:
+            return create_row(db)
+
+
+        @app.post("/mailer/credentials")  # one thing
+        def set_mailer(db: Db) -> ItemOut:
+            return create_row(db)
+    """)
+    got = {f.line: f.severity for f in run(tmp_path, monkeypatch, PostCreateWithout201, files,
+                                           {"house_style": False})}
+    assert got == {
+        line_of(files, "# listed"): Severity.WARNING,
+        line_of(files, "# plural"): Severity.WARNING,
+        line_of(files, "# documented"): Severity.WARNING,
+        line_of(files, "# action"): Severity.INFO,
+        line_of(files, "# item"): Severity.INFO,
+        line_of(files, "# singular"): Severity.INFO,
+        line_of(files, "# one thing"): Severity.INFO,  # plural in form, a POST sets it
+    }
+
+
 def test_fal201_actions_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = main("""
         @app.post("/cart/checkout")
@@ -444,6 +502,97 @@ def test_fal204_chain_depth_background_tasks_and_ignores(tmp_path: Path, monkeyp
     assert line_of(files, '@app.get("/bg")') in lines(strict)
 
 
+def test_fal204_sign_in_steps_are_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = main("""
+        from fastapi.responses import HTMLResponse
+
+
+        class UserSession(BaseModel):
+            user_id: int
+
+
+        class Invoice(BaseModel):
+            user_id: int
+
+
+        def open_session(db: Session, user_id: int) -> UserSession:
+            user_session = UserSession(user_id=user_id)
+            db.add(user_session)
+            db.commit()
+            return user_session
+
+
+        def end_session(db: Session, user_session: UserSession | None) -> None:
+            if user_session is not None:
+                db.delete(user_session)
+                db.commit()
+
+
+        def panel(link: str) -> HTMLResponse:
+            return HTMLResponse(f"<a href='{link}'>open</a>")
+
+
+        @app.get("/sso/done")  # redirect annotation
+        def done(db: Db) -> RedirectResponse:
+            open_session(db, 1)
+            return RedirectResponse("/")
+
+
+        @app.get("/sign-out")  # cookie
+        def sign_out(db: Db, response: Response) -> dict:
+            end_session(db, None)
+            response.delete_cookie("sid")
+            return {}
+
+
+        @app.get("/portal-link", status_code=303)  # status
+        def portal_link(db: Db):
+            open_session(db, 1)
+
+
+        @app.get("/portal-panel")  # page by a helper
+        def portal_panel(db: Db):
+            user_session = open_session(db, 1)
+            return panel(str(user_session.user_id))
+
+
+        @app.get("/sessions/new")  # json
+        def new_session(db: Db) -> dict:
+            open_session(db, 1)
+            return {}
+
+
+        @app.get("/invoices/issue")  # business
+        def issue(db: Db) -> RedirectResponse:
+            open_session(db, 1)
+            db.add(Invoice(user_id=1))
+            db.commit()
+            return RedirectResponse("/")
+
+
+        def load_credential(db: Session) -> UserSession: ...
+
+
+        @app.get("/calendar")  # renewal
+        def calendar(db: Db) -> dict:
+            credential = load_credential(db)
+            credential.user_id = 2
+            db.add(credential)
+            db.commit()
+            return {}
+    """)
+    got = {f.line: f.severity for f in run(tmp_path, monkeypatch, WriteInGetHandler, files)}
+    assert got == {
+        line_of(files, "# redirect annotation"): Severity.INFO,
+        line_of(files, "# cookie"): Severity.INFO,
+        line_of(files, "# status"): Severity.INFO,
+        line_of(files, "# page by a helper"): Severity.INFO,
+        line_of(files, "# json"): Severity.WARNING,  # no browser is sent there: a command in a GET
+        line_of(files, "# business"): Severity.WARNING,  # it also writes what is no sign-in's state
+        line_of(files, "# renewal"): Severity.INFO,  # a loaded credential saved again, nothing made
+    }
+
+
 # ---------------------------------------------------------------------------
 # FAL205 multi-method-handler
 
@@ -532,6 +681,95 @@ def test_fal206_only_none_defaults_count(tmp_path: Path, monkeypatch: pytest.Mon
     got = run(tmp_path, monkeypatch, PutWithAllOptionalBody, files)
     assert lines(got) == [line_of(files, "# inherited")]
     assert "`Patchy`" in got[0].message and "2 fields" in got[0].message
+
+
+def test_fal206_put_as_the_update_method_is_said_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = """
+        class Part(BaseModel):
+            name: str | None = None
+
+
+        class Whole(BaseModel):
+            name: str
+
+
+        @app.put("/a/{i}")  # first partial
+        def a(i: int, body: Part):
+            return {}
+
+
+        @app.put("/b/{i}")  # second partial
+        def b(i: int, body: Part):
+            return {}
+
+
+        @app.put("/c/{i}")
+        def c(i: int, body: Whole):
+            return {}
+
+
+        @app.put("/d/{i}")
+        def d(i: int, body: Whole):
+            return {}
+
+
+        @app.put("/e/{i}")
+        def e(i: int, body: Whole):
+            return {}
+    """
+    # PUT is the update method (5 of 5), no PATCH: one info finding listing both partial PUTs
+    files = main(body)
+    got = run(tmp_path, monkeypatch, PutWithAllOptionalBody, files)
+    assert [(f.line, f.severity) for f in got] == [(line_of(files, "# first partial"), Severity.INFO)]
+    assert "5 of 5" in got[0].message and "2 of those PUTs" in got[0].message
+    assert [r.line for r in got[0].related] == [line_of(files, "# second partial")]
+    # a PATCH with a full body on the path of a partial PUT: two ways to change part of one resource
+    files = main(body + """
+
+        @app.patch("/b/{i}")
+        def b_patch(i: int, body: Whole):
+            return {}
+    """)
+    got = run(tmp_path, monkeypatch, PutWithAllOptionalBody, files)
+    assert [(f.line, f.severity) for f in got] == [(line_of(files, "# first partial"), Severity.INFO),
+                                                  (line_of(files, "# second partial"), Severity.WARNING)]
+    # the API serves partial updates with PATCH: every partial PUT departs from it
+    files = main(body + """
+
+        @app.patch("/f/{i}")
+        def f(i: int, body: Part):
+            return {}
+    """)
+    got = run(tmp_path, monkeypatch, PutWithAllOptionalBody, files)
+    assert [(f.severity, f.confidence) for f in got] == [(Severity.WARNING, Confidence.HIGH)] * 2
+
+
+def test_fal206_without_contrast_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = """
+        class Part(BaseModel):
+            name: str | None = None
+
+
+        @app.put("/a/{i}")  # partial
+        def a(i: int, body: Part):
+            return {}
+
+
+        @app.put("/b/{i}")
+        def b(i: int, body: Part):
+            return {}
+    """
+    # every PUT partial, no PATCH: PUT may be this API's partial update by choice
+    got = run(tmp_path, monkeypatch, PutWithAllOptionalBody, main(body))
+    assert [f.severity for f in got] == [Severity.INFO] * 2
+    # a PUT that replaces beside them: a client cannot tell which PUT keeps what it leaves out
+    got = run(tmp_path, monkeypatch, PutWithAllOptionalBody, main(body + """
+
+        @app.put("/c/{i}")
+        def c(i: int, body: ItemIn):
+            return {}
+    """))
+    assert [f.severity for f in got] == [Severity.WARNING] * 2
 
 
 # ---------------------------------------------------------------------------

@@ -766,6 +766,37 @@ def test_a_sub_collection_without_pagination_is_a_hint(tmp_path: Path, monkeypat
     assert "of one `case_id` (a sub-collection" in found[13].message
 
 
+def test_exports_and_lookups_by_keys_are_whole_by_design(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {"app/main.py": """
+        from typing import Annotated, List
+
+        from fastapi import Depends, FastAPI, Query
+
+
+        def get_db():
+            yield None
+
+
+        app = FastAPI()
+
+
+        @app.get("/cases/lookup")
+        def lookup(db: Annotated[object, Depends(get_db)], keys: List[str] = Query(..., alias="keys[]")) -> list[dict]:
+            return db.query("cases").filter_by(keys=keys).all()
+
+
+        @app.get("/cases/downloads/latest")
+        def latest(db: Annotated[object, Depends(get_db)]) -> list[dict]:
+            return db.query("cases").all()
+
+
+        @app.get("/cases/tagged")
+        def tagged(db: Annotated[object, Depends(get_db)], tags: list[str] = Query([])) -> list[dict]:
+            return db.query("cases").filter_by(tags=tags).all()
+    """}
+    assert [f.line for f in run(tmp_path, monkeypatch, files, "FAL108")] == [23]  # optional keys: the whole table
+
+
 def test_list_without_pagination_fixtures() -> None:
     expected = {
         "bigger_app": set(),

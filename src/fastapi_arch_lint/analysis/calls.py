@@ -30,6 +30,11 @@ class CodeCall:
     function: Function | None  # None for module and class bodies
 
 
+def call_target(fn: Function, call: Call) -> str | None:
+    """What ``call``, an expression of ``fn``'s body (an argument, a returned value), resolves to."""
+    return next((t for s, t in fn.calls if (s.call.line, s.call.col) == (call.line, call.col)), None)
+
+
 def where_label(fn: Function | None, module: str) -> str:
     """Where a call or a binding is, for messages: `` `f` `` or ``module `m` ``."""
     return f"`{fn.fact.qualname}`" if fn is not None else f"module `{module}`"

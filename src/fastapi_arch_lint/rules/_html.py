@@ -11,7 +11,7 @@ A route renders HTML when any of these holds:
   above it or of its app, is an HTML response class (`HTMLResponse`, a subclass, a class whose name
   ends in `HTMLResponse`, `TemplateResponse` or `TagResponse`);
 - the handler returns `templates.TemplateResponse(...)` or builds an HTML response, or is annotated
-  to return one;
+  to return one, or returns what a project function that does so returns (`return render_panel(...)`);
 - the handler is decorated with a page decorator given a template file (`@page("item.html")`);
 - the handler reads HTMX's request headers (`HX-Request`, `hx_request: Header()`).
 """
@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 
+from fastapi_arch_lint.analysis.calls import call_target
 from fastapi_arch_lint.analysis.index import router_by_id
 from fastapi_arch_lint.analysis.memo import memo
-from fastapi_arch_lint.model.app import AppModel, Route
+from fastapi_arch_lint.model.app import AppModel, Function, Route
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, dotted, render
 
 HTML_CLASSES = frozenset({"fastapi.responses.HTMLResponse", "starlette.responses.HTMLResponse"})
@@ -67,6 +68,20 @@ def _html_expr(app: AppModel, expr: Expr | None) -> bool:
     return False
 
 
+def _html_helper(app: AppModel, fn: Function, expr: Expr | None) -> bool:
+    """``return render_panel(...)``: a call to a project function that returns an HTML response."""
+    if not isinstance(expr, Call):
+        return False
+    target = call_target(fn, expr)
+    helper = app.function(target) if target else None
+    if helper is None:
+        return False
+    fact = helper.fact
+    if fact.returns is not None and re.search(r"\b(?:HTMLResponse|TemplateResponse)\b", render(fact.returns)):
+        return True
+    return any(_html_expr(app, r.value) for r in fact.scope.returns)
+
+
 def renders_html(app: AppModel, route: Route) -> bool:
     """Whether ``route`` serves a server-rendered HTML page or fragment (see the module's docstring)."""
     key = (route.app, route.registered, route.path)
@@ -100,6 +115,8 @@ def _renders_html(app: AppModel, route: Route) -> bool:
     if any(_html_expr(app, r.value) for r in fact.scope.returns):
         return True
     fn = app.function(route.handler.qualname)
+    if fn is not None and any(_html_helper(app, fn, r.value) for r in fact.scope.returns):
+        return True
     for _site, target in fn.calls if fn else ():
         if target and (target.endswith(".TemplateResponse") or html_class(app, target)):
             return True

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
-from fastapi_arch_lint.model.expr import Attr, Call, render
+from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, render
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._house import app_label, detect, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
@@ -35,6 +35,25 @@ NOT_RESOURCES = ("token", "jwt", "task", "callback", "header", "middleware", "ro
 RPC_SEGMENTS = frozenset({"webhook", "webhooks", "callback", "callbacks", "rpc", "graphql", "hooks"})
 
 
+# ``access``, ``status``, ``analysis``: words ending in ``s`` that are no plurals
+NOT_PLURAL_ENDINGS = ("ss", "us", "is", "ics", "ous")
+IRREGULAR_PLURALS = frozenset({"people", "children", "men", "women", "data", "media", "criteria"})
+# plural in form, one thing in use: a POST there sets it, it adds no member to a collection
+ONE_THING_PLURALS = frozenset({"settings", "preferences", "credentials", "details", "stats", "statistics",
+                               "analytics", "metrics", "news"})
+
+
+def _documents_201(route: Route) -> bool:
+    """The decorator's ``responses=`` documents a 201 (``responses={201: {...}}``)."""
+    for d in route.handler.fact.decorators:
+        if isinstance(d.expr, Call):
+            responses = d.expr.kwarg("responses")
+            if isinstance(responses, DictExpr):
+                if any(isinstance(k, Const) and str(k.value) == "201" for k in responses.keys):
+                    return True
+    return False
+
+
 def _creates_by_name(name: str) -> bool:
     name = name.lower()
     if not (name in CREATE_NAMES or name.startswith(CREATE_PREFIXES)):
@@ -59,7 +78,8 @@ class PostCreateWithout201(Rule):
     name = "post-create-without-201"
     summary = "A POST that creates a resource answers 200 instead of 201 Created"
     severity = Severity.WARNING
-    other_severities = {Severity.INFO: "once per app or project, when its house style is what the rule dislikes"}
+    other_severities = {Severity.INFO: "once per app or project, when its house style is what the rule dislikes; "
+                                       "and for a POST to an action or to one item rather than to a collection"}
     default_options = {
         "actions": [
             "login", "logout", "signin", "signout", "token", "refresh", "revoke", "introspect", "authorize",
@@ -94,6 +114,8 @@ class PostCreateWithout201(Rule):
             ev = self._evidence(app, route, ignore)
             if ev is not None:
                 found.append((route, ev))
+        # the paths a GET also serves: a POST there adds to what the GET lists
+        listed = {(r.app, r.path) for r in registrations(app) if r.kind == "http" and "GET" in r.methods}
         if house_enabled(self.options) and found:
             # per app: an admin app and a public API may follow different conventions
             by_app: dict[str, tuple[list[Route], list[tuple[Route, Evidence]]]] = {}
@@ -124,6 +146,10 @@ class PostCreateWithout201(Rule):
             handler = short(route.handler.qualname)
             how = ("sets `status_code=200`" if route.status_code_explicit
                    else "has no `status_code=`, so it answers 200 OK")
+            target = self._collection(route, listed)
+            if target is None:
+                how += (" (it posts to an action or to one item, not to a collection: the new row may be a "
+                        "side effect of the action)")
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
                 f"`POST {route.path}` (`{handler}`) creates a resource ({ev.text}) but {how}",
@@ -133,7 +159,25 @@ class PostCreateWithout201(Rule):
                 related=(*ev.related, *route_related(route)),
                 entity=route_entity(route),
                 confidence=ev.confidence,
+                severity=None if target is not None else Severity.INFO,
             )
+
+    @staticmethod
+    def _collection(route: Route, listed: set[tuple[str, str]]) -> str | None:
+        """Why the POST's target is a collection that the new resource joins, or None when it is not:
+        the path is also served by a GET (the list), its last segment is a plural noun
+        (``/payout-accounts``), or the decorator documents a 201 response it does not give."""
+        if (route.app, route.path) in listed:
+            return "listed"
+        segs = segments(route.path)
+        last = segs[-1] if segs else ""
+        words = _words(last) if last and not is_param(last) else []
+        if words and words[-1] not in ONE_THING_PLURALS and (words[-1] in IRREGULAR_PLURALS or (
+                len(words[-1]) > 3 and words[-1].endswith("s") and not words[-1].endswith(NOT_PLURAL_ENDINGS))):
+            return "plural"
+        if _documents_201(route):
+            return "documented"
+        return None
 
     @staticmethod
     def _is_action(route: Route, actions: set[str]) -> bool:

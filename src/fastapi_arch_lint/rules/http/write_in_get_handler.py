@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import call_target
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Route
+from fastapi_arch_lint.model.expr import Attr, Call, Name, render
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import route_entity, route_related
 from fastapi_arch_lint.rules.http._common import (
     BOOKKEEPING,
@@ -31,6 +34,10 @@ PROTOCOL_SEGMENTS = re.compile(r"(?i)^(?:[\w-]*callback[\w-]*|authorize|authoriz
 # ending a transaction is no write of its own: ``session.commit()`` that releases the connection
 # before a long stream, with nothing changed before it
 TRANSACTION_ENDS = ("commit()", "flush()")
+# rows of a sign-in's state: a login or portal session, a token, a nonce (by class, annotation or name)
+AUTH_STATE_RE = re.compile(r"(?i)session|token|nonce|oauth|credential")
+COOKIE_METHODS = frozenset({"set_cookie", "delete_cookie"})
+_REDIRECT_RE = re.compile(r"\bRedirectResponse\b")
 
 
 def protocol_endpoint(route: Route) -> bool:
@@ -51,12 +58,76 @@ def real_writes(found: list[Write]) -> list[Write]:
     return [w for w in found if changes_rows(w.function)]
 
 
+def written_row(w: Write) -> str | None:
+    """What a write stores or removes, as names to read (a class, an annotation, a variable): the
+    object given to ``session.add/delete/merge`` or the table of ``insert/update/delete``; "" for a
+    ``commit()``/``flush()``, which saves what the others wrote; None when it cannot be told."""
+    if w.what.endswith(TRANSACTION_ENDS):
+        return ""
+    call = w.site.call
+    if isinstance(call.func, Attr) and call.func.attr in ("add", "delete", "merge"):
+        arg = call.arg(0, "instance")
+    elif w.what.startswith(("insert(", "update(", "delete(")):
+        arg = call.arg(0, "table")
+    else:
+        return None
+    fn = w.function
+    if isinstance(arg, Call):
+        return call_target(fn, arg) or render(arg.func)
+    if isinstance(arg, Name):
+        names = [arg.id]
+        made = [t or render(site.call.func) for site, t in fn.calls
+                if site.assigned_to == arg.id and site.pos.line <= w.site.pos.line]
+        if made:  # what the object was made or loaded by: ``UserSession``, ``get_oauth_account``
+            names.append(made[-1].rsplit(".", 1)[-1])
+        param = fn.fact.param(arg.id)
+        if param is not None and param.annotation is not None:
+            names.append(render(param.annotation))
+        return " ".join(names)
+    return render(arg) if arg is not None else None
+
+
+def auth_state_only(found: list[Write]) -> bool:
+    """Every write creates, changes or deletes a sign-in's session or token row (and one does)."""
+    rows = [written_row(w) for w in found]
+    return any(rows) and all(r == "" or (r is not None and AUTH_STATE_RE.search(r)) for r in rows)
+
+
+def refresh_only(found: list[Write]) -> bool:
+    """Every write saves a row that was loaded, not made or removed (``session.add(account)`` after
+    renewing its expired token), or ends the transaction."""
+    return all(w.what.endswith(TRANSACTION_ENDS) or (not w.create and w.what.endswith((".add()", ".merge()")))
+               for w in found)
+
+
+def navigation(app: AppModel, route: Route) -> bool:
+    """The route is a step a browser is sent to: it answers with a redirect (a ``RedirectResponse``,
+    a 3xx status), sets or deletes a cookie, or renders an HTML page."""
+    if route.status_code is not None and 300 <= route.status_code < 400:
+        return True
+    if route.response_class and _REDIRECT_RE.search(route.response_class):
+        return True
+    fact = route.handler.fact
+    if fact.returns is not None and _REDIRECT_RE.search(render(fact.returns)):
+        return True
+    fn = app.function(route.handler.qualname)
+    for site, target in fn.calls if fn else ():
+        if target and _REDIRECT_RE.search(target):
+            return True
+        if isinstance(site.call.func, Attr) and site.call.func.attr in COOKIE_METHODS:
+            return True
+    return renders_html(app, route)
+
+
 @register
 class WriteInGetHandler(Rule):
     code = "FAL204"
     name = "write-in-get-handler"
     summary = "A GET/HEAD handler writes to the database (`session.add/commit/delete`, `insert/update/delete`)"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "when a browser is sent to the GET (a redirect, a cookie, a page) and it only "
+                                       "creates or deletes sign-in session or token rows, or when it only saves a "
+                                       "stored credential it loaded (a renewed token)"}
     default_options = {"max_depth": 3, "ignore_functions": list(READ_BOOKKEEPING)}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
@@ -76,6 +147,13 @@ class WriteInGetHandler(Rule):
                 f"in `{handler}` itself" if len(first.trail) == 1
                 else f"in `{labels(first.trail)[-1]}` (call chain `{chain_text(first.trail)}`)"
             )
+            # a sign-in step a browser is redirected to (the provider's return, a logout link, a portal
+            # link): the GET is the protocol's, and what it writes is the visitor's own session; or a
+            # stored credential renewed on the way (an expired OAuth token refreshed while reading),
+            # a side effect the client did not ask for (RFC 9110 9.2.1)
+            auth = auth_state_only(found)
+            renewal = auth and refresh_only(found)
+            sign_in = auth and not renewal and navigation(app, route)
             more = len({(w.function.path, w.site.pos.line) for w in found}) - 1
             extra = f", and {more} more write{'s' if more > 1 else ''}" if more > 0 else ""
             related: list[Related] = chain_related(app, first.trail)
@@ -85,10 +163,15 @@ class WriteInGetHandler(Rule):
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
                 f"`{route.display()}` is a safe method but `{handler}` writes to the database: "
-                f"`{first.what}` {where}{extra}",
+                f"`{first.what}` {where}{extra}"
+                + (" (a step a browser is sent to, whose writes only create or delete session or token rows: "
+                   "a sign-in flow's state)" if sign_in else "")
+                + (" (it only saves a stored credential it loaded, such as a renewed token: bookkeeping the "
+                   "client did not ask for)" if renewal else ""),
                 help="GET and HEAD must be safe and idempotent (RFC 9110 9.2.1): crawlers, prefetchers, caches "
                      "and retries repeat them. Move the write to a POST/PUT/PATCH/DELETE endpoint, or run "
                      "bookkeeping in a background task; list bookkeeping helpers in `ignore_functions`",
                 related=(*related, *route_related(route)),
                 entity=route_entity(route),
+                severity=Severity.INFO if sign_in or renewal else None,
             )

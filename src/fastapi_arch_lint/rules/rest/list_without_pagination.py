@@ -40,6 +40,26 @@ def _name_words(name: str) -> set[str]:
 ENUM_BASES = ("enum.Enum", "enum.StrEnum", "enum.IntEnum", "builtins.bool", "typing.Literal")
 
 
+# path segments of a response that is whole by design: a file export or download of everything
+WHOLE_SEGMENTS = frozenset({"export", "exports", "download", "downloads"})
+_LIST_ANNOTATION_RE = re.compile(
+    r"^(?:(?:typing\.)?Annotated\[\s*)?(?:typing\.)?(?:list|List|set|Set|frozenset|tuple|Tuple|Sequence)\b")
+
+
+def whole_by_design(route: Route) -> bool:
+    """An export or download (``/reports/export``): the client asks for everything on purpose."""
+    return any(s.lower() in WHOLE_SEGMENTS for s in route.path.split("/") if s and not s.startswith("{"))
+
+
+def lookup_keys(route: Route) -> str | None:
+    """A required query parameter that takes a list (``ids: list[str] = Query(...)``): the client names
+    the rows it wants, so the list is as long as the keys it sends."""
+    for p in route.params:
+        if p.source == "query" and p.required and _LIST_ANNOTATION_RE.match(p.annotation):
+            return wire_name(p)
+    return None
+
+
 def _call_name(func: object) -> str:
     if isinstance(func, Attr):
         return func.attr
@@ -118,7 +138,7 @@ class ListWithoutPagination(Rule):
                 continue
             if not returns_list(route) or is_enumeration(app, route):
                 continue
-            if pagination_params(app, route):
+            if pagination_params(app, route) or whole_by_design(route) or lookup_keys(route):
                 continue
             opaque = opaque_dependencies(app, route)
             if any(re.search(r"(?i)pag|limit|cursor|offset|params", o.rsplit(".", 1)[-1]) for o in opaque):

@@ -19,6 +19,28 @@ VERBS = (
 # a segment that is exactly one of these words names a sub-resource or a form (``/items/new``,
 # ``/todos/list``), not an RPC-style verb phrase like ``/get-user`` or ``/createOrder``
 BARE_NOUNS = frozenset({"list", "new", "set", "read", "get", "post"})
+# verbs that are also nouns (a change, an update, an edit) and the head nouns that make a compound of
+# them a noun phrase: ``change-preview`` is the preview of a change, ``update-history`` a record of
+# updates; ``change-owner`` (a verb and its object) is still a verb phrase
+NOUN_VERBS = frozenset({"change", "update", "edit", "post", "list", "set", "read", "delete"})
+NOUN_HEADS = frozenset({"preview", "previews", "history", "histories", "log", "logs", "request", "requests",
+                        "event", "events", "feed", "feeds", "summary", "summaries", "count", "counts"})
+
+
+# a segment whose last word says that what follows are actions: ``/bulk-actions/delete``, ``/rpc/add``
+ACTION_NAMESPACES = frozenset({"action", "actions", "command", "commands", "rpc"})
+
+
+def in_action_namespace(parts: list[str], index: int) -> bool:
+    """A literal segment before ``index`` opens a namespace of actions, where verbs are the names."""
+    return any(not is_param(p) and p.replace("_", "-").lower().split("-")[-1] in ACTION_NAMESPACES
+               for p in parts[:index] if p)
+
+
+def noun_compound(segment: str, verb: str) -> bool:
+    """``change-preview``: the verb word modifies a head noun that names a record or view of it."""
+    words = segment.replace("_", "-").lower().split("-")
+    return verb in NOUN_VERBS and len(words) > 1 and words[0] == verb and words[-1] in NOUN_HEADS
 
 
 @lru_cache(maxsize=4096)  # the same few hundred segments recur in thousands of paths
@@ -42,12 +64,15 @@ class VerbInPath(Rule):
     name = "verb-in-path"
     summary = "A path segment is a verb (`/get-user`, `/createOrder`): the HTTP method is the verb"
     severity = Severity.WARNING
-    default_options = {"allow": ["login", "logout", "search", "refresh", "verify", "reset-password"]}
+    default_options = {"allow": ["login", "logout", "search", "refresh", "verify", "reset-password",
+                                 "change-password"]}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         allow = {a.lower() for a in self.options["allow"]}
-        # one finding per place that writes the segment: a prefix once for every route beneath it
-        places: dict[tuple[Loc, str], list[tuple[Route, str, str]]] = {}
+        # one finding per place that writes the segment: a prefix once for every route beneath it, and
+        # a route's own segment once for every route under the same path up to it (``/recipes/create``
+        # above ``/recipes/create/url`` and ``/recipes/create/zip`` is one naming decision)
+        places: dict[tuple[object, ...], tuple[Loc | None, list[tuple[Route, str, str]]]] = {}
         for route in unique_routes(app):
             if route.kind != "http" or route.path_unresolved or renders_html(app, route):
                 continue
@@ -61,19 +86,30 @@ class VerbInPath(Rule):
                 if seg.lower() == verb and verb in BARE_NOUNS:
                     # a bare ``/list`` or ``/new`` segment is usually a resource or action name: not reported
                     continue
+                if noun_compound(seg, verb) or in_action_namespace(parts, index):
+                    continue
                 loc, where = segment_origin(app, route, index)
+                key: tuple[object, ...] = (loc, seg)
                 if where == "the route path":
-                    loc = route.registered
-                places.setdefault((loc, seg), []).append((route, verb, where))
+                    key, loc = (route.app, "/".join(parts[:index + 1]), seg), None
+                places.setdefault(key, (loc, []))[1].append((route, verb, where))
                 break
-        for (loc, seg), routes in places.items():
+        for key, (prefix_loc, routes) in places.items():
+            seg = str(key[-1])
+            if prefix_loc is None:  # the first route in the source stands for the others
+                routes.sort(key=lambda r: (r[0].registered.path, r[0].registered.line, r[0].registered.col))
             route, verb, where = routes[0]
+            loc = prefix_loc or route.registered
             if where == "the route path":
                 paths = list(dict.fromkeys(r.path for r, _, _ in routes))
                 shown = f"path `{paths[0]}`" + (f" (and {len(paths) - 1} more)" if len(paths) > 1 else "")
                 message = (f"{shown} of `{route.handler.qualname.rsplit('.', 1)[-1]}` has the verb `{verb}` "
                            f"in segment `{seg}`")
-                related = route_related(route)
+                # the other registrations under the same path (a handler reachable at two paths is one)
+                others = {r.registered: r for r, _, _ in routes if r.registered != route.registered}
+                related = (*route_related(route),
+                           *(Related(r.registered.path, r.registered.line, f"`{r.display()}` is registered here")
+                             for r in others.values()))
             else:
                 beneath = f"{len(routes)} routes beneath it" if len(routes) > 1 else f"`{route.display()}` beneath it"
                 message = f"segment `{seg}` (set by {where}) has the verb `{verb}`; {beneath}"
