@@ -1247,7 +1247,8 @@ def test_fal703_weighs_lookups_by_the_key(tmp_path: Path, monkeypatch: pytest.Mo
 
 @pytest.mark.parametrize(("code", "section", "severities"), [
     ("FAL701", "Misreadings", {"Offer.category_id": "info", "Offer.listing_id": "warning",
-                               "Offer.project_id": "info", "Offer.reviewer_id": "warning"}),
+                               "Offer.project_id": "info", "Offer.reviewer_id": "warning",
+                               "Offer.replaced_id": "info", "Offer.parent_id": "warning"}),
     ("FAL703", "Example", {"User.email": "warning", "Team.slug": "warning", "Author.handle": "warning"}),
     ("FAL703", "Misreadings", {"Category.slug": "info", "Tag.slug": "warning"}),
 ])
