@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.reach import caller_outside_requests
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import Call, Const, Name, render
@@ -48,12 +49,20 @@ def raised_http_exceptions(app: AppModel, fn: Function) -> Iterator[tuple[int, i
         yield r.pos.line, r.pos.col, target.rsplit(".", 1)[-1] if target else "HTTPException", code
 
 
+def _short(qualname: str) -> str:
+    """``pkg.jobs.Importer.run`` -> ``Importer.run`` when the second-last part is a class, else ``run``."""
+    parts = qualname.split(".")
+    return ".".join(parts[-2:]) if len(parts) > 1 and parts[-2][:1].isupper() else parts[-1]
+
+
 @register
 class HttpExceptionInService(Rule):
     code = "FAL802"
     name = "http-exception-in-service"
     summary = "A service/repository function raises `HTTPException`, tying business logic to HTTP"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "when only code a request runs is seen calling the function: the reuse the "
+                                       "rule protects is then still hypothetical"}
     default_options = {"layer-modules": LAYER_MODULES}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
@@ -69,12 +78,21 @@ class HttpExceptionInService(Rule):
                 continue
             if any(seg in HTTP_PACKAGES for seg in layer.split(".")[:-1]):
                 continue  # ``app/routes/user_service.py``: a helper of the routes next to it
+            outside: tuple[str, str] | None | bool = False  # looked up at the first raise: most functions have none
             for line, col, exc, status in raised_http_exceptions(app, fn):
+                if outside is False:
+                    outside = caller_outside_requests(app, fn)
                 shown = f"{exc}({status})" if status else exc
+                if outside:
+                    why = (f"and `{_short(outside[0])}` ({outside[1]}; no request is shown to run it) calls it: "
+                           "there the exception means nothing")
+                else:
+                    why = ("nothing but code a request runs is seen calling it, yet the business logic now speaks "
+                           "HTTP and cannot be reused from jobs, CLIs or other transports")
                 yield self.finding(
                     fn.path, line, col,
-                    f"`{fn.fact.qualname}` in the service layer (`{fn.module}`) raises `{shown}`: the business "
-                    "logic now speaks HTTP and cannot be reused from jobs, CLIs or other transports",
+                    f"`{fn.fact.qualname}` in the service layer (`{fn.module}`) raises `{shown}`, {why}",
+                    severity=None if outside else Severity.INFO,
                     help="raise a domain exception (`ItemNotFound`, `OutOfStock`) and translate it to a response "
                          "once, in an `@app.exception_handler(...)` or in the route handler",
                     entity=f"{qualname}:{exc}:{status}",
