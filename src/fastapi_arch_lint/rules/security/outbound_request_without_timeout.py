@@ -26,13 +26,17 @@ def _script_modules(app: AppModel) -> frozenset[str]:
     for mod in app.modules:
         if not any(imp.module == "argparse" for imp in mod.facts.imports):
             continue
-        for b in mod.facts.scope.blocks:
-            t = b.test
-            if b.kind == "if" and isinstance(t, Compare) and isinstance(t.left, Name) and t.left.id == "__name__" \
-                    and isinstance(t.right, Const) and t.right.value == "__main__":
-                out.add(mod.name)
-                break
+        sc = mod.facts.scope
+        tests = [b.test for b in sc.blocks if b.kind == "if"]
+        tests += [t for c in sc.calls for negated, t in c.conds if not negated]
+        if any(_is_main_test(t) for t in tests):
+            out.add(mod.name)
     return frozenset(out)
+
+
+def _is_main_test(t: object) -> bool:
+    return isinstance(t, Compare) and isinstance(t.left, Name) and t.left.id == "__name__" \
+        and isinstance(t.right, Const) and t.right.value == "__main__"
 
 
 def _wanted(target: str | None) -> bool:
