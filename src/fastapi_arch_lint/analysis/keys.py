@@ -19,7 +19,7 @@ from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.analysis.names import words
 from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.paths import is_test_path
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, dotted
+from fastapi_arch_lint.model.expr import Attr, Call, Compare, Const, Expr, Name, Seq, dotted, walk
 
 # calls whose argument is a signing or encryption key
 KEY_ARGS = {
@@ -85,7 +85,7 @@ def _value_root(expr: Expr | None) -> Expr | None:
     return expr
 
 
-def _argument_for(call: Call, callee: Function, param: str) -> Expr | None:
+def argument_for(call: Call, callee: Function, param: str) -> Expr | None:
     v = call.kwarg(param)
     if v is not None:
         return v
@@ -141,7 +141,7 @@ def _key_sites(app: AppModel, through: dict[str, dict[str, KeyUse]]) -> Iterator
             if callee is None:
                 continue
             for p, use in params.items():
-                arg = _argument_for(cc.call, callee, p)
+                arg = argument_for(cc.call, callee, p)
                 if arg is not None:
                     yield cc, arg, use
 
@@ -197,3 +197,56 @@ def default_rejected(app: AppModel, settings_class: str, field: str, default: st
                 if named or in_class:
                     return f"`{fn.fact.qualname}` compares it with the default"
     return None
+
+
+def compared_only(app: AppModel) -> frozenset[str]:
+    """Names that the project reads only as an operand of a comparison (``key == PLACEHOLDER_KEY``,
+    ``DEFAULT_CREDENTIAL in (user, password)``): never passed to a call, assigned, returned or formatted.
+    A name read anywhere else, in any scope, is left out (names are matched by identifier alone, so a
+    same-named binding elsewhere only makes the set smaller)."""
+    return memo(app, _compared_only)
+
+
+def _compared_only(app: AppModel) -> frozenset[str]:
+    compared: set[str] = set()
+    used: set[str] = set()
+
+    def reads(e: Expr | None) -> None:
+        """Names read in ``e``: an operand of a comparison (or an item of a literal tuple it tests
+        membership in) is compared, a name anywhere else is used."""
+        inside: set[int] = set()  # the ``Name`` nodes that are operands of a comparison
+        for x in walk(e):
+            if isinstance(x, Compare):
+                for side in (x.left, x.right):
+                    for o in (side, *(side.items if isinstance(side, Seq) else ())):
+                        if isinstance(o, Name):
+                            inside.add(id(o))
+            elif isinstance(x, Name):
+                (compared if id(x) in inside else used).add(x.id)
+
+    for mod in app.modules:
+        if is_test_path(mod.path):
+            continue
+        sc = mod.facts.scope
+        for a in sc.assigns:
+            reads(a.value)
+        for c in sc.calls:
+            reads(c.call)
+    for fn in app.functions.values():
+        if is_test_path(fn.path):
+            continue
+        for cmp in fn.fact.compares:
+            reads(Compare(cmp.op, cmp.left, cmp.right))
+        for site in fn.fact.calls:
+            reads(site.call)
+        for a in fn.fact.scope.assigns:
+            reads(a.value)
+        for r in fn.fact.scope.returns:
+            reads(r.value)
+        for p in fn.fact.params:
+            reads(p.default)
+    for path, cf in app.classes.values():
+        if not is_test_path(path):
+            for f in cf.fields:
+                reads(f.value)
+    return frozenset(compared - used)

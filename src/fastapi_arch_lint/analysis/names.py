@@ -101,11 +101,23 @@ COMPARE_WORDS = frozenset({
 })
 
 
+# what a digest's qualifier may say and still be a credential's digest: its role in a check, not its content
+# (``expected_digest``, ``token_digest``); ``element_digest``, ``content_digest`` hash public content
+DIGEST_ROLE_WORDS = frozenset({
+    "expected", "computed", "calculated", "received", "provided", "given", "actual", "request", "header",
+    "signed", "stored", "client", "server", "incoming", "hmac", "sha256", "sha1", "sha512", "hex", "b64", "base64",
+    "auth", "api", "key", "session", "access", "refresh", "credential", "webhook", "otp",
+})
+
+
 def is_compared_secret(identifier: str) -> bool:
     ws = words(identifier)
     if not ws:
         return False
     last = ws[-1]
+    if last == "digest" and len(ws) > 1:
+        # a content digest (``element_digest``) is no secret: only a credential's, or one in a check
+        return all(w in DIGEST_ROLE_WORDS or w in COMPARE_WORDS for w in ws[:-1])
     if last in COMPARE_WORDS:
         return True
     if last == "key" and len(ws) > 1 and ws[-2] in SECRET_KEY_QUALIFIERS:

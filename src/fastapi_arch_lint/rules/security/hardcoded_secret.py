@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.calls import is_test_path, iter_calls
-from fastapi_arch_lint.analysis.keys import KEY_ARGS, KeyUse, default_rejected, key_names
+from fastapi_arch_lint.analysis.keys import KEY_ARGS, KeyUse, compared_only, default_rejected, key_names
 from fastapi_arch_lint.analysis.libraries import jwt_decode_library, jwt_encode_library, short_target
 from fastapi_arch_lint.analysis.names import SECRET_WORDS, describe_literal, dsn_password, is_reference_value, is_secret_name, words
 from fastapi_arch_lint.analysis.values import target as call_target
@@ -28,9 +28,24 @@ _PLACEHOLDER = re.compile(r"change|example|dummy|placeholder|your|dev|test|fake|
 
 # the shapes of real provider credentials: committed, they are live until rotated
 PROVIDER_SHAPES = re.compile(
-    r"^(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}|^AKIA[0-9A-Z]{16}$|^gh[pousr]_[A-Za-z0-9]{30,}|"
+    r"^(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}|^AKIA[0-9A-Z]{16}$|^gh[pousr]_[A-Za-z0-9]{30,}|"
     r"^xox[abposr]-\d{6,}-|^AIza[0-9A-Za-z_\-]{30,}|-----BEGIN [A-Z ]*PRIVATE KEY|^glpat-[\w\-]{20,}|"
     r"^sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}|^whsec_[A-Za-z0-9+/=]{24,}|^SG\.[\w\-]{16,}\.[\w\-]{16,}")
+CAMEL_WORDS = re.compile(r"(?:[A-Z][a-z]{2,})+")
+# keys that are public by design, made to ship in every browser page: a payment provider's publishable
+# key, a product-analytics project key (they can only send events or start a checkout)
+PUBLIC_SHAPES = re.compile(r"^(?:pk_(?:live|test)_|phc_)[0-9A-Za-z]{16,}$")
+PUBLIC_WORDS = frozenset({"publishable", "public"})
+# the name of an environment variable or of a stored secret, not its value: ``"BILLING_CLIENT_SECRET"``
+REFERENCE_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+){2,}$")
+REFERENCE_LAST = frozenset({"ID", "SECRET", "PASSWORD", "TOKEN", "KEY", "PASSPHRASE", "CREDENTIALS"})
+STAND_IN_WORDS = frozenset({"CHANGE", "CHANGEME", "ME", "YOUR", "DEV", "TEST", "DUMMY", "FAKE", "DEFAULT",
+                            "INSECURE", "SUPER", "MY", "EXAMPLE", "PLACEHOLDER", "REPLACE", "NOT", "SET", "THIS"})
+# a regular expression (a character class with a quantifier, an anchor, an escape class): a pattern, no secret
+REGEX_SHAPE = re.compile(r"\[[^\]]+\][+*?{]|\\[dwsSbB]|\(\?[:=!P<]|^\^.*\$$")
+# a constant whose name says it stands for a well-known or refused value, not a key
+SENTINEL_WORDS = frozenset({"placeholder", "default", "dummy", "sentinel", "example", "insecure", "known", "mask",
+                            "masked", "unset", "redacted", "fake"})
 # a mask or a stand-in, not a value: ``"******"``, ``"<your-key>"``, ``"..."``
 MASK = re.compile(r"[*•#.xX\-_]{3,}|<[^<>]*>|\{\{[^{}]*\}\}|%s|\?+")
 # folders of code that is not the deployed application (docs, one-off scripts, seed data, examples)
@@ -57,7 +72,9 @@ def looks_generated(value: str) -> bool:
     if len(v) < 16 or " " in v:
         return False
     # words a person typed: lower-case or capitalised alphabetic chunks of three letters or more
-    wordy = sum(len(c) for c in re.split(r"[^A-Za-z]+", v) if len(c) >= 3 and (c.islower() or c.istitle() or c.isupper()))
+    # (``StrongPassword123!``: two capitalised words run together are still words)
+    wordy = sum(len(c) for c in re.split(r"[^A-Za-z]+", v) if len(c) >= 3 and (
+        c.islower() or c.istitle() or c.isupper() or CAMEL_WORDS.fullmatch(c)))
     if wordy >= 0.6 * len(v):
         return False
     counts: dict[str, int] = {}
@@ -149,6 +166,8 @@ class HardcodedSecret(Rule):
                 if not _may_hold_secret(a.value):
                     continue
                 name = a.target.rsplit(".", 1)[-1]
+                if SENTINEL_WORDS.intersection(words(name)) and name in compared_only(app):
+                    continue  # ``PLACEHOLDER_KEY = "changeme"`` only ever compared: the value the project refuses
                 self._end = (a.pos.end_line, a.pos.end_col)
                 yield from self._bound(mod.path, a.pos.line, a.pos.col, name, a.value, app, mod.name,
                                        f"`{a.target}` in module `{mod.name}`", f"{mod.name}.{a.target}")
@@ -261,6 +280,13 @@ class HardcodedSecret(Rule):
         v = text.strip()
         if MASK.fullmatch(v) or v.lower() in SECRET_WORDS or v.lower() in words(name):
             return  # a mask (``password="******"``), or a key's name (``PK_TOKEN = "token"``), not a secret
+        if PUBLIC_SHAPES.match(v) or PUBLIC_WORDS.intersection(words(name)):
+            return  # a publishable key: made to be read by every browser
+        if REGEX_SHAPE.search(v):
+            return  # a pattern (``TOKEN_RE = r"[A-Za-z0-9-]+"``)
+        if REFERENCE_NAME.match(v) and v.rsplit("_", 1)[-1] in REFERENCE_LAST \
+                and not STAND_IN_WORDS.intersection(v.split("_")):
+            return  # the name of a variable or stored secret (``client_secret_key="BILLING_CLIENT_SECRET"``)
         generated = looks_generated(v)
         if not generated and _not_shipped(path):
             return  # a stand-in value in docs, scripts, seed data or test settings

@@ -4,12 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi_arch_lint.analysis.calls import iter_calls_to, where_label
+from fastapi_arch_lint.analysis.calls import CodeCall, iter_calls_to, where_label
 from fastapi_arch_lint.analysis.libraries import jwt_decode_library, short_target
-from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.analysis.names import words
+from fastapi_arch_lint.analysis.taint import contexts
+from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.model.expr import Attr, Const, Expr, Name, walk
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._common import unverified_reason
+
+
+def _is_id_token(expr: Expr | None) -> bool:
+    """``id_token``, ``raw_id_token``, ``tokens["id_token"]``, ``response.get("id_token")``: an OpenID Connect ID token."""
+    for e in walk(expr):
+        name = e.id if isinstance(e, Name) else e.attr if isinstance(e, Attr) else \
+            e.value if isinstance(e, Const) and isinstance(e.value, str) else None
+        ws = words(name) if name else []
+        if any(a == "id" and b == "token" for a, b in zip(ws, ws[1:])):
+            return True
+    return False
+
+
+def _from_request(app: AppModel, cc: CodeCall, token: Expr | None) -> bool:
+    """Request data reaches the decoded token (a handler's parameter, or one it passes on)."""
+    if cc.function is None:
+        return False
+    return any(ctx.function.qualname == cc.function.qualname and ctx.flow.taint(token, cc.line) is not None
+               for ctx in contexts(app))
 
 
 def _wanted(target: str | None) -> bool:
@@ -23,6 +45,8 @@ class JwtDecodeWithoutVerification(Rule):
     name = "jwt-decode-without-verification"
     summary = "A JWT is decoded with signature verification off (`verify_signature: False`, `verify=False`, `none`)"
     severity = Severity.ERROR
+    other_severities = {Severity.INFO: "for an OpenID Connect ID token that no request is shown to supply (one the "
+                                       "server received from the provider's token endpoint), with medium confidence"}
     cwe = ("CWE-347",)
     owasp = ("API2:2023",)
     security_severity = 9.1
@@ -36,6 +60,21 @@ class JwtDecodeWithoutVerification(Rule):
             if reason is None:
                 continue
             call = short_target(cc.target or "jwt.decode")
+            token = cc.call.arg(0, "jwt") or cc.call.kwarg("token")
+            if _is_id_token(token) and not _from_request(app, cc, token):
+                yield self.finding(
+                    cc.path, cc.line, cc.col,
+                    f"`{call}(...)` in {where_label(cc.function, cc.module)} reads an OpenID Connect ID token without "
+                    f"checking its signature ({reason}), and no request is shown to supply the token: one the server "
+                    "received straight from the provider's token endpoint over TLS may be read so (OpenID Connect "
+                    "Core 3.1.3.7); one a client sends must be verified",
+                    help="if a client can ever hand this token in (a mobile app's sign-in, a form post), verify it "
+                         "with the provider's keys (`PyJWKClient`) and check `aud` and `iss`; otherwise say where "
+                         "it comes from in a comment",
+                    entity=f"{cc.function.qualname if cc.function else cc.module}:{call}",
+                    severity=Severity.INFO, confidence=Confidence.MEDIUM,
+                )
+                continue
             yield self.finding(
                 cc.path, cc.line, cc.col,
                 f"`{call}(...)` in {where_label(cc.function, cc.module)} does not verify the token's signature "

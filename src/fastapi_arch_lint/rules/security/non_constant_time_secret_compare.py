@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.calls import is_test_path
 from fastapi_arch_lint.analysis.index import pydantic_model
-from fastapi_arch_lint.analysis.names import is_compared_secret, last_identifier
+from fastapi_arch_lint.analysis.names import is_compared_secret, last_identifier, words
 from fastapi_arch_lint.analysis.reach import is_request_reachable
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
@@ -43,13 +43,44 @@ def _in_query(cmp: CompareFact, fn: Function) -> bool:
     return False
 
 
+# a constant that stands for a masked or placeholder value, not a secret: ``api_key == API_KEY_MASK``
+STAND_IN_WORDS = frozenset({"mask", "masked", "placeholder", "redacted", "sentinel", "obfuscated", "hidden"})
+# two forms of one value: ``normalized_key != raw_key`` (what normalizing changed), ``new_token != old.token``
+# (did the provider rotate it): neither side is an attacker's guess against a stored secret
+FORM_WORDS = frozenset({"raw", "normalized", "normalised", "original", "stripped", "cleaned", "trimmed", "decoded",
+                        "unquoted", "canonical"})
+CHANGE_WORDS = frozenset({"new", "rotated", "refreshed", "updated", "latest"})
+
+
+def _stand_in(other: Expr) -> bool:
+    name = last_identifier(other)
+    return bool(name and name.isupper() and STAND_IN_WORDS.intersection(words(name)))
+
+
+def _forms_of_one_value(cmp: CompareFact) -> bool:
+    left, right = last_identifier(cmp.left), last_identifier(cmp.right)
+    if not left or not right:
+        return False
+    lw, rw = words(left), words(right)
+    lcore = [w for w in lw if w not in FORM_WORDS and w not in CHANGE_WORDS]
+    rcore = [w for w in rw if w not in FORM_WORDS and w not in CHANGE_WORDS]
+    if not lcore or lcore != rcore:
+        return False
+    lmod, rmod = set(lw) - set(lcore), set(rw) - set(rcore)
+    if lmod & FORM_WORDS and rmod & FORM_WORDS:
+        return True
+    return bool((lmod | rmod) & CHANGE_WORDS)
+
+
 def _secret_side(cmp: CompareFact) -> tuple[str, Expr] | None:
+    if _forms_of_one_value(cmp):
+        return None
     for side, other in ((cmp.left, cmp.right), (cmp.right, cmp.left)):
         name = last_identifier(side)
         if name is None or not is_compared_secret(name):
             continue
-        if isinstance(other, Const):
-            return None  # ``token is None``-like checks, scheme names such as "bearer"
+        if isinstance(other, Const) or _stand_in(other):
+            return None  # ``token is None``-like checks, scheme names such as "bearer", a mask constant
         if isinstance(other, Call):
             fname = other.func.id if isinstance(other.func, Name) else ""
             if fname in ("len", "type", "bool", "isinstance", "id"):

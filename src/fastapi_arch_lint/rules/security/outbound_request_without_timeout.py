@@ -6,15 +6,37 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.calls import iter_calls_to, where_label
 from fastapi_arch_lint.analysis.libraries import call_label, http_client_kind
+from fastapi_arch_lint.analysis.memo import memo
+from fastapi_arch_lint.analysis.reach import is_request_reachable
 from fastapi_arch_lint.analysis.taint import is_offline_module, is_offline_path
 from fastapi_arch_lint.analysis.values import call_value
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Const
+from fastapi_arch_lint.model.expr import Compare, Const, Name
 from fastapi_arch_lint.rule import Rule, register
 
 HELP = ("pass a timeout on every outbound call (`timeout=10`, or `(3.05, 27)` for connect and read); with httpx "
         "keep its 5 s default or set `httpx.Timeout(10.0)` on the client")
+
+
+def _script_modules(app: AppModel) -> frozenset[str]:
+    """Modules that are command-line programs: they import ``argparse`` and run under
+    ``if __name__ == "__main__":``."""
+    out = set()
+    for mod in app.modules:
+        if not any(imp.module == "argparse" for imp in mod.facts.imports):
+            continue
+        sc = mod.facts.scope
+        tests = [b.test for b in sc.blocks if b.kind == "if"]
+        tests += [t for c in sc.calls for negated, t in c.conds if not negated]
+        if any(_is_main_test(t) for t in tests):
+            out.add(mod.name)
+    return frozenset(out)
+
+
+def _is_main_test(t: object) -> bool:
+    return isinstance(t, Compare) and isinstance(t.left, Name) and t.left.id == "__name__" \
+        and isinstance(t.right, Const) and t.right.value == "__main__"
 
 
 def _wanted(target: str | None) -> bool:
@@ -37,6 +59,9 @@ class OutboundRequestWithoutTimeout(Rule):
             if not cc.target or is_offline_path(cc.path) or (
                     cc.function is not None and is_offline_module(app, cc.function)):
                 continue  # a script or CLI command has no worker and no caller to hold up
+            if cc.module in memo(app, _script_modules) and (
+                    cc.function is None or not is_request_reachable(app, cc.function)):
+                continue  # an ``argparse`` script run as ``python -m ...``, which no request runs
             where = where_label(cc.function, cc.module)
             entity = f"{cc.function.qualname if cc.function else cc.module}:{cc.target}"
             kind = http_client_kind(cc.target)

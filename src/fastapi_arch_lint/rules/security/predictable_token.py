@@ -34,6 +34,9 @@ ABOUT_WORDS = frozenset({"count", "length", "len", "size", "max", "min", "limit"
                          "vocab", "word", "bos", "eos", "pad", "unk", "mask", "input", "output", "prompt", "completion",
                          "special"})
 
+# the last word of a name for the handle of a secret (a session id is itself the secret: not here)
+ID_WORDS = frozenset({"id", "ids", "uuid", "ref", "handle"})
+
 HELP = ("make secrets with the `secrets` module: `secrets.token_urlsafe(32)` for tokens and keys, "
         "`secrets.choice(alphabet)` for passwords, `f\"{secrets.randbelow(10**6):06d}\"` for a one-time code")
 
@@ -48,6 +51,8 @@ def is_secret_name(name: str) -> bool:
     words = name_words(name)
     if not words or set(words) & ABOUT_WORDS:
         return False
+    if len(words) > 1 and words[-1] in ID_WORDS and words[-2] != "session":
+        return False  # ``secret_id``, ``token_id``: the handle a secret is kept under, not the secret
     if set(words) & SECRET_WORDS:
         return True
     return any(b in ("key", "id") and a in KEY_QUALIFIERS and (b == "key" or a == "session")

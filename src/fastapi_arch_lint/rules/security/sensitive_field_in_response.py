@@ -22,6 +22,9 @@ CREDENTIAL_SUFFIXES = ("token", "secret", "api_key", "apikey", "secret_key")
 VERIFIER_FIELDS = frozenset({"hashed_password", "ssn", "cvv", "card_number"})
 # a record that is a principal: it names who logs in
 PRINCIPAL_FIELDS = frozenset({"username", "user_name", "email", "email_address", "login"})
+# qualifiers that make ``<qualifier>_password`` the principal's own password, not one for another service
+OWN_QUALIFIERS = frozenset({"hashed", "user", "account", "login", "plain", "plaintext", "raw", "current", "old", "new",
+                            "member", "admin", "encrypted"})
 # path segments that name the caller, not a record of someone else
 SELF_SEGMENTS = frozenset({"me", "self", "current", "current-user", "current_user", "whoami", "profile"})
 CONTAINER_RE = re.compile(r"(?:^|[\[\s|,.])(?:list|List|Sequence|Iterable|Iterator|set|Set|frozenset|FrozenSet|tuple|"
@@ -98,10 +101,16 @@ class SensitiveFieldInResponse(Rule):
 
     def kind(self, name: str) -> str:
         """``verifier`` (a password, hash, salt or private key: no client ever needs it) or ``credential``
-        (a token, API key or client secret: what the server hands to the principal it belongs to)."""
+        (a token, API key or client secret: what the server hands to the principal it belongs to; also a
+        password or private key for another service, ``smtp_password``, ``sftp_private_key``: what the
+        client configured so the server can connect on its behalf)."""
         n = name.lower()
         if n in self._lowered()[1] and n not in type(self).default_options["fields"]:
             return "verifier"  # a field the project named itself: reported wherever it goes
+        for suffix in ("_password", "_passwd", "_private_key"):
+            qualifier = n[: -len(suffix)]
+            if n.endswith(suffix) and qualifier and not set(qualifier.split("_")) & OWN_QUALIFIERS:
+                return "credential"  # another service's: the SMTP server's password, an SFTP login key
         if n.endswith(VERIFIER_SUFFIXES) or n in VERIFIER_FIELDS:
             return "verifier"
         if n.endswith(CREDENTIAL_SUFFIXES):
@@ -198,7 +207,7 @@ class SensitiveFieldInResponse(Rule):
                 path = f"{prefix}{f.name}"
                 if f.constraint("exclude") is True or any(t in MASKED_TYPES for t in f.type_names):
                     continue
-                if self.sensitive(f.name):
+                if self.sensitive(f.name) and not self._structured(app, f.type_names):
                     owner = declaring(app, model, f.name)
                     hits.append(Hit(path, owner.name, owner.path, f.line, *(principal or (None, False))))
                     continue
@@ -211,6 +220,13 @@ class SensitiveFieldInResponse(Rule):
         table = find_table(app, qualname)
         if table is not None:
             self._walk_table(table, prefix, hits, listed, principal)
+
+    @staticmethod
+    def _structured(app: AppModel, type_names: tuple[str, ...] | list[str]) -> bool:
+        """A field typed as a model (``smtp_password: SecretReference``) holds a record, not the secret's text:
+        its own fields are walked instead (a reference names where the secret is kept)."""
+        return any(pydantic_model(app, t) is not None for t in type_names) and not any(
+            t in ("builtins.str", "builtins.bytes") for t in type_names)
 
     def _walk_table(self, table: Table, prefix: str, hits: list[Hit], listed: bool,
                     principal: tuple[str, bool] | None) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import iter_calls_to
+from fastapi_arch_lint.analysis.keys import argument_for
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.analysis.reach import is_request_reachable
 from fastapi_arch_lint.analysis.taint import ENUM_BASES, Flow, annotation_is_safe, is_offline_module, untraced_functions
@@ -108,6 +110,8 @@ class SqlBuiltFromStrings(Rule):
                     continue
                 part = _first_unknown(known, built[1], site.pos.line)
                 param = _outside_parameter(fn, flow, built[1], site.pos.line)
+                if param is not None and _literal_at_every_call(app, fn, param):
+                    param = None  # ``_notify(session, row, "created")``: every caller passes a literal
                 reached = param is not None and is_request_reachable(app, fn)
                 if reached:
                     origin = (f"`{render(part, 50)}`, which comes from the parameter `{param}` of a function a "
@@ -125,6 +129,23 @@ class SqlBuiltFromStrings(Rule):
                     help=HELP, entity=fn.qualname,
                     end_line=site.pos.end_line, end_col=site.pos.end_col,
                 )
+
+
+def _literal_at_every_call(app: AppModel, fn: Function, param: str) -> bool:
+    """Each call of ``fn`` the project makes (at least one) passes a literal for ``param`` (or leaves its
+    literal default): the value is then one of the code's own."""
+    default = fn.fact.param(param)
+    found = False
+    for cc in iter_calls_to(app, lambda t: t == fn.qualname):
+        if cc.call.starred:
+            return False
+        arg = argument_for(cc.call, fn, param)
+        if arg is None:
+            arg = default.default if default is not None else None
+        if not isinstance(arg, Const):
+            return False
+        found = True
+    return found
 
 
 def _is_text_annotation(annotation: Expr | None) -> bool:
