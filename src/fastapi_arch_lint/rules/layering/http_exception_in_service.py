@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import re
+
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import Call, Const, Name, render
@@ -17,6 +19,25 @@ HTTP_PACKAGES = frozenset({"routes", "routers", "router", "controllers", "contro
 
 HTTP_EXCEPTIONS = frozenset({"fastapi.HTTPException", "fastapi.exceptions.HTTPException",
                              "starlette.exceptions.HTTPException", "starlette.HTTPException"})
+
+
+# the status of an auth rejection as ``raised_http_exceptions`` renders it: ``401``, ``status.HTTP_403_FORBIDDEN``
+AUTH_STATUS = re.compile(r"^40[13]$|HTTP_40[13]_")
+
+
+def auth_modules(app: AppModel) -> set[str]:
+    """Modules that define a dependency on some route's auth chain (the dependency that reads and checks
+    the caller's credential, and the ones above it that pass the caller on): the auth edge of the API."""
+    out: set[str] = set()
+    for route in app.iter_routes():
+        chain = {n for v in route.auth.via if v.kind in ("dependency", "scheme") for n in v.chain}
+        if not chain:
+            continue
+        for dep in route.dependencies:
+            fn = app.functions.get(dep.name)
+            if fn is not None and dep.name.rsplit(".", 1)[-1] in chain:
+                out.add(fn.module)
+    return out
 
 
 def is_http_exception(app: AppModel, target: str | None) -> bool:
@@ -63,6 +84,7 @@ class HttpExceptionInService(Rule):
         layers = frozenset(prefixes)
         handlers = {r.handler.qualname for r in app.iter_routes()}
         deps = {d.name for r in app.iter_routes() for d in r.dependencies}
+        auth_edge = auth_modules(app)
         for qualname, fn in sorted(app.functions.items()):
             layer = in_layer(fn.module, layers)
             if layer is None or qualname in handlers or qualname in deps:
@@ -70,6 +92,11 @@ class HttpExceptionInService(Rule):
             if any(seg in HTTP_PACKAGES for seg in layer.split(".")[:-1]):
                 continue  # ``app/routes/user_service.py``: a helper of the routes next to it
             for line, col, exc, status in raised_http_exceptions(app, fn):
+                if fn.module in auth_edge and AUTH_STATUS.search(status):
+                    # a module that authenticates the routes (``services/auth.py`` holding the
+                    # ``get_current_user`` dependency and the helpers it calls): rejecting a caller
+                    # with 401/403 is what it is for, at the HTTP edge, not business logic
+                    continue
                 shown = f"{exc}({status})" if status else exc
                 yield self.finding(
                     fn.path, line, col,
