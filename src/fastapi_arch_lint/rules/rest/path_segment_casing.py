@@ -23,6 +23,16 @@ STYLES = {
 FIXED = frozenset({".well-known", "favicon.ico", "robots.txt", "openapi.json", "openapi.yaml", "sitemap.xml",
                    "security.txt", "humans.txt", "manifest.json", "apple-app-site-association", "assetlinks.json"})
 
+# SCIM 2.0 (RFC 7644, section 3.2): an identity provider calls these exact endpoints under the
+# service's SCIM base URL (``/scim/v2/Users``); their case is the protocol's, not the designer's
+SCIM_ENDPOINTS = frozenset({"Users", "Groups", "Me", "ServiceProviderConfig", "ResourceTypes", "Schemas", "Bulk",
+                            ".search"})
+
+
+def fixed_by_protocol(parts: list[str], index: int) -> bool:
+    """Segment ``index`` of a path split on ``/`` is named by a protocol the API implements (SCIM)."""
+    return parts[index] in SCIM_ENDPOINTS and any(p.lower() == "scim" for p in parts[:index])
+
 
 def words(segment: str) -> list[str]:
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", segment)
@@ -82,7 +92,7 @@ class PathSegmentCasing(Rule):
                 continue
             parts = route.path.split("/")
             for index, seg in enumerate(parts):
-                if not seg or PARAM_RE.search(seg):
+                if not seg or PARAM_RE.search(seg) or fixed_by_protocol(parts, index):
                     continue
                 loc, where = segment_origin(app, route, index)
                 places.setdefault((loc, seg), []).append((route, where))
