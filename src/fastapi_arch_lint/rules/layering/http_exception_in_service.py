@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import re
 
-from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import Call, Const, Name, render
 from fastapi_arch_lint.rule import Rule, register
@@ -91,18 +91,24 @@ class HttpExceptionInService(Rule):
                 continue
             if any(seg in HTTP_PACKAGES for seg in layer.split(".")[:-1]):
                 continue  # ``app/routes/user_service.py``: a helper of the routes next to it
-            for line, col, exc, status in raised_http_exceptions(app, fn):
-                if fn.module in auth_edge and AUTH_STATUS.search(status):
-                    # a module that authenticates the routes (``services/auth.py`` holding the
-                    # ``get_current_user`` dependency and the helpers it calls): rejecting a caller
-                    # with 401/403 is what it is for, at the HTTP edge, not business logic
-                    continue
-                shown = f"{exc}({status})" if status else exc
-                yield self.finding(
-                    fn.path, line, col,
-                    f"`{fn.fact.qualname}` in the service layer (`{fn.module}`) raises `{shown}`: the business "
-                    "logic now speaks HTTP and cannot be reused from jobs, CLIs or other transports",
-                    help="raise a domain exception (`ItemNotFound`, `OutOfStock`) and translate it to a response "
-                         "once, in an `@app.exception_handler(...)` or in the route handler",
-                    entity=f"{qualname}:{exc}:{status}",
-                )
+            raised = [(line, col, exc, status) for line, col, exc, status in raised_http_exceptions(app, fn)
+                      # a module that authenticates the routes (``services/auth.py`` holding the
+                      # ``get_current_user`` dependency and the helpers it calls): rejecting a caller
+                      # with 401/403 is what it is for, at the HTTP edge, not business logic
+                      if not (fn.module in auth_edge and AUTH_STATUS.search(status))]
+            if not raised:
+                continue
+            # one function that speaks HTTP is one finding, at its first raise, the others related
+            line, col, exc, status = raised[0]
+            shown = list(dict.fromkeys(f"{e}({st})" if st else e for _, _, e, st in raised))
+            more = f" ({len(raised)} raises: `{'`, `'.join(shown)}`)" if len(raised) > 1 else ""
+            yield self.finding(
+                fn.path, line, col,
+                f"`{fn.fact.qualname}` in the service layer (`{fn.module}`) raises `{shown[0]}`{more}: the "
+                "business logic now speaks HTTP and cannot be reused from jobs, CLIs or other transports",
+                help="raise a domain exception (`ItemNotFound`, `OutOfStock`) and translate it to a response "
+                     "once, in an `@app.exception_handler(...)` or in the route handler",
+                related=tuple(Related(fn.path, ln, f"raises `{e}({st})`" if st else f"raises `{e}`")
+                              for ln, _, e, st in raised[1:]),
+                entity=f"{qualname}:{exc}:{status}",
+            )
