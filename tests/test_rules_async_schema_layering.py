@@ -1247,7 +1247,8 @@ def test_fal703_weighs_lookups_by_the_key(tmp_path: Path, monkeypatch: pytest.Mo
 
 @pytest.mark.parametrize(("code", "section", "severities"), [
     ("FAL701", "Misreadings", {"Offer.category_id": "info", "Offer.listing_id": "warning",
-                               "Offer.project_id": "info", "Offer.reviewer_id": "warning"}),
+                               "Offer.project_id": "info", "Offer.reviewer_id": "warning",
+                               "Offer.replaced_id": "info", "Offer.parent_id": "warning"}),
     ("FAL703", "Example", {"User.email": "warning", "Team.slug": "warning", "Author.handle": "warning"}),
     ("FAL703", "Misreadings", {"Category.slug": "info", "Tag.slug": "warning"}),
 ])
@@ -1259,3 +1260,23 @@ def test_schema_pages_report_the_severities_they_say(code: str, section: str, se
     found = run(tmp_path, monkeypatch, case.files, code)
     sev = {f.message.split("`")[1]: f.severity.value for f in found}
     assert {k: sev.get(k) for k in severities} == severities, sev
+
+
+@pytest.mark.parametrize(("section", "severities"), [
+    ("Example", {"get_order": "warning", "cancel_order": "warning"}),
+    ("Misreadings", {"resize": "warning", "check_quota": "info"}),
+])
+def test_fal802_warns_where_a_job_reuses_the_service(section: str, severities: dict[str, str],
+                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAL802 is a warning where a caller the code marks as running outside requests (a task module, a
+    function handed to ``add_task``) reaches the function, and info where only routes call it."""
+    page = next((Path(__file__).parent.parent / "rules" / "layering").glob("FAL802-*.md"))
+    case = next(c for c in page_cases(page) if c.section == section)
+    found = run(tmp_path, monkeypatch, case.files, "FAL802")
+    sev = {f.message.split("`")[1]: f.severity.value for f in found}
+    assert sev == severities, sev
+    if section == "Example":
+        assert all("`cancel_unpaid` (a job, a consumer or a command" in f.message for f in found)
+    else:
+        by = {f.message.split("`")[1]: f for f in found}
+        assert "`rebuild_thumbnail` (handed to a background task or queue" in by["resize"].message

@@ -10,10 +10,13 @@ unreachable": rules use it to lower a finding, never to drop one silently on tha
 
 from __future__ import annotations
 
+import re
+
 from fastapi_arch_lint.analysis.index import unique_routes
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.model.app import AppModel, Function
-from fastapi_arch_lint.model.expr import Name
+from fastapi_arch_lint.model.expr import Attr, Name, render
+from fastapi_arch_lint.model.paths import is_test_path
 
 
 def request_reachable(app: AppModel) -> frozenset[str]:
@@ -72,3 +75,90 @@ def _request_reachable(app: AppModel) -> frozenset[str]:
             elif target in app.classes:  # ``Service(db)``: its ``__init__`` runs
                 queue += _class_methods(app, target, ("__init__",))
     return frozenset(seen)
+
+
+def _callers(app: AppModel) -> dict[str, tuple[str, ...]]:
+    """The reverse of the resolved call graph: for each project function, the functions calling it
+    (a call of a class counts as a call of its ``__init__``)."""
+    out: dict[str, list[str]] = {}
+    for name, fn in app.functions.items():
+        for _site, target in fn.calls:
+            if not target:
+                continue
+            if target in app.functions:
+                out.setdefault(target, []).append(name)
+            elif target in app.classes:
+                for init in _class_methods(app, target, ("__init__",)):
+                    out.setdefault(init, []).append(name)
+    return {k: tuple(dict.fromkeys(v)) for k, v in out.items()}
+
+
+# words of a module path, class or function name, or decorator that mark code run outside requests
+JOB_WORDS = frozenset({"worker", "workers", "task", "tasks", "job", "jobs", "consumer", "consumers", "consume",
+                       "scheduler", "scheduled", "schedule", "cron", "celery", "cli", "command", "commands",
+                       "scripts", "listener", "subscriber", "periodic", "actor", "dramatiq", "arq", "rq"})
+# calls that hand a function to something that runs it later, outside the request
+SCHEDULING_CALLS = frozenset({"add_task", "enqueue", "enqueue_call", "delay", "apply_async", "send_task",
+                              "add_job", "create_task", "run_in_executor", "submit", "schedule"})
+
+
+def _words(text: str) -> set[str]:
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text)
+    return {w for w in re.split(r"[^a-zA-Z0-9]+", spaced.lower()) if w}
+
+
+def _scheduled_names(app: AppModel) -> frozenset[str]:
+    """The short names of functions handed to a scheduler: ``background_tasks.add_task(scraper.run, ...)``,
+    ``queue.enqueue(send_mail, ...)``."""
+    out: set[str] = set()
+    for fn in app.functions.values():
+        for site, _target in fn.calls:
+            func = site.call.func
+            if isinstance(func, Attr) and func.attr in SCHEDULING_CALLS and site.call.args:
+                first = site.call.args[0]
+                if isinstance(first, Attr):
+                    out.add(first.attr)
+                elif isinstance(first, Name):
+                    out.add(first.id)
+    return frozenset(out)
+
+
+def _job_evidence(app: AppModel, fn: Function) -> str | None:
+    """Why ``fn`` runs outside a request, from the code itself; None without evidence."""
+    if fn.fact.name in memo(app, _scheduled_names):
+        return "handed to a background task or queue"
+    for d in fn.fact.decorators:
+        if _words(render(d.expr, 80)) & JOB_WORDS:
+            return f"decorated `@{render(d.expr, 40)}`"
+    parts = fn.qualname.split(".")
+    if _words(" ".join(parts)) & JOB_WORDS:
+        return "a job, a consumer or a command, by its module or name"
+    return None
+
+
+def caller_outside_requests(app: AppModel, fn: Function, depth: int = 6) -> tuple[str, str] | None:
+    """A project function that calls ``fn`` (directly or through others, up to ``depth`` calls), that no
+    request is shown to run, and that the code shows to run outside requests (a background task, a queue
+    consumer, a scheduled job, a CLI command), with why. A caller that is merely not shown reachable (a
+    call the linker did not resolve) does not count; test code does not either. None when none is found."""
+    callers = memo(app, _callers)
+    reachable = memo(app, _request_reachable)
+    seen = {fn.qualname}
+    frontier = [fn.qualname]
+    for _ in range(depth):
+        nxt: list[str] = []
+        for name in frontier:
+            for caller in callers.get(name, ()):
+                if caller in seen:
+                    continue
+                seen.add(caller)
+                cf = app.functions.get(caller)
+                if cf is None or is_test_path(cf.path):
+                    continue
+                if caller not in reachable:
+                    why = _job_evidence(app, cf)
+                    if why:
+                        return caller, why
+                nxt.append(caller)
+        frontier = nxt
+    return None

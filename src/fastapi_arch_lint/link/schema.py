@@ -358,7 +358,7 @@ class Schema:
             secondary = c if isinstance(c, str) else render(sec)
         bp = text("back_populates") or None
         return Relationship(name, target, uselist, bp, backref, text("foreign_keys"), text("primaryjoin"),
-                            secondary, line)
+                            secondary, line, text("remote_side"))
 
     def open_bases(self, cls: VClass) -> bool:
         """Whether some base in ``cls``'s hierarchy is unresolved, or a class outside the project that is

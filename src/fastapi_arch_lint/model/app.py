@@ -332,6 +332,9 @@ class Relationship:
     primaryjoin: str = ""
     secondary: str | None = None
     line: int = 0
+    # the text of ``remote_side=``: on a self-referential relationship it names the column on the "one"
+    # side (``remote_side=[id]``: many-to-one, loaded by the primary key)
+    remote_side: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-import re
-
+from fastapi_arch_lint.analysis.reach import caller_outside_requests
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import Call, Const, Name, render
@@ -69,12 +69,20 @@ def raised_http_exceptions(app: AppModel, fn: Function) -> Iterator[tuple[int, i
         yield r.pos.line, r.pos.col, target.rsplit(".", 1)[-1] if target else "HTTPException", code
 
 
+def _short(qualname: str) -> str:
+    """``pkg.jobs.Importer.run`` -> ``Importer.run`` when the second-last part is a class, else ``run``."""
+    parts = qualname.split(".")
+    return ".".join(parts[-2:]) if len(parts) > 1 and parts[-2][:1].isupper() else parts[-1]
+
+
 @register
 class HttpExceptionInService(Rule):
     code = "FAL802"
     name = "http-exception-in-service"
     summary = "A service/repository function raises `HTTPException`, tying business logic to HTTP"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "when only code a request runs is seen calling the function: the reuse the "
+                                       "rule protects is then still hypothetical"}
     default_options = {"layer-modules": LAYER_MODULES}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
@@ -98,14 +106,21 @@ class HttpExceptionInService(Rule):
                       if not (fn.module in auth_edge and AUTH_STATUS.search(status))]
             if not raised:
                 continue
+            outside = caller_outside_requests(app, fn)
+            if outside:
+                why = (f"and `{_short(outside[0])}` ({outside[1]}; no request is shown to run it) calls it: "
+                       "there the exception means nothing")
+            else:
+                why = ("nothing but code a request runs is seen calling it, yet the business logic now speaks "
+                       "HTTP and cannot be reused from jobs, CLIs or other transports")
             # one function that speaks HTTP is one finding, at its first raise, the others related
             line, col, exc, status = raised[0]
             shown = list(dict.fromkeys(f"{e}({st})" if st else e for _, _, e, st in raised))
             more = f" ({len(raised)} raises: `{'`, `'.join(shown)}`)" if len(raised) > 1 else ""
             yield self.finding(
                 fn.path, line, col,
-                f"`{fn.fact.qualname}` in the service layer (`{fn.module}`) raises `{shown[0]}`{more}: the "
-                "business logic now speaks HTTP and cannot be reused from jobs, CLIs or other transports",
+                f"`{fn.fact.qualname}` in the service layer (`{fn.module}`) raises `{shown[0]}`{more}, {why}",
+                severity=None if outside else Severity.INFO,
                 help="raise a domain exception (`ItemNotFound`, `OutOfStock`) and translate it to a response "
                      "once, in an `@app.exception_handler(...)` or in the route handler",
                 related=tuple(Related(fn.path, ln, f"raises `{e}({st})`" if st else f"raises `{e}`")

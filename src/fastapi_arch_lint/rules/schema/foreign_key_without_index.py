@@ -203,26 +203,31 @@ def soft_deleted(app: AppModel, table: Table) -> bool:
 
 def use_of(app: AppModel, tables: list[Table], table: Table, col: Column,
            compared: set[tuple[str, str]]) -> str | None:
-    """Why rows of ``table`` are looked up by ``col`` (so its index matters), or None when nothing says so."""
+    """Why rows of ``table`` are looked up by ``col`` (so its index matters), or None when nothing says so.
+    The strongest reason first: a relationship that loads rows through it (on every read of the parent),
+    a query on it, a backref the code reads, then a cascade (only when a parent is deleted)."""
     parent = _target_table(app, tables, col.foreign_key or "")
-    if col.ondelete in ROW_ACTIONS and not (
-            parent is not None and soft_deleted(app, parent) and parent.name not in hard_deleted(app)):
-        return f"`ondelete=\"{col.ondelete}\"` makes every delete of a parent find its rows by it"
-    if (table.name, col.name) in compared:
-        return "the project's queries filter or join on it"
     if parent is not None:
         back_fk = any(c.foreign_key and _target_table(app, tables, c.foreign_key) is table for c in parent.columns)
         for r in parent.relationships:
             if r.target != table.name or r.secondary:
                 continue
+            if parent is table and r.remote_side and not _through(r.remote_side, col.name):
+                continue  # ``remote_side=[id]``: the self-reference is many-to-one, loaded by the primary key
             via = f"{r.foreign_keys} {r.primaryjoin}".strip()
             if (via and _through(via, col.name)) or (not via and not back_fk):
                 kind = "one-to-one" if r.uselist is False else "collection"
                 return f"`{parent.name}.{r.name}` loads its {kind} through it"
+    if (table.name, col.name) in compared:
+        return "the project's queries filter or join on it"
+    if parent is not None:
         for r in table.relationships:
             if r.target == parent.name and r.backref and not r.secondary and _through(
                     f"{r.foreign_keys} {r.primaryjoin}".strip(), col.name) and backref_read(app, parent, r.backref):
                 return f"the backref `{parent.name}.{r.backref}`, which the code reads, loads its rows through it"
+    if col.ondelete in ROW_ACTIONS and not (
+            parent is not None and soft_deleted(app, parent) and parent.name not in hard_deleted(app)):
+        return f"`ondelete=\"{col.ondelete}\"` makes every delete of a parent find its rows by it"
     for t in tables:
         for r in t.relationships:
             if r.secondary and r.secondary.split(".")[-1] in (table.tablename, table.name):
