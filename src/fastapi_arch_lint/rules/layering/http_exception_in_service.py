@@ -116,7 +116,9 @@ class HttpExceptionInService(Rule):
             # one function that speaks HTTP is one finding, at its first raise, the others related
             line, col, exc, status = raised[0]
             shown = list(dict.fromkeys(f"{e}({st})" if st else e for _, _, e, st in raised))
-            more = f" ({len(raised)} raises: `{'`, `'.join(shown)}`)" if len(raised) > 1 else ""
+            more = ""
+            if len(raised) > 1:
+                more = f" ({len(raised)} raises" + (f": `{'`, `'.join(shown)}`" if len(shown) > 1 else "") + ")"
             yield self.finding(
                 fn.path, line, col,
                 f"`{fn.fact.qualname}` in the service layer (`{fn.module}`) raises `{shown[0]}`{more}, {why}",
