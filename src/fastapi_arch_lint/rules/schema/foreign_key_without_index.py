@@ -46,9 +46,14 @@ def _migration_indexes(app: AppModel) -> frozenset[tuple[str, str]]:
         if fn.fact.name != "upgrade":
             continue  # a ``downgrade()`` creates what a later revision had dropped
         for site, target in fn.calls:
-            if not target or not target.startswith("alembic.") or target.rsplit(".", 1)[-1] not in MIGRATION_INDEXES:
+            func = site.call.func
+            # ``op.create_index``: resolved to alembic's, or unresolved when the project's own ``alembic/``
+            # folder (its env.py and versions) shadows the library's name
+            if not isinstance(func, Attr) or func.attr not in MIGRATION_INDEXES:
                 continue
-            at_table, at_cols = MIGRATION_INDEXES[target.rsplit(".", 1)[-1]]
+            if not (target.startswith("alembic.") if target else isinstance(func.value, Name) and func.value.id == "op"):
+                continue
+            at_table, at_cols = MIGRATION_INDEXES[func.attr]
             table = site.call.arg(at_table, "table_name")
             cols = site.call.arg(at_cols, "columns")
             if not isinstance(table, Const) or not isinstance(table.value, str) or not isinstance(cols, Seq):
