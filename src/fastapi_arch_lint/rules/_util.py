@@ -6,6 +6,8 @@ analysis layer, ``fastapi_arch_lint.analysis``; the names are kept here for the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fastapi_arch_lint.analysis.index import (
     find_table,
     pydantic_model,
@@ -17,9 +19,9 @@ from fastapi_arch_lint.findings import Related
 from fastapi_arch_lint.model.app import AppModel, Middleware, Route
 
 __all__ = [
-    "ASYNC_SESSION_CLASSES", "ASYNC_SESSION_RECEIVERS", "STATE_CHANGING", "SYNC_SESSION_CLASSES",
+    "ASYNC_SESSION_CLASSES", "ASYNC_SESSION_RECEIVERS", "aliases_text", "STATE_CHANGING", "SYNC_SESSION_CLASSES",
     "SYNC_SESSION_RECEIVERS", "find_table", "include_chain_text", "is_param", "memo", "pydantic_model",
-    "route_entity", "route_related", "segments", "session_kind", "split_target", "unique_routes",
+    "route_entity", "route_related", "same_handler", "segments", "session_kind", "split_target", "unique_routes",
 ]
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -32,6 +34,31 @@ def route_related(route: Route) -> tuple[Related, ...]:
         prefix = f" with prefix `{step.prefix}`" if step.prefix else ""
         out.append(Related(step.path, step.line, f"`{step.child}` included into `{step.parent}`{prefix}"))
     return tuple(out)
+
+
+def same_handler(routes: Iterable[Route]) -> list[tuple[Route, list[Route]]]:
+    """``routes`` grouped by handler and methods: one handler under several stacked decorators (a
+    trailing-slash twin, a legacy alias hidden with ``include_in_schema=False``, a router included
+    under two prefixes) is one piece of code, so a rule that judges the handler reports it once.
+    Each group as (the route that stands for it, the others): the first documented one, else the
+    first one, in the order of ``routes``."""
+    groups: dict[tuple[str, str, tuple[str, ...]], list[Route]] = {}
+    for r in routes:
+        groups.setdefault((r.app, r.handler.qualname, r.methods), []).append(r)
+    out = []
+    for rs in groups.values():
+        first = next((r for r in rs if r.include_in_schema), rs[0])
+        out.append((first, [r for r in rs if r is not first]))
+    return out
+
+
+def aliases_text(others: list[Route]) -> str:
+    """`` (and 2 more paths of the same handler: `/a/`, `/v1/a`)``, or "" for none."""
+    paths = list(dict.fromkeys(r.path for r in others))
+    if not paths:
+        return ""
+    shown = ", ".join(f"`{p}`" for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
+    return f" (and {len(paths)} more path{'s' if len(paths) > 1 else ''} of the same handler: {shown})"
 
 
 def include_chain_text(route: Route) -> str:

@@ -13,7 +13,7 @@ from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._house import app_label, detect, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules._html import renders_html
-from fastapi_arch_lint.rules._util import is_param, route_entity, route_related, segments
+from fastapi_arch_lint.rules._util import is_param, pydantic_model, route_entity, route_related, segments
 from fastapi_arch_lint.rules.http._common import (
     BOOKKEEPING,
     call_site_of,
@@ -241,6 +241,8 @@ class PostCreateWithout201(Rule):
                 continue
             if "cache" in (target or render(func.value if isinstance(func, Attr) else func)).lower():
                 continue  # ``cache.new_key()``: a cache entry, not a resource
+            if target is not None and pydantic_model(app, target.rsplit(".", 1)[0]) is not None:
+                continue  # ``TextBlock.create(text=...)``: a factory of a Pydantic model builds a value, stores nothing
             return Evidence(
                 f"it calls `{render(func)}()`" + (f" in `{short(fn.qualname)}`" if fn.qualname != handler else ""),
                 (Related(fn.path, site.pos.line, f"`{render(func)}()` creates"),),

@@ -10,7 +10,7 @@ from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._house import House, app_label, detect, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules._html import renders_html
-from fastapi_arch_lint.rules._util import pydantic_model, route_entity, route_related
+from fastapi_arch_lint.rules._util import aliases_text, pydantic_model, route_entity, route_related, same_handler
 from fastapi_arch_lint.rules.http._common import registrations
 
 
@@ -96,16 +96,18 @@ class PutWithAllOptionalBody(Rule):
         # client that sends part of a resource there wipes the rest) or knows PATCH; without either, the
         # app's PUTs are all partial and PUT may be its partial update by choice (an API spec's)
         contrast = patching | {r.app for r, m in puts if m is None}
-        for route, model in puts:
-            if model is None:
-                continue
+        body = {id(r): m for r, m in puts}
+        # one finding per handler: its stacked aliases (``/items/{id}`` and ``/items/{id}/``) take one body
+        for route, others in same_handler(r for r, m in puts if m is not None):
+            model = body[id(route)]
+            assert model is not None
             handler = route.handler.qualname.rsplit(".", 1)[-1]
             alone = route.app not in contrast
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
                 f"`PUT {route.path}` (`{handler}`) takes `{model.name}`, whose "
                 f"{len(model.fields)} field{'s are' if len(model.fields) > 1 else ' is'} all optional: "
-                f"a client can send `{{}}`, which reads as a partial update"
+                f"a client can send `{{}}`, which reads as a partial update{aliases_text(others)}"
                 + (" (this app has no PATCH route and no PUT that replaces: PUT may be its partial update by "
                    "choice)" if alone else ""),
                 help="PUT replaces the whole resource, so its body should require the resource's fields; "

@@ -9,7 +9,8 @@ from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Attr, Const, Name
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import pydantic_model, route_entity, route_related, unique_routes
+from fastapi_arch_lint.rules._util import (
+    aliases_text, pydantic_model, route_entity, route_related, same_handler, unique_routes)
 from fastapi_arch_lint.rules.rest._common import (
     PAGINATION_NAMES,
     dependency_class_fields,
@@ -134,6 +135,29 @@ class ListWithoutPagination(Rule):
     cwe = ("CWE-770",)
 
     def check(self, app: AppModel) -> Iterator[Finding]:
+        # one finding per handler: its stacked aliases (``/items`` and ``/items/``) return the same list
+        for route, others in same_handler(self._unpaged(app)):
+            handler = route.handler.qualname.rsplit(".", 1)[-1]
+            cap = fixed_cap(app, route)
+            effect = (f"the list is cut at a fixed `.limit({cap})` and clients cannot reach the rest" if cap is not None
+                      else "every request reads and serialises the whole collection")
+            # ``/teams/{team_id}/members``: the children of one parent, as many as the parent has
+            parent = _parent_param(route.path)
+            if parent is not None:
+                effect += f" of one `{parent}` (a sub-collection: its parent bounds it, so this is a hint)"
+            yield self.finding(
+                route.registered.path, route.registered.line, route.registered.col,
+                f"`{route.display()}` ({handler}) returns `{route.response_model}` with no pagination "
+                f"parameter: {effect}{aliases_text(others)}",
+                help="take `limit` (bounded, e.g. `Query(20, ge=1, le=100)`) and `offset` or a `cursor`, "
+                     "through a shared pagination dependency, and return a page (`items` plus `next`/`total`)",
+                related=route_related(route),
+                entity=route_entity(route),
+            )
+
+    @staticmethod
+    def _unpaged(app: AppModel) -> Iterator[Route]:
+        """GET routes that return a list read from data, with no way to ask for a page of it."""
         for route in unique_routes(app):
             if route.kind != "http" or "GET" not in route.methods or route.path_unresolved:
                 continue
@@ -146,23 +170,7 @@ class ListWithoutPagination(Rule):
                 continue  # e.g. ``fastapi_pagination.Params``: an external pagination dependency
             if not reads_data(app, route):
                 continue  # computed in memory from constants: most likely a small fixed list
-            handler = route.handler.qualname.rsplit(".", 1)[-1]
-            cap = fixed_cap(app, route)
-            effect = (f"the list is cut at a fixed `.limit({cap})` and clients cannot reach the rest" if cap is not None
-                      else "every request reads and serialises the whole collection")
-            # ``/teams/{team_id}/members``: the children of one parent, as many as the parent has
-            parent = _parent_param(route.path)
-            if parent is not None:
-                effect += f" of one `{parent}` (a sub-collection: its parent bounds it, so this is a hint)"
-            yield self.finding(
-                route.registered.path, route.registered.line, route.registered.col,
-                f"`{route.display()}` ({handler}) returns `{route.response_model}` with no pagination "
-                f"parameter: {effect}",
-                help="take `limit` (bounded, e.g. `Query(20, ge=1, le=100)`) and `offset` or a `cursor`, "
-                     "through a shared pagination dependency, and return a page (`items` plus `next`/`total`)",
-                related=route_related(route),
-                entity=route_entity(route),
-            )
+            yield route
 
 
 def _parent_param(path: str) -> str | None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Loc, Route
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._house import detect, project_finding
+from fastapi_arch_lint.rules._house import MAX_RELATED, detect, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import route_entity, unique_routes
@@ -22,6 +22,16 @@ STYLES = {
 # well-known names that are not chosen by the API designer
 FIXED = frozenset({".well-known", "favicon.ico", "robots.txt", "openapi.json", "openapi.yaml", "sitemap.xml",
                    "security.txt", "humans.txt", "manifest.json", "apple-app-site-association", "assetlinks.json"})
+
+# SCIM 2.0 (RFC 7644, section 3.2): an identity provider calls these exact endpoints under the
+# service's SCIM base URL (``/scim/v2/Users``); their case is the protocol's, not the designer's
+SCIM_ENDPOINTS = frozenset({"Users", "Groups", "Me", "ServiceProviderConfig", "ResourceTypes", "Schemas", "Bulk",
+                            ".search"})
+
+
+def fixed_by_protocol(parts: list[str], index: int) -> bool:
+    """Segment ``index`` of a path split on ``/`` is named by a protocol the API implements (SCIM)."""
+    return parts[index] in SCIM_ENDPOINTS and any(p.lower() == "scim" for p in parts[:index])
 
 
 def words(segment: str) -> list[str]:
@@ -82,7 +92,7 @@ class PathSegmentCasing(Rule):
                 continue
             parts = route.path.split("/")
             for index, seg in enumerate(parts):
-                if not seg or PARAM_RE.search(seg):
+                if not seg or PARAM_RE.search(seg) or fixed_by_protocol(parts, index):
                     continue
                 loc, where = segment_origin(app, route, index)
                 places.setdefault((loc, seg), []).append((route, where))
@@ -103,17 +113,29 @@ class PathSegmentCasing(Rule):
                     entity=house.style,
                 )
                 style = house.style
+        # one naming decision, one finding: a segment written in several places (the same word in
+        # the paths of many routes, a route and its trailing-slash twin stacked on one handler) is
+        # reported once, at its first place, the others as related locations
+        written: dict[str, list[tuple[Loc, list[tuple[Route, str]]]]] = {}
         for (loc, seg), routes in places.items():
-            if not offending(seg, style):
-                continue
+            if offending(seg, style):
+                written.setdefault(seg, []).append((loc, routes))
+        for seg, at in written.items():
+            at.sort(key=lambda p: (p[0].path, p[0].line, p[0].col))
+            loc, routes = at[0]
             route, where = routes[0]
             related = []
             if loc != route.registered:
                 related.append(Related(route.registered.path, route.registered.line,
                                        f"`{route.display()}` is registered here"))
+            related += [Related(other.path, other.line, f"`{seg}` is also written here (`{rs[0][0].display()}`)")
+                        for other, rs in at[1:MAX_RELATED + 1]]
+            count = sum(len(rs) for _, rs in at)
             beneath = ""
-            if len(routes) > 1:
-                beneath = f"; {len(routes)} routes are beneath it"
+            if len(at) > 1:
+                beneath = f"; written in {len(at)} places, {count} routes carry it"
+            elif count > 1:
+                beneath = f"; {count} routes are beneath it"
             why = "" if house is None or house.style != style else \
                 f", the house style of this API ({house.share} multi-word segments in its URLs)"
             yield self.finding(
@@ -123,5 +145,5 @@ class PathSegmentCasing(Rule):
                 help=f"rename it to `{restyle(seg, style)}`; keep one case style for every URL of the API "
                      f"(clients and gateways treat `/a_b` and `/a-b` as different resources)",
                 related=related,
-                entity=f"{route_entity(route)} {seg}",
+                entity=f"{route_entity(route)} {seg}" if len(at) == 1 else f"segment {seg}",
             )

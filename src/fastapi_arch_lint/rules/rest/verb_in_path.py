@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Loc, Route
+from fastapi_arch_lint.model.paths import is_test_path
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import is_param, route_entity, route_related, unique_routes
@@ -76,6 +77,8 @@ class VerbInPath(Rule):
         for route in unique_routes(app):
             if route.kind != "http" or route.path_unresolved or renders_html(app, route):
                 continue
+            if is_test_path(route.handler.path):
+                continue  # a mock server under ``tests/`` imitates another service's URLs; it ships to no client
             parts = route.path.split("/")
             for index, seg in enumerate(parts):
                 if not seg or is_param(seg) or seg.lower() in allow:

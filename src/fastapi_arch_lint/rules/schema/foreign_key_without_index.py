@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Column, Table
-from fastapi_arch_lint.model.expr import Attr, Const, Expr, Name, walk
+from fastapi_arch_lint.model.expr import Attr, Const, Expr, Name, Seq, walk
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.schema._common import (
     callee, checked_functions, column_loc, column_lookups, query_model, schema_tables, snake)
@@ -27,6 +27,40 @@ def leading_columns(table: Table) -> set[str]:
         if c.index or c.unique:
             lead.add(c.name)
     return lead
+
+
+# Alembic operations that build an index or a key on a table: (table argument, columns argument)
+MIGRATION_INDEXES = {"create_index": (1, 2), "create_unique_constraint": (1, 2), "create_primary_key": (1, 2)}
+
+
+def migration_indexes(app: AppModel) -> frozenset[tuple[str, str]]:
+    """(table name, leading column) of every index, unique constraint or primary key that an Alembic
+    revision's ``upgrade()`` creates (``op.create_index("ix_t_c", "t", ["c"])``): a schema whose models
+    lag its migrations has these indexes in the database although no model declares them."""
+    return memo(app, _migration_indexes)
+
+
+def _migration_indexes(app: AppModel) -> frozenset[tuple[str, str]]:
+    out: set[tuple[str, str]] = set()
+    for fn in app.functions.values():
+        if fn.fact.name != "upgrade":
+            continue  # a ``downgrade()`` creates what a later revision had dropped
+        for site, target in fn.calls:
+            func = site.call.func
+            # ``op.create_index``: resolved to alembic's, or unresolved when the project's own ``alembic/``
+            # folder (its env.py and versions) shadows the library's name
+            if not isinstance(func, Attr) or func.attr not in MIGRATION_INDEXES:
+                continue
+            if not (target.startswith("alembic.") if target else isinstance(func.value, Name) and func.value.id == "op"):
+                continue
+            at_table, at_cols = MIGRATION_INDEXES[func.attr]
+            table = site.call.arg(at_table, "table_name")
+            cols = site.call.arg(at_cols, "columns")
+            if not isinstance(table, Const) or not isinstance(table.value, str) or not isinstance(cols, Seq):
+                continue
+            if cols.items and isinstance(cols.items[0], Const) and isinstance(cols.items[0].value, str):
+                out.add((table.value, cols.items[0].value))
+    return frozenset(out)
 
 
 # a parent delete or key update that changes the child rows: the database finds them by the key
@@ -218,6 +252,7 @@ class ForeignKeyWithoutIndex(Rule):
     def check(self, app: AppModel) -> Iterator[Finding]:
         compared = compared_columns(app)
         tables = schema_tables(app)
+        migrated = migration_indexes(app)
         for table in tables:
             if table.constraints_unknown:
                 continue  # its indexes are built where the linker cannot read them
@@ -226,6 +261,8 @@ class ForeignKeyWithoutIndex(Rule):
             for col in table.columns:
                 if not col.foreign_key or col.name in lead:
                     continue
+                if (table.tablename, col.name) in migrated:
+                    continue  # an Alembic revision creates the index the model does not declare
                 line, column, inherited = column_loc(app, table, col)
                 where = table.tablename or table.name
                 if col.primary_key and len(pk_cols) > 1:
