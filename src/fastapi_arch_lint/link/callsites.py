@@ -18,6 +18,10 @@ from fastapi_arch_lint.model.expr import Attr, Call, Name
 from fastapi_arch_lint.model.paths import is_test_path
 
 MAX_SITES = 50  # calls of one function followed; beyond it the registration is noted as unresolved
+# helpers followed through helpers: ``lifespan(app)`` -> ``init_routers(app)`` -> ``app.include_router(...)``
+MAX_DEPTH = 3
+# the app classes whose ``lifespan=`` FastAPI/Starlette call with the app itself at startup
+LIFESPAN_APPS = frozenset({"FastAPI", "Starlette"})
 
 
 def _tail(call: Call) -> str:
@@ -29,7 +33,7 @@ class CallSites:
     def __init__(self, interp: Interpreter) -> None:
         self.interp = interp
         self._by_name: dict[str, list[tuple[Call, Env]]] | None = None
-        self._rebinding = 0  # registrations being worked out at a helper's calls (one level)
+        self._rebinding = 0  # helpers whose calls a registration is being worked out at, nested
 
     def _index(self) -> dict[str, list[tuple[Call, Env]]]:
         """Every call made as a statement or assigned, in every scope, by the name it calls."""
@@ -41,8 +45,19 @@ class CallSites:
                 for a in scope.assigns:
                     if isinstance(a.value, Call):
                         index.setdefault(_tail(a.value), []).append((a.value, env))
+                        self._lifespan_call(a.target, a.value, env, index)
             self._by_name = index
         return self._by_name
+
+    @staticmethod
+    def _lifespan_call(target: str, call: Call, env: Env, index: dict[str, list[tuple[Call, Env]]]) -> None:
+        """``app = FastAPI(lifespan=lifespan)``: at startup the framework calls ``lifespan(app)``, so a
+        registration in the lifespan (``init_routers(app)``) is made on this app. Recorded as that call."""
+        span = call.kwarg("lifespan")
+        if not target or span is None or _tail(call) not in LIFESPAN_APPS or not isinstance(span, (Name, Attr)):
+            return
+        name = span.attr if isinstance(span, Attr) else span.id
+        index.setdefault(name, []).append((Call(span, (Name(target),), (), call.line, call.col), env))
 
     def calls_of(self, fn: VFunc) -> list[tuple[Call, Env]]:
         """The calls of ``fn`` in the project (a statement or an assignment), with the env each is in."""
@@ -67,15 +82,38 @@ class CallSites:
         return [Env(env.module, env.functions, env.bound + self.interp.bind(fn, call, site_env))
                 for call, site_env in sites]
 
+    def _through_helpers(self, param: VParam, env: Env, depth: int) -> list[Env] | None:
+        """``rebind``, and where a call passes on its own caller's parameter (``startup(app)`` inside
+        ``lifespan(app)``), that caller's calls in turn, up to ``MAX_DEPTH`` helpers: each env binds
+        ``param`` to an argument whose own parameters are bound, down to the value the outermost call passes."""
+        envs = self.rebind(param, env)
+        if envs is None:
+            return None
+        out: list[Env] = []
+        added = len(envs[0].bound) - len(env.bound) if envs else 0
+        for e in envs:
+            fresh = e.bound[len(e.bound) - added:]
+            entry = next((b for b in fresh if b[1] == param.name), None)
+            outer = self.interp.eval(entry[2], entry[3]) if entry is not None else None
+            if not isinstance(outer, VParam) or outer.func.fact is param.func.fact:
+                out.append(e)
+                continue
+            if depth >= MAX_DEPTH:
+                continue
+            for env2 in self._through_helpers(outer, entry[3], depth + 1) or ():
+                kept = tuple(b for b in e.bound if b is not entry)
+                out.append(Env(e.module, e.functions, kept + ((entry[0], entry[1], entry[2], env2),)))
+        return out
+
     def at_each_call(self, param: VParam, env: Env, what: str, loc: Loc, register: Callable[[Env], object]) -> None:
         """Work a registration on a helper's parameter out once per call of the helper, its arguments bound
-        (one level: a parameter its callers pass on from their own parameters is noted, as a helper never
-        called or called too often)."""
+        (through up to ``MAX_DEPTH`` helpers that pass it on from their own parameters; deeper, a helper never
+        called or one called too often is noted)."""
         fact = param.func.fact
         if fact.is_method and fact.params and fact.params[0].name == param.name:
             return  # ``self.include_router(...)``: what a router class registers on itself (registrations)
         reason = ""
-        envs = self.rebind(param, env) if not self._rebinding else []
+        envs = self._through_helpers(param, env, 1) if not self._rebinding else []
         if self._rebinding:
             reason = f"registers on parameter `{param.name}`, which its callers pass on from their own parameters"
         elif envs is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 from dataclasses import dataclass
 
 from fastapi_arch_lint.model.expr import Call, Expr
@@ -154,6 +155,10 @@ def status_value(v: Value) -> int | None:
         m = re.search(r"(?:^|\.)(?:HTTP|WS)_(\d{3,4})(?:_|$)", v.qualname)
         if m:
             return int(m.group(1))
+        # the standard library's ``http.HTTPStatus.NOT_FOUND`` (an IntEnum member): its value
+        head, _, member = v.qualname.rpartition(".")
+        if head in ("http.HTTPStatus", "HTTPStatus") and member in HTTPStatus.__members__:
+            return int(HTTPStatus[member])
     if isinstance(v, VInst) and isinstance(v.cls, VExt) and "HTTPStatus" in v.cls.qualname:
         return None
     return None
