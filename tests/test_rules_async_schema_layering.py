@@ -1280,3 +1280,17 @@ def test_fal802_warns_where_a_job_reuses_the_service(section: str, severities: d
     else:
         by = {f.message.split("`")[1]: f for f in found}
         assert "`rebuild_thumbnail` (handed to a background task or queue" in by["resize"].message
+
+
+def test_fal524_echo_of_the_request_body_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAL524's page: a response model that is the request body's own model sends back what the client
+    typed (a warning, medium confidence, saying so); a `bool` flag named for a password is no secret."""
+    from fastapi_arch_lint.findings import Confidence, Severity
+
+    page = next((Path(__file__).parent.parent / "rules" / "security").glob("FAL524-*.md"))
+    case = next(c for c in page_cases(page) if c.section == "Misreadings")
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, case.files, "FAL524")}
+    echo = found["POST /signups"]
+    assert (echo.severity, echo.confidence) == (Severity.WARNING, Confidence.MEDIUM)
+    assert "what the client itself sent" in echo.message
+    assert "GET /profile" not in found

@@ -40,6 +40,11 @@ class Hit(NamedTuple):
     principal_listed: bool = False  # that record is one of a list
 
 
+# field types that cannot hold a secret's text: a flag, a number, a moment
+NO_TEXT_TYPES = frozenset({"builtins.bool", "builtins.int", "builtins.float", "datetime.datetime", "datetime.date",
+                           "datetime.timedelta", "builtins.NoneType"})
+
+
 def _is_principal(fields: set[str]) -> bool:
     return bool(fields & PRINCIPAL_FIELDS)
 
@@ -56,7 +61,9 @@ class SensitiveFieldInResponse(Rule):
     summary = "A route's response model (or the ORM object it returns) carries a password, secret or token field"
     severity = Severity.ERROR
     other_severities = {Severity.INFO: "when the secrets are other users' tokens or keys and only administrators "
-                                       "can call the route: an administrator is trusted with the user records"}
+                                       "can call the route: an administrator is trusted with the user records",
+                        Severity.WARNING: "with medium confidence, when the response model is the request body's own "
+                                          "model: the client's input sent back to it"}
     cwe = ("CWE-200", "CWE-213")
     owasp = ("API3:2023",)
     security_severity = 7.5
@@ -162,7 +169,15 @@ class SensitiveFieldInResponse(Rule):
                 what = f"the {via}"
             severity = confidence = None
             admins = ""
-            if all(self.kind(h.path.rsplit(".", 1)[-1]) == "verifier" for h in hits):
+            body_types = {t for p in route.params if p.source in ("body", "form") for t in p.type_names}
+            echoed = via == "response model" and bool(body_types & set(route.response_model_types)) and all(
+                "." not in h.path for h in hits)
+            if echoed:
+                # ``-> CreateUser`` of a handler taking ``data: CreateUser``: the client's own input sent back
+                why = ("what the client itself sent in the request body (the response model is the request's own "
+                       "model): a password in a response ends up in logs, caches and browser history")
+                severity, confidence = Severity.WARNING, Confidence.MEDIUM
+            elif all(self.kind(h.path.rsplit(".", 1)[-1]) == "verifier" for h in hits):
                 why = f"{'a secret that belongs' if len(hits) == 1 else 'secrets that belong'} only on the server"
             else:
                 principal = next(h.principal for h in hits if h.principal is not None)
@@ -207,6 +222,8 @@ class SensitiveFieldInResponse(Rule):
                 path = f"{prefix}{f.name}"
                 if f.constraint("exclude") is True or any(t in MASKED_TYPES for t in f.type_names):
                     continue
+                if f.type_names and all(t in NO_TEXT_TYPES for t in f.type_names):
+                    continue  # ``has_password: bool``, ``password_changed_at: datetime``: no secret fits in it
                 if self.sensitive(f.name) and not self._structured(app, f.type_names):
                     owner = declaring(app, model, f.name)
                     hits.append(Hit(path, owner.name, owner.path, f.line, *(principal or (None, False))))
