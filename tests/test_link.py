@@ -876,3 +876,25 @@ def test_registrations_in_a_helper_that_receives_the_app(tmp_path: Path) -> None
     assert sorted(routes(a)) == [("GET", "/health"), ("GET", "/v1/items"), ("GET", "/v2/items")]
     notes = [(u.what, u.reason) for u in a.model.unresolved]
     assert any("never_called" in reason and "no call of it was found" in reason for _, reason in notes), notes
+
+
+def test_a_helper_that_includes_many_routers_is_followed_at_each_call(tmp_path: Path) -> None:
+    # an app factory that wires ninety routers through one helper: every one is served (fifty calls were followed)
+    routers = "from fastapi import APIRouter\n" + "".join(
+        f"r{i} = APIRouter(prefix='/r{i}')\n\n\n@r{i}.get('')\ndef read_{i}() -> dict:\n    return {{}}\n\n\n"
+        for i in range(90))
+    calls = "".join(f"    include_prefixed(application, routers.r{i})\n" for i in range(90))
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/setup.py": (
+            "from fastapi import APIRouter, FastAPI\n\n\n"
+            "def include_prefixed(application: FastAPI, router: APIRouter, **kwargs) -> None:\n"
+            "    application.include_router(router, prefix='/api', **kwargs)\n"),
+        "app/routers.py": routers,
+        "app/main.py": (
+            "from fastapi import FastAPI\nfrom app import routers\nfrom app.setup import include_prefixed\n\n\n"
+            "def create_app() -> FastAPI:\n    application = FastAPI()\n" + calls +
+            "    return application\n\n\napp = create_app()\n"),
+    })
+    assert len(routes(a)) == 90
+    assert ("GET", "/api/r89") in routes(a)

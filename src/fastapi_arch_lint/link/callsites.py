@@ -17,7 +17,7 @@ from fastapi_arch_lint.model.app import Loc
 from fastapi_arch_lint.model.expr import Attr, Call, Name
 from fastapi_arch_lint.model.paths import is_test_path
 
-MAX_SITES = 50  # calls of one function followed; beyond it the registration is noted as unresolved
+MAX_SITES = 250  # calls of one function followed; beyond it the registration is noted as unresolved
 
 
 def _tail(call: Call) -> str:
