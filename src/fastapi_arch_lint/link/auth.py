@@ -234,6 +234,20 @@ def _is_route_decorator(expr: Expr) -> bool:
 
 
 
+_READ_NAME_RE = re.compile(r"[`'\"]([^`'\"]+)[`'\"]")
+
+
+def _handler_credential_read(read: str) -> bool:
+    """Does a read the handler makes (``CredCheck.reads``) take a credential from the request's headers or
+    cookies? A query or path value (``credential_id``, ``session_id``) names an object far more often than
+    it carries a credential, and a name ending in ``id`` identifies something: neither is the caller's
+    proof of who it is."""
+    if not (read.endswith((" header", " cookie")) or ".headers" in read or ".cookies" in read):
+        return False
+    m = _READ_NAME_RE.search(read)
+    return m is not None and not m.group(1).lower().replace("-", "_").endswith(("_id", "_ids"))
+
+
 class AuthFinder:
     def __init__(self, interp: Interpreter, deps: Dependencies, calls: CallGraph,
                  auth_names: Mapping[str, Sequence[str]] | None = None) -> None:
@@ -582,8 +596,8 @@ class AuthFinder:
         return None
 
     def handler_auth(self, handler: VFunc, registered: Loc) -> AuthVia | None:
-        """A handler that checks a credential itself: it declares a credential-named header, cookie or query
-        parameter (or reads one from the request's headers, cookies or query) and rejects with 401/403 without
+        """A handler that checks a credential itself: it declares a credential-named header or cookie parameter
+        (or reads one from the request's headers or cookies) and rejects with 401/403 without
         a valid one, itself or in a project function it calls (``x_api_key: str = Header()`` handed to a
         project function that decodes it and raises 403). The principal a middleware leaves on the request
         (``request.state.user``) is not a credential the handler checks: that stays the middleware's."""
@@ -595,8 +609,7 @@ class AuthFinder:
             except RecursionError:
                 check = None
             if check is not None and check.ok:
-                reads = [r for r in check.reads if r.startswith("the `") or any(
-                    f".{s}" in r for s in _CREDENTIAL_SOURCES)]
+                reads = [r for r in check.reads if _handler_credential_read(r)]
                 if reads:
                     evidence = CredCheck(check.where, reads, check.verifies, check.rejects).evidence()
             self._dep_auth_cache[key] = evidence
