@@ -876,3 +876,53 @@ def test_registrations_in_a_helper_that_receives_the_app(tmp_path: Path) -> None
     assert sorted(routes(a)) == [("GET", "/health"), ("GET", "/v1/items"), ("GET", "/v2/items")]
     notes = [(u.what, u.reason) for u in a.model.unresolved]
     assert any("never_called" in reason and "no call of it was found" in reason for _, reason in notes), notes
+
+
+def test_a_helper_that_includes_many_routers_is_followed_at_each_call(tmp_path: Path) -> None:
+    # an app factory that wires ninety routers through one helper: every one is served (fifty calls were followed)
+    routers = "from fastapi import APIRouter\n" + "".join(
+        f"r{i} = APIRouter(prefix='/r{i}')\n\n\n@r{i}.get('')\ndef read_{i}() -> dict:\n    return {{}}\n\n\n"
+        for i in range(90))
+    calls = "".join(f"    include_prefixed(application, routers.r{i})\n" for i in range(90))
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/setup.py": (
+            "from fastapi import APIRouter, FastAPI\n\n\n"
+            "def include_prefixed(application: FastAPI, router: APIRouter, **kwargs) -> None:\n"
+            "    application.include_router(router, prefix='/api', **kwargs)\n"),
+        "app/routers.py": routers,
+        "app/main.py": (
+            "from fastapi import FastAPI\nfrom app import routers\nfrom app.setup import include_prefixed\n\n\n"
+            "def create_app() -> FastAPI:\n    application = FastAPI()\n" + calls +
+            "    return application\n\n\napp = create_app()\n"),
+    })
+    assert len(routes(a)) == 90
+    assert ("GET", "/api/r89") in routes(a)
+
+
+def test_routers_included_at_startup_through_helpers(tmp_path: Path) -> None:
+    # FastAPI calls `lifespan(app)` at startup; the lifespan hands the app to a startup helper, which hands
+    # it to the function that includes the routers: three helpers, each passing on its own parameter
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/core.py": (
+            "from http import HTTPStatus\n\n"
+            "from fastapi import APIRouter, FastAPI\n\n"
+            "wallets = APIRouter(prefix='/wallets')\n\n\n"
+            "@wallets.post('', status_code=HTTPStatus.CREATED)\n"
+            "def create_wallet() -> dict:\n    return {}\n\n\n"
+            "def init_routers(app: FastAPI) -> None:\n    app.include_router(wallets, prefix='/api')\n"),
+        "app/main.py": (
+            "from contextlib import asynccontextmanager\n\n"
+            "from fastapi import FastAPI\n\n"
+            "from app.core import init_routers\n\n\n"
+            "async def startup(app: FastAPI) -> None:\n    init_routers(app)\n\n\n"
+            "@asynccontextmanager\n"
+            "async def lifespan(app: FastAPI):\n    await startup(app)\n    yield\n\n\n"
+            "def create_app() -> FastAPI:\n    app = FastAPI(lifespan=lifespan)\n    return app\n\n\n"
+            "app = create_app()\n"),
+    })
+    assert sorted(routes(a)) == [("POST", "/api/wallets")]
+    route = a.model.apps[0].routes[0]
+    assert route.status_code == 201  # `HTTPStatus.CREATED`, the standard library's enum
+    assert not [u for u in a.model.unresolved if "include" in u.what], a.model.unresolved

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.memo import memo
-from fastapi_arch_lint.model.app import AppModel, Module, PydanticModel, Route, Router, Table
+from fastapi_arch_lint.model.app import App, AppModel, Module, PydanticModel, Route, Router, Table
 
 
 def _models_by_qualname(app: AppModel) -> dict[str, PydanticModel]:
@@ -78,6 +78,23 @@ def _modules_by_name(app: AppModel) -> dict[str, Module]:
     return out
 
 
+def _module_names_by_path(app: AppModel) -> dict[str, str]:
+    return {m.path: m.name for m in app.modules}
+
+
+def in_test_code(app: AppModel, a: App) -> bool:
+    """Is the app ``a`` built by test code (a module of a ``tests`` package, ``test_*``, ``*_test``,
+    ``conftest``)? Judged by its module's dotted name, which is relative to the import root (a path may be
+    absolute, and the project itself may sit under a folder named ``tests``)."""
+    name = memo(app, _module_names_by_path).get(a.loc.path)
+    if name is None:
+        return False
+    parts = name.split(".")
+    last = parts[-1]
+    return last.startswith("test_") or last.endswith("_test") or last == "conftest" or \
+        any(p in ("tests", "test") for p in parts[:-1])
+
+
 def unique_routes(app: AppModel) -> Iterator[Route]:
     """Each handler registration once, even when its router is included several times."""
     return iter(memo(app, _unique_routes))  # about twenty rules ask
@@ -86,7 +103,10 @@ def unique_routes(app: AppModel) -> Iterator[Route]:
 def _unique_routes(app: AppModel) -> tuple[Route, ...]:
     seen: set[tuple[str, int, tuple[str, ...], str]] = set()
     out: list[Route] = []
-    for r in app.iter_routes():
+    # an app a test builds (``app = FastAPI(); app.include_router(router)`` in ``tests/``, a mock server beside
+    # the tests) is not shipped: its wiring (prefixes, dependencies) is the test's, not production's
+    shipped = [a for a in app.apps if not in_test_code(app, a)]
+    for r in (r for a in shipped for r in a.routes):
         key = (r.registered.path, r.registered.line, r.methods, r.path)
         if key in seen:
             continue

@@ -234,6 +234,20 @@ def _is_route_decorator(expr: Expr) -> bool:
 
 
 
+_READ_NAME_RE = re.compile(r"[`'\"]([^`'\"]+)[`'\"]")
+
+
+def _handler_credential_read(read: str) -> bool:
+    """Does a read the handler makes (``CredCheck.reads``) take a credential from the request's headers or
+    cookies? A query or path value (``credential_id``, ``session_id``) names an object far more often than
+    it carries a credential, and a name ending in ``id`` identifies something: neither is the caller's
+    proof of who it is."""
+    if not (read.endswith((" header", " cookie")) or ".headers" in read or ".cookies" in read):
+        return False
+    m = _READ_NAME_RE.search(read)
+    return m is not None and not m.group(1).lower().replace("-", "_").endswith(("_id", "_ids"))
+
+
 class AuthFinder:
     def __init__(self, interp: Interpreter, deps: Dependencies, calls: CallGraph,
                  auth_names: Mapping[str, Sequence[str]] | None = None) -> None:
@@ -359,6 +373,19 @@ class AuthFinder:
             return False
         return (isinstance(atom, Name) and atom.id == result) or atom == call
 
+    def _key(self, e: Expr, env: Env) -> str | None:
+        """The string a header/cookie/query key is: a literal, or a constant named by the module
+        (``request.headers.get(AUTH_HEADER)`` where ``AUTH_HEADER = "Authorization"``)."""
+        if isinstance(e, Const):
+            k = e.value
+        elif isinstance(e, (Name, Attr)):
+            v = self.interp.eval(e, env)
+            k = v.value if isinstance(v, VConst) else None
+        else:
+            return None
+        k = k.decode("latin-1") if isinstance(k, bytes) else k
+        return k if isinstance(k, str) else None
+
     def credential_check(self, fn: VFunc, *, params: bool = False, depth: int = 2,
                          principal_only: bool = False) -> "CredCheck":
         """Does ``fn`` (and the project functions it calls) read a credential and reject without it?"""
@@ -386,13 +413,15 @@ class AuthFinder:
                 for base, k in fact.subscripts:
                     if base.rsplit(".", 1)[-1] in _CREDENTIAL_SOURCES and _credential_name(k):
                         check.reads.append(f"{base}[{k!r}]")
+                fenv = Env(f.env.module, f.env.functions + (fact,))
                 for site in fact.calls:
                     c = site.call
-                    if isinstance(c.func, Attr) and c.func.attr == "get" and c.args and isinstance(c.args[0], Const):
+                    if isinstance(c.func, Attr) and c.func.attr == "get" and c.args:
                         base = dotted(c.func.value) or ""
-                        k = c.args[0].value
-                        k = k.decode("latin-1") if isinstance(k, bytes) else k
-                        if base.rsplit(".", 1)[-1] in _CREDENTIAL_SOURCES and isinstance(k, str) and _credential_name(k):
+                        if base.rsplit(".", 1)[-1] not in _CREDENTIAL_SOURCES:
+                            continue
+                        k = self._key(c.args[0], fenv)
+                        if k is not None and _credential_name(k):
                             check.reads.append(f"{base}.get({k!r})")
             req = self._request_names(f)
             for a in sorted(fact.attributes):
@@ -565,6 +594,30 @@ class AuthFinder:
                 if isinstance(m, VFunc):
                     return m
         return None
+
+    def handler_auth(self, handler: VFunc, registered: Loc) -> AuthVia | None:
+        """A handler that checks a credential itself: it declares a credential-named header or cookie parameter
+        (or reads one from the request's headers or cookies) and rejects with 401/403 without
+        a valid one, itself or in a project function it calls (``x_api_key: str = Header()`` handed to a
+        project function that decodes it and raises 403). The principal a middleware leaves on the request
+        (``request.state.user``) is not a credential the handler checks: that stays the middleware's."""
+        key = (handler.qualname, "handler")
+        if key not in self._dep_auth_cache:
+            evidence = None
+            try:
+                check = self.credential_check(handler, params=True)
+            except RecursionError:
+                check = None
+            if check is not None and check.ok:
+                reads = [r for r in check.reads if _handler_credential_read(r)]
+                if reads:
+                    evidence = CredCheck(check.where, reads, check.verifies, check.rejects).evidence()
+            self._dep_auth_cache[key] = evidence
+        evidence = self._dep_auth_cache[key]
+        if evidence is None:
+            return None
+        return AuthVia("handler", handler.fact.name, "hand-written check in the handler", "route",
+                       (handler.fact.name,), registered.path, registered.line, evidence=evidence)
 
     def decorator_auth(self, registered: Loc, handler: VFunc) -> list[AuthVia]:
         """Auth decorators that wrap the function FastAPI registered for this route (its route decorator

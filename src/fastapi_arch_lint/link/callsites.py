@@ -17,7 +17,7 @@ from fastapi_arch_lint.model.app import Loc
 from fastapi_arch_lint.model.expr import Attr, Call, Name
 from fastapi_arch_lint.model.paths import is_test_path
 
-MAX_SITES = 50  # calls of one function followed; beyond it the registration is noted as unresolved
+MAX_SITES = 250  # calls of one function followed (also in all through helpers); beyond it the registration is noted
 # helpers followed through helpers: ``lifespan(app)`` -> ``init_routers(app)`` -> ``app.include_router(...)``
 MAX_DEPTH = 3
 # the app classes whose ``lifespan=`` FastAPI/Starlette call with the app itself at startup
@@ -103,6 +103,8 @@ class CallSites:
             for env2 in self._through_helpers(outer, entry[3], depth + 1) or ():
                 kept = tuple(b for b in e.bound if b is not entry)
                 out.append(Env(e.module, e.functions, kept + ((entry[0], entry[1], entry[2], env2),)))
+            if len(out) > MAX_SITES:
+                return None  # the calls multiply through the helpers: too many to follow
         return out
 
     def at_each_call(self, param: VParam, env: Env, what: str, loc: Loc, register: Callable[[Env], object]) -> None:

@@ -191,6 +191,10 @@ class RouteBuilder:
             plain_params.append(param)
         uses, vias, sub_params, privileged = self.walk_dependencies(roots, path_params)
         vias.extend(self.auth.decorator_auth(reg.loc, handler_v))
+        if not vias:  # no dependency or decorator authenticates: the handler may check a credential itself
+            inline = self.auth.handler_auth(handler_v, reg.loc)
+            if inline is not None:
+                vias.append(inline)
         for param, _, _ in params:
             if param.source in ("body", "form"):
                 p_ann = self.interp.annotation(self._param_expr(fact, param.name), env)

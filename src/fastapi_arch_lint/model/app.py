@@ -37,7 +37,7 @@ class Unresolved:
 class AuthVia:
     """One way a route is authenticated, and how it reaches the route."""
 
-    kind: str  # "scheme" | "dependency" | "decorator" | "middleware"
+    kind: str  # "scheme" | "dependency" | "decorator" | "handler" | "middleware"
     name: str  # the scheme instance, dependency, decorator or middleware
     scheme: str  # the scheme class (``OAuth2PasswordBearer``) or the mechanism
     level: str  # "route" | "param" | "router" | "include" | "app"

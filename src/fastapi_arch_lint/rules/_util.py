@@ -134,3 +134,24 @@ def middleware_entry_points(app: AppModel, mw: Middleware) -> list[str]:
             if q in app.functions and not any(o.endswith("." + method) for o in out):
                 out.append(q)
     return out
+
+
+def _slash_twins(app: AppModel) -> dict[tuple[str, str, tuple[str, ...], str], list[Route]]:
+    out: dict[tuple[str, str, tuple[str, ...], str], list[Route]] = {}
+    for r in unique_routes(app):
+        out.setdefault((r.app, r.handler.qualname, r.methods, r.path.rstrip("/") or "/"), []).append(r)
+    return out
+
+
+def slash_twins(app: AppModel, route: Route) -> list[Route]:
+    """The registrations of ``route``'s handler for the same methods at its path with and without a trailing
+    slash (stacked ``@router.get("/items")`` and ``@router.get("/items/")``), the first one first: one cause,
+    which a rule reports once, at the first."""
+    return memo(app, _slash_twins).get((route.app, route.handler.qualname, route.methods,
+                                        route.path.rstrip("/") or "/"), [route])
+
+
+def twin_text(twins: list[Route]) -> str:
+    """`` (also served at `/items/`)`` for a route's trailing-slash twins, or ""."""
+    return f" (also served at {', '.join(f'`{t.path}`' for t in twins[1:])})" if len(twins) > 1 else ""
+

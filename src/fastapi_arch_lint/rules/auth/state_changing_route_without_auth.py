@@ -6,11 +6,21 @@ import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, IncludeStep, Route
+from fastapi_arch_lint.model.app import AppModel, Function, Handler, IncludeStep, Route
 from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import STATE_CHANGING, include_chain_text, memo, route_entity, route_related, unique_routes
+from fastapi_arch_lint.rules._util import (
+    STATE_CHANGING,
+    include_chain_text,
+    memo,
+    route_entity,
+    route_related,
+    slash_twins,
+    twin_text,
+    unique_routes,
+)
 from fastapi_arch_lint.rules.auth._common import (
+    CREDENTIAL_NAME_RE,
     credential_readers,
     DEFAULT_PUBLIC_HANDLERS,
     DEFAULT_PUBLIC_ROUTES,
@@ -34,6 +44,15 @@ def verifies_signature(app: AppModel, route: Route) -> bool:
             if SIGNATURE_CHECK_RE.match(func_name(site.call)):
                 return True
     return False
+
+
+def _handler_reads(route: Route) -> list[tuple[Function | Handler | None, str]]:
+    """A credential or signature header (or cookie) the handler takes itself without rejecting a request
+    that lacks a valid one (a webhook that computes the signature and only logs the comparison)."""
+    own = {p.name for p in route.handler.fact.params}
+    return [(route.handler, f"the `{p.alias or p.name}` {p.source}") for p in route.params
+            if p.name in own and p.source in ("header", "cookie")
+            and (CREDENTIAL_NAME_RE.search(p.alias or p.name) or "signature" in (p.alias or p.name).lower())]
 
 
 def _sibling_includes(app: AppModel, route: Route) -> list[IncludeStep]:
@@ -73,7 +92,7 @@ class StateChangingRouteWithoutAuth(Rule):
     summary = ("A POST/PUT/PATCH/DELETE route that no authentication reaches (scheme or hand-written dependency at any "
                "level, auth decorator, or authenticating middleware)")
     severity = Severity.ERROR
-    other_severities = {Severity.WARNING: "when a dependency reads a credential without rejecting, only optional "
+    other_severities = {Severity.WARNING: "when a dependency or the handler reads a credential without rejecting, only optional "
                                           "auth reaches the route, or the route is registered under a condition"}
     confidence = Confidence.HIGH
     cwe = ("CWE-306",)
@@ -99,6 +118,9 @@ class StateChangingRouteWithoutAuth(Rule):
             changing = [m for m in route.methods if m in STATE_CHANGING]
             if not changing or is_public(route, public_paths, public_handlers):
                 continue
+            twins = slash_twins(app, route)
+            if twins[0] is not route:
+                continue  # the handler's registration with(out) a trailing slash: reported with the first
             if verifies_signature(app, route):
                 continue
             siblings = _sibling_includes(app, route)
@@ -114,7 +136,7 @@ class StateChangingRouteWithoutAuth(Rule):
                 for s in siblings:
                     related.append(Related(s.path, s.line, f"`{s.child}` is included into `{s.parent}` with "
                                                            f"dependencies {', '.join(short(d) for d in s.dependencies)}"))
-            readers = credential_readers(app, route)
+            readers: list[tuple[Function | Handler | None, str]] = [*credential_readers(app, route)] or _handler_reads(route)
             custom = ""
             severity = confidence = None
             if readers:
@@ -150,7 +172,7 @@ class StateChangingRouteWithoutAuth(Rule):
                 )
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
-                f"`{methods} {route.path}` (`{handler_name(route)}`) changes state but no "
+                f"`{methods} {route.path}`{twin_text(twins)} (`{handler_name(route)}`) changes state but no "
                 f"{'required ' if optional else ''}authentication reaches it; include chain: {include_chain_text(route)}{sib_text}{custom}",
                 help=help_text + ("; if that dependency does authenticate in a way the review cannot follow, name it "
                                   "in `auth-dependencies = [\"module.function\"]` under [tool.fastapi-arch-lint]"

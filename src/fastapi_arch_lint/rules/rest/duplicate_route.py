@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Loc, Route
 from fastapi_arch_lint.model.expr import render
+from fastapi_arch_lint.analysis.index import in_test_code
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity
 from fastapi_arch_lint.rules.rest._common import in_test_function, pattern_key
@@ -39,10 +40,13 @@ class DuplicateRoute(Rule):
     name = "duplicate-route"
     summary = "The same method and path are registered twice in one app; the later registration is never reached"
     severity = Severity.ERROR
+    other_severities = {Severity.WARNING: "when one handler's stacked decorators repeat the same path"}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         registrations = {(r.registered.path, r.registered.line) for r in app.iter_routes()}
         for a in app.apps:
+            if in_test_code(app, a):
+                continue  # an app a test or a mock server beside the tests builds is not shipped
             first_by_key: dict[tuple[str, str], Route] = {}
             reported: set[tuple[str, int, str]] = set()
             for route in sorted(a.routes, key=lambda r: r.order):
@@ -90,6 +94,22 @@ class DuplicateRoute(Rule):
         if key in reported:
             return
         reported.add(key)
+        if first.handler.qualname == dup.handler.qualname and first.registered.path == dup.registered.path:
+            # two stacked decorators of one handler with the same path: the handler is served, the second
+            # registration only repeats it; a copy-paste, usually of a path meant to differ (a trailing slash)
+            other = dup.path[:-1] if dup.path.endswith("/") and len(dup.path) > 1 else dup.path + "/"
+            yield self.finding(
+                dup.registered.path, dup.registered.line, dup.registered.col,
+                f"`{shown}` is registered twice for `{_short(dup)}` (also at line {first.registered.line}): the "
+                f"second decorator repeats the first, so it does nothing; if it was meant for another path "
+                f"(such as `{other}`), that path is not served",
+                help="remove the repeated decorator, or correct its path to the variant it was meant to serve",
+                related=[Related(first.registered.path, first.registered.line,
+                                 f"`{first.display()}` ({_short(first)}) registered first")],
+                entity=route_entity(dup),
+                severity=Severity.WARNING,
+            )
+            return
         same = "" if first.path == dup.path else f" (as `{first.path}`)"
         yield self.finding(
             dup.registered.path, dup.registered.line, dup.registered.col,

@@ -9,7 +9,15 @@ from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.model.expr import Attr, Const, Name, dotted
 from fastapi_arch_lint.model.facts import FunctionFact
-from fastapi_arch_lint.rules._util import memo, middleware_entry_points, route_entity, route_related, unique_routes
+from fastapi_arch_lint.rules._util import (
+    memo,
+    middleware_entry_points,
+    route_entity,
+    route_related,
+    slash_twins,
+    twin_text,
+    unique_routes,
+)
 from fastapi_arch_lint.rules.rest._common import (
     dependency_class_fields,
     dependency_functions,
@@ -123,6 +131,9 @@ class UnboundPathParameter(Rule):
         for route in unique_routes(app):
             if route.path_unresolved or not route.path_params:
                 continue
+            twins = slash_twins(app, route)
+            if twins[0] is not route:
+                continue  # the handler's registration with(out) a trailing slash: reported with the first
             bound = bound_names(app, route)
             missing = [p for p in dict.fromkeys(route.path_params)
                        if p not in bound and not consumed_by_middleware(app, route, p)]
@@ -143,7 +154,7 @@ class UnboundPathParameter(Rule):
                                f"send it as `?{near.alias or near.name}=`")
                 yield self.finding(
                     route.registered.path, route.registered.line, route.registered.col,
-                    f"path parameter `{name}` of `{route.display()}`{origin} is not declared by `{handler}` "
+                    f"path parameter `{name}` of `{route.display()}`{twin_text(twins)}{origin} is not declared by `{handler}` "
                     f"or any of its dependencies, so its value is never read or validated",
                     help=f"add `{name}: <type>` to `{handler}` or to a dependency it uses (a dependency on the "
                          f"router is the usual place for a prefix parameter such as `/orgs/{{{name}}}`), "
