@@ -1294,3 +1294,13 @@ def test_fal524_echo_of_the_request_body_is_a_warning(tmp_path: Path, monkeypatc
     assert (echo.severity, echo.confidence) == (Severity.WARNING, Confidence.MEDIUM)
     assert "what the client itself sent" in echo.message
     assert "GET /profile" not in found
+
+
+def test_fal509_mode_dependent_and_hostname_only_contexts_are_warnings(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi_arch_lint.findings import Severity
+
+    page = next((Path(__file__).parent.parent / "rules" / "security").glob("FAL509-*.md"))
+    case = next(c for c in page_cases(page) if c.section == "Misreadings")
+    found = {f.line: f.severity for f in run(tmp_path, monkeypatch, case.files, "FAL509")}
+    assert found == {7: Severity.WARNING, 19: Severity.WARNING, 26: Severity.ERROR}, found

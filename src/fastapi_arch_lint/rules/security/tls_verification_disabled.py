@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.analysis.calls import is_test_path, iter_calls_to, iter_scopes, where_label
 from fastapi_arch_lint.analysis.libraries import call_label, http_client_kind
 from fastapi_arch_lint.analysis.values import call_value
-from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Const, dotted
 from fastapi_arch_lint.rule import Rule, register
@@ -28,6 +28,8 @@ class TlsVerificationDisabled(Rule):
     name = "tls-verification-disabled"
     summary = "Outbound HTTPS with certificate verification turned off (`verify=False`, unverified SSL context)"
     severity = Severity.ERROR
+    other_severities = {Severity.WARNING: "with medium confidence, when only host name checks are off, or when the same "
+                                          "code turns certificate checks back on in another branch (a configured mode)"}
     cwe = ("CWE-295",)
     owasp = ("API8:2023", "API10:2023")
     security_severity = 7.4
@@ -62,19 +64,43 @@ class TlsVerificationDisabled(Rule):
                     help=HELP, entity=entity,
                 )
                 break
-        # ``ctx.check_hostname = False`` / ``ctx.verify_mode = ssl.CERT_NONE``
+        # ``ctx.check_hostname = False`` / ``ctx.verify_mode = ssl.CERT_NONE``: one finding per context and scope
         for mod, scope, fn in iter_scopes(app):
             if is_test_path(mod.path):
                 continue
+            off: dict[str, list[tuple[object, str]]] = {}
+            back_on: set[str] = set()
             for a in scope.assigns:
-                if a.target.endswith(".verify_mode") and (dotted(a.value) or "").endswith("CERT_NONE"):
-                    what = f"`{a.target} = ssl.CERT_NONE`"
-                elif a.target.endswith(".check_hostname") and isinstance(a.value, Const) and a.value.value is False:
-                    what = f"`{a.target} = False`"
+                base, _, attr = a.target.rpartition(".")
+                value = dotted(a.value) or ""
+                if attr == "verify_mode" and value.endswith("CERT_NONE"):
+                    off.setdefault(base, []).append((a, f"`{a.target} = ssl.CERT_NONE`"))
+                elif attr == "check_hostname" and isinstance(a.value, Const) and a.value.value is False:
+                    off.setdefault(base, []).append((a, f"`{a.target} = False`"))
+                elif (attr == "verify_mode" and value.endswith(("CERT_REQUIRED", "CERT_OPTIONAL"))) or (
+                        attr == "check_hostname" and isinstance(a.value, Const) and a.value.value is True):
+                    back_on.add(base)
+            for base, items in off.items():
+                first = items[0][0]
+                what = " and ".join(w for _, w in items)
+                certs_off = any("CERT_NONE" in w for _, w in items)
+                turn = "turn" if len(items) > 1 else "turns"
+                severity = confidence = None
+                if base in back_on:
+                    # ``if mode == "require": ... CERT_NONE`` / ``elif mode == "verify-full": ... CERT_REQUIRED``
+                    effect = (f"{turn} off certificate checks of an SSL context, and the same code turns them back "
+                              "on in another branch: whether traffic is verified depends on the configured mode")
+                    severity, confidence = Severity.WARNING, Confidence.MEDIUM
+                elif certs_off:
+                    effect = f"{turn} off certificate checks of an SSL context"
                 else:
-                    continue
+                    # the certificate is still checked against the trusted authorities; any host name is accepted
+                    effect = (f"{turn} off host name checks of an SSL context: any certificate the trusted "
+                              "authorities signed is accepted for this server")
+                    severity, confidence = Severity.WARNING, Confidence.MEDIUM
                 yield self.finding(
-                    mod.path, a.pos.line, a.pos.col,
-                    f"{what} in {where_label(fn, mod.name)} turns off certificate checks of an SSL context",
-                    help=HELP, entity=f"{fn.qualname if fn else mod.name}:{a.target}",
+                    mod.path, first.pos.line, first.pos.col,
+                    f"{what} in {where_label(fn, mod.name)} {effect}",
+                    help=HELP, entity=f"{fn.qualname if fn else mod.name}:{base}",
+                    severity=severity, confidence=confidence,
                 )
