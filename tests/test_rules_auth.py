@@ -784,3 +784,37 @@ def test_fal403_is_quiet_on_class_based_views_that_reach_the_caller_through_self
     }
     found = run(tmp_path, monkeypatch, ObjectIdWithoutOwnerCheck, files)
     assert [f.message.split("`")[1] for f in found] == ["GET /orders/{order_id}"]
+
+
+def test_fal401_a_post_that_only_computes_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a POST with no write on its path, in a project whose other POSTs write: it may only compute (a
+    # currency conversion, a decoder), so a missing login is worth a look, not near certain harm
+    found = {f.line: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+            from sqlalchemy.orm import Session
+
+            app = FastAPI()
+
+
+            def get_db() -> Session: ...
+
+
+            @app.post("/orders")
+            def create_order(item: str, db: Session = Depends(get_db)) -> dict:
+                db.add(item)
+                db.commit()
+                return {}
+
+
+            @app.post("/conversion")
+            def convert(amount: int, rate: float) -> dict:
+                return {"converted": amount * rate}
+        """,
+    })}
+    assert sorted(found) == [11, 18], found
+    assert (found[11].severity, found[11].confidence) == (Severity.ERROR, Confidence.HIGH)
+    assert "changes state" in found[11].message
+    assert (found[18].severity, found[18].confidence) == (Severity.WARNING, Confidence.MEDIUM)
+    assert "no write to a data store was seen" in found[18].message

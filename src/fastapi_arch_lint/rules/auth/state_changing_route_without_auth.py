@@ -9,6 +9,7 @@ from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, IncludeStep, Route
 from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules.http._common import writes
 from fastapi_arch_lint.rules._util import (
     STATE_CHANGING,
     include_chain_text,
@@ -85,6 +86,16 @@ def _auth_include_steps(app: AppModel) -> dict[str, list[IncludeStep]]:
     return out
 
 
+WRITE_DEPTH = 4  # project calls below a handler searched for a database write
+
+
+def _project_writes(app: AppModel) -> bool:
+    """Whether the review sees the project write to a data store from some route (so that a route where
+    no write is seen says something)."""
+    return any(any(True for _ in writes(app, r.handler.qualname, WRITE_DEPTH)) for r in unique_routes(app)
+               if set(r.methods) & STATE_CHANGING)
+
+
 @register
 class StateChangingRouteWithoutAuth(Rule):
     code = "FAL401"
@@ -93,7 +104,8 @@ class StateChangingRouteWithoutAuth(Rule):
                "level, auth decorator, or authenticating middleware)")
     severity = Severity.ERROR
     other_severities = {Severity.WARNING: "when a dependency or the handler reads a credential without rejecting, only optional "
-                                          "auth reaches the route, or the route is registered under a condition"}
+                                          "auth reaches the route, the route is registered under a condition, or "
+                                          "it is a POST on whose path no write is seen (in a project whose writes are)"}
     confidence = Confidence.HIGH
     cwe = ("CWE-306",)
     owasp = ("API2:2023", "API5:2023")
@@ -156,6 +168,12 @@ class StateChangingRouteWithoutAuth(Rule):
             if route.conditional:  # a route the app serves only in some configurations (a local or debug one)
                 custom += f"; it is registered only if `{route.conditional}`"
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM
+            changes = "changes state"
+            if severity is None and changing == ["POST"] and memo(app, _project_writes) and not any(
+                    True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)):
+                # ``POST /conversion`` that only computes: no write on its path, in a project whose writes are seen
+                changes = "is a POST (no write to a data store was seen on its path: it may only compute)"
+                severity, confidence = Severity.WARNING, Confidence.MEDIUM
             methods = ",".join(changing)
             webhook = "hook" in route.path.lower() or "hook" in handler_name(route).lower()  # webhooks, /hooks/...
             help_text = (
@@ -172,7 +190,7 @@ class StateChangingRouteWithoutAuth(Rule):
                 )
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
-                f"`{methods} {route.path}`{twin_text(twins)} (`{handler_name(route)}`) changes state but no "
+                f"`{methods} {route.path}`{twin_text(twins)} (`{handler_name(route)}`) {changes} but no "
                 f"{'required ' if optional else ''}authentication reaches it; include chain: {include_chain_text(route)}{sib_text}{custom}",
                 help=help_text + ("; if that dependency does authenticate in a way the review cannot follow, name it "
                                   "in `auth-dependencies = [\"module.function\"]` under [tool.fastapi-arch-lint]"
