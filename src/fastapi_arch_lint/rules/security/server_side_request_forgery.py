@@ -22,7 +22,8 @@ CLIENT_RE = re.compile(
 URLLIB = frozenset({"urllib.request.urlopen", "urllib.request.Request", "urllib.request.urlretrieve"})
 # a guard: the host of the URL is compared with something, or an allowlist helper is called
 GUARD_WORDS = re.compile(r"\b(hostname|netloc|host)\b")
-GUARD_CALL = re.compile(r"(?i)(allow|safe|valid|trusted|check).*(url|host|domain)|(url|host|domain).*(allow|safe|valid|trusted)")
+GUARD_CALL = re.compile(r"(?i)ssrf|(allow|safe|valid|trusted|check).*(url|host|domain)"
+                        r"|(url|host|domain).*(allow|safe|valid|trusted)")
 # a literal prefix that already fixes scheme and host: ``https://api.example.com/...`` or a relative ``/path``
 FIXED_HOST = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^/?#{]+[/?#]|/)")
 
@@ -57,11 +58,15 @@ def url_sink(site: CallSite, target: str | None) -> list[tuple[Expr, str]]:
 ADDRESS_CHECKS = frozenset({"is_private", "is_loopback", "is_link_local", "is_reserved", "is_global", "is_multicast"})
 
 
-def checks_addresses(app: AppModel, qualname: str) -> bool:
-    """A project function, or a class's methods (a custom transport), that vets the IP address it connects to."""
+def checks_addresses(app: AppModel, qualname: str, depth: int = 0) -> bool:
+    """A project function, or a class's methods (a custom transport), that vets the IP address it connects to,
+    itself or through a project helper it calls (``_check_ssrf(url)`` -> ``validate_outbound_url(url)``)."""
     fns = [f for q, f in app.functions.items() if q == qualname or q.startswith(qualname + ".")]
     for f in fns:
         if any(a.rsplit(".", 1)[-1] in ADDRESS_CHECKS for a in f.fact.attributes) or any((t or "").startswith("ipaddress.") for _, t in f.calls):
+            return True
+        if depth < 2 and any(t and t != qualname and t in app.functions and checks_addresses(app, t, depth + 1)
+                             for _, t in f.calls):
             return True
     return False
 
