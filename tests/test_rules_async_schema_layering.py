@@ -22,6 +22,12 @@ def write(root: Path, files: dict[str, str]) -> None:
         p.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
+
+def page_case(category: str, code: str, section: str):
+    """The project of one section (``Example``, ``Misreadings``...) of a rule's page."""
+    page = next((Path(__file__).parent.parent / "rules" / category).glob(f"{code}-*.md"))
+    return next(c for c in page_cases(page) if c.section == section)
+
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], code: str,
         options: dict | None = None) -> list:
     write(tmp_path, files)
@@ -1255,8 +1261,7 @@ def test_fal703_weighs_lookups_by_the_key(tmp_path: Path, monkeypatch: pytest.Mo
 def test_schema_pages_report_the_severities_they_say(code: str, section: str, severities: dict[str, str],
                                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The rule pages' cases that say "info, not a warning" (or a warning) in their comments report that."""
-    page = next((Path(__file__).parent.parent / "rules" / "schema").glob(f"{code}-*.md"))
-    case = next(c for c in page_cases(page) if c.section == section)
+    case = page_case("schema", code, section)
     found = run(tmp_path, monkeypatch, case.files, code)
     sev = {f.message.split("`")[1]: f.severity.value for f in found}
     assert {k: sev.get(k) for k in severities} == severities, sev
@@ -1270,8 +1275,7 @@ def test_fal802_warns_where_a_job_reuses_the_service(section: str, severities: d
                                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """FAL802 is a warning where a caller the code marks as running outside requests (a task module, a
     function handed to ``add_task``) reaches the function, and info where only routes call it."""
-    page = next((Path(__file__).parent.parent / "rules" / "layering").glob("FAL802-*.md"))
-    case = next(c for c in page_cases(page) if c.section == section)
+    case = page_case("layering", "FAL802", section)
     found = run(tmp_path, monkeypatch, case.files, "FAL802")
     sev = {f.message.split("`")[1]: f.severity.value for f in found}
     assert sev == severities, sev
@@ -1287,8 +1291,7 @@ def test_fal524_echo_of_the_request_body_is_a_warning(tmp_path: Path, monkeypatc
     typed (a warning, medium confidence, saying so); a `bool` flag named for a password is no secret."""
     from fastapi_arch_lint.findings import Confidence, Severity
 
-    page = next((Path(__file__).parent.parent / "rules" / "security").glob("FAL524-*.md"))
-    case = next(c for c in page_cases(page) if c.section == "Misreadings")
+    case = page_case("security", "FAL524", "Misreadings")
     found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, case.files, "FAL524")}
     echo = found["POST /signups"]
     assert (echo.severity, echo.confidence) == (Severity.WARNING, Confidence.MEDIUM)
@@ -1300,7 +1303,6 @@ def test_fal509_mode_dependent_and_hostname_only_contexts_are_warnings(tmp_path:
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi_arch_lint.findings import Severity
 
-    page = next((Path(__file__).parent.parent / "rules" / "security").glob("FAL509-*.md"))
-    case = next(c for c in page_cases(page) if c.section == "Misreadings")
+    case = page_case("security", "FAL509", "Misreadings")
     found = {f.line: f.severity for f in run(tmp_path, monkeypatch, case.files, "FAL509")}
     assert found == {7: Severity.WARNING, 19: Severity.WARNING, 26: Severity.ERROR}, found
