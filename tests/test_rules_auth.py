@@ -818,3 +818,58 @@ def test_fal401_a_post_that_only_computes_is_a_warning(tmp_path: Path, monkeypat
     assert "changes state" in found[11].message
     assert (found[18].severity, found[18].confidence) == (Severity.WARNING, Confidence.MEDIUM)
     assert "no write to a data store was seen" in found[18].message
+
+
+def test_fal401_a_checker_object_called_by_the_dependency_rejects(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # the dependency takes optional API-key schemes and hands them to a checker object; calling the object
+    # runs its ``__call__``, whose helper raises 401 without a key: the routes are authenticated
+    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/keys.py": """
+            from fastapi import HTTPException, Request, Security
+            from fastapi.security import APIKeyHeader
+
+            key_header = APIKeyHeader(name="X-API-KEY", auto_error=False)
+
+
+            class KeyChecker:
+                def __init__(self, api_key: str | None) -> None:
+                    self._api_key = api_key
+
+                def _key(self, request: Request) -> str:
+                    key = self._api_key or request.headers.get("X-API-KEY")
+                    if not key:
+                        raise HTTPException(status_code=401, detail="No API key")
+                    return key
+
+                async def __call__(self, request: Request) -> str:
+                    return self._key(request)
+
+
+            async def require_key(request: Request, api_key: str | None = Security(key_header)) -> str:
+                check = KeyChecker(api_key)
+                return await check(request)
+
+
+            async def peek_key(request: Request, api_key: str | None = Security(key_header)) -> str | None:
+                # the true twin: reads the optional key, rejects nothing
+                return api_key
+        """,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+
+            from app.keys import peek_key, require_key
+
+            app = FastAPI()
+
+
+            @app.delete("/wallets/{wallet_id}", dependencies=[Depends(require_key)])
+            def delete_wallet(wallet_id: int) -> None: ...
+
+
+            @app.delete("/drafts/{draft_id}", dependencies=[Depends(peek_key)])
+            def delete_draft(draft_id: int) -> None: ...
+        """,
+    })
+    assert [f.message.split("`")[1] for f in found] == ["DELETE /drafts/{draft_id}"], [f.message for f in found]

@@ -64,6 +64,11 @@ class CallGraph:
             return v.qualname
         if isinstance(v, VExt):
             return v.qualname
+        if isinstance(v, VInst) and isinstance(v.cls, VClass):
+            # ``check = KeyChecker(...)`` then ``check(request)``: calling an instance runs its ``__call__``
+            m = self.interp.class_attr(v.cls, "__call__", instance=True)
+            if isinstance(m, VFunc):
+                return m.qualname
         return None
 
     def _self_callee(self, fn: VFunc, func: Attr) -> str | None:
