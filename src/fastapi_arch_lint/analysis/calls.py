@@ -35,6 +35,15 @@ def call_target(fn: Function, call: Call) -> str | None:
     return next((t for s, t in fn.calls if (s.call.line, s.call.col) == (call.line, call.col)), None)
 
 
+def reached_functions(app: AppModel, fn: Function, depth: int) -> list[Function]:
+    """``fn`` and the project functions it calls, up to ``depth`` calls down (``AppModel.callees``), each once."""
+    out = {fn.qualname: fn}
+    for _caller, _site, target, _trail in app.callees(fn.qualname, depth=depth):
+        if target and target in app.functions:
+            out.setdefault(target, app.functions[target])
+    return list(out.values())
+
+
 def where_label(fn: Function | None, module: str) -> str:
     """Where a call or a binding is, for messages: `` `f` `` or ``module `m` ``."""
     return f"`{fn.fact.qualname}`" if fn is not None else f"module `{module}`"

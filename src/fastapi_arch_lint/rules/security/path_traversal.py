@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import reached_functions
 from fastapi_arch_lint.analysis.taint import Flow, Source, call_arg, contexts
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
@@ -62,10 +63,10 @@ def path_sinks(site: CallSite, target: str | None) -> list[tuple[Expr, str]]:
     return out
 
 
-def _checks_containment(app: AppModel, fn: Function, depth: int = 0) -> bool:
-    """Whether ``fn``'s body checks that a path stays inside a directory: a containment call
-    (``is_relative_to``, ``commonpath``...), a resolved path compared with ``startswith``, ``base in p.parents``,
-    or a project helper of its own that does one of these (``if not is_inside(p, base): raise``)."""
+def _checks_containment(fn: Function) -> bool:
+    """Whether ``fn``'s own body checks that a path stays inside a directory: a containment call
+    (``is_relative_to``, ``commonpath``...), a resolved path compared with ``startswith``, or
+    ``base in p.parents``."""
     names = set()
     for site, target in fn.calls:
         func = site.call.func
@@ -76,19 +77,13 @@ def _checks_containment(app: AppModel, fn: Function, depth: int = 0) -> bool:
         return True
     if bool(names & RESOLVERS) and "startswith" in names:
         return True
-    if any(c.op in ("in", "not in") and isinstance(c.right, Attr) and c.right.attr == "parents"
-           for c in fn.fact.compares):
-        return True
-    if depth < 2:
-        for _, target in fn.calls:
-            helper = app.functions.get(target or "")
-            if helper is not None and helper is not fn and _checks_containment(app, helper, depth + 1):
-                return True
-    return False
+    return any(c.op in ("in", "not in") and isinstance(c.right, Attr) and c.right.attr == "parents"
+               for c in fn.fact.compares)
 
 
 def guarded(flow: Flow) -> bool:
-    if _checks_containment(flow.app, flow.fn):
+    # in the function, or in a project helper it calls (two calls down): ``if not inside(p, BASE): raise``
+    if any(_checks_containment(f) for f in reached_functions(flow.app, flow.fn, 2)):
         return True
     # ``if dest.resolve().parent != base: raise``: the joined path must sit right in the base directory
     for g in flow.fn.fact.guards:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import reached_functions
 from fastapi_arch_lint.analysis.taint import Context, Flow, Source, call_arg
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
@@ -58,17 +59,13 @@ def url_sink(site: CallSite, target: str | None) -> list[tuple[Expr, str]]:
 ADDRESS_CHECKS = frozenset({"is_private", "is_loopback", "is_link_local", "is_reserved", "is_global", "is_multicast"})
 
 
-def checks_addresses(app: AppModel, qualname: str, depth: int = 0) -> bool:
+def checks_addresses(app: AppModel, qualname: str) -> bool:
     """A project function, or a class's methods (a custom transport), that vets the IP address it connects to,
-    itself or through a project helper it calls (``_check_ssrf(url)`` -> ``validate_outbound_url(url)``)."""
+    itself or through a project helper it calls, two calls down (``_check_ssrf(url)`` -> ``validate_url(url)``)."""
     fns = [f for q, f in app.functions.items() if q == qualname or q.startswith(qualname + ".")]
-    for f in fns:
-        if any(a.rsplit(".", 1)[-1] in ADDRESS_CHECKS for a in f.fact.attributes) or any((t or "").startswith("ipaddress.") for _, t in f.calls):
-            return True
-        if depth < 2 and any(t and t != qualname and t in app.functions and checks_addresses(app, t, depth + 1)
-                             for _, t in f.calls):
-            return True
-    return False
+    return any(any(a.rsplit(".", 1)[-1] in ADDRESS_CHECKS for a in g.fact.attributes)
+               or any((t or "").startswith("ipaddress.") for _, t in g.calls)
+               for f in fns for g in reached_functions(app, f, 2))
 
 
 def guarded(flow: Flow) -> bool:
