@@ -90,9 +90,8 @@ class CallSites:
         if envs is None:
             return None
         out: list[Env] = []
-        added = len(envs[0].bound) - len(env.bound) if envs else 0
         for e in envs:
-            fresh = e.bound[len(e.bound) - added:]
+            fresh = e.bound[len(env.bound):]  # what ``rebind`` added for this call
             entry = next((b for b in fresh if b[1] == param.name), None)
             outer = self.interp.eval(entry[2], entry[3]) if entry is not None else None
             if not isinstance(outer, VParam) or outer.func.fact is param.func.fact:
