@@ -1306,3 +1306,43 @@ def test_fal509_mode_dependent_and_hostname_only_contexts_are_warnings(tmp_path:
     case = page_case("security", "FAL509", "Misreadings")
     found = {f.line: f.severity for f in run(tmp_path, monkeypatch, case.files, "FAL509")}
     assert found == {7: Severity.WARNING, 19: Severity.WARNING, 26: Severity.ERROR}, found
+
+
+def _fk_schema(n: int, indexed: int) -> str:
+    """A schema of ``n`` child tables, each with one foreign key to ``parents`` that ``Parent`` loads as a
+    collection; the first ``indexed`` of them have ``index=True``."""
+    out = ["from sqlalchemy import ForeignKey",
+           "from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship",
+           "", "", "class Base(DeclarativeBase):", "    pass", "", "",
+           "class Parent(Base):", '    __tablename__ = "parents"', "    id: Mapped[int] = mapped_column(primary_key=True)"]
+    out += [f'    kids{i}: Mapped[list["Kid{i}"]] = relationship()' for i in range(n)]
+    for i in range(n):
+        idx = ", index=True" if i < indexed else ""
+        out += ["", "", f"class Kid{i}(Base):", f'    __tablename__ = "kids{i}"',
+                "    id: Mapped[int] = mapped_column(primary_key=True)",
+                f'    parent_id: Mapped[int] = mapped_column(ForeignKey("parents.id"){idx})']
+    return "\n".join(out) + "\n"
+
+
+def test_fal701_schema_without_fk_indexes_is_said_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A schema that indexes (almost) none of its keys gets one project-level warning listing the used keys;
+    one that indexes most of them gets a finding per outlier; small schemas are judged key by key."""
+    files = {"app/__init__.py": "", "app/models.py": _fk_schema(22, 1)}
+    found = run(tmp_path, monkeypatch, files, "FAL701")
+    assert len(found) == 1, [f.message for f in found]
+    f = found[0]
+    assert f.severity.value == "warning" and f.entity == "house-style FAL701 unindexed-foreign-keys"
+    assert "indexes 1 of its 22 foreign keys; 21 of the 21 without an index are used" in f.message
+    assert (f.path, f.line) == ("app/models.py", 45)  # ``Kid1.parent_id``: the first unindexed key
+    assert len(f.related) == 20 and "`Kid2.parent_id`: `Parent.kids2` loads its collection" in f.related[0].message
+    off = run(tmp_path, monkeypatch, files, "FAL701", {"house_style": False})
+    assert len(off) == 21 and all(x.severity.value == "warning" for x in off)
+
+
+def test_fal701_outliers_of_an_indexed_schema_and_small_schemas(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, {"app/__init__.py": "", "app/models.py": _fk_schema(22, 20)}, "FAL701")
+    assert sorted(f.message.split("`")[1] for f in found) == ["Kid20.parent_id", "Kid21.parent_id"]
+    small = run(tmp_path / "small", monkeypatch, {"app/__init__.py": "", "app/models.py": _fk_schema(19, 0)},
+                "FAL701")
+    assert len(small) == 19  # below 20 keys there is no policy to speak of: each key is its own finding

@@ -6,7 +6,8 @@ every route repeats one decision hundreds of times and hides the routes that rea
 A rule that uses this helper therefore labels each instance it judges (a segment's case style, a
 create's status code) and asks ``detect``: when one label holds at least ``THRESHOLD`` of at least
 ``MINIMUM`` instances, that label is the house style. The rule then reports the house style once,
-at the project level (``project_finding``: info severity, at the first place, with the count and
+at the project level (``project_finding``: info severity unless the style is itself a defect, such as
+a schema that indexes none of its foreign keys; at the first place, with the count and
 the other places as related locations, and a stable entity for baselines), and flags only the
 instances that depart from it (the outliers, which are the inconsistency worth a warning).
 
@@ -65,7 +66,7 @@ def detect(labels: Iterable[str], threshold: float = THRESHOLD, minimum: int = M
 
 
 def project_finding(rule: Any, house: House, places: list[tuple[Loc, str]], message: str, *, help: str,
-                    entity: str) -> Finding:
+                    entity: str, severity: Severity = Severity.INFO) -> Finding:
     """The one finding that states a house style: at the first place, the others as related locations.
 
     ``places`` are the instances in the house style, each with a short label; ``entity`` names the
@@ -79,5 +80,5 @@ def project_finding(rule: Any, house: House, places: list[tuple[Loc, str]], mess
         message += f" ({more} more places not listed)"
     return rule.finding(
         first.path, first.line, first.col, message, help=help, related=related,
-        entity=f"house-style {rule.code} {entity}", severity=Severity.INFO,
+        entity=f"house-style {rule.code} {entity}", severity=severity,
     )

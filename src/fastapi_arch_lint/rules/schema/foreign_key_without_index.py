@@ -7,9 +7,11 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, Column, Table
+from fastapi_arch_lint.model.app import AppModel, Column, Loc, Table
 from fastapi_arch_lint.model.expr import Attr, Const, Expr, Name, Seq, walk
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._house import detect, project_finding
+from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules.schema._common import (
     callee, checked_functions, column_loc, column_lookups, query_model, schema_tables, snake)
 
@@ -240,6 +242,10 @@ def use_of(app: AppModel, tables: list[Table], table: Table, col: Column,
     return None
 
 
+# a schema with fewer foreign keys than this has no indexing policy to speak of: each key is its own finding
+HOUSE_MINIMUM = 20
+
+
 @register
 class ForeignKeyWithoutIndex(Rule):
     code = "FAL701"
@@ -247,22 +253,28 @@ class ForeignKeyWithoutIndex(Rule):
     summary = "A foreign-key column has no index that starts with it (joins and cascades scan the table)"
     severity = Severity.WARNING
     other_severities = {Severity.INFO: "when nothing in the project uses the key: no `ondelete` cascade, no "
-                                       "relationship loading rows through it, no query filtering on it"}
+                                       "relationship loading rows through it, no query filtering on it; and once "
+                                       "per project when the schema indexes none of its used keys (house style)"}
+
+    default_options = {"house_style": True}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         compared = compared_columns(app)
         tables = schema_tables(app)
         migrated = migration_indexes(app)
+        indexed = 0
+        found: list[tuple[Finding, str | None, str]] = []  # (finding, use, label)
         for table in tables:
             if table.constraints_unknown:
                 continue  # its indexes are built where the linker cannot read them
             lead = leading_columns(table)
             pk_cols = [c.name for c in table.columns if c.primary_key]
             for col in table.columns:
-                if not col.foreign_key or col.name in lead:
+                if not col.foreign_key:
                     continue
-                if (table.tablename, col.name) in migrated:
-                    continue  # an Alembic revision creates the index the model does not declare
+                if col.name in lead or (table.tablename, col.name) in migrated:
+                    indexed += 1  # (an Alembic revision may create the index the model does not declare)
+                    continue
                 line, column, inherited = column_loc(app, table, col)
                 where = table.tablename or table.name
                 if col.primary_key and len(pk_cols) > 1:
@@ -280,7 +292,7 @@ class ForeignKeyWithoutIndex(Rule):
                 tail = f"; {use}" if use else (
                     "; no use of it was seen (no cascade, no relationship loading through it, no query on it), "
                     "so it matters only if the parent rows are deleted or the table is queried by it")
-                yield self.finding(
+                found.append((self.finding(
                     table.path, line, column,
                     f"foreign key `{table.name}.{col.name}` -> `{col.foreign_key}`{inherited} {why}{tail}",
                     severity=None if use else Severity.INFO,
@@ -290,4 +302,28 @@ class ForeignKeyWithoutIndex(Rule):
                          "`ON DELETE` checks on the parent scan the whole table",
                     related=(Related(table.path, table.line, f"table `{where}`"),),
                     entity=f"{table.qualname}.{col.name}",
-                )
+                ), use, f"`{table.name}.{col.name}`"))
+        house = (detect(["indexed"] * indexed + ["unindexed"] * len(found), minimum=HOUSE_MINIMUM)
+                 if house_enabled(self.options) else None)
+        if house is None or house.style != "unindexed":
+            for f, _, _ in found:
+                yield f
+            return
+        # the schema indexes (almost) none of its foreign keys: one decision, said once with the places that
+        # matter (the keys something loads, filters or cascades through); there are no outliers to flag
+        used = [(f, use, label) for f, use, label in found if use]
+        places = [(Loc(f.path, f.line, f.column), f"{label}: {use}" if use else label) for f, use, label in (used or found)]
+        unused = len(found) - len(used)
+        yield project_finding(
+            self, house, places,
+            f"this schema indexes {indexed} of its {house.total} foreign keys; {len(used)} of the {len(found)} "
+            f"without an index are used (relationships load rows through them, queries filter or join on them, or "
+            f"parent deletes cascade through them)"
+            + (f", {unused} are not used anywhere seen" if unused else "")
+            + " (judged as the house style: each key is reported on its own only when most keys are indexed)",
+            help="PostgreSQL and SQLite do not index foreign keys: add `index=True` to the keys listed (at least "
+                 "those that load collections or cascade), or an `Index(...)` in `__table_args__`; set "
+                 "`house_style = false` to see each key as its own finding",
+            entity="unindexed-foreign-keys",
+            severity=Severity.WARNING if used else Severity.INFO,
+        )
