@@ -198,3 +198,53 @@ def test_a_gate_that_rejects_only_under_a_further_condition_is_unresolved(
     model = _project(tmp_path, monkeypatch, {"app/__init__.py": "", "app/main.py": GATE.replace("{body}", body)})
     assert model.routes[0].auth.via == ()
     assert any("only under a further condition" in u.reason for u in model.unresolved)
+
+
+def test_a_project_subclass_of_fastapi_users_is_the_library_class(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """``class Users(FastAPIUsers[User, ID])`` that only adds a router factory builds the same
+    ``current_user()`` dependency; one that overrides ``current_user`` is its own code, not the library's."""
+    model = _project(tmp_path, monkeypatch, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import APIRouter, Depends, FastAPI
+            from fastapi_users import FastAPIUsers
+            from fastapi_users.authentication import AuthenticationBackend, BearerTransport
+
+            backend = AuthenticationBackend(name="jwt", transport=BearerTransport(tokenUrl="auth/login"),
+                                            get_strategy=lambda: None)
+
+
+            class UsersWithExtras(FastAPIUsers[dict, int]):
+                def get_extra_router(self) -> APIRouter:
+                    return APIRouter()
+
+
+            class UsersOwnCheck(FastAPIUsers[dict, int]):
+                def current_user(self, **kwargs):
+                    return lambda: None
+
+
+            users = UsersWithExtras(lambda: None, [backend])
+            own = UsersOwnCheck(lambda: None, [backend])
+            current_active = users.current_user(active=True)
+            maybe_user = users.current_user(optional=True)
+            app = FastAPI()
+
+
+            @app.post("/notes")
+            def create(user=Depends(current_active)) -> None: ...
+
+
+            @app.get("/notes")
+            def browse(user=Depends(maybe_user)) -> None: ...
+
+
+            @app.get("/drafts")
+            def drafts(user=Depends(own.current_user())) -> None: ...
+        """,
+    })
+    table = _table(model)
+    assert table[("POST", "/notes")] == (("scheme", "OAuth2PasswordBearer", False),)
+    assert table[("GET", "/notes")] == (("scheme", "OAuth2PasswordBearer", True),)
+    assert ("scheme", "OAuth2PasswordBearer", False) not in table[("GET", "/drafts")]

@@ -27,9 +27,11 @@ from fastapi_arch_lint.link.knowledge import (
     USERS_TRANSPORT_SCHEMES,
     WITH_SIGNATURE,
 )
+from fastapi_arch_lint.link.routerclasses import RouterClasses
 from fastapi_arch_lint.link.values import (
     Env,
     Value,
+    VClass,
     VConst,
     VExt,
     VFunc,
@@ -241,19 +243,35 @@ class Signatures:
             return self._authenticator(expr.value, env, depth + 1)
         if isinstance(expr, Call):
             f = expr.func.value if isinstance(expr.func, Subscript) else expr.func
-            fv = self.interp.eval(f, env)
-            if isinstance(fv, VExt) and fv.qualname in USERS_AUTHENTICATORS:
-                return expr, env, fv.qualname
-            return None
+            lib = self._authenticator_class(self.interp.eval(f, env))
+            return (expr, env, lib) if lib else None
         v = self.interp.eval(expr, env)
-        if isinstance(v, VInst) and isinstance(v.cls, VExt) and v.cls.qualname in USERS_AUTHENTICATORS and v.call:
-            return v.call, v.env or Env(v.site[0]), v.cls.qualname
+        if isinstance(v, VInst) and v.call:
+            lib = self._authenticator_class(v.cls)
+            if lib:
+                return v.call, v.env or Env(v.site[0]), lib
         if isinstance(v, VUnknown) and v.binding:
             module, _, name = v.binding.rpartition(".")
             value = self._module_value(module, name)
             if value is not None:
                 return self._authenticator(value, Env(module), depth + 1)
         return None
+
+    def _authenticator_class(self, v: Value) -> str:
+        """The fastapi-users class ``v`` is, or a project subclass of it behaves as: one that overrides
+        neither the constructor nor the ``current_user`` methods (``class Users(FastAPIUsers[User, ID])``
+        adding routers); "" otherwise."""
+        if isinstance(v, VExt):
+            return v.qualname if v.qualname in USERS_AUTHENTICATORS else ""
+        if not isinstance(v, VClass):
+            return ""
+        chain = RouterClasses(self.interp).mro(v)
+        for c in chain or ():
+            if isinstance(c, VExt):
+                return c.qualname if c.qualname in USERS_AUTHENTICATORS else ""
+            if any(c.fact.method(m) is not None for m in ("__init__", *USERS_CURRENT_USER)):
+                return ""
+        return ""
 
     def _backend_schemes(self, call: Call, env: Env, qualname: str) -> tuple[tuple[str, str, int], ...] | None:
         index, keyword = USERS_AUTHENTICATORS[qualname]
