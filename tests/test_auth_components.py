@@ -248,3 +248,80 @@ def test_a_project_subclass_of_fastapi_users_is_the_library_class(tmp_path: Path
     assert table[("POST", "/notes")] == (("scheme", "OAuth2PasswordBearer", False),)
     assert table[("GET", "/notes")] == (("scheme", "OAuth2PasswordBearer", True),)
     assert ("scheme", "OAuth2PasswordBearer", False) not in table[("GET", "/drafts")]
+
+
+FALL_THROUGH = """
+    import os
+
+    from fastapi import Depends, FastAPI, HTTPException, Request
+
+
+    class NotAuthenticated(HTTPException):
+        def __init__(self, detail: str = "Not authenticated") -> None:
+            super().__init__(status_code=401, detail=detail)
+
+
+    def maybe_user(request: Request):
+        return request.state.user  # None for anonymous callers (set by a middleware)
+
+
+    def guest():
+        return {"id": 0}
+
+
+    def guests_allowed() -> bool:
+        return os.environ.get("GUESTS") == "1"  # decided at runtime
+
+
+    def ensure_user(user, allow_guest: bool = False, strict: bool = True):
+        if user is not None:
+            if strict and not user.verified:
+                raise NotAuthenticated("not verified")
+            return user
+        if allow_guest:
+            return guest()
+        raise NotAuthenticated()
+
+
+    async def current_user(user=Depends(maybe_user)):
+        return ensure_user(user)
+
+
+    async def user_or_guest(user=Depends(maybe_user)):
+        return ensure_user(user, allow_guest=guests_allowed())
+
+
+    async def lenient_user(user=Depends(maybe_user)):
+        if user:
+            return user
+        return guest()
+
+
+    app = FastAPI()
+
+
+    @app.post("/posts")
+    async def create_post(user=Depends(current_user)) -> None: ...
+
+
+    @app.post("/comments")
+    async def create_comment(user=Depends(user_or_guest)) -> None: ...
+
+
+    @app.post("/likes")
+    async def like(user=Depends(lenient_user)) -> None: ...
+"""
+
+
+def test_a_rejection_after_the_present_caller_has_returned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``if user is not None: ...; return user`` then ``raise`` at the top of the body rejects a missing
+    caller, also two calls down; an ``if allow_guest: return guest()`` before it counts only when the call's
+    arguments decide it (the default ``False``); a function that never raises is no gate."""
+    model = _project(tmp_path, monkeypatch, {"app/__init__.py": "", "app/main.py": FALL_THROUGH})
+    by_path = {r.path: r for r in model.routes}
+    [via] = by_path["/posts"].auth.via
+    assert (via.kind, via.name, via.optional) == ("dependency", "current_user", False)
+    assert via.evidence.startswith("raises NotAuthenticated(401) when what the dependencies below it provide")
+    assert by_path["/comments"].auth.via == ()
+    assert any("user_or_guest" in u.what and "only under a further condition" in u.reason for u in model.unresolved)
+    assert by_path["/likes"].auth.via == ()

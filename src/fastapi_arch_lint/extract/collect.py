@@ -99,7 +99,7 @@ def _line_getter(pos: dict[int, Pos]):  # type: ignore[no-untyped-def]
 
 
 class _ScopeBuilder:
-    __slots__ = ("assigns", "calls", "functions", "classes", "imports", "returns", "blocks", "block")
+    __slots__ = ("assigns", "calls", "functions", "classes", "imports", "returns", "blocks", "block", "raises")
 
     def __init__(self) -> None:
         self.assigns: list[AssignFact] = []
@@ -110,11 +110,13 @@ class _ScopeBuilder:
         self.returns: list[ReturnFact] = []
         self.blocks: list[BlockFact | None] = []
         self.block = -1  # the innermost ``if`` branch or ``for`` loop being walked
+        self.raises: list[RaiseFact] = []
 
     def build(self) -> Scope:
         return _Scope(
             tuple(self.assigns), tuple(self.calls), tuple(self.functions),
             tuple(self.classes), tuple(self.imports), tuple(self.returns), tuple(self.blocks),  # type: ignore[arg-type]
+            tuple(self.raises),
         )
 
 
@@ -352,6 +354,8 @@ class Collector:
                     sb.calls.append(_StmtCall(call, self.p(value), tuple(self._conds) if self._conds else ()))
         elif t is cst.Return:
             sb.returns.append(_ReturnFact(self.e(small.value), self.p(small), tuple(self._conds)))
+        elif t is cst.Raise:
+            sb.raises.append(_RaiseFact(self.e(small.exc), self.p(small), tuple(self._conds)))
         elif t is cst.TypeAlias:
             sb.assigns.append(_AssignFact(small.name.value, self.e(small.value), None, self.p(small)))
 

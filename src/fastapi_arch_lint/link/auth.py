@@ -42,10 +42,13 @@ from fastapi_arch_lint.link.values import (
 from fastapi_arch_lint.model.app import AuthVia, Loc
 from fastapi_arch_lint.model.expr import (
     Attr,
+    BoolOp,
     Call,
+    Compare,
     Const,
     Expr,
     Name,
+    Not,
     Seq,
     dotted,
     render,
@@ -163,6 +166,26 @@ def _only_under(fact: FunctionFact, guard: object, raises: Iterable[int], calls:
         if holds and not all(_absence_test(neg, atom) for neg, atom in g.tests):
             return False
     return True
+
+
+def _present(negated: bool, test: Expr, params: set[str]) -> bool:
+    """Does the condition ``test`` (``not test`` when ``negated``) hold only when the parameter it is
+    about is there: ``user``, ``user is not None``, ``not (user is None)``, ``user and user.ok``?"""
+    if isinstance(test, Not):
+        return _present(not negated, test.operand, params)
+    if isinstance(test, Name):
+        return not negated and test.id in params
+    if isinstance(test, Compare) and test.op in ("is", "is not", "==", "!="):
+        sides = (test.left, test.right)
+        if any(isinstance(x, Const) and x.value is None for x in sides):
+            other = test.right if isinstance(test.left, Const) else test.left
+            return isinstance(other, Name) and other.id in params and (test.op in ("is not", "!=")) != negated
+        return False
+    if isinstance(test, BoolOp):
+        # ``a and b`` holds only if each does; ``not (a or b)`` only if neither does
+        if (test.op == "and") != negated:
+            return any(_present(negated, v, params) for v in test.values)
+    return False
 
 
 # an attribute or predicate that says the caller is privileged: ``user.is_superuser``, ``user.admin``,
@@ -494,31 +517,76 @@ class AuthFinder:
         is absent (``if credentials is None: raise ...``, ``if is_anonymous(subject): raise ...``), itself
         or in a project function it calls: it makes an optional credential, a principal, required. A
         rejection of a malformed credential only (``if token: check(token)``) is not enough."""
-        todo, seen = [(fn, 0)], set()
+        # each function with its env (the call's arguments bound) and the parameters that hold what the
+        # dependencies provide: the dependency's own (but flags with a literal default), then those a call
+        # passes them to
+        own = {p.name for p in fn.fact.params if not isinstance(p.default, Const)} - {"self", "cls"}
+        todo: list[tuple[VFunc, int, Env, set[str]]] = [
+            (fn, 0, Env(fn.env.module, fn.env.functions + (fn.fact,)), own)]
+        seen: set[str] = set()
         by_name = self.interp.functions_by_name()
         while todo:
-            f, level_ = todo.pop(0)
+            f, level_, env, provided = todo.pop(0)
             if f.qualname in seen:
                 continue
             seen.add(f.qualname)
-            env = Env(f.env.module, f.env.functions + (f.fact,))
+            further: int | None = None
             for g in f.fact.guards:
                 if not any(_absence_test(neg, atom) for neg, atom in g.tests):
                     continue
                 r_idx, c_idx, rejected = self.rejecting.in_branch(f.fact, g, env)
                 if rejected and not _only_under(f.fact, g, r_idx, c_idx):
-                    # e.g. anonymous callers let through when the dependency was configured to allow them
-                    self.interp.note(f"auth of `{short(name)}`", f"`{f.fact.name}` rejects a missing caller only "
-                                     "under a further condition", f.env.module, g.pos.line or f.fact.pos.line)
-                    return None
+                    further = g.pos.line or f.fact.pos.line  # unless a later rejection is certain (below)
+                    break
                 if rejected:
                     return AuthVia("dependency", short(name), "hand-written check", level, chain, path, line,
                                    evidence=f"{rejected[0]} when what the dependencies below it provide is absent")
+            after = self._rejects_after_returns(f, env, provided)
+            if isinstance(after, str):
+                return AuthVia("dependency", short(name), "hand-written check", level, chain, path, line,
+                               evidence=f"{after} when what the dependencies below it provide is absent")
+            if after is not None and further is None:
+                further = after
+            if further is not None:
+                # e.g. anonymous callers let through when the dependency was configured to allow them
+                self.interp.note(f"auth of `{short(name)}`", f"`{f.fact.name}` rejects a missing caller only "
+                                 "under a further condition", f.env.module, further)
+                return None
             if level_ < 2:
                 for site in f.fact.calls:
                     target = by_name.get(self.calls.safe_callee(f, site.call) or "") or self._super_callee(f, site.call)
                     if target is not None:
-                        todo.append((target, level_ + 1))
+                        bound = self.interp.bind(target, site.call, env)
+                        passed = {b[1] for b in bound if isinstance(b[2], Name) and b[2].id in provided}
+                        todo.append((target, level_ + 1,
+                                     Env(target.env.module, target.env.functions + (target.fact,), bound), passed))
+        return None
+
+    def _rejects_after_returns(self, f: VFunc, env: Env, params: set[str]) -> str | int | None:
+        """A rejection that runs once the returns before it have let the present caller out:
+        ``if user is not None: ...; return user`` then ``raise Unauthorized()`` at the top level of the
+        body. What it answers; the line of a return that may also let a missing caller out (an ``if
+        allow_anonymous: return guest`` whose test the call's arguments do not decide); or None.
+        ``env`` binds the parameters to the caller's arguments, so a flag the call leaves at its default
+        (``False``) decides its ``if``. ``params`` hold what the dependencies provide (the caller)."""
+        returns = f.fact.scope.returns
+        for r in f.fact.scope.raises:
+            if r.conds:
+                continue  # under an ``if``, in a loop or a handler: the guards above judge those
+            what = self.rejecting.of_raise(r.expr, env)
+            if not what:
+                continue
+            before = [x for x in returns if (x.pos.line, x.pos.col) < (r.pos.line, r.pos.col)]
+            if not before or any(not x.conds for x in before):
+                return None  # nothing lets a present caller out first (or the raise is never reached)
+            if not any(any(_present(neg, t, params) for neg, t in x.conds) for x in before):
+                return None  # no return is about the caller being there
+            for x in before:
+                if any(_present(neg, t, params) for neg, t in x.conds):
+                    continue  # only a present caller leaves here
+                if self.interp.reached(x.conds, env) is not False:
+                    return x.pos.line or f.fact.pos.line
+            return what
         return None
 
     def privileged_check(self, v: Value, fn: VFunc | None, name: str) -> str | None:

@@ -72,6 +72,8 @@ class CallSite:
 class RaiseFact:
     expr: Expr | None
     pos: Pos
+    # in ``Scope.raises`` only: the conditions under which the ``raise`` runs, as ``ReturnFact.conds``
+    conds: tuple[tuple[bool, Expr], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +177,8 @@ class Scope:
     imports: tuple[ImportFact, ...] = ()
     returns: tuple[ReturnFact, ...] = ()
     blocks: tuple[BlockFact, ...] = ()
+    # ``raise`` statements with their conditions (a function's own, not those of nested functions)
+    raises: tuple[RaiseFact, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
