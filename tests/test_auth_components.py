@@ -269,8 +269,11 @@ FALL_THROUGH = """
         return {"id": 0}
 
 
-    def guests_allowed() -> bool:
-        return os.environ.get("GUESTS") == "1"  # decided at runtime
+    def guests_allowed() -> bool:  # decided at runtime (one of its returns is a constant)
+        value = os.environ.get("GUESTS")
+        if value is None:
+            return False
+        return value == "1"
 
 
     def ensure_user(user, allow_guest: bool = False, strict: bool = True):

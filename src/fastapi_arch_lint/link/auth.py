@@ -52,6 +52,7 @@ from fastapi_arch_lint.model.expr import (
     Seq,
     dotted,
     render,
+    walk,
 )
 from fastapi_arch_lint.model.facts import CompareFact, FunctionFact
 
@@ -562,6 +563,19 @@ class AuthFinder:
                                      Env(target.env.module, target.env.functions + (target.fact,), bound), passed))
         return None
 
+    @staticmethod
+    def _calls_in(conds: Sequence[tuple[bool, Expr]], env: Env) -> bool:
+        """Do these conditions (or the arguments bound to the names they read) call something? The
+        interpreter answers a call with one of its function's possible results (``return False`` of
+        ``if value is None: return False``), which says nothing certain about the test."""
+        bound = {name: arg for _, name, arg, _ in env.bound}
+        for _, test in conds:
+            for e in walk(test):
+                if isinstance(e, Call) or (isinstance(e, Name) and e.id in bound
+                                           and any(isinstance(x, Call) for x in walk(bound[e.id]))):
+                    return True
+        return False
+
     def _rejects_after_returns(self, f: VFunc, env: Env, params: set[str]) -> str | int | None:
         """A rejection that runs once the returns before it have let the present caller out:
         ``if user is not None: ...; return user`` then ``raise Unauthorized()`` at the top level of the
@@ -584,7 +598,7 @@ class AuthFinder:
             for x in before:
                 if any(_present(neg, t, params) for neg, t in x.conds):
                     continue  # only a present caller leaves here
-                if self.interp.reached(x.conds, env) is not False:
+                if self._calls_in(x.conds, env) or self.interp.reached(x.conds, env) is not False:
                     return x.pos.line or f.fact.pos.line
             return what
         return None
