@@ -21,7 +21,6 @@ from fastapi_arch_lint.rules.auth._common import (
     privileged,
     reachable_functions,
     roots,
-    short,
 )
 
 ID_PARAM_RE = re.compile(r"(^id$|_id$|[a-z]Id$|^uuid$|_uuid$|^pk$|_pk$)")
