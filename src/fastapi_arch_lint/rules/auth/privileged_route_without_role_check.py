@@ -139,6 +139,9 @@ CHECK_CALL_RE = re.compile(
     r"(admin|superuser|staff|role|permission|perm|privilege|scope|owner|access|polic\w*)s?$"
     r"|^(enforce|authori[sz]e|has_permissions?|check_permissions?|can_\w+|permission_required|require_permissions?)$",
     re.I)
+# a call outside the project, handed the caller, that may decide access: unsure (info)
+MAYBE_CHECK_RE = re.compile(r"auth|perm|access|allow|check|verif|guard|polic|role|admin|acl|^can_|^may_|ensure"
+                            r"|assert|require|enforce", re.I)
 # what a scope or setting says is no check of the caller: ``settings.ADMIN_EMAIL``, ``self.config.admin``
 _CONFIG_ROOTS = frozenset({"settings", "config", "cls", "os", "app_settings"})
 # the principal a class-based view keeps on ``self``
@@ -171,6 +174,22 @@ def _words(expr: object) -> list[str]:
                 out.append(x.attr)
             elif isinstance(x, Const) and isinstance(x.value, str) and len(x.value) < 40:
                 out.append(x.value)
+    return out
+
+
+def _caller_words(expr: object) -> list[str]:
+    """The attribute and variable names a test reads about something other than configuration or the
+    object itself (``user.role``, ``is_admin``; not ``self.role``, ``settings.ADMIN``)."""
+    exprs = (expr.left, expr.right) if isinstance(expr, CompareFact) else (expr,)
+    out: list[str] = []
+    for e in exprs:
+        for x in walk(e):  # type: ignore[arg-type]
+            if isinstance(x, Attr):
+                root = (dotted(x) or "").split(".", 1)[0]
+                if root and root not in _CONFIG_ROOTS and root != "self" and not root.isupper():
+                    out.append(x.attr)
+            elif isinstance(x, Name):
+                out.append(x.id)
     return out
 
 
@@ -228,6 +247,19 @@ def _rejects(fact: FunctionFact, g: GuardFact) -> bool:
                if i < len(fact.calls))
 
 
+def _rejects_others(fact: FunctionFact, g: GuardFact, negated: bool, atom: object) -> bool:
+    """Does an ``if`` comparing the caller reject those who are *not* the one compared with
+    (``if user_id != me.id: raise``, ``if obj.org_id == me.org_id: ... else: raise``)? One that rejects the
+    caller themselves (``if user == me: raise HTTPException(403, "cannot delete yourself")``) lets every
+    other caller through."""
+    if not isinstance(atom, CompareFact):
+        return True  # ``if not can_edit(me, obj)``: a predicate, either way a check
+    mismatch = (atom.op in ("!=", "is not", "not in")) != negated
+    body = bool(g.body_raises) or any(REJECT_CALL_RE.search(func_name(fact.calls[i].call)) for i in g.body_calls
+                                      if i < len(fact.calls))
+    return mismatch if body else not mismatch
+
+
 def role_check_in(fn: Function, project: dict[str, Function], principals: frozenset[str] = frozenset()) -> Seen | None:
     """A role, permission or ownership check in one function: an ``if`` on a privilege (or comparing the
     caller) whose branch rejects, a ``return`` under a privilege test, or a call to a privilege check whose
@@ -236,8 +268,8 @@ def role_check_in(fn: Function, project: dict[str, Function], principals: frozen
     for g in fact.guards:
         if not _rejects(fact, g):
             continue
-        for _neg, atom in g.tests:
-            if privilege_test(atom) or principal_test(atom, principals):
+        for neg, atom in g.tests:
+            if privilege_test(atom) or (principal_test(atom, principals) and _rejects_others(fact, g, neg, atom)):
                 return Seen(f"`{fact.name}` rejects on `{_atom_text(atom)}`", fn.path, g.pos.line)
     for r in fact.scope.returns:
         for _neg, test in r.conds:
@@ -321,7 +353,7 @@ def judge(app: AppModel, route: Route) -> Verdict:
             callee = project.get(target or "")
             takes_caller = bool(mine) and principal_test(site.call, mine)
             if callee is None:
-                if takes_caller and target is None and not v.handed:
+                if takes_caller and not v.handed and (target is None or MAYBE_CHECK_RE.search(func_name(site.call))):
                     v.handed = f"`{func_name(site.call)}(...)` in `{fn.fact.name}`, whose code is not seen"
                 continue
             if level >= DEPTH:
@@ -366,7 +398,8 @@ _ROLE_COLUMN_RE = re.compile(r"^(role|roles|user_role|user_type|permissions|scop
                              re.I)
 _ROLE_TABLE_RE = re.compile(r"^(user_?)?(roles?|permissions?|role_?permissions?|user_?roles?)$", re.I)
 # what names a role check (not any privilege-like word: ``flow_policy``, ``owner`` do not say the app has roles)
-_ROLE_NAME_RE = re.compile(r"admin|superuser|staff|role|permission|privilege|moderator|scope", re.I)
+# (a permission check may be about ownership: ``check_article_modification_permissions``)
+_ROLE_NAME_RE = re.compile(r"admin|superuser|staff|role|moderator|scope", re.I)
 _ROLE_WORD_RE = re.compile(r"^(is_|has_)?(super_?user|super_?admin|sys_?admin|admin|administrator|staff)(_user|_role)?$"
                            r"|^(user_)?roles?$|_role$|^permissions?$|^has_(permission|role)s?$", re.I)
 _ROLE_CLASS_RE = re.compile(r"^(User|Member|Account|Org|Organization|Team|Workspace|Group|Project|Tenant)?"
@@ -404,7 +437,7 @@ def _role_concept(app: AppModel) -> Seen | None:
             if not _rejects(fn.fact, g):
                 continue
             for _neg, atom in g.tests:
-                if not _configuration(atom) and any(_ROLE_WORD_RE.search(w) for w in _words(atom)):
+                if any(_ROLE_WORD_RE.search(w) for w in _caller_words(atom)):
                     return Seen(f"`{fn.fact.name}` rejects on `{_atom_text(atom)}`", fn.path, g.pos.line)
     return None
 
@@ -416,6 +449,17 @@ def _principal_source(route: Route) -> str:
     v = route.auth.via[0]
     name = v.chain[0] if v.chain else v.name
     return f"`{name}` ({v.kind}, {v.level})"
+
+
+def _principal_related(app: AppModel, route: Route) -> Related:
+    """Where the caller comes from: the auth dependency's definition, else where the auth is attached."""
+    v = route.auth.via[0]
+    name = v.chain[0] if v.chain else v.name
+    for d in route.dependencies:
+        fn = app.functions.get(d.name)
+        if fn is not None and short(d.name) == name:
+            return Related(fn.path, fn.fact.pos.line, f"the caller comes from `{name}`")
+    return Related(v.path, v.line, f"the caller is authenticated by `{v.name}`")
 
 
 @register
@@ -451,10 +495,9 @@ class PrivilegedRouteWithoutRoleCheck(Rule):
                 continue
             methods = ",".join(route.methods)
             handed = f" (the caller is handed to {v.handed})" if v.handed else ""
-            via = route.auth.via[0]
             related = [Related(route.registered.path, route.registered.line, f"`{methods} {route.path}` registered here"),
                        *route_related(route),
-                       Related(via.path, via.line, f"the caller is authenticated by `{via.name}`"),
+                       _principal_related(app, route),
                        Related(concept.path, concept.line, f"roles exist: {concept.text}")]
             weak = not op.strong or bool(v.handed)
             yield self.finding(
