@@ -51,7 +51,8 @@ USER_ACTION_RE = re.compile(
 # what may stand before the app's own ``/users``: an API or version prefix, the auth or accounts area
 API_PREFIX_RE = re.compile(r"^(api|v\d+(\.\d+)?|rest|public|private|internal|auth|iam|accounts?|identity|manage"
                            r"|management|core)$", re.I)
-ROLE_SEGMENT_RE = re.compile(r"^(roles?|permissions?|privileges?|role[-_]assignments?|grants?|acls?)$", re.I)
+# (not ``/acl`` or ``/grants``: a user's own API-token ACLs and OAuth grants are self-service)
+ROLE_SEGMENT_RE = re.compile(r"^(roles?|permissions?|privileges?|role[-_]assignments?)$", re.I)
 ROLE_HANDLER_RE = re.compile(
     r"^(set|update|change|assign|grant|revoke|add|remove|toggle|make|promote|demote|elevate)_(\w+_)?"
     r"(role|roles|permission|permissions|privilege|privileges|admin|superuser|staff)$|^(promote|demote|impersonate)(_\w+)?$",
@@ -247,6 +248,43 @@ def _rejects(fact: FunctionFact, g: GuardFact) -> bool:
                if i < len(fact.calls))
 
 
+_PRIVILEGED_VALUE_RE = re.compile(r"^(super_?user|super_?admin|sys_?admin|admin|administrator|staff|root|owner)s?$",
+                                  re.I)
+
+
+def _when_privileged(atom: object) -> bool | None:
+    """Is a test true exactly when something is privileged (``target.is_superuser``, ``role == Role.ADMIN``),
+    false exactly then (``role != "admin"``), or neither that plainly (None)?"""
+    if isinstance(atom, (Name, Attr)):
+        name = atom.id if isinstance(atom, Name) else atom.attr
+        return True if _PRIVILEGE_FLAG_RE.match(name) else None
+    if isinstance(atom, CompareFact):
+        for value in (atom.left, atom.right):
+            if isinstance(value, Attr) and value.attr in ("value", "name") and isinstance(value.value, Attr):
+                value = value.value  # ``Role.ADMIN.value``
+            text = value.attr if isinstance(value, Attr) else value.value if isinstance(value, Const) else None
+            if isinstance(text, str) and _PRIVILEGED_VALUE_RE.match(text):
+                if atom.op in ("==", "is", "in"):
+                    return True
+                if atom.op in ("!=", "is not", "not in"):
+                    return False
+    return None
+
+
+def _body_rejects(fact: FunctionFact, g: GuardFact) -> bool:
+    return bool(g.body_raises) or any(REJECT_CALL_RE.search(func_name(fact.calls[i].call)) for i in g.body_calls
+                                      if i < len(fact.calls))
+
+
+def _rejects_privileged(fact: FunctionFact, g: GuardFact, negated: bool, atom: object) -> bool:
+    """Does an ``if`` reject what IS privileged (``if target.is_superuser: raise HTTPException(400, "cannot
+    delete an admin")``)? That protects admins from the operation; it grants nobody anything."""
+    when = _when_privileged(atom)
+    if when is None:
+        return False
+    return (when != negated) == _body_rejects(fact, g)
+
+
 def _rejects_others(fact: FunctionFact, g: GuardFact, negated: bool, atom: object) -> bool:
     """Does an ``if`` comparing the caller reject those who are *not* the one compared with
     (``if user_id != me.id: raise``, ``if obj.org_id == me.org_id: ... else: raise``)? One that rejects the
@@ -255,9 +293,7 @@ def _rejects_others(fact: FunctionFact, g: GuardFact, negated: bool, atom: objec
     if not isinstance(atom, CompareFact):
         return True  # ``if not can_edit(me, obj)``: a predicate, either way a check
     mismatch = (atom.op in ("!=", "is not", "not in")) != negated
-    body = bool(g.body_raises) or any(REJECT_CALL_RE.search(func_name(fact.calls[i].call)) for i in g.body_calls
-                                      if i < len(fact.calls))
-    return mismatch if body else not mismatch
+    return mismatch if _body_rejects(fact, g) else not mismatch
 
 
 def role_check_in(fn: Function, project: dict[str, Function], principals: frozenset[str] = frozenset()) -> Seen | None:
@@ -269,7 +305,8 @@ def role_check_in(fn: Function, project: dict[str, Function], principals: frozen
         if not _rejects(fact, g):
             continue
         for neg, atom in g.tests:
-            if privilege_test(atom) or (principal_test(atom, principals) and _rejects_others(fact, g, neg, atom)):
+            if (privilege_test(atom) and not _rejects_privileged(fact, g, neg, atom)) or (
+                    principal_test(atom, principals) and _rejects_others(fact, g, neg, atom)):
                 return Seen(f"`{fact.name}` rejects on `{_atom_text(atom)}`", fn.path, g.pos.line)
     for r in fact.scope.returns:
         for _neg, test in r.conds:
