@@ -184,3 +184,38 @@ def credential_readers(app: AppModel, route: Route) -> list[tuple[Function | Non
                     and CREDENTIAL_NAME_RE.search(key.value):
                 out.append((fn, f"`{base}.get({key.value!r})`"))
     return out
+
+
+# dependencies on the chain that check more than identity: roles, scopes, ownership, permissions
+PRIVILEGE_RE = re.compile(
+    r"admin|superuser|staff|manager|moderator|supervisor|role|permission|privilege|owner|owned|can_|acl|policy|authoriz",
+    re.I,
+)
+PRIVILEGED_SCOPES = re.compile(r"admin|superuser|staff|root", re.I)
+
+
+def privileged(app: AppModel, route: Route) -> str | None:
+    """Does something on the route's dependency chain check more than identity (an admin scope, a dependency
+    named for a role, permission or ownership check)? What, as a name, or None."""
+    for v in route.auth.via:
+        for s in v.scopes:
+            if PRIVILEGED_SCOPES.search(s):
+                return f"the scope `{s}`"
+    for d in route.dependencies:
+        for s in d.scopes:
+            if PRIVILEGED_SCOPES.search(s):
+                return f"the scope `{s}`"
+    for v in route.auth.via:
+        for n in (v.name, *v.chain):
+            if PRIVILEGE_RE.search(n):
+                return f"`{n}`"  # ``admin_token_header``, ``require_admin``: an admin credential or check
+    for d in route.dependencies:
+        if d.kind == "scheme":
+            continue
+        local = short(d.name)
+        fn = app.functions.get(d.name)
+        if fn is not None and d.name.startswith(fn.module + "."):
+            local = d.name[len(fn.module) + 1:]  # ``require_role.checker``: the factory names the check
+        if PRIVILEGE_RE.search(local):
+            return f"`{local}`"
+    return None

@@ -18,9 +18,9 @@ from fastapi_arch_lint.rules.auth._common import (
     handler_name,
     names_in,
     principal_params,
+    privileged,
     reachable_functions,
     roots,
-    short,
 )
 
 ID_PARAM_RE = re.compile(r"(^id$|_id$|[a-z]Id$|^uuid$|_uuid$|^pk$|_pk$)")
@@ -34,12 +34,6 @@ DB_READ_RE = re.compile(
     r"^(get|get_one|scalar|scalars|scalar_one\w*|execute|exec|query|filter|filter_by|where|select|fetch|fetchrow"
     r"|fetchval|fetch_one|fetch_all|find_one|find|get_or_404)$"
 )
-# dependencies on the chain that check more than identity: roles, scopes, ownership, permissions
-PRIVILEGE_RE = re.compile(
-    r"admin|superuser|staff|manager|moderator|supervisor|role|permission|privilege|owner|owned|can_|acl|policy|authoriz",
-    re.I,
-)
-PRIVILEGED_SCOPES = re.compile(r"admin|superuser|staff|root", re.I)
 OWNER_COLUMN_RE = re.compile(
     r"^(owner|user|author|creator|created_by|customer|account|tenant|org|organization|organisation|workspace|member"
     r"|buyer|seller|uploader|submitter|patient|client)(_id|_uuid)?$|^owner_|_by(_id)?$",
@@ -53,25 +47,6 @@ class Load:
     pos: Pos
     args: frozenset[str]
     tables: frozenset[str]
-
-
-def privileged(app: AppModel, route: Route) -> bool:
-    if any(PRIVILEGED_SCOPES.search(s) for v in route.auth.via for s in v.scopes):
-        return True
-    if any(PRIVILEGED_SCOPES.search(s) for d in route.dependencies for s in d.scopes):
-        return True
-    if any(PRIVILEGE_RE.search(n) for v in route.auth.via for n in (v.name, *v.chain)):
-        return True  # ``admin_token_header``, ``require_admin``: an admin credential or check
-    for d in route.dependencies:
-        if d.kind == "scheme":
-            continue
-        local = short(d.name)
-        fn = app.functions.get(d.name)
-        if fn is not None and d.name.startswith(fn.module + "."):
-            local = d.name[len(fn.module) + 1:]  # ``require_role.checker``: the factory names the check
-        if PRIVILEGE_RE.search(local):
-            return True
-    return False
 
 
 def _tables_in(names: set[str], tables: dict[str, Table]) -> set[str]:
