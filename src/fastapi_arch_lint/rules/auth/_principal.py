@@ -54,6 +54,10 @@ from fastapi_arch_lint.model.expr import (
 from fastapi_arch_lint.model.facts import CompareFact, FunctionFact, Pos
 from fastapi_arch_lint.rules.auth._common import AUTH_DEP_RE, dependency_functions, principal_params, short
 
+# an ``Annotated`` alias of the caller (``CurrentUser``, ``AuthSubject``), and a name that holds it
+AUTH_ALIAS_RE = re.compile(r"^(Current(Active)?(User|Account|Principal|Member|Customer)|Auth(User|Subject|Context)"
+                           r"|Principal)$")
+PRINCIPAL_NAME_RE = re.compile(r"^(current_)?(user|principal|account|member|caller|auth_subject)$")
 CHECKING = ("scope", "reject", "role", "opaque")
 DEPTH = 4  # calls followed below the handler
 # attributes whose test is authentication (is there a usable caller?), not authorization
@@ -124,12 +128,16 @@ def route_sources(app: AppModel, route: Route) -> list[Source]:
     by_name = {p.name: p for p in route.params}
     for name in principal_params(route):
         p = by_name.get(name)
-        if p is not None and p.source in ("request", "websocket"):
-            for attr in ("user", "auth", "state"):
-                out.append(Source(f"{name}.{attr}", "the request its auth decorator or middleware authenticated"))
-        else:
+        if p is None or p.source not in ("request", "websocket"):
             out.append(Source(name, f"dependency `{short(p.dependency)}`" if p is not None and p.dependency
                               else "an auth dependency"))
+    if any(v.kind in ("decorator", "middleware") for v in route.auth.via):
+        # what the decorator or middleware left on the request, read here or wherever the request goes
+        own = {p.name for p in fact.params}
+        for p in route.params:
+            if p.name in own and p.source in ("request", "websocket"):
+                out += [Source(f"{p.name}.{attr}", "the request its auth decorator or middleware authenticated")
+                        for attr in ("user", "auth", "state")]
     if fact.is_method and fact.params and fact.params[0].name == "self" and "self" in fact.names and route.auth.via:
         members = view_members(app, route)
         if members is None:
@@ -165,7 +173,9 @@ def view_members(app: AppModel, route: Route) -> dict[str, str] | None:
         for f in c.fields:
             text = " ".join(render(e, 200) for e in (f.annotation, f.value) if e is not None)
             words = set(re.findall(r"\w+", text))
-            dep = next((w for w in words if w in auth_names or AUTH_DEP_RE.search(w)), None)
+            dep = next((w for w in words if w in auth_names or AUTH_DEP_RE.search(w) or AUTH_ALIAS_RE.search(w)), None)
+            if dep is None and PRINCIPAL_NAME_RE.match(f.name) and f.annotation is not None and f.value is None:
+                dep = render(f.annotation, 40)  # ``user: CurrentUser``: an alias this view's name reads as the caller
             if dep is not None and f.name not in out:
                 out[f.name] = f"a class-based view's attribute (`{dep}`)"
     methods = [m for c in chain for m in c.methods]

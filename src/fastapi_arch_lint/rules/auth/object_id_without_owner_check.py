@@ -234,16 +234,18 @@ class ObjectIdWithoutOwnerCheck(Rule):
         for v in route.auth.via[:1]:
             related.append(Related(v.path, v.line, f"the caller is authenticated here ({v.describe()})"))
         noops = flow.of("noop")
-        if flow.sources:
+        on_request = bool(flow.sources) and all(s.how.startswith("the request") for s in flow.sources)
+        if flow.sources and (noops or not on_request):
             src = flow.sources[0]
-            who = f"the current user (`{src.name}`, from {src.how})"
+            held = src.name.rsplit(".", 1)[0] if src.how.startswith("the request") else src.name
+            who = f"the current user (`{held}`, from {src.how})"
             if noops:
                 u = noops[0]
-                related.append(Related(u.path, u.line, f"`{src.name}` only reaches this: {u.what}"))
+                related.append(Related(u.path, u.line, f"`{held}` only reaches this: {u.what}"))
                 missing = f"{who} is never checked against it: {noops[0].describe()}"
             else:
                 missing = f"{who} is never used to scope or check it"
-        elif any(k in ("scheme", "dependency") for k in kinds):
+        elif any(k in ("scheme", "dependency") for k in kinds) and not on_request:
             missing = "the handler never receives the current user (auth only runs as a dependency)"
         else:
             missing = f"the handler never reads who is calling (auth runs in a {' and a '.join(kinds)})"
