@@ -58,6 +58,9 @@ from fastapi_arch_lint.rules.auth._common import AUTH_DEP_RE, dependency_functio
 AUTH_ALIAS_RE = re.compile(r"^(Current(Active)?(User|Account|Principal|Member|Customer)|Auth(User|Subject|Context)"
                            r"|Principal)$")
 PRINCIPAL_NAME_RE = re.compile(r"^(current_)?(user|principal|account|member|caller|auth_subject)$")
+# a call that answers the caller: ``get_current_org(...)``, ``authenticate_request(...)``
+PRINCIPAL_CALL_RE = re.compile(r"(^|_)current_(active_)?(user|org|organization|tenant|workspace|team|account|principal)$"
+                               r"|^authenticate\w*$")
 CHECKING = ("scope", "reject", "role", "opaque")
 DEPTH = 4  # calls followed below the handler
 # attributes whose test is authentication (is there a usable caller?), not authorization
@@ -70,7 +73,8 @@ ROLE_RE = re.compile(r"admin|superuser|staff|role|permission|privilege|scope|is_
 BENIGN_CALLS = frozenset({
     "debug", "info", "warning", "warn", "error", "exception", "critical", "log", "print", "str", "repr", "int",
     "float", "len", "format", "isinstance", "bool", "hash", "id", "type", "jsonable_encoder", "dumps", "append",
-    "add_task", "HTTPException", "set_attribute", "set_tag", "capture_message", "bind", "incr", "inc", "observe", "labels",
+    "add_task", "HTTPException", "set_attribute", "set_tag", "capture_message", "bind", "incr", "inc", "observe",
+    "labels",
 })
 REJECT_CALL_RE = re.compile(r"^(abort|deny|forbid\w*|reject\w*|raise_\w+|\w*unauthori[sz]ed|\w*not_found\w*|"
                             r"permission_denied|fail\w*)$", re.I)
@@ -131,6 +135,12 @@ def route_sources(app: AppModel, route: Route) -> list[Source]:
         if p is None or p.source not in ("request", "websocket"):
             out.append(Source(name, f"dependency `{short(p.dependency)}`" if p is not None and p.dependency
                               else "an auth dependency"))
+    # ``current_org = await get_current_org(x_api_key, authorization)``: the handler asks for the caller itself
+    chain = {short(n) for v in route.auth.via for n in (*v.chain, v.name)}
+    for site in fact.calls:
+        called = _func_name(site.call)
+        if site.assigned_to and (called in chain or AUTH_DEP_RE.search(called) or PRINCIPAL_CALL_RE.search(called)):
+            out.append(Source(site.assigned_to, f"`{called}(...)` in the handler"))
     if any(v.kind in ("decorator", "middleware") for v in route.auth.via):
         # what the decorator or middleware left on the request, read here or wherever the request goes
         own = {p.name for p in fact.params}

@@ -41,11 +41,6 @@ PRIVILEGE_RE = re.compile(
     re.I,
 )
 PRIVILEGED_SCOPES = re.compile(r"admin|superuser|staff|root", re.I)
-OWNER_COLUMN_RE = re.compile(
-    r"^(owner|user|author|creator|created_by|customer|account|tenant|org|organization|organisation|workspace|member"
-    r"|buyer|seller|uploader|submitter|patient|client)(_id|_uuid)?$|^owner_|_by(_id)?$",
-    re.I,
-)
 
 
 @dataclass(frozen=True)
@@ -200,7 +195,8 @@ class ObjectIdWithoutOwnerCheck(Rule):
                 continue
             own = {p.name for p in route.handler.fact.params}
             ids = {p for p in route.path_params if ID_PARAM_RE.search(p) and p in own}
-            ids |= {p.name for p in route.params if p.source == "query" and ID_PARAM_RE.search(p.name) and p.name in own}
+            ids |= {p.name for p in route.params
+                    if p.source == "query" and ID_PARAM_RE.search(p.name) and p.name in own}
             if not ids:
                 continue
             deps = list(dependency_functions(app, route))
