@@ -122,14 +122,18 @@ def find_loads(app: AppModel, route: Route, ids: set[str], tables: dict[str, Tab
     return sorted(loads, key=lambda ld: (ld.pos.line, ld.pos.col))
 
 
-USER_TABLE_NAMES = frozenset({"user", "users", "account", "accounts", "member", "members", "customer", "customers",
-                              "appuser", "appusers", "useraccount", "useraccounts"})
-# a column that names who owns a row, or the tenant it belongs to
+USER_TABLE_NAMES = frozenset({"user", "users", "appuser", "appusers", "useraccount", "useraccounts"})
+# names a user table may have when it also holds a login (an email, a password hash): "accounts" is as
+# often a billing or payout account
+LOGIN_TABLE_NAMES = frozenset({"account", "accounts", "member", "members", "customer", "customers", "profile",
+                               "profiles", "person", "people"})
+LOGIN_COLUMN_RE = re.compile(r"^(email|email_address|username|hashed_password|password_hash|password)$", re.I)
+# a column that names who owns a row, or the tenant it belongs to (a key: ``author`` alone is often a name)
 OWNER_NAME_RE = re.compile(
-    r"^(owner|user|author|creator|created_by|createdby|uploaded_by|uploader|submitter|customer|buyer|seller|patient"
-    r"|requester|reporter|assignee)(_id|_uuid|id)?$|^owner_|_by_(id|user_id)$", re.I)
-TENANT_NAME_RE = re.compile(r"^(organization|organisation|org|tenant|workspace|household|company|group|team|account)"
-                            r"(_id|_uuid|id)?$", re.I)
+    r"^(owner|user|author|creator|uploader|submitter|customer|buyer|seller|patient|requester|reporter)(_id|_uuid|id)$"
+    r"|^(created_by|createdby|uploaded_by|owned_by)(_id|_user_id)?$|^owner_\w*id$", re.I)
+TENANT_NAME_RE = re.compile(r"^(organization|organisation|org|tenant|workspace|household|company|group|team)"
+                            r"(_id|_uuid|id)$", re.I)
 # a path parameter that names a tenant: a dependency or middleware that consumes it scopes the request
 TENANT_PARAM_RE = re.compile(r"^(organization|organisation|org|tenant|workspace|team|household|group|account)"
                              r"(_id|_uuid|_slug|_name|Id|Slug)?$", re.I)
@@ -140,9 +144,11 @@ def user_tables(app: AppModel, route: Route | None = None) -> set[str]:
     principal dependency returns."""
     out = set()
     for t in app.tables:
+        login = any(LOGIN_COLUMN_RE.match(c.name) for c in t.columns)
         for n in (t.name, t.tablename or ""):
             low = n.lower().replace("_", "")
-            if low in USER_TABLE_NAMES or (n[:1].isupper() and n.endswith("User")):
+            if low in USER_TABLE_NAMES or (n[:1].isupper() and n.endswith("User")) or \
+                    (low in LOGIN_TABLE_NAMES and login):
                 out.add(t.name)
     if route is not None:
         by_qualname = {t.qualname: t.name for t in app.tables}
@@ -157,15 +163,17 @@ def owner_columns(app: AppModel, table: Table, users: set[str]) -> list[str]:
     foreign key or relationship to a user table, or being the user table itself."""
     if table.name in users:
         return ["(the user row itself)"]
-    user_tablenames = {t.tablename or t.name for t in app.tables if t.name in users} | {u.lower() for u in users}
+    user_tablenames = {t.tablename or t.name for t in app.tables if t.name in users}
+    known = {t.tablename or t.name for t in app.tables}
     out = []
     for c in table.columns:
         fk_table = (c.foreign_key or "").split(".", 1)[0].strip("'\"") if c.foreign_key else None
-        to_user = fk_table is not None and (fk_table in user_tablenames or fk_table.lower() in USER_TABLE_NAMES)
-        if to_user or ((OWNER_NAME_RE.search(c.name) or TENANT_NAME_RE.search(c.name)) and fk_table is None):
-            out.append(c.name)
-        elif TENANT_NAME_RE.search(c.name) and fk_table is not None:
-            out.append(c.name)  # ``organization_id -> organizations.id``: the tenant
+        # a key to a user table; to a table the project does not define, its name decides
+        to_user = fk_table is not None and (fk_table in user_tablenames or (
+            fk_table not in known and fk_table.lower() in USER_TABLE_NAMES))
+        owner_named = bool(OWNER_NAME_RE.search(c.name)) and (fk_table is None or fk_table not in known)
+        if to_user or owner_named or TENANT_NAME_RE.search(c.name):
+            out.append(c.name)  # ``organization_id -> organizations.id``: the tenant, whatever it keys
     for r in table.relationships:
         target = r.target.rsplit(".", 1)[-1]
         if target in users and r.uselist is not True and not r.secondary:
