@@ -420,10 +420,13 @@ def _uses_in(app: AppModel, fn: Function, principal: frozenset[str], depth: int,
                     rejects = True
                     break
         role = call_atom or any(ROLE_RE.search(n) for n in tested)
+        line = g.pos.line or next((fact.raises[i].pos.line for i in (*g.body_raises, *g.orelse_raises)
+                                   if i < len(fact.raises)), 0) or next(
+            (fact.calls[i].pos.line for i in (*g.body_calls, *g.orelse_calls) if i < len(fact.calls)), fact.pos.line)
         if rejects:
-            use("role" if role else "reject", g.pos.line, f"`if {text}` rejects")
+            use("role" if role else "reject", line, f"`if {text}` rejects")
         else:
-            use("noop", g.pos.line, f"`if {text}` neither raises nor returns")
+            use("noop", line, f"`if {text}` neither raises nor returns")
 
     # calls the principal goes into
     for site, target in fn.calls:
