@@ -59,8 +59,10 @@ def test_every_auth_rule_carries_security_tags() -> None:
         assert cls.cwe and all(c.startswith("CWE-") for c in cls.cwe), code
         assert cls.owasp and all(o.startswith("API") and o.endswith(":2023") for o in cls.owasp), code
         assert cls.security_severity is not None and 0.1 <= cls.security_severity <= 10.0, code
-    assert rules["FAL403"].confidence is Confidence.LOW
-    assert rules["FAL403"].severity is Severity.INFO
+    # issue 18: a warning when the object has an owner, info (low) when ownership is unclear
+    assert rules["FAL403"].confidence is Confidence.MEDIUM
+    assert rules["FAL403"].severity is Severity.WARNING
+    assert Severity.INFO in rules["FAL403"].other_severities
 
 
 # -- the cross-file fixture -------------------------------------------------------------
@@ -401,7 +403,7 @@ def get_owned_document(document_id: int, user: Annotated[str, Depends(get_curren
     assert (f.path, f.line) == ("app/main.py", 15)
     assert "`GET /documents/{document_id}` (`read_document`)" in f.message
     assert "get_document(...)" in f.message and "`owner_id`" in f.message
-    assert f.confidence is Confidence.LOW and f.severity is Severity.INFO
+    assert f.confidence is Confidence.MEDIUM and f.severity is Severity.WARNING
 
 
 # -- FAL404 ----------------------------------------------------------------------------
@@ -773,9 +775,26 @@ def test_fal403_is_quiet_on_class_based_views_that_reach_the_caller_through_self
                 user: dict = Depends(current_user)
                 db: Session = Depends(get_db)
 
+                @property
+                def orders(self):
+                    return OrderRepository(self.db, owner=self.user["id"])
+
                 @router.get("/mine/{order_id}")
                 def mine(self, order_id: int):
+                    return self.orders.get(order_id)
+
+                @router.get("/any/{order_id}")
+                def any_order(self, order_id: int):
                     return self.db.get(Order, order_id)
+
+
+            class OrderRepository:
+                def __init__(self, db: Session, owner: int) -> None:
+                    self.db = db
+                    self.owner = owner
+
+                def get(self, order_id: int):
+                    return self.db.get(Order, (order_id, self.owner))
 
 
             app = FastAPI()
@@ -783,7 +802,10 @@ def test_fal403_is_quiet_on_class_based_views_that_reach_the_caller_through_self
         """,
     }
     found = run(tmp_path, monkeypatch, ObjectIdWithoutOwnerCheck, files)
-    assert [f.message.split("`")[1] for f in found] == ["GET /orders/{order_id}"]
+    # the view's repository is built from the caller (scoped); its plain session is not: before issue 18
+    # every class-based view was skipped, and ``any_order`` was missed
+    assert [f.message.split("`")[1] for f in found] == ["GET /orders/{order_id}", "GET /any/{order_id}"]
+    assert "the current user (`self.user`" in found[1].message
 
 
 def test_fal401_a_post_that_only_computes_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -873,3 +895,202 @@ def test_fal401_a_checker_object_called_by_the_dependency_rejects(tmp_path: Path
         """,
     })
     assert [f.message.split("`")[1] for f in found] == ["DELETE /drafts/{draft_id}"], [f.message for f in found]
+
+
+# -- FAL403: the principal flow (issue 18) -------------------------------------------------------
+
+FLOW_MODELS = """
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
+    total: Mapped[int] = mapped_column()
+    note: Mapped[str] = mapped_column(String(200))
+"""
+
+
+def test_fal403_follows_the_request_a_middleware_authenticated_three_calls_down(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, ObjectIdWithoutOwnerCheck, {
+        "app/__init__.py": "",
+        "app/models.py": FLOW_MODELS,
+        "app/store.py": """
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session
+
+            from app.models import Invoice
+
+
+            def by_id(db: Session, invoice_id: int, org_id: int) -> Invoice | None:
+                return db.scalar(select(Invoice).where(Invoice.id == invoice_id, Invoice.org_id == org_id))
+
+
+            def by_id_unscoped(db: Session, invoice_id: int, org_id: int) -> Invoice | None:
+                if org_id is None:
+                    pass
+                return db.get(Invoice, invoice_id)
+        """,
+        "app/billing.py": """
+            from fastapi import Request
+            from sqlalchemy.orm import Session
+
+            from app import store
+
+
+            def invoice_for(db: Session, invoice_id: int, request: Request):
+                return lookup(db, invoice_id, request.state.user)
+
+
+            def lookup(db: Session, invoice_id: int, caller):
+                return store.by_id(db, invoice_id, caller.org_id)
+
+
+            def invoice_careless(db: Session, invoice_id: int, request: Request):
+                return store.by_id_unscoped(db, invoice_id, request.state.user.org_id)
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI, Request
+            from fastapi.responses import JSONResponse
+            from sqlalchemy.orm import Session
+
+            from app import billing
+
+            app = FastAPI()
+            db = Session()
+            TOKENS = {"t": object()}
+
+
+            @app.middleware("http")
+            async def authenticate(request: Request, call_next):
+                user = TOKENS.get(request.headers.get("Authorization", ""))
+                if user is None:
+                    return JSONResponse({"detail": "unauthorized"}, status_code=401)
+                request.state.user = user
+                return await call_next(request)
+
+
+            @app.get("/invoices/{invoice_id}")
+            def read_invoice(invoice_id: int, request: Request) -> dict:
+                return {"total": billing.invoice_for(db, invoice_id, request).total}
+
+
+            @app.get("/drafts/{invoice_id}")
+            def read_draft(invoice_id: int, request: Request) -> dict:
+                return {"total": billing.invoice_careless(db, invoice_id, request).total}
+        """,
+    })
+    # read_invoice: scoped three calls down (invoice_for -> lookup -> by_id: org_id == caller.org_id);
+    # read_draft: the caller's org reaches by_id_unscoped, which only tests it for None
+    assert [(f.path, f.line) for f in found] == [("app/main.py", 29)]
+    [f] = found
+    assert f.severity is Severity.WARNING and "(`request`, from the request" in f.message and "`org_id`" in f.message
+    assert "handed to `by_id_unscoped`, which never uses it in `invoice_careless`" in f.message
+
+
+def test_principal_flow_names_each_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi_arch_lint.rules.auth._principal import route_flow
+
+    for name, text in {
+        "app/__init__.py": "",
+        "app/models.py": FLOW_MODELS,
+        "app/main.py": """
+            import logging
+            from collections.abc import Callable
+            from typing import Annotated
+
+            from fastapi import Depends, FastAPI, HTTPException
+            from fastapi.security import OAuth2PasswordBearer
+            from ledger import remote_fetch
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session
+
+            from app.models import Invoice
+
+            app = FastAPI()
+            db = Session()
+            oauth2 = OAuth2PasswordBearer(tokenUrl="/token")
+            log = logging.getLogger(__name__)
+
+
+            class Caller:
+                id: int
+                org_id: int
+                role: str
+                is_active: bool
+
+
+            def get_current_user(token: Annotated[str, Depends(oauth2)]) -> Caller:
+                return Caller()
+
+
+            def needs(role: str) -> Callable[[Caller], Caller]:
+                def checker(user: Annotated[Caller, Depends(get_current_user)]) -> Caller:
+                    if user.role != role:
+                        raise HTTPException(status_code=403)
+                    return user
+                return checker
+
+
+            Me = Annotated[Caller, Depends(get_current_user)]
+
+
+            @app.get("/a/{invoice_id}")
+            def scoped(invoice_id: int, me: Me):
+                org = me.org_id
+                return db.scalar(select(Invoice).where(Invoice.id == invoice_id, Invoice.org_id == org))
+
+
+            @app.get("/b/{invoice_id}")
+            def early_return(invoice_id: int, me: Me):
+                inv = db.get(Invoice, invoice_id)
+                if inv.org_id != me.org_id:
+                    return None
+                return inv
+
+
+            @app.get("/c/{invoice_id}")
+            def noop(invoice_id: int, me: Me):
+                inv = db.get(Invoice, invoice_id)
+                if inv.org_id != me.org_id:
+                    pass
+                if not me.is_active:
+                    raise HTTPException(status_code=401)
+                log.info("read by %s", me.id)
+                return inv
+
+
+            @app.get("/d/{invoice_id}", dependencies=[Depends(needs("auditor"))])
+            def role(invoice_id: int):
+                return db.get(Invoice, invoice_id)
+
+
+            @app.get("/e/{invoice_id}")
+            def library(invoice_id: int, me: Me):
+                return remote_fetch(invoice_id, me)
+        """,
+    }.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."]).model
+    flows = {r.path: route_flow(model, r) for r in model.routes}
+    kinds = {path: sorted({u.kind for u in f.uses}) for path, f in flows.items()}
+    assert kinds["/a/{invoice_id}"] == ["scope"]
+    assert kinds["/b/{invoice_id}"] == ["reject"]
+    assert kinds["/c/{invoice_id}"] == ["noop"]  # `pass` and a log line; `is_active` is authentication
+    assert kinds["/d/{invoice_id}"] == ["role"]  # in the dependency factory's checker
+    assert kinds["/e/{invoice_id}"] == ["opaque"]
+    assert [s.name for s in flows["/a/{invoice_id}"].sources] == ["me"]
+    assert not flows["/c/{invoice_id}"].checked and flows["/e/{invoice_id}"].checked
+    found = ObjectIdWithoutOwnerCheck(None).check(model)
+    assert [f.message.split("`")[1] for f in found] == ["GET /c/{invoice_id}"]

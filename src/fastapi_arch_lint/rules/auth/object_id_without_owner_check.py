@@ -21,7 +21,9 @@ from fastapi_arch_lint.rules.auth._common import (
     privileged,
     reachable_functions,
     roots,
+    short,
 )
+from fastapi_arch_lint.rules.auth._principal import Flow, route_flow
 
 ID_PARAM_RE = re.compile(r"(^id$|_id$|[a-z]Id$|^uuid$|_uuid$|^pk$|_pk$)")
 # a call that fetches something by the id it is given
@@ -33,11 +35,6 @@ LOAD_CALL_RE = re.compile(
 DB_READ_RE = re.compile(
     r"^(get|get_one|scalar|scalars|scalar_one\w*|execute|exec|query|filter|filter_by|where|select|fetch|fetchrow"
     r"|fetchval|fetch_one|fetch_all|find_one|find|get_or_404)$"
-)
-OWNER_COLUMN_RE = re.compile(
-    r"^(owner|user|author|creator|created_by|customer|account|tenant|org|organization|organisation|workspace|member"
-    r"|buyer|seller|uploader|submitter|patient|client)(_id|_uuid)?$|^owner_|_by(_id)?$",
-    re.I,
 )
 
 
@@ -101,31 +98,75 @@ def find_loads(app: AppModel, route: Route, ids: set[str], tables: dict[str, Tab
     return sorted(loads, key=lambda ld: (ld.pos.line, ld.pos.col))
 
 
-def principal_used(app: AppModel, route: Route, principals: list[str], loads: list[Load]) -> bool:
-    fact = route.handler.fact
-    live = [p for p in principals if p in fact.names]
-    if not live:
-        return False
-    if any(roots(ld.args) & set(live) for ld in loads):
-        return True
-    for c in fact.compares:
-        if roots(names_in(c.left) | names_in(c.right)) & set(live):
-            return True
-    fn = app.functions.get(route.handler.qualname)
-    for site, target in (fn.calls if fn is not None else ()):
-        # handed to a project function (a service that may scope or check by owner)
-        if target and target in app.functions and roots(call_args_names(site.call)) & set(live):
-            return True
-    return False
+USER_TABLE_NAMES = frozenset({"user", "users", "appuser", "appusers", "useraccount", "useraccounts"})
+# names a user table may have when it also holds a login (an email, a password hash): "accounts" is as
+# often a billing or payout account
+LOGIN_TABLE_NAMES = frozenset({"account", "accounts", "member", "members", "customer", "customers", "profile",
+                               "profiles", "person", "people"})
+LOGIN_COLUMN_RE = re.compile(r"^(email|email_address|username|hashed_password|password_hash|password)$", re.I)
+# a column that names who owns a row, or the tenant it belongs to (a key: ``author`` alone is often a name)
+OWNER_NAME_RE = re.compile(
+    r"^(owner|user|author|creator|uploader|submitter|customer|buyer|seller|patient|requester|reporter)(_id|_uuid|id)$"
+    r"|^(created_by|createdby|uploaded_by|owned_by)(_id|_user_id)?$|^owner_\w*id$", re.I)
+TENANT_NAME_RE = re.compile(r"^(organization|organisation|org|tenant|workspace|household|company|group|team)"
+                            r"(_id|_uuid|id)$", re.I)
+# a path parameter that names a tenant: a dependency or middleware that consumes it scopes the request
+TENANT_PARAM_RE = re.compile(r"^(organization|organisation|org|tenant|workspace|team|household|group|account)"
+                             r"(_id|_uuid|_slug|_name|Id|Slug)?$", re.I)
+
+
+def user_tables(app: AppModel, route: Route | None = None) -> set[str]:
+    """The tables that hold the principal: named like users or accounts, or the type the route's
+    principal dependency returns."""
+    out = set()
+    for t in app.tables:
+        login = any(LOGIN_COLUMN_RE.match(c.name) for c in t.columns)
+        for n in (t.name, t.tablename or ""):
+            low = n.lower().replace("_", "")
+            if low in USER_TABLE_NAMES or (n[:1].isupper() and n.endswith("User")) or \
+                    (low in LOGIN_TABLE_NAMES and login):
+                out.add(t.name)
+    if route is not None:
+        by_qualname = {t.qualname: t.name for t in app.tables}
+        for p in route.params:
+            if p.name in principal_params(route):
+                out.update(by_qualname[q] for q in p.type_names if q in by_qualname)
+    return out
+
+
+def owner_columns(app: AppModel, table: Table, users: set[str]) -> list[str]:
+    """What makes ``table``'s rows someone's: an owner or tenant column (not a key to another table), a
+    foreign key or relationship to a user table, or being the user table itself."""
+    if table.name in users:
+        return ["(the user row itself)"]
+    user_tablenames = {t.tablename or t.name for t in app.tables if t.name in users}
+    known = {t.tablename or t.name for t in app.tables}
+    out = []
+    for c in table.columns:
+        fk_table = (c.foreign_key or "").split(".", 1)[0].strip("'\"") if c.foreign_key else None
+        # a key to a user table; to a table the project does not define, its name decides
+        to_user = fk_table is not None and (fk_table in user_tablenames or (
+            fk_table not in known and fk_table.lower() in USER_TABLE_NAMES))
+        owner_named = bool(OWNER_NAME_RE.search(c.name)) and (fk_table is None or fk_table not in known)
+        if to_user or owner_named or TENANT_NAME_RE.search(c.name):
+            out.append(c.name)  # ``organization_id -> organizations.id``: the tenant, whatever it keys
+    for r in table.relationships:
+        target = r.target.rsplit(".", 1)[-1]
+        if target in users and r.uselist is not True and not r.secondary:
+            out.append(r.name)
+    return sorted(set(out))
 
 
 @register
 class ObjectIdWithoutOwnerCheck(Rule):
     code = "FAL403"
     name = "object-id-without-owner-check"
-    summary = "An authenticated route loads the object named by a path id without ever using the current user"
-    severity = Severity.INFO
-    confidence = Confidence.LOW
+    summary = ("An authenticated route loads, changes or deletes the object an id names, and the caller never "
+               "scopes the lookup or checks ownership or role")
+    severity = Severity.WARNING
+    other_severities = {Severity.INFO: "when the loaded table cannot be resolved, so whether the object has an owner "
+                                       "is unclear"}
+    confidence = Confidence.MEDIUM
     cwe = ("CWE-639",)
     owasp = ("API1:2023",)
     security_severity = 6.5
@@ -134,50 +175,80 @@ class ObjectIdWithoutOwnerCheck(Rule):
         tables = {t.name: t for t in app.tables}
         project_loads: dict[str, tuple[bool, frozenset[str]]] = {}
         for route in unique_routes(app):
-            if route.kind != "http" or not route.auth.via or privileged(app, route):
+            if route.kind != "http" or not route.auth.via or route.privileged or privileged(app, route):
                 continue
-            fact = route.handler.fact
-            if fact.is_method and fact.params and fact.params[0].name == "self" and "self" in fact.names:
-                continue  # a class-based view: the caller and the scoped services come through ``self``
             own = {p.name for p in route.handler.fact.params}
             ids = {p for p in route.path_params if ID_PARAM_RE.search(p) and p in own}
+            ids |= {p.name for p in route.params
+                    if p.source == "query" and ID_PARAM_RE.search(p.name) and p.name in own}
             if not ids:
                 continue
-            # a dependency that also takes the id (``Depends(get_owned_item)``) is where the check usually lives
-            if any(ids & {p.name for p in f.fact.params} for f in dependency_functions(app, route)):
+            deps = list(dependency_functions(app, route))
+            # a dependency that also takes the id or the tenant (``Depends(get_owned_item)``,
+            # ``Depends(org_member)``) is where the check usually lives
+            path_params = set(route.path_params)
+            if any(path_params & {p.name for p in f.fact.params} for f in deps):
                 continue
+            if any(TENANT_PARAM_RE.match(p) and p not in own for p in path_params):
+                continue  # ``/{organization}/...`` consumed out of the handler: a tenant-scoped session
             loads = find_loads(app, route, ids, tables, project_loads)
             if not loads:
                 continue
-            principals = principal_params(route)
-            if principal_used(app, route, principals, loads):
+            flow = route_flow(app, route)
+            if flow.checked:
                 continue
             touched = {t for ld in loads for t in ld.tables}
-            if touched and not any(any(OWNER_COLUMN_RE.search(c.name) for c in tables[t].columns) for t in touched):
-                continue  # a shared resource (no owner-like column): nothing to scope by
-            first = loads[0]
-            id_text = ", ".join(f"`{{{i}}}`" for i in sorted(ids))
-            kinds = route.auth.kinds
-            who = (f"the current user (`{principals[0]}`) is never used" if principals
-                   else "the handler never receives the current user (auth only runs as a dependency)"
-                   if any(k in ("scheme", "dependency") for k in kinds)
-                   else f"the handler never reads who is calling (auth runs in a {' and a '.join(kinds)})")
-            owned = sorted(t for t in touched if any(OWNER_COLUMN_RE.search(c.name) for c in tables[t].columns))
-            owner_text = ""
-            if owned:
-                cols = sorted({c.name for t in owned for c in tables[t].columns if OWNER_COLUMN_RE.search(c.name)})
-                owner_text = f"; `{owned[0]}` has the owner column {', '.join(f'`{c}`' for c in cols)}"
-            related = [Related(route.registered.path, route.registered.line,
-                               f"`{','.join(route.methods)} {route.path}` registered here")]
-            for t in owned:
-                related.append(Related(tables[t].path, tables[t].line, f"table `{t}`"))
-            yield self.finding(
-                route.handler.path, first.pos.line, first.pos.col,
-                f"`{','.join(route.methods)} {route.path}` (`{handler_name(route)}`) loads the object named by "
-                f"{id_text} with {first.what} but {who}{owner_text}: any authenticated caller can reach any id",
-                help="scope the lookup to the caller (`select(Order).where(Order.id == order_id, Order.owner_id == "
-                     "current_user.id)`) or compare after loading and answer 404; for shared resources, or when a "
-                     "service checks ownership out of sight, suppress with `# noqa: FAL403`",
-                related=related,
-                entity=route_entity(route),
-            )
+            users = user_tables(app, route)
+            owned = {t: owner_columns(app, tables[t], users) for t in sorted(touched)}
+            owned = {t: cols for t, cols in owned.items() if cols}
+            if touched and not owned:
+                continue  # a shared resource (no owner, tenant or user link): nothing to scope by
+            yield self._finding(route, ids, loads[0], flow, owned, tables)
+
+    def _finding(self, route: Route, ids: set[str], first: Load, flow: Flow, owned: dict[str, list[str]],
+                 tables: dict[str, Table]) -> Finding:
+        id_text = ", ".join(f"`{i}`" for i in sorted(ids))
+        kinds = route.auth.kinds
+        related = [Related(route.registered.path, route.registered.line,
+                           f"`{','.join(route.methods)} {route.path}` registered here")]
+        for v in route.auth.via[:1]:
+            related.append(Related(v.path, v.line, f"the caller is authenticated here ({v.describe()})"))
+        noops = flow.of("noop")
+        on_request = bool(flow.sources) and all(s.how.startswith("the request") for s in flow.sources)
+        if flow.sources and (noops or not on_request):
+            src = flow.sources[0]
+            held = src.name.rsplit(".", 1)[0] if src.how.startswith("the request") else src.name
+            who = f"the current user (`{held}`, from {src.how})"
+            if noops:
+                u = noops[0]
+                related.append(Related(u.path, u.line, f"`{held}` only reaches this: {u.what}"))
+                missing = f"{who} is never checked against it: {noops[0].describe()}"
+            else:
+                missing = f"{who} is never used to scope or check it"
+        elif any(k in ("scheme", "dependency") for k in kinds) and not on_request:
+            missing = "the handler never receives the current user (auth only runs as a dependency)"
+        else:
+            missing = f"the handler never reads who is calling (auth runs in a {' and a '.join(kinds)})"
+        if owned:
+            t, cols = next(iter(owned.items()))
+            owner_text = (f"; `{t}` is the user table itself" if cols == ["(the user row itself)"]
+                          else f"; `{t}` is owned through {', '.join(f'`{c}`' for c in cols)}")
+            for name in owned:
+                related.append(Related(tables[name].path, tables[name].line, f"table `{name}`"))
+            severity, confidence = Severity.WARNING, Confidence.MEDIUM
+        else:
+            owner_text = "; the loaded table is not resolved, so whether it has an owner is unclear"
+            severity, confidence = Severity.INFO, Confidence.LOW
+        return self.finding(
+            route.handler.path, first.pos.line, first.pos.col,
+            f"`{','.join(route.methods)} {route.path}` (`{handler_name(route)}`) loads the object named by "
+            f"{id_text} with {first.what} but {missing}{owner_text}: any authenticated caller can reach any id",
+            help="scope the lookup to the caller (`select(Order).where(Order.id == order_id, Order.owner_id == "
+                 "current_user.id)`), or compare after loading and reject (`if order.owner_id != user.id: raise "
+                 "HTTPException(404)`), or gate the route on a role; for a shared resource, suppress with "
+                 "`# noqa: FAL403`",
+            related=related,
+            entity=route_entity(route),
+            severity=severity,
+            confidence=confidence,
+        )
