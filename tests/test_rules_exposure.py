@@ -1,0 +1,164 @@
+"""FAL409 and FAL536 (issue 18's unauthenticated reads and debug endpoints): the severities and the cases
+the rule pages cannot pin down. The pages hold the examples and misreadings."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fastapi_arch_lint.engine import analyze
+from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.rules.auth.read_route_without_auth import ReadRouteWithoutAuth, personal_field, unversioned
+from fastapi_arch_lint.rules.security.debug_endpoint_leak import DebugEndpointLeak
+
+
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rule: type, files: dict[str, str]) -> list[Finding]:
+    for name, text in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    model = analyze(["."], jobs=1).model
+    return sorted(rule().check(model), key=lambda f: (f.path, f.line))
+
+
+DEPS = """
+    from fastapi import Depends, HTTPException, Request
+
+
+    def current_user(request: Request) -> str:
+        if request.headers.get("authorization") != "Bearer ok":
+            raise HTTPException(status_code=401)
+        return "alice"
+
+
+    def get_admin_user(user: str = Depends(current_user)) -> str:
+        if user != "root":
+            raise HTTPException(status_code=403)
+        return user
+"""
+
+
+def test_debug_leak_severity_follows_who_can_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, DebugEndpointLeak, {
+        "app/__init__.py": "",
+        "app/deps.py": DEPS,
+        "app/main.py": """
+            import os
+
+            from fastapi import Depends, FastAPI, HTTPException
+            from pydantic import ValidationError
+
+            from app.deps import current_user, get_admin_user
+
+            app = FastAPI()
+
+
+            @app.get("/env")
+            def env_for_users(user: str = Depends(current_user)) -> dict:
+                return dict(os.environ)
+
+
+            @app.get("/admin/env", dependencies=[Depends(get_admin_user)])
+            def env_for_admins() -> dict:
+                return dict(os.environ)
+
+
+            @app.post("/parse")
+            def parse(text: str) -> dict:
+                try:
+                    return {"n": len(text)}
+                except ValidationError as exc:
+                    raise HTTPException(status_code=422, detail=str(exc))
+        """,
+    })
+    by_line = {f.line: f.severity for f in found}
+    assert by_line == {14: Severity.WARNING, 19: Severity.INFO, 27: Severity.INFO}, found
+
+
+def test_debug_leak_reports_a_service_once_for_its_routes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, DebugEndpointLeak, {
+        "app/__init__.py": "",
+        "app/service.py": """
+            from fastapi import HTTPException
+
+
+            def load(key: str) -> dict:
+                try:
+                    return {"key": key}
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=f"load failed: {exc}")
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            from app.service import load
+
+            app = FastAPI()
+
+
+            @app.get("/a/{key}")
+            def a(key: str) -> dict:
+                return load(key)
+
+
+            @app.get("/b/{key}")
+            def b(key: str) -> dict:
+                return load(key)
+        """,
+    })
+    assert [(f.path, f.line, f.severity) for f in found] == [("app/service.py", 9, Severity.WARNING)]
+    assert "1 more routes" in found[0].message
+
+
+def test_read_route_info_when_no_sibling_authenticates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, ReadRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/deps.py": DEPS,
+        "app/main.py": """
+            from fastapi import APIRouter, Depends, FastAPI
+            from pydantic import BaseModel
+
+            from app.deps import current_user
+
+
+            class Contact(BaseModel):
+                name: str
+                email: str
+
+
+            orders = APIRouter(prefix="/orders")
+            people = APIRouter(prefix="/people")
+
+
+            @orders.get("")
+            def list_orders(user: str = Depends(current_user)) -> list[dict]:
+                return []
+
+
+            @people.get("/{person_id}", response_model=Contact)
+            def person(person_id: int) -> dict:
+                return {"name": "a", "email": "a@example.com"}
+
+
+            app = FastAPI()
+            app.include_router(orders)
+            app.include_router(people)
+        """,
+    })
+    assert [(f.line, f.severity) for f in found] == [(22, Severity.INFO)], found
+    assert "`email`" in found[0].message and "GET /orders" in found[0].message
+
+
+def test_personal_field_names() -> None:
+    for name in ("email", "billing_address", "phone_number", "date_of_birth", "hashed_password", "api_key", "ssn"):
+        assert personal_field(name), name
+    for name in ("display_name", "wallet_address", "node_address", "ip_allowlist", "token_type", "username", "room"):
+        assert not personal_field(name), name
+
+
+def test_unversioned_paths() -> None:
+    assert unversioned("/api/v2/members/{id}") == unversioned("/api/members/{id}") == "/api/members/{id}"
+    assert unversioned("/v1/x") == unversioned("/v2/x")
