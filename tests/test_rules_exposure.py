@@ -38,6 +38,14 @@ DEPS = """
         if user != "root":
             raise HTTPException(status_code=403)
         return user
+
+
+    def require_admin_key(request: Request) -> str:
+        # a wallet's key with spending rights: every account has one, it is no administrator
+        key = request.headers.get("x-api-key")
+        if key is None:
+            raise HTTPException(status_code=401)
+        return key
 """
 
 
@@ -51,7 +59,7 @@ def test_debug_leak_severity_follows_who_can_call(tmp_path: Path, monkeypatch: p
             from fastapi import Depends, FastAPI, HTTPException
             from pydantic import ValidationError
 
-            from app.deps import current_user, get_admin_user
+            from app.deps import current_user, get_admin_user, require_admin_key
 
             app = FastAPI()
 
@@ -72,10 +80,15 @@ def test_debug_leak_severity_follows_who_can_call(tmp_path: Path, monkeypatch: p
                     return {"n": len(text)}
                 except ValidationError as exc:
                     raise HTTPException(status_code=422, detail=str(exc))
+
+
+            @app.get("/wallet/env", dependencies=[Depends(require_admin_key)])
+            def env_for_key_holders() -> dict:
+                return dict(os.environ)
         """,
     })
     by_line = {f.line: f.severity for f in found}
-    assert by_line == {14: Severity.WARNING, 19: Severity.INFO, 27: Severity.INFO}, found
+    assert by_line == {14: Severity.WARNING, 19: Severity.INFO, 27: Severity.INFO, 32: Severity.WARNING}, found
 
 
 def test_debug_leak_reports_a_service_once_for_its_routes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,7 +38,8 @@ NETWORK_MODULES = ("httpx.", "requests.", "aiohttp.", "urllib3.", "botocore.", "
                    "anthropic.", "google.api_core.", "azure.core.", "kubernetes.", "paramiko.", "smtplib.")
 # a dependency that only lets administrators through, by its name (``check_admin``, ``get_current_superuser``),
 # where the model's ``Route.privileged`` does not read the check itself
-ADMIN_NAME_RE = re.compile(r"admin|superuser|super_user|staff|root", re.I)
+# (not ``require_admin_key``: an API key with more rights, which any account holds for its own wallet or project)
+ADMIN_NAME_RE = re.compile(r"(?:^|_)(?:admin|admins|superuser|super_user|staff)(?:_(?!key)|$)", re.I)
 
 
 def admins_only(route: Route) -> str | None:
