@@ -3,25 +3,14 @@ the rule pages cannot pin down. The pages hold the examples and misreadings."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from test_rules_auth import run
 
-from fastapi_arch_lint.engine import analyze
-from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.findings import Severity
 from fastapi_arch_lint.rules.auth.read_route_without_auth import ReadRouteWithoutAuth, personal_field, unversioned
 from fastapi_arch_lint.rules.security.debug_endpoint_leak import DebugEndpointLeak
-
-
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rule: type, files: dict[str, str]) -> list[Finding]:
-    for name, text in files.items():
-        p = tmp_path / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text), encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    model = analyze(["."], jobs=1).model
-    return sorted(rule().check(model), key=lambda f: (f.path, f.line))
 
 
 DEPS = """

@@ -110,25 +110,23 @@ class _Returns:
             if cls is not None:
                 return "settings", f"the settings object `{render(e, 40)}` (`{cls.rsplit('.', 1)[-1]}`)"
             return None
+        parts: tuple[Expr | None, ...] = ()
         if isinstance(e, DictExpr):
-            for v in e.values:
-                found = self.find(v, line, d)
-                if found is not None:
-                    return found
-            return None
-        if isinstance(e, Seq):
-            for v in e.items:
-                found = self.find(v, line, d)
-                if found is not None:
-                    return found
-            return None
-        if isinstance(e, (BinOp, BoolOp, Cond, FStr)):
-            parts = (e.left, e.right) if isinstance(e, BinOp) else e.values if isinstance(e, BoolOp) else \
-                (e.body, e.orelse) if isinstance(e, Cond) else tuple(p for p in e.parts if not isinstance(p, str))
-            for v in parts:
-                found = self.find(v, line, d)
-                if found is not None:
-                    return found
+            parts = e.values
+        elif isinstance(e, Seq):
+            parts = e.items
+        elif isinstance(e, BinOp):
+            parts = (e.left, e.right)
+        elif isinstance(e, BoolOp):
+            parts = e.values
+        elif isinstance(e, Cond):
+            parts = (e.body, e.orelse)
+        elif isinstance(e, FStr):
+            parts = tuple(p for p in e.parts if not isinstance(p, str))
+        for v in parts:
+            found = self.find(v, line, d)
+            if found is not None:
+                return found
         return None
 
     def _settings_class(self, e: Expr, line: int) -> str | None:
@@ -417,20 +415,12 @@ def _broad_exception_handlers(app: AppModel) -> list[Function]:
                     and d.expr.args and broad(d.expr.args[0], fn.module):
                 out[fn.qualname] = fn
     values = app.values
-    calls = values.module_calls() if values is not None else ()
-    for mc in calls:
-        c = mc.call
+    calls = [(mc.call, mc.module) for mc in (values.module_calls() if values is not None else ())]
+    calls += [(site.call, fn.module) for fn in app.functions.values() for site, _t in fn.calls]
+    for c, module in calls:
         if isinstance(c.func, Attr) and c.func.attr == "add_exception_handler" and len(c.args) >= 2 \
-                and broad(c.args[0], mc.module):
-            t = target(app, c.args[1], mc.module)
+                and broad(c.args[0], module):
+            t = target(app, c.args[1], module)
             if t and t in app.functions:
                 out[t] = app.functions[t]
-    for fn in app.functions.values():
-        for site, _t in fn.calls:
-            c = site.call
-            if isinstance(c.func, Attr) and c.func.attr == "add_exception_handler" and len(c.args) >= 2 \
-                    and broad(c.args[0], fn.module):
-                t = target(app, c.args[1], fn.module)
-                if t and t in app.functions:
-                    out[t] = app.functions[t]
     return list(out.values())
