@@ -7,14 +7,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fastapi_arch_lint.analysis.calls import call_target
-from fastapi_arch_lint.analysis.names import is_secret_name
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route, Table
 from fastapi_arch_lint.model.expr import Call, Const, DictExpr, walk
 from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._html import renders_html
-from fastapi_arch_lint.rules._util import find_table, memo, pydantic_model, route_entity, route_related, segments, unique_routes
+from fastapi_arch_lint.rules._util import (
+    find_table,
+    memo,
+    pydantic_model,
+    route_entity,
+    route_related,
+    segments,
+    slash_twins,
+    twin_text,
+    unique_routes,
+)
 from fastapi_arch_lint.rules.auth._common import (
     DEFAULT_PUBLIC_HANDLERS,
     DEFAULT_PUBLIC_ROUTES,
@@ -62,13 +71,18 @@ class Evidence:
 
 
 def personal_field(name: str) -> bool:
-    if NOT_PERSONAL.match(name):
-        return False
-    return bool(PERSONAL_FIELD_RE.match(name)) or is_secret_name(name)
+    """A field of a person (credentials sent to the client are FAL524's: a token or key name alone is no
+    person's, it may name a secret kept elsewhere)."""
+    return not NOT_PERSONAL.match(name) and bool(PERSONAL_FIELD_RE.match(name))
+
+
+# how deep personal fields are looked for: the record itself and the records it holds (``items.email`` of a
+# page, ``owner.email``); deeper down a model describes configuration, not a person
+PERSONAL_DEPTH = 2
 
 
 def _walk_type(app: AppModel, qualname: str, prefix: str, ev: Evidence, seen: set[str]) -> None:
-    if qualname in seen or len(seen) > 30:
+    if qualname in seen or len(seen) > 30 or prefix.count(".") >= PERSONAL_DEPTH:
         return
     seen.add(qualname)
     model = pydantic_model(app, qualname)
@@ -221,6 +235,9 @@ class ReadRouteWithoutAuth(Rule):
                 continue  # the handler reads a credential itself and decides what each caller sees
             if _capability_param(app, route):
                 continue  # a share link: the token in the URL is the credential
+            twins = slash_twins(app, route)
+            if twins[0] is not route:
+                continue  # the handler's registration with(out) a trailing slash: reported with the first
             mine = [r for r in authed if r.app == route.app]
             if not mine:
                 continue
@@ -241,7 +258,7 @@ class ReadRouteWithoutAuth(Rule):
                 data = f"; it sends {ev.what} with {self._fields(ev)}" if ev is not None else ""
                 yield self.finding(
                     route.registered.path, route.registered.line, route.registered.col,
-                    f"`{route.display()}` (`{handler_name(route)}`) is served without authentication, but its "
+                    f"`{route.display()}`{twin_text(twins)} (`{handler_name(route)}`) is served without authentication, but its "
                     f"{'versioned' if len(segments(twin.path)) > len(segments(route.path)) else 'other version'} "
                     f"copy `{twin.display()}` (`{handler_name(twin)}`) authenticates the caller with "
                     f"{via.describe()}{data}: the unsecured copy bypasses it (an old or unversioned path left in "
@@ -268,7 +285,7 @@ class ReadRouteWithoutAuth(Rule):
                 severity, confidence = Severity.INFO, Confidence.LOW
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
-                f"`{route.display()}` (`{handler_name(route)}`) sends {ev.what} with {self._fields(ev)} to anyone: no "
+                f"`{route.display()}`{twin_text(twins)} (`{handler_name(route)}`) sends {ev.what} with {self._fields(ev)} to anyone: no "
                 f"authentication (scheme, dependency, decorator or middleware) reaches it, {beside}",
                 help=("attach the authentication its siblings get (`Depends(get_current_user)` on the route or its "
                       "router) and return only the caller's own records; if the route is public on purpose, send a "

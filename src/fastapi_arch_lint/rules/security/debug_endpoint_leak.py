@@ -36,6 +36,9 @@ DB_NAMES = re.compile(r"(DatabaseError|IntegrityError|OperationalError|Programmi
 # network clients: their messages name internal hosts, URLs and upstream answers
 NETWORK_MODULES = ("httpx.", "requests.", "aiohttp.", "urllib3.", "botocore.", "boto3.", "grpc.", "openai.",
                    "anthropic.", "google.api_core.", "azure.core.", "kubernetes.", "paramiko.", "smtplib.")
+# library errors about the client's own input (a schema, a template, a document, a token it sent)
+CLIENT_INPUT_ERRORS = re.compile(r"(Validation|Syntax|Parse|Parser|Parsing|Decode|Schema|Hydration)(Error|Exception)$"
+                                 r"|(YAMLError|InvalidTokenError|ExpiredSignatureError|JWTError|InvalidSignatureError)$")
 # a dependency that only lets administrators through, by its name (``check_admin``, ``get_current_superuser``),
 # where the model's ``Route.privileged`` does not read the check itself
 # (not ``require_admin_key``: an API key with more rights, which any account holds for its own wallet or project)
@@ -154,9 +157,14 @@ def _exception_kind(app: AppModel, fn: Function, exc: ExceptFact) -> tuple[str, 
     if not exc.types:
         return "a bare `except:` (any error)", Severity.WARNING
     found: tuple[str, Severity] | None = None
+    own = memo(app, _project_packages)
     for t in exc.types:
         name = render(t)
         q = target(app, t, fn.module)
+        if q is not None and q.split(".", 1)[0] in own:
+            continue  # the project's own exception (defined or re-exported in its packages)
+        if q is not None and CLIENT_INPUT_ERRORS.search(q):
+            continue  # a library's verdict on the client's own input: written for it
         if q is None and isinstance(t, Name) and t.id in BROAD:
             return f"`except {name}` (any error, a database's or a library's bug included)", Severity.WARNING
         if q is None or q in app.classes or q.startswith("builtins."):
@@ -397,6 +405,11 @@ class DebugEndpointLeak(Rule):
                           "error\"}, status_code=500)`)"),
                     entity=f"{fn.qualname}:exception-handler",
                 )
+
+
+def _project_packages(app: AppModel) -> frozenset[str]:
+    """The top-level packages of the project's modules: an exception class named under one is the project's."""
+    return frozenset(m.name.split(".", 1)[0] for m in app.modules)
 
 
 def _broad_exception_handlers(app: AppModel) -> list[Function]:
