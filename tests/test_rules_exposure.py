@@ -175,3 +175,84 @@ def test_personal_field_names() -> None:
 def test_unversioned_paths() -> None:
     assert unversioned("/api/v2/members/{id}") == unversioned("/api/members/{id}") == "/api/members/{id}"
     assert unversioned("/v1/x") == unversioned("/v2/x")
+
+
+def test_read_route_auth_by_factory_decorator_or_middleware_is_auth(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Routes authenticated by a dependency factory, a decorator or a middleware are quiet; the one route the
+    middleware exempts, which sends emails beside them, is reported."""
+    found = run(tmp_path, monkeypatch, ReadRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/security.py": """
+            import functools
+
+            from fastapi import Depends, HTTPException, Request
+
+
+            def current_user(request: Request) -> dict:
+                if request.headers.get("authorization") != "Bearer ok":
+                    raise HTTPException(status_code=401)
+                return {"role": "admin"}
+
+
+            def require_role(role: str):
+                def checker(user: dict = Depends(current_user)) -> dict:
+                    if user["role"] != role:
+                        raise HTTPException(status_code=403)
+                    return user
+                return checker
+
+
+            def login_required(func):
+                @functools.wraps(func)
+                async def wrapper(*args, **kwargs):
+                    request: Request = kwargs["request"]
+                    if not request.headers.get("authorization"):
+                        raise HTTPException(status_code=401)
+                    return await func(*args, **kwargs)
+                return wrapper
+        """,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI, Request
+            from fastapi.responses import JSONResponse
+            from pydantic import BaseModel
+
+            from app.security import login_required, require_role
+
+            PUBLIC = {"/directory/people"}
+
+
+            class Person(BaseModel):
+                name: str
+                email: str
+
+
+            app = FastAPI()
+
+
+            @app.middleware("http")
+            async def authenticate(request: Request, call_next):
+                if request.url.path in PUBLIC:
+                    return await call_next(request)
+                if not request.headers.get("authorization"):
+                    return JSONResponse({"detail": "not authenticated"}, status_code=401)
+                return await call_next(request)
+
+
+            @app.get("/directory/admins", response_model=list[Person], dependencies=[Depends(require_role("admin"))])
+            def admins() -> list:
+                return []
+
+
+            @app.get("/directory/me", response_model=Person)
+            @login_required
+            async def me(request: Request) -> dict:
+                return {}
+
+
+            @app.get("/directory/people", response_model=list[Person])
+            def people() -> list:
+                return []
+        """,
+    })
+    assert [(f.path, f.line, f.severity) for f in found] == [("app/main.py", 39, Severity.WARNING)], found
