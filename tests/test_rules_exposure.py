@@ -168,7 +168,7 @@ def test_personal_field_names() -> None:
         assert personal_field(name), name
     # a key's or a secret's name is FAL524's (and often names where a secret is kept, not a person's)
     for name in ("display_name", "wallet_address", "node_address", "ip_allowlist", "token_type", "username", "room",
-                 "api_key", "aws_secret_key"):
+                 "api_key", "aws_secret_key", "full_name"):
         assert not personal_field(name), name
 
 

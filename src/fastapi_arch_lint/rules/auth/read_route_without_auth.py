@@ -45,10 +45,11 @@ PUBLIC_READS = (
     "*/authorize", "*/auth/*", "*/sso/*", "*/static/*", "*/assets/*", "*/favicon.ico", "*/robots.txt", "*/manifest*",
     "*/version", "*/metrics", "*/status", "*/heartbeat", "*/ready", "*/live",
 )
-# a field of a person: contact details, identity, the credentials they log in with
+# a field of a person that is private: contact details, identity numbers, the password hash (names are not:
+# public profiles and author lines show them)
 PERSONAL_FIELD_RE = re.compile(
     r"^(e_?mail|email_address|\w+_email|phone|phone_number|\w+_phone|mobile|mobile_number|(\w+_)?address|street"
-    r"|postal_code|zip_?code|first_name|last_name|full_name|surname|given_name|family_name|birth_?date|date_of_birth"
+    r"|postal_code|zip_?code|birth_?date|date_of_birth"
     r"|dob|ssn|social_security_number|national_id|tax_id|passport(_number)?|iban|card_number|ip_address|last_login_ip"
     r"|hashed_password|password_hash)$",
     re.I,

@@ -68,17 +68,18 @@ class _Returns:
             if a.target and "." not in a.target and a.value is not None and not a.augmented:
                 self.assigns.setdefault(a.target, []).append(a.value)
 
-    def find(self, e: Expr | None, line: int, depth: int = 0) -> tuple[str, str] | None:
-        """``(kind, text)``: ``environment``/``settings``/``traceback`` and what names it."""
+    def find(self, e: Expr | None, line: int, depth: int = 0) -> tuple[str, str, str] | None:
+        """``(kind, text, settings class)``: ``environment``/``settings``/``traceback``, what names it, and for
+        settings the class's qualified name."""
         if e is None or depth > 12:
             return None
         d = depth + 1
         if isinstance(e, Name):
             if target(self.app, e, self.fn.module) == "os.environ":
-                return "environment", "`os.environ`"
+                return "environment", "`os.environ`", ""
             cls = self.settings_params.get(e.id) or self._settings_class(e, line)
             if cls is not None:
-                return "settings", f"the settings object `{e.id}` (`{cls.rsplit('.', 1)[-1]}`)"
+                return "settings", f"the settings object `{e.id}` (`{cls.rsplit('.', 1)[-1]}`)", cls
             for v in self.assigns.get(e.id, ()):
                 found = self.find(v, line, d)
                 if found is not None:
@@ -86,7 +87,7 @@ class _Returns:
             return None
         if isinstance(e, Attr):
             if render(e) == "os.environ":
-                return "environment", "`os.environ`"
+                return "environment", "`os.environ`", ""
             if e.attr == "__dict__":
                 return self.find(e.value, line, d)
             return None  # one attribute: ``settings.APP_NAME``, ``os.environ`` never read whole here
@@ -95,7 +96,7 @@ class _Returns:
         if isinstance(e, Call):
             t = call_target(self.fn, e) or ""
             if t in TRACEBACK_CALLS:
-                return "traceback", f"`{render(e.func)}()`"
+                return "traceback", f"`{render(e.func)}()`", ""
             func = e.func
             if isinstance(func, Attr) and func.attr in WHOLE_METHODS:
                 found = self.find(func.value, line, d)
@@ -111,7 +112,7 @@ class _Returns:
                 return None
             cls = self._settings_class(e, line)
             if cls is not None:
-                return "settings", f"the settings object `{render(e, 40)}` (`{cls.rsplit('.', 1)[-1]}`)"
+                return "settings", f"the settings object `{render(e, 40)}` (`{cls.rsplit('.', 1)[-1]}`)", cls
             return None
         parts: tuple[Expr | None, ...] = ()
         if isinstance(e, DictExpr):
@@ -307,17 +308,18 @@ class DebugEndpointLeak(Rule):
             found = finder.find(ret.value, ret.pos.line)
             if found is None or (fn.path, ret.pos.line) in reported:
                 continue
-            kind, text = found
+            kind, text, cls = found
             if kind in ("environment", "settings") and filtered:
                 continue
             secrets = ""
+            extra: list[Related] = []
             if kind == "settings":
-                cls = text.rsplit("`", 2)[-2]
-                model = next((m for m in app.models if m.kind == "settings" and m.name == cls), None)
+                model = pydantic_model(app, cls)
                 fields = secret_fields(model) if model is not None else []
                 if not fields:
                     continue  # a settings class of public options (a UI's): nothing secret to leak
                 secrets = f" with {', '.join(f'`{f}`' for f in fields[:4])}{' ...' if len(fields) > 4 else ''}"
+                extra.append(Related(model.path, model.line, f"settings class `{model.name}`"))
             unauthenticated = not any(not v.optional for v in route.auth.via)
             admins = admins_only(route)
             if admins:
@@ -339,7 +341,7 @@ class DebugEndpointLeak(Rule):
                       "settings.VERSION}`); keep environment and configuration dumps out of the API, or behind an "
                       "administrator check and off in production"),
                 related=[Related(route.registered.path, route.registered.line, f"route `{route.display()}` registered here"),
-                         *route_related(route)],
+                         *route_related(route), *extra],
                 entity=f"{route_entity(route)}:{kind}",
                 severity=severity,
                 confidence=Confidence.HIGH if severity is Severity.ERROR else Confidence.MEDIUM,
@@ -370,6 +372,10 @@ class DebugEndpointLeak(Rule):
                 severity, admins = Severity.INFO, f"; only administrators can call it ({admins_only(route)})"
             reported.add((fn.path, line))
             sent = "a traceback" if tb else f"the text of {what}"
+            if not admins:
+                via = next((v for v in route.auth.via if not v.optional), None)
+                admins = (f"; any caller who authenticates ({via.describe()}) gets it" if via is not None
+                          else "; no authentication reaches the route: anyone gets it")
             more = f" (and {len(set(r.path for r in routes)) - 1} more routes)" if len(set(r.path for r in routes)) > 1 else ""
             yield self.finding(
                 fn.path, line, col,
