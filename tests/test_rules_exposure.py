@@ -45,7 +45,7 @@ def test_debug_leak_severity_follows_who_can_call(tmp_path: Path, monkeypatch: p
         "app/main.py": """
             import os
 
-            from fastapi import Depends, FastAPI, HTTPException
+            from fastapi import Depends, FastAPI, HTTPException, status
             from pydantic import ValidationError
             from stripe import StripeError
 
@@ -83,10 +83,27 @@ def test_debug_leak_severity_follows_who_can_call(tmp_path: Path, monkeypatch: p
             @app.get("/wallet/env", dependencies=[Depends(require_admin_key)])
             def env_for_key_holders() -> dict:
                 return dict(os.environ)
+
+
+            @app.post("/convert")
+            def convert(text: str) -> dict:
+                try:
+                    return {"n": int(text)}
+                except Exception as exc:  # a broad except answered with a 400: info
+                    raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc))
+
+
+            @app.post("/sync")
+            def sync(text: str) -> dict:
+                try:
+                    return {"n": int(text)}
+                except Exception as exc:  # with a 500: the unexpected error, a warning
+                    raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail=str(exc))
         """,
     })
     by_line = {f.line: f.severity for f in found}
-    assert by_line == {15: Severity.WARNING, 20: Severity.INFO, 28: Severity.INFO, 41: Severity.WARNING}, found
+    assert by_line == {15: Severity.WARNING, 20: Severity.INFO, 28: Severity.INFO, 41: Severity.WARNING,
+                       49: Severity.INFO, 57: Severity.WARNING}, found
 
 
 def test_debug_leak_reports_a_service_once_for_its_routes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

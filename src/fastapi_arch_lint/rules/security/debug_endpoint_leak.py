@@ -226,8 +226,23 @@ def _http_exception(fn: Function, call: Call) -> bool:
     return t.rsplit(".", 1)[-1] in ("HTTPException", "WebSocketException")
 
 
-def _error_text(fn: Function, exc: ExceptFact) -> Iterator[tuple[int, int, str]]:
-    """Where the clause sends its exception's text (or a traceback) to the client: ``(line, col, how)``.
+STATUS_WORDS = {"BAD_REQUEST": 400, "UNAUTHORIZED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "CONFLICT": 409,
+                "UNPROCESSABLE": 422, "INTERNAL_SERVER_ERROR": 500, "BAD_GATEWAY": 502, "SERVICE_UNAVAILABLE": 503}
+
+
+def status_of(e: Expr | None) -> int | None:
+    """The HTTP status an expression names: ``400``, ``status.HTTP_400_BAD_REQUEST``, ``HTTPStatus.BAD_REQUEST``."""
+    if e is None:
+        return None
+    text = render(e)
+    m = re.search(r"(?<!\d)([1-5]\d\d)(?!\d)", text)
+    if m:
+        return int(m.group(1))
+    return next((code for word, code in STATUS_WORDS.items() if word in text.upper()), None)
+
+
+def _error_text(fn: Function, exc: ExceptFact) -> Iterator[tuple[int, int, str, int | None]]:
+    """Where the clause sends its exception's text (or a traceback) to the client: ``(line, col, how, status)``.
 
     A raised ``HTTPException`` whose ``detail`` carries it, or (in a route handler) a returned value
     that does."""
@@ -243,13 +258,14 @@ def _error_text(fn: Function, exc: ExceptFact) -> Iterator[tuple[int, int, str]]
         if r is None or not isinstance(r.expr, Call) or not _http_exception(fn, r.expr):
             continue
         detail = call_arg(r.expr, 1, "detail", "reason")
+        status = status_of(call_arg(r.expr, 0, "status_code", "code"))
         for n in aliases:
             if detail is not None and (_mentions(detail, n) or (n != name and _is_name(detail, n))):
-                yield r.pos.line, r.pos.col, f"`raise {render(r.expr.func)}(detail={render(detail, 50)})`"
+                yield r.pos.line, r.pos.col, f"`raise {render(r.expr.func)}(detail={render(detail, 50)})`", status
                 break
         else:
             if _traceback_in(fn, detail):
-                yield r.pos.line, r.pos.col, f"`raise {render(r.expr.func)}(detail={render(detail, 50)})`"
+                yield r.pos.line, r.pos.col, f"`raise {render(r.expr.func)}(detail={render(detail, 50)})`", status
 
 
 def _traceback_in(fn: Function, e: Expr | None) -> bool:
@@ -268,8 +284,8 @@ class DebugEndpointLeak(Rule):
     other_severities = {
         Severity.ERROR: "when a route no authentication reaches returns the environment or a settings object with "
                         "secrets whole",
-        Severity.INFO: "when only administrators can call the route, or the exception is a library's other than a "
-                       "database's or a network client's",
+        Severity.INFO: "when only administrators can call the route, the exception is a library's other than a "
+                       "database's or a network client's, or a broad `except` answers with a 4xx client error",
     }
     confidence = Confidence.MEDIUM
     cwe = ("CWE-215", "CWE-209")
@@ -358,14 +374,21 @@ class DebugEndpointLeak(Rule):
                 if ret.pos.line not in exc.returns:
                     continue
                 if (exc.name and _mentions(ret.value, exc.name)) or _traceback_in(fn, ret.value):
-                    sites.append((ret.pos.line, ret.pos.col, f"`return {render(ret.value, 60)}`"))
-        for line, col, how in sites:
+                    status = status_of(ret.value.kwarg("status_code")) if isinstance(ret.value, Call) else None
+                    sites.append((ret.pos.line, ret.pos.col, f"`return {render(ret.value, 60)}`", status))
+        for line, col, how, status in sites:
             if (fn.path, line) in reported:
                 continue
             tb = "traceback" in how
             if kind is None and not tb:
                 continue
             what, severity = kind if kind is not None else ("", Severity.WARNING)
+            answer = ""
+            if not tb and severity is Severity.WARNING and what.startswith(("`except", "a bare")) \
+                    and status is not None and 400 <= status < 500:
+                # a broad ``except`` answered with a client error: often a parser's or validator's verdict on the
+                # client's input (``except Exception: raise HTTPException(400, str(e))``), arguable
+                severity, answer = Severity.INFO, f", answered as a client error ({status})"
             route = next((r for r in routes if not admins_only(r)), routes[0])
             admins = ""
             if admins_only(route):
@@ -379,7 +402,7 @@ class DebugEndpointLeak(Rule):
             more = f" (and {len(set(r.path for r in routes)) - 1} more routes)" if len(set(r.path for r in routes)) > 1 else ""
             yield self.finding(
                 fn.path, line, col,
-                f"{how} sends {sent} to the client of `{route.display()}`{more}{admins}: an error message "
+                f"{how} sends {sent}{answer} to the client of `{route.display()}`{more}{admins}: an error message "
                 "is no place for the server's internals",
                 help=("log the exception (`logger.exception(...)`) and answer with a fixed message "
                       "(`HTTPException(500, detail=\"internal error\")`, or a stable error code); catch the specific "
