@@ -37,8 +37,10 @@ DB_NAMES = re.compile(r"(DatabaseError|IntegrityError|OperationalError|Programmi
 NETWORK_MODULES = ("httpx.", "requests.", "aiohttp.", "urllib3.", "botocore.", "boto3.", "grpc.", "openai.",
                    "anthropic.", "google.api_core.", "azure.core.", "kubernetes.", "paramiko.", "smtplib.")
 # library errors about the client's own input (a schema, a template, a document, a token it sent)
+# (and an ``HTTPException`` caught and passed on: its detail was written for the client already)
 CLIENT_INPUT_ERRORS = re.compile(r"(Validation|Syntax|Parse|Parser|Parsing|Decode|Schema|Hydration)(Error|Exception)$"
-                                 r"|(YAMLError|InvalidTokenError|ExpiredSignatureError|JWTError|InvalidSignatureError)$")
+                                 r"|(YAMLError|InvalidTokenError|ExpiredSignatureError|JWTError|InvalidSignatureError"
+                                 r"|HTTPException|WebSocketException)$")
 # a dependency that only lets administrators through, by its name (``check_admin``, ``get_current_superuser``),
 # where the model's ``Route.privileged`` does not read the check itself
 # (not ``require_admin_key``: an API key with more rights, which any account holds for its own wallet or project)
