@@ -52,7 +52,7 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rule: type, files: dict
 
 def test_every_auth_rule_carries_security_tags() -> None:
     rules = load_rules()
-    assert AUTH_CODES == ["FAL401", "FAL402", "FAL403", "FAL404", "FAL405", "FAL406", "FAL407", "FAL408"]
+    assert AUTH_CODES == ["FAL401", "FAL402", "FAL403", "FAL404", "FAL405", "FAL406", "FAL407", "FAL408", "FAL409"]
     for code in AUTH_CODES:
         cls = rules[code]
         assert cls.category() == "auth"

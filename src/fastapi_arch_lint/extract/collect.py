@@ -25,6 +25,7 @@ from fastapi_arch_lint.model.facts import (
     ClassFact,
     CompareFact,
     DecoratorFact,
+    ExceptFact,
     FieldFact,
     FunctionFact,
     GuardFact,
@@ -50,6 +51,7 @@ _CallSite = constructor(CallSite)
 _ClassFact = constructor(ClassFact)
 _CompareFact = constructor(CompareFact)
 _DecoratorFact = constructor(DecoratorFact)
+_ExceptFact = constructor(ExceptFact)
 _FieldFact = constructor(FieldFact)
 _GuardFact = constructor(GuardFact)
 _FunctionFact = constructor(FunctionFact)
@@ -430,6 +432,7 @@ class Collector:
             is_method=is_method,
             truth_tests=frozenset(bv.truth_tests),
             guards=bv.guard_facts(),
+            excepts=bv.except_facts(),
         )
 
     def klass(self, node: cst.ClassDef, qual: str) -> ClassFact:
@@ -500,6 +503,33 @@ class _BodyVisitor(cst.CSTVisitor):
         self.guards: list[list] = []
         self._guard_of: dict[int, int] = {}
         self._branches: list[tuple[int, int]] = []  # (guard index, 2 = body / 4 = orelse) being visited
+        # ``except`` clauses: [types, name, calls, raises, return lines]; the open ones, innermost last
+        self.excepts: list[list] = []
+        self._open_excepts: list[int] = []
+
+    def except_facts(self) -> tuple[ExceptFact, ...]:
+        return tuple(_ExceptFact(e[0], e[1], tuple(e[2]), tuple(e[3]), tuple(e[4])) for e in self.excepts)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        t = node.type
+        if t is None:
+            types: tuple[Expr, ...] = ()
+        elif type(t) is cst.Tuple:
+            types = tuple(self.c.conv.expr(el.value) for el in t.elements)
+        else:
+            types = (self.c.conv.expr(t),)
+        name = node.name.name.value if node.name is not None and type(node.name.name) is cst.Name else ""
+        self._open_excepts.append(len(self.excepts))
+        self.excepts.append([types, name, [], [], []])
+
+    def leave_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self._open_excepts.pop()
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if self._open_excepts:
+            line = self.c.p(node).line
+            for e in self._open_excepts:
+                self.excepts[e][4].append(line)
 
     def guard_facts(self) -> tuple[GuardFact, ...]:
         return tuple(_GuardFact(tuple(g[0]), g[1], tuple(g[2]), tuple(g[3]), tuple(g[4]), tuple(g[5]))
@@ -571,6 +601,8 @@ class _BodyVisitor(cst.CSTVisitor):
                                    spread))
         for g, slot in self._branches:
             self.guards[g][slot].append(len(self.calls) - 1)
+        for e in self._open_excepts:
+            self.excepts[e][2].append(len(self.calls) - 1)
 
     def _truth(self, node: cst.BaseExpression) -> None:
         t = type(node)
@@ -611,6 +643,8 @@ class _BodyVisitor(cst.CSTVisitor):
         self.raises.append(_RaiseFact(self.c.e(node.exc), self.c.p(node)))
         for g, slot in self._branches:
             self.guards[g][slot + 1].append(len(self.raises) - 1)
+        for e in self._open_excepts:
+            self.excepts[e][3].append(len(self.raises) - 1)
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
         left = node.left

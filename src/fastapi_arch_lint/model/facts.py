@@ -104,6 +104,22 @@ class GuardFact:
 
 
 @dataclass(frozen=True, slots=True)
+class ExceptFact:
+    """One ``except`` clause of a function body: what it catches and what its body does.
+
+    ``types`` are the caught classes as written (empty for a bare ``except:``), ``name`` the ``as``
+    name ("" without one); ``calls``/``raises`` index the function's ``calls`` and ``raises`` made in
+    the clause's body (nested blocks included), ``returns`` are the lines of its ``return`` statements.
+    """
+
+    types: tuple[Expr, ...]
+    name: str
+    calls: tuple[int, ...] = ()
+    raises: tuple[int, ...] = ()
+    returns: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class AssignFact:
     target: str  # a dotted target: ``x``, ``self.router``; "" when not representable
     value: Expr | None
@@ -206,6 +222,8 @@ class FunctionFact:
     truth_tests: frozenset[str] = frozenset()
     # ``if`` statements with their test operands and the calls/raises of each branch
     guards: tuple[GuardFact, ...] = ()
+    # ``except`` clauses with what they catch and the calls, raises and returns of their bodies
+    excepts: tuple[ExceptFact, ...] = ()
 
     def param(self, name: str) -> ParamFact | None:
         for p in self.params:

@@ -6,7 +6,7 @@ import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 
-from fastapi_arch_lint.model.app import AppModel, Function, Route
+from fastapi_arch_lint.model.app import AppModel, Function, Handler, Route
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, dotted, walk
 from fastapi_arch_lint.rules._util import memo
 
@@ -219,3 +219,32 @@ def privileged(app: AppModel, route: Route) -> str | None:
         if PRIVILEGE_RE.search(local):
             return f"`{local}`"
     return None
+
+
+# a webhook that checks its provider's signature authenticates the caller by that signature
+SIGNATURE_CHECK_RE = re.compile(
+    r"^(compare_digest|construct_event|verify_signature|verify_webhook\w*|validate_signature|check_signature"
+    r"|verify_\w*signature|validate_\w*signature|check_\w*signature|verify_hmac|validate_request)$"
+)
+
+
+def verifies_signature(app: AppModel, route: Route) -> bool:
+    for fn in reachable_functions(app, [route.handler.qualname], depth=2).values():
+        for site in fn.fact.calls:
+            if SIGNATURE_CHECK_RE.match(func_name(site.call)):
+                return True
+    return False
+
+
+def handler_credential_reads(route: Route) -> list[tuple[Function | Handler | None, str]]:
+    """A credential or signature header (or cookie) the handler takes itself without rejecting a request
+    that lacks a valid one (a webhook that computes the signature and only logs the comparison)."""
+    own = {p.name for p in route.handler.fact.params}
+    return [(route.handler, f"the `{p.alias or p.name}` {p.source}") for p in route.params
+            if p.name in own and p.source in ("header", "cookie")
+            and (CREDENTIAL_NAME_RE.search(p.alias or p.name) or "signature" in (p.alias or p.name).lower())]
+
+
+def requires_auth(route: Route) -> bool:
+    """A required way of authenticating reaches the route (optional auth lets anonymous callers through)."""
+    return any(not v.optional for v in route.auth.via)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
@@ -21,40 +20,15 @@ from fastapi_arch_lint.rules._util import (
     unique_routes,
 )
 from fastapi_arch_lint.rules.auth._common import (
-    CREDENTIAL_NAME_RE,
     credential_readers,
     DEFAULT_PUBLIC_HANDLERS,
     DEFAULT_PUBLIC_ROUTES,
-    func_name,
+    handler_credential_reads,
     handler_name,
     is_public,
-    reachable_functions,
     short,
+    verifies_signature,
 )
-
-# a webhook that checks its provider's signature authenticates the caller by that signature
-SIGNATURE_CHECK_RE = re.compile(
-    r"^(compare_digest|construct_event|verify_signature|verify_webhook\w*|validate_signature|check_signature"
-    r"|verify_\w*signature|validate_\w*signature|check_\w*signature|verify_hmac|validate_request)$"
-)
-
-
-def verifies_signature(app: AppModel, route: Route) -> bool:
-    for fn in reachable_functions(app, [route.handler.qualname], depth=2).values():
-        for site in fn.fact.calls:
-            if SIGNATURE_CHECK_RE.match(func_name(site.call)):
-                return True
-    return False
-
-
-def _handler_reads(route: Route) -> list[tuple[Function | Handler | None, str]]:
-    """A credential or signature header (or cookie) the handler takes itself without rejecting a request
-    that lacks a valid one (a webhook that computes the signature and only logs the comparison)."""
-    own = {p.name for p in route.handler.fact.params}
-    return [(route.handler, f"the `{p.alias or p.name}` {p.source}") for p in route.params
-            if p.name in own and p.source in ("header", "cookie")
-            and (CREDENTIAL_NAME_RE.search(p.alias or p.name) or "signature" in (p.alias or p.name).lower())]
-
 
 def _sibling_includes(app: AppModel, route: Route) -> list[IncludeStep]:
     """Includes into the same parent routers as this route's chain that do attach auth."""
@@ -148,7 +122,7 @@ class StateChangingRouteWithoutAuth(Rule):
                 for s in siblings:
                     related.append(Related(s.path, s.line, f"`{s.child}` is included into `{s.parent}` with "
                                                            f"dependencies {', '.join(short(d) for d in s.dependencies)}"))
-            readers: list[tuple[Function | Handler | None, str]] = [*credential_readers(app, route)] or _handler_reads(route)
+            readers: list[tuple[Function | Handler | None, str]] = [*credential_readers(app, route)] or handler_credential_reads(route)
             custom = ""
             severity = confidence = None
             if readers:

@@ -1,0 +1,275 @@
+"""FAL409 and FAL536 (issue 18's unauthenticated reads and debug endpoints): the severities and the cases
+the rule pages cannot pin down. The pages hold the examples and misreadings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_rules_auth import run
+
+from fastapi_arch_lint.findings import Severity
+from fastapi_arch_lint.rules.auth.read_route_without_auth import ReadRouteWithoutAuth, personal_field, unversioned
+from fastapi_arch_lint.rules.security.debug_endpoint_leak import DebugEndpointLeak
+
+
+DEPS = """
+    from fastapi import Depends, HTTPException, Request
+
+
+    def current_user(request: Request) -> str:
+        if request.headers.get("authorization") != "Bearer ok":
+            raise HTTPException(status_code=401)
+        return "alice"
+
+
+    def get_admin_user(user: str = Depends(current_user)) -> str:
+        if user != "root":
+            raise HTTPException(status_code=403)
+        return user
+
+
+    def require_admin_key(request: Request) -> str:
+        # a wallet's key with spending rights: every account has one, it is no administrator
+        key = request.headers.get("x-api-key")
+        if key is None:
+            raise HTTPException(status_code=401)
+        return key
+"""
+
+
+def test_debug_leak_severity_follows_who_can_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, DebugEndpointLeak, {
+        "app/__init__.py": "",
+        "app/deps.py": DEPS,
+        "app/main.py": """
+            import os
+
+            from fastapi import Depends, FastAPI, HTTPException, status
+            from pydantic import ValidationError
+            from stripe import StripeError
+
+            from app.deps import current_user, get_admin_user, require_admin_key
+
+            app = FastAPI()
+
+
+            @app.get("/env")
+            def env_for_users(user: str = Depends(current_user)) -> dict:
+                return dict(os.environ)
+
+
+            @app.get("/admin/env", dependencies=[Depends(get_admin_user)])
+            def env_for_admins() -> dict:
+                return dict(os.environ)
+
+
+            @app.post("/charge")
+            def charge(amount: int) -> dict:
+                try:
+                    return {"n": amount}
+                except StripeError as exc:
+                    raise HTTPException(status_code=402, detail=str(exc))
+
+
+            @app.post("/parse")
+            def parse(text: str) -> dict:
+                try:
+                    return {"n": len(text)}
+                except ValidationError as exc:  # a verdict on the client's own input: quiet
+                    raise HTTPException(status_code=422, detail=str(exc))
+
+
+            @app.get("/wallet/env", dependencies=[Depends(require_admin_key)])
+            def env_for_key_holders() -> dict:
+                return dict(os.environ)
+
+
+            @app.post("/convert")
+            def convert(text: str) -> dict:
+                try:
+                    return {"n": int(text)}
+                except Exception as exc:  # a broad except answered with a 400: info
+                    raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc))
+
+
+            @app.post("/sync")
+            def sync(text: str) -> dict:
+                try:
+                    return {"n": int(text)}
+                except Exception as exc:  # with a 500: the unexpected error, a warning
+                    raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail=str(exc))
+        """,
+    })
+    by_line = {f.line: f.severity for f in found}
+    assert by_line == {15: Severity.WARNING, 20: Severity.INFO, 28: Severity.INFO, 41: Severity.WARNING,
+                       49: Severity.INFO, 57: Severity.WARNING}, found
+
+
+def test_debug_leak_reports_a_service_once_for_its_routes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, DebugEndpointLeak, {
+        "app/__init__.py": "",
+        "app/service.py": """
+            from fastapi import HTTPException
+
+
+            def load(key: str) -> dict:
+                try:
+                    return {"key": key}
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=f"load failed: {exc}")
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            from app.service import load
+
+            app = FastAPI()
+
+
+            @app.get("/a/{key}")
+            def a(key: str) -> dict:
+                return load(key)
+
+
+            @app.get("/b/{key}")
+            def b(key: str) -> dict:
+                return load(key)
+        """,
+    })
+    assert [(f.path, f.line, f.severity) for f in found] == [("app/service.py", 9, Severity.WARNING)]
+    assert "1 more routes" in found[0].message
+
+
+def test_read_route_info_when_no_sibling_authenticates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, ReadRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/deps.py": DEPS,
+        "app/main.py": """
+            from fastapi import APIRouter, Depends, FastAPI
+            from pydantic import BaseModel
+
+            from app.deps import current_user
+
+
+            class Contact(BaseModel):
+                name: str
+                email: str
+
+
+            orders = APIRouter(prefix="/orders")
+            people = APIRouter(prefix="/people")
+
+
+            @orders.get("")
+            def list_orders(user: str = Depends(current_user)) -> list[dict]:
+                return []
+
+
+            @people.get("/{person_id}", response_model=Contact)
+            def person(person_id: int) -> dict:
+                return {"name": "a", "email": "a@example.com"}
+
+
+            app = FastAPI()
+            app.include_router(orders)
+            app.include_router(people)
+        """,
+    })
+    assert [(f.line, f.severity) for f in found] == [(22, Severity.INFO)], found
+    assert "`email`" in found[0].message and "GET /orders" in found[0].message
+
+
+def test_personal_field_names() -> None:
+    for name in ("email", "billing_address", "phone_number", "date_of_birth", "hashed_password", "ssn"):
+        assert personal_field(name), name
+    # a key's or a secret's name is FAL524's (and often names where a secret is kept, not a person's)
+    for name in ("display_name", "wallet_address", "node_address", "ip_allowlist", "token_type", "username", "room",
+                 "api_key", "aws_secret_key", "full_name"):
+        assert not personal_field(name), name
+
+
+def test_unversioned_paths() -> None:
+    assert unversioned("/api/v2/members/{id}") == unversioned("/api/members/{id}") == "/api/members/{id}"
+    assert unversioned("/v1/x") == unversioned("/v2/x")
+
+
+def test_read_route_auth_by_factory_decorator_or_middleware_is_auth(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Routes authenticated by a dependency factory, a decorator or a middleware are quiet; the one route the
+    middleware exempts, which sends emails beside them, is reported."""
+    found = run(tmp_path, monkeypatch, ReadRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/security.py": """
+            import functools
+
+            from fastapi import Depends, HTTPException, Request
+
+
+            def current_user(request: Request) -> dict:
+                if request.headers.get("authorization") != "Bearer ok":
+                    raise HTTPException(status_code=401)
+                return {"role": "admin"}
+
+
+            def require_role(role: str):
+                def checker(user: dict = Depends(current_user)) -> dict:
+                    if user["role"] != role:
+                        raise HTTPException(status_code=403)
+                    return user
+                return checker
+
+
+            def login_required(func):
+                @functools.wraps(func)
+                async def wrapper(*args, **kwargs):
+                    request: Request = kwargs["request"]
+                    if not request.headers.get("authorization"):
+                        raise HTTPException(status_code=401)
+                    return await func(*args, **kwargs)
+                return wrapper
+        """,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI, Request
+            from fastapi.responses import JSONResponse
+            from pydantic import BaseModel
+
+            from app.security import login_required, require_role
+
+            PUBLIC = {"/directory/people"}
+
+
+            class Person(BaseModel):
+                name: str
+                email: str
+
+
+            app = FastAPI()
+
+
+            @app.middleware("http")
+            async def authenticate(request: Request, call_next):
+                if request.url.path in PUBLIC:
+                    return await call_next(request)
+                if not request.headers.get("authorization"):
+                    return JSONResponse({"detail": "not authenticated"}, status_code=401)
+                return await call_next(request)
+
+
+            @app.get("/directory/admins", response_model=list[Person], dependencies=[Depends(require_role("admin"))])
+            def admins() -> list:
+                return []
+
+
+            @app.get("/directory/me", response_model=Person)
+            @login_required
+            async def me(request: Request) -> dict:
+                return {}
+
+
+            @app.get("/directory/people", response_model=list[Person])
+            def people() -> list:
+                return []
+        """,
+    })
+    assert [(f.path, f.line, f.severity) for f in found] == [("app/main.py", 39, Severity.WARNING)], found
