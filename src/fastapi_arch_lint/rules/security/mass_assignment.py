@@ -355,8 +355,7 @@ class MassAssignment(Rule):
         return self.finding(
             fn.path, site.pos.line, site.pos.col,
             f"{how} writes every field of `{mname}` from {src.text()} of `{ctx.route.display()}` onto an existing "
-            f"row, including {names}: the row's key or its link to another record (a client can move it under "
-            "a record of its choosing, or rewrite its id)",
+            f"row, including {names}, a foreign key: a client can move the row under a record of its choosing",
             help=f"exclude {names} from the copy (`model_dump(exclude={{...}})`, or a separate update model "
                  "without them), or filter the keys against an allowlist in the loop",
             related=(*related, *ctx.related()), entity=ctx.entity(), severity=Severity.WARNING,
@@ -365,9 +364,9 @@ class MassAssignment(Rule):
 
     @staticmethod
     def _row_keys(app: AppModel, fn: Function, obj: Expr, src: Source, line: int) -> list[str]:
-        """Fields of the dumped request model that are the row's primary key or a foreign key of its table
-        (``id``, ``project_id``), when the table of ``obj`` is known; else ``id`` and ``*_id`` fields that are a
-        foreign-key column of some table."""
+        """Fields of the dumped request model that are a foreign key of the row's table (``project_id``), when the
+        table of ``obj`` is known; else fields named like a foreign-key column of some table. The primary key is
+        left out: update models echo ``id`` back, and rewriting it collides rather than grants anything."""
         model = pydantic_model(app, src.model or "")
         if model is None:
             return []
@@ -379,9 +378,9 @@ class MassAssignment(Rule):
                 continue
             if table is not None:
                 c = table.column(f.name)
-                if c is not None and (c.primary_key or c.foreign_key):
+                if c is not None and c.foreign_key and not c.primary_key:
                     out.append(f.name)
-            elif f.name == "id" or f.name in fk_names:
+            elif f.name in fk_names:
                 out.append(f.name)
         return out
 
