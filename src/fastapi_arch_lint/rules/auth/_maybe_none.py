@@ -283,3 +283,24 @@ def _uses(app: AppModel) -> list[MaybeNoneUse]:
             out.append(MaybeNoneUse(route, sources[d.name], consumer, param, chain, (path, line), what, what_short,
                                     effect))
     return out
+
+
+def result_tested(app: AppModel, route: Route, dependency: str) -> bool:
+    """Every function of ``route`` that takes ``dependency``'s result tests it for ``None`` (itself or in a
+    function it hands it to): the route is built for an anonymous caller."""
+    handler = app.functions.get(route.handler.qualname)
+    found = False
+    for d in route.dependencies:
+        if d.name != dependency:
+            continue
+        consumer = app.functions.get(d.parent) if d.parent else handler
+        if consumer is None or consumer.qualname == dependency:
+            return False
+        param = _receiving(app, consumer, dependency, route)
+        if param is None:
+            return False
+        r = _use(app, consumer, param, DEPTH, set())
+        if r is None or r[0] != "guarded":
+            return False
+        found = True
+    return found

@@ -11,7 +11,7 @@ from fastapi_arch_lint.model.facts import FunctionFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import unique_routes
 from fastapi_arch_lint.rules.auth._common import call_args_names, handler_name, names_in, roots, short
-from fastapi_arch_lint.rules.auth._maybe_none import MaybeNoneUse, maybe_none_uses
+from fastapi_arch_lint.rules.auth._maybe_none import MaybeNoneUse, maybe_none_uses, result_tested
 
 
 def receiving_param(fact: FunctionFact, scheme: str) -> str | None:
@@ -96,6 +96,9 @@ class OptionalAuthNotEnforced(Rule):
                     continue
                 # the handler receives the dependency's result and rejects ``None`` itself
                 if qualname != route.handler.qualname and _handler_rejects(route, qualname):
+                    continue
+                # every function that takes the dependency's result branches on ``None``: built for anonymous callers
+                if qualname != route.handler.qualname and result_tested(app, route, qualname):
                     continue
                 p = fact.param(param)
                 g = groups.setdefault((qualname, via.name), {
