@@ -172,8 +172,9 @@ def _receiving(app: AppModel, fn: Function, dependency: str, route: Route | None
 
 
 def _tests_none(fact: FunctionFact, param: str) -> bool:
-    """``if param:``, ``if not param``, ``x if param else y``, ``param is None`` / ``is not None``."""
-    if param in fact.truth_tests:
+    """``if param:``, ``if not param``, ``x if param else y``, ``param is None`` / ``is not None``; or the name
+    rebound (``user = user or guest()``): what is used afterwards is another value."""
+    if param in fact.truth_tests or any(a.target == param for a in fact.scope.assigns):
         return True
     for c in fact.compares:
         sides = (c.left, c.right)
