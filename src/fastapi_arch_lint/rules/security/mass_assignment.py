@@ -76,6 +76,19 @@ def _object_table(app: AppModel, fn: Function, obj: Expr, line: int) -> Table | 
     return None
 
 
+def _accepted(app: AppModel, src: Source, fields: list[str]) -> tuple[str, str, list[Related]]:
+    """The request model's name, ``fields`` listed for a message, and where each is declared."""
+    model = pydantic_model(app, src.model or "")
+    mname = model.name if model else (src.model or "").rsplit(".", 1)[-1]
+    related: list[Related] = []
+    if model is not None:
+        for f in fields:
+            mf = model.field(f)
+            if mf is not None:
+                related.append(Related(model.path, mf.line, f"`{mname}.{f}` is accepted from the client"))
+    return mname, ", ".join(f"`{f}`" for f in fields), related
+
+
 def _admin_gated(app: AppModel, route: Route) -> bool:
     """A dependency whose name says it admits administrators only (``require_admin``, ``get_current_superuser``)."""
     names = [d.name for d in route.dependencies] + [v.name for v in route.auth.via]
@@ -217,15 +230,7 @@ class MassAssignment(Rule):
                         confidence=Confidence.MEDIUM, end_line=site.pos.end_line, end_col=site.pos.end_col,
                     )
                     continue
-                model = pydantic_model(app, src.model or "")
-                mname = model.name if model else (src.model or "").rsplit(".", 1)[-1]
-                names = ", ".join(f"`{f}`" for f in fields)
-                related: list[Related] = []
-                if model is not None:
-                    for f in fields:
-                        mf = model.field(f)
-                        if mf is not None:
-                            related.append(Related(model.path, mf.line, f"`{mname}.{f}` is accepted from the client"))
+                mname, names, related = _accepted(app, src, fields)
                 yield self.finding(
                     fn.path, line, site.pos.col,
                     f"{how} copies every field of `{mname}` from {src.text()} of `{ctx.route.display()}`, "
@@ -342,15 +347,7 @@ class MassAssignment(Rule):
 
     def _moved_finding(self, app: AppModel, ctx: Context, site: CallSite, how: str, src: Source,
                        moved: list[str]) -> Finding:
-        model = pydantic_model(app, src.model or "")
-        mname = model.name if model else (src.model or "").rsplit(".", 1)[-1]
-        names = ", ".join(f"`{f}`" for f in moved)
-        related: list[Related] = []
-        if model is not None:
-            for f in moved:
-                mf = model.field(f)
-                if mf is not None:
-                    related.append(Related(model.path, mf.line, f"`{mname}.{f}` is accepted from the client"))
+        mname, names, related = _accepted(app, src, moved)
         fn = ctx.function
         return self.finding(
             fn.path, site.pos.line, site.pos.col,

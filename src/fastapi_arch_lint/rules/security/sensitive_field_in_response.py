@@ -51,6 +51,17 @@ NO_TEXT_TYPES = frozenset({"builtins.bool", "builtins.int", "builtins.float", "d
                            "datetime.timedelta", "builtins.NoneType"})
 
 
+def _described(app: AppModel, route: Route, hits: list[Hit], via: str) -> tuple[str, list[Related], str]:
+    """The fields for a message, where each is declared, and what sends them (``the response model `UserOut```)."""
+    names = ", ".join(f"`{h.path}`" for h in hits[:6]) + (" ..." if len(hits) > 6 else "")
+    related = [Related(h.file, h.line, f"`{h.owner}.{h.path.rsplit('.', 1)[-1]}` declared here") for h in hits[:6]]
+    if via == "response model":
+        top = next((t.rsplit(".", 1)[-1] for t in route.response_model_types
+                    if pydantic_model(app, t) is not None or find_table(app, t) is not None), "")
+        return names, related, f"the response model `{top}`"
+    return names, related, f"the {via}"
+
+
 def _is_principal(fields: set[str]) -> bool:
     return bool(fields & PRINCIPAL_FIELDS)
 
@@ -185,15 +196,7 @@ class SensitiveFieldInResponse(Rule):
             hits = kept
             if not hits:
                 continue
-            names = ", ".join(f"`{h.path}`" for h in hits[:6]) + (" ..." if len(hits) > 6 else "")
-            related = [Related(h.file, h.line, f"`{h.owner}.{h.path.rsplit('.', 1)[-1]}` declared here")
-                       for h in hits[:6]]
-            if via == "response model":
-                top = next((t.rsplit(".", 1)[-1] for t in route.response_model_types
-                            if pydantic_model(app, t) is not None or find_table(app, t) is not None), "")
-                what = f"the response model `{top}`"
-            else:
-                what = f"the {via}"
+            names, related, what = _described(app, route, hits, via)
             severity = confidence = None
             admins = ""
             body_types = {t for p in route.params if p.source in ("body", "form") for t in p.type_names}
@@ -237,14 +240,7 @@ class SensitiveFieldInResponse(Rule):
         kept = [h for h in hits if h.principal is None or h.principal_listed or picked]
         if not kept:
             return
-        names = ", ".join(f"`{h.path}`" for h in kept[:6]) + (" ..." if len(kept) > 6 else "")
-        related = [Related(h.file, h.line, f"`{h.owner}.{h.path.rsplit('.', 1)[-1]}` declared here") for h in kept[:6]]
-        if via == "response model":
-            top = next((t.rsplit(".", 1)[-1] for t in route.response_model_types
-                        if pydantic_model(app, t) is not None or find_table(app, t) is not None), "")
-            what = f"the response model `{top}`"
-        else:
-            what = f"the {via}"
+        names, related, what = _described(app, route, kept, via)
         principal = next((h.principal for h in kept if h.principal is not None), None)
         whose = (f"personal data of other people ({'a list of' if any(h.principal_listed for h in kept if h.principal) else 'the record a path parameter picks of'} `{principal}`)"
                  if principal else "internal data")
