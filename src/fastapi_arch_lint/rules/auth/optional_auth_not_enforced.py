@@ -63,7 +63,8 @@ def _receiver(app: AppModel, route: Route, via: AuthVia) -> tuple[str, FunctionF
 class OptionalAuthNotEnforced(Rule):
     code = "FAL404"
     name = "optional-auth-not-enforced"
-    summary = "A scheme with `auto_error=False` whose missing credential (`None`) is never rejected"
+    summary = ("Optional auth a route relies on without rejecting `None`: a scheme with `auto_error=False`, or a "
+               "dependency that returns `None` without a credential")
     severity = Severity.WARNING
     cwe = ("CWE-287",)
     owasp = ("API2:2023",)
