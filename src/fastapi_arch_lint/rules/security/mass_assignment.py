@@ -76,6 +76,18 @@ def _object_table(app: AppModel, fn: Function, obj: Expr, line: int) -> Table | 
     return None
 
 
+def _read_attrs(app: AppModel, ctx: Context) -> set[str]:
+    """Attribute chains read on the request path (the function, the calls that led to it, the handler):
+    ``payload.project_id`` read there is taken as the code looking at the field (checking it)."""
+    read: set[str] = set(ctx.function.fact.attributes)
+    for f_, _ in ctx.trail:
+        read |= f_.fact.attributes
+    handler = app.function(ctx.route.handler.qualname)
+    if handler is not None:
+        read |= handler.fact.attributes
+    return read
+
+
 def _accepted(app: AppModel, src: Source, fields: list[str]) -> tuple[str, str, list[Related]]:
     """The request model's name, ``fields`` listed for a message, and where each is declared."""
     model = pydantic_model(app, src.model or "")
@@ -206,8 +218,9 @@ class MassAssignment(Rule):
                 keys = [] if table is None else [f for f in self._key_fields(app, ctx, src, table, privileged)
                                                   if not self._covered(f, set_here)]
                 if not fields and not keys and loop:
+                    read = _read_attrs(app, ctx)
                     moved = [f for f in self._row_keys(app, fn, call.args[0], src, site.pos.line)
-                             if not self._covered(f, set_here)]
+                             if not self._covered(f, set_here) and not any(r.endswith("." + f) for r in read)]
                     if moved:
                         reported.add(key)
                         yield self._moved_finding(app, ctx, site, how, src, moved)
@@ -266,12 +279,7 @@ class MassAssignment(Rule):
         model = pydantic_model(app, src.model or "")
         if model is None:
             return []
-        read: set[str] = set(ctx.function.fact.attributes)
-        for f_, _ in ctx.trail:
-            read |= f_.fact.attributes
-        handler = app.function(ctx.route.handler.qualname)
-        if handler is not None:
-            read |= handler.fact.attributes
+        read = _read_attrs(app, ctx)
         out = []
         for f in model.fields:
             if f.name in src.excluded or (src.included is not None and f.name not in src.included):
