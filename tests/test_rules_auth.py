@@ -449,6 +449,83 @@ def test_fal404_scheme_straight_into_the_handler_and_other_auth(tmp_path: Path, 
     assert "`POST /notes`" in f.message and "/drafts" not in f.message
 
 
+def test_fal404_optional_auth_by_hand_through_a_factory_and_services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dependency factory picks the optional variant, which answers None without a cookie; one route reads the
+    principal two services down, another hands it to a service that branches on None, a third is also guarded."""
+    found = run(tmp_path, monkeypatch, OptionalAuthNotEnforced, {
+        "app/__init__.py": "",
+        "app/auth.py": """
+            from typing import Annotated
+
+            from fastapi import Cookie, Depends, HTTPException
+
+
+            class Person:
+                id: int = 0
+
+
+            def _strict(session_id: Annotated[str | None, Cookie()] = None) -> Person:
+                if session_id is None:
+                    raise HTTPException(status_code=401)
+                return Person()
+
+
+            def _lenient(session_id: Annotated[str | None, Cookie()] = None) -> Person | None:
+                if not session_id:
+                    return None
+                return Person()
+
+
+            def person(required: bool = True):
+                return _strict if required else _lenient
+        """,
+        "app/services.py": """
+            def orders_of(person) -> list[int]:
+                return _query(person)
+
+
+            def _query(who) -> list[int]:
+                return [who.id]
+
+
+            def maybe_orders(person) -> list[int]:
+                if person is None:
+                    return []
+                return orders_of(person)
+        """,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+
+            from app.auth import person
+            from app.services import maybe_orders, orders_of
+
+            app = FastAPI()
+
+
+            @app.get("/orders")
+            def orders(who=Depends(person(required=False))) -> list[int]:
+                return orders_of(who)
+
+
+            @app.get("/orders/maybe")
+            def some_orders(who=Depends(person(required=False))) -> list[int]:
+                return maybe_orders(who)
+
+
+            @app.get("/orders/strict")
+            def strict_orders(who=Depends(person())) -> list[int]:
+                return orders_of(who)
+        """,
+    })
+    [f] = found
+    assert (f.path, f.line) == ("app/main.py", 11)
+    assert "`orders` takes the principal `who` from `_lenient`" in f.message
+    assert "`session_id` is missing" in f.message and "`who.id`" in f.message
+    assert "`GET /orders`" in f.message
+    assert any(r.path == "app/services.py" and r.line == 7 for r in f.related)  # the read, two calls down
+    assert any(r.path == "app/auth.py" and "returns `None`" in r.message for r in f.related)
+
+
 # -- FAL405 ----------------------------------------------------------------------------
 
 

@@ -701,6 +701,43 @@ def test_sensitive_field_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert len(found) == 1 and "`iban`" in found[0].message and "password_hash" not in found[0].message
 
 
+def test_sensitive_field_internal_fields_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Internal fields: a warning where no admin check guards the route, none in the caller's own record or the
+    back office; the option replaces the names (globs), and a secret among them stays a secret's error."""
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/routes.py": """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter()
+
+
+            class Part(BaseModel):
+                sku: str
+                supplier_price: int
+                supplier_code: str
+
+
+            @router.get("/parts")
+            def parts() -> list[Part]:
+                return []
+
+
+            @router.get("/admin/parts")
+            def parts_for_staff() -> list[Part]:
+                return []
+        """,
+    }
+    found = run(tmp_path, monkeypatch, SensitiveFieldInResponse, files)
+    assert [(f.line, f.severity, f.confidence) for f in found] == [(14, Severity.WARNING, Confidence.MEDIUM)]
+    assert "`supplier_price`" in found[0].message and "supplier_code" not in found[0].message
+    found = run(tmp_path, monkeypatch, SensitiveFieldInResponse, files, {"internal-fields": ["supplier_*"]})
+    assert len(found) == 1 and "`supplier_price`, `supplier_code`" in found[0].message
+    assert run(tmp_path, monkeypatch, SensitiveFieldInResponse, files, {"internal-fields": []}) == []
+
+
 def test_mass_assignment_variants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     found = run(tmp_path, monkeypatch, MassAssignment, {
         "app/__init__.py": "",
@@ -746,6 +783,57 @@ def test_mass_assignment_variants(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     })
     assert lines(found) == [("app/routes.py", 22), ("app/routes.py", 28)]
     assert all("`balance`" in f.message for f in found)
+
+
+def test_mass_assignment_query_parameters_options_and_admin_routes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Privileged query parameters written onto rows: an option adds a name (a glob), an admin dependency and a
+    membership check keep them quiet, and a value passed through a local is still followed."""
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/routes.py": """
+            from fastapi import APIRouter, Depends, HTTPException
+            from sqlmodel import Field, Session, SQLModel
+
+            router = APIRouter()
+
+
+            class Ticket(SQLModel, table=True):
+                id: int | None = Field(default=None, primary_key=True)
+                priority: str = "normal"
+                internal_flag: bool = False
+
+
+            def require_admin() -> None:
+                return None
+
+
+            @router.post("/tickets")
+            def open_ticket(priority: str = "normal", internal_flag: bool = False):
+                chosen = internal_flag
+                return Ticket(priority=priority, internal_flag=chosen)
+
+
+            @router.post("/admin/tickets", dependencies=[Depends(require_admin)])
+            def open_any(internal_flag: bool = False):
+                return Ticket(internal_flag=internal_flag)
+
+
+            @router.post("/tickets/{ticket_id}/priority-bump")
+            def bump(ticket_id: int, priority: str, session: Session):
+                if priority not in ("high", "urgent"):
+                    raise HTTPException(status_code=422)
+                ticket = session.get(Ticket, ticket_id)
+                ticket.priority = priority
+                return ticket
+        """,
+    }
+    found = run(tmp_path, monkeypatch, MassAssignment, files)
+    assert [(f.line, f.severity) for f in found] == [(21, Severity.WARNING)]
+    assert "`internal_flag`" in found[0].message and "`Ticket(..., internal_flag=chosen)`" in found[0].message
+    found = run(tmp_path, monkeypatch, MassAssignment, files, {"privileged-query-parameters": ["prio*"]})
+    assert [(f.line, f.severity) for f in found] == [(21, Severity.WARNING)]
+    assert "`priority`" in found[0].message
 
 
 def test_mass_assignment_whose_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -627,13 +627,34 @@ class Flow:
                 found = s
         return found
 
-    @staticmethod
-    def _dump(src: Source, call: Call) -> Source:
-        exc = str_set(call.kwarg("exclude")) or frozenset()
-        inc = str_set(call.kwarg("include"))
+    def _dump(self, src: Source, call: Call) -> Source:
+        exc = self._names_set(call.kwarg("exclude"), call.line)
+        inc = self._names_set(call.kwarg("include"), call.line)
         if call.kwarg("include") is not None and inc is None:
             inc = frozenset()
-        return replace(src, shape="dump", excluded=src.excluded | exc, included=inc if inc is not None else src.included)
+        if call.kwarg("exclude") is not None and exc is None:
+            inc = frozenset()  # an exclusion the code computes: which fields are copied is unknown, none is assumed
+        return replace(src, shape="dump", excluded=src.excluded | (exc or frozenset()),
+                       included=inc if inc is not None else src.included)
+
+    def _names_set(self, e: Expr | None, line: int) -> frozenset[str] | None:
+        """A literal set of names, or a local bound to one before ``line`` and grown by ``x.add("name")``."""
+        found = str_set(e)
+        if found is not None or not isinstance(e, Name):
+            return found
+        binds = [a for a in self.assigns.get(e.id, ()) if a.pos.line < line]
+        if len(binds) != 1 or binds[0].augmented:
+            return None
+        found = str_set(binds[0].value)
+        if found is None:
+            return None
+        for site, _ in self.fn.calls:
+            f = site.call.func
+            if isinstance(f, Attr) and isinstance(f.value, Name) and f.value.id == e.id and site.pos.line < line:
+                if f.attr != "add" or len(site.call.args) != 1 or not isinstance(site.call.args[0], Const):
+                    return None
+                found = found | {str(site.call.args[0].value)}
+        return found
 
     # -- constants -----------------------------------------------------------
     def is_constant(self, e: Expr | None, line: int, _depth: int = 0, kind: str = "") -> bool:

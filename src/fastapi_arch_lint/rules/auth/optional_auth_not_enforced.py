@@ -11,6 +11,7 @@ from fastapi_arch_lint.model.facts import FunctionFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import unique_routes
 from fastapi_arch_lint.rules.auth._common import call_args_names, handler_name, names_in, roots, short
+from fastapi_arch_lint.rules.auth._maybe_none import MaybeNoneUse, maybe_none_uses, result_tested
 
 
 def receiving_param(fact: FunctionFact, scheme: str) -> str | None:
@@ -62,7 +63,8 @@ def _receiver(app: AppModel, route: Route, via: AuthVia) -> tuple[str, FunctionF
 class OptionalAuthNotEnforced(Rule):
     code = "FAL404"
     name = "optional-auth-not-enforced"
-    summary = "A scheme with `auto_error=False` whose missing credential (`None`) is never rejected"
+    summary = ("Optional auth a route relies on without rejecting `None`: a scheme with `auto_error=False`, or a "
+               "dependency that returns `None` without a credential")
     severity = Severity.WARNING
     cwe = ("CWE-287",)
     owasp = ("API2:2023",)
@@ -96,12 +98,16 @@ class OptionalAuthNotEnforced(Rule):
                 # the handler receives the dependency's result and rejects ``None`` itself
                 if qualname != route.handler.qualname and _handler_rejects(route, qualname):
                     continue
+                # every function that takes the dependency's result branches on ``None``: built for anonymous callers
+                if qualname != route.handler.qualname and result_tested(app, route, qualname):
+                    continue
                 p = fact.param(param)
                 g = groups.setdefault((qualname, via.name), {
                     "path": path, "line": p.pos.line if p else line, "col": p.pos.col if p else 1,
                     "param": param, "via": via, "routes": [], "func": qualname,
                 })
                 g["routes"].append(route)
+        yield from self._by_hand(app, {q for q, _ in groups})
         for (qualname, scheme), g in sorted(groups.items()):
             routes = g["routes"]
             shown = ", ".join(f"`{r.display()}`" for r in routes[:3])
@@ -120,4 +126,41 @@ class OptionalAuthNotEnforced(Rule):
                      f"explicitly (`if {g['param']} is None: return None`) so readers see it",
                 related=related,
                 entity=f"{qualname} {scheme}",
+            )
+
+    def _by_hand(self, app: AppModel, reported: set[str]) -> Iterator[Finding]:
+        """Optional auth written by hand: a dependency that answers ``None`` for a missing credential, whose
+        result a function on the route uses (an attribute of it, a lookup or a write with it) without ever
+        testing it for ``None``."""
+        groups: dict[tuple[str, str], list[MaybeNoneUse]] = {}
+        for use in maybe_none_uses(app):
+            if use.source.qualname in reported:
+                continue  # its scheme receiver is reported above
+            groups.setdefault((use.consumer.qualname, use.param), []).append(use)
+        for (_consumer, param), uses in sorted(groups.items()):
+            u = uses[0]
+            routes = list(dict.fromkeys(x.route for x in uses))
+            shown = ", ".join(f"`{r.display()}`" for r in routes[:3])
+            if len(routes) > 3:
+                shown += f" and {len(routes) - 3} more"
+            src = u.source
+            pf = u.consumer.fact.param(param)
+            related = [Related(src.path, src.line, f"`{short(src.qualname)}` returns `None` {src.why}")]
+            if u.chain:
+                related += [Related(f.path, f.fact.pos.line, f"`{short(f.qualname)}` passes it on unchecked")
+                            for f in u.chain]
+            related.append(Related(u.where[0], u.where[1], u.what))
+            related += [Related(r.registered.path, r.registered.line,
+                                f"`{r.display()}` (`{handler_name(r)}`) has no other authentication") for r in routes]
+            through = f" through `{short(u.chain[-1].qualname)}`" if u.chain else ""
+            yield self.finding(
+                u.consumer.path, pf.pos.line if pf else u.consumer.fact.pos.line, pf.pos.col if pf else 1,
+                f"`{short(u.consumer.qualname)}` takes the principal `{param}` from `{short(src.qualname)}`{through}, "
+                f"which returns `None` {src.why}, and never checks for `None` before {u.what_short}: an anonymous "
+                f"request to {shown} is not answered 401 but {u.effect}",
+                help=f"depend on a dependency that raises `HTTPException(401)` when there is no credential, or test "
+                     f"`if {param} is None: raise HTTPException(401)` first; if anonymous callers are welcome, "
+                     f"branch on `{param}` explicitly",
+                related=related,
+                entity=f"{u.consumer.qualname} {param} {src.qualname}",
             )

@@ -9,11 +9,12 @@ from fastapi_arch_lint.analysis.index import table_named
 from fastapi_arch_lint.analysis.names import is_password_column
 from fastapi_arch_lint.analysis.taint import Context, Source, contexts
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, Function, Table
-from fastapi_arch_lint.model.facts import CallSite
-from fastapi_arch_lint.model.expr import Attr, Const, render
+from fastapi_arch_lint.model.app import AppModel, Function, Route, Table
+from fastapi_arch_lint.model.facts import CallSite, CompareFact
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, dotted, render, walk
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, pydantic_model
+from fastapi_arch_lint.rules.security._privileged_query import query_writes
 
 # a route gated by one of these dependencies is an admin tool: writing privileged fields is its job
 ADMIN_GATE = re.compile(r"(?i)(admin|superuser|staff)")
@@ -31,6 +32,86 @@ DICT_VALUE_TYPES = frozenset({"builtins.str", "typing.Any", "builtins.object", "
                               "builtins.bool", "builtins.list", "typing.Union", "typing.Optional"})
 
 
+def _names(e: Expr | None) -> set[str]:
+    out: set[str] = set()
+    for x in walk(e) if e is not None else ():
+        if isinstance(x, Name):
+            out.add(x.id)
+    return out
+
+
+def _object_table(app: AppModel, fn: Function, obj: Expr, line: int) -> Table | None:
+    """The table of the ORM object ``obj`` names, when the function says: a parameter annotated with the table
+    class, or a local assigned from ``db.get(Table, ...)``, ``select(Table)...`` or a project function annotated
+    to return the table."""
+    if not isinstance(obj, Name):
+        return None
+    p = fn.fact.param(obj.id)
+    if p is not None and p.annotation is not None:
+        for n in sorted(_names(p.annotation) | {dotted(p.annotation) or ""}):
+            t = table_named(app, n, fn.module) if n else None
+            if t is not None:
+                return t
+        return None
+    targets = {(s.call.line, s.call.col): t for s, t in fn.calls}
+    for a in reversed(fn.fact.scope.assigns):
+        if a.target != obj.id or a.pos.line > line or a.value is None:
+            continue
+        for x in walk(a.value):
+            if not isinstance(x, Call):
+                continue
+            target = targets.get((x.line, x.col))
+            callee = app.functions.get(target) if target else None
+            if callee is not None and callee.fact.returns is not None:
+                for n in sorted(_names(callee.fact.returns)):
+                    t = table_named(app, n, callee.module)
+                    if t is not None:
+                        return t
+            for arg in x.args[:1]:
+                if isinstance(arg, Name):
+                    t = table_named(app, arg.id, fn.module)
+                    if t is not None:
+                        return t
+        return None
+    return None
+
+
+def _read_attrs(app: AppModel, ctx: Context) -> set[str]:
+    """Attribute chains read on the request path (the function, the calls that led to it, the handler):
+    ``payload.project_id`` read there is taken as the code looking at the field (checking it)."""
+    read: set[str] = set(ctx.function.fact.attributes)
+    for f_, _ in ctx.trail:
+        read |= f_.fact.attributes
+    handler = app.function(ctx.route.handler.qualname)
+    if handler is not None:
+        read |= handler.fact.attributes
+    return read
+
+
+def _accepted(app: AppModel, src: Source, fields: list[str]) -> tuple[str, str, list[Related]]:
+    """The request model's name, ``fields`` listed for a message, and where each is declared."""
+    model = pydantic_model(app, src.model or "")
+    mname = model.name if model else (src.model or "").rsplit(".", 1)[-1]
+    related: list[Related] = []
+    if model is not None:
+        for f in fields:
+            mf = model.field(f)
+            if mf is not None:
+                related.append(Related(model.path, mf.line, f"`{mname}.{f}` is accepted from the client"))
+    return mname, ", ".join(f"`{f}`" for f in fields), related
+
+
+def _admin_gated(app: AppModel, route: Route) -> bool:
+    """A dependency whose name says it admits administrators only (``require_admin``, ``get_current_superuser``)."""
+    names = [d.name for d in route.dependencies] + [v.name for v in route.auth.via]
+    for n in names:
+        short = n.rsplit(".", 1)[-1]
+        parent = n.rsplit(".", 1)[0]
+        if ADMIN_GATE.search(short) or (parent in app.functions and ADMIN_GATE.search(parent.rsplit(".", 1)[-1])):
+            return True
+    return False
+
+
 def _owned(app: AppModel, foreign_key: str, privileged: set[str]) -> bool:
     """The table ``foreign_key`` (``projects.id``) points to has an owner or tenant column: its rows belong to someone."""
     name = foreign_key.split(".", 1)[0]
@@ -46,7 +127,10 @@ class MassAssignment(Rule):
     name = "mass-assignment"
     summary = "A request model with privileged fields (`is_admin`, `role`, `owner_id`...) is written wholesale onto an ORM object"
     severity = Severity.ERROR
-    other_severities = {Severity.WARNING: "when a request model carries an unchecked foreign key to records that have an owner (medium confidence)"}
+    other_severities = {Severity.WARNING: "with medium confidence, when a request model carries an unchecked foreign key "
+                                          "to records that have an owner, a loop of `setattr` copies a row's id or "
+                                          "foreign keys from the request, or a query parameter such as `status` is "
+                                          "written onto a row"}
     cwe = ("CWE-915",)
     owasp = ("API3:2023",)
     security_severity = 8.1
@@ -55,11 +139,14 @@ class MassAssignment(Rule):
                               "verified", "role", "roles", "permissions", "scopes", "groups", "owner_id", "user_id",
                               "tenant_id", "organization_id", "balance", "credits", "plan", "tier", "is_premium",
                               "approved", "is_approved"],
+        # query parameters that must not reach a row (globs); the names of ``privileged-fields`` count too
+        "privileged-query-parameters": ["status", "internal_*"],
     }
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         privileged = {p.lower() for p in self.options["privileged-fields"]}
         reported: set[tuple[str, int]] = set()
+        yield from self._query_writes(app, privileged, reported)
         for ctx in contexts(app):
             if self._admin_route(ctx):
                 continue
@@ -94,8 +181,11 @@ class MassAssignment(Rule):
                             hit = (s, f"`{render(func, 40)}({render(call.args[0], 40)})`")
                             table = t
                 # ``for k, v in payload.model_dump().items(): setattr(obj, k, v)``
+                loop = False
                 if hit is None and dump_iterated is not None and (target or render(func)) in ("builtins.setattr", "setattr") \
-                        and len(call.args) >= 2 and not isinstance(call.args[1], Const):
+                        and len(call.args) >= 2 and not isinstance(call.args[1], Const) \
+                        and not self._keys_filtered(fn, call.args[1], dump_iterated):
+                    loop = True
                     hit = (dump_iterated, f"`setattr({render(call.args[0], 30)}, {render(call.args[1], 20)}, ...)` in a loop "
                                           f"over {'the dumped request model' if dump_iterated.shape == 'dump' else 'the client’s dict'}")
                 if hit is None:
@@ -127,6 +217,14 @@ class MassAssignment(Rule):
                 fields = [f for f in self._privileged(app, src, privileged, table) if not self._covered(f, set_here)]
                 keys = [] if table is None else [f for f in self._key_fields(app, ctx, src, table, privileged)
                                                   if not self._covered(f, set_here)]
+                if not fields and not keys and loop:
+                    read = _read_attrs(app, ctx)
+                    moved = [f for f in self._row_keys(app, fn, call.args[0], src, site.pos.line)
+                             if not self._covered(f, set_here) and not any(r.endswith("." + f) for r in read)]
+                    if moved:
+                        reported.add(key)
+                        yield self._moved_finding(app, ctx, site, how, src, moved)
+                    continue
                 if not fields and not keys:
                     continue
                 reported.add(key)
@@ -145,15 +243,7 @@ class MassAssignment(Rule):
                         confidence=Confidence.MEDIUM, end_line=site.pos.end_line, end_col=site.pos.end_col,
                     )
                     continue
-                model = pydantic_model(app, src.model or "")
-                mname = model.name if model else (src.model or "").rsplit(".", 1)[-1]
-                names = ", ".join(f"`{f}`" for f in fields)
-                related: list[Related] = []
-                if model is not None:
-                    for f in fields:
-                        mf = model.field(f)
-                        if mf is not None:
-                            related.append(Related(model.path, mf.line, f"`{mname}.{f}` is accepted from the client"))
+                mname, names, related = _accepted(app, src, fields)
                 yield self.finding(
                     fn.path, line, site.pos.col,
                     f"{how} copies every field of `{mname}` from {src.text()} of `{ctx.route.display()}`, "
@@ -189,12 +279,7 @@ class MassAssignment(Rule):
         model = pydantic_model(app, src.model or "")
         if model is None:
             return []
-        read: set[str] = set(ctx.function.fact.attributes)
-        for f_, _ in ctx.trail:
-            read |= f_.fact.attributes
-        handler = app.function(ctx.route.handler.qualname)
-        if handler is not None:
-            read |= handler.fact.attributes
+        read = _read_attrs(app, ctx)
         out = []
         for f in model.fields:
             if f.name in src.excluded or (src.included is not None and f.name not in src.included):
@@ -240,16 +325,86 @@ class MassAssignment(Rule):
                 return bool(names & DICT_TYPES) and names <= DICT_TYPES | DICT_VALUE_TYPES
         return False
 
+    def _query_writes(self, app: AppModel, privileged: set[str], reported: set[tuple[str, int]]) -> Iterator[Finding]:
+        """A privileged query parameter (``?is_admin=true``, ``?role=``, ``?status=``) written onto a row."""
+        extra = [p.lower() for p in self.options["privileged-query-parameters"]]
+        for w in query_writes(app, [*sorted(privileged), *extra], lambda r: _admin_gated(app, r)):
+            key = (w.fn.path, w.line)
+            if key in reported:
+                continue
+            reported.add(key)
+            name = w.param.alias or w.param.name
+            strong = name.lower() in privileged
+            related = [Related(w.route.handler.path, w.param.line or w.route.handler.line,
+                               f"`{name}` is a query parameter of `{w.route.handler.qualname.rsplit('.', 1)[-1]}`"),
+                       Related(w.route.registered.path, w.route.registered.line, f"route `{w.route.display()}`")]
+            related += [Related(f.path, site.pos.line, f"`{name}` passed into `{render(site.call.func, 60)}(...)`")
+                        for f, site in w.trail]
+            onto = f"the `{w.table}` row" if w.table else "the row"
+            yield self.finding(
+                w.fn.path, w.line, w.col,
+                f"{w.how} writes the query parameter `{name}` of `{w.route.display()}` onto {onto}: any caller "
+                f"of the route chooses it (`?{name}=...`), and nothing on the way checks the value against the "
+                "caller's rights",
+                help=f"set `{name}` on the server (from the authenticated principal or a fixed default), or check it "
+                     f"(`if {name} not in allowed_for(user): raise HTTPException(403)`); privilege changes belong "
+                     "in an admin-only route",
+                related=related, entity=f"{w.route.display()} {name}",
+                severity=None if strong else Severity.WARNING, confidence=None if strong else Confidence.MEDIUM,
+            )
+
+    def _moved_finding(self, app: AppModel, ctx: Context, site: CallSite, how: str, src: Source,
+                       moved: list[str]) -> Finding:
+        mname, names, related = _accepted(app, src, moved)
+        fn = ctx.function
+        return self.finding(
+            fn.path, site.pos.line, site.pos.col,
+            f"{how} writes every field of `{mname}` from {src.text()} of `{ctx.route.display()}` onto an existing "
+            f"row, including {names}, a foreign key: a client can move the row under a record of its choosing",
+            help=f"exclude {names} from the copy (`model_dump(exclude={{...}})`, or a separate update model "
+                 "without them), or filter the keys against an allowlist in the loop",
+            related=(*related, *ctx.related()), entity=ctx.entity(), severity=Severity.WARNING,
+            confidence=Confidence.MEDIUM, end_line=site.pos.end_line, end_col=site.pos.end_col,
+        )
+
+    @staticmethod
+    def _row_keys(app: AppModel, fn: Function, obj: Expr, src: Source, line: int) -> list[str]:
+        """Fields of the dumped request model that are a foreign key of the row's table (``project_id``), when the
+        table of ``obj`` is known; else fields named like a foreign-key column of some table. The primary key is
+        left out: update models echo ``id`` back, and rewriting it collides rather than grants anything."""
+        model = pydantic_model(app, src.model or "")
+        if model is None:
+            return []
+        table = _object_table(app, fn, obj, line)
+        fk_names = {c.name for t in app.tables for c in t.columns if c.foreign_key}
+        out = []
+        for f in model.fields:
+            if f.name in src.excluded or (src.included is not None and f.name not in src.included):
+                continue
+            if table is not None:
+                c = table.column(f.name)
+                if c is not None and c.foreign_key and not c.primary_key:
+                    out.append(f.name)
+            elif f.name in fk_names:
+                out.append(f.name)
+        return out
+
+    @staticmethod
+    def _keys_filtered(fn: Function, key: Expr, src: Source) -> bool:
+        """``if key in ALLOWED:`` / ``if key not in EDITABLE: continue`` around the loop's ``setattr``: the keys
+        are the code's own (a membership test against something other than the request data)."""
+        if not isinstance(key, Name):
+            return False
+        for g in fn.fact.guards:
+            for _negated, atom in g.tests:
+                if isinstance(atom, CompareFact) and isinstance(atom.left, Name) and atom.left.id == key.id \
+                        and atom.op in ("in", "not in") and src.param not in {n.split(".", 1)[0] for n in _names(atom.right)}:
+                    return True
+        return False
+
     @staticmethod
     def _admin_route(ctx: Context) -> bool:
-        r = ctx.route
-        names = [d.name for d in r.dependencies] + [v.name for v in r.auth.via]
-        for n in names:
-            short = n.rsplit(".", 1)[-1]
-            parent = n.rsplit(".", 1)[0]
-            if ADMIN_GATE.search(short) or (parent in ctx.app.functions and ADMIN_GATE.search(parent.rsplit(".", 1)[-1])):
-                return True
-        return False
+        return _admin_gated(ctx.app, ctx.route)
 
     @staticmethod
     def _dump_iterated(ctx: Context) -> Source | None:

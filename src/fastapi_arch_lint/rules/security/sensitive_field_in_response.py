@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -38,11 +39,27 @@ class Hit(NamedTuple):
     line: int
     principal: str | None = None  # the principal record (a user) it sits in, if any
     principal_listed: bool = False  # that record is one of a list
+    internal: bool = False  # an internal field (option ``internal-fields``), not a secret
 
+
+# who may see internal data: an administrator (a dependency's name or an admin path segment)
+ADMIN_GATE = re.compile(r"(?i)(admin|superuser|staff|backoffice|back_office|internal)")
+ADMIN_PATH = re.compile(r"(?i)(^|/)(admin|backoffice|back-office|internal|staff)(/|$)")
 
 # field types that cannot hold a secret's text: a flag, a number, a moment
 NO_TEXT_TYPES = frozenset({"builtins.bool", "builtins.int", "builtins.float", "datetime.datetime", "datetime.date",
                            "datetime.timedelta", "builtins.NoneType"})
+
+
+def _described(app: AppModel, route: Route, hits: list[Hit], via: str) -> tuple[str, list[Related], str]:
+    """The fields for a message, where each is declared, and what sends them (``the response model `UserOut```)."""
+    names = ", ".join(f"`{h.path}`" for h in hits[:6]) + (" ..." if len(hits) > 6 else "")
+    related = [Related(h.file, h.line, f"`{h.owner}.{h.path.rsplit('.', 1)[-1]}` declared here") for h in hits[:6]]
+    if via == "response model":
+        top = next((t.rsplit(".", 1)[-1] for t in route.response_model_types
+                    if pydantic_model(app, t) is not None or find_table(app, t) is not None), "")
+        return names, related, f"the response model `{top}`"
+    return names, related, f"the {via}"
 
 
 def _is_principal(fields: set[str]) -> bool:
@@ -63,7 +80,8 @@ class SensitiveFieldInResponse(Rule):
     other_severities = {Severity.INFO: "when the secrets are other users' tokens or keys and only administrators "
                                        "can call the route: an administrator is trusted with the user records",
                         Severity.WARNING: "with medium confidence, when the response model is the request body's own "
-                                          "model: the client's input sent back to it"}
+                                          "model: the client's input sent back to it, or when the fields are internal "
+                                          "data (option `internal-fields`) sent to a caller who is no administrator"}
     cwe = ("CWE-200", "CWE-213")
     owasp = ("API3:2023",)
     security_severity = 7.5
@@ -74,6 +92,13 @@ class SensitiveFieldInResponse(Rule):
         "suffixes": ["_password", "_secret", "_token", "_api_key", "_private_key", "_password_hash"],
         "allow": ["token_type", "page_token", "next_page_token", "prev_page_token", "previous_page_token",
                   "csrf_token"],
+        # internal data no client outside the back office needs (globs): notes staff keep, cost and margin, and
+        # personal data of others
+        "internal-fields": ["internal_note", "internal_notes", "internal_comment", "internal_comments", "internal_memo",
+                            "staff_note", "staff_notes", "admin_note", "admin_notes", "cost_price", "unit_cost",
+                            "purchase_price", "wholesale_price", "supplier_price", "profit_margin", "gross_margin",
+                            "margin_percent", "margin_percentage", "markup", "date_of_birth", "birth_date", "birthdate",
+                            "dob", "social_security_number", "national_id", "national_id_number", "passport_number"],
         "token-routes": ["login", "token", "tokens", "signin", "sign-in", "refresh", "oauth", "oauth2", "auth",
                          "session", "sessions", "signup", "sign-up", "register", "api-keys", "apikeys", "keys",
                          "credentials"],
@@ -85,6 +110,15 @@ class SensitiveFieldInResponse(Rule):
         if n in allow:
             return False
         return n in fields or n.endswith(suffixes)
+
+    def internal(self, name: str) -> bool:
+        """A field named by the ``internal-fields`` option (globs, case-insensitive) that is not a secret."""
+        try:
+            patterns = self._internal_patterns
+        except AttributeError:
+            patterns = self._internal_patterns = tuple(p.lower() for p in self.options["internal-fields"])
+        n = name.lower()
+        return not self.sensitive(name) and n not in self._lowered()[0] and any(fnmatch.fnmatchcase(n, p) for p in patterns)
 
     def _lowered(self) -> tuple[frozenset[str], frozenset[str], tuple[str, ...], frozenset[str]]:
         """The options in lower case, once per rule instance (asked for every field of every response)."""
@@ -145,6 +179,10 @@ class SensitiveFieldInResponse(Rule):
                     via = f"returned `{table.name}` object (no response model)"
                     self._walk_table(table, "", hits, False, None)
             hits = [h for h in hits if h.path.split(".", 1)[0] not in excluded]
+            internal = [h for h in hits if h.internal]
+            hits = [h for h in hits if not h.internal]
+            if internal:
+                yield from self._internal_finding(app, route, internal, picked, via)
             kept: list[Hit] = []
             for h in hits:
                 if self.kind(h.path.rsplit(".", 1)[-1]) == "verifier":
@@ -158,15 +196,7 @@ class SensitiveFieldInResponse(Rule):
             hits = kept
             if not hits:
                 continue
-            names = ", ".join(f"`{h.path}`" for h in hits[:6]) + (" ..." if len(hits) > 6 else "")
-            related = [Related(h.file, h.line, f"`{h.owner}.{h.path.rsplit('.', 1)[-1]}` declared here")
-                       for h in hits[:6]]
-            if via == "response model":
-                top = next((t.rsplit(".", 1)[-1] for t in route.response_model_types
-                            if pydantic_model(app, t) is not None or find_table(app, t) is not None), "")
-                what = f"the response model `{top}`"
-            else:
-                what = f"the {via}"
+            names, related, what = _described(app, route, hits, via)
             severity = confidence = None
             admins = ""
             body_types = {t for p in route.params if p.source in ("body", "form") for t in p.type_names}
@@ -200,6 +230,31 @@ class SensitiveFieldInResponse(Rule):
                 severity=severity, confidence=confidence,
             )
 
+    def _internal_finding(self, app: AppModel, route: Route, hits: list[Hit], picked: bool, via: str) -> Iterator[Finding]:
+        """Internal fields (staff notes, cost, margin, a person's date of birth) sent to a caller who is not an
+        administrator: reported unless they sit in the caller's own record (a principal's record that is neither
+        one of a list nor picked by a path parameter)."""
+        if route.privileged or ADMIN_PATH.search(route.path) or any(
+                ADMIN_GATE.search(d.name.rsplit(".", 1)[-1]) for d in route.dependencies):
+            return
+        kept = [h for h in hits if h.principal is None or h.principal_listed or picked]
+        if not kept:
+            return
+        names, related, what = _described(app, route, kept, via)
+        principal = next((h.principal for h in kept if h.principal is not None), None)
+        whose = (f"personal data of other people ({'a list of' if any(h.principal_listed for h in kept if h.principal) else 'the record a path parameter picks of'} `{principal}`)"
+                 if principal else "internal data")
+        yield self.finding(
+            route.registered.path, route.registered.line, route.registered.col,
+            f"`{route.display()}` sends {names} to the client: {what} carries {whose}, and no "
+            "administrator check guards the route",
+            help="return an output model without the internal fields (or mark them `Field(exclude=True)`); if the "
+                 "route is for staff only, guard it with an admin dependency; if the field is public in your "
+                 "domain, drop it from the `internal-fields` option",
+            related=(*related, *route_related(route)), entity=route_entity(route) + " internal",
+            severity=Severity.WARNING, confidence=Confidence.MEDIUM,
+        )
+
     @staticmethod
     def _picks_a_record(route: Route) -> bool:
         """The path names a record by a parameter (``/users/{user_id}``), not the caller (``/users/me``)."""
@@ -221,6 +276,10 @@ class SensitiveFieldInResponse(Rule):
             for f in model.fields:
                 path = f"{prefix}{f.name}"
                 if f.constraint("exclude") is True or any(t in MASKED_TYPES for t in f.type_names):
+                    continue
+                if self.internal(f.name):
+                    owner = declaring(app, model, f.name)
+                    hits.append(Hit(path, owner.name, owner.path, f.line, *(principal or (None, False)), internal=True))
                     continue
                 if f.type_names and all(t in NO_TEXT_TYPES for t in f.type_names):
                     continue  # ``has_password: bool``, ``password_changed_at: datetime``: no secret fits in it
@@ -252,6 +311,9 @@ class SensitiveFieldInResponse(Rule):
         for c in table.columns:
             if self.sensitive(c.name):
                 hits.append(Hit(f"{prefix}{c.name}", table.name, table.path, c.line, *(principal or (None, False))))
+            elif self.internal(c.name):
+                hits.append(Hit(f"{prefix}{c.name}", table.name, table.path, c.line, *(principal or (None, False)),
+                                internal=True))
 
     def _decorator_excludes(self, route: Route) -> frozenset[str]:
         for d in route.handler.fact.decorators:
