@@ -21,7 +21,6 @@ from fastapi_arch_lint.rules.auth._common import (
     privileged,
     reachable_functions,
     roots,
-    short,
 )
 from fastapi_arch_lint.rules.auth._principal import Flow, route_flow
 
