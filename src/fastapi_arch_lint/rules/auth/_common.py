@@ -186,6 +186,12 @@ def credential_readers(app: AppModel, route: Route) -> list[tuple[Function | Non
     return out
 
 
+# a column naming the user a row belongs to (a key, not a display name: ``author`` alone is often a name)
+OWNER_NAME_RE = re.compile(
+    r"^(owner|user|author|creator|uploader|submitter|customer|buyer|seller|patient|requester|reporter)(_id|_uuid|id)$"
+    r"|^(created_by|createdby|uploaded_by|owned_by)(_id|_user_id)?$|^owner_\w*id$", re.I)
+
+
 # dependencies on the chain that check more than identity: roles, scopes, ownership, permissions
 PRIVILEGE_RE = re.compile(
     r"admin|superuser|staff|manager|moderator|supervisor|role|permission|privilege|owner|owned|can_|acl|policy|authoriz",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from fastapi_arch_lint.analysis.index import find_table, unique_routes
 from fastapi_arch_lint.model.app import AppModel, Function, Route
 from fastapi_arch_lint.model.expr import Attr, Call, Cond, Const, Expr, Name, dotted, walk
-from fastapi_arch_lint.model.facts import FunctionFact
+from fastapi_arch_lint.model.facts import CompareFact, FunctionFact
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.rules.auth._common import CREDENTIAL_NAME_RE, CREDENTIAL_SOURCES, names_in, short
 
@@ -42,7 +42,8 @@ class MaybeNoneUse:
     where: tuple[str, int]  # the use
     what: str  # for the related location: "`member.id` read in `add_note`"
     what_short: str  # "reading `member.id`"
-    effect: str  # "the lookup with `None`"
+    effect: str  # "creates a `Note` row that belongs to nobody"
+    unscoped: bool = False  # the principal narrows a query only when it is set: anonymous callers get it unscoped
 
 
 def _returns_none(fact: FunctionFact) -> int:
@@ -184,6 +185,44 @@ def _tests_none(fact: FunctionFact, param: str) -> bool:
     return False
 
 
+def _narrows_only(fact: FunctionFact, param: str) -> tuple[int, str] | None:
+    """``if viewer is not None: query = query.where(Invoice.owner_id == viewer.id)``: the principal scopes a
+    value only when it is there, so without it the value stays unscoped (every owner's rows). The line of the
+    narrowing and the name narrowed."""
+    for g in fact.guards:
+        tests_param = any(
+            (isinstance(atom, Name) and atom.id == param and not negated)
+            or (isinstance(atom, CompareFact) and ((atom.op == "is not") != negated) and any(
+                isinstance(x, Name) and x.id == param for x in (atom.left, atom.right))
+                and any(isinstance(x, Const) and x.value is None for x in (atom.left, atom.right)))
+            for negated, atom in g.tests)
+        if not tests_param or g.body_raises:
+            continue
+        body = {fact.calls[i].pos.line for i in g.body_calls if i < len(fact.calls)}
+        for a in fact.scope.assigns:
+            # the guard records the calls of its branch, not its assignments: ``query = query.where(...)`` is a call
+            if a.pos.line not in body or a.pos.line <= g.pos.line or a.value is None or "." in a.target:
+                continue
+            names = {n.split(".", 1)[0] for n in names_in(a.value)}
+            if a.target in names and param in names and _filters_by(a.value, param):
+                return a.pos.line, a.target
+    return None
+
+
+NARROWING = frozenset({"where", "filter", "filter_by"})
+
+
+def _filters_by(value: Expr, param: str) -> bool:
+    """``query.where(Note.author_id == member.id)``: a filter call whose arguments read the principal (not
+    ``add_columns(liked_by(member.id))`` or ``options(...)``, which annotate what everybody sees)."""
+    for node in walk(value):
+        if isinstance(node, Call) and isinstance(node.func, Attr) and node.func.attr in NARROWING:
+            args = [*node.args, *(v for _, v in node.kwargs)]
+            if any(n.split(".", 1)[0] == param for x in args for n in names_in(x)):
+                return True
+    return False
+
+
 def _bound(callee: Function, call: Call, param: str) -> str | None:
     """The callee's parameter that receives the bare name ``param`` at ``call``."""
     positional = [p for p in callee.fact.params if p.kind == "positional"]
@@ -226,6 +265,13 @@ def _use(app: AppModel, fn: Function, param: str, depth: int, seen: set[str]) ->
         return None
     seen = seen | {fn.qualname}
     fact = fn.fact
+    narrowed = _narrows_only(fact, param)
+    if narrowed is not None:
+        line, target = narrowed
+        return ("unscoped", (fn.path, line, f"`{target}` narrowed by `{param}` only when it is set, in "
+                                            f"`{short(fn.qualname)}`",
+                             f"narrowing `{target}` by it only when it is set",
+                             f"gets `{target}` unscoped: every owner's rows"))
     if _tests_none(fact, param):
         return ("guarded", ())
     used: tuple | None = None
@@ -277,12 +323,12 @@ def _uses(app: AppModel) -> list[MaybeNoneUse]:
             if param is None:
                 continue
             r = _use(app, consumer, param, DEPTH, set())
-            if r is None or r[0] != "used":
+            if r is None or r[0] == "guarded":
                 continue
             path, line, what, what_short, effect = r[1]
             chain = tuple(app.functions[q] for q in chains.get(d.name, ()) if q in app.functions)
             out.append(MaybeNoneUse(route, sources[d.name], consumer, param, chain, (path, line), what, what_short,
-                                    effect))
+                                    effect, r[0] == "unscoped"))
     return out
 
 

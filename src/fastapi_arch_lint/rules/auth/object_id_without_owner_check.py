@@ -17,6 +17,7 @@ from fastapi_arch_lint.rules.auth._common import (
     func_name,
     handler_name,
     names_in,
+    OWNER_NAME_RE,
     principal_params,
     privileged,
     reachable_functions,
@@ -104,9 +105,6 @@ LOGIN_TABLE_NAMES = frozenset({"account", "accounts", "member", "members", "cust
                                "profiles", "person", "people"})
 LOGIN_COLUMN_RE = re.compile(r"^(email|email_address|username|hashed_password|password_hash|password)$", re.I)
 # a column that names who owns a row, or the tenant it belongs to (a key: ``author`` alone is often a name)
-OWNER_NAME_RE = re.compile(
-    r"^(owner|user|author|creator|uploader|submitter|customer|buyer|seller|patient|requester|reporter)(_id|_uuid|id)$"
-    r"|^(created_by|createdby|uploaded_by|owned_by)(_id|_user_id)?$|^owner_\w*id$", re.I)
 TENANT_NAME_RE = re.compile(r"^(organization|organisation|org|tenant|workspace|household|company|group|team)"
                             r"(_id|_uuid|id)$", re.I)
 # a path parameter that names a tenant: a dependency or middleware that consumes it scopes the request

@@ -156,8 +156,10 @@ class OptionalAuthNotEnforced(Rule):
             yield self.finding(
                 u.consumer.path, pf.pos.line if pf else u.consumer.fact.pos.line, pf.pos.col if pf else 1,
                 f"`{short(u.consumer.qualname)}` takes the principal `{param}` from `{short(src.qualname)}`{through}, "
-                f"which returns `None` {src.why}, and never checks for `None` before {u.what_short}: an anonymous "
-                f"request to {shown} is not answered 401 but {u.effect}",
+                f"which returns `None` {src.why}, and "
+                + (f"uses it only for {u.what_short}: an anonymous request to {shown} {u.effect}" if u.unscoped else
+                   f"never checks for `None` before {u.what_short}: an anonymous request to {shown} is not "
+                   f"answered 401 but {u.effect}"),
                 help=f"depend on a dependency that raises `HTTPException(401)` when there is no credential, or test "
                      f"`if {param} is None: raise HTTPException(401)` first; if anonymous callers are welcome, "
                      f"branch on `{param}` explicitly",

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fastapi_arch_lint.analysis.calls import call_target
+from fastapi_arch_lint.analysis.index import returned_table
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route, Table
 from fastapi_arch_lint.model.expr import Call, Const, DictExpr, walk
@@ -35,9 +36,13 @@ from fastapi_arch_lint.rules.auth._common import (
     requires_auth,
     verifies_signature,
 )
-from fastapi_arch_lint.rules.auth.object_id_without_owner_check import OWNER_COLUMN_RE
-from fastapi_arch_lint.rules.security.sensitive_field_in_response import SensitiveFieldInResponse
 
+# a foreign key naming whose rows these are (a row owned through it is someone's data)
+OWNER_COLUMN_RE = re.compile(
+    r"^(owner|user|author|creator|created_by|customer|account|tenant|org|organization|organisation|workspace|member"
+    r"|buyer|seller|uploader|submitter|patient|client)(_id|_uuid)?$|^owner_|_by(_id)?$",
+    re.I,
+)
 # reads that are public by nature, beyond FAL401's login/health paths: docs, discovery documents, OAuth
 # flows, static assets
 PUBLIC_READS = (
@@ -131,7 +136,7 @@ def personal_data(app: AppModel, route: Route) -> Evidence | None:
         return ev if ev.fields else None  # the response model filters what leaves: it decides
     if fn is None:
         return None
-    table = SensitiveFieldInResponse()._returned_table(app, route)
+    table = returned_table(app, route)
     if table is not None:
         ev = Evidence(f"the `{table.name}` rows it returns (no response model)")
         _table_fields(table, "", ev)

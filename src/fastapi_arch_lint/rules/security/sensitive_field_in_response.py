@@ -7,11 +7,11 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from fastapi_arch_lint.analysis.index import declaring, table_named
+from fastapi_arch_lint.analysis.index import declaring, returned_table
 from fastapi_arch_lint.analysis.taint import str_set
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route, Table
-from fastapi_arch_lint.model.expr import Attr, Call, Expr, Name, dotted, render
+from fastapi_arch_lint.model.expr import Call
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, pydantic_model, route_entity, route_related, segments, unique_routes
 
@@ -174,7 +174,7 @@ class SensitiveFieldInResponse(Rule):
                 for t in route.response_model_types:
                     self._walk_type(app, t, "", hits, set(), listed, None)
             else:
-                table = self._returned_table(app, route)
+                table = returned_table(app, route)
                 if table is not None:
                     via = f"returned `{table.name}` object (no response model)"
                     self._walk_table(table, "", hits, False, None)
@@ -322,77 +322,3 @@ class SensitiveFieldInResponse(Rule):
                 if found:
                     return found
         return frozenset()
-
-    def _returned_table(self, app: AppModel, route: Route) -> Table | None:
-        """The table class a handler without a response model returns, when it can be told."""
-        if route.response_class is not None:
-            return None
-        fn = app.function(route.handler.qualname)
-        if fn is None:
-            return None
-        module = fn.module
-        if route.handler.fact.returns is not None:
-            name = dotted(route.handler.fact.returns)
-            if name:
-                return table_named(app, name, module)
-        targets = {(s.call.line, s.call.col): t for s, t in fn.calls}
-        assigns = {a.target: a for a in fn.fact.scope.assigns if a.target}
-        for ret in fn.fact.scope.returns:
-            value = ret.value
-            if isinstance(value, Name) and value.id in assigns:
-                value = assigns[value.id].value
-            t = self._table_of_expr(app, value, targets, module)
-            if t is not None:
-                return t
-        return None
-
-    def _table_of_expr(self, app: AppModel, e: Expr | None, targets: dict, module: str) -> Table | None:
-        if not isinstance(e, Call):
-            return None
-        target = targets.get((e.line, e.col))
-        if target:
-            t = table_named(app, target, module) if find_table(app, target) is not None else None
-            if t is not None:
-                return t
-            callee = app.functions.get(target)
-            if callee is not None and callee.fact.returns is not None:
-                name = dotted(callee.fact.returns)
-                if name:
-                    found = table_named(app, name, callee.module)
-                    if found is not None:
-                        return found
-        # ``db.get(User, id)``, ``db.query(User).filter(...).first()``, ``db.scalar(select(User)...)``
-        func = e.func
-        if isinstance(func, Attr) and func.attr in ("first", "one", "one_or_none", "scalar", "scalar_one",
-                                                     "scalar_one_or_none", "get", "get_one", "scalars"):
-            for a in e.args:
-                if isinstance(a, Name):
-                    t = table_named(app, a.id, module)
-                    if t is not None:
-                        return t
-                elif isinstance(a, Call):
-                    t = self._table_of_expr(app, a, targets, module) or self._select_table(app, a, module)
-                    if t is not None:
-                        return t
-            return self._table_of_expr(app, func.value if isinstance(func.value, Call) else None, targets, module) \
-                or (self._select_table(app, func.value, module) if isinstance(func.value, Call) else None)
-        if isinstance(func, Attr) and isinstance(func.value, Call):
-            return self._table_of_expr(app, func.value, targets, module) or self._select_table(app, func.value, module)
-        return self._select_table(app, e, module)
-
-    def _select_table(self, app: AppModel, e: Call, module: str, _depth: int = 0) -> Table | None:
-        """``select(User)``, ``db.query(User)`` and calls chained on them."""
-        if _depth > 10:
-            return None
-        func = e.func
-        head = render(func).rsplit(".", 1)[-1]
-        if head in ("select", "query") and e.args and isinstance(e.args[0], Name) and len(e.args) == 1:
-            return table_named(app, e.args[0].id, module)
-        if isinstance(func, Attr) and isinstance(func.value, Call):
-            return self._select_table(app, func.value, module, _depth + 1)
-        for a in e.args:
-            if isinstance(a, Call):
-                t = self._select_table(app, a, module, _depth + 1)
-                if t is not None:
-                    return t
-        return None
