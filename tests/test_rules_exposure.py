@@ -106,6 +106,50 @@ def test_debug_leak_severity_follows_who_can_call(tmp_path: Path, monkeypatch: p
                        49: Severity.INFO, 57: Severity.WARNING}, found
 
 
+def test_debug_leak_under_optional_auth_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scheme with ``auto_error=False`` whose dependency lets anonymous callers through only when the project
+    is configured so: the route is neither open to anyone nor closed to them; the finding says optional, and an
+    environment dump there is a warning, not the error of a route no authentication reaches."""
+    found = run(tmp_path, monkeypatch, DebugEndpointLeak, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import os
+
+            from fastapi import Depends, FastAPI, HTTPException
+            from fastapi.security import OAuth2PasswordBearer
+
+            from app.settings import login_required, user_for
+
+            app = FastAPI()
+            scheme = OAuth2PasswordBearer(tokenUrl="/login", auto_error=False)
+
+
+            async def current_user(token: str = Depends(scheme)):
+                if not login_required():
+                    return None
+                return await user_for(token)
+
+
+            @app.put("/feedback")
+            async def feedback(text: str, user=Depends(current_user)) -> dict:
+                try:
+                    return {"n": len(text)}
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+
+
+            @app.get("/env")
+            def env(user=Depends(current_user)) -> dict:
+                return dict(os.environ)
+        """,
+    })
+    by_line = {f.line: f for f in found}
+    assert sorted(by_line) == [24, 29], found
+    assert by_line[24].severity is Severity.WARNING and "authentication on the route is optional" in by_line[24].message
+    assert "no authentication reaches" not in by_line[24].message
+    assert by_line[29].severity is Severity.WARNING and "authentication on it is optional" in by_line[29].message
+
+
 def test_debug_leak_reports_a_service_once_for_its_routes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     found = run(tmp_path, monkeypatch, DebugEndpointLeak, {
         "app/__init__.py": "",

@@ -339,11 +339,17 @@ class DebugEndpointLeak(Rule):
                 secrets = f" with {', '.join(f'`{f}`' for f in fields[:4])}{' ...' if len(fields) > 4 else ''}"
                 extra.append(Related(model.path, model.line, f"settings class `{model.name}`"))
             unauthenticated = not any(not v.optional for v in route.auth.via)
+            optional = next((v for v in route.auth.via if v.optional), None)
             admins = admins_only(route)
             if admins:
                 severity, who = Severity.INFO, f"only administrators can call it ({admins})"
-            elif kind in ("environment", "settings") and unauthenticated:
+            elif kind in ("environment", "settings") and not route.auth.via:
                 severity, who = Severity.ERROR, "no authentication reaches it: anyone can read it"
+            elif unauthenticated and optional is not None:
+                # optional auth (``auto_error=False``): whether anonymous callers get through is the project's
+                # configuration or a check this cannot see
+                severity, who = Severity.WARNING, (f"authentication on it is optional ({optional.describe()}): a "
+                                                   "caller without credentials may read it")
             else:
                 severity, who = Severity.WARNING, ("any authenticated caller can read it" if not unauthenticated
                                                    else "no authentication reaches it")
@@ -399,7 +405,10 @@ class DebugEndpointLeak(Rule):
             sent = "a traceback" if tb else f"the text of {what}"
             if not admins:
                 via = next((v for v in route.auth.via if not v.optional), None)
+                optional = next((v for v in route.auth.via if v.optional), None)
                 admins = (f"; any caller who authenticates ({via.describe()}) gets it" if via is not None
+                          else f"; authentication on the route is optional ({optional.describe()}): a caller without "
+                               "credentials may get it" if optional is not None
                           else "; no authentication reaches the route: anyone gets it")
             more = f" (and {len(set(r.path for r in routes)) - 1} more routes)" if len(set(r.path for r in routes)) > 1 else ""
             yield self.finding(
