@@ -150,6 +150,52 @@ def test_debug_leak_under_optional_auth_says_so(tmp_path: Path, monkeypatch: pyt
     assert by_line[29].severity is Severity.WARNING and "authentication on it is optional" in by_line[29].message
 
 
+def test_debug_leak_behind_a_permission_factory_names_the_check(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Depends(require_permission(Permission.READ_HISTORY))``: not any authenticated caller gets the text, only
+    the callers the factory's check lets through; the finding says so (still a warning: not an administrator)."""
+    found = run(tmp_path, monkeypatch, DebugEndpointLeak, {
+        "app/__init__.py": "",
+        "app/deps.py": DEPS + """
+
+    def require_permission(permission: str):
+        def dependency(user: str = Depends(current_user)) -> str:
+            if permission not in grants_of(user):
+                raise HTTPException(status_code=403)
+            return user
+        return dependency
+""",
+        "app/main.py": """
+            from fastapi import Depends, FastAPI, HTTPException
+
+            from app.deps import current_user, require_permission
+
+            app = FastAPI()
+
+
+            @app.get("/history")
+            def history(user: str = Depends(require_permission("read_history"))) -> dict:
+                try:
+                    return {"n": 1}
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=f"failed: {exc}")
+
+
+            @app.get("/mine")
+            def mine(user: str = Depends(current_user)) -> dict:
+                try:
+                    return {"n": 1}
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=f"failed: {exc}")
+        """,
+    })
+    by_line = {f.line: f for f in found}
+    assert sorted(by_line) == [14, 22], found
+    assert "only callers who pass `require_permission.dependency`" in by_line[14].message
+    assert by_line[14].severity is Severity.WARNING
+    assert "any caller who authenticates" in by_line[22].message
+
+
 def test_debug_leak_reports_a_service_once_for_its_routes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     found = run(tmp_path, monkeypatch, DebugEndpointLeak, {
         "app/__init__.py": "",

@@ -15,7 +15,7 @@ from fastapi_arch_lint.model.expr import Attr, BinOp, BoolOp, Call, Cond, DictEx
 from fastapi_arch_lint.model.facts import ExceptFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import memo, pydantic_model, route_entity, route_related, unique_routes
-from fastapi_arch_lint.rules.auth._common import dependency_functions, handler_name
+from fastapi_arch_lint.rules.auth._common import dependency_functions, handler_name, privileged
 
 # calls whose result carries their argument whole into a response
 PASS_THROUGH = frozenset({"builtins.dict", "builtins.vars", "builtins.list", "builtins.str", "builtins.repr",
@@ -350,6 +350,8 @@ class DebugEndpointLeak(Rule):
                 # configuration or a check this cannot see
                 severity, who = Severity.WARNING, (f"authentication on it is optional ({optional.describe()}): a "
                                                    "caller without credentials may read it")
+            elif not unauthenticated and (checked := privileged(app, route)):
+                severity, who = Severity.WARNING, f"only callers who pass {checked} can read it"
             else:
                 severity, who = Severity.WARNING, ("any authenticated caller can read it" if not unauthenticated
                                                    else "no authentication reaches it")
@@ -406,7 +408,9 @@ class DebugEndpointLeak(Rule):
             if not admins:
                 via = next((v for v in route.auth.via if not v.optional), None)
                 optional = next((v for v in route.auth.via if v.optional), None)
-                admins = (f"; any caller who authenticates ({via.describe()}) gets it" if via is not None
+                checked = privileged(app, route) if via is not None else None
+                admins = (f"; only callers who pass {checked} get it" if checked
+                          else f"; any caller who authenticates ({via.describe()}) gets it" if via is not None
                           else f"; authentication on the route is optional ({optional.describe()}): a caller without "
                                "credentials may get it" if optional is not None
                           else "; no authentication reaches the route: anyone gets it")
