@@ -1164,6 +1164,72 @@ def test_fal701_cascade_from_a_soft_deleted_parent(tmp_path: Path, monkeypatch: 
     }, sev
 
 
+def test_fal701_a_join_condition_or_a_script_is_no_lookup_by_the_key(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Line.plan_id == Plan.id`` in a join runs whichever way the planner picks (from the lines to their plan
+    it needs the plan's primary key, not an index on the key), and a backfill under ``scripts/`` runs once:
+    neither makes the key's index matter. A filter by a value does."""
+    models = """
+        from sqlalchemy import Column, ForeignKey, Integer
+        from sqlalchemy.orm import DeclarativeBase
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class Plan(Base):
+            __tablename__ = "plans"
+            id = Column(Integer, primary_key=True)
+
+
+        class Store(Base):
+            __tablename__ = "stores"
+            id = Column(Integer, primary_key=True)
+
+
+        class Coupon(Base):
+            __tablename__ = "coupons"
+            id = Column(Integer, primary_key=True)
+
+
+        class Line(Base):
+            __tablename__ = "lines"
+            id = Column(Integer, primary_key=True)
+            plan_id = Column(Integer, ForeignKey("plans.id"))
+            store_id = Column(Integer, ForeignKey("stores.id"))
+            coupon_id = Column(Integer, ForeignKey("coupons.id"))
+    """
+    service = """
+        from sqlalchemy import select
+
+        from app.models import Line, Plan, Store
+
+
+        def lines_with_plans(session):
+            return session.execute(select(Line, Plan).join(Plan, Line.plan_id == Plan.id)).all()
+
+
+        def lines_of_store(session, store_id: int):
+            return session.scalars(select(Line).where(Line.store_id == store_id)).all()
+    """
+    script = """
+        from sqlalchemy import select
+
+        from app.models import Coupon, Line
+
+
+        def backfill(session, coupon_id: int):
+            for line in session.scalars(select(Line).where(Line.coupon_id == coupon_id)):
+                line.id = line.id
+    """
+    files = {"app/__init__.py": "", "app/models.py": models, "app/service.py": service,
+             "scripts/backfill.py": script}
+    found = run(tmp_path, monkeypatch, files, "FAL701")
+    sev = {f.message.split("`")[1]: f.severity.value for f in found}
+    assert sev == {"Line.plan_id": "info", "Line.store_id": "warning", "Line.coupon_id": "info"}, sev
+
+
 def test_fal703_weighs_lookups_by_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A warning when code that runs looks rows up by the key; info (low confidence) when no lookup is
     seen, or when the only one is in code that nothing calls."""

@@ -98,11 +98,34 @@ def column_lookups(app: AppModel) -> dict[tuple[str, str], tuple[Function, ...]]
     return memo(app, _column_lookups)
 
 
+def value_lookups(app: AppModel) -> set[tuple[str, str]]:
+    """The (class name, column) pairs of ``column_lookups`` that look rows up by a value: a join condition
+    between two mapped columns (``Child.parent_id == Parent.id``) is left out (the direction it runs in, and so
+    whether an index on either side serves it, is the planner's), and so are one-off scripts (a ``scripts/``
+    folder: backfills)."""
+    return memo(app, _value_lookups)
+
+
+def _value_lookups(app: AppModel) -> set[tuple[str, str]]:
+    return {pair for pair, fns in memo(app, _lookups_by_value).items()
+            if any("scripts" not in fn.path.replace("\\", "/").split("/")[:-1] for fn in fns)}
+
+
+def _lookups_by_value(app: AppModel) -> dict[tuple[str, str], tuple[Function, ...]]:
+    return _lookups(app, joins=False)
+
+
 def _column_lookups(app: AppModel) -> dict[tuple[str, str], tuple[Function, ...]]:
+    return _lookups(app, joins=True)
+
+
+def _lookups(app: AppModel, joins: bool) -> dict[tuple[str, str], tuple[Function, ...]]:
     out: dict[tuple[str, str], list[Function]] = {}
     for fn in checked_functions(app):
         pairs: set[tuple[str, str]] = set()
         for cmp in fn.fact.compares:
+            if not joins and _class_attr(_unwrapped(cmp.left)) and _class_attr(_unwrapped(cmp.right)):
+                continue  # ``Child.parent_id == Parent.id``: a join condition
             for side in (cmp.left, cmp.right):
                 # ``Model.col == x``, ``func.lower(Model.col) == x``
                 for e in (side, *side.args) if isinstance(side, Call) else (side,):
@@ -124,6 +147,11 @@ def _column_lookups(app: AppModel) -> dict[tuple[str, str], tuple[Function, ...]
         for pair in pairs:
             out.setdefault(pair, []).append(fn)
     return {k: tuple(v) for k, v in out.items()}
+
+
+def _unwrapped(e: Expr) -> Expr:
+    """``func.lower(Model.col)``: the column a one-argument call wraps."""
+    return e.args[0] if isinstance(e, Call) and len(e.args) == 1 else e
 
 
 def may_run(app: AppModel, fn: Function) -> bool:

@@ -13,7 +13,7 @@ from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._house import detect, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules.schema._common import (
-    callee, checked_functions, column_loc, column_lookups, query_model, schema_tables, snake)
+    callee, checked_functions, column_loc, query_model, schema_tables, snake, value_lookups)
 
 
 def leading_columns(table: Table) -> set[str]:
@@ -72,8 +72,9 @@ SOFT_DELETE_COLUMNS = frozenset({"deleted_at", "is_deleted", "deleted", "removed
 
 
 def compared_columns(app: AppModel) -> set[tuple[str, str]]:
-    """(class name, column) pairs the project's code compares or filters on (``column_lookups``)."""
-    return set(column_lookups(app))
+    """(class name, column) pairs the project's code filters on by a value (``value_lookups``: not join
+    conditions, not one-off scripts)."""
+    return value_lookups(app)
 
 
 def _target_table(app: AppModel, tables: list[Table], fk: str) -> Table | None:

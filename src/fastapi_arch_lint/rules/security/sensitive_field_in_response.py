@@ -186,7 +186,10 @@ class SensitiveFieldInResponse(Rule):
             kept: list[Hit] = []
             for h in hits:
                 if self.kind(h.path.rsplit(".", 1)[-1]) == "verifier":
-                    kept.append(h)
+                    if not _issued_here(route, h.path):
+                        kept.append(h)
+                    # else: a password the handler has just generated and hands out (an admin's reset answering
+                    # with the new one-time password): the route exists to issue it
                 elif h.principal is not None and (h.principal_listed or picked) and not credentials_ok \
                         and h.path.rsplit(".", 1)[-1] not in route.path_params:
                     # a token or API key of a user record the caller did not ask about as themselves:
@@ -322,3 +325,24 @@ class SensitiveFieldInResponse(Rule):
                 if found:
                     return found
         return frozenset()
+
+
+def _issued_here(route: Route, path: str) -> bool:
+    """``new_password = await reset(user.id); return ResetOut(new_password=new_password)``: a top-level plaintext
+    field (not a hash, salt or key) the handler fills, in the response it builds, from what a call it makes has
+    just answered. A stored verifier (``password_hash``) is never issued."""
+    if "." in path or path.lower().endswith(VERIFIER_SUFFIXES) or path.lower() in VERIFIER_FIELDS or \
+            any(w in path.lower() for w in ("salt", "private_key", "hashed")):
+        return False
+    fact = route.handler.fact
+    made = {a.target: a.value for a in fact.scope.assigns if a.target and "." not in a.target}
+    for ret in fact.scope.returns:
+        value = ret.value
+        if not isinstance(value, Call):
+            continue
+        given = value.kwarg(path)
+        if isinstance(given, Name):
+            given = made.get(given.id)
+        if isinstance(given, Call):
+            return True
+    return False
