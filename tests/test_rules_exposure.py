@@ -363,3 +363,53 @@ def test_read_route_auth_by_factory_decorator_or_middleware_is_auth(tmp_path: Pa
         """,
     })
     assert [(f.path, f.line, f.severity) for f in found] == [("app/main.py", 39, Severity.WARNING)], found
+
+
+def test_a_password_the_route_has_just_generated_is_issued(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAL524: an administrator's reset that answers with the one-time password it has just generated exists to
+    hand it out; a stored hash in a response is still reported, and so is a stored password read back."""
+    from fastapi_arch_lint.rules.security.sensitive_field_in_response import SensitiveFieldInResponse
+
+    found = run(tmp_path, monkeypatch, SensitiveFieldInResponse, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import secrets
+
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+
+            app = FastAPI()
+
+
+            class ResetOut(BaseModel):
+                user_id: str
+                new_password: str
+
+
+            class HashOut(BaseModel):
+                user_id: str
+                password_hash: str
+
+
+            def generate() -> str:
+                return secrets.token_urlsafe(12)
+
+
+            @app.post("/admin/reset")
+            async def reset(user_id: str) -> ResetOut:
+                new_password = generate()
+                return ResetOut(user_id=user_id, new_password=new_password)
+
+
+            @app.get("/admin/stored")
+            async def stored(user_id: str) -> ResetOut:
+                row = load(user_id)
+                return ResetOut(user_id=user_id, new_password=row.password)
+
+
+            @app.post("/admin/hash")
+            async def rehash(user_id: str) -> HashOut:
+                return HashOut(user_id=user_id, password_hash=make_hash())
+        """,
+    })
+    assert sorted(f.line for f in found) == [30, 36], found

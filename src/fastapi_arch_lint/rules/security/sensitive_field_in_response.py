@@ -11,7 +11,7 @@ from fastapi_arch_lint.analysis.index import declaring, returned_table
 from fastapi_arch_lint.analysis.taint import str_set
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route, Table
-from fastapi_arch_lint.model.expr import Call
+from fastapi_arch_lint.model.expr import Call, Name
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, pydantic_model, route_entity, route_related, segments, unique_routes
 
