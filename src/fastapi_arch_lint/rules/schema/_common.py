@@ -98,7 +98,7 @@ def column_lookups(app: AppModel) -> dict[tuple[str, str], tuple[Function, ...]]
     return memo(app, _column_lookups)
 
 
-def value_lookups(app: AppModel) -> set[tuple[str, str]]:
+def value_lookups(app: AppModel) -> dict[tuple[str, str], tuple[Function, ...]]:
     """The (class name, column) pairs of ``column_lookups`` that look rows up by a value: a join condition
     between two mapped columns (``Child.parent_id == Parent.id``) is left out (the direction it runs in, and so
     whether an index on either side serves it, is the planner's), and so are one-off scripts (a ``scripts/``
@@ -106,9 +106,10 @@ def value_lookups(app: AppModel) -> set[tuple[str, str]]:
     return memo(app, _value_lookups)
 
 
-def _value_lookups(app: AppModel) -> set[tuple[str, str]]:
-    return {pair for pair, fns in memo(app, _lookups_by_value).items()
-            if any("scripts" not in fn.path.replace("\\", "/").split("/")[:-1] for fn in fns)}
+def _value_lookups(app: AppModel) -> dict[tuple[str, str], tuple[Function, ...]]:
+    out = {pair: tuple(fn for fn in fns if "scripts" not in fn.path.replace("\\", "/").split("/")[:-1])
+           for pair, fns in memo(app, _lookups_by_value).items()}
+    return {pair: fns for pair, fns in out.items() if fns}
 
 
 def _lookups_by_value(app: AppModel) -> dict[tuple[str, str], tuple[Function, ...]]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, Column, Loc, Table
+from fastapi_arch_lint.model.app import AppModel, Column, Function, Loc, Table
 from fastapi_arch_lint.model.expr import Attr, Const, Expr, Name, Seq, walk
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._house import detect, project_finding
@@ -71,7 +71,7 @@ ROW_ACTIONS = frozenset({"CASCADE", "SET NULL", "SET DEFAULT"})
 SOFT_DELETE_COLUMNS = frozenset({"deleted_at", "is_deleted", "deleted", "removed_at"})
 
 
-def compared_columns(app: AppModel) -> set[tuple[str, str]]:
+def compared_columns(app: AppModel) -> dict[tuple[str, str], tuple[Function, ...]]:
     """(class name, column) pairs the project's code filters on by a value (``value_lookups``: not join
     conditions, not one-off scripts)."""
     return value_lookups(app)
@@ -210,7 +210,7 @@ def soft_deleted(app: AppModel, table: Table) -> bool:
 
 
 def use_of(app: AppModel, tables: list[Table], table: Table, col: Column,
-           compared: set[tuple[str, str]]) -> str | None:
+           compared: dict[tuple[str, str], tuple[Function, ...]]) -> str | None:
     """Why rows of ``table`` are looked up by ``col`` (so its index matters), or None when nothing says so.
     The strongest reason first: a relationship that loads rows through it (on every read of the parent),
     a query on it, a backref the code reads, then a cascade (only when a parent is deleted)."""
@@ -227,7 +227,9 @@ def use_of(app: AppModel, tables: list[Table], table: Table, col: Column,
                 kind = "one-to-one" if r.uselist is False else "collection"
                 return f"`{parent.name}.{r.name}` loads its {kind} through it"
     if (table.name, col.name) in compared:
-        return "the project's queries filter or join on it"
+        fns = compared[(table.name, col.name)]
+        more = f" and {len(fns) - 1} more" if len(fns) > 1 else ""
+        return f"the project's queries filter on it (`{_local(fns[0])}` in {fns[0].path}{more})"
     if parent is not None:
         for r in table.relationships:
             if r.target == parent.name and r.backref and not r.secondary and _through(
@@ -241,6 +243,11 @@ def use_of(app: AppModel, tables: list[Table], table: Table, col: Column,
             if r.secondary and r.secondary.split(".")[-1] in (table.tablename, table.name):
                 return f"`{t.name}.{r.name}` joins through this association table"
     return None
+
+
+def _local(fn: Function) -> str:
+    """``CheckoutService.list`` of ``polar.checkout.service.CheckoutService.list``."""
+    return fn.qualname[len(fn.module) + 1:] if fn.qualname.startswith(fn.module + ".") else fn.qualname
 
 
 # a schema with fewer foreign keys than this has no indexing policy to speak of: each key is its own finding
@@ -301,7 +308,10 @@ class ForeignKeyWithoutIndex(Rule):
                     help=f"add `index=True` to the column, or an `Index(\"ix_{where}_{col.name}\", \"{col.name}\")` "
                          "in `__table_args__`: PostgreSQL and SQLite do not index foreign keys, so joins on it and "
                          "`ON DELETE` checks on the parent scan the whole table",
-                    related=(Related(table.path, table.line, f"table `{where}`"),),
+                    related=(Related(table.path, table.line, f"table `{where}`"),
+                             *(Related(fn.path, fn.fact.pos.line, f"`{_local(fn)}` filters "
+                                                                  f"`{table.name}` by `{col.name}`")
+                               for fn in compared.get((table.name, col.name), ())[:3])),
                     entity=f"{table.qualname}.{col.name}",
                 ), use, f"`{table.name}.{col.name}`"))
         house = (detect(["indexed"] * indexed + ["unindexed"] * len(found), minimum=HOUSE_MINIMUM)
@@ -318,7 +328,7 @@ class ForeignKeyWithoutIndex(Rule):
         yield project_finding(
             self, house, places,
             f"this schema indexes {indexed} of its {house.total} foreign keys; {len(used)} of the {len(found)} "
-            f"without an index are used (relationships load rows through them, queries filter or join on them, or "
+            f"without an index are used (relationships load rows through them, queries filter on them, or "
             f"parent deletes cascade through them)"
             + (f", {unused} are not used anywhere seen" if unused else "")
             + " (judged as the house style: each key is reported on its own only when most keys are indexed)",
