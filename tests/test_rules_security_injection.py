@@ -1027,6 +1027,37 @@ def _house(title: str, body: str) -> dict[str, str]:
     }
 
 
+def test_unbounded_strings_on_a_development_only_route_are_info(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same oversight on a router the app includes only in a development setup (``if settings.ENV ==
+    "local": app.include_router(...)``) is info, and says why; the same router included unconditionally keeps
+    its warning (the house-style test above)."""
+    files = _house("str", "str")
+    files["app/main.py"] = """
+from fastapi import FastAPI
+from app.routes import router
+from app.settings import settings
+
+app = FastAPI()
+if settings.ENVIRONMENT == "local":
+    app.include_router(router)
+"""
+    files["app/settings.py"] = """
+        from pydantic_settings import BaseSettings
+
+
+        class Settings(BaseSettings):
+            ENVIRONMENT: str = "production"
+
+
+        settings = Settings()
+    """
+    found = run(tmp_path, monkeypatch, UnboundedRequestString, files)
+    assert lines(found) == [("app/schemas.py", 6)]
+    assert found[0].severity == Severity.INFO
+    assert "registered only if `settings.ENVIRONMENT == \"local\"` (a development setup)" in found[0].message
+
+
 def test_unbounded_strings_follow_the_house_style(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # 6 of 8 fields bounded: the two unbounded ones are an oversight, one finding for their model
     found = run(tmp_path / "bounded", monkeypatch, UnboundedRequestString, _house("str", "str"))

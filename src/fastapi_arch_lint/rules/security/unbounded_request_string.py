@@ -179,12 +179,13 @@ class UnboundedRequestString(Rule):
         style = (f"; the project bounds {total - unbounded} of its {total} request string and list fields, so "
                  f"this one looks like an oversight") if outlier else ""
         for route, p in params:
+            local = _local_only([route])
             yield self.finding(
                 route.handler.path, p.line, 1,
                 f"body parameter `{p.name}` of `{route.display()}` is a string without `max_length`, so one "
-                f"request can make the server validate and store arbitrarily large data{style}",
+                f"request can make the server validate and store arbitrarily large data{style}{local}",
                 help="declare a limit: `Body(max_length=2000)`", related=route_related(route),
-                entity=f"{route.handler.qualname}.{p.name}", severity=severity,
+                entity=f"{route.handler.qualname}.{p.name}", severity=Severity.INFO if local else severity,
             )
         for o in owners.values():
             yield self._finding(o, severity, style)
@@ -216,6 +217,9 @@ class UnboundedRequestString(Rule):
         via = f" (nested through {' -> '.join(f'`{t}`' for t in first.trail)})" if first.trail else ""
         more = f" and {len(routes) - 1} more route(s)" if len(routes) > 1 else ""
         n = len(fields)
+        local = _local_only([r.route for r in o.readers])
+        if local:
+            severity = Severity.INFO
         related = [Related(model.path, f.line, f"`{model.name}.{f.name}` is {what}") for f, what in fields[1:]]
         seen_routes: set[str] = set()
         for r in o.readers:
@@ -228,7 +232,7 @@ class UnboundedRequestString(Rule):
             model.path, fields[0][0].line, fields[0][0].col,
             f"`{model.name}` is read from the request body of `{first.route.display()}`{via}{more}, and "
             f"{'its field' if n == 1 else f'{n} of its fields'} {'is' if n == 1 else 'are'} unbounded: {listed}; "
-            f"one request can make the server validate, store and send back arbitrarily large data{style}",
+            f"one request can make the server validate, store and send back arbitrarily large data{style}{local}",
             help="bound each where it is declared: `Field(max_length=200)` (strings and lists alike), "
                  "`Annotated[str, StringConstraints(max_length=200)]`, or a constrained type; use the database "
                  "column's size as the limit",
@@ -259,3 +263,17 @@ class UnboundedRequestString(Rule):
                  "alias; also cap the body size at the proxy (`client_max_body_size`)",
             entity="unbounded",
         )
+
+
+# a registration condition that names a development setup: the route is served on a developer's machine only
+LOCAL_CONDITION = re.compile(r"(?i)\b(local|localhost|dev|develop|development|debug|testing|test)\b")
+
+
+def _local_only(routes: list[Route]) -> str:
+    """Every route is registered only under a development condition (``if settings.ENVIRONMENT == "local":
+    api_router.include_router(private.router)``): said in the message, and the finding is info (a hardening
+    point of a route production does not serve)."""
+    conds = [r.conditional for r in routes]
+    if conds and all(c and LOCAL_CONDITION.search(c) for c in conds):
+        return f"; every route reading it is registered only if `{conds[0]}` (a development setup)"
+    return ""
