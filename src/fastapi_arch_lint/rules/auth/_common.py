@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, Route
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, dotted, walk
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Seq, dotted, walk
 from fastapi_arch_lint.rules._util import memo
 
 # paths that are public by nature: issuing credentials, recovering them, probes
@@ -188,7 +188,7 @@ def credential_readers(app: AppModel, route: Route) -> list[tuple[Function | Non
 
 # a column naming the user a row belongs to (a key, not a display name: ``author`` alone is often a name)
 OWNER_NAME_RE = re.compile(
-    r"^(owner|user|author|creator|uploader|submitter|customer|buyer|seller|patient|requester|reporter)(_id|_uuid|id)$"
+    r"^(owner|user|author|creator|uploader|submitter|customer|buyer|seller|patient|requester|reporter)(_id|_uuid|_uid|id)$"
     r"|^(created_by|createdby|uploaded_by|owned_by)(_id|_user_id)?$|^owner_\w*id$", re.I)
 
 
@@ -200,9 +200,57 @@ PRIVILEGE_RE = re.compile(
 PRIVILEGED_SCOPES = re.compile(r"admin|superuser|staff|root", re.I)
 
 
+# roles every ordinary account holds: a check that admits one of them separates no privileged caller
+ORDINARY_ROLES = re.compile(r"^(user|users|member|members|customer|customers|viewer|reader|guest|basic|standard|"
+                            r"default|regular|normal|employee|student|client|author|subscriber)$", re.I)
+
+
+def _role_lists(app: AppModel, route: Route) -> dict[str, list[tuple[str, ...]]]:
+    """The role lists the route's own dependencies are built with, by the check's class or factory name:
+    ``dependencies=[Depends(RoleChecker(["admin", "user"]))]``, ``role_checker = Depends(RoleChecker([...]))``
+    named in the decorator, ``user = Depends(require_roles([Role.ADMIN, Role.USER]))`` as a parameter default.
+    A list of anything but names and constants is left out (unknown)."""
+    fn = app.function(route.handler.qualname)
+    module = app.module(fn.module) if fn is not None else None
+    assigns = {a.target: a.value for a in module.facts.scope.assigns if a.target and a.value is not None} \
+        if module is not None else {}
+    exprs: list[Expr] = []
+    for d in route.handler.fact.decorators:
+        if d.pos.line == route.registered.line and isinstance(d.expr, Call):
+            deps = d.expr.kwarg("dependencies")
+            if isinstance(deps, Seq):
+                exprs.extend(deps.items)
+    exprs.extend(p.default for p in route.handler.fact.params if p.default is not None)
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for e in exprs:
+        for _ in range(3):
+            if isinstance(e, Name) and e.id in assigns:
+                e = assigns[e.id]
+            elif isinstance(e, Call) and dotted(e.func).rsplit(".", 1)[-1] in ("Depends", "Security") and e.args:
+                e = e.args[0]
+            else:
+                break
+        if not (isinstance(e, Call) and e.args and isinstance(e.args[0], Seq)):
+            continue
+        roles = tuple(x.value if isinstance(x, Const) and isinstance(x.value, str) else x.attr
+                      if isinstance(x, Attr) else "" for x in e.args[0].items)
+        if roles and all(roles):
+            out.setdefault(dotted(e.func).rsplit(".", 1)[-1], []).append(roles)
+    return out
+
+
+def _admits_ordinary(app: AppModel, route: Route) -> frozenset[str]:
+    """The role checks on the route that let an ordinary account through (``RoleChecker(["admin", "user"])``:
+    every user holds the role ``user``): named for a role, they are no privilege check."""
+    return frozenset(name for name, lists in _role_lists(app, route).items()
+                     if all(any(ORDINARY_ROLES.match(r) for r in roles) for roles in lists))
+
+
 def privileged(app: AppModel, route: Route) -> str | None:
     """Does something on the route's dependency chain check more than identity (an admin scope, a dependency
-    named for a role, permission or ownership check)? What, as a name, or None."""
+    named for a role, permission or ownership check)? What, as a name, or None. A role check built with a
+    role every account holds (``RoleChecker(["admin", "user"])``) is none."""
+    everyone = _admits_ordinary(app, route)
     for v in route.auth.via:
         for s in v.scopes:
             if PRIVILEGED_SCOPES.search(s):
@@ -213,7 +261,7 @@ def privileged(app: AppModel, route: Route) -> str | None:
                 return f"the scope `{s}`"
     for v in route.auth.via:
         for n in (v.name, *v.chain):
-            if PRIVILEGE_RE.search(n):
+            if PRIVILEGE_RE.search(n) and short(n).removesuffix("()") not in everyone:
                 return f"`{n}`"  # ``admin_token_header``, ``require_admin``: an admin credential or check
     for d in route.dependencies:
         if d.kind == "scheme":
@@ -222,7 +270,7 @@ def privileged(app: AppModel, route: Route) -> str | None:
         fn = app.functions.get(d.name)
         if fn is not None and d.name.startswith(fn.module + "."):
             local = d.name[len(fn.module) + 1:]  # ``require_role.checker``: the factory names the check
-        if PRIVILEGE_RE.search(local):
+        if PRIVILEGE_RE.search(local) and local.split(".", 1)[0].removesuffix("()") not in everyone:
             return f"`{local}`"
     return None
 

@@ -25,7 +25,7 @@ from fastapi_arch_lint.rules.auth._common import (
 )
 from fastapi_arch_lint.rules.auth._principal import Flow, route_flow
 
-ID_PARAM_RE = re.compile(r"(^id$|_id$|[a-z]Id$|^uuid$|_uuid$|^pk$|_pk$)")
+ID_PARAM_RE = re.compile(r"(^id$|_id$|[a-z]Id$|^uuid$|_uuid$|^uid$|_uid$|^pk$|_pk$)")
 # a call that fetches something by the id it is given
 LOAD_CALL_RE = re.compile(
     r"^(get|get_or_404|get_one|get_object_or_404|scalar|scalars|scalar_one\w*|execute|exec|query|filter|filter_by|where"
@@ -67,6 +67,42 @@ def _project_load(app: AppModel, target: str, tables: dict[str, Table]) -> tuple
     return loads, frozenset(found)
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+def listed_to_all(app: AppModel, tables: dict[str, Table],
+                  project_loads: dict[str, tuple[bool, frozenset[str]]]) -> dict[str, Route]:
+    """The tables whose rows some collection route (a GET without path parameters, no role check on it) reads
+    without scoping by its caller, and that route: a catalogue every caller may list (``GET /books`` returning
+    every book), whose rows are not private to their owner, so a GET of one by id is no object-level leak."""
+    out: dict[str, Route] = {}
+    for r in unique_routes(app):
+        if r.kind != "http" or not r.methods or not set(r.methods) <= SAFE_METHODS or r.path_params:
+            continue
+        if r.privileged or privileged(app, r):
+            continue
+        fn = app.functions.get(r.handler.qualname)
+        if fn is None:
+            continue
+        touched: set[str] = set()
+        for site, target in fn.calls:
+            name = func_name(site.call)
+            t = _tables_in(call_args_names(site.call) | names_in(site.call.func), tables)
+            if target and target in app.functions:
+                if target not in project_loads:
+                    project_loads[target] = _project_load(app, target, tables)
+                is_load, more = project_loads[target]
+                if is_load or LOAD_CALL_RE.match(name):
+                    touched |= t | more
+            elif LOAD_CALL_RE.match(name) or DB_READ_RE.match(name):
+                touched |= t
+        if not touched or (r.auth.via and route_flow(app, r).checked):
+            continue  # reads nothing known, or scopes what it lists by the caller (``where(owner_id == me)``)
+        for t in sorted(touched):
+            out.setdefault(t, r)
+    return out
+
+
 def find_loads(app: AppModel, route: Route, ids: set[str], tables: dict[str, Table],
                project_loads: dict[str, tuple[bool, frozenset[str]]]) -> list[Load]:
     """``project_loads`` caches ``_project_load`` by target: many handlers call the same service functions."""
@@ -106,7 +142,7 @@ LOGIN_TABLE_NAMES = frozenset({"account", "accounts", "member", "members", "cust
 LOGIN_COLUMN_RE = re.compile(r"^(email|email_address|username|hashed_password|password_hash|password)$", re.I)
 # a column that names who owns a row, or the tenant it belongs to (a key: ``author`` alone is often a name)
 TENANT_NAME_RE = re.compile(r"^(organization|organisation|org|tenant|workspace|household|company|group|team)"
-                            r"(_id|_uuid|id)$", re.I)
+                            r"(_id|_uuid|_uid|id)$", re.I)
 # a path parameter that names a tenant: a dependency or middleware that consumes it scopes the request
 TENANT_PARAM_RE = re.compile(r"^(organization|organisation|org|tenant|workspace|team|household|group|account)"
                              r"(_id|_uuid|_slug|_name|Id|Slug)?$", re.I)
@@ -171,6 +207,7 @@ class ObjectIdWithoutOwnerCheck(Rule):
     def check(self, app: AppModel) -> Iterator[Finding]:
         tables = {t.name: t for t in app.tables}
         project_loads: dict[str, tuple[bool, frozenset[str]]] = {}
+        listed: dict[str, Route] | None = None
         for route in unique_routes(app):
             if route.kind != "http" or not route.auth.via or route.privileged or privileged(app, route):
                 continue
@@ -195,6 +232,11 @@ class ObjectIdWithoutOwnerCheck(Rule):
             if flow.checked:
                 continue
             touched = {t for ld in loads for t in ld.tables}
+            if set(route.methods) <= SAFE_METHODS:
+                if listed is None:
+                    listed = listed_to_all(app, tables, project_loads)
+                if touched and touched <= set(listed):
+                    continue  # a collection route hands these rows to every caller: reading one by id is no leak
             users = user_tables(app, route)
             owned = {t: owner_columns(app, tables[t], users) for t in sorted(touched)}
             owned = {t: cols for t, cols in owned.items() if cols}
