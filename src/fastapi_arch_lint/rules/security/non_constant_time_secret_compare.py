@@ -151,6 +151,19 @@ def _stored_side(fn: Function, side: Expr) -> bool:
     return "Depends(" in text or "Security(" in text
 
 
+def _origin(fn: Function, e: Expr, line: int) -> Expr:
+    """The attribute or name a local was assigned from, once, before ``line`` (``new = body.new_password``),
+    followed a few steps; ``e`` itself otherwise."""
+    for _ in range(3):
+        if not isinstance(e, Name):
+            return e
+        made = [a for a in fn.fact.scope.assigns if a.target == e.id and a.pos.line < line]
+        if len(made) != 1 or made[0].augmented or not isinstance(made[0].value, (Attr, Name)):
+            return e
+        e = made[0].value
+    return e
+
+
 def _no_timing_channel(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
     """The two sides are not an attacker's guess against a stored or configured secret: they are
     two fields of one payload, an object compared with itself, a value just written compared with
@@ -161,8 +174,9 @@ def _no_timing_channel(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
     owner = f"{fn.module}.{fact.qualname.rsplit('.', 1)[0]}" if "." in fact.qualname else None
     if owner and owner.rsplit(".", 1)[-1].startswith(TEST_DOUBLE_PREFIXES):
         return True
-    lroot, rroot = _root(cmp.left), _root(cmp.right)
-    # ``body.current_password == body.new_password``: two fields the same request sent
+    lroot, rroot = _root(_origin(fn, cmp.left, cmp.pos.line)), _root(_origin(fn, cmp.right, cmp.pos.line))
+    # ``body.current_password == body.new_password``: two fields the same request sent (also through locals:
+    # ``new = body.new_password; confirm = body.confirm_password; if new != confirm``)
     if isinstance(lroot, Name) and isinstance(rroot, Name) and lroot.id == rroot.id and lroot.id not in ("self", "cls"):
         return True
     params = {p.name for p in fact.params}
