@@ -1230,6 +1230,60 @@ def test_fal701_a_join_condition_or_a_script_is_no_lookup_by_the_key(tmp_path: P
     assert sev == {"Line.plan_id": "info", "Line.store_id": "warning", "Line.coupon_id": "info"}, sev
 
 
+def test_fal701_a_filter_that_also_names_the_leading_column_is_served(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Member.team_id == t and Member.user_id == u`` is served by the primary key ``(team_id, user_id)``: no
+    use of ``user_id`` on its own; ``Member.user_id == u`` alone (a user's teams) is one."""
+    models = """
+        from sqlalchemy import Column, ForeignKey, Integer
+        from sqlalchemy.orm import DeclarativeBase
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class Team(Base):
+            __tablename__ = "teams"
+            id = Column(Integer, primary_key=True)
+
+
+        class User(Base):
+            __tablename__ = "users"
+            id = Column(Integer, primary_key=True)
+
+
+        class Member(Base):
+            __tablename__ = "members"
+            team_id = Column(Integer, ForeignKey("teams.id"), primary_key=True)
+            user_id = Column(Integer, ForeignKey("users.id"), primary_key=True)
+
+
+        class Guest(Base):
+            __tablename__ = "guests"
+            team_id = Column(Integer, ForeignKey("teams.id"), primary_key=True)
+            user_id = Column(Integer, ForeignKey("users.id"), primary_key=True)
+    """
+    service = """
+        from sqlalchemy import select
+
+        from app.models import Guest, Member
+
+
+        def is_member(session, team_id: int, user_id: int) -> bool:
+            stmt = select(Member).where(Member.team_id == team_id, Member.user_id == user_id)
+            return session.scalar(stmt) is not None
+
+
+        def teams_of_guest(session, user_id: int):
+            return session.scalars(select(Guest).where(Guest.user_id == user_id)).all()
+    """
+    files = {"app/__init__.py": "", "app/models.py": models, "app/service.py": service}
+    found = run(tmp_path, monkeypatch, files, "FAL701")
+    sev = {f.message.split("`")[1]: f.severity.value for f in found}
+    assert sev == {"Member.user_id": "info", "Guest.user_id": "warning"}, sev
+
+
 def test_fal703_weighs_lookups_by_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A warning when code that runs looks rows up by the key; info (low confidence) when no lookup is
     seen, or when the only one is in code that nothing calls."""

@@ -13,7 +13,7 @@ from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._house import detect, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules.schema._common import (
-    callee, checked_functions, column_loc, query_model, schema_tables, snake, value_lookups)
+    callee, checked_functions, column_loc, column_lookups, query_model, schema_tables, snake, value_lookups)
 
 
 def leading_columns(table: Table) -> set[str]:
@@ -209,8 +209,20 @@ def soft_deleted(app: AppModel, table: Table) -> bool:
     return False
 
 
+def filtering(app: AppModel, table: Table, col: Column, compared: dict[tuple[str, str], tuple[Function, ...]],
+              leading: tuple[str, ...] = ()) -> tuple[Function, ...]:
+    """The functions that filter ``table`` by ``col`` by a value, less those that also name the leading column
+    of a composite key or index ``col`` sits in (``case_id == ... and platform_user_id == me`` is served by
+    the index on ``(case_id, platform_user_id)``)."""
+    fns = compared.get((table.name, col.name), ())
+    if leading:
+        named = column_lookups(app)
+        fns = tuple(fn for fn in fns if not any(fn in named.get((table.name, lead), ()) for lead in leading))
+    return fns
+
+
 def use_of(app: AppModel, tables: list[Table], table: Table, col: Column,
-           compared: dict[tuple[str, str], tuple[Function, ...]]) -> str | None:
+           compared: dict[tuple[str, str], tuple[Function, ...]], leading: tuple[str, ...] = ()) -> str | None:
     """Why rows of ``table`` are looked up by ``col`` (so its index matters), or None when nothing says so.
     The strongest reason first: a relationship that loads rows through it (on every read of the parent),
     a query on it, a backref the code reads, then a cascade (only when a parent is deleted)."""
@@ -226,8 +238,8 @@ def use_of(app: AppModel, tables: list[Table], table: Table, col: Column,
             if (via and _through(via, col.name)) or (not via and not back_fk):
                 kind = "one-to-one" if r.uselist is False else "collection"
                 return f"`{parent.name}.{r.name}` loads its {kind} through it"
-    if (table.name, col.name) in compared:
-        fns = compared[(table.name, col.name)]
+    fns = filtering(app, table, col, compared, leading)
+    if fns:
         more = f" and {len(fns) - 1} more" if len(fns) > 1 else ""
         return f"the project's queries filter on it (`{_local(fns[0])}` in {fns[0].path}{more})"
     if parent is not None:
@@ -285,18 +297,21 @@ class ForeignKeyWithoutIndex(Rule):
                     continue
                 line, column, inherited = column_loc(app, table, col)
                 where = table.tablename or table.name
+                leading: tuple[str, ...] = ()
                 if col.primary_key and len(pk_cols) > 1:
+                    leading = (pk_cols[0],)
                     why = (f"is only the non-leading column of the composite primary key "
                            f"({', '.join(pk_cols)}), which cannot serve lookups by it")
                 else:
                     groups = [g for g in (*table.primary_key_groups, *table.unique_groups, *table.index_groups)
                               if col.name in g[1:]]
                     if groups:
+                        leading = tuple(g[0] for g in groups)
                         why = (f"is only a non-leading column of ({', '.join(groups[0])}), "
                                "which cannot serve lookups by it")
                     else:
                         why = "has no `index=True` and no index or unique constraint starts with it"
-                use = use_of(app, tables, table, col, compared)
+                use = use_of(app, tables, table, col, compared, leading)
                 tail = f"; {use}" if use else (
                     "; no use of it was seen (no cascade, no relationship loading through it, no query on it), "
                     "so it matters only if the parent rows are deleted or the table is queried by it")
@@ -311,7 +326,7 @@ class ForeignKeyWithoutIndex(Rule):
                     related=(Related(table.path, table.line, f"table `{where}`"),
                              *(Related(fn.path, fn.fact.pos.line, f"`{_local(fn)}` filters "
                                                                   f"`{table.name}` by `{col.name}`")
-                               for fn in compared.get((table.name, col.name), ())[:3])),
+                               for fn in filtering(app, table, col, compared, leading)[:3])),
                     entity=f"{table.qualname}.{col.name}",
                 ), use, f"`{table.name}.{col.name}`"))
         house = (detect(["indexed"] * indexed + ["unindexed"] * len(found), minimum=HOUSE_MINIMUM)
