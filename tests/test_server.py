@@ -27,8 +27,8 @@ class Client:
     """The editor's side: writes framed requests and notifications, reads framed messages in a
     thread (responses by id, notifications in arrival order)."""
 
-    def __init__(self, cwd: Path) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "fastapi_arch_lint", "server"], cwd=cwd,
+    def __init__(self, cwd: Path, *options: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "fastapi_arch_lint", "server", *options], cwd=cwd,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.notifications: queue.Queue[dict[str, Any]] = queue.Queue()
         self.responses: dict[int, dict[str, Any]] = {}
@@ -241,3 +241,120 @@ def test_shutdown_and_exit(client: Client) -> None:
     assert client.request("shutdown", None) is None
     client.notify("exit", None)
     assert client.proc.wait(timeout=WAIT) == 0
+
+
+# -- the pieces, in this process ---------------------------------------------------------------
+
+
+def _diag(line: int, code: str) -> Any:
+    from lsprotocol import types
+
+    return types.Diagnostic(range=types.Range(start=types.Position(line=line, character=0),
+                                              end=types.Position(line=line, character=1)),
+                            message="m", code=code, source="fastapi-arch-lint")
+
+
+def _noqa(lines: list[str], line: int, code: str) -> tuple[tuple[int, int], str] | None:
+    from pygls.workspace.position_codec import PositionCodec
+
+    from fastapi_arch_lint.server import noqa_action
+
+    action = noqa_action("file:///x.py", lines, _diag(line, code), PositionCodec())
+    if action is None:
+        return None
+    (edit,) = action.edit.changes["file:///x.py"]
+    assert edit.range.start.line == edit.range.end.line == line
+    return (edit.range.start.character, edit.range.end.character), edit.new_text
+
+
+def test_noqa_action_appends_merges_and_declines() -> None:
+    lines = ['@router.get("/a")\n', '@router.get("/b")  # noqa: FAL101\n', "x = 1  # noqa\n",
+             'q = """\n', 'text"""\n', "y = '\U0001F600'  \n"]
+    assert _noqa(lines, 0, "FAL401") == ((17, 17), "  # noqa: FAL401")
+    assert _noqa(lines, 1, "FAL401") == ((27, 33), "FAL101, FAL401")  # merged into the codes there
+    assert _noqa(lines, 1, "FAL101") is None  # already suppressed
+    assert _noqa(lines, 2, "FAL401") is None  # a bare noqa suppresses everything
+    assert _noqa(lines, 3, "FAL401") is None  # the line ends inside a string: a comment would be text
+    # trailing blanks replaced; columns in UTF-16 units (the emoji is two)
+    assert _noqa(lines, 5, "FAL401") == ((8, 10), "  # noqa: FAL401")
+
+
+def test_debouncer_runs_once_after_the_last_request_and_marks_stale_runs() -> None:
+    from fastapi_arch_lint.server import Debouncer
+
+    runs: list[int] = []
+    started, release = threading.Event(), threading.Event()
+
+    def work(generation: int) -> None:
+        runs.append(generation)
+        started.set()
+        release.wait(WAIT)
+
+    d = Debouncer(work)
+    try:
+        for _ in range(3):  # a burst of changes: one run, for the last
+            d.request(0.2)
+        assert started.wait(WAIT)
+        assert runs == [3]
+        started.clear()
+        d.request(0.0)  # a change while the run is under way makes it stale
+        assert d.stale(3) and not d.stale(4)
+        release.set()
+        assert started.wait(WAIT)
+        assert runs == [3, 4]
+    finally:
+        release.set()
+        d.close()
+
+
+def test_an_analysis_that_fails_is_logged_to_the_client_not_fatal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from fastapi_arch_lint import engine
+    from fastapi_arch_lint.server import build
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    class Writer:
+        def __init__(self) -> None:
+            self.data: list[bytes] = []
+
+        def write(self, data: bytes) -> None:
+            self.data.append(data)
+
+    monkeypatch.setattr(engine, "review", boom)
+    server = build()
+    writer = Writer()
+    server.protocol.set_writer(writer)
+    loop = asyncio.new_event_loop()
+    try:
+        server.root, server.loop = tmp_path, loop
+        server._analyze(1)  # what the worker thread runs
+        loop.run_until_complete(asyncio.sleep(0.05))
+    finally:
+        loop.close()
+    sent = b"".join(writer.data).decode()
+    assert '"method": "window/logMessage"' in sent and "analysis failed: RuntimeError: boom" in sent
+    assert "publishDiagnostics" not in sent  # what was shown stays
+
+
+def test_the_readmes_editor_snippets_start_this_server() -> None:
+    import re
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Editor integration", 1)[1].split("\n## ", 1)[0]
+    blocks = dict.fromkeys(("json", "lua", "toml"), "")
+    for lang, body in re.findall(r"```(\w+)\n(.*?)```", section, re.S):
+        blocks[lang] += body
+    vscode = json.loads(blocks["json"])
+    assert (vscode["glspc.server.command"], vscode["glspc.server.commandArguments"]) == ("fastapi-arch-lint", ["server"])
+    helix = tomllib.loads(blocks["toml"])
+    assert helix["language-server"]["fastapi-arch-lint"] == {"command": "fastapi-arch-lint", "args": ["server"]}
+    assert "fastapi-arch-lint" in helix["language"][0]["language-servers"]
+    assert blocks["lua"].count('cmd = { "fastapi-arch-lint", "server" }') == 2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -414,6 +414,10 @@ def analyze(
 # review
 
 
+class Cancelled(Exception):
+    """A review stopped because its caller no longer wants the result (``review(cancelled=...)``)."""
+
+
 # a review's rule selection: (select, ignore, extend-select), as ``rule.select_rules`` takes them
 Selection = tuple[Sequence[str] | None, Sequence[str], Sequence[str]]
 
@@ -464,7 +468,8 @@ _TRANSIENT = (CRASH_MESSAGE, _TIMEOUT_PREFIX, "internal error")
 def review(targets: Sequence[str | Path], config: Config, *, select: Sequence[str] | None = None,
            ignore: Sequence[str] = (), extend_select: Sequence[str] = (), jobs: int | None = None,
            cache: FactCache | None = None, reuse_results: bool = False,
-           unsaved: Mapping[Path, bytes] | None = None) -> ReviewResult:
+           unsaved: Mapping[Path, bytes] | None = None,
+           cancelled: Callable[[], bool] | None = None) -> ReviewResult:
     """Findings and diagnostics of the files under ``targets``.
 
     With ``cache`` and ``reuse_results``, a run whose inputs are all unchanged (every file's
@@ -475,7 +480,8 @@ def review(targets: Sequence[str | Path], config: Config, *, select: Sequence[st
 
     ``unsaved`` maps absolute paths of discovered files to the bytes to analyze instead of what
     is on disk (an editor's unsaved buffers, for the language server); the other files' facts
-    still come from ``cache``.
+    still come from ``cache``. ``cancelled`` is asked after linking: when it answers true (an
+    editor's newer change made this run stale) the run stops there with ``Cancelled``.
     """
     # like ruff: an explicit --select replaces the file's select *and* ignore
     selection: Selection
@@ -502,6 +508,8 @@ def review(targets: Sequence[str | Path], config: Config, *, select: Sequence[st
                        auth_names=config.auth_names, jobs=jobs if jobs is not None else config.jobs, cache=cache,
                        timeout=config.file_timeout or DEFAULT_FILE_TIMEOUT, found=found, sources=sources)
     assert analysis.model is not None
+    if cancelled is not None and cancelled():
+        raise Cancelled
     with _old_objects_frozen():
         findings, diags = run_rules(analysis.model, rules, config.rule_options)
     facts_by_path = {m.path: m for m in analysis.facts}

@@ -37,6 +37,7 @@ from pygls.uris import from_fs_path
 from pygls.workspace.position_codec import PositionCodec
 
 from fastapi_arch_lint import __version__
+from fastapi_arch_lint.cache import FactCache
 from fastapi_arch_lint.findings import Diagnostic, Finding, Severity
 
 if TYPE_CHECKING:
@@ -147,6 +148,7 @@ class ArchLintServer(LanguageServer):
         self._open: dict[Path, tuple[str, int | None, str]] = {}
         self._lock = threading.Lock()
         self._config_problem: str | None = None
+        self._facts: dict[tuple[str, str], Any] = {}  # the last run's cache entries, decoded (_Remembered)
         self.debouncer: Debouncer | None = None
 
     # -- the project -------------------------------------------------------------------------
@@ -208,8 +210,12 @@ class ArchLintServer(LanguageServer):
         with self._lock:
             documents = dict(self._open)
         outcome = Outcome()
+        from fastapi_arch_lint.engine import Cancelled
+
         try:
-            self._review(documents, outcome)
+            self._review(documents, outcome, generation)
+        except Cancelled:  # a newer change came while linking: the next run publishes
+            return
         except Exception as exc:  # a bug: logged to the client, the server goes on
             import traceback
 
@@ -232,21 +238,26 @@ class ArchLintServer(LanguageServer):
         except RuntimeError:  # pragma: no cover - the loop closed meanwhile (exit)
             pass
 
-    def _review(self, documents: Mapping[Path, tuple[str, int | None, str]], outcome: Outcome) -> None:
-        from fastapi_arch_lint.cache import FactCache, resolve_cache_dir
+    def _review(self, documents: Mapping[Path, tuple[str, int | None, str]], outcome: Outcome,
+                generation: int) -> None:
+        from fastapi_arch_lint.cache import resolve_cache_dir
         from fastapi_arch_lint.engine import review
 
         assert self.root is not None
         config = self.config(outcome)
         where = resolve_cache_dir(no_cache=self.no_cache, cli_dir=self.cache_dir, config_dir=config.cache_dir,
                                   root=Path(config.root) if config.path is not None else self.root)
-        cache = FactCache(where, max_bytes=config.max_file_bytes) if where is not None else None
+        cache = _Remembered(where, max_bytes=config.max_file_bytes, memory=self._facts) if where is not None else None
         unsaved: dict[Path, bytes] = {}
         for path, (_, _, text) in documents.items():
             data = text.encode("utf-8", "surrogatepass")
             unsaved[path] = data
             unsaved[path.resolve()] = data  # discovery may have the path through a symlink or not
-        result = review([self.root], config, jobs=self.jobs, cache=cache, unsaved=unsaved)
+        debouncer = self.debouncer
+        result = review([self.root], config, jobs=self.jobs, cache=cache, unsaved=unsaved,
+                        cancelled=(lambda: debouncer.stale(generation)) if debouncer is not None else None)
+        if cache is not None:
+            cache.forget_unused()
         if cache is not None and cache.problem:
             outcome.logs.append((types.MessageType.Warning, f"facts not cached: {cache.problem}"))
         findings = [f for f in result.findings if f.confidence.rank >= config.min_confidence.rank]
@@ -373,6 +384,32 @@ class ArchLintServer(LanguageServer):
             return None
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
                                                         value="\n\n---\n\n".join(hover_text(r) for r in routes)))
+
+
+class _Remembered(FactCache):
+    """The facts cache with the entries of the last run kept decoded in memory: an unchanged
+    file's facts are neither read from the database nor unpickled again (1.9 s of a 10 s
+    re-analysis of a 400k-line project). Keyed by content and path, as the database answers."""
+
+    def __init__(self, directory: Path, *, max_bytes: int, memory: dict[tuple[str, str], Any]) -> None:
+        super().__init__(directory, max_bytes=max_bytes)
+        self.memory = memory
+        self.used: set[tuple[str, str]] = set()
+
+    def load(self, key: str, display: str) -> Any:
+        hit = self.memory.get((key, display))
+        if hit is None:
+            hit = super().load(key, display)
+            if hit is None:
+                return None
+            self.memory[(key, display)] = hit
+        self.used.add((key, display))
+        return hit
+
+    def forget_unused(self) -> None:
+        """Keep only this run's entries (an edited file's earlier versions go)."""
+        for entry in self.memory.keys() - self.used:
+            del self.memory[entry]
 
 
 class _Lines:
