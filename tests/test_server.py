@@ -32,6 +32,7 @@ class Client:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.notifications: queue.Queue[dict[str, Any]] = queue.Queue()
         self.responses: dict[int, dict[str, Any]] = {}
+        self.requests_seen: list[dict[str, Any]] = []
         self._arrived = threading.Condition()
         self._next_id = 0
         self._stderr: list[bytes] = []
@@ -58,7 +59,8 @@ class Client:
                 with self._arrived:
                     self.responses[message["id"]] = message
                     self._arrived.notify_all()
-            elif "id" in message:  # a request from the server (none expected): answer null
+            elif "id" in message:  # a request from the server (registerCapability): answer null
+                self.requests_seen.append(message)
                 self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
             else:
                 self.notifications.put(message)
@@ -126,7 +128,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def client(project: Path) -> Iterator[Client]:
     c = Client(project)
     try:
-        result = c.request("initialize", {"processId": None, "rootUri": project.as_uri(), "capabilities": {}})
+        result = c.request("initialize", {"processId": None, "rootUri": project.as_uri(), "capabilities": {
+            "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}}})
         caps = result["capabilities"]
         assert caps["hoverProvider"] and caps["codeActionProvider"], caps
         assert result["serverInfo"]["name"] == "fastapi-arch-lint"
@@ -203,6 +206,22 @@ def test_save_republishes(client: Client, project: Path) -> None:
     client.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
     diags = client.diagnostics(uri, lambda ds: bool(ds))
     assert "FAL201" not in codes_at(diags, 50) and "FAL401" in codes_at(diags, 36)
+
+
+def test_a_file_changed_outside_the_editor_is_analyzed_again(client: Client, project: Path) -> None:
+    # the server asked to be told about files changed on disk (the test client answered yes)
+    registered = [m for m in client.requests_seen if m["method"] == "client/registerCapability"]
+    assert registered and registered[0]["params"]["registrations"][0]["method"] == "workspace/didChangeWatchedFiles"
+    dashboard = project / "app/routers/dashboard.py"
+    uri = dashboard.as_uri()
+    before = dashboard.read_text()
+    dashboard.write_text(before + "\n\n@router.get('/get-stats')\ndef stats() -> dict[str, int]:\n    return {}\n")
+    client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": uri, "type": 2}]})
+    diags = client.diagnostics(uri, lambda ds: any(d.get("code") == "FAL101" for d in ds))
+    assert any("get-stats" in d["message"] for d in diags if d.get("code") == "FAL101")
+    dashboard.write_text(before)
+    client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": uri, "type": 2}]})
+    client.diagnostics(uri, lambda ds: not any(d.get("code") == "FAL101" for d in ds))
 
 
 def test_code_action_adds_noqa(client: Client, project: Path) -> None:

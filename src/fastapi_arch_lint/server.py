@@ -559,6 +559,18 @@ def build(**options: Any) -> ArchLintServer:
     def initialized(ls: ArchLintServer, params: types.InitializedParams) -> None:
         if ls.debouncer is not None:
             ls.debouncer.request(0)  # the whole project, once, right away
+        watched = ls.client_capabilities.workspace and ls.client_capabilities.workspace.did_change_watched_files
+        if watched and watched.dynamic_registration:  # files changed outside the editor (a checkout, a pull)
+            ls.client_register_capability(types.RegistrationParams(registrations=[types.Registration(
+                id="fastapi-arch-lint-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[
+                    types.FileSystemWatcher(glob_pattern="**/*.py"), types.FileSystemWatcher(glob_pattern="**/*.pyi"),
+                    types.FileSystemWatcher(glob_pattern="**/pyproject.toml")]))]))
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def files_changed(ls: ArchLintServer, params: types.DidChangeWatchedFilesParams) -> None:
+        if ls.debouncer is not None:
+            ls.debouncer.request(DEBOUNCE)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: ArchLintServer, params: types.DidOpenTextDocumentParams) -> None:
