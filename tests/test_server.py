@@ -256,6 +256,25 @@ def test_hover_on_a_route_decorator(client: Client, project: Path) -> None:
                                                  "position": {"line": 0, "character": 0}}) is None
 
 
+def test_a_configuration_error_is_shown_and_the_defaults_used(client: Client, project: Path) -> None:
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text('[tool.fastapi-arch-lint]\nselect = "FAL4"\n')
+    client.notify("textDocument/didSave", {"textDocument": {"uri": pyproject.as_uri()}})
+    deadline = time.monotonic() + WAIT
+    while True:
+        message = client.notifications.get(timeout=max(deadline - time.monotonic(), 0.01))
+        if message["method"] == "window/showMessage":
+            break
+    assert message["params"]["type"] == 1
+    assert "fastapi-arch-lint:" in message["params"]["message"] and "select" in message["params"]["message"]
+    assert "using the default configuration" in message["params"]["message"]
+    pyproject.write_text('[tool.fastapi-arch-lint]\nselect = ["FAL4"]\n')  # mended: only FAL4xx now
+    client.notify("textDocument/didSave", {"textDocument": {"uri": pyproject.as_uri()}})
+    diags = client.diagnostics((project / BILLING).as_uri(), lambda ds: all(d.get("code", "").startswith("FAL4") for d in ds))
+    assert "FAL401" in codes_at(diags, 36)
+    pyproject.unlink()
+
+
 def test_shutdown_and_exit(client: Client) -> None:
     assert client.request("shutdown", None) is None
     client.notify("exit", None)

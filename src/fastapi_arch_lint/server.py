@@ -80,6 +80,8 @@ class Outcome:
     findings: dict[Path, list[Finding]] = field(default_factory=dict)
     model: AppModel | None = None
     logs: list[tuple[types.MessageType, str]] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)  # also shown to the user (window/showMessage)
+    notes: list[str] = field(default_factory=list)  # about the model: logged when they change
     seconds: float = 0.0
 
 
@@ -150,6 +152,7 @@ class ArchLintServer(LanguageServer):
         self._config_problem: str | None = None
         self._facts: dict[tuple[str, str], Any] = {}  # the last run's cache entries, decoded (_Remembered)
         self.debouncer: Debouncer | None = None
+        self._notes: list[str] = []  # the last notes about the model that were logged
 
     # -- the project -------------------------------------------------------------------------
 
@@ -187,6 +190,7 @@ class ArchLintServer(LanguageServer):
             if str(exc) != self._config_problem:
                 self._config_problem = str(exc)
                 outcome.logs.append((types.MessageType.Error, f"configuration: {exc}; using the defaults"))
+                outcome.shown.append(f"fastapi-arch-lint: {exc}; using the default configuration")
             return Config(root=self.root)
 
     def changed(self, uri: str, version: int | None, text: str | None, delay: float = DEBOUNCE) -> None:
@@ -215,6 +219,8 @@ class ArchLintServer(LanguageServer):
         try:
             self._review(documents, outcome, generation)
         except Cancelled:  # a newer change came while linking: the next run publishes
+            if outcome.logs or outcome.shown:
+                self._post(outcome, keep_previous=True, stale=True)
             return
         except Exception as exc:  # a bug: logged to the client, the server goes on
             import traceback
@@ -309,7 +315,7 @@ class ArchLintServer(LanguageServer):
         """A file that could not be analyzed gets a diagnostic of its own; notes and internal
         errors go to the client's log."""
         if d.is_note:
-            outcome.logs.append((types.MessageType.Info, d.message))
+            outcome.notes.append(d.message)
             return
         if d.path.startswith("<"):
             outcome.logs.append((types.MessageType.Error, d.message))
@@ -328,6 +334,12 @@ class ArchLintServer(LanguageServer):
     def _publish(self, outcome: Outcome, keep_previous: bool, stale: bool) -> None:
         for kind, message in outcome.logs:
             self.window_log_message(types.LogMessageParams(type=kind, message=message))
+        for message in outcome.shown:
+            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
+        if outcome.notes and outcome.notes != self._notes and not (keep_previous or stale):
+            for message in outcome.notes:
+                self.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=message))
+            self._notes = outcome.notes
         if keep_previous or stale:  # a newer run is coming, or this one failed: keep what is shown
             return
         self.runs += 1
