@@ -130,7 +130,10 @@ class Debouncer:
                     return
                 self._due = None
                 generation = self._generation
-            self._work(generation)
+            try:
+                self._work(generation)
+            except Exception:  # pragma: no cover - ``work`` reports its own failures; the thread must live on
+                log.exception("analysis %d failed", generation)
 
 
 class ArchLintServer(LanguageServer):
