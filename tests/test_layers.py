@@ -34,7 +34,8 @@ LAYERS: dict[str, frozenset[str]] = {
     "report": frozenset({"findings", "model", "rule", "apidiff"}),
     "narrative": frozenset({"findings", "model", "rule", "report", "config", "engine"}),
     "cli": frozenset({"findings", "model", "discovery", "rule", "config", "cache", "engine", "apidiff", "gitutil",
-                      "baseline", "report", "narrative"}),
+                      "baseline", "report", "narrative", "server"}),
+    "server": frozenset({"findings", "model", "discovery", "config", "cache", "engine", "report"}),
     "__main__": frozenset({"cli"}),
     "__init__": frozenset(),
 }

@@ -511,6 +511,22 @@ def _model_at(rev, commit, repo, prefix, dest):  # type: ignore[no-untyped-def]
     return analysis.model, to_repo, analysis.diagnostics
 
 
+@cli.command()
+@click.option("--stdio", is_flag=True, help="Talk over standard input and output (the default and only transport).")
+@_perf_options
+def server(stdio: bool, jobs: int | None = None, no_cache: bool = False, cache_dir: str | None = None) -> None:
+    """Run the language server (LSP over standard input and output) for an editor.
+
+    The editor starts it; it analyzes the workspace's project once, then again on every change
+    (the open files' unsaved text included), and publishes the findings as diagnostics, with a
+    "Suppress CODE on this line" code action and a hover on route decorators (full path, effective
+    auth and include chain). See "Editor integration" in the README for VS Code, Neovim and Helix.
+    """
+    from fastapi_arch_lint.server import serve
+
+    sys.exit(serve(no_cache=no_cache, cache_dir=cache_dir, jobs=jobs))
+
+
 def main() -> None:
     _exit_now(_run())
 

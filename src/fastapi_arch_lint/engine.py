@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -322,6 +322,14 @@ def frozen_until_exit() -> None:
     _HAND_BACK = False
 
 
+def collected_after_each_run() -> None:
+    """For a process that outlives its runs (the language server, started through the command
+    line, which calls ``frozen_until_exit`` first): what a run freezes is handed back to the
+    collector when it ends, so the model of the run before is freed when the next replaces it."""
+    global _HAND_BACK
+    _HAND_BACK = True
+
+
 @contextmanager
 def _old_objects_frozen() -> Iterator[None]:
     """Keep the cyclic garbage collector out of the block: off, with the objects that exist now
@@ -406,6 +414,10 @@ def analyze(
 # review
 
 
+class Cancelled(Exception):
+    """A review stopped because its caller no longer wants the result (``review(cancelled=...)``)."""
+
+
 # a review's rule selection: (select, ignore, extend-select), as ``rule.select_rules`` takes them
 Selection = tuple[Sequence[str] | None, Sequence[str], Sequence[str]]
 
@@ -455,7 +467,9 @@ _TRANSIENT = (CRASH_MESSAGE, _TIMEOUT_PREFIX, "internal error")
 
 def review(targets: Sequence[str | Path], config: Config, *, select: Sequence[str] | None = None,
            ignore: Sequence[str] = (), extend_select: Sequence[str] = (), jobs: int | None = None,
-           cache: FactCache | None = None, reuse_results: bool = False) -> ReviewResult:
+           cache: FactCache | None = None, reuse_results: bool = False,
+           unsaved: Mapping[Path, bytes] | None = None,
+           cancelled: Callable[[], bool] | None = None) -> ReviewResult:
     """Findings and diagnostics of the files under ``targets``.
 
     With ``cache`` and ``reuse_results``, a run whose inputs are all unchanged (every file's
@@ -463,6 +477,11 @@ def review(targets: Sequence[str | Path], config: Config, *, select: Sequence[st
     from the stored result of the last such run, without extracting, linking or running a
     rule: the result's ``analysis.model`` is then None, so callers that need the model (the
     narrative) leave ``reuse_results`` off.
+
+    ``unsaved`` maps absolute paths of discovered files to the bytes to analyze instead of what
+    is on disk (an editor's unsaved buffers, for the language server); the other files' facts
+    still come from ``cache``. ``cancelled`` is asked after linking: when it answers true (an
+    editor's newer change made this run stale) the run stops there with ``Cancelled``.
     """
     # like ruff: an explicit --select replaces the file's select *and* ignore
     selection: Selection
@@ -472,6 +491,8 @@ def review(targets: Sequence[str | Path], config: Config, *, select: Sequence[st
         selection = (config.select, [*config.ignore, *ignore], [*config.extend_select, *extend_select])
     found = discover(targets, config.all_excludes, base=config.root)
     sources = read_sources(found.files, config.max_file_bytes)
+    if unsaved:
+        sources = [unsaved.get(f.path, source) for f, source in zip(found.files, sources)]
     stored: tuple[FactCache, str, str] | None = None  # where this run's result goes
     if cache is not None and reuse_results:
         # keyed on the selectors, not on the rules they select: the key also holds the tool's own
@@ -487,6 +508,8 @@ def review(targets: Sequence[str | Path], config: Config, *, select: Sequence[st
                        auth_names=config.auth_names, jobs=jobs if jobs is not None else config.jobs, cache=cache,
                        timeout=config.file_timeout or DEFAULT_FILE_TIMEOUT, found=found, sources=sources)
     assert analysis.model is not None
+    if cancelled is not None and cancelled():
+        raise Cancelled
     with _old_objects_frozen():
         findings, diags = run_rules(analysis.model, rules, config.rule_options)
     facts_by_path = {m.path: m for m in analysis.facts}

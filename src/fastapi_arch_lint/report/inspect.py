@@ -120,7 +120,8 @@ def render_json(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
     return json.dumps(to_json(model, diagnostics), indent=2, sort_keys=False)
 
 
-def _auth_text(r: Route) -> str:
+def auth_text(r: Route) -> str:
+    """A route's effective auth as `inspect` prints it: each way's kind, what, level and chain."""
     if not r.auth.via:
         return "none"
     parts = []
@@ -161,7 +162,7 @@ def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
             if r.conditional:
                 extra.append(f"(only if {r.conditional})")
             rows.append((methods, r.path, f"{r.handler.path}:{r.handler.line}", r.handler.qualname.rsplit(".", 1)[-1],
-                         " ".join(extra), _auth_text(r), r.privileged))
+                         " ".join(extra), auth_text(r), r.privileged))
         if rows:
             w0 = max(len(r[0]) for r in rows)
             w1 = max(len(r[1]) for r in rows)
