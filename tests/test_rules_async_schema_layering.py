@@ -1152,6 +1152,12 @@ def test_fal701_cascade_from_a_soft_deleted_parent(tmp_path: Path, monkeypatch: 
 
         def purge_vouchers(session):
             session.execute(delete(Voucher).where(Voucher.id < 10))
+
+
+        def purge_drafts(session, account):
+            # the rows of a relationship: a ``plan`` of ``draft_plans`` need not be a ``Plan``
+            for plan in account.draft_plans:
+                session.delete(plan)
     """
     files = {"app/__init__.py": "", "app/models.py": models, "app/service.py": service}
     found = run(tmp_path, monkeypatch, files, "FAL701")

@@ -179,6 +179,10 @@ def _hard_deleted(app: AppModel) -> set[str]:
             words.setdefault(w, t.name)
     for fn in checked_functions(app):
         typed = {p.name: _class_names(p.annotation) for p in fn.fact.params if p.annotation is not None}
+        # ``for account in user.oauth_accounts: session.delete(account)``: the rows of a relationship, whose
+        # class the loop variable's name does not tell (an ``account`` of ``oauth_accounts`` is no ``Account``)
+        looped = {b.target.id for b in fn.fact.scope.blocks
+                  if b.kind == "for" and isinstance(b.target, Name) and isinstance(b.test, Attr)}
         for site, _ in fn.calls:
             call = site.call
             if callee(call) != "delete":
@@ -191,7 +195,7 @@ def _hard_deleted(app: AppModel) -> set[str]:
                 arg = call.args[0].id  # session.delete(row) / delete(Model)
                 out.add(arg)
                 out.update(typed.get(arg, ()))
-                if arg in words:
+                if arg in words and arg not in looped:
                     out.add(words[arg])
     return out
 
