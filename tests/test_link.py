@@ -333,6 +333,55 @@ SECURITY = """
 """
 
 
+def test_app_factory_including_the_router_it_is_given(tmp_path: Path) -> None:
+    """``create_application(router=api_router)``: the factory includes its parameter; each call's argument is
+    the router included (with the auth its routes carry), not an unresolved include."""
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/api.py": """
+            from fastapi import APIRouter, Depends
+
+            from app.deps import current_user
+
+            router = APIRouter(prefix="/api", dependencies=[Depends(current_user)])
+
+
+            @router.get("/things/{tid}")
+            def get_thing(tid: int): ...
+        """,
+        "app/deps.py": """
+            from fastapi import Depends
+            from fastapi.security import OAuth2PasswordBearer
+
+            scheme = OAuth2PasswordBearer(tokenUrl="/token")
+
+
+            def current_user(token: str = Depends(scheme)) -> str:
+                return token
+        """,
+        "app/setup.py": """
+            from fastapi import APIRouter, FastAPI
+
+
+            def create_application(router: APIRouter, **kwargs) -> FastAPI:
+                application = FastAPI(**kwargs)
+                application.include_router(router, prefix="/v1")
+                return application
+        """,
+        "app/main.py": """
+            from app.api import router
+            from app.setup import create_application
+
+            app = create_application(router=router)
+        """,
+    })
+    [app] = a.model.apps
+    assert app.factory == "app.setup.create_application"
+    r = only_route(a, "/v1/api/things/{tid}")
+    assert r.auth.required and r.auth.scheme
+    assert not [u for u in a.model.unresolved if "included router" in u.what], a.model.unresolved
+
+
 def test_dependency_factory_returning_inner_function(tmp_path: Path) -> None:
     a = project(tmp_path, {
         "app/__init__.py": "",

@@ -514,6 +514,10 @@ class Registrations:
         if method == "include_router":
             child_expr = call.arg(0, "router")
             child = self.interp.eval(child_expr, env)
+            if isinstance(child, VParam):  # ``def create_app(router): app.include_router(router)``: what each call passes
+                self.sites.at_each_call(child, env, f"included router `{render(child_expr)}`", loc,
+                                        lambda e: self._stmt_call(call, e, loc))
+                return
             child_info = self.router_of(child)
             if child_info is None:
                 self.interp.note(f"included router `{render(child_expr)}`", why(child), env.module, loc.line)
