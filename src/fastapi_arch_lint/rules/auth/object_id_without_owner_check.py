@@ -10,7 +10,7 @@ from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route, Table
 from fastapi_arch_lint.model.facts import Pos
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import route_entity, unique_routes
+from fastapi_arch_lint.rules._util import memo, route_entity, unique_routes
 from fastapi_arch_lint.rules.auth._common import (
     call_args_names,
     dependency_functions,
@@ -148,9 +148,9 @@ TENANT_PARAM_RE = re.compile(r"^(organization|organisation|org|tenant|workspace|
                              r"(_id|_uuid|_slug|_name|Id|Slug)?$", re.I)
 
 
-def user_tables(app: AppModel, route: Route | None = None) -> set[str]:
-    """The tables that hold the principal: named like users or accounts, or the type the route's
-    principal dependency returns."""
+def _named_user_tables(app: AppModel) -> tuple[frozenset[str], dict[str, str]]:
+    """The tables named like users (or like accounts, holding a login), once per model; and table names by
+    qualified name."""
     out = set()
     for t in app.tables:
         login = any(LOGIN_COLUMN_RE.match(c.name) for c in t.columns)
@@ -159,8 +159,15 @@ def user_tables(app: AppModel, route: Route | None = None) -> set[str]:
             if low in USER_TABLE_NAMES or (n[:1].isupper() and n.endswith("User")) or \
                     (low in LOGIN_TABLE_NAMES and login):
                 out.add(t.name)
+    return frozenset(out), {t.qualname: t.name for t in app.tables}
+
+
+def user_tables(app: AppModel, route: Route | None = None) -> set[str]:
+    """The tables that hold the principal: named like users or accounts, or the type the route's
+    principal dependency returns."""
+    named, by_qualname = memo(app, _named_user_tables)
+    out = set(named)
     if route is not None:
-        by_qualname = {t.qualname: t.name for t in app.tables}
         for p in route.params:
             if p.name in principal_params(route):
                 out.update(by_qualname[q] for q in p.type_names if q in by_qualname)

@@ -230,6 +230,11 @@ class ReadRouteWithoutAuth(Rule):
         authed = [r for r in routes if requires_auth(r)]
         if not authed:
             return  # an app without authentication: nothing says these reads should have it
+        authed_by_app: dict[str, list[Route]] = {}
+        authed_by_key: dict[tuple[str, str], list[Route]] = {}
+        for r in authed:
+            authed_by_app.setdefault(r.app, []).append(r)
+            authed_by_key.setdefault((r.app, unversioned(r.path)), []).append(r)
         for route in routes:
             if "GET" not in route.methods or route.auth.via:
                 continue  # authenticated, or optional auth: the route is built for both callers
@@ -244,11 +249,11 @@ class ReadRouteWithoutAuth(Rule):
             twins = slash_twins(app, route)
             if twins[0] is not route:
                 continue  # the handler's registration with(out) a trailing slash: reported with the first
-            mine = [r for r in authed if r.app == route.app]
+            mine = authed_by_app.get(route.app, [])
             if not mine:
                 continue
-            twin = next((r for r in mine if r.path != route.path and set(r.methods) & set(route.methods)
-                         and unversioned(r.path) == unversioned(route.path)), None)
+            twin = next((r for r in authed_by_key.get((route.app, unversioned(route.path)), ())
+                         if r.path != route.path and set(r.methods) & set(route.methods)), None)
             ev = personal_data(app, route)
             if twin is None and ev is None:
                 continue
