@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
+from fastapi_arch_lint.findings import Confidence, Edit, Finding, Fix, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, render
 from fastapi_arch_lint.rule import Rule, register
@@ -52,6 +52,26 @@ def _documents_201(route: Route) -> bool:
                 if any(isinstance(k, Const) and str(k.value) == "201" for k in responses.keys):
                     return True
     return False
+
+
+def _fix(route: Route) -> Fix | None:
+    """``status_code=status.HTTP_201_CREATED`` on the route's decorator (replacing an explicit 200), with
+    ``from fastapi import status``. Unsafe: clients see another status code. Only for a decorator of the
+    handler itself (a route registered by hand, in a loop or a helper is left alone)."""
+    at = route.registered
+    if at.path != route.handler.path:
+        return None
+    decorators = [d for d in route.handler.fact.decorators if d.pos.line == at.line and isinstance(d.expr, Call)]
+    if len(decorators) != 1:
+        return None
+    call = decorators[0].expr
+    assert isinstance(call, Call)
+    if call.starred:
+        return None  # ``**options`` may hold a status code of its own
+    return Fix("set `status_code=status.HTTP_201_CREATED` on the decorator",
+               (Edit("keyword", at.path, at.line, at.col, "status_code", "status.HTTP_201_CREATED",
+                     callee=render(call.func)),),
+               safe=False, imports=(("fastapi", "status"),))
 
 
 def _creates_by_name(name: str) -> bool:
@@ -160,6 +180,7 @@ class PostCreateWithout201(Rule):
                 entity=route_entity(route),
                 confidence=ev.confidence,
                 severity=None if target is not None else Severity.INFO,
+                fix=_fix(route) if target is not None and ev.confidence is Confidence.HIGH else None,
             )
 
     @staticmethod
