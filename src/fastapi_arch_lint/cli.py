@@ -242,14 +242,20 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
                                          jobs=jobs, cache=cache, reuse_results=True))
         fixed_line = _fixed_summary(fixes, result.findings, unsafe_fixes)
     files = len(result.analysis.files)
+    replacements = None  # the lines each fix would change, for the formats that carry them
+    if (fmt in ("json", "sarif") or sarif_output) and any(f.fix is not None for f in result.findings):
+        from fastapi_arch_lint.engine import fix_replacements
+
+        replacements = fix_replacements(result.findings)
     if fmt == "json":
         from fastapi_arch_lint.report import jsonout
 
-        text = jsonout.render(result.findings, result.diagnostics, files=files)
+        text = jsonout.render(result.findings, result.diagnostics, files=files, replacements=replacements)
     elif fmt == "sarif":
         from fastapi_arch_lint.report import sarif
 
-        text = sarif.render(result.findings, result.diagnostics, result.rules, files=files)
+        text = sarif.render(result.findings, result.diagnostics, result.rules, files=files,
+                            replacements=replacements)
     elif fmt in ("github", "gitlab", "junit"):
         import importlib
 
@@ -278,7 +284,8 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
         from fastapi_arch_lint.report import sarif as sarif_report
 
         Path(sarif_output).write_text(sarif_report.render(result.findings, result.diagnostics, result.rules,
-                                                          files=files) + "\n", encoding="utf-8")
+                                                          files=files, replacements=replacements) + "\n",
+                                      encoding="utf-8")
     if narrative_settings is not None:  # after the complete report; never changes the exit code
         _narrative(result, narrative_settings, targets, config, send=narrative, dry_run=dry_run,
                    to_stdout=fmt in ("text", "github") or output is not None, narrative_output=narrative_output)

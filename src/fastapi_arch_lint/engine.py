@@ -596,3 +596,30 @@ def fix_findings(findings: Sequence[Finding], *, unsafe: bool = False, write: bo
                 shutil.copymode(p, tmp)
                 os.replace(tmp, p)
     return run
+
+
+def fix_replacements(findings: Sequence[Finding]) -> dict[Finding, list[tuple[str, int, int, str]]]:
+    """For each finding with a fix that applies on its own: ``(path, start_line, end_line, text)``, the
+    lines it replaces (1-based, inclusive; ``end_line == start_line - 1`` inserts before ``start_line``)
+    and their new text, for the JSON and SARIF reports. Nothing is written."""
+    from fastapi_arch_lint.extract.fix import apply_fixes, replacements
+
+    out: dict[Finding, list[tuple[str, int, int, str]]] = {}
+    sources: dict[str, str | None] = {}
+    for f in findings:
+        if f.fix is None or not f.fix.edits:
+            continue
+        path = f.fix.edits[0].path
+        if path not in sources:
+            try:
+                with Path(path).open(encoding="utf-8", newline="") as fh:
+                    sources[path] = fh.read()
+            except (OSError, UnicodeDecodeError):
+                sources[path] = None
+        source = sources[path]
+        if source is None:
+            continue
+        done = apply_fixes(source, [f.fix], path)
+        if done.fixed is not None:
+            out[f] = [(path, r.start_line, r.end_line, r.text) for r in replacements(source, done.fixed)]
+    return out
