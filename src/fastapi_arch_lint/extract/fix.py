@@ -150,20 +150,47 @@ def with_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Ca
     return call.with_changes(args=[*args[:-1], last, new])
 
 
+def _ends_list(prev: cst.Param, removed: cst.Param) -> cst.Param:
+    """``prev`` as the last parameter, in place of ``removed``."""
+    pc, rc = prev.comma, removed.comma
+    own = pc.whitespace_after if isinstance(pc, cst.Comma) else None  # holds prev's comment, if any
+    first = own.first_line if isinstance(own, cst.ParenthesizedWhitespace) else cst.TrailingWhitespace()
+    lines = own.empty_lines if isinstance(own, cst.ParenthesizedWhitespace) else ()
+    closing = rc.whitespace_after if isinstance(rc, cst.Comma) else removed.whitespace_after_param
+    if isinstance(closing, cst.ParenthesizedWhitespace):  # ``)`` on its own line: keep a trailing comma
+        after = cst.ParenthesizedWhitespace(first_line=first, empty_lines=lines, indent=closing.indent,
+                                            last_line=closing.last_line)
+        return prev.with_changes(comma=cst.Comma(whitespace_after=after), whitespace_after_param=cst.SimpleWhitespace(""))
+    if isinstance(rc, cst.Comma):
+        return prev.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace("")),
+                                 whitespace_after_param=removed.whitespace_after_param)
+    return prev.with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_param=removed.whitespace_after_param)
+
+
 def _without_param(params: cst.Parameters, drop: cst.Param) -> cst.Parameters:
-    """``params`` without ``drop``; when it was the last, the one before takes its comma (or none)."""
+    """``params`` without ``drop``. When it was the last, the one before ends the list as it did: with a
+    trailing comma and the closing parenthesis on its own line, or without. Comments on the removed
+    parameter's line go with it; the previous parameter's own comment stays."""
     def remove(items: Sequence[cst.Param]) -> list[cst.Param]:
         out = list(items)
         for i, p in enumerate(out):
-            if p.deep_equals(drop) and p.name.value == drop.name.value:
-                del out[i]
-                if i == len(out) and out:  # it was the last of its group
-                    out[-1] = out[-1].with_changes(comma=p.comma)
-                break
+            if p.name.value != drop.name.value:
+                continue
+            del out[i]
+            if i == len(out) and out:  # it was the last of its group
+                out[-1] = _ends_list(out[-1], p)
+            break
         return out
 
-    return params.with_changes(posonly_params=remove(params.posonly_params), params=remove(params.params),
-                               kwonly_params=remove(params.kwonly_params))
+    kept, kwonly = remove(params.params), remove(params.kwonly_params)
+    star = params.star_arg
+    if params.kwonly_params and not kwonly and isinstance(star, cst.ParamStar):
+        # ``def f(a, *, dependencies=[...])``: a bare ``*`` with nothing after it does not parse
+        star = cst.MaybeSentinel.DEFAULT
+        if kept:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return params.with_changes(posonly_params=remove(params.posonly_params), params=kept, star_arg=star,
+                               kwonly_params=kwonly)
 
 
 @dataclass(slots=True)
@@ -363,12 +390,17 @@ def apply_fixes(source: str, fixes: Sequence[Fix], path: str = "<fix>") -> FileF
         imports += [(m, n) for m, n in fix.imports if _import_ok(bindings, m, n) is None and (m, n) not in imports]
     if not out.applied:
         return out
-    new = module.visit(_Apply(located))
-    for m, n in imports:
-        new = _add_import(new, m, n)
-    code = new.code
-    if not _parses(code, path):  # pragma: no cover - a bug in an edit: refuse rather than break the file
-        out.problem = "the fixed file would not parse: not touched"
+    try:
+        new = module.visit(_Apply(located))
+        for m, n in imports:
+            new = _add_import(new, m, n)
+        code = new.code
+    except Exception as exc:  # a bug in an edit (LibCST refuses the tree): refuse rather than crash
+        code, why = "", f"{type(exc).__name__}: {exc}"
+    else:
+        why = "" if _parses(code, path) else "it would not parse"
+    if why:  # pragma: no cover - a bug in an edit: refuse rather than break the file
+        out.problem = f"the fixes could not be applied ({why}): not touched"
         out.skipped += [(f, out.problem) for f in out.applied]
         out.applied = []
         return out
@@ -377,8 +409,10 @@ def apply_fixes(source: str, fixes: Sequence[Fix], path: str = "<fix>") -> FileF
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
-    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                        fromfile=f"a/{path}", tofile=f"b/{path}"))
+    """``git diff``'s form (``a/`` and ``b/`` prefixes, the mark of a last line without a newline)."""
+    lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                 fromfile=f"a/{path}", tofile=f"b/{path}")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
 @dataclass(frozen=True, slots=True)
