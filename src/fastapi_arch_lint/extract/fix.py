@@ -216,6 +216,10 @@ class _Apply(cst.CSTTransformer):
             if current is None or current.default is None:
                 continue
             if edit.kind == "wrap-default":
+                wrapper = cst.parse_expression(edit.value.format("None"))
+                if isinstance(wrapper, cst.Call) and isinstance(current.default, cst.Call) \
+                        and _text(current.default.func) == _text(wrapper.func):
+                    continue  # already wrapped: fixing twice is fixing once
                 wrapped = cst.parse_expression(edit.value.format(cst.Module([]).code_for_node(current.default)))
                 new_params = _replace_param(params, current, current.with_changes(default=wrapped))
                 updated_node = updated_node.with_changes(params=new_params)

@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
+from fastapi_arch_lint.findings import Confidence, Edit, Finding, Fix, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, PydanticModel, Route
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, render
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, render, walk
 from fastapi_arch_lint.model.facts import FunctionFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import pydantic_model, route_entity, unique_routes
@@ -88,6 +88,38 @@ class _Site:
     name: str
     owner: str
     routes: list[Route] = field(default_factory=list)
+    fix: Fix | None = None
+
+
+def _int_literal(e: Expr | None) -> int | None:
+    return e.value if isinstance(e, Const) and isinstance(e.value, int) and not isinstance(e.value, bool) else None
+
+
+def page_size_fix(fact: FunctionFact | None, path: str, name: str, bound: object) -> Fix | None:
+    """``le=<bound>`` on the parameter's ``Query(...)`` (its default, or inside ``Annotated[...]``), or a
+    plain integer default wrapped as ``Query(20, le=<bound>)``; None when the parameter is declared
+    otherwise, its default is above the bound, or the option is off. Unsafe: larger values get a 422."""
+    if not isinstance(bound, int) or isinstance(bound, bool) or bound < 1 or fact is None:
+        return None
+    pf = fact.param(name)
+    if pf is None or pf.kind not in ("positional", "keyword"):
+        return None
+    queries = [e for e in (pf.default, *walk(pf.annotation)) if isinstance(e, Call)
+               and (e.func.attr if isinstance(e.func, Attr) else e.func.id if isinstance(e.func, Name) else "") == "Query"]
+    if len(queries) == 1:
+        query = queries[0]
+        default = _int_literal(query.arg(0, "default")) if query is pf.default else _int_literal(pf.default)
+        if query.starred or (default is not None and default > bound) or not query.line:
+            return None
+        return Fix(f"add `le={bound}` to `Query(...)`",
+                   (Edit("keyword", path, query.line, query.col, "le", str(bound), callee=render(query.func)),),
+                   safe=False)
+    default = _int_literal(pf.default)
+    if queries or default is None or default > bound or not (pf.annotation is None or isinstance(pf.annotation, Name)):
+        return None
+    return Fix(f"declare it `Query({default}, le={bound})`",
+               (Edit("wrap-default", path, pf.pos.line, pf.pos.col, name, "Query({}, le=%d)" % bound),),
+               safe=False, imports=(("fastapi", "Query"),))
 
 
 @register
@@ -99,6 +131,8 @@ class UnboundedPageSize(Rule):
     other_severities = {Severity.INFO: "when only administrators can call the routes that take it"}
     owasp = ("API4:2023",)
     cwe = ("CWE-770",)
+    # the bound ``--fix --unsafe-fixes`` writes (``le=``); 0: no fix
+    default_options = {"fix_le": 100}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         sites: dict[tuple[str, int, str], _Site] = {}
@@ -118,7 +152,11 @@ class UnboundedPageSize(Rule):
                 where = param_site(app, route, p)
                 path, owner = (where[1], where[0]) if where else (route.handler.path, route.handler.qualname)
                 key = (path, p.line or route.registered.line, p.name)
-                sites.setdefault(key, _Site(path, key[1], wire_name(p), owner)).routes.append(route)
+                if key not in sites:
+                    sites[key] = _Site(path, key[1], wire_name(p), owner,
+                                       fix=page_size_fix(where[2] if where else None, path, p.name,
+                                                         self.options.get("fix_le")))
+                sites[key].routes.append(route)
             # fields of query-parameter models (``Annotated[Page, Query()]``) and of model dependencies
             models = [pydantic_model(app, t) for p in route.params if p.source == "query" for t in p.type_names]
             models += [pydantic_model(app, d.name) for d in route.dependencies if d.kind == "class" and d.is_async is None]
@@ -153,4 +191,5 @@ class UnboundedPageSize(Rule):
                 entity=f"{route_entity(first)} {site.name}",
                 confidence=Confidence.MEDIUM if norm_name(site.name) in GENERIC_NAMES else Confidence.HIGH,
                 severity=Severity.INFO if admins else None,
+                fix=site.fix,
             )
