@@ -586,7 +586,8 @@ def fix_findings(findings: Sequence[Finding], *, unsafe: bool = False, write: bo
         if done.fixed is not None:
             run.files[path] = done.fixed
             run.diffs[path] = unified_diff(path, source, done.fixed)
-            if write:
+            if write:  # atomically, through a symbolic link to the file it names
+                p = p.resolve()
                 tmp = p.with_name(f".{p.name}.fal-fix.tmp")
                 with tmp.open("w", encoding="utf-8", newline="") as fh:
                     fh.write(done.fixed)
