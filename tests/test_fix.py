@@ -79,8 +79,10 @@ def test_diff_writes_nothing(tmp_path: Path) -> None:
     root = tmp_path / "examples"
     shutil.copytree(REPO / "examples", root)
     untouched = snapshot(root)
-    p = run(root, "review", ".", "--no-cache", "--diff", "--unsafe-fixes")
+    p = run(root, "review", ".", "--cache-dir", str(tmp_path / "cache"), "--diff", "--unsafe-fixes")
     assert p.returncode == 1, p.stderr  # like ruff: exit 1 when there is a diff
+    # the same again, answered from the stored result: the findings' fixes are kept in the cache
+    assert run(root, "review", ".", "--cache-dir", str(tmp_path / "cache"), "--diff", "--unsafe-fixes").stdout == p.stdout
     assert "--- a/bookstore/app/routers/books.py\n+++ b/bookstore/app/routers/books.py\n" in p.stdout
     assert "+@router.post(\"/\", response_model=BookOut, status_code=status.HTTP_201_CREATED)" in p.stdout
     assert "would fix 2 findings in 2 files; nothing written" in p.stderr

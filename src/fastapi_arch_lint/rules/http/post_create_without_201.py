@@ -54,7 +54,21 @@ def _documents_201(route: Route) -> bool:
     return False
 
 
-def _fix(route: Route) -> Fix | None:
+def _status_name_taken(app: AppModel, route: Route) -> bool:
+    """The handler's module binds ``status`` to something else than FastAPI's or Starlette's ``status``
+    (``from http import status``, ``status = ...``): the fix then writes the number."""
+    module = app.module(route.handler.module)
+    if module is None:
+        return True
+    facts = module.facts
+    imported = [i for i in facts.imports if i.local == "status"]
+    if any(not (i.module in ("fastapi", "starlette") and i.name == "status" and i.level == 0) for i in imported):
+        return True
+    return any(a.target == "status" for a in facts.scope.assigns) or \
+        any(f.name == "status" for f in facts.scope.functions) or any(c.name == "status" for c in facts.scope.classes)
+
+
+def _fix(app: AppModel, route: Route) -> Fix | None:
     """``status_code=status.HTTP_201_CREATED`` on the route's decorator (replacing an explicit 200), with
     ``from fastapi import status``. Unsafe: clients see another status code. Only for a decorator of the
     handler itself (a route registered by hand, in a loop or a helper is left alone)."""
@@ -68,6 +82,10 @@ def _fix(route: Route) -> Fix | None:
     assert isinstance(call, Call)
     if call.starred:
         return None  # ``**options`` may hold a status code of its own
+    if _status_name_taken(app, route):
+        return Fix("set `status_code=201` on the decorator",
+                   (Edit("keyword", at.path, at.line, at.col, "status_code", "201", callee=render(call.func)),),
+                   safe=False)
     return Fix("set `status_code=status.HTTP_201_CREATED` on the decorator",
                (Edit("keyword", at.path, at.line, at.col, "status_code", "status.HTTP_201_CREATED",
                      callee=render(call.func)),),
@@ -180,7 +198,7 @@ class PostCreateWithout201(Rule):
                 entity=route_entity(route),
                 confidence=ev.confidence,
                 severity=None if target is not None else Severity.INFO,
-                fix=_fix(route) if target is not None and ev.confidence is Confidence.HIGH else None,
+                fix=_fix(app, route) if target is not None and ev.confidence is Confidence.HIGH else None,
             )
 
     @staticmethod
