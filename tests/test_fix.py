@@ -216,3 +216,11 @@ def test_diff_and_replacements() -> None:
     assert unified_diff("m.py", before, after).startswith("--- a/m.py\n+++ b/m.py\n")
     assert [(r.start_line, r.end_line, r.text) for r in replacements(before, after)] == [(2, 2, "b = 3\nc = 4\n")]
     assert unified_diff("m.py", "a = 1", "a = 2").endswith("\\ No newline at end of file\n")
+
+
+def test_a_file_for_a_newer_python_is_fixed() -> None:
+    """``type Ids = ...`` (3.12) parses with LibCST whatever Python runs the tool: such a file is fixed;
+    only what compiled before must compile after."""
+    src = "type Ids = list[int]\nr = requests.get(u)\n"
+    done = apply_fixes(src, [keyword(2, 5, "timeout", "10", callee="requests.get")])
+    assert done.fixed == "type Ids = list[int]\nr = requests.get(u, timeout=10)\n", done.problem

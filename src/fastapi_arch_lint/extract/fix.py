@@ -356,11 +356,20 @@ def _locate(index: _Index, fix: Fix, located: _Located) -> str | None:
     return None
 
 
-def _parses(code: str, path: str) -> bool:
+def _parses(code: str) -> bool:
     try:
         cst.parse_module(code)
+    except (cst.ParserSyntaxError, RecursionError):
+        return False
+    return True
+
+
+def _compiles(code: str, path: str) -> bool:
+    """Python's own parser accepts ``code`` (the running Python's grammar: a file written for a newer
+    one, ``class Box[T]:`` under 3.11, may not compile here and still be fine)."""
+    try:
         compile(code, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST
-    except (cst.ParserSyntaxError, SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError):
         return False
     return True
 
@@ -374,10 +383,7 @@ def apply_fixes(source: str, fixes: Sequence[Fix], path: str = "<fix>") -> FileF
         out.problem = "the file does not parse: not touched"
         out.skipped = [(f, out.problem) for f in fixes]
         return out
-    if not _parses(source, path):
-        out.problem = "the file does not compile: not touched"
-        out.skipped = [(f, out.problem) for f in fixes]
-        return out
+    compiles = _compiles(source, path)  # then the fixed file must compile too
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     index = _Index()
     wrapper.visit(index)
@@ -402,7 +408,7 @@ def apply_fixes(source: str, fixes: Sequence[Fix], path: str = "<fix>") -> FileF
     except Exception as exc:  # a bug in an edit (LibCST refuses the tree): refuse rather than crash
         code, why = "", f"{type(exc).__name__}: {exc}"
     else:
-        why = "" if _parses(code, path) else "it would not parse"
+        why = "" if _parses(code) and (not compiles or _compiles(code, path)) else "it would not parse"
     if why:  # pragma: no cover - a bug in an edit: refuse rather than break the file
         out.problem = f"the fixes could not be applied ({why}): not touched"
         out.skipped += [(f, out.problem) for f in out.applied]
