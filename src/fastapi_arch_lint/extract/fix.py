@@ -7,7 +7,8 @@ target or a parameter). Here the source is parsed again, each edit's node is fou
 nowhere else. All the edits of a file are made in one pass over the original tree (their positions
 are the original's), then the imports the fixes need are added. A fix whose node is not found, or
 whose import would clash with a name the module already binds, is left out whole; a file that does
-not parse is not touched; the result must parse (LibCST and ``compile``) or nothing is written.
+not parse is not touched; the result must parse (LibCST, and ``compile`` when the original compiled
+under the running Python) or nothing is written.
 
 Every edit is idempotent: a keyword that is already there with the same value, a parameter that is
 already gone, an import already present change nothing, so fixing twice is fixing once.
@@ -20,13 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from fastapi_arch_lint.findings import Edit, Fix
 
 # ``from fastapi import status`` is also satisfied by Starlette's module of the same constants
-EQUIVALENT_IMPORTS = {("fastapi", "status"): {"fastapi", "starlette"}, ("fastapi", "Query"): {"fastapi"},
-                      ("fastapi", "Depends"): {"fastapi"}}
+EQUIVALENT_IMPORTS = {("fastapi", "status"): {"fastapi", "starlette"}}
 
 
 @dataclass(slots=True)
@@ -44,15 +44,13 @@ class FileFixes:
 class _Index(cst.CSTVisitor):
     """Where the nodes an edit may name are: calls by their start, decorators and parameters by line."""
 
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
+    METADATA_DEPENDENCIES = (PositionProvider,)
 
     def __init__(self) -> None:
         self.calls: dict[tuple[int, int], list[cst.Call]] = {}
-        self.call_lines: dict[int, list[cst.Call]] = {}
         self.decorators: dict[int, list[tuple[cst.Decorator, cst.FunctionDef]]] = {}
         self.params: dict[tuple[int, int], tuple[cst.Param, cst.FunctionDef]] = {}
         self.targets: dict[tuple[int, int], cst.Call] = {}  # ``name = Call(...)``: the call, by the name's place
-        self._functions: list[cst.FunctionDef] = []
 
     def _start(self, node: cst.CSTNode) -> tuple[int, int]:
         pos = self.get_metadata(PositionProvider, node).start
@@ -61,17 +59,12 @@ class _Index(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         at = self._start(node)
         self.calls.setdefault(at, []).append(node)
-        self.call_lines.setdefault(at[0], []).append(node)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._functions.append(node)
         for d in node.decorators:
             self.decorators.setdefault(self._start(d)[0], []).append((d, node))
         for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params):
             self.params[self._start(p.name)] = (p, node)
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._functions.pop()
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if isinstance(node.value, cst.Call):
