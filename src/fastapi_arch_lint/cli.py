@@ -207,24 +207,20 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
     result = run_review(targets, config, select=sel or None, ignore=ign, extend_select=ext, jobs=jobs, cache=cache,
                         reuse_results=narrative_settings is None)
     _cache_warning(cache)
-    def reported(result):  # type: ignore[no-untyped-def]
-        # below the confidence asked for, a finding is not reported anywhere (report, baseline, narrative)
-        result.findings = [f for f in result.findings if f.confidence.rank >= least_sure.rank]
-        if write_baseline:
-            _write_baseline(Path(write_baseline), result.findings)
-        if known is not None:
-            from fastapi_arch_lint.baseline import new_findings
+    # below the confidence asked for, a finding is not reported anywhere (report, baseline, narrative)
+    result.findings = [f for f in result.findings if f.confidence.rank >= least_sure.rank]
+    if write_baseline:
+        _write_baseline(Path(write_baseline), result.findings)
+    if known is not None:
+        from fastapi_arch_lint.baseline import new_findings
 
-            result.findings = new_findings(result.findings, known)
-        if changed is not None:
-            result.findings, result.diagnostics = changed.filter(result.findings, result.diagnostics)
-        if report_only is not None:
-            result.findings = [f for f in result.findings if Path(f.path).resolve() in report_only]
-            result.diagnostics = [d for d in result.diagnostics
-                                  if d.path.startswith("<") or Path(d.path).resolve() in report_only]
-        return result
-
-    result = reported(result)
+        result.findings = new_findings(result.findings, known)
+    if changed is not None:
+        result.findings, result.diagnostics = changed.filter(result.findings, result.diagnostics)
+    if report_only is not None:
+        result.findings = [f for f in result.findings if Path(f.path).resolve() in report_only]
+        result.diagnostics = [d for d in result.diagnostics
+                              if d.path.startswith("<") or Path(d.path).resolve() in report_only]
     fixed_line = None
     if fix or show_diff:  # only the reported findings are fixed (not those under `# noqa`, ignored or baselined)
         from fastapi_arch_lint.engine import fix_findings
@@ -238,8 +234,9 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
             _print_diff(fixes, output)
             sys.exit(1 if fixes.diffs else 0)
         if fixes.files:  # the files changed: what remains is a new review's answer
-            result = reported(run_review(targets, config, select=sel or None, ignore=ign, extend_select=ext,
-                                         jobs=jobs, cache=cache, reuse_results=True))
+            result = _reported_again(run_review(targets, config, select=sel or None, ignore=ign,
+                                                extend_select=ext, jobs=jobs, cache=cache, reuse_results=True),
+                                     least_sure, known, changed, report_only)
         fixed_line = _fixed_summary(fixes, result.findings, unsafe_fixes)
     files = len(result.analysis.files)
     replacements = None  # the lines each fix would change, for the formats that carry them
@@ -291,6 +288,23 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
                    to_stdout=fmt in ("text", "github") or output is not None, narrative_output=narrative_output)
     failing = [f for f in result.findings if f.severity.rank >= Severity(threshold).rank]
     sys.exit(1 if failing and not exit_zero else 0)
+
+
+def _reported_again(result, least_sure, known, changed, report_only):  # type: ignore[no-untyped-def]
+    """The filters ``review`` applies to what it reports (keep them in step), for the review after
+    ``--fix``; ``--write-baseline`` cannot be combined with ``--fix``."""
+    result.findings = [f for f in result.findings if f.confidence.rank >= least_sure.rank]
+    if known is not None:
+        from fastapi_arch_lint.baseline import new_findings
+
+        result.findings = new_findings(result.findings, known)
+    if changed is not None:
+        result.findings, result.diagnostics = changed.filter(result.findings, result.diagnostics)
+    if report_only is not None:
+        result.findings = [f for f in result.findings if Path(f.path).resolve() in report_only]
+        result.diagnostics = [d for d in result.diagnostics
+                              if d.path.startswith("<") or Path(d.path).resolve() in report_only]
+    return result
 
 
 def _fixed_summary(fixes, remaining, unsafe: bool) -> str:  # type: ignore[no-untyped-def]
