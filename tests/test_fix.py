@@ -224,3 +224,42 @@ def test_a_file_for_a_newer_python_is_fixed() -> None:
     src = "type Ids = list[int]\nr = requests.get(u)\n"
     done = apply_fixes(src, [keyword(2, 5, "timeout", "10", callee="requests.get")])
     assert done.fixed == "type Ids = list[int]\nr = requests.get(u, timeout=10)\n", done.problem
+
+
+def test_page_size_fix_knows_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAL109's bound is written only where the default's value is known and within it."""
+    from fastapi_arch_lint.config import Config
+    from fastapi_arch_lint.engine import review
+
+    (tmp_path / "main.py").write_text(textwrap.dedent(
+        """\
+        from fastapi import FastAPI, Query
+
+        app = FastAPI()
+        SMALL = 20
+        LARGE = 500
+
+
+        @app.get("/a")
+        def a(limit: int = Query(SMALL, ge=1)) -> list[dict]:
+            return []
+
+
+        @app.get("/b")
+        def b(limit: int = Query(LARGE, ge=1)) -> list[dict]:
+            return []
+
+
+        @app.get("/c")
+        def c(limit: int = Query(..., ge=1)) -> list[dict]:
+            return []
+
+
+        @app.get("/d")
+        def d(limit: int = Query(settings.page_size)) -> list[dict]:
+            return []
+        """
+    ))
+    monkeypatch.chdir(tmp_path)
+    got = {f.line: f.fix is not None for f in review(["."], Config(root=tmp_path), select=["FAL109"]).findings}
+    assert got == {9: True, 14: False, 19: True, 24: False}

@@ -6,8 +6,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from fastapi_arch_lint.analysis.values import value
 from fastapi_arch_lint.findings import Confidence, Edit, Finding, Fix, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, PydanticModel, Route
+from fastapi_arch_lint.model.app import AppModel, Function, PydanticModel, Route
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, render, walk
 from fastapi_arch_lint.model.facts import FunctionFact
 from fastapi_arch_lint.rule import Rule, register
@@ -95,7 +96,16 @@ def _int_literal(e: Expr | None) -> int | None:
     return e.value if isinstance(e, Const) and isinstance(e.value, int) and not isinstance(e.value, bool) else None
 
 
-def page_size_fix(fact: FunctionFact | None, path: str, name: str, bound: object) -> Fix | None:
+def _int_value(app: AppModel, e: Expr | None, fn: Function | None) -> int | None:
+    """A default's integer value: a literal, or a constant the linker knows (``DEFAULT_LIMIT``)."""
+    if e is None or _int_literal(e) is not None or fn is None:
+        return _int_literal(e)
+    v = value(app, e, fn.module, None, fn.fact.pos.line)
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def page_size_fix(app: AppModel, qualname: str | None, fact: FunctionFact | None, path: str, name: str,
+                  bound: object) -> Fix | None:
     """``le=<bound>`` on the parameter's ``Query(...)`` (its default, or inside ``Annotated[...]``), or a
     plain integer default wrapped as ``Query(20, le=<bound>)``; None when the parameter is declared
     otherwise, its default is above the bound, or the option is off. Unsafe: larger values get a 422."""
@@ -108,9 +118,13 @@ def page_size_fix(fact: FunctionFact | None, path: str, name: str, bound: object
                and (e.func.attr if isinstance(e.func, Attr) else e.func.id if isinstance(e.func, Name) else "") == "Query"]
     if len(queries) == 1:
         query = queries[0]
-        default = _int_literal(query.arg(0, "default")) if query is pf.default else _int_literal(pf.default)
-        if query.starred or (default is not None and default > bound) or not query.line:
-            return None
+        default_expr = query.arg(0, "default") if query is pf.default else pf.default
+        if isinstance(default_expr, Const) and (default_expr.value is None or default_expr.value is Ellipsis):
+            default_expr = None  # required, or optional without a page size of its own
+        default = _int_value(app, default_expr, app.function(qualname) if qualname else None)
+        if query.starred or not query.line or (default_expr is not None and default is None) \
+                or (default is not None and default > bound):
+            return None  # a default the bound would refuse, or one whose value is not known
         return Fix(f"add `le={bound}` to `Query(...)`",
                    (Edit("keyword", path, query.line, query.col, "le", str(bound), callee=render(query.func)),),
                    safe=False)
@@ -154,7 +168,8 @@ class UnboundedPageSize(Rule):
                 key = (path, p.line or route.registered.line, p.name)
                 if key not in sites:
                     sites[key] = _Site(path, key[1], wire_name(p), owner,
-                                       fix=page_size_fix(where[2] if where else None, path, p.name,
+                                       fix=page_size_fix(app, where[0] if where else None,
+                                                         where[2] if where else None, path, p.name,
                                                          self.options.get("fix_le")))
                 sites[key].routes.append(route)
             # fields of query-parameter models (``Annotated[Page, Query()]``) and of model dependencies
