@@ -120,6 +120,9 @@ def with_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Ca
     new = cst.Arg(value=value, keyword=cst.Name(name), equal=_equal())
     if not args:
         return call.with_changes(args=[new])
+    if len(args) == 1 and isinstance(args[0].value, cst.GeneratorExp) and not args[0].value.lpar:
+        # ``any(x for x in xs)``: a generator is bare only as the sole argument
+        args[0] = args[0].with_changes(value=args[0].value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]))
     last = args[-1]
     new = new.with_changes(whitespace_after_arg=last.whitespace_after_arg)
     last = last.with_changes(whitespace_after_arg=cst.SimpleWhitespace(""))
