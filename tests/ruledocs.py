@@ -82,3 +82,25 @@ def case_of(section: str, lines: list[str]) -> Case:
 def page_cases(path: Path) -> list[Case]:
     secs = sections(path.read_text(encoding="utf-8"))
     return [case_of(name, secs[name]) for name in CASE_SECTIONS if name in secs]
+
+
+@dataclass
+class FixCase:
+    """A page's ``## Fix`` section: whether it says the fix is safe (its text starts ``Safe:`` or
+    ``Unsafe:``), the project before (``### Before``) and the project after (``### After``)."""
+
+    safe: bool
+    before: dict[str, str]
+    after: dict[str, str]
+
+
+def fix_case(path: Path) -> FixCase | None:
+    lines = sections(path.read_text(encoding="utf-8")).get("Fix")
+    if lines is None:
+        return None
+    text = "\n".join(lines)
+    head, _, rest = text.partition("\n### Before\n")
+    before, _, after = rest.partition("\n### After\n")
+    words = head.strip().split()
+    assert words and words[0] in ("Safe:", "Unsafe:"), f"{path.name}: the Fix section must start `Safe:` or `Unsafe:`"
+    return FixCase(words[0] == "Safe:", case_of("Fix", before.splitlines()).files, case_of("Fix", after.splitlines()).files)

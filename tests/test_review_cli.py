@@ -77,7 +77,8 @@ def test_json_document(tmp_path: Path) -> None:
     assert doc["version"] == 1
     (f,) = doc["findings"]
     assert set(f) == {"rule", "name", "severity", "confidence", "path", "line", "column", "end_line",
-                      "end_column", "message", "help", "cwe", "owasp", "related"}
+                      "end_column", "message", "help", "cwe", "owasp", "related", "fix"}
+    assert f["fix"] is None  # FAL101 has no fix
     assert (f["rule"], f["name"], f["path"], f["line"]) == ("FAL101", "verb-in-path", "app/routers/users.py", 6)
     assert f["related"][0]["path"] == "app/main.py"
     assert doc["summary"]["by_severity"] == {"error": 0, "warning": 1, "info": 0}

@@ -92,3 +92,47 @@ def test_page_examples(code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         )
         still_missed = {e for e in case.todo_expect if e[2] == code} & got
         assert not still_missed, f"{code}: todo-expect now flagged, make it `# expect:` {sorted(still_missed)}"
+
+
+def _fixable_codes() -> set[str]:
+    """The rules whose module builds a ``Fix``."""
+    import inspect
+
+    return {code for code, cls in RULES.items() if "Fix(" in inspect.getsource(inspect.getmodule(cls))}
+
+
+def test_fixable_rules_and_fix_sections_match() -> None:
+    with_section = {code for code, page in _pages().items() if "\n## Fix\n" in page.read_text(encoding="utf-8")}
+    assert with_section == _fixable_codes(), "a rule with a fix and no `## Fix` section on its page, or the reverse"
+
+
+@pytest.mark.parametrize("code", sorted(_fixable_codes()))
+def test_page_fix(code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fix applied to "Before" gives exactly "After", which parses, no longer has the finding, and
+    fixing again changes nothing; the page says safe or unsafe as the rule does."""
+    from fastapi_arch_lint.engine import fix_findings
+    from ruledocs import fix_case
+
+    case = fix_case(_pages()[code])
+    assert case is not None and case.before and sorted(case.before) == sorted(case.after), code
+    for name, text in case.before.items():
+        f = tmp_path / name
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    findings = review(["."], Config(root=tmp_path), select=[code]).findings
+    fixable = [f for f in findings if f.rule == code and f.fix is not None]
+    assert fixable, f"{code}: no fixable finding in the Fix section's Before"
+    assert {f.fix.safe for f in fixable} == {case.safe}, f"{code}: the page and the rule disagree on safe/unsafe"
+    done = fix_findings(fixable, unsafe=True, write=True)
+    assert not done.skipped and not done.problems, (done.skipped, done.problems)
+    for name, want in case.after.items():
+        got = (tmp_path / name).read_text(encoding="utf-8")
+        assert got == want, f"{code}: {name} after the fix:\n{got}"
+        compile(got, name, "exec")
+    again = review(["."], Config(root=tmp_path), select=[code]).findings
+    left = {f.entity for f in again if f.rule == code and f.fix is not None}
+    assert not left & {f.entity for f in fixable}, f"{code}: still reported after the fix: {left}"
+    assert not fix_findings(again, unsafe=True, write=True).files, f"{code}: fixing twice changed the files"
+    # the same edits again (where the lines did not move) change nothing either
+    assert not fix_findings(fixable, unsafe=True, write=False).files, f"{code}: the fix is not idempotent"

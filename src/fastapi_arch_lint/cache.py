@@ -78,7 +78,7 @@ def _model_classes() -> dict[tuple[str, str], type]:
 
 
 _RESULT_CLASSES = {(_findings.__name__, c.__name__): c
-                   for c in (_findings.Finding, _findings.Related, _findings.Diagnostic,
+                   for c in (_findings.Finding, _findings.Related, _findings.Diagnostic, _findings.Fix, _findings.Edit,
                              _findings.Severity, _findings.Confidence)}
 # what an entry may hold; the model's classes join when a facts entry is first read or written
 # (a run answered from the stored result never imports the model: a third of its start-up)

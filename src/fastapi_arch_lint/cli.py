@@ -138,6 +138,11 @@ def _cache_warning(cache) -> None:  # type: ignore[no-untyped-def]
               help="Record today's findings in FILE and exit 0.")
 @click.option("--sarif-output", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Also write the findings as SARIF to FILE (one analysis, two reports).")
+@click.option("--fix", is_flag=True, help="Apply the fixes of the reported findings, then report what remains.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Print the fixes as a unified diff and write nothing (exit 1 when there is one).")
+@click.option("--unsafe-fixes", is_flag=True,
+              help="With --fix or --diff, also apply the fixes that change behaviour (a status code, a timeout...).")
 @_perf_options
 def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tuple[str, ...],
            extend_select: tuple[str, ...], fail_on: str | None, exit_zero: bool, config_path: str | None,
@@ -146,7 +151,7 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
            baseline_path: str | None = None, write_baseline: str | None = None,
            sarif_output: str | None = None, narrative: bool = False, model: str | None = None,
            max_output_tokens: int | None = None, narrative_output: str | None = None, focus: str | None = None,
-           dry_run: bool = False) -> None:
+           dry_run: bool = False, fix: bool = False, show_diff: bool = False, unsafe_fixes: bool = False) -> None:
     """Review a FastAPI codebase and report findings.
 
     PATHS are files or folders (default: the current folder). The whole app
@@ -160,6 +165,8 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
       fastapi-arch-lint review src --ignore FAL103 --fail-on error
       fastapi-arch-lint review . --min-confidence high
       fastapi-arch-lint review ./app --narrative --focus security
+      fastapi-arch-lint review . --diff --unsafe-fixes    show the fixes, write nothing
+      fastapi-arch-lint review . --fix                    apply the safe fixes
     """
     from fastapi_arch_lint.config import ConfigError, parse_confidence, parse_severity, validate_selectors
     from fastapi_arch_lint.engine import review as run_review
@@ -184,6 +191,8 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
     if missing and len(missing) == len(targets):
         _fail(f"path does not exist: {missing[0]}")
     changed, known = _changed_and_baseline(changed_since, baseline_path, write_baseline, targets)
+    if (fix or show_diff) and (write_baseline or narrative_settings is not None):
+        _fail("--fix and --diff cannot be combined with " + ("--write-baseline" if write_baseline else "--narrative"))
     # Only files given (pre-commit passes the changed files): they are the *report* scope,
     # the whole project is the *analysis* scope, because a route's prefix and auth live in
     # files that did not change. The project is the config's folder (nearest pyproject.toml),
@@ -212,15 +221,38 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
         result.findings = [f for f in result.findings if Path(f.path).resolve() in report_only]
         result.diagnostics = [d for d in result.diagnostics
                               if d.path.startswith("<") or Path(d.path).resolve() in report_only]
+    fixed_line = None
+    if fix or show_diff:  # only the reported findings are fixed (not those under `# noqa`, ignored or baselined)
+        from fastapi_arch_lint.engine import fix_findings
+
+        fixes = fix_findings(result.findings, unsafe=unsafe_fixes, write=not show_diff)
+        for d in fixes.problems:
+            click.echo(f"fastapi-arch-lint: {d.path}: {d.message}", err=True)
+        for f, why in fixes.skipped:
+            click.echo(f"fastapi-arch-lint: {f.path}:{f.line}: {f.rule} not fixed: {why}", err=True)
+        if show_diff:
+            _print_diff(fixes, output)
+            sys.exit(1 if fixes.diffs else 0)
+        if fixes.files:  # the files changed: what remains is a new review's answer
+            result = _reported_again(run_review(targets, config, select=sel or None, ignore=ign,
+                                                extend_select=ext, jobs=jobs, cache=cache, reuse_results=True),
+                                     least_sure, known, changed, report_only)
+        fixed_line = _fixed_summary(fixes, result.findings, unsafe_fixes)
     files = len(result.analysis.files)
+    replacements = None  # the lines each fix would change, for the formats that carry them
+    if (fmt in ("json", "sarif") or sarif_output) and any(f.fix is not None for f in result.findings):
+        from fastapi_arch_lint.engine import fix_replacements
+
+        replacements = fix_replacements(result.findings)
     if fmt == "json":
         from fastapi_arch_lint.report import jsonout
 
-        text = jsonout.render(result.findings, result.diagnostics, files=files)
+        text = jsonout.render(result.findings, result.diagnostics, files=files, replacements=replacements)
     elif fmt == "sarif":
         from fastapi_arch_lint.report import sarif
 
-        text = sarif.render(result.findings, result.diagnostics, result.rules, files=files)
+        text = sarif.render(result.findings, result.diagnostics, result.rules, files=files,
+                            replacements=replacements)
     elif fmt in ("github", "gitlab", "junit"):
         import importlib
 
@@ -233,6 +265,10 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
 
         text = textout.render(result.findings, result.diagnostics, files=files,
                               color=output is None and sys.stdout.isatty())
+    if fixed_line is not None and fmt == "text" and output is None:
+        text += "\n" + fixed_line
+    elif fixed_line is not None:
+        click.echo(f"fastapi-arch-lint: {fixed_line}", err=True)
     if output:
         Path(output).write_text(text + "\n", encoding="utf-8")
     else:
@@ -245,12 +281,52 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
         from fastapi_arch_lint.report import sarif as sarif_report
 
         Path(sarif_output).write_text(sarif_report.render(result.findings, result.diagnostics, result.rules,
-                                                          files=files) + "\n", encoding="utf-8")
+                                                          files=files, replacements=replacements) + "\n",
+                                      encoding="utf-8")
     if narrative_settings is not None:  # after the complete report; never changes the exit code
         _narrative(result, narrative_settings, targets, config, send=narrative, dry_run=dry_run,
                    to_stdout=fmt in ("text", "github") or output is not None, narrative_output=narrative_output)
     failing = [f for f in result.findings if f.severity.rank >= Severity(threshold).rank]
     sys.exit(1 if failing and not exit_zero else 0)
+
+
+def _reported_again(result, least_sure, known, changed, report_only):  # type: ignore[no-untyped-def]
+    """The filters ``review`` applies to what it reports (keep them in step), for the review after
+    ``--fix``; ``--write-baseline`` cannot be combined with ``--fix``."""
+    result.findings = [f for f in result.findings if f.confidence.rank >= least_sure.rank]
+    if known is not None:
+        from fastapi_arch_lint.baseline import new_findings
+
+        result.findings = new_findings(result.findings, known)
+    if changed is not None:
+        result.findings, result.diagnostics = changed.filter(result.findings, result.diagnostics)
+    if report_only is not None:
+        result.findings = [f for f in result.findings if Path(f.path).resolve() in report_only]
+        result.diagnostics = [d for d in result.diagnostics
+                              if d.path.startswith("<") or Path(d.path).resolve() in report_only]
+    return result
+
+
+def _fixed_summary(fixes, remaining, unsafe: bool) -> str:  # type: ignore[no-untyped-def]
+    """``Fixed 3 findings in 2 files; 5 remain (2 more fixable with --unsafe-fixes).``"""
+    n = len(fixes.fixed)
+    line = (f"Fixed {n} finding{'s' if n != 1 else ''} in {len(fixes.files)} file{'s' if len(fixes.files) != 1 else ''}"
+            f"; {len(remaining)} remain{'s' if len(remaining) == 1 else ''}")
+    more = sum(1 for f in remaining if f.fix is not None and not f.fix.safe) if not unsafe else 0
+    return line + (f" ({more} more fixable with --unsafe-fixes)." if more else ".")
+
+
+def _print_diff(fixes, output: str | None) -> None:  # type: ignore[no-untyped-def]
+    """``--diff``: the diff on standard output (or ``-o``), the count on standard error."""
+    text = "".join(fixes.diffs[p] for p in sorted(fixes.diffs))
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    elif text:
+        click.echo(text, nl=False)
+    n = len(fixes.fixed)
+    tail = f" ({fixes.unsafe_left} more with --unsafe-fixes)" if fixes.unsafe_left else ""
+    click.echo(f"fastapi-arch-lint: would fix {n} finding{'s' if n != 1 else ''} in {len(fixes.diffs)} "
+               f"file{'s' if len(fixes.diffs) != 1 else ''}{tail}; nothing written", err=True)
 
 
 def _changed_and_baseline(changed_since, baseline_path, write_baseline, targets):  # type: ignore[no-untyped-def]

@@ -554,3 +554,96 @@ def _run_key(cache: FactCache, targets: Sequence[str | Path], config: Config,
         what = source.message if isinstance(source, Diagnostic) else digest(source)
         inputs.append(f"{f.display}\0{f.path}\0{f.target}\0{roots[parent]}\0{what}")
     return cache.result_slot(settings), cache.result_key("\n".join(inputs))
+
+
+# ---------------------------------------------------------------------------
+# fixes (``review --fix`` / ``--diff``)
+
+
+@dataclass(slots=True)
+class FixRun:
+    """What applying the fixes of a review's findings did (or, for ``--diff``, would do)."""
+
+    fixed: list[Finding] = field(default_factory=list)  # findings whose fix was applied
+    unsafe_left: int = 0  # findings with a fix that needs --unsafe-fixes
+    skipped: list[tuple[Finding, str]] = field(default_factory=list)  # a fix that could not be applied, and why
+    diffs: dict[str, str] = field(default_factory=dict)  # path -> unified diff
+    files: dict[str, str] = field(default_factory=dict)  # path -> fixed text
+    problems: list[Diagnostic] = field(default_factory=list)  # files not touched (unreadable, do not parse)
+
+
+def fix_findings(findings: Sequence[Finding], *, unsafe: bool = False, write: bool = False) -> FixRun:
+    """Apply the fixes of ``findings`` (safe ones, and unsafe ones with ``unsafe``) to their files
+    (``extract.fix``); write the files with ``write``. Only the findings given (the reported ones:
+    after ``# noqa``, ignores, baselines) are fixed."""
+    from fastapi_arch_lint.extract.fix import apply_fixes, unified_diff
+
+    run = FixRun()
+    by_path: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.fix is None or not f.fix.edits:
+            continue
+        if not (f.fix.safe or unsafe):
+            run.unsafe_left += 1
+            continue
+        by_path.setdefault(f.fix.edits[0].path, []).append(f)
+    for path, group in sorted(by_path.items()):
+        p = Path(path)
+        try:
+            with p.open(encoding="utf-8", newline="") as fh:
+                source = fh.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            run.problems.append(Diagnostic(path, f"not fixed: cannot read the file ({exc})"))
+            continue
+        fixes = list(dict.fromkeys(f.fix for f in group if f.fix is not None))
+        done = apply_fixes(source, fixes, path)
+        if done.problem:
+            run.problems.append(Diagnostic(path, f"not fixed: {done.problem}"))
+        applied = set(done.applied)
+        why = {fx: reason for fx, reason in done.skipped}
+        for f in group:
+            if f.fix in applied:
+                run.fixed.append(f)
+            elif not done.problem:
+                run.skipped.append((f, why.get(f.fix, "not applied")))
+        if done.fixed is not None:
+            run.files[path] = done.fixed
+            run.diffs[path] = unified_diff(path, source, done.fixed)
+            if write:  # atomically, through a symbolic link to the file it names
+                p = p.resolve()
+                tmp = p.with_name(f".{p.name}.fal-fix.tmp")
+                with tmp.open("w", encoding="utf-8", newline="") as fh:
+                    fh.write(done.fixed)
+                import os
+                import shutil
+
+                shutil.copymode(p, tmp)
+                os.replace(tmp, p)
+    return run
+
+
+def fix_replacements(findings: Sequence[Finding]) -> dict[Finding, list[tuple[str, int, int, str]]]:
+    """For each finding with a fix that applies on its own: ``(path, start_line, end_line, text)``, the
+    lines it replaces (1-based, inclusive; ``end_line == start_line - 1`` inserts before ``start_line``)
+    and their new text, for the JSON and SARIF reports. Nothing is written."""
+    from fastapi_arch_lint.extract.fix import apply_fixes, replacements
+
+    out: dict[Finding, list[tuple[str, int, int, str]]] = {}
+    sources: dict[str, str | None] = {}
+    for f in findings:
+        if f.fix is None or not f.fix.edits:
+            continue
+        path = f.fix.edits[0].path
+        if path not in sources:
+            try:
+                with Path(path).open(encoding="utf-8", newline="") as fh:
+                    sources[path] = fh.read()
+            except (OSError, UnicodeDecodeError):
+                sources[path] = None
+        source = sources[path]
+        if source is None:
+            continue
+        done = apply_fixes(source, [f.fix], path)
+        if done.fixed is not None:
+            out[f] = [(path, r.start_line, r.end_line, r.text) for r in replacements(source, done.fixed)]
+    return out

@@ -37,6 +37,53 @@ class Related:
 
 
 @dataclass(frozen=True, slots=True)
+class Edit:
+    """One change of a fix, as data: what to do at the model's position ``path:line:column``
+    (the position of a call, of a decorator, of an assignment's target or of a parameter). The
+    rule describes it; ``extract/fix.py`` finds the node there and makes the change.
+
+    ``kind``:
+    - ``"keyword"``: give the call at the position (a call, the call of a decorator, or the call
+      assigned to the name there) the keyword argument ``name=value`` (``value`` is source text),
+      replacing the value it has (``timeout=None``) when it already has the keyword;
+    - ``"wrap-default"``: the parameter ``name`` of the function defined at the position has the
+      plain default ``d``; make it ``value.format(d)`` (``Query({}, le=100)``);
+    - ``"move-to-decorator"``: remove the parameter ``name`` of the function defined at the
+      position and give its route decorator (the one at ``to_line``) the keyword ``name=`` with
+      the parameter's default as its value.
+
+    For the last two the position is the parameter's.
+    """
+
+    kind: str
+    path: str
+    line: int
+    column: int
+    name: str
+    value: str = ""
+    to_line: int = 0
+    # the called function as written (``requests.get``): tells apart calls that start at the same
+    # place (``requests.get(url).json()``)
+    callee: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """How to fix a finding: ``edits`` in one file, and the ``imports`` they need (``(module, name)``:
+    ``from module import name``). ``safe`` fixes keep the program's behaviour; the others (a status code,
+    a timeout, a bound, an index) change it and are applied only with ``--unsafe-fixes``."""
+
+    description: str
+    edits: tuple[Edit, ...]
+    safe: bool = False
+    imports: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def applicability(self) -> str:
+        return "safe" if self.safe else "unsafe"
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     rule: str
     name: str
@@ -55,6 +102,8 @@ class Finding:
     # a line-independent identity of what was flagged (route, model field, call...),
     # used by baselines and fingerprints
     entity: str = ""
+    # the fix a rule knows for it (``Fix``), or None
+    fix: Fix | None = None
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
+from fastapi_arch_lint.findings import Confidence, Finding, Fix, Related, Severity
 
 if TYPE_CHECKING:
     from fastapi_arch_lint.model.app import AppModel
@@ -94,6 +94,7 @@ class Rule:
         entity: str = "",
         severity: Severity | None = None,
         confidence: Confidence | None = None,
+        fix: Fix | None = None,
     ) -> Finding:
         return Finding(
             rule=self.code,
@@ -111,6 +112,7 @@ class Rule:
             owasp=self.owasp,
             related=tuple(related),
             entity=entity,
+            fix=fix,
         )
 
 

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from fastapi_arch_lint.findings import Diagnostic, Finding, split_diagnostics
 
 VERSION = 1
 
 
-def finding_json(f: Finding) -> dict[str, object]:
+# a fix's replaced lines: (path, start_line, end_line, text), see ``engine.fix_replacements``
+Replacements = Mapping[Finding, Sequence[tuple[str, int, int, str]]]
+
+
+def fix_json(f: Finding, replacements: Replacements | None = None) -> dict[str, object] | None:
+    """``null``, or ``{applicability: "safe"|"unsafe", message, edits}`` (ruff's shape: each edit replaces
+    ``location`` up to ``end_location`` by ``content``; whole lines here)."""
+    if f.fix is None:
+        return None
+    edits = [{"path": path, "content": text, "location": {"row": start, "column": 1},
+              "end_location": {"row": end + 1, "column": 1}}
+             for path, start, end, text in (replacements or {}).get(f, ())]
+    return {"applicability": f.fix.applicability, "message": f.fix.description, "edits": edits}
+
+
+def finding_json(f: Finding, replacements: Replacements | None = None) -> dict[str, object]:
     return {
         "rule": f.rule,
         "name": f.name,
@@ -27,6 +42,7 @@ def finding_json(f: Finding) -> dict[str, object]:
         "cwe": list(f.cwe),
         "owasp": list(f.owasp),
         "related": [{"path": r.path, "line": r.line, "message": r.message} for r in f.related],
+        "fix": fix_json(f, replacements),
     }
 
 
@@ -41,12 +57,13 @@ def diagnostic_json(d: Diagnostic) -> dict[str, object]:
     }
 
 
-def document(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, files: int = 0) -> dict[str, object]:
+def document(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, files: int = 0,
+             replacements: Replacements | None = None) -> dict[str, object]:
     counts = Counter(f.severity.value for f in findings)
     problems, _ = split_diagnostics(diagnostics)
     return {
         "version": VERSION,
-        "findings": [finding_json(f) for f in findings],
+        "findings": [finding_json(f, replacements) for f in findings],
         "diagnostics": [diagnostic_json(d) for d in diagnostics],
         "summary": {
             "files": files,
@@ -54,9 +71,12 @@ def document(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, 
             "by_severity": {s: counts.get(s, 0) for s in ("error", "warning", "info")},
             "by_rule": dict(sorted(Counter(f.rule for f in findings).items())),
             "not_analyzed": len(problems),
+            "fixable": {"safe": sum(1 for f in findings if f.fix is not None and f.fix.safe),
+                        "unsafe": sum(1 for f in findings if f.fix is not None and not f.fix.safe)},
         },
     }
 
 
-def render(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, files: int = 0) -> str:
-    return json.dumps(document(findings, diagnostics, files=files), indent=2)
+def render(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, files: int = 0,
+           replacements: Replacements | None = None) -> str:
+    return json.dumps(document(findings, diagnostics, files=files, replacements=replacements), indent=2)

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from fastapi_arch_lint import __version__
@@ -113,8 +113,28 @@ def _location(rel: str, line: int, col: int | None = None, end_line: int | None 
     return {"physicalLocation": {"artifactLocation": {"uri": quote(rel, safe="/")}, "region": region}}
 
 
+def _fixes(f: Finding, replacements: Sequence[tuple[str, int, int, str]]) -> list[dict[str, object]]:
+    """SARIF ``fixes``: the fix's replaced lines (a region of whole lines, or an empty region where lines
+    are inserted)."""
+    changes: dict[str, list[dict[str, object]]] = {}
+    for path, start, end, text in replacements:
+        if end < start:  # an insertion before ``start``
+            region = {"startLine": start, "startColumn": 1, "endLine": start, "endColumn": 1}
+            inserted = text
+        else:
+            region = {"startLine": start, "endLine": end}
+            inserted = text[:-1] if text.endswith("\n") else text
+        changes.setdefault(path, []).append({"deletedRegion": region, "insertedContent": {"text": inserted}})
+    if not changes or f.fix is None:
+        return []
+    return [{"description": {"text": f"{f.fix.description} ({f.fix.applicability} fix)"},
+             "artifactChanges": [{"artifactLocation": {"uri": quote(repo_relative(p), safe="/")}, "replacements": r}
+                                 for p, r in changes.items()]}]
+
+
 def document(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], rules: Sequence[type],
-             *, files: int = 0) -> dict[str, object]:
+             *, files: int = 0, replacements: Mapping[Finding, Sequence[tuple[str, int, int, str]]] | None = None
+             ) -> dict[str, object]:
     ran = sorted({cls.code: cls for cls in rules}.values(), key=lambda c: c.code)
     index = {cls.code: i for i, cls in enumerate(ran)}
     missing = sorted({f.rule for f in findings} - set(index))
@@ -139,6 +159,11 @@ def document(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], rul
             "partialFingerprints": {FINGERPRINT_KEY: fp},
             "properties": {"confidence": f.confidence.value},
         }
+        if f.fix is not None:
+            result["properties"]["fix"] = f.fix.applicability  # type: ignore[index]
+            fixes = _fixes(f, (replacements or {}).get(f, ()))
+            if fixes:
+                result["fixes"] = fixes
         if f.rule in index:
             result["ruleIndex"] = index[f.rule]
         if f.related:
@@ -187,5 +212,7 @@ def document(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], rul
 
 
 def render(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], rules: Sequence[type],
-           *, files: int = 0) -> str:
-    return json.dumps(document(findings, diagnostics, rules, files=files), indent=2, ensure_ascii=False)
+           *, files: int = 0, replacements: Mapping[Finding, Sequence[tuple[str, int, int, str]]] | None = None
+           ) -> str:
+    return json.dumps(document(findings, diagnostics, rules, files=files, replacements=replacements),
+                      indent=2, ensure_ascii=False)

@@ -30,6 +30,9 @@ def render(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, fi
             lines.append(f"  help: {f.help}")
         for r in f.related:
             lines.append(f"  note: {r.path}:{r.line}: {r.message}")
+        if f.fix is not None:
+            how = "--fix" if f.fix.safe else "--fix --unsafe-fixes, it changes behaviour"
+            lines.append(f"  fix: {f.fix.description} ({how})")
     if diagnostics:
         if lines:
             lines.append("")
@@ -43,6 +46,16 @@ def render(findings: Sequence[Finding], diagnostics: Sequence[Diagnostic], *, fi
         lines.append(f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} ({', '.join(parts)}) in {files} files.")
     else:
         lines.append(f"No findings in {files} files.")
+    safe = sum(1 for f in findings if f.fix is not None and f.fix.safe)
+    unsafe = sum(1 for f in findings if f.fix is not None and not f.fix.safe)
+    if safe and unsafe:
+        lines.append(f"{safe} fixable with --fix, {unsafe} more with --fix --unsafe-fixes "
+                     "(review --diff shows the changes).")
+    elif safe:
+        lines.append(f"{safe} fixable with --fix (review --diff shows the changes).")
+    elif unsafe:
+        lines.append(f"{unsafe} fixable with --fix --unsafe-fixes, which change behaviour "
+                     "(review --diff --unsafe-fixes shows the changes).")
     if diagnostics:
         lines.append(f"{len(diagnostics)} file{'s' if len(diagnostics) != 1 else ''} could not be analyzed (see above).")
     for d in notes:  # a footer, not a finding: what the model could not resolve

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi_arch_lint.findings import Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.findings import Edit, Finding, Fix, Related, Severity
+from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Call, Seq, render
+from fastapi_arch_lint.model.facts import ParamFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity, unique_routes
 from fastapi_arch_lint.rules.auth._common import dependency_functions, func_name, handler_name
@@ -14,6 +15,27 @@ from fastapi_arch_lint.rules.auth._common import dependency_functions, func_name
 
 def _markers(seq: Seq) -> list[str]:
     return [render(i) for i in seq.items if isinstance(i, Call) and func_name(i) in ("Depends", "Security")]
+
+
+def _fix(app: AppModel, route: Route, param: ParamFact) -> Fix | None:
+    """Move the parameter's list into the route decorator's ``dependencies=``. Unsafe: the dependencies
+    run from now on (a request they reject is rejected), and the ``dependencies`` query parameter
+    leaves the OpenAPI document. Only for a handler registered once, by a decorator of its own that
+    has no ``dependencies=`` yet and no ``**options``."""
+    at = route.registered
+    if at.path != route.handler.path or sum(1 for r in unique_routes(app) if r.handler.qualname == route.handler.qualname) != 1:
+        return None
+    decorators = [d for d in route.handler.fact.decorators if d.pos.line == at.line and isinstance(d.expr, Call)]
+    if len(decorators) != 1:
+        return None
+    call = decorators[0].expr
+    assert isinstance(call, Call)
+    if call.starred or call.kwarg("dependencies") is not None:
+        return None
+    return Fix("move `dependencies=[...]` from the handler's parameters to its route decorator",
+               (Edit("move-to-decorator", route.handler.path, param.pos.line, param.pos.col, "dependencies",
+                     to_line=at.line),),
+               safe=False)
 
 
 @register
@@ -54,4 +76,5 @@ class DependenciesAsHandlerParameter(Rule):
                         related=[Related(route.registered.path, route.registered.line,
                                          f"`{route.display()}` registered here")],
                         entity=f"{route_entity(route)} {name}.dependencies",
+                        fix=_fix(app, route, p) if is_handler else None,
                     )

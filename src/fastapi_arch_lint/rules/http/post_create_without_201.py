@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
+from fastapi_arch_lint.findings import Confidence, Edit, Finding, Fix, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, render
 from fastapi_arch_lint.rule import Rule, register
@@ -52,6 +52,44 @@ def _documents_201(route: Route) -> bool:
                 if any(isinstance(k, Const) and str(k.value) == "201" for k in responses.keys):
                     return True
     return False
+
+
+def _status_name_taken(app: AppModel, route: Route) -> bool:
+    """The handler's module binds ``status`` to something else than FastAPI's or Starlette's ``status``
+    (``from http import status``, ``status = ...``): the fix then writes the number."""
+    module = app.module(route.handler.module)
+    if module is None:
+        return True
+    facts = module.facts
+    imported = [i for i in facts.imports if i.local == "status"]
+    if any(not (i.module in ("fastapi", "starlette") and i.name == "status" and i.level == 0) for i in imported):
+        return True
+    return any(a.target == "status" for a in facts.scope.assigns) or \
+        any(f.name == "status" for f in facts.scope.functions) or any(c.name == "status" for c in facts.scope.classes)
+
+
+def _fix(app: AppModel, route: Route) -> Fix | None:
+    """``status_code=status.HTTP_201_CREATED`` on the route's decorator (replacing an explicit 200), with
+    ``from fastapi import status``. Unsafe: clients see another status code. Only for a decorator of the
+    handler itself (a route registered by hand, in a loop or a helper is left alone)."""
+    at = route.registered
+    if at.path != route.handler.path:
+        return None
+    decorators = [d for d in route.handler.fact.decorators if d.pos.line == at.line and isinstance(d.expr, Call)]
+    if len(decorators) != 1:
+        return None
+    call = decorators[0].expr
+    assert isinstance(call, Call)
+    if call.starred:
+        return None  # ``**options`` may hold a status code of its own
+    if _status_name_taken(app, route):
+        return Fix("set `status_code=201` on the decorator",
+                   (Edit("keyword", at.path, at.line, at.col, "status_code", "201", callee=render(call.func)),),
+                   safe=False)
+    return Fix("set `status_code=status.HTTP_201_CREATED` on the decorator",
+               (Edit("keyword", at.path, at.line, at.col, "status_code", "status.HTTP_201_CREATED",
+                     callee=render(call.func)),),
+               safe=False, imports=(("fastapi", "status"),))
 
 
 def _creates_by_name(name: str) -> bool:
@@ -160,6 +198,7 @@ class PostCreateWithout201(Rule):
                 entity=route_entity(route),
                 confidence=ev.confidence,
                 severity=None if target is not None else Severity.INFO,
+                fix=_fix(app, route) if target is not None and ev.confidence is Confidence.HIGH else None,
             )
 
     @staticmethod

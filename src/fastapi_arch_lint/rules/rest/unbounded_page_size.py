@@ -6,9 +6,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, PydanticModel, Route
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, render
+from fastapi_arch_lint.analysis.values import value
+from fastapi_arch_lint.findings import Confidence, Edit, Finding, Fix, Related, Severity
+from fastapi_arch_lint.model.app import AppModel, Function, PydanticModel, Route
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, render, walk
 from fastapi_arch_lint.model.facts import FunctionFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import pydantic_model, route_entity, unique_routes
@@ -88,6 +89,51 @@ class _Site:
     name: str
     owner: str
     routes: list[Route] = field(default_factory=list)
+    fix: Fix | None = None
+
+
+def _int_literal(e: Expr | None) -> int | None:
+    return e.value if isinstance(e, Const) and isinstance(e.value, int) and not isinstance(e.value, bool) else None
+
+
+def _int_value(app: AppModel, e: Expr | None, fn: Function | None) -> int | None:
+    """A default's integer value: a literal, or a constant the linker knows (``DEFAULT_LIMIT``)."""
+    if e is None or _int_literal(e) is not None or fn is None:
+        return _int_literal(e)
+    v = value(app, e, fn.module, None, fn.fact.pos.line)
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def page_size_fix(app: AppModel, qualname: str | None, fact: FunctionFact | None, path: str, name: str,
+                  bound: object) -> Fix | None:
+    """``le=<bound>`` on the parameter's ``Query(...)`` (its default, or inside ``Annotated[...]``), or a
+    plain integer default wrapped as ``Query(20, le=<bound>)``; None when the parameter is declared
+    otherwise, its default is above the bound, or the option is off. Unsafe: larger values get a 422."""
+    if not isinstance(bound, int) or isinstance(bound, bool) or bound < 1 or fact is None:
+        return None
+    pf = fact.param(name)
+    if pf is None or pf.kind not in ("positional", "keyword"):
+        return None
+    queries = [e for e in (pf.default, *walk(pf.annotation)) if isinstance(e, Call)
+               and (e.func.attr if isinstance(e.func, Attr) else e.func.id if isinstance(e.func, Name) else "") == "Query"]
+    if len(queries) == 1:
+        query = queries[0]
+        default_expr = query.arg(0, "default") if query is pf.default else pf.default
+        if isinstance(default_expr, Const) and (default_expr.value is None or default_expr.value is Ellipsis):
+            default_expr = None  # required, or optional without a page size of its own
+        default = _int_value(app, default_expr, app.function(qualname) if qualname else None)
+        if query.starred or not query.line or (default_expr is not None and default is None) \
+                or (default is not None and default > bound):
+            return None  # a default the bound would refuse, or one whose value is not known
+        return Fix(f"add `le={bound}` to `Query(...)`",
+                   (Edit("keyword", path, query.line, query.col, "le", str(bound), callee=render(query.func)),),
+                   safe=False)
+    default = _int_literal(pf.default)
+    if queries or default is None or default > bound or not (pf.annotation is None or isinstance(pf.annotation, Name)):
+        return None
+    return Fix(f"declare it `Query({default}, le={bound})`",
+               (Edit("wrap-default", path, pf.pos.line, pf.pos.col, name, "Query({}, le=%d)" % bound),),
+               safe=False, imports=(("fastapi", "Query"),))
 
 
 @register
@@ -99,6 +145,8 @@ class UnboundedPageSize(Rule):
     other_severities = {Severity.INFO: "when only administrators can call the routes that take it"}
     owasp = ("API4:2023",)
     cwe = ("CWE-770",)
+    # the bound ``--fix --unsafe-fixes`` writes (``le=``); 0: no fix
+    default_options = {"fix_le": 100}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         sites: dict[tuple[str, int, str], _Site] = {}
@@ -118,7 +166,12 @@ class UnboundedPageSize(Rule):
                 where = param_site(app, route, p)
                 path, owner = (where[1], where[0]) if where else (route.handler.path, route.handler.qualname)
                 key = (path, p.line or route.registered.line, p.name)
-                sites.setdefault(key, _Site(path, key[1], wire_name(p), owner)).routes.append(route)
+                if key not in sites:
+                    sites[key] = _Site(path, key[1], wire_name(p), owner,
+                                       fix=page_size_fix(app, where[0] if where else None,
+                                                         where[2] if where else None, path, p.name,
+                                                         self.options.get("fix_le")))
+                sites[key].routes.append(route)
             # fields of query-parameter models (``Annotated[Page, Query()]``) and of model dependencies
             models = [pydantic_model(app, t) for p in route.params if p.source == "query" for t in p.type_names]
             models += [pydantic_model(app, d.name) for d in route.dependencies if d.kind == "class" and d.is_async is None]
@@ -153,4 +206,5 @@ class UnboundedPageSize(Rule):
                 entity=f"{route_entity(first)} {site.name}",
                 confidence=Confidence.MEDIUM if norm_name(site.name) in GENERIC_NAMES else Confidence.HIGH,
                 severity=Severity.INFO if admins else None,
+                fix=site.fix,
             )

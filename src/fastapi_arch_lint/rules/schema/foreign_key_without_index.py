@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.memo import memo
-from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
+from fastapi_arch_lint.findings import Confidence, Edit, Finding, Fix, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Column, Function, Loc, Table
-from fastapi_arch_lint.model.expr import Attr, Const, Expr, Name, Seq, walk
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Seq, render, walk
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._house import detect, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
@@ -266,6 +266,26 @@ def _local(fn: Function) -> str:
     return fn.qualname[len(fn.module) + 1:] if fn.qualname.startswith(fn.module + ".") else fn.qualname
 
 
+# the calls that declare a column and take ``index=True``
+COLUMN_CALLS = frozenset({"Column", "mapped_column", "Field"})
+
+
+def _fix(app: AppModel, table: Table, col: Column) -> Fix | None:
+    """``index=True`` on the column's own ``Column(...)`` / ``mapped_column(...)`` / SQLModel ``Field(...)``
+    in the class body. Unsafe: the schema changes (a migration must create the index)."""
+    entry = app.classes.get(table.qualname)
+    field = next((f for f in entry[1].fields if f.name == col.name), None) if entry else None
+    call = field.value if field is not None else None
+    if not isinstance(call, Call) or call.starred or (field.pos.line, field.pos.col) != (col.line, col.col):
+        return None
+    name = call.func.attr if isinstance(call.func, Attr) else call.func.id if isinstance(call.func, Name) else ""
+    if name not in COLUMN_CALLS or call.kwarg("sa_column") is not None:
+        return None  # SQLModel's ``Field(sa_column=...)`` refuses ``index=``
+    return Fix("add `index=True` to the column",
+               (Edit("keyword", table.path, col.line, col.col, "index", "True", callee=render(call.func)),),
+               safe=False)
+
+
 # a schema with fewer foreign keys than this has no indexing policy to speak of: each key is its own finding
 HOUSE_MINIMUM = 20
 
@@ -332,6 +352,7 @@ class ForeignKeyWithoutIndex(Rule):
                                                                   f"`{table.name}` by `{col.name}`")
                                for fn in filtering(app, table, col, compared, leading)[:3])),
                     entity=f"{table.qualname}.{col.name}",
+                    fix=_fix(app, table, col) if use and not inherited else None,
                 ), use, f"`{table.name}.{col.name}`"))
         house = (detect(["indexed"] * indexed + ["unindexed"] * len(found), minimum=HOUSE_MINIMUM)
                  if house_enabled(self.options) else None)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.calls import CodeCall, iter_calls_to, where_label
-from fastapi_arch_lint.analysis.libraries import jwt_decode_library, short_target
+from fastapi_arch_lint.analysis.libraries import jwt_decode_library, jwt_encode_library, short_target
+from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.analysis.names import last_identifier
-from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.analysis.values import call_value
+from fastapi_arch_lint.findings import Edit, Finding, Fix, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscript, walk
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscript, render, walk
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._common import unverified_reason
 
@@ -76,6 +78,50 @@ def _shared_secret(key: Expr | None) -> bool:
     return "secret" in name and not any(w in name for w in PUBLIC_KEY_WORDS)
 
 
+# what ``jwt.encode`` signs with when it is given no ``algorithm=`` (PyJWT and python-jose alike)
+DEFAULT_SIGNING_ALGORITHM = "HS256"
+
+
+def _encodes(target: str | None) -> bool:
+    return jwt_encode_library(target) is not None
+
+
+def _key_labels(expr: Expr | None, cc: CodeCall) -> set[str]:
+    """The names a key goes by: ``SECRET_KEY`` of ``settings.SECRET_KEY``, also through local names."""
+    return {label for e in _local_sources(expr, cc) if (label := last_identifier(e))}
+
+
+def _signing_algorithms(app: AppModel) -> dict[str, set[str | None]]:
+    """For each key name the project signs JWTs with, the algorithms it signs with (``None``: one the
+    analysis cannot tell, or an ``encode`` given ``**options``)."""
+    out: dict[str, set[str | None]] = {}
+    for cc in iter_calls_to(app, _encodes):
+        expr = cc.call.arg(2, "algorithm")
+        alg = DEFAULT_SIGNING_ALGORITHM if expr is None and not cc.call.starred else call_value(app, cc, expr)
+        for label in _key_labels(cc.call.arg(1, "key"), cc):
+            out.setdefault(label, set()).add(alg if isinstance(alg, str) and alg.lower() != "none" else None)
+    return out
+
+
+def _fix(app: AppModel, cc: CodeCall, lib: str) -> Fix | None:
+    """``algorithms=["HS256"]``: the one algorithm the project signs with the same key (by name), known
+    and the same at every ``encode`` with it; no fix otherwise. Safe for python-jose (the project's own
+    tokens still decode; only tokens whose header names another algorithm, which the project never
+    issues, are refused); unsafe for PyJWT (PyJWT 2 refuses every token without ``algorithms=``, so
+    decoding starts to succeed)."""
+    signing = memo(app, _signing_algorithms)
+    algorithms: set[str | None] = set()
+    for label in _key_labels(cc.call.arg(1, "key"), cc):
+        algorithms |= signing.get(label, set())
+    if len(algorithms) != 1 or None in algorithms:
+        return None
+    (alg,) = algorithms
+    value = f'["{alg}"]'
+    return Fix(f"pin `algorithms={value}`, what the project signs with this key",
+               (Edit("keyword", cc.path, cc.line, cc.col, "algorithms", value, callee=render(cc.call.func)),),
+               safe=lib == "python-jose")
+
+
 def _wanted(target: str | None) -> bool:
     """The targets of the calls ``check`` looks at (``iter_calls_to`` skips the others)."""
     return jwt_decode_library(target) is not None
@@ -105,7 +151,9 @@ class JwtDecodeWithoutAlgorithms(Rule):
             call = short_target(cc.target or "jwt.decode")
             where = where_label(cc.function, cc.module)
             severity = None
+            fix = None
             if algorithms is None or (isinstance(algorithms, Const) and algorithms.value is None):
+                fix = _fix(app, cc, lib)
                 problem = "without `algorithms=`"
                 why = "the algorithm is then whatever the token's header says" if lib == "python-jose" else \
                       "PyJWT 2 rejects every token, PyJWT 1 and python-jose let the token's header choose the algorithm"
@@ -129,4 +177,5 @@ class JwtDecodeWithoutAlgorithms(Rule):
                 help="pin the algorithms your issuer uses: `jwt.decode(token, key, algorithms=[\"HS256\"])` "
                      "(one algorithm family per key)",
                 entity=f"{cc.function.qualname if cc.function else cc.module}:{call}", severity=severity,
+                fix=fix,
             )

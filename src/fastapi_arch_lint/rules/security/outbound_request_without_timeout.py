@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi_arch_lint.analysis.calls import iter_calls_to, where_label
+from fastapi_arch_lint.analysis.calls import CodeCall, iter_calls_to, where_label
 from fastapi_arch_lint.analysis.libraries import call_label, http_client_kind
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.analysis.reach import is_request_reachable
 from fastapi_arch_lint.analysis.taint import is_offline_module, is_offline_path
 from fastapi_arch_lint.analysis.values import call_value
-from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.findings import Edit, Finding, Fix, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Compare, Const, Name
+from fastapi_arch_lint.model.expr import Compare, Const, Name, render
 from fastapi_arch_lint.rule import Rule, register
 
 HELP = ("pass a timeout on every outbound call (`timeout=10`, or `(3.05, 27)` for connect and read); with httpx "
@@ -53,6 +53,18 @@ class OutboundRequestWithoutTimeout(Rule):
     cwe = ("CWE-400",)
     owasp = ("API4:2023", "API10:2023")
     security_severity = 5.3
+    # the timeout ``--fix --unsafe-fixes`` writes (seconds); None: no fix
+    default_options = {"fix_timeout": 10}
+
+    def _fix(self, cc: CodeCall) -> Fix | None:
+        """``timeout=<fix_timeout>`` on the call: unsafe, a call slower than that now fails."""
+        seconds = self.options.get("fix_timeout")
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds <= 0:
+            return None
+        value = repr(seconds)
+        return Fix(f"add `timeout={value}`",
+                   (Edit("keyword", cc.path, cc.line, cc.col, "timeout", value, callee=render(cc.call.func)),),
+                   safe=False)
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         for cc in iter_calls_to(app, _wanted):
@@ -90,10 +102,13 @@ class OutboundRequestWithoutTimeout(Rule):
                        "`urlopen` waits forever unless a global socket timeout is set")
                     + ", so a slow upstream ties up the worker and the caller's request",
                     help=HELP, entity=entity,
+                    fix=self._fix(cc) if kind != "urllib" or len(cc.call.args) < 3 else None,
                 )
             elif call_value(app, cc, expr) is None:
                 yield self.finding(
                     cc.path, cc.line, cc.col,
                     f"`{label}(..., timeout=None)` in {where} waits forever for a slow upstream",
                     help=HELP, entity=entity,
+                    # only a literal ``timeout=None`` is replaced: a name bound to None may be meant elsewhere
+                    fix=self._fix(cc) if isinstance(cc.call.kwarg("timeout"), Const) else None,
                 )
