@@ -164,6 +164,24 @@ def test_open_publishes_the_projects_findings(client: Client, project: Path) -> 
     assert fal201["range"]["start"] == {"line": 49, "character": 0}
 
 
+def test_code_action_offers_the_findings_fix(client: Client, project: Path) -> None:
+    """``review --fix``'s fix as a quick fix: FAL201's ``status_code`` on the decorator, as an edit of the lines
+    it replaces in the editor's text; unsafe (a status code changes behaviour), so not the preferred action."""
+    uri = (project / BILLING).as_uri()
+    line = '@router.post("/invoices/{invoice_id}/payments", response_model=InvoiceRead)'
+    fal201 = {"range": {"start": {"line": 49, "character": 0}, "end": {"line": 49, "character": len(line)}},
+              "severity": 2, "code": "FAL201", "source": "fastapi-arch-lint", "message": "..."}
+    actions = client.request("textDocument/codeAction", {
+        "textDocument": {"uri": uri}, "range": fal201["range"], "context": {"diagnostics": [fal201]}})
+    fix = next(a for a in actions if a["title"].startswith("Fix FAL201"))
+    assert fix["kind"] == "quickfix" and "unsafe" in fix["title"] and not fix.get("isPreferred")
+    [edit] = fix["edit"]["changes"][uri]
+    assert edit["range"]["start"] == {"line": 49, "character": 0}
+    assert "status_code=" in edit["newText"] and '"/invoices/{invoice_id}/payments"' in edit["newText"]
+    # the noqa action is still offered after it
+    assert any(a["title"] == "Suppress FAL201 on this line" for a in actions)
+
+
 def test_a_change_that_fixes_a_finding_clears_it(client: Client, project: Path) -> None:
     path = project / BILLING
     uri = path.as_uri()

@@ -622,6 +622,19 @@ def fix_findings(findings: Sequence[Finding], *, unsafe: bool = False, write: bo
     return run
 
 
+def fix_text(source: str, finding: Finding) -> list[tuple[int, int, str]] | None:
+    """The lines ``finding``'s fix replaces in ``source`` (an editor's unsaved text), as ``fix_replacements``
+    gives them, or None when it has no fix or the fix does not apply to this text."""
+    if finding.fix is None or not finding.fix.edits:
+        return None
+    from fastapi_arch_lint.extract.fix import apply_fixes, replacements
+
+    done = apply_fixes(source, [finding.fix], finding.fix.edits[0].path)
+    if done.fixed is None or finding.fix not in done.applied:
+        return None
+    return [(r.start_line, r.end_line, r.text) for r in replacements(source, done.fixed)]
+
+
 def fix_replacements(findings: Sequence[Finding]) -> dict[Finding, list[tuple[str, int, int, str]]]:
     """For each finding with a fix that applies on its own: ``(path, start_line, end_line, text)``, the
     lines it replaces (1-based, inclusive; ``end_line == start_line - 1`` inserts before ``start_line``)

@@ -451,9 +451,22 @@ class _Lines:
 
 def fix_actions(finding: Finding, uri: str, lines: Sequence[str], diagnostic: types.Diagnostic
                 ) -> list[types.CodeAction]:
-    """The fixes for a finding (``review --fix``'s, as quick fixes). The seam where they are
-    added: none yet; the ``# noqa`` action follows them."""
-    return []
+    """The finding's fix (``review --fix``'s) as a quick fix on the document's current text: the lines it
+    replaces; an unsafe fix (one that changes behaviour) says so and is not the preferred action. None when
+    the fix does not apply to the text as it is now (edited since the analysis)."""
+    if finding.fix is None:
+        return []
+    from fastapi_arch_lint.engine import fix_text
+
+    replaced = fix_text("".join(lines), finding)
+    if not replaced:
+        return []
+    edits = [types.TextEdit(range=types.Range(start=types.Position(line=start - 1, character=0),
+                                              end=types.Position(line=end, character=0)), new_text=text)
+             for start, end, text in replaced]
+    title = f"Fix {finding.rule}: {finding.fix.description}" + ("" if finding.fix.safe else " (unsafe: changes behaviour)")
+    return [types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic],
+                             edit=types.WorkspaceEdit(changes={uri: edits}), is_preferred=finding.fix.safe)]
 
 
 def noqa_action(uri: str, lines: Sequence[str], d: types.Diagnostic, codec: PositionCodec
