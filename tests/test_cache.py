@@ -40,11 +40,19 @@ def database(cache_dir: Path) -> Path:
 
 
 def entries(cache_dir: Path) -> list[tuple[str, bytes]]:
-    """The per-file facts entries ``(key, data)`` (not the stored review results)."""
+    """The per-file facts entries ``(key, data)`` (not the stored review results, nor the fixes' replaced
+    lines the JSON and SARIF reports keep beside them)."""
     if not database(cache_dir).exists():
         return []
     with closing(sqlite3.connect(database(cache_dir))) as db:
-        return sorted(db.execute("SELECT key, data FROM entries"))
+        return sorted((k, d) for k, d in db.execute("SELECT key, data FROM entries") if not _lines_entry(d))
+
+
+def _lines_entry(data: bytes) -> bool:
+    try:
+        return loads(data)[3] == "lines"
+    except Exception:  # a planted or corrupt entry: not one of ours
+        return False
 
 
 def set_entry(cache_dir: Path, key: str, data: bytes) -> None:
@@ -444,6 +452,29 @@ def test_an_answered_run_never_loads_libcst(tmp_path: Path) -> None:
     assert "loaded: False False False" in warm.stderr, warm.stderr[-1000:]
     assert "also: False False False" in warm.stderr, warm.stderr[-1000:]
     assert warm.stdout == cold.stdout and json.loads(warm.stdout)["summary"]["files"] > 10
+
+
+def test_an_answered_json_run_with_fixes_never_loads_libcst(tmp_path: Path) -> None:
+    """The JSON report carries each fix's replaced lines, which cost a LibCST parse of the file: the lines
+    are stored with the facts (keyed by the file's text and the fix), so a run answered from the stored
+    result still imports neither LibCST nor the linker, and prints the same report."""
+    example = Path(__file__).resolve().parent.parent / "examples" / "bookstore"
+    cache_dir = tmp_path / "cache"
+    args = ["review", str(example), "--format", "json", "--cache-dir", str(cache_dir), "--exit-zero"]
+    script = (
+        "import sys\n"
+        "from fastapi_arch_lint.cli import cli\n"
+        "try:\n"
+        f"    cli.main(args={args!r}, standalone_mode=False)\n"
+        "finally:\n"
+        "    print('loaded:', 'libcst' in sys.modules, 'fastapi_arch_lint.link' in sys.modules, file=sys.stderr)\n"
+    )
+    cold = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    warm = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    fixes = [f["fix"] for f in json.loads(cold.stdout)["findings"] if f.get("fix")]
+    assert fixes and all(fx.get("edits") for fx in fixes), fixes
+    assert "loaded: False False" in warm.stderr, warm.stderr[-1000:]
+    assert warm.stdout == cold.stdout
 
 
 def test_entries_are_written_in_several_transactions_when_they_add_up(tmp_path: Path,

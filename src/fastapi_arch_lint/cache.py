@@ -336,6 +336,31 @@ class FactCache:
         self.hits += 1
         return result
 
+    # -- derived values (a fix's replaced lines) -----------------------------------
+    # Keyed like the facts, by a digest of what they derive from (the file's text and the fix): the JSON
+    # and SARIF reports carry each fix's replaced lines, which cost a LibCST parse of the file to work out.
+    def load_lines(self, key: str) -> list[tuple[int, int, str]] | None:
+        """The replaced lines stored under ``key`` by ``write_lines``, or None."""
+        db = None if self._unreadable else self._database(create=False)
+        if db is None:
+            return None
+        import sqlite3
+
+        try:
+            row = db.execute("SELECT data FROM entries WHERE key = ?", (key,)).fetchone()
+            magic, fmt, stored_key, kind, payload = loads(row[0]) if row and isinstance(row[0], bytes) else (None,) * 5
+        except (sqlite3.Error, Exception):
+            return None
+        if magic != _MAGIC or fmt != _FORMAT or stored_key != key or kind != "lines" or not isinstance(payload, list):
+            return None
+        if not all(isinstance(t, tuple) and len(t) == 3 and isinstance(t[0], int) and isinstance(t[1], int)
+                   and isinstance(t[2], str) for t in payload):
+            return None
+        return payload
+
+    def write_lines(self, key: str, lines: list[tuple[int, int, str]]) -> None:
+        self.write(key, dumps((_MAGIC, _FORMAT, key, "lines", list(lines))))
+
     # -- writing -----------------------------------------------------------------
     # Entries are written in transactions of about this many bytes: holding a whole cold run's
     # entries (40 MB on the large benchmark) until the end slowed the parsing around them by

@@ -243,7 +243,7 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
     if (fmt in ("json", "sarif") or sarif_output) and any(f.fix is not None for f in result.findings):
         from fastapi_arch_lint.engine import fix_replacements
 
-        replacements = fix_replacements(result.findings)
+        replacements = fix_replacements(result.findings, cache)
     if fmt == "json":
         from fastapi_arch_lint.report import jsonout
 

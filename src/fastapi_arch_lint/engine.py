@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -635,12 +636,11 @@ def fix_text(source: str, finding: Finding) -> list[tuple[int, int, str]] | None
     return [(r.start_line, r.end_line, r.text) for r in replacements(source, done.fixed)]
 
 
-def fix_replacements(findings: Sequence[Finding]) -> dict[Finding, list[tuple[str, int, int, str]]]:
+def fix_replacements(findings: Sequence[Finding], cache: FactCache | None = None
+                     ) -> dict[Finding, list[tuple[str, int, int, str]]]:
     """For each finding with a fix that applies on its own: ``(path, start_line, end_line, text)``, the
     lines it replaces (1-based, inclusive; ``end_line == start_line - 1`` inserts before ``start_line``)
     and their new text, for the JSON and SARIF reports. Nothing is written."""
-    from fastapi_arch_lint.extract.fix import apply_fixes, replacements
-
     out: dict[Finding, list[tuple[str, int, int, str]]] = {}
     sources: dict[str, str | None] = {}
     for f in findings:
@@ -656,7 +656,19 @@ def fix_replacements(findings: Sequence[Finding]) -> dict[Finding, list[tuple[st
         source = sources[path]
         if source is None:
             continue
-        done = apply_fixes(source, [f.fix], path)
-        if done.fixed is not None:
-            out[f] = [(path, r.start_line, r.end_line, r.text) for r in replacements(source, done.fixed)]
+        key = cache.key(hashlib.sha256(b"fix lines\0" + source.encode("utf-8", "surrogatepass") + b"\0"
+                                       + repr(f.fix).encode("utf-8", "surrogatepass")).hexdigest()) if cache else ""
+        lines = cache.load_lines(key) if cache is not None else None
+        if lines is None:
+            from fastapi_arch_lint.extract.fix import apply_fixes, replacements  # LibCST: only for what is not cached
+
+            done = apply_fixes(source, [f.fix], path)
+            lines = [(r.start_line, r.end_line, r.text) for r in replacements(source, done.fixed)] \
+                if done.fixed is not None else []
+            if cache is not None:
+                cache.write_lines(key, lines)
+        if lines:
+            out[f] = [(path, start, end, text) for start, end, text in lines]
+    if cache is not None:
+        cache.flush()
     return out

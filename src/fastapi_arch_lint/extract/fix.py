@@ -3,7 +3,7 @@
 A rule knows what to change but never sees the syntax tree: it describes each edit as data at the
 model's positions (``findings.Edit``: 1-based line and column of a call, a decorator, an assignment's
 target or a parameter). Here the source is parsed again, each edit's node is found at its position
-(LibCST's ``PositionProvider``, 0-based columns), and the tree is changed where it must be and
+(the extractor's ``positions``, the spans the facts were made with), and the tree is changed where it must be and
 nowhere else. All the edits of a file are made in one pass over the original tree (their positions
 are the original's), then the imports the fixes need are added. A fix whose node is not found, or
 whose import would clash with a name the module already binds, is left out whole; a file that does
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
+from fastapi_arch_lint.extract.positions import positions
 from fastapi_arch_lint.findings import Edit, Fix
 
 # ``from fastapi import status`` is also satisfied by Starlette's module of the same constants
@@ -42,38 +42,51 @@ class FileFixes:
 
 
 class _Index(cst.CSTVisitor):
-    """Where the nodes an edit may name are: calls by their start, decorators and parameters by line."""
+    """Where the nodes an edit may name are: calls by their start, decorators and parameters by line.
+    Positions come from the extractor's own pass (``positions``: a fraction of ``PositionProvider``'s cost,
+    the same spans the facts were made with)."""
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
-
-    def __init__(self) -> None:
+    def __init__(self, module: cst.Module) -> None:
+        self.pos = positions(module)
         self.calls: dict[tuple[int, int], list[cst.Call]] = {}
         self.decorators: dict[int, list[tuple[cst.Decorator, cst.FunctionDef]]] = {}
         self.params: dict[tuple[int, int], tuple[cst.Param, cst.FunctionDef]] = {}
         self.targets: dict[tuple[int, int], cst.Call] = {}  # ``name = Call(...)``: the call, by the name's place
 
-    def _start(self, node: cst.CSTNode) -> tuple[int, int]:
-        pos = self.get_metadata(PositionProvider, node).start
-        return pos.line, pos.column + 1
+    def _start(self, node: cst.CSTNode) -> tuple[int, int] | None:
+        pos = self.pos.get(id(node))
+        return (pos.line, pos.col) if pos is not None else None
 
     def visit_Call(self, node: cst.Call) -> None:
         at = self._start(node)
-        self.calls.setdefault(at, []).append(node)
+        if at is not None:
+            self.calls.setdefault(at, []).append(node)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         for d in node.decorators:
-            self.decorators.setdefault(self._start(d)[0], []).append((d, node))
+            at = self._start(d)
+            if at is not None:
+                self.decorators.setdefault(at[0], []).append((d, node))
         for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params):
-            self.params[self._start(p.name)] = (p, node)
+            at = self._start(p)
+            if at is None:
+                continue
+            if isinstance(p.star, str):  # ``*args``/``**kwargs``: the name starts after the stars
+                at = (at[0], at[1] + len(p.star) + len(p.whitespace_after_star.value
+                                                         if isinstance(p.whitespace_after_star, cst.SimpleWhitespace)
+                                                         else ""))
+            self.params[at] = (p, node)
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        if isinstance(node.value, cst.Call):
-            for t in node.targets:
-                self.targets[self._start(t.target)] = node.value
+        # the statement starts where its first target does (``name = Call(...)``)
+        at = self._start(node)
+        if isinstance(node.value, cst.Call) and at is not None and node.targets:
+            self.targets[at] = node.value
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if isinstance(node.value, cst.Call):
-            self.targets[self._start(node.target)] = node.value
+        at = self._start(node)
+        if isinstance(node.value, cst.Call) and at is not None:
+            self.targets[at] = node.value
 
 
 def _call_at(index: _Index, edit: Edit) -> cst.Call | None:
@@ -380,9 +393,8 @@ def apply_fixes(source: str, fixes: Sequence[Fix], path: str = "<fix>") -> FileF
         out.skipped = [(f, out.problem) for f in fixes]
         return out
     compiles = _compiles(source, path)  # then the fixed file must compile too
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    index = _Index()
-    wrapper.visit(index)
+    index = _Index(module)
+    module.visit(index)
     bindings = _module_bindings(module)
     located = _Located()
     imports: list[tuple[str, str]] = []
