@@ -317,18 +317,7 @@ class FactCache:
     # -- reading -----------------------------------------------------------------
     def load(self, key: str, display: str) -> tuple[_facts.ModuleFacts | None, Diagnostic | None] | None:
         """The cached ``(facts, diagnostic)`` of content ``key`` shown as ``display``, or None."""
-        data = None
-        db = None if self._unreadable else self._database(create=False)
-        if db is None:  # no database yet, or one that cannot be opened: every lookup is a miss
-            self._unreadable = True
-        else:
-            import sqlite3
-
-            try:
-                row = db.execute("SELECT data FROM entries WHERE key = ?", (key,)).fetchone()
-                data = row[0] if row else None
-            except sqlite3.Error:  # corrupt, or locked past the timeout: misses; flush() mends it
-                self._unreadable = True
+        data = self._fetch(key)
         result = decode_entry(data, key, display) if isinstance(data, bytes) else None
         if result is None:  # absent, corrupt, truncated or foreign: a miss, rewritten after extraction
             self.misses += 1
@@ -336,20 +325,32 @@ class FactCache:
         self.hits += 1
         return result
 
-    # -- derived values (a fix's replaced lines) -----------------------------------
-    # Keyed like the facts, by a digest of what they derive from (the file's text and the fix): the JSON
-    # and SARIF reports carry each fix's replaced lines, which cost a LibCST parse of the file to work out.
-    def load_lines(self, key: str) -> list[tuple[int, int, str]] | None:
-        """The replaced lines stored under ``key`` by ``write_lines``, or None."""
+    def _fetch(self, key: str) -> bytes | None:
+        """The stored bytes of ``key``, or None (absent, or a database that cannot be read)."""
         db = None if self._unreadable else self._database(create=False)
-        if db is None:
+        if db is None:  # no database yet, or one that cannot be opened: every lookup is a miss
+            self._unreadable = True
             return None
         import sqlite3
 
         try:
             row = db.execute("SELECT data FROM entries WHERE key = ?", (key,)).fetchone()
-            magic, fmt, stored_key, kind, payload = loads(row[0]) if row and isinstance(row[0], bytes) else (None,) * 5
-        except (sqlite3.Error, Exception):
+        except sqlite3.Error:  # corrupt, or locked past the timeout: misses; flush() mends it
+            self._unreadable = True
+            return None
+        return row[0] if row and isinstance(row[0], bytes) else None
+
+    # -- derived values (a fix's replaced lines) -----------------------------------
+    # Keyed like the facts, by a digest of what they derive from (the file's text and the fix): the JSON
+    # and SARIF reports carry each fix's replaced lines, which cost a LibCST parse of the file to work out.
+    def load_lines(self, key: str) -> list[tuple[int, int, str]] | None:
+        """The replaced lines stored under ``key`` by ``write_lines``, or None."""
+        data = self._fetch(key)
+        if data is None:
+            return None
+        try:
+            magic, fmt, stored_key, kind, payload = loads(data)
+        except Exception:  # corrupt, truncated or foreign: a miss
             return None
         if magic != _MAGIC or fmt != _FORMAT or stored_key != key or kind != "lines" or not isinstance(payload, list):
             return None

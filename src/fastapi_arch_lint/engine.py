@@ -660,11 +660,7 @@ def fix_replacements(findings: Sequence[Finding], cache: FactCache | None = None
                                        + repr(f.fix).encode("utf-8", "surrogatepass")).hexdigest()) if cache else ""
         lines = cache.load_lines(key) if cache is not None else None
         if lines is None:
-            from fastapi_arch_lint.extract.fix import apply_fixes, replacements  # LibCST: only for what is not cached
-
-            done = apply_fixes(source, [f.fix], path)
-            lines = [(r.start_line, r.end_line, r.text) for r in replacements(source, done.fixed)] \
-                if done.fixed is not None else []
+            lines = fix_text(source, f) or []  # LibCST: only for what is not cached
             if cache is not None:
                 cache.write_lines(key, lines)
         if lines:

@@ -241,9 +241,18 @@ def _role_lists(app: AppModel, route: Route) -> dict[str, list[tuple[str, ...]]]
 
 def _admits_ordinary(app: AppModel, route: Route) -> frozenset[str]:
     """The role checks on the route that let an ordinary account through (``RoleChecker(["admin", "user"])``:
-    every user holds the role ``user``): named for a role, they are no privilege check."""
-    return frozenset(name for name, lists in _role_lists(app, route).items()
-                     if all(any(ORDINARY_ROLES.match(r) for r in roles) for roles in lists))
+    every user holds the role ``user``): named for a role, they are no privilege check. Worked out once per
+    registration (several rules ask ``privileged`` of every route)."""
+    known = memo(app, _ordinary_by_registration)
+    key = (route.handler.qualname, route.registered.path, route.registered.line)
+    if key not in known:
+        known[key] = frozenset(name for name, lists in _role_lists(app, route).items()
+                               if all(any(ORDINARY_ROLES.match(r) for r in roles) for roles in lists))
+    return known[key]
+
+
+def _ordinary_by_registration(app: AppModel) -> dict[tuple[str, str, int], frozenset[str]]:
+    return {}
 
 
 def privileged(app: AppModel, route: Route) -> str | None:

@@ -113,41 +113,51 @@ def _value_lookups(app: AppModel) -> dict[tuple[str, str], tuple[Function, ...]]
 
 
 def _lookups_by_value(app: AppModel) -> dict[tuple[str, str], tuple[Function, ...]]:
-    return _lookups(app, joins=False)
+    return memo(app, _lookups)[1]
 
 
 def _column_lookups(app: AppModel) -> dict[tuple[str, str], tuple[Function, ...]]:
-    return _lookups(app, joins=True)
+    return memo(app, _lookups)[0]
 
 
-def _lookups(app: AppModel, joins: bool) -> dict[tuple[str, str], tuple[Function, ...]]:
-    out: dict[tuple[str, str], list[Function]] = {}
+def _lookups(app: AppModel) -> tuple[dict[tuple[str, str], tuple[Function, ...]], dict[tuple[str, str], tuple[Function, ...]]]:
+    """One pass over the project's functions: the columns each compares or filters on (join conditions
+    included), and those it looks rows up by with a value (``Child.parent_id == Parent.id`` left out)."""
+    every: dict[tuple[str, str], list[Function]] = {}
+    by_value: dict[tuple[str, str], list[Function]] = {}
     for fn in checked_functions(app):
         pairs: set[tuple[str, str]] = set()
+        valued: set[tuple[str, str]] = set()
         for cmp in fn.fact.compares:
-            if not joins and _class_attr(_unwrapped(cmp.left)) and _class_attr(_unwrapped(cmp.right)):
-                continue  # ``Child.parent_id == Parent.id``: a join condition
+            join = bool(_class_attr(_unwrapped(cmp.left)) and _class_attr(_unwrapped(cmp.right)))
             for side in (cmp.left, cmp.right):
                 # ``Model.col == x``, ``func.lower(Model.col) == x``
                 for e in (side, *side.args) if isinstance(side, Call) else (side,):
                     ca = _class_attr(e)
                     if ca:
                         pairs.add(ca)
+                        if not join:
+                            valued.add(ca)
         for site, _ in fn.calls:
             func = site.call.func
             if not isinstance(func, Attr):
                 continue
+            found: set[tuple[str, str]] = set()
             if func.attr in COMPARE_METHODS:
                 ca = _class_attr(func.value)
                 if ca:
-                    pairs.add(ca)
+                    found.add(ca)
             elif func.attr == "filter_by" and site.call.kwargs:
                 model = query_model(site.call)
                 if model:
-                    pairs.update((model, k) for k, _ in site.call.kwargs if k)
+                    found.update((model, k) for k, _ in site.call.kwargs if k)
+            pairs |= found
+            valued |= found
         for pair in pairs:
-            out.setdefault(pair, []).append(fn)
-    return {k: tuple(v) for k, v in out.items()}
+            every.setdefault(pair, []).append(fn)
+        for pair in valued:
+            by_value.setdefault(pair, []).append(fn)
+    return ({k: tuple(v) for k, v in every.items()}, {k: tuple(v) for k, v in by_value.items()})
 
 
 def _unwrapped(e: Expr) -> Expr:
