@@ -975,3 +975,61 @@ def test_routers_included_at_startup_through_helpers(tmp_path: Path) -> None:
     route = a.model.apps[0].routes[0]
     assert route.status_code == 201  # `HTTPStatus.CREATED`, the standard library's enum
     assert not [u for u in a.model.unresolved if "include" in u.what], a.model.unresolved
+
+
+def test_table_columns_inherited_through_abstract_bases_in_declarative_order(tmp_path: Path) -> None:
+    """Columns of mixins and abstract bases reach a table however deep they are declared; SQLAlchemy's
+    declarative puts them after the class's own (checked with SQLAlchemy 2.1: ``['a', 'b', 'id',
+    'created']`` below), SQLModel, a Pydantic model, before them (``['id', 'name', 'team_id']``). A
+    mapped parent's columns stay in the parent's table under joined inheritance."""
+    project(tmp_path, {
+        "app/models.py": """
+            import uuid
+            from sqlalchemy import ForeignKey, Integer, Uuid
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+            from sqlmodel import Field, SQLModel
+
+            class Base(DeclarativeBase):
+                pass
+
+            class IDModel(Base):
+                __abstract__ = True
+                id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+
+            class Stamped(Base):
+                __abstract__ = True
+                created: Mapped[int] = mapped_column(Integer)
+
+            class RecordModel(IDModel, Stamped):
+                __abstract__ = True
+
+            class Parent(RecordModel):
+                __tablename__ = "parents"
+
+            class Link(RecordModel):
+                __tablename__ = "links"
+                a: Mapped[int] = mapped_column(ForeignKey("parents.id"), primary_key=True)
+                b: Mapped[int] = mapped_column(ForeignKey("parents.id"), primary_key=True)
+
+            class Child(Parent):
+                __tablename__ = "children"
+                id: Mapped[uuid.UUID] = mapped_column(ForeignKey("parents.id"), primary_key=True)
+                extra: Mapped[int] = mapped_column(Integer)
+
+            class IDBase(SQLModel):
+                id: int | None = Field(default=None, primary_key=True)
+
+            class Team(SQLModel, table=True):
+                id: int | None = Field(default=None, primary_key=True)
+
+            class Hero(IDBase, table=True):
+                name: str
+                team_id: int = Field(foreign_key="team.id", primary_key=True)
+        """,
+    })
+    tables = {t.name: t for t in analyze([tmp_path / "app"], base=tmp_path).model.tables}
+    assert [c.name for c in tables["Link"].columns] == ["a", "b", "id", "created"]
+    assert [c.name for c in tables["Link"].columns if c.primary_key] == ["a", "b", "id"]
+    assert [c.name for c in tables["Parent"].columns] == ["id", "created"]
+    assert [c.name for c in tables["Child"].columns] == ["id", "extra"]
+    assert [c.name for c in tables["Hero"].columns] == ["id", "name", "team_id"]

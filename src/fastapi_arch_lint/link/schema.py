@@ -236,37 +236,40 @@ class Schema:
         if tn is not None:
             v = self.interp.const(tn.value, cls.env)
             tablename = v if isinstance(v, str) else None
-        columns: list[Column] = []
-        seen: set[str] = set()
-        # inherited columns from mixins / abstract bases first (not a mapped parent's under joined
-        # inheritance: those columns live in the parent's table)
+        # columns of mixins and abstract bases, all the way up (not a mapped parent's under joined
+        # inheritance: those columns live in the parent's table). SQLAlchemy's declarative places
+        # them after the class's own, in the bases' order; SQLModel, a Pydantic model, before them
         own_table = tn is not None
-        for b in cls.fact.bases:
-            bv = self.interp.eval(b, cls.env)
-            if isinstance(bv, VClass) and not (own_table and bv.fact.field("__tablename__") is not None):
-                for f in bv.fact.fields:
-                    col = self.column(f.name, f.annotation, f.value, f.pos.line, f.pos.col, bv.env, kind)
-                    if col and col.name not in seen:
-                        columns.append(col)
-                        seen.add(col.name)
+        bases = self._column_bases(cls, own_table)
+        inherited: list[Column] = []
+        seen: set[str] = set()
+        for bv in bases:
+            for f in bv.fact.fields:
+                col = self.column(f.name, f.annotation, f.value, f.pos.line, f.pos.col, bv.env, kind)
+                if col and col.name not in seen:
+                    inherited.append(col)
+                    seen.add(col.name)
+        own: list[Column] = []
         for f in cls.fact.fields:
             col = self.column(f.name, f.annotation, f.value, f.pos.line, f.pos.col, cls.env, kind)
             if col is not None:
-                columns = [c for c in columns if c.name != col.name] + [col]
-                seen.add(col.name)
+                own = [c for c in own if c.name != col.name] + [col]
+        names = {c.name for c in own}
+        if kind == "sqlmodel":
+            columns = [c for c in inherited if c.name not in names] + own
+        else:
+            columns = own + [c for c in inherited if c.name not in names]
         uniques, indexes, pks, unknown = self.table_args(cls)
         fkcs = self.fk_constraints(cls)
         if fkcs:
             columns = [replace(c, foreign_key=c.foreign_key or fkcs[c.name][0], ondelete=c.ondelete or fkcs[c.name][1])
                        if c.name in fkcs else c for c in columns]
         rels: dict[str, Relationship] = {}
-        for b in cls.fact.bases:
-            bv = self.interp.eval(b, cls.env)
-            if isinstance(bv, VClass) and not (own_table and bv.fact.field("__tablename__") is not None):
-                for f in bv.fact.fields:
-                    r = self.relationship(f.name, f.annotation, f.value, f.pos.line, bv.env)
-                    if r is not None:
-                        rels.setdefault(r.name, r)
+        for bv in bases:
+            for f in bv.fact.fields:
+                r = self.relationship(f.name, f.annotation, f.value, f.pos.line, bv.env)
+                if r is not None:
+                    rels.setdefault(r.name, r)
         for f in cls.fact.fields:
             r = self.relationship(f.name, f.annotation, f.value, f.pos.line, cls.env)
             if r is not None:
@@ -274,6 +277,29 @@ class Schema:
         return Table(cls.qualname, cls.fact.name, tablename, kind, path, cls.fact.pos.line, tuple(columns),
                      tuple(uniques), tuple(indexes), tuple(pks), unknown, self.open_bases(cls),
                      tuple(rels.values()))
+
+    def _column_bases(self, cls: VClass, own_table: bool) -> list[VClass]:
+        """The project classes whose columns ``cls``'s table gets: its bases and theirs, depth first
+        in declaration order, not through a base with a ``__tablename__`` of its own when ``cls``
+        has one too (joined inheritance)."""
+        out: list[VClass] = []
+        seen: set[int] = {id(cls)}
+
+        def visit(c: VClass, depth: int) -> None:
+            if depth > 12:
+                return
+            for b in c.fact.bases:
+                bv = self.interp.eval(b, c.env)
+                if not isinstance(bv, VClass) or id(bv) in seen:
+                    continue
+                if own_table and bv.fact.field("__tablename__") is not None:
+                    continue
+                seen.add(id(bv))
+                out.append(bv)
+                visit(bv, depth + 1)
+
+        visit(cls, 0)
+        return out
 
     def fk_constraints(self, cls: VClass) -> dict[str, tuple[str, str | None]]:
         """``ForeignKeyConstraint(["col"], ["parents.id"], ondelete=...)`` in the class's own literal
