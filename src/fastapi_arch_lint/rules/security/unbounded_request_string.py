@@ -232,7 +232,8 @@ class UnboundedRequestString(Rule):
             model.path, fields[0][0].line, fields[0][0].col,
             f"`{model.name}` is read from the request body of `{first.route.display()}`{via}{more}, and "
             f"{'its field' if n == 1 else f'{n} of its fields'} {'is' if n == 1 else 'are'} unbounded: {listed}; "
-            f"one request can make the server validate, store and send back arbitrarily large data{style}{local}",
+            f"one request can make the server parse and validate arbitrarily large data (and store or echo it, "
+            f"wherever the handler does){style}{local}",
             help="bound each where it is declared: `Field(max_length=200)` (strings and lists alike), "
                  "`Annotated[str, StringConstraints(max_length=200)]`, or a constrained type; use the database "
                  "column's size as the limit",
