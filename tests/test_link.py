@@ -1033,3 +1033,65 @@ def test_table_columns_inherited_through_abstract_bases_in_declarative_order(tmp
     assert [c.name for c in tables["Parent"].columns] == ["id", "created"]
     assert [c.name for c in tables["Child"].columns] == ["id", "extra"]
     assert [c.name for c in tables["Hero"].columns] == ["id", "name", "team_id"]
+
+
+def test_names_rebound_later_in_the_module_as_the_import_sees_them(tmp_path: Path) -> None:
+    """A handler named like the dependency it imports (``def get_current_user(user=Depends(get_current_user))``,
+    the classic ``/me``): its own default names the imported function, bound before the ``def`` completes;
+    routes further down depend on the handler, which still requires it. A module constant read before the
+    name is rebound (``prefix = config.prefix`` above ``config = load(...)``) reads the earlier binding."""
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/auth.py": """
+            from fastapi import Depends
+            from fastapi.security import OAuth2PasswordBearer
+
+            scheme = OAuth2PasswordBearer(tokenUrl="/token")
+
+
+            def get_current_user(token: str = Depends(scheme)) -> str:
+                return token
+        """,
+        "app/config.py": """
+            class Settings:
+                prefix = "/api"
+
+
+            def get_settings() -> Settings:
+                return Settings()
+        """,
+        "app/users.py": """
+            from fastapi import APIRouter, Depends
+
+            from app.auth import get_current_user
+
+            router = APIRouter()
+
+
+            @router.get("/users/me")
+            def get_current_user(user: str = Depends(get_current_user)):
+                return user
+
+
+            @router.delete("/users/{uid}")
+            def delete_user(uid: int, user: str = Depends(get_current_user)):
+                return None
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            from app import users
+            from app.config import get_settings
+
+            config = get_settings()
+            prefix = config.prefix
+            app = FastAPI()
+            app.include_router(users.router, prefix=prefix)
+            config = dict(unused=True)
+        """,
+    })
+    by = routes(a)
+    me = by[("GET", "/api/users/me")]
+    assert me.auth.required, me.auth
+    assert [d.name for d in me.dependencies][:1] == ["app.auth.get_current_user"]
+    assert by[("DELETE", "/api/users/{uid}")].auth.required

@@ -144,7 +144,9 @@ class Dependencies:
                 continue
             ann = self.interp.annotation(p.annotation, env) if p.annotation is not None else None
             ann = self.interp.unwrap_alias(ann)
-            default = self.interp.eval(p.default, env) if p.default is not None else None
+            # a default runs when the ``def`` does: names bound again later in the module are not yet
+            default = (self.interp.eval(p.default, self.interp.at_statement(env, fn.fact.pos.line))
+                       if p.default is not None else None)
             marker: tuple[str, VInst] | None = None
             base = ann
             if isinstance(ann, VAnnotated):

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from fastapi_arch_lint.link.project import Project
+from fastapi_arch_lint.link.project import Project, bound_at
 from fastapi_arch_lint.link.values import (
     BUILTIN_VALUES,
     BUILTINS,
@@ -101,6 +101,7 @@ class Interpreter:
         # fact is identified by its id and module: the functions enclosing it follow from where it is.
         self._params: dict[tuple[int, str, str], VParam] = {}
         self._module_envs: dict[str, Env] = {}
+        self._binds_twice: dict[str, bool] = {}  # module -> whether it binds some name twice
         self._all_functions: list[tuple[VFunc, str | None]] | None = None
         self._eval_stack: set[tuple[int, str]] = set()
         self._depth = 0
@@ -266,9 +267,7 @@ class Interpreter:
         tab = self.symtab(facts.scope)
         entries = tab.get(name)
         if entries:
-            env = self._module_envs.get(module)
-            if env is None:
-                env = self._module_envs[module] = Env(module)
+            env = self._module_envs.get(module) or self._module_envs.setdefault(module, Env(module))
             return self._from_entry(entries[-1], env)
         if sub in self.modules or self.project.is_package(sub):
             return VModule(sub)
@@ -311,7 +310,7 @@ class Interpreter:
             try:
                 if a.value is None:
                     return VUnknown("declared without a value")
-                v = self.eval(a.value, env)
+                v = self.eval(a.value, self.at_statement(env, a.pos.line))
                 if isinstance(v, VInst) and not v.bound_name:
                     v = VInst(v.cls, v.call, v.env, v.site, a.target)
                 elif isinstance(v, VUnknown) and not v.binding and not env.functions:
@@ -356,10 +355,35 @@ class Interpreter:
                 if before:
                     chosen = before[-1]
             return self._from_entry(chosen, env if depth == innermost else env.outer(depth + 1))
+        if not functions and (line or env.at):  # code the import runs: the binding made before its line
+            if (earlier := self._bound_before(env, name, line or env.at)) is not None:
+                return earlier
         v = self.module_attr(env.module, name)
         if type(v) is VUnknown and name in BUILTINS:
             return BUILTIN_VALUES[name]
         return v
+
+    def at_statement(self, env: Env, line: int) -> Env:
+        """The env of a module statement at ``line`` (``Env.at``) where the module binds a name twice."""
+        if env.functions or env.at == line:
+            return env
+        twice = self._binds_twice.get(env.module)
+        if twice is None:
+            facts = self.modules.get(env.module)
+            twice = facts is not None and any(len(e) > 1 for e in self.symtab(facts.scope).values())
+            self._binds_twice[env.module] = twice
+        return Env(env.module, at=line) if twice else env
+
+    def _bound_before(self, env: Env, name: str, line: int) -> Value | None:
+        """The module-level ``name`` as code the import runs at ``line`` sees it (``def get_user(user=
+        Depends(get_user))`` names the function it replaces), when that is not the last binding."""
+        facts = self.modules.get(env.module)
+        entries = (self.symtab(facts.scope).get(name) if facts is not None else None) or []
+        before = [e for e in entries if bound_at(e) < line]
+        if len(entries) < 2 or not before or bound_at(entries[-1]) < line:
+            return None
+        menv = self._module_envs.get(env.module) or self._module_envs.setdefault(env.module, Env(env.module))
+        return self._from_entry(before[-1], menv)
 
     # -- evaluation ----------------------------------------------------------
     def eval(self, expr: Expr | None, env: Env) -> Value:
@@ -375,7 +399,7 @@ class Interpreter:
         # whose value is remembered, of ``lookup``, ``module_attr`` and ``memoized``: ``recall`` is asked)
         kind = type(expr)
         if kind is Name:
-            if not env.functions:
+            if not env.functions and not env.at:
                 v = self.recall(self._attr_memo, (env.module, expr.id), depth + 1)  # ``module_attr`` is one level down
                 if v is not _MISS:
                     if type(v) is VUnknown and expr.id in BUILTINS:
@@ -772,3 +796,4 @@ class Interpreter:
         if env is None:
             env = self._body_envs[key] = fn.env.inner(fn.fact)
         return env
+

@@ -99,3 +99,9 @@ class Project:
         yield from self._funcs(c.methods, env, cls)
         for inner in c.classes:
             yield from self._class_funcs(inner, env)
+
+
+def bound_at(entry: tuple[int, str, object]) -> int:
+    """The last line of a binding's statement: a ``def`` or an assignment binds when it completes."""
+    pos = getattr(entry[2], "pos", None) if entry[1] != "import" else None
+    return pos.end_line if pos is not None and pos.end_line else entry[0]

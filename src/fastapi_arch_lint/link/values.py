@@ -37,6 +37,9 @@ class Env:
     # parameter name, the argument's expression, the env it is evaluated in), evaluated when the
     # parameter is read; a parameter not listed (or whose argument is unknown) is a ``VParam``
     bound: tuple[tuple[int, str, Expr, "Env"], ...] = ()
+    # module-level code the import runs (an assignment's value, a ``def``'s parameter defaults): the
+    # line of its statement, whose names are bound as they were before it; 0 elsewhere
+    at: int = 0
 
     def inner(self, fn: FunctionFact) -> "Env":
         """The env of ``fn``'s body, ``fn`` being defined in this env (its bindings are kept: closures)."""
