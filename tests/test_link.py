@@ -1095,3 +1095,43 @@ def test_names_rebound_later_in_the_module_as_the_import_sees_them(tmp_path: Pat
     assert me.auth.required, me.auth
     assert [d.name for d in me.dependencies][:1] == ["app.auth.get_current_user"]
     assert by[("DELETE", "/api/users/{uid}")].auth.required
+
+
+def test_app_rebound_to_what_a_helper_returns_inside_the_factory(tmp_path: Path) -> None:
+    """``app = instrument(app)`` inside the app factory, after the includes: the helper's argument is the
+    app made before (a statement's value is evaluated before its own binding), so the returned app is
+    the one the routers were included into, not a recursive definition."""
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/items.py": """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/items")
+
+
+            @router.get("/{item_id}")
+            def read_item(item_id: int): ...
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            from app import items
+
+
+            def instrument(app):
+                for middleware in app.user_middleware:
+                    middleware.kwargs["timed"] = True
+                return app
+
+
+            def get_app() -> FastAPI:
+                app = FastAPI()
+                app.include_router(items.router)
+                app = instrument(app)
+                return app
+
+
+            app = get_app()
+        """,
+    })
+    assert set(routes(a)) == {("GET", "/items/{item_id}")}

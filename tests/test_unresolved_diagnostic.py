@@ -223,3 +223,33 @@ def test_fal401_is_quiet_where_unresolved_dependencies_may_attach_auth(app: Path
     flagged = sorted(f["message"].split("`")[1] for f in doc["findings"])
     # /admin/* sits under `include_router(admin.router, dependencies=configured_dependencies())`: unknown auth
     assert flagged == ["DELETE /items/{item_id}"], flagged
+
+
+def test_a_dependency_made_from_a_class_loaded_at_runtime_leaves_auth_in_doubt(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``Depends(factory.verifier(["read"]))`` where the factory instantiates a class it loads by name
+    (``getattr(importlib.import_module(...), name)(...)``): what FastAPI calls, and whether it checks a
+    credential, is unknown. The dependency is unresolved, FAL401 stays quiet on the routes, and FAL536
+    does not claim that anyone gets the error text; a route without that dependency still fires."""
+    from fastapi_arch_lint.engine import analyze
+
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "__init__.py").write_text("")
+    (tmp_path / "svc" / "factory.py").write_text(
+        "import importlib\nimport os\n\n\nclass Factory:\n    @staticmethod\n"
+        "    def verifier(scopes: list[str]):\n        kind = os.environ.get('AUTH_TYPE', 'noauth')\n"
+        "        module = importlib.import_module(f'svc.verifiers.{kind}')\n"
+        "        verifier_class = getattr(module, 'Verifier')\n        resp = verifier_class(scopes)\n        return resp\n")
+    (tmp_path / "svc" / "main.py").write_text(
+        "from fastapi import Depends, FastAPI, HTTPException\n\nfrom svc.factory import Factory\n\napp = FastAPI()\n\n\n"
+        "@app.delete('/items/{item_id}')\ndef delete_item(item_id: int, who=Depends(Factory.verifier(['write']))):\n"
+        "    try:\n        return {'deleted': item_id}\n    except Exception as e:\n"
+        "        raise HTTPException(status_code=500, detail=str(e))\n\n\n"
+        "@app.post('/notes')\ndef add_note(text: str):\n    return {'text': text}\n")
+    monkeypatch.chdir(tmp_path)
+    route = next(r for r in analyze([tmp_path]).model.routes if r.path == "/items/{item_id}")
+    assert [(d.kind, d.name) for d in route.dependencies] == [("unknown", "svc.factory.resp")]
+    doc = json.loads(review(tmp_path, "--no-cache", "--format", "json", "--select", "FAL401,FAL536").stdout)
+    got = {(f["rule"], f["message"].split("`")[1]) for f in doc["findings"]}
+    assert ("FAL401", "DELETE /items/{item_id}") not in got and ("FAL401", "POST /notes") in got, got
+    leak = [f["message"] for f in doc["findings"] if f["rule"] == "FAL536"]
+    assert len(leak) == 1 and "anyone gets it" not in leak[0], leak

@@ -97,7 +97,12 @@ class Dependencies:
             if self.is_scheme(v):
                 return (f"{v.site[0]}.{v.bound_name}" if v.bound_name else self.scheme_class(v)), "scheme"
             cls = v.cls.qualname
-            return (f"{v.site[0]}.{v.bound_name}" if v.bound_name else f"{cls}()"), "instance"
+            name = f"{v.site[0]}.{v.bound_name}" if v.bound_name else f"{cls}()"
+            if isinstance(v.cls, VExt) and cls.endswith("()"):
+                # made by calling what a call returned (``getattr(module, name)(...)``, a class loaded at
+                # runtime): what FastAPI calls, and what it checks, is unknown
+                return name, "unknown"
+            return name, "instance"
         if isinstance(v, VExt):
             return v.qualname, "function"
         if isinstance(v, VUnknown) and v.binding:  # a library's object, by the module-level name it is bound to

@@ -95,13 +95,12 @@ class Interpreter:
         self.unresolved: dict[tuple[str, int, str], Unresolved] = {}
         self._func_index: dict[str, VFunc] | None = None
         self._class_index: dict[str, VClass] | None = None
-        self._symtab_cache: dict[int, dict[str, list[tuple[int, str, object]]]] = {}
+        self.symtab = self.project.symtab  # a scope's names and their bindings
         self._locals_cache: dict[int, dict[str, list[tuple[int, str, object]] | None]] = {}
         # Values that stand for one thing are made once and shared (values are immutable). A function
         # fact is identified by its id and module: the functions enclosing it follow from where it is.
         self._params: dict[tuple[int, str, str], VParam] = {}
         self._module_envs: dict[str, Env] = {}
-        self._binds_twice: dict[str, bool] = {}  # module -> whether it binds some name twice
         self._all_functions: list[tuple[VFunc, str | None]] | None = None
         self._eval_stack: set[tuple[int, str]] = set()
         self._depth = 0
@@ -170,28 +169,6 @@ class Interpreter:
         return VExt(self.canonical(f"{target}.{imp.name}"))
 
     # -- symbol tables -------------------------------------------------------
-    def symtab(self, scope: Scope) -> dict[str, list[tuple[int, str, object]]]:
-        key = id(scope)
-        tab = self._symtab_cache.get(key)
-        if tab is not None:
-            return tab
-        tab = {}
-        for a in scope.assigns:
-            if a.target and "." not in a.target and not a.augmented:
-                tab.setdefault(a.target, []).append((a.pos.line, "assign", a))
-        for f in scope.functions:
-            tab.setdefault(f.name, []).append((f.pos.line, "func", f))
-        for c in scope.classes:
-            tab.setdefault(c.name, []).append((c.pos.line, "class", c))
-        for i in scope.imports:
-            if i.local != "*":
-                tab.setdefault(i.local, []).append((i.line, "import", i))
-        for entries in tab.values():
-            if len(entries) > 1:
-                entries.sort(key=lambda e: e[0])
-        self._symtab_cache[key] = tab
-        return tab
-
     def memoized(self, memo: dict[Any, tuple[Any, int]], key: object, compute: Callable[..., _T], *args: Any) -> _T:
         """``compute(*args)``, remembered in ``memo`` under ``key`` when that is safe.
 
@@ -338,22 +315,15 @@ class Interpreter:
             if entries is _ABSENT:
                 continue
             if entries is None:
-                for index, bound_name, arg, arg_env in env.bound:
-                    if index == depth and bound_name == name:
-                        value = self.eval(arg, arg_env)
-                        if not isinstance(value, (VUnknown, VParam)):
-                            return value
-                        break
-                key = (id(fn), env.module, name)
-                param = self._params.get(key)
-                if param is None:
-                    param = self._params[key] = VParam(VFunc(fn, Env(env.module, functions[:depth])), name)
-                return param
+                return self._param(fn, env, depth, name)
             chosen = entries[-1]
-            if line and len(entries) > 1:  # the last binding before the line (a single one is chosen anyway)
-                before = [e for e in entries if e[0] <= line]
+            at = line or (env.at if depth == innermost else 0)  # a statement's own bindings come after it
+            if at and (len(entries) > 1 or not line):  # the last binding before the line
+                before = [e for e in entries if (e[0] <= line if line else bound_at(e) < at)]
                 if before:
                     chosen = before[-1]
+                elif not line and any(p.name == name for p in fn.params):  # ``app = wrap(app)``: the parameter
+                    return self._param(fn, env, depth, name)
             return self._from_entry(chosen, env if depth == innermost else env.outer(depth + 1))
         if not functions and (line or env.at):  # code the import runs: the binding made before its line
             if (earlier := self._bound_before(env, name, line or env.at)) is not None:
@@ -363,16 +333,28 @@ class Interpreter:
             return BUILTIN_VALUES[name]
         return v
 
+    def _param(self, fn: FunctionFact, env: Env, depth: int, name: str) -> Value:
+        """Parameter ``name`` of ``fn`` (``env.functions[depth]``): the argument a call bound, else a ``VParam``."""
+        for index, bound_name, arg, arg_env in env.bound:
+            if index == depth and bound_name == name:
+                value = self.eval(arg, arg_env)
+                if not isinstance(value, (VUnknown, VParam)):
+                    return value
+                break
+        key = (id(fn), env.module, name)
+        param = self._params.get(key)
+        if param is None:
+            param = self._params[key] = VParam(VFunc(fn, Env(env.module, env.functions[:depth])), name)
+        return param
+
     def at_statement(self, env: Env, line: int) -> Env:
-        """The env of a module statement at ``line`` (``Env.at``) where the module binds a name twice."""
-        if env.functions or env.at == line:
+        """The env of a statement at ``line`` (``Env.at``) in a scope that binds some name twice."""
+        if env.at == line:
             return env
-        twice = self._binds_twice.get(env.module)
-        if twice is None:
-            facts = self.modules.get(env.module)
-            twice = facts is not None and any(len(e) > 1 for e in self.symtab(facts.scope).values())
-            self._binds_twice[env.module] = twice
-        return Env(env.module, at=line) if twice else env
+        fn = env.functions[-1] if env.functions else None
+        scope = fn.scope if fn is not None else getattr(self.modules.get(env.module), "scope", None)
+        twice = scope is not None and self.project.binds_twice(scope, fn.params if fn is not None else ())
+        return Env(env.module, env.functions, env.bound, at=line) if twice else env
 
     def _bound_before(self, env: Env, name: str, line: int) -> Value | None:
         """The module-level ``name`` as code the import runs at ``line`` sees it (``def get_user(user=

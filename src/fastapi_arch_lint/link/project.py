@@ -3,16 +3,49 @@ and every scope, class and function in them with the env it is defined in. No ev
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from fastapi_arch_lint.link.values import Env, VClass, VFunc
-from fastapi_arch_lint.model.facts import ClassFact, FunctionFact, ImportFact, ModuleFacts, Scope
+from fastapi_arch_lint.model.facts import ClassFact, FunctionFact, ImportFact, ModuleFacts, ParamFact, Scope
 
 
 class Project:
     def __init__(self, modules: Mapping[str, ModuleFacts]) -> None:
         self.modules = modules
         self._package_prefixes: set[str] | None = None
+        self._symtabs: dict[int, dict[str, list[tuple[int, str, object]]]] = {}
+        self._twice: dict[int, bool] = {}
+
+    def symtab(self, scope: Scope) -> dict[str, list[tuple[int, str, object]]]:
+        """The names ``scope`` binds, each with its bindings ``(line, kind, fact)`` in line order."""
+        key = id(scope)
+        tab = self._symtabs.get(key)
+        if tab is not None:
+            return tab
+        tab = {}
+        for a in scope.assigns:
+            if a.target and "." not in a.target and not a.augmented:
+                tab.setdefault(a.target, []).append((a.pos.line, "assign", a))
+        for f in scope.functions:
+            tab.setdefault(f.name, []).append((f.pos.line, "func", f))
+        for c in scope.classes:
+            tab.setdefault(c.name, []).append((c.pos.line, "class", c))
+        for i in scope.imports:
+            if i.local != "*":
+                tab.setdefault(i.local, []).append((i.line, "import", i))
+        for entries in tab.values():
+            if len(entries) > 1:
+                entries.sort(key=lambda e: e[0])
+        self._symtabs[key] = tab
+        return tab
+
+    def binds_twice(self, scope: Scope, params: Sequence[ParamFact] = ()) -> bool:
+        """Whether ``scope`` binds some name more than once (a parameter counts as a binding)."""
+        got = self._twice.get(id(scope))
+        if got is None:
+            names = {p.name for p in params}
+            got = self._twice[id(scope)] = any(len(e) > 1 or n in names for n, e in self.symtab(scope).items())
+        return got
 
     def path_of(self, module: str) -> str:
         m = self.modules.get(module)
