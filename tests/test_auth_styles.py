@@ -668,3 +668,31 @@ def test_fal403_reads_the_principal_a_decorator_leaves_on_the_request(
     [f] = ObjectIdWithoutOwnerCheck(None).check(model)
     assert "`GET /documents/{document_id}`" in f.message
     assert "the handler never reads who is calling (auth runs in a decorator)" in f.message
+
+
+def test_a_middleware_registered_by_calling_the_decorator_is_the_decorators(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """``app.middleware("http")(authenticate)``, the decorator applied by hand after the app is built: the
+    same middleware as ``@app.middleware("http")``, so the routes it rejects unauthenticated callers on
+    are authenticated."""
+    model = _project(tmp_path, monkeypatch, """
+        from fastapi import FastAPI, HTTPException, Request
+        from fastapi.responses import JSONResponse
+
+
+        async def authenticate(request: Request, call_next):
+            token = request.headers.get("authorization")
+            if not token or not token.startswith("Bearer "):
+                return JSONResponse({"detail": "unauthorized"}, status_code=401)
+            return await call_next(request)
+
+
+        app = FastAPI()
+        app.middleware("http")(authenticate)
+
+
+        @app.delete("/items/{item_id}")
+        def delete_item(item_id: int) -> None: ...
+    """)
+    route = next(r for r in model.routes if r.path == "/items/{item_id}")
+    assert route.auth.required and [v.kind for v in route.auth.via] == ["middleware"], route.auth

@@ -573,11 +573,17 @@ class Registrations:
         if not (isinstance(deco, Call) and isinstance(deco.func, Attr)):
             return
         method = deco.func.attr
-        if method not in HTTP_METHODS and method not in ("api_route", "route", "websocket", "websocket_route"):
+        if method not in HTTP_METHODS and method not in ("api_route", "route", "websocket", "websocket_route", "middleware"):
             return
         recv = self.interp.eval(deco.func.value, env)
         if isinstance(recv, VParam):  # a helper's parameter: what each call passes
             self.sites.at_each_call(recv, env, f"`{render(deco.func)}(...)`", loc, lambda e: self._decorator_called(call, e, loc))
+            return
+        if method == "middleware":  # ``app.middleware("http")(auth_middleware)``: as the decorator registers it
+            info, fn = self.router_of(recv), self._handler_before(call.arg(0, "func"), env, loc.line)
+            if info is not None and isinstance(fn, VFunc):
+                kind = render(deco.args[0]) if deco.args else ""
+                info.middleware.append(Middleware(fn.qualname, "function", (("type", kind),), loc))
             return
         info = self.router_of(recv)
         if info is None:
