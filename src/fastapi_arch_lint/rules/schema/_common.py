@@ -30,8 +30,21 @@ def is_migration_module(app: AppModel, module: str, path: str) -> bool:
     """An Alembic migration script: a module with ``revision = "..."`` and a ``down_revision`` (or kept
     under a ``versions/`` folder). Its tables are frozen copies of the schema and its queries one-off
     data fixes, not what the application declares or runs."""
-    return isinstance(app.constants.get(f"{module}.revision"), str) and (
-        f"{module}.down_revision" in app.constants or "versions" in path.replace("\\", "/").split("/"))
+    if isinstance(app.constants.get(f"{module}.revision"), str) and (
+            f"{module}.down_revision" in app.constants or "versions" in path.replace("\\", "/").split("/")):
+        return True
+    # beside the scripts, in the Alembic environment: frozen copies of old tables for data migrations
+    # (``migrations/deprecated_models.py``, ``migrations/data_migrations/...``)
+    folders = path.replace("\\", "/").split("/")[:-1]
+    envs = memo(app, alembic_environments)
+    return any("/".join(folders[:i]) in envs for i in range(1, len(folders) + 1))
+
+
+def alembic_environments(app: AppModel) -> frozenset[str]:
+    """Folders that hold an Alembic environment: an ``env.py`` beside a ``versions/`` folder of scripts."""
+    paths = [m.path.replace("\\", "/") for m in app.modules]
+    with_versions = {p.rsplit("/versions/", 1)[0] for p in paths if "/versions/" in p}
+    return frozenset(d for d in (p.rpartition("/")[0] for p in paths if p.endswith("/env.py")) if d in with_versions)
 
 
 def in_migration(app: AppModel, table: Table) -> bool:

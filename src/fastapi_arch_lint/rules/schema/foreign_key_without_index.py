@@ -35,6 +35,13 @@ def leading_columns(table: Table) -> set[str]:
 MIGRATION_INDEXES = {"create_index": (1, 2), "create_unique_constraint": (1, 2), "create_primary_key": (1, 2)}
 
 
+# raw SQL an ``upgrade()`` runs: ``CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] name ON [ONLY] table
+# [USING method] (first_column, ...)``; the table and the leading column, quotes and a schema dropped
+CREATE_INDEX = re.compile(
+    r'(?is)\bCREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?[\w".]*\s*ON\s+'
+    r'(?:ONLY\s+)?(?:"?\w+"?\.)?"?(\w+)"?\s*(?:USING\s+\w+\s*)?\(\s*"?(\w+)"?')
+
+
 def migration_indexes(app: AppModel) -> frozenset[tuple[str, str]]:
     """(table name, leading column) of every index, unique constraint or primary key that an Alembic
     revision's ``upgrade()`` creates (``op.create_index("ix_t_c", "t", ["c"])``): a schema whose models
@@ -49,6 +56,13 @@ def _migration_indexes(app: AppModel) -> frozenset[tuple[str, str]]:
             continue  # a ``downgrade()`` creates what a later revision had dropped
         for site, target in fn.calls:
             func = site.call.func
+            if isinstance(func, Attr) and func.attr == "execute":  # ``op.execute(text("CREATE INDEX ... ON t (c)"))``
+                sql = site.call.arg(0, "sqltext")
+                if isinstance(sql, Call) and sql.args:
+                    sql = sql.args[0]
+                if isinstance(sql, Const) and isinstance(sql.value, str):
+                    out.update((m.group(1).lower(), m.group(2).lower()) for m in CREATE_INDEX.finditer(sql.value))
+                continue
             # ``op.create_index``: resolved to alembic's, or unresolved when the project's own ``alembic/``
             # folder (its env.py and versions) shadows the library's name
             if not isinstance(func, Attr) or func.attr not in MIGRATION_INDEXES:
