@@ -711,3 +711,41 @@ def test_hardcoded_secret_object_store_secret_key_is_outbound(tmp_path: Path, mo
     }
     [f] = run(tmp_path, monkeypatch, HardcodedSecret, files)
     assert f.severity == Severity.INFO and "outbound" in f.message
+
+
+def test_fal501_unverified_claims_read_only_for_metadata_are_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only ``exp``/``iat``/``nbf``/``iss`` read, nothing handed on: info; ``sub`` read, or the claims
+    returned whole or passed on, stays an error."""
+    files = {"app/tokens.py": """
+        import time
+
+        import jwt
+
+
+        def age(token: str) -> int:
+            claims = jwt.decode(token, options={"verify_signature": False})
+            return int(time.time() - claims["exp"])
+
+
+        def subject(token: str) -> str:
+            claims = jwt.decode(token, options={"verify_signature": False})
+            if claims.get("exp", 0) < time.time():
+                raise ValueError("expired")
+            return claims.get("sub")
+
+
+        def whole(token: str) -> dict:
+            claims = jwt.decode(token, options={"verify_signature": False})
+            print(claims.get("iss"))
+            return claims
+
+
+        def handed_on(token: str) -> None:
+            claims = jwt.decode(token, options={"verify_signature": False})
+            audit(claims)
+
+
+        def audit(claims: dict) -> None: ...
+    """}
+    got = {(f.line, f.severity) for f in run(tmp_path, monkeypatch, JwtDecodeWithoutVerification, files)}
+    assert got == {(8, Severity.INFO), (13, Severity.ERROR), (20, Severity.ERROR), (26, Severity.ERROR)}, got

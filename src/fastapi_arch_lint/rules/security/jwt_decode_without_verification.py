@@ -9,8 +9,24 @@ from fastapi_arch_lint.analysis.libraries import jwt_decode_library, short_targe
 from fastapi_arch_lint.analysis.names import words
 from fastapi_arch_lint.analysis.taint import contexts
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
-from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Attr, Const, Expr, Name, walk
+from fastapi_arch_lint.model.app import AppModel, Function
+from fastapi_arch_lint.model.expr import (
+    Attr,
+    BinOp,
+    BoolOp,
+    Call,
+    Compare,
+    Cond,
+    Const,
+    DictExpr,
+    Expr,
+    FStr,
+    Name,
+    Not,
+    Seq,
+    Subscript,
+    walk,
+)
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._common import unverified_reason
 
@@ -34,6 +50,76 @@ def _from_request(app: AppModel, cc: CodeCall, token: Expr | None) -> bool:
                for ctx in contexts(app))
 
 
+# claims about the token itself, not about who holds it: when to expire, who issued it (to pick the keys
+# that then verify it), when it was made
+METADATA_CLAIMS = frozenset({"exp", "iat", "nbf", "iss"})
+
+
+def _metadata_only(fn: Function | None, assigned: str | None) -> list[str]:
+    """The claims the function reads of the unverified result ``assigned``, when it reads nothing else
+    of it and hands it nowhere (no return, no argument, no other expression holds it whole): an age for
+    a log line, the issuer that picks the verifying keys. Empty when anything else is done with it."""
+    if fn is None or not assigned:
+        return []
+    read: list[str] = []
+
+    def ok(e: Expr | None) -> bool:  # every occurrence of the name is a metadata read
+        if e is None:
+            return True
+        if isinstance(e, Name):
+            return e.id != assigned
+        if isinstance(e, Call) and isinstance(e.func, Attr) and isinstance(e.func.value, Name) \
+                and e.func.value.id == assigned:
+            key = e.args[0] if e.args else None
+            if e.func.attr == "get" and isinstance(key, Const) and key.value in METADATA_CLAIMS:
+                read.append(str(key.value))
+                return all(ok(a) for a in e.args[1:]) and not e.kwargs
+            return False
+        if isinstance(e, Subscript) and isinstance(e.value, Name) and e.value.id == assigned:
+            if len(e.items) == 1 and isinstance(e.items[0], Const) and e.items[0].value in METADATA_CLAIMS:
+                read.append(str(e.items[0].value))
+                return True
+            return False
+        return all(ok(c) for c in _children(e))
+
+    f = fn.fact
+    exprs: list[Expr | None] = [site.call for site in f.calls]
+    exprs += [a.value for a in f.scope.assigns if a.target != assigned]
+    exprs += [r.value for r in f.scope.returns] + [r.expr for r in f.raises]
+    exprs += [x for c in f.compares for x in (c.left, c.right)]
+    if any(t == assigned for t in (a.target for a in f.scope.assigns)) and \
+            sum(1 for a in f.scope.assigns if a.target == assigned) > 1:
+        return []  # bound again: not one value to follow
+    if not all(ok(e) for e in exprs) or any(k[0] == assigned and k[1] not in METADATA_CLAIMS for k in f.subscripts):
+        return []
+    return sorted(set(read))
+
+
+def _children(e: Expr) -> list[Expr]:
+    """The expressions directly inside ``e`` (what ``walk`` descends into)."""
+    if isinstance(e, Attr):
+        return [e.value]
+    if isinstance(e, Call):
+        return [e.func, *e.args, *(v for _, v in e.kwargs)]
+    if isinstance(e, Seq):
+        return list(e.items)
+    if isinstance(e, DictExpr):
+        return [*(k for k in e.keys if k is not None), *e.values]
+    if isinstance(e, FStr):
+        return [p for p in e.parts if not isinstance(p, str)]
+    if isinstance(e, (BinOp, Compare)):
+        return [e.left, e.right]
+    if isinstance(e, Subscript):
+        return [e.value, *e.items]
+    if isinstance(e, Cond):
+        return [e.body, e.test, e.orelse]
+    if isinstance(e, Not):
+        return [e.operand]
+    if isinstance(e, BoolOp):
+        return list(e.values)
+    return []
+
+
 def _wanted(target: str | None) -> bool:
     """The targets of the calls ``check`` looks at (``iter_calls_to`` skips the others)."""
     return jwt_decode_library(target) is not None
@@ -46,7 +132,9 @@ class JwtDecodeWithoutVerification(Rule):
     summary = "A JWT is decoded with signature verification off (`verify_signature: False`, `verify=False`, `none`)"
     severity = Severity.ERROR
     other_severities = {Severity.INFO: "for an OpenID Connect ID token that no request is shown to supply (one the "
-                                       "server received from the provider's token endpoint), with medium confidence"}
+                                       "server received from the provider's token endpoint), and for claims of which "
+                                       "only `exp`, `iat`, `nbf` or `iss` is read and nothing is handed on, with "
+                                       "medium confidence"}
     cwe = ("CWE-347",)
     owasp = ("API2:2023",)
     security_severity = 9.1
@@ -71,6 +159,21 @@ class JwtDecodeWithoutVerification(Rule):
                     help="if a client can ever hand this token in (a mobile app's sign-in, a form post), verify it "
                          "with the provider's keys (`PyJWKClient`) and check `aud` and `iss`; otherwise say where "
                          "it comes from in a comment",
+                    entity=f"{cc.function.qualname if cc.function else cc.module}:{call}",
+                    severity=Severity.INFO, confidence=Confidence.MEDIUM,
+                )
+                continue
+            site = next((st for st, _ in cc.function.calls if st.call is cc.call), None) if cc.function else None
+            meta = _metadata_only(cc.function, site.assigned_to if site is not None else None)
+            if meta:
+                yield self.finding(
+                    cc.path, cc.line, cc.col,
+                    f"`{call}(...)` in {where_label(cc.function, cc.module)} does not verify the token's signature "
+                    f"({reason}), but only {', '.join(f'`{m}`' for m in meta)} is read of the claims it returns, and "
+                    "they go nowhere else: a forged value changes a number or picks the keys that then verify the "
+                    "token, it grants nothing",
+                    help="keep it that way: never authorize on these claims; `jwt.decode(..., options={\"verify_"
+                         "signature\": False})` is fine for an age in a log line or for the issuer before verifying",
                     entity=f"{cc.function.qualname if cc.function else cc.module}:{call}",
                     severity=Severity.INFO, confidence=Confidence.MEDIUM,
                 )
