@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import call_target
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, IncludeStep, Route
+from fastapi_arch_lint.model.expr import Call, render, walk
 from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.http._common import writes
@@ -63,6 +65,21 @@ def _auth_include_steps(app: AppModel) -> dict[str, list[IncludeStep]]:
 WRITE_DEPTH = 4  # project calls below a handler searched for a database write
 
 
+def _redirect_only(app: AppModel, route: Route) -> bool:
+    """The handler does nothing but answer with a redirect (``return RedirectResponse(f"/v2/items/{id}",
+    307)``, a moved endpoint's shim): it changes no state itself, and the route it sends the client to is
+    judged where it is registered."""
+    fn = app.function(route.handler.qualname)
+    if fn is None or len(fn.fact.scope.returns) != 1 or fn.fact.scope.assigns or fn.fact.raises:
+        return False
+    value = fn.fact.scope.returns[0].value
+    if not isinstance(value, Call) or "RedirectResponse" not in (call_target(fn, value) or render(value.func)):
+        return False
+    inside = {id(e) for e in walk(value)}
+    return all(id(site.call) in inside for site, _ in fn.calls) and not any(
+        True for _ in writes(app, route.handler.qualname, WRITE_DEPTH))
+
+
 def _project_writes(app: AppModel) -> bool:
     """Whether the review sees the project write to a data store from some route (so that a route where
     no write is seen says something)."""
@@ -107,7 +124,7 @@ class StateChangingRouteWithoutAuth(Rule):
             twins = slash_twins(app, route)
             if twins[0] is not route:
                 continue  # the handler's registration with(out) a trailing slash: reported with the first
-            if verifies_signature(app, route):
+            if verifies_signature(app, route) or _redirect_only(app, route):
                 continue
             siblings = _sibling_includes(app, route)
             sib_text = ""
