@@ -255,3 +255,46 @@ def test_the_auth_rules_stay_quiet_where_the_provider_decides(tmp_path: Path, mo
     """})
     result = review(["."], Config(root=tmp_path), select=["FAL401", "FAL409"])
     assert sorted((f.rule, f.line) for f in result.findings) == [("FAL401", 33), ("FAL409", 28)]
+
+
+def test_a_setting_read_into_a_local_name_decides_at_runtime(tmp_path: Path) -> None:
+    """``scheme = get_settings().auth_scheme`` then ``if scheme == "none"``: the attribute may be set at
+    runtime whatever its class default, as when the condition reads it directly; neither is folded."""
+    a = project(tmp_path, {"app/__init__.py": "", "app/providers.py": PROVIDERS, "app/main.py": """
+        from fastapi import Depends, FastAPI
+
+        from app.providers import bearer_user, default_user, logged
+
+
+        class Settings:
+            auth_scheme: str = "oauth2"
+
+
+        def get_settings() -> Settings:
+            return Settings()
+
+
+        def direct():
+            if get_settings().auth_scheme == "none":
+                return default_user
+            return bearer_user
+
+
+        def through_a_local():
+            scheme = get_settings().auth_scheme
+            if scheme == "none":
+                return default_user
+            return bearer_user
+
+
+        app = FastAPI()
+
+
+        @app.post("/direct")
+        def direct_route(_: dict = Depends(logged(direct()))) -> None: ...
+
+
+        @app.post("/local")
+        def local_route(_: dict = Depends(logged(through_a_local()))) -> None: ...
+    """})
+    assert {r.path for r in auth_uncertain_routes(a.model)} == {"/direct", "/local"}
