@@ -120,8 +120,7 @@ class Interpreter:
 
     # -- reporting -----------------------------------------------------------
     def path_of(self, module: str) -> str:
-        m = self.modules.get(module)
-        return m.path if m else module
+        return m.path if (m := self.modules.get(module)) else module
 
     def note(self, what: str, reason: str, module: str, line: int) -> None:
         key = (module, line, what)
@@ -517,9 +516,8 @@ class Interpreter:
         m = cls.fact.method(name)
         if m is not None:
             return VFunc(m, cls.env, cls)  # the class's env: a class made by a call keeps its arguments
-        for c in cls.fact.classes:
-            if c.name == name:
-                return VClass(c, cls.env)
+        if (nested := next((c for c in cls.fact.classes if c.name == name), None)) is not None:
+            return VClass(nested, cls.env)
         for b in cls.fact.bases:
             bv = self.eval(b, cls.env)
             if isinstance(bv, VClass):
@@ -536,8 +534,7 @@ class Interpreter:
         if isinstance(func, VClass):
             return VInst(func, expr, env, site)
         if isinstance(func, VExt):
-            q = func.qualname
-            if q in ("functools.lru_cache", "functools.cache") and expr.args:
+            if func.qualname in ("functools.lru_cache", "functools.cache") and expr.args:
                 return self.eval(expr.args[0], env)
             return VInst(func, expr, env, site)
         if isinstance(func, VFunc):
@@ -625,11 +622,21 @@ class Interpreter:
     def condition(self, test: Expr, env: Env) -> bool | None:
         """Whether a condition holds, when that is statically certain. An object's attribute
         (``settings.DEBUG``, ``self.strict``) may be set at runtime (an environment variable, a
-        constructor argument): a condition reading one is not certain, whatever its class default."""
+        constructor argument): a condition reading one is not certain, whatever its class default,
+        nor is one reading a local name assigned one (``scheme = get_settings().auth_scheme``)."""
         for e in walk(test):
-            if type(e) is Attr and isinstance(self.eval(e.value, env), VInst):  # type: ignore[union-attr]
+            if (type(e) is Attr and isinstance(self.eval(e.value, env), VInst)  # type: ignore[union-attr]
+                    or type(e) is Name and env.functions and self._reads_attribute(e.id, env)):  # type: ignore[union-attr]
                 return None
         return truth(self.eval(test, env))
+
+    def _reads_attribute(self, name: str, env: Env) -> bool:
+        """Whether the function scope that binds ``name`` assigns it an expression reading an object's attribute."""
+        for depth in range(len(env.functions) - 1, -1, -1):
+            if (entries := self.local_names(env.functions[depth]).get(name, _ABSENT)) is not _ABSENT:
+                return any(kind == "assign" and any(type(x) is Attr and isinstance(self.eval(x.value, env.outer(
+                    depth + 1)), VInst) for x in walk(a.value)) for _, kind, a in entries or ())  # type: ignore[union-attr]
+        return False
 
     def reached(self, conds: Sequence[tuple[bool, Expr]], env: Env) -> bool | None:
         """Whether a statement under these ``if`` conditions runs: certainly, certainly not, or None."""
@@ -696,8 +703,7 @@ class Interpreter:
 
     # -- literal helpers -----------------------------------------------------
     def const(self, expr: Expr | None, env: Env) -> object:
-        v = self.eval(expr, env)
-        return to_py(v)
+        return to_py(self.eval(expr, env))
 
     def str_list(self, expr: Expr | None, env: Env) -> tuple[str, ...]:
         if expr is None:
@@ -709,9 +715,7 @@ class Interpreter:
         if e is None:
             return default
         v = self.eval(e, env)
-        if isinstance(v, VConst) and isinstance(v.value, bool):
-            return v.value
-        return default
+        return v.value if isinstance(v, VConst) and isinstance(v.value, bool) else default
 
     def unwrap_alias(self, v: Value | None) -> Value | None:
         # ``X = Annotated[...]`` aliases evaluate to VAnnotated already; TypeAliasType too
@@ -735,10 +739,7 @@ class Interpreter:
         return self._class_index
 
     def module_at(self, path: str) -> str | None:
-        for name, facts in self.modules.items():
-            if facts.path == path:
-                return name
-        return None
+        return next((name for name, facts in self.modules.items() if facts.path == path), None)
 
     def literal_strs(self, v: Value, _depth: int = 0) -> tuple[str, ...] | None:
         """The strings of a literal str/tuple/list/set/frozenset value, or None if any is not literal."""
@@ -758,8 +759,7 @@ class Interpreter:
                     return None
                 out.extend(got)
             return tuple(out)
-        if isinstance(v, VInst) and isinstance(v.cls, VExt) and v.cls.qualname in (
-                "builtins.frozenset", "builtins.set", "builtins.tuple", "builtins.list") and v.call is not None:
+        if isinstance(v, VInst) and isinstance(v.cls, VExt) and v.cls.qualname in _COLLECTIONS and v.call is not None:
             if not v.call.args:
                 return ()
             return self.literal_strs(self.eval(v.call.args[0], v.env or Env(v.site[0])), _depth + 1)

@@ -69,6 +69,8 @@ SECURITY_SCHEMES = frozenset(
 WITH_SIGNATURE = frozenset({"makefun.with_signature"})
 SIGNATURE_CLASSES = frozenset({"inspect.Signature"})
 PARAMETER_CLASSES = frozenset({"inspect.Parameter"})
+# ``@functools.wraps(x)``: ``inspect.signature`` (which FastAPI asks) follows ``__wrapped__`` to ``x``
+WRAPS = frozenset({"functools.wraps"})
 
 # fastapi-users: ``users = FastAPIUsers[User, ID](get_user_manager, [backend])`` and
 # ``users.current_user(active=True)`` (or an ``Authenticator``'s): a dependency whose synthesised

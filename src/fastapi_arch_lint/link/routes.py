@@ -10,6 +10,7 @@ from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.registrations import FlatRoute
 from fastapi_arch_lint.link.schema import Schema
+from fastapi_arch_lint.link.signatures import Wrapped
 from fastapi_arch_lint.link.values import (
     Env,
     Value,
@@ -124,6 +125,10 @@ class RouteBuilder:
                     if is_sec and m.call is not None:
                         sc = self.interp.str_list(m.call.kwarg("scopes"), m.env or Env(m.site[0]))
                     provided |= visit(dep, level, loc, scopes + sc, security or is_sec, new_chain, depth + 1, name, m)
+            elif (wrapped := self.auth.signatures.wrapped(fn)) is not None:
+                # FastAPI reads the signature of what ``functools.wraps`` names (``__wrapped__``): its
+                # dependencies are this one's, for each callable it may be
+                provided |= visit_wrapped(wrapped, level, loc, scopes, security, new_chain, depth, name)
             else:
                 for param, dep, pmarker in self.deps.classify_params(fn, path_params):
                     if dep is not None:
@@ -146,6 +151,45 @@ class RouteBuilder:
                     vias.append(gate)
                 return below
             return True
+
+        def visit_wrapped(w: Wrapped, level: str, loc: Loc, scopes: tuple[str, ...], security: bool,
+                          chain: tuple[str, ...], depth: int, parent: str) -> bool:
+            """Visit each callable ``functools.wraps`` may name as a dependency below the wrapper. What they
+            give counts when they agree (all authenticate, or none does); when they differ, or some cannot
+            be known while the known ones do not all authenticate, the route's auth depends on what runs at
+            runtime: it is marked unknown (a dependency of kind "unknown", as an unresolved ``Depends(x)``
+            is), not none."""
+            n_vias, n_priv, n_params = len(vias), len(privileged), len(sub_params)
+            # per callable: (provides a credential, its ways of auth (any, a required one), privileged, params)
+            outcomes: list[tuple[bool, tuple[bool, bool], bool, list[Param]]] = []
+            for c in w.candidates:
+                v0, p0, s0 = len(vias), len(privileged), len(sub_params)
+                got = visit(c, level, loc, scopes, security, chain, depth + 1, parent, None)
+                added = vias[v0:]
+                outcomes.append((got, (bool(added), any(not a.optional for a in added)), len(privileged) > p0,
+                                 sub_params[s0:]))
+            ways = {o[1] for o in outcomes}
+            agreed = len(ways) == 1 and (not w.unknown or next(iter(ways))[1])
+            if not agreed:
+                del vias[n_vias:], privileged[n_priv:], sub_params[n_params:]
+                reason = w.unknown or "it names " + " or ".join(
+                    f"`{short(self.deps.dep_name(c)[0])}` ({'authenticates' if o[1][1] else 'no auth'})"
+                    for c, o in zip(w.candidates, outcomes)) + ", chosen at runtime"
+                uses.append(DependencyUse(f"the signature FastAPI reads through `{w.what}`: {reason}", "unknown",
+                                          level, self.interp.path_of(w.module), w.line, depth + 1, security,
+                                          scopes, parent, None))
+                return False
+            if w.unknown:
+                self.interp.note(f"signature of `{short(parent)}`", f"`{w.what}`: {w.unknown}; the callables "
+                                 "it may name that are known all authenticate", w.module, w.line)
+            if len(outcomes) > 1:  # only what every callable it may name has
+                if not all(o[2] for o in outcomes):
+                    del privileged[n_priv:]
+                common = set.intersection(*({p.name for p in o[3]} for o in outcomes))
+                kept = {p.name for p in sub_params[:n_params]}
+                sub_params[n_params:] = [p for p in dict((p.name, p) for p in sub_params[n_params:]).values()
+                                         if p.name in common and p.name not in kept]
+            return any(o[0] for o in outcomes)
 
         for v, level, loc, scopes, security, marker in roots:
             visit(v, level, loc, scopes, security, (), 0, "", marker)
