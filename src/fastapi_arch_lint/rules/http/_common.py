@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from fastapi_arch_lint.findings import Related
 from fastapi_arch_lint.model.app import AppModel, Function, Route
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, dotted, render
+from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Const, Expr, Name, dotted, render
 from fastapi_arch_lint.model.facts import CallSite
 
 # ORM session methods that change the database (or end a transaction that did)
@@ -210,8 +210,59 @@ def writes(app: AppModel, qualname: str, depth: int, ignore: Iterable[str] = ())
         if any(matches_any(short(q), patterns) for q in trail[1:]):
             continue
         got = classify(site, target, app, fn)
-        if got is not None:
+        if got is not None and not switched_off(app, fn, site, trail):
             yield Write(fn, site, got[0], got[1], trail)
+
+
+_FALSY = (False, None, 0, "")
+
+
+def switched_off(app: AppModel, fn: Function, site: CallSite, trail: tuple[str, ...]) -> bool:
+    """The write runs only under a flag that every call on this path leaves off: ``if case and
+    track_view: session.commit()`` in ``get_case(..., track_view=False)``, called without the flag (or
+    with a false constant). Only a statement call under ``if``s whose test is an ``and`` of names (or
+    the name alone) counts; anything else may run."""
+    if len(trail) < 2:
+        return False
+    stmt = next((c for c in fn.fact.scope.calls if (c.call.line, c.call.col) == (site.call.line, site.call.col)), None)
+    if stmt is None or not stmt.conds:
+        return False
+    off = _off_params(app, trail[-2], fn)
+    if not off:
+        return False
+    for negated, test in stmt.conds:
+        names = test.values if isinstance(test, BoolOp) and test.op == "and" else (test,)
+        if not negated and any(isinstance(n, Name) and n.id in off for n in names):
+            return True
+    return False
+
+
+def _off_params(app: AppModel, caller: str, fn: Function) -> frozenset[str]:
+    """Parameters of ``fn`` that every call from ``caller`` leaves false: not passed (a false default) or
+    passed a false constant; none when some call spreads ``*args``/``**kwargs``."""
+    params = list(fn.fact.params)
+    if fn.fact.is_method and params and params[0].name in ("self", "cls"):
+        params = params[1:]
+    by_name = {p.name: i for i, p in enumerate(params)}
+    caller_fn = app.function(caller)
+    sites = [s for s, t in (caller_fn.calls if caller_fn else ()) if t == fn.qualname]
+    if not sites:
+        return frozenset()
+    off: set[str] | None = None
+    for s in sites:
+        if s.call.starred or s.spread:
+            return frozenset()
+        here = set()
+        for p in params:
+            if p.kind not in ("positional", "keyword"):
+                continue
+            i = by_name[p.name]
+            given = s.call.kwarg(p.name) if p.kind == "keyword" else s.call.arg(i, p.name)
+            value = given if given is not None else p.default
+            if isinstance(value, Const) and value.value in _FALSY and not isinstance(value.value, float):
+                here.add(p.name)
+        off = here if off is None else off & here
+    return frozenset(off or ())
 
 
 def call_site_of(app: AppModel, caller: str, callee: str) -> CallSite | None:
