@@ -413,3 +413,107 @@ def test_a_password_the_route_has_just_generated_is_issued(tmp_path: Path, monke
         """,
     })
     assert sorted(f.line for f in found) == [30, 36], found
+
+
+def test_secret_fields_a_model_hook_replaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAL524: the client gets what a model's own hook returns for the field (v1 ``@validator``, a plain
+    ``@model_serializer``, a ``@model_validator`` that writes it, a base class's validator); a hook that hands
+    the value back as it came (``return v``, ``return handler(v)``) or names another field changes nothing."""
+    from fastapi_arch_lint.rules.security.sensitive_field_in_response import SensitiveFieldInResponse
+
+    found = run(tmp_path, monkeypatch, SensitiveFieldInResponse, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI
+            from pydantic import BaseModel, field_validator, model_serializer, model_validator, validator
+
+            app = FastAPI()
+
+
+            class V1Out(BaseModel):
+                name: str
+                password: str
+
+                @validator("password", pre=True)
+                def hide(cls, v):
+                    return "***"
+
+
+            class PlainOut(BaseModel):
+                name: str
+                password: str
+
+                @model_serializer
+                def ser(self):
+                    return {"name": self.name}
+
+
+            class AfterOut(BaseModel):
+                name: str
+                password: str
+
+                @model_validator(mode="after")
+                def blank(self):
+                    self.password = ""
+                    return self
+
+
+            class MaskedBase(BaseModel):
+                password: str
+
+                @field_validator("password")
+                @classmethod
+                def hide(cls, v):
+                    return "***"
+
+
+            class ChildOut(MaskedBase):
+                name: str
+
+
+            class WrapOut(BaseModel):
+                name: str
+                password: str
+
+                @field_validator("password", mode="wrap")
+                @classmethod
+                def through(cls, v, handler):
+                    return handler(v)
+
+
+            class OtherOut(BaseModel):
+                name: str
+                password: str
+
+                @field_validator("name")
+                @classmethod
+                def upper(cls, v):
+                    return v.upper()
+
+
+            @app.get("/a")
+            def a() -> V1Out: ...
+
+
+            @app.get("/b")
+            def b() -> PlainOut: ...
+
+
+            @app.get("/c")
+            def c() -> AfterOut: ...
+
+
+            @app.get("/d")
+            def d() -> ChildOut: ...
+
+
+            @app.get("/e")
+            def e() -> WrapOut: ...
+
+
+            @app.get("/f")
+            def f() -> OtherOut: ...
+        """,
+    })
+    assert sorted(f.message.split("`")[1] for f in found) == ["GET /e", "GET /f"], found
+

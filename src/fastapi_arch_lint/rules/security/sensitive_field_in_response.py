@@ -14,6 +14,7 @@ from fastapi_arch_lint.model.app import AppModel, Route, Table
 from fastapi_arch_lint.model.expr import Call, Name
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, pydantic_model, route_entity, route_related, segments, unique_routes
+from fastapi_arch_lint.rules.security._secret_values import masked_by_model
 
 MASKED_TYPES = frozenset({"pydantic.SecretStr", "pydantic.SecretBytes", "pydantic.types.SecretStr"})
 # a field no client ever needs: the server's verifier of a secret, or a key it signs with
@@ -280,6 +281,8 @@ class SensitiveFieldInResponse(Rule):
                 path = f"{prefix}{f.name}"
                 if f.constraint("exclude") is True or any(t in MASKED_TYPES for t in f.type_names):
                     continue
+                if masked_by_model(app, model, f.name) is not None:
+                    continue  # a validator or serializer of the model replaces the value: it sends what that returns
                 if self.internal(f.name):
                     owner = declaring(app, model, f.name)
                     hits.append(Hit(path, owner.name, owner.path, f.line, *(principal or (None, False)), internal=True))
