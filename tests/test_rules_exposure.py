@@ -3,6 +3,7 @@ the rule pages cannot pin down. The pages hold the examples and misreadings."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -516,4 +517,72 @@ def test_secret_fields_a_model_hook_replaces(tmp_path: Path, monkeypatch: pytest
         """,
     })
     assert sorted(f.message.split("`")[1] for f in found) == ["GET /e", "GET /f"], found
+
+
+def test_a_field_stored_encrypted_only_where_every_write_encrypts(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAL524: a credential's field whose every write outside the tests stores an encrypt call's answer (through
+    a local name, ``str(...)``, a table's constructor) or clears it is ciphertext; one plaintext write, a request
+    body that could set it in bulk, or a property that may decrypt it on read, and it is reported again."""
+    from fastapi_arch_lint.rules.security.sensitive_field_in_response import SensitiveFieldInResponse
+
+    files = {
+        "app/__init__.py": "",
+        "app/tests/__init__.py": "",
+        "app/tests/test_users.py": """
+            def test_x(user):
+                user.vendor_token = "plain in a test"
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+            from app.crypto import encrypt_secret
+
+            app = FastAPI()
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class User(Base):
+                __tablename__ = "users"
+                id: Mapped[int] = mapped_column(primary_key=True)
+                email: Mapped[str]
+                vendor_token: Mapped[str | None]
+
+
+            class UserOut(BaseModel):
+                email: str
+                vendor_token: str | None = None
+
+
+            def signup(email: str, token: str) -> User:
+                return User(email=email, vendor_token=str(encrypt_secret(token)))
+
+
+            def rotate(user: User, token: str) -> None:
+                sealed = encrypt_secret(token)
+                user.vendor_token = sealed
+
+
+            @app.get("/users")
+            def users() -> list[UserOut]: ...
+        """,
+    }
+    files = {name: textwrap.dedent(text) for name, text in files.items()}
+    assert run(tmp_path, monkeypatch, SensitiveFieldInResponse, files) == []
+    plain = dict(files)
+    plain["app/main.py"] += "\n\ndef reset(user: User, token: str) -> None:\n    user.vendor_token = token\n"
+    assert len(run(tmp_path, monkeypatch, SensitiveFieldInResponse, plain)) == 1
+    bulk = dict(files)
+    bulk["app/main.py"] += ("\n\nclass UserPatch(BaseModel):\n    vendor_token: str\n\n\n"
+                            "@app.patch('/users/me')\ndef patch(data: UserPatch) -> None: ...\n")
+    assert len(run(tmp_path, monkeypatch, SensitiveFieldInResponse, bulk)) == 1
+    decrypting = dict(files)
+    decrypting["app/main.py"] += ("\n\nclass Shown:\n    @property\n    def vendor_token(self) -> str:\n"
+                                  "        return decrypt(self._vendor_token)\n")
+    assert len(run(tmp_path, monkeypatch, SensitiveFieldInResponse, decrypting)) == 1
 

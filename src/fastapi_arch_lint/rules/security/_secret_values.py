@@ -1,23 +1,36 @@
 """What a secret-named field really holds when it leaves the server (FAL524's helpers).
 
-A field named like a secret does not carry the secret to the client when the response model
-replaces its value itself: a Pydantic validator or serializer of the field
-(``@field_validator("password")``, ``@field_serializer``, v1's ``@validator``) whose returns are not
-the value it received, a model-level one (``@model_validator``, ``@model_serializer(mode="wrap")``,
-``@root_validator``) that writes the field, or a plain ``@model_serializer``, which builds the whole
-output: what the client gets is whatever that function returns, which this analysis cannot tell
-from the secret (a mask, ``None``, a redacted copy).
+Two ways a field named like a secret does not carry the secret to the client:
+
+- the response model replaces its value itself: a Pydantic validator or serializer of the field
+  (``@field_validator("password")``, ``@field_serializer``, v1's ``@validator``) whose returns are not
+  the value it received, a model-level one (``@model_validator``, ``@model_serializer(mode="wrap")``,
+  ``@root_validator``) that writes the field, or a plain ``@model_serializer``, which builds the whole
+  output: what the client gets is whatever that function returns, which this analysis cannot tell
+  from the secret (a mask, ``None``, a redacted copy);
+- the project only ever stores ciphertext under it: every write of the attribute (``row.x = ...``,
+  a table's or model's constructor keyword, ``setattr(row, "x", ...)``) passes an encrypt call
+  (``fernet.encrypt(...)``, ``encrypt_api_key(...)``) or clears it (``None``, ``""``), no request
+  body model has a field of that name (a bulk update this analysis cannot follow), and no class
+  defines a method of that name (a property that may decrypt on read).
 """
 
 from __future__ import annotations
 
+import re
+
+from fastapi_arch_lint.analysis.index import unique_routes
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.model.app import AppModel, PydanticModel
-from fastapi_arch_lint.model.expr import Call, Const, DictExpr, Expr, Name, Subscript, dotted, walk
+from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, Expr, Name, Subscript, dotted, walk
 from fastapi_arch_lint.model.facts import FunctionFact
+from fastapi_arch_lint.rules._util import pydantic_model
 
 FIELD_HOOKS = frozenset({"field_validator", "field_serializer", "validator"})
 MODEL_HOOKS = frozenset({"model_validator", "model_serializer", "root_validator"})
+ENCRYPT_RE = re.compile(r"encrypt", re.I)
+# calls that pass a value's text on unchanged in substance: ``fernet.encrypt(b).decode()``, ``str(...)``
+PASS_THROUGH = frozenset({"decode", "hex", "str"})
 
 
 def _hook(expr: Expr) -> tuple[str, Call | None] | None:
@@ -138,3 +151,94 @@ def masked_by_model(app: AppModel, model: PydanticModel, field: str) -> str | No
     """The hook of ``model`` that replaces ``field`` before it leaves, if any."""
     found = transformed_fields(app, model)
     return found.get(field) or found.get("*")
+
+
+# -- fields only ever stored encrypted -------------------------------------------------------------------
+
+
+def _is_test_module(name: str) -> bool:
+    parts = name.split(".")
+    last = parts[-1]
+    return last.startswith("test_") or last.endswith("_test") or last == "conftest" or \
+        any(p in ("tests", "test") for p in parts[:-1])
+
+
+def _encrypted(e: Expr | None, local: dict[str, list[Expr | None]], depth: int = 0) -> bool:
+    """``e`` is what an encrypt call answered: ``fernet.encrypt(x)``, ``encrypt_api_key(x)``, with
+    ``.decode()`` or ``str(...)`` around it, or a local name every assignment of which is one."""
+    if depth > 4 or e is None:
+        return False
+    if isinstance(e, Name):
+        values = local.get(e.id)
+        return bool(values) and all(_encrypted(v, local, depth + 1) for v in values)  # type: ignore[union-attr]
+    if not isinstance(e, Call):
+        return False
+    name = (dotted(e.func) or (e.func.attr if isinstance(e.func, Attr) else "")).rsplit(".", 1)[-1]
+    if ENCRYPT_RE.search(name) and "decrypt" not in name.lower():
+        return True
+    if name in PASS_THROUGH:
+        inner = e.func.value if isinstance(e.func, Attr) and name != "str" else (e.args[0] if e.args else None)
+        return _encrypted(inner, local, depth + 1)
+    return False
+
+
+def _write_kinds(app: AppModel) -> dict[str, set[str]]:
+    """Each attribute name written on an object, with what the writes store: ``encrypted``, ``cleared``
+    (``None``, ``""``), ``other``."""
+    classes = {t.qualname for t in app.tables} | {m.qualname for m in app.models}
+    out: dict[str, set[str]] = {}
+    for fn in app.functions.values():
+        if _is_test_module(fn.module):
+            continue
+        fact = fn.fact
+        local: dict[str, list[Expr | None]] = {}
+        for a in fact.scope.assigns:
+            if a.target and "." not in a.target:
+                local.setdefault(a.target, []).append(None if a.augmented else a.value)
+        for site in fact.calls:
+            if site.assigned_to and "." not in site.assigned_to:
+                local.setdefault(site.assigned_to, []).append(site.call)
+
+        def note(attr: str, value: Expr | None) -> None:
+            if isinstance(value, Const) and value.value in (None, ""):
+                kind = "cleared"
+            else:
+                kind = "encrypted" if _encrypted(value, local) else "other"
+            out.setdefault(attr, set()).add(kind)
+
+        for a in fact.scope.assigns:
+            if "." in a.target:
+                note(a.target.rsplit(".", 1)[-1], None if a.augmented else a.value)
+        for site, target in fn.calls:
+            call = site.call
+            if target in classes:
+                for k, v in call.kwargs:
+                    note(k, v)
+            elif dotted(call.func) == "setattr" and len(call.args) == 3 and isinstance(call.args[1], Const) \
+                    and isinstance(call.args[1].value, str):
+                note(call.args[1].value, call.args[2])
+    return out
+
+
+def _body_fields(app: AppModel) -> frozenset[str]:
+    """The fields of every request body model: what a bulk update could write unseen."""
+    out: set[str] = set()
+    for route in unique_routes(app):
+        for q in route.request_models:
+            m = pydantic_model(app, q)
+            if m is not None:
+                out.update(f.name for f in m.fields)
+    return frozenset(out)
+
+
+def _properties(app: AppModel) -> frozenset[str]:
+    """Names that some class defines as a method (a property, a hybrid attribute): reading them may decrypt."""
+    return frozenset(m.name for _, c in app.classes.values() for m in c.methods)
+
+
+def stored_encrypted(app: AppModel, field: str) -> bool:
+    """Every write of the attribute ``field`` the project makes (outside its tests) stores ciphertext or
+    clears it, one at least encrypts, no class computes it, and no request body can set it."""
+    kinds = memo(app, _write_kinds).get(field)
+    return bool(kinds) and "encrypted" in kinds and kinds <= {"encrypted", "cleared"} and \
+        field not in memo(app, _body_fields) and field not in memo(app, _properties)

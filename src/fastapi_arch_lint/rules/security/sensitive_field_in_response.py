@@ -14,7 +14,7 @@ from fastapi_arch_lint.model.app import AppModel, Route, Table
 from fastapi_arch_lint.model.expr import Call, Name
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, pydantic_model, route_entity, route_related, segments, unique_routes
-from fastapi_arch_lint.rules.security._secret_values import masked_by_model
+from fastapi_arch_lint.rules.security._secret_values import masked_by_model, stored_encrypted
 
 MASKED_TYPES = frozenset({"pydantic.SecretStr", "pydantic.SecretBytes", "pydantic.types.SecretStr"})
 # a field no client ever needs: the server's verifier of a secret, or a key it signs with
@@ -180,6 +180,8 @@ class SensitiveFieldInResponse(Rule):
                     via = f"returned `{table.name}` object (no response model)"
                     self._walk_table(table, "", hits, False, None)
             hits = [h for h in hits if h.path.split(".", 1)[0] not in excluded]
+            # a field the project only ever stores encrypted: the client gets ciphertext, no usable secret
+            hits = [h for h in hits if h.internal or not stored_encrypted(app, h.path.rsplit(".", 1)[-1])]
             internal = [h for h in hits if h.internal]
             hits = [h for h in hits if not h.internal]
             if internal:
