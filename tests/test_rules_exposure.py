@@ -586,3 +586,60 @@ def test_a_field_stored_encrypted_only_where_every_write_encrypts(tmp_path: Path
                                   "        return decrypt(self._vendor_token)\n")
     assert len(run(tmp_path, monkeypatch, SensitiveFieldInResponse, decrypting)) == 1
 
+
+def test_path_parameters_held_to_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``raise`` under nothing but ``param != caller.id`` (converted or not, ``==`` with the raise in its
+    ``else``) holds the parameter to the caller; under a further condition, in an ``except``, or after a
+    return that may answer first, it does not."""
+    from fastapi_arch_lint.rules.auth._principal import held_to_caller
+
+    run(tmp_path, monkeypatch, DebugEndpointLeak, {
+        "app/__init__.py": "",
+        "app/deps.py": DEPS,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI, HTTPException
+
+            from app.deps import current_user
+
+            app = FastAPI()
+
+
+            @app.get("/a/{user_id}")
+            def a(user_id: str, user=Depends(current_user)):
+                if str(user.id) != user_id:
+                    raise HTTPException(status_code=404)
+                return user
+
+
+            @app.get("/b/{user_id}")
+            def b(user_id: int, user=Depends(current_user)):
+                if user_id == user.id:
+                    pass
+                else:
+                    raise HTTPException(status_code=403)
+                return user
+
+
+            @app.get("/c/{user_id}")
+            def c(user_id: int, user=Depends(current_user)):
+                if user.is_admin:
+                    return load(user_id)
+                if user_id != user.id:
+                    raise HTTPException(status_code=403)
+                return user
+
+
+            @app.get("/d/{user_id}")
+            def d(user_id: int, user=Depends(current_user)):
+                if user.is_active:
+                    if user_id != user.id:
+                        raise HTTPException(status_code=403)
+                return user
+        """,
+    })
+    from fastapi_arch_lint.engine import analyze
+
+    model = analyze(["."]).model
+    held = {r.path: held_to_caller(model, r) for r in model.routes}
+    assert held == {"/a/{user_id}": {"user_id"}, "/b/{user_id}": {"user_id"}, "/c/{user_id}": set(),
+                    "/d/{user_id}": set()}
