@@ -3,6 +3,7 @@ the rule pages cannot pin down. The pages hold the examples and misreadings."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -413,3 +414,232 @@ def test_a_password_the_route_has_just_generated_is_issued(tmp_path: Path, monke
         """,
     })
     assert sorted(f.line for f in found) == [30, 36], found
+
+
+def test_secret_fields_a_model_hook_replaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAL524: the client gets what a model's own hook returns for the field (v1 ``@validator``, a plain
+    ``@model_serializer``, a ``@model_validator`` that writes it, a base class's validator); a hook that hands
+    the value back as it came (``return v``, ``return handler(v)``) or names another field changes nothing."""
+    from fastapi_arch_lint.rules.security.sensitive_field_in_response import SensitiveFieldInResponse
+
+    found = run(tmp_path, monkeypatch, SensitiveFieldInResponse, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI
+            from pydantic import BaseModel, field_validator, model_serializer, model_validator, validator
+
+            app = FastAPI()
+
+
+            class V1Out(BaseModel):
+                name: str
+                password: str
+
+                @validator("password", pre=True)
+                def hide(cls, v):
+                    return "***"
+
+
+            class PlainOut(BaseModel):
+                name: str
+                password: str
+
+                @model_serializer
+                def ser(self):
+                    return {"name": self.name}
+
+
+            class AfterOut(BaseModel):
+                name: str
+                password: str
+
+                @model_validator(mode="after")
+                def blank(self):
+                    self.password = ""
+                    return self
+
+
+            class MaskedBase(BaseModel):
+                password: str
+
+                @field_validator("password")
+                @classmethod
+                def hide(cls, v):
+                    return "***"
+
+
+            class ChildOut(MaskedBase):
+                name: str
+
+
+            class WrapOut(BaseModel):
+                name: str
+                password: str
+
+                @field_validator("password", mode="wrap")
+                @classmethod
+                def through(cls, v, handler):
+                    return handler(v)
+
+
+            class OtherOut(BaseModel):
+                name: str
+                password: str
+
+                @field_validator("name")
+                @classmethod
+                def upper(cls, v):
+                    return v.upper()
+
+
+            @app.get("/a")
+            def a() -> V1Out: ...
+
+
+            @app.get("/b")
+            def b() -> PlainOut: ...
+
+
+            @app.get("/c")
+            def c() -> AfterOut: ...
+
+
+            @app.get("/d")
+            def d() -> ChildOut: ...
+
+
+            @app.get("/e")
+            def e() -> WrapOut: ...
+
+
+            @app.get("/f")
+            def f() -> OtherOut: ...
+        """,
+    })
+    assert sorted(f.message.split("`")[1] for f in found) == ["GET /e", "GET /f"], found
+
+
+def test_a_field_stored_encrypted_only_where_every_write_encrypts(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAL524: a credential's field whose every write outside the tests stores an encrypt call's answer (through
+    a local name, ``str(...)``, a table's constructor) or clears it is ciphertext; one plaintext write, a request
+    body that could set it in bulk, or a property that may decrypt it on read, and it is reported again."""
+    from fastapi_arch_lint.rules.security.sensitive_field_in_response import SensitiveFieldInResponse
+
+    files = {
+        "app/__init__.py": "",
+        "app/tests/__init__.py": "",
+        "app/tests/test_users.py": """
+            def test_x(user):
+                user.vendor_token = "plain in a test"
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+            from app.crypto import encrypt_secret
+
+            app = FastAPI()
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class User(Base):
+                __tablename__ = "users"
+                id: Mapped[int] = mapped_column(primary_key=True)
+                email: Mapped[str]
+                vendor_token: Mapped[str | None]
+
+
+            class UserOut(BaseModel):
+                email: str
+                vendor_token: str | None = None
+
+
+            def signup(email: str, token: str) -> User:
+                return User(email=email, vendor_token=str(encrypt_secret(token)))
+
+
+            def rotate(user: User, token: str) -> None:
+                sealed = encrypt_secret(token)
+                user.vendor_token = sealed
+
+
+            @app.get("/users")
+            def users() -> list[UserOut]: ...
+        """,
+    }
+    files = {name: textwrap.dedent(text) for name, text in files.items()}
+    assert run(tmp_path, monkeypatch, SensitiveFieldInResponse, files) == []
+    plain = dict(files)
+    plain["app/main.py"] += "\n\ndef reset(user: User, token: str) -> None:\n    user.vendor_token = token\n"
+    assert len(run(tmp_path, monkeypatch, SensitiveFieldInResponse, plain)) == 1
+    bulk = dict(files)
+    bulk["app/main.py"] += ("\n\nclass UserPatch(BaseModel):\n    vendor_token: str\n\n\n"
+                            "@app.patch('/users/me')\ndef patch(data: UserPatch) -> None: ...\n")
+    assert len(run(tmp_path, monkeypatch, SensitiveFieldInResponse, bulk)) == 1
+    decrypting = dict(files)
+    decrypting["app/main.py"] += ("\n\nclass Shown:\n    @property\n    def vendor_token(self) -> str:\n"
+                                  "        return decrypt(self._vendor_token)\n")
+    assert len(run(tmp_path, monkeypatch, SensitiveFieldInResponse, decrypting)) == 1
+
+
+def test_path_parameters_held_to_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``raise`` under nothing but ``param != caller.id`` (converted or not, ``==`` with the raise in its
+    ``else``) holds the parameter to the caller; under a further condition, in an ``except``, or after a
+    return that may answer first, it does not."""
+    from fastapi_arch_lint.rules.auth._principal import held_to_caller
+
+    run(tmp_path, monkeypatch, DebugEndpointLeak, {
+        "app/__init__.py": "",
+        "app/deps.py": DEPS,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI, HTTPException
+
+            from app.deps import current_user
+
+            app = FastAPI()
+
+
+            @app.get("/a/{user_id}")
+            def a(user_id: str, user=Depends(current_user)):
+                if str(user.id) != user_id:
+                    raise HTTPException(status_code=404)
+                return user
+
+
+            @app.get("/b/{user_id}")
+            def b(user_id: int, user=Depends(current_user)):
+                if user_id == user.id:
+                    pass
+                else:
+                    raise HTTPException(status_code=403)
+                return user
+
+
+            @app.get("/c/{user_id}")
+            def c(user_id: int, user=Depends(current_user)):
+                if user.is_admin:
+                    return load(user_id)
+                if user_id != user.id:
+                    raise HTTPException(status_code=403)
+                return user
+
+
+            @app.get("/d/{user_id}")
+            def d(user_id: int, user=Depends(current_user)):
+                if user.is_active:
+                    if user_id != user.id:
+                        raise HTTPException(status_code=403)
+                return user
+        """,
+    })
+    from fastapi_arch_lint.engine import analyze
+
+    model = analyze(["."]).model
+    held = {r.path: held_to_caller(model, r) for r in model.routes}
+    assert held == {"/a/{user_id}": {"user_id"}, "/b/{user_id}": {"user_id"}, "/c/{user_id}": set(),
+                    "/d/{user_id}": set()}

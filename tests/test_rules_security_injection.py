@@ -1361,8 +1361,9 @@ def test_fal524_other_users_tokens_to_admins_only_is_info(tmp_path: Path, monkey
 
             @app.get("/members/{member_id}", response_model=MemberOut)
             def read_member(member_id: int, member: Member = Depends(current_member)) -> dict:
-                if member_id != member.id:
-                    raise HTTPException(status_code=403)  # ownership, not privilege
+                other = load_member(member_id)
+                if other.team_id != member.team_id:
+                    raise HTTPException(status_code=403)  # a team check, not privilege: teammates' tokens go out
                 return {}
 
 

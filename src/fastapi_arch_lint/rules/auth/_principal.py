@@ -537,3 +537,42 @@ def route_flow(app: AppModel, route: Route, depth: int = DEPTH) -> Flow:
             # account, ``if not user.is_active``) is authentication
             uses += [u for u in function_uses(app, dep, params, depth) if u.kind == "role"]
     return Flow(tuple(sources), tuple(uses))
+
+
+# -- path parameters held to the caller --------------------------------------------------------------
+
+
+def held_to_caller(app: AppModel, route: Route) -> frozenset[str]:
+    """The path parameters the handler rejects unless they name the caller: a ``raise`` under no other
+    condition than ``user_id != user.id`` (``is not``, or ``==`` in its ``else``), before any return,
+    where one side is the parameter and the other the principal or an attribute of it. Such a route
+    answers for the caller alone (``/users/{user_id}/password`` that refuses every other id); an
+    exception for some callers (``and not user.is_superuser``) is another condition, and does not count."""
+    fact = route.handler.fact
+    held = {s.name for s in route_sources(app, route)}
+    if not held:
+        return frozenset()
+    params = set(route.path_params)
+    first_return = min((r.pos.line for r in fact.scope.returns), default=None)
+    out: set[str] = set()
+    for r in fact.scope.raises:
+        if len(r.conds) != 1 or first_return is not None and r.pos.line > first_return:
+            continue
+        negated, test = r.conds[0]
+        if not isinstance(test, Compare) or (test.op in ("!=", "is not")) == negated or \
+                test.op not in ("!=", "is not", "==", "is"):
+            continue
+        for mine, theirs in ((test.left, test.right), (test.right, test.left)):
+            name = dotted(_unconverted(mine))
+            chain = dotted(_unconverted(theirs))
+            if name in params and chain is not None and _matches(chain, frozenset(held)) is not None:
+                out.add(name)
+    return frozenset(out)
+
+
+def _unconverted(e: Expr) -> Expr:
+    """``str(user.id)``, ``UUID(user_id)``: the value converted."""
+    if isinstance(e, Call) and isinstance(e.func, Name) and e.func.id in ("str", "int", "UUID") \
+            and len(e.args) == 1 and not e.kwargs:
+        return e.args[0]
+    return e

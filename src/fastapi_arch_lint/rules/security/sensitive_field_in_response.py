@@ -14,6 +14,8 @@ from fastapi_arch_lint.model.app import AppModel, Route, Table
 from fastapi_arch_lint.model.expr import Call, Name
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, pydantic_model, route_entity, route_related, segments, unique_routes
+from fastapi_arch_lint.rules.auth._principal import held_to_caller
+from fastapi_arch_lint.rules.security._secret_values import masked_by_model, stored_encrypted
 
 MASKED_TYPES = frozenset({"pydantic.SecretStr", "pydantic.SecretBytes", "pydantic.types.SecretStr"})
 # a field no client ever needs: the server's verifier of a secret, or a key it signs with
@@ -166,7 +168,7 @@ class SensitiveFieldInResponse(Rule):
                 continue
             excluded = self._decorator_excludes(route)
             credentials_ok = self.issues_credentials(route)
-            picked = self._picks_a_record(route)
+            picked = self._picks_a_record(app, route)
             hits: list[Hit] = []
             via = "response model"
             if route.response_model_types:
@@ -179,6 +181,8 @@ class SensitiveFieldInResponse(Rule):
                     via = f"returned `{table.name}` object (no response model)"
                     self._walk_table(table, "", hits, False, None)
             hits = [h for h in hits if h.path.split(".", 1)[0] not in excluded]
+            # a field the project only ever stores encrypted: the client gets ciphertext, no usable secret
+            hits = [h for h in hits if h.internal or not stored_encrypted(app, h.path.rsplit(".", 1)[-1])]
             internal = [h for h in hits if h.internal]
             hits = [h for h in hits if not h.internal]
             if internal:
@@ -259,12 +263,15 @@ class SensitiveFieldInResponse(Rule):
         )
 
     @staticmethod
-    def _picks_a_record(route: Route) -> bool:
-        """The path names a record by a parameter (``/users/{user_id}``), not the caller (``/users/me``)."""
+    def _picks_a_record(app: AppModel, route: Route) -> bool:
+        """The path names a record by a parameter (``/users/{user_id}``), not the caller (``/users/me``, or
+        ``/users/{user_id}/...`` whose handler rejects every ``user_id`` but the caller's)."""
         segs = [s.lower() for s in segments(route.path)]
         if any(s in SELF_SEGMENTS for s in segs):
             return False
-        return any(s.startswith("{") for s in segs)
+        if not any(s.startswith("{") for s in segs):
+            return False
+        return not (route.path_params and set(route.path_params) <= held_to_caller(app, route))
 
     # -- what the route sends ------------------------------------------------
     def _walk_type(self, app: AppModel, qualname: str, prefix: str, hits: list[Hit], seen: set[str],
@@ -280,6 +287,8 @@ class SensitiveFieldInResponse(Rule):
                 path = f"{prefix}{f.name}"
                 if f.constraint("exclude") is True or any(t in MASKED_TYPES for t in f.type_names):
                     continue
+                if masked_by_model(app, model, f.name) is not None:
+                    continue  # a validator or serializer of the model replaces the value: it sends what that returns
                 if self.internal(f.name):
                     owner = declaring(app, model, f.name)
                     hits.append(Hit(path, owner.name, owner.path, f.line, *(principal or (None, False)), internal=True))
