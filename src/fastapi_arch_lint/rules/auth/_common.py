@@ -16,11 +16,15 @@ DEFAULT_PUBLIC_ROUTES = (
     "*/signup", "*/sign-up", "*/register", "*/registration", "*/password-reset*", "*/reset-password*",
     "*/password-recovery*", "*/forgot-password*", "*/password/reset*", "*/password/forgot*",
     "*/verify-email*", "*/health", "*/healthz", "*/livez", "*/readyz", "*/ping",
+    # signing out under its other spellings (an identity provider's back-channel logout too: it proves
+    # itself with a signed logout token), and the OAuth token exchange (RFC 8693), a token endpoint
+    "*/signout", "*/sign-out", "*-logout", "*/token/exchange",
 )
 # handler names that are public by nature (open registration at ``POST /users``, ...)
 DEFAULT_PUBLIC_HANDLERS = (
     "login", "login_*", "*_login", "signin*", "sign_in*", "signup*", "sign_up*", "register", "register_user",
     "register_account", "*_signup", "logout", "forgot_password*", "reset_password*", "request_password_reset*",
+    "signout", "sign_out", "*_logout", "ldap_auth", "ldap_login", "ldap_signin",
 )
 
 
