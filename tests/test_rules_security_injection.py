@@ -1414,3 +1414,35 @@ def test_fal527_admin_only_upload_is_info(tmp_path: Path, monkeypatch: pytest.Mo
     assert found["POST /admin/restore"].severity is Severity.INFO
     assert "only administrators can call it" in found["POST /admin/restore"].message
     assert found["POST /avatar"].severity is Severity.WARNING
+
+
+def test_fal522_on_a_route_only_administrators_call_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {"app/main.py": """
+        import httpx
+        from fastapi import Depends, FastAPI, HTTPException
+
+
+        def get_current_user() -> dict:
+            return {"role": "user"}
+
+
+        def get_admin_user(user: dict = Depends(get_current_user)) -> dict:
+            if user["role"] != "admin":
+                raise HTTPException(status_code=403)
+            return user
+
+
+        app = FastAPI()
+
+
+        @app.post("/connections/verify")
+        def verify_connection(url: str, admin: dict = Depends(get_admin_user)) -> dict:
+            return {"status": httpx.get(url, timeout=5).status_code}
+
+
+        @app.post("/preview")
+        def preview(url: str, user: dict = Depends(get_current_user)) -> dict:
+            return {"status": httpx.get(url, timeout=5).status_code}
+    """}
+    got = {(f.line, f.severity) for f in run(tmp_path, monkeypatch, ServerSideRequestForgery, files)}
+    assert got == {(21, Severity.WARNING), (26, Severity.ERROR)}, got

@@ -315,3 +315,16 @@ def handler_credential_reads(route: Route) -> list[tuple[Function | Handler | No
 def requires_auth(route: Route) -> bool:
     """A required way of authenticating reaches the route (optional auth lets anonymous callers through)."""
     return any(not v.optional for v in route.auth.via)
+
+
+ADMIN_NAME_RE = re.compile(r"(?:^|_)(?:admin|admins|superuser|super_user|staff)(?:_(?!key)|$)", re.I)
+
+
+def admins_only(route: Route) -> str | None:
+    """Why only administrators can call ``route``: the model's ``privileged``, else an admin-named dependency."""
+    if route.privileged:
+        return route.privileged
+    for d in route.dependencies:
+        if d.kind != "scheme" and ADMIN_NAME_RE.search(d.name.rsplit(".", 1)[-1]):
+            return f"`{d.name.rsplit('.', 1)[-1]}`"
+    return None

@@ -16,7 +16,7 @@ from fastapi_arch_lint.model.facts import ExceptFact
 from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import memo, pydantic_model, route_entity, route_related, unique_routes
-from fastapi_arch_lint.rules.auth._common import dependency_functions, handler_name, privileged
+from fastapi_arch_lint.rules.auth._common import admins_only, dependency_functions, handler_name, privileged
 
 # calls whose result carries their argument whole into a response
 PASS_THROUGH = frozenset({"builtins.dict", "builtins.vars", "builtins.list", "builtins.str", "builtins.repr",
@@ -45,19 +45,6 @@ CLIENT_INPUT_ERRORS = re.compile(r"(Validation|Syntax|Parse|Parser|Parsing|Decod
 # a dependency that only lets administrators through, by its name (``check_admin``, ``get_current_superuser``),
 # where the model's ``Route.privileged`` does not read the check itself
 # (not ``require_admin_key``: an API key with more rights, which any account holds for its own wallet or project)
-ADMIN_NAME_RE = re.compile(r"(?:^|_)(?:admin|admins|superuser|super_user|staff)(?:_(?!key)|$)", re.I)
-
-
-def admins_only(route: Route) -> str | None:
-    """Why only administrators can call ``route``: the model's ``privileged``, else an admin-named dependency."""
-    if route.privileged:
-        return route.privileged
-    for d in route.dependencies:
-        if d.kind != "scheme" and ADMIN_NAME_RE.search(d.name.rsplit(".", 1)[-1]):
-            return f"`{d.name.rsplit('.', 1)[-1]}`"
-    return None
-
-
 class _Returns:
     """What a function's expressions carry whole into a response: the environment, a settings object, a
     traceback."""

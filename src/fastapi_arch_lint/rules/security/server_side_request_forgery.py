@@ -12,6 +12,7 @@ from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Expr, render
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules.auth._common import admins_only
 from fastapi_arch_lint.rules.security._common import prefix_is_fixed, traced_sinks, where_in
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request", "stream", "send")
@@ -89,6 +90,7 @@ class ServerSideRequestForgery(Rule):
     name = "server-side-request-forgery"
     summary = "An outbound HTTP request goes to a URL taken from the request (SSRF)"
     severity = Severity.ERROR
+    other_severities = {Severity.WARNING: "when only administrators can call the route"}
     cwe = ("CWE-918",)
     owasp = ("API7:2023",)
     security_severity = 8.6
@@ -98,6 +100,12 @@ class ServerSideRequestForgery(Rule):
             return not prefix_is_fixed(ctx.flow, url, site.pos.line, FIXED_HOST) and not guarded(ctx.flow)
 
         for t in traced_sinks(app, url_sink, "url", fetches_anywhere):
+            # an administrator's own setting (an upstream to test, a connection to verify): someone who
+            # already runs the server's configuration; still worth a check, not a near-certain hole
+            admins = admins_only(t.ctx.route)
             yield t.finding(self, f"{t.label}{where_in(t.ctx)} fetches a URL taken from {t.src.text()} of "
                                   f"`{t.ctx.route.display()}`: the client can make the server call internal services "
-                                  f"or cloud metadata endpoints", HELP)
+                                  f"or cloud metadata endpoints"
+                                  + (f"; only administrators can call it ({admins}), who configure the server "
+                                     "anyway" if admins else ""), HELP,
+                            severity=Severity.WARNING if admins else None)
