@@ -98,6 +98,8 @@ HARMLESS_METHODS = frozenset({
     "is_relative_to", "is_absolute",
 })
 HARMLESS_ATTRS = frozenset({"size", "status_code", "is_absolute"})
+# ``str`` checks whose success leaves letters and digits (and ``_``) only
+CHAR_CLASS_CHECKS = frozenset({"isidentifier", "isalnum", "isalpha", "isdigit", "isdecimal", "isnumeric"})
 # external calls that pass their arguments' text through
 PROPAGATORS = frozenset({
     "builtins.str", "builtins.bytes", "builtins.repr", "builtins.format", "builtins.list", "builtins.tuple",
@@ -477,8 +479,23 @@ class Flow:
                     return True  # ``if ext not in ALLOWED: ext = "jpg"``
         return False
 
+    def _char_checked(self, e: Expr, line: int) -> bool:
+        """``if not x.isidentifier(): raise ...`` (``isalnum``, ``isdigit``...) before ``line``: after it the
+        value holds letters, digits and ``_`` only: no ``/``, ``.``, quote or space."""
+        text = render(e)
+        for g in self.fn.fact.guards:
+            if g.pos.line >= line or len(g.tests) != 1 or not g.body_raises:
+                continue
+            negated, atom = g.tests[0]
+            if negated and isinstance(atom, Call) and isinstance(atom.func, Attr) \
+                    and atom.func.attr in CHAR_CLASS_CHECKS and not atom.args and render(atom.func.value) == text:
+                return True
+        return False
+
     def _taint(self, e: Expr | None, line: int, kind: str) -> Source | None:
         if e is None or isinstance(e, (Const, Opaque)):
+            return None
+        if isinstance(e, (Name, Attr)) and self.fn.fact.guards and self._char_checked(e, line):
             return None
         if isinstance(e, Name):
             return self._name(e.id, line, kind)
