@@ -749,3 +749,30 @@ def test_fal501_unverified_claims_read_only_for_metadata_are_info(tmp_path: Path
     """}
     got = {(f.line, f.severity) for f in run(tmp_path, monkeypatch, JwtDecodeWithoutVerification, files)}
     assert got == {(8, Severity.INFO), (13, Severity.ERROR), (20, Severity.ERROR), (26, Severity.ERROR)}, got
+
+
+def test_fal504_a_dunder_marker_for_not_configured_yet_is_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``PENDING_BOT_TOKEN = "__pending_bot_token__"`` stored as the value of a channel not set up yet and
+    refused when seen: a public marker; the same constant holding a key still fires."""
+    code = """
+        from fastapi import FastAPI, HTTPException
+
+        PENDING_BOT_TOKEN = "{value}"
+        STORE = {{"t1": {{"bot_token": PENDING_BOT_TOKEN}}}}
+        app = FastAPI()
+
+
+        def redact(cfg: dict) -> str:
+            return PENDING_BOT_TOKEN if cfg["bot_token"] == PENDING_BOT_TOKEN else "****"
+
+
+        @app.post("/channels/{{token}}")
+        async def channel(token: str) -> dict:
+            cfg = STORE.get(token)
+            if cfg is None or cfg["bot_token"] == PENDING_BOT_TOKEN:
+                raise HTTPException(401)
+            return {{"label": redact(cfg)}}
+    """
+    marker = run(tmp_path / "a", monkeypatch, HardcodedSecret, {"app/main.py": code.format(value="__pending_bot_token__")})
+    key = run(tmp_path / "b", monkeypatch, HardcodedSecret, {"app/main.py": code.format(value="xoxb-5k2j9f8e7d6c5b4a3z2y1x0w")})
+    assert marker == [] and [f.line for f in key] == [4], (marker, key)

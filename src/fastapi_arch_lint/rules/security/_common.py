@@ -184,3 +184,8 @@ def prefix_is_fixed(flow: Flow, url: Expr, line: int, fixed: re.Pattern[str], _d
         if isinstance(recv, Const) and isinstance(recv.value, str):
             return bool(fixed.match(recv.value.split("{", 1)[0]))
     return False
+
+
+# a marker value in the shape of a dunder name: ``"__pending_bot_token__"`` stands for "not set yet", it is
+# no secret (FAL504) and comparing with it leaks nothing (FAL506)
+MARKER = re.compile(r"__[A-Za-z][A-Za-z0-9_]*__")

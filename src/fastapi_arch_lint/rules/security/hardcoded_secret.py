@@ -15,6 +15,7 @@ from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Call, Const, Expr, dotted, field_default
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules.security._common import MARKER
 
 # calls whose result is the environment value or else a literal fallback
 ENV_FALLBACK = {
@@ -278,8 +279,10 @@ class HardcodedSecret(Rule):
         if text is None or not (force or is_secret_name(name)) or is_reference_value(name, text):
             return
         v = text.strip()
-        if MASK.fullmatch(v) or v.lower() in SECRET_WORDS or v.lower() in words(name):
-            return  # a mask (``password="******"``), or a key's name (``PK_TOKEN = "token"``), not a secret
+        if MASK.fullmatch(v) or v.lower() in SECRET_WORDS or v.lower() in words(name) or MARKER.fullmatch(v):
+            # a mask (``password="******"``), a key's name (``PK_TOKEN = "token"``) or a marker that stands
+            # for "not set yet" (``"__pending_bot_token__"``), not a secret
+            return
         if PUBLIC_SHAPES.match(v) or PUBLIC_WORDS.intersection(words(name)):
             return  # a publishable key: made to be read by every browser
         if REGEX_SHAPE.search(v):

@@ -13,6 +13,7 @@ from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscript, render
 from fastapi_arch_lint.model.facts import CompareFact
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules.security._common import MARKER
 
 # query builders: ``select(User).where(User.token == token)`` compares in SQL, not in Python
 SQL_BUILDERS = frozenset({"where", "filter", "filter_by", "having", "and_", "or_", "join", "outerjoin", "on",
@@ -179,6 +180,13 @@ def _no_timing_channel(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
     # ``new = body.new_password; confirm = body.confirm_password; if new != confirm``)
     if isinstance(lroot, Name) and isinstance(rroot, Name) and lroot.id == rroot.id and lroot.id not in ("self", "cls"):
         return True
+    # ``config.bot_token == PENDING_BOT_TOKEN``: a module constant that is a marker (``"__pending__"``), public
+    # by design; knowing how much of it matches tells nothing
+    for side in (cmp.left, cmp.right):
+        if isinstance(side, Name):
+            value = app.constants.get(f"{fn.module}.{side.id}")
+            if isinstance(value, str) and MARKER.fullmatch(value):
+                return True
     params = {p.name for p in fact.params}
     # a validator of a request model comparing two of its own fields (``password_confirm`` against ``password``)
     if owner and pydantic_model(app, owner) is not None and isinstance(lroot, Name) \
