@@ -755,7 +755,7 @@ def test_fal504_a_dunder_marker_for_not_configured_yet_is_no_secret(tmp_path: Pa
     """``PENDING_BOT_TOKEN = "__pending_bot_token__"`` stored as the value of a channel not set up yet and
     refused when seen: a public marker; the same constant holding a key still fires."""
     code = """
-        from fastapi import FastAPI, HTTPException
+        from fastapi import FastAPI, HTTPException, Request
 
         PENDING_BOT_TOKEN = "{value}"
         STORE = {{"t1": {{"bot_token": PENDING_BOT_TOKEN}}}}
@@ -766,13 +766,16 @@ def test_fal504_a_dunder_marker_for_not_configured_yet_is_no_secret(tmp_path: Pa
             return PENDING_BOT_TOKEN if cfg["bot_token"] == PENDING_BOT_TOKEN else "****"
 
 
-        @app.post("/channels/{{token}}")
-        async def channel(token: str) -> dict:
+        async def validate_channel_token(token: str, request: Request) -> dict:
             cfg = STORE.get(token)
-            if cfg is None or cfg["bot_token"] == PENDING_BOT_TOKEN:
+            if cfg is None:
                 raise HTTPException(401)
-            return {{"label": redact(cfg)}}
+            if cfg["bot_token"] == PENDING_BOT_TOKEN:
+                raise HTTPException(401)
+            return cfg
     """
-    marker = run(tmp_path / "a", monkeypatch, HardcodedSecret, {"app/main.py": code.format(value="__pending_bot_token__")})
-    key = run(tmp_path / "b", monkeypatch, HardcodedSecret, {"app/main.py": code.format(value="xoxb-5k2j9f8e7d6c5b4a3z2y1x0w")})
+    marker = run(tmp_path / "a", monkeypatch, HardcodedSecret,
+                 {"app/__init__.py": "", "app/main.py": code.format(value="__app_pending_bot_token__")})
+    key = run(tmp_path / "b", monkeypatch, HardcodedSecret,
+              {"app/__init__.py": "", "app/main.py": code.format(value="xoxb-5k2j9f8e7d6c5b4a3z2y1x0w")})
     assert marker == [] and [f.line for f in key] == [4], (marker, key)
