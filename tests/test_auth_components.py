@@ -328,3 +328,123 @@ def test_a_rejection_after_the_present_caller_has_returned(tmp_path: Path, monke
     assert by_path["/comments"].auth.via == ()
     assert any("user_or_guest" in u.what and "only under a further condition" in u.reason for u in model.unresolved)
     assert by_path["/likes"].auth.via == ()
+
+
+DISPATCH = """
+    import os
+
+    from typing import Annotated
+
+    from fastapi import Depends, FastAPI, HTTPException, Request
+
+
+    def bearer(request: Request) -> str | None:
+        header = request.headers.get("Authorization")
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        return token if scheme.lower() == "bearer" else None
+
+
+    async def _machine(*, request: Request) -> dict:
+        token = bearer(request)
+        if not token:
+            raise HTTPException(status_code=401, detail="Unauthorized")
+        return {"kind": "machine"}
+
+
+    async def _resolve(*, request: Request, user: dict | None = None, allow_user: bool,
+                       allow_machine: bool = False) -> dict:
+        if user and allow_user:
+            return user
+        elif allow_machine:
+            return await _machine(request=request)
+        return {"kind": "anonymous"}
+
+
+    def Access(*, allow_user: bool = True, allow_machine: bool = False):
+        async def machine_only(request: Request) -> dict:
+            return await _resolve(request=request, user=None, allow_user=allow_user, allow_machine=allow_machine)
+        return Depends(machine_only)
+
+
+    MachineRole = Annotated[dict, Access(allow_user=False, allow_machine=True)]
+    NobodyRole = Annotated[dict, Access(allow_user=False, allow_machine=False)]
+    RuntimeRole = Annotated[dict, Access(allow_user=False, allow_machine=os.environ.get("M") == "1")]
+    app = FastAPI()
+
+
+    @app.delete("/internal/things/{thing_id}")
+    async def delete_thing(thing_id: int, role: MachineRole) -> None: ...
+
+
+    @app.delete("/open/things/{thing_id}")
+    async def delete_open(thing_id: int, role: NobodyRole) -> None: ...
+
+
+    @app.delete("/maybe/things/{thing_id}")
+    async def delete_maybe(thing_id: int, role: RuntimeRole) -> None: ...
+"""
+
+
+def test_a_shared_check_dispatched_on_flags_a_factory_binds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A factory's closure hands its constant flags to one shared function whose ``elif allow_machine:``
+    branch reads the bearer token (in a helper) and answers 401: the branch the flags select is read, one
+    they rule out is not, one decided at runtime is read as before; the closure, which only returns the
+    call, takes no level of the search (the header is read three calls below the dependency)."""
+    model = _project(tmp_path, monkeypatch, {"app/__init__.py": "", "app/main.py": DISPATCH})
+    by_path = {r.path: r for r in model.routes}
+    [via] = by_path["/internal/things/{thing_id}"].auth.via
+    assert (via.kind, via.name, via.optional) == ("dependency", "machine_only", False)
+    assert "request.headers.get('Authorization')" in via.evidence and "401" in via.evidence
+    assert by_path["/open/things/{thing_id}"].auth.via == ()
+    assert by_path["/maybe/things/{thing_id}"].auth.required
+
+
+FLAGGED_GATE = """
+    import os
+
+    from fastapi import Depends, FastAPI, HTTPException
+    from fastapi.security import HTTPBearer
+
+    optional_bearer = HTTPBearer(auto_error=False)
+
+
+    async def _resolve(credentials, *, required: bool):
+        if required:
+            if credentials is None:
+                raise HTTPException(status_code=401)
+        return credentials
+
+
+    def Auth(required: bool = True):
+        async def dependency(credentials=Depends(optional_bearer)):
+            return await _resolve(credentials, required=required)
+        return dependency
+
+
+    app = FastAPI()
+
+
+    @app.post("/required", dependencies=[Depends(Auth())])
+    async def needs() -> None: ...
+
+
+    @app.post("/optional", dependencies=[Depends(Auth(required=False))])
+    async def may() -> None: ...
+
+
+    @app.post("/runtime", dependencies=[Depends(Auth(required=os.environ.get("STRICT") == "1"))])
+    async def depends_on_env() -> None: ...
+"""
+
+
+def test_a_rejection_under_a_flag_the_factory_binds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``if required: if credentials is None: raise``: the further condition is folded when the factory's
+    argument (or its default) decides it: true, the credential is required; false, it stays optional;
+    decided at runtime, it is noted, not counted, as any further condition."""
+    model = _project(tmp_path, monkeypatch, {"app/__init__.py": "", "app/main.py": FLAGGED_GATE})
+    vias = {r.path: {(v.kind, v.name, v.optional) for v in r.auth.via} for r in model.routes}
+    assert vias["/required"] == {("scheme", "optional_bearer", True), ("dependency", "dependency", False)}
+    assert vias["/optional"] == vias["/runtime"] == {("scheme", "optional_bearer", True)}
+    assert [u.reason for u in model.unresolved] == ["`_resolve` rejects a missing caller only under a further condition"]

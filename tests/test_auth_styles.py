@@ -515,6 +515,126 @@ def test_unmodelled_exemptions_are_listed_as_unresolved(tmp_path: Path, monkeypa
     assert "path tests not resolved" in via.evidence
 
 
+REFRESH = """
+    from fastapi import FastAPI, HTTPException, Request
+    from fastapi.responses import JSONResponse
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+
+    def load_user(token: str) -> dict:
+        if token != "t":
+            raise HTTPException(status_code=401, detail="expired")
+        return {"id": 1}
+
+
+    class RefreshMiddleware(BaseHTTPMiddleware):
+        async def dispatch(self, request: Request, call_next):
+            token = request.cookies.get("session_token")
+            renewed = request.state.user = None
+            if token is not None:
+                try:
+                    request.state.user = load_user(token)
+                    renewed = token
+                except HTTPException:
+                    renewed = ""
+            {absent}
+            response = await call_next(request)
+            if renewed is not None:
+                response.set_cookie("session_token", renewed)
+            return response
+
+
+    app = FastAPI()
+    app.add_middleware(RefreshMiddleware)
+
+
+    @app.get("/me")
+    def me(request: Request) -> dict:
+        if request.state.user is None:
+            raise HTTPException(status_code=401)
+        return request.state.user
+"""
+
+
+def test_a_middleware_that_checks_only_a_credential_it_is_given_is_no_gate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refresh middleware reads the session cookie and checks it only when there is one (failures
+    swallowed), then always passes the request on: a request without the cookie gets through, so it
+    guards only the handler that rejects a missing caller itself, as Starlette's AuthenticationMiddleware."""
+    model = _project(tmp_path, monkeypatch, REFRESH.replace("{absent}", ""))
+    vias = {r.path: [(v.kind, v.name) for v in r.auth.via] for r in model.routes}
+    assert vias == {"/me": [("middleware", "RefreshMiddleware")], "/health": [], "/orders": [], "/docs-extra": []}
+    [via] = next(r for r in model.routes if r.path == "/me").auth.via
+    assert "a request without one is passed on" in via.evidence
+
+
+def test_a_middleware_that_rejects_a_request_without_the_credential_is_a_gate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    absent = """if token is None:
+                return JSONResponse({"detail": "login"}, status_code=401)"""
+    model = _project(tmp_path, monkeypatch, REFRESH.replace("{absent}", absent))
+    assert {r.path: [(v.kind, v.name) for v in r.auth.via] for r in model.routes} == {
+        p: [("middleware", "RefreshMiddleware")] for p in ("/me", "/health", "/orders", "/docs-extra")}
+
+
+def test_a_middleware_that_passes_a_request_without_a_credential_on_first_is_no_gate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _project(tmp_path, monkeypatch, """
+        from fastapi import FastAPI, HTTPException, Request
+
+        app = FastAPI()
+
+
+        def verify(token: str) -> dict:
+            if token != "t":
+                raise HTTPException(status_code=401)
+            return {"id": 1}
+
+
+        @app.middleware("http")
+        async def optional_user(request: Request, call_next):
+            if not (token := request.headers.get("authorization")):
+                return await call_next(request)
+            request.state.user = verify(token)
+            return await call_next(request)
+
+
+        @app.middleware("http")
+        async def walrus_user(request: Request, call_next):
+            if token := request.cookies.get("session"):
+                request.state.user = verify(token)
+            return await call_next(request)
+    """)
+    assert not any(r.auth.via for r in model.routes)
+
+
+def test_a_middleware_that_passes_only_a_request_with_a_credential_on_stays_a_gate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a request without the credential gets (a library's answer) is not known, and nothing shows it
+    passed on: the middleware is still read as rejecting it."""
+    model = _project(tmp_path, monkeypatch, """
+        from fastapi import FastAPI, HTTPException, Request
+        from somelib import deny
+
+        app = FastAPI()
+
+
+        def verify(token: str) -> dict:
+            if token != "t":
+                raise HTTPException(status_code=401)
+            return {"id": 1}
+
+
+        @app.middleware("http")
+        async def strict_user(request: Request, call_next):
+            if token := request.headers.get("authorization"):
+                request.state.user = verify(token)
+                return await call_next(request)
+            return deny(request)
+    """)
+    assert all([(v.kind, v.name) for v in r.auth.via] == [("middleware", "strict_user")] for r in model.routes)
+
+
 def test_a_middleware_that_only_reads_is_not_auth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     model = _project(tmp_path, monkeypatch, """
         from fastapi import FastAPI, Request

@@ -135,6 +135,7 @@ class Collector:
         self.pos = positions(module)
         self.conv = Converter(line_of=_line_getter(self.pos))  # not a bound method: no reference cycle
         self._conds: list[tuple[bool, Expr]] = []  # the ``if`` branches around the statement walked (see ReturnFact)
+        self.if_tests: dict[int, Expr] = {}  # each ``if`` statement's whole test, by the node's id
 
     # -- helpers -------------------------------------------------------------
     def p(self, node: cst.CSTNode) -> Pos:
@@ -225,6 +226,7 @@ class Collector:
         conds = self._conds
         depth = len(conds)
         whole = self.e(stmt.test)
+        self.if_tests[id(stmt)] = whole
         conds.append((False, whole))
         self._block(sb, "if", test, negated, None, stmt, body, qual)
         conds[-1] = (True, whole)
@@ -499,7 +501,7 @@ class _BodyVisitor(cst.CSTVisitor):
         self._awaited: set[int] = set()
         self._assigned: dict[int, str] = {}
         self.truth_tests: set[str] = set()
-        # ``if`` statements: [tests, pos, body calls, body raises, orelse calls, orelse raises]
+        # ``if`` statements: [tests, pos, body calls, body raises, orelse calls, orelse raises, test]
         self.guards: list[list] = []
         self._guard_of: dict[int, int] = {}
         self._branches: list[tuple[int, int]] = []  # (guard index, 2 = body / 4 = orelse) being visited
@@ -532,7 +534,7 @@ class _BodyVisitor(cst.CSTVisitor):
                 self.excepts[e][4].append(line)
 
     def guard_facts(self) -> tuple[GuardFact, ...]:
-        return tuple(_GuardFact(tuple(g[0]), g[1], tuple(g[2]), tuple(g[3]), tuple(g[4]), tuple(g[5]))
+        return tuple(_GuardFact(tuple(g[0]), g[1], tuple(g[2]), tuple(g[3]), tuple(g[4]), tuple(g[5]), g[6])
                      for g in self.guards)
 
     def _atoms(self, test: cst.BaseExpression) -> list[tuple[bool, CompareFact | Expr]]:
@@ -628,7 +630,8 @@ class _BodyVisitor(cst.CSTVisitor):
                 pos = atom.pos
             elif isinstance(atom, Call) and atom.line:
                 pos = _Pos(atom.line, atom.col, atom.line, atom.col)
-        self.guards.append([atoms, pos, [], [], [], []])
+        test = self.c.if_tests.get(id(node))  # converted once, by the statement walk
+        self.guards.append([atoms, pos, [], [], [], [], test if test is not None else self.c.conv.expr(node.test)])
 
     def visit_While(self, node: cst.While) -> None:
         self._truth(node.test)

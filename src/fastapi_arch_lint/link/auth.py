@@ -60,7 +60,6 @@ from fastapi_arch_lint.model.facts import CompareFact, FunctionFact
 # auth beyond security schemes: what the linker looks for
 
 
-
 # header/cookie/query names and mapping keys that carry a credential
 _CREDENTIAL_RE = re.compile(
     r"token|jwt|api[_-]?key|apikey|(admin|access|secret|client|private|master|service)[_-]?key|authori[sz]ation"
@@ -87,13 +86,11 @@ _VERIFY_CALL_RE = re.compile(
     r"|authori[sz]e|unsign|loads|is_valid|get_session|fetch|resolve|by_token|by_key", re.I)
 
 
-
 # a call that asks another component (a plugin, a provider, a service) who is calling
 _ASK_CALLER_RE = re.compile(
     r"^(a?(get|load|fetch|resolve|lookup|find|read)_?(current_)?(user|principal|identity|caller|account|subject)"
     r"(_from_\w+)?|current_(user|principal|identity|account)|a?authenticat\w*|verify\w*|identify\w*|whoami"
     r"|introspect\w*|validate_(token|credentials|session|request|auth\w*))$", re.I)
-
 
 
 _REQUIRES = frozenset({"starlette.authentication.requires"})
@@ -156,12 +153,14 @@ def _about_the_request(atom: Expr) -> bool:
     return bool(root) and root not in ("self", "cls", "settings", "config") and not root.isupper()
 
 
-def _only_under(fact: FunctionFact, guard: object, raises: Iterable[int], calls: Iterable[int]) -> bool:
+def _only_under(fact: FunctionFact, guard: object, raises: Iterable[int], calls: Iterable[int],
+                folded: Mapping[int, bool] | None = None) -> bool:
     """Are these raises and calls of ``guard``'s body under no further condition than absence tests (no
-    other ``if`` around or inside the branch that decides whether they run)?"""
+    other ``if`` around or inside the branch that decides whether they run)? An ``if`` whose test the
+    call's arguments decide (``folded``; the caller has dropped what it rules out) is no further condition."""
     r, c = set(raises), set(calls)
-    for g in fact.guards:
-        if g is guard:
+    for i, g in enumerate(fact.guards):
+        if g is guard or (folded and i in folded):
             continue
         holds = r & set(g.body_raises + g.orelse_raises) or c & set(g.body_calls + g.orelse_calls)
         if holds and not all(_absence_test(neg, atom) for neg, atom in g.tests):
@@ -257,7 +256,6 @@ def _is_route_decorator(expr: Expr) -> bool:
     return isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr in _ROUTE_DECORATORS
 
 
-
 _READ_NAME_RE = re.compile(r"[`'\"]([^`'\"]+)[`'\"]")
 
 
@@ -280,8 +278,8 @@ class AuthFinder:
         self.calls = calls
         # qualified names/globs configured as auth: {"decorators": [...], "dependencies": [...]}
         self.auth_names: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (auth_names or {}).items()}
-        self._cred_cache: dict[tuple[str, bool, int, bool], CredCheck] = {}
-        self._dep_auth_cache: dict[tuple[str, str], str | None] = {}  # also the privileged checks
+        self._cred_cache: dict[tuple[object, ...], CredCheck] = {}
+        self._dep_auth_cache: dict[tuple[object, ...], str | None] = {}  # also the privileged checks
         self.rejecting = Rejections(interp)
         self.signatures = Signatures(interp, deps)
 
@@ -318,9 +316,9 @@ class AuthFinder:
         return list(dict.fromkeys(out))
 
     def rejections(self, fn: VFunc, calls: Iterable[int] | None = None, raises: Iterable[int] | None = None,
-                   helpers: bool = True) -> list[str]:
+                   helpers: bool = True, env: Env | None = None) -> list[str]:
         """How ``fn`` (optionally: only the given call and raise indexes) rejects a request."""
-        env = Env(fn.env.module, fn.env.functions + (fn.fact,))
+        env = env or Env(fn.env.module, fn.env.functions + (fn.fact,))
         fact = fn.fact
         out: list[str] = []
         r_idx = range(len(fact.raises)) if raises is None else raises
@@ -412,22 +410,28 @@ class AuthFinder:
 
     def credential_check(self, fn: VFunc, *, params: bool = False, depth: int = 2,
                          principal_only: bool = False) -> "CredCheck":
-        """Does ``fn`` (and the project functions it calls) read a credential and reject without it?"""
-        key = (fn.qualname, params, depth, principal_only)
+        """Does ``fn`` (and the project functions it calls) read a credential and reject without it? Each
+        function is read with its parameters bound (``fn``'s enclosing factory's, a callee's to the call's
+        arguments), so a branch they rule out (``elif allow_executor:`` called with ``allow_executor=False``)
+        is not read; a function whose body only returns a call (a factory's closure handing its flags to a
+        shared function: ``return await _check(request=request, allow_executor=True)``) takes no level."""
+        env0 = fn.env.inner(fn.fact)
+        key = (fn.qualname, self.calls.bindings_key(env0), params, depth, principal_only)
         cached = self._cred_cache.get(key)
         if cached is not None:
             return cached
         check = CredCheck(fn.qualname)
         self._cred_cache[key] = check  # recursion guard
-        queue: list[tuple[VFunc, int]] = [(fn, 0)]
+        queue: list[tuple[VFunc, int, Env]] = [(fn, 0, env0)]
         seen: set[str] = set()
         by_name = self.interp.functions_by_name()
         while queue:
-            f, level = queue.pop(0)
+            f, level, fenv = queue.pop(0)
             if f.qualname in seen:
                 continue
             seen.add(f.qualname)
             fact = f.fact
+            off_calls, off_raises = self.calls.ruled_out(fact, self.calls.folded(fact, fenv))
             if params and f is fn:
                 for param, dep, _ in self.deps.classify_params(f, ()):
                     if dep is None and param.source in ("header", "cookie", "query") \
@@ -437,9 +441,10 @@ class AuthFinder:
                 for base, k in fact.subscripts:
                     if base.rsplit(".", 1)[-1] in _CREDENTIAL_SOURCES and _credential_name(k):
                         check.reads.append(f"{base}[{k!r}]")
-                fenv = Env(f.env.module, f.env.functions + (fact,))
-                for site in fact.calls:
+                for i, site in enumerate(fact.calls):
                     c = site.call
+                    if i in off_calls:
+                        continue
                     if isinstance(c.func, Attr) and c.func.attr == "get" and c.args:
                         base = dotted(c.func.value) or ""
                         if base.rsplit(".", 1)[-1] not in _CREDENTIAL_SOURCES:
@@ -452,9 +457,9 @@ class AuthFinder:
                 root, _, rest = a.partition(".")
                 if root in req and _PRINCIPAL_RE.match(rest) and not (principal_only and rest.startswith("session")):
                     check.reads.append(a)
-            for site in fact.calls:
+            for i, site in enumerate(fact.calls):
                 name = call_tail(site.call)
-                if _VERIFY_CALL_RE.search(name):
+                if i not in off_calls and _VERIFY_CALL_RE.search(name):
                     check.verifies.append(f"{name}()")
             if fact.compares or fact.truth_tests:
                 check.verifies.append("a condition")
@@ -463,12 +468,16 @@ class AuthFinder:
                 check.reads.append(asked[0])
                 check.verifies.append(asked[1])
                 check.rejects.append(asked[2])
-            check.rejects.extend(self.rejections(f, helpers=False))
-            if level < depth:
-                for site in fact.calls:
+            check.rejects.extend(self.rejections(
+                f, [i for i in range(len(fact.calls)) if i not in off_calls],
+                [i for i in range(len(fact.raises)) if i not in off_raises], helpers=False, env=fenv))
+            delegates = depth > 0 and self.calls.delegates(fact)
+            if level < depth or delegates:
+                for i, site in enumerate(fact.calls):
                     target = by_name.get(self.calls.safe_callee(f, site.call) or "")
-                    if target is not None and target.qualname not in seen:
-                        queue.append((target, level + 1))
+                    if target is not None and target.qualname not in seen and i not in off_calls:
+                        queue.append((target, level if delegates else level + 1,
+                                      self.calls.call_env(target, site.call, fenv)))
         check.reads = list(dict.fromkeys(check.reads))
         check.verifies = list(dict.fromkeys(check.verifies))
         check.rejects = list(dict.fromkeys(check.rejects))
@@ -489,7 +498,7 @@ class AuthFinder:
                            evidence=f"configured in auth-dependencies ({pattern})")
         if fn is None:
             return None
-        key = (fn.qualname, "dependency")
+        key = (fn.qualname, "dependency", self.calls.bindings_key(fn.env))
         if key not in self._dep_auth_cache:  # the same dependency is visited once per route using it
             evidence = None
             # a dependency that receives a security scheme directly is already counted through the scheme
@@ -522,8 +531,7 @@ class AuthFinder:
         # dependencies provide: the dependency's own (but flags with a literal default), then those a call
         # passes them to
         own = {p.name for p in fn.fact.params if not isinstance(p.default, Const)} - {"self", "cls"}
-        todo: list[tuple[VFunc, int, Env, set[str]]] = [
-            (fn, 0, Env(fn.env.module, fn.env.functions + (fn.fact,)), own)]
+        todo: list[tuple[VFunc, int, Env, set[str]]] = [(fn, 0, fn.env.inner(fn.fact), own)]
         seen: set[str] = set()
         by_name = self.interp.functions_by_name()
         while todo:
@@ -532,11 +540,14 @@ class AuthFinder:
                 continue
             seen.add(f.qualname)
             further: int | None = None
+            # a branch the call's arguments rule out never runs; one they select is no further condition
+            folded = self.calls.folded(f.fact, env)
+            off_calls, off_raises = self.calls.ruled_out(f.fact, folded)
             for g in f.fact.guards:
                 if not any(_absence_test(neg, atom) for neg, atom in g.tests):
                     continue
-                r_idx, c_idx, rejected = self.rejecting.in_branch(f.fact, g, env)
-                if rejected and not _only_under(f.fact, g, r_idx, c_idx):
+                r_idx, c_idx, rejected = self.rejecting.in_branch(f.fact, g, env, off_calls, off_raises)
+                if rejected and not _only_under(f.fact, g, r_idx, c_idx, folded):
                     further = g.pos.line or f.fact.pos.line  # unless a later rejection is certain (below)
                     break
                 if rejected:
@@ -554,13 +565,13 @@ class AuthFinder:
                                  "under a further condition", f.env.module, further)
                 return None
             if level_ < 2:
-                for site in f.fact.calls:
+                for i, site in enumerate(f.fact.calls):
                     target = by_name.get(self.calls.safe_callee(f, site.call) or "") or self._super_callee(f, site.call)
-                    if target is not None:
-                        bound = self.interp.bind(target, site.call, env)
-                        passed = {b[1] for b in bound if isinstance(b[2], Name) and b[2].id in provided}
-                        todo.append((target, level_ + 1,
-                                     Env(target.env.module, target.env.functions + (target.fact,), bound), passed))
+                    if target is not None and i not in off_calls:
+                        tenv = self.calls.call_env(target, site.call, env)
+                        passed = {b[1] for b in tenv.bound[len(target.env.bound):]
+                                  if isinstance(b[2], Name) and b[2].id in provided}
+                        todo.append((target, level_ + 1, tenv, passed))
         return None
 
     @staticmethod

@@ -13,6 +13,7 @@ from fastapi_arch_lint.link.values import (
     VFunc,
     VGeneric,
     VInst,
+    VModule,
     VParam,
     VUnknown,
     ext_name,
@@ -21,7 +22,9 @@ from fastapi_arch_lint.model.expr import (
     Attr,
     Call,
     Name,
+    walk,
 )
+from fastapi_arch_lint.model.facts import FunctionFact
 
 
 class CallGraph:
@@ -153,6 +156,77 @@ class CallGraph:
         if isinstance(t, (VClass, VExt)):
             return t.qualname
         return None
+
+    # -- calls with their arguments bound ------------------------------------
+    def call_env(self, target: VFunc, call: Call, env: Env) -> Env:
+        """The env of ``target``'s body when ``call`` (evaluated in ``env``) calls it: its parameters bound to
+        the call's arguments and the defaults it leaves, as ``Interpreter.call_function`` binds them."""
+        return Env(target.env.module, target.env.functions + (target.fact,),
+                   target.env.bound + self.interp.bind(target, call, env))
+
+    def folded(self, fact: FunctionFact, env: Env) -> dict[int, bool]:
+        """The ``if`` statements of ``fact`` (indexes into ``fact.guards``) whose test the arguments ``env``
+        binds decide: ``elif allow_executor:`` in a function a factory's closure calls with
+        ``allow_executor=True``. Only a test that reads a bound parameter is folded (by the interpreter's
+        ``condition``: constants, ``and``/``or``/``not``, comparisons); one known only at runtime is left out."""
+        bound = {b[1] for b in env.bound}
+        out: dict[int, bool] = {}
+        if not bound:
+            return out
+        for i, g in enumerate(fact.guards):
+            if g.test is None or not any(type(e) is Name and e.id in bound for e in walk(g.test)):
+                continue
+            t = self.interp.condition(g.test, env)
+            if t is not None:
+                out[i] = t
+        return out
+
+    def ruled_out(self, fact: FunctionFact, folded: dict[int, bool]) -> tuple[set[int], set[int]]:
+        """The calls and raises of ``fact`` (indexes) in a branch that ``folded`` says never runs."""
+        calls: set[int] = set()
+        raises: set[int] = set()
+        for i, t in folded.items():
+            g = fact.guards[i]
+            calls.update(g.orelse_calls if t else g.body_calls)
+            raises.update(g.orelse_raises if t else g.body_raises)
+        return calls, raises
+
+    @staticmethod
+    def delegates(fact: FunctionFact) -> bool:
+        """Is the body only ``return <call>`` (awaited or not), with no other call, assignment, test or raise?"""
+        rets = fact.scope.returns
+        if len(rets) != 1 or rets[0].conds or not isinstance(rets[0].value, Call) or len(fact.calls) != 1:
+            return False
+        call = fact.calls[0].call
+        return (call.line, call.col) == (rets[0].value.line, rets[0].value.col) and not (
+            fact.scope.assigns or fact.guards or fact.raises)
+
+    def bindings_key(self, env: Env) -> tuple[object, ...]:
+        """What ``env`` binds, as far as folding tests can tell two bindings apart: each bound parameter's
+        constant, or the function, class or module it names; an instance by where it is made; anything
+        else unknown alike (no test folds on it) or, when a test could (a literal sequence), never equal."""
+        out: list[object] = []
+        for i, name, expr, aenv in env.bound:
+            v = self.interp.eval(expr, aenv)
+            sig: object
+            if isinstance(v, VConst):
+                try:
+                    hash(v.value)
+                    sig = ("c", type(v.value).__name__, v.value)
+                except TypeError:
+                    sig = ("c", repr(v.value))
+            elif isinstance(v, (VFunc, VClass, VExt)):
+                sig = ("o", v.qualname)
+            elif isinstance(v, VModule):
+                sig = ("m", v.name)
+            elif isinstance(v, VInst):
+                sig = ("i", v.site)
+            elif isinstance(v, (VUnknown, VParam)):
+                sig = "?"
+            else:
+                sig = object()
+            out.append((i, name, sig))
+        return tuple(out)
 
     def safe_callee(self, fv: VFunc, call: Call, env: Env | None = None) -> str | None:
         try:

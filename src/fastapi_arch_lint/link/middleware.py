@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from fastapi_arch_lint.link.auth import AuthFinder
+from fastapi_arch_lint.link.auth import _CREDENTIAL_SOURCES, AuthFinder, _credential_name, _present
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.values import (
     Env,
@@ -30,6 +30,7 @@ from fastapi_arch_lint.model.expr import (
     Const,
     Expr,
     Name,
+    Not,
     Subscript,
     dotted,
     render,
@@ -197,6 +198,13 @@ class MiddlewareAuth:
         check = self.auth.credential_check(fn)
         if not check.ok:
             return None
+        if self._passes_anonymous(fn, nxt):
+            # it checks (refreshes, loads the caller from) a credential the request brings, and passes one
+            # without: like Starlette's AuthenticationMiddleware, it guards only a handler that then rejects
+            # a missing caller
+            return _MwAuth("authentication", name, "hand-written check", (fn.fact.name,) if fn.fact.name != name
+                           else (), path, line, evidence=f"{check.evidence()} only when the request carries a "
+                           "credential: a request without one is passed on")
         spec = _MwAuth("custom", name, "hand-written check", (fn.fact.name,) if fn.fact.name != name else (), path, line)
         self._path_rules(fn, nxt, spec, dict(m.values), cls)
         parts = [check.evidence()]
@@ -208,6 +216,76 @@ class MiddlewareAuth:
             parts.append("path tests not resolved: " + ", ".join(spec.unresolved))
         spec.evidence = "; ".join(parts)
         return spec
+
+    def _credential_read(self, e: Expr | None, env: Env) -> bool:
+        """``request.cookies.get("session")``, ``request.headers.get(AUTH_HEADER)``: a credential read."""
+        if not (isinstance(e, Call) and isinstance(e.func, Attr) and e.func.attr == "get" and e.args):
+            return False
+        key = self.interp.const(e.args[0], env)
+        return (dotted(e.func.value) or "").rsplit(".", 1)[-1] in _CREDENTIAL_SOURCES and isinstance(key, str) \
+            and _credential_name(key)
+
+    def _passes_anonymous(self, fn: VFunc, nxt: set[str]) -> bool:
+        """Does a request without a credential get through: every way the middleware rejects (itself, or in
+        a project function it calls) sits in a branch that runs only when a credential read from the request
+        is there (``if token is not None:``, ``if token := request.cookies.get("session"):``), or after a
+        ``return`` that passes a request without one on (``if not token: return await call_next(request)``),
+        and the request is passed on outside any ``if`` (or by that ``return``)? Such a middleware rejects a
+        bad credential (or swallows it), never a missing one."""
+        fact = fn.fact
+        env = fn.env.inner(fact)
+        by_name = self.interp.functions_by_name()
+        creds: set[str] = set()  # the names a credential read is assigned to
+        for site in fact.calls:
+            if site.assigned_to is None:
+                continue
+            target = by_name.get(self.auth.calls.safe_callee(fn, site.call) or "")
+            if self._credential_read(site.call, env) or (
+                    target is not None and self.auth.credential_check(target, depth=0).reads):
+                creds.add(site.assigned_to)
+        calls: set[int] = set()  # what runs only when a credential is there
+        raises: set[int] = set()
+        passed_at: int | None = None  # the first ``return`` that passes a request without a credential on
+        tested = False  # an ``if`` tests whether the request carries a credential
+        for g in fact.guards:
+            if g.test is None:
+                continue
+            test, negated = g.test, False
+            while isinstance(test, Not):
+                test, negated = test.operand, not negated
+            read = self._credential_read(test, env)  # ``if token := request.cookies.get(...)``
+            if _present(False, g.test, creds) or (read and not negated):
+                tested = True
+                calls.update(g.body_calls)
+                raises.update(g.body_raises)
+            elif _present(True, g.test, creds) or (read and negated):
+                tested = True
+                calls.update(g.orelse_calls)
+                raises.update(g.orelse_raises)
+                for r in fact.scope.returns:
+                    if r.conds == ((False, g.test),) and isinstance(r.value, Call) and dotted(r.value.func) in nxt:
+                        passed_at = min(passed_at or r.pos.line, r.pos.line)
+        # a request without a credential must reach ``call_next``: unconditionally, or by the early return
+        branched = {i for g in fact.guards for i in g.body_calls + g.orelse_calls}
+        if not tested or (passed_at is None and not any(
+                i not in branched and dotted(site.call.func) in nxt for i, site in enumerate(fact.calls))):
+            return False
+
+        def before_passing(pos_line: int) -> bool:
+            return passed_at is None or pos_line < passed_at
+
+        for i, r in enumerate(fact.raises):
+            if i not in raises and before_passing(r.pos.line) and self.auth.rejections(fn, [], [i]):
+                return False
+        for i, site in enumerate(fact.calls):
+            if i in calls or not before_passing(site.pos.line):
+                continue
+            if self.auth.rejections(fn, [i], []):
+                return False
+            target = by_name.get(self.auth.calls.safe_callee(fn, site.call) or "")
+            if target is not None and target.fact is not fact and self.auth.credential_check(target, depth=1).rejects:
+                return False
+        return True
 
     def _path_rules(self, fn: VFunc, nxt: set[str], spec: "_MwAuth", values: dict[str, object],
                     cls: VClass | None) -> None:

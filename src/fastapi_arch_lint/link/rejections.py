@@ -9,6 +9,7 @@ a redirect to a login page.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.model.facts import FunctionFact, GuardFact
@@ -78,18 +79,24 @@ class Rejections:
             code = {"UNAUTHORIZED": 401, "FORBIDDEN": 403}.get(tail)
         return code
 
-    def in_branch(self, fact: FunctionFact, g: GuardFact, env: Env) -> tuple[list[int], list[int], list[str]]:
+    def in_branch(self, fact: FunctionFact, g: GuardFact, env: Env, off_calls: Collection[int] = (),
+                  off_raises: Collection[int] = ()) -> tuple[list[int], list[int], list[str]]:
         """What rejects in the body of ``if`` ``g`` of ``fact``: the indexes of its rejecting raises and
-        response calls (into ``fact.raises`` / ``fact.calls``) and what each answers, raises first."""
+        response calls (into ``fact.raises`` / ``fact.calls``) and what each answers, raises first; those
+        in ``off_calls``/``off_raises`` (a branch the call's arguments rule out) left out."""
         raises: list[int] = []
         calls: list[int] = []
         answers: list[str] = []
         for i in g.body_raises:
+            if i in off_raises:
+                continue
             what = self.of_raise(fact.raises[i].expr, env)
             if what:
                 raises.append(i)
                 answers.append(what)
         for i in g.body_calls:
+            if i in off_calls:
+                continue
             what = self.of_response(fact.calls[i].call, env)
             if what:
                 calls.append(i)

@@ -92,7 +92,8 @@ class GuardFact:
     ``(negated, atom)``, a comparison as a ``CompareFact`` (``x not in S`` keeps its op), anything
     else as an expression (``path.startswith("/public")``). ``body_calls``/``body_raises`` (and the
     ``orelse_`` ones) are indexes into the function's ``calls`` and ``raises`` made inside that branch,
-    nested branches included. Middleware path allowlists are read from these.
+    nested branches included. Middleware path allowlists are read from these. ``test`` is the whole
+    condition as written (``not`` included), for folding it when the arguments a call binds decide it.
     """
 
     tests: tuple[tuple[bool, "CompareFact | Expr"], ...]
@@ -101,6 +102,7 @@ class GuardFact:
     body_raises: tuple[int, ...] = ()
     orelse_calls: tuple[int, ...] = ()
     orelse_raises: tuple[int, ...] = ()
+    test: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)
