@@ -116,8 +116,10 @@ ORDER_FILES = {
 }
 
 
-def test_route_order_matches_fastapi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, ORDER_FILES)
+def _orders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]
+            ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The app's routes in the model's order and in FastAPI's own (its matching order)."""
+    write(tmp_path, files)
     monkeypatch.chdir(tmp_path)
     model = analyze(["."]).model
     ours = [(r.path, r.handler.qualname.rsplit(".", 1)[-1]) for r in sorted(model.apps[0].routes, key=lambda r: r.order)]
@@ -133,8 +135,47 @@ def test_route_order_matches_fastapi(tmp_path: Path, monkeypatch: pytest.MonkeyP
         print(json.dumps(out))
     """)
     proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
-    theirs = [tuple(x) for x in json.loads(proc.stdout)]
+    return ours, [tuple(x) for x in json.loads(proc.stdout)]
+
+
+def test_route_order_matches_fastapi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ours, theirs = _orders(tmp_path, monkeypatch, ORDER_FILES)
     assert ours == theirs
+
+
+# stacked route decorators register from the ``def`` outwards
+ORDER_STACKED_FILES = {
+    "app/chats.py": """
+        from fastapi import APIRouter
+
+        router = APIRouter(prefix="/chats")
+
+
+        @router.get("/{chat_id}")
+        @router.get("/all")
+        def chats(chat_id: str = ""):
+            return {}
+
+
+        @router.get("/{chat_id}/raw")
+        def raw(chat_id: str):
+            return {}
+    """,
+    "app/main.py": """
+        from fastapi import FastAPI
+
+        from app import chats
+
+        app = FastAPI()
+        app.include_router(chats.router)
+    """,
+}
+
+
+def test_route_order_of_stacked_decorators(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ours, theirs = _orders(tmp_path, monkeypatch, ORDER_STACKED_FILES)
+    assert ours == theirs
+    assert ours[:2] == [("/chats/all", "chats"), ("/chats/{chat_id}", "chats")]
 
 
 def test_route_order_on_fixture() -> None:

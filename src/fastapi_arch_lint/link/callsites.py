@@ -24,6 +24,15 @@ MAX_DEPTH = 3
 LIFESPAN_APPS = frozenset({"FastAPI", "Starlette"})
 
 
+def frame_of(env: Env) -> str:
+    """The function body a statement of ``env`` runs in (its qualified name and line), "" at module level
+    (a class body runs where the class statement is)."""
+    if not env.functions:
+        return ""
+    f = env.functions[-1]
+    return f"{f.qualname}@{f.pos.line}"
+
+
 def _tail(call: Call) -> str:
     f = call.func
     return f.attr if isinstance(f, Attr) else f.id if isinstance(f, Name) else ""
