@@ -178,6 +178,79 @@ def test_route_order_of_stacked_decorators(tmp_path: Path, monkeypatch: pytest.M
     assert ours[:2] == [("/chats/all", "chats"), ("/chats/{chat_id}", "chats")]
 
 
+# an include or a route registered in a helper that receives the app or router takes its place where
+# the helper is called (and stacked decorators, from the ``def`` outwards, beside them)
+ORDER_RUN_FILES = {
+    "app/chats.py": """
+        from fastapi import APIRouter
+
+        router = APIRouter(prefix="/chats")
+
+
+        def add_export(r: APIRouter) -> None:
+            r.add_api_route("/export", export)
+
+
+        @router.get("/{chat_id}")
+        @router.get("/all")
+        def chats(chat_id: str = ""):
+            return {}
+
+
+        @router.get("/{chat_id}/raw")
+        def raw(chat_id: str):
+            return {}
+
+
+        def export():
+            return {}
+
+
+        add_export(router)
+    """,
+    "app/extra.py": """
+        from fastapi import APIRouter
+
+        router = APIRouter(prefix="/extra")
+
+
+        @router.get("/{name}")
+        def extra(name: str):
+            return {}
+    """,
+    "app/main.py": """
+        from fastapi import FastAPI
+
+        from app import chats, extra
+
+
+        def include_extra(app: FastAPI) -> None:
+            app.include_router(extra.router)
+
+
+        def include_all(app: FastAPI) -> None:
+            app.include_router(chats.router, prefix="/v2")
+            include_extra(app)
+
+
+        app = FastAPI()
+        app.include_router(chats.router)
+        include_all(app)
+
+
+        @app.get("/late")
+        def late():
+            return {}
+    """,
+}
+
+
+def test_route_order_follows_helper_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ours, theirs = _orders(tmp_path, monkeypatch, ORDER_RUN_FILES)
+    assert ours == theirs
+    assert ours[:2] == [("/chats/all", "chats"), ("/chats/{chat_id}", "chats")]
+
+
 def test_route_order_on_fixture() -> None:
     model = analyze([str(FIXTURES / "bigger_app")], base=FIXTURES / "bigger_app").model
     routes = sorted(model.apps[0].routes, key=lambda r: r.order)
@@ -643,6 +716,85 @@ def test_shadowing_order_across_files_is_not_guessed(tmp_path: Path, monkeypatch
         """,
     }
     assert run(tmp_path, monkeypatch, files, "FAL106") == []
+
+
+def test_shadowing_order_across_function_bodies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # where the order is decided in two function bodies, it depends on when each runs: known when a helper
+    # receives what it includes and is called (placed at the call) or builds its own app; not otherwise
+    files = {
+        "app/routers.py": """
+            from fastapi import APIRouter
+
+            items = APIRouter(prefix="/items")
+            export = APIRouter(prefix="/items")
+            teams = APIRouter(prefix="/teams")
+            mine = APIRouter(prefix="/teams")
+            users = APIRouter(prefix="/users")
+            me = APIRouter(prefix="/users")
+
+
+            @items.get("/{item_id}")
+            def read_item(item_id: str):
+                return {}
+
+
+            @export.get("/export")
+            def export_items():
+                return []
+
+
+            @teams.get("/{team_id}")
+            def read_team(team_id: str):
+                return {}
+
+
+            @mine.get("/mine")  # F:x
+            def my_teams():
+                return []
+
+
+            @users.get("/{user_id}")
+            def read_user(user_id: str):
+                return {}
+
+
+            @me.get("/me")  # F:x
+            def read_me():
+                return {}
+        """,
+        "app/main.py": """
+            from fastapi import APIRouter, FastAPI
+
+            from app.routers import export, items, me, mine, teams, users
+
+            app = FastAPI()
+
+
+            def include(router: APIRouter) -> None:
+                app.include_router(router)
+
+
+            def include_items() -> None:
+                app.include_router(items)
+
+
+            app.include_router(export)
+            include_items()  # when a helper that takes nothing runs is not followed: quiet
+            include(teams)
+            app.include_router(mine)  # after the call that includes `teams`: shadowed
+
+
+            def create_app(extra: APIRouter) -> FastAPI:
+                application = FastAPI()
+                application.include_router(users)
+                application.include_router(extra)  # in the app's own body, after `users`: shadowed
+                return application
+
+
+            other = create_app(me)
+        """,
+    }
+    assert lines(run(tmp_path, monkeypatch, files, "FAL106")) == marked(files)
 
 
 # ---------------------------------------------------------------------------

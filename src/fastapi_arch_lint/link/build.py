@@ -105,9 +105,10 @@ class Linker:
             # registration order: FastAPI (0.165 ``_IncludedRouter``) matches an app's route list in order,
             # an included router standing where its ``include_router()`` call is and trying its own
             # routes (decorators and includes, in call order) lazily. Sorting each route by where its
-            # include calls, then its registration, run (``FlatRoute.order``: stacked decorators from the
-            # ``def`` outwards) gives that depth-first order. Positions compare as (file, line): exact
-            # within one function body of one file, arbitrary across files (``Route.order_key`` keeps them).
+            # include calls, then its registration, run (``FlatRoute.order``: a call in a helper that
+            # receives the app or router where the helper is called; stacked decorators from the ``def``
+            # outwards) gives that depth-first order. Positions compare as (file, line): exact within one
+            # function body of one file, arbitrary across files (``Route.order_key`` keeps them).
             # (Known before the routes are built, so each is built with its order.)
             orders = [0] * len(flat)
             for n, i in enumerate(sorted(range(len(flat)), key=lambda i: flat[i].order)):

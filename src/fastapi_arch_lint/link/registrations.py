@@ -72,7 +72,7 @@ class RouteReg:
     class_deps: tuple[tuple[Value, Loc], ...] = ()
     conditions: tuple[str, ...] = ()  # the ``if`` conditions it is registered under (not statically certain)
     env: Env | None = None  # where ``call`` is evaluated, when not where the handler is defined (a decorator's)
-    order: tuple[Spot, ...] = ()  # where it runs, see ``Route.order_key``
+    order: tuple[Spot, ...] = ()  # where it runs (after the helper calls that lead there), see ``Route.order_key``
 
 
 @dataclass(slots=True)
@@ -86,7 +86,7 @@ class Include:
     loc: Loc
     child_inst: VInst | None = None  # the included router as this call makes it (a factory's arguments)
     conditions: tuple[str, ...] = ()
-    order: tuple[Spot, ...] = ()  # where it runs, see ``Route.order_key``
+    order: tuple[Spot, ...] = ()  # where it runs (after the helper calls that lead there), see ``Route.order_key``
 
 
 @dataclass(slots=True)
@@ -413,7 +413,7 @@ class Registrations:
         if method == "middleware":
             info.middleware.append(Middleware(handler.qualname, "function", (("type", render(expr.args[0]) if expr.args else ""),), loc))
             return None
-        self._add_route(info, method, expr, handler, env, loc, order=(self._spot(env, loc, f),))
+        self._add_route(info, method, expr, handler, env, loc, order=self.sites.via + (self._spot(env, loc, f),))
         return info
 
     # -- class-based views ---------------------------------------------------------
@@ -463,7 +463,7 @@ class Registrations:
                 before = len(info.routes)
                 at = Loc(path, m.pos.line, m.pos.col)
                 self._add_route(info, m.name, call, VFunc(m, env, cls), env, at, registration="cbv",
-                                order=(self._spot(env, at),))
+                                order=self.sites.via + (self._spot(env, at),))
                 for reg in info.routes[before:]:
                     reg.class_deps = tuple(view.deps)
 
@@ -532,8 +532,11 @@ class Registrations:
             child_expr = call.arg(0, "router")
             child = self.interp.eval(child_expr, env)
             if isinstance(child, VParam):  # ``def create_app(router): app.include_router(router)``: what each call passes
+                # placed where the helper is called, unless the app is its own (then it runs in the app's frame)
+                own = isinstance(recv, VInst) and recv.env is not None and (recv.env.module, frame_of(recv.env)) == (
+                    env.module, frame_of(env))
                 self.sites.at_each_call(child, env, f"included router `{render(child_expr)}`", loc,
-                                        lambda e: self._stmt_call(call, e, loc))
+                                        lambda e: self._stmt_call(call, e, loc), places=not own)
                 return
             child_info = self.router_of(child)
             if child_info is None:
@@ -550,7 +553,7 @@ class Registrations:
                     self.interp.note(f"include prefix `{render(pexpr)}`", why(pv), env.module, loc.line)
             info.includes.append(Include(info.inst.site, child_info.inst.site, prefix, pexpr, call, env, loc,
                                          child if isinstance(child, VInst) else None, self._conditions,
-                                         (self._spot(env, loc),)))
+                                         self.sites.via + (self._spot(env, loc),)))
         elif method in ("add_api_route", "add_route"):
             endpoint = self.interp.eval(call.arg(1, "endpoint"), env)
             handler = endpoint if isinstance(endpoint, VFunc) else None
@@ -558,12 +561,12 @@ class Registrations:
                 self.interp.note(f"endpoint of `{render(call.func)}`", why(endpoint), env.module, loc.line)
                 return
             self._add_route(info, "add_api_route" if method == "add_api_route" else "route", call, handler, env, loc,
-                            registration=method, order=(self._spot(env, loc),))
+                            registration=method, order=self.sites.via + (self._spot(env, loc),))
         elif method in ("add_api_websocket_route", "add_websocket_route"):
             endpoint = self.interp.eval(call.arg(1, "endpoint"), env)
             if isinstance(endpoint, VFunc):
                 self._add_route(info, "websocket", call, endpoint, env, loc, registration=method,
-                                order=(self._spot(env, loc),))
+                                order=self.sites.via + (self._spot(env, loc),))
         elif method == "mount":
             pexpr = call.arg(0, "path")
             pv = self.interp.eval(pexpr, env)
@@ -608,7 +611,7 @@ class Registrations:
         if not isinstance(handler, VFunc) or len(call.args) + len(call.kwargs) != 1:
             self.interp.note(f"handler of `{render(deco.func)}(...)`", why(handler), env.module, loc.line)
             return
-        self._add_route(info, method, deco, handler, env, loc, order=(self._spot(env, loc),))
+        self._add_route(info, method, deco, handler, env, loc, order=self.sites.via + (self._spot(env, loc),))
 
     def _handler_before(self, expr: Expr | None, env: Env, line: int) -> Value:
         """The value of ``expr`` just before ``line``: ``h = router.get("/")(h)`` registers the ``def h``

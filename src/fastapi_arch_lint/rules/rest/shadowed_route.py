@@ -22,7 +22,8 @@ def order_is_known(a: Route, b: Route) -> bool:
 
     The two calls that decide it (the first place their ``order_key``s part) must run in one function
     body (or both at module level) of one file: across files the order depends on import order, and
-    across function bodies on when each function is called, neither of which the model follows.
+    across function bodies on when each function is called, neither of which the model follows. (A call
+    in a helper that receives the app or router is placed where the helper is called.)
     """
     for x, y in zip(a.order_key, b.order_key):
         if x != y:
