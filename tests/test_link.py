@@ -975,6 +975,8 @@ def test_routers_included_at_startup_through_helpers(tmp_path: Path) -> None:
     route = a.model.apps[0].routes[0]
     assert route.status_code == 201  # `HTTPStatus.CREATED`, the standard library's enum
     assert not [u for u in a.model.unresolved if "include" in u.what], a.model.unresolved
+    # in the route order, the include runs where the helpers are called: at startup, after the imports
+    assert [s[4].split("@")[0] for s in route.order_key] == ["<startup>", "lifespan", "startup", "init_routers", ""]
 
 
 def test_table_columns_inherited_through_abstract_bases_in_declarative_order(tmp_path: Path) -> None:

@@ -116,8 +116,10 @@ ORDER_FILES = {
 }
 
 
-def test_route_order_matches_fastapi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, ORDER_FILES)
+def _orders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]
+            ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The app's routes in the model's order and in FastAPI's own (its matching order)."""
+    write(tmp_path, files)
     monkeypatch.chdir(tmp_path)
     model = analyze(["."]).model
     ours = [(r.path, r.handler.qualname.rsplit(".", 1)[-1]) for r in sorted(model.apps[0].routes, key=lambda r: r.order)]
@@ -133,8 +135,120 @@ def test_route_order_matches_fastapi(tmp_path: Path, monkeypatch: pytest.MonkeyP
         print(json.dumps(out))
     """)
     proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
-    theirs = [tuple(x) for x in json.loads(proc.stdout)]
+    return ours, [tuple(x) for x in json.loads(proc.stdout)]
+
+
+def test_route_order_matches_fastapi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ours, theirs = _orders(tmp_path, monkeypatch, ORDER_FILES)
     assert ours == theirs
+
+
+# stacked route decorators register from the ``def`` outwards
+ORDER_STACKED_FILES = {
+    "app/chats.py": """
+        from fastapi import APIRouter
+
+        router = APIRouter(prefix="/chats")
+
+
+        @router.get("/{chat_id}")
+        @router.get("/all")
+        def chats(chat_id: str = ""):
+            return {}
+
+
+        @router.get("/{chat_id}/raw")
+        def raw(chat_id: str):
+            return {}
+    """,
+    "app/main.py": """
+        from fastapi import FastAPI
+
+        from app import chats
+
+        app = FastAPI()
+        app.include_router(chats.router)
+    """,
+}
+
+
+def test_route_order_of_stacked_decorators(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ours, theirs = _orders(tmp_path, monkeypatch, ORDER_STACKED_FILES)
+    assert ours == theirs
+    assert ours[:2] == [("/chats/all", "chats"), ("/chats/{chat_id}", "chats")]
+
+
+# an include or a route registered in a helper that receives the app or router takes its place where
+# the helper is called (and stacked decorators, from the ``def`` outwards, beside them)
+ORDER_RUN_FILES = {
+    "app/chats.py": """
+        from fastapi import APIRouter
+
+        router = APIRouter(prefix="/chats")
+
+
+        def add_export(r: APIRouter) -> None:
+            r.add_api_route("/export", export)
+
+
+        @router.get("/{chat_id}")
+        @router.get("/all")
+        def chats(chat_id: str = ""):
+            return {}
+
+
+        @router.get("/{chat_id}/raw")
+        def raw(chat_id: str):
+            return {}
+
+
+        def export():
+            return {}
+
+
+        add_export(router)
+    """,
+    "app/extra.py": """
+        from fastapi import APIRouter
+
+        router = APIRouter(prefix="/extra")
+
+
+        @router.get("/{name}")
+        def extra(name: str):
+            return {}
+    """,
+    "app/main.py": """
+        from fastapi import FastAPI
+
+        from app import chats, extra
+
+
+        def include_extra(app: FastAPI) -> None:
+            app.include_router(extra.router)
+
+
+        def include_all(app: FastAPI) -> None:
+            app.include_router(chats.router, prefix="/v2")
+            include_extra(app)
+
+
+        app = FastAPI()
+        app.include_router(chats.router)
+        include_all(app)
+
+
+        @app.get("/late")
+        def late():
+            return {}
+    """,
+}
+
+
+def test_route_order_follows_helper_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ours, theirs = _orders(tmp_path, monkeypatch, ORDER_RUN_FILES)
+    assert ours == theirs
+    assert ours[:2] == [("/chats/all", "chats"), ("/chats/{chat_id}", "chats")]
 
 
 def test_route_order_on_fixture() -> None:
@@ -602,6 +716,85 @@ def test_shadowing_order_across_files_is_not_guessed(tmp_path: Path, monkeypatch
         """,
     }
     assert run(tmp_path, monkeypatch, files, "FAL106") == []
+
+
+def test_shadowing_order_across_function_bodies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # where the order is decided in two function bodies, it depends on when each runs: known when a helper
+    # receives what it includes and is called (placed at the call) or builds its own app; not otherwise
+    files = {
+        "app/routers.py": """
+            from fastapi import APIRouter
+
+            items = APIRouter(prefix="/items")
+            export = APIRouter(prefix="/items")
+            teams = APIRouter(prefix="/teams")
+            mine = APIRouter(prefix="/teams")
+            users = APIRouter(prefix="/users")
+            me = APIRouter(prefix="/users")
+
+
+            @items.get("/{item_id}")
+            def read_item(item_id: str):
+                return {}
+
+
+            @export.get("/export")
+            def export_items():
+                return []
+
+
+            @teams.get("/{team_id}")
+            def read_team(team_id: str):
+                return {}
+
+
+            @mine.get("/mine")  # F:x
+            def my_teams():
+                return []
+
+
+            @users.get("/{user_id}")
+            def read_user(user_id: str):
+                return {}
+
+
+            @me.get("/me")  # F:x
+            def read_me():
+                return {}
+        """,
+        "app/main.py": """
+            from fastapi import APIRouter, FastAPI
+
+            from app.routers import export, items, me, mine, teams, users
+
+            app = FastAPI()
+
+
+            def include(router: APIRouter) -> None:
+                app.include_router(router)
+
+
+            def include_items() -> None:
+                app.include_router(items)
+
+
+            app.include_router(export)
+            include_items()  # when a helper that takes nothing runs is not followed: quiet
+            include(teams)
+            app.include_router(mine)  # after the call that includes `teams`: shadowed
+
+
+            def create_app(extra: APIRouter) -> FastAPI:
+                application = FastAPI()
+                application.include_router(users)
+                application.include_router(extra)  # in the app's own body, after `users`: shadowed
+                return application
+
+
+            other = create_app(me)
+        """,
+    }
+    assert lines(run(tmp_path, monkeypatch, files, "FAL106")) == marked(files)
 
 
 # ---------------------------------------------------------------------------

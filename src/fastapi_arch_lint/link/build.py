@@ -48,7 +48,6 @@ from fastapi_arch_lint.model.app import (
     App,
     AppModel,
     Function,
-    IncludeStep,
     Loc,
     Middleware,
     Module,
@@ -105,13 +104,14 @@ class Linker:
             flat = [f for f in every if f.reg.handler is not None]
             # registration order: FastAPI (0.165 ``_IncludedRouter``) matches an app's route list in order,
             # an included router standing where its ``include_router()`` call is and trying its own
-            # routes (decorators and includes, in call order) lazily. Sorting each route by the source
-            # positions of its include calls, then of its registration, gives that depth-first order.
-            # Positions compare as (file, line): exact within one file, arbitrary across files.
+            # routes (decorators and includes, in call order) lazily. Sorting each route by where its
+            # include calls, then its registration, run (``FlatRoute.order``: a call in a helper that
+            # receives the app or router where the helper is called; stacked decorators from the ``def``
+            # outwards) gives that depth-first order. Positions compare as (file, line): exact within one
+            # function body of one file, arbitrary across files (``Route.order_key`` keeps them).
             # (Known before the routes are built, so each is built with its order.)
-            reg_keys = [_registration_key(f.chain, f.reg.loc) for f in flat]
             orders = [0] * len(flat)
-            for n, i in enumerate(sorted(range(len(flat)), key=reg_keys.__getitem__)):
+            for n, i in enumerate(sorted(range(len(flat)), key=lambda i: flat[i].order)):
                 orders[i] = n
             routes = []
             for i, f in enumerate(flat):
@@ -176,11 +176,6 @@ class Linker:
             functions=functions, classes=classes, class_bases=class_bases, constants=constants,
         )
         return attach(self.interp, model)  # module- and class-level calls, and the answers about values
-
-def _registration_key(chain: tuple[IncludeStep, ...], registered: Loc) -> tuple[tuple[str, int, int], ...]:
-    """Where a route stands in its app's matching order: its include calls, then its registration."""
-    steps = tuple((s.path, s.line, 0) for s in chain)
-    return steps + ((registered.path, registered.line, registered.col),)
 
 
 def link(modules: Sequence[ModuleFacts], auth_names: Mapping[str, Sequence[str]] | None = None) -> AppModel:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from fastapi_arch_lint.link.blocks import Blocks, Variant, names_in, shown, substitute
-from fastapi_arch_lint.link.callsites import CallSites
+from fastapi_arch_lint.link.callsites import CallSites, frame_of
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.knowledge import (
@@ -41,6 +41,7 @@ from fastapi_arch_lint.model.app import (
     Loc,
     Middleware,
     Mount,
+    Spot,
 )
 from fastapi_arch_lint.model.expr import (
     Attr,
@@ -71,6 +72,7 @@ class RouteReg:
     class_deps: tuple[tuple[Value, Loc], ...] = ()
     conditions: tuple[str, ...] = ()  # the ``if`` conditions it is registered under (not statically certain)
     env: Env | None = None  # where ``call`` is evaluated, when not where the handler is defined (a decorator's)
+    order: tuple[Spot, ...] = ()  # where it runs (after the helper calls that lead there), see ``Route.order_key``
 
 
 @dataclass(slots=True)
@@ -84,6 +86,7 @@ class Include:
     loc: Loc
     child_inst: VInst | None = None  # the included router as this call makes it (a factory's arguments)
     conditions: tuple[str, ...] = ()
+    order: tuple[Spot, ...] = ()  # where it runs (after the helper calls that lead there), see ``Route.order_key``
 
 
 @dataclass(slots=True)
@@ -130,6 +133,7 @@ class FlatRoute(NamedTuple):
     deprecated: bool
     router_prefix: str  # the prefix of the router the route is registered on
     conditions: tuple[str, ...] = ()  # the conditions along the include chain and of the registration, outermost first
+    order: tuple[Spot, ...] = ()  # where the include calls and the registration run, outermost first (``Route.order_key``)
 
 
 _DECORATORS = frozenset(HTTP_METHODS) | {"api_route", "route", "websocket", "websocket_route", "middleware"}
@@ -265,7 +269,8 @@ class Registrations:
                     # ``self.get("/x")(self.handler)``
                     handler = self._self_value(call.args[0] if call.args else None, env, info.inst, cls)
                     if isinstance(handler, VFunc):
-                        self._add_route(info, f.func.attr, f, handler, env, loc, registration="call")  # type: ignore[union-attr]
+                        self._add_route(info, f.func.attr, f, handler, env, loc, registration="call",  # type: ignore[union-attr]
+                                        order=(self._spot(env, loc),))
                     continue
                 if not _on_self(f):
                     continue
@@ -274,7 +279,7 @@ class Registrations:
                     endpoint = self._self_value(call.arg(1, "endpoint"), env, info.inst, cls)
                     if isinstance(endpoint, VFunc):
                         kind = "add_api_route" if meth == "add_api_route" else "websocket"
-                        self._add_route(info, kind, call, endpoint, env, loc, registration=meth)
+                        self._add_route(info, kind, call, endpoint, env, loc, registration=meth, order=(self._spot(env, loc),))
                     else:
                         self.interp.note(f"endpoint of `{render(f)}`", why(endpoint), env.module, loc.line)
                 elif meth == "include_router":
@@ -287,7 +292,8 @@ class Registrations:
                     else:
                         if prefix is None:
                             self.interp.note(f"include prefix `{render(pexpr)}`", why(pv), env.module, loc.line)
-                        info.includes.append(Include(info.inst.site, child.inst.site, prefix, pexpr, call, env, loc))
+                        info.includes.append(Include(info.inst.site, child.inst.site, prefix, pexpr, call, env, loc,
+                                                     order=(self._spot(env, loc),)))
                 elif depth < 2:
                     m = self.interp.class_attr(cls, meth, instance=True, inst=info.inst)
                     if isinstance(m, VFunc):
@@ -297,8 +303,9 @@ class Registrations:
                     e = d.expr
                     if isinstance(e, Call) and _on_self(e.func) and e.func.attr in HTTP_METHODS + (  # type: ignore[union-attr]
                             "api_route", "websocket"):
-                        self._add_route(info, e.func.attr, e, VFunc(inner, env), env,  # type: ignore[union-attr]
-                                        Loc(path(env.module), d.pos.line, d.pos.col))
+                        at = Loc(path(env.module), d.pos.line, d.pos.col)
+                        self._add_route(info, e.func.attr, e, VFunc(inner, env), env, at,  # type: ignore[union-attr]
+                                        order=(self._spot(env, at, inner),))
 
     def _self_value(self, expr: Expr | None, env: Env, inst: VInst, cls: VClass) -> Value:
         """``self`` is the router instance, ``self.x`` its class's attribute (a method: bound, no ``self``)."""
@@ -406,7 +413,7 @@ class Registrations:
         if method == "middleware":
             info.middleware.append(Middleware(handler.qualname, "function", (("type", render(expr.args[0]) if expr.args else ""),), loc))
             return None
-        self._add_route(info, method, expr, handler, env, loc)
+        self._add_route(info, method, expr, handler, env, loc, order=self.sites.via + (self._spot(env, loc, f),))
         return info
 
     # -- class-based views ---------------------------------------------------------
@@ -454,13 +461,23 @@ class Registrations:
                 call = Call(Attr(Name("router"), "api_route"), (Const(url),),
                             (("methods", Const((m.name.upper(),))),), m.pos.line, m.pos.col)
                 before = len(info.routes)
-                self._add_route(info, m.name, call, VFunc(m, env, cls), env, Loc(path, m.pos.line, m.pos.col),
-                                registration="cbv")
+                at = Loc(path, m.pos.line, m.pos.col)
+                self._add_route(info, m.name, call, VFunc(m, env, cls), env, at, registration="cbv",
+                                order=self.sites.via + (self._spot(env, at),))
                 for reg in info.routes[before:]:
                     reg.class_deps = tuple(view.deps)
 
+    def _spot(self, env: Env, loc: Loc, decorated: FunctionFact | None = None) -> Spot:
+        """Where a registration at ``loc`` runs; a decorator of ``decorated`` where that function is defined,
+        ranked from the ``def`` outwards (the decorator nearest it is applied, and registers, first)."""
+        if decorated is None or not decorated.decorators:
+            return (loc.path, loc.line, loc.col, 0, frame_of(env))
+        first = decorated.decorators[0].pos
+        below = sum(1 for d in decorated.decorators if (d.pos.line, d.pos.col) > (loc.line, loc.col))
+        return (loc.path, first.line, first.col, below, frame_of(env))
+
     def _add_route(self, info: RouterInfo, method: str, call: Call, handler: VFunc | None, env: Env, loc: Loc,
-                   registration: str | None = None, path_index: int = 0) -> None:
+                   registration: str | None = None, path_index: int = 0, *, order: tuple[Spot, ...]) -> None:
         path_expr = call.arg(path_index, "path")
         path: str | None = None
         if path_expr is not None:
@@ -490,7 +507,7 @@ class Registrations:
             reg = registration or method
         call_env = None if handler is not None and env == handler.env else env
         info.routes.append(RouteReg(info.inst.site, path, path_expr, methods, kind, call, handler, loc, reg,
-                                    conditions=self._conditions, env=call_env))
+                                    conditions=self._conditions, env=call_env, order=order))
 
     def _stmt_call(self, call: Call, env: Env, loc: Loc) -> None:
         if isinstance(call.func, Call):
@@ -515,8 +532,11 @@ class Registrations:
             child_expr = call.arg(0, "router")
             child = self.interp.eval(child_expr, env)
             if isinstance(child, VParam):  # ``def create_app(router): app.include_router(router)``: what each call passes
+                # placed where the helper is called, unless the app is its own (then it runs in the app's frame)
+                own = isinstance(recv, VInst) and recv.env is not None and (recv.env.module, frame_of(recv.env)) == (
+                    env.module, frame_of(env))
                 self.sites.at_each_call(child, env, f"included router `{render(child_expr)}`", loc,
-                                        lambda e: self._stmt_call(call, e, loc))
+                                        lambda e: self._stmt_call(call, e, loc), places=not own)
                 return
             child_info = self.router_of(child)
             if child_info is None:
@@ -532,7 +552,8 @@ class Registrations:
                     prefix = None
                     self.interp.note(f"include prefix `{render(pexpr)}`", why(pv), env.module, loc.line)
             info.includes.append(Include(info.inst.site, child_info.inst.site, prefix, pexpr, call, env, loc,
-                                         child if isinstance(child, VInst) else None, self._conditions))
+                                         child if isinstance(child, VInst) else None, self._conditions,
+                                         self.sites.via + (self._spot(env, loc),)))
         elif method in ("add_api_route", "add_route"):
             endpoint = self.interp.eval(call.arg(1, "endpoint"), env)
             handler = endpoint if isinstance(endpoint, VFunc) else None
@@ -540,11 +561,12 @@ class Registrations:
                 self.interp.note(f"endpoint of `{render(call.func)}`", why(endpoint), env.module, loc.line)
                 return
             self._add_route(info, "add_api_route" if method == "add_api_route" else "route", call, handler, env, loc,
-                            registration=method)
+                            registration=method, order=self.sites.via + (self._spot(env, loc),))
         elif method in ("add_api_websocket_route", "add_websocket_route"):
             endpoint = self.interp.eval(call.arg(1, "endpoint"), env)
             if isinstance(endpoint, VFunc):
-                self._add_route(info, "websocket", call, endpoint, env, loc, registration=method)
+                self._add_route(info, "websocket", call, endpoint, env, loc, registration=method,
+                                order=self.sites.via + (self._spot(env, loc),))
         elif method == "mount":
             pexpr = call.arg(0, "path")
             pv = self.interp.eval(pexpr, env)
@@ -595,7 +617,7 @@ class Registrations:
         if not isinstance(handler, VFunc) or len(call.args) + len(call.kwargs) != 1:
             self.interp.note(f"handler of `{render(deco.func)}(...)`", why(handler), env.module, loc.line)
             return
-        self._add_route(info, method, deco, handler, env, loc)
+        self._add_route(info, method, deco, handler, env, loc, order=self.sites.via + (self._spot(env, loc),))
 
     def _handler_before(self, expr: Expr | None, env: Env, line: int) -> Value:
         """The value of ``expr`` just before ``line``: ``h = router.get("/")(h)`` registers the ``def h``
@@ -729,7 +751,7 @@ class Registrations:
             path = opts.prefix + (reg.path or "")
             class_deps = [(v, "param", loc) for v, loc in reg.class_deps]
             out.append(FlatRoute(reg, path, path_ok, own_deps + route_deps + class_deps, opts.tags, (),
-                                 opts.include_in_schema, opts.deprecated, opts.prefix, reg.conditions))
+                                 opts.include_in_schema, opts.deprecated, opts.prefix, reg.conditions, reg.order))
         for inc in info.includes:
             child = self.routers.get(inc.child)
             if child is None:
@@ -750,7 +772,7 @@ class Registrations:
                     f.reg, opts.prefix + (inc.prefix or "") + f.path, f.path_ok and inc.prefix is not None,
                     own_deps + inc_deps + f.deps, opts.tags + inc_tags + f.tags, (step,) + f.chain,
                     opts.include_in_schema and in_schema and f.in_schema, opts.deprecated or deprecated or f.deprecated,
-                    f.router_prefix, inc.conditions + f.conditions,
+                    f.router_prefix, inc.conditions + f.conditions, inc.order + f.order,
                 ))
         return out
 

@@ -295,7 +295,7 @@ class RouteBuilder:
             tags=tuple(dict.fromkeys(route_tags)), dependencies=tuple(uses), auth=auth,
             params=tuple(plain_params) + tuple(sub_params), include_chain=chain, include_in_schema=in_schema,
             deprecated=deprecated, registration=reg.registration, path_unresolved=not path_ok,
-            response_class=response_class, router_prefix=flat.router_prefix, order=order,
+            response_class=response_class, router_prefix=flat.router_prefix, order=order, order_key=flat.order,
             conditional=" and ".join(dict.fromkeys(flat.conditions)),
             privileged=privileged[0] if privileged else None,
         )

@@ -23,6 +23,15 @@ class Loc:
     col: int = 1
 
 
+# Where a call that registers runs, for the order FastAPI tries routes in: (file, line, column, rank,
+# frame). ``rank`` orders the route decorators of one function: Python applies them from the ``def``
+# outwards, so the one nearest the ``def`` (rank 0) registers first; line and column are then those of
+# the function's first decorator, the same for all. ``frame`` is the function body the call runs in
+# (``qualname@line``, "" at module level, ``"<startup>"`` for what a ``lifespan`` registers when the
+# app starts): two spots are in a known order only in the same frame of the same file.
+Spot = tuple[str, int, int, int, str]
+
+
 @dataclass(frozen=True, slots=True)
 class Unresolved:
     """Something the model could not evaluate statically, with the reason."""
@@ -170,6 +179,11 @@ class Route:
     # position in the app's matching order (0 = tried first): FastAPI/Starlette try routes in the
     # order they were registered, an included router in the place of its include_router() call
     order: int = 0
+    # what ``order`` is worked out from: where each call that puts the route in its app's route list runs,
+    # outermost first: each include_router() call, then the registration, each preceded by the calls of
+    # the helpers it is made in when they receive the app or router (``def add_routers(app):
+    # app.include_router(api)`` runs where ``add_routers(app)`` is called)
+    order_key: tuple[Spot, ...] = ()
     # the conditions the route is registered under, along its include chain, joined with " and "
     # ("" when it always is): ``if settings.ENV == "local": app.include_router(...)``; certain
     # conditions (literals, ``TYPE_CHECKING``, module-level constants) are folded instead

@@ -96,12 +96,13 @@ class DuplicateRoute(Rule):
         reported.add(key)
         if first.handler.qualname == dup.handler.qualname and first.registered.path == dup.registered.path:
             # two stacked decorators of one handler with the same path: the handler is served, the second
-            # registration only repeats it; a copy-paste, usually of a path meant to differ (a trailing slash)
+            # registration (the upper decorator: they apply from the ``def`` outwards) only repeats it; a
+            # copy-paste, usually of a path meant to differ (a trailing slash)
             other = dup.path[:-1] if dup.path.endswith("/") and len(dup.path) > 1 else dup.path + "/"
             yield self.finding(
                 dup.registered.path, dup.registered.line, dup.registered.col,
-                f"`{shown}` is registered twice for `{_short(dup)}` (also at line {first.registered.line}): the "
-                f"second decorator repeats the first, so it does nothing; if it was meant for another path "
+                f"`{shown}` is registered twice for `{_short(dup)}` (also at line {first.registered.line}): this "
+                f"decorator repeats the other, so it does nothing; if it was meant for another path "
                 f"(such as `{other}`), that path is not served",
                 help="remove the repeated decorator, or correct its path to the variant it was meant to serve",
                 related=[Related(first.registered.path, first.registered.line,

@@ -17,21 +17,17 @@ def _methods(route: Route) -> frozenset[str]:
     return frozenset(route.methods) if route.kind == "http" else frozenset({"WEBSOCKET"})
 
 
-def _key(r: Route) -> tuple[tuple[str, int, int], ...]:
-    return tuple((s.path, s.line, 0) for s in r.include_chain) + ((r.registered.path, r.registered.line,
-                                                                     r.registered.col),)
-
-
 def order_is_known(a: Route, b: Route) -> bool:
     """Whether the model knows which of ``a`` and ``b`` FastAPI tries first.
 
-    The two registrations (or include calls) that decide it must be in one file:
-    across files the order depends on import order, which the model does not follow.
+    The two calls that decide it (the first place their ``order_key``s part) must run in one function
+    body (or both at module level) of one file: across files the order depends on import order, and
+    across function bodies on when each function is called, neither of which the model follows. (A call
+    in a helper that receives the app or router is placed where the helper is called.)
     """
-    ka, kb = _key(a), _key(b)
-    for x, y in zip(ka, kb):
+    for x, y in zip(a.order_key, b.order_key):
         if x != y:
-            return x[0] == y[0]
+            return x[0] == y[0] and x[4] == y[4]
     return True
 
 
