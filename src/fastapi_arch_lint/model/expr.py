@@ -132,6 +132,31 @@ class BoolOp:
 Expr = Union[Const, Name, Attr, Call, Seq, DictExpr, FStr, BinOp, Subscript, Opaque, Cond, Compare, Not, BoolOp]
 
 
+def children(e: "Expr") -> "list[Expr]":
+    """The expressions directly inside ``e``, as ``walk`` descends into them."""
+    if isinstance(e, Attr):
+        return [e.value]
+    if isinstance(e, Call):
+        return [e.func, *e.args, *(v for _, v in e.kwargs)]
+    if isinstance(e, Seq):
+        return list(e.items)
+    if isinstance(e, DictExpr):
+        return [*(k for k in e.keys if k is not None), *e.values]
+    if isinstance(e, FStr):
+        return [p for p in e.parts if not isinstance(p, str)]
+    if isinstance(e, (BinOp, Compare)):
+        return [e.left, e.right]
+    if isinstance(e, Subscript):
+        return [e.value, *e.items]
+    if isinstance(e, Cond):
+        return [e.test, e.body, e.orelse]
+    if isinstance(e, Not):
+        return [e.operand]
+    if isinstance(e, BoolOp):
+        return list(e.values)
+    return []
+
+
 def walk(expr: "Expr | None") -> "Iterator[Expr]":
     """``expr`` and every expression inside it, outermost first."""
     if expr is None:

@@ -35,19 +35,13 @@ from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.model.app import AppModel, Function, Route
 from fastapi_arch_lint.model.expr import (
     Attr,
-    BinOp,
-    BoolOp,
     Call,
     Compare,
-    Cond,
     Const,
-    DictExpr,
     Expr,
-    FStr,
     Name,
-    Not,
-    Seq,
     Subscript,
+    children,
     dotted,
     render,
 )
@@ -260,29 +254,8 @@ def _reads(expr: Expr | None, principal: frozenset[str], into_calls: bool = True
             if into_calls:
                 stack.extend([*e.args, *(v for _, v in e.kwargs)])
             continue
-        stack.extend(_children(e))
+        stack.extend(children(e))
     return out
-
-
-def _children(e: Expr) -> list[Expr]:
-    """The direct sub-expressions of ``e`` (as ``walk`` visits them)."""
-    if isinstance(e, Seq):
-        return list(e.items)
-    if isinstance(e, DictExpr):
-        return [*(k for k in e.keys if k is not None), *e.values]
-    if isinstance(e, FStr):
-        return [p for p in e.parts if not isinstance(p, str)]
-    if isinstance(e, (BinOp, Compare)):
-        return [e.left, e.right]
-    if isinstance(e, Subscript):
-        return [e.value, *e.items]
-    if isinstance(e, Cond):
-        return [e.test, e.body, e.orelse]
-    if isinstance(e, Not):
-        return [e.operand]
-    if isinstance(e, BoolOp):
-        return list(e.values)
-    return []
 
 
 def _identity_only(names: Iterable[str], held: frozenset[str]) -> bool:

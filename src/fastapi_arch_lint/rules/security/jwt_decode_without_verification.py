@@ -12,19 +12,12 @@ from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import (
     Attr,
-    BinOp,
-    BoolOp,
     Call,
-    Compare,
-    Cond,
     Const,
-    DictExpr,
     Expr,
-    FStr,
     Name,
-    Not,
-    Seq,
     Subscript,
+    children,
     walk,
 )
 from fastapi_arch_lint.rule import Rule, register
@@ -80,7 +73,7 @@ def _metadata_only(fn: Function | None, assigned: str | None) -> list[str]:
                 read.append(str(e.items[0].value))
                 return True
             return False
-        return all(ok(c) for c in _children(e))
+        return all(ok(c) for c in children(e))
 
     f = fn.fact
     exprs: list[Expr | None] = [site.call for site in f.calls]
@@ -93,31 +86,6 @@ def _metadata_only(fn: Function | None, assigned: str | None) -> list[str]:
     if not all(ok(e) for e in exprs) or any(k[0] == assigned and k[1] not in METADATA_CLAIMS for k in f.subscripts):
         return []
     return sorted(set(read))
-
-
-def _children(e: Expr) -> list[Expr]:
-    """The expressions directly inside ``e`` (what ``walk`` descends into)."""
-    if isinstance(e, Attr):
-        return [e.value]
-    if isinstance(e, Call):
-        return [e.func, *e.args, *(v for _, v in e.kwargs)]
-    if isinstance(e, Seq):
-        return list(e.items)
-    if isinstance(e, DictExpr):
-        return [*(k for k in e.keys if k is not None), *e.values]
-    if isinstance(e, FStr):
-        return [p for p in e.parts if not isinstance(p, str)]
-    if isinstance(e, (BinOp, Compare)):
-        return [e.left, e.right]
-    if isinstance(e, Subscript):
-        return [e.value, *e.items]
-    if isinstance(e, Cond):
-        return [e.body, e.test, e.orelse]
-    if isinstance(e, Not):
-        return [e.operand]
-    if isinstance(e, BoolOp):
-        return list(e.values)
-    return []
 
 
 def _wanted(target: str | None) -> bool:
