@@ -220,17 +220,24 @@ _FALSY = (False, None, 0, "")
 def switched_off(app: AppModel, fn: Function, site: CallSite, trail: tuple[str, ...]) -> bool:
     """The write runs only under a flag that every call on this path leaves off: ``if case and
     track_view: session.commit()`` in ``get_case(..., track_view=False)``, called without the flag (or
-    with a false constant). Only a statement call under ``if``s whose test is an ``and`` of names (or
-    the name alone) counts; anything else may run."""
-    if len(trail) < 2:
-        return False
+    with a false constant), the write there or in a function called there. Only a statement call under
+    ``if``s whose test is an ``and`` of names (or the name alone) counts; anything else may run."""
+    for i in range(1, len(trail)):
+        caller = app.function(trail[i])
+        if caller is None:
+            return False
+        off = _off_params(app, trail[i - 1], caller)
+        if not off:
+            continue
+        sites = [site] if i == len(trail) - 1 else [s for s, t in caller.calls if t == trail[i + 1]]
+        if sites and all(_under_off_flag(caller, s, off) for s in sites):
+            return True
+    return False
+
+
+def _under_off_flag(fn: Function, site: CallSite, off: frozenset[str]) -> bool:
     stmt = next((c for c in fn.fact.scope.calls if (c.call.line, c.call.col) == (site.call.line, site.call.col)), None)
-    if stmt is None or not stmt.conds:
-        return False
-    off = _off_params(app, trail[-2], fn)
-    if not off:
-        return False
-    for negated, test in stmt.conds:
+    for negated, test in stmt.conds if stmt is not None else ():
         names = test.values if isinstance(test, BoolOp) and test.op == "and" else (test,)
         if not negated and any(isinstance(n, Name) and n.id in off for n in names):
             return True
