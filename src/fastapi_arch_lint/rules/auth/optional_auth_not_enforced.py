@@ -10,7 +10,16 @@ from fastapi_arch_lint.model.expr import Const
 from fastapi_arch_lint.model.facts import FunctionFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import unique_routes
-from fastapi_arch_lint.rules.auth._common import call_args_names, handler_name, names_in, roots, short
+from fastapi_arch_lint.rules.auth._common import (
+    DEFAULT_PUBLIC_HANDLERS,
+    DEFAULT_PUBLIC_ROUTES,
+    call_args_names,
+    handler_name,
+    is_public,
+    names_in,
+    roots,
+    short,
+)
 from fastapi_arch_lint.rules.auth._maybe_none import MaybeNoneUse, maybe_none_uses, result_tested
 
 
@@ -76,6 +85,8 @@ class OptionalAuthNotEnforced(Rule):
             vias = route.auth.via
             if not vias or any(not v.optional for v in vias):
                 continue
+            if is_public(route, DEFAULT_PUBLIC_ROUTES, DEFAULT_PUBLIC_HANDLERS):
+                continue  # a login, logout or sign-up takes an optional credential by design
             for via in vias:
                 rec = _receiver(app, route, via)
                 if rec is None:
