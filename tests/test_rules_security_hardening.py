@@ -779,3 +779,33 @@ def test_fal504_a_dunder_marker_for_not_configured_yet_is_no_secret(tmp_path: Pa
     key = run(tmp_path / "b", monkeypatch, HardcodedSecret,
               {"app/__init__.py": "", "app/main.py": code.format(value="xoxb-5k2j9f8e7d6c5b4a3z2y1x0w")})
     assert marker == [] and [f.line for f in key] == [4], (marker, key)
+
+
+def test_a_label_constant_named_like_a_secret_is_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``AUTH_METHOD_API_KEY = "api_key"`` (how a caller authenticated) and ``REASON_MISSING_SECRET =
+    "missing_secret"`` (a rejection's reason code): lower-case words of the constant's own name under a
+    qualifier are labels. Compared with what a request says, they leak nothing (FAL506); a weak default
+    such as ``SECRET_KEY = "secret-key-for-jwt"`` still fires (FAL504)."""
+    files = {"app/__init__.py": "", "app/main.py": """
+        from fastapi import FastAPI, Header, HTTPException
+
+        AUTH_METHOD_API_KEY = "api_key"
+        REASON_MISSING_SECRET = "missing_secret"
+        JWT_SECRET_KEY = "key-for-jwt-signing-secret"
+        app = FastAPI()
+
+
+        def reason(have: str | None) -> str:
+            return REASON_MISSING_SECRET if not have else "ok"
+
+
+        @app.get("/subjects")
+        def subjects(x_auth_method: str = Header()) -> dict:
+            if x_auth_method == AUTH_METHOD_API_KEY:
+                raise HTTPException(403)
+            return {"reason": reason(x_auth_method), "key": JWT_SECRET_KEY[:0]}
+    """}
+    secrets_ = run(tmp_path / "a", monkeypatch, HardcodedSecret, files)
+    timing = run(tmp_path / "b", monkeypatch, NonConstantTimeSecretCompare, files)
+    assert [f.entity for f in secrets_] == ["app.main.JWT_SECRET_KEY"], secrets_
+    assert timing == [], timing

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from fastapi_arch_lint.analysis.calls import CodeCall
 from fastapi_arch_lint.analysis.taint import Context, Flow, Source, call_arg, contexts
 from fastapi_arch_lint.analysis.values import call_value, dict_value
+from fastapi_arch_lint.analysis.names import words
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Attr, BinOp, Call, Const, Expr, FStr, Name, dotted, render
@@ -189,3 +190,23 @@ def prefix_is_fixed(flow: Flow, url: Expr, line: int, fixed: re.Pattern[str], _d
 # a marker value in the shape of a dunder name: ``"__pending_bot_token__"`` stands for "not set yet", it is
 # no secret (FAL504) and comparing with it leaks nothing (FAL506)
 MARKER = re.compile(r"__[A-Za-z][A-Za-z0-9_]*__")
+
+
+# a lower-case identifier: what a label, a reason code or an enum value looks like
+_LABEL_SHAPE = re.compile(r"[a-z][a-z0-9]*(?:[_-][a-z0-9]+)*")
+
+
+def is_own_label(name: str, value: str) -> bool:
+    """``REASON_MISSING_SECRET = "missing_secret"``, ``AUTH_METHOD_API_KEY = "api_key"``: a lower-case
+    identifier made of words of the constant's own name names the constant's meaning (a reason code,
+    an enum value), it is no secret; a comparison with it leaks nothing."""
+    if not _LABEL_SHAPE.fullmatch(value):
+        return False
+    own, said = set(words(name)), set(words(value))
+    # the name qualifies the value (``REASON_``, ``AUTH_METHOD_``): ``SECRET_KEY = "secret-key"`` or
+    # ``DEFAULT_JWT_SECRET = "jwt-secret"`` is a weak default, not a label
+    return said <= own and bool(own - said - _STAND_IN)
+
+
+_STAND_IN = frozenset({"default", "dev", "test", "example", "dummy", "fake", "insecure", "my", "your", "change",
+                       "changeme", "placeholder", "local", "demo", "sample"})

@@ -15,7 +15,7 @@ from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Call, Const, Expr, dotted, field_default
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._common import MARKER
+from fastapi_arch_lint.rules.security._common import MARKER, is_own_label
 
 # calls whose result is the environment value or else a literal fallback
 ENV_FALLBACK = {
@@ -279,9 +279,11 @@ class HardcodedSecret(Rule):
         if text is None or not (force or is_secret_name(name)) or is_reference_value(name, text):
             return
         v = text.strip()
-        if MASK.fullmatch(v) or v.lower() in SECRET_WORDS or v.lower() in words(name) or MARKER.fullmatch(v):
-            # a mask (``password="******"``), a key's name (``PK_TOKEN = "token"``) or a marker that stands
-            # for "not set yet" (``"__pending_bot_token__"``), not a secret
+        if MASK.fullmatch(v) or v.lower() in SECRET_WORDS or v.lower() in words(name) or MARKER.fullmatch(v) \
+                or is_own_label(name, v):
+            # a mask (``password="******"``), a key's name (``PK_TOKEN = "token"``), a marker that stands
+            # for "not set yet" (``"__pending_bot_token__"``) or a label (``REASON_MISSING_SECRET =
+            # "missing_secret"``), not a secret
             return
         if PUBLIC_SHAPES.match(v) or PUBLIC_WORDS.intersection(words(name)):
             return  # a publishable key: made to be read by every browser

@@ -13,7 +13,7 @@ from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscript, render
 from fastapi_arch_lint.model.facts import CompareFact
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.security._common import MARKER
+from fastapi_arch_lint.rules.security._common import MARKER, is_own_label
 
 # query builders: ``select(User).where(User.token == token)`` compares in SQL, not in Python
 SQL_BUILDERS = frozenset({"where", "filter", "filter_by", "having", "and_", "or_", "join", "outerjoin", "on",
@@ -185,8 +185,8 @@ def _no_timing_channel(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
     for side in (cmp.left, cmp.right):
         if isinstance(side, Name):
             value = app.constants.get(f"{fn.module}.{side.id}")
-            if isinstance(value, str) and MARKER.fullmatch(value):
-                return True
+            if isinstance(value, str) and (MARKER.fullmatch(value) or is_own_label(side.id, value)):
+                return True  # a marker, or a label (``AUTH_METHOD_API_KEY = "api_key"``)
     params = {p.name for p in fact.params}
     # a validator of a request model comparing two of its own fields (``password_confirm`` against ``password``)
     if owner and pydantic_model(app, owner) is not None and isinstance(lroot, Name) \
