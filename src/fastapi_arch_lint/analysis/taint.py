@@ -41,7 +41,7 @@ from fastapi_arch_lint.model.app import AppModel, Function, Route
 from fastapi_arch_lint.model.expr import (
     Attr, BinOp, BoolOp, Call, Compare, Cond, Const, DictExpr, Expr, FStr, Name, Opaque, Seq, Subscript, dotted, render, walk,
 )
-from fastapi_arch_lint.model.facts import AssignFact, CallSite, CompareFact
+from fastapi_arch_lint.model.facts import AssignFact, CallSite, CompareFact, GuardFact
 
 # parameter sources that carry client-controlled data
 REQUEST_SOURCES = {
@@ -469,6 +469,9 @@ class Flow:
                 if (atom.op, negated) in (("in", False), ("not in", True)):
                     if g.orelse_raises and len(g.tests) == 1:
                         return True  # ``if x in ALLOWED: ... else: raise``
+                    if self._in_body(g, line) and self._conjoined(g) and isinstance(atom.right, Name) \
+                            and self._taint(atom.right, g.pos.line, "") is None:
+                        return True  # ``if x and x in ALLOWED_FILES: serve(x)``: inside the branch
                     continue
                 if self._taint(atom.right, g.pos.line, "") is not None or isinstance(atom.right, (Const, FStr)):
                     continue  # ``x not in request.query_params`` / ``"/" not in x`` is no allowlist
@@ -478,6 +481,18 @@ class Flow:
                        for a in self.assigns.get(name, ())):
                     return True  # ``if ext not in ALLOWED: ext = "jpg"``
         return False
+
+    def _in_body(self, g: GuardFact, line: int) -> bool:
+        """``line`` holds a call of ``g``'s ``if`` branch (not of its ``else``)."""
+        calls = self.fn.calls
+        return any(calls[i][0].pos.line == line for i in g.body_calls if i < len(calls)) and not any(
+            calls[i][0].pos.line == line for i in g.orelse_calls if i < len(calls))
+
+    @staticmethod
+    def _conjoined(g: GuardFact) -> bool:
+        """The ``if``'s test is its operands joined by ``and`` (each must hold in the branch)."""
+        return len(g.tests) == 1 or (isinstance(g.test, BoolOp) and g.test.op == "and"
+                                     and len(g.test.values) == len(g.tests))
 
     def _char_checked(self, e: Expr, line: int) -> bool:
         """``if not x.isidentifier(): raise ...`` (``isalnum``, ``isdigit``...) before ``line``: after it the
