@@ -17,6 +17,8 @@ from fastapi_arch_lint.analysis.index import (
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Related
 from fastapi_arch_lint.model.app import AppModel, Middleware, Route
+from fastapi_arch_lint.model.expr import Call
+from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
 
 __all__ = [
     "ASYNC_SESSION_CLASSES", "ASYNC_SESSION_RECEIVERS", "aliases_text", "STATE_CHANGING", "SYNC_SESSION_CLASSES",
@@ -155,3 +157,23 @@ def twin_text(twins: list[Route]) -> str:
     """`` (also served at `/items/`)`` for a route's trailing-slash twins, or ""."""
     return f" (also served at {', '.join(f'`{t.path}`' for t in twins[1:])})" if len(twins) > 1 else ""
 
+
+def _auth_uncertain_keys(app: AppModel) -> frozenset[tuple[object, ...]]:
+    return frozenset((r.app, r.methods, r.path, r.handler.qualname) for r in auth_uncertain_routes(app))
+
+
+def auth_uncertain(app: AppModel, route: Route) -> bool:
+    """What the model could not resolve above ``route`` (a dependency, an include, its app) may attach
+    auth to it: rules that say "no authentication" stay quiet there (review's closing line says so)."""
+    return (route.app, route.methods, route.path, route.handler.qualname) in memo(app, _auth_uncertain_keys)
+
+
+def own_decorator(route: Route) -> Call | None:
+    """The route decorator call on the handler itself that registered ``route`` (``@router.post(...)``
+    in the handler's file, the one decorator at the registration's line); None for a route registered
+    by hand, in a loop or in a helper. What a fix edits."""
+    at = route.registered
+    if at.path != route.handler.path:
+        return None
+    calls = [d.expr for d in route.handler.fact.decorators if d.pos.line == at.line and isinstance(d.expr, Call)]
+    return calls[0] if len(calls) == 1 and isinstance(calls[0], Call) else None

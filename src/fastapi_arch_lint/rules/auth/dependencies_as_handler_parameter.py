@@ -9,7 +9,7 @@ from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Call, Seq, render
 from fastapi_arch_lint.model.facts import ParamFact
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import route_entity, unique_routes
+from fastapi_arch_lint.rules._util import own_decorator, route_entity, unique_routes
 from fastapi_arch_lint.rules.auth._common import dependency_functions, func_name, handler_name
 
 
@@ -23,14 +23,10 @@ def _fix(app: AppModel, route: Route, param: ParamFact) -> Fix | None:
     leaves the OpenAPI document. Only for a handler registered once, by a decorator of its own that
     has no ``dependencies=`` yet and no ``**options``."""
     at = route.registered
-    if at.path != route.handler.path or sum(1 for r in unique_routes(app) if r.handler.qualname == route.handler.qualname) != 1:
+    if sum(1 for r in unique_routes(app) if r.handler.qualname == route.handler.qualname) != 1:
         return None
-    decorators = [d for d in route.handler.fact.decorators if d.pos.line == at.line and isinstance(d.expr, Call)]
-    if len(decorators) != 1:
-        return None
-    call = decorators[0].expr
-    assert isinstance(call, Call)
-    if call.starred or call.kwarg("dependencies") is not None:
+    call = own_decorator(route)
+    if call is None or call.starred or call.kwarg("dependencies") is not None:
         return None
     return Fix("move `dependencies=[...]` from the handler's parameters to its route decorator",
                (Edit("move-to-decorator", route.handler.path, param.pos.line, param.pos.col, "dependencies",

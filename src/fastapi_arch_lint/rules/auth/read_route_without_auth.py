@@ -11,12 +11,11 @@ from fastapi_arch_lint.analysis.index import returned_table
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route, Table
 from fastapi_arch_lint.model.expr import Call, Const, DictExpr, walk
-from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import (
+    auth_uncertain,
     find_table,
-    memo,
     pydantic_model,
     route_entity,
     route_related,
@@ -225,7 +224,6 @@ class ReadRouteWithoutAuth(Rule):
     def check(self, app: AppModel) -> Iterator[Finding]:
         public_paths = self.options["public-routes"]
         public_handlers = self.options["public-handlers"]
-        uncertain = {(r.app, r.methods, r.path, r.handler.qualname) for r in memo(app, auth_uncertain_routes)}
         routes = [r for r in unique_routes(app) if r.kind == "http"]
         authed = [r for r in routes if requires_auth(r)]
         if not authed:
@@ -238,7 +236,7 @@ class ReadRouteWithoutAuth(Rule):
         for route in routes:
             if "GET" not in route.methods or route.auth.via:
                 continue  # authenticated, or optional auth: the route is built for both callers
-            if (route.app, route.methods, route.path, route.handler.qualname) in uncertain:
+            if auth_uncertain(app, route):
                 continue
             if is_public(route, public_paths, public_handlers) or renders_html(app, route) or _static(app, route):
                 continue

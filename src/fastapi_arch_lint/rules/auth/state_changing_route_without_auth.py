@@ -8,10 +8,10 @@ from fastapi_arch_lint.analysis.calls import call_target
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, IncludeStep, Route
 from fastapi_arch_lint.model.expr import Call, render, walk
-from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.http._common import writes
 from fastapi_arch_lint.rules._util import (
+    auth_uncertain,
     STATE_CHANGING,
     include_chain_text,
     memo,
@@ -109,10 +109,8 @@ class StateChangingRouteWithoutAuth(Rule):
     def check(self, app: AppModel) -> Iterator[Finding]:
         public_paths = self.options["public-routes"]
         public_handlers = self.options["public-handlers"]
-        # what the model could not resolve above a route may attach its auth: quiet there (review's line says so)
-        uncertain = {(r.app, r.methods, r.path, r.handler.qualname) for r in memo(app, auth_uncertain_routes)}
         for route in unique_routes(app):
-            if (route.app, route.methods, route.path, route.handler.qualname) in uncertain:
+            if auth_uncertain(app, route):
                 continue
             # optional auth (``auto_error=False``, ``optional=True``) lets anonymous requests through: it is
             # not authentication unless a required way reaches the route too

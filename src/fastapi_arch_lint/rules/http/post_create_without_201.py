@@ -13,7 +13,7 @@ from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._house import app_label, detect, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules._html import renders_html
-from fastapi_arch_lint.rules._util import is_param, pydantic_model, route_entity, route_related, segments
+from fastapi_arch_lint.rules._util import is_param, own_decorator, pydantic_model, route_entity, route_related, segments
 from fastapi_arch_lint.rules.http._common import (
     BOOKKEEPING,
     call_site_of,
@@ -73,14 +73,8 @@ def _fix(app: AppModel, route: Route) -> Fix | None:
     ``from fastapi import status``. Unsafe: clients see another status code. Only for a decorator of the
     handler itself (a route registered by hand, in a loop or a helper is left alone)."""
     at = route.registered
-    if at.path != route.handler.path:
-        return None
-    decorators = [d for d in route.handler.fact.decorators if d.pos.line == at.line and isinstance(d.expr, Call)]
-    if len(decorators) != 1:
-        return None
-    call = decorators[0].expr
-    assert isinstance(call, Call)
-    if call.starred:
+    call = own_decorator(route)
+    if call is None or call.starred:
         return None  # ``**options`` may hold a status code of its own
     if _status_name_taken(app, route):
         return Fix("set `status_code=201` on the decorator",

@@ -13,9 +13,8 @@ from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, PydanticModel, Route
 from fastapi_arch_lint.model.expr import Attr, BinOp, BoolOp, Call, Cond, DictExpr, Expr, FStr, Name, Seq, Subscript, render, walk
 from fastapi_arch_lint.model.facts import ExceptFact
-from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import memo, pydantic_model, route_entity, route_related, unique_routes
+from fastapi_arch_lint.rules._util import auth_uncertain, memo, pydantic_model, route_entity, route_related, unique_routes
 from fastapi_arch_lint.rules.auth._common import admins_only, dependency_functions, handler_name, privileged
 
 # calls whose result carries their argument whole into a response
@@ -401,7 +400,7 @@ class DebugEndpointLeak(Rule):
                           else f"; any caller who authenticates ({via.describe()}) gets it" if via is not None
                           else f"; authentication on the route is optional ({optional.describe()}): a caller without "
                                "credentials may get it" if optional is not None
-                          else "" if _key(route) in memo(app, _auth_uncertain)  # a dependency that did not resolve
+                          else "" if auth_uncertain(app, route)  # a dependency that did not resolve
                           else "; no authentication reaches the route: anyone gets it")
             more = f" (and {len(set(r.path for r in routes)) - 1} more routes)" if len(set(r.path for r in routes)) > 1 else ""
             yield self.finding(
@@ -471,11 +470,3 @@ def _broad_exception_handlers(app: AppModel) -> list[Function]:
                 out[t] = app.functions[t]
     return list(out.values())
 
-
-def _key(route: Route) -> tuple[object, ...]:
-    return (route.app, route.methods, route.path, route.handler.qualname)
-
-
-def _auth_uncertain(app: AppModel) -> frozenset[tuple[object, ...]]:
-    """Routes whose auth the model may not show (an unresolved dependency or include on their way)."""
-    return frozenset(_key(r) for r in auth_uncertain_routes(app))

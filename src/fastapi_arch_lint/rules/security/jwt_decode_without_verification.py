@@ -80,8 +80,7 @@ def _metadata_only(fn: Function | None, assigned: str | None) -> list[str]:
     exprs += [a.value for a in f.scope.assigns if a.target != assigned]
     exprs += [r.value for r in f.scope.returns] + [r.expr for r in f.raises]
     exprs += [x for c in f.compares for x in (c.left, c.right)]
-    if any(t == assigned for t in (a.target for a in f.scope.assigns)) and \
-            sum(1 for a in f.scope.assigns if a.target == assigned) > 1:
+    if sum(1 for a in f.scope.assigns if a.target == assigned) > 1:
         return []  # bound again: not one value to follow
     if not all(ok(e) for e in exprs) or any(k[0] == assigned and k[1] not in METADATA_CLAIMS for k in f.subscripts):
         return []
@@ -116,6 +115,7 @@ class JwtDecodeWithoutVerification(Rule):
             if reason is None:
                 continue
             call = short_target(cc.target or "jwt.decode")
+            entity = f"{cc.function.qualname if cc.function else cc.module}:{call}"
             token = cc.call.arg(0, "jwt") or cc.call.kwarg("token")
             if _is_id_token(token) and not _from_request(app, cc, token):
                 yield self.finding(
@@ -127,7 +127,7 @@ class JwtDecodeWithoutVerification(Rule):
                     help="if a client can ever hand this token in (a mobile app's sign-in, a form post), verify it "
                          "with the provider's keys (`PyJWKClient`) and check `aud` and `iss`; otherwise say where "
                          "it comes from in a comment",
-                    entity=f"{cc.function.qualname if cc.function else cc.module}:{call}",
+                    entity=entity,
                     severity=Severity.INFO, confidence=Confidence.MEDIUM,
                 )
                 continue
@@ -142,7 +142,7 @@ class JwtDecodeWithoutVerification(Rule):
                     "token, it grants nothing",
                     help="keep it that way: never authorize on these claims; `jwt.decode(..., options={\"verify_"
                          "signature\": False})` is fine for an age in a log line or for the issuer before verifying",
-                    entity=f"{cc.function.qualname if cc.function else cc.module}:{call}",
+                    entity=entity,
                     severity=Severity.INFO, confidence=Confidence.MEDIUM,
                 )
                 continue
@@ -153,5 +153,5 @@ class JwtDecodeWithoutVerification(Rule):
                 help="verify every token you act on: pass the key and `algorithms=[\"HS256\"]` (or your one "
                      "asymmetric algorithm) and keep `verify_signature` on; to peek at an untrusted header use "
                      "`jwt.get_unverified_header()` and never authorize on it",
-                entity=f"{cc.function.qualname if cc.function else cc.module}:{call}",
+                entity=entity,
             )
