@@ -211,16 +211,7 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
     result.findings = [f for f in result.findings if f.confidence.rank >= least_sure.rank]
     if write_baseline:
         _write_baseline(Path(write_baseline), result.findings)
-    if known is not None:
-        from fastapi_arch_lint.baseline import new_findings
-
-        result.findings = new_findings(result.findings, known)
-    if changed is not None:
-        result.findings, result.diagnostics = changed.filter(result.findings, result.diagnostics)
-    if report_only is not None:
-        result.findings = [f for f in result.findings if Path(f.path).resolve() in report_only]
-        result.diagnostics = [d for d in result.diagnostics
-                              if d.path.startswith("<") or Path(d.path).resolve() in report_only]
+    result = _reported_again(result, least_sure, known, changed, report_only)
     fixed_line = None
     if fix or show_diff:  # only the reported findings are fixed (not those under `# noqa`, ignored or baselined)
         from fastapi_arch_lint.engine import fix_findings
@@ -291,8 +282,9 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
 
 
 def _reported_again(result, least_sure, known, changed, report_only):  # type: ignore[no-untyped-def]
-    """The filters ``review`` applies to what it reports (keep them in step), for the review after
-    ``--fix``; ``--write-baseline`` cannot be combined with ``--fix``."""
+    """The filters ``review`` applies to what it reports, on its result and on the review after ``--fix``
+    (``--write-baseline``, which records the findings before the baseline and the changed-lines filters,
+    cannot be combined with ``--fix``)."""
     result.findings = [f for f in result.findings if f.confidence.rank >= least_sure.rank]
     if known is not None:
         from fastapi_arch_lint.baseline import new_findings
