@@ -164,10 +164,21 @@ def test_open_publishes_the_projects_findings(client: Client, project: Path) -> 
     assert fal201["range"]["start"] == {"line": 49, "character": 0}
 
 
+def open_billing(client: Client, project: Path) -> str:
+    """Open the billing router as on disk and wait for its analysis: a test that needs the document open
+    must not rely on an earlier test having opened it (a ``-k`` selection runs it alone)."""
+    path = project / BILLING
+    uri = path.as_uri()
+    client.notify("textDocument/didOpen", {"textDocument": {
+        "uri": uri, "languageId": "python", "version": 1, "text": path.read_text()}})
+    client.diagnostics(uri, lambda ds: "FAL201" in codes_at(ds, 50))
+    return uri
+
+
 def test_code_action_offers_the_findings_fix(client: Client, project: Path) -> None:
     """``review --fix``'s fix as a quick fix: FAL201's ``status_code`` on the decorator, as an edit of the lines
     it replaces in the editor's text; unsafe (a status code changes behaviour), so not the preferred action."""
-    uri = (project / BILLING).as_uri()
+    uri = open_billing(client, project)
     line = '@router.post("/invoices/{invoice_id}/payments", response_model=InvoiceRead)'
     fal201 = {"range": {"start": {"line": 49, "character": 0}, "end": {"line": 49, "character": len(line)}},
               "severity": 2, "code": "FAL201", "source": "fastapi-arch-lint", "message": "..."}
@@ -184,7 +195,7 @@ def test_code_action_offers_the_findings_fix(client: Client, project: Path) -> N
 
 def test_a_change_that_fixes_a_finding_clears_it(client: Client, project: Path) -> None:
     path = project / BILLING
-    uri = path.as_uri()
+    uri = open_billing(client, project)
     # line 50 (index 49): give the creating POST its 201, in the editor only
     old = '@router.post("/invoices/{invoice_id}/payments", response_model=InvoiceRead)'
     new = '@router.post("/invoices/{invoice_id}/payments", response_model=InvoiceRead, status_code=201)'
