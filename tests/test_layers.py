@@ -41,8 +41,8 @@ LAYERS: dict[str, frozenset[str]] = {
 }
 
 # the modules of ``link/``, each importing only modules listed before it
-LINK_ORDER = ("values", "knowledge", "project", "interpreter", "routerclasses", "schema", "dependencies", "callgraph", "callsites", "signatures",
-              "rejections", "auth", "middleware", "views", "blocks", "registrations", "routes", "answers", "build", "__init__")
+LINK_ORDER = ("values", "knowledge", "project", "classes", "interpreter", "routerclasses", "schema", "dependencies", "callgraph", "callsites", "signatures",
+              "rejections", "auth", "middleware", "views", "blocks", "registered", "registrations", "routes", "answers", "build", "__init__")
 LINK_MAX_LINES = 800
 
 

@@ -70,6 +70,9 @@ FIXTURE_APPS = [
     # imports, ``import a.b as c``, ``import a.b`` then ``a.b.router``; the app is re-exported by main.py
     FixtureApp("modules_app", "src", "shop.factory:app"),
     FixtureApp("registration_forms_app", ".", "app.main:app"),
+    # routers kept on instances (``self.router``), a server class registering through ``self`` methods,
+    # a test module registering on the server's app (its own instance at runtime: not served)
+    FixtureApp("instance_routers_app", ".", "app.server:app"),
 ]
 
 PARAMS = [pytest.param(f, id=f.name) for f in FIXTURE_APPS]

@@ -560,3 +560,60 @@ def test_factory_made_router_class_and_conditional_options(tmp_path: Path) -> No
     assert schemes(a) == {("GET", "/users"): True, ("GET", "/public"): False}
     assert [d.name for d in routes(a)[("GET", "/public")].dependencies] == ["app.security.get_db"]
     assert notes(a) == []
+
+
+# ---------------------------------------------------------------------------
+# routers kept on instances (the common patterns are in the oracle fixture ``instance_routers_app``)
+
+
+def test_self_router_a_subclass_replaces_stays_unresolved(tmp_path: Path) -> None:
+    """``self.router`` in a base class's method stands for whatever each subclass sets: when one sets
+    its own, which router the base registers on depends on the instance, so nothing is guessed."""
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import APIRouter, FastAPI
+
+            class Base:
+                def __init__(self):
+                    self.router = APIRouter(prefix="/base")
+                    self.router.add_api_route("/ping", self.ping)
+
+                def ping(self):
+                    return "pong"
+
+            class Special(Base):
+                def __init__(self):
+                    super().__init__()
+                    self.router = APIRouter(prefix="/special")
+
+            app = FastAPI()
+            app.include_router(Special().router)
+        """,
+    })
+    assert sorted(routes(a)) == []
+    assert ("included router `Special().router`", "`self.router` is set to 2 different values") in notes(a), notes(a)
+
+
+def test_self_attribute_set_to_two_values_is_not_guessed(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import APIRouter, FastAPI
+
+            class Views:
+                def __init__(self, public: bool):
+                    self.router = APIRouter(prefix="/open")
+                    if not public:
+                        self.router = APIRouter(prefix="/closed")
+                    self.router.add_api_route("/items", self.items)
+
+                def items(self):
+                    return []
+
+            app = FastAPI()
+            app.include_router(Views(True).router)
+        """,
+    })
+    assert sorted(routes(a)) == []
+    assert any("2 different values" in r for _, r in notes(a)), notes(a)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi_arch_lint.link.interpreter import Interpreter
-from fastapi_arch_lint.link.values import Env, VFunc, VParam
+from fastapi_arch_lint.link.values import Env, VClass, VFunc, VParam
 from fastapi_arch_lint.model.app import Loc, Spot
 from fastapi_arch_lint.model.expr import Attr, Call, Name
 from fastapi_arch_lint.model.paths import is_test_path
@@ -80,13 +80,41 @@ class CallSites:
         index.setdefault(name, []).append((made, env))
 
     def calls_of(self, fn: VFunc) -> list[tuple[Call, Env]]:
-        """The calls of ``fn`` in the project (a statement or an assignment), with the env each is in."""
+        """The calls of ``fn`` in the project (a statement or an assignment), with the env each is in; for a
+        method, also its calls through ``self`` in the methods of its class, its bases and its subclasses,
+        and for an ``__init__`` the calls of the classes it makes instances of."""
         out = []
         for call, env in self._index().get(fn.fact.name, ()):
             target = self.interp.eval(call.func, env)
-            if isinstance(target, VFunc) and target.fact is fn.fact:
+            if isinstance(target, VFunc) and target.fact is fn.fact or self._self_call(fn, call, env):
                 out.append((call, env))
+        owner = self.interp.project.owner(fn.fact) if fn.fact.name == "__init__" else None
+        for cls in [owner, *self.interp.subclasses(owner)] if owner is not None else ():
+            for call, env in self._index().get(cls.fact.name, ()):  # ``Resource(router)`` runs its ``__init__``
+                made = self.interp.eval(call.func, env)
+                init = self.interp.class_attr(made, "__init__", True) if isinstance(made, VClass) else None
+                if isinstance(init, VFunc) and init.fact is fn.fact and (call, env) not in out:
+                    out.append((call, env))
         return out
+
+    def _self_call(self, fn: VFunc, call: Call, env: Env) -> bool:
+        """Whether ``call`` is ``self.name(...)`` in a method of a class whose instances this calls ``fn``
+        on: the caller's own class finds ``fn`` by attribute lookup, or ``fn``'s class subclasses the
+        caller's and finds it first (an override that an inherited method calls)."""
+        f = call.func
+        if not (isinstance(f, Attr) and isinstance(f.value, Name) and env.functions and fn.fact.is_method):
+            return False
+        caller = env.functions[-1]
+        if not (caller.is_method and caller.params and caller.params[0].name == f.value.id != "cls"):
+            return False
+        mine, theirs = self.interp.project.owner(caller), self.interp.project.owner(fn.fact)
+        if mine is None or theirs is None:
+            return False
+        for cls in (mine, theirs) if mine.qualname in self.interp.bases(theirs) else (mine,):
+            found = self.interp.class_attr(cls, f.attr, True)
+            if isinstance(found, VFunc) and found.fact is fn.fact:
+                return True
+        return False
 
     def spot(self, call: Call, env: Env) -> Spot:
         """Where ``call``, made in ``env``, runs (a ``lifespan`` call: at startup, after the imports)."""

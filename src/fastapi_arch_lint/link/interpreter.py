@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from fastapi_arch_lint.link.classes import Classes
 from fastapi_arch_lint.link.project import Project, bound_at
 from fastapi_arch_lint.link.values import (
     BUILTIN_VALUES,
@@ -75,7 +76,7 @@ MAX_EVAL_DEPTH = 24
 _COLLECTIONS = frozenset({"builtins.frozenset", "builtins.set", "builtins.tuple", "builtins.list"})
 
 
-class Interpreter:
+class Interpreter(Classes):
     """Evaluates expressions of the project's facts to abstract values (``values``).
 
     ``canonical`` maps an external dotted name to the one name the library's object goes by (the
@@ -113,6 +114,7 @@ class Interpreter:
         self._guarded = False
         self._bases_cache: dict[str, tuple[str, ...]] = {}
         self._bases_open: set[str] = set()  # ``bases`` computations in progress (cycle guard)
+        self._subclasses: dict[str, list[VClass]] | None = None
 
     def guard_fired(self) -> None:
         """A component's own guard (a cycle) cut a computation short: what depends on it is not memoized."""
@@ -404,7 +406,7 @@ class Interpreter:
         if isinstance(expr, Call):
             return self.call(expr, env)
         if isinstance(expr, Attr):
-            return self.attr(self.eval(expr.value, env), expr.attr)
+            return self.attr(self.eval(expr.value, env), expr.attr, env)
         if isinstance(expr, Seq):
             return VSeq(tuple(self.eval(i, env) for i in expr.items))
         if isinstance(expr, FStr):
@@ -482,7 +484,7 @@ class Interpreter:
             return VUnknown(f"string annotation `{text}`")
         return self.eval(expr, env)
 
-    def attr(self, base: Value, name: str) -> Value:
+    def attr(self, base: Value, name: str, env: Env | None = None) -> Value:
         if isinstance(base, VModule):
             return self.module_attr(base.name, name)
         if isinstance(base, VExt):
@@ -491,42 +493,17 @@ class Interpreter:
             return self.class_attr(base, name, instance=False)
         if isinstance(base, VInst):
             if isinstance(base.cls, VClass):
-                return self.class_attr(base.cls, name, instance=True, inst=base)
+                return self.instance_attr(base.cls, name, base)
             if (base.cls.qualname, name) in self.same_object_attrs:
                 return base  # ``app.router.include_router`` is the app's own router
             return VUnknown(f"attribute `{name}` of a `{base.cls.qualname}` instance")
         if isinstance(base, VParam):
+            fn = base.func.fact
+            owner = self.project.owner(fn) if fn.is_method and fn.params and fn.params[0].name == base.name else None
+            if owner is not None:  # ``self.router`` in a method
+                return self.instance_attr(owner, name, None, of_self=True, env=env)
             return VUnknown(f"attribute of parameter `{base.name}`")
         return VUnknown(f"attribute `{name}`")
-
-    def class_attr(self, cls: VClass, name: str, instance: bool, inst: VInst | None = None,
-                   _seen: frozenset[str] = frozenset()) -> Value:
-        if cls.qualname in _seen:
-            self._guarded = True
-            return VUnknown("cyclic class hierarchy")
-        f = cls.fact.field(name)
-        if f is not None:
-            if f.value is None:
-                return VUnknown(f"`{cls.fact.name}.{name}` has no default")
-            v = self.eval(f.value, cls.env)
-            if isinstance(v, VInst) and ext_name(v.cls) in ("pydantic.Field", "sqlmodel.Field") and v.call:
-                default = v.call.arg(0, "default")
-                return self.eval(default, cls.env) if default is not None else VUnknown("Field without default")
-            return v
-        m = cls.fact.method(name)
-        if m is not None:
-            return VFunc(m, cls.env, cls)  # the class's env: a class made by a call keeps its arguments
-        if (nested := next((c for c in cls.fact.classes if c.name == name), None)) is not None:
-            return VClass(nested, cls.env)
-        for b in cls.fact.bases:
-            bv = self.eval(b, cls.env)
-            if isinstance(bv, VClass):
-                v = self.class_attr(bv, name, instance, inst, _seen | {cls.qualname})
-                if not isinstance(v, VUnknown):
-                    return v
-            elif isinstance(bv, VExt):
-                return VUnknown(f"attribute `{name}` inherited from `{bv.qualname}`") if instance else VExt(f"{bv.qualname}.{name}")
-        return VUnknown(f"`{cls.fact.name}` has no attribute `{name}`")
 
     def call(self, expr: Call, env: Env) -> Value:
         func = self.eval(expr.func, env)
@@ -648,58 +625,6 @@ class Interpreter:
             elif t == negated:
                 return False
         return True if certain else None
-
-    # -- class hierarchy -----------------------------------------------------
-    def bases(self, cls: VClass | VExt) -> tuple[str, ...]:
-        """Qualified names of all bases, transitively, the class itself first."""
-        if isinstance(cls, VExt):
-            return (cls.qualname,)
-        q = cls.qualname
-        cached = self._bases_cache.get(q)
-        if cached is not None:
-            if q in self._bases_open:  # a cyclic hierarchy: this is the cycle guard's partial answer
-                self._guarded = True
-            return cached
-        self._bases_cache[q] = (q,)  # cycle guard
-        self._bases_open.add(q)
-        out = [q]
-        for b in cls.fact.bases:
-            bv = self.eval(b, cls.env)
-            if isinstance(bv, VGeneric):
-                bv = bv.base
-            if isinstance(bv, (VClass, VExt)):
-                for n in self.bases(bv):
-                    if n not in out:
-                        out.append(n)
-            elif isinstance(bv, VInst) and isinstance(bv.cls, VExt):
-                out.append(bv.cls.qualname + "()")
-        result = tuple(out)
-        self._bases_cache[q] = result
-        self._bases_open.discard(q)
-        return result
-
-    def hierarchy(self, cls: VClass, limit: int = 40) -> tuple[list[VClass], list[VClass | VExt | VInst | None]]:
-        """``cls`` and its project bases, depth first in declaration order (enough for attribute lookup in
-        the usual mixin hierarchies), and the bases that are not project classes: the library classes
-        (``VExt``), instances of them used as bases (``declarative_base()``) and ``None`` for a base that
-        does not evaluate."""
-        classes: list[VClass] = []
-        other: list[VClass | VExt | VInst | None] = []
-        todo = [cls]
-        while todo and len(classes) < limit:
-            c = todo.pop(0)
-            if any(k.qualname == c.qualname for k in classes):
-                continue
-            classes.append(c)
-            for b in c.fact.bases:
-                bv = self.eval(b, c.env)
-                if isinstance(bv, VGeneric):
-                    bv = bv.base
-                if isinstance(bv, VClass):
-                    todo.append(bv)
-                else:
-                    other.append(bv if isinstance(bv, (VExt, VInst)) else None)
-        return classes, other
 
     # -- literal helpers -----------------------------------------------------
     def const(self, expr: Expr | None, env: Env) -> object:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from fastapi_arch_lint.link.values import Env, VClass, VFunc
-from fastapi_arch_lint.model.facts import ClassFact, FunctionFact, ImportFact, ModuleFacts, ParamFact, Scope
+from fastapi_arch_lint.model.expr import Name
+from fastapi_arch_lint.model.facts import AssignFact, ClassFact, FunctionFact, ImportFact, ModuleFacts, ParamFact, Scope
 
 
 class Project:
@@ -15,6 +16,8 @@ class Project:
         self._package_prefixes: set[str] | None = None
         self._symtabs: dict[int, dict[str, list[tuple[int, str, object]]]] = {}
         self._twice: dict[int, bool] = {}
+        self._owners: dict[int, VClass] | None = None
+        self._self_assigns: dict[int, dict[str, list[tuple[FunctionFact, AssignFact]]]] = {}
 
     def symtab(self, scope: Scope) -> dict[str, list[tuple[int, str, object]]]:
         """The names ``scope`` binds, each with its bindings ``(line, kind, fact)`` in line order."""
@@ -45,6 +48,28 @@ class Project:
         if got is None:
             names = {p.name for p in params}
             got = self._twice[id(scope)] = any(len(e) > 1 or n in names for n, e in self.symtab(scope).items())
+        return got
+
+    def owner(self, fn: FunctionFact) -> VClass | None:
+        """The class whose body defines the method ``fn``."""
+        if self._owners is None:
+            self._owners = {id(v.fact): v.cls for v, _ in self.functions() if v.cls is not None}
+        return self._owners.get(id(fn))
+
+    def self_assigns(self, cls: ClassFact) -> dict[str, list[tuple[FunctionFact, AssignFact]]]:
+        """What the methods of ``cls`` itself assign to attributes of their instance, by attribute name
+        (``self.router = APIRouter()`` in ``__init__``), with the method; not a class or static method's."""
+        got = self._self_assigns.get(id(cls))
+        if got is None:
+            got = self._self_assigns[id(cls)] = {}
+            for m in cls.methods:
+                if not (m.params and m.params[0].name != "cls" and m.params[0].kind == "positional") or any(
+                        isinstance(d.expr, Name) and d.expr.id in ("staticmethod", "classmethod") for d in m.decorators):
+                    continue
+                own = m.params[0].name + "."
+                for a in m.scope.assigns:
+                    if a.target.startswith(own) and "." not in a.target[len(own):] and not a.augmented:
+                        got.setdefault(a.target[len(own):], []).append((m, a))
         return got
 
     def path_of(self, module: str) -> str:

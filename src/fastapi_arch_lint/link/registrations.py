@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from fastapi_arch_lint.link.blocks import Blocks, Variant, names_in, shown, substitute
 from fastapi_arch_lint.link.callsites import CallSites, frame_of
@@ -18,6 +16,7 @@ from fastapi_arch_lint.link.knowledge import (
     ROUTER_CLASSES,
     canonical,
 )
+from fastapi_arch_lint.link.registered import FlatRoute, Include, RouteReg, RouterInfo, RouterOptions
 from fastapi_arch_lint.link.routerclasses import RouterClasses
 from fastapi_arch_lint.link.views import ClassViews, View
 from fastapi_arch_lint.link.values import (
@@ -53,87 +52,9 @@ from fastapi_arch_lint.model.expr import (
     render,
 )
 from fastapi_arch_lint.model.facts import ClassFact, FunctionFact, Scope
+from fastapi_arch_lint.model.paths import is_test_path
 
 # ---------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class RouteReg:
-    router: tuple[str, int, int]
-    path: str | None
-    path_expr: Expr | None
-    methods: tuple[str, ...]
-    kind: str
-    call: Call
-    handler: VFunc | None
-    loc: Loc
-    registration: str
-    # the dependencies a class-based view adds to its methods' routes (``self`` -> ``Depends(cls)``)
-    class_deps: tuple[tuple[Value, Loc], ...] = ()
-    conditions: tuple[str, ...] = ()  # the ``if`` conditions it is registered under (not statically certain)
-    env: Env | None = None  # where ``call`` is evaluated, when not where the handler is defined (a decorator's)
-    order: tuple[Spot, ...] = ()  # where it runs (after the helper calls that lead there), see ``Route.order_key``
-
-
-@dataclass(slots=True)
-class Include:
-    parent: tuple[str, int, int]
-    child: tuple[str, int, int]
-    prefix: str | None
-    prefix_expr: Expr | None
-    call: Call
-    env: Env
-    loc: Loc
-    child_inst: VInst | None = None  # the included router as this call makes it (a factory's arguments)
-    conditions: tuple[str, ...] = ()
-    order: tuple[Spot, ...] = ()  # where it runs (after the helper calls that lead there), see ``Route.order_key``
-
-
-@dataclass(slots=True)
-class RouterInfo:
-    inst: VInst
-    is_app: bool
-    name: str
-    loc: Loc
-    prefix: str
-    deps: list[tuple[Value, Expr, Loc]] = field(default_factory=list)
-    tags: tuple[str, ...] = ()
-    include_in_schema: bool = True
-    deprecated: bool = False
-    routes: list[RouteReg] = field(default_factory=list)
-    includes: list[Include] = field(default_factory=list)
-    mounts: list[Mount] = field(default_factory=list)
-    middleware: list[Middleware] = field(default_factory=list)
-    factory: str | None = None
-    prefix_ok: bool = True  # False when ``prefix=`` could not be resolved (its routes' paths are unknown)
-    # dependencies its ``route_class`` adds to every route registered on it
-    route_deps: list[tuple[Value, Expr, Loc]] = field(default_factory=list)
-
-
-class RouterOptions(NamedTuple):
-    """What a router applies to the routes beneath it."""
-
-    prefix: str
-    deps: list[tuple[Value, Expr, Loc]]
-    tags: tuple[str, ...]
-    include_in_schema: bool
-    deprecated: bool
-
-
-class FlatRoute(NamedTuple):
-    """A registration as an app serves it: its router's prefix and every include above it applied."""
-
-    reg: RouteReg
-    path: str  # the full path (prefixes joined as FastAPI joins them)
-    path_ok: bool  # False when a prefix or the path could not be resolved
-    deps: list[tuple[Value, str, Loc]]  # (dependency, level, where) from the app, includes and routers
-    tags: tuple[str, ...]
-    chain: tuple[IncludeStep, ...]  # the include_router calls from the app down, outermost first
-    in_schema: bool
-    deprecated: bool
-    router_prefix: str  # the prefix of the router the route is registered on
-    conditions: tuple[str, ...] = ()  # the conditions along the include chain and of the registration, outermost first
-    order: tuple[Spot, ...] = ()  # where the include calls and the registration run, outermost first (``Route.order_key``)
 
 
 _DECORATORS = frozenset(HTTP_METHODS) | {"api_route", "route", "websocket", "websocket_route", "middleware"}
@@ -245,6 +166,15 @@ class Registrations:
         return info
 
     # -- what a router class registers on itself ---------------------------------------
+    def _router_here(self, recv: Value, env: Env) -> RouterInfo | None:
+        """``router_of(recv)`` for a registration made in ``env``; None for one a test makes on an app or
+        router the shipped code creates: at runtime the test registers on an instance of its own."""
+        info = self.router_of(recv)
+        if info is not None and is_test_path(self.interp.path_of(env.module)) \
+                and not is_test_path(self.interp.path_of(info.inst.site[0])):
+            return None
+        return info
+
     def _self_registrations(self, info: RouterInfo, cls: VClass) -> None:
         """Routes and includes a router class's ``__init__`` (and the methods it calls on ``self``) registers
         on ``self``: ``self.add_api_route("/x", self.handler)``, ``@self.get("/x")`` over a nested function,
@@ -404,7 +334,7 @@ class Registrations:
             self.sites.at_each_call(recv, env, f"route decorator `@{render(expr.func)}`", loc,
                                     lambda e: self._decorator(expr, f, e, loc, handler))
             return None
-        info = self.router_of(recv)
+        info = self._router_here(recv, env)
         if info is None:
             if isinstance(recv, VUnknown) and method in HTTP_METHODS and expr.args:
                 self.interp.note(f"route decorator `@{render(expr.func)}`", recv.reason, env.module, loc.line)
@@ -523,7 +453,7 @@ class Registrations:
         if isinstance(recv, VParam):  # a helper's parameter: what each call passes
             self.sites.at_each_call(recv, env, f"`{render(call.func)}(...)`", loc, lambda e: self._stmt_call(call, e, loc))
             return
-        info = self.router_of(recv)
+        info = self._router_here(recv, env)
         if info is None:
             if isinstance(recv, VUnknown) and method == "include_router":
                 self.interp.note(f"`{render(call.func)}(...)`", recv.reason, env.module, loc.line)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from fastapi_arch_lint.link.auth import AuthFinder
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
-from fastapi_arch_lint.link.registrations import FlatRoute
+from fastapi_arch_lint.link.registered import FlatRoute
 from fastapi_arch_lint.link.schema import Schema
 from fastapi_arch_lint.link.signatures import Wrapped
 from fastapi_arch_lint.link.values import (
