@@ -1171,3 +1171,49 @@ def test_principal_flow_names_each_use(tmp_path: Path, monkeypatch: pytest.Monke
     assert not flows["/c/{invoice_id}"].checked and flows["/e/{invoice_id}"].checked
     found = ObjectIdWithoutOwnerCheck(None).check(model)
     assert [f.message.split("`")[1] for f in found] == ["GET /c/{invoice_id}"]
+
+
+def test_route_dependencies_a_factory_caller_hands_over_leave_auth_unresolved(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``@router.post(..., dependencies=route_dependencies)`` in a router factory: which dependencies run
+    is up to its caller (here picked by a setting read at runtime), so the route's auth is unresolved,
+    never "none"; its sibling without any still fires."""
+    files = {
+        "app/__init__.py": "",
+        "app/hooks.py": """
+            import os
+
+            from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException
+
+            def token_caller(authorization: str = Header("")) -> str:
+                if not authorization.startswith("Bearer "):
+                    raise HTTPException(status_code=401)
+                return authorization
+
+            def shared_secret(x_hook_secret: str = Header("")) -> None:
+                if x_hook_secret != os.environ["HOOK_SECRET"]:
+                    raise HTTPException(status_code=403)
+
+            def hook_router(route_dependencies: list) -> APIRouter:
+                router = APIRouter(prefix="/git")
+
+                @router.post("/webhook", dependencies=route_dependencies)
+                def receive_hook(payload: dict) -> dict:
+                    return {"received": True}
+
+                @router.post("/replay")
+                def replay(payload: dict) -> dict:
+                    return {"replayed": True}
+
+                return router
+
+            def git_hooks() -> APIRouter:
+                guard = token_caller if os.environ.get("HOOK_AUTH") == "token" else shared_secret
+                return hook_router([Depends(guard)])
+
+            app = FastAPI()
+            app.include_router(git_hooks())
+        """,
+    }
+    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)
+    assert [(f.line, f.message.split("`")[1]) for f in found] == [(22, "POST /git/replay")]

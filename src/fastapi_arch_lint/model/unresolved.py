@@ -126,7 +126,7 @@ def _unknown(route: Route) -> list[DependencyUse]:
 
 def affected_routes(model: AppModel, notes: Sequence[Unresolved]) -> list[Route]:
     """Routes whose path or auth depends on something unresolved: a prefix or path that did not
-    resolve, or a router, include or app (where it is created or called) with a note."""
+    resolve, or its registration, router, include or app (where it is created or called) with a note."""
     where = {(u.path, u.line) for u in notes}
     paths = {m.name: m.path for m in model.modules}
 
@@ -142,6 +142,7 @@ def affected_routes(model: AppModel, notes: Sequence[Unresolved]) -> list[Route]
         whole_app = bool(app_sites & where)
         for r in app.routes:
             if (whole_app or r.path_unresolved or site(r.router) in where
+                    or (r.registered.path, r.registered.line) in where  # its own ``dependencies=``
                     or any((s.path, s.line) in where for s in r.include_chain)
                     or _unknown(r)):
                 out.append(r)
