@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Related, Severity
@@ -39,6 +40,9 @@ def _returns_body(app: AppModel, route: Route, ret: ReturnFact) -> bool:
     value = ret.value
     if value is None or (isinstance(value, Const) and value.value is None):
         return False
+    if re.fullmatch(r"(?:[\w.]*\.)?HTTP_\d{3}_\w+", dotted(value) or "") or (
+            isinstance(value, Const) and value.value == route.status_code):
+        return False  # ``return status.HTTP_204_NO_CONTENT``: the status it answers anyway, no data is lost
     if isinstance(value, Call):
         target = _call_target(app, route, value)
         if target is None and (dotted(value.func) or "").endswith("Response"):
