@@ -1217,3 +1217,90 @@ def test_route_dependencies_a_factory_caller_hands_over_leave_auth_unresolved(
     }
     found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)
     assert [(f.line, f.message.split("`")[1]) for f in found] == [(22, "POST /git/replay")]
+
+
+def test_a_middleware_that_checks_the_admin_tree_apart_makes_its_routes_privileged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A middleware whose check (here in a function it calls) tests ``"/admin/" in request.url.path`` and
+    then wants another credential (the operator's key) gates the admin tree: FAL408 and FAL403 stay quiet
+    there, the same handler outside the tree is still reported."""
+    files = {
+        "app/__init__.py": "",
+        "app/models.py": """
+            from sqlalchemy import String
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class Account(Base):
+                __tablename__ = "accounts"
+
+                id: Mapped[int] = mapped_column(primary_key=True)
+                email: Mapped[str] = mapped_column(String(255))
+                is_admin: Mapped[bool] = mapped_column(default=False)
+        """,
+        "app/main.py": """
+            import os
+
+            from fastapi import FastAPI, HTTPException, Request
+            from fastapi.responses import JSONResponse
+            from sqlalchemy.orm import Session
+
+            from app.models import Account
+
+            ADMIN_KEY = os.environ["ADMIN_KEY"]
+            ADMIN_MARK = "/admin/"
+
+
+            def lookup(token: str) -> int | None:
+                return int(token) if token.isdigit() else None
+
+
+            def check_request(request: Request) -> None:
+                token = request.headers.get("Authorization", "")
+                if ADMIN_MARK in request.url.path:
+                    # the admin tree takes the operator's key, not a user's token
+                    if not token or token != ADMIN_KEY:
+                        raise HTTPException(status_code=401)
+                    request.state.admin = True
+                    return
+                if lookup(token) is None:
+                    raise HTTPException(status_code=401)
+
+
+            app = FastAPI()
+
+
+            @app.middleware("http")
+            async def authenticate(request: Request, call_next):
+                try:
+                    check_request(request)
+                except HTTPException:
+                    return JSONResponse(status_code=401, content={"detail": "Unauthorized"})
+                return await call_next(request)
+
+
+            @app.delete("/admin/accounts/{account_id}")
+            def remove_account(account_id: int) -> dict:
+                db = Session()
+                db.delete(db.get(Account, account_id))
+                db.commit()
+                return {"removed": account_id}
+
+
+            @app.delete("/accounts/{account_id}")
+            def close_account(account_id: int) -> dict:
+                db = Session()
+                db.delete(db.get(Account, account_id))
+                db.commit()
+                return {"closed": account_id}
+        """,
+    }
+    from fastapi_arch_lint.rules.auth.privileged_route_without_role_check import PrivilegedRouteWithoutRoleCheck
+
+    assert run(tmp_path, monkeypatch, PrivilegedRouteWithoutRoleCheck, files) == []
+    owner = run(tmp_path, monkeypatch, ObjectIdWithoutOwnerCheck, files)
+    assert [(f.line, f.message.split("`")[1]) for f in owner] == [(53, "DELETE /accounts/{account_id}")]

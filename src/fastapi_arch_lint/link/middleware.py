@@ -59,6 +59,9 @@ class _MwAuth:
     protect_prefixes: set[str] = field(default_factory=set)
     unresolved: list[str] = field(default_factory=list)
     unresolved_guard: bool = False  # a path test whose polarity or guarded paths are unknown
+    # path fragments the check (or a project function it calls) tests the path for (a substring or a
+    # prefix) and then does something of its own for: another credential, another rule
+    apart: set[str] = field(default_factory=set)
 
     def covers(self, path: str) -> bool:
         if self.unresolved_guard:
@@ -146,8 +149,10 @@ class MiddlewareAuth:
                     spec.path, spec.line, evidence=f"{spec.evidence}; the handler {check.evidence()}"))
             elif route.kind == "http" and spec.covers(full):
                 mounted = f"; reaches the app mounted at {prefix}" if prefix else ""
+                apart = next((f for f in sorted(spec.apart) if f in full), "")
+                mounted += f"; checks paths with `{apart}` apart" if apart else ""
                 vias.append(AuthVia("middleware", spec.name, spec.scheme, "app", (spec.name, *spec.chain),
-                                    spec.path, spec.line, evidence=spec.evidence + mounted))
+                                    spec.path, spec.line, evidence=spec.evidence + mounted, apart=apart))
         if len(vias) == len(route.auth.via):
             return route
         vias.sort(key=lambda v: (_LEVEL_ORDER.get(v.level, 5), v.chain))
@@ -207,6 +212,7 @@ class MiddlewareAuth:
                            "credential: a request without one is passed on")
         spec = _MwAuth("custom", name, "hand-written check", (fn.fact.name,) if fn.fact.name != name else (), path, line)
         self._path_rules(fn, nxt, spec, dict(m.values), cls)
+        spec.apart = self._checked_apart(fn, 0, set())
         parts = [check.evidence()]
         if spec.protect_exact or spec.protect_prefixes:
             parts.append("only guards " + ", ".join(sorted(spec.protect_exact) + [p + "*" for p in sorted(spec.protect_prefixes)]))
@@ -336,6 +342,33 @@ class MiddlewareAuth:
                 self.interp.note(f"path test `{text}` in middleware `{spec.name}`",
                           "not the condition of an `if`: the paths it exempts are not modelled", fn.env.module,
                           c.pos.line)
+
+    def _checked_apart(self, fn: VFunc, depth: int, seen: set[str]) -> set[str]:
+        """Literal fragments ``fn`` (or a project function it calls, two levels down) tests the request path
+        for (``"/admin/" in request.url.path``, ``path.startswith("/admin")``) in an ``if`` whose branch
+        calls or raises something: paths the check treats apart from the others."""
+        seen.add(fn.qualname)
+        env = self.interp.body_env(fn)
+        out: set[str] = set()
+        for g in fn.fact.guards:
+            if not (g.body_calls or g.body_raises):
+                continue
+            for _, atom in g.tests:
+                lit: Expr | None = None
+                if isinstance(atom, CompareFact) and atom.op == "in" and _is_path_expr(atom.right, set()):
+                    lit = atom.left
+                elif isinstance(atom, Call) and isinstance(atom.func, Attr) and atom.func.attr == "startswith" \
+                        and _is_path_expr(atom.func.value, set()) and atom.args:
+                    lit = atom.args[0]
+                v = self.interp.eval(lit, env) if lit is not None else None
+                if isinstance(v, VConst) and isinstance(v.value, str) and v.value.strip("/"):
+                    out.add(v.value)
+        if depth < 2:
+            for site in fn.fact.calls:
+                callee = self.interp.functions_by_name().get(self.auth.calls.safe_callee(fn, site.call, env) or "")
+                if callee is not None and callee.qualname not in seen:
+                    out |= self._checked_apart(callee, depth + 1, seen)
+        return out
 
     def _path_test(self, atom: "CompareFact | Expr", neg: bool, path_names: set[str], env: Env, fn: VFunc,
                    values: dict[str, object], cls: VClass | None

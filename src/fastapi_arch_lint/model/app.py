@@ -58,6 +58,9 @@ class AuthVia:
     # why a non-scheme way counts as auth: "reads request.headers['Authorization']; raises 401",
     # "configured in auth-decorators", "exempts /health, /login" (middleware)
     evidence: str = ""
+    # a middleware's check of its own for this route's path (``if "/admin/" in request.url.path:`` then
+    # another credential): the path fragment tested; who may call is then not "any authenticated user"
+    apart: str = ""
 
     def describe(self) -> str:
         through = " -> ".join(self.chain) if self.chain else self.name

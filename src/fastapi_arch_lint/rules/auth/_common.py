@@ -273,6 +273,9 @@ def privileged(app: AppModel, route: Route) -> str | None:
             if PRIVILEGED_SCOPES.search(s):
                 return f"the scope `{s}`"
     for v in route.auth.via:
+        if v.apart and PRIVILEGE_RE.search(v.apart.strip("/")):
+            # ``if "/admin/" in request.url.path:`` then another credential: an admin gate in the middleware
+            return f"`{v.name}`, which checks paths with `{v.apart}` apart"
         for n in (v.name, *v.chain):
             if PRIVILEGE_RE.search(n) and short(n).removesuffix("()") not in everyone:
                 return f"`{n}`"  # ``admin_token_header``, ``require_admin``: an admin credential or check
