@@ -136,29 +136,52 @@ def _job_evidence(app: AppModel, fn: Function) -> str | None:
     return None
 
 
-def caller_outside_requests(app: AppModel, fn: Function, depth: int = 6) -> tuple[str, str] | None:
+def caller_outside_requests(app: AppModel, fn: Function, depth: int = 6,
+                            raises: frozenset[int] | None = None) -> tuple[str, str] | None:
     """A project function that calls ``fn`` (directly or through others, up to ``depth`` calls), that no
     request is shown to run, and that the code shows to run outside requests (a background task, a queue
     consumer, a scheduled job, a CLI command), with why. A caller that is merely not shown reachable (a
-    call the linker did not resolve) does not count; test code does not either. None when none is found."""
+    call the linker did not resolve) does not count; test code does not either. None when none is found.
+
+    ``raises`` (indexes into ``fn``'s raises) are what the walk is about: a call whose arguments rule
+    them all out (``install(..., validate=False)`` over ``if validate: raise ...``) is no way to them,
+    and likewise one that rules out every call leading on up the path (``Function.ruled_out``)."""
     callers = memo(app, _callers)
     reachable = memo(app, _request_reachable)
     seen = {fn.qualname}
-    frontier = [fn.qualname]
+    # each function on the frontier, with what the walk needs it to run: its raises or calls (indexes)
+    frontier: list[tuple[str, frozenset[int] | None, bool]] = [(fn.qualname, raises, True)]
     for _ in range(depth):
-        nxt: list[str] = []
-        for name in frontier:
+        nxt: list[tuple[str, frozenset[int] | None, bool]] = []
+        for name, needed, are_raises in frontier:
             for caller in callers.get(name, ()):
                 if caller in seen:
                     continue
-                seen.add(caller)
                 cf = app.functions.get(caller)
                 if cf is None or is_test_path(cf.path):
                     continue
+                ways = _ways(cf, name, needed, are_raises)
+                if not ways:
+                    continue  # every call it makes rules out what the walk is after
+                seen.add(caller)
                 if caller not in reachable:
                     why = _job_evidence(app, cf)
                     if why:
                         return caller, why
-                nxt.append(caller)
+                nxt.append((caller, ways, False))
         frontier = nxt
     return None
+
+
+def _ways(caller: Function, callee: str, needed: frozenset[int] | None, are_raises: bool) -> frozenset[int]:
+    """The calls of ``caller`` into ``callee`` (indexes) that leave some of ``needed`` (the callee's raises or
+    calls, all when None) able to run. A call of a class (its ``__init__``) is taken as it is."""
+    out: set[int] = set()
+    for i, (_site, target) in enumerate(caller.calls):
+        if target != callee and not (target and callee.startswith(target + ".")):
+            continue
+        off_calls, off_raises = caller.rules_out(i) if target == callee else (frozenset(), frozenset())
+        off = off_raises if are_raises else off_calls
+        if needed is None or not needed <= off:
+            out.add(i)
+    return frozenset(out)

@@ -41,6 +41,7 @@ from fastapi_arch_lint.link.values import (
     VClass,
     VConst,
     VExt,
+    VFunc,
     VInst,
     VSeq,
 )
@@ -59,7 +60,7 @@ from fastapi_arch_lint.model.expr import (
     FStr,
     render,
 )
-from fastapi_arch_lint.model.facts import ModuleFacts
+from fastapi_arch_lint.model.facts import CallSite, ModuleFacts
 
 
 class Linker:
@@ -152,10 +153,12 @@ class Linker:
         ]
         models, tables = self.schema.build_models()
         functions: dict[str, Function] = {}
+        by_qualname = {fv.qualname: fv for fv, _ in self.interp.all_functions()}
         for fv, cls_name in self.interp.all_functions():
             env = self.interp.body_env(fv)  # once per function, not per call site
             calls = tuple((site, self.calls.safe_callee(fv, site.call, env)) for site in fv.fact.calls)
-            functions[fv.qualname] = Function(fv.qualname, fv.env.module, self.interp.path_of(fv.env.module), fv.fact, calls, cls_name)
+            functions[fv.qualname] = Function(fv.qualname, fv.env.module, self.interp.path_of(fv.env.module), fv.fact,
+                                              calls, cls_name, self._ruled_out(calls, by_qualname, env))
         classes = {}
         class_bases = {}
         for cls, path in self.interp.all_classes():
@@ -176,6 +179,24 @@ class Linker:
             functions=functions, classes=classes, class_bases=class_bases, constants=constants,
         )
         return attach(self.interp, model)  # module- and class-level calls, and the answers about values
+
+    def _ruled_out(self, calls: tuple[tuple[CallSite, str | None], ...], by_qualname: dict[str, VFunc],
+                   env: Env) -> tuple[tuple[int, tuple[int, ...], tuple[int, ...]], ...]:
+        """For each call of a project function whose arguments (or the defaults it leaves) decide some of
+        the callee's ``if`` tests: the callee's calls and raises in the branches that never run then."""
+        out: list[tuple[int, tuple[int, ...], tuple[int, ...]]] = []
+        for i, (site, target) in enumerate(calls):
+            callee = by_qualname.get(target) if target else None
+            if callee is None or not callee.fact.guards:
+                continue
+            try:
+                off_calls, off_raises = self.calls.ruled_out(
+                    callee.fact, self.calls.folded(callee.fact, self.calls.call_env(callee, site.call, env)))
+            except RecursionError:
+                continue
+            if off_calls or off_raises:
+                out.append((i, tuple(sorted(off_calls)), tuple(sorted(off_raises))))
+        return tuple(out)
 
 
 def link(modules: Sequence[ModuleFacts], auth_names: Mapping[str, Sequence[str]] | None = None) -> AppModel:

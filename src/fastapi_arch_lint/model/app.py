@@ -393,6 +393,17 @@ class Function:
     # (call site, resolved target) — a project qualname, an external dotted name, or None
     calls: tuple[tuple[CallSite, str | None], ...]
     class_name: str | None = None
+    # for a call (index into ``calls``) of a project function whose arguments decide some of the callee's
+    # ``if`` tests (``install(..., validate=False)`` and ``if validate: check(...)``): the callee's calls and
+    # raises (indexes into its ``fact.calls`` and ``fact.raises``) in the branches that never run then
+    ruled_out: tuple[tuple[int, tuple[int, ...], tuple[int, ...]], ...] = ()
+
+    def rules_out(self, index: int) -> tuple[frozenset[int], frozenset[int]]:
+        """The callee's calls and raises that the call at ``index`` never lets run."""
+        for i, calls, raises in self.ruled_out:
+            if i == index:
+                return frozenset(calls), frozenset(raises)
+        return frozenset(), frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, Route
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Seq, dotted, walk
+from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, Expr, Name, Seq, Subscript, dotted, walk
 from fastapi_arch_lint.rules._util import memo
 
 # paths that are public by nature: issuing credentials, recovering them, probes
@@ -298,12 +298,61 @@ SIGNATURE_CHECK_RE = re.compile(
 )
 
 
+# how many calls down from the handler or a dependency a signature check is looked for: a verifier often
+# dispatches to the provider's own check, which compares through a small helper (``_same(a, b)``)
+SIGNATURE_DEPTH = 3
+
+
 def verifies_signature(app: AppModel, route: Route) -> bool:
-    for fn in reachable_functions(app, [route.handler.qualname], depth=2).values():
-        for site in fn.fact.calls:
-            if SIGNATURE_CHECK_RE.match(func_name(site.call)):
-                return True
+    """The handler, or a dependency of the route, checks a signature: itself, or a few calls down, also
+    through a module-level table of verifiers (``check = VERIFIERS.get(provider)`` then ``check(...)``)."""
+    start = [route.handler.qualname, *(d.name for d in route.dependencies if d.kind == "function")]
+    seen: set[str] = set()
+    frontier = [q for q in dict.fromkeys(start) if q in app.functions]
+    for _ in range(SIGNATURE_DEPTH + 1):
+        nxt: list[str] = []
+        for q in frontier:
+            if q in seen:
+                continue
+            seen.add(q)
+            fn = app.functions[q]
+            for site, target in fn.calls:
+                if SIGNATURE_CHECK_RE.match(func_name(site.call)):
+                    return True
+                if target in app.functions:
+                    nxt.append(target)
+                elif target is None:
+                    nxt += dispatched(app, fn, site.call)
+        frontier = nxt
     return False
+
+
+def dispatched(app: AppModel, fn: Function, call: Call) -> list[str]:
+    """The project functions ``call`` may run when it calls a local looked up in a module-level dict
+    (``check = CHECKS.get(kind)`` or ``CHECKS[kind]``, then ``check(...)``): every function among the
+    dict's values."""
+    if not isinstance(call.func, Name):
+        return []
+    module = app.module(fn.module)
+    if module is None:
+        return []
+    tables: set[str] = set()
+    for a in fn.fact.scope.assigns:
+        if a.target != call.func.id or a.value is None:
+            continue
+        v = a.value
+        looked = v.func.value if isinstance(v, Call) and isinstance(v.func, Attr) and v.func.attr == "get" \
+            else v.value if isinstance(v, Subscript) else None
+        if isinstance(looked, Name):
+            tables.add(looked.id)
+    out: list[str] = []
+    for a in module.facts.scope.assigns:
+        if a.target in tables and isinstance(a.value, DictExpr):
+            for v in a.value.values:
+                q = f"{fn.module}.{v.id}" if isinstance(v, Name) else None
+                if q in app.functions:
+                    out.append(q)
+    return out
 
 
 def handler_credential_reads(route: Route) -> list[tuple[Function | Handler | None, str]]:

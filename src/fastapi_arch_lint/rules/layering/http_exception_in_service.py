@@ -106,7 +106,9 @@ class HttpExceptionInService(Rule):
                       if not (fn.module in auth_edge and AUTH_STATUS.search(status))]
             if not raised:
                 continue
-            outside = caller_outside_requests(app, fn)
+            at = {(line, col) for line, col, _, _ in raised}
+            outside = caller_outside_requests(app, fn, raises=frozenset(
+                i for i, r in enumerate(fn.fact.raises) if (r.pos.line, r.pos.col) in at))
             if outside:
                 why = (f"and `{_short(outside[0])}` ({outside[1]}; no request is shown to run it) calls it: "
                        "there the exception means nothing")

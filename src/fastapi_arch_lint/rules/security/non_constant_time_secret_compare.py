@@ -8,6 +8,7 @@ from fastapi_arch_lint.analysis.calls import is_test_path
 from fastapi_arch_lint.analysis.index import pydantic_model
 from fastapi_arch_lint.analysis.names import is_compared_secret, last_identifier, words
 from fastapi_arch_lint.analysis.reach import is_request_reachable
+from fastapi_arch_lint.analysis.taint import contexts
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscript, render
@@ -165,6 +166,62 @@ def _origin(fn: Function, e: Expr, line: int) -> Expr:
     return e
 
 
+def _load(fn: Function, name: str, line: int) -> Call | None:
+    """The call whose result the local ``name`` holds at ``line``: assigned once, before it, from a call
+    (``current = await store.load(user.id)``): a record the server read, not a parameter."""
+    if any(p.name == name for p in fn.fact.params):
+        return None
+    made = [a for a in fn.fact.scope.assigns if a.target == name and a.pos.line < line]
+    if len(made) != 1 or made[0].augmented:
+        return None
+    site = next((s for s, _ in fn.calls if s.assigned_to == name and s.pos.line == made[0].pos.line), None)
+    return site.call if site is not None else None
+
+
+def _caller_data(app: AppModel, fn: Function, param: str) -> bool:
+    """A request's data reaches ``param`` of ``fn``: a route's request parameter, or one a handler passes
+    request data to (the taint contexts)."""
+    return any(ctx.function.qualname == fn.qualname and param in ctx.env for ctx in contexts(app))
+
+
+def _stored_pair(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
+    """Both sides are values the server holds, none a caller's guess: a record read again compared with
+    the copy in hand (``latest = load(user.id)`` against ``credential = credential or load(user.id)``, or
+    ``current = by_id(grant.id)`` against ``grant``, a parameter no request data reaches: did another
+    worker change it?), or a value loaded from a store against the cached copy this function refills
+    from it (``if stored != self._cached: self._cached = stored``: is the cache stale?)."""
+    line = cmp.pos.line
+    left, right = _origin(fn, cmp.left, line), _origin(fn, cmp.right, line)
+    for side, other in ((left, right), (right, left)):
+        root = _root(side)
+        if not isinstance(root, Name):
+            continue
+        load = _load(fn, root.id, line)
+        if load is None:
+            continue
+        # the cache slot (``self._cached``) this function refills with the loaded value
+        if isinstance(side, Name) and isinstance(other, Attr) and isinstance(_root(other), Name) \
+                and _root(other).id in ("self", "cls") and any(
+                    a.target == render(other, 200) and isinstance(a.value, Name) and a.value.id == side.id
+                    for a in fn.fact.scope.assigns):
+            return True
+        if not (isinstance(side, Attr) and isinstance(other, Attr) and side.attr == other.attr):
+            continue
+        oroot = _root(other)
+        if not isinstance(oroot, Name) or oroot.id == root.id:
+            continue
+        # the other record came from the same load (``credential = credential or load(user.id)``)
+        wanted = render(load, 200)
+        if any(a.target == oroot.id and _mentions(a.value, wanted) for a in fn.fact.scope.assigns):
+            return True
+        # the record was read again by the other's own key, and no request data reaches the other
+        keyed = any(isinstance(a, Attr) and isinstance(_root(a), Name) and _root(a).id == oroot.id
+                    for a in (*load.args, *(v for _, v in load.kwargs)))
+        if keyed and any(p.name == oroot.id for p in fn.fact.params) and not _caller_data(app, fn, oroot.id):
+            return True
+    return False
+
+
 def _no_timing_channel(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
     """The two sides are not an attacker's guess against a stored or configured secret: they are
     two fields of one payload, an object compared with itself, a value just written compared with
@@ -239,7 +296,8 @@ class NonConstantTimeSecretCompare(Rule):
                 if _is_column(cmp.left) or _is_column(cmp.right):
                     continue
                 found = _secret_side(cmp)
-                if found is None or _in_query(cmp, fn) or _no_timing_channel(app, fn, cmp):
+                if found is None or _in_query(cmp, fn) or _no_timing_channel(app, fn, cmp) \
+                        or _stored_pair(app, fn, cmp):
                     continue
                 name, side = found
                 timed = is_request_reachable(app, fn)

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from fastapi_arch_lint.analysis.calls import is_test_path
 from fastapi_arch_lint.analysis.taint import is_offline_module
+from fastapi_arch_lint.analysis.values import value
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
-from fastapi_arch_lint.model.expr import Call, DictExpr, Const, Expr, Name, walk
+from fastapi_arch_lint.model.expr import Attr, BinOp, Call, DictExpr, Const, Expr, FStr, Name, Subscript, walk
 from fastapi_arch_lint.model.facts import CallSite, Pos
 from fastapi_arch_lint.rule import Rule, register
 
@@ -112,6 +113,51 @@ def secret_uses(fn: Function, pos: Pos) -> tuple[list[Use], bool]:
     return uses, returned
 
 
+def _text(app: AppModel, fn: Function, expr: Expr | None, line: int, depth: int = 0) -> bool:
+    """``expr`` is text or a range of numbers: an alphabet a draw takes characters or digits from
+    (``ALPHABET``, ``string.digits``, ``range(10**5, 10**6)``). Also when the value cannot be known:
+    a name imported from elsewhere, a parameter of unknown type."""
+    if expr is None or depth > 3:
+        return True
+    if isinstance(expr, (Const, FStr)):
+        return isinstance(expr, FStr) or isinstance(expr.value, (str, bytes))
+    if isinstance(expr, BinOp):
+        return _text(app, fn, expr.left, line, depth + 1) or _text(app, fn, expr.right, line, depth + 1)
+    if isinstance(expr, Subscript):
+        return _text(app, fn, expr.value, line, depth + 1)
+    if isinstance(expr, Call):
+        return isinstance(expr.func, Name) and expr.func.id in ("range", "str", "bytes")
+    if isinstance(expr, Attr):
+        return isinstance(expr.value, Name) and expr.value.id == "string"
+    if not isinstance(expr, Name):
+        return False  # a comprehension, a list or tuple of items
+    known = value(app, expr, fn.module, fn, line)
+    if isinstance(known, (str, bytes, range)):
+        return True
+    local = [a.value for a in fn.fact.scope.assigns if a.target == expr.id and a.pos.line < line]
+    if local:
+        return any(_text(app, fn, v, line, depth + 1) for v in local)
+    param = next((p for p in fn.fact.params if p.name == expr.id), None)
+    if param is not None:
+        return param.annotation is None or _text(app, fn, param.annotation, line, depth + 1) \
+            or isinstance(param.annotation, Name) and param.annotation.id in ("str", "bytes")
+    module = app.module(fn.module)
+    held = [a.value for a in module.facts.scope.assigns if a.target == expr.id] if module is not None else []
+    return not held or any(_text(app, fn, v, line, depth + 1) for v in held)
+
+
+def is_pick(app: AppModel, fn: Function, site: CallSite, target: str) -> bool:
+    """``x = random.choice(backends)`` (or ``return random.choice(backends)``): one of the caller's own
+    items picked once, a model, a server, a replica to balance load over, not a secret drawn. A draw
+    takes characters or digits from an alphabet or a range, or repeats the pick (in a comprehension,
+    a loop); that still counts."""
+    if not target.endswith(".choice") or len(site.call.args) != 1:
+        return False
+    whole = any(a.value is not None and a.value == site.call and not a.augmented for a in fn.fact.scope.assigns) \
+        or any(r.value is not None and r.value == site.call for r in fn.fact.scope.returns)
+    return whole and not _text(app, fn, site.call.args[0], site.pos.line)
+
+
 @register
 class PredictableToken(Rule):
     code = "FAL535"
@@ -131,6 +177,8 @@ class PredictableToken(Rule):
             for site, target in fn.calls:
                 if not _is_random(target) or site.call.kwarg("weights") is not None or site.call.kwarg("cum_weights") is not None:
                     continue  # weighted sampling picks among outcomes; no secret is drawn that way
+                if is_pick(app, fn, site, target):
+                    continue
                 uses, returned = secret_uses(fn, site.pos)
                 confidence = None
                 if not uses and returned:
