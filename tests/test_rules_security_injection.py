@@ -1446,3 +1446,86 @@ def test_fal522_on_a_route_only_administrators_call_is_a_warning(tmp_path: Path,
     """}
     got = {(f.line, f.severity) for f in run(tmp_path, monkeypatch, ServerSideRequestForgery, files)}
     assert got == {(21, Severity.WARNING), (26, Severity.ERROR)}, got
+
+
+def test_fal525_pop_before_the_copy_and_owner_set_by_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two forms of a privileged field handled outside the copy: popped from the dump before it, and set by
+    the caller on the object the copying function returns. Each twin fires."""
+    found = run(tmp_path, monkeypatch, MassAssignment, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+            from sqlalchemy import ForeignKey, String
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+            app = FastAPI()
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class Member(Base):
+                __tablename__ = "members"
+                id: Mapped[int] = mapped_column(primary_key=True)
+                email: Mapped[str] = mapped_column(String(254))
+                password_hash: Mapped[str] = mapped_column(String(128))
+                role: Mapped[str] = mapped_column(String(20))
+
+
+            class Page(Base):
+                __tablename__ = "pages"
+                id: Mapped[int] = mapped_column(primary_key=True)
+                owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+                title: Mapped[str] = mapped_column(String(200))
+
+
+            class GuestIn(BaseModel):
+                email: str
+                nickname: str = ""
+                role: str = "guest"
+
+
+            class PageIn(BaseModel):
+                title: str
+                owner_id: int | None = None
+
+
+            def build_page(payload: PageIn) -> Page:
+                return Page(**payload.model_dump())  # twin: nothing sets the owner
+
+
+            def build_draft(payload: PageIn) -> Page:
+                return Page(**payload.model_dump())  # quiet: the caller sets the owner
+
+
+            @app.post("/guests", status_code=201)
+            def add_guest(payload: GuestIn) -> dict:
+                data = payload.model_dump()
+                data.pop("role", None)
+                return {"id": Member(**data, password_hash="").id}  # quiet: role popped
+
+
+            @app.post("/guests/quick", status_code=201)
+            def add_quick_guest(payload: GuestIn) -> dict:
+                data = payload.model_dump()
+                data.pop("nickname", None)
+                return {"id": Member(**data, password_hash="").id}  # twin: another key popped
+
+
+            @app.post("/drafts", status_code=201)
+            def add_draft(payload: PageIn) -> dict:
+                page = build_draft(payload)
+                page.owner_id = 1
+                return {"id": page.id}
+
+
+            @app.post("/pages", status_code=201)
+            def add_page(payload: PageIn) -> dict:
+                return {"id": build_page(payload).id}
+        """,
+    })
+    text = (tmp_path / "app/main.py").read_text().splitlines()
+    assert sorted(text[f.line - 1].split("#")[-1].strip() for f in found) == [
+        "twin: another key popped", "twin: nothing sets the owner"]

@@ -380,3 +380,64 @@ def admins_only(route: Route) -> str | None:
         if d.kind != "scheme" and ADMIN_NAME_RE.search(d.name.rsplit(".", 1)[-1]):
             return f"`{d.name.rsplit('.', 1)[-1]}`"
     return None
+
+
+# where a configured secret is read from: settings, configuration, the app's state, the environment
+CONFIGURED_PARTS = frozenset({"settings", "config", "conf", "cfg", "state", "environ", "getenv", "env"})
+CONSTANT_NAME_RE = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
+
+
+def _configured(fn: Function, e: Expr, _depth: int = 0) -> bool:
+    """``e`` is a value the deployment configures, not one the request carries: read from settings, config,
+    the app's state or the environment, an UPPER_CASE constant, or a local bound once to one of those."""
+    if isinstance(e, Name):
+        if CONSTANT_NAME_RE.match(e.id):
+            return True
+        binds = [a for a in fn.fact.scope.assigns if a.target == e.id]
+        return _depth < 2 and len(binds) == 1 and binds[0].value is not None and _configured(fn, binds[0].value, _depth + 1)
+    for x in walk(e):
+        if isinstance(x, Name) and (x.id in CONFIGURED_PARTS or CONSTANT_NAME_RE.match(x.id)):
+            return True
+        if isinstance(x, Attr) and (x.attr in CONFIGURED_PARTS or CONSTANT_NAME_RE.match(x.attr)):
+            return True
+        if isinstance(x, Const) and isinstance(x.value, str) and CONSTANT_NAME_RE.match(x.value):
+            return True  # ``getattr(app.state, "SERVICE_TOKEN")``
+    return False
+
+
+def shared_secret_gate(fn: Function) -> bool:
+    """A dependency that admits the holder of one configured secret and yields no principal: it compares the
+    credential with a configured value (``hmac.compare_digest(token, settings.SYNC_TOKEN)``, ``if key !=
+    API_KEY: raise``), rejects, and returns nothing about who called (``True``, ``None``, the credential)."""
+    params = {p.name for p in fn.fact.params}
+    if not fn.fact.raises:
+        return False
+    for r in fn.fact.scope.returns:
+        if r.value is not None and not isinstance(r.value, Const) and not (
+                isinstance(r.value, Name) and r.value.id in params):
+            return False
+    pairs: list[tuple[Expr, Expr]] = []
+    for site in fn.fact.calls:
+        if func_name(site.call) == "compare_digest" and len(site.call.args) == 2:
+            pairs.append((site.call.args[0], site.call.args[1]))
+    for c in fn.fact.compares:
+        if c.op in ("==", "!="):
+            pairs.append((c.left, c.right))
+    for a, b in pairs:
+        if isinstance(a, Const) or isinstance(b, Const):
+            continue
+        if _configured(fn, a) != _configured(fn, b):
+            return True
+    return False
+
+
+def shared_secret_only(app: AppModel, route: Route) -> bool:
+    """Every way the route is authenticated is a shared-secret gate (or a scheme that only feeds one): the
+    caller is a service holding the deployment's token, not one user among others."""
+    if not route.auth.via:
+        return False
+    gates = {f.qualname for f in dependency_functions(app, route) if shared_secret_gate(f)}
+    if not gates:
+        return False
+    names = {short(q) for q in gates} | gates
+    return all(v.name in names or (v.kind == "scheme" and names & set(v.chain)) for v in route.auth.via)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route, Table
-from fastapi_arch_lint.model.facts import Pos
+from fastapi_arch_lint.model.expr import Attr, Const, Name
+from fastapi_arch_lint.model.facts import CompareFact, Pos
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import memo, route_entity, unique_routes
 from fastapi_arch_lint.rules.auth._common import (
@@ -22,6 +23,7 @@ from fastapi_arch_lint.rules.auth._common import (
     privileged,
     reachable_functions,
     roots,
+    shared_secret_only,
 )
 from fastapi_arch_lint.rules.auth._principal import Flow, route_flow
 
@@ -134,6 +136,80 @@ def find_loads(app: AppModel, route: Route, ids: set[str], tables: dict[str, Tab
     return sorted(loads, key=lambda ld: (ld.pos.line, ld.pos.col))
 
 
+# a call that checks the caller's right to an object it is given: ``check_permission(user, doc)``,
+# ``ensure_can_edit(doc)``, ``authorize_access(doc, request)``
+PERMISSION_CALL_RE = re.compile(
+    r"(permission|authori[sz]|(^|_)access$|ownership|(^|_)owner$|(^|_)can_\w+|^can_|has_\w*(perm|access|role)|"
+    r"(^|_)(require|ensure|check|verify|assert)_\w*(owner|member|access|allowed))", re.I)
+
+
+def _object_checked(app: AppModel, route: Route, loads: list[Load], touched: set[str],
+                    tables: dict[str, Table]) -> bool:
+    """The object loaded by the id is checked after the lookup, by code that does not read the caller the
+    way ``route_flow`` follows it (a caller found inside a helper: ``authorized(doc, request)`` that
+    authenticates the request and compares the key's owner with ``doc.owner_id``): the handler hands the
+    loaded object to a permission-named call (``check_permission(user, doc)``), or an ``if`` that raises
+    compares an owner column of the object with another value (``if doc.owner_id != caller.id: raise``),
+    in the handler after the lookup or in a project function it passes the object to (two calls down)."""
+    fn = app.functions.get(route.handler.qualname)
+    if fn is None:
+        return False
+    at = {(s.pos.line, s.pos.col): s for s, _ in fn.calls}
+    held: dict[str, int] = {}
+    for ld in loads:
+        site = at.get((ld.pos.line, ld.pos.col))
+        if site is not None and site.assigned_to:
+            held.setdefault(site.assigned_to, ld.pos.line)
+    if not held:
+        return False
+    users = user_tables(app, route)
+    owners = {c for t in touched if t in tables for c in owner_columns(app, tables[t], users)}
+    return _checks_object(app, fn, held, owners, 2)
+
+
+def _checks_object(app: AppModel, fn, held: dict[str, int], owners: set[str], depth: int) -> bool:
+    fact = fn.fact
+    for g in fact.guards:
+        if not (g.body_raises or g.orelse_raises) or g.pos.line < min(held.values()):
+            continue
+        for _neg, atom in g.tests:
+            if isinstance(atom, CompareFact) and atom.op in ("==", "!=", "is", "is not", "in", "not in"):
+                for mine, other in ((atom.left, atom.right), (atom.right, atom.left)):
+                    if _owner_of(mine, held, owners) and not isinstance(other, Const) and not _holds(other, held):
+                        return True
+    for site, target in fn.calls:
+        line = site.pos.line
+        passed = [(i, a) for i, a in enumerate(site.call.args) if _holds(a, held)] + \
+                 [(k, a) for k, a in site.call.kwargs if k and _holds(a, held)]
+        if not passed or line < min(held.values()):
+            continue
+        if PERMISSION_CALL_RE.search(func_name(site.call)):
+            return True
+        callee = app.functions.get(target or "")
+        if callee is None or depth <= 1:
+            continue
+        params = [p.name for p in callee.fact.params if p.kind in ("positional", "keyword")]
+        if params and params[0] in ("self", "cls") and callee.fact.is_method:
+            params = params[1:]
+        inner = {}
+        for key, _a in passed:
+            name = params[key] if isinstance(key, int) and key < len(params) else key if isinstance(key, str) else None
+            if name in {p.name for p in callee.fact.params}:
+                inner[name] = 0
+        if inner and _checks_object(app, callee, inner, owners, depth - 1):
+            return True
+    return False
+
+
+def _holds(e, held: dict[str, int]) -> bool:
+    return isinstance(e, Name) and e.id in held
+
+
+def _owner_of(e, held: dict[str, int], owners: set[str]) -> bool:
+    """``doc.owner_id`` (an owner column of the loaded object, or one named like an owner)."""
+    return isinstance(e, Attr) and _holds(e.value, held) and (e.attr in owners or bool(OWNER_NAME_RE.search(e.attr)))
+
+
 USER_TABLE_NAMES = frozenset({"user", "users", "appuser", "appusers", "useraccount", "useraccounts"})
 # names a user table may have when it also holds a login (an email, a password hash): "accounts" is as
 # often a billing or payout account
@@ -218,6 +294,8 @@ class ObjectIdWithoutOwnerCheck(Rule):
         for route in unique_routes(app):
             if route.kind != "http" or not route.auth.via or route.privileged or privileged(app, route):
                 continue
+            if shared_secret_only(app, route):
+                continue  # a service holding the deployment's token sees every object by design: no owner to check
             own = {p.name for p in route.handler.fact.params}
             ids = {p for p in route.path_params if ID_PARAM_RE.search(p) and p in own}
             ids |= {p.name for p in route.params
@@ -239,6 +317,8 @@ class ObjectIdWithoutOwnerCheck(Rule):
             if flow.checked:
                 continue
             touched = {t for ld in loads for t in ld.tables}
+            if _object_checked(app, route, loads, touched, tables):
+                continue
             if set(route.methods) <= SAFE_METHODS:
                 if listed is None:
                     listed = listed_to_all(app, tables, project_loads)

@@ -97,6 +97,20 @@ def _words(text: str) -> list[str]:
     return [w for w in re.split(r"[-_.]", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text).lower()) if w]
 
 
+def _last_segment(route: Route) -> str:
+    """The route's last path segment, "" when there is none or it is a parameter."""
+    segs = segments(route.path)
+    last = segs[-1] if segs else ""
+    return "" if not last or is_param(last) else last
+
+
+def _plural(segment: str) -> bool:
+    """A plural noun ends the segment (``payout-accounts``), not one thing named in the plural (``settings``)."""
+    words = _words(segment) if segment else []
+    return bool(words) and words[-1] not in ONE_THING_PLURALS and (words[-1] in IRREGULAR_PLURALS or (
+        len(words[-1]) > 3 and words[-1].endswith("s") and not words[-1].endswith(NOT_PLURAL_ENDINGS)))
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     text: str
@@ -133,6 +147,8 @@ class PostCreateWithout201(Rule):
         # the POSTs that create: those answering 201, and those answering 200 with evidence of a creation
         created: list[Route] = []
         found: list[tuple[Route, Evidence]] = []
+        # the paths a DELETE also serves, with no id after them: one thing, which a POST there sets
+        removed = {(r.app, r.path) for r in registrations(app) if r.kind == "http" and "DELETE" in r.methods}
         for route in registrations(app):
             if route.kind != "http" or "POST" not in route.methods or renders_html(app, route):
                 continue
@@ -141,7 +157,7 @@ class PostCreateWithout201(Rule):
                 continue
             if route.status_code != 200:
                 continue
-            if self._is_action(route, actions) or self._sets_status(app, route):
+            if self._is_action(route, actions) or self._sets_status(app, route) or self._singleton(route, removed):
                 continue
             ev = self._evidence(app, route, ignore)
             if ev is not None:
@@ -202,15 +218,19 @@ class PostCreateWithout201(Rule):
         (``/payout-accounts``), or the decorator documents a 201 response it does not give."""
         if (route.app, route.path) in listed:
             return "listed"
-        segs = segments(route.path)
-        last = segs[-1] if segs else ""
-        words = _words(last) if last and not is_param(last) else []
-        if words and words[-1] not in ONE_THING_PLURALS and (words[-1] in IRREGULAR_PLURALS or (
-                len(words[-1]) > 3 and words[-1].endswith("s") and not words[-1].endswith(NOT_PLURAL_ENDINGS))):
+        if _plural(_last_segment(route)):
             return "plural"
         if _documents_201(route):
             return "documented"
         return None
+
+    @staticmethod
+    def _singleton(route: Route, removed: set[tuple[str, str]]) -> bool:
+        """The POST sets one thing rather than adding to a collection: the same path ends in a singular noun
+        and is also served by a DELETE (``POST``/``GET``/``DELETE /me/default-model``): the URL names the
+        resource itself, which the POST replaces (created the first time, updated after)."""
+        last = _last_segment(route)
+        return bool(last) and not _plural(last) and (route.app, route.path) in removed
 
     @staticmethod
     def _is_action(route: Route, actions: set[str]) -> bool:

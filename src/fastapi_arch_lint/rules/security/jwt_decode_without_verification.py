@@ -18,6 +18,7 @@ from fastapi_arch_lint.model.expr import (
     Name,
     Subscript,
     children,
+    render,
     walk,
 )
 from fastapi_arch_lint.rule import Rule, register
@@ -87,6 +88,50 @@ def _metadata_only(fn: Function | None, assigned: str | None) -> list[str]:
     return sorted(set(read))
 
 
+# the identity provider's endpoints that accept or refuse a token: what they answer proves it
+PROVIDER_CHECK_WORDS = ("userinfo", "user_info", "introspect", "tokeninfo", "token_info")
+LOG_CALLS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "print"})
+
+
+def _names_provider_check(e: Expr) -> bool:
+    """A call's name, or a URL or a name among its arguments, names a userinfo or introspection endpoint."""
+    for x in walk(e):
+        text = x.id if isinstance(x, Name) else x.attr if isinstance(x, Attr) else \
+            x.value if isinstance(x, Const) and isinstance(x.value, str) else None
+        if text and any(w in text.lower().replace("-", "_") for w in PROVIDER_CHECK_WORDS):
+            return True
+    return False
+
+
+def _proven_by_provider(fn: Function | None, token: Expr | None, line: int) -> bool:
+    """Before ``line``, the function sends the token to the identity provider's userinfo or introspection
+    endpoint (``client.userinfo(token={"access_token": token})``, ``httpx.get(USERINFO_URL, headers={
+    "Authorization": f"Bearer {token}"})``): the provider accepted it, so the decode only reads claims of a
+    token already proven. The token is followed through locals that hold it (``data = {"access_token": token}``)."""
+    if fn is None or token is None:
+        return False
+    shown = render(token)
+    held: set[str] = set()
+
+    def carries(e: Expr | None) -> bool:
+        return any(render(x) == shown or isinstance(x, Name) and x.id in held for x in walk(e))
+    for _ in range(2):
+        for a in fn.fact.scope.assigns:
+            if a.pos.line < line and a.target and "." not in a.target and carries(a.value):
+                held.add(a.target)
+    for site in fn.fact.calls:
+        call = site.call
+        if site.pos.line >= line or call is None:
+            continue
+        args = [*call.args, *(v for _, v in call.kwargs)]
+        name = call.func.attr if isinstance(call.func, Attr) else call.func.id if isinstance(call.func, Name) else ""
+        if name in LOG_CALLS:
+            continue  # ``log.warning("userinfo refused %s", token)`` says it, sends nothing
+        if any(carries(a) for a in args) and (_names_provider_check(call.func) or any(_names_provider_check(a) for a in args)):
+            return True
+    return False
+
+
 def _wanted(target: str | None) -> bool:
     """The targets of the calls ``check`` looks at (``iter_calls_to`` skips the others)."""
     return jwt_decode_library(target) is not None
@@ -131,6 +176,8 @@ class JwtDecodeWithoutVerification(Rule):
                     severity=Severity.INFO, confidence=Confidence.MEDIUM,
                 )
                 continue
+            if _proven_by_provider(cc.function, token, cc.line):
+                continue  # the provider's userinfo or introspection endpoint accepted the token first
             site = next((st for st, _ in cc.function.calls if st.call is cc.call), None) if cc.function else None
             meta = _metadata_only(cc.function, site.assigned_to if site is not None else None)
             if meta:

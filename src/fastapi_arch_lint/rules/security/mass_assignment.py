@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from fastapi_arch_lint.analysis.index import table_named
+from fastapi_arch_lint.analysis.index import route_entity, table_named
+from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.analysis.names import is_password_column
-from fastapi_arch_lint.analysis.taint import Context, Source, contexts
+from fastapi_arch_lint.analysis.taint import Context, Flow, Source, contexts
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Route, Table
 from fastapi_arch_lint.model.facts import CallSite, CompareFact
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, dotted, render, walk
+from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, Expr, Name, dotted, render, walk
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, pydantic_model
 from fastapi_arch_lint.rules.security._privileged_query import query_writes
@@ -78,14 +79,85 @@ def _object_table(app: AppModel, fn: Function, obj: Expr, line: int) -> Table | 
 
 def _read_attrs(app: AppModel, ctx: Context) -> set[str]:
     """Attribute chains read on the request path (the function, the calls that led to it, the handler):
-    ``payload.project_id`` read there is taken as the code looking at the field (checking it)."""
-    read: set[str] = set(ctx.function.fact.attributes)
-    for f_, _ in ctx.trail:
-        read |= f_.fact.attributes
+    ``payload.project_id`` read there is taken as the code looking at the field (checking it); so is a key
+    read of a dict (``changes["project_id"]``, ``changes.get("project_id")``), as ``changes.project_id``."""
+    fns = [ctx.function, *(f_ for f_, _ in ctx.trail)]
     handler = app.function(ctx.route.handler.qualname)
     if handler is not None:
-        read |= handler.fact.attributes
+        fns.append(handler)
+    read: set[str] = set()
+    for f_ in fns:
+        read |= f_.fact.attributes
+        read |= {f"{base}.{key}" for base, key in f_.fact.subscripts}
+        for site in f_.fact.calls:
+            c = site.call
+            if isinstance(c.func, Attr) and c.func.attr == "get" and c.args and isinstance(c.args[0], Const) \
+                    and isinstance(c.args[0].value, str):
+                read.add(f"{render(c.func.value)}.{c.args[0].value}")
     return read
+
+
+def _tested_fields(atom: CompareFact | Expr, carries: Callable[[Expr], bool]) -> set[str]:
+    """Fields of the request data an ``if`` test reads: ``payload.role``, ``payload.get("role")``,
+    ``"role" in payload`` (or ``in payload.keys()``)."""
+    out: set[str] = set()
+    exprs = [atom.left, atom.right] if isinstance(atom, CompareFact) else [atom]
+    if isinstance(atom, CompareFact) and atom.op in ("in", "not in") and isinstance(atom.left, Const) \
+            and isinstance(atom.left.value, str):
+        right = atom.right
+        if isinstance(right, Call) and isinstance(right.func, Attr) and right.func.attr == "keys":
+            right = right.func.value
+        if carries(right):
+            out.add(atom.left.value)
+    for e in exprs:
+        for x in walk(e):
+            if isinstance(x, Attr) and carries(x.value):
+                out.add(x.attr)
+            elif isinstance(x, Call) and isinstance(x.func, Attr) and x.func.attr == "get" and x.args \
+                    and isinstance(x.args[0], Const) and isinstance(x.args[0].value, str) and carries(x.func.value):
+                out.add(x.args[0].value)
+    return out
+
+
+def _bound_argument(site: CallSite, callee: Function, param: str) -> Expr | None:
+    """The argument ``site`` passes to ``callee``'s parameter ``param`` (``self``/``cls`` skipped)."""
+    found = site.call.kwarg(param)
+    if found is not None:
+        return found
+    positional = [p.name for p in callee.fact.params if p.kind == "positional"]
+    if callee.fact.is_method and positional and positional[0] in ("self", "cls"):
+        positional = positional[1:]
+    if param in positional and positional.index(param) < len(site.call.args):
+        return site.call.args[positional.index(param)]
+    return None
+
+
+def _parents(app: AppModel, ctx: Context) -> list[tuple[Function, Flow, int]]:
+    """The function of ``ctx`` and each one on the way from the handler, with its flow and the line up to
+    which it runs before the copy (the copy's own line in ``ctx``'s function, the call that led on in the
+    others), innermost first."""
+    index = memo(app, _context_index)
+    out: list[tuple[Function, Flow, int]] = []
+    trail = ctx.trail
+    cur: Context | None = ctx
+    while cur is not None and trail:
+        parent_fn, site = trail[-1]
+        trail = trail[:-1]
+        cur = index.get(_context_key(ctx.route, parent_fn, trail))
+        if cur is not None:
+            out.append((parent_fn, cur.flow, site.pos.line))
+    return out
+
+
+def _context_key(route: Route, fn: Function, trail: tuple[tuple[Function, CallSite], ...]) -> tuple:
+    return (route_entity(route), fn.qualname, tuple((f.qualname, s.pos.line, s.pos.col) for f, s in trail))
+
+
+def _context_index(app: AppModel) -> dict[tuple, Context]:
+    out: dict[tuple, Context] = {}
+    for c in contexts(app):
+        out.setdefault(_context_key(c.route, c.function, c.trail), c)
+    return out
 
 
 def _accepted(app: AppModel, src: Source, fields: list[str]) -> tuple[str, str, list[Related]]:
@@ -184,7 +256,8 @@ class MassAssignment(Rule):
                 loop = False
                 if hit is None and dump_iterated is not None and (target or render(func)) in ("builtins.setattr", "setattr") \
                         and len(call.args) >= 2 and not isinstance(call.args[1], Const) \
-                        and not self._keys_filtered(fn, call.args[1], dump_iterated):
+                        and not self._keys_filtered(fn, call.args[1], dump_iterated) \
+                        and not self._own_keys(app, ctx, privileged):
                     loop = True
                     hit = (dump_iterated, f"`setattr({render(call.args[0], 30)}, {render(call.args[1], 20)}, ...)` in a loop "
                                           f"over {'the dumped request model' if dump_iterated.shape == 'dump' else 'the client’s dict'}")
@@ -194,7 +267,7 @@ class MassAssignment(Rule):
                 key = (fn.path, line)
                 if key in reported:
                     continue
-                set_here = self._set_by_server(fn, site)
+                set_here = self._set_by_server(fn, site) | self._handled(app, ctx, site, src)
                 if self._raw_body(ctx, src):
                     # the client's JSON object as it came: every column is the client's to set
                     reported.add(key)
@@ -308,6 +381,49 @@ class MassAssignment(Rule):
         return out
 
     @staticmethod
+    def _handled(app: AppModel, ctx: Context, site: CallSite, src: Source) -> set[str]:
+        """Fields of the request data that the code on the way deals with before the copy, here or in the
+        functions that passed the data on: it overwrites them on the request object (``payload.owner_id =
+        user.id``), pops them (``payload.pop("role")``), or rejects a request that carries them (an ``if``
+        that reads the field and raises: ``if payload.is_admin and not user.is_admin: raise ...``,
+        ``if "role" in payload: raise ...``). After the copy: assigned on the object the copy returned to the
+        caller (``item = svc.build(payload)`` then ``item.owner_id = user.id``)."""
+        out: set[str] = set()
+        levels = [(ctx.function, ctx.flow, site.pos.line), *_parents(app, ctx)]
+        for fn, flow, limit in levels:
+            def carries(e: Expr, flow: Flow = flow, limit: int = limit) -> bool:
+                found = flow.raw(e, limit) if isinstance(e, Name) else None
+                return found is not None and found.param == src.param
+            for a in fn.fact.scope.assigns:
+                if a.pos.line < limit and not a.augmented and a.target.count(".") == 1:
+                    base, attr = a.target.split(".")
+                    if carries(Name(base)) and not any(isinstance(x, Attr) and x.attr == attr for x in walk(a.value)):
+                        out.add(attr)
+            for cs in fn.fact.calls:
+                c = cs.call
+                if cs.pos.line < limit and isinstance(c.func, Attr) and c.func.attr == "pop" and c.args \
+                        and isinstance(c.args[0], Const) and isinstance(c.args[0].value, str) and carries(c.func.value):
+                    out.add(c.args[0].value)
+            for g in fn.fact.guards:
+                if g.pos.line < limit and g.body_raises:
+                    for _negated, atom in g.tests:
+                        out |= _tested_fields(atom, carries)
+        out |= MassAssignment._set_on_result(app, ctx, site)
+        return out
+
+    @staticmethod
+    def _set_on_result(app: AppModel, ctx: Context, site: CallSite) -> set[str]:
+        """Attributes the caller assigns to the object the copy built and its function returned."""
+        fn = ctx.function
+        var = site.assigned_to
+        returned = any(isinstance(r.value, Call) and (r.value.line, r.value.col) == (site.call.line, site.call.col)
+                       or (var and isinstance(r.value, Name) and r.value.id == var) for r in fn.fact.scope.returns)
+        if not returned or not ctx.trail:
+            return set()
+        parent, call = ctx.trail[-1]
+        return MassAssignment._set_by_server(parent, call) - {k for k, _ in call.call.kwargs if k}
+
+    @staticmethod
     def _covered(field: str, set_here: set[str]) -> bool:
         """``organization_id`` is set by the server when the call also passes ``organization=`` (its relationship)."""
         return field in set_here or (field.endswith("_id") and field[:-3] in set_here)
@@ -400,6 +516,31 @@ class MassAssignment(Rule):
                 if isinstance(atom, CompareFact) and isinstance(atom.left, Name) and atom.left.id == key.id \
                         and atom.op in ("in", "not in") and src.param not in {n.split(".", 1)[0] for n in _names(atom.right)}:
                     return True
+        return False
+
+    @staticmethod
+    def _own_keys(app: AppModel, ctx: Context, privileged: set[str]) -> bool:
+        """The iterated dict is one the code wrote with literal keys, none privileged or a foreign key
+        (``svc.update(user.id, {"info": merged})`` into ``for k, v in updated.items(): setattr(row, k, v)``):
+        the client's data is in the values only, the keys are the code's own."""
+        fn = ctx.function
+        fks = {c.name for t in app.tables for c in t.columns if c.foreign_key or c.primary_key}
+        for site, _ in fn.calls:
+            func = site.call.func
+            if not (isinstance(func, Attr) and func.attr == "items" and not site.call.args
+                    and isinstance(func.value, Name)) or ctx.flow.raw(func.value, site.pos.line) is None:
+                continue
+            name = func.value.id
+            written: Expr | None = None
+            binds = [a for a in fn.fact.scope.assigns if a.target == name and a.pos.line < site.pos.line]
+            if len(binds) == 1 and not binds[0].augmented:
+                written = binds[0].value
+            elif not binds and ctx.trail:
+                written = _bound_argument(ctx.trail[-1][1], fn, name)
+            if not isinstance(written, DictExpr) or not written.keys:
+                return False
+            keys = [k.value if isinstance(k, Const) else None for k in written.keys]
+            return all(isinstance(k, str) and k.lower() not in privileged and k not in fks for k in keys)
         return False
 
     @staticmethod
