@@ -427,6 +427,41 @@ def test_bare_verb_segment_is_a_resource_name(tmp_path: Path, monkeypatch: pytes
     assert any("`get` in segment `get-user`" in f.message for f in found)
 
 
+HOUSE_VERB_FILES = {
+    "app/__init__.py": "",
+    "app/main.py": """
+        from fastapi import APIRouter, FastAPI
+
+        router = APIRouter()
+
+        @router.post("/documents/revisions/retrieve")
+        def retrieve_document(ref: str): ...
+
+        @router.post("/templates/revisions/retrieve")
+        def retrieve_template(ref: str): ...
+
+        @router.post("/folders/revisions/retrieve")
+        def retrieve_folder(ref: str): ...
+
+        @router.post("/folders/get-size")
+        def folder_size(ref: str): ...
+
+        app = FastAPI()
+        app.include_router(router)
+    """,
+}
+
+
+def test_a_verb_segment_used_in_three_places_is_said_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = sorted(run(tmp_path, monkeypatch, HOUSE_VERB_FILES, "FAL101"), key=lambda f: f.line)
+    assert [(f.line, f.severity.value) for f in found] == [(5, "info"), (14, "warning")]
+    assert "segment `retrieve` in 3 places" in found[0].message
+    assert [r.line for r in found[0].related] == [8, 11]
+    every = run(tmp_path, monkeypatch, HOUSE_VERB_FILES, "FAL101", {"house_style": False})
+    assert sorted((f.line, f.severity.value) for f in every) == [
+        (5, "warning"), (8, "warning"), (11, "warning"), (14, "warning")]
+
+
 # ---------------------------------------------------------------------------
 # FAL103 singular-collection-name
 

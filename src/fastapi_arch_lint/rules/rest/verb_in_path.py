@@ -9,6 +9,8 @@ from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Loc, Route
 from fastapi_arch_lint.model.paths import is_test_path
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._house import House, project_finding
+from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import is_param, route_entity, route_related, unique_routes
 from fastapi_arch_lint.rules.rest._common import segment_origin
@@ -29,6 +31,7 @@ NOUN_HEADS = frozenset({"preview", "previews", "history", "histories", "log", "l
 
 
 # a segment whose last word says that what follows are actions: ``/bulk-actions/delete``, ``/rpc/add``
+HOUSE_PLACES = 3  # naming decisions with the same verb segment that make it the API's convention
 ACTION_NAMESPACES = frozenset({"action", "actions", "command", "commands", "rpc"})
 
 
@@ -65,8 +68,10 @@ class VerbInPath(Rule):
     name = "verb-in-path"
     summary = "A path segment is a verb (`/get-user`, `/createOrder`): the HTTP method is the verb"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: f"once per verb segment the API uses in {HOUSE_PLACES} or more places: "
+                                       "its house style"}
     default_options = {"allow": ["login", "logout", "search", "refresh", "verify", "reset-password",
-                                 "change-password"]}
+                                 "change-password"], "house_style": True}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         allow = {a.lower() for a in self.options["allow"]}
@@ -97,8 +102,32 @@ class VerbInPath(Rule):
                     key, loc = (route.app, "/".join(parts[:index + 1]), seg), None
                 places.setdefault(key, (loc, []))[1].append((route, verb, where))
                 break
+        housed: set[str] = set()
+        if house_enabled(self.options):
+            # one verb the API uses in several naming decisions (``/revisions/retrieve`` under every
+            # resource, ``/add`` and ``/delete`` in every router) is its convention: said once
+            by_seg: dict[str, list[tuple[Loc, str]]] = {}
+            for key, (prefix_loc, routes) in places.items():
+                first = min((r for r, _, _ in routes), key=lambda r: (r.registered.path, r.registered.line))
+                by_seg.setdefault(str(key[-1]).lower(), []).append(
+                    (prefix_loc or first.registered, f"`{first.display()}`"))
+            for seg, where in sorted(by_seg.items()):
+                if len(where) < HOUSE_PLACES:
+                    continue
+                housed.add(seg)
+                yield project_finding(
+                    self, House(seg, len(where), len(where)), where,
+                    f"this API names actions with the segment `{seg}` in {len(where)} places (judged as its house "
+                    f"style: a verb segment is reported where the API uses it fewer than {HOUSE_PLACES} times)",
+                    help="resource nouns and HTTP methods (`DELETE /items/{id}`) are what REST clients and "
+                         "generated SDKs expect; if action segments are a deliberate convention, keep them "
+                         "consistent and document them. Set `house_style = false` to see each place",
+                    entity=f"verb {seg}",
+                )
         for key, (prefix_loc, routes) in places.items():
             seg = str(key[-1])
+            if seg.lower() in housed:
+                continue
             if prefix_loc is None:  # the first route in the source stands for the others
                 routes.sort(key=lambda r: (r[0].registered.path, r[0].registered.line, r[0].registered.col))
             route, verb, where = routes[0]
