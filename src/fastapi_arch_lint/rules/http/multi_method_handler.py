@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Related, Severity
@@ -31,6 +32,8 @@ class MultiMethodHandler(Rule):
         for route in registrations(app):
             if route.kind != "http" or renders_html(app, route):
                 continue  # a server-rendered form: GET shows it, POST submits it to the same handler
+            if re.search(r"\{\w+:path\}$", route.path):
+                continue  # ``/proxy/{path:path}``: a reverse proxy forwards every method to its upstream as is
             by_handler.setdefault((route.app, route.handler.qualname), []).append(route)
         for routes in by_handler.values():
             routes.sort(key=lambda r: (r.registered.path, r.registered.line))
