@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
@@ -18,6 +19,9 @@ DEFAULT_ALLOW = [
 # a route whose last segment is one of these is infrastructure wherever it lives (``/internal/ping``)
 INFRA_LAST = frozenset({"health", "healthz", "healthcheck", "health-check", "ready", "readyz", "live", "livez",
                         "ping", "metrics", "status", "version"})
+
+
+PROXY_RE = re.compile(r"\{\w+:path\}$")
 
 
 def version_of(path: str) -> str | None:
@@ -68,7 +72,10 @@ class MixedVersionedRoutes(Rule):
         allow = _Allowed([str(p) for p in self.options.get("unversioned-allow", DEFAULT_ALLOW)])
         for a in app.apps:
             routes = sorted((r for r in unique_routes(app) if r.app == a.id), key=lambda r: r.order)
-            business = [r for r in routes if is_business(r, allow)]
+            # a router that forwards any method under a catch-all (``/openai/{path:path}``) mirrors an upstream
+            # API's URLs (an OpenAI-compatible proxy): its routes follow that API, not this app's versioning
+            proxies = {r.router for r in routes if PROXY_RE.search(r.path) and len(set(r.methods) - {"GET", "HEAD"}) >= 2}
+            business = [r for r in routes if is_business(r, allow) and r.router not in proxies]
             versioned = [r for r in business if version_of(r.path)]
             if not versioned or 10 * len(versioned) < len(business):
                 # the house style is unversioned: under a tenth of the business routes carry a version (a
