@@ -65,9 +65,12 @@ def _migration_indexes(app: AppModel) -> frozenset[tuple[str, str]]:
                 continue
             # ``op.create_index``: resolved to alembic's, or unresolved when the project's own ``alembic/``
             # folder (its env.py and versions) shadows the library's name
-            if not isinstance(func, Attr) or func.attr not in MIGRATION_INDEXES:
+            if not isinstance(func, Attr) or func.attr not in (*MIGRATION_INDEXES, "create_table"):
                 continue
             if not (target.startswith("alembic.") if target else isinstance(func.value, Name) and func.value.id == "op"):
+                continue
+            if func.attr == "create_table":  # ``op.create_table("t", sa.Column(...), sa.Index("ix", "c"), ...)``
+                out.update(_created_table_indexes(site.call))
                 continue
             at_table, at_cols = MIGRATION_INDEXES[func.attr]
             table = site.call.arg(at_table, "table_name")
@@ -77,6 +80,30 @@ def _migration_indexes(app: AppModel) -> frozenset[tuple[str, str]]:
             if cols.items and isinstance(cols.items[0], Const) and isinstance(cols.items[0].value, str):
                 out.add((table.value, cols.items[0].value))
     return frozenset(out)
+
+
+def _created_table_indexes(call: Call) -> set[tuple[str, str]]:
+    """(table, leading column) of the indexes an ``op.create_table`` call declares: ``sa.Index(name, col)``,
+    ``sa.UniqueConstraint(col, ...)``, ``sa.PrimaryKeyConstraint(col, ...)`` and columns with ``index=True``,
+    ``unique=True`` or ``primary_key=True``."""
+    table = call.args[0] if call.args else None
+    if not isinstance(table, Const) or not isinstance(table.value, str):
+        return set()
+    out: set[tuple[str, str]] = set()
+    for item in call.args[1:]:
+        if not isinstance(item, Call):
+            continue
+        kind = item.func.attr if isinstance(item.func, Attr) else item.func.id if isinstance(item.func, Name) else ""
+        at = {"Index": 1, "UniqueConstraint": 0, "PrimaryKeyConstraint": 0, "Column": 0}.get(kind)
+        if at is None or len(item.args) <= at:
+            continue
+        if kind == "Column" and not any(k in ("index", "unique", "primary_key") and isinstance(v, Const) and v.value is True
+                                        for k, v in item.kwargs):
+            continue
+        col = item.args[at]
+        if isinstance(col, Const) and isinstance(col.value, str):
+            out.add((table.value, col.value))
+    return out
 
 
 # a parent delete or key update that changes the child rows: the database finds them by the key
