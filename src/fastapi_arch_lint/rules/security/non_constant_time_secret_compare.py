@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.calls import is_test_path
@@ -184,6 +185,18 @@ def _caller_data(app: AppModel, fn: Function, param: str) -> bool:
     return any(ctx.function.qualname == fn.qualname and param in ctx.env for ctx in contexts(app))
 
 
+# calls that read a configured value or a stored secret: what they return is the server's, not a caller's
+_CONFIG_READ = re.compile(r"(?:^|\.)(?:config|getenv|environ\.get|get_setting|read_secret|get_secret|get_secret_value)$")
+
+
+def _configured(fn: Function, side: Expr, line: int) -> bool:
+    """``side`` is a local assigned once from a read of the configuration, the environment or a secret store
+    (``key = config("BYPASS_KEY")``, ``secret = secret_manager.read_secret(name)``)."""
+    root = _root(side)
+    load = _load(fn, root.id, line) if isinstance(root, Name) and root is side else None
+    return load is not None and bool(_CONFIG_READ.search(render(load.func, 200)))
+
+
 def _stored_pair(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
     """Both sides are values the server holds, none a caller's guess: a record read again compared with
     the copy in hand (``latest = load(user.id)`` against ``credential = credential or load(user.id)``, or
@@ -192,6 +205,8 @@ def _stored_pair(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
     from it (``if stored != self._cached: self._cached = stored``: is the cache stale?)."""
     line = cmp.pos.line
     left, right = _origin(fn, cmp.left, line), _origin(fn, cmp.right, line)
+    if _configured(fn, left, line) and _configured(fn, right, line):
+        return True  # a configured key against a stored secret: which of its own keys is the bypass key?
     for side, other in ((left, right), (right, left)):
         root = _root(side)
         if not isinstance(root, Name):
