@@ -42,6 +42,9 @@ REFERENCE_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+){2,}$")
 REFERENCE_LAST = frozenset({"ID", "SECRET", "PASSWORD", "TOKEN", "KEY", "PASSPHRASE", "CREDENTIALS"})
 STAND_IN_WORDS = frozenset({"CHANGE", "CHANGEME", "ME", "YOUR", "DEV", "TEST", "DUMMY", "FAKE", "DEFAULT",
                             "INSECURE", "SUPER", "MY", "EXAMPLE", "PLACEHOLDER", "REPLACE", "NOT", "SET", "THIS"})
+# a value that says there is no credential (the client library insists on one; the server checks none)
+NO_VALUE = re.compile(r"(?i)empty|none|null|nil|unused|n/?a|no[-_ ]?(?:key|auth|token|password|secret)"
+                      r"(?:[-_ ]?(?:needed|required))?|not[-_ ]?(?:needed|required|used|set)")
 # a regular expression (a character class with a quantifier, an anchor, an escape class): a pattern, no secret
 REGEX_SHAPE = re.compile(r"\[[^\]]+\][+*?{]|\\[dwsSbB]|\(\?[:=!P<]|^\^.*\$$")
 # a constant whose name says it stands for a well-known or refused value, not a key
@@ -285,6 +288,8 @@ class HardcodedSecret(Rule):
             # for "not set yet" (``"__pending_bot_token__"``) or a label (``REASON_MISSING_SECRET =
             # "missing_secret"``), not a secret
             return
+        if NO_VALUE.fullmatch(v):
+            return  # ``OpenAI(api_key="EMPTY")`` for a local server without auth: a value that says there is none
         if PUBLIC_SHAPES.match(v) or PUBLIC_WORDS.intersection(words(name)):
             return  # a publishable key: made to be read by every browser
         if REGEX_SHAPE.search(v):
