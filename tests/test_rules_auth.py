@@ -1304,3 +1304,46 @@ def test_a_middleware_that_checks_the_admin_tree_apart_makes_its_routes_privileg
     assert run(tmp_path, monkeypatch, PrivilegedRouteWithoutRoleCheck, files) == []
     owner = run(tmp_path, monkeypatch, ObjectIdWithoutOwnerCheck, files)
     assert [(f.line, f.message.split("`")[1]) for f in owner] == [(53, "DELETE /accounts/{account_id}")]
+
+
+def test_optional_key_handed_to_a_service_located_at_runtime_is_not_open(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ``auto_error=False`` key passed on to a service the registry hands out at run time may be
+    rejected there: FAL401 does not call the route open; the same scheme read by a dependency that only
+    returns it still leaves the route open."""
+    files = {
+        "app/__init__.py": "",
+        "app/registry.py": """
+            SERVICES: dict[str, object] = {}
+
+            def service(name: str) -> object:
+                return SERVICES[name]
+        """,
+        "app/main.py": """
+            from typing import Annotated
+
+            from fastapi import Depends, FastAPI, Security
+            from fastapi.security import APIKeyHeader
+
+            from app import registry
+
+            api_key_header = APIKeyHeader(name="x-api-key", auto_error=False)
+            app = FastAPI()
+
+            async def key_caller(key: Annotated[str | None, Security(api_key_header)]) -> dict | None:
+                return await registry.service("auth").caller_for_key(key)
+
+            def key_echo(key: Annotated[str | None, Security(api_key_header)]) -> str | None:
+                return key
+
+            @app.post("/runs")
+            async def start_run(caller: Annotated[dict | None, Depends(key_caller)]) -> dict:
+                return {"started": True}
+
+            @app.post("/echoes")
+            def store_echo(key: Annotated[str | None, Depends(key_echo)]) -> dict:
+                return {"stored": key}
+        """,
+    }
+    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)
+    assert [f.message.split("`")[1] for f in found] == ["POST /echoes"]

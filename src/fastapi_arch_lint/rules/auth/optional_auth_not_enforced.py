@@ -68,6 +68,29 @@ def _receiver(app: AppModel, route: Route, via: AuthVia) -> tuple[str, FunctionF
     return None
 
 
+def _handed_on(app: AppModel, qualname: str, param: str) -> bool:
+    """``qualname`` passes its credential ``param`` to a project function that raises, or to a call the
+    model did not resolve (``await auth_service().check(query_key, header_key)``, a service located at run
+    time): whether that one rejects a missing credential is unknown, so it is not said that nothing does."""
+    fn = app.functions.get(qualname)
+    for site, target in (fn.calls if fn is not None else ()):
+        if param in roots(call_args_names(site.call)):
+            if target is None or target in app.functions and app.functions[target].fact.raises:
+                return True
+    return False
+
+
+def optional_handed_on(app: AppModel, route: Route) -> bool:
+    """Some optional way that reaches ``route`` hands its credential on to a function that may reject a
+    missing one (``_handed_on``): the route's auth is not known to let anonymous callers through."""
+    for via in route.auth.via:
+        rec = _receiver(app, route, via) if via.optional else None
+        param = receiving_param(rec[1], via.name) if rec is not None else None
+        if param is not None and _handed_on(app, rec[0], param):  # type: ignore[index]
+            return True
+    return False
+
+
 @register
 class OptionalAuthNotEnforced(Rule):
     code = "FAL404"
@@ -97,14 +120,8 @@ class OptionalAuthNotEnforced(Rule):
                     continue
                 if rejects_none(fact, param):
                     continue
-                # handed on to a helper that rejects it
-                fn = app.functions.get(qualname)
-                handed = False
-                for site, target in (fn.calls if fn is not None else ()):
-                    if target and target in app.functions and param in roots(call_args_names(site.call)):
-                        if app.functions[target].fact.raises:
-                            handed = True
-                if handed:
+                # handed on to a helper that rejects it, or to one the model does not know
+                if _handed_on(app, qualname, param):
                     continue
                 # the handler receives the dependency's result and rejects ``None`` itself
                 if qualname != route.handler.qualname and _handler_rejects(route, qualname):

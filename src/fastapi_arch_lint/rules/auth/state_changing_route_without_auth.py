@@ -31,6 +31,7 @@ from fastapi_arch_lint.rules.auth._common import (
     short,
     verifies_signature,
 )
+from fastapi_arch_lint.rules.auth.optional_auth_not_enforced import optional_handed_on
 
 def _sibling_includes(app: AppModel, route: Route) -> list[IncludeStep]:
     """Includes into the same parent routers as this route's chain that do attach auth."""
@@ -116,6 +117,8 @@ class StateChangingRouteWithoutAuth(Rule):
             # not authentication unless a required way reaches the route too
             if route.kind != "http" or any(not v.optional for v in route.auth.via):
                 continue
+            if optional_handed_on(app, route):
+                continue  # its optional credential goes to a check the model cannot see into: unresolved
             changing = [m for m in route.methods if m in STATE_CHANGING]
             if not changing or is_public(route, public_paths, public_handlers):
                 continue
