@@ -1280,3 +1280,21 @@ def test_fal109_admin_only_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert found[14].severity is Severity.WARNING
     # one parameter shared by an admin route and an open one: the open one decides
     assert found[18].severity is Severity.WARNING and "administrators" not in found[18].message
+
+
+def test_casing_a_part_of_the_api_with_its_own_style_is_not_an_outlier(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A camelCase public API (the project's house style) beside an internal `/ui` API written in
+    snake_case: the `/ui` segments follow their own part's style and are not reported; a snake_case
+    segment in the public API still is."""
+    public = "\n".join(f'@router.get("/api/v2/dagRuns{i}/taskInstances")\ndef public_{i}(): ...\n' for i in range(12))
+    ui = "\n".join(f'@router.get("/ui/grid/ti_summaries_{i}")\ndef ui_{i}(): ...\n' for i in range(5))
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": "from fastapi import APIRouter, FastAPI\n\nrouter = APIRouter()\n\n" + public + "\n" + ui
+        + '\n@router.get("/api/v2/dry_run")\ndef outlier(): ...\n\napp = FastAPI()\napp.include_router(router)\n',
+    }
+    found = run(tmp_path, monkeypatch, files, "FAL102")
+    warned = sorted(f.message.split("`")[3] for f in found if f.severity.value == "warning")
+    assert warned == ["dry_run"]
+    assert any(f.severity.value == "info" and "camel-case" in f.message for f in found)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Loc, Route
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._house import MAX_RELATED, detect, project_finding
+from fastapi_arch_lint.rules._house import MAX_RELATED, House, detect, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import route_entity, unique_routes
@@ -72,6 +72,16 @@ def style_of(segment: str) -> str | None:
     return "mixed"
 
 
+# the share of a part of the API's multi-word segments that makes its own style (two in three: an internal
+# API written in snake_case that borrows a few names from the camelCase public one)
+NAMESPACE_THRESHOLD = 2 / 3
+
+
+def _namespace(path: str) -> str:
+    """The part of the API a path belongs to: its first static segment (`/ui/grid/...` -> `ui`)."""
+    return next((p for p in path.split("/") if p and not PARAM_RE.search(p)), "")
+
+
 @register
 class PathSegmentCasing(Rule):
     code = "FAL102"
@@ -116,9 +126,20 @@ class PathSegmentCasing(Rule):
         # one naming decision, one finding: a segment written in several places (the same word in
         # the paths of many routes, a route and its trailing-slash twin stacked on one handler) is
         # reported once, at its first place, the others as related locations
+        # a part of the API with a house style of its own (an internal `/ui` API in snake_case beside a
+        # camelCase public `/api`): a segment in that style, under it, is no outlier
+        own: dict[str, House | None] = {}
+        if house is not None:
+            labels: dict[str, list[str]] = {}
+            for (_, seg), routes in places.items():
+                lbl = style_of(seg)
+                for r, _ in routes if lbl is not None else ():
+                    labels.setdefault(_namespace(r.path), []).append(lbl)
+            own = {ns: detect(lbls, threshold=NAMESPACE_THRESHOLD) for ns, lbls in labels.items()}
         written: dict[str, list[tuple[Loc, list[tuple[Route, str]]]]] = {}
         for (loc, seg), routes in places.items():
-            if offending(seg, style):
+            if offending(seg, style) and not all(
+                    (h := own.get(_namespace(r.path))) is not None and h.style == style_of(seg) for r, _ in routes):
                 written.setdefault(seg, []).append((loc, routes))
         for seg, at in written.items():
             at.sort(key=lambda p: (p[0].path, p[0].line, p[0].col))
