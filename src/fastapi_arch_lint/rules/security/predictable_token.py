@@ -79,6 +79,12 @@ def _carries(expr: Expr | None, calls: set[tuple[int, int]], names: set[str]) ->
                for x in walk(expr))
 
 
+def _returned_value(expr: Expr | None) -> Expr | None:
+    """What a ``return`` hands back, for following a value into it: not the arguments of a call whose result
+    is only read for an attribute (``return store.create(name=name).id``: the new record's id, not ``name``)."""
+    return None if isinstance(expr, Attr) and isinstance(expr.value, Call) else expr
+
+
 def secret_uses(fn: Function, pos: Pos) -> tuple[list[Use], bool]:
     """Where the value made by the call at ``pos`` becomes a secret in ``fn``; and whether ``fn``
     returns it (its callers decide then)."""
@@ -106,7 +112,7 @@ def secret_uses(fn: Function, pos: Pos) -> tuple[list[Use], bool]:
                 if is_secret_name(key) and _carries(value, calls, names):
                     how = "passed as" if isinstance(x, Call) else "stored under"
                     uses.append(Use(key, fn.path, getattr(x, "line", 0) or pos.line, how))
-    returned = any(_inside(pos, r.pos) or _carries(r.value, calls, names) for r in fn.fact.scope.returns)
+    returned = any(_inside(pos, r.pos) or _carries(_returned_value(r.value), calls, names) for r in fn.fact.scope.returns)
     if returned and is_secret_name(fn.fact.name):
         uses.append(Use(fn.fact.name, fn.path, fn.fact.pos.line, "returned by"))
         returned = False
