@@ -73,6 +73,8 @@ class BodyOn204(Rule):
     name = "body-on-204"
     summary = "A 204/304 route declares a response model or returns a value: these statuses have no body"
     severity = Severity.ERROR
+    other_severities = {Severity.WARNING: "when only a returned value is dropped (FastAPI sends no body: nothing "
+                                          "breaks, the data or the work is lost)"}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         for route in registrations(app):
@@ -108,4 +110,5 @@ class BodyOn204(Rule):
                 related=(*(Related(route.handler.path, r.pos.line, "returns a value here") for r in bad[:5]),
                          *route_related(route)),
                 entity=route_entity(route),
+                severity=Severity.WARNING,
             )
