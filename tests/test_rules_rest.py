@@ -1298,3 +1298,26 @@ def test_casing_a_part_of_the_api_with_its_own_style_is_not_an_outlier(
     warned = sorted(f.message.split("`")[3] for f in found if f.severity.value == "warning")
     assert warned == ["dry_run"]
     assert any(f.severity.value == "info" and "camel-case" in f.message for f in found)
+
+
+def test_unbound_cosmetic_segment_is_a_warning_an_unread_id_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            @app.get("/files/{file_id}/content/{file_name}")
+            def file_content(file_id: int) -> dict:
+                return {"id": file_id}
+
+            @app.get("/orgs/{org_id}/reports/{report_id}")
+            def org_report(report_id: int) -> dict:
+                return {"id": report_id}
+        """,
+    }
+    found = sorted(run(tmp_path, monkeypatch, files, "FAL107"), key=lambda f: f.line)
+    assert [(f.message.split("`")[1], f.severity.value) for f in found] == [
+        ("file_name", "warning"), ("org_id", "error")]

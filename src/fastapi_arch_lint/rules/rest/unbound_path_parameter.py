@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Severity
@@ -120,12 +121,19 @@ def bound_names(app: AppModel, route: Route) -> set[str]:
     return names
 
 
+# a parameter that names an object or a tenant: unread, nothing checks the caller may reach it
+NAMES_AN_OBJECT = re.compile(r"(^|_)(id|uuid|uid|pk|key|slug)$|[a-z](Id|Uuid|Key|Slug)$|^(org|organization|tenant|"
+                             r"workspace|team|project|account|user|owner|group)s?$", re.I)
+
+
 @register
 class UnboundPathParameter(Rule):
     code = "FAL107"
     name = "unbound-path-parameter"
     summary = "A `{param}` in the full path (prefixes included) is declared by neither the handler nor its dependencies"
     severity = Severity.ERROR
+    other_severities = {Severity.WARNING: "when the parameter names no object or tenant (not an id, a key or a "
+                                          "slug: a download's file name in the URL), so nothing is left unchecked"}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         for route in unique_routes(app):
@@ -161,4 +169,5 @@ class UnboundPathParameter(Rule):
                          f"or remove it from the path",
                     related=route_related(route),
                     entity=f"{route_entity(route)} {name}",
+                    severity=None if NAMES_AN_OBJECT.search(name) else Severity.WARNING,
                 )
