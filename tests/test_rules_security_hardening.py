@@ -515,6 +515,29 @@ def test_cors_via_middleware_list_and_wrapping(tmp_path: Path, monkeypatch: pyte
     assert lines(got) == [("app.py", 7), ("app.py", 9)]
 
 
+@pytest.mark.parametrize(("login", "severity"), [
+    ("response.set_cookie('session', token)", Severity.ERROR),
+    ("return None", Severity.WARNING),
+])
+def test_cors_wildcard_is_an_error_where_browsers_attach_a_credential(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, login: str, severity: Severity) -> None:
+    """A wildcard with credentials is exploitable where the browser attaches a cookie (or HTTP Basic) by
+    itself; with only a header token, it is a warning until a cookie is added."""
+    src = f"""\
+        from fastapi import FastAPI, Response
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app = FastAPI()
+        app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=True)
+
+        @app.post("/login")
+        def login(response: Response, token: str) -> None:
+            {login}
+    """
+    got = run(tmp_path, monkeypatch, CorsWildcardWithCredentials, {"app.py": src})
+    assert [f.severity for f in got] == [severity]
+
+
 def test_debug_variants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     src = """\
         import os

@@ -9,6 +9,7 @@ from fastapi_arch_lint.analysis.calls import is_test_path, iter_calls_to
 from fastapi_arch_lint.analysis.values import call_value
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.model.expr import Attr, render
 from fastapi_arch_lint.rule import Rule, register
 
 CORS_CLASSES = frozenset({"fastapi.middleware.cors.CORSMiddleware", "starlette.middleware.cors.CORSMiddleware"})
@@ -32,17 +33,36 @@ def wildcard(origins: object, regex: object) -> str | None:
     return None
 
 
+def browser_credentials(app: AppModel) -> bool:
+    """Does the project use a credential browsers attach on their own (cookies, HTTP Basic)? A session or
+    cookie scheme, a cookie parameter, a session middleware, or code that sets or reads cookies."""
+    for r in app.routes:
+        if any(p.source == "cookie" for p in r.params):
+            return True
+        if any(re.search(r"cookie|basic", f"{v.scheme} {v.evidence}", re.I) for v in r.auth.via):
+            return True
+    if any("Session" in mw.name for a in app.apps for mw in a.middleware):
+        return True
+    return any(isinstance(site.call.func, Attr) and (site.call.func.attr == "set_cookie" or ".cookies" in render(site.call.func))
+               for fn in app.functions.values() for site, _ in fn.calls)
+
+
 @register
 class CorsWildcardWithCredentials(Rule):
     code = "FAL507"
     name = "cors-wildcard-with-credentials"
     summary = "CORS admits every origin (`*` or a match-all regex) together with `allow_credentials=True`"
     severity = Severity.ERROR
+    other_severities = {Severity.WARNING: "when nothing in the project uses a credential browsers attach on their "
+                                          "own (cookies, HTTP Basic): a header token is not sent cross-site"}
     cwe = ("CWE-942",)
     owasp = ("API8:2023",)
     security_severity = 8.1
+    _app: AppModel
+    _cookies: bool | None
 
     def check(self, app: AppModel) -> Iterator[Finding]:
+        self._app, self._cookies = app, None
         seen: set[tuple[str, int]] = set()
         for a in app.apps:
             for mw in a.middleware:
@@ -77,10 +97,16 @@ class CorsWildcardWithCredentials(Rule):
             yield self._finding(cc.path, cc.line, cc.col, how, "the wrapped app", Confidence.HIGH)
 
     def _finding(self, path: str, line: int, col: int, how: str, app_name: str, confidence: Confidence) -> Finding:
+        if self._cookies is None:
+            self._cookies = browser_credentials(self._app)
+        weak = "" if self._cookies else (
+            "; no cookie or HTTP Basic credential is seen in the project, and browsers do not send a header token "
+            "cross-site on their own, so it matters once one is added")
         return self.finding(
             path, line, col,
             f"CORS on `{app_name}` combines {how} with `allow_credentials=True`: Starlette then echoes any "
-            "caller's `Origin`, so every website can make credentialed requests and read the responses",
+            f"caller's `Origin`, so every website can make credentialed requests and read the responses{weak}",
+            severity=None if self._cookies else Severity.WARNING,
             help="list the exact front-end origins (`allow_origins=[\"https://app.example.com\"]`, from settings); "
                  "keep `\"*\"` only for public APIs without cookies or credentials",
             entity=f"{app_name}:CORSMiddleware",
