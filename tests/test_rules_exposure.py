@@ -643,3 +643,52 @@ def test_path_parameters_held_to_the_caller(tmp_path: Path, monkeypatch: pytest.
     held = {r.path: held_to_caller(model, r) for r in model.routes}
     assert held == {"/a/{user_id}": {"user_id"}, "/b/{user_id}": {"user_id"}, "/c/{user_id}": set(),
                     "/d/{user_id}": set()}
+
+
+def test_fal524_other_users_keys_behind_a_permission_check_are_a_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another user's API key in a response is an error; behind a role or permission check the handler
+    makes (a policy only administrators pass), it is a warning that names the check."""
+    from fastapi_arch_lint.rules.security.sensitive_field_in_response import SensitiveFieldInResponse
+
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from typing import Annotated
+
+            from fastapi import Depends, FastAPI, HTTPException
+            from fastapi.security import OAuth2PasswordBearer
+            from pydantic import BaseModel
+
+            oauth2 = OAuth2PasswordBearer(tokenUrl="token")
+
+            class User(BaseModel):
+                id: int
+                username: str
+                role: str
+                api_key: str
+
+            USERS: dict[int, User] = {}
+
+            def current_user(token: Annotated[str, Depends(oauth2)]) -> User:
+                return USERS[int(token)]
+
+            def require_role(actor: User, role: str) -> None:
+                if actor.role != role:
+                    raise HTTPException(status_code=403)
+
+            app = FastAPI()
+
+            @app.get("/admin/users/{user_id}", response_model=User)
+            def read_user(user_id: int, me: Annotated[User, Depends(current_user)]) -> User:
+                require_role(me, "owner")
+                return USERS[user_id]
+
+            @app.get("/users/{user_id}", response_model=User)
+            def peek_user(user_id: int, me: Annotated[User, Depends(current_user)]) -> User:
+                return USERS[user_id]
+        """,
+    }
+    found = run(tmp_path, monkeypatch, SensitiveFieldInResponse, files)
+    got = sorted((f.message.split("`")[1], f.severity) for f in found)
+    assert got == [("GET /admin/users/{user_id}", Severity.WARNING), ("GET /users/{user_id}", Severity.ERROR)]

@@ -15,6 +15,7 @@ from fastapi_arch_lint.model.expr import Call, Name
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, pydantic_model, route_entity, route_related, segments, unique_routes
 from fastapi_arch_lint.rules.auth._principal import held_to_caller
+from fastapi_arch_lint.rules.auth.privileged_route_without_role_check import judge
 from fastapi_arch_lint.rules.security._secret_values import masked_by_model, stored_encrypted
 
 MASKED_TYPES = frozenset({"pydantic.SecretStr", "pydantic.SecretBytes", "pydantic.types.SecretStr"})
@@ -83,7 +84,9 @@ class SensitiveFieldInResponse(Rule):
                                        "can call the route: an administrator is trusted with the user records",
                         Severity.WARNING: "with medium confidence, when the response model is the request body's own "
                                           "model: the client's input sent back to it, or when the fields are internal "
-                                          "data (option `internal-fields`) sent to a caller who is no administrator"}
+                                          "data (option `internal-fields`) sent to a caller who is no administrator, "
+                                          "or when other users' secrets go out behind a role or permission check the "
+                                          "route's code makes"}
     cwe = ("CWE-200", "CWE-213")
     owasp = ("API3:2023",)
     security_severity = 7.5
@@ -227,6 +230,11 @@ class SensitiveFieldInResponse(Rule):
                     # still more than the page needs, a note rather than a warning
                     severity, confidence = Severity.INFO, Confidence.MEDIUM
                     admins = f"; only administrators can call it ({route.privileged})"
+                elif (seen := judge(app, route).check) is not None:
+                    # a role or permission check on the route's path (``authorize(user, UserPolicy.get)``): who
+                    # passes it is the policy's call, so the exposure is likely limited to privileged callers
+                    severity, confidence = Severity.WARNING, Confidence.MEDIUM
+                    admins = f"; a role or permission check is seen ({seen.text}), so it may reach only privileged callers"
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
                 f"`{route.display()}` sends {names} to the client: {what} exposes {why}{admins}",
