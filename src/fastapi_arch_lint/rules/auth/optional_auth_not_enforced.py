@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, AuthVia, Route
+from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Const
 from fastapi_arch_lint.model.facts import FunctionFact
 from fastapi_arch_lint.rule import Rule, register
@@ -13,7 +13,6 @@ from fastapi_arch_lint.rules._util import unique_routes
 from fastapi_arch_lint.rules.auth._common import (
     DEFAULT_PUBLIC_HANDLERS,
     DEFAULT_PUBLIC_ROUTES,
-    call_args_names,
     handler_name,
     is_public,
     names_in,
@@ -21,15 +20,7 @@ from fastapi_arch_lint.rules.auth._common import (
     short,
 )
 from fastapi_arch_lint.rules.auth._maybe_none import MaybeNoneUse, maybe_none_uses, result_tested
-
-
-def receiving_param(fact: FunctionFact, scheme: str) -> str | None:
-    """The parameter of ``fact`` that FastAPI fills from the scheme instance ``scheme``."""
-    for p in fact.params:
-        found = names_in(p.annotation) | names_in(p.default)
-        if any(n == scheme or n.endswith("." + scheme) for n in found):
-            return p.name
-    return None
+from fastapi_arch_lint.rules.auth._optional import handed_on, receiver, receiving_param
 
 
 def rejects_none(fact: FunctionFact, param: str) -> bool:
@@ -52,45 +43,6 @@ def _handler_rejects(route: Route, dependency: str) -> bool:
     return bool(names) and all(rejects_none(route.handler.fact, n) and bool(route.handler.fact.raises) for n in names)
 
 
-def _receiver(app: AppModel, route: Route, via: AuthVia) -> tuple[str, FunctionFact, str, int] | None:
-    """(qualname, fact, path, line) of the function that receives the scheme's credential."""
-    for d in route.dependencies:
-        if d.kind == "scheme" and short(d.name) == via.name:
-            if not d.parent:
-                return route.handler.qualname, route.handler.fact, route.handler.path, route.handler.line
-            fn = app.functions.get(d.parent)
-            if fn is not None:
-                return fn.qualname, fn.fact, fn.path, fn.fact.pos.line
-            for q, f in app.functions.items():  # a dependency instance: its ``__call__``
-                if q.endswith(".__call__") and short(q.rsplit(".", 1)[0]).lower() in d.parent.lower():
-                    return f.qualname, f.fact, f.path, f.fact.pos.line
-            return None
-    return None
-
-
-def _handed_on(app: AppModel, qualname: str, param: str) -> bool:
-    """``qualname`` passes its credential ``param`` to a project function that raises, or to a call the
-    model did not resolve (``await auth_service().check(query_key, header_key)``, a service located at run
-    time): whether that one rejects a missing credential is unknown, so it is not said that nothing does."""
-    fn = app.functions.get(qualname)
-    for site, target in (fn.calls if fn is not None else ()):
-        if param in roots(call_args_names(site.call)):
-            if target is None or target in app.functions and app.functions[target].fact.raises:
-                return True
-    return False
-
-
-def optional_handed_on(app: AppModel, route: Route) -> bool:
-    """Some optional way that reaches ``route`` hands its credential on to a function that may reject a
-    missing one (``_handed_on``): the route's auth is not known to let anonymous callers through."""
-    for via in route.auth.via:
-        rec = _receiver(app, route, via) if via.optional else None
-        param = receiving_param(rec[1], via.name) if rec is not None else None
-        if param is not None and _handed_on(app, rec[0], param):  # type: ignore[index]
-            return True
-    return False
-
-
 @register
 class OptionalAuthNotEnforced(Rule):
     code = "FAL404"
@@ -111,7 +63,7 @@ class OptionalAuthNotEnforced(Rule):
             if is_public(route, DEFAULT_PUBLIC_ROUTES, DEFAULT_PUBLIC_HANDLERS):
                 continue  # a login, logout or sign-up takes an optional credential by design
             for via in vias:
-                rec = _receiver(app, route, via)
+                rec = receiver(app, route, via)
                 if rec is None:
                     continue
                 qualname, fact, path, line = rec
@@ -121,7 +73,7 @@ class OptionalAuthNotEnforced(Rule):
                 if rejects_none(fact, param):
                     continue
                 # handed on to a helper that rejects it, or to one the model does not know
-                if _handed_on(app, qualname, param):
+                if handed_on(app, qualname, param):
                     continue
                 # the handler receives the dependency's result and rejects ``None`` itself
                 if qualname != route.handler.qualname and _handler_rejects(route, qualname):

@@ -31,7 +31,7 @@ from fastapi_arch_lint.rules.auth._common import (
     short,
     verifies_signature,
 )
-from fastapi_arch_lint.rules.auth.optional_auth_not_enforced import optional_handed_on
+from fastapi_arch_lint.rules.auth._optional import optional_handed_on
 
 def _sibling_includes(app: AppModel, route: Route) -> list[IncludeStep]:
     """Includes into the same parent routers as this route's chain that do attach auth."""

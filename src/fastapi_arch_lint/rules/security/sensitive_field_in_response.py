@@ -15,7 +15,7 @@ from fastapi_arch_lint.model.expr import Call, Name
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, pydantic_model, route_entity, route_related, segments, unique_routes
 from fastapi_arch_lint.rules.auth._principal import held_to_caller
-from fastapi_arch_lint.rules.auth.privileged_route_without_role_check import judge
+from fastapi_arch_lint.rules.auth._roles import judge
 from fastapi_arch_lint.rules.security._secret_values import masked_by_model, stored_encrypted
 
 MASKED_TYPES = frozenset({"pydantic.SecretStr", "pydantic.SecretBytes", "pydantic.types.SecretStr"})
