@@ -74,6 +74,11 @@ def _is_container(annotation: str) -> bool:
     return CONTAINER_RE.search(annotation) is not None
 
 
+# what a check on the route's paths must be about to limit who is served (a role, a permission, a policy),
+# not a credential's presence (``if request.headers.get("Authorization") is None``) or a team match
+ROLE_CHECK_WORDS = re.compile(r"admin|superuser|staff|role|permission|privilege|polic|owner|acl|scope", re.I)
+
+
 @register
 class SensitiveFieldInResponse(Rule):
     code = "FAL524"
@@ -230,7 +235,7 @@ class SensitiveFieldInResponse(Rule):
                     # still more than the page needs, a note rather than a warning
                     severity, confidence = Severity.INFO, Confidence.MEDIUM
                     admins = f"; only administrators can call it ({route.privileged})"
-                elif (seen := judge(app, route).check) is not None:
+                elif (seen := judge(app, route).check) is not None and ROLE_CHECK_WORDS.search(seen.text):
                     # a role or permission check on the route's path (``authorize(user, UserPolicy.get)``): who
                     # passes it is the policy's call, so the exposure is likely limited to privileged callers
                     severity, confidence = Severity.WARNING, Confidence.MEDIUM
