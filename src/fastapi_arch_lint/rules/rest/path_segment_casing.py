@@ -130,11 +130,13 @@ class PathSegmentCasing(Rule):
         # camelCase public `/api`): a segment in that style, under it, is no outlier
         own: dict[str, House | None] = {}
         if house is not None:
+            # each naming decision once (a prefix that many routes carry is one): a part of the API has a style
+            # of its own only when several of its segments agree, not because one prefix is long-lived
             labels: dict[str, list[str]] = {}
             for (_, seg), routes in places.items():
                 lbl = style_of(seg)
-                for r, _ in routes if lbl is not None else ():
-                    labels.setdefault(_namespace(r.path), []).append(lbl)
+                for ns in {_namespace(r.path) for r, _ in routes} if lbl is not None else ():
+                    labels.setdefault(ns, []).append(lbl)
             own = {ns: detect(lbls, threshold=NAMESPACE_THRESHOLD) for ns, lbls in labels.items()}
         written: dict[str, list[tuple[Loc, list[tuple[Route, str]]]]] = {}
         for (loc, seg), routes in places.items():
