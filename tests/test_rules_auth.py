@@ -1347,3 +1347,45 @@ def test_optional_key_handed_to_a_service_located_at_runtime_is_not_open(
     }
     found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)
     assert [f.message.split("`")[1] for f in found] == ["POST /echoes"]
+
+
+def test_router_dependencies_built_by_appending_under_a_setting_are_unresolved(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``def get_dependencies(): result = []; if KEY: result.append(Depends(check)); return result`` gives a
+    router its dependencies at run time: not the empty list the local started as. Its routes' auth is
+    unresolved (FAL401 quiet); a router with no dependencies at all still fires."""
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import os
+
+            from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException
+
+            SESSION_KEY = os.environ.get("SESSION_KEY")
+
+            def check_session_key(x_session_key: str = Header("")) -> None:
+                if x_session_key != SESSION_KEY:
+                    raise HTTPException(status_code=401)
+
+            def get_dependencies() -> list:
+                result = []
+                if SESSION_KEY:
+                    result.append(Depends(check_session_key))
+                return result
+
+            guarded = APIRouter(prefix="/api", dependencies=get_dependencies())
+            open_router = APIRouter(prefix="/open")
+
+            @guarded.delete("/secrets/{name}")
+            def delete_secret(name: str) -> None: ...
+
+            @open_router.delete("/notes/{name}")
+            def delete_note(name: str) -> None: ...
+
+            app = FastAPI()
+            app.include_router(guarded)
+            app.include_router(open_router)
+        """,
+    }
+    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)
+    assert [f.message.split("`")[1] for f in found] == ["DELETE /open/notes/{name}"]

@@ -318,6 +318,9 @@ class Interpreter(Classes):
             if entries is None:
                 return self._param(fn, env, depth, name)
             chosen = entries[-1]
+            if chosen[1] == "assign" and name in self.project.mutated(fn.scope):
+                # ``result = []`` then ``if key: result.append(Depends(check))``: not the literal it started as
+                return VUnknown(f"`{name}` is changed in place after it is assigned (`{name}.append(...)`)")
             at = line or (env.at if depth == innermost else 0)  # a statement's own bindings come after it
             if at and (len(entries) > 1 or not line):  # the last binding before the line
                 before = [e for e in entries if (e[0] <= line if line else bound_at(e) < at)]

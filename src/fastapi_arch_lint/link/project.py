@@ -6,8 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from fastapi_arch_lint.link.values import Env, VClass, VFunc
-from fastapi_arch_lint.model.expr import Name
+from fastapi_arch_lint.model.expr import Attr, Name
 from fastapi_arch_lint.model.facts import AssignFact, ClassFact, FunctionFact, ImportFact, ModuleFacts, ParamFact, Scope
+
+
+# methods that change a list, set or dict in place
+MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "add", "discard", "update",
+                      "setdefault"})
 
 
 class Project:
@@ -17,6 +22,7 @@ class Project:
         self._symtabs: dict[int, dict[str, list[tuple[int, str, object]]]] = {}
         self._twice: dict[int, bool] = {}
         self._owners: dict[int, VClass] | None = None
+        self._mutated: dict[int, frozenset[str]] = {}
         self._self_assigns: dict[int, dict[str, list[tuple[FunctionFact, AssignFact]]]] = {}
 
     def symtab(self, scope: Scope) -> dict[str, list[tuple[int, str, object]]]:
@@ -48,6 +54,17 @@ class Project:
         if got is None:
             names = {p.name for p in params}
             got = self._twice[id(scope)] = any(len(e) > 1 or n in names for n, e in self.symtab(scope).items())
+        return got
+
+    def mutated(self, scope: Scope) -> frozenset[str]:
+        """The names ``scope`` changes in place after binding them: ``x.append(...)`` and the other methods
+        that grow or shrink a list, set or dict, called as a statement, and ``x += ...``."""
+        got = self._mutated.get(id(scope))
+        if got is None:
+            names = {c.call.func.value.id for c in scope.calls  # type: ignore[union-attr]
+                     if isinstance(c.call.func, Attr) and c.call.func.attr in MUTATORS and isinstance(c.call.func.value, Name)}
+            names |= {a.target for a in scope.assigns if a.augmented and a.target and "." not in a.target}
+            got = self._mutated[id(scope)] = frozenset(names)
         return got
 
     def owner(self, fn: FunctionFact) -> VClass | None:

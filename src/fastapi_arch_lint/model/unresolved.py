@@ -41,6 +41,7 @@ _PREFIXES: tuple[tuple[str, str], ...] = (
     ("endpoint of", "route"),
     ("methods `", "route"),
     ("dependencies `", "dependencies"),
+    ("dependencies of ", "dependencies"),  # a router's or app's ``dependencies=`` (``registrations``)
     ("dependency in `dependencies=`", "dependencies"),
     ("dependency of `", "dependencies"),  # ``Depends(x)`` with ``x`` unresolved (``unknown_dependencies``)
 )
