@@ -1321,3 +1321,20 @@ def test_unbound_cosmetic_segment_is_a_warning_an_unread_id_an_error(
     found = sorted(run(tmp_path, monkeypatch, files, "FAL107"), key=lambda f: f.line)
     assert [(f.message.split("`")[1], f.severity.value) for f in found] == [
         ("file_name", "warning"), ("org_id", "error")]
+
+
+def test_casing_a_second_app_with_its_own_style_is_not_an_outlier(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sandbox's own small server (snake_case throughout) beside the main API (kebab-case): its segments
+    follow their app's style; a snake_case segment in the main API still fires. No project-wide house
+    style is needed for that."""
+    main = "\n".join(f'@api.get("/projects/{{pid}}/build-step-{i}")\ndef step_{i}(pid: int): ...\n' for i in range(3))
+    sandbox = "\n".join(f'@sandbox.post("/run_action_{i}")\ndef run_{i}(): ...\n' for i in range(5))
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": "from fastapi import FastAPI\n\napi = FastAPI()\n\n" + main
+        + '\n@api.get("/projects/{pid}/build_log")\ndef build_log(pid: int): ...\n',
+        "app/sandbox.py": "from fastapi import FastAPI\n\nsandbox = FastAPI()\n\n" + sandbox,
+    }
+    found = run(tmp_path, monkeypatch, files, "FAL102")
+    assert sorted(f.message.split("`")[3] for f in found) == ["build_log"]

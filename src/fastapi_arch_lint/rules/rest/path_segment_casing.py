@@ -82,6 +82,12 @@ def _namespace(path: str) -> str:
     return next((p for p in path.split("/") if p and not PARAM_RE.search(p)), "")
 
 
+def _parts(route: Route) -> tuple[tuple[str, str], ...]:
+    """The parts of the project a route belongs to that may keep a style of their own: its app, and the
+    first segment of its path in that app."""
+    return (route.app, ""), (route.app, _namespace(route.path))
+
+
 @register
 class PathSegmentCasing(Rule):
     code = "FAL102"
@@ -128,20 +134,21 @@ class PathSegmentCasing(Rule):
         # reported once, at its first place, the others as related locations
         # a part of the API with a house style of its own (an internal `/ui` API in snake_case beside a
         # camelCase public `/api`): a segment in that style, under it, is no outlier
-        own: dict[str, House | None] = {}
-        if house is not None:
+        own: dict[tuple[str, str], House | None] = {}
+        if house_enabled(self.options):
             # each naming decision once (a prefix that many routes carry is one): a part of the API has a style
             # of its own only when several of its segments agree, not because one prefix is long-lived
-            labels: dict[str, list[str]] = {}
+            # parts: each app (a sandbox's own small server beside the main API), and each first segment in it
+            labels: dict[tuple[str, str], list[str]] = {}
             for (_, seg), routes in places.items():
                 lbl = style_of(seg)
-                for ns in {_namespace(r.path) for r, _ in routes} if lbl is not None else ():
-                    labels.setdefault(ns, []).append(lbl)
-            own = {ns: detect(lbls, threshold=NAMESPACE_THRESHOLD) for ns, lbls in labels.items()}
+                for part in {p for r, _ in routes for p in _parts(r)} if lbl is not None else ():
+                    labels.setdefault(part, []).append(lbl)
+            own = {part: detect(lbls, threshold=NAMESPACE_THRESHOLD) for part, lbls in labels.items()}
         written: dict[str, list[tuple[Loc, list[tuple[Route, str]]]]] = {}
         for (loc, seg), routes in places.items():
             if offending(seg, style) and not all(
-                    (h := own.get(_namespace(r.path))) is not None and h.style == style_of(seg) for r, _ in routes):
+                    any((h := own.get(p)) is not None and h.style == style_of(seg) for p in _parts(r)) for r, _ in routes):
                 written.setdefault(seg, []).append((loc, routes))
         for seg, at in written.items():
             at.sort(key=lambda p: (p[0].path, p[0].line, p[0].col))
