@@ -1338,3 +1338,31 @@ def test_casing_a_second_app_with_its_own_style_is_not_an_outlier(
     }
     found = run(tmp_path, monkeypatch, files, "FAL102")
     assert sorted(f.message.split("`")[3] for f in found) == ["build_log"]
+
+
+def test_versioning_probe_names_are_infrastructure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            @app.get("/api/v1/conversations")
+            def conversations(): ...
+
+            @app.get("/api/v1/settings")
+            def settings(): ...
+
+            @app.get("/alive")
+            def alive(): ...
+
+            @app.get("/server_info")
+            def server_info(): ...
+
+            @app.get("/api/options")
+            def options(): ...
+        """,
+    }
+    found = run(tmp_path, monkeypatch, files, "FAL104")
+    assert [f.message.split("`")[1] for f in found] == ["GET /api/options"]

@@ -18,7 +18,7 @@ DEFAULT_ALLOW = [
 ]
 # a route whose last segment is one of these is infrastructure wherever it lives (``/internal/ping``)
 INFRA_LAST = frozenset({"health", "healthz", "healthcheck", "health-check", "ready", "readyz", "live", "livez",
-                        "ping", "metrics", "status", "version"})
+                        "alive", "ping", "metrics", "status", "version", "server_info", "server-info"})
 
 
 PROXY_RE = re.compile(r"\{\w+:path\}$")
