@@ -139,6 +139,8 @@ class UnboundPathParameter(Rule):
         for route in unique_routes(app):
             if route.path_unresolved or not route.path_params:
                 continue
+            if route.registration in ("route", "add_route"):
+                continue  # a Starlette route (``router.route(...)``): its handler takes the request and reads it itself
             twins = slash_twins(app, route)
             if twins[0] is not route:
                 continue  # the handler's registration with(out) a trailing slash: reported with the first
