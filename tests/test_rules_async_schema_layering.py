@@ -1473,3 +1473,45 @@ def test_fal701_outliers_of_an_indexed_schema_and_small_schemas(tmp_path: Path,
     small = run(tmp_path / "small", monkeypatch, {"app/__init__.py": "", "app/models.py": _fk_schema(19, 0)},
                 "FAL701")
     assert len(small) == 19  # below 20 keys there is no policy to speak of: each key is its own finding
+
+
+def test_fal601_file_io_in_a_helper_is_info_a_network_wait_is_named_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import requests
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            def server_id() -> str:
+                with open("server_id.txt") as f:
+                    return f.read()
+
+            def log_usage(props: dict) -> None:
+                if props.get("server") is None:
+                    props["server"] = server_id()
+
+            @app.get("/stats")
+            async def stats() -> dict:
+                log_usage({})
+                return {}
+
+            @app.get("/direct")
+            async def direct() -> dict:
+                with open("config.txt") as f:
+                    return {"config": f.read()}
+
+            @app.post("/sms")
+            async def send_sms(number: str) -> dict:
+                log_usage({})
+                requests.post("https://sms.example/send", json={"to": number}, timeout=5)
+                return {}
+        """,
+    }
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, files, "FAL601")}
+    assert found["async def stats"].severity.value == "info"
+    assert found["async def direct"].severity.value == "warning"
+    sms = found["async def send_sms"]
+    assert sms.severity.value == "warning" and "requests.post" in sms.message.split(":", 1)[1].split(";")[0]

@@ -244,6 +244,8 @@ class BlockingCallInAsync(Rule):
     name = "blocking-call-in-async"
     summary = "An `async def` handler or dependency makes a blocking call (directly or through project functions)"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "when every blocking call is file I/O in a project function it calls (a "
+                                       "small local file, a cache, a branch that seldom runs)"}
     confidence = Confidence.HIGH
     default_options = {"depth": 3}
 
@@ -279,8 +281,9 @@ class BlockingCallInAsync(Rule):
             chains = blocking_chains(app, qualname, depth)
             if not chains:
                 continue
-            # the first chain by position in the async function, then by length
-            chains.sort(key=lambda c: (c[0][0].site.pos.line, c[0][0].site.pos.col, len(c[0])))
+            # network and database waits first (they hold the loop longest), then by position in the async
+            # function, then by length
+            chains.sort(key=lambda c: (c[1] == "file I/O", c[0][0].site.pos.line, c[0][0].site.pos.col, len(c[0])))
             hops, kind = chains[0]
             first = hops[0].site
             home = fn.module
@@ -298,10 +301,14 @@ class BlockingCallInAsync(Rule):
                 related.append(Related(last.fn.path, last.site.pos.line,
                                        f"also `{chain_text(other, home)}` ({other_kind})"))
             confidence = Confidence.HIGH if len(hops) == 1 else Confidence.MEDIUM
+            # only file reads and writes, all in project functions it calls (a small local file, a cache, a
+            # branch that seldom runs): the loop waits on the disk, a note rather than a warning
+            minor = all(k == "file I/O" and len(h) > 1 for h, k in chains)
             yield self.finding(
                 fn.path, first.pos.line, first.pos.col,
                 f"`async def {fn.fact.name}` ({role}) blocks the event loop: `{text}` ({kind}){more}",
                 help=help_text(kind, role),
                 end_line=first.pos.end_line, end_col=first.pos.end_col,
                 related=related, entity=entity, confidence=confidence,
+                severity=Severity.INFO if minor else None,
             )
