@@ -9,7 +9,7 @@ from fastapi_arch_lint.analysis.taint import Context, Source, call_arg
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Route
 from fastapi_arch_lint.model.paths import is_test_path
-from fastapi_arch_lint.model.expr import Attr, Const, Expr, render, walk
+from fastapi_arch_lint.model.expr import Attr, Const, Expr, Name, render, walk
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._common import prefix_is_fixed, traced_sinks, where_in
@@ -67,6 +67,18 @@ def guard(fn: Function) -> str | None:
     return None
 
 
+def _producers(app: AppModel, fn: Function, arg: Expr, line: int) -> list[Function]:
+    """The project functions whose result ``arg`` is, or a local it reads was assigned from before ``line``
+    (``next_url = get_next_url(request)``): a helper that builds the target and checks its host."""
+    names = {x.id for x in walk(arg) if isinstance(x, Name)}
+    out = []
+    for site, target in fn.calls:
+        made = site.pos.line == line and any(x is site.call for x in walk(arg))
+        if target in app.functions and (made or site.assigned_to in names and site.pos.line < line):
+            out.append(app.functions[target])
+    return out
+
+
 # what a link or a cross-site form sets: a victim's browser sends these as the attacker wrote them
 NAVIGABLE_SOURCES = frozenset({"query", "path", "form"})
 NAVIGABLE_ACCESSORS = ("query_params", "path_params", "form")
@@ -109,7 +121,8 @@ class OpenRedirect(Rule):
         for t in traced_sinks(app, redirect_sink(app), "redirect", leaves_site):
             if is_test_path(t.ctx.route.registered.path) or is_test_path(t.ctx.function.path):
                 continue  # a stand-in server of the tests (a fake identity provider) is not shipped
-            found = [guard_of(f) for f in (t.ctx.function, *(f for f, _ in t.ctx.trail))]
+            found = [guard_of(f) for f in (t.ctx.function, *(f for f, _ in t.ctx.trail),
+                                            *_producers(app, t.ctx.function, t.arg, t.site.pos.line))]
             if "host" in found:
                 continue
             slash = "slash" in found
