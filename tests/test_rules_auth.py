@@ -1389,3 +1389,34 @@ def test_router_dependencies_built_by_appending_under_a_setting_are_unresolved(
     }
     found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)
     assert [f.message.split("`")[1] for f in found] == ["DELETE /open/notes/{name}"]
+
+
+def test_a_sign_in_callback_that_verifies_the_providers_id_token_is_authenticated(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 'Sign in with Google' callback posts the provider's signed ID token; the handler verifies it
+    (``id_token.verify_oauth2_token``) before it signs the user in: it authenticates its caller. A
+    callback that only reads the posted credential still fires."""
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI, Form, HTTPException
+            from google.auth.transport import requests as google_requests
+            from google.oauth2 import id_token
+
+            app = FastAPI()
+
+            @app.post("/auth/google/callback")
+            def google_callback(credential: str = Form(...)) -> dict:
+                try:
+                    info = id_token.verify_oauth2_token(credential, google_requests.Request(), "client-id")
+                except ValueError:
+                    raise HTTPException(status_code=401)
+                return {"email": info["email"]}
+
+            @app.post("/auth/other/callback")
+            def other_callback(credential: str = Form(...)) -> dict:
+                return {"credential": credential[:4]}
+        """,
+    }
+    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)
+    assert [f.message.split("`")[1] for f in found] == ["POST /auth/other/callback"]

@@ -294,7 +294,8 @@ def privileged(app: AppModel, route: Route) -> str | None:
 # a webhook that checks its provider's signature authenticates the caller by that signature
 SIGNATURE_CHECK_RE = re.compile(
     r"^(compare_digest|construct_event|verify_signature|verify_webhook\w*|validate_signature|check_signature"
-    r"|verify_\w*signature|validate_\w*signature|check_\w*signature|verify_hmac|validate_request)$"
+    r"|verify_\w*signature|validate_\w*signature|check_\w*signature|verify_hmac|validate_request"
+    r"|verify_oauth2_token|verify_id_token|verify_firebase_token)$"  # an identity provider's signed ID token
 )
 
 
