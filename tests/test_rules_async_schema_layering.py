@@ -1515,3 +1515,27 @@ def test_fal601_file_io_in_a_helper_is_info_a_network_wait_is_named_first(
     assert found["async def direct"].severity.value == "warning"
     sms = found["async def send_sms"]
     assert sms.severity.value == "warning" and "requests.post" in sms.message.split(":", 1)[1].split(";")[0]
+
+
+def test_fal601_a_local_session_that_is_added_to_keeps_its_value(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``db.add(row)`` changes the session, not what ``db`` is: only a list or set bound by assignment and
+    grown in place (``result = []; result.append(...)``) loses its literal value."""
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI
+            from sqlalchemy.orm import Session
+
+            app = FastAPI()
+
+            @app.post("/items")
+            async def create_item(name: str) -> dict:
+                db = Session()
+                db.add(name)
+                db.commit()
+                return {}
+        """,
+    }
+    found = run(tmp_path, monkeypatch, files, "FAL601")
+    assert [f.message.split(":", 1)[1].split("(")[0].strip() for f in found] == ["`create_item -> db.commit`"]

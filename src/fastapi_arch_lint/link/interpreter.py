@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from fastapi_arch_lint.link.classes import Classes
-from fastapi_arch_lint.link.project import Project, bound_at
+from fastapi_arch_lint.link.project import Project, bound_at, grows
 from fastapi_arch_lint.link.values import (
     BUILTIN_VALUES,
     BUILTINS,
@@ -318,7 +318,7 @@ class Interpreter(Classes):
             if entries is None:
                 return self._param(fn, env, depth, name)
             chosen = entries[-1]
-            if chosen[1] == "assign" and name in self.project.mutated(fn.scope):
+            if chosen[1] == "assign" and grows(chosen[2].value) and name in self.project.mutated(fn.scope):  # type: ignore[union-attr]
                 # ``result = []`` then ``if key: result.append(Depends(check))``: not the literal it started as
                 return VUnknown(f"`{name}` is changed in place after it is assigned (`{name}.append(...)`)")
             at = line or (env.at if depth == innermost else 0)  # a statement's own bindings come after it

@@ -6,13 +6,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from fastapi_arch_lint.link.values import Env, VClass, VFunc
-from fastapi_arch_lint.model.expr import Attr, Name
+from fastapi_arch_lint.model.expr import Attr, Call, Name, Seq
 from fastapi_arch_lint.model.facts import AssignFact, ClassFact, FunctionFact, ImportFact, ModuleFacts, ParamFact, Scope
 
 
 # methods that change a list, set or dict in place
 MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "add", "discard", "update",
                       "setdefault"})
+
+
+def grows(value: object) -> bool:
+    """A list or set made empty or literal, which the scope may then grow (``result = []``, ``set()``): not
+    a database session or an app (``db = Session(); db.add(row)`` keeps its value)."""
+    if isinstance(value, Seq):
+        return value.kind in ("list", "set")
+    return isinstance(value, Call) and isinstance(value.func, Name) and value.func.id in ("list", "set")
 
 
 class Project:
@@ -58,7 +66,8 @@ class Project:
 
     def mutated(self, scope: Scope) -> frozenset[str]:
         """The names ``scope`` changes in place after binding them: ``x.append(...)`` and the other methods
-        that grow or shrink a list, set or dict, called as a statement, and ``x += ...``."""
+        that grow or shrink a list, set or dict, called as a statement, and ``x += ...`` (the interpreter
+        asks only for names bound to a list or set: ``grows``)."""
         got = self._mutated.get(id(scope))
         if got is None:
             names = {c.call.func.value.id for c in scope.calls  # type: ignore[union-attr]
