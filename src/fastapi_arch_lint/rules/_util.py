@@ -6,6 +6,7 @@ analysis layer, ``fastapi_arch_lint.analysis``; the names are kept here for the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from fastapi_arch_lint.analysis.index import (
@@ -77,6 +78,14 @@ def segments(path: str) -> list[str]:
 
 def is_param(segment: str) -> bool:
     return segment.startswith("{") and segment.endswith("}")
+
+
+def ends_in_catch_all(path: str) -> bool:
+    """The path ends in a ``{name:path}`` parameter, which matches the rest of any URL (a proxy's forwarder)."""
+    return bool(CATCH_ALL_RE.search(path))
+
+
+CATCH_ALL_RE = re.compile(r"\{\w+:path\}$")
 
 
 # -- resolved call targets and ORM sessions (the async and layering rules) ---------------

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._html import renders_html
-from fastapi_arch_lint.rules._util import route_entity, route_related
+from fastapi_arch_lint.rules._util import ends_in_catch_all, route_entity, route_related
 from fastapi_arch_lint.rules.http._common import registrations
 
 # methods that ride along with another without changing what the handler means
@@ -32,7 +31,7 @@ class MultiMethodHandler(Rule):
         for route in registrations(app):
             if route.kind != "http" or renders_html(app, route):
                 continue  # a server-rendered form: GET shows it, POST submits it to the same handler
-            if re.search(r"\{\w+:path\}$", route.path):
+            if ends_in_catch_all(route.path):
                 continue  # ``/proxy/{path:path}``: a reverse proxy forwards every method to its upstream as is
             by_handler.setdefault((route.app, route.handler.qualname), []).append(route)
         for routes in by_handler.values():

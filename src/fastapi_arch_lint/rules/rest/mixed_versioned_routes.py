@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Loc, Route
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import route_entity, unique_routes
+from fastapi_arch_lint.rules._util import ends_in_catch_all, route_entity, unique_routes
 from fastapi_arch_lint.rules.rest._common import VERSION_RE
 
 DEFAULT_ALLOW = [
@@ -19,9 +18,6 @@ DEFAULT_ALLOW = [
 # a route whose last segment is one of these is infrastructure wherever it lives (``/internal/ping``)
 INFRA_LAST = frozenset({"health", "healthz", "healthcheck", "health-check", "ready", "readyz", "live", "livez",
                         "alive", "ping", "metrics", "status", "version", "server_info", "server-info"})
-
-
-PROXY_RE = re.compile(r"\{\w+:path\}$")
 
 
 def version_of(path: str) -> str | None:
@@ -74,7 +70,7 @@ class MixedVersionedRoutes(Rule):
             routes = sorted((r for r in unique_routes(app) if r.app == a.id), key=lambda r: r.order)
             # a router that forwards any method under a catch-all (``/openai/{path:path}``) mirrors an upstream
             # API's URLs (an OpenAI-compatible proxy): its routes follow that API, not this app's versioning
-            proxies = {r.router for r in routes if PROXY_RE.search(r.path) and len(set(r.methods) - {"GET", "HEAD"}) >= 2}
+            proxies = {r.router for r in routes if ends_in_catch_all(r.path) and len(set(r.methods) - {"GET", "HEAD"}) >= 2}
             business = [r for r in routes if is_business(r, allow) and r.router not in proxies]
             versioned = [r for r in business if version_of(r.path)]
             if not versioned or 10 * len(versioned) < len(business):

@@ -192,8 +192,7 @@ _CONFIG_READ = re.compile(r"(?:^|\.)(?:config|getenv|environ\.get|get_setting|re
 def _configured(fn: Function, side: Expr, line: int) -> bool:
     """``side`` is a local assigned once from a read of the configuration, the environment or a secret store
     (``key = config("BYPASS_KEY")``, ``secret = secret_manager.read_secret(name)``)."""
-    root = _root(side)
-    load = _load(fn, root.id, line) if isinstance(root, Name) and root is side else None
+    load = _load(fn, side.id, line) if isinstance(side, Name) else None
     return load is not None and bool(_CONFIG_READ.search(render(load.func, 200)))
 
 
