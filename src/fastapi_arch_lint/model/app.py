@@ -512,10 +512,13 @@ class AppModel:
         return self.functions.get(qualname)
 
     def module(self, name: str) -> Module | None:
-        for m in self.modules:
-            if m.name == name:
-                return m
-        return None
+        by_name = self.derived.get(AppModel.module)
+        if by_name is None:  # the first module of each name, as a scan in order would find it
+            by_name = {}
+            for m in self.modules:
+                by_name.setdefault(m.name, m)
+            self.derived[AppModel.module] = by_name
+        return by_name.get(name)  # type: ignore[attr-defined]
 
     def is_subclass(self, qualname: str, base: str) -> bool:
         return base in self.class_bases.get(qualname, ())

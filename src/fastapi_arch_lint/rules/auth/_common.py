@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, Route
 from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, Expr, Name, Seq, Subscript, dotted, walk
-from fastapi_arch_lint.rules._util import memo
+from fastapi_arch_lint.rules._util import matches_any, memo
 
 # paths that are public by nature: issuing credentials, recovering them, probes
 DEFAULT_PUBLIC_ROUTES = (
@@ -29,8 +28,7 @@ DEFAULT_PUBLIC_HANDLERS = (
 
 
 def glob_match(value: str, patterns: Iterable[str]) -> bool:
-    v = value.lower()
-    return any(fnmatch.fnmatchcase(v, p.lower()) for p in patterns)
+    return matches_any(value, patterns, ignore_case=True)
 
 
 def is_public(route: Route, path_globs: Iterable[str], handler_globs: Iterable[str] = ()) -> bool:

@@ -251,13 +251,21 @@ def user_tables(app: AppModel, route: Route | None = None) -> set[str]:
     return out
 
 
+def _tablenames(app: AppModel) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+    """The names in the database of the tables of each class name, and every such name."""
+    by_name: dict[str, set[str]] = {}
+    for t in app.tables:
+        by_name.setdefault(t.name, set()).add(t.tablename or t.name)
+    return {n: frozenset(v) for n, v in by_name.items()}, frozenset(t.tablename or t.name for t in app.tables)
+
+
 def owner_columns(app: AppModel, table: Table, users: set[str]) -> list[str]:
     """What makes ``table``'s rows someone's: an owner or tenant column (not a key to another table), a
     foreign key or relationship to a user table, or being the user table itself."""
     if table.name in users:
         return ["(the user row itself)"]
-    user_tablenames = {t.tablename or t.name for t in app.tables if t.name in users}
-    known = {t.tablename or t.name for t in app.tables}
+    tablenames, known = memo(app, _tablenames)
+    user_tablenames = {name for n in users for name in tablenames.get(n, ())}
     out = []
     for c in table.columns:
         fk_table = (c.foreign_key or "").split(".", 1)[0].strip("'\"") if c.foreign_key else None

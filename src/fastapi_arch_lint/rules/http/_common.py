@@ -6,16 +6,15 @@ Pure functions of the model: a call site plus its resolved target (``sqlalchemy.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 from fastapi_arch_lint.findings import Related
 from fastapi_arch_lint.model.app import AppModel, Function, Route
 from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Const, Expr, Name, dotted, render
 from fastapi_arch_lint.model.facts import CallSite
+from fastapi_arch_lint.rules._util import matches_any
 
 # ORM session methods that change the database (or end a transaction that did)
 SESSION_WRITES = frozenset({
@@ -184,19 +183,6 @@ def classify(site: CallSite, target: str | None, app: AppModel | None = None,
     if isinstance(func, Attr) and method in MONGO_WRITES and (target is None or not target.startswith("builtins.")):
         return f"{render(func)}()", method in MONGO_CREATES
     return None
-
-
-def matches_any(name: str, patterns: Iterable[str]) -> bool:
-    """``fnmatch.fnmatchcase`` against any of ``patterns``: one regular expression for them all
-    (asked for every step of every call chain the write rules follow)."""
-    return _any_of(tuple(patterns)).match(name) is not None
-
-
-@lru_cache(maxsize=64)
-def _any_of(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    if not patterns:
-        return re.compile(r"(?!)")  # matches nothing
-    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
 def writes(app: AppModel, qualname: str, depth: int, ignore: Iterable[str] = ()) -> Iterator[Write]:

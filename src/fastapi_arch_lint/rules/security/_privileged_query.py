@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ from fastapi_arch_lint.analysis.taint import Flow, Source
 from fastapi_arch_lint.model.app import AppModel, Function, Param, Route
 from fastapi_arch_lint.model.expr import Attr, Call, DictExpr, Expr, Name, render, walk
 from fastapi_arch_lint.model.facts import CallSite, CompareFact
-from fastapi_arch_lint.rules._util import segments
+from fastapi_arch_lint.rules._util import matches_any, segments
 
 DEPTH = 2
 # calls that write their keywords / dict values into rows: ``update(T).values(...)``, ``query.update({...})``
@@ -32,8 +31,7 @@ class QueryWrite:
 
 
 def matches(name: str, patterns: Iterable[str]) -> bool:
-    n = name.lower()
-    return any(fnmatch.fnmatchcase(n, p.lower()) for p in patterns)
+    return matches_any(name, patterns, ignore_case=True)
 
 
 def _columns(app: AppModel) -> frozenset[str]:

@@ -193,6 +193,12 @@ def _owned(app: AppModel, foreign_key: str, privileged: set[str]) -> bool:
     return False
 
 
+def _key_columns(app: AppModel) -> tuple[frozenset[str], frozenset[str]]:
+    """The names of the project's foreign-key columns, and of its foreign- and primary-key columns."""
+    fks = frozenset(c.name for t in app.tables for c in t.columns if c.foreign_key)
+    return fks, fks | frozenset(c.name for t in app.tables for c in t.columns if c.primary_key)
+
+
 @register
 class MassAssignment(Rule):
     code = "FAL525"
@@ -492,7 +498,7 @@ class MassAssignment(Rule):
         if model is None:
             return []
         table = _object_table(app, fn, obj, line)
-        fk_names = {c.name for t in app.tables for c in t.columns if c.foreign_key}
+        fk_names, _ = memo(app, _key_columns)
         out = []
         for f in model.fields:
             if f.name in src.excluded or (src.included is not None and f.name not in src.included):
@@ -524,7 +530,7 @@ class MassAssignment(Rule):
         (``svc.update(user.id, {"info": merged})`` into ``for k, v in updated.items(): setattr(row, k, v)``):
         the client's data is in the values only, the keys are the code's own."""
         fn = ctx.function
-        fks = {c.name for t in app.tables for c in t.columns if c.foreign_key or c.primary_key}
+        fks = memo(app, _key_columns)[1]
         for site, _ in fn.calls:
             func = site.call.func
             if not (isinstance(func, Attr) and func.attr == "items" and not site.call.args

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -13,7 +12,7 @@ from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route, Table
 from fastapi_arch_lint.model.expr import Call, Name
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import find_table, pydantic_model, route_entity, route_related, segments, unique_routes
+from fastapi_arch_lint.rules._util import find_table, matches_any, pydantic_model, route_entity, route_related, segments, unique_routes
 from fastapi_arch_lint.rules.auth._principal import held_to_caller
 from fastapi_arch_lint.rules.auth._roles import judge
 from fastapi_arch_lint.rules.security._secret_values import masked_by_model, stored_encrypted
@@ -123,12 +122,9 @@ class SensitiveFieldInResponse(Rule):
 
     def internal(self, name: str) -> bool:
         """A field named by the ``internal-fields`` option (globs, case-insensitive) that is not a secret."""
-        try:
-            patterns = self._internal_patterns
-        except AttributeError:
-            patterns = self._internal_patterns = tuple(p.lower() for p in self.options["internal-fields"])
         n = name.lower()
-        return not self.sensitive(name) and n not in self._lowered()[0] and any(fnmatch.fnmatchcase(n, p) for p in patterns)
+        return not self.sensitive(name) and n not in self._lowered()[0] and \
+            matches_any(n, self.options["internal-fields"], ignore_case=True)
 
     def _lowered(self) -> tuple[frozenset[str], frozenset[str], tuple[str, ...], frozenset[str]]:
         """The options in lower case, once per rule instance (asked for every field of every response)."""
