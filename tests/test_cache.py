@@ -208,13 +208,15 @@ def test_same_content_elsewhere_is_a_hit_with_its_own_path(tmp_path: Path) -> No
     assert [f.module for f in second.facts] == [f.module for f in first.facts]
 
 
-def test_changed_file_is_the_only_miss(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_changed_file_is_the_only_miss(tmp_path: Path, jobs: int) -> None:
+    """With two jobs the changed file is parsed in a worker while the cached facts are decoded."""
     app = copy_app(tmp_path, "factory_app")
     analyze_with(app, FactCache(tmp_path / "c", max_bytes=1_000_000))
     items = app / "app" / "api" / "v1" / "endpoints" / "items.py"
     items.write_text(items.read_text().replace('"/{item_id}"', '"/by-id/{item_id}"'), encoding="utf-8")
     cache = FactCache(tmp_path / "c", max_bytes=1_000_000)
-    warm = analyze_with(app, cache)
+    warm = analyze_with(app, cache, jobs)
     assert cache.misses == 1 and cache.writes == 1
     fresh = analyze_with(app, None)
     assert warm.model == fresh.model
@@ -229,7 +231,8 @@ def test_settings_that_change_extraction_change_the_key(tmp_path: Path) -> None:
     assert large.key(digest(b"x = 1\n")) == FactCache(tmp_path / "d", max_bytes=1_000_000).key(digest(b"x = 1\n"))
 
 
-def test_corrupt_entries_are_ignored_and_rewritten(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_corrupt_entries_are_ignored_and_rewritten(tmp_path: Path, jobs: str) -> None:
     cache_dir = tmp_path / "cache"
     target = str(FIXTURES / "vuln_app")
     cold = run("review", target, "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
@@ -237,7 +240,7 @@ def test_corrupt_entries_are_ignored_and_rewritten(tmp_path: Path) -> None:
         set_entry(cache_dir, key, [data[: len(data) // 2], b"\x00garbage", b"", pickle.dumps({"a": 1})][n % 4])
     for p in results(cache_dir):  # so that the run goes through the facts entries
         p.unlink()
-    again = run("review", target, "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1")
+    again = run("review", target, "--format", "json", "--cache-dir", str(cache_dir), "--jobs", jobs)
     assert again == cold
     cache = FactCache(cache_dir, max_bytes=1_000_000)
     files = discover([FIXTURES / "vuln_app"]).files

@@ -133,3 +133,87 @@ def test_cli_reports_the_crash_and_goes_on(tmp_path: Path) -> None:
         ("generated.py", engine.CRASH_MESSAGE)]
     assert out["findings"]
     assert "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------------------
+# the rules shared with a forked copy of the process (``engine.run_rules(jobs=2)``)
+
+def _probe_rules(n: int, behave=None):  # type: ignore[no-untyped-def]
+    """``n`` rules (not registered) that each take a little time and say which process ran them;
+    ``behave(i)`` may raise or end the process that runs rule ``i``."""
+    import os
+    import time
+
+    from fastapi_arch_lint.rule import Rule
+
+    out = []
+    for i in range(n):
+        def check(self, app, i=i):  # type: ignore[no-untyped-def]
+            time.sleep(0.02)
+            if behave is not None:
+                behave(i)
+            yield self.finding(f"r{i}.py", i + 1, 1, f"rule {i} ran in {os.getpid()}")
+        out.append(type(f"Probe{i}", (Rule,), {"code": f"FAL9{i:02d}", "name": f"probe-{i}", "check": check}))
+    return out
+
+
+def _ran(findings) -> tuple[list[int], set[str]]:  # type: ignore[no-untyped-def]
+    return [f.line - 1 for f in findings], {f.message.rsplit(" ", 1)[1] for f in findings}
+
+
+@pytest.fixture
+def only_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process counts as running no other thread: an earlier test's one-job extraction leaves its
+    parse thread parked (no fork while it lives, as in the command line's small projects)."""
+    import threading
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+
+
+def test_rules_are_shared_with_a_fork_and_come_back_in_order(only_thread: None) -> None:
+    import os
+
+    findings, diags = engine.run_rules(None, _probe_rules(24), jobs=2)  # type: ignore[arg-type]
+    order, pids = _ran(findings)
+    assert order == list(range(24)) and diags == []
+    assert str(os.getpid()) in pids and len(pids) == 2  # the child took some: a test that can fail
+    alone, _ = engine.run_rules(None, _probe_rules(24), jobs=1)  # type: ignore[arg-type]
+    assert _ran(alone) == (list(range(24)), {str(os.getpid())})
+
+
+def test_a_failing_rule_in_either_process_is_a_diagnostic(only_thread: None) -> None:
+    def behave(i: int) -> None:
+        if i % 5 == 0:
+            raise ValueError(f"bug {i}")
+
+    findings, diags = engine.run_rules(None, _probe_rules(20, behave), jobs=2)  # type: ignore[arg-type]
+    assert _ran(findings)[0] == [i for i in range(20) if i % 5]
+    assert [d.message for d in diags] == [f"rule FAL9{i:02d} (probe-{i}) failed: ValueError: bug {i}" for i in (0, 5, 10, 15)]
+
+
+def test_rules_the_child_took_run_here_when_it_dies(only_thread: None) -> None:
+    import os
+
+    parent = os.getpid()
+
+    def behave(i: int) -> None:
+        if os.getpid() != parent:
+            os._exit(3)  # the child dies on the first rule it takes: nothing of its comes back
+
+    findings, diags = engine.run_rules(None, _probe_rules(12, behave), jobs=2)  # type: ignore[arg-type]
+    assert _ran(findings) == (list(range(12)), {str(parent)}) and diags == []
+
+
+def test_no_fork_while_another_thread_runs() -> None:
+    import os
+    import threading
+
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        findings, _ = engine.run_rules(None, _probe_rules(8), jobs=2)  # type: ignore[arg-type]
+    finally:
+        stop.set()
+        t.join()
+    assert _ran(findings) == (list(range(8)), {str(os.getpid())})

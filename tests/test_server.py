@@ -425,3 +425,29 @@ def test_the_readmes_editor_snippets_start_this_server() -> None:
     assert helix["language-server"]["fastapi-arch-lint"] == {"command": "fastapi-arch-lint", "args": ["server"]}
     assert "fastapi-arch-lint" in helix["language"][0]["language-servers"]
     assert blocks["lua"].count('cmd = { "fastapi-arch-lint", "server" }') == 2
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_facts_of_unchanged_files_are_kept_decoded_between_runs(tmp_path: Path, jobs: int,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's facts cache answers an unchanged file from memory: the second run decodes nothing
+    (the engine fetches every entry before it decodes any, so the memory must answer both steps)."""
+    from fastapi_arch_lint import cache as cache_module
+    from fastapi_arch_lint import engine
+    from fastapi_arch_lint.server import _Remembered
+
+    target = Path(__file__).parent / "fixtures" / "factory_app"
+    memory: dict[tuple[str, str], Any] = {}
+    cold = engine.analyze([target], base=target, jobs=jobs, cache=_Remembered(tmp_path / "c", max_bytes=1_000_000,
+                                                                              memory=memory))
+    first = _Remembered(tmp_path / "c", max_bytes=1_000_000, memory=memory)  # read from the database once
+    engine.analyze([target], base=target, jobs=jobs, cache=first)
+    assert memory and len(memory) == len(first.used)
+
+    def no_decoding(*args: object) -> None:
+        raise AssertionError("an unchanged file's facts are decoded again")
+
+    monkeypatch.setattr(cache_module, "decode_entry", no_decoding)
+    second = _Remembered(tmp_path / "c", max_bytes=1_000_000, memory=memory)
+    again = engine.analyze([target], base=target, jobs=jobs, cache=second)
+    assert again.model == cold.model and second.used == set(memory)

@@ -317,8 +317,22 @@ class FactCache:
     # -- reading -----------------------------------------------------------------
     def load(self, key: str, display: str) -> tuple[_facts.ModuleFacts | None, Diagnostic | None] | None:
         """The cached ``(facts, diagnostic)`` of content ``key`` shown as ``display``, or None."""
+        entry = self.fetch(key, display)
+        return None if entry is None else self.decode(entry, key, display)
+
+    def fetch(self, key: str, display: str) -> Any:
+        """The stored entry of content ``key`` shown as ``display``, not yet decoded (``decode``), or None
+        (a miss): ``load`` in two steps, so a caller can start parsing what is missing before it decodes
+        what is there."""
         data = self._fetch(key)
-        result = decode_entry(data, key, display) if isinstance(data, bytes) else None
+        if data is None:
+            self.misses += 1
+        return data
+
+    def decode(self, entry: Any, key: str, display: str
+               ) -> tuple[_facts.ModuleFacts | None, Diagnostic | None] | None:
+        """The ``(facts, diagnostic)`` of an entry ``fetch`` returned, or None (a miss: corrupt, foreign)."""
+        result = decode_entry(entry, key, display)
         if result is None:  # absent, corrupt, truncated or foreign: a miss, rewritten after extraction
             self.misses += 1
             return None

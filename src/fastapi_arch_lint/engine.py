@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi_arch_lint.cache import FactCache, decode_entry, encode_entry
 from fastapi_arch_lint.config import Config
@@ -15,6 +15,7 @@ from fastapi_arch_lint.discovery import Discovered, SourceFile, assign_module_na
 from fastapi_arch_lint.extract.source import DEFAULT_MAX_FILE_BYTES, Extracted, digest, read_source
 from fastapi_arch_lint.findings import Diagnostic, Finding
 from fastapi_arch_lint.rule import select_rules
+from fastapi_arch_lint.runner import run_rules
 from fastapi_arch_lint.suppress import apply_noqa, apply_per_file_ignores
 
 if TYPE_CHECKING:  # the model is imported where it is built: not by a run answered from the cache
@@ -131,9 +132,10 @@ def default_jobs() -> int:
 
 
 def _pool_round(work: Sequence[tuple[bytes, str, int, str]], todo: list[int], workers: int, timeout: float,
-                out: dict[int, bytes | Diagnostic]) -> str:
+                out: dict[int, bytes | Diagnostic], meanwhile: Callable[[], None] | None = None) -> str:
     """Run ``todo`` in a fresh pool, filling ``out``; say how the round ended:
-    "done", "crash" (a worker died) or "stall" (nothing finished for ``timeout`` s)."""
+    "done", "crash" (a worker died) or "stall" (nothing finished for ``timeout`` s).
+    ``meanwhile()`` runs here once the work is handed out, while the workers parse."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
@@ -141,6 +143,8 @@ def _pool_round(work: Sequence[tuple[bytes, str, int, str]], todo: list[int], wo
     ended = "done"
     try:
         pending = {ex.submit(_extract_one, work[i]): i for i in todo}
+        if meanwhile is not None:
+            meanwhile()
         while pending:
             done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
             if not done:
@@ -159,8 +163,8 @@ def _pool_round(work: Sequence[tuple[bytes, str, int, str]], todo: list[int], wo
     return ended
 
 
-def _run_pool(work: Sequence[tuple[bytes, str, int, str]], jobs: int, timeout: float
-              ) -> dict[int, bytes | Diagnostic]:
+def _run_pool(work: Sequence[tuple[bytes, str, int, str]], jobs: int, timeout: float,
+              meanwhile: Callable[[], None] | None = None) -> dict[int, bytes | Diagnostic]:
     """Encoded results by index; a ``Diagnostic`` for a file that crashed or hung a worker.
 
     Work is dispatched in index order and every worker takes the next file in that order,
@@ -168,13 +172,15 @@ def _run_pool(work: Sequence[tuple[bytes, str, int, str]], jobs: int, timeout: f
     ones: those are retried one per process (the culprit becomes a diagnostic), the rest
     go to a fresh pool. On a stall (nothing finished for ``timeout`` seconds) the first
     ``workers`` unfinished files have each been running that long: they are reported.
-    Every round settles at least one file, so this ends.
+    Every round settles at least one file, so this ends. ``meanwhile()`` runs once, while the
+    first round's workers parse.
     """
     out: dict[int, bytes | Diagnostic] = {}
     workers = min(jobs, max(1, len(work) // 4))
     todo = list(range(len(work)))
     while todo:
-        ended = _pool_round(work, todo, workers, timeout, out)
+        ended = _pool_round(work, todo, workers, timeout, out, meanwhile)
+        meanwhile = None
         todo = [i for i in todo if i not in out]
         if not todo:
             break
@@ -259,23 +265,33 @@ def _extract_all(files: Sequence[SourceFile], sources: Sequence[bytes | Diagnost
     results: list[Extracted | None] = [None] * len(files)
     work: list[tuple[bytes, str, int, str]] = []
     slots: list[int] = []
+    stored: list[tuple[int, Any, str]] = []  # cached entries, decoded by ``decode_stored``
     for i, (f, source) in enumerate(zip(files, sources)):
         if isinstance(source, Diagnostic):  # unreadable, too large, not a regular file: never cached
             results[i] = Extracted(f.display, None, source)
             continue
         key = cache.key(digest(source)) if cache is not None else ""
         if cache is not None:
-            hit = cache.load(key, f.display)
-            if hit is not None:
-                results[i] = Extracted(f.display, *hit)
+            entry = cache.fetch(key, f.display)
+            if entry is not None:
+                stored.append((i, entry, key))
                 continue
         work.append((source, f.display, max_bytes, key))
         slots.append(i)
 
-    # In this process only with one job or a tiny project. A big project's warm run with a few
-    # changed files still parses them in a worker: one of them could be the file that crashes.
-    # Nothing to parse (every file came from the cache): LibCST is not even imported.
-    if work and (jobs <= 1 or len(files) < 8):
+    spoilt: list[int] = []  # stored entries that do not decode (corrupt, foreign): parsed after all
+
+    def decode_stored() -> None:
+        assert cache is not None or not stored
+        for i, entry, key in stored:
+            hit = cache.decode(entry, key, files[i].display)  # type: ignore[union-attr]
+            if hit is None:
+                spoilt.append(i)
+            else:
+                results[i] = Extracted(files[i].display, *hit)
+        stored.clear()
+
+    def parse_in_this_process(todo: list[tuple[bytes, str, int, str]], where: list[int]) -> None:
         from fastapi_arch_lint.extract.parse import extract_sources
 
         def done(n: int, ex: Extracted) -> None:
@@ -283,17 +299,22 @@ def _extract_all(files: Sequence[SourceFile], sources: Sequence[bytes | Diagnost
                 gc.collect(0)
             gc.freeze()  # an O(1) splice: young collections never see this file's objects again
             if cache is not None:
-                key = work[n][3]
+                key = todo[n][3]
                 cache.write(key, encode_entry(key, ex.facts, ex.diagnostic))
-            results[slots[n]] = ex
+            results[where[n]] = ex
 
-        extract_sources([(source, display) for source, display, _, _ in work], max_bytes=max_bytes, each=done)
-    elif work:
-        import fastapi_arch_lint.extract.parse  # noqa: F401 - once here: forked workers inherit it
+        extract_sources([(source, display) for source, display, _, _ in todo], max_bytes=max_bytes, each=done)
 
-        encoded = _from_an_empty_folder(_run_pool, work, jobs, timeout)
-        for n, i in enumerate(slots):
-            display, key = work[n][1], work[n][3]
+    def parse_in_the_pool(todo: list[tuple[bytes, str, int, str]], where: list[int], meanwhile=None) -> None:
+        # A few files (an edit since the last run) are parsed by workers that import LibCST themselves
+        # while this process decodes the cached facts (``meanwhile``); many are parsed by workers forked
+        # after this process imported it once.
+        if len(todo) > 2 * jobs:
+            import fastapi_arch_lint.extract.parse  # noqa: F401 - once here: forked workers inherit it
+
+        encoded = _from_an_empty_folder(_run_pool, todo, jobs, timeout, meanwhile)
+        for n, i in enumerate(where):
+            display, key = todo[n][1], todo[n][3]
             got = encoded[n]
             if isinstance(got, Diagnostic):  # a crash, a hang or a bug: reported, never cached
                 results[i] = Extracted(display, None, got)
@@ -305,6 +326,23 @@ def _extract_all(files: Sequence[SourceFile], sources: Sequence[bytes | Diagnost
             if cache is not None:
                 cache.write(key, got)
             results[i] = Extracted(display, *decoded)
+
+    # In this process only with one job or a tiny project. A big project's warm run with a few
+    # changed files still parses them in a worker: one of them could be the file that crashes.
+    # Nothing to parse (every file came from the cache): LibCST is not even imported.
+    in_process = jobs <= 1 or len(files) < 8
+    if work and not in_process:
+        parse_in_the_pool(work, slots, decode_stored)
+    decode_stored()
+    if spoilt:  # rare: entries that did not decode are parsed like the files the cache lacked
+        more = [(sources[i], files[i].display, max_bytes, cache.key(digest(sources[i])))  # type: ignore[arg-type,union-attr]
+                for i in spoilt]
+        if in_process:
+            work, slots = work + more, slots + spoilt
+        else:
+            parse_in_the_pool(more, spoilt)
+    if work and in_process:
+        parse_in_this_process(work, slots)
     if cache is not None:
         cache.flush()
         cache.close()
@@ -446,21 +484,6 @@ class ReviewResult:
         return self._rules
 
 
-def run_rules(model: AppModel, rules: Sequence[type], options: dict[str, dict] | None = None
-              ) -> tuple[list[Finding], list[Diagnostic]]:
-    """Run ``rules`` over ``model``. A rule that fails becomes a diagnostic, never a crash."""
-    findings: list[Finding] = []
-    diagnostics: list[Diagnostic] = []
-    options = options or {}
-    for cls in rules:
-        rule = cls(options.get(cls.code))
-        try:
-            findings.extend(rule.check(model))
-        except Exception as exc:  # a bug in one rule must not hide the others' findings
-            diagnostics.append(Diagnostic("<internal>", f"rule {cls.code} ({cls.name}) failed: {type(exc).__name__}: {exc}"))
-    return findings, diagnostics
-
-
 # diagnostics of a run that another run might not repeat (a crash or hang under load, a bug):
 # such a run's result is never stored, as such a file's facts are never cached
 _TRANSIENT = (CRASH_MESSAGE, _TIMEOUT_PREFIX, "internal error")
@@ -512,7 +535,8 @@ def review(targets: Sequence[str | Path], config: Config, *, select: Sequence[st
     if cancelled is not None and cancelled():
         raise Cancelled
     with _old_objects_frozen():
-        findings, diags = run_rules(analysis.model, rules, config.rule_options)
+        findings, diags = run_rules(analysis.model, rules, config.rule_options,
+                                    jobs=(jobs if jobs is not None else config.jobs) or default_jobs())
     facts_by_path = {m.path: m for m in analysis.facts}
     findings = apply_noqa(findings, facts_by_path)
     findings = apply_per_file_ignores(findings, config.per_file_ignores, config.root)

@@ -411,10 +411,15 @@ class _Remembered(FactCache):
         self.memory = memory
         self.used: set[tuple[str, str]] = set()
 
-    def load(self, key: str, display: str) -> Any:
+    def fetch(self, key: str, display: str) -> Any:
         hit = self.memory.get((key, display))
-        if hit is None:
-            hit = super().load(key, display)
+        return _Decoded(hit) if hit is not None else super().fetch(key, display)
+
+    def decode(self, entry: Any, key: str, display: str) -> Any:
+        if isinstance(entry, _Decoded):
+            hit = entry.facts
+        else:
+            hit = super().decode(entry, key, display)
             if hit is None:
                 return None
             self.memory[(key, display)] = hit
@@ -425,6 +430,15 @@ class _Remembered(FactCache):
         """Keep only this run's entries (an edited file's earlier versions go)."""
         for entry in self.memory.keys() - self.used:
             del self.memory[entry]
+
+
+class _Decoded:
+    """An entry ``_Remembered.fetch`` found in memory: its facts, decoded in an earlier run."""
+
+    __slots__ = ("facts",)
+
+    def __init__(self, facts: Any) -> None:
+        self.facts = facts
 
 
 class _Lines:
