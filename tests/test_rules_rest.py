@@ -1366,3 +1366,17 @@ def test_versioning_probe_names_are_infrastructure(tmp_path: Path, monkeypatch: 
     }
     found = run(tmp_path, monkeypatch, files, "FAL104")
     assert [f.message.split("`")[1] for f in found] == ["GET /api/options"]
+
+
+def test_casing_an_api_that_mixes_styles_has_no_outliers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Half the API in kebab-case, half in snake_case, no house style: each snake_case segment is still
+    reported, as info with the count; the same API with only one snake_case segment has an outlier (a warning)."""
+    kebab = "\n".join(f'@app.get("/order-items-{i}")\ndef k_{i}(): ...\n' for i in range(4))
+    snake = "\n".join(f'@app.get("/line_items_{i}")\ndef s_{i}(): ...\n' for i in range(3))
+    head = "from fastapi import FastAPI\n\napp = FastAPI()\n\n"
+    found = run(tmp_path, monkeypatch, {"app/__init__.py": "", "app/main.py": head + kebab + snake}, "FAL102")
+    assert len(found) == 3 and {f.severity.value for f in found} == {"info"}
+    assert "mixes case styles (3 of 7 multi-word segments in its URLs are not kebab-case)" in found[0].message
+    one = run(tmp_path / "one", monkeypatch,
+              {"app/__init__.py": "", "app/main.py": head + kebab + '@app.get("/line_items")\ndef s(): ...\n'}, "FAL102")
+    assert [(f.severity.value, "mixes" in f.message) for f in one] == [("warning", False)]

@@ -9,6 +9,7 @@ from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Loc, Route
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._house import MAX_RELATED, House, detect, project_finding
+from fastapi_arch_lint.rules._house import MINIMUM as HOUSE_MINIMUM
 from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import route_entity, unique_routes
@@ -75,6 +76,9 @@ def style_of(segment: str) -> str | None:
 # the share of a part of the API's multi-word segments that makes its own style (two in three: an internal
 # API written in snake_case that borrows a few names from the camelCase public one)
 NAMESPACE_THRESHOLD = 2 / 3
+# the share of the API's multi-word segments (as its URLs carry them) not in the configured style that makes
+# it a mix rather than a style with outliers: renaming a third of a published API is no review comment
+MIXED_SHARE = 1 / 3
 
 
 def _namespace(path: str) -> str:
@@ -94,7 +98,9 @@ class PathSegmentCasing(Rule):
     name = "path-segment-casing"
     summary = "A static path segment is not in the configured case style (kebab-case by default), or departs from the API's house style"
     severity = Severity.WARNING
-    other_severities = {Severity.INFO: "once per app or project, when its house style is what the rule dislikes"}
+    other_severities = {Severity.INFO: "once per app or project, when its house style is what the rule dislikes; "
+                                       "for each segment of an API that mixes styles (no house style, and a third or "
+                                       "more of its multi-word segments not in the configured one)"}
     default_options = {"style": "kebab", "house_style": True}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
@@ -113,6 +119,7 @@ class PathSegmentCasing(Rule):
                 loc, where = segment_origin(app, route, index)
                 places.setdefault((loc, seg), []).append((route, where))
         house = None
+        mixed = ""  # the API mixes styles: no outliers to speak of, each segment is said as info
         if house_enabled(self.options):
             # each multi-word segment as often as URLs carry it: a prefix counts once per route beneath it
             labelled = [(key, style_of(key[1])) for key in places]
@@ -146,10 +153,18 @@ class PathSegmentCasing(Rule):
                     labels.setdefault(part, []).append(lbl)
             own = {part: detect(lbls, threshold=NAMESPACE_THRESHOLD) for part, lbls in labels.items()}
         written: dict[str, list[tuple[Loc, list[tuple[Route, str]]]]] = {}
+        judged = departing = 0  # multi-word segments judged against ``style``, as URLs carry them; those not in it
         for (loc, seg), routes in places.items():
-            if offending(seg, style) and not all(
-                    any((h := own.get(p)) is not None and h.style == style_of(seg) for p in _parts(r)) for r, _ in routes):
+            if all(any((h := own.get(p)) is not None and h.style == style_of(seg) for p in _parts(r)) for r, _ in routes):
+                continue  # in the style of its own part of the API
+            if style_of(seg) is not None:
+                judged += len(routes)
+            if offending(seg, style):
                 written.setdefault(seg, []).append((loc, routes))
+                departing += len(routes) if style_of(seg) is not None else 0
+        if house is None and house_enabled(self.options) and judged >= HOUSE_MINIMUM and departing >= MIXED_SHARE * judged:
+            mixed = f", in an API that mixes case styles ({departing} of {judged} multi-word segments in its URLs " \
+                    f"are not {style}-case)"
         for seg, at in written.items():
             at.sort(key=lambda p: (p[0].path, p[0].line, p[0].col))
             loc, routes = at[0]
@@ -170,8 +185,9 @@ class PathSegmentCasing(Rule):
                 f", the house style of this API ({house.share} multi-word segments in its URLs)"
             yield self.finding(
                 loc.path, loc.line, loc.col,
-                f"path `{route.path}` has segment `{seg}` that is not {style}-case{why} "
+                f"path `{route.path}` has segment `{seg}` that is not {style}-case{why}{mixed} "
                 f"(set by {where}{beneath})",
+                severity=Severity.INFO if mixed else None,
                 help=f"rename it to `{restyle(seg, style)}`; keep one case style for every URL of the API "
                      f"(clients and gateways treat `/a_b` and `/a-b` as different resources)",
                 related=related,
