@@ -692,3 +692,63 @@ def test_fal524_other_users_keys_behind_a_permission_check_are_a_warning(
     found = run(tmp_path, monkeypatch, SensitiveFieldInResponse, files)
     got = sorted((f.message.split("`")[1], f.severity) for f in found)
     assert got == [("GET /admin/users/{user_id}", Severity.WARNING), ("GET /users/{user_id}", Severity.ERROR)]
+
+
+def test_exception_text_to_a_peer_service_is_info_and_fixed_database_sentences_are_quiet(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLAlchemy's ``NoResultFound``/``MultipleResultsFound`` say a fixed sentence: quiet. A route only a
+    service holding the deployment's shared key can call gets info; the same failure any signed-in member
+    reads stays a warning."""
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import os
+            from typing import Annotated
+
+            from fastapi import Depends, FastAPI, Header, HTTPException
+            from fastapi.security import OAuth2PasswordBearer
+            from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+            from sqlalchemy.orm import Session
+
+            app = FastAPI()
+            SYNC_KEY = os.environ.get("SYNC_KEY", "")
+            oauth2 = OAuth2PasswordBearer(tokenUrl="/token")
+
+            def peer_service(x_api_key: Annotated[str, Header()]) -> None:
+                if x_api_key != SYNC_KEY:
+                    raise HTTPException(status_code=401)
+
+            def current_member(token: Annotated[str, Depends(oauth2)]) -> dict:
+                if not token:
+                    raise HTTPException(status_code=401)
+                return {"id": token}
+
+            def rebuild() -> int:
+                return 0
+
+            @app.get("/rows/{row_id}", dependencies=[Depends(current_member)])
+            def read_row(row_id: int) -> dict:
+                try:
+                    return {"id": Session().get_one(dict, row_id)}
+                except (NoResultFound, MultipleResultsFound) as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+
+            @app.post("/sync/rebuild", dependencies=[Depends(peer_service)])
+            def sync_rebuild() -> dict:
+                try:
+                    return {"rebuilt": rebuild()}
+                except Exception as exc:
+                    return {"rebuilt": 0, "error": str(exc)}
+
+            @app.post("/members/rebuild", dependencies=[Depends(current_member)])
+            def member_rebuild() -> dict:
+                try:
+                    return {"rebuilt": rebuild()}
+                except Exception as exc:
+                    return {"rebuilt": 0, "error": str(exc)}
+        """,
+    }
+    found = run(tmp_path, monkeypatch, DebugEndpointLeak, files)
+    got = sorted((f.message.split("client of `")[1].split("`")[0], f.severity) for f in found)
+    assert got == [("POST /members/rebuild", Severity.WARNING), ("POST /sync/rebuild", Severity.INFO)]
+    assert "shared secret" in next(f.message for f in found if f.severity is Severity.INFO)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from fastapi_arch_lint.analysis.index import (
@@ -19,14 +19,14 @@ from fastapi_arch_lint.analysis.index import (
 )
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Related
-from fastapi_arch_lint.model.app import AppModel, Middleware, Route
-from fastapi_arch_lint.model.expr import Call
+from fastapi_arch_lint.model.app import AppModel, Function, Middleware, Route
+from fastapi_arch_lint.model.expr import Call, Const, Name, render
 from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
 
 __all__ = [
     "ASYNC_SESSION_CLASSES", "ASYNC_SESSION_RECEIVERS", "aliases_text", "STATE_CHANGING", "SYNC_SESSION_CLASSES",
     "SYNC_SESSION_RECEIVERS", "find_table", "include_chain_text", "is_param", "memo", "pydantic_model",
-    "route_entity", "route_related", "same_handler", "segments", "session_kind", "split_target", "unique_routes",
+    "raised_http_exceptions", "route_entity", "route_related", "same_handler", "segments", "session_kind", "split_target", "unique_routes",
 ]
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -203,3 +203,36 @@ def _any_of(patterns: tuple[str, ...], lower: bool) -> re.Pattern[str]:
     if not patterns:
         return re.compile(r"(?!)")  # matches nothing
     return re.compile("|".join(f"(?:{fnmatch.translate(p.lower() if lower else p)})" for p in patterns))
+
+
+HTTP_EXCEPTIONS = frozenset({"fastapi.HTTPException", "fastapi.exceptions.HTTPException",
+                             "starlette.exceptions.HTTPException", "starlette.HTTPException"})
+
+
+def is_http_exception(app: AppModel, target: str | None) -> bool:
+    if not target:
+        return False
+    return target in HTTP_EXCEPTIONS or any(b in HTTP_EXCEPTIONS for b in app.class_bases.get(target, ()))
+
+
+def raised_http_exceptions(app: AppModel, fn: Function) -> Iterator[tuple[int, int, str, str]]:
+    """``(line, col, exception class, status)`` of each ``raise`` of an HTTPException in ``fn``."""
+    by_pos = {(site.call.line, site.call.col): (site, target) for site, target in fn.calls}
+    assigned = {site.assigned_to: (site, target) for site, target in fn.calls if site.assigned_to}
+    for r in fn.fact.raises:
+        entry = None
+        if isinstance(r.expr, Call):
+            entry = by_pos.get((r.expr.line, r.expr.col))
+        elif isinstance(r.expr, Name):
+            entry = assigned.get(r.expr.id)  # ``exc = HTTPException(...)`` ... ``raise exc``
+        if entry is None or not is_http_exception(app, entry[1]):
+            continue
+        site, target = entry
+        # a project subclass has its own signature: its first argument is not the status
+        status = site.call.arg(0, "status_code") if target in HTTP_EXCEPTIONS else site.call.kwarg("status_code")
+        code = ""
+        if isinstance(status, Const) and isinstance(status.value, int):
+            code = str(status.value)
+        elif status is not None:
+            code = render(status, 40)
+        yield r.pos.line, r.pos.col, target.rsplit(".", 1)[-1] if target else "HTTPException", code

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator
 
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, Route
 from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, Expr, Name, Seq, Subscript, dotted, walk
-from fastapi_arch_lint.rules._util import matches_any, memo
+from fastapi_arch_lint.model.facts import CompareFact
+from fastapi_arch_lint.rules._util import matches_any, memo, raised_http_exceptions
 
 # paths that are public by nature: issuing credentials, recovering them, probes
 DEFAULT_PUBLIC_ROUTES = (
@@ -323,6 +324,85 @@ def verifies_signature(app: AppModel, route: Route) -> bool:
                 elif target is None:
                     nxt += dispatched(app, fn, site.call)
         frontier = nxt
+    return False
+
+
+# a path parameter that carries a secret: the URL itself is the credential (an incoming webhook's
+# ``/hooks/{hook_id}/{token}``, a share link's ``/shared/{secret}``); ``token_id`` names an object
+SECRET_PATH_PARAM_RE = re.compile(r"(?:^|_)(?:token|secret|signature|sig|hmac|api_?key|access_key|passphrase)$", re.I)
+# how a capability URL refuses a wrong secret: 401/403, or 404 (as if nothing were there)
+CAPABILITY_REJECT_RE = re.compile(r"^40[134]$|HTTP_40[134]_")
+# a call that tests a value's presence or shape, not whether it is the right secret
+_PRESENCE_CALLS = frozenset({"len", "bool", "str", "isinstance", "strip", "startswith", "endswith", "isalnum",
+                             "isdigit", "match", "fullmatch"})
+CAPABILITY_DEPTH = 2  # project functions below the handler the secret may be handed to
+
+
+def capability_url(app: AppModel, route: Route) -> str | None:
+    """The path parameter whose secret authenticates the caller (a capability URL): the handler, or a project
+    function it hands the secret to (two calls down), passes it into a lookup whose empty result it rejects,
+    or compares it, with a 401/403/404 (an incoming webhook's ``/hooks/{hook_id}/{token}`` looked up by both,
+    ``if hook is None: raise HTTPException(401)``). An id alone names an object, and a 404 for an unknown
+    one checks nobody's secret."""
+    fn = app.function(route.handler.qualname)
+    if fn is None:
+        return None
+    for p in route.params:
+        if p.source == "path" and SECRET_PATH_PARAM_RE.search(p.name) and \
+                _rejects_wrong_secret(app, fn, p.name, CAPABILITY_DEPTH, set()):
+            return p.name
+    return None
+
+
+def _mentions_any(expr: Expr | None, names: set[str]) -> bool:
+    return any(n.split(".", 1)[0] in names for n in names_in(expr))
+
+
+def _rejects_wrong_secret(app: AppModel, fn: Function, secret: str, depth: int, seen: set[str]) -> bool:
+    """Does ``fn`` reject (401/403/404) a request whose ``secret`` matches nothing: a comparison with the secret,
+    or a test of what a lookup given the secret found (``row = find(id, secret)``, then ``result.first()``),
+    decides an ``if`` whose branch raises; or a project function it hands the secret to does."""
+    if fn.qualname in seen:
+        return False
+    seen.add(fn.qualname)
+    fact = fn.fact
+    refusing = {(line, col) for line, col, _, status in raised_http_exceptions(app, fn) if CAPABILITY_REJECT_RE.search(status)}
+    raises = {i for i, r in enumerate(fact.raises) if (r.pos.line, r.pos.col) in refusing}
+    found: set[str] = set()  # what lookups given the secret (and calls on their results) answered
+    for _ in range(3):
+        for site, _target in fn.calls:
+            call = site.call
+            if site.assigned_to and site.assigned_to not in found and (
+                    _mentions_any(call.func, found) or any(_mentions_any(a, found | {secret})
+                                                           for a in (*call.args, *(v for _, v in call.kwargs)))):
+                found.add(site.assigned_to)
+    for g in fact.guards:
+        if not raises.intersection((*g.body_raises, *g.orelse_raises)):
+            continue
+        for _negated, atom in g.tests:
+            if isinstance(atom, CompareFact):
+                sides = (atom.left, atom.right)
+                blank = any(isinstance(s, Const) and not s.value for s in sides)  # ``is None``, ``== ""``
+                if _mentions_any(atom.left, found) or _mentions_any(atom.right, found) or (
+                        not blank and (_mentions_any(atom.left, {secret}) or _mentions_any(atom.right, {secret}))):
+                    return True
+            elif _mentions_any(atom, found) or (isinstance(atom, Call) and func_name(atom) not in _PRESENCE_CALLS
+                                                and _mentions_any(atom, {secret})):
+                return True  # ``if not hook:``, ``if not is_valid(token, expected):``
+    if depth <= 0:
+        return False
+    for site, target in fn.calls:
+        callee = app.functions.get(target or "")
+        if callee is None:
+            continue
+        params = [p.name for p in callee.fact.params if p.kind in ("positional", "keyword")]
+        if callee.fact.is_method and params and params[0] in ("self", "cls"):
+            params = params[1:]
+        bound = [params[i] for i, a in enumerate(site.call.args)
+                 if i < len(params) and isinstance(a, Name) and a.id == secret]
+        bound += [k for k, a in site.call.kwargs if isinstance(a, Name) and a.id == secret and k in params]
+        if any(_rejects_wrong_secret(app, callee, b, depth - 1, seen) for b in bound):
+            return True
     return False
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route, Table
-from fastapi_arch_lint.model.expr import Attr, Const, Name
+from fastapi_arch_lint.model.expr import Attr, Const, Name, dotted
 from fastapi_arch_lint.model.facts import CompareFact, Pos
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import memo, route_entity, unique_routes
@@ -39,6 +39,38 @@ DB_READ_RE = re.compile(
     r"^(get|get_one|scalar|scalars|scalar_one\w*|execute|exec|query|filter|filter_by|where|select|fetch|fetchrow"
     r"|fetchval|fetch_one|fetch_all|find_one|find|get_or_404)$"
 )
+
+
+# an id in an OAuth callback's path that names the client or identity provider the flow belongs to: configured
+# for the deployment and shared by its users, not an object one of them owns
+OAUTH_CLIENT_PARAM_RE = re.compile(r"(^|_)(client|provider|idp|issuer)_?(id|uuid|slug)$", re.I)
+# a call that hands the request to the OAuth flow's callback step (``handle_callback(request, ...)``)
+OAUTH_HANDOFF_RE = re.compile(r"callback|authorize_access_token|fetch_access_token|exchange_code", re.I)
+OAUTH_QUERY = frozenset({"code", "state"})
+
+
+def _oauth_callback(route: Route) -> bool:
+    """An OAuth callback: the path ends in ``/callback`` and the handler reads the provider's ``code`` or
+    ``state``, or hands the request to the flow's callback step; who signs in comes from the flow's
+    server-side state, not from the ids in the path."""
+    segments = [s for s in route.path.split("/") if s]
+    if not segments or not segments[-1].lower().endswith("callback"):
+        return False
+    if any(p.source == "query" and p.name in OAUTH_QUERY for p in route.params):
+        return True
+    fact = route.handler.fact
+    if any(key in OAUTH_QUERY and base.endswith("query_params") for base, key in fact.subscripts):
+        return True
+    requests = {p.name for p in route.params if p.source == "request"}
+    for site in fact.calls:
+        call = site.call
+        if isinstance(call.func, Attr) and call.func.attr == "get" and (dotted(call.func.value) or "").endswith(
+                "query_params") and call.args and isinstance(call.args[0], Const) and call.args[0].value in OAUTH_QUERY:
+            return True
+        if OAUTH_HANDOFF_RE.search(func_name(call)) and any(
+                isinstance(a, Name) and a.id in requests for a in (*call.args, *(v for _, v in call.kwargs))):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -313,6 +345,8 @@ class ObjectIdWithoutOwnerCheck(Rule):
             ids = {p for p in route.path_params if ID_PARAM_RE.search(p) and p in own}
             ids |= {p.name for p in route.params
                     if p.source == "query" and ID_PARAM_RE.search(p.name) and p.name in own}
+            if ids and _oauth_callback(route):
+                ids = {i for i in ids if not OAUTH_CLIENT_PARAM_RE.search(i)}  # the flow's client, not an object
             if not ids:
                 continue
             deps = list(dependency_functions(app, route))

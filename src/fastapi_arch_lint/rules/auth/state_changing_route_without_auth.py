@@ -22,6 +22,7 @@ from fastapi_arch_lint.rules._util import (
     unique_routes,
 )
 from fastapi_arch_lint.rules.auth._common import (
+    capability_url,
     credential_readers,
     DEFAULT_PUBLIC_HANDLERS,
     DEFAULT_PUBLIC_ROUTES,
@@ -127,6 +128,8 @@ class StateChangingRouteWithoutAuth(Rule):
                 continue  # the handler's registration with(out) a trailing slash: reported with the first
             if verifies_signature(app, route) or _redirect_only(app, route):
                 continue
+            if capability_url(app, route):
+                continue  # the secret in its path authenticates the caller (an incoming webhook's URL)
             siblings = _sibling_includes(app, route)
             sib_text = ""
             related: list[Related] = list(route_related(route))

@@ -8,18 +8,14 @@ from collections.abc import Iterator
 from fastapi_arch_lint.analysis.reach import caller_outside_requests
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
-from fastapi_arch_lint.model.expr import Call, Const, Name, render
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._util import raised_http_exceptions
 from fastapi_arch_lint.rules.layering._common import LAYER_MODULES, in_layer, layer_prefixes
 
 # packages of the HTTP layer: a ``*_service`` module inside one is a helper of the routes (it may
 # speak HTTP), not the service layer
 HTTP_PACKAGES = frozenset({"routes", "routers", "router", "controllers", "controller", "endpoints", "views",
                            "api", "handlers", "dependencies", "deps", "web", "http"})
-
-HTTP_EXCEPTIONS = frozenset({"fastapi.HTTPException", "fastapi.exceptions.HTTPException",
-                             "starlette.exceptions.HTTPException", "starlette.HTTPException"})
-
 
 # the status of an auth rejection as ``raised_http_exceptions`` renders it: ``401``, ``status.HTTP_403_FORBIDDEN``
 AUTH_STATUS = re.compile(r"^40[13]$|HTTP_40[13]_")
@@ -38,35 +34,6 @@ def auth_modules(app: AppModel) -> set[str]:
             if fn is not None and dep.name.rsplit(".", 1)[-1] in chain:
                 out.add(fn.module)
     return out
-
-
-def is_http_exception(app: AppModel, target: str | None) -> bool:
-    if not target:
-        return False
-    return target in HTTP_EXCEPTIONS or any(b in HTTP_EXCEPTIONS for b in app.class_bases.get(target, ()))
-
-
-def raised_http_exceptions(app: AppModel, fn: Function) -> Iterator[tuple[int, int, str, str]]:
-    """``(line, col, exception class, status)`` of each ``raise`` of an HTTPException in ``fn``."""
-    by_pos = {(site.call.line, site.call.col): (site, target) for site, target in fn.calls}
-    assigned = {site.assigned_to: (site, target) for site, target in fn.calls if site.assigned_to}
-    for r in fn.fact.raises:
-        entry = None
-        if isinstance(r.expr, Call):
-            entry = by_pos.get((r.expr.line, r.expr.col))
-        elif isinstance(r.expr, Name):
-            entry = assigned.get(r.expr.id)  # ``exc = HTTPException(...)`` ... ``raise exc``
-        if entry is None or not is_http_exception(app, entry[1]):
-            continue
-        site, target = entry
-        # a project subclass has its own signature: its first argument is not the status
-        status = site.call.arg(0, "status_code") if target in HTTP_EXCEPTIONS else site.call.kwarg("status_code")
-        code = ""
-        if isinstance(status, Const) and isinstance(status.value, int):
-            code = str(status.value)
-        elif status is not None:
-            code = render(status, 40)
-        yield r.pos.line, r.pos.col, target.rsplit(".", 1)[-1] if target else "HTTPException", code
 
 
 def _short(qualname: str) -> str:

@@ -15,7 +15,14 @@ from fastapi_arch_lint.model.expr import Attr, BinOp, BoolOp, Call, Cond, DictEx
 from fastapi_arch_lint.model.facts import ExceptFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import auth_uncertain, memo, pydantic_model, route_entity, route_related, unique_routes
-from fastapi_arch_lint.rules.auth._common import admins_only, dependency_functions, handler_name, privileged
+from fastapi_arch_lint.rules.auth._common import (
+    admins_only,
+    dependency_functions,
+    handler_name,
+    privileged,
+    shared_secret_gate,
+    shared_secret_only,
+)
 
 # calls whose result carries their argument whole into a response
 PASS_THROUGH = frozenset({"builtins.dict", "builtins.vars", "builtins.list", "builtins.str", "builtins.repr",
@@ -41,6 +48,9 @@ NETWORK_MODULES = ("httpx.", "requests.", "aiohttp.", "urllib3.", "botocore.", "
 CLIENT_INPUT_ERRORS = re.compile(r"(Validation|Syntax|Parse|Parser|Parsing|Decode|Schema|Hydration)(Error|Exception)$"
                                  r"|(YAMLError|InvalidTokenError|ExpiredSignatureError|JWTError|InvalidSignatureError"
                                  r"|HTTPException|WebSocketException)$")
+# a database library's errors whose text is a fixed sentence that quotes no SQL, table or value
+# (``NoResultFound``: "No row was found when one was required")
+FIXED_TEXT_DB_ERRORS = re.compile(r"^sqlalchemy\.(orm\.)?exc\.(NoResultFound|MultipleResultsFound)$")
 # a dependency that only lets administrators through, by its name (``check_admin``, ``get_current_superuser``),
 # where the model's ``Route.privileged`` does not read the check itself
 # (not ``require_admin_key``: an API key with more rights, which any account holds for its own wallet or project)
@@ -155,6 +165,8 @@ def _exception_kind(app: AppModel, fn: Function, exc: ExceptFact) -> tuple[str, 
             continue  # the project's own exception (defined or re-exported in its packages)
         if q is not None and CLIENT_INPUT_ERRORS.search(q):
             continue  # a library's verdict on the client's own input: written for it
+        if q is not None and FIXED_TEXT_DB_ERRORS.match(q):
+            continue  # a fixed sentence ("Multiple rows were found when exactly one was required")
         if q is None and isinstance(t, Name) and t.id in BROAD:
             return f"`except {name}` (any error, a database's or a library's bug included)", Severity.WARNING
         if q is None or q in app.classes or q.startswith("builtins."):
@@ -273,8 +285,9 @@ class DebugEndpointLeak(Rule):
     other_severities = {
         Severity.ERROR: "when a route no authentication reaches returns the environment or a settings object with "
                         "secrets whole",
-        Severity.INFO: "when only administrators can call the route, the exception is a library's other than a "
-                       "database's or a network client's, or a broad `except` answers with a 4xx client error",
+        Severity.INFO: "when only administrators, or a service holding the deployment's shared secret, can call the "
+                       "route, the exception is a library's other than a database's or a network client's, or a broad "
+                       "`except` answers with a 4xx client error",
     }
     confidence = Confidence.MEDIUM
     cwe = ("CWE-215", "CWE-209")
@@ -386,10 +399,18 @@ class DebugEndpointLeak(Rule):
                 # a broad ``except`` answered with a client error: often a parser's or validator's verdict on the
                 # client's input (``except Exception: raise HTTPException(400, str(e))``), arguable
                 severity, answer = Severity.INFO, f", answered as a client error ({status})"
-            route = next((r for r in routes if not admins_only(r)), routes[0])
+            route = next((r for r in routes if not admins_only(r) and not shared_secret_only(app, r)),
+                         next((r for r in routes if not admins_only(r)), routes[0]))
             admins = ""
             if admins_only(route):
                 severity, admins = Severity.INFO, f"; only administrators can call it ({admins_only(route)})"
+            elif shared_secret_only(app, route):
+                # a service-to-service endpoint: its one caller holds the deployment's shared key or signing
+                # secret, a trusted peer reading its own call's failure
+                gates = sorted({f.qualname.rsplit(".", 1)[-1] for f in dependency_functions(app, route)
+                                if shared_secret_gate(f)})
+                severity, admins = Severity.INFO, (f"; only a service holding the deployment's shared secret can call "
+                                                   f"it ({', '.join(f'`{g}`' for g in gates)})")
             reported.add((fn.path, line))
             sent = "a traceback" if tb else f"the text of {what}"
             if not admins:

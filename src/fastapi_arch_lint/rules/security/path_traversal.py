@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.calls import reached_functions
-from fastapi_arch_lint.analysis.taint import Flow, Source, call_arg, contexts
-from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.analysis.taint import Context, Flow, Source, call_arg, contexts
+from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
-from fastapi_arch_lint.model.expr import Attr, Expr, render, walk
+from fastapi_arch_lint.model.expr import Attr, Call, Compare, Const, Expr, Name, Not, Seq, render, walk
 from fastapi_arch_lint.model.facts import CallSite, CompareFact
 from fastapi_arch_lint.rule import Rule, register
 
@@ -113,12 +113,65 @@ def reaches(src: Source, site: CallSite, target: str | None) -> bool:
     return True
 
 
+# tests that a path is absolute: ``os.path.isabs(path)``, ``Path(path).is_absolute()``
+ABSOLUTE_TESTS = frozenset({"isabs", "is_absolute"})
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _exits_before(fn: Function, line: int, when) -> bool:  # type: ignore[no-untyped-def]
+    """A ``return`` or ``raise`` of ``fn`` above ``line`` under an ``if`` test that ``when(test, holds)`` accepts
+    (``holds``: the branch runs when the test is true, ``not`` folded)."""
+    for r in (*fn.fact.scope.returns, *fn.fact.scope.raises):
+        if r.pos.line >= line:
+            continue
+        for negated, test in r.conds:
+            holds = not negated
+            while isinstance(test, Not):
+                test, holds = test.operand, not holds
+            if when(test, holds):
+                return True
+    return False
+
+
+def _not_absolute(param: str):  # type: ignore[no-untyped-def]
+    def when(test: Expr, holds: bool) -> bool:
+        return not holds and isinstance(test, Call) and isinstance(test.func, Attr) and \
+            test.func.attr in ABSOLUTE_TESTS and any(isinstance(e, Name) and e.id == param for e in walk(test))
+    return when
+
+
+def _not_loopback(test: Expr, holds: bool) -> bool:
+    """``client_host not in ["127.0.0.1", "localhost", "::1"]`` (or ``!= "127.0.0.1"``), true in the branch."""
+    if not isinstance(test, Compare) or test.op not in ("in", "not in", "==", "!="):
+        return False
+    values = test.right.items if isinstance(test.right, Seq) else (test.right,)
+    if not values or not all(isinstance(v, Const) and v.value in LOOPBACK_HOSTS for v in values):
+        return False
+    return (test.op in ("not in", "!=")) == holds
+
+
+def any_absolute_path(ctx: Context, src: Source, arg: Expr, line: int) -> str | None:
+    """A handler that views whatever file the client names, by design: it refuses a value of the parameter
+    that is not an absolute path (``if not os.path.isabs(path): return ...``) before it is used, and the sink
+    takes a name (the value, or a local made from it), not a join written in its call: an absolute path keeps
+    no base directory, so none is meant to contain it and there is none to escape. ``"local"`` when the handler also refuses clients that are not on this machine (a
+    loopback-only viewer), ``"any"`` without that, None when the handler takes relative paths."""
+    if not isinstance(arg, Name):
+        return None
+    handler, at = (ctx.trail[0][0], ctx.trail[0][1].pos.line) if ctx.trail else (ctx.function, line)
+    if not _exits_before(handler, at, _not_absolute(src.param)):
+        return None
+    return "local" if _exits_before(handler, at, _not_loopback) else "any"
+
+
 @register
 class PathTraversal(Rule):
     code = "FAL523"
     name = "path-traversal"
     summary = "A file path built from request data reaches `open()`, `FileResponse` or a file-system call unchecked"
     severity = Severity.ERROR
+    other_severities = {Severity.WARNING: "when the handler requires an absolute path and uses it as given (a file "
+                                          "viewer by design: no directory to escape, but any caller reads any file)"}
     cwe = ("CWE-22",)
     owasp = ("API8:2023", "A01:2021")
     security_severity = 7.5
@@ -139,11 +192,20 @@ class PathTraversal(Rule):
                     if src is None or not reaches(src, site, target):
                         continue
                     reported.add(key)
+                    absolute = any_absolute_path(ctx, src, arg, line)
+                    if absolute == "local":
+                        continue  # a viewer of any absolute path that answers only this machine's clients
                     where = "" if not ctx.trail else f" in `{ctx.function.qualname.rsplit('.', 1)[-1]}`"
+                    harm = "`../` segments or an absolute path reach files outside the intended directory"
+                    severity = confidence = None
+                    if absolute:
+                        harm = ("the handler requires an absolute path and uses it as given, so no directory is meant "
+                                "to contain it: any caller reads (or changes) any file the process can")
+                        severity, confidence = Severity.WARNING, Confidence.MEDIUM
                     yield self.finding(
                         ctx.function.path, line, site.pos.col,
-                        f"{label}{where} uses a path built from {src.text()} of `{ctx.route.display()}`: "
-                        f"`../` segments or an absolute path reach files outside the intended directory",
+                        f"{label}{where} uses a path built from {src.text()} of `{ctx.route.display()}`: {harm}",
                         help=HELP, related=ctx.related(), entity=ctx.entity(),
                         end_line=site.pos.end_line, end_col=site.pos.end_col,
+                        severity=severity, confidence=confidence,
                     )
