@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.reach import caller_outside_requests
 from fastapi_arch_lint.findings import Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, Function
+from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import raised_http_exceptions
 from fastapi_arch_lint.rules.layering._common import LAYER_MODULES, in_layer, layer_prefixes
