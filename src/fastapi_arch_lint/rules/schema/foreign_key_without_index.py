@@ -106,6 +106,107 @@ def _created_table_indexes(call: Call) -> set[tuple[str, str]]:
     return out
 
 
+# raw SQL an ``upgrade()`` runs that creates or drops a table: ``CREATE TABLE [IF NOT EXISTS] t`` /
+# ``DROP TABLE [IF EXISTS] t`` (quotes and a schema dropped)
+TABLE_DDL = re.compile(r'(?is)\b(CREATE|DROP)\s+TABLE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?:"?\w+"?\.)?"?(\w+)"?')
+
+
+def dropped_tables(app: AppModel) -> frozenset[str]:
+    """The tables the project's Alembic revisions drop in an ``upgrade()`` and no revision creates again
+    after (``op.drop_table("t")``, ``op.rename_table("t", ...)``, ``DROP TABLE t``): a model of such a
+    table is stale, there is no table in the database to index. "After" follows the revisions'
+    ``revision``/``down_revision``; when some revision that drops or creates the table has no literal
+    ``revision``, the table counts as dropped only when it is dropped more often than it is created.
+    A table created in a revision on another branch than the drop is not known to be gone."""
+    return memo(app, _dropped_tables)
+
+
+def _dropped_tables(app: AppModel) -> frozenset[str]:
+    # (table) -> [(kind "create" | "drop", module, line)]
+    events: dict[str, list[tuple[str, str, int]]] = {}
+    for fn in app.functions.values():
+        if fn.fact.name != "upgrade":
+            continue  # a ``downgrade()`` re-creates what its ``upgrade()`` dropped
+        for site, target in fn.calls:
+            for kind, table in _table_events(site.call, target):
+                events.setdefault(table.lower(), []).append((kind, fn.module, site.pos.line))
+    if not any(kind == "drop" for evs in events.values() for kind, _, _ in evs):
+        return frozenset()
+    revisions, parents = _revisions(app)
+    out: set[str] = set()
+    for table, evs in events.items():
+        drops = [(revisions.get(m), line) for kind, m, line in evs if kind == "drop"]
+        creates = [(revisions.get(m), line) for kind, m, line in evs if kind == "create"]
+        if not drops:
+            continue
+        if any(rev is None for rev, _ in (*drops, *creates)):
+            if len(drops) > len(creates):  # the order cannot be worked out: count
+                out.add(table)
+            continue
+        # some drop comes after every create: each create is in an earlier revision (an ancestor of the
+        # drop's) or earlier in the drop's own revision
+        if any(all(_before(parents, c, d) for c in creates) for d in drops):
+            out.add(table)
+    return frozenset(out)
+
+
+def _before(parents: dict[str, tuple[str, ...]], first: tuple[str | None, int], then: tuple[str | None, int]) -> bool:
+    if first[0] == then[0]:
+        return first[1] < then[1]
+    seen: set[str] = set()
+    stack = list(parents.get(then[0] or "", ()))
+    while stack:
+        rev = stack.pop()
+        if rev == first[0]:
+            return True
+        if rev not in seen:
+            seen.add(rev)
+            stack.extend(parents.get(rev, ()))
+    return False
+
+
+def _revisions(app: AppModel) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """Each module's literal Alembic ``revision``, and each revision's ``down_revision``s."""
+    revisions: dict[str, str] = {}
+    parents: dict[str, tuple[str, ...]] = {}
+    for mod in app.modules:
+        values = {a.target: a.value for a in mod.facts.scope.assigns if a.target in ("revision", "down_revision")}
+        rev = values.get("revision")
+        if not isinstance(rev, Const) or not isinstance(rev.value, str):
+            continue
+        revisions[mod.name] = rev.value
+        down = values.get("down_revision")
+        items = down.items if isinstance(down, Seq) else (down,)
+        parents[rev.value] = tuple(i.value for i in items if isinstance(i, Const) and isinstance(i.value, str))
+    return revisions, parents
+
+
+def _table_events(call: Call, target: str | None) -> list[tuple[str, str]]:
+    """("create" | "drop", table) of one call in an ``upgrade()``."""
+    func = call.func
+    if isinstance(func, Attr) and func.attr == "execute":
+        sql = call.arg(0, "sqltext")
+        if isinstance(sql, Call) and sql.args:
+            sql = sql.args[0]
+        if isinstance(sql, Const) and isinstance(sql.value, str):
+            return [(m.group(1).lower(), m.group(2)) for m in TABLE_DDL.finditer(sql.value)]
+        return []
+    if not isinstance(func, Attr) or func.attr not in ("create_table", "drop_table", "rename_table"):
+        return []
+    if not (target.startswith("alembic.") if target else isinstance(func.value, Name) and func.value.id == "op"):
+        return []
+
+    def name(at: int, key: str) -> str | None:
+        e = call.arg(at, key)
+        return e.value if isinstance(e, Const) and isinstance(e.value, str) else None
+
+    if func.attr == "rename_table":  # the old name is gone, the new one made
+        old, new = name(0, "old_table_name"), name(1, "new_table_name")
+        return [*([("drop", old)] if old else []), *([("create", new)] if new else [])]
+    table = name(0, "table_name")
+    return [("create" if func.attr == "create_table" else "drop", table)] if table else []
+
+
 # a parent delete or key update that changes the child rows: the database finds them by the key
 ROW_ACTIONS = frozenset({"CASCADE", "SET NULL", "SET DEFAULT"})
 # a column that marks rows deleted instead of removing them (own or inherited from a base class)
@@ -347,11 +448,14 @@ class ForeignKeyWithoutIndex(Rule):
         compared = compared_columns(app)
         tables = schema_tables(app)
         migrated = migration_indexes(app)
+        gone = dropped_tables(app)
         indexed = 0
         found: list[tuple[Finding, str | None, str]] = []  # (finding, use, label)
         for table in tables:
             if table.constraints_unknown:
                 continue  # its indexes are built where the linker cannot read them
+            if (table.tablename or (table.name if table.kind == "sqlmodel" else "")).lower() in gone:
+                continue  # a revision drops the table and none creates it again: a stale model, no table
             lead = leading_columns(table)
             pk_cols = [c.name for c in table.columns if c.primary_key]
             for col in table.columns:
