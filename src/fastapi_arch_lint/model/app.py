@@ -374,6 +374,9 @@ class Table:
     # it declares (a primary key) is not visible
     open_bases: bool = False
     relationships: tuple[Relationship, ...] = ()
+    # the column groups of composite foreign keys (``ForeignKeyConstraint(["a", "b"], [...])`` in
+    # ``__table_args__``, two columns or more): each column also carries its own target in ``Column.foreign_key``
+    foreign_key_groups: tuple[tuple[str, ...], ...] = ()
 
     def column(self, name: str) -> Column | None:
         for c in self.columns:

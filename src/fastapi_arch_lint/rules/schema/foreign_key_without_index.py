@@ -458,8 +458,22 @@ class ForeignKeyWithoutIndex(Rule):
                 continue  # a revision drops the table and none creates it again: a stale model, no table
             lead = leading_columns(table)
             pk_cols = [c.name for c in table.columns if c.primary_key]
+            # a composite key is looked up by all its columns: an index that starts with any one of them
+            # serves it, and it is judged (and reported) once, as a whole
+            composite = {c: g for g in table.foreign_key_groups for c in g}
+            judged: set[tuple[str, ...]] = set()
             for col in table.columns:
                 if not col.foreign_key:
+                    continue
+                group = composite.get(col.name)
+                if group is not None:
+                    if group in judged:
+                        continue
+                    judged.add(group)
+                    if any(c in lead or (table.tablename, c) in migrated for c in group):
+                        indexed += 1
+                    else:
+                        found.append(self._composite(app, tables, table, group, compared))
                     continue
                 if col.name in lead or (table.tablename, col.name) in migrated:
                     indexed += 1  # (an Alembic revision may create the index the model does not declare)
@@ -499,6 +513,35 @@ class ForeignKeyWithoutIndex(Rule):
                     entity=f"{table.qualname}.{col.name}",
                     fix=_fix(app, table, col) if use and not inherited else None,
                 ), use, f"`{table.name}.{col.name}`"))
+        yield from self._report(found, indexed)
+
+    def _composite(self, app: AppModel, tables: list[Table], table: Table, group: tuple[str, ...],
+                   compared: dict[tuple[str, str], tuple[Function, ...]]) -> tuple[Finding, str | None, str]:
+        """The finding for a composite foreign key no index starts with a column of, at its first column."""
+        cols = [c for c in (table.column(n) for n in group) if c is not None]
+        line, column, inherited = column_loc(app, table, cols[0])
+        where = table.tablename or table.name
+        use = next((u for u in (use_of(app, tables, table, c, compared) for c in cols) if u), None)
+        tail = f"; {use}" if use else (
+            "; no use of it was seen (no cascade, no relationship loading through it, no query on it), "
+            "so it matters only if the parent rows are deleted or the table is queried by it")
+        label = f"`{table.name}({', '.join(group)})`"
+        targets = ", ".join(f"`{c.foreign_key}`" for c in cols)
+        quoted = ", ".join(f'"{n}"' for n in group)
+        return (self.finding(
+            table.path, line, column,
+            f"composite foreign key {label} -> {targets}{inherited} has no index or unique constraint that "
+            f"starts with one of its columns{tail}",
+            severity=None if use else Severity.INFO,
+            confidence=None if use else Confidence.MEDIUM,
+            help=f"add an `Index(\"ix_{where}_{'_'.join(group)}\", {quoted})` "
+                 "in `__table_args__`: PostgreSQL and SQLite do not index foreign keys, so joins on it and "
+                 "`ON DELETE` checks on the parent scan the whole table",
+            related=(Related(table.path, table.line, f"table `{where}`"),),
+            entity=f"{table.qualname}.{cols[0].name}",
+        ), use, label)
+
+    def _report(self, found: list[tuple[Finding, str | None, str]], indexed: int) -> Iterator[Finding]:
         house = (detect(["indexed"] * indexed + ["unindexed"] * len(found), minimum=HOUSE_MINIMUM)
                  if house_enabled(self.options) else None)
         if house is None or house.style != "unindexed":
