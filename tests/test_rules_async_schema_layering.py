@@ -1498,8 +1498,10 @@ def test_fal509_mode_dependent_and_hostname_only_contexts_are_warnings(tmp_path:
     from fastapi_arch_lint.findings import Severity
 
     case = page_case("security", "FAL509", "Misreadings")
-    found = {f.line: f.severity for f in run(tmp_path, monkeypatch, case.files, "FAL509")}
-    assert found == {7: Severity.WARNING, 19: Severity.WARNING, 26: Severity.ERROR}, found
+    found = {(f.path, f.line): f.severity for f in run(tmp_path, monkeypatch, case.files, "FAL509")}
+    assert found == {("app/db_ssl.py", 7): Severity.WARNING, ("app/db_ssl.py", 19): Severity.WARNING,
+                     ("app/db_ssl.py", 26): Severity.ERROR, ("app/pool_ssl.py", 20): Severity.WARNING,
+                     ("app/pool_ssl.py", 31): Severity.ERROR}, found
 
 
 def _fk_schema(n: int, indexed: int) -> str:
