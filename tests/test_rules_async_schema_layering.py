@@ -1319,6 +1319,12 @@ def test_fal701_dropped_table_without_an_order_is_counted(tmp_path: Path, monkey
             __tablename__ = "side"
             id: Mapped[int] = mapped_column(primary_key=True)
             owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"))
+
+
+        class Rebuilt(Base):
+            __tablename__ = "rebuilt"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"))
         """
     files = {
         "app/models.py": model,
@@ -1352,9 +1358,21 @@ def test_fal701_dropped_table_without_an_order_is_counted(tmp_path: Path, monkey
             def upgrade():
                 op.rename_table("side_old", "side")
             """,
+        # SQLite's table rebuild: the table is dropped, and a copy renamed to its name after
+        "migrations/versions/d.py": """
+            from alembic import op
+            revision = "d1"
+            down_revision = "c1"
+
+
+            def upgrade():
+                op.execute("CREATE TABLE rebuilt_new (id INTEGER PRIMARY KEY, owner_id INTEGER)")
+                op.execute("DROP TABLE rebuilt")
+                op.execute('ALTER TABLE "rebuilt_new" RENAME TO "rebuilt"')
+            """,
     }
     found = run(tmp_path, monkeypatch, files, "FAL701")
-    assert {f.message.split("`")[1] for f in found} == {"Back.owner_id", "Side.owner_id"}
+    assert {f.message.split("`")[1] for f in found} == {"Back.owner_id", "Side.owner_id", "Rebuilt.owner_id"}
 
 
 def test_fal703_weighs_lookups_by_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

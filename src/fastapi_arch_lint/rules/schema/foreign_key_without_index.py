@@ -109,6 +109,9 @@ def _created_table_indexes(call: Call) -> set[tuple[str, str]]:
 # raw SQL an ``upgrade()`` runs that creates or drops a table: ``CREATE TABLE [IF NOT EXISTS] t`` /
 # ``DROP TABLE [IF EXISTS] t`` (quotes and a schema dropped)
 TABLE_DDL = re.compile(r'(?is)\b(CREATE|DROP)\s+TABLE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?:"?\w+"?\.)?"?(\w+)"?')
+# ``ALTER TABLE t_new RENAME TO t``: SQLite's table rebuild (create a copy, drop the table, rename the copy)
+RENAME_DDL = re.compile(r'(?is)\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(?:"?\w+"?\.)?"?(\w+)"?\s+'
+                        r'RENAME\s+TO\s+(?:"?\w+"?\.)?"?(\w+)"?')
 
 
 def dropped_tables(app: AppModel) -> frozenset[str]:
@@ -188,9 +191,12 @@ def _table_events(call: Call, target: str | None) -> list[tuple[str, str]]:
         sql = call.arg(0, "sqltext")
         if isinstance(sql, Call) and sql.args:
             sql = sql.args[0]
-        if isinstance(sql, Const) and isinstance(sql.value, str):
-            return [(m.group(1).lower(), m.group(2)) for m in TABLE_DDL.finditer(sql.value)]
-        return []
+        if not isinstance(sql, Const) or not isinstance(sql.value, str):
+            return []
+        found = [(m.start(), m.group(1).lower(), m.group(2)) for m in TABLE_DDL.finditer(sql.value)]
+        for m in RENAME_DDL.finditer(sql.value):  # the old name is gone, the new one made
+            found += [(m.start(), "drop", m.group(1)), (m.start(), "create", m.group(2))]
+        return [(kind, table) for _, kind, table in sorted(found, key=lambda f: f[0])]
     if not isinstance(func, Attr) or func.attr not in ("create_table", "drop_table", "rename_table"):
         return []
     if not (target.startswith("alembic.") if target else isinstance(func.value, Name) and func.value.id == "op"):
