@@ -303,8 +303,7 @@ class Schema:
 
     def fk_constraints(self, cls: VClass) -> tuple[dict[str, tuple[str, str | None]], list[tuple[str, ...]]]:
         """``ForeignKeyConstraint(["col"], ["parents.id"], ondelete=...)`` in the class's own literal
-        ``__table_args__``: column name -> (target, ondelete), and the column groups of the composite
-        ones (two columns or more)."""
+        ``__table_args__``: column name -> (target, ondelete), and each constraint's column group."""
         ta = cls.fact.field("__table_args__")
         if ta is None or not isinstance(ta.value, Seq):
             return {}, []
@@ -322,7 +321,7 @@ class Schema:
                 if name:
                     out[name] = (self.fk_target(t, cls.env), od.upper() if isinstance(od, str) else None)
                     group.append(name)
-            if len(group) > 1:
+            if group:
                 groups.append(tuple(group))
         return out, groups
 

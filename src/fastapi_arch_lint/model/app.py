@@ -374,8 +374,8 @@ class Table:
     # it declares (a primary key) is not visible
     open_bases: bool = False
     relationships: tuple[Relationship, ...] = ()
-    # the column groups of composite foreign keys (``ForeignKeyConstraint(["a", "b"], [...])`` in
-    # ``__table_args__``, two columns or more): each column also carries its own target in ``Column.foreign_key``
+    # the column group of each ``ForeignKeyConstraint([...], [...])`` in the class's own ``__table_args__``
+    # (a composite key has two columns or more): each column also carries a target in ``Column.foreign_key``
     foreign_key_groups: tuple[tuple[str, ...], ...] = ()
 
     def column(self, name: str) -> Column | None:

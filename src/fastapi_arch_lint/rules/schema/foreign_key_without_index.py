@@ -213,6 +213,41 @@ def _table_events(call: Call, target: str | None) -> list[tuple[str, str]]:
     return [("create" if func.attr == "create_table" else "drop", table)] if table else []
 
 
+def _scoping(table: Table, group: tuple[str, ...]) -> set[str]:
+    """The columns of the composite key ``group`` that another foreign-key constraint of the table also holds:
+    a tenant's ``project_id`` in ``(project_id)`` -> projects and ``(project_id, parent_id)`` -> folders scopes
+    the rows, it does not find a parent's."""
+    return {c for c in group if any(c in g for g in table.foreign_key_groups if g != group)}
+
+
+def _serves_composite(app: AppModel, tables: list[Table], table: Table, group: tuple[str, ...], lead: set[str],
+                      migrated: frozenset[tuple[str, str]]) -> bool:
+    """Whether an index serves lookups by the composite foreign key ``group``: one whose first columns are
+    the key's columns (in any order), or one that starts with a key column that is not a scoping column
+    (``_scoping``), or with one that alone identifies the parent row (it references the parent's
+    single-column primary key or a unique column)."""
+    k = len(group)
+    pk_cols = tuple(c.name for c in table.columns if c.primary_key)
+    for g in (pk_cols, *table.primary_key_groups, *table.unique_groups, *table.index_groups):
+        if len(g) >= k and set(g[:k]) == set(group):
+            return True
+    scoping = _scoping(table, group)
+    for name in group:
+        if name not in lead and (table.tablename, name) not in migrated:
+            continue
+        if name not in scoping:
+            return True
+        col = table.column(name)
+        fk = col.foreign_key if col is not None else None
+        parent = _target_table(app, tables, fk or "")
+        target = (fk or "").rsplit(".", 1)[-1]
+        pc = parent.column(target) if parent is not None else None
+        if parent is not None and ((pc is not None and pc.unique) or (target,) in parent.unique_groups
+                                   or [c.name for c in parent.columns if c.primary_key] == [target]):
+            return True
+    return False
+
+
 # a parent delete or key update that changes the child rows: the database finds them by the key
 ROW_ACTIONS = frozenset({"CASCADE", "SET NULL", "SET DEFAULT"})
 # a column that marks rows deleted instead of removing them (own or inherited from a base class)
@@ -466,21 +501,25 @@ class ForeignKeyWithoutIndex(Rule):
             pk_cols = [c.name for c in table.columns if c.primary_key]
             # a composite key is looked up by all its columns: an index that starts with any one of them
             # serves it, and it is judged (and reported) once, as a whole
-            composite = {c: g for g in table.foreign_key_groups for c in g}
+            composite: dict[str, list[tuple[str, ...]]] = {}
+            for g in table.foreign_key_groups:
+                for c in g if len(g) > 1 else ():
+                    composite.setdefault(c, []).append(g)
             judged: set[tuple[str, ...]] = set()
             for col in table.columns:
                 if not col.foreign_key:
                     continue
-                group = composite.get(col.name)
-                if group is not None:
-                    if group in judged:
-                        continue
-                    judged.add(group)
-                    if any(c in lead or (table.tablename, c) in migrated for c in group):
-                        indexed += 1
-                    else:
-                        found.append(self._composite(app, tables, table, group, compared))
-                    continue
+                if col.name in composite:
+                    for group in composite[col.name]:
+                        if group in judged:
+                            continue
+                        judged.add(group)
+                        if _serves_composite(app, tables, table, group, lead, migrated):
+                            indexed += 1
+                        else:
+                            found.append(self._composite(app, tables, table, group, compared))
+                    if (col.name,) not in table.foreign_key_groups:
+                        continue  # (a column with a key of its own is judged alone below as well)
                 if col.name in lead or (table.tablename, col.name) in migrated:
                     indexed += 1  # (an Alembic revision may create the index the model does not declare)
                     continue
@@ -525,7 +564,10 @@ class ForeignKeyWithoutIndex(Rule):
                    compared: dict[tuple[str, str], tuple[Function, ...]]) -> tuple[Finding, str | None, str]:
         """The finding for a composite foreign key no index starts with a column of, at its first column."""
         cols = [c for c in (table.column(n) for n in group) if c is not None]
-        line, column, inherited = column_loc(app, table, cols[0])
+        # at the first column that is the key's own (not a scoping column) and declared in the class itself
+        scoping = _scoping(table, group)
+        at = next((c for c in cols if c.name not in scoping and not column_loc(app, table, c)[2]), cols[0])
+        line, column, inherited = column_loc(app, table, at)
         where = table.tablename or table.name
         use = next((u for u in (use_of(app, tables, table, c, compared) for c in cols) if u), None)
         tail = f"; {use}" if use else (
@@ -536,8 +578,8 @@ class ForeignKeyWithoutIndex(Rule):
         quoted = ", ".join(f'"{n}"' for n in group)
         return (self.finding(
             table.path, line, column,
-            f"composite foreign key {label} -> {targets}{inherited} has no index or unique constraint that "
-            f"starts with one of its columns{tail}",
+            f"composite foreign key {label} -> {targets}{inherited} has no index that serves it (none starts with "
+            f"its columns, or with one of them that is not shared with the table's other keys){tail}",
             severity=None if use else Severity.INFO,
             confidence=None if use else Confidence.MEDIUM,
             help=f"add an `Index(\"ix_{where}_{'_'.join(group)}\", {quoted})` "
