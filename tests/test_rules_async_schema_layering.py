@@ -1290,6 +1290,91 @@ def test_fal701_a_filter_that_also_names_the_leading_column_is_served(tmp_path: 
     assert sev == {"Member.user_id": "info", "Guest.user_id": "warning"}, sev
 
 
+def test_fal701_dropped_table_without_an_order_is_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Revisions without a literal ``revision`` cannot be ordered: a table dropped more often than created
+    is gone (quiet), one created as often as dropped is not (fires); revisions on two branches keep a table
+    created on the other branch than its drop."""
+    model = """
+        from sqlalchemy import ForeignKey
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class Gone(Base):
+            __tablename__ = "gone"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"))
+
+
+        class Back(Base):
+            __tablename__ = "back"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"))
+
+
+        class Side(Base):
+            __tablename__ = "side"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"))
+
+
+        class Rebuilt(Base):
+            __tablename__ = "rebuilt"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"))
+        """
+    files = {
+        "app/models.py": model,
+        "migrations/versions/a.py": """
+            from alembic import op
+            REVISION = make_id()
+
+
+            def upgrade():
+                op.drop_table("gone")
+                op.execute("DROP TABLE IF EXISTS gone")
+                op.create_table("gone")
+                op.drop_table("back")
+                op.execute("CREATE TABLE back (id int)")
+            """,
+        "migrations/versions/b.py": """
+            from alembic import op
+            revision = "b1"
+            down_revision = None
+
+
+            def upgrade():
+                op.drop_table("side")
+            """,
+        "migrations/versions/c.py": """
+            from alembic import op
+            revision = "c1"
+            down_revision = None
+
+
+            def upgrade():
+                op.rename_table("side_old", "side")
+            """,
+        # SQLite's table rebuild: the table is dropped, and a copy renamed to its name after
+        "migrations/versions/d.py": """
+            from alembic import op
+            revision = "d1"
+            down_revision = "c1"
+
+
+            def upgrade():
+                op.execute("CREATE TABLE rebuilt_new (id INTEGER PRIMARY KEY, owner_id INTEGER)")
+                op.execute("DROP TABLE rebuilt")
+                op.execute('ALTER TABLE "rebuilt_new" RENAME TO "rebuilt"')
+            """,
+    }
+    found = run(tmp_path, monkeypatch, files, "FAL701")
+    assert {f.message.split("`")[1] for f in found} == {"Back.owner_id", "Side.owner_id", "Rebuilt.owner_id"}
+
+
 def test_fal703_weighs_lookups_by_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A warning when code that runs looks rows up by the key; info (low confidence) when no lookup is
     seen, or when the only one is in code that nothing calls."""
@@ -1431,8 +1516,10 @@ def test_fal509_mode_dependent_and_hostname_only_contexts_are_warnings(tmp_path:
     from fastapi_arch_lint.findings import Severity
 
     case = page_case("security", "FAL509", "Misreadings")
-    found = {f.line: f.severity for f in run(tmp_path, monkeypatch, case.files, "FAL509")}
-    assert found == {7: Severity.WARNING, 19: Severity.WARNING, 26: Severity.ERROR}, found
+    found = {(f.path, f.line): f.severity for f in run(tmp_path, monkeypatch, case.files, "FAL509")}
+    assert found == {("app/db_ssl.py", 7): Severity.WARNING, ("app/db_ssl.py", 19): Severity.WARNING,
+                     ("app/db_ssl.py", 26): Severity.ERROR, ("app/pool_ssl.py", 20): Severity.WARNING,
+                     ("app/pool_ssl.py", 31): Severity.ERROR}, found
 
 
 def _fk_schema(n: int, indexed: int) -> str:

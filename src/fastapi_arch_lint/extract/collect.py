@@ -534,7 +534,8 @@ class _BodyVisitor(cst.CSTVisitor):
                 self.excepts[e][4].append(line)
 
     def guard_facts(self) -> tuple[GuardFact, ...]:
-        return tuple(_GuardFact(tuple(g[0]), g[1], tuple(g[2]), tuple(g[3]), tuple(g[4]), tuple(g[5]), g[6])
+        return tuple(_GuardFact(tuple(g[0]), g[1], tuple(g[2]), tuple(g[3]), tuple(g[4]), tuple(g[5]), g[6],
+                                tuple(g[7]), tuple(g[8]))
                      for g in self.guards)
 
     def _atoms(self, test: cst.BaseExpression) -> list[tuple[bool, CompareFact | Expr]]:
@@ -590,10 +591,23 @@ class _BodyVisitor(cst.CSTVisitor):
     def visit_Await(self, node: cst.Await) -> None:
         self._awaited.add(id(node.expression))
 
+    def _assigned_in_branches(self, node: cst.CSTNode) -> None:
+        if self._branches:
+            line = self.c.p(node).line
+            for g, slot in self._branches:
+                self.guards[g][7 if slot == 2 else 8].append(line)
+
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(node.targets) == 1 and type(node.targets[0].target) is cst.Name:
             value = node.value.expression if type(node.value) is cst.Await else node.value
             self._assigned[id(value)] = node.targets[0].target.value
+        self._assigned_in_branches(node)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._assigned_in_branches(node)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._assigned_in_branches(node)
 
     def visit_Call(self, node: cst.Call) -> None:
         call = self.c.conv.call(node, 1)
@@ -631,7 +645,8 @@ class _BodyVisitor(cst.CSTVisitor):
             elif isinstance(atom, Call) and atom.line:
                 pos = _Pos(atom.line, atom.col, atom.line, atom.col)
         test = self.c.if_tests.get(id(node))  # converted once, by the statement walk
-        self.guards.append([atoms, pos, [], [], [], [], test if test is not None else self.c.conv.expr(node.test)])
+        self.guards.append([atoms, pos, [], [], [], [], test if test is not None else self.c.conv.expr(node.test),
+                            [], []])
 
     def visit_While(self, node: cst.While) -> None:
         self._truth(node.test)

@@ -260,7 +260,7 @@ class Schema:
         else:
             columns = own + [c for c in inherited if c.name not in names]
         uniques, indexes, pks, unknown = self.table_args(cls)
-        fkcs = self.fk_constraints(cls)
+        fkcs, fk_groups = self.fk_constraints(cls)
         if fkcs:
             columns = [replace(c, foreign_key=c.foreign_key or fkcs[c.name][0], ondelete=c.ondelete or fkcs[c.name][1])
                        if c.name in fkcs else c for c in columns]
@@ -276,7 +276,7 @@ class Schema:
                 rels[r.name] = r
         return Table(cls.qualname, cls.fact.name, tablename, kind, path, cls.fact.pos.line, tuple(columns),
                      tuple(uniques), tuple(indexes), tuple(pks), unknown, self.open_bases(cls),
-                     tuple(rels.values()))
+                     tuple(rels.values()), tuple(fk_groups))
 
     def _column_bases(self, cls: VClass, own_table: bool) -> list[VClass]:
         """The project classes whose columns ``cls``'s table gets: its bases and theirs, depth first
@@ -301,24 +301,29 @@ class Schema:
         visit(cls, 0)
         return out
 
-    def fk_constraints(self, cls: VClass) -> dict[str, tuple[str, str | None]]:
+    def fk_constraints(self, cls: VClass) -> tuple[dict[str, tuple[str, str | None]], list[tuple[str, ...]]]:
         """``ForeignKeyConstraint(["col"], ["parents.id"], ondelete=...)`` in the class's own literal
-        ``__table_args__``: column name -> (target, ondelete)."""
+        ``__table_args__``: column name -> (target, ondelete), and each constraint's column group."""
         ta = cls.fact.field("__table_args__")
         if ta is None or not isinstance(ta.value, Seq):
-            return {}
+            return {}, []
         out: dict[str, tuple[str, str | None]] = {}
+        groups: list[tuple[str, ...]] = []
         for item in ta.value.items:
             if not isinstance(item, Call) or render(item.func).split(".")[-1] != "ForeignKeyConstraint":
                 continue
             if len(item.args) < 2 or not isinstance(item.args[0], Seq) or not isinstance(item.args[1], Seq):
                 continue
             od = self.interp.const(item.kwarg("ondelete"), cls.env) if item.kwarg("ondelete") is not None else None
+            group: list[str] = []
             for c, t in zip(item.args[0].items, item.args[1].items):
                 name = self._column_name(c, 0)
                 if name:
                     out[name] = (self.fk_target(t, cls.env), od.upper() if isinstance(od, str) else None)
-        return out
+                    group.append(name)
+            if group:
+                groups.append(tuple(group))
+        return out, groups
 
     def relationship(self, name: str, annotation: Expr | None, value: Expr | None, line: int,
                      env: Env) -> Relationship | None:

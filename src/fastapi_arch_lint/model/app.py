@@ -374,6 +374,9 @@ class Table:
     # it declares (a primary key) is not visible
     open_bases: bool = False
     relationships: tuple[Relationship, ...] = ()
+    # the column group of each ``ForeignKeyConstraint([...], [...])`` in the class's own ``__table_args__``
+    # (a composite key has two columns or more): each column also carries a target in ``Column.foreign_key``
+    foreign_key_groups: tuple[tuple[str, ...], ...] = ()
 
     def column(self, name: str) -> Column | None:
         for c in self.columns:

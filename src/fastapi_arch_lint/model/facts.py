@@ -103,6 +103,10 @@ class GuardFact:
     orelse_calls: tuple[int, ...] = ()
     orelse_raises: tuple[int, ...] = ()
     test: Expr | None = None
+    # the lines of the assignments (``x = ...``, ``x: T = ...``, ``x += ...``) made inside each branch,
+    # nested branches included: which branch a ``Scope.assigns`` entry sits in, by its line
+    body_assigns: tuple[int, ...] = ()
+    orelse_assigns: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,13 +27,16 @@ class MultiMethodHandler(Rule):
     severity = Severity.WARNING
 
     def check(self, app: AppModel) -> Iterator[Finding]:
-        by_handler: dict[tuple[str, str], list[Route]] = {}
+        # a handler is its definition: two functions that share a name in one scope (a copy-pasted
+        # ``def get_item`` under ``@router.delete``) are two handlers, told apart by where each is defined
+        by_handler: dict[tuple[str, str, str, int], list[Route]] = {}
         for route in registrations(app):
             if route.kind != "http" or renders_html(app, route):
                 continue  # a server-rendered form: GET shows it, POST submits it to the same handler
             if ends_in_catch_all(route.path):
                 continue  # ``/proxy/{path:path}``: a reverse proxy forwards every method to its upstream as is
-            by_handler.setdefault((route.app, route.handler.qualname), []).append(route)
+            h = route.handler
+            by_handler.setdefault((route.app, h.qualname, h.path, h.line), []).append(route)
         for routes in by_handler.values():
             routes.sort(key=lambda r: (r.registered.path, r.registered.line))
             reported = False

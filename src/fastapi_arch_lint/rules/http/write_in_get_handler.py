@@ -27,7 +27,8 @@ SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 # bookkeeping a read may do besides the shared ones: counters, last-seen stamps, and rows created
 # once on first read (``get_or_create``: the second GET finds what the first made, nothing changes)
 READ_BOOKKEEPING = (*BOOKKEEPING, "increment_*", "*_counter", "touch_*", "*last_seen*", "*last_used*",
-                    "*view_count*", "record_view*", "get_or_create*", "*_get_or_create*")
+                    "*view_count*", "record_view*", "record_*_event", "record_*_events", "get_or_create*",
+                    "*_get_or_create*")
 # path segments of endpoints that protocols make GETs which must write: the OAuth/OIDC/SSO redirect
 # back from the provider (``/callback``) and the OAuth authorization endpoint (RFC 6749 3.1)
 PROTOCOL_SEGMENTS = re.compile(r"(?i)^(?:[\w-]*callback[\w-]*|authorize|authorization)$")
@@ -37,6 +38,8 @@ TRANSACTION_ENDS = ("commit()", "flush()")
 # rows of a sign-in's state: a login or portal session, a token, a nonce (by class, annotation or name)
 AUTH_STATE_RE = re.compile(r"(?i)session|token|nonce|oauth|credential")
 COOKIE_METHODS = frozenset({"set_cookie", "delete_cookie"})
+# a row that records that something happened (who read what): an audit, access, event or activity log
+AUDIT_ROW_RE = re.compile(r"(?i)audit|access_?log|event_?log|activity_?log")
 _REDIRECT_RE = re.compile(r"\bRedirectResponse\b")
 
 
@@ -85,6 +88,14 @@ def written_row(w: Write) -> str | None:
             names.append(render(param.annotation))
         return " ".join(names)
     return render(arg) if arg is not None else None
+
+
+def audit_write(w: Write) -> bool:
+    """The write records that something happened, which logging a read may do (RFC 9110 9.2.1): a row whose
+    class (or variable) is named for an audit, access, event or activity log. (Functions named for recording
+    an event, ``record_*_event``, ``audit_*``, ``log_*``, are in the ``ignore_functions`` defaults.)"""
+    row = written_row(w)
+    return bool(row) and any(AUDIT_ROW_RE.search(n.rsplit(".", 1)[-1]) for n in (row or "").split())
 
 
 def auth_state_only(found: list[Write]) -> bool:
@@ -138,7 +149,9 @@ class WriteInGetHandler(Rule):
                 continue
             if protocol_endpoint(route):
                 continue  # a redirect back from an identity provider: a GET by protocol, and it must write
-            found = real_writes(list(writes(app, route.handler.qualname, depth, ignore)))
+            # an audit record of the read is no unsafe side effect: what is left besides it (a commit that only
+            # saves the audit row is dropped as any lone commit is) is what the GET changes
+            found = real_writes([w for w in writes(app, route.handler.qualname, depth, ignore) if not audit_write(w)])
             if not found:
                 continue
             first = found[0]

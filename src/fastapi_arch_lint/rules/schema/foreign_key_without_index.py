@@ -106,6 +106,148 @@ def _created_table_indexes(call: Call) -> set[tuple[str, str]]:
     return out
 
 
+# raw SQL an ``upgrade()`` runs that creates or drops a table: ``CREATE TABLE [IF NOT EXISTS] t`` /
+# ``DROP TABLE [IF EXISTS] t`` (quotes and a schema dropped)
+TABLE_DDL = re.compile(r'(?is)\b(CREATE|DROP)\s+TABLE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?:"?\w+"?\.)?"?(\w+)"?')
+# ``ALTER TABLE t_new RENAME TO t``: SQLite's table rebuild (create a copy, drop the table, rename the copy)
+RENAME_DDL = re.compile(r'(?is)\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(?:"?\w+"?\.)?"?(\w+)"?\s+'
+                        r'RENAME\s+TO\s+(?:"?\w+"?\.)?"?(\w+)"?')
+
+
+def dropped_tables(app: AppModel) -> frozenset[str]:
+    """The tables the project's Alembic revisions drop in an ``upgrade()`` and no revision creates again
+    after (``op.drop_table("t")``, ``op.rename_table("t", ...)``, ``DROP TABLE t``): a model of such a
+    table is stale, there is no table in the database to index. "After" follows the revisions'
+    ``revision``/``down_revision``; when some revision that drops or creates the table has no literal
+    ``revision``, the table counts as dropped only when it is dropped more often than it is created.
+    A table created in a revision on another branch than the drop is not known to be gone."""
+    return memo(app, _dropped_tables)
+
+
+def _dropped_tables(app: AppModel) -> frozenset[str]:
+    # (table) -> [(kind "create" | "drop", module, line)]
+    events: dict[str, list[tuple[str, str, int]]] = {}
+    for fn in app.functions.values():
+        if fn.fact.name != "upgrade":
+            continue  # a ``downgrade()`` re-creates what its ``upgrade()`` dropped
+        for site, target in fn.calls:
+            for kind, table in _table_events(site.call, target):
+                events.setdefault(table.lower(), []).append((kind, fn.module, site.pos.line))
+    if not any(kind == "drop" for evs in events.values() for kind, _, _ in evs):
+        return frozenset()
+    revisions, parents = _revisions(app)
+    out: set[str] = set()
+    for table, evs in events.items():
+        drops = [(revisions.get(m), line) for kind, m, line in evs if kind == "drop"]
+        creates = [(revisions.get(m), line) for kind, m, line in evs if kind == "create"]
+        if not drops:
+            continue
+        if any(rev is None for rev, _ in (*drops, *creates)):
+            if len(drops) > len(creates):  # the order cannot be worked out: count
+                out.add(table)
+            continue
+        # some drop comes after every create: each create is in an earlier revision (an ancestor of the
+        # drop's) or earlier in the drop's own revision
+        if any(all(_before(parents, c, d) for c in creates) for d in drops):
+            out.add(table)
+    return frozenset(out)
+
+
+def _before(parents: dict[str, tuple[str, ...]], first: tuple[str | None, int], then: tuple[str | None, int]) -> bool:
+    if first[0] == then[0]:
+        return first[1] < then[1]
+    seen: set[str] = set()
+    stack = list(parents.get(then[0] or "", ()))
+    while stack:
+        rev = stack.pop()
+        if rev == first[0]:
+            return True
+        if rev not in seen:
+            seen.add(rev)
+            stack.extend(parents.get(rev, ()))
+    return False
+
+
+def _revisions(app: AppModel) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """Each module's literal Alembic ``revision``, and each revision's ``down_revision``s."""
+    revisions: dict[str, str] = {}
+    parents: dict[str, tuple[str, ...]] = {}
+    for mod in app.modules:
+        values = {a.target: a.value for a in mod.facts.scope.assigns if a.target in ("revision", "down_revision")}
+        rev = values.get("revision")
+        if not isinstance(rev, Const) or not isinstance(rev.value, str):
+            continue
+        revisions[mod.name] = rev.value
+        down = values.get("down_revision")
+        items = down.items if isinstance(down, Seq) else (down,)
+        parents[rev.value] = tuple(i.value for i in items if isinstance(i, Const) and isinstance(i.value, str))
+    return revisions, parents
+
+
+def _table_events(call: Call, target: str | None) -> list[tuple[str, str]]:
+    """("create" | "drop", table) of one call in an ``upgrade()``."""
+    func = call.func
+    if isinstance(func, Attr) and func.attr == "execute":
+        sql = call.arg(0, "sqltext")
+        if isinstance(sql, Call) and sql.args:
+            sql = sql.args[0]
+        if not isinstance(sql, Const) or not isinstance(sql.value, str):
+            return []
+        found = [(m.start(), m.group(1).lower(), m.group(2)) for m in TABLE_DDL.finditer(sql.value)]
+        for m in RENAME_DDL.finditer(sql.value):  # the old name is gone, the new one made
+            found += [(m.start(), "drop", m.group(1)), (m.start(), "create", m.group(2))]
+        return [(kind, table) for _, kind, table in sorted(found, key=lambda f: f[0])]
+    if not isinstance(func, Attr) or func.attr not in ("create_table", "drop_table", "rename_table"):
+        return []
+    if not (target.startswith("alembic.") if target else isinstance(func.value, Name) and func.value.id == "op"):
+        return []
+
+    def name(at: int, key: str) -> str | None:
+        e = call.arg(at, key)
+        return e.value if isinstance(e, Const) and isinstance(e.value, str) else None
+
+    if func.attr == "rename_table":  # the old name is gone, the new one made
+        old, new = name(0, "old_table_name"), name(1, "new_table_name")
+        return [*([("drop", old)] if old else []), *([("create", new)] if new else [])]
+    table = name(0, "table_name")
+    return [("create" if func.attr == "create_table" else "drop", table)] if table else []
+
+
+def _scoping(table: Table, group: tuple[str, ...]) -> set[str]:
+    """The columns of the composite key ``group`` that another foreign-key constraint of the table also holds:
+    a tenant's ``project_id`` in ``(project_id)`` -> projects and ``(project_id, parent_id)`` -> folders scopes
+    the rows, it does not find a parent's."""
+    return {c for c in group if any(c in g for g in table.foreign_key_groups if g != group)}
+
+
+def _serves_composite(app: AppModel, tables: list[Table], table: Table, group: tuple[str, ...], lead: set[str],
+                      migrated: frozenset[tuple[str, str]]) -> bool:
+    """Whether an index serves lookups by the composite foreign key ``group``: one whose first columns are
+    the key's columns (in any order), or one that starts with a key column that is not a scoping column
+    (``_scoping``), or with one that alone identifies the parent row (it references the parent's
+    single-column primary key or a unique column)."""
+    k = len(group)
+    pk_cols = tuple(c.name for c in table.columns if c.primary_key)
+    for g in (pk_cols, *table.primary_key_groups, *table.unique_groups, *table.index_groups):
+        if len(g) >= k and set(g[:k]) == set(group):
+            return True
+    scoping = _scoping(table, group)
+    for name in group:
+        if name not in lead and (table.tablename, name) not in migrated:
+            continue
+        if name not in scoping:
+            return True
+        col = table.column(name)
+        fk = col.foreign_key if col is not None else None
+        parent = _target_table(app, tables, fk or "")
+        target = (fk or "").rsplit(".", 1)[-1]
+        pc = parent.column(target) if parent is not None else None
+        if parent is not None and ((pc is not None and pc.unique) or (target,) in parent.unique_groups
+                                   or [c.name for c in parent.columns if c.primary_key] == [target]):
+            return True
+    return False
+
+
 # a parent delete or key update that changes the child rows: the database finds them by the key
 ROW_ACTIONS = frozenset({"CASCADE", "SET NULL", "SET DEFAULT"})
 # a column that marks rows deleted instead of removing them (own or inherited from a base class)
@@ -347,16 +489,37 @@ class ForeignKeyWithoutIndex(Rule):
         compared = compared_columns(app)
         tables = schema_tables(app)
         migrated = migration_indexes(app)
+        gone = dropped_tables(app)
         indexed = 0
         found: list[tuple[Finding, str | None, str]] = []  # (finding, use, label)
         for table in tables:
             if table.constraints_unknown:
                 continue  # its indexes are built where the linker cannot read them
+            if (table.tablename or (table.name if table.kind == "sqlmodel" else "")).lower() in gone:
+                continue  # a revision drops the table and none creates it again: a stale model, no table
             lead = leading_columns(table)
             pk_cols = [c.name for c in table.columns if c.primary_key]
+            # a composite key is looked up by all its columns: an index that starts with any one of them
+            # serves it, and it is judged (and reported) once, as a whole
+            composite: dict[str, list[tuple[str, ...]]] = {}
+            for g in table.foreign_key_groups:
+                for c in g if len(g) > 1 else ():
+                    composite.setdefault(c, []).append(g)
+            judged: set[tuple[str, ...]] = set()
             for col in table.columns:
                 if not col.foreign_key:
                     continue
+                if col.name in composite:
+                    for group in composite[col.name]:
+                        if group in judged:
+                            continue
+                        judged.add(group)
+                        if _serves_composite(app, tables, table, group, lead, migrated):
+                            indexed += 1
+                        else:
+                            found.append(self._composite(app, tables, table, group, compared))
+                    if (col.name,) not in table.foreign_key_groups:
+                        continue  # (a column with a key of its own is judged alone below as well)
                 if col.name in lead or (table.tablename, col.name) in migrated:
                     indexed += 1  # (an Alembic revision may create the index the model does not declare)
                     continue
@@ -395,6 +558,38 @@ class ForeignKeyWithoutIndex(Rule):
                     entity=f"{table.qualname}.{col.name}",
                     fix=_fix(app, table, col) if use and not inherited else None,
                 ), use, f"`{table.name}.{col.name}`"))
+        yield from self._report(found, indexed)
+
+    def _composite(self, app: AppModel, tables: list[Table], table: Table, group: tuple[str, ...],
+                   compared: dict[tuple[str, str], tuple[Function, ...]]) -> tuple[Finding, str | None, str]:
+        """The finding for a composite foreign key no index starts with a column of, at its first column."""
+        cols = [c for c in (table.column(n) for n in group) if c is not None]
+        # at the first column that is the key's own (not a scoping column) and declared in the class itself
+        scoping = _scoping(table, group)
+        at = next((c for c in cols if c.name not in scoping and not column_loc(app, table, c)[2]), cols[0])
+        line, column, inherited = column_loc(app, table, at)
+        where = table.tablename or table.name
+        use = next((u for u in (use_of(app, tables, table, c, compared) for c in cols) if u), None)
+        tail = f"; {use}" if use else (
+            "; no use of it was seen (no cascade, no relationship loading through it, no query on it), "
+            "so it matters only if the parent rows are deleted or the table is queried by it")
+        label = f"`{table.name}({', '.join(group)})`"
+        targets = ", ".join(f"`{c.foreign_key}`" for c in cols)
+        quoted = ", ".join(f'"{n}"' for n in group)
+        return (self.finding(
+            table.path, line, column,
+            f"composite foreign key {label} -> {targets}{inherited} has no index that serves it (none starts with "
+            f"its columns, or with one of them that is not shared with the table's other keys){tail}",
+            severity=None if use else Severity.INFO,
+            confidence=None if use else Confidence.MEDIUM,
+            help=f"add an `Index(\"ix_{where}_{'_'.join(group)}\", {quoted})` "
+                 "in `__table_args__`: PostgreSQL and SQLite do not index foreign keys, so joins on it and "
+                 "`ON DELETE` checks on the parent scan the whole table",
+            related=(Related(table.path, table.line, f"table `{where}`"),),
+            entity=f"{table.qualname}.{cols[0].name}",
+        ), use, label)
+
+    def _report(self, found: list[tuple[Finding, str | None, str]], indexed: int) -> Iterator[Finding]:
         house = (detect(["indexed"] * indexed + ["unindexed"] * len(found), minimum=HOUSE_MINIMUM)
                  if house_enabled(self.options) else None)
         if house is None or house.style != "unindexed":

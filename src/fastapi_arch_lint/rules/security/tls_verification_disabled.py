@@ -8,13 +8,47 @@ from fastapi_arch_lint.analysis.calls import is_test_path, iter_calls_to, iter_s
 from fastapi_arch_lint.analysis.libraries import call_label, http_client_kind
 from fastapi_arch_lint.analysis.values import call_value
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
-from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Const, dotted
+from fastapi_arch_lint.model.app import AppModel, Function
+from fastapi_arch_lint.model.expr import Const, Seq, dotted
+from fastapi_arch_lint.model.facts import CompareFact
 from fastapi_arch_lint.rule import Rule, register
 
 UNVERIFIED_CONTEXTS = frozenset({"ssl._create_unverified_context", "ssl._create_stdlib_context"})
 HELP = ("keep certificate verification on; for an internal CA pass its bundle (`verify=\"/etc/ssl/internal-ca.pem\"` "
         "or an `ssl.create_default_context(cafile=...)`) instead of turning checks off")
+
+
+# the connection modes that mean "encrypt (or not) without verifying the server": libpq's ``sslmode``
+# ``disable``/``allow``/``prefer``/``require``, MySQL's ``DISABLED``/``PREFERRED``/``REQUIRED``
+UNVERIFIED_MODES = frozenset({"disable", "allow", "prefer", "require", "disabled", "preferred", "required"})
+
+
+def _is_unverified_mode(e: object) -> bool:
+    if isinstance(e, Const):
+        return isinstance(e.value, str) and e.value.lower() in UNVERIFIED_MODES
+    return isinstance(e, Seq) and bool(e.items) and all(_is_unverified_mode(i) for i in e.items)
+
+
+def _other_branch(fn: Function | None, line: int) -> tuple[int, ...] | None:
+    """When the assignment at ``line`` sits in the branch an ``if`` takes for a configured mode that does
+    not verify (``if mode == "require":``, or the ``else`` of ``if mode != "require":``): the lines of the
+    assignments in that ``if``'s other branch (where the other modes go); else None."""
+    for g in fn.fact.guards if fn is not None else ():
+        if len(g.tests) != 1 or not isinstance(g.tests[0][1], CompareFact):
+            continue
+        negated, cmp = g.tests[0]
+        op = cmp.op
+        if op in ("==", "in"):
+            positive = not negated
+        elif op in ("!=", "not in"):
+            positive = negated
+        else:
+            continue
+        if not (_is_unverified_mode(cmp.right) or (op in ("==", "!=") and _is_unverified_mode(cmp.left))):
+            continue
+        if line in (g.body_assigns if positive else g.orelse_assigns):
+            return g.orelse_assigns if positive else g.body_assigns
+    return None
 
 
 def _wanted(target: str | None) -> bool:
@@ -69,18 +103,26 @@ class TlsVerificationDisabled(Rule):
             if is_test_path(mod.path):
                 continue
             off: dict[str, list[tuple[object, str]]] = {}
-            back_on: set[str] = set()
+            back_on: dict[str, list[int]] = {}
+            # the checks turned off only in the branch of a mode that means "do not verify" (libpq's
+            # ``sslmode=require``: encrypt, do not verify): the operator's choice, not the code's
+            by_mode: dict[str, list[tuple[int, ...] | None]] = {}
             for a in scope.assigns:
                 base, _, attr = a.target.rpartition(".")
                 value = dotted(a.value) or ""
                 if attr == "verify_mode" and value.endswith("CERT_NONE"):
                     off.setdefault(base, []).append((a, f"`{a.target} = ssl.CERT_NONE`"))
+                    by_mode.setdefault(base, []).append(_other_branch(fn, a.pos.line))
                 elif attr == "check_hostname" and isinstance(a.value, Const) and a.value.value is False:
                     off.setdefault(base, []).append((a, f"`{a.target} = False`"))
+                    by_mode.setdefault(base, []).append(_other_branch(fn, a.pos.line))
                 elif (attr == "verify_mode" and value.endswith(("CERT_REQUIRED", "CERT_OPTIONAL"))) or (
                         attr == "check_hostname" and isinstance(a.value, Const) and a.value.value is True):
-                    back_on.add(base)
+                    back_on.setdefault(base, []).append(a.pos.line)
             for base, items in off.items():
+                if all(other is not None and any(line in other for line in back_on.get(base, ()))
+                       for other in by_mode[base]):
+                    continue  # each is set where the mode says "do not verify", and the other modes verify
                 first = items[0][0]
                 what = " and ".join(w for _, w in items)
                 certs_off = any("CERT_NONE" in w for _, w in items)
