@@ -967,7 +967,7 @@ def test_fal401_a_webhook_that_only_logs_its_signature_check_changes_nothing(
     assert sorted(found) == [22, 29], found
     assert "changes state" not in found[22].message
     assert "no write to a data store was seen" in found[22].message
-    assert (found[22].severity, found[22].confidence) == (Severity.WARNING, Confidence.LOW)
+    assert (found[22].severity, found[22].confidence) == (Severity.WARNING, Confidence.MEDIUM)
     assert "changes state" in found[29].message
     assert (found[29].severity, found[29].confidence) == (Severity.WARNING, Confidence.MEDIUM)
 

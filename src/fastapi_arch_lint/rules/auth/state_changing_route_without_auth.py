@@ -139,8 +139,7 @@ class StateChangingRouteWithoutAuth(Rule):
     severity = Severity.ERROR
     other_severities = {Severity.WARNING: "when a dependency or the handler reads a credential without rejecting, only optional "
                                           "auth reaches the route, the route is registered under a condition, or "
-                                          "it is a POST on whose path no write is seen (in a project whose writes are); low "
-                                          "confidence when no write is seen and one of the others holds"}
+                                          "it is a POST on whose path no write is seen (in a project whose writes are)"}
     confidence = Confidence.HIGH
     cwe = ("CWE-306",)
     owasp = ("API2:2023", "API5:2023")
@@ -205,17 +204,15 @@ class StateChangingRouteWithoutAuth(Rule):
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM
             changes = "changes state"
             only_computes = "is a POST (no write to a data store was seen on its path: it may only compute)"
-            if changing == ["POST"] and memo(app, _project_writes) and not any(
+            if severity is None and changing == ["POST"] and memo(app, _project_writes) and not any(
                     True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)):
-                # ``POST /conversion`` that only computes: no write on its path, in a project whose writes are
-                # seen; also when a credential is read and never rejected on (a webhook that computes the
-                # signature and only logs the comparison): two doubts, a low confidence
+                # ``POST /conversion`` that only computes: no write on its path, in a project whose writes are seen
                 changes = only_computes
-                confidence = Confidence.LOW if severity is not None else Confidence.MEDIUM
-                severity = Severity.WARNING
+                severity, confidence = Severity.WARNING, Confidence.MEDIUM
             elif changing == ["POST"] and severity is not None and _path_seen_without_writes(app, route):
-                # already a warning (a credential read, optional auth): every call on its path is seen and none
-                # writes, even though the project's writes are not seen elsewhere; do not claim it changes state
+                # already a warning (a credential read and never rejected on, optional auth): every call on its path
+                # is seen and none could write (a webhook that computes the signature and only logs the
+                # comparison), whether or not the project's writes elsewhere are seen: do not claim it changes state
                 changes = only_computes
             methods = ",".join(changing)
             webhook = "hook" in route.path.lower() or "hook" in handler_name(route).lower()  # webhooks, /hooks/...
