@@ -77,8 +77,8 @@ def handed_to_clamping(app: AppModel, fn: Function, names: set[str]) -> bool:
     """``fn`` passes the page size (any of ``names``) as an argument to a method call the model cannot
     resolve (``self.store.chats.list_chats(page_size=page_size)`` through attributes whose type is not
     known), and every project method of that name that takes the argument clamps it, itself or one call
-    down (``page_size = max(min(page_size, 100), 1)`` in the repository). None taking it, or one that
-    does not clamp: not clamped."""
+    down (``page_size = max(min(page_size, 100), 1)`` in the repository; ``_caps``). None taking it, or
+    one that does not clamp: not clamped."""
     for site, target in fn.calls:
         call = site.call
         if target in app.functions or not isinstance(call.func, Attr):
@@ -99,14 +99,37 @@ def handed_to_clamping(app: AppModel, fn: Function, names: set[str]) -> bool:
     return False
 
 
+_BOUND_NAME_RE = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
+
+
+def _caps(fact: FunctionFact, names: set[str]) -> bool:
+    """A cap, read strictly (the method is found by name, not by the call graph): ``min(limit, ...)``, or
+    ``limit`` compared with an integer above 1 or an upper-case constant (``if limit > MAX_LIMIT``); not a
+    comparison with another value (``len(rows) > limit`` trims nothing)."""
+    for site in fact.calls:
+        c = site.call
+        if isinstance(c.func, Name) and c.func.id == "min" and any(_mentions(a, n) for a in c.args for n in names):
+            return True
+    for cmp in fact.compares:
+        if cmp.op not in (">", ">=", "<", "<="):
+            continue
+        for value, other in ((cmp.left, cmp.right), (cmp.right, cmp.left)):
+            bound = (isinstance(other, Const) and isinstance(other.value, int) and other.value > 1) or (
+                isinstance(other, (Name, Attr)) and bool(_BOUND_NAME_RE.match(other.id if isinstance(other, Name)
+                                                                               else other.attr)))
+            if bound and any(_mentions(value, n) for n in names):
+                return True
+    return False
+
+
 def _clamps_below(app: AppModel, fn: Function, names: set[str]) -> bool:
-    if _clamps(fn.fact, names):
+    if _caps(fn.fact, names):
         return True
     seen: set[str] = {fn.qualname}
     for callee, _, _, _ in app.callees(fn.qualname, depth=1):
         if callee.qualname not in seen:
             seen.add(callee.qualname)
-            if _clamps(callee.fact, names | _page_size_params(callee.fact)):
+            if _caps(callee.fact, names | _page_size_params(callee.fact)):
                 return True
     return False
 
