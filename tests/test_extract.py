@@ -113,6 +113,22 @@ def test_async_functions_methods_and_nested_scopes() -> None:
     assert site.awaited and site.pos.line == 7
 
 
+def test_a_generator_is_one_whose_own_body_yields() -> None:
+    src = (
+        b"def outer():\n"
+        b"    def chunks():\n"
+        b"        x = yield 1\n"
+        b"    return chunks()\n"
+        b"def relay():\n"
+        b"    yield from outer()\n"
+    )
+    facts = ok(src)
+    outer = func(facts, "outer")
+    assert not outer.is_generator  # only the nested function yields
+    assert outer.scope.functions[0].is_generator
+    assert func(facts, "relay").is_generator
+
+
 # ---------------------------------------------------------------------------
 # bad input
 

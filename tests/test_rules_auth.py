@@ -919,6 +919,106 @@ def test_fal401_a_post_that_only_computes_is_a_warning(tmp_path: Path, monkeypat
     assert "no write to a data store was seen" in found[18].message
 
 
+def test_fal401_a_webhook_that_only_logs_its_signature_check_changes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the handler computes the body's signature and only logs whether the header matches: nothing is
+    # rejected (so it is no authentication), but nothing is written either: the message must not say the
+    # route changes state; the same receiver that stores the delivery does
+    found = {f.line: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import hashlib
+            import hmac
+            import logging
+            from typing import Annotated
+
+            from fastapi import Depends, FastAPI, Header, Request
+            from sqlalchemy.orm import Session
+
+            app = FastAPI()
+            log = logging.getLogger(__name__)
+            HOOK_KEY = b"configured"
+
+
+            def get_db() -> Session: ...
+
+
+            def body_signature(body: bytes) -> str:
+                return hmac.new(HOOK_KEY, body, hashlib.sha256).hexdigest()
+
+
+            @app.post("/hooks/relay")
+            async def relay_hook(request: Request, x_hook_signature: Annotated[str | None, Header()] = None) -> dict:
+                body = await request.body()
+                log.info("hook received, valid=%s", x_hook_signature == body_signature(body))
+                return {"ok": True}
+
+
+            @app.post("/hooks/deliveries")
+            async def store_delivery(request: Request, db: Annotated[Session, Depends(get_db)],
+                                     x_hook_signature: Annotated[str | None, Header()] = None) -> dict:
+                body = await request.body()
+                log.info("hook received, valid=%s", x_hook_signature == body_signature(body))
+                db.add(body)
+                db.commit()
+                return {"ok": True}
+        """,
+    })}
+    assert sorted(found) == [22, 29], found
+    assert "changes state" not in found[22].message
+    assert "no write to a data store was seen" in found[22].message
+    assert (found[22].severity, found[22].confidence) == (Severity.WARNING, Confidence.MEDIUM)
+    assert "changes state" in found[29].message
+    assert (found[29].severity, found[29].confidence) == (Severity.WARNING, Confidence.MEDIUM)
+
+
+def test_fal401_a_webhook_whose_whole_path_is_seen_and_writes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # no write is seen anywhere in the project (its store is an object the model cannot follow), but every call
+    # on the echo's path is seen: logging, reading the body, hashing, answering: it does not change state. The
+    # receiver that hands the body to the store it cannot see still may
+    found = {f.line: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import hashlib
+            import hmac
+            import logging
+            from typing import Annotated
+
+            from fastapi import FastAPI, Header, Request, Response
+
+            app = FastAPI()
+            log = logging.getLogger(__name__)
+            HOOK_KEY = b"configured"
+            registry = {}
+
+
+            def body_signature(body: str) -> str:
+                return hmac.new(HOOK_KEY, body.encode(), hashlib.sha256).hexdigest()
+
+
+            @app.post("/hooks/relay")
+            async def relay_hook(request: Request, x_hook_signature: Annotated[str | None, Header()] = None):
+                payload = await request.body()
+                expected = body_signature(payload.decode("utf-8"))
+                log.info("hook received, valid=%s", x_hook_signature == expected)
+                return Response(content="ok", status_code=200)
+
+
+            @app.post("/hooks/deliveries")
+            async def store_delivery(request: Request, x_hook_signature: Annotated[str | None, Header()] = None):
+                payload = await request.body()
+                log.info("hook received, valid=%s", x_hook_signature == body_signature(payload.decode()))
+                await registry["store"].deliveries.save(payload)
+                return Response(content="ok", status_code=200)
+        """,
+    })}
+    assert sorted(found) == [19, 27], found
+    assert "changes state" not in found[19].message and "may only compute" in found[19].message
+    assert (found[19].severity, found[19].confidence) == (Severity.WARNING, Confidence.MEDIUM)
+    assert "changes state" in found[27].message
+
+
 def test_fal401_a_checker_object_called_by_the_dependency_rejects(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     # the dependency takes optional API-key schemes and hands them to a checker object; calling the object

@@ -435,6 +435,7 @@ class Collector:
             truth_tests=frozenset(bv.truth_tests),
             guards=bv.guard_facts(),
             excepts=bv.except_facts(),
+            is_generator=bv.is_generator,
         )
 
     def klass(self, node: cst.ClassDef, qual: str) -> ClassFact:
@@ -508,6 +509,7 @@ class _BodyVisitor(cst.CSTVisitor):
         # ``except`` clauses: [types, name, calls, raises, return lines]; the open ones, innermost last
         self.excepts: list[list] = []
         self._open_excepts: list[int] = []
+        self.is_generator = False
 
     def except_facts(self) -> tuple[ExceptFact, ...]:
         return tuple(_ExceptFact(e[0], e[1], tuple(e[2]), tuple(e[3]), tuple(e[4])) for e in self.excepts)
@@ -587,6 +589,9 @@ class _BodyVisitor(cst.CSTVisitor):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return False
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self.is_generator = True
 
     def visit_Await(self, node: cst.Await) -> None:
         self._awaited.add(id(node.expression))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from fastapi_arch_lint.link.auth import _CREDENTIAL_SOURCES, AuthFinder, _credential_name, _present
 from fastapi_arch_lint.link.interpreter import Interpreter
+from fastapi_arch_lint.link.rejections import call_tail
 from fastapi_arch_lint.link.values import (
     Env,
     Value,
@@ -34,6 +35,7 @@ from fastapi_arch_lint.model.expr import (
     Subscript,
     dotted,
     render,
+    walk,
 )
 from fastapi_arch_lint.model.facts import CompareFact
 
@@ -62,6 +64,7 @@ class _MwAuth:
     # path fragments the check (or a project function it calls) tests the path for (a substring or a
     # prefix) and then does something of its own for: another credential, another rule
     apart: set[str] = field(default_factory=set)
+    shared_secret: bool = False  # compares the credential with one configured value, identifies nobody
 
     def covers(self, path: str) -> bool:
         if self.unresolved_guard:
@@ -87,6 +90,38 @@ def _is_path_expr(expr: Expr | None, names: set[str]) -> bool:
             and expr.items[0].value == "path":
         return (dotted(expr.value) or "").rsplit(".", 1)[-1] == "scope"
     return False
+
+
+# calls that only pass a value on, log or answer it: not a lookup by the credential
+_PASSIVE_CALLS = frozenset({
+    "debug", "info", "warning", "warn", "error", "exception", "critical", "log", "print", "str", "len", "bool",
+    "isinstance", "startswith", "endswith", "removeprefix", "removesuffix", "strip", "lstrip", "rstrip", "split",
+    "partition", "lower", "upper", "casefold", "encode", "decode", "replace",
+})
+
+
+def _read_base(e: Expr) -> bool:
+    """``request.headers``, ``request.headers.get``, ``scope_headers`` (a mapping of what the request carries)."""
+    d = dotted(e) or ""
+    parts = d.split(".")
+    return bool(parts) and (parts[-1] in _CREDENTIAL_SOURCES or len(parts) > 1 and parts[-1] == "get"
+                            and parts[-2] in _CREDENTIAL_SOURCES)
+
+
+def _carries(e: Expr | None, carried: set[str]) -> bool:
+    """``e`` holds what the request carries: a header, cookie or query value read, or a local bound to one."""
+    for x in walk(e):
+        if isinstance(x, Name) and x.id in carried:
+            return True
+        if isinstance(x, Call) and isinstance(x.func, Attr) and x.func.attr == "get" and _read_base(x.func.value):
+            return True
+        if isinstance(x, Subscript) and _read_base(x.value):
+            return True
+    return False
+
+
+def _mentions(e: Expr | None, names: set[str]) -> bool:
+    return any(isinstance(x, Name) and x.id in names for x in walk(e)) or _carries(e, set())
 
 
 class MiddlewareAuth:
@@ -152,7 +187,8 @@ class MiddlewareAuth:
                 apart = next((f for f in sorted(spec.apart) if f in full), "")
                 mounted += f"; checks paths with `{apart}` apart" if apart else ""
                 vias.append(AuthVia("middleware", spec.name, spec.scheme, "app", (spec.name, *spec.chain),
-                                    spec.path, spec.line, evidence=spec.evidence + mounted, apart=apart))
+                                    spec.path, spec.line, evidence=spec.evidence + mounted, apart=apart,
+                                    shared_secret=spec.shared_secret))
         if len(vias) == len(route.auth.via):
             return route
         vias.sort(key=lambda v: (_LEVEL_ORDER.get(v.level, 5), v.chain))
@@ -213,7 +249,10 @@ class MiddlewareAuth:
         spec = _MwAuth("custom", name, "hand-written check", (fn.fact.name,) if fn.fact.name != name else (), path, line)
         self._path_rules(fn, nxt, spec, dict(m.values), cls)
         spec.apart = self._checked_apart(fn, 0, set())
+        spec.shared_secret = self._shared_secret(fn, nxt)
         parts = [check.evidence()]
+        if spec.shared_secret:
+            parts.append("compares it with one configured secret and identifies no caller")
         if spec.protect_exact or spec.protect_prefixes:
             parts.append("only guards " + ", ".join(sorted(spec.protect_exact) + [p + "*" for p in sorted(spec.protect_prefixes)]))
         if spec.exempt_exact or spec.exempt_prefixes:
@@ -222,6 +261,111 @@ class MiddlewareAuth:
             parts.append("path tests not resolved: " + ", ".join(spec.unresolved))
         spec.evidence = "; ".join(parts)
         return spec
+
+    # -- a shared secret --------------------------------------------------------------
+
+    def _shared_secret(self, fn: VFunc, nxt: set[str]) -> bool:
+        """Does the middleware admit the holder of one configured secret and identify nobody? It compares
+        what the request carries (a header, cookie or query value, or a local taken from one) with a value
+        that no request changes (``f"Bearer {self.password}"`` given to its constructor, ``settings.API_KEY``,
+        an environment variable), with ``==``/``!=`` or ``compare_digest``; the credential goes nowhere else
+        (no decoding, no lookup, no project or library call that could find a user by it, no ``key in
+        table``, no ``table[key]``); nothing is stored on the request (``request.state.user = ...``). Its
+        project helpers that receive the request or the credential are read the same way, two calls down."""
+        params = [p.name for p in fn.fact.params]
+        if fn.fact.is_method and params:
+            params = params[1:]
+        request = {p for p in params if p not in nxt}
+        try:
+            found = self._secret_checks(fn, request, set(), nxt, 0, set())
+        except RecursionError:
+            return False
+        return bool(found)
+
+    def _secret_checks(self, fn: VFunc, request: set[str], carried: set[str], nxt: set[str], depth: int,
+                       seen: set[str]) -> int | None:
+        """How many comparisons of the credential with a configured value ``fn`` makes (its helpers' too),
+        or None when the credential (or the request) goes anywhere else."""
+        if fn.qualname in seen:
+            return 0
+        seen.add(fn.qualname)
+        fact = fn.fact
+        derived, carried = set(request), set(carried)
+        bound = [(a.target, a.value) for a in fact.scope.assigns if a.value is not None] + \
+                [(site.assigned_to, site.call) for site in fact.calls if site.assigned_to]
+        for _ in range(4):  # ``auth = request.headers.get("authorization", "")``; ``token = auth.removeprefix(...)``
+            before = len(derived) + len(carried)
+            for target, value in bound:
+                if not target or "." in target:
+                    continue
+                if _carries(value, carried):
+                    carried.add(target)
+                if _mentions(value, derived | carried):
+                    derived.add(target)
+            if len(derived) + len(carried) == before:
+                break
+        everything = derived | carried
+        for target, value in bound:
+            # ``request.state.user = ...``, ``scope["user"] = ...``: the middleware hands a caller on
+            if not target and _mentions(value, carried) or target and target.split(".", 1)[0] in everything \
+                    and "." in target:
+                return None
+        exprs = [v for _, v in bound] + [r.value for r in fact.scope.returns if r.value is not None] + \
+            [e for c in fact.compares for e in (c.left, c.right)]
+        if any(isinstance(x, Subscript) and any(_carries(i, carried) for i in x.items) and not _read_base(x.value)
+               for e in exprs for x in walk(e)):
+            return None  # ``KEYS[token]``: a lookup by the credential
+        pairs: list[tuple[Expr, Expr, str]] = [(c.left, c.right, c.op) for c in fact.compares]
+        found = 0
+        by_name = self.interp.functions_by_name()
+        for site in fact.calls:
+            call = site.call
+            args = [*call.args, *(v for _, v in call.kwargs)]
+            if not any(_mentions(a, everything) for a in args):
+                continue
+            name = call_tail(call)
+            if name == "compare_digest" and len(call.args) == 2:
+                pairs.append((call.args[0], call.args[1], "=="))
+                continue
+            if dotted(call.func) in nxt or name in _PASSIVE_CALLS or name.endswith("Response") or (
+                    _read_base(call.func) and not any(_carries(a, carried) for a in args)):
+                continue
+            target = by_name.get(self.auth.calls.safe_callee(fn, call) or "")
+            if target is None or depth >= 2:
+                return None  # the credential or the request goes where this cannot follow
+            inner = self._bound(target, call, derived, carried)
+            got = self._secret_checks(target, inner[0], inner[1], nxt, depth + 1, seen)
+            if got is None:
+                return None
+            found += got
+        for left, right, op in pairs:
+            for mine, other in ((left, right), (right, left)):
+                if not _carries(mine, carried):
+                    continue
+                if isinstance(other, Const):
+                    break  # ``if not token``, ``token == ""``: a presence test
+                if op not in ("==", "!=") or _mentions(other, everything):
+                    return None  # ``token in KEYS``, a value taken from the request or derived from the credential
+                found += 1
+                break
+        return found
+
+    def _bound(self, callee: VFunc, call: Call, derived: set[str], carried: set[str]) -> tuple[set[str], set[str]]:
+        """The callee's parameters that receive the request (or what was taken from it), and the credential."""
+        params = [p.name for p in callee.fact.params if p.kind in ("positional", "keyword")]
+        if callee.fact.is_method and params and isinstance(call.func, Attr):
+            params = params[1:]
+        req: set[str] = set()
+        cred: set[str] = set()
+        pairs = [(params[i] if i < len(params) else "", a) for i, a in enumerate(call.args)] + list(call.kwargs)
+        for name, arg in pairs:
+            if not name:
+                continue
+            if _carries(arg, carried):
+                cred.add(name)
+            if _mentions(arg, derived | carried):
+                req.add(name)
+        return req, cred
 
     def _credential_read(self, e: Expr | None, env: Env) -> bool:
         """``request.cookies.get("session")``, ``request.headers.get(AUTH_HEADER)``: a credential read."""

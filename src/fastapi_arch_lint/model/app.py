@@ -61,6 +61,10 @@ class AuthVia:
     # a middleware's check of its own for this route's path (``if "/admin/" in request.url.path:`` then
     # another credential): the path fragment tested; who may call is then not "any authenticated user"
     apart: str = ""
+    # a middleware that compares the credential with one value the deployment configures (a password or
+    # token given to its constructor or read from settings) and identifies nobody: every caller holds the
+    # same secret, so there are no users to tell apart
+    shared_secret: bool = False
 
     def describe(self) -> str:
         through = " -> ".join(self.chain) if self.chain else self.name

@@ -230,6 +230,8 @@ class FunctionFact:
     guards: tuple[GuardFact, ...] = ()
     # ``except`` clauses with what they catch and the calls, raises and returns of their bodies
     excepts: tuple[ExceptFact, ...] = ()
+    # the body has a ``yield`` (its own, not a nested function's): calling it runs nothing until iterated
+    is_generator: bool = False
 
     def param(self, name: str) -> ParamFact | None:
         for p in self.params:

@@ -75,6 +75,17 @@ def blocking_kind(app: AppModel, target: str | None) -> str | None:
     return None
 
 
+# responses that iterate a sync iterator in the threadpool (``iterate_in_threadpool``), not on the loop
+THREADPOOL_ITERATING = frozenset({"StreamingResponse"})
+
+
+def iterated_in_threadpool(site: CallSite, target: str | None) -> bool:
+    """``StreamingResponse(...)``: a sync generator handed to it runs in Starlette's threadpool."""
+    func = site.call.func
+    name = func.attr if isinstance(func, Attr) else func.id if isinstance(func, Name) else ""
+    return name in THREADPOOL_ITERATING or (target or "").rsplit(".", 1)[-1] in THREADPOOL_ITERATING
+
+
 def is_offload(site: CallSite, target: str | None) -> bool:
     if target in OFFLOAD_FUNCTIONS:
         return True
@@ -171,7 +182,8 @@ def blocking_chains(app: AppModel, start: str, depth: int) -> list[tuple[tuple[H
     """Blocking calls made by ``start`` or by the project functions it calls (``depth`` levels).
 
     Calls inside ``run_in_threadpool(...)``/``asyncio.to_thread(...)`` and awaited calls are
-    not blocking; a sync function that is awaited is wrapped by something (``sync_to_async``)
+    not blocking, nor is a sync generator called inside ``StreamingResponse(...)`` (the call runs
+    nothing, and Starlette iterates it in its threadpool); a sync function that is awaited is wrapped by something (``sync_to_async``)
     and is not followed; nor is a cached function (``@lru_cache``: it runs once), nor a branch
     that a constant argument rules out (``save(data, persist=False)`` into ``if persist:``).
     """
@@ -189,6 +201,7 @@ def blocking_chains(app: AppModel, start: str, depth: int) -> list[tuple[tuple[H
         if fn is None:
             continue
         offload = [site.pos for site, target in fn.calls if is_offload(site, target)]
+        streamed = [site.pos for site, target in fn.calls if iterated_in_threadpool(site, target)]
         dead = dead_calls(fn, known)
         for index, (site, target) in enumerate(fn.calls):
             if index in dead or any(_inside(site.pos, span) for span in offload):
@@ -197,6 +210,9 @@ def blocking_chains(app: AppModel, start: str, depth: int) -> list[tuple[tuple[H
             if callee is not None:
                 if site.awaited and not callee.fact.is_async:
                     continue
+                if callee.fact.is_generator and not callee.fact.is_async and \
+                        any(_inside(site.pos, span) for span in streamed):
+                    continue  # calling it runs nothing; the response iterates it in the threadpool
                 if is_cached(callee):
                     continue
                 if len(hops) < depth and callee.qualname != start:

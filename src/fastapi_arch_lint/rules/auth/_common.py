@@ -511,12 +511,16 @@ def shared_secret_gate(fn: Function) -> bool:
 
 
 def shared_secret_only(app: AppModel, route: Route) -> bool:
-    """Every way the route is authenticated is a shared-secret gate (or a scheme that only feeds one): the
-    caller is a service holding the deployment's token, not one user among others."""
+    """Every way the route is authenticated is a shared-secret gate (or a scheme that only feeds one), or a
+    middleware that compares the credential with one configured value and identifies nobody
+    (``AuthVia.shared_secret``): the caller holds the deployment's token, and is not one user among others."""
     if not route.auth.via:
         return False
+    rest = [v for v in route.auth.via if not (v.kind == "middleware" and v.shared_secret)]
+    if not rest:
+        return True
     gates = {f.qualname for f in dependency_functions(app, route) if shared_secret_gate(f)}
     if not gates:
         return False
     names = {short(q) for q in gates} | gates
-    return all(v.name in names or (v.kind == "scheme" and names & set(v.chain)) for v in route.auth.via)
+    return all(v.name in names or (v.kind == "scheme" and names & set(v.chain)) for v in rest)

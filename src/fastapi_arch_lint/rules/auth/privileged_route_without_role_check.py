@@ -23,6 +23,7 @@ from fastapi_arch_lint.rules._util import (
 from fastapi_arch_lint.rules.auth._common import (
     handler_name,
     privileged,
+    shared_secret_only,
     short,
 )
 from fastapi_arch_lint.rules.auth._roles import (
@@ -218,6 +219,8 @@ class PrivilegedRouteWithoutRoleCheck(Rule):
             op = operation(app, route)
             if op is None:
                 continue
+            if shared_secret_only(app, route):
+                continue  # every caller holds the deployment's one secret: there is no lesser user to keep out
             if concept is None:
                 concept = role_concept(app)
                 if concept is None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.calls import call_target
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, IncludeStep, Route
-from fastapi_arch_lint.model.expr import Call, render, walk
+from fastapi_arch_lint.model.expr import Attr, Call, Name, render, walk
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.http._common import writes
 from fastapi_arch_lint.rules._util import (
@@ -80,6 +81,47 @@ def _redirect_only(app: AppModel, route: Route) -> bool:
     inside = {id(e) for e in walk(value)}
     return all(id(site.call) in inside for site, _ in fn.calls) and not any(
         True for _ in writes(app, route.handler.qualname, WRITE_DEPTH))
+
+
+# library calls that change none of the app's state: logging and telemetry, reading the request, building the
+# response or the error, hashing and encoding
+_INERT_LIBRARIES = frozenset({
+    "logging", "structlog", "loguru", "json", "hmac", "hashlib", "base64", "binascii", "time", "datetime", "uuid",
+    "re", "math", "typing", "atexit", "posthog", "sentry_sdk", "prometheus_client", "opentelemetry", "statsd",
+})
+_INERT_FRAMEWORK = re.compile(r"^(fastapi|starlette)\.(HTTPException|Response|JSONResponse|PlainTextResponse|Request\.\w+"
+                              r"|responses\.\w+|requests\.Request\.\w+|exceptions\.HTTPException)$")
+_INERT_BUILTINS = frozenset({"len", "str", "int", "float", "bool", "dict", "list", "tuple", "set", "isinstance", "repr",
+                             "sorted", "min", "max", "sum", "any", "all", "print", "format", "getattr", "hasattr"})
+# methods of a local string or bytes value (``payload.decode("utf-8")``) the model leaves unresolved
+_VALUE_METHODS = frozenset({"decode", "encode", "hexdigest", "digest", "strip", "lower", "upper", "split", "join",
+                            "startswith", "endswith", "replace", "format", "get", "items", "keys", "values"})
+
+
+def _path_seen_without_writes(app: AppModel, route: Route) -> bool:
+    """Every call on the route's path (its handler, its dependencies and the project functions they call,
+    ``WRITE_DEPTH`` levels down) is seen, and none can change the app's state: project functions (followed),
+    project classes built, and library calls that only log, read the request, hash or answer. Then no write is
+    on its path even where the project's writes elsewhere are not seen (they go through objects the model
+    cannot follow)."""
+    starts = [route.handler.qualname, *(d.name for d in route.dependencies if d.kind == "function")]
+    for start in dict.fromkeys(starts):
+        if start not in app.functions:
+            return False
+        for _fn, site, target, _trail in app.callees(start, depth=WRITE_DEPTH):
+            if target in app.functions or target in app.classes:
+                continue
+            func = site.call.func
+            if target is None:
+                if not (isinstance(func, Attr) and isinstance(func.value, Name) and func.attr in _VALUE_METHODS):
+                    return False
+                continue
+            root, _, rest = target.partition(".")
+            if root in _INERT_LIBRARIES or _INERT_FRAMEWORK.match(target) or root == "builtins" and (
+                    rest in _INERT_BUILTINS or rest.partition(".")[0] in ("str", "bytes")):
+                continue
+            return False
+    return True
 
 
 def _project_writes(app: AppModel) -> bool:
@@ -164,11 +206,17 @@ class StateChangingRouteWithoutAuth(Rule):
                 custom += f"; it is registered only if `{route.conditional}`"
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM
             changes = "changes state"
+            only_computes = "is a POST (no write to a data store was seen on its path: it may only compute)"
             if severity is None and changing == ["POST"] and memo(app, _project_writes) and not any(
                     True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)):
                 # ``POST /conversion`` that only computes: no write on its path, in a project whose writes are seen
-                changes = "is a POST (no write to a data store was seen on its path: it may only compute)"
+                changes = only_computes
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM
+            elif changing == ["POST"] and severity is not None and _path_seen_without_writes(app, route):
+                # already a warning (a credential read and never rejected on, optional auth): every call on its path
+                # is seen and none could write (a webhook that computes the signature and only logs the
+                # comparison), whether or not the project's writes elsewhere are seen: do not claim it changes state
+                changes = only_computes
             methods = ",".join(changing)
             webhook = "hook" in route.path.lower() or "hook" in handler_name(route).lower()  # webhooks, /hooks/...
             help_text = (

@@ -12,7 +12,7 @@ from fastapi_arch_lint.model.app import AppModel, Function, PydanticModel, Route
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, render, walk
 from fastapi_arch_lint.model.facts import FunctionFact
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import pydantic_model, route_entity, unique_routes
+from fastapi_arch_lint.rules._util import memo, pydantic_model, route_entity, unique_routes
 from fastapi_arch_lint.rules.rest._common import PAGE_SIZE_NAMES, dependency_functions, norm_name, param_site, wire_name
 
 # names that are page sizes only sometimes (an image ``size``, ``first`` of a GraphQL-like API)
@@ -49,12 +49,87 @@ def _page_size_params(fact: FunctionFact) -> set[str]:
 def clamped_in_code(app: AppModel, route: Route, name: str) -> bool:
     """``min(limit, MAX)`` or a comparison of ``limit`` with a bound in the handler, a dependency,
     or a project function they call (three levels down; there the value may arrive under another
-    page-size name: ``fetch(size=limit)`` clamping ``size``)."""
+    page-size name: ``fetch(size=limit)`` clamping ``size``); also in the methods a call the model
+    cannot resolve may run (``handed_to_clamping``)."""
     for qualname, _, fact in dependency_functions(app, route):
         if _clamps(fact, {name}):
             return True
-        for callee, _, _, _ in app.callees(qualname, depth=3):
+        followed: set[str] = set()
+        for callee, _, _, trail in app.callees(qualname, depth=3):
             if _clamps(callee.fact, {name} | _page_size_params(callee.fact)):
+                return True
+            if callee.qualname not in followed and len(trail) <= 2:
+                followed.add(callee.qualname)
+                if handed_to_clamping(app, callee, {name} | _page_size_params(callee.fact)):
+                    return True
+    return False
+
+
+def _methods_by_name(app: AppModel) -> dict[str, list[Function]]:
+    out: dict[str, list[Function]] = {}
+    for fn in app.functions.values():
+        if fn.fact.is_method:
+            out.setdefault(fn.fact.name, []).append(fn)
+    return out
+
+
+def handed_to_clamping(app: AppModel, fn: Function, names: set[str]) -> bool:
+    """``fn`` passes the page size (any of ``names``) as an argument to a method call the model cannot
+    resolve (``self.store.chats.list_chats(page_size=page_size)`` through attributes whose type is not
+    known), and every project method of that name that takes the argument clamps it, itself or one call
+    down (``page_size = max(min(page_size, 100), 1)`` in the repository; ``_caps``). None taking it, or
+    one that does not clamp: not clamped."""
+    for site, target in fn.calls:
+        call = site.call
+        if target in app.functions or not isinstance(call.func, Attr):
+            continue
+        by_key = [k for k, a in call.kwargs if k and any(_mentions(a, n) for n in names)]
+        by_pos = [i for i, a in enumerate(call.args) if any(_mentions(a, n) for n in names)]
+        if not by_key and not by_pos:
+            continue
+        taking: list[tuple[Function, set[str]]] = []
+        for method in memo(app, _methods_by_name).get(call.func.attr, ()):
+            params = [p.name for p in method.fact.params if p.kind in ("positional", "keyword")][1:]
+            received = {k for k in by_key if method.fact.param(k) is not None}
+            received |= {params[i] for i in by_pos if i < len(params)}
+            if received:
+                taking.append((method, received))
+        if taking and all(_clamps_below(app, method, received) for method, received in taking):
+            return True
+    return False
+
+
+_BOUND_NAME_RE = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
+
+
+def _caps(fact: FunctionFact, names: set[str]) -> bool:
+    """A cap, read strictly (the method is found by name, not by the call graph): ``min(limit, ...)``, or
+    ``limit`` compared with an integer above 1 or an upper-case constant (``if limit > MAX_LIMIT``); not a
+    comparison with another value (``len(rows) > limit`` trims nothing)."""
+    for site in fact.calls:
+        c = site.call
+        if isinstance(c.func, Name) and c.func.id == "min" and any(_mentions(a, n) for a in c.args for n in names):
+            return True
+    for cmp in fact.compares:
+        if cmp.op not in (">", ">=", "<", "<="):
+            continue
+        for value, other in ((cmp.left, cmp.right), (cmp.right, cmp.left)):
+            bound = (isinstance(other, Const) and isinstance(other.value, int) and other.value > 1) or (
+                isinstance(other, (Name, Attr)) and bool(_BOUND_NAME_RE.match(other.id if isinstance(other, Name)
+                                                                               else other.attr)))
+            if bound and any(_mentions(value, n) for n in names):
+                return True
+    return False
+
+
+def _clamps_below(app: AppModel, fn: Function, names: set[str]) -> bool:
+    if _caps(fn.fact, names):
+        return True
+    seen: set[str] = {fn.qualname}
+    for callee, _, _, _ in app.callees(fn.qualname, depth=1):
+        if callee.qualname not in seen:
+            seen.add(callee.qualname)
+            if _caps(callee.fact, names | _page_size_params(callee.fact)):
                 return True
     return False
 
