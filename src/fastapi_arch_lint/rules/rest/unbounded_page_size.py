@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from fastapi_arch_lint.analysis.values import value
@@ -25,8 +25,9 @@ def _mentions(expr: Expr | None, name: str) -> bool:
     return (isinstance(expr, Name) and expr.id == name) or (isinstance(expr, Attr) and expr.attr == name)
 
 
-def _clamps(fact: FunctionFact, names: set[str]) -> bool:
-    """``min(limit, MAX)`` or a comparison of ``limit`` (any of ``names``) with a bound in ``fact``."""
+def _clamps(fact: FunctionFact, names: set[str], bounded: Callable[[Expr], bool] | None = None) -> bool:
+    """``min(limit, MAX)`` or a comparison of ``limit`` (any of ``names``) with a bound in ``fact``: with
+    ``bounded``, only a comparison with what it accepts counts."""
     for site in fact.calls:
         c = site.call
         if isinstance(c.func, Name) and c.func.id == "min" and any(_mentions(a, n) for a in c.args for n in names):
@@ -36,8 +37,9 @@ def _clamps(fact: FunctionFact, names: set[str]) -> bool:
             continue
         for value, other in ((cmp.left, cmp.right), (cmp.right, cmp.left)):
             # a lower bound (``limit < 1``, ``limit > 0``, ``-1``: "all") is no cap
-            if any(_mentions(value, n) for n in names) and not (
-                    isinstance(other, Const) and other.value in (0, 1, -1, None)):
+            bound = bounded(other) if bounded is not None else not (
+                isinstance(other, Const) and other.value in (0, 1, -1, None))
+            if bound and any(_mentions(value, n) for n in names):
                 return True
     return False
 
@@ -102,24 +104,17 @@ def handed_to_clamping(app: AppModel, fn: Function, names: set[str]) -> bool:
 _BOUND_NAME_RE = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
 
 
+def _a_cap(other: Expr) -> bool:
+    """An integer above 1 or an upper-case constant (``MAX_LIMIT``): what a strict reading takes as a cap."""
+    return (isinstance(other, Const) and isinstance(other.value, int) and other.value > 1) or (
+        isinstance(other, (Name, Attr)) and bool(_BOUND_NAME_RE.match(other.id if isinstance(other, Name) else other.attr)))
+
+
 def _caps(fact: FunctionFact, names: set[str]) -> bool:
     """A cap, read strictly (the method is found by name, not by the call graph): ``min(limit, ...)``, or
     ``limit`` compared with an integer above 1 or an upper-case constant (``if limit > MAX_LIMIT``); not a
     comparison with another value (``len(rows) > limit`` trims nothing)."""
-    for site in fact.calls:
-        c = site.call
-        if isinstance(c.func, Name) and c.func.id == "min" and any(_mentions(a, n) for a in c.args for n in names):
-            return True
-    for cmp in fact.compares:
-        if cmp.op not in (">", ">=", "<", "<="):
-            continue
-        for value, other in ((cmp.left, cmp.right), (cmp.right, cmp.left)):
-            bound = (isinstance(other, Const) and isinstance(other.value, int) and other.value > 1) or (
-                isinstance(other, (Name, Attr)) and bool(_BOUND_NAME_RE.match(other.id if isinstance(other, Name)
-                                                                               else other.attr)))
-            if bound and any(_mentions(value, n) for n in names):
-                return True
-    return False
+    return _clamps(fact, names, _a_cap)
 
 
 def _clamps_below(app: AppModel, fn: Function, names: set[str]) -> bool:
