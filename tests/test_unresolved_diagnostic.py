@@ -132,6 +132,9 @@ def test_inspect_lists_each_item_with_its_kind_and_marks_the_routes(app: Path) -
     assert "(a prefix or the path is unresolved)" in daily
     reindex = next(line for line in out.splitlines() if " reindex " in line)
     assert "(unresolved dependencies above it)" in reindex
+    # its auth line says unknown, not none: the rules say nothing about its auth either
+    after = out.splitlines()[out.splitlines().index(reindex) + 1]
+    assert after.strip() == "auth: unknown: an unresolved dependency list, router or include above it may add some"
     doc = json.loads(subprocess.run([sys.executable, "-m", "fastapi_arch_lint", "inspect", ".", "--no-cache",
                                      "--format", "json"], cwd=app, capture_output=True, text=True,
                                     timeout=300).stdout)
@@ -253,3 +256,21 @@ def test_a_dependency_made_from_a_class_loaded_at_runtime_leaves_auth_in_doubt(t
     assert ("FAL401", "DELETE /items/{item_id}") not in got and ("FAL401", "POST /notes") in got, got
     leak = [f["message"] for f in doc["findings"] if f["rule"] == "FAL536"]
     assert len(leak) == 1 and "anyone gets it" not in leak[0], leak
+
+
+def test_the_editor_hover_says_unknown_auth_too(app: Path) -> None:
+    """The language server's hover on such a route says its auth is unknown, not that none reaches it;
+    a route of the same app with nothing unresolved above it still says none."""
+    from fastapi_arch_lint.engine import analyze
+    from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
+    from fastapi_arch_lint.server import hover_text
+
+    model = analyze([app], base=app, jobs=1).model
+    assert model is not None
+    unknown = {id(r) for r in auth_uncertain_routes(model)}
+    routes = {r.handler.qualname.rsplit(".", 1)[1]: r for a in model.apps for r in a.routes}
+    reindex = routes["reindex"]
+    assert id(reindex) in unknown and not reindex.auth.via
+    assert "auth: `unknown` (an unresolved dependency list" in hover_text(reindex, True)
+    quiet = [r for r in routes.values() if id(r) not in unknown and not r.auth.via]
+    assert quiet and "auth: `none` (no authentication reaches this route)" in hover_text(quiet[0], False)

@@ -397,8 +397,11 @@ class ArchLintServer(LanguageServer):
         routes = routes_at(self.model, shown, params.position.line + 1)
         if not routes:
             return None
-        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
-                                                        value="\n\n---\n\n".join(hover_text(r) for r in routes)))
+        from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
+
+        unknown = {id(r) for r in auth_uncertain_routes(self.model)}
+        text = "\n\n---\n\n".join(hover_text(r, id(r) in unknown) for r in routes)
+        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
 
 
 class _Remembered(FactCache):
@@ -550,10 +553,11 @@ def routes_at(model: AppModel, shown: str, line: int) -> list[Route]:
     return [r for r in above if r.registered.line == nearest]
 
 
-def hover_text(r: Route) -> str:
+def hover_text(r: Route, auth_unknown: bool = False) -> str:
     """Markdown: the full path and method, the effective auth as ``inspect`` prints it with each
-    way's chain, and the include chain."""
-    from fastapi_arch_lint.report.inspect import auth_text
+    way's chain (``auth_unknown``: none is seen, but something unresolved above the route may add
+    some), and the include chain."""
+    from fastapi_arch_lint.report.inspect import UNKNOWN_AUTH, auth_text
 
     lines = [f"**{r.display()}**  `{r.handler.qualname}`"]
     extra = []
@@ -568,7 +572,12 @@ def hover_text(r: Route) -> str:
     if extra:
         lines.append("; ".join(extra))
     # code spans: names such as get_current_user are not Markdown
-    lines.append(f"auth: `{auth_text(r)}`" if r.auth.via else "auth: `none` (no authentication reaches this route)")
+    if r.auth.via:
+        lines.append(f"auth: `{auth_text(r)}`")
+    elif auth_unknown:
+        lines.append(f"auth: `unknown` ({UNKNOWN_AUTH.split(': ', 1)[1]})")
+    else:
+        lines.append("auth: `none` (no authentication reaches this route)")
     for v in r.auth.via:
         where = f" ({v.path}:{v.line})" if v.path else ""
         lines.append(f"- {v.kind}: `{v.describe()}`{where}")

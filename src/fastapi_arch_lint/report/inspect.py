@@ -7,7 +7,13 @@ from collections.abc import Sequence
 
 from fastapi_arch_lint.findings import Diagnostic
 from fastapi_arch_lint.model.app import AppModel, AuthVia, BuiltinRoute, Route
-from fastapi_arch_lint.model.unresolved import affected_routes, kind_of, routing_gaps, unknown_dependencies
+from fastapi_arch_lint.model.unresolved import (
+    affected_routes,
+    auth_uncertain_routes,
+    kind_of,
+    routing_gaps,
+    unknown_dependencies,
+)
 
 JSON_VERSION = 1
 
@@ -120,10 +126,15 @@ def render_json(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
     return json.dumps(to_json(model, diagnostics), indent=2, sort_keys=False)
 
 
-def auth_text(r: Route) -> str:
-    """A route's effective auth as `inspect` prints it: each way's kind, what, level and chain."""
+UNKNOWN_AUTH = "unknown: an unresolved dependency list, router or include above it may add some"
+
+
+def auth_text(r: Route, unknown: bool = False) -> str:
+    """A route's effective auth as `inspect` prints it: each way's kind, what, level and chain. ``unknown``:
+    the model shows none but something above the route it could not resolve may add some (the rules stay
+    quiet about its auth: ``model.unresolved.auth_uncertain_routes``)."""
     if not r.auth.via:
-        return "none"
+        return UNKNOWN_AUTH if unknown else "none"
     parts = []
     for v in r.auth.via:
         chain = " > ".join(v.chain)
@@ -139,6 +150,7 @@ def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
     lines: list[str] = []
     gaps = routing_gaps(model)
     uncertain = {id(r) for r in affected_routes(model, [u for _, u in gaps.notes])}
+    auth_unknown = {id(r) for r in auth_uncertain_routes(model)}
     if not model.apps:
         lines.append("No FastAPI application found.")
     for a in model.apps:
@@ -162,7 +174,7 @@ def render_text(model: AppModel, diagnostics: Sequence[Diagnostic] = ()) -> str:
             if r.conditional:
                 extra.append(f"(only if {r.conditional})")
             rows.append((methods, r.path, f"{r.handler.path}:{r.handler.line}", r.handler.qualname.rsplit(".", 1)[-1],
-                         " ".join(extra), auth_text(r), r.privileged))
+                         " ".join(extra), auth_text(r, id(r) in auth_unknown), r.privileged))
         if rows:
             w0 = max(len(r[0]) for r in rows)
             w1 = max(len(r[1]) for r in rows)
