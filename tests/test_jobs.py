@@ -217,3 +217,27 @@ def test_no_fork_while_another_thread_runs() -> None:
         stop.set()
         t.join()
     assert _ran(findings) == (list(range(8)), {str(os.getpid())})
+
+
+def test_fix_lines_shared_with_a_fork_equal_one_process(only_thread: None) -> None:
+    """The JSON and SARIF reports' fix lines (a LibCST parse per fix that the cache lacks) are the same
+    worked out in two processes as in one, and there is more than one to share."""
+    from fastapi_arch_lint.config import load_config
+
+    root = Path(__file__).parent.parent / "examples" / "bookstore"
+    result = engine.review([root], load_config(start=root), jobs=1)
+    fixable = [f for f in result.findings if f.fix is not None]
+    assert len(fixable) >= 2
+    alone = engine.fix_replacements(result.findings, jobs=1)
+    shared = engine.fix_replacements(result.findings, jobs=2)
+    assert alone and shared == alone
+
+
+def test_a_task_that_raises_is_left_to_the_caller(only_thread: None) -> None:
+    from fastapi_arch_lint.runner import in_two_processes
+
+    def boom() -> int:
+        raise ValueError("x")
+
+    got = in_two_processes([lambda: 1, boom, lambda: 3, lambda: 4])
+    assert got == {0: 1, 2: 3, 3: 4}

@@ -232,9 +232,10 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
     files = len(result.analysis.files)
     replacements = None  # the lines each fix would change, for the formats that carry them
     if (fmt in ("json", "sarif") or sarif_output) and any(f.fix is not None for f in result.findings):
-        from fastapi_arch_lint.engine import fix_replacements
+        from fastapi_arch_lint.engine import default_jobs, fix_replacements
 
-        replacements = fix_replacements(result.findings, cache)
+        replacements = fix_replacements(result.findings, cache,
+                                        jobs=(jobs if jobs is not None else config.jobs) or default_jobs())
     if fmt == "json":
         from fastapi_arch_lint.report import jsonout
 

@@ -660,13 +660,20 @@ def fix_text(source: str, finding: Finding) -> list[tuple[int, int, str]] | None
     return [(r.start_line, r.end_line, r.text) for r in replacements(source, done.fixed)]
 
 
-def fix_replacements(findings: Sequence[Finding], cache: FactCache | None = None
+def fix_replacements(findings: Sequence[Finding], cache: FactCache | None = None, *, jobs: int = 1
                      ) -> dict[Finding, list[tuple[str, int, int, str]]]:
     """For each finding with a fix that applies on its own: ``(path, start_line, end_line, text)``, the
     lines it replaces (1-based, inclusive; ``end_line == start_line - 1`` inserts before ``start_line``)
-    and their new text, for the JSON and SARIF reports. Nothing is written."""
+    and their new text, for the JSON and SARIF reports. Nothing is written. What the cache lacks costs a
+    LibCST parse and transform per fix: with ``jobs`` > 1 they are shared with a forked copy of this
+    process (``runner.in_two_processes``)."""
+    from functools import partial
+
+    from fastapi_arch_lint.runner import MAX_TASKS, in_two_processes
+
     out: dict[Finding, list[tuple[str, int, int, str]]] = {}
     sources: dict[str, str | None] = {}
+    todo: list[tuple[Finding, str, str, str]] = []  # (finding, path, source, cache key) not in the cache
     for f in findings:
         if f.fix is None or not f.fix.edits:
             continue
@@ -684,11 +691,23 @@ def fix_replacements(findings: Sequence[Finding], cache: FactCache | None = None
                                        + repr(f.fix).encode("utf-8", "surrogatepass")).hexdigest()) if cache else ""
         lines = cache.load_lines(key) if cache is not None else None
         if lines is None:
-            lines = fix_text(source, f) or []  # LibCST: only for what is not cached
+            todo.append((f, path, source, key))
+        elif lines:
+            out[f] = [(path, start, end, text) for start, end, text in lines]
+    # LibCST only for what is not cached; in batches a one-byte queue can number
+    size = -(-len(todo) // MAX_TASKS) or 1
+    batches = [todo[i:i + size] for i in range(0, len(todo), size)]
+    done = in_two_processes([partial(_fix_lines, batch) for batch in batches]) if jobs > 1 else {}
+    for n, batch in enumerate(batches):
+        for (f, path, _, key), lines in zip(batch, done[n] if n in done else _fix_lines(batch)):
             if cache is not None:
                 cache.write_lines(key, lines)
-        if lines:
-            out[f] = [(path, start, end, text) for start, end, text in lines]
+            if lines:
+                out[f] = [(path, start, end, text) for start, end, text in lines]
     if cache is not None:
         cache.flush()
     return out
+
+
+def _fix_lines(batch: Sequence[tuple[Finding, str, str, str]]) -> list[list[tuple[int, int, str]]]:
+    return [fix_text(source, f) or [] for f, _, source, _ in batch]
