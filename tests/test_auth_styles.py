@@ -816,3 +816,47 @@ def test_a_middleware_registered_by_calling_the_decorator_is_the_decorators(tmp_
     """)
     route = next(r for r in model.routes if r.path == "/items/{item_id}")
     assert route.auth.required and [v.kind for v in route.auth.via] == ["middleware"], route.auth
+
+
+CSRF = """
+    import os
+
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+    SESSION_COOKIE_NAME = os.getenv("SESSION_COOKIE_NAME", "app_session")
+    UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+    class OriginCheckMiddleware(BaseHTTPMiddleware):
+        async def dispatch(self, request: Request, call_next):
+            if request.method not in UNSAFE:
+                return await call_next(request)
+            {skip}
+            if request.headers.get("Origin") != "https://app.example":
+                return JSONResponse({"detail": "CSRF origin check failed"}, status_code=403)
+            return await call_next(request)
+
+
+    app = FastAPI()
+    app.add_middleware(OriginCheckMiddleware)
+"""
+
+
+def test_a_csrf_check_enforced_only_where_the_session_cookie_is_sent_is_no_gate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSRF origin check that lets through a request with a bearer header or without the session cookie
+    (``if request.headers.get("Authorization") or SESSION_COOKIE_NAME not in request.cookies: return await
+    call_next(request)``): a request with no credential at all passes, so the routes are not authenticated
+    by it. Its twin skips only a request with a bearer header: one without any credential can be refused."""
+    skip = """if request.headers.get("Authorization") or SESSION_COOKIE_NAME not in request.cookies:
+                return await call_next(request)"""
+    model = _project(tmp_path, monkeypatch, CSRF.replace("{skip}", skip))
+    assert all(not r.auth.required for r in model.routes), [(r.path, r.auth.via) for r in model.routes]
+    # the twin lets only a bearer header through unchecked: a request without one can still be refused
+    bearer = """if request.headers.get("Authorization"):
+                return await call_next(request)"""
+    (tmp_path / "gate").mkdir()
+    gate = _project(tmp_path / "gate", monkeypatch, CSRF.replace("{skip}", bearer))
+    assert all(r.auth.required for r in gate.routes)

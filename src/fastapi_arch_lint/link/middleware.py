@@ -27,7 +27,9 @@ from fastapi_arch_lint.model.app import (
 )
 from fastapi_arch_lint.model.expr import (
     Attr,
+    BoolOp,
     Call,
+    Compare,
     Const,
     Expr,
     Name,
@@ -375,6 +377,22 @@ class MiddlewareAuth:
         return (dotted(e.func.value) or "").rsplit(".", 1)[-1] in _CREDENTIAL_SOURCES and isinstance(key, str) \
             and _credential_name(key)
 
+    def _lacks_credential(self, test: Expr, env: Env) -> bool:
+        """Does ``test`` hold for every request that carries no credential: ``SESSION_COOKIE not in
+        request.cookies``, ``not request.headers.get("Authorization")``, or an ``or`` with such a side
+        (``if request.headers.get("Authorization") or SESSION not in request.cookies: return await
+        call_next(request)``: a CSRF check that enforces only where the browser's cookie is the credential)?"""
+        if isinstance(test, Not):
+            return self._credential_read(test.operand, env)
+        if isinstance(test, Compare) and test.op == "not in" and \
+                (dotted(test.right) or "").rsplit(".", 1)[-1] in _CREDENTIAL_SOURCES:
+            key = self.interp.const(test.left, env)  # the name's value, or how it is built (``os.getenv(...)``)
+            return (isinstance(key, str) and _credential_name(key)) or \
+                _credential_name((dotted(test.left) or "").rsplit(".", 1)[-1])  # ``SESSION_COOKIE_NAME``
+        if isinstance(test, BoolOp) and test.op == "or":
+            return any(self._lacks_credential(v, env) for v in test.values)
+        return False
+
     def _passes_anonymous(self, fn: VFunc, nxt: set[str]) -> bool:
         """Does a request without a credential get through: every way the middleware rejects (itself, or in
         a project function it calls) sits in a branch that runs only when a credential read from the request
@@ -408,7 +426,7 @@ class MiddlewareAuth:
                 tested = True
                 calls.update(g.body_calls)
                 raises.update(g.body_raises)
-            elif _present(True, g.test, creds) or (read and negated):
+            elif _present(True, g.test, creds) or (read and negated) or self._lacks_credential(g.test, env):
                 tested = True
                 calls.update(g.orelse_calls)
                 raises.update(g.orelse_raises)

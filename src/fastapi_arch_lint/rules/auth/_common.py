@@ -25,6 +25,8 @@ DEFAULT_PUBLIC_HANDLERS = (
     "login", "login_*", "*_login", "signin*", "sign_in*", "signup*", "sign_up*", "register", "register_user",
     "register_account", "*_signup", "logout", "forgot_password*", "reset_password*", "request_password_reset*",
     "signout", "sign_out", "*_logout", "ldap_auth", "ldap_login", "ldap_signin",
+    # token revocation (RFC 7009): the token it revokes is the credential, as in signing out
+    "revoke_token", "revoke_refresh_token",
 )
 
 
