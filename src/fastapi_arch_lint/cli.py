@@ -232,10 +232,9 @@ def review(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tu
     files = len(result.analysis.files)
     replacements = None  # the lines each fix would change, for the formats that carry them
     if (fmt in ("json", "sarif") or sarif_output) and any(f.fix is not None for f in result.findings):
-        from fastapi_arch_lint.engine import default_jobs, fix_replacements
+        from fastapi_arch_lint.engine import fix_replacements, jobs_for
 
-        replacements = fix_replacements(result.findings, cache,
-                                        jobs=(jobs if jobs is not None else config.jobs) or default_jobs())
+        replacements = fix_replacements(result.findings, cache, jobs=jobs_for(jobs, config))
     if fmt == "json":
         from fastapi_arch_lint.report import jsonout
 
@@ -373,7 +372,7 @@ def inspect(paths: tuple[str, ...], fmt: str, exclude: tuple[str, ...], config_p
     PATHS are files or folders (default: the current folder). Items the model
     could not resolve statically are listed with the reason.
     """
-    from fastapi_arch_lint.engine import DEFAULT_FILE_TIMEOUT, analyze
+    from fastapi_arch_lint.engine import DEFAULT_FILE_TIMEOUT, analyze, jobs_for
     from fastapi_arch_lint.report.inspect import render_json, render_text
 
     config = _load_config(config_path, paths)
@@ -383,7 +382,7 @@ def inspect(paths: tuple[str, ...], fmt: str, exclude: tuple[str, ...], config_p
         _fail(f"path does not exist: {missing[0]}")
     cache = _cache(config, no_cache, cache_dir)
     analysis = analyze(targets, excludes=[*config.all_excludes, *exclude], base=config.root,
-                       max_bytes=config.max_file_bytes, jobs=jobs if jobs is not None else config.jobs, cache=cache,
+                       max_bytes=config.max_file_bytes, jobs=jobs_for(jobs, config), cache=cache,
                        auth_names=config.auth_names, timeout=config.file_timeout or DEFAULT_FILE_TIMEOUT)
     _cache_warning(cache)
     out = render_json(analysis.model, analysis.diagnostics) if fmt == "json" else render_text(analysis.model, analysis.diagnostics)

@@ -122,6 +122,11 @@ def _mp_context():  # type: ignore[no-untyped-def]
     return ctx
 
 
+def jobs_for(jobs: int | None, config: Config) -> int:
+    """The processes a run uses: ``--jobs``, else the configuration's ``jobs``, else the CPU count."""
+    return (jobs if jobs is not None else config.jobs) or default_jobs()
+
+
 def default_jobs() -> int:
     import os
 
@@ -279,14 +284,14 @@ def _extract_all(files: Sequence[SourceFile], sources: Sequence[bytes | Diagnost
         work.append((source, f.display, max_bytes, key))
         slots.append(i)
 
-    spoilt: list[int] = []  # stored entries that do not decode (corrupt, foreign): parsed after all
+    spoilt: list[tuple[int, str]] = []  # stored entries that do not decode (corrupt, foreign), with their keys
 
     def decode_stored() -> None:
         assert cache is not None or not stored
         for i, entry, key in stored:
             hit = cache.decode(entry, key, files[i].display)  # type: ignore[union-attr]
             if hit is None:
-                spoilt.append(i)
+                spoilt.append((i, key))
             else:
                 results[i] = Extracted(files[i].display, *hit)
         stored.clear()
@@ -305,7 +310,8 @@ def _extract_all(files: Sequence[SourceFile], sources: Sequence[bytes | Diagnost
 
         extract_sources([(source, display) for source, display, _, _ in todo], max_bytes=max_bytes, each=done)
 
-    def parse_in_the_pool(todo: list[tuple[bytes, str, int, str]], where: list[int], meanwhile=None) -> None:
+    def parse_in_the_pool(todo: list[tuple[bytes, str, int, str]], where: list[int],
+                          meanwhile: Callable[[], None] | None = None) -> None:
         # A few files (an edit since the last run) are parsed by workers that import LibCST themselves
         # while this process decodes the cached facts (``meanwhile``); many are parsed by workers forked
         # after this process imported it once.
@@ -335,12 +341,12 @@ def _extract_all(files: Sequence[SourceFile], sources: Sequence[bytes | Diagnost
         parse_in_the_pool(work, slots, decode_stored)
     decode_stored()
     if spoilt:  # rare: entries that did not decode are parsed like the files the cache lacked
-        more = [(sources[i], files[i].display, max_bytes, cache.key(digest(sources[i])))  # type: ignore[arg-type,union-attr]
-                for i in spoilt]
+        more = [(sources[i], files[i].display, max_bytes, key) for i, key in spoilt]  # type: ignore[misc]
+        where = [i for i, _ in spoilt]
         if in_process:
-            work, slots = work + more, slots + spoilt
+            work, slots = work + more, slots + where
         else:
-            parse_in_the_pool(more, spoilt)
+            parse_in_the_pool(more, where)
     if work and in_process:
         parse_in_this_process(work, slots)
     if cache is not None:
@@ -529,14 +535,13 @@ def review(targets: Sequence[str | Path], config: Config, *, select: Sequence[st
             return ReviewResult(findings, diagnostics, Analysis(None, found.files, [], []), selection=selection)
     rules = select_rules(*selection)
     analysis = analyze(targets, excludes=config.all_excludes, base=config.root, max_bytes=config.max_file_bytes,
-                       auth_names=config.auth_names, jobs=jobs if jobs is not None else config.jobs, cache=cache,
+                       auth_names=config.auth_names, jobs=jobs_for(jobs, config), cache=cache,
                        timeout=config.file_timeout or DEFAULT_FILE_TIMEOUT, found=found, sources=sources)
     assert analysis.model is not None
     if cancelled is not None and cancelled():
         raise Cancelled
     with _old_objects_frozen():
-        findings, diags = run_rules(analysis.model, rules, config.rule_options,
-                                    jobs=(jobs if jobs is not None else config.jobs) or default_jobs())
+        findings, diags = run_rules(analysis.model, rules, config.rule_options, jobs=jobs_for(jobs, config))
     facts_by_path = {m.path: m for m in analysis.facts}
     findings = apply_noqa(findings, facts_by_path)
     findings = apply_per_file_ignores(findings, config.per_file_ignores, config.root)
