@@ -473,6 +473,13 @@ def _fix(app: AppModel, table: Table, col: Column) -> Fix | None:
 HOUSE_MINIMUM = 20
 
 
+# the end of a finding on a key no use of was seen, and why an index is asked for
+_UNUSED = ("; no use of it was seen (no cascade, no relationship loading through it, no query on it), "
+           "so it matters only if the parent rows are deleted or the table is queried by it")
+_WHY_INDEX = ("in `__table_args__`: PostgreSQL and SQLite do not index foreign keys, so joins on it and "
+              "`ON DELETE` checks on the parent scan the whole table")
+
+
 @register
 class ForeignKeyWithoutIndex(Rule):
     code = "FAL701"
@@ -540,17 +547,14 @@ class ForeignKeyWithoutIndex(Rule):
                     else:
                         why = "has no `index=True` and no index or unique constraint starts with it"
                 use = use_of(app, tables, table, col, compared, leading)
-                tail = f"; {use}" if use else (
-                    "; no use of it was seen (no cascade, no relationship loading through it, no query on it), "
-                    "so it matters only if the parent rows are deleted or the table is queried by it")
+                tail = f"; {use}" if use else _UNUSED
                 found.append((self.finding(
                     table.path, line, column,
                     f"foreign key `{table.name}.{col.name}` -> `{col.foreign_key}`{inherited} {why}{tail}",
                     severity=None if use else Severity.INFO,
                     confidence=None if use else Confidence.MEDIUM,
                     help=f"add `index=True` to the column, or an `Index(\"ix_{where}_{col.name}\", \"{col.name}\")` "
-                         "in `__table_args__`: PostgreSQL and SQLite do not index foreign keys, so joins on it and "
-                         "`ON DELETE` checks on the parent scan the whole table",
+                         + _WHY_INDEX,
                     related=(Related(table.path, table.line, f"table `{where}`"),
                              *(Related(fn.path, fn.fact.pos.line, f"`{_local(fn)}` filters "
                                                                   f"`{table.name}` by `{col.name}`")
@@ -570,9 +574,7 @@ class ForeignKeyWithoutIndex(Rule):
         line, column, inherited = column_loc(app, table, at)
         where = table.tablename or table.name
         use = next((u for u in (use_of(app, tables, table, c, compared) for c in cols) if u), None)
-        tail = f"; {use}" if use else (
-            "; no use of it was seen (no cascade, no relationship loading through it, no query on it), "
-            "so it matters only if the parent rows are deleted or the table is queried by it")
+        tail = f"; {use}" if use else _UNUSED
         label = f"`{table.name}({', '.join(group)})`"
         targets = ", ".join(f"`{c.foreign_key}`" for c in cols)
         quoted = ", ".join(f'"{n}"' for n in group)
@@ -583,8 +585,7 @@ class ForeignKeyWithoutIndex(Rule):
             severity=None if use else Severity.INFO,
             confidence=None if use else Confidence.MEDIUM,
             help=f"add an `Index(\"ix_{where}_{'_'.join(group)}\", {quoted})` "
-                 "in `__table_args__`: PostgreSQL and SQLite do not index foreign keys, so joins on it and "
-                 "`ON DELETE` checks on the parent scan the whole table",
+                 + _WHY_INDEX,
             related=(Related(table.path, table.line, f"table `{where}`"),),
             entity=f"{table.qualname}.{cols[0].name}",
         ), use, label)
