@@ -304,6 +304,75 @@ def test_routes_added_in_a_loop_inside_a_factory(tmp_path: Path) -> None:
     assert table(a) == {("GET,HEAD", "/ping"): "", ("GET,HEAD", "/version"): ""}
 
 
+def test_loop_over_a_factory_parameter_iterates_what_each_call_passes(tmp_path: Path) -> None:
+    # ``def create_app(routers=ROUTERS): for r in routers: app.include_router(r)``: the loop runs over the
+    # default where a call leaves it out and over the argument where a call passes one; a test's call
+    # (which would add its own router to the same app) is not one of the app's
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/routers.py": """
+            from fastapi import APIRouter
+
+            items = APIRouter(prefix="/items")
+            users = APIRouter(prefix="/users")
+            extra = APIRouter(prefix="/extra")
+
+            @items.get("/")
+            def list_items(): return []
+
+            @users.get("/")
+            def list_users(): return []
+
+            @extra.get("/")
+            def list_extra(): return []
+
+            ROUTERS = [items, users]
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+            from app.routers import ROUTERS
+
+            def create_app(title: str = "api", routers: list = ROUTERS) -> FastAPI:
+                application = FastAPI(title=title)
+                for router in routers:
+                    application.include_router(router)
+                return application
+
+            app = create_app(title="prod")
+        """,
+        "tests/test_app.py": """
+            from app.main import create_app
+            from app.routers import extra
+
+            def test_extra():
+                create_app(routers=[extra])
+        """,
+    })
+    assert table(a) == {("GET", "/items/"): "", ("GET", "/users/"): ""}
+    assert unresolved(a) == []
+
+
+def test_loop_over_a_parameter_no_call_decides_stays_unresolved(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            def create_app(routers) -> FastAPI:
+                application = FastAPI()
+                for router in routers:
+                    application.include_router(router)
+                return application
+
+            app = create_app(load_plugins())
+        """,
+    })
+    assert table(a) == {}
+    assert unresolved(a) == [
+        "included router `router` in loop `for router in routers`: iterates `routers`: "
+        "parameter `routers` is passed `load_plugins()`"]
+
+
 # ---------------------------------------------------------------------------
 # decorators applied by hand
 

@@ -1520,3 +1520,77 @@ def test_a_sign_in_callback_that_verifies_the_providers_id_token_is_authenticate
     }
     found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)
     assert [f.message.split("`")[1] for f in found] == ["POST /auth/other/callback"]
+
+
+# -- dependencies whose code the analysis does not read ----------------------------
+
+
+UNREAD_DEPENDENCIES = {
+    "app/__init__.py": "",
+    "app/main.py": """
+        from types import FunctionType
+        from functools import update_wrapper
+
+        from fastapi import Depends, FastAPI, HTTPException, Security
+        from fastapi.security import OAuth2PasswordBearer
+        from sharedauth import get_current_user, require_role
+        from sharedinfra import get_db
+
+        oauth2 = OAuth2PasswordBearer(tokenUrl="/token")
+        app = FastAPI()
+
+
+        def copy_func(f):
+            g = FunctionType(f.__code__, f.__globals__, name=f.__name__, argdefs=f.__defaults__)
+            return update_wrapper(g, f)
+
+
+        async def verify(token: str = Security(oauth2)) -> str:
+            if token != "expected":
+                raise HTTPException(status_code=401)
+            return token
+
+
+        verify_prod = copy_func(verify)
+
+
+        @app.delete("/copied/{item_id}", dependencies=[Security(verify_prod)])
+        async def delete_copied(item_id: int) -> None:
+            return None
+
+
+        @app.delete("/shared/{item_id}", dependencies=[Depends(get_current_user)])
+        async def delete_shared(item_id: int) -> None:
+            return None
+
+
+        @app.delete("/roles/{item_id}", dependencies=[Depends(require_role("admin"))])
+        async def delete_with_role(item_id: int) -> None:
+            return None
+
+
+        @app.delete("/open/{item_id}")
+        async def delete_open(item_id: int, db=Depends(get_db)) -> None:
+            return None
+    """,
+}
+
+
+def test_a_copy_of_an_auth_function_keeps_its_auth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ``update_wrapper(FunctionType(f.__code__, ...), f)`` runs f's code with f's signature
+    run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, UNREAD_DEPENDENCIES)
+    model = analyze(["."]).model
+    copied = next(r for r in model.routes if r.path == "/copied/{item_id}")
+    assert copied.auth.required and [v.chain for v in copied.auth.via] == [("verify", "oauth2")]
+
+
+def test_a_dependency_the_analysis_cannot_read_leaves_auth_unknown(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # a guard from a package outside the analyzed tree may authenticate: no "no authentication" finding
+    # there, and the route's auth is shown as unknown; a session dependency from one checks nobody
+    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, UNREAD_DEPENDENCIES)
+    assert [(f.line, f.severity) for f in found] == [(43, Severity.ERROR)]
+    assert "`DELETE /open/{item_id}`" in found[0].message
+    model = analyze(["."]).model
+    unknown = {d.name for r in model.routes for d in r.dependencies if d.kind == "unknown"}
+    assert unknown == {"sharedauth.get_current_user", "sharedauth.require_role()"}

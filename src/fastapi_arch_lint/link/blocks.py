@@ -13,11 +13,11 @@ A loop over anything else is noted as unresolved, unless the statement does not 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from fastapi_arch_lint.link.interpreter import Interpreter
-from fastapi_arch_lint.link.values import Env, VConst, VExt, VModule, VUnknown, compare
+from fastapi_arch_lint.link.values import Env, VConst, VExt, VModule, VParam, VUnknown, compare
 from fastapi_arch_lint.model.expr import (
     Attr,
     BinOp,
@@ -54,9 +54,11 @@ class Variant:
     subst: Subst
     conditions: tuple[str, ...]
     frames: tuple[FunctionFact, ...] = ()
+    bound: Env | None = None  # the statement's env with one call's arguments bound (a loop over a parameter)
 
     def env(self, env: Env) -> Env:
-        return Env(env.module, env.functions + self.frames) if self.frames else env
+        env = self.bound or env
+        return Env(env.module, env.functions + self.frames, env.bound) if self.frames else env
 
 
 _PLAIN = Variant({}, ())
@@ -155,6 +157,9 @@ class Blocks:
         self._innermost: dict[int, dict[str, list[int]]] = {}
         self._frames: dict[tuple[str, tuple[str, ...]], FunctionFact] = {}  # kept alive: the interpreter keys by id
         self._what = ""  # what the statement being expanded registers, in the linker's wording (for notes)
+        # one env per call of the function a parameter belongs to, that call's arguments bound (set by
+        # the registrations, which know the call sites); None: a loop over a parameter stays unresolved
+        self.rebind: Callable[[VParam, Env], list[Env] | None] | None = None
 
     def _about(self, block: BlockFact) -> str:
         """What a note about an unresolved loop is about: the registration in it (``included router `x```,
@@ -226,8 +231,13 @@ class Blocks:
                 if items:  # a literal, non-empty sequence: the statement runs (its effect is the same each time)
                     yield from self._expand(chain, i + 1, acc, env, used)
                 else:
-                    yield from self._expand(chain, i + 1, Variant(acc.subst, acc.conditions + (block.text,), acc.frames),
-                                        env, used)
+                    yield from self._expand(chain, i + 1, Variant(acc.subst, acc.conditions + (block.text,), acc.frames,
+                                                                  acc.bound), env, used)
+                return
+            per_call = self._per_call(block, acc, env)
+            if per_call is not None:  # a loop over the enclosing function's parameter: once per call of it
+                for bound in per_call:
+                    yield from self._expand(chain, i, Variant(acc.subst, acc.conditions, acc.frames, bound), env, used)
                 return
             found = self.loop_items(block, acc.env(env), acc.subst)
             if found is None:
@@ -244,14 +254,27 @@ class Blocks:
                     self.interp.note(self._about(block), f"cannot unpack `{render(item)}` into its target",
                                      env.module, block.pos.line)
                     return
-                yield from self._expand(chain, i + 1, Variant(subst, acc.conditions, frames), env, used)
+                yield from self._expand(chain, i + 1, Variant(subst, acc.conditions, frames, acc.bound), env, used)
             return
         truth = self.certain(substitute(block.test, acc.subst), acc.env(env))
         if truth is not None:
             if truth != block.negated:
                 yield from self._expand(chain, i + 1, acc, env, used)
             return  # statically false: the statement never runs
-        yield from self._expand(chain, i + 1, Variant(acc.subst, acc.conditions + (block.text,), acc.frames), env, used)
+        yield from self._expand(chain, i + 1, Variant(acc.subst, acc.conditions + (block.text,), acc.frames, acc.bound),
+                                env, used)
+
+    def _per_call(self, block: BlockFact, acc: Variant, env: Env) -> list[Env] | None:
+        """For a loop over a parameter of the function the statement is in, not bound yet (``for r in
+        routers:`` in ``def create_app(routers=ROUTERS)``): the statement's env once per call of that
+        function, its arguments bound (the loop then iterates what each call passes, or the default)."""
+        it = substitute(block.test, acc.subst)
+        if self.rebind is None or acc.bound is not None or not isinstance(it, Name) or not env.functions:
+            return None
+        v = self.interp.eval(it, acc.env(env))
+        if not isinstance(v, VParam) or v.func.fact is not env.functions[-1]:
+            return None
+        return self.rebind(v, env)
 
     def _frame(self, module: str, names: tuple[str, ...]) -> FunctionFact:
         """A scope binding ``n@module@`` to what ``n`` is in ``module``, for each of ``names``."""
@@ -284,13 +307,16 @@ class Blocks:
             self.interp.note(self._about(block), f"iterates `{render(it)}`: {why}", env.module, block.pos.line)
         return None
 
-    def _literal_sequence(self, it: Name | Attr, env: Env) -> tuple[list[Expr], str | None] | str:
-        """The items of the literal list or tuple a name is bound to once, with the module they are to be
-        read in when it is not ``env`` (see ``loop_items``); else why not."""
+    def _literal_sequence(self, it: Name | Attr, env: Env, hops: int = 0) -> tuple[list[Expr], str | None] | str:
+        """The items of the literal list or tuple a name is bound to once (or to a name that is, as a
+        parameter's default may be), with the module they are to be read in when it is not ``env`` (see
+        ``loop_items``); else why not."""
         found = self._binding(it, env)
         if isinstance(found, str):
             return found
         a, where = found
+        if isinstance(a.value, (Name, Attr)) and hops < _MAX_HOPS:
+            return self._literal_sequence(a.value, where, hops + 1)
         if not isinstance(a.value, Seq) or a.value.kind not in ("list", "tuple"):
             return f"`{render(it)}` is not bound to a literal list or tuple"
         items = list(a.value.items)
@@ -316,6 +342,11 @@ class Blocks:
         for depth in range(len(env.functions) - 1, -1, -1):
             entries = self.interp.local_names(env.functions[depth]).get(expr.id, ())
             if entries is None:
+                arg = next(((a, e) for d, n, a, e in env.bound if d == depth and n == expr.id), None)
+                if arg is not None and isinstance(arg[0], (Seq, Name, Attr)):  # what a call passes (or the default)
+                    return AssignFact(expr.id, arg[0], None, NOPOS), arg[1]
+                if arg is not None:
+                    return f"parameter `{expr.id}` is passed `{render(arg[0])}`"
                 return f"`{expr.id}` is a parameter"
             if entries:
                 if len(entries) != 1 or entries[0][1] != "assign":

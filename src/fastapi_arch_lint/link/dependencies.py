@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.knowledge import (
     CON_MARKERS,
     CON_TYPES,
+    NON_AUTH_DEPENDENCY,
+    NON_AUTH_LIBRARIES,
     PARAM_MARKERS,
     SECURITY_SCHEMES,
     SPECIAL_TYPES,
@@ -98,13 +101,16 @@ class Dependencies:
                 return (f"{v.site[0]}.{v.bound_name}" if v.bound_name else self.scheme_class(v)), "scheme"
             cls = v.cls.qualname
             name = f"{v.site[0]}.{v.bound_name}" if v.bound_name else f"{cls}()"
-            if isinstance(v.cls, VExt) and cls.endswith("()"):
+            if isinstance(v.cls, VExt) and (cls.endswith("()") or not _known_library(cls)):
                 # made by calling what a call returned (``getattr(module, name)(...)``, a class loaded at
-                # runtime): what FastAPI calls, and what it checks, is unknown
+                # runtime), or by code the analysis does not read (``Depends(make_guard("admin"))`` from a
+                # shared package): what FastAPI calls, and what it checks, is unknown
                 return name, "unknown"
             return name, "instance"
         if isinstance(v, VExt):
-            return v.qualname, "function"
+            # a function of code the analysis does not read may check credentials (``get_current_user``
+            # from a shared package); a known library's does not
+            return v.qualname, "function" if _known_library(v.qualname) else "unknown"
         if isinstance(v, VUnknown) and v.binding:  # a library's object, by the module-level name it is bound to
             return v.binding, "unknown"
         return (v.reason if isinstance(v, VUnknown) else "?"), "unknown"
@@ -241,3 +247,13 @@ class Dependencies:
                      "multiple_of", "include_in_schema", "deprecated", "alias", "convert_underscores"):
                 out.append((k, self.interp.const(e, m.env or Env(m.site[0]))))
         return tuple(out)
+
+
+def _known_library(qualname: str) -> bool:
+    """Whether ``qualname`` (a callable of code the analysis does not read) authenticates nobody: one of a
+    library known to (``knowledge.NON_AUTH_LIBRARIES``) or of the standard library, or one named for a
+    session, the settings, a client (``knowledge.NON_AUTH_DEPENDENCY``)."""
+    root = qualname.split(".", 1)[0]
+    if root in NON_AUTH_LIBRARIES or root in sys.stdlib_module_names or root == "builtins":
+        return True
+    return NON_AUTH_DEPENDENCY.fullmatch(qualname.rsplit(".", 1)[-1].lower()) is not None

@@ -516,6 +516,8 @@ class Interpreter(Classes):
         if isinstance(func, VExt):
             if func.qualname in ("functools.lru_cache", "functools.cache") and expr.args:
                 return self.eval(expr.args[0], env)
+            if func.qualname == "functools.update_wrapper":
+                return self._update_wrapper(expr, env)
             return VInst(func, expr, env, site)
         if isinstance(func, VFunc):
             return self.call_function(func, expr, env)
@@ -529,6 +531,21 @@ class Interpreter(Classes):
         if isinstance(func, VUnknown):
             return VUnknown(func.reason)
         return VUnknown(f"call of `{render(expr.func)}`")
+
+    def _update_wrapper(self, expr: Call, env: Env) -> Value:
+        """``functools.update_wrapper(wrapper, wrapped)``: ``wrapped`` itself when ``wrapper`` is a copy of it
+        (``types.FunctionType(wrapped.__code__, ...)``: its code, and FastAPI reads its signature through
+        ``__wrapped__``); otherwise what runs is the wrapper's code under the wrapped one's signature: unknown."""
+        wrapper, wrapped = expr.arg(0, "wrapper"), expr.arg(1, "wrapped")
+        target = self.eval(wrapped, env) if wrapped is not None else None
+        w = self.eval(wrapper, env) if wrapper is not None else None
+        if (isinstance(target, VFunc) and isinstance(w, VInst) and isinstance(w.cls, VExt)
+                and w.cls.qualname == "types.FunctionType" and w.call is not None and w.env is not None):
+            code = w.call.arg(0, "code")
+            if (isinstance(code, Attr) and code.attr == "__code__"
+                    and self.eval(code.value, w.env) == target):
+                return target
+        return VUnknown(f"`{render(expr.func)}(...)`: a wrapper whose code is not known")
 
     def call_function(self, func: VFunc, expr: Call | None, env: Env | None = None) -> Value:
         """What calling ``func`` returns, its parameters bound to the call's arguments (and defaults):

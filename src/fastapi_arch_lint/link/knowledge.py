@@ -6,7 +6,29 @@ the other modules of ``link`` read these tables.
 
 from __future__ import annotations
 
+import re
+
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
+
+# libraries whose callables, used as a dependency, authenticate nobody (their security schemes aside,
+# which the linker knows by class): a session, a page, a rate limit, a cache. A dependency from any
+# other code the analysis does not read (a shared auth package, a vendor SDK) may check credentials:
+# its auth is unknown, not absent. The standard library is read as one of these too.
+NON_AUTH_LIBRARIES = frozenset({
+    "fastapi", "starlette", "pydantic", "pydantic_settings", "sqlalchemy", "sqlmodel", "fastapi_pagination",
+    "fastapi_limiter", "slowapi", "fastapi_cache", "redis", "httpx", "requests", "aiohttp", "databases",
+    "motor", "beanie", "odmantic", "tortoise", "asyncpg", "psycopg", "psycopg2", "celery", "structlog",
+    "loguru", "typing_extensions", "anyio", "fastapi_utils", "fastapi_restful", "fastapi_filter",
+})
+# what such an unread dependency may be called and still be read as authenticating nobody: a session,
+# a connection, the settings, a client, a page (``get_db``, ``get_async_session``, ``get_settings``)
+NON_AUTH_DEPENDENCY = re.compile(
+    r"(?:get_|make_|create_|new_|provide_)?(?:async_|sync_|db_|sql_)?"
+    r"(?:db|database|session|db_session|sessions?|conn|connection|engine|uow|unit_of_work|redis|cache|settings|"
+    r"config|configuration|logger|log|tracer|http_client|client|http|storage|s3|bucket|queue|broker|"
+    r"pagination|paginator|page|page_params|params|pagination_params|limiter|rate_limiter|locale|language|"
+    r"translator|request_id|background_tasks|repo|repository|service|manager)s?"
+)
 
 
 # canonical names for the many import paths of the same FastAPI/Starlette object

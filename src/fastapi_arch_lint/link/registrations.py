@@ -100,6 +100,7 @@ class Registrations:
         self._conditions: tuple[str, ...] = ()  # those of the statement being read (see ``scan``)
         self.classes = RouterClasses(interp)
         self.sites = CallSites(interp)
+        self.blocks.rebind = self._rebind
         self.views = ClassViews(interp, deps, self.classes)
 
     def is_app_class(self, cls: VClass | VExt) -> bool:
@@ -303,6 +304,14 @@ class Registrations:
         self._conditions = ()
 
         # routers created but bound in an unusual way are still found through registrations
+
+    def _rebind(self, param: VParam, env: Env) -> list[Env] | None:
+        """``env`` once per call of the function ``param`` belongs to (not its tests' calls), that call's
+        arguments bound; None when it cannot be followed (the loop stays unresolved, and is noted)."""
+        envs = self.sites.rebind(param, env)
+        if not envs:
+            return None
+        return [e for e, spot in envs if not is_test_path(spot[0])] or None
 
     def _in_play(self, scope: Scope, kind: str, index: int, env: Env, receivers: list[Expr]) -> bool:
         """Whether a statement in a loop may register something: its receiver is a router or reads a
