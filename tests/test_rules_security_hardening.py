@@ -582,6 +582,30 @@ def test_tls_and_timeouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         ("app/clients.py", 9), ("app/clients.py", 12)]
 
 
+def test_fal510_timeout_none_written_on_a_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A literal ``timeout=None`` on one call is a decision (info); on a stream, the design (quiet); on a
+    client, or reaching the call through a name bound to None, it stays a warning (a parameter is not followed)."""
+    src = """\
+        import httpx
+        import requests
+
+        NO_LIMIT = None
+
+        async def calls(url, timeout=None):
+            async with httpx.AsyncClient() as client:
+                await client.post(url, timeout=None)
+                async with client.stream("GET", url, timeout=None) as r:
+                    pass
+                await client.send(client.build_request("GET", url), stream=True, timeout=None)
+                await client.get(url, timeout=timeout)
+                requests.get(url, timeout=NO_LIMIT)
+            return httpx.AsyncClient(timeout=None)
+    """
+    got = run(tmp_path, monkeypatch, OutboundRequestWithoutTimeout, {"app/clients.py": src})
+    assert [(f.line, f.severity) for f in got] == [
+        (8, Severity.INFO), (13, Severity.WARNING), (14, Severity.WARNING)]
+
+
 def test_fal506_warning_only_where_a_request_runs_the_comparison(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = {
         "app/__init__.py": "",

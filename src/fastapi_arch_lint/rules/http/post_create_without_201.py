@@ -132,7 +132,7 @@ class PostCreateWithout201(Rule):
             "search", "query", "find", "lookup", "filter", "verify", "validate", "check", "reset", "cancel",
             "activate", "deactivate", "enable", "disable", "approve", "reject", "publish", "unpublish",
             "archive", "unarchive", "restore", "send", "resend", "sync", "import", "export", "preview",
-            "calculate", "estimate", "quote", "run", "execute", "trigger", "retry", "confirm", "notify",
+            "calculate", "count", "estimate", "quote", "run", "execute", "trigger", "retry", "confirm", "notify",
             "ping", "test", "upload", "move", "copy", "merge", "close", "reopen", "complete", "submit",
             "follow", "unfollow", "favorite", "unfavorite", "subscribe", "unsubscribe", "join", "leave",
             "authenticate", "consent", "claim", "mark", "ingest",

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, ModelField, PydanticModel, Route
+from fastapi_arch_lint.model.expr import Attr, Expr, Name, walk
+from fastapi_arch_lint.model.facts import CompareFact, FunctionFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._house import House, app_label, detect, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
@@ -31,6 +33,51 @@ def _judge(app: AppModel, route: Route) -> tuple[PydanticModel | None] | None:
         if all(_optional(f) for f in model.fields):
             return (model,)
     return (None,) if judged else None
+
+
+# keywords of ``model_dump``/``dict`` and attributes that ask which fields the client sent: a partial update
+_PARTIAL_KEYWORDS = frozenset({"exclude_unset", "exclude_none", "exclude_defaults"})
+_SENT_FIELDS = ("model_fields_set", "__fields_set__")
+
+
+def _is_field(e: Expr | None, body: str, name: str) -> bool:
+    return isinstance(e, Attr) and e.attr == name and isinstance(e.value, Name) and e.value.id == body
+
+
+def _reads(e: Expr | None, body: str, name: str) -> bool:
+    return any(_is_field(x, body, name) for x in walk(e))
+
+
+def _taken_as_sent(route: Route, model: PydanticModel) -> bool:
+    """The handler uses every field of the body as the value to store or hand on, ``None`` included
+    (``folder.parent_id = body.parent_id``, ``place(before=body.before)``), outside any ``if`` that tests
+    that field, and never asks which fields were sent (``exclude_unset=True``, ``model_fields_set``):
+    a full replacement whose ``None`` means something (no parent: the root), not a partial update."""
+    fact: FunctionFact = route.handler.fact
+    bodies = [p.name for p in route.params if p.source == "body" and model.qualname in p.type_names]
+    if len(bodies) != 1:
+        return False
+    body = bodies[0]
+    if any(k in _PARTIAL_KEYWORDS for site in fact.calls for k, _ in site.call.kwargs) or \
+            any(a == f"{body}.{s}" or a.endswith(f".{s}") for a in fact.attributes for s in _SENT_FIELDS):
+        return False
+    for f in model.fields:
+        guarded_lines: set[int] = set()
+        guarded_calls: set[int] = set()
+        for g in fact.guards:
+            atoms = [x for _, t in g.tests for x in ((t.left, t.right) if isinstance(t, CompareFact) else (t,))]
+            if any(_reads(a, body, f.name) for a in atoms):
+                guarded_lines |= {*g.body_assigns, *g.orelse_assigns}
+                guarded_calls |= {*g.body_calls, *g.orelse_calls}
+        # the field itself, not ``body.name or item.name`` (which keeps the old value: a partial update)
+        stored = any("." in a.target and _is_field(a.value, body, f.name) and a.pos.line not in guarded_lines
+                     for a in fact.scope.assigns)
+        handed = any(i not in guarded_calls and any(_is_field(a, body, f.name) for a in (*site.call.args,
+                                                                                       *(v for _, v in site.call.kwargs)))
+                     for i, site in enumerate(fact.calls))
+        if not stored and not handed:
+            return False
+    return True
 
 
 @register
@@ -101,6 +148,8 @@ class PutWithAllOptionalBody(Rule):
         for route, others in same_handler(r for r, m in puts if m is not None):
             model = body[id(route)]
             assert model is not None
+            if _taken_as_sent(route, model):
+                continue  # the handler stores what was sent, None included: no partial update
             handler = route.handler.qualname.rsplit(".", 1)[-1]
             alone = route.app not in contrast
             yield self.finding(

@@ -56,9 +56,14 @@ def clamped_in_code(app: AppModel, route: Route, name: str) -> bool:
     for qualname, _, fact in dependency_functions(app, route):
         if _clamps(fact, {name}):
             return True
+        own = app.function(qualname)
+        if own is not None and handed_to_capping_class(app, own, {name}):
+            return True
         followed: set[str] = set()
         for callee, _, _, trail in app.callees(qualname, depth=3):
             if _clamps(callee.fact, {name} | _page_size_params(callee.fact)):
+                return True
+            if len(trail) <= 2 and handed_to_capping_class(app, callee, {name} | _page_size_params(callee.fact)):
                 return True
             if callee.qualname not in followed and len(trail) <= 2:
                 followed.add(callee.qualname)
@@ -98,6 +103,39 @@ def handed_to_clamping(app: AppModel, fn: Function, names: set[str]) -> bool:
                 taking.append((method, received))
         if taking and all(_clamps_below(app, method, received) for method, received in taking):
             return True
+    return False
+
+
+def _caps_attribute(fact: FunctionFact, attrs: set[str]) -> bool:
+    """``min(self.limit, MAX)`` (any attribute of ``attrs`` on ``self``), or ``self.limit`` compared with a cap
+    (``_a_cap``), in a method."""
+    def on_self(e: Expr | None) -> bool:
+        return isinstance(e, Attr) and e.attr in attrs and isinstance(e.value, Name) and e.value.id == "self"
+    for site in fact.calls:
+        c = site.call
+        if isinstance(c.func, Name) and c.func.id == "min" and len(c.args) > 1 and any(on_self(a) for a in c.args) \
+                and any(_a_cap(a) for a in c.args if not on_self(a)):
+            return True
+    return any(cmp.op in (">", ">=", "<", "<=") and ((on_self(cmp.left) and _a_cap(cmp.right))
+                                                       or (on_self(cmp.right) and _a_cap(cmp.left)))
+               for cmp in fact.compares)
+
+
+def handed_to_capping_class(app: AppModel, fn: Function, names: set[str]) -> bool:
+    """``fn`` builds a project class with the page size as a keyword argument (``Page(limit=limit)``), and a
+    method of that class, or of a project base, caps the attribute where the query is built
+    (``f"LIMIT {min(1000, self.limit)}"``): the value is bounded where it is used, not where it is declared."""
+    for site, target in fn.calls:
+        if target is None or target not in app.classes:
+            continue
+        keys = {k for k, a in site.call.kwargs if k and any(_mentions(a, n) for n in names)}
+        if not keys:
+            continue
+        model = pydantic_model(app, target)
+        for qualname in (target, *(model.bases if model is not None else ())):
+            entry = app.classes.get(qualname)
+            if entry is not None and any(_caps_attribute(m, keys) for m in entry[1].methods):
+                return True
     return False
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -45,6 +46,22 @@ def noun_compound(segment: str, verb: str) -> bool:
     """``change-preview``: the verb word modifies a head noun that names a record or view of it."""
     words = segment.replace("_", "-").lower().split("-")
     return verb in NOUN_VERBS and len(words) > 1 and words[0] == verb and words[-1] in NOUN_HEADS
+
+
+def _words(segment: str) -> list[str]:
+    return [w for w in re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", segment).replace("_", "-").lower().split("-") if w]
+
+
+def new_names_a_member(parts: list[str], index: int) -> bool:
+    """``new`` is an adjective, not a verb: it makes a verb phrase only before the noun of the collection
+    the segment sits in (``/items/new-item``, ``/items/newItem``: make an item); elsewhere it qualifies
+    its noun (``/new-arrivals``, ``/api/v1/new_chat``, the newer of two chat APIs)."""
+    words = _words(parts[index])
+    before = [p for p in parts[:index] if p and not is_param(p)]
+    if len(words) < 2 or not before:
+        return False
+    collection = _words(before[-1])
+    return bool(collection) and words[-1].rstrip("s") == collection[-1].rstrip("s")
 
 
 @lru_cache(maxsize=4096)  # the same few hundred segments recur in thousands of paths
@@ -95,6 +112,8 @@ class VerbInPath(Rule):
                     # a bare ``/list`` or ``/new`` segment is usually a resource or action name: not reported
                     continue
                 if noun_compound(seg, verb) or in_action_namespace(parts, index):
+                    continue
+                if verb == "new" and not new_names_a_member(parts, index):
                     continue
                 loc, where = segment_origin(app, route, index)
                 key: tuple[object, ...] = (loc, seg)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.calls import CodeCall, iter_calls_to, where_label
-from fastapi_arch_lint.analysis.libraries import call_label, http_client_kind
+from fastapi_arch_lint.analysis.libraries import HTTPX_CLIENT_RE, call_label, http_client_kind
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.analysis.reach import is_request_reachable
 from fastapi_arch_lint.analysis.taint import is_offline_module, is_offline_path
@@ -42,6 +42,17 @@ def _is_main_test(t: object) -> bool:
 def _wanted(target: str | None) -> bool:
     """The targets of the calls ``check`` looks at (``iter_calls_to`` skips the others)."""
     return target == "httpx.Timeout" or http_client_kind(target) not in (None, "aiohttp")
+
+
+def _is_stream(cc: CodeCall) -> bool:
+    """httpx's streaming calls (``client.stream(...)``, ``httpx.stream(...)``, ``client.send(..., stream=True)``):
+    a response read as it arrives, such as server-sent events or a long poll, which may idle for as long as
+    the upstream has nothing to say."""
+    target = cc.target or ""
+    if target.endswith(".stream") or target == "httpx.stream":
+        return True
+    flag = cc.call.kwarg("stream")
+    return target.endswith(".send") and isinstance(flag, Const) and flag.value is True
 
 
 @register
@@ -105,10 +116,17 @@ class OutboundRequestWithoutTimeout(Rule):
                     fix=self._fix(cc) if kind != "urllib" or len(cc.call.args) < 3 else None,
                 )
             elif call_value(app, cc, expr) is None:
+                written = isinstance(cc.call.kwarg("timeout"), Const)
+                if written and _is_stream(cc):
+                    continue  # a subscription or event stream is meant to stay open: no timeout is the design
+                # a literal ``timeout=None`` on the one call (not on a client, where it covers every call) is a
+                # decision about that call, such as a payment the upstream may settle after any timeout we pick
+                deliberate = written and not HTTPX_CLIENT_RE.fullmatch(cc.target)
                 yield self.finding(
                     cc.path, cc.line, cc.col,
-                    f"`{label}(..., timeout=None)` in {where} waits forever for a slow upstream",
-                    help=HELP, entity=entity,
+                    f"`{label}(..., timeout=None)` in {where} waits forever for a slow upstream"
+                    + ("; set on this one call it looks deliberate, so make sure the upstream itself bounds the wait" if deliberate else ""),
+                    help=HELP, entity=entity, severity=Severity.INFO if deliberate else None,
                     # only a literal ``timeout=None`` is replaced: a name bound to None may be meant elsewhere
-                    fix=self._fix(cc) if isinstance(cc.call.kwarg("timeout"), Const) else None,
+                    fix=self._fix(cc) if written else None,
                 )
