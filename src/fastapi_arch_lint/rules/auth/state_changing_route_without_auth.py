@@ -30,6 +30,8 @@ from fastapi_arch_lint.rules.auth._common import (
     handler_credential_reads,
     handler_name,
     is_public,
+    one_time_setup,
+    open_by_switch,
     short,
     verifies_signature,
 )
@@ -139,8 +141,9 @@ class StateChangingRouteWithoutAuth(Rule):
                "level, auth decorator, or authenticating middleware)")
     severity = Severity.ERROR
     other_severities = {Severity.WARNING: "when a dependency or the handler reads a credential without rejecting, only optional "
-                                          "auth reaches the route, the route is registered under a condition, or "
-                                          "it is a POST on whose path no write is seen (in a project whose writes are)"}
+                                          "auth reaches the route, the route is registered under a condition, it is "
+                                          "a one-time setup that closes itself, or it is a POST on whose path no "
+                                          "write is seen (in a project whose writes are)"}
     confidence = Confidence.HIGH
     cwe = ("CWE-306",)
     owasp = ("API2:2023", "API5:2023")
@@ -172,6 +175,8 @@ class StateChangingRouteWithoutAuth(Rule):
                 continue
             if capability_url(app, route):
                 continue  # the secret in its path authenticates the caller (an incoming webhook's URL)
+            if open_by_switch(app, route) is not None:
+                continue  # a sign-up or guest mode the operator switches on: public on purpose
             siblings = _sibling_includes(app, route)
             sib_text = ""
             related: list[Related] = list(route_related(route))
@@ -202,6 +207,12 @@ class StateChangingRouteWithoutAuth(Rule):
                 custom += (f"; only optional authentication reaches it ({', '.join(f'`{n}`' for n in names)} lets "
                            f"anonymous requests through)")
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM  # anonymous access may be meant
+            setup = one_time_setup(app, route)
+            if setup is not None:
+                # a bootstrap that refuses once it has run (and marks that itself): open only on a fresh install
+                custom += (f"; it is a one-time setup that refuses once `{setup}` says it has run, and sets it "
+                           "itself: until then, whoever reaches a fresh install first does the setup")
+                severity, confidence = Severity.WARNING, Confidence.MEDIUM
             if route.conditional:  # a route the app serves only in some configurations (a local or debug one)
                 custom += f"; it is registered only if `{route.conditional}`"
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM
