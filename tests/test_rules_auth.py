@@ -1598,3 +1598,65 @@ def test_fal401_switched_sign_up_is_public_and_one_time_setup_a_warning(tmp_path
     assert (found[47].severity, found[47].confidence) == (Severity.WARNING, Confidence.MEDIUM)
     assert "one-time setup" in found[47].message and "`settings.first_install`" in found[47].message
     assert found[56].severity is Severity.ERROR and "one-time setup" not in found[56].message
+
+
+def test_fal401_post_queuing_a_task_that_writes_keeps_the_error(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A POST whose handler writes nothing itself but queues a task (``task.delay(...)``) whose code writes to
+    the database changes state through the worker: an error naming the task. One that queues a task that only
+    logs stays the 'may only compute' warning."""
+    found = {f.line: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/tasks.py": """
+            import logging
+
+            from celery import Celery
+            from sqlalchemy.orm import Session
+
+            celery_app = Celery("app")
+            log = logging.getLogger(__name__)
+
+
+            @celery_app.task(name="store_note")
+            def store_note_task(text: str) -> None:
+                with Session() as session:
+                    session.add(text)
+                    session.commit()
+
+
+            @celery_app.task(name="log_note")
+            def log_note_task(text: str) -> None:
+                log.info("note %s", text)
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+            from sqlalchemy.orm import Session
+
+            app = FastAPI()
+
+
+            @app.post("/hooks/notes/{team_id}")
+            def receive_note(team_id: int, text: str) -> dict:
+                from app.tasks import store_note_task
+
+                store_note_task.delay(text)
+                return {"queued": True}
+
+
+            @app.post("/hooks/pings")
+            def receive_ping(text: str) -> dict:
+                from app.tasks import log_note_task
+
+                log_note_task.delay(text)
+                return {"queued": True}
+
+
+            @app.delete("/notes/{note_id}")
+            def delete_note(note_id: int) -> None:
+                with Session() as session:
+                    session.delete(note_id)
+                    session.commit()
+        """,
+    })}
+    assert found[8].severity is Severity.ERROR and "it queues `store_note_task`" in found[8].message
+    assert found[16].severity is Severity.WARNING and "may only compute" in found[16].message

@@ -126,6 +126,36 @@ def _path_seen_without_writes(app: AppModel, route: Route) -> bool:
     return True
 
 
+# a task handed to a queue by the task object itself (Celery's ``task.delay(...)``, ``task.apply_async(...)``)
+_QUEUE_METHODS = frozenset({"delay", "apply_async"})
+
+
+def _task_function(app: AppModel, fn: Function, name: str) -> str | None:
+    """The project function a task name in ``fn`` is bound to: imported in the function's body or its module
+    (``from app.tasks import process_upload``, absolute), or defined in the same module."""
+    module = app.module(fn.module)
+    imports = [*fn.fact.scope.imports, *(module.facts.imports if module is not None else ())]
+    for imp in imports:
+        if imp.local == name and imp.level == 0 and imp.name is not None:
+            q = f"{imp.module}.{imp.name}"
+            if q in app.functions:
+                return q
+    q = f"{fn.module}.{name}"
+    return q if q in app.functions else None
+
+
+def _queued_write(app: AppModel, route: Route) -> str | None:
+    """A task the route's path queues (``process_upload.delay(...)``) whose own code writes to a data store
+    (``WRITE_DEPTH`` levels down): the write happens in a worker, out of the request, but the request causes it."""
+    for fn, site, _target, _trail in app.callees(route.handler.qualname, depth=WRITE_DEPTH):
+        func = site.call.func
+        if isinstance(func, Attr) and func.attr in _QUEUE_METHODS and isinstance(func.value, Name):
+            task = _task_function(app, fn, func.value.id)
+            if task is not None and any(True for _ in writes(app, task, WRITE_DEPTH)):
+                return task
+    return None
+
+
 def _project_writes(app: AppModel) -> bool:
     """Whether the review sees the project write to a data store from some route (so that a route where
     no write is seen says something)."""
@@ -218,12 +248,15 @@ class StateChangingRouteWithoutAuth(Rule):
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM
             changes = "changes state"
             only_computes = "is a POST (no write to a data store was seen on its path: it may only compute)"
+            queued = _queued_write(app, route) if changing == ["POST"] else None
+            if queued is not None:
+                custom += f"; it queues `{short(queued)}`, which writes to a data store"
             if severity is None and changing == ["POST"] and memo(app, _project_writes) and not any(
-                    True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)):
+                    True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)) and queued is None:
                 # ``POST /conversion`` that only computes: no write on its path, in a project whose writes are seen
                 changes = only_computes
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM
-            elif changing == ["POST"] and severity is not None and _path_seen_without_writes(app, route):
+            elif changing == ["POST"] and severity is not None and queued is None and _path_seen_without_writes(app, route):
                 # already a warning (a credential read and never rejected on, optional auth): every call on its path
                 # is seen and none could write (a webhook that computes the signature and only logs the
                 # comparison), whether or not the project's writes elsewhere are seen: do not claim it changes state
