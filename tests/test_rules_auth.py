@@ -1594,3 +1594,143 @@ def test_a_dependency_the_analysis_cannot_read_leaves_auth_unknown(tmp_path: Pat
     model = analyze(["."]).model
     unknown = {d.name for r in model.routes for d in r.dependencies if d.kind == "unknown"}
     assert unknown == {"sharedauth.get_current_user", "sharedauth.require_role()"}
+
+
+def test_fal401_switched_sign_up_is_public_and_one_time_setup_a_warning(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A route that refuses when a configured open-sign-up or guest-mode switch is off is public on purpose
+    (quiet); one on another setting still fires as an error. A one-time setup that refuses once a configured
+    flag says it has run, and sets the flag itself, is a warning that says so; the same refusal on a flag the
+    route never sets keeps the error."""
+    found = {f.line: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import os
+
+            from fastapi import FastAPI, HTTPException
+
+
+            class Settings:
+                new_accounts_allowed: bool = os.environ.get("NEW_ACCOUNTS", "1") == "1"
+                NOLOGIN_MODE_ENABLED: bool = False
+                first_install: bool = True
+                maintenance: bool = False
+
+
+            settings = Settings()
+            STORE: dict[str, str] = {}
+            app = FastAPI()
+
+
+            def open_account(name: str) -> str:
+                if not settings.new_accounts_allowed:
+                    raise ValueError("Account creation is disabled.")
+                STORE[name] = ""
+                return name
+
+
+            @app.post("/accounts")
+            def create_account(name: str) -> dict:
+                return {"name": open_account(name)}
+
+
+            @app.post("/guest/uploads")
+            def guest_upload(text: str) -> dict:
+                if not settings.NOLOGIN_MODE_ENABLED:
+                    raise HTTPException(status_code=503)
+                STORE["upload"] = text
+                return {"ok": True}
+
+
+            @app.post("/workspaces")
+            def create_workspace(name: str) -> dict:
+                if settings.maintenance:
+                    raise HTTPException(status_code=503)
+                STORE[name] = "workspace"
+                return {"name": name}
+
+
+            @app.put("/setup")
+            def first_setup(password: str) -> dict:
+                if not settings.first_install:
+                    raise HTTPException(status_code=403)
+                STORE["admin"] = password
+                settings.first_install = False
+                return {"ok": True}
+
+
+            @app.put("/setup/again")
+            def setup_again(password: str) -> dict:
+                if not settings.first_install:
+                    raise HTTPException(status_code=403)
+                STORE["admin"] = password
+                return {"ok": True}
+        """,
+    })}
+    assert sorted(found) == [39, 47, 56], sorted(found)  # /workspaces, /setup, /setup/again
+    assert found[39].severity is Severity.ERROR
+    assert (found[47].severity, found[47].confidence) == (Severity.WARNING, Confidence.MEDIUM)
+    assert "one-time setup" in found[47].message and "`settings.first_install`" in found[47].message
+    assert found[56].severity is Severity.ERROR and "one-time setup" not in found[56].message
+
+
+def test_fal401_post_queuing_a_task_that_writes_keeps_the_error(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A POST whose handler writes nothing itself but queues a task (``task.delay(...)``) whose code writes to
+    the database changes state through the worker: an error naming the task. One that queues a task that only
+    logs stays the 'may only compute' warning."""
+    found = {f.line: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/tasks.py": """
+            import logging
+
+            from celery import Celery
+            from sqlalchemy.orm import Session
+
+            celery_app = Celery("app")
+            log = logging.getLogger(__name__)
+
+
+            @celery_app.task(name="store_note")
+            def store_note_task(text: str) -> None:
+                with Session() as session:
+                    session.add(text)
+                    session.commit()
+
+
+            @celery_app.task(name="log_note")
+            def log_note_task(text: str) -> None:
+                log.info("note %s", text)
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+            from sqlalchemy.orm import Session
+
+            app = FastAPI()
+
+
+            @app.post("/hooks/notes/{team_id}")
+            def receive_note(team_id: int, text: str) -> dict:
+                from app.tasks import store_note_task
+
+                store_note_task.delay(text)
+                return {"queued": True}
+
+
+            @app.post("/hooks/pings")
+            def receive_ping(text: str) -> dict:
+                from app.tasks import log_note_task
+
+                log_note_task.delay(text)
+                return {"queued": True}
+
+
+            @app.delete("/notes/{note_id}")
+            def delete_note(note_id: int) -> None:
+                with Session() as session:
+                    session.delete(note_id)
+                    session.commit()
+        """,
+    })}
+    assert found[8].severity is Severity.ERROR and "it queues `store_note_task`" in found[8].message
+    assert found[16].severity is Severity.WARNING and "may only compute" in found[16].message

@@ -1529,3 +1529,18 @@ def test_fal525_pop_before_the_copy_and_owner_set_by_the_caller(tmp_path: Path, 
     text = (tmp_path / "app/main.py").read_text().splitlines()
     assert sorted(text[f.line - 1].split("#")[-1].strip() for f in found) == [
         "twin: another key popped", "twin: nothing sets the owner"]
+
+
+def test_mass_assignment_of_a_grant_table_follows_the_permission_check(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAL525's page: `permissions` copied onto a role table is quiet behind a permission check and a warning
+    (medium confidence) without one; on a principal's table it stays an error, check or not."""
+    from ruledocs import page_cases
+
+    page = next((Path(__file__).parent.parent / "rules" / "security").glob("FAL525-*.md"))
+    case = next(c for c in page_cases(page) if c.section == "Misreadings")
+    found = {f.line: f for f in run(tmp_path, monkeypatch, MassAssignment, case.files) if f.path == "app/roles.py"}
+    assert sorted(found) == [80, 90], sorted(found)  # draft_role, add_member
+    assert (found[80].severity, found[80].confidence) == (Severity.WARNING, Confidence.MEDIUM)
+    assert "no role or permission check" in found[80].message
+    assert found[90].severity is Severity.ERROR

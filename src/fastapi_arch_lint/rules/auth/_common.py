@@ -526,3 +526,71 @@ def shared_secret_only(app: AppModel, route: Route) -> bool:
         return False
     names = {short(q) for q in gates} | gates
     return all(v.name in names or (v.kind == "scheme" and names & set(v.chain)) for v in rest)
+
+
+# a deployment switch that opens a route to anonymous callers on purpose: open sign-up (``new_accounts_allowed``,
+# ``USERS_OPEN_REGISTRATION``, ``ENABLE_SIGNUP``), a guest or no-login mode (``NOLOGIN_MODE_ENABLED``, ``GUEST_MODE``)
+_OPEN_SUBJECTS = frozenset({"signup", "signups", "registration", "registrations", "register", "nologin", "anonymous",
+                            "anon", "guest", "guests"})
+_OPEN_PAIRS = (("sign", "up"), ("sign", "ups"), ("new", "account"), ("new", "accounts"), ("new", "user"),
+               ("new", "users"), ("no", "login"), ("account", "creation"), ("user", "creation"))
+_SWITCH_WORDS = frozenset({"allow", "allowed", "allows", "enable", "enabled", "enables", "open", "opened", "permit",
+                           "permitted", "disable", "disabled", "mode", "forbid", "forbidden", "closed", "on", "off"})
+_WORD_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+OPEN_SWITCH_DEPTH = 2  # project calls below the handler searched for the switch's rejection
+
+
+def _open_switch_name(name: str) -> bool:
+    """``new_accounts_allowed``, ``NOLOGIN_MODE_ENABLED``, ``allowRegistration``: a name that says anonymous
+    callers are let in (a sign-up, a guest mode) and that it is a switch (allowed, enabled, open, a mode)."""
+    words = [w.lower() for w in _WORD_RE.findall(name)]
+    pairs = set(zip(words, words[1:]))
+    return bool(set(words) & _SWITCH_WORDS) and (bool(set(words) & _OPEN_SUBJECTS) or bool(pairs & set(_OPEN_PAIRS)))
+
+
+def _switch_read(fn: Function, test: Expr) -> str | None:
+    """The configured open-access switch a condition reads (``not settings.new_accounts_allowed``), as written."""
+    for x in walk(test):
+        name = x.attr if isinstance(x, Attr) else x.id if isinstance(x, Name) else None
+        if name is not None and _open_switch_name(name) and _configured(fn, x):
+            return dotted(x) or name
+    return None
+
+
+def open_by_switch(app: AppModel, route: Route) -> str | None:
+    """The deployment switch that makes the route public on purpose: the handler, a dependency or a project
+    function they call (``OPEN_SWITCH_DEPTH`` levels down) raises when a configured setting that opens the app to
+    anonymous callers is off (``if not settings.new_accounts_allowed: raise ...``, ``if not
+    config.NOLOGIN_MODE_ENABLED: raise HTTPException(503)``). The operator decides that anonymous callers may
+    sign up or use the guest mode; no credential is expected. A condition on some other setting (a maintenance
+    flag, a feature toggle) says nothing about who may call."""
+    starts = [route.handler.qualname, *(f.qualname for f in dependency_functions(app, route))]
+    for fn in reachable_functions(app, starts, depth=OPEN_SWITCH_DEPTH).values():
+        for r in fn.fact.scope.raises:
+            for _negated, test in r.conds:
+                found = _switch_read(fn, test)
+                if found is not None:
+                    return found
+    return None
+
+
+# a flag the handler clears once it has run: ``first_install``, ``setup_done``
+def one_time_setup(app: AppModel, route: Route) -> str | None:
+    """A bootstrap route that closes itself: the handler (or a project function it calls, one level down)
+    refuses when a configured flag says the setup is done (``if not settings.first_install: raise
+    HTTPException(403)``) and assigns that flag itself (``settings.first_install = False``). Until it first
+    runs, whoever reaches it does the setup (sets the administrator's password): a warning, not an open route."""
+    for fn in reachable_functions(app, [route.handler.qualname], depth=1).values():
+        # flags set to a constant: ``settings.first_install = False``
+        set_at = [(a.target, a.pos.line) for a in fn.fact.scope.assigns
+                  if isinstance(a.value, Const) and not a.augmented and a.target
+                  and ("." in a.target or CONSTANT_NAME_RE.match(a.target))]
+        if not set_at:
+            continue
+        for r in fn.fact.scope.raises:
+            for _negated, test in r.conds:
+                for x in walk(test):
+                    d = dotted(x) if isinstance(x, (Attr, Name)) else None
+                    if d is not None and _configured(fn, x) and any(t == d and line > r.pos.line for t, line in set_at):
+                        return d
+    return None

@@ -30,6 +30,8 @@ from fastapi_arch_lint.rules.auth._common import (
     handler_credential_reads,
     handler_name,
     is_public,
+    one_time_setup,
+    open_by_switch,
     short,
     verifies_signature,
 )
@@ -124,6 +126,36 @@ def _path_seen_without_writes(app: AppModel, route: Route) -> bool:
     return True
 
 
+# a task handed to a queue by the task object itself (Celery's ``task.delay(...)``, ``task.apply_async(...)``)
+_QUEUE_METHODS = frozenset({"delay", "apply_async"})
+
+
+def _task_function(app: AppModel, fn: Function, name: str) -> str | None:
+    """The project function a task name in ``fn`` is bound to: imported in the function's body or its module
+    (``from app.tasks import process_upload``, absolute), or defined in the same module."""
+    module = app.module(fn.module)
+    imports = [*fn.fact.scope.imports, *(module.facts.imports if module is not None else ())]
+    for imp in imports:
+        if imp.local == name and imp.level == 0 and imp.name is not None:
+            q = f"{imp.module}.{imp.name}"
+            if q in app.functions:
+                return q
+    q = f"{fn.module}.{name}"
+    return q if q in app.functions else None
+
+
+def _queued_write(app: AppModel, route: Route) -> str | None:
+    """A task the route's path queues (``process_upload.delay(...)``) whose own code writes to a data store
+    (``WRITE_DEPTH`` levels down): the write happens in a worker, out of the request, but the request causes it."""
+    for fn, site, _target, _trail in app.callees(route.handler.qualname, depth=WRITE_DEPTH):
+        func = site.call.func
+        if isinstance(func, Attr) and func.attr in _QUEUE_METHODS and isinstance(func.value, Name):
+            task = _task_function(app, fn, func.value.id)
+            if task is not None and any(True for _ in writes(app, task, WRITE_DEPTH)):
+                return task
+    return None
+
+
 def _project_writes(app: AppModel) -> bool:
     """Whether the review sees the project write to a data store from some route (so that a route where
     no write is seen says something)."""
@@ -139,8 +171,9 @@ class StateChangingRouteWithoutAuth(Rule):
                "level, auth decorator, or authenticating middleware)")
     severity = Severity.ERROR
     other_severities = {Severity.WARNING: "when a dependency or the handler reads a credential without rejecting, only optional "
-                                          "auth reaches the route, the route is registered under a condition, or "
-                                          "it is a POST on whose path no write is seen (in a project whose writes are)"}
+                                          "auth reaches the route, the route is registered under a condition, it is "
+                                          "a one-time setup that closes itself, or it is a POST on whose path no "
+                                          "write is seen (in a project whose writes are)"}
     confidence = Confidence.HIGH
     cwe = ("CWE-306",)
     owasp = ("API2:2023", "API5:2023")
@@ -172,6 +205,8 @@ class StateChangingRouteWithoutAuth(Rule):
                 continue
             if capability_url(app, route):
                 continue  # the secret in its path authenticates the caller (an incoming webhook's URL)
+            if open_by_switch(app, route) is not None:
+                continue  # a sign-up or guest mode the operator switches on: public on purpose
             siblings = _sibling_includes(app, route)
             sib_text = ""
             related: list[Related] = list(route_related(route))
@@ -202,17 +237,26 @@ class StateChangingRouteWithoutAuth(Rule):
                 custom += (f"; only optional authentication reaches it ({', '.join(f'`{n}`' for n in names)} lets "
                            f"anonymous requests through)")
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM  # anonymous access may be meant
+            setup = one_time_setup(app, route)
+            if setup is not None:
+                # a bootstrap that refuses once it has run (and marks that itself): open only on a fresh install
+                custom += (f"; it is a one-time setup that refuses once `{setup}` says it has run, and sets it "
+                           "itself: until then, whoever reaches a fresh install first does the setup")
+                severity, confidence = Severity.WARNING, Confidence.MEDIUM
             if route.conditional:  # a route the app serves only in some configurations (a local or debug one)
                 custom += f"; it is registered only if `{route.conditional}`"
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM
             changes = "changes state"
             only_computes = "is a POST (no write to a data store was seen on its path: it may only compute)"
+            queued = _queued_write(app, route) if changing == ["POST"] else None
+            if queued is not None:
+                custom += f"; it queues `{short(queued)}`, which writes to a data store"
             if severity is None and changing == ["POST"] and memo(app, _project_writes) and not any(
-                    True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)):
+                    True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)) and queued is None:
                 # ``POST /conversion`` that only computes: no write on its path, in a project whose writes are seen
                 changes = only_computes
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM
-            elif changing == ["POST"] and severity is not None and _path_seen_without_writes(app, route):
+            elif changing == ["POST"] and severity is not None and queued is None and _path_seen_without_writes(app, route):
                 # already a warning (a credential read and never rejected on, optional auth): every call on its path
                 # is seen and none could write (a webhook that computes the signature and only logs the
                 # comparison), whether or not the project's writes elsewhere are seen: do not claim it changes state

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
+from fastapi_arch_lint.analysis.calls import reached_functions
 from fastapi_arch_lint.analysis.index import route_entity, table_named
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.analysis.names import is_password_column
@@ -15,6 +16,8 @@ from fastapi_arch_lint.model.facts import CallSite, CompareFact
 from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, Expr, Name, dotted, render, walk
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, pydantic_model
+from fastapi_arch_lint.rules.auth._common import dependency_functions
+from fastapi_arch_lint.rules.auth._roles import Seen, role_check_in
 from fastapi_arch_lint.rules.security._privileged_query import query_writes
 
 # a route gated by one of these dependencies is an admin tool: writing privileged fields is its job
@@ -193,6 +196,42 @@ def _owned(app: AppModel, foreign_key: str, privileged: set[str]) -> bool:
     return False
 
 
+# tables whose rows are grants (a role, a group, a permission set, a policy), and the fields they grant with
+GRANT_TABLE_WORDS = frozenset({"role", "roles", "group", "groups", "permission", "permissions", "policy", "policies",
+                               "acl", "acls"})
+GRANT_FIELDS = frozenset({"permissions", "scopes", "roles", "groups"})
+_WORD_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+CHECK_DEPTH = 3  # project calls below the handler and its dependencies searched for a permission check
+
+
+def _granted_by_rows(table: Table | None, fields: list[str]) -> list[str]:
+    """The fields among ``fields`` that a row of ``table`` exists to grant: ``permissions`` on a role, a group or a
+    policy table (``WorkspaceRole``, ``user_groups``), which is no principal (no password column): the copied
+    privilege is the record's content, not a flag on the caller's own account."""
+    if table is None or any(is_password_column(c.name) for c in table.columns):
+        return []
+    words = {w.lower() for w in _WORD_RE.findall(table.name)} | set((table.tablename or "").lower().split("_"))
+    if not words & GRANT_TABLE_WORDS:
+        return []
+    return [f for f in fields if f.lower() in GRANT_FIELDS]
+
+
+def _permission_check(app: AppModel, route: Route) -> Seen | None:
+    """A role or permission check on the route's path: the model's privileged dependency, or an ``if`` on a
+    privilege that rejects (``if not has_permission(perms, "roles:create"): raise HTTPException(403)``) in the
+    handler, its dependencies or the project functions they call (``CHECK_DEPTH`` levels down)."""
+    if route.privileged:
+        return Seen(route.privileged, route.registered.path, route.registered.line)
+    handler = app.functions.get(route.handler.qualname)
+    starts = [*([handler] if handler is not None else []), *dependency_functions(app, route)]
+    for start in starts:
+        for fn in reached_functions(app, start, CHECK_DEPTH):
+            found = role_check_in(fn, app.functions)
+            if found is not None:
+                return found
+    return None
+
+
 def _key_columns(app: AppModel) -> tuple[frozenset[str], frozenset[str]]:
     """The names of the project's foreign-key columns, and of its foreign- and primary-key columns."""
     fks = frozenset(c.name for t in app.tables for c in t.columns if c.foreign_key)
@@ -207,8 +246,9 @@ class MassAssignment(Rule):
     severity = Severity.ERROR
     other_severities = {Severity.WARNING: "with medium confidence, when a request model carries an unchecked foreign key "
                                           "to records that have an owner, a loop of `setattr` copies a row's id or "
-                                          "foreign keys from the request, or a query parameter such as `status` is "
-                                          "written onto a row"}
+                                          "foreign keys from the request, a query parameter such as `status` is "
+                                          "written onto a row, or a role, group or policy table's grants "
+                                          "(`permissions`) are copied where no permission check is seen"}
     cwe = ("CWE-915",)
     owasp = ("API3:2023",)
     security_severity = 8.1
@@ -296,6 +336,18 @@ class MassAssignment(Rule):
                 fields = [f for f in self._privileged(app, src, privileged, table) if not self._covered(f, set_here)]
                 keys = [] if table is None else [f for f in self._key_fields(app, ctx, src, table, privileged)
                                                   if not self._covered(f, set_here)]
+                granted = _granted_by_rows(table, fields)
+                unchecked_grants: list[str] = []
+                if granted:
+                    # a role's permissions on a role table: what the route exists to set; who may is the question
+                    fields = [f for f in fields if f not in granted]
+                    if _permission_check(app, ctx.route) is None:
+                        unchecked_grants = granted
+                if unchecked_grants and not fields and not keys:
+                    reported.add(key)
+                    yield self._grants_finding(app, ctx, site, how, src, table, unchecked_grants)
+                    continue
+                fields += unchecked_grants  # beside other privileged fields: reported with them
                 if not fields and not keys and loop:
                     read = _read_attrs(app, ctx)
                     moved = [f for f in self._row_keys(app, fn, call.args[0], src, site.pos.line)
@@ -474,6 +526,21 @@ class MassAssignment(Rule):
                 related=related, entity=f"{w.route.display()} {name}",
                 severity=None if strong else Severity.WARNING, confidence=None if strong else Confidence.MEDIUM,
             )
+
+    def _grants_finding(self, app: AppModel, ctx: Context, site: CallSite, how: str, src: Source, table: Table | None,
+                        grants: list[str]) -> Finding:
+        mname, names, related = _accepted(app, src, grants)
+        tname = table.name if table is not None else "the row"
+        return self.finding(
+            ctx.function.path, site.pos.line, site.pos.col,
+            f"{how} copies {names} of `{mname}` from {src.text()} of `{ctx.route.display()}` onto `{tname}`, whose "
+            "rows grant them: setting them is what the route is for, but no role or permission check is seen on "
+            "its path, so any caller who reaches it can define what a grant allows",
+            help="check that the caller may manage these grants before the copy (a permission dependency, "
+                 "`check_permission(user, \"roles:create\")`), and that it grants no more than the caller holds",
+            related=(*related, *ctx.related()), entity=ctx.entity(), severity=Severity.WARNING,
+            confidence=Confidence.MEDIUM, end_line=site.pos.end_line, end_col=site.pos.end_col,
+        )
 
     def _moved_finding(self, app: AppModel, ctx: Context, site: CallSite, how: str, src: Source,
                        moved: list[str]) -> Finding:

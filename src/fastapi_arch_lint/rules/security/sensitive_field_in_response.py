@@ -9,8 +9,8 @@ from typing import NamedTuple
 from fastapi_arch_lint.analysis.index import declaring, returned_table
 from fastapi_arch_lint.analysis.taint import str_set
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, Route, Table
-from fastapi_arch_lint.model.expr import Call, Name
+from fastapi_arch_lint.model.app import AppModel, Function, Route, Table
+from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, Name
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, matches_any, pydantic_model, route_entity, route_related, segments, unique_routes
 from fastapi_arch_lint.rules.auth._principal import held_to_caller
@@ -185,6 +185,11 @@ class SensitiveFieldInResponse(Rule):
                     via = f"returned `{table.name}` object (no response model)"
                     self._walk_table(table, "", hits, False, None)
             hits = [h for h in hits if h.path.split(".", 1)[0] not in excluded]
+            if hits:
+                # filled from a SQL query that names its columns: a field it does not select keeps its default
+                selected = _returned_selects(app, app.function(route.handler.qualname))
+                if selected is not None:
+                    hits = [h for h in hits if h.path.rsplit(".", 1)[-1].lower() in selected]
             # a field the project only ever stores encrypted: the client gets ciphertext, no usable secret
             hits = [h for h in hits if h.internal or not stored_encrypted(app, h.path.rsplit(".", 1)[-1])]
             internal = [h for h in hits if h.internal]
@@ -214,6 +219,11 @@ class SensitiveFieldInResponse(Rule):
             echoed = via == "response model" and bool(body_types & set(route.response_model_types)) and all(
                 "." not in h.path for h in hits)
             if echoed:
+                # the body sent back, its secret fields refused when given (``if data.password: raise``): empty
+                hits = [h for h in hits if h.path not in _refused_when_sent(route)]
+                if not hits:
+                    continue
+                names, related, what = _described(app, route, hits, via)
                 # ``-> CreateUser`` of a handler taking ``data: CreateUser``: the client's own input sent back
                 why = ("what the client itself sent in the request body (the response model is the request's own "
                        "model): a password in a response ends up in logs, caches and browser history")
@@ -364,3 +374,102 @@ def _issued_here(route: Route, path: str) -> bool:
         if isinstance(given, Call):
             return True
     return False
+
+
+SELECT_HEAD_RE = re.compile(r"\s*select\s+(?:distinct\s+)?", re.I)
+FROM_RE = re.compile(r"from\b", re.I)
+STAR_ITEM_RE = re.compile(r"\s*(?:[\w\"`\[\]]+\.)?\*\s*")
+SELECT_DEPTH = 3  # project functions below the handler followed to the query whose rows it returns
+
+
+def _select_list(sql: str) -> list[str] | None:
+    """The items of a SQL ``SELECT a, b AS c, (SELECT ...) AS d FROM ...`` select list (split at the commas
+    outside parentheses, up to the top-level ``FROM``), or None when the text is no such query."""
+    m = SELECT_HEAD_RE.match(sql)
+    if m is None:
+        return None
+    depth, start, items = 0, m.end(), []
+    for j in range(m.end(), len(sql)):
+        c = sql[j]
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif depth == 0 and c == ",":
+            items.append(sql[start:j])
+            start = j + 1
+        elif depth == 0 and (c == "f" or c == "F") and FROM_RE.match(sql, j) and not (sql[j - 1].isalnum() or sql[j - 1] == "_"):
+            items.append(sql[start:j])
+            return items
+    return None
+
+
+def _selected_words(sql: str) -> frozenset[str] | None:
+    """Every word of the select list (a column, a qualifier, an alias, a word of a subquery), lower case: what
+    the query may fill; None when it selects every column (``*``, ``t.*``) or is no ``SELECT ... FROM``."""
+    items = _select_list(sql)
+    if items is None or any(STAR_ITEM_RE.fullmatch(it) for it in items):
+        return None
+    return frozenset(w.lower() for it in items for w in re.findall(r"\w+", it))
+
+
+def _returned_selects(app: AppModel, fn: Function | None, depth: int = 0) -> frozenset[str] | None:
+    """The words of the select lists of the SQL queries whose rows ``fn`` returns, when every ``return`` of it
+    (and of the project functions whose result it returns, ``SELECT_DEPTH`` levels down) is a call given a
+    literal ``SELECT <columns> FROM ...`` (``db.fetch_page("SELECT id, username FROM accounts", model=...)``):
+    a field of the response model the query does not select is never filled (it keeps its default). None when
+    any return is something else: what fills the response is not known."""
+    if fn is None or not fn.fact.scope.returns:
+        return None
+    targets = {(s.call.line, s.call.col): t for s, t in fn.calls}
+    words: set[str] = set()
+    queried = False
+    for ret in fn.fact.scope.returns:
+        value = ret.value
+        if value is None or isinstance(value, Const) and value.value is None:
+            continue  # ``return None``: nothing sent
+        if isinstance(value, Name):
+            binds = [a for a in fn.fact.scope.assigns if a.target == value.id]
+            value = binds[0].value if len(binds) == 1 else None
+        if not isinstance(value, Call):
+            return None
+        found: frozenset[str] | None = None
+        for arg in (*value.args, *(v for _, v in value.kwargs)):
+            if isinstance(arg, Const) and isinstance(arg.value, str) and SELECT_HEAD_RE.match(arg.value):
+                found = _selected_words(arg.value)
+                break
+        else:
+            target = targets.get((value.line, value.col))
+            if target in app.functions and depth < SELECT_DEPTH:
+                found = _returned_selects(app, app.functions[target], depth + 1)
+        if found is None:
+            return None
+        words |= found
+        queried = True
+    return frozenset(words) if queried else None  # only ``return None``: a stub, nothing known
+
+
+def _refused_when_sent(route: Route) -> frozenset[str]:
+    """Fields of the request body that a handler returning that very body (``return data``) refuses to take:
+    an ``if`` whose test is the field's truth, or its being not None, alone or joined with ``or``, raises
+    (``if data.password or data.password_repeat: raise HTTPException(400, ...)``), and the handler never sets
+    the field itself. What it sends back holds no value for them."""
+    fact = route.handler.fact
+    bodies = {p.name for p in route.params if p.source in ("body", "form")}
+    returned = {r.value.id for r in fact.scope.returns if isinstance(r.value, Name)}
+    if not returned or returned - bodies or len(returned) != len(fact.scope.returns):
+        return frozenset()
+    out: set[str] = set()
+    for r in fact.scope.raises:
+        if len(r.conds) != 1 or r.conds[0][0]:
+            continue  # a raise at the top of the body, right under the ``if`` (not its ``else``, not deeper)
+        test = r.conds[0][1]
+        operands = test.values if isinstance(test, BoolOp) and test.op == "or" else (test,)
+        for o in operands:
+            if isinstance(o, Compare) and o.op in ("is not", "!=") and isinstance(o.right, Const) and o.right.value is None:
+                o = o.left
+            if isinstance(o, Attr) and isinstance(o.value, Name) and o.value.id in returned:
+                out.add(o.attr)
+    set_later = {a.target.split(".", 1)[1] for a in fact.scope.assigns if a.target.count(".") == 1
+                 and a.target.split(".", 1)[0] in returned}
+    return frozenset(out - set_later)
