@@ -290,6 +290,11 @@ class Schema:
                 return
             for b in c.fact.bases:
                 bv = self.interp.eval(b, c.env)
+                if isinstance(bv, VInst) and isinstance(bv.cls, VExt) and bv.cls.qualname.endswith(
+                        "declarative_base") and bv.call is not None and bv.env is not None:
+                    # ``Base = declarative_base(cls=Mixin)``: every model of ``Base`` gets the mixin's columns
+                    given = bv.call.kwarg("cls")
+                    bv = self.interp.eval(given, bv.env) if given is not None else bv
                 if not isinstance(bv, VClass) or id(bv) in seen:
                     continue
                 if own_table and bv.fact.field("__tablename__") is not None:
