@@ -39,7 +39,8 @@ from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Related
 from fastapi_arch_lint.model.app import AppModel, Function, Route
 from fastapi_arch_lint.model.expr import (
-    Attr, BinOp, BoolOp, Call, Compare, Cond, Const, DictExpr, Expr, FStr, Name, Opaque, Seq, Subscript, dotted, render, walk,
+    Attr, BinOp, BoolOp, Call, Compare, Cond, Const, DictExpr, Expr, FStr, Name, Not, Opaque, Seq, Subscript, dotted, render,
+    walk,
 )
 from fastapi_arch_lint.model.facts import AssignFact, CallSite, CompareFact, GuardFact
 
@@ -386,6 +387,25 @@ def str_set(expr: Expr | None) -> frozenset[str] | None:
     return None
 
 
+# query methods that return the row(s) found, or None / nothing when there is none
+ROW_METHODS = frozenset({"fetchone", "fetch_one", "fetchrow", "fetchall", "fetch_all", "fetch", "first",
+                         "one_or_none", "scalar_one_or_none"})
+
+
+def _absent(name: str, negated: bool, test: Expr) -> bool:
+    """Whether a branch under ``test`` (``negated`` in an ``else``) runs when ``name`` is empty or None:
+    ``if not row:``, ``if row is None:``, ``if row: ... else:``."""
+    holds = not negated
+    while isinstance(test, Not):
+        test, holds = test.operand, not holds
+    if isinstance(test, Name) and test.id == name:
+        return not holds
+    if isinstance(test, Compare) and isinstance(test.left, Name) and test.left.id == name \
+            and isinstance(test.right, Const) and test.right.value is None:
+        return holds if test.op in ("is", "==") else (not holds if test.op in ("is not", "!=") else False)
+    return False
+
+
 class Flow:
     """Taint of expressions inside one function, given its tainted parameters."""
 
@@ -449,7 +469,8 @@ class Flow:
             else:
                 continue
             since = a.pos.line
-        if src is not None and self._allowlisted(name, since, line):
+        if src is not None and (self._allowlisted(name, since, line) or (
+                src.shape == "value" and self._found_by(name, since, line))):
             src = None
         self._busy.discard(key)
         self._memo[key] = src
@@ -480,6 +501,60 @@ class Flow:
                 if any(a.value is not None and isinstance(a.value, Const) and g.pos.end_line < a.pos.line <= g.pos.end_line + 1
                        for a in self.assigns.get(name, ())):
                     return True  # ``if ext not in ALLOWED: ext = "jpg"``
+        return False
+
+    def _found_by(self, name: str, since: int, line: int) -> bool:
+        """``row = db.fetchone("SELECT ... WHERE key = :k", {"k": name})`` or ``item = next((i for i in items if
+        i.key == name), None)``, then ``if not row: raise`` (or ``return``), between ``since`` and ``line``: past
+        the check the value equals a key the server holds, it is no longer text the client chose freely."""
+        for a in self.fn.fact.scope.assigns:
+            if not (since <= a.pos.line < line) or not a.target or "." in a.target or not isinstance(a.value, Call):
+                continue
+            if not (self._bound_lookup(a.value, name, a.pos.line) or self._equality_in(a, name)):
+                continue
+            if any(a.pos.line < r.pos.line < line and len(r.conds) == 1 and _absent(a.target, *r.conds[0])
+                   for r in (*self.fn.fact.scope.raises, *self.fn.fact.scope.returns)):
+                return True
+        return False
+
+    def _bound_lookup(self, call: Call, name: str, line: int) -> bool:
+        """A query for rows (``fetchone``, ``.first()``...) whose constant SQL text compares a column with
+        ``=`` to a placeholder that ``name`` is bound to."""
+        func = call.func
+        if not isinstance(func, Attr) or func.attr not in ROW_METHODS:
+            return False
+        if isinstance(func.value, Call) and isinstance(func.value.func, Attr) and not call.args:
+            call = func.value  # ``db.execute(text(...), {...}).first()``
+        if not call.args:
+            return False
+        sql_arg = call.args[0]
+        if isinstance(sql_arg, Call) and sql_arg.args and (dotted(sql_arg.func) or "").rsplit(".", 1)[-1] == "text":
+            sql_arg = sql_arg.args[0]
+        if not self.is_constant(sql_arg, line):
+            return False
+        sql = " ".join(self.string_parts(sql_arg, line))
+        for bound in (*call.args[1:], *(v for _, v in call.kwargs)):
+            if isinstance(bound, DictExpr):
+                for k, v in zip(bound.keys, bound.values):
+                    if isinstance(v, Name) and v.id == name and isinstance(k, Const) and isinstance(k.value, str) \
+                            and re.search(r"=\s*(:" + re.escape(k.value) + r"\b|%\(" + re.escape(k.value) + r"\)s)", sql):
+                        return True
+            elif isinstance(bound, Seq) and any(isinstance(i, Name) and i.id == name for i in bound.items):
+                marks = re.findall(r"(=\s*)?(\?|%s|\$\d+)", sql)
+                if marks and all(eq for eq, _ in marks):
+                    return True  # every positional placeholder is compared with ``=``
+        return False
+
+    def _equality_in(self, a: AssignFact, name: str) -> bool:
+        """``next((r for r in rows if r.key == name), None)``, ``.filter(Model.key == name).first()``: the
+        value is compared with ``==`` to something the code holds, inside the assigned call."""
+        for c in self.fn.fact.compares:
+            if c.op != "==" or not a.pos.line <= c.pos.line <= a.pos.end_line:
+                continue
+            for this, other in ((c.left, c.right), (c.right, c.left)):
+                if isinstance(this, Name) and this.id == name and not isinstance(other, Const) \
+                        and name not in _names_in(other) and self._taint(other, a.pos.line, "") is None:
+                    return True
         return False
 
     def _in_body(self, g: GuardFact, line: int) -> bool:
