@@ -114,6 +114,10 @@ DUMP_METHODS = frozenset({"model_dump", "dict"})
 DUMP_FUNCS = frozenset({"builtins.dict", "builtins.vars", "fastapi.encoders.jsonable_encoder"})
 
 
+# stands for a server-side value (a setting, a constant) in ``Source.lead``
+SERVER_TEXT = "\x00"
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     """Where a tainted value came from, and what it is now."""
@@ -131,6 +135,10 @@ class Source:
     reach: str = "any"
     content: bool = False  # an uploaded file's bytes or file object (its ``.filename`` is text)
     token: bool = False  # validated to letters, digits, ``_-.``: harmless in SQL and shell lines
+    # the code's own text in front of the request data, for a value built around it and passed into a function
+    # (``f"https://api.example.com/users/{name}"`` -> ``https://api.example.com/users/``; a server-side value
+    # there is ``SERVER_TEXT``); None when request data may come first
+    lead: str | None = None
 
     def value(self) -> "Source":
         if self.shape == "value":
@@ -919,8 +927,46 @@ class Flow:
             pf = by_name.get(name)
             if s.shape == "value" and pf is not None and annotation_is_safe(self.app, pf.annotation):
                 continue
-            out[name] = replace(s, via=s.via + (short,))
+            out[name] = replace(s, via=s.via + (short,), lead=self.lead(arg, site.pos.line))
         return out
+
+    def lead(self, e: Expr | None, line: int, _depth: int = 0) -> str | None:
+        """The text the code puts in front of the request data in ``e`` (``SERVER_TEXT`` for a server-side
+        value), through local assignments and the leads of the parameters; None when request data may
+        come first."""
+        if e is None or _depth > 8:
+            return None
+        d = _depth + 1
+        if isinstance(e, Name):
+            defs = [a for a in self.assigns.get(e.id, ()) if a.pos.line < line]
+            if not defs:
+                src = self.env.get(e.id)
+                return src.lead if src is not None else None
+            leads = [self.lead(a.value, a.pos.line, d) if a.value is not None and not a.augmented else None for a in defs]
+            if any(x is None for x in leads):
+                return None
+            common = leads[0] or ""
+            for x in leads[1:]:
+                while x is not None and not x.startswith(common):
+                    common = common[:-1]
+            return common or None
+        if isinstance(e, FStr):
+            pieces: list[str | Expr] = list(e.parts)
+        elif isinstance(e, BinOp) and e.op == "+":
+            pieces = _flatten_plus(e)
+        else:
+            return None
+        text = ""
+        for p in pieces:
+            if isinstance(p, str):
+                text += p
+            elif self._taint(p, line, "") is None:
+                text += SERVER_TEXT
+            elif not text:
+                return self.lead(p, line, d)
+            else:
+                return text
+        return text or None
 
 
 @dataclass(slots=True)
@@ -977,7 +1023,7 @@ def _contexts(app: AppModel) -> tuple[Context, ...]:
         queue = [Context(app, route, fn, env)]
         while queue:
             ctx = queue.pop(0)
-            key = (route_entity(route), ctx.function.qualname, tuple(sorted(ctx.env)))
+            key = (route_entity(route), ctx.function.qualname, tuple(sorted((k, v.lead or "") for k, v in ctx.env.items())))
             if key in seen:
                 continue
             seen.add(key)
