@@ -274,6 +274,100 @@ def _confining_marker(e: Expr | None) -> bool:
     return False
 
 
+REGEX_TESTS = frozenset({"re.match", "re.fullmatch", "re.search"})
+
+
+def validated_shape(app: AppModel, model: str, field_name: str) -> str | None:
+    """What a field validator of ``model`` (``@validator("f")``, ``@field_validator("f")``, its bases' too)
+    lets through: ``"token"`` when it raises for every value that fails an anchored pattern of letters,
+    digits, ``_`` and ``-`` (``if not re.fullmatch(r"^[a-z0-9_]+$", v): raise ValueError``, also through a
+    project predicate that returns such a match) or a ``str`` check of letters and digits (``isidentifier``);
+    ``"dotted"`` when the pattern also admits ``.``; None when no check the analysis can read confines it."""
+    return memo(app, _validated_shapes).get((model, field_name))
+
+
+def _validated_shapes(app: AppModel) -> dict[tuple[str, str], str]:
+    out: dict[tuple[str, str], str] = {}
+    for m in app.models:
+        seen: set[str] = set()
+        todo = [m.qualname]
+        while todo:
+            q = todo.pop()
+            pm = pydantic_model(app, q)
+            if pm is None or q in seen:
+                continue
+            seen.add(q)
+            todo.extend(pm.bases)
+            for name in pm.validators:
+                fn = app.functions.get(f"{q}.{name}")
+                shape = _validator_shape(app, fn) if fn is not None else None
+                if shape is None:
+                    continue
+                for field_name in _validated_fields(fn):  # type: ignore[arg-type]
+                    for f in m.fields:
+                        if field_name in (f.name, "*") and (m.qualname, f.name) not in out:
+                            out[(m.qualname, f.name)] = shape
+    return out
+
+
+def _validated_fields(fn: Function) -> list[str]:
+    return [a.value for d in fn.fact.decorators if isinstance(d.expr, Call)
+            and (dotted(d.expr.func) or "").rsplit(".", 1)[-1] in ("validator", "field_validator")
+            for a in d.expr.args if isinstance(a, Const) and isinstance(a.value, str)]
+
+
+def _validator_shape(app: AppModel, fn: Function) -> str | None:
+    """The narrowest shape a validator's top-level ``if ...: raise`` checks enforce on its value parameter."""
+    value = next((p.name for p in fn.fact.params if p.kind == "positional" and p.name not in ("cls", "self")), None)
+    if value is None:
+        return None
+    best: str | None = None
+    for r in fn.fact.scope.raises:
+        if len(r.conds) != 1:
+            continue
+        negated, test = r.conds[0]
+        fails = not negated  # the raise runs when ``test`` is ``fails``
+        while isinstance(test, Not):
+            test, fails = test.operand, not fails
+        shape = _check_shape(app, fn, test, fails, value)
+        if shape == "token" or (shape == "dotted" and best is None):
+            best = shape
+    return best
+
+
+def _check_shape(app: AppModel, fn: Function, test: Expr, fails: bool, value: str, _depth: int = 0) -> str | None:
+    """The shape of ``value`` when the check ``test`` is not ``fails`` (the branch that does not raise)."""
+    if isinstance(test, Compare) and isinstance(test.right, Const) and test.right.value is None \
+            and test.op in ("is", "is not", "==", "!="):
+        return _check_shape(app, fn, test.left, fails != (test.op in ("is", "==")), value, _depth)  # ``m is None`` is ``not m``
+    if fails or not isinstance(test, Call) or _depth > 2:
+        return None
+    func = test.func
+    if isinstance(func, Attr) and func.attr in CHAR_CLASS_CHECKS and not test.args \
+            and isinstance(func.value, Name) and func.value.id == value:
+        return "token"
+    site = next((t for s, t in fn.calls if s.call.line == test.line and s.call.col == test.col), None)
+    if site in REGEX_TESTS:
+        if len(test.args) != 2 or test.kwargs or not isinstance(test.args[1], Name) or test.args[1].id != value \
+                or not isinstance(test.args[0], Const):
+            return None
+        pattern = test.args[0].value
+        return "token" if pattern_confines(pattern) else "dotted" if pattern_is_dotted_token(pattern) else None
+    callee = app.functions.get(site) if site else None
+    if callee is None or len(callee.fact.scope.returns) != 1:
+        return None
+    # ``if not is_slug(v): raise``: the predicate's one ``return`` is the check, on its own parameter
+    params = [p.name for p in callee.fact.params if p.kind == "positional"]
+    at = next((i for i, a in enumerate(test.args) if isinstance(a, Name) and a.id == value), None)
+    ret = callee.fact.scope.returns[0]
+    if at is None or at >= len(params) or ret.value is None or ret.conds:
+        return None
+    inner, holds = ret.value, True
+    if isinstance(inner, Call) and dotted(inner.func) == "bool" and len(inner.args) == 1:
+        inner = inner.args[0]
+    return _check_shape(app, callee, inner, not holds, params[at], _depth + 1)
+
+
 def model_of(app: AppModel, type_names: Iterable[str]) -> str | None:
     for t in type_names:
         if pydantic_model(app, t) is not None or find_table(app, t) is not None:
@@ -613,10 +707,12 @@ class Flow:
             if base.shape == "model" and base.model:
                 m = pydantic_model(self.app, base.model)
                 f = m.field(e.attr) if m else None
-                if f is not None and (is_safe_type(self.app, f.type_names)
+                checked = validated_shape(self.app, base.model, e.attr) if f is not None else None
+                if f is not None and (is_safe_type(self.app, f.type_names) or checked == "token"
                                       or pattern_confines(f.constraint("pattern") or f.constraint("regex"))):
                     return None
-                if f is not None and pattern_is_dotted_token(f.constraint("pattern") or f.constraint("regex")):
+                if f is not None and (checked == "dotted"
+                                      or pattern_is_dotted_token(f.constraint("pattern") or f.constraint("regex"))):
                     if kind in TOKEN_HARMLESS:
                         return None
                     return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`", reach="segment", token=True)
