@@ -131,8 +131,11 @@ class Source:
     via: tuple[str, ...] = ()  # project functions the value was passed into
     # what the text can hold, for paths: "any"; "segment" (a ``{name}`` path parameter: no ``/``,
     # but it may be ``..`` alone); "nodots" (``.replace(".", "")``, ``.split(".")[i]``: no ``..``,
-    # but it may start with ``/``)
+    # but it may start with ``/``); "inside" (``{name}`` segments between the code's own components, ending in
+    # one: ``BASE / "a" / name / "index.html"``: each ``..`` climbs one level at most, never above ``BASE``,
+    # and the file is one the code names)
     reach: str = "any"
+    depth: int = 0  # for "inside": how many levels below its first component the path surely stays
     content: bool = False  # an uploaded file's bytes or file object (its ``.filename`` is text)
     token: bool = False  # validated to letters, digits, ``_-.``: harmless in SQL and shell lines
     # the code's own text in front of the request data, for a value built around it and passed into a function
@@ -464,6 +467,16 @@ def _flatten_plus(e: Expr) -> list[str | Expr]:
     return [e]
 
 
+def _flatten_div(e: Expr) -> list[Expr]:
+    """``base / "a" / name / "x"`` as its components (``/`` groups to the left)."""
+    parts: list[Expr] = []
+    while isinstance(e, BinOp) and e.op == "/" and len(parts) < 50:
+        parts.append(e.right)
+        e = e.left
+    parts.append(e)
+    return parts[::-1]
+
+
 def _drops_dots(call: Call) -> bool:
     """``x.replace(".", "")`` or ``x.split(".")[...]``: the result holds no ``.``."""
     func = call.func
@@ -699,6 +712,8 @@ class Flow:
                 return replace(base.value(), origin=f"`{dotted(e) or render(e)}`") if e.attr in REQUEST_ATTRS else None
             if e.attr in HARMLESS_ATTRS or (kind == "path" and e.attr in PATH_SAFE_ATTRS):
                 return None
+            if e.attr == "parent" and base.reach == "inside":
+                return replace(base.value(), depth=base.depth - 1) if base.depth > 0 else replace(base.value(), reach="any")
             if base.content:
                 # ``upload.filename`` is text the client chose; ``upload.file`` is still the bytes
                 if e.attr == "filename":
@@ -726,7 +741,7 @@ class Flow:
             return self._first(line, kind, *(p for p in e.parts if not isinstance(p, str)))
         if isinstance(e, BinOp):
             if kind == "path" and e.op == "/":
-                return self._join([e.left, e.right], line, kind)
+                return self._join(_flatten_div(e), line, kind)
             if kind == "path" and e.op == "+":
                 return self._pieces(_flatten_plus(e), line, kind)
             return self._first(line, kind, e.left, e.right)
@@ -797,18 +812,87 @@ class Flow:
     def _join(self, parts: list[Expr], line: int, kind: str) -> Source | None:
         """``os.path.join(a, b, c)`` / ``a / b`` / ``a.joinpath(b)``: a ``{name}`` segment is harmless
         only as the last component (``..`` then names a directory, which no file call opens); with
-        anything after it (``base / name / "data.json"``) it climbs a level."""
+        anything after it (``base / name / "data.json"``) it climbs a level, unless the components the
+        code puts before it keep the path below the first one and the path ends in the code's own
+        component (``BASE / "stubs" / name / "index.html"``: reach "inside")."""
         found: Source | None = None
+        depth, inside = 0, True  # levels below the first component; whether no ``..`` climbs above it
         for i, p in enumerate(parts):
+            last = i == len(parts) - 1
             s = self._taint(p, line, kind)
             if s is None or s.shape == "request":
+                if i > 0:
+                    step = self._levels(p, line)
+                    depth += step if step is not None else 0
+                    inside = inside and step is not None
                 continue
             s = s.value()
-            if i < len(parts) - 1 and s.reach == "segment":
+            if i == 0 and s.reach == "inside":
+                depth = s.depth
+            elif i > 0 and s.reach == "segment" and not last:
+                depth -= 1
+                inside = inside and depth >= 0
+            else:
+                inside = False
+            if not last and s.reach == "segment":
                 s = replace(s, reach="any")
             if found is None or (found.reach != "any" and s.reach == "any"):
                 found = s
+        if found is not None and inside:
+            return replace(found, reach="inside", depth=depth)
+        if found is not None and found.reach == "inside":
+            return replace(found, reach="any")
         return found
+
+    def _levels(self, e: Expr, line: int) -> int | None:
+        """How many levels a component the code writes descends (``"a/b"``: 2; ``"index" + ext``: 1); None
+        when it may climb or restart (``".."``, ``"/etc"``) or may be anything (a bare setting)."""
+        texts = self._texts(e, line)
+        if not texts:
+            return None
+        counts = []
+        for t in texts:
+            names = [x for x in t.split("/") if x not in ("", ".")]
+            if t.startswith(("/", SERVER_TEXT)) or ".." in names:
+                return None
+            counts.append(len(names))
+        return min(counts)
+
+    def _texts(self, e: Expr | None, line: int, _depth: int = 0) -> set[str] | None:
+        """The strings a value the code builds may be, a server-side part as ``SERVER_TEXT`` (a few at most)."""
+        if e is None or _depth > 6:
+            return None
+        d = _depth + 1
+        if isinstance(e, Const):
+            return {e.value} if isinstance(e.value, str) else None
+        if isinstance(e, Name):
+            defs = [a for a in self.assigns.get(e.id, ()) if a.pos.line < line]
+            if not defs or any(a.augmented or a.value is None for a in defs):
+                return None
+            out: set[str] = set()
+            for a in defs:
+                t = self._texts(a.value, a.pos.line, d)
+                if t is None:
+                    return None
+                out |= t
+            return out if len(out) <= 16 else None
+        if isinstance(e, Cond):
+            body, orelse = self._texts(e.body, line, d), self._texts(e.orelse, line, d)
+            return body | orelse if body is not None and orelse is not None else None
+        if isinstance(e, (FStr, BinOp)) and (isinstance(e, FStr) or e.op == "+"):
+            acc = {""}
+            for p in (e.parts if isinstance(e, FStr) else _flatten_plus(e)):
+                if isinstance(p, str):
+                    acc = {a + p for a in acc}
+                    continue
+                if self._taint(p, line, "") is not None:
+                    return None
+                t = self._texts(p, line, d) or {SERVER_TEXT}
+                acc = {a + b for a in acc for b in t}
+                if len(acc) > 16:
+                    return None
+            return acc
+        return None
 
     def _pieces(self, parts: list[str | Expr], line: int, kind: str) -> Source | None:
         """An f-string or ``+`` chain building a path: text glued to a value changes what it can reach.
@@ -827,6 +911,8 @@ class Flow:
             prev = parts[i - 1] if i > 0 and isinstance(parts[i - 1], str) else ""
             nxt = parts[i + 1] if i + 1 < len(parts) and isinstance(parts[i + 1], str) else ""
             after = "".join(x if isinstance(x, str) else "?" for x in parts[i + 1:])
+            if s.reach == "inside" and (before or prev or ".." in after):
+                s = replace(s, reach="any")  # ``f"{path}/../x"``: text beside it may climb
             if s.reach == "segment":
                 if "/" in after:
                     s = replace(s, reach="any")

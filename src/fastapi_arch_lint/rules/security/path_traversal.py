@@ -107,6 +107,8 @@ def reaches(src: Source, site: CallSite, target: str | None) -> bool:
     """Whether what the value can hold escapes the directory at this sink."""
     if src.content:
         return False  # an upload's bytes or file object is not a path
+    if src.reach == "inside":
+        return False  # ``{name}`` segments between the code's own components: ``..`` never climbs above the base
     if src.reach == "segment":
         func = site.call.func
         return (target or "") in DIR_CALLS or (isinstance(func, Attr) and func.attr in DIR_METHODS)
