@@ -1529,3 +1529,90 @@ def test_fal525_pop_before_the_copy_and_owner_set_by_the_caller(tmp_path: Path, 
     text = (tmp_path / "app/main.py").read_text().splitlines()
     assert sorted(text[f.line - 1].split("#")[-1].strip() for f in found) == [
         "twin: another key popped", "twin: nothing sets the owner"]
+
+
+def test_a_check_the_analysis_cannot_read_lowers_fal520_fal522_fal523(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value a project check rejects some values of first (a field validator or an ``if not ok(x): raise``
+    that hands it to a predicate the analysis cannot follow to a word pattern) is a warning, medium confidence;
+    one it can follow (an anchored word pattern) is no text at all; an unchecked twin stays an error."""
+    files = {
+        "app/__init__.py": "",
+        "app/checks.py": """
+            import re
+
+            from app.rules import RULES
+
+
+            def is_slug(value: str) -> bool:
+                return re.fullmatch(r"^[a-z0-9_]+$", value) is not None
+
+
+            def looks_fine(value: str) -> bool:
+                return RULES.accepts(value)
+        """,
+        "app/rules.py": "RULES = object()\n",
+        "app/main.py": """
+            import httpx
+            from fastapi import FastAPI, HTTPException
+            from pydantic import BaseModel, field_validator
+            from sqlalchemy import text
+            from sqlalchemy.orm import Session
+
+            from app.checks import is_slug, looks_fine
+
+            app = FastAPI()
+            db = Session()
+
+
+            class Item(BaseModel):
+                name: str
+                slug: str
+                free: str
+
+                @field_validator("name")
+                @classmethod
+                def name_ok(cls, v: str) -> str:
+                    if not looks_fine(v):
+                        raise ValueError("bad name")
+                    return v
+
+                @field_validator("slug")
+                @classmethod
+                def slug_ok(cls, v: str) -> str:
+                    if not is_slug(v):
+                        raise ValueError("bad slug")
+                    return v
+
+
+            @app.post("/items")
+            def create(item: Item) -> None:
+                db.execute(text(f"INSERT INTO items VALUES ('{item.name}')"))
+                db.execute(text(f"INSERT INTO items VALUES ('{item.slug}')"))
+                db.execute(text(f"INSERT INTO items VALUES ('{item.free}')"))
+
+
+            @app.get("/files")
+            def read(name: str) -> str:
+                if not looks_fine(name):
+                    raise HTTPException(status_code=400)
+                with open("/srv/files/" + name) as f:
+                    return f.read()
+
+
+            @app.get("/fetch")
+            def fetch(url: str) -> int:
+                if not looks_fine(url):
+                    raise HTTPException(status_code=400)
+                return httpx.get(url).status_code
+        """,
+    }
+    sql = run(tmp_path, monkeypatch, SqlInjection, files)
+    assert [(f.line, f.severity, f.confidence) for f in sql] == [
+        (36, Severity.WARNING, Confidence.MEDIUM), (38, Severity.ERROR, Confidence.HIGH)]
+    assert "`Item.name_ok`" in sql[0].message and "not known here" in sql[0].message
+    paths = run(tmp_path, monkeypatch, PathTraversal, files)
+    assert [(f.severity, f.confidence) for f in paths] == [(Severity.WARNING, Confidence.MEDIUM)]
+    assert "`looks_fine()`" in paths[0].message
+    urls = run(tmp_path, monkeypatch, ServerSideRequestForgery, files)
+    assert [(f.severity, f.confidence) for f in urls] == [(Severity.WARNING, Confidence.MEDIUM)]

@@ -136,6 +136,9 @@ class Source:
     # and the file is one the code names)
     reach: str = "any"
     depth: int = 0  # for "inside": how many levels below its first component the path surely stays
+    # what rejects some values first in a way the analysis cannot read (a field validator, a project
+    # predicate): "the validator `Model.check_name`"; the rules then say so and lower their severity
+    checked: str = ""
     content: bool = False  # an uploaded file's bytes or file object (its ``.filename`` is text)
     token: bool = False  # validated to letters, digits, ``_-.``: harmless in SQL and shell lines
     # the code's own text in front of the request data, for a value built around it and passed into a function
@@ -285,7 +288,8 @@ def validated_shape(app: AppModel, model: str, field_name: str) -> str | None:
     lets through: ``"token"`` when it raises for every value that fails an anchored pattern of letters,
     digits, ``_`` and ``-`` (``if not re.fullmatch(r"^[a-z0-9_]+$", v): raise ValueError``, also through a
     project predicate that returns such a match) or a ``str`` check of letters and digits (``isidentifier``);
-    ``"dotted"`` when the pattern also admits ``.``; None when no check the analysis can read confines it."""
+    ``"dotted"`` when the pattern also admits ``.``; ``"?the validator `M.f`"`` when a validator checks it
+    with a project predicate the analysis cannot read; None otherwise."""
     return memo(app, _validated_shapes).get((model, field_name))
 
 
@@ -303,14 +307,33 @@ def _validated_shapes(app: AppModel) -> dict[tuple[str, str], str]:
             todo.extend(pm.bases)
             for name in pm.validators:
                 fn = app.functions.get(f"{q}.{name}")
-                shape = _validator_shape(app, fn) if fn is not None else None
+                if fn is None:
+                    continue
+                shape = _validator_shape(app, fn)
+                if shape is None and _calls_a_predicate(app, fn):
+                    shape = f"?the validator `{pm.name}.{name}`"
                 if shape is None:
                     continue
-                for field_name in _validated_fields(fn):  # type: ignore[arg-type]
+                for field_name in _validated_fields(fn):
                     for f in m.fields:
-                        if field_name in (f.name, "*") and (m.qualname, f.name) not in out:
-                            out[(m.qualname, f.name)] = shape
+                        key = (m.qualname, f.name)
+                        if field_name not in (f.name, "*"):
+                            continue
+                        had = out.get(key)  # a shape read beats one not read; "token" beats "dotted"
+                        if had is None or (had.startswith("?") and not shape.startswith("?")) or (
+                                had == "dotted" and shape == "token"):
+                            out[key] = shape
     return out
+
+
+def _calls_a_predicate(app: AppModel, fn: Function) -> bool:
+    """A function that raises and hands its value to a project function (or a regex the analysis cannot
+    read): it checks the value in a way the shapes above do not capture."""
+    value = next((p.name for p in fn.fact.params if p.kind == "positional" and p.name not in ("cls", "self")), None)
+    if value is None or not fn.fact.scope.raises:
+        return False
+    return any((t in app.functions or t in REGEX_TESTS) and any(isinstance(a, Name) and a.id == value for a in s.call.args)
+               for s, t in fn.calls if t)
 
 
 def _validated_fields(fn: Function) -> list[str]:
@@ -697,11 +720,40 @@ class Flow:
                 return True
         return False
 
+    def _predicate(self, e: Expr, line: int) -> str | None:
+        """``if not is_valid_slug(x): raise ...`` before ``line``, with a project predicate: ``"token"`` when
+        it returns an anchored match of word characters (then ``x`` is no text), else its name: the value
+        is checked in a way the analysis cannot read."""
+        text = render(e)
+        for g in self.fn.fact.guards:
+            if g.pos.line >= line or len(g.tests) != 1 or not g.body_raises:
+                continue
+            negated, atom = g.tests[0]
+            if not negated or not isinstance(atom, Call) or not any(render(a) == text for a in atom.args):
+                continue
+            target = self.target(atom)
+            if target not in self.app.functions:
+                continue
+            if isinstance(e, Name) and _check_shape(self.app, self.fn, atom, False, e.id) == "token":
+                return "token"
+            return f"`{target.rsplit('.', 1)[-1]}()`"
+        return None
+
     def _taint(self, e: Expr | None, line: int, kind: str) -> Source | None:
         if e is None or isinstance(e, (Const, Opaque)):
             return None
-        if isinstance(e, (Name, Attr)) and self.fn.fact.guards and self._char_checked(e, line):
-            return None
+        if isinstance(e, (Name, Attr)) and self.fn.fact.guards:
+            if self._char_checked(e, line):
+                return None
+            checked = self._predicate(e, line)
+            if checked == "token":
+                return None
+            if checked is not None:
+                found = self._taint_unchecked(e, line, kind)
+                return replace(found, checked=checked) if found is not None and found.shape != "request" else found
+        return self._taint_unchecked(e, line, kind)
+
+    def _taint_unchecked(self, e: Expr, line: int, kind: str) -> Source | None:
         if isinstance(e, Name):
             return self._name(e.id, line, kind)
         if isinstance(e, Attr):
@@ -731,7 +783,8 @@ class Flow:
                     if kind in TOKEN_HARMLESS:
                         return None
                     return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`", reach="segment", token=True)
-                return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`")
+                return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`",
+                               checked=checked[1:] if checked and checked.startswith("?") else base.checked)
             return base.value()
         if isinstance(e, Subscript):
             return self._taint(e.value, line, kind)
