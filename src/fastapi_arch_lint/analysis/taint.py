@@ -16,10 +16,16 @@ A small intra-procedural taint walk over the model, no LibCST:
   ``os.path.basename``/``secure_filename``/``Path(...).name`` for paths), at values whose
   declared type cannot carry text (``int``, ``bool``, ``UUID``, ``datetime``, ``ZoneInfo``, enums,
   ``Literal``, containers of those, anchored ``pattern=`` of word characters, also from
-  ``constr``/``StringConstraints``), and after an allowlist check (``if x not in ALLOWED: raise``);
-- for paths it tracks what the text can reach (``Source.reach``): a ``{name}`` path parameter holds
-  no ``/`` (only ``..`` alone), so it is harmless as the last component of a file call; dots
-  removed (``x.replace(".", "")``) cannot climb; an upload's bytes are no path (``Source.content``).
+  ``constr``/``StringConstraints``, or a field validator that raises unless such a pattern matches),
+  after an allowlist check (``if x not in ALLOWED: raise``) and after a lookup for equality the
+  function gives up without (``row = fetchone("... WHERE k = :k", {"k": x})``, ``if not row: raise``),
+  see ``checks.py``; a project check it cannot read marks the value (``Source.checked``);
+- for paths it tracks what the text can reach (``Source.reach``, ``pathflow.py``): a ``{name}`` path
+  parameter holds no ``/`` (only ``..`` alone), so it is harmless as the last component of a file
+  call, or between the code's own components that keep it below the base and end the path; dots
+  removed (``x.replace(".", "")``) cannot climb; an upload's bytes are no path (``Source.content``);
+- a value passed into a function keeps the code's text in front of it (``Source.lead``: a URL whose
+  caller fixed scheme and host).
 
 Code that serves no requests (migrations, scripts, CLI commands: ``is_offline_module``) is where
 the unknown-origin rules stay quiet.
@@ -34,15 +40,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from fastapi_arch_lint.analysis.calls import is_test_path
+from fastapi_arch_lint.analysis.checks import (
+    CheckedValues, confining_marker, names_in, pattern_confines, pattern_is_dotted_token, str_set, validated_shape,
+)
 from fastapi_arch_lint.analysis.index import find_table, pydantic_model, route_entity, unique_routes
 from fastapi_arch_lint.analysis.memo import memo
+from fastapi_arch_lint.analysis.pathflow import PATH_JOINERS, PathPieces, drops_dots, flatten_div, flatten_plus
 from fastapi_arch_lint.findings import Related
 from fastapi_arch_lint.model.app import AppModel, Function, Route
 from fastapi_arch_lint.model.expr import (
-    Attr, BinOp, BoolOp, Call, Compare, Cond, Const, DictExpr, Expr, FStr, Name, Not, Opaque, Seq, Subscript, dotted, render,
+    Attr, BinOp, BoolOp, Call, Compare, Cond, Const, DictExpr, Expr, FStr, Name, Opaque, Seq, Subscript, dotted, render,
     walk,
 )
-from fastapi_arch_lint.model.facts import AssignFact, CallSite, CompareFact, GuardFact
+from fastapi_arch_lint.model.facts import AssignFact, CallSite
 
 # parameter sources that carry client-controlled data
 REQUEST_SOURCES = {
@@ -99,8 +109,6 @@ HARMLESS_METHODS = frozenset({
     "is_relative_to", "is_absolute",
 })
 HARMLESS_ATTRS = frozenset({"size", "status_code", "is_absolute"})
-# ``str`` checks whose success leaves letters and digits (and ``_``) only
-CHAR_CLASS_CHECKS = frozenset({"isidentifier", "isalnum", "isalpha", "isdigit", "isdecimal", "isnumeric"})
 # external calls that pass their arguments' text through
 PROPAGATORS = frozenset({
     "builtins.str", "builtins.bytes", "builtins.repr", "builtins.format", "builtins.list", "builtins.tuple",
@@ -112,10 +120,6 @@ PROPAGATORS = frozenset({
 })
 DUMP_METHODS = frozenset({"model_dump", "dict"})
 DUMP_FUNCS = frozenset({"builtins.dict", "builtins.vars", "fastapi.encoders.jsonable_encoder"})
-
-
-# stands for a server-side value (a setting, a constant) in ``Source.lead``
-SERVER_TEXT = "\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +188,7 @@ def annotation_is_safe(app: AppModel, ann: Expr | None, _depth: int = 0) -> bool
         head = (dotted(ann.value) or "").rsplit(".", 1)[-1]
         if head == "Literal":
             return True
-        if head == "Annotated" and ann.items and any(_confining_marker(m) for m in ann.items[1:]):
+        if head == "Annotated" and ann.items and any(confining_marker(m) for m in ann.items[1:]):
             return True  # ``Annotated[str, Query(pattern="^[a-z0-9-]+$")]``
         if head in ("Annotated", "Optional") and ann.items:
             return annotation_is_safe(app, ann.items[0], d)
@@ -203,195 +207,6 @@ def _enum_short_names(app: AppModel) -> frozenset[str]:
     """The last names of the project's enum classes (an annotation names a class by its short name)."""
     return frozenset(q.rsplit(".", 1)[-1] for q, bases in app.class_bases.items() if any(b in ENUM_BASES for b in bases))
 
-
-_PATTERN_TOKEN = re.compile(r"\[(?:[A-Za-z0-9_-]|\\[wd])+\]|\\[wd]|[A-Za-z0-9_-]")
-_PATTERN_DOTTED = re.compile(r"\[(?:[A-Za-z0-9_.-]|\\[wd.])+\]|\\[wd.]|[A-Za-z0-9_-]")
-_PATTERN_QUANT = re.compile(r"[+*?]|\{\d+(?:,\d*)?\}")
-
-
-def pattern_is_dotted_token(pattern: object) -> bool:
-    """An anchored pattern that admits letters, digits, ``_``, ``-`` and ``.`` (``^[a-z0-9.]+$``, a
-    version or a file name): no quote, space, shell metacharacter or ``/``, but maybe ``..`` and a host."""
-    return _anchored_body_matches(pattern, _PATTERN_DOTTED)
-
-
-def pattern_confines(pattern: object) -> bool:
-    """An anchored ``pattern=`` that admits only letters, digits, ``_`` and ``-`` (``^[a-z0-9-]{1,40}$``).
-
-    Such a value cannot hold a quote, a shell metacharacter, a dot, a slash or a host separator,
-    so it is no longer request *text* for any sink.
-    """
-    return _anchored_body_matches(pattern, _PATTERN_TOKEN)
-
-
-def _anchored_body_matches(pattern: object, token: re.Pattern[str]) -> bool:
-    if not isinstance(pattern, str):
-        return False
-    body = pattern
-    for head in ("^", "\\A"):
-        if body.startswith(head):
-            body = body[len(head):]
-            break
-    else:
-        return False
-    for tail in ("$", "\\Z", "\\z"):
-        if body.endswith(tail) and not body.endswith("\\" + tail):
-            body = body[: -len(tail)]
-            break
-    else:
-        return False
-    return bool(body) and _sequence_end(body, 0, token) == len(body)
-
-
-def _sequence_end(body: str, i: int, token: re.Pattern[str], _depth: int = 0) -> int:
-    """Where a run of allowed tokens, groups (``(-[a-z]{2})?``, ``(?:a|b)``) and quantifiers starting
-    at ``i`` ends: at the end of ``body``, at a ``)`` or ``|`` closing a group, or at the first thing
-    the pattern must not admit (``-1`` then)."""
-    while i < len(body) and body[i] not in ")|":
-        if body[i] == "(" and _depth < 4:
-            i += 3 if body.startswith("(?:", i) else 1
-            while True:
-                i = _sequence_end(body, i, token, _depth + 1)
-                if i < 0 or i >= len(body):
-                    return -1
-                if body[i] == ")":
-                    i += 1
-                    break
-                i += 1  # ``|``: the next alternative
-        else:
-            m = token.match(body, i)
-            if m is None:
-                return -1
-            i = m.end()
-        q = _PATTERN_QUANT.match(body, i)
-        if q is not None:
-            i = q.end()
-    return i if _depth or i == len(body) else -1
-
-
-def _confining_marker(e: Expr | None) -> bool:
-    """``Query(pattern="^[a-z0-9-]+$")`` / ``Field(regex=...)`` with a confining pattern."""
-    if not isinstance(e, Call):
-        return False
-    for key in ("pattern", "regex"):
-        v = e.kwarg(key)
-        if isinstance(v, Const) and pattern_confines(v.value):
-            return True
-    return False
-
-
-REGEX_TESTS = frozenset({"re.match", "re.fullmatch", "re.search"})
-
-
-def validated_shape(app: AppModel, model: str, field_name: str) -> str | None:
-    """What a field validator of ``model`` (``@validator("f")``, ``@field_validator("f")``, its bases' too)
-    lets through: ``"token"`` when it raises for every value that fails an anchored pattern of letters,
-    digits, ``_`` and ``-`` (``if not re.fullmatch(r"^[a-z0-9_]+$", v): raise ValueError``, also through a
-    project predicate that returns such a match) or a ``str`` check of letters and digits (``isidentifier``);
-    ``"dotted"`` when the pattern also admits ``.``; ``"?the validator `M.f`"`` when a validator checks it
-    with a project predicate the analysis cannot read; None otherwise."""
-    return memo(app, _validated_shapes).get((model, field_name))
-
-
-def _validated_shapes(app: AppModel) -> dict[tuple[str, str], str]:
-    out: dict[tuple[str, str], str] = {}
-    for m in app.models:
-        seen: set[str] = set()
-        todo = [m.qualname]
-        while todo:
-            q = todo.pop()
-            pm = pydantic_model(app, q)
-            if pm is None or q in seen:
-                continue
-            seen.add(q)
-            todo.extend(pm.bases)
-            for name in pm.validators:
-                fn = app.functions.get(f"{q}.{name}")
-                if fn is None:
-                    continue
-                shape = _validator_shape(app, fn)
-                if shape is None and _calls_a_predicate(app, fn):
-                    shape = f"?the validator `{pm.name}.{name}`"
-                if shape is None:
-                    continue
-                for field_name in _validated_fields(fn):
-                    for f in m.fields:
-                        key = (m.qualname, f.name)
-                        if field_name not in (f.name, "*"):
-                            continue
-                        had = out.get(key)  # a shape read beats one not read; "token" beats "dotted"
-                        if had is None or (had.startswith("?") and not shape.startswith("?")) or (
-                                had == "dotted" and shape == "token"):
-                            out[key] = shape
-    return out
-
-
-def _calls_a_predicate(app: AppModel, fn: Function) -> bool:
-    """A function that raises and hands its value to a project function (or a regex the analysis cannot
-    read): it checks the value in a way the shapes above do not capture."""
-    value = next((p.name for p in fn.fact.params if p.kind == "positional" and p.name not in ("cls", "self")), None)
-    if value is None or not fn.fact.scope.raises:
-        return False
-    return any((t in app.functions or t in REGEX_TESTS) and any(isinstance(a, Name) and a.id == value for a in s.call.args)
-               for s, t in fn.calls if t)
-
-
-def _validated_fields(fn: Function) -> list[str]:
-    return [a.value for d in fn.fact.decorators if isinstance(d.expr, Call)
-            and (dotted(d.expr.func) or "").rsplit(".", 1)[-1] in ("validator", "field_validator")
-            for a in d.expr.args if isinstance(a, Const) and isinstance(a.value, str)]
-
-
-def _validator_shape(app: AppModel, fn: Function) -> str | None:
-    """The narrowest shape a validator's top-level ``if ...: raise`` checks enforce on its value parameter."""
-    value = next((p.name for p in fn.fact.params if p.kind == "positional" and p.name not in ("cls", "self")), None)
-    if value is None:
-        return None
-    best: str | None = None
-    for r in fn.fact.scope.raises:
-        if len(r.conds) != 1:
-            continue
-        negated, test = r.conds[0]
-        fails = not negated  # the raise runs when ``test`` is ``fails``
-        while isinstance(test, Not):
-            test, fails = test.operand, not fails
-        shape = _check_shape(app, fn, test, fails, value)
-        if shape == "token" or (shape == "dotted" and best is None):
-            best = shape
-    return best
-
-
-def _check_shape(app: AppModel, fn: Function, test: Expr, fails: bool, value: str, _depth: int = 0) -> str | None:
-    """The shape of ``value`` when the check ``test`` is not ``fails`` (the branch that does not raise)."""
-    if isinstance(test, Compare) and isinstance(test.right, Const) and test.right.value is None \
-            and test.op in ("is", "is not", "==", "!="):
-        return _check_shape(app, fn, test.left, fails != (test.op in ("is", "==")), value, _depth)  # ``m is None`` is ``not m``
-    if fails or not isinstance(test, Call) or _depth > 2:
-        return None
-    func = test.func
-    if isinstance(func, Attr) and func.attr in CHAR_CLASS_CHECKS and not test.args \
-            and isinstance(func.value, Name) and func.value.id == value:
-        return "token"
-    site = next((t for s, t in fn.calls if s.call.line == test.line and s.call.col == test.col), None)
-    if site in REGEX_TESTS:
-        if len(test.args) != 2 or test.kwargs or not isinstance(test.args[1], Name) or test.args[1].id != value \
-                or not isinstance(test.args[0], Const):
-            return None
-        pattern = test.args[0].value
-        return "token" if pattern_confines(pattern) else "dotted" if pattern_is_dotted_token(pattern) else None
-    callee = app.functions.get(site) if site else None
-    if callee is None or len(callee.fact.scope.returns) != 1:
-        return None
-    # ``if not is_slug(v): raise``: the predicate's one ``return`` is the check, on its own parameter
-    params = [p.name for p in callee.fact.params if p.kind == "positional"]
-    at = next((i for i, a in enumerate(test.args) if isinstance(a, Name) and a.id == value), None)
-    ret = callee.fact.scope.returns[0]
-    if at is None or at >= len(params) or ret.value is None or ret.conds:
-        return None
-    inner, holds = ret.value, True
-    if isinstance(inner, Call) and dotted(inner.func) == "bool" and len(inner.args) == 1:
-        inner = inner.args[0]
-    return _check_shape(app, callee, inner, not holds, params[at], _depth + 1)
 
 
 def model_of(app: AppModel, type_names: Iterable[str]) -> str | None:
@@ -474,78 +289,9 @@ def _alembic_modules(app: AppModel) -> frozenset[str]:
     return frozenset(out)
 
 
-# functions joining path components (their last argument ends the path)
-PATH_JOINERS = frozenset({"os.path.join", "posixpath.join", "pathlib.Path", "pathlib.PurePath",
-                          "pathlib.PurePosixPath"})
-
-
-def _flatten_plus(e: Expr) -> list[str | Expr]:
-    """``a + "/" + b`` as its pieces, literals as text."""
-    if isinstance(e, BinOp) and e.op == "+":
-        return _flatten_plus(e.left) + _flatten_plus(e.right)
-    if isinstance(e, Const) and isinstance(e.value, str):
-        return [e.value]
-    if isinstance(e, FStr):
-        return list(e.parts)
-    return [e]
-
-
-def _flatten_div(e: Expr) -> list[Expr]:
-    """``base / "a" / name / "x"`` as its components (``/`` groups to the left)."""
-    parts: list[Expr] = []
-    while isinstance(e, BinOp) and e.op == "/" and len(parts) < 50:
-        parts.append(e.right)
-        e = e.left
-    parts.append(e)
-    return parts[::-1]
-
-
-def _drops_dots(call: Call) -> bool:
-    """``x.replace(".", "")`` or ``x.split(".")[...]``: the result holds no ``.``."""
-    func = call.func
-    if not isinstance(func, Attr) or not call.args or not isinstance(call.args[0], Const):
-        return False
-    if func.attr == "replace" and len(call.args) >= 2 and isinstance(call.args[1], Const):
-        return call.args[0].value == "." and call.args[1].value == ""
-    return func.attr in ("split", "rsplit") and call.args[0].value == "."
-
-
-def _names_in(expr: Expr | None) -> set[str]:
-    return {e.id for e in walk(expr) if isinstance(e, Name)}
-
-
-def str_set(expr: Expr | None) -> frozenset[str] | None:
-    """``{"a", "b"}`` / ``["a"]`` / ``{"a": True}`` as a set of names, else None."""
-    if isinstance(expr, Seq):
-        vals = [i.value for i in expr.items if isinstance(i, Const) and isinstance(i.value, str)]
-        return frozenset(vals) if len(vals) == len(expr.items) else None
-    if isinstance(expr, DictExpr):
-        vals = [k.value for k in expr.keys if isinstance(k, Const) and isinstance(k.value, str)]
-        return frozenset(vals) if len(vals) == len(expr.keys) else None
-    return None
-
-
-# query methods that return the row(s) found, or None / nothing when there is none
-ROW_METHODS = frozenset({"fetchone", "fetch_one", "fetchrow", "fetchall", "fetch_all", "fetch", "first",
-                         "one_or_none", "scalar_one_or_none"})
-
-
-def _absent(name: str, negated: bool, test: Expr) -> bool:
-    """Whether a branch under ``test`` (``negated`` in an ``else``) runs when ``name`` is empty or None:
-    ``if not row:``, ``if row is None:``, ``if row: ... else:``."""
-    holds = not negated
-    while isinstance(test, Not):
-        test, holds = test.operand, not holds
-    if isinstance(test, Name) and test.id == name:
-        return not holds
-    if isinstance(test, Compare) and isinstance(test.left, Name) and test.left.id == name \
-            and isinstance(test.right, Const) and test.right.value is None:
-        return holds if test.op in ("is", "==") else (not holds if test.op in ("is not", "!=") else False)
-    return False
-
-
-class Flow:
-    """Taint of expressions inside one function, given its tainted parameters."""
+class Flow(CheckedValues, PathPieces):
+    """Taint of expressions inside one function, given its tainted parameters (the checks that clear a value
+    are in ``checks.CheckedValues``, what a path can reach in ``pathflow.PathPieces``)."""
 
     def __init__(self, app: AppModel, fn: Function, env: Mapping[str, Source]) -> None:
         self.app = app
@@ -600,7 +346,7 @@ class Flow:
             t = self._taint(a.value, a.pos.line, kind) if a.value is not None else None
             if a.augmented:
                 src = src or t
-            elif name in _names_in(a.value):
+            elif name in names_in(a.value):
                 src = t  # ``x = x.strip()`` / ``x = int(x)``: the new value replaces the old
             elif t is not None:
                 src = t  # branches are flattened: a clean reassignment does not wash out earlier taint
@@ -613,131 +359,6 @@ class Flow:
         self._busy.discard(key)
         self._memo[key] = src
         return src
-
-    def _allowlisted(self, name: str, since: int, line: int) -> bool:
-        """``if name not in ALLOWED: raise ...`` (or ``name = "default"``) between ``since`` and ``line``:
-        after it the value is one of the code's own constants."""
-        for g in self.fn.fact.guards:
-            if not since <= g.pos.line < line:
-                continue
-            for negated, atom in g.tests:
-                if not isinstance(atom, CompareFact) or not isinstance(atom.left, Name) or atom.left.id != name:
-                    continue
-                if atom.op not in ("in", "not in"):
-                    continue
-                if (atom.op, negated) in (("in", False), ("not in", True)):
-                    if g.orelse_raises and len(g.tests) == 1:
-                        return True  # ``if x in ALLOWED: ... else: raise``
-                    if self._in_body(g, line) and self._conjoined(g) and isinstance(atom.right, Name) \
-                            and self._taint(atom.right, g.pos.line, "") is None:
-                        return True  # ``if x and x in ALLOWED_FILES: serve(x)``: inside the branch
-                    continue
-                if self._taint(atom.right, g.pos.line, "") is not None or isinstance(atom.right, (Const, FStr)):
-                    continue  # ``x not in request.query_params`` / ``"/" not in x`` is no allowlist
-                if g.body_raises and negated == (atom.op == "in"):
-                    return True
-                if any(a.value is not None and isinstance(a.value, Const) and g.pos.end_line < a.pos.line <= g.pos.end_line + 1
-                       for a in self.assigns.get(name, ())):
-                    return True  # ``if ext not in ALLOWED: ext = "jpg"``
-        return False
-
-    def _found_by(self, name: str, since: int, line: int) -> bool:
-        """``row = db.fetchone("SELECT ... WHERE key = :k", {"k": name})`` or ``item = next((i for i in items if
-        i.key == name), None)``, then ``if not row: raise`` (or ``return``), between ``since`` and ``line``: past
-        the check the value equals a key the server holds, it is no longer text the client chose freely."""
-        for a in self.fn.fact.scope.assigns:
-            if not (since <= a.pos.line < line) or not a.target or "." in a.target or not isinstance(a.value, Call):
-                continue
-            if not (self._bound_lookup(a.value, name, a.pos.line) or self._equality_in(a, name)):
-                continue
-            if any(a.pos.line < r.pos.line < line and len(r.conds) == 1 and _absent(a.target, *r.conds[0])
-                   for r in (*self.fn.fact.scope.raises, *self.fn.fact.scope.returns)):
-                return True
-        return False
-
-    def _bound_lookup(self, call: Call, name: str, line: int) -> bool:
-        """A query for rows (``fetchone``, ``.first()``...) whose constant SQL text compares a column with
-        ``=`` to a placeholder that ``name`` is bound to."""
-        func = call.func
-        if not isinstance(func, Attr) or func.attr not in ROW_METHODS:
-            return False
-        if isinstance(func.value, Call) and isinstance(func.value.func, Attr) and not call.args:
-            call = func.value  # ``db.execute(text(...), {...}).first()``
-        if not call.args:
-            return False
-        sql_arg = call.args[0]
-        if isinstance(sql_arg, Call) and sql_arg.args and (dotted(sql_arg.func) or "").rsplit(".", 1)[-1] == "text":
-            sql_arg = sql_arg.args[0]
-        if not self.is_constant(sql_arg, line):
-            return False
-        sql = " ".join(self.string_parts(sql_arg, line))
-        for bound in (*call.args[1:], *(v for _, v in call.kwargs)):
-            if isinstance(bound, DictExpr):
-                for k, v in zip(bound.keys, bound.values):
-                    if isinstance(v, Name) and v.id == name and isinstance(k, Const) and isinstance(k.value, str) \
-                            and re.search(r"=\s*(:" + re.escape(k.value) + r"\b|%\(" + re.escape(k.value) + r"\)s)", sql):
-                        return True
-            elif isinstance(bound, Seq) and any(isinstance(i, Name) and i.id == name for i in bound.items):
-                marks = re.findall(r"(=\s*)?(\?|%s|\$\d+)", sql)
-                if marks and all(eq for eq, _ in marks):
-                    return True  # every positional placeholder is compared with ``=``
-        return False
-
-    def _equality_in(self, a: AssignFact, name: str) -> bool:
-        """``next((r for r in rows if r.key == name), None)``, ``.filter(Model.key == name).first()``: the
-        value is compared with ``==`` to something the code holds, inside the assigned call."""
-        for c in self.fn.fact.compares:
-            if c.op != "==" or not a.pos.line <= c.pos.line <= a.pos.end_line:
-                continue
-            for this, other in ((c.left, c.right), (c.right, c.left)):
-                if isinstance(this, Name) and this.id == name and not isinstance(other, Const) \
-                        and name not in _names_in(other) and self._taint(other, a.pos.line, "") is None:
-                    return True
-        return False
-
-    def _in_body(self, g: GuardFact, line: int) -> bool:
-        """``line`` holds a call of ``g``'s ``if`` branch (not of its ``else``)."""
-        calls = self.fn.calls
-        return any(calls[i][0].pos.line == line for i in g.body_calls if i < len(calls)) and not any(
-            calls[i][0].pos.line == line for i in g.orelse_calls if i < len(calls))
-
-    @staticmethod
-    def _conjoined(g: GuardFact) -> bool:
-        """The ``if``'s test is its operands joined by ``and`` (each must hold in the branch)."""
-        return len(g.tests) == 1 or (isinstance(g.test, BoolOp) and g.test.op == "and"
-                                     and len(g.test.values) == len(g.tests))
-
-    def _char_checked(self, e: Expr, line: int) -> bool:
-        """``if not x.isidentifier(): raise ...`` (``isalnum``, ``isdigit``...) before ``line``: after it the
-        value holds letters, digits and ``_`` only: no ``/``, ``.``, quote or space."""
-        text = render(e)
-        for g in self.fn.fact.guards:
-            if g.pos.line >= line or len(g.tests) != 1 or not g.body_raises:
-                continue
-            negated, atom = g.tests[0]
-            if negated and isinstance(atom, Call) and isinstance(atom.func, Attr) \
-                    and atom.func.attr in CHAR_CLASS_CHECKS and not atom.args and render(atom.func.value) == text:
-                return True
-        return False
-
-    def _predicate(self, e: Expr, line: int) -> str | None:
-        """``if not is_valid_slug(x): raise ...`` before ``line``, with a project predicate: ``"token"`` when
-        it returns an anchored match of word characters (then ``x`` is no text), else its name: the value
-        is checked in a way the analysis cannot read."""
-        text = render(e)
-        for g in self.fn.fact.guards:
-            if g.pos.line >= line or len(g.tests) != 1 or not g.body_raises:
-                continue
-            negated, atom = g.tests[0]
-            if not negated or not isinstance(atom, Call) or not any(render(a) == text for a in atom.args):
-                continue
-            target = self.target(atom)
-            if target not in self.app.functions:
-                continue
-            if isinstance(e, Name) and _check_shape(self.app, self.fn, atom, False, e.id) == "token":
-                return "token"
-            return f"`{target.rsplit('.', 1)[-1]}()`"
-        return None
 
     def _taint(self, e: Expr | None, line: int, kind: str) -> Source | None:
         if e is None or isinstance(e, (Const, Opaque)):
@@ -794,9 +415,9 @@ class Flow:
             return self._first(line, kind, *(p for p in e.parts if not isinstance(p, str)))
         if isinstance(e, BinOp):
             if kind == "path" and e.op == "/":
-                return self._join(_flatten_div(e), line, kind)
+                return self._join(flatten_div(e), line, kind)
             if kind == "path" and e.op == "+":
-                return self._pieces(_flatten_plus(e), line, kind)
+                return self._pieces(flatten_plus(e), line, kind)
             return self._first(line, kind, e.left, e.right)
         if isinstance(e, Seq):
             return self._first(line, kind, *e.items)
@@ -805,7 +426,7 @@ class Flow:
             return self._first(line, kind, *(e.values if e.op == "or" else e.values[-1:]))
         if isinstance(e, Cond):
             # ``url if is_local(url) else "/"``: a test that calls or compares the value checks it
-            checked = _names_in(e.body) & {x.id for c in walk(e.test) if isinstance(c, (Call, Compare))
+            checked = names_in(e.body) & {x.id for c in walk(e.test) if isinstance(c, (Call, Compare))
                                            for x in walk(c) if isinstance(x, Name)}
             return self._first(line, kind, *((e.orelse,) if checked else (e.body, e.orelse)))
         if isinstance(e, DictExpr):
@@ -845,7 +466,7 @@ class Flow:
                     return self._dump(recv, e)
                 if kind == "path" and func.attr in ("joinpath", "__truediv__") and e.args:
                     return self._join([func.value, *e.args], line, kind)
-                if recv.reach == "any" and _drops_dots(e):
+                if recv.reach == "any" and drops_dots(e):
                     return replace(recv.value(), reach="nodots")  # ``ext.replace(".", "")``: no ``..`` left
                 return recv.value()
             if kind == "path" and func.attr in ("joinpath", "__truediv__"):
@@ -860,122 +481,6 @@ class Flow:
         if target in PROPAGATORS:
             return self._first(line, kind, *e.args, *(v for _, v in e.kwargs))
         return None
-
-    # -- what a path can reach ---------------------------------------------------
-    def _join(self, parts: list[Expr], line: int, kind: str) -> Source | None:
-        """``os.path.join(a, b, c)`` / ``a / b`` / ``a.joinpath(b)``: a ``{name}`` segment is harmless
-        only as the last component (``..`` then names a directory, which no file call opens); with
-        anything after it (``base / name / "data.json"``) it climbs a level, unless the components the
-        code puts before it keep the path below the first one and the path ends in the code's own
-        component (``BASE / "stubs" / name / "index.html"``: reach "inside")."""
-        found: Source | None = None
-        depth, inside = 0, True  # levels below the first component; whether no ``..`` climbs above it
-        for i, p in enumerate(parts):
-            last = i == len(parts) - 1
-            s = self._taint(p, line, kind)
-            if s is None or s.shape == "request":
-                if i > 0:
-                    step = self._levels(p, line)
-                    depth += step if step is not None else 0
-                    inside = inside and step is not None
-                continue
-            s = s.value()
-            if i == 0 and s.reach == "inside":
-                depth = s.depth
-            elif i > 0 and s.reach == "segment" and not last:
-                depth -= 1
-                inside = inside and depth >= 0
-            else:
-                inside = False
-            if not last and s.reach == "segment":
-                s = replace(s, reach="any")
-            if found is None or (found.reach != "any" and s.reach == "any"):
-                found = s
-        if found is not None and inside:
-            return replace(found, reach="inside", depth=depth)
-        if found is not None and found.reach == "inside":
-            return replace(found, reach="any")
-        return found
-
-    def _levels(self, e: Expr, line: int) -> int | None:
-        """How many levels a component the code writes descends (``"a/b"``: 2; ``"index" + ext``: 1); None
-        when it may climb or restart (``".."``, ``"/etc"``) or may be anything (a bare setting)."""
-        texts = self._texts(e, line)
-        if not texts:
-            return None
-        counts = []
-        for t in texts:
-            names = [x for x in t.split("/") if x not in ("", ".")]
-            if t.startswith(("/", SERVER_TEXT)) or ".." in names:
-                return None
-            counts.append(len(names))
-        return min(counts)
-
-    def _texts(self, e: Expr | None, line: int, _depth: int = 0) -> set[str] | None:
-        """The strings a value the code builds may be, a server-side part as ``SERVER_TEXT`` (a few at most)."""
-        if e is None or _depth > 6:
-            return None
-        d = _depth + 1
-        if isinstance(e, Const):
-            return {e.value} if isinstance(e.value, str) else None
-        if isinstance(e, Name):
-            defs = [a for a in self.assigns.get(e.id, ()) if a.pos.line < line]
-            if not defs or any(a.augmented or a.value is None for a in defs):
-                return None
-            out: set[str] = set()
-            for a in defs:
-                t = self._texts(a.value, a.pos.line, d)
-                if t is None:
-                    return None
-                out |= t
-            return out if len(out) <= 16 else None
-        if isinstance(e, Cond):
-            body, orelse = self._texts(e.body, line, d), self._texts(e.orelse, line, d)
-            return body | orelse if body is not None and orelse is not None else None
-        if isinstance(e, (FStr, BinOp)) and (isinstance(e, FStr) or e.op == "+"):
-            acc = {""}
-            for p in (e.parts if isinstance(e, FStr) else _flatten_plus(e)):
-                if isinstance(p, str):
-                    acc = {a + p for a in acc}
-                    continue
-                if self._taint(p, line, "") is not None:
-                    return None
-                t = self._texts(p, line, d) or {SERVER_TEXT}
-                acc = {a + b for a in acc for b in t}
-                if len(acc) > 16:
-                    return None
-            return acc
-        return None
-
-    def _pieces(self, parts: list[str | Expr], line: int, kind: str) -> Source | None:
-        """An f-string or ``+`` chain building a path: text glued to a value changes what it can reach.
-
-        A segment with a literal beside it that is not ``/`` (``f"{name}.json"``) is no longer ``..``;
-        a segment followed by ``/`` climbs; a dot-free value after a literal cannot be absolute."""
-        found: Source | None = None
-        for i, p in enumerate(parts):
-            if isinstance(p, str):
-                continue
-            s = self._taint(p, line, kind)
-            if s is None or s.shape == "request":
-                continue
-            s = s.value()
-            before = "".join(x for x in parts[:i] if isinstance(x, str)) if all(isinstance(x, str) for x in parts[:i]) else "?"
-            prev = parts[i - 1] if i > 0 and isinstance(parts[i - 1], str) else ""
-            nxt = parts[i + 1] if i + 1 < len(parts) and isinstance(parts[i + 1], str) else ""
-            after = "".join(x if isinstance(x, str) else "?" for x in parts[i + 1:])
-            if s.reach == "inside" and (before or prev or ".." in after):
-                s = replace(s, reach="any")  # ``f"{path}/../x"``: text beside it may climb
-            if s.reach == "segment":
-                if "/" in after:
-                    s = replace(s, reach="any")
-                elif (prev and not prev.endswith("/")) or (nxt and not nxt.startswith("/")):
-                    continue  # ``f"{name}.json"``: never ``..`` alone
-            elif s.reach == "nodots" and (before or prev):
-                continue  # ``f"original.{ext}"`` with the dots removed: neither ``..`` nor absolute
-            if found is None or (found.reach != "any" and s.reach == "any"):
-                found = s
-        return found
 
     def _dump(self, src: Source, call: Call) -> Source:
         exc = self._names_set(call.kwarg("exclude"), call.line)
@@ -1022,7 +527,7 @@ class Flow:
             if e.id in self.params or e.id in self.env:
                 pf = self.fn.fact.param(e.id)
                 if e.id not in self.env and pf is not None and (
-                        annotation_is_safe(self.app, pf.annotation) or _confining_marker(pf.default)):
+                        annotation_is_safe(self.app, pf.annotation) or confining_marker(pf.default)):
                     return True  # ``lines: int`` cannot carry text
                 if not any(a.pos.line < line for a in self.assigns.get(e.id, ())):
                     return False
@@ -1164,44 +669,6 @@ class Flow:
                 continue
             out[name] = replace(s, via=s.via + (short,), lead=self.lead(arg, site.pos.line))
         return out
-
-    def lead(self, e: Expr | None, line: int, _depth: int = 0) -> str | None:
-        """The text the code puts in front of the request data in ``e`` (``SERVER_TEXT`` for a server-side
-        value), through local assignments and the leads of the parameters; None when request data may
-        come first."""
-        if e is None or _depth > 8:
-            return None
-        d = _depth + 1
-        if isinstance(e, Name):
-            defs = [a for a in self.assigns.get(e.id, ()) if a.pos.line < line]
-            if not defs:
-                src = self.env.get(e.id)
-                return src.lead if src is not None else None
-            leads = [self.lead(a.value, a.pos.line, d) if a.value is not None and not a.augmented else None for a in defs]
-            if any(x is None for x in leads):
-                return None
-            common = leads[0] or ""
-            for x in leads[1:]:
-                while x is not None and not x.startswith(common):
-                    common = common[:-1]
-            return common or None
-        if isinstance(e, FStr):
-            pieces: list[str | Expr] = list(e.parts)
-        elif isinstance(e, BinOp) and e.op == "+":
-            pieces = _flatten_plus(e)
-        else:
-            return None
-        text = ""
-        for p in pieces:
-            if isinstance(p, str):
-                text += p
-            elif self._taint(p, line, "") is None:
-                text += SERVER_TEXT
-            elif not text:
-                return self.lead(p, line, d)
-            else:
-                return text
-        return text or None
 
 
 @dataclass(slots=True)

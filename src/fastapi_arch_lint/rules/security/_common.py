@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from fastapi_arch_lint.analysis.calls import CodeCall
-from fastapi_arch_lint.analysis.taint import SERVER_TEXT, Context, Flow, Source, call_arg, contexts
+from fastapi_arch_lint.analysis.pathflow import SERVER_TEXT
+from fastapi_arch_lint.analysis.taint import Context, Flow, Source, call_arg, contexts
 from fastapi_arch_lint.analysis.values import call_value, dict_value
 from fastapi_arch_lint.analysis.names import words
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
