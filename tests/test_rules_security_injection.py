@@ -1616,3 +1616,49 @@ def test_a_check_the_analysis_cannot_read_lowers_fal520_fal522_fal523(tmp_path: 
     assert "`looks_fine()`" in paths[0].message
     urls = run(tmp_path, monkeypatch, ServerSideRequestForgery, files)
     assert [(f.severity, f.confidence) for f in urls] == [(Severity.WARNING, Confidence.MEDIUM)]
+
+
+def test_a_word_pattern_checked_in_the_handler_clears_the_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``if not re.fullmatch(r"^[a-z0-9_]+$", name): raise`` leaves no text; a pattern that admits more (``/``)
+    is a check the rule does not take as confining (a warning); ``if not file_exists(name)`` judges where the
+    value points, not what it holds (still an error)."""
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import re
+
+            from fastapi import FastAPI, HTTPException
+
+            app = FastAPI()
+
+
+            def file_exists(name: str) -> bool:
+                return bool(name)
+
+
+            @app.get("/a")
+            def a(name: str) -> str:
+                if not re.fullmatch(r"^[a-z0-9_]+$", name):
+                    raise HTTPException(status_code=400)
+                with open("/srv/files/" + name) as f:
+                    return f.read()
+
+
+            @app.get("/b")
+            def b(name: str) -> str:
+                if not re.fullmatch(r"^[a-z0-9_/]+$", name):
+                    raise HTTPException(status_code=400)
+                with open("/srv/files/" + name) as f:
+                    return f.read()
+
+
+            @app.get("/c")
+            def c(name: str) -> str:
+                if not file_exists(name):
+                    raise HTTPException(status_code=404)
+                with open("/srv/files/" + name) as f:
+                    return f.read()
+        """,
+    }
+    found = run(tmp_path, monkeypatch, PathTraversal, files)
+    assert [(f.line, f.severity) for f in found] == [(25, Severity.WARNING), (33, Severity.ERROR)]

@@ -147,13 +147,23 @@ def _validated_shapes(app: AppModel) -> dict[tuple[str, str], str]:
 
 
 def _calls_a_predicate(app: AppModel, fn: Function) -> bool:
-    """A function that raises and hands its value to a project function (or a regex the analysis cannot
-    read): it checks the value in a way the shapes above do not capture."""
+    """A validator that raises under a test handing its value to a project function or a regex (``if not
+    acceptable(v): raise ValueError``): it checks the value in a way the shapes above do not capture."""
     value = next((p.name for p in fn.fact.params if p.kind == "positional" and p.name not in ("cls", "self")), None)
-    if value is None or not fn.fact.scope.raises:
+    if value is None:
         return False
-    return any((t in app.functions or t in REGEX_TESTS) and any(isinstance(a, Name) and a.id == value for a in s.call.args)
-               for s, t in fn.calls if t)
+    targets = {(s.call.line, s.call.col): t for s, t in fn.calls if t}
+    return any(isinstance(c, Call) and any(isinstance(a, Name) and a.id == value for a in c.args)
+               and is_predicate(app, targets.get((c.line, c.col)))
+               for r in fn.fact.scope.raises for _, test in r.conds for c in walk(test))
+
+
+def is_predicate(app: AppModel, target: str | None) -> bool:
+    """A project function (or a regex test) that may judge a value; one that asks whether a file or row
+    exists (``exists``, ``path_exists``) judges where it points, not what it holds."""
+    if not target or "exist" in target.rsplit(".", 1)[-1].lower():
+        return False
+    return target in app.functions or target in REGEX_TESTS
 
 
 def _validated_fields(fn: Function) -> list[str]:
@@ -370,7 +380,7 @@ class CheckedValues:
             if not negated or not isinstance(atom, Call) or not any(render(a) == text for a in atom.args):
                 continue
             target = self.target(atom)
-            if target not in self.app.functions:
+            if not is_predicate(self.app, target):
                 continue
             if isinstance(e, Name) and _check_shape(self.app, self.fn, atom, False, e.id) == "token":
                 return "token"
