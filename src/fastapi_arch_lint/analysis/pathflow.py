@@ -61,7 +61,7 @@ class PathPieces:
         only as the last component (``..`` then names a directory, which no file call opens); with
         anything after it (``base / name / "data.json"``) it climbs a level, unless the components the
         code puts before it keep the path below the first one and the path ends in the code's own
-        component (``BASE / "stubs" / name / "index.html"``: reach "inside")."""
+        component (``BASE / "pages" / name / "index.html"``: reach "inside")."""
         found: Source | None = None
         depth, inside = 0, True  # levels below the first component; whether no ``..`` climbs above it
         for i, p in enumerate(parts):
