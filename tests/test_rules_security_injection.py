@@ -1544,3 +1544,136 @@ def test_mass_assignment_of_a_grant_table_follows_the_permission_check(tmp_path:
     assert (found[80].severity, found[80].confidence) == (Severity.WARNING, Confidence.MEDIUM)
     assert "no role or permission check" in found[80].message
     assert found[90].severity is Severity.ERROR
+
+
+def test_a_check_the_analysis_cannot_read_lowers_fal520_fal522_fal523(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value a project check rejects some values of first (a field validator or an ``if not ok(x): raise``
+    that hands it to a predicate the analysis cannot follow to a word pattern) is a warning, medium confidence;
+    one it can follow (an anchored word pattern) is no text at all; an unchecked twin stays an error."""
+    files = {
+        "app/__init__.py": "",
+        "app/checks.py": """
+            import re
+
+            from app.rules import RULES
+
+
+            def is_slug(value: str) -> bool:
+                return re.fullmatch(r"^[a-z0-9_]+$", value) is not None
+
+
+            def looks_fine(value: str) -> bool:
+                return RULES.accepts(value)
+        """,
+        "app/rules.py": "RULES = object()\n",
+        "app/main.py": """
+            import httpx
+            from fastapi import FastAPI, HTTPException
+            from pydantic import BaseModel, field_validator
+            from sqlalchemy import text
+            from sqlalchemy.orm import Session
+
+            from app.checks import is_slug, looks_fine
+
+            app = FastAPI()
+            db = Session()
+
+
+            class Item(BaseModel):
+                name: str
+                slug: str
+                free: str
+
+                @field_validator("name")
+                @classmethod
+                def name_ok(cls, v: str) -> str:
+                    if not looks_fine(v):
+                        raise ValueError("bad name")
+                    return v
+
+                @field_validator("slug")
+                @classmethod
+                def slug_ok(cls, v: str) -> str:
+                    if not is_slug(v):
+                        raise ValueError("bad slug")
+                    return v
+
+
+            @app.post("/items")
+            def create(item: Item) -> None:
+                db.execute(text(f"INSERT INTO items VALUES ('{item.name}')"))
+                db.execute(text(f"INSERT INTO items VALUES ('{item.slug}')"))
+                db.execute(text(f"INSERT INTO items VALUES ('{item.free}')"))
+
+
+            @app.get("/files")
+            def read(name: str) -> str:
+                if not looks_fine(name):
+                    raise HTTPException(status_code=400)
+                with open("/srv/files/" + name) as f:
+                    return f.read()
+
+
+            @app.get("/fetch")
+            def fetch(url: str) -> int:
+                if not looks_fine(url):
+                    raise HTTPException(status_code=400)
+                return httpx.get(url).status_code
+        """,
+    }
+    sql = run(tmp_path, monkeypatch, SqlInjection, files)
+    assert [(f.line, f.severity, f.confidence) for f in sql] == [
+        (36, Severity.WARNING, Confidence.MEDIUM), (38, Severity.ERROR, Confidence.HIGH)]
+    assert "`Item.name_ok`" in sql[0].message and "not known here" in sql[0].message
+    paths = run(tmp_path, monkeypatch, PathTraversal, files)
+    assert [(f.severity, f.confidence) for f in paths] == [(Severity.WARNING, Confidence.MEDIUM)]
+    assert "`looks_fine()`" in paths[0].message
+    urls = run(tmp_path, monkeypatch, ServerSideRequestForgery, files)
+    assert [(f.severity, f.confidence) for f in urls] == [(Severity.WARNING, Confidence.MEDIUM)]
+
+
+def test_a_word_pattern_checked_in_the_handler_clears_the_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``if not re.fullmatch(r"^[a-z0-9_]+$", name): raise`` leaves no text; a pattern that admits more (``/``)
+    is a check the rule does not take as confining (a warning); ``if not file_exists(name)`` judges where the
+    value points, not what it holds (still an error)."""
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import re
+
+            from fastapi import FastAPI, HTTPException
+
+            app = FastAPI()
+
+
+            def file_exists(name: str) -> bool:
+                return bool(name)
+
+
+            @app.get("/a")
+            def a(name: str) -> str:
+                if not re.fullmatch(r"^[a-z0-9_]+$", name):
+                    raise HTTPException(status_code=400)
+                with open("/srv/files/" + name) as f:
+                    return f.read()
+
+
+            @app.get("/b")
+            def b(name: str) -> str:
+                if not re.fullmatch(r"^[a-z0-9_/]+$", name):
+                    raise HTTPException(status_code=400)
+                with open("/srv/files/" + name) as f:
+                    return f.read()
+
+
+            @app.get("/c")
+            def c(name: str) -> str:
+                if not file_exists(name):
+                    raise HTTPException(status_code=404)
+                with open("/srv/files/" + name) as f:
+                    return f.read()
+        """,
+    }
+    found = run(tmp_path, monkeypatch, PathTraversal, files)
+    assert [(f.line, f.severity) for f in found] == [(25, Severity.WARNING), (33, Severity.ERROR)]

@@ -16,10 +16,16 @@ A small intra-procedural taint walk over the model, no LibCST:
   ``os.path.basename``/``secure_filename``/``Path(...).name`` for paths), at values whose
   declared type cannot carry text (``int``, ``bool``, ``UUID``, ``datetime``, ``ZoneInfo``, enums,
   ``Literal``, containers of those, anchored ``pattern=`` of word characters, also from
-  ``constr``/``StringConstraints``), and after an allowlist check (``if x not in ALLOWED: raise``);
-- for paths it tracks what the text can reach (``Source.reach``): a ``{name}`` path parameter holds
-  no ``/`` (only ``..`` alone), so it is harmless as the last component of a file call; dots
-  removed (``x.replace(".", "")``) cannot climb; an upload's bytes are no path (``Source.content``).
+  ``constr``/``StringConstraints``, or a field validator that raises unless such a pattern matches),
+  after an allowlist check (``if x not in ALLOWED: raise``) and after a lookup for equality the
+  function gives up without (``row = fetchone("... WHERE k = :k", {"k": x})``, ``if not row: raise``),
+  see ``checks.py``; a project check it cannot read marks the value (``Source.checked``);
+- for paths it tracks what the text can reach (``Source.reach``, ``pathflow.py``): a ``{name}`` path
+  parameter holds no ``/`` (only ``..`` alone), so it is harmless as the last component of a file
+  call, or between the code's own components that keep it below the base and end the path; dots
+  removed (``x.replace(".", "")``) cannot climb; an upload's bytes are no path (``Source.content``);
+- a value passed into a function keeps the code's text in front of it (``Source.lead``: a URL whose
+  caller fixed scheme and host).
 
 Code that serves no requests (migrations, scripts, CLI commands: ``is_offline_module``) is where
 the unknown-origin rules stay quiet.
@@ -34,14 +40,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from fastapi_arch_lint.analysis.calls import is_test_path
+from fastapi_arch_lint.analysis.checks import (
+    CheckedValues, confining_marker, names_in, pattern_confines, pattern_is_dotted_token, str_set, validated_shape,
+)
 from fastapi_arch_lint.analysis.index import find_table, pydantic_model, route_entity, unique_routes
 from fastapi_arch_lint.analysis.memo import memo
+from fastapi_arch_lint.analysis.pathflow import PATH_JOINERS, PathPieces, drops_dots, flatten_div, flatten_plus
 from fastapi_arch_lint.findings import Related
 from fastapi_arch_lint.model.app import AppModel, Function, Route
 from fastapi_arch_lint.model.expr import (
-    Attr, BinOp, BoolOp, Call, Compare, Cond, Const, DictExpr, Expr, FStr, Name, Opaque, Seq, Subscript, dotted, render, walk,
+    Attr, BinOp, BoolOp, Call, Compare, Cond, Const, DictExpr, Expr, FStr, Name, Opaque, Seq, Subscript, dotted, render,
+    walk,
 )
-from fastapi_arch_lint.model.facts import AssignFact, CallSite, CompareFact, GuardFact
+from fastapi_arch_lint.model.facts import AssignFact, CallSite
 
 # parameter sources that carry client-controlled data
 REQUEST_SOURCES = {
@@ -98,8 +109,6 @@ HARMLESS_METHODS = frozenset({
     "is_relative_to", "is_absolute",
 })
 HARMLESS_ATTRS = frozenset({"size", "status_code", "is_absolute"})
-# ``str`` checks whose success leaves letters and digits (and ``_``) only
-CHAR_CLASS_CHECKS = frozenset({"isidentifier", "isalnum", "isalpha", "isdigit", "isdecimal", "isnumeric"})
 # external calls that pass their arguments' text through
 PROPAGATORS = frozenset({
     "builtins.str", "builtins.bytes", "builtins.repr", "builtins.format", "builtins.list", "builtins.tuple",
@@ -126,10 +135,20 @@ class Source:
     via: tuple[str, ...] = ()  # project functions the value was passed into
     # what the text can hold, for paths: "any"; "segment" (a ``{name}`` path parameter: no ``/``,
     # but it may be ``..`` alone); "nodots" (``.replace(".", "")``, ``.split(".")[i]``: no ``..``,
-    # but it may start with ``/``)
+    # but it may start with ``/``); "inside" (``{name}`` segments between the code's own components, ending in
+    # one: ``BASE / "a" / name / "index.html"``: each ``..`` climbs one level at most, never above ``BASE``,
+    # and the file is one the code names)
     reach: str = "any"
+    depth: int = 0  # for "inside": how many levels below its first component the path surely stays
+    # what rejects some values first in a way the analysis cannot read (a field validator, a project
+    # predicate): "the validator `Model.check_name`"; the rules then say so and lower their severity
+    checked: str = ""
     content: bool = False  # an uploaded file's bytes or file object (its ``.filename`` is text)
     token: bool = False  # validated to letters, digits, ``_-.``: harmless in SQL and shell lines
+    # the code's own text in front of the request data, for a value built around it and passed into a function
+    # (``f"https://api.example.com/users/{name}"`` -> ``https://api.example.com/users/``; a server-side value
+    # there is ``SERVER_TEXT``); None when request data may come first
+    lead: str | None = None
 
     def value(self) -> "Source":
         if self.shape == "value":
@@ -169,7 +188,7 @@ def annotation_is_safe(app: AppModel, ann: Expr | None, _depth: int = 0) -> bool
         head = (dotted(ann.value) or "").rsplit(".", 1)[-1]
         if head == "Literal":
             return True
-        if head == "Annotated" and ann.items and any(_confining_marker(m) for m in ann.items[1:]):
+        if head == "Annotated" and ann.items and any(confining_marker(m) for m in ann.items[1:]):
             return True  # ``Annotated[str, Query(pattern="^[a-z0-9-]+$")]``
         if head in ("Annotated", "Optional") and ann.items:
             return annotation_is_safe(app, ann.items[0], d)
@@ -188,81 +207,6 @@ def _enum_short_names(app: AppModel) -> frozenset[str]:
     """The last names of the project's enum classes (an annotation names a class by its short name)."""
     return frozenset(q.rsplit(".", 1)[-1] for q, bases in app.class_bases.items() if any(b in ENUM_BASES for b in bases))
 
-
-_PATTERN_TOKEN = re.compile(r"\[(?:[A-Za-z0-9_-]|\\[wd])+\]|\\[wd]|[A-Za-z0-9_-]")
-_PATTERN_DOTTED = re.compile(r"\[(?:[A-Za-z0-9_.-]|\\[wd.])+\]|\\[wd.]|[A-Za-z0-9_-]")
-_PATTERN_QUANT = re.compile(r"[+*?]|\{\d+(?:,\d*)?\}")
-
-
-def pattern_is_dotted_token(pattern: object) -> bool:
-    """An anchored pattern that admits letters, digits, ``_``, ``-`` and ``.`` (``^[a-z0-9.]+$``, a
-    version or a file name): no quote, space, shell metacharacter or ``/``, but maybe ``..`` and a host."""
-    return _anchored_body_matches(pattern, _PATTERN_DOTTED)
-
-
-def pattern_confines(pattern: object) -> bool:
-    """An anchored ``pattern=`` that admits only letters, digits, ``_`` and ``-`` (``^[a-z0-9-]{1,40}$``).
-
-    Such a value cannot hold a quote, a shell metacharacter, a dot, a slash or a host separator,
-    so it is no longer request *text* for any sink.
-    """
-    return _anchored_body_matches(pattern, _PATTERN_TOKEN)
-
-
-def _anchored_body_matches(pattern: object, token: re.Pattern[str]) -> bool:
-    if not isinstance(pattern, str):
-        return False
-    body = pattern
-    for head in ("^", "\\A"):
-        if body.startswith(head):
-            body = body[len(head):]
-            break
-    else:
-        return False
-    for tail in ("$", "\\Z", "\\z"):
-        if body.endswith(tail) and not body.endswith("\\" + tail):
-            body = body[: -len(tail)]
-            break
-    else:
-        return False
-    return bool(body) and _sequence_end(body, 0, token) == len(body)
-
-
-def _sequence_end(body: str, i: int, token: re.Pattern[str], _depth: int = 0) -> int:
-    """Where a run of allowed tokens, groups (``(-[a-z]{2})?``, ``(?:a|b)``) and quantifiers starting
-    at ``i`` ends: at the end of ``body``, at a ``)`` or ``|`` closing a group, or at the first thing
-    the pattern must not admit (``-1`` then)."""
-    while i < len(body) and body[i] not in ")|":
-        if body[i] == "(" and _depth < 4:
-            i += 3 if body.startswith("(?:", i) else 1
-            while True:
-                i = _sequence_end(body, i, token, _depth + 1)
-                if i < 0 or i >= len(body):
-                    return -1
-                if body[i] == ")":
-                    i += 1
-                    break
-                i += 1  # ``|``: the next alternative
-        else:
-            m = token.match(body, i)
-            if m is None:
-                return -1
-            i = m.end()
-        q = _PATTERN_QUANT.match(body, i)
-        if q is not None:
-            i = q.end()
-    return i if _depth or i == len(body) else -1
-
-
-def _confining_marker(e: Expr | None) -> bool:
-    """``Query(pattern="^[a-z0-9-]+$")`` / ``Field(regex=...)`` with a confining pattern."""
-    if not isinstance(e, Call):
-        return False
-    for key in ("pattern", "regex"):
-        v = e.kwarg(key)
-        if isinstance(v, Const) and pattern_confines(v.value):
-            return True
-    return False
 
 
 def model_of(app: AppModel, type_names: Iterable[str]) -> str | None:
@@ -345,49 +289,9 @@ def _alembic_modules(app: AppModel) -> frozenset[str]:
     return frozenset(out)
 
 
-# functions joining path components (their last argument ends the path)
-PATH_JOINERS = frozenset({"os.path.join", "posixpath.join", "pathlib.Path", "pathlib.PurePath",
-                          "pathlib.PurePosixPath"})
-
-
-def _flatten_plus(e: Expr) -> list[str | Expr]:
-    """``a + "/" + b`` as its pieces, literals as text."""
-    if isinstance(e, BinOp) and e.op == "+":
-        return _flatten_plus(e.left) + _flatten_plus(e.right)
-    if isinstance(e, Const) and isinstance(e.value, str):
-        return [e.value]
-    if isinstance(e, FStr):
-        return list(e.parts)
-    return [e]
-
-
-def _drops_dots(call: Call) -> bool:
-    """``x.replace(".", "")`` or ``x.split(".")[...]``: the result holds no ``.``."""
-    func = call.func
-    if not isinstance(func, Attr) or not call.args or not isinstance(call.args[0], Const):
-        return False
-    if func.attr == "replace" and len(call.args) >= 2 and isinstance(call.args[1], Const):
-        return call.args[0].value == "." and call.args[1].value == ""
-    return func.attr in ("split", "rsplit") and call.args[0].value == "."
-
-
-def _names_in(expr: Expr | None) -> set[str]:
-    return {e.id for e in walk(expr) if isinstance(e, Name)}
-
-
-def str_set(expr: Expr | None) -> frozenset[str] | None:
-    """``{"a", "b"}`` / ``["a"]`` / ``{"a": True}`` as a set of names, else None."""
-    if isinstance(expr, Seq):
-        vals = [i.value for i in expr.items if isinstance(i, Const) and isinstance(i.value, str)]
-        return frozenset(vals) if len(vals) == len(expr.items) else None
-    if isinstance(expr, DictExpr):
-        vals = [k.value for k in expr.keys if isinstance(k, Const) and isinstance(k.value, str)]
-        return frozenset(vals) if len(vals) == len(expr.keys) else None
-    return None
-
-
-class Flow:
-    """Taint of expressions inside one function, given its tainted parameters."""
+class Flow(CheckedValues, PathPieces):
+    """Taint of expressions inside one function, given its tainted parameters (the checks that clear a value
+    are in ``checks.CheckedValues``, what a path can reach in ``pathflow.PathPieces``)."""
 
     def __init__(self, app: AppModel, fn: Function, env: Mapping[str, Source]) -> None:
         self.app = app
@@ -442,76 +346,35 @@ class Flow:
             t = self._taint(a.value, a.pos.line, kind) if a.value is not None else None
             if a.augmented:
                 src = src or t
-            elif name in _names_in(a.value):
+            elif name in names_in(a.value):
                 src = t  # ``x = x.strip()`` / ``x = int(x)``: the new value replaces the old
             elif t is not None:
                 src = t  # branches are flattened: a clean reassignment does not wash out earlier taint
             else:
                 continue
             since = a.pos.line
-        if src is not None and self._allowlisted(name, since, line):
+        if src is not None and (self._allowlisted(name, since, line) or (
+                src.shape == "value" and self._found_by(name, since, line))):
             src = None
         self._busy.discard(key)
         self._memo[key] = src
         return src
 
-    def _allowlisted(self, name: str, since: int, line: int) -> bool:
-        """``if name not in ALLOWED: raise ...`` (or ``name = "default"``) between ``since`` and ``line``:
-        after it the value is one of the code's own constants."""
-        for g in self.fn.fact.guards:
-            if not since <= g.pos.line < line:
-                continue
-            for negated, atom in g.tests:
-                if not isinstance(atom, CompareFact) or not isinstance(atom.left, Name) or atom.left.id != name:
-                    continue
-                if atom.op not in ("in", "not in"):
-                    continue
-                if (atom.op, negated) in (("in", False), ("not in", True)):
-                    if g.orelse_raises and len(g.tests) == 1:
-                        return True  # ``if x in ALLOWED: ... else: raise``
-                    if self._in_body(g, line) and self._conjoined(g) and isinstance(atom.right, Name) \
-                            and self._taint(atom.right, g.pos.line, "") is None:
-                        return True  # ``if x and x in ALLOWED_FILES: serve(x)``: inside the branch
-                    continue
-                if self._taint(atom.right, g.pos.line, "") is not None or isinstance(atom.right, (Const, FStr)):
-                    continue  # ``x not in request.query_params`` / ``"/" not in x`` is no allowlist
-                if g.body_raises and negated == (atom.op == "in"):
-                    return True
-                if any(a.value is not None and isinstance(a.value, Const) and g.pos.end_line < a.pos.line <= g.pos.end_line + 1
-                       for a in self.assigns.get(name, ())):
-                    return True  # ``if ext not in ALLOWED: ext = "jpg"``
-        return False
-
-    def _in_body(self, g: GuardFact, line: int) -> bool:
-        """``line`` holds a call of ``g``'s ``if`` branch (not of its ``else``)."""
-        calls = self.fn.calls
-        return any(calls[i][0].pos.line == line for i in g.body_calls if i < len(calls)) and not any(
-            calls[i][0].pos.line == line for i in g.orelse_calls if i < len(calls))
-
-    @staticmethod
-    def _conjoined(g: GuardFact) -> bool:
-        """The ``if``'s test is its operands joined by ``and`` (each must hold in the branch)."""
-        return len(g.tests) == 1 or (isinstance(g.test, BoolOp) and g.test.op == "and"
-                                     and len(g.test.values) == len(g.tests))
-
-    def _char_checked(self, e: Expr, line: int) -> bool:
-        """``if not x.isidentifier(): raise ...`` (``isalnum``, ``isdigit``...) before ``line``: after it the
-        value holds letters, digits and ``_`` only: no ``/``, ``.``, quote or space."""
-        text = render(e)
-        for g in self.fn.fact.guards:
-            if g.pos.line >= line or len(g.tests) != 1 or not g.body_raises:
-                continue
-            negated, atom = g.tests[0]
-            if negated and isinstance(atom, Call) and isinstance(atom.func, Attr) \
-                    and atom.func.attr in CHAR_CLASS_CHECKS and not atom.args and render(atom.func.value) == text:
-                return True
-        return False
-
     def _taint(self, e: Expr | None, line: int, kind: str) -> Source | None:
         if e is None or isinstance(e, (Const, Opaque)):
             return None
-        if isinstance(e, (Name, Attr)) and self.fn.fact.guards and self._char_checked(e, line):
-            return None
+        if isinstance(e, (Name, Attr)) and self.fn.fact.guards:
+            if self._char_checked(e, line):
+                return None
+            checked = self._predicate(e, line)
+            if checked == "token":
+                return None
+            if checked is not None:
+                found = self._taint_unchecked(e, line, kind)
+                return replace(found, checked=checked) if found is not None and found.shape != "request" else found
+        return self._taint_unchecked(e, line, kind)
+
+    def _taint_unchecked(self, e: Expr, line: int, kind: str) -> Source | None:
         if isinstance(e, Name):
             return self._name(e.id, line, kind)
         if isinstance(e, Attr):
@@ -522,6 +385,8 @@ class Flow:
                 return replace(base.value(), origin=f"`{dotted(e) or render(e)}`") if e.attr in REQUEST_ATTRS else None
             if e.attr in HARMLESS_ATTRS or (kind == "path" and e.attr in PATH_SAFE_ATTRS):
                 return None
+            if e.attr == "parent" and base.reach == "inside":
+                return replace(base.value(), depth=base.depth - 1) if base.depth > 0 else replace(base.value(), reach="any")
             if base.content:
                 # ``upload.filename`` is text the client chose; ``upload.file`` is still the bytes
                 if e.attr == "filename":
@@ -530,14 +395,17 @@ class Flow:
             if base.shape == "model" and base.model:
                 m = pydantic_model(self.app, base.model)
                 f = m.field(e.attr) if m else None
-                if f is not None and (is_safe_type(self.app, f.type_names)
+                checked = validated_shape(self.app, base.model, e.attr) if f is not None else None
+                if f is not None and (is_safe_type(self.app, f.type_names) or checked == "token"
                                       or pattern_confines(f.constraint("pattern") or f.constraint("regex"))):
                     return None
-                if f is not None and pattern_is_dotted_token(f.constraint("pattern") or f.constraint("regex")):
+                if f is not None and (checked == "dotted"
+                                      or pattern_is_dotted_token(f.constraint("pattern") or f.constraint("regex"))):
                     if kind in TOKEN_HARMLESS:
                         return None
                     return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`", reach="segment", token=True)
-                return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`")
+                return replace(base.value(), origin=f"body field `{base.param}.{e.attr}`",
+                               checked=checked[1:] if checked and checked.startswith("?") else base.checked)
             return base.value()
         if isinstance(e, Subscript):
             return self._taint(e.value, line, kind)
@@ -547,9 +415,9 @@ class Flow:
             return self._first(line, kind, *(p for p in e.parts if not isinstance(p, str)))
         if isinstance(e, BinOp):
             if kind == "path" and e.op == "/":
-                return self._join([e.left, e.right], line, kind)
+                return self._join(flatten_div(e), line, kind)
             if kind == "path" and e.op == "+":
-                return self._pieces(_flatten_plus(e), line, kind)
+                return self._pieces(flatten_plus(e), line, kind)
             return self._first(line, kind, e.left, e.right)
         if isinstance(e, Seq):
             return self._first(line, kind, *e.items)
@@ -558,7 +426,7 @@ class Flow:
             return self._first(line, kind, *(e.values if e.op == "or" else e.values[-1:]))
         if isinstance(e, Cond):
             # ``url if is_local(url) else "/"``: a test that calls or compares the value checks it
-            checked = _names_in(e.body) & {x.id for c in walk(e.test) if isinstance(c, (Call, Compare))
+            checked = names_in(e.body) & {x.id for c in walk(e.test) if isinstance(c, (Call, Compare))
                                            for x in walk(c) if isinstance(x, Name)}
             return self._first(line, kind, *((e.orelse,) if checked else (e.body, e.orelse)))
         if isinstance(e, DictExpr):
@@ -598,7 +466,7 @@ class Flow:
                     return self._dump(recv, e)
                 if kind == "path" and func.attr in ("joinpath", "__truediv__") and e.args:
                     return self._join([func.value, *e.args], line, kind)
-                if recv.reach == "any" and _drops_dots(e):
+                if recv.reach == "any" and drops_dots(e):
                     return replace(recv.value(), reach="nodots")  # ``ext.replace(".", "")``: no ``..`` left
                 return recv.value()
             if kind == "path" and func.attr in ("joinpath", "__truediv__"):
@@ -613,51 +481,6 @@ class Flow:
         if target in PROPAGATORS:
             return self._first(line, kind, *e.args, *(v for _, v in e.kwargs))
         return None
-
-    # -- what a path can reach ---------------------------------------------------
-    def _join(self, parts: list[Expr], line: int, kind: str) -> Source | None:
-        """``os.path.join(a, b, c)`` / ``a / b`` / ``a.joinpath(b)``: a ``{name}`` segment is harmless
-        only as the last component (``..`` then names a directory, which no file call opens); with
-        anything after it (``base / name / "data.json"``) it climbs a level."""
-        found: Source | None = None
-        for i, p in enumerate(parts):
-            s = self._taint(p, line, kind)
-            if s is None or s.shape == "request":
-                continue
-            s = s.value()
-            if i < len(parts) - 1 and s.reach == "segment":
-                s = replace(s, reach="any")
-            if found is None or (found.reach != "any" and s.reach == "any"):
-                found = s
-        return found
-
-    def _pieces(self, parts: list[str | Expr], line: int, kind: str) -> Source | None:
-        """An f-string or ``+`` chain building a path: text glued to a value changes what it can reach.
-
-        A segment with a literal beside it that is not ``/`` (``f"{name}.json"``) is no longer ``..``;
-        a segment followed by ``/`` climbs; a dot-free value after a literal cannot be absolute."""
-        found: Source | None = None
-        for i, p in enumerate(parts):
-            if isinstance(p, str):
-                continue
-            s = self._taint(p, line, kind)
-            if s is None or s.shape == "request":
-                continue
-            s = s.value()
-            before = "".join(x for x in parts[:i] if isinstance(x, str)) if all(isinstance(x, str) for x in parts[:i]) else "?"
-            prev = parts[i - 1] if i > 0 and isinstance(parts[i - 1], str) else ""
-            nxt = parts[i + 1] if i + 1 < len(parts) and isinstance(parts[i + 1], str) else ""
-            after = "".join(x if isinstance(x, str) else "?" for x in parts[i + 1:])
-            if s.reach == "segment":
-                if "/" in after:
-                    s = replace(s, reach="any")
-                elif (prev and not prev.endswith("/")) or (nxt and not nxt.startswith("/")):
-                    continue  # ``f"{name}.json"``: never ``..`` alone
-            elif s.reach == "nodots" and (before or prev):
-                continue  # ``f"original.{ext}"`` with the dots removed: neither ``..`` nor absolute
-            if found is None or (found.reach != "any" and s.reach == "any"):
-                found = s
-        return found
 
     def _dump(self, src: Source, call: Call) -> Source:
         exc = self._names_set(call.kwarg("exclude"), call.line)
@@ -704,7 +527,7 @@ class Flow:
             if e.id in self.params or e.id in self.env:
                 pf = self.fn.fact.param(e.id)
                 if e.id not in self.env and pf is not None and (
-                        annotation_is_safe(self.app, pf.annotation) or _confining_marker(pf.default)):
+                        annotation_is_safe(self.app, pf.annotation) or confining_marker(pf.default)):
                     return True  # ``lines: int`` cannot carry text
                 if not any(a.pos.line < line for a in self.assigns.get(e.id, ())):
                     return False
@@ -844,7 +667,7 @@ class Flow:
             pf = by_name.get(name)
             if s.shape == "value" and pf is not None and annotation_is_safe(self.app, pf.annotation):
                 continue
-            out[name] = replace(s, via=s.via + (short,))
+            out[name] = replace(s, via=s.via + (short,), lead=self.lead(arg, site.pos.line))
         return out
 
 
@@ -902,7 +725,7 @@ def _contexts(app: AppModel) -> tuple[Context, ...]:
         queue = [Context(app, route, fn, env)]
         while queue:
             ctx = queue.pop(0)
-            key = (route_entity(route), ctx.function.qualname, tuple(sorted(ctx.env)))
+            key = (route_entity(route), ctx.function.qualname, tuple(sorted((k, v.lead or "") for k, v in ctx.env.items())))
             if key in seen:
                 continue
             seen.add(key)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from fastapi_arch_lint.analysis.calls import CodeCall
+from fastapi_arch_lint.analysis.pathflow import SERVER_TEXT
 from fastapi_arch_lint.analysis.taint import Context, Flow, Source, call_arg, contexts
 from fastapi_arch_lint.analysis.values import call_value, dict_value
 from fastapi_arch_lint.analysis.names import words
@@ -161,13 +162,18 @@ def prefix_is_fixed(flow: Flow, url: Expr, line: int, fixed: re.Pattern[str], _d
     d = _depth + 1
     if isinstance(url, Name):
         defs = [a for a in flow.assigns.get(url.id, ()) if a.pos.line < line and a.value is not None]
-        return bool(defs) and all(prefix_is_fixed(flow, a.value, a.pos.line, fixed, d) for a in defs if a.value is not None)
+        if not defs:
+            # a parameter: what the callers built around the request data (``f"https://api.example.com/{org}"``)
+            src = flow.env.get(url.id)
+            lead = src.lead if src is not None else None
+            return lead is not None and (lead.startswith(SERVER_TEXT) or bool(fixed.match(lead)))
+        return all(prefix_is_fixed(flow, a.value, a.pos.line, fixed, d) for a in defs if a.value is not None)
     if isinstance(url, FStr):
         prefix = ""
         for p in url.parts:
             if not isinstance(p, str):
-                if not prefix and flow.taint(p, line, "url") is None:
-                    return True  # starts with a server-side value (a configured base URL)
+                if not prefix and (flow.taint(p, line, "url") is None or prefix_is_fixed(flow, p, line, fixed, d)):
+                    return True  # starts with a server-side value (a configured base URL) or a fixed one passed in
                 break
             prefix += p
         return bool(fixed.match(prefix))
@@ -179,7 +185,7 @@ def prefix_is_fixed(flow: Flow, url: Expr, line: int, fixed: re.Pattern[str], _d
             return bool(fixed.match(left.value))
         if isinstance(left, FStr):
             return prefix_is_fixed(flow, left, line, fixed, d)
-        return flow.taint(left, line, "url") is None
+        return flow.taint(left, line, "url") is None or prefix_is_fixed(flow, left, line, fixed, d)
     if isinstance(url, Call) and isinstance(url.func, Attr) and url.func.attr == "format":
         recv = url.func.value
         if isinstance(recv, Const) and isinstance(recv.value, str):

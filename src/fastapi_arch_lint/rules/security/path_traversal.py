@@ -107,6 +107,8 @@ def reaches(src: Source, site: CallSite, target: str | None) -> bool:
     """Whether what the value can hold escapes the directory at this sink."""
     if src.content:
         return False  # an upload's bytes or file object is not a path
+    if src.reach == "inside":
+        return False  # ``{name}`` segments between the code's own components: ``..`` never climbs above the base
     if src.reach == "segment":
         func = site.call.func
         return (target or "") in DIR_CALLS or (isinstance(func, Attr) and func.attr in DIR_METHODS)
@@ -171,7 +173,9 @@ class PathTraversal(Rule):
     summary = "A file path built from request data reaches `open()`, `FileResponse` or a file-system call unchecked"
     severity = Severity.ERROR
     other_severities = {Severity.WARNING: "when the handler requires an absolute path and uses it as given (a file "
-                                          "viewer by design: no directory to escape, but any caller reads any file)"}
+                                          "viewer by design: no directory to escape, but any caller reads any file), "
+                                          "or a project check the rule cannot read (a field validator, a predicate "
+                                          "whose failure raises) rejects some values first"}
     cwe = ("CWE-22",)
     owasp = ("API8:2023", "A01:2021")
     security_severity = 7.5
@@ -201,6 +205,10 @@ class PathTraversal(Rule):
                     if absolute:
                         harm = ("the handler requires an absolute path and uses it as given, so no directory is meant "
                                 "to contain it: any caller reads (or changes) any file the process can")
+                        severity, confidence = Severity.WARNING, Confidence.MEDIUM
+                    elif src.checked:
+                        harm += (f"; {src.checked} rejects some values first, and what it lets through is not known "
+                                 "here: check that it refuses `/`, `\\` and `..`")
                         severity, confidence = Severity.WARNING, Confidence.MEDIUM
                     yield self.finding(
                         ctx.function.path, line, site.pos.col,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.calls import reached_functions
 from fastapi_arch_lint.analysis.taint import Context, Flow, Source, call_arg
-from fastapi_arch_lint.findings import Finding, Severity
+from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
 from fastapi_arch_lint.model.expr import Expr, render
 from fastapi_arch_lint.model.facts import CallSite
@@ -90,7 +90,9 @@ class ServerSideRequestForgery(Rule):
     name = "server-side-request-forgery"
     summary = "An outbound HTTP request goes to a URL taken from the request (SSRF)"
     severity = Severity.ERROR
-    other_severities = {Severity.WARNING: "when only administrators can call the route"}
+    other_severities = {Severity.WARNING: "when only administrators can call the route, or a project check the "
+                                          "rule cannot read (a field validator, a predicate whose failure raises) "
+                                          "rejects some URLs first"}
     cwe = ("CWE-918",)
     owasp = ("API7:2023",)
     security_severity = 8.6
@@ -103,9 +105,12 @@ class ServerSideRequestForgery(Rule):
             # an administrator's own setting (an upstream to test, a connection to verify): someone who
             # already runs the server's configuration; still worth a check, not a near-certain hole
             admins = admins_only(t.ctx.route)
+            checked = (f"; {t.src.checked} rejects some URLs first, and what it lets through is not known here"
+                       if t.src.checked else "")
             yield t.finding(self, f"{t.label}{where_in(t.ctx)} fetches a URL taken from {t.src.text()} of "
                                   f"`{t.ctx.route.display()}`: the client can make the server call internal services "
                                   f"or cloud metadata endpoints"
                                   + (f"; only administrators can call it ({admins}), who configure the server "
-                                     "anyway" if admins else ""), HELP,
-                            severity=Severity.WARNING if admins else None)
+                                     "anyway" if admins else "") + checked, HELP,
+                            severity=Severity.WARNING if admins or checked else None,
+                            confidence=Confidence.MEDIUM if checked else None)
