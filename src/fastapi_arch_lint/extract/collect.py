@@ -16,7 +16,7 @@ from fastapi_arch_lint.extract.convert import Converter, string_value
 from fastapi_arch_lint.extract.plain import constructor
 from fastapi_arch_lint.extract.positions import positions
 from fastapi_arch_lint.extract.walk import walk
-from fastapi_arch_lint.model.expr import Call, Expr, Name, Opaque, Seq, render
+from fastapi_arch_lint.model.expr import Call, Const, Expr, Name, Opaque, Seq, Subscript, render
 from fastapi_arch_lint.model.facts import (
     NOPOS,
     AssignFact,
@@ -63,6 +63,8 @@ _ReturnFact = constructor(ReturnFact)
 _Scope = constructor(Scope)
 _StmtCall = constructor(StmtCall)
 _Opaque = constructor(Opaque)
+_Subscript = constructor(Subscript)
+_Const = constructor(Const)
 # the condition of a body that may not run at all (a loop's, an ``except``'s, a ``case``'s): unknown
 _MAYBE_NOT: tuple[bool, Expr] = (False, Opaque("<may not run>", "maybe"))
 
@@ -370,10 +372,15 @@ class Collector:
             raw_items = None
             if (type(raw_value) is cst.Tuple or type(raw_value) is cst.List) and len(raw_value.elements) == len(elements):
                 raw_items = raw_value.elements
+            starred = False
             for i, el in enumerate(elements):
+                starred = starred or type(el) is cst.StarredElement
                 item_value: Expr | None = _Opaque("<unpacked>", "unpack")
                 if raw_items is not None and type(raw_items[i]) is not cst.StarredElement:
                     item_value = self.e(raw_items[i].value)
+                elif raw_items is None and value is not None and not starred:
+                    # ``scheme, token = header.split(" ", 1)``: each name is the value's item at its place
+                    item_value = _Subscript(value, (_Const(i),))
                 inner = el.value
                 self._assign_target(inner, item_value, None, pos, sb, None)
             return

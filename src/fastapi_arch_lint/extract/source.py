@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 
-CACHE_SALT = f"fastapi-arch-lint {__version__} facts v10"
+CACHE_SALT = f"fastapi-arch-lint {__version__} facts v11"
 
 
 @dataclass(frozen=True, slots=True)
