@@ -580,3 +580,60 @@ def test_include_in_a_loop_over_plugins_is_unresolved_whatever_its_receiver(tmp_
                              "`load_plugins()`: not a literal list or tuple"]
     # counted in the review's one line about what could not be resolved
     assert kind_of(a.model.unresolved[0]) == "include"
+
+
+# ---------------------------------------------------------------------------
+# unpacking
+
+
+def test_an_unpacked_credential_compared_with_one_password_is_a_shared_secret(tmp_path: Path) -> None:
+    # ``scheme, token = header.split(" ", 1)``: ``token`` is what the request carries (``header.split(...)[1]``),
+    # so a middleware comparing it with one configured password identifies nobody; the twin looks the
+    # token up in a table of callers
+    a = project(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import os
+            import secrets
+
+            from fastapi import FastAPI, Request
+            from fastapi.responses import JSONResponse
+
+            PASSWORD = os.environ["APP_PASSWORD"]
+            CALLERS = {"k1": "alice"}
+            app = FastAPI()
+            api = FastAPI()
+
+
+            @app.middleware("http")
+            async def gate(request: Request, call_next):
+                header = request.headers.get("Authorization")
+                if not header:
+                    return JSONResponse({"detail": "missing"}, status_code=401)
+                scheme, token = header.split(" ", 1)
+                if not secrets.compare_digest(token.encode(), PASSWORD.encode()):
+                    return JSONResponse({"detail": "bad"}, status_code=401)
+                return await call_next(request)
+
+
+            @api.middleware("http")
+            async def lookup(request: Request, call_next):
+                header = request.headers.get("Authorization")
+                if not header:
+                    return JSONResponse({"detail": "missing"}, status_code=401)
+                scheme, token = header.split(" ", 1)
+                if CALLERS.get(token) is None:
+                    return JSONResponse({"detail": "bad"}, status_code=401)
+                return await call_next(request)
+
+
+            @app.get("/notes")
+            def notes(): return []
+
+
+            @api.get("/notes")
+            def api_notes(): return []
+        """,
+    })
+    via = {r.app: [(v.kind, v.shared_secret) for v in r.auth.via] for r in a.model.routes}
+    assert via == {"app.main:app": [("middleware", True)], "app.main:api": [("middleware", False)]}
