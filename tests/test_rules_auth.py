@@ -1734,3 +1734,66 @@ def test_fal401_post_queuing_a_task_that_writes_keeps_the_error(tmp_path: Path,
     })}
     assert found[8].severity is Severity.ERROR and "it queues `store_note_task`" in found[8].message
     assert found[16].severity is Severity.WARNING and "may only compute" in found[16].message
+
+
+def test_an_unresolved_dependency_list_of_a_parent_router_reaches_the_routes_below(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ``deps = [...]; if enabled: deps.append(Depends(auth))`` then ``APIRouter(dependencies=deps)``, with the
+    # routes on child routers included into it: their auth is unknown, not absent (no FAL401 error); a
+    # sibling router with no dependencies still fires
+    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/items.py": """
+            from fastapi import APIRouter
+
+            router = APIRouter()
+
+            @router.delete("/items/{item_id}")
+            def delete_item(item_id: int) -> None:
+                return None
+        """,
+        "app/open.py": """
+            from fastapi import APIRouter
+
+            router = APIRouter()
+
+            @router.delete("/open/{item_id}")
+            def delete_open(item_id: int) -> None:
+                return None
+        """,
+        "app/main.py": """
+            from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException
+
+            from app import items, open
+
+
+            def require_token(authorization: str = Header("")) -> None:
+                if authorization != "Bearer ok":
+                    raise HTTPException(status_code=401)
+
+
+            def create_api(auth_enabled: bool) -> APIRouter:
+                dependencies = []
+                if auth_enabled:
+                    dependencies.append(Depends(require_token))
+                api = APIRouter(prefix="/v1", dependencies=dependencies)
+                inner = APIRouter()
+                inner.include_router(items.router)
+                api.include_router(inner)
+                return api
+
+
+            def create_app(auth_enabled: bool) -> FastAPI:
+                app = FastAPI()
+                app.include_router(create_api(auth_enabled))
+                app.include_router(open.router)
+                return app
+
+
+            app = create_app(auth_enabled=True)
+        """,
+    })
+    assert [f.message.split("`")[1] for f in found] == ["DELETE /open/{item_id}"]
+    model = analyze(["."]).model
+    below = next(r for r in model.routes if r.path == "/v1/items/{item_id}")
+    assert [d.kind for d in below.dependencies] == ["unknown"]

@@ -260,7 +260,8 @@ class Registrations:
             return []
         if not isinstance(v, VSeq):
             self.interp.note(f"dependencies of {what}", why(v), module, line)
-            return []
+            # every route under this router or include runs what the list holds: its auth is unknown there
+            return [(VUnknown(f"the dependencies of {shown(what)} ({why(v)})"), Opaque("?"), loc)]
         return [(item, Opaque("?"), loc) for item in v.items]
 
     def scan(self) -> None:

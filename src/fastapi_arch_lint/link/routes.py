@@ -215,8 +215,10 @@ class RouteBuilder:
                 target = self.deps.dependency_target(m[1], None)
                 sc = self.interp.str_list(m[1].call.kwarg("scopes"), m[1].env or env) if m[1].call else ()
                 roots.append((target, level, loc, sc, m[0] == "security", m[1]))
+            elif isinstance(v, VUnknown):  # what it runs is unknown: the route's auth is too
+                roots.append((v, level, loc, (), False, None))
             else:
-                self.interp.note("dependency in `dependencies=`", why(v) if isinstance(v, VUnknown) else "not a Depends(...)", env.module, loc.line)
+                self.interp.note("dependency in `dependencies=`", "not a Depends(...)", env.module, loc.line)
         for v, _, loc in self.deps.dep_list(call.kwarg("dependencies"), cenv, reg.loc):
             m = self.deps.marker_of(v)
             if m is not None and m[0] in ("dependency", "security"):
