@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+from fastapi_arch_lint.analysis.libraries import jwt_decode_library
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, Route
 from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, Expr, Name, Seq, Subscript, dotted, walk
 from fastapi_arch_lint.model.facts import CompareFact
@@ -300,14 +301,43 @@ SIGNATURE_CHECK_RE = re.compile(
 )
 
 
+def verifying_jwt_decode(call: Call, target: str | None) -> bool:
+    """``jwt.decode(token, key, algorithms=["HS256"])`` (PyJWT, python-jose): a key is passed, and nothing in the
+    call turns verification off (``verify=False``, ``options`` that are not a literal without
+    ``verify_signature: False``, a ``"none"`` algorithm). The token decodes only if the key's holder signed it,
+    and a bad one raises: the signed token authenticates the request that carries it (a password-reset
+    link's token, a partner's signed request body)."""
+    if jwt_decode_library(target) is None:
+        return False
+    key = call.arg(1, "key")
+    if key is None or isinstance(key, Const) and not key.value:
+        return False
+    verify = call.kwarg("verify")
+    if verify is not None and not (isinstance(verify, Const) and verify.value is True):
+        return False
+    options = call.arg(3, "options")
+    if options is not None:
+        if not isinstance(options, DictExpr):
+            return False
+        for k, v in zip(options.keys, options.values):
+            if k is None or isinstance(k, Const) and k.value == "verify_signature" \
+                    and not (isinstance(v, Const) and v.value is True):
+                return False
+    algorithms = call.arg(2, "algorithms")
+    return not any(isinstance(x, Const) and isinstance(x.value, str) and x.value.lower() == "none"
+                   for x in walk(algorithms)) if algorithms is not None else True
+
+
 # how many calls down from the handler or a dependency a signature check is looked for: a verifier often
 # dispatches to the provider's own check, which compares through a small helper (``_same(a, b)``)
 SIGNATURE_DEPTH = 3
 
 
-def verifies_signature(app: AppModel, route: Route) -> bool:
-    """The handler, or a dependency of the route, checks a signature: itself, or a few calls down, also
-    through a module-level table of verifiers (``check = VERIFIERS.get(provider)`` then ``check(...)``)."""
+def verifies_signature(app: AppModel, route: Route, tokens: bool = False) -> bool:
+    """The handler, or a dependency of the route, checks a signature (with ``tokens``, also a JWT it decodes
+    with a key, ``verifying_jwt_decode``: the request is authenticated, though not necessarily as a user who
+    owns objects): itself, or a few calls down, also through a module-level table of verifiers
+    (``check = VERIFIERS.get(provider)`` then ``check(...)``)."""
     start = [route.handler.qualname, *(d.name for d in route.dependencies if d.kind == "function")]
     seen: set[str] = set()
     frontier = [q for q in dict.fromkeys(start) if q in app.functions]
@@ -319,7 +349,7 @@ def verifies_signature(app: AppModel, route: Route) -> bool:
             seen.add(q)
             fn = app.functions[q]
             for site, target in fn.calls:
-                if SIGNATURE_CHECK_RE.match(func_name(site.call)):
+                if SIGNATURE_CHECK_RE.match(func_name(site.call)) or tokens and verifying_jwt_decode(site.call, target):
                     return True
                 if target in app.functions:
                     nxt.append(target)

@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from fastapi_arch_lint.analysis.calls import call_target
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, IncludeStep, Route
-from fastapi_arch_lint.model.expr import Attr, Call, Name, render, walk
+from fastapi_arch_lint.analysis.taint import model_of
+from fastapi_arch_lint.model.expr import Attr, Call, Expr, Name, render, walk
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.http._common import writes
 from fastapi_arch_lint.rules._util import (
     auth_uncertain,
+    pydantic_model,
+    raised_http_exceptions,
     STATE_CHANGING,
     include_chain_text,
     memo,
@@ -163,6 +166,72 @@ def _project_writes(app: AppModel) -> bool:
                if set(r.methods) & STATE_CHANGING)
 
 
+# a body field that carries a one-time code the server sent the caller (an e-mailed verification code)
+_CODE_FIELD_RE = re.compile(r"(?i)(?:^|_)(?:code|otp|passcode|pin)$")
+# a call that checks such a code
+_VERIFY_CALL_RE = re.compile(r"(?i)(?:^|_)(?:verify|check|validate|confirm)")
+_REFUSED_RE = re.compile(r"^40[13]$|HTTP_40[13]_")
+CODE_DEPTH = 2  # project functions below the handler the code may be handed to
+
+
+def _code_args(call: Call, held: set[str]) -> list[int | str]:
+    """The positions (or keywords) of ``call`` that carry one of ``held`` (``body.code``, ``code``)."""
+    def carries(e: Expr) -> bool:
+        return render(e, 80) in held
+    out: list[int | str] = [i for i, a in enumerate(call.args) if carries(a)]
+    return out + [k for k, a in call.kwargs if k and carries(a)]
+
+
+def _refuses_wrong_code(app: AppModel, fn: Function, held: set[str], depth: int, seen: set[str]) -> bool:
+    """``fn`` hands the code to a check (``record.verify_identity(db, code)``) inside a ``try`` whose ``except``
+    answers 401/403, or a project function it hands the code to does (``depth`` calls down)."""
+    if fn.qualname in seen:
+        return False
+    seen.add(fn.qualname)
+    refusing = {(line, col) for line, col, _, status in raised_http_exceptions(app, fn) if _REFUSED_RE.search(status)}
+    refused = {i for i, r in enumerate(fn.fact.raises) if (r.pos.line, r.pos.col) in refusing}
+    if any(refused.intersection(x.raises) for x in fn.fact.excepts):
+        for site, _target in fn.calls:
+            name = site.call.func.attr if isinstance(site.call.func, Attr) else \
+                site.call.func.id if isinstance(site.call.func, Name) else ""
+            if _VERIFY_CALL_RE.search(name) and _code_args(site.call, held):
+                return True
+    if depth <= 0:
+        return False
+    for site, target in fn.calls:
+        callee = app.functions.get(target or "")
+        if callee is None:
+            continue
+        params = [p.name for p in callee.fact.params if p.kind in ("positional", "keyword")]
+        if callee.fact.is_method and params and params[0] in ("self", "cls"):
+            params = params[1:]
+        bound = {params[a] if isinstance(a, int) else a for a in _code_args(site.call, held)
+                 if isinstance(a, str) and a in params or isinstance(a, int) and a < len(params)}
+        if bound and _refuses_wrong_code(app, callee, bound, depth - 1, seen):
+            return True
+    return False
+
+
+def verification_code(app: AppModel, route: Route) -> bool:
+    """The request carries a one-time code (a body field ``code``, ``verification_code``) that the handler, or a
+    function it hands the code to, checks and refuses with 401/403 when wrong: the code the server sent to the
+    requester authenticates the request (a data subject confirming a consent change)."""
+    fn = app.function(route.handler.qualname)
+    if fn is None:
+        return False
+    held: set[str] = set()
+    for p in route.params:
+        if p.source not in ("body", "form"):
+            continue
+        if _CODE_FIELD_RE.search(p.name):
+            held.add(p.name)
+        model = pydantic_model(app, model_of(app, p.type_names) or "")
+        for f in model.fields if model is not None else ():
+            if _CODE_FIELD_RE.search(f.name):
+                held.add(f"{p.name}.{f.name}")
+    return bool(held) and _refuses_wrong_code(app, fn, held, CODE_DEPTH, set())
+
+
 @register
 class StateChangingRouteWithoutAuth(Rule):
     code = "FAL401"
@@ -201,10 +270,10 @@ class StateChangingRouteWithoutAuth(Rule):
             twins = slash_twins(app, route)
             if twins[0] is not route:
                 continue  # the handler's registration with(out) a trailing slash: reported with the first
-            if verifies_signature(app, route) or _redirect_only(app, route):
+            if verifies_signature(app, route, tokens=True) or _redirect_only(app, route):
                 continue
-            if capability_url(app, route):
-                continue  # the secret in its path authenticates the caller (an incoming webhook's URL)
+            if capability_url(app, route) or verification_code(app, route):
+                continue  # the secret in its path (an incoming webhook's URL) or a checked code authenticates the caller
             if open_by_switch(app, route) is not None:
                 continue  # a sign-up or guest mode the operator switches on: public on purpose
             siblings = _sibling_includes(app, route)

@@ -3,19 +3,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from fastapi_arch_lint.analysis.index import find_table, table_named, unique_routes
 from fastapi_arch_lint.analysis.taint import Flow, Source
 from fastapi_arch_lint.model.app import AppModel, Function, Param, Route
-from fastapi_arch_lint.model.expr import Attr, Call, DictExpr, Expr, Name, render, walk
+from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, Expr, Name, render, walk
 from fastapi_arch_lint.model.facts import CallSite, CompareFact
 from fastapi_arch_lint.rules._util import matches_any, segments
 
 DEPTH = 2
 # calls that write their keywords / dict values into rows: ``update(T).values(...)``, ``query.update({...})``
 WRITE_METHODS = frozenset({"values", "update", "sqlmodel_update"})
+# a field of a record that says whose it is (``owner_id``, ``created_by``, ``tenant_id``)
+OWNER_ATTR = re.compile(r"(?i)(^|_)(owner|user|author|creator|created_by|tenant|organization|org|account|team|workspace)(_id)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +41,42 @@ def _columns(app: AppModel) -> frozenset[str]:
     return frozenset(c.name for t in app.tables for c in t.columns)
 
 
+def _looked_up(fn: Function, name: str) -> set[str]:
+    """Locals assigned from a call given the value (``tenant = await get_tenant(tenant_id)``): the record the
+    value names, as the server has it."""
+    out: set[str] = set()
+    for a in fn.fact.scope.assigns:
+        if a.value is None or a.augmented or "." in a.target:
+            continue
+        for x in walk(a.value):
+            if isinstance(x, Call) and any(isinstance(y, Name) and y.id == name
+                                           for arg in (*x.args, *(v for _, v in x.kwargs)) for y in walk(arg)):
+                out.add(a.target)
+                break
+    return out
+
+
 def _checked(fn: Function, name: str) -> bool:
     """The value is compared in an ``if`` whose branch raises (``if owner_id != user.id: raise ...``), or tested
-    for membership (``if role not in ASSIGNABLE: raise``): the code decides which values it accepts."""
+    for membership (``if role not in ASSIGNABLE: raise``): the code decides which values it accepts. So is the
+    record the value names: a field of what a lookup given the value found, compared with something else than a
+    constant in an ``if`` that raises (``tenant = get_tenant(tenant_id)`` then ``if tenant.owner_id != owner_id:
+    raise PermissionDenied``): whose record it is decides whether the value is accepted."""
+    records = _looked_up(fn, name)
     for g in fn.fact.guards:
         if not (g.body_raises or g.orelse_raises):
             continue
         for _neg, atom in g.tests:
-            if isinstance(atom, CompareFact) and any(isinstance(x, Name) and x.id == name
-                                                     for side in (atom.left, atom.right) for x in walk(side)):
+            if not isinstance(atom, CompareFact):
+                continue
+            if any(isinstance(x, Name) and x.id == name for side in (atom.left, atom.right) for x in walk(side)):
                 return True
+            for side, other in ((atom.left, atom.right), (atom.right, atom.left)):
+                if isinstance(side, Attr) and isinstance(side.value, Name) and side.value.id in records \
+                        and OWNER_ATTR.search(side.attr) \
+                        and not isinstance(other, Const) and other is not None \
+                        and not any(isinstance(x, Name) and x.id in records for x in walk(other)):
+                    return True
     return False
 
 

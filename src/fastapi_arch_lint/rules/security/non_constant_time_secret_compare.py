@@ -138,12 +138,17 @@ def _digest_side(fn: Function, side: Expr, line: int) -> bool:
     return last is not None and _is_digest(last.value)
 
 
-def _stored_side(fn: Function, side: Expr) -> bool:
+def _stored_side(app: AppModel, fn: Function, side: Expr) -> bool:
     """``side`` is a field of a record the server holds (``session.token`` of a loaded session, a dependency's
-    result), not of what the client sent: an attribute of a dependency parameter, or of a local object."""
+    result), not of what the client sent: an attribute of a dependency parameter, of a local object, or of
+    the record whose method compares (``self.hashed_secret`` in a table class's ``credentials_valid``; not
+    in a request model, whose fields the client sent)."""
     if not isinstance(side, Attr):
         return False
     root = _root(side)
+    if isinstance(root, Name) and root.id == "self" and fn.fact.is_method and "." in fn.fact.qualname:
+        owner = f"{fn.module}.{fn.fact.qualname.rsplit('.', 1)[0]}"
+        return pydantic_model(app, owner) is None
     if not isinstance(root, Name) or root.id in ("request", "self", "cls"):
         return False
     param = next((p for p in fn.fact.params if p.name == root.id), None)
@@ -265,8 +270,9 @@ def _no_timing_channel(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
         return True
     for side, other in ((cmp.left, cmp.right), (cmp.right, cmp.left)):
         # ``get_token_hash(cookie, secret=key) != session.token``: a digest of the client's value against the
-        # digest the server stored; timing shows how much of a hash matches, which tells the client nothing
-        if _digest_side(fn, side, cmp.pos.line) and _stored_side(fn, other):
+        # digest the server stored (also ``hash_with_salt(given, self.salt) == self.hashed_secret`` in the
+        # record's own method); timing shows how much of a hash matches, which tells the client nothing
+        if _digest_side(fn, side, cmp.pos.line) and _stored_side(app, fn, other):
             return True
     for side, other in ((cmp.left, cmp.right), (cmp.right, cmp.left)):
         root = _root(side)
