@@ -123,8 +123,9 @@ class FloatForMoney(Rule):
                 severity=severity,
                 confidence=Confidence.LOW if severity is Severity.INFO else None,
                 help="use `Numeric(12, 2)` with `Mapped[Decimal]` (SQLModel: `Decimal` with "
-                     "`Field(max_digits=12, decimal_places=2)`), or store integer minor units in an "
-                     "`int` column named `*_cents`",
+                     "`Field(max_digits=12, decimal_places=2)`), with a larger scale for sub-cent amounts "
+                     "(`Numeric(18, 8)` for per-token prices or crypto amounts), or store integer minor units "
+                     "in an `int` column named `*_cents`",
                 related=(Related(table.path, table.line, f"table `{table.tablename or table.name}`"),),
                 entity=f"{table.qualname}.{col.name}",
             )
