@@ -464,12 +464,57 @@ def test_fal702(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ("price", True), ("unit_price", True), ("unitPrice", True), ("total_amount", True), ("fee", True),
     ("tax_rate", False), ("price_cents", False), ("total_count", False), ("discount_percent", False),
     ("weight", False), ("totality", False), ("shipping_fee_currency", False),
+    ("price_precision", False), ("amount_precision", False), ("price_tick_size", False), ("amount_step", False),
+    ("fee_rate_open", False), ("price_decimals", False), ("liquidation_price", True), ("stake_amount", True),
 ])
 def test_fal702_money_names(name: str, money: bool) -> None:
     from fastapi_arch_lint.rules.schema.float_for_money import FloatForMoney, is_money_name
 
     words = frozenset(FloatForMoney.default_options["words"])
     assert is_money_name(name, words) is money
+
+
+FLOAT_SHOP = """
+from sqlalchemy import Float, Numeric
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    price: Mapped[float] = mapped_column(Float)
+    total: Mapped[float] = mapped_column(Float)
+    shipping_cost: Mapped[float] = mapped_column(Float)
+"""
+
+
+def test_fal702_says_a_uniform_float_house_style_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every money column a float and none exact: the first is the warning that names the style, the others info."""
+    found = run(tmp_path, monkeypatch, {"app/models.py": FLOAT_SHOP}, "FAL702")
+    sev = {f.message.split("`")[1]: f.severity.value for f in found}
+    assert sev == {"Order.price": "warning", "Order.total": "info", "Order.shipping_cost": "info"}, sev
+    assert "all 3 money columns of the project are floats" in found[0].message
+
+
+def test_fal702_warns_on_each_float_beside_an_exact_money_column(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The true twin: a project that stores some money as `Numeric` has no float house style."""
+    text = FLOAT_SHOP + "    tax: Mapped[float] = mapped_column(Numeric(12, 2))\n"
+    found = run(tmp_path, monkeypatch, {"app/models.py": text}, "FAL702")
+    assert {f.severity.value for f in found} == {"warning"} and len(found) == 3
+
+
+def test_fal702_precision_column_makes_float_amounts_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = page_case("schema", "FAL702", "Misreadings")
+    found = run(tmp_path, monkeypatch, case.files, "FAL702")
+    sev = {f.message.split("`")[1]: f.severity.value for f in found}
+    assert sev == {"Position.stake_amount": "info", "Position.fee_open_cost": "info"}, sev
+    assert all("`amount_precision` beside it" in f.message for f in found)
 
 
 def test_fal703(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.calls import call_target
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Loc, Route
+from fastapi_arch_lint.model.expr import Call
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import ends_in_catch_all, route_entity, unique_routes
 from fastapi_arch_lint.rules.rest._common import VERSION_RE
@@ -18,6 +20,10 @@ DEFAULT_ALLOW = [
 # a route whose last segment is one of these is infrastructure wherever it lives (``/internal/ping``)
 INFRA_LAST = frozenset({"health", "healthz", "healthcheck", "health-check", "ready", "readyz", "live", "livez",
                         "alive", "ping", "metrics", "status", "version", "server_info", "server-info"})
+
+
+# response classes that answer with a file or a page rather than an API resource
+FILE_RESPONSES = frozenset({"FileResponse", "HTMLResponse", "RedirectResponse", "StreamingResponse"})
 
 
 def version_of(path: str) -> str | None:
@@ -38,6 +44,27 @@ class _Allowed:
 
     def covers(self, path: str) -> bool:
         return path in self.exact or path.rstrip("/") in self.exact or path.startswith(self.starts)
+
+
+def _answers_with_files(app: AppModel, route: Route) -> bool:
+    """The handler's declared response class or one of its returns is a file, page or redirect response."""
+    if route.response_class and route.response_class.rsplit(".", 1)[-1] in FILE_RESPONSES:
+        return True
+    fn = app.functions.get(route.handler.qualname)
+    if fn is None:
+        return False
+    return any(isinstance(ret.value, Call) and (call_target(fn, ret.value) or "").rsplit(".", 1)[-1] in FILE_RESPONSES
+               for ret in fn.fact.scope.returns)
+
+
+def is_file_server(app: AppModel, route: Route) -> bool:
+    """A read-only catch-all that serves files: the fallback of a single-page app or a static-asset route
+    (``GET /{rest:path}`` returning ``FileResponse``). It answers whatever URL nothing else matched, so it
+    is infrastructure, not an API resource that a version prefix belongs on. A catch-all that accepts
+    writes, or whose handler answers with data, still counts."""
+    if not ends_in_catch_all(route.path) or set(route.methods) - {"GET", "HEAD"}:
+        return False
+    return _answers_with_files(app, route)
 
 
 def is_business(route: Route, allow: _Allowed) -> bool:
@@ -71,7 +98,8 @@ class MixedVersionedRoutes(Rule):
             # a router that forwards any method under a catch-all (``/openai/{path:path}``) mirrors an upstream
             # API's URLs (an OpenAI-compatible proxy): its routes follow that API, not this app's versioning
             proxies = {r.router for r in routes if ends_in_catch_all(r.path) and len(set(r.methods) - {"GET", "HEAD"}) >= 2}
-            business = [r for r in routes if is_business(r, allow) and r.router not in proxies]
+            business = [r for r in routes if is_business(r, allow) and r.router not in proxies
+                        and not is_file_server(app, r)]
             versioned = [r for r in business if version_of(r.path)]
             if not versioned or 10 * len(versioned) < len(business):
                 # the house style is unversioned: under a tenth of the business routes carry a version (a

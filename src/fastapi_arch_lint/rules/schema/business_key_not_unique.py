@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.names import is_password_column
@@ -32,6 +33,14 @@ IDENTITY_WORDS = frozenset({
 # words of a table's name that make it a copy of rows kept elsewhere: every key repeats there
 COPY_WORDS = frozenset({"log", "logs", "history", "histories", "audit", "audits", "revision", "revisions",
                         "snapshot", "snapshots", "archive", "archives", "version", "versions"})
+
+# column types that hold a generated identifier: a ``slug`` typed UUID is an id (often copied from another
+# store so that rows sharing it can be joined), not a name a person chose and others must not take
+UUID_TYPES = frozenset({"UUID", "Uuid", "uuid", "GUID", "UUIDType", "UNIQUEIDENTIFIER"})
+
+
+def is_uuid_type(type_text: str) -> bool:
+    return bool(set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", type_text)) & UUID_TYPES)
 
 
 def table_words(table: Table) -> set[str]:
@@ -102,6 +111,13 @@ class BusinessKeyNotUnique(Rule):
                 groups = (*table.unique_groups, *table.primary_key_groups)
                 if any(col.name in g for g in groups) or pk_cols == (col.name,):
                     continue
+                # a plain (non-unique) index over the key and another column (``(dataset_id, slug)``): the
+                # author indexed the key together with its scope and chose not to make the pair unique, so
+                # the key is meant to repeat, at least across that scope
+                if any(col.name in g and len(g) > 1 for g in table.index_groups):
+                    continue
+                if is_uuid_type(col.type):
+                    continue  # a generated identifier under a key's name, not a business key
                 line, column, inherited = column_loc(app, table, col)
                 indexed = " (it is indexed, but an index does not stop duplicates)" if col.index or any(
                     g and g[0] == col.name for g in table.index_groups) else ""
