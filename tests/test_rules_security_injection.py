@@ -1677,3 +1677,28 @@ def test_a_word_pattern_checked_in_the_handler_clears_the_value(tmp_path: Path, 
     }
     found = run(tmp_path, monkeypatch, PathTraversal, files)
     assert [(f.line, f.severity) for f in found] == [(25, Severity.WARNING), (33, Severity.ERROR)]
+
+
+@pytest.mark.parametrize("predicate", [
+    "file.is_file() and file.parent.samefile(directory)",
+    "file.resolve().is_relative_to(directory.resolve())",
+    "os.path.commonpath([str(directory), str(file.resolve())]) == str(directory)",
+    "str(file.resolve()).startswith(str(directory.resolve()))",
+])
+def test_path_traversal_containment_predicate_in_the_handler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            predicate: str) -> None:
+    """A handler refuses the joined path unless a project predicate says it sits inside the base directory,
+    then passes it on to a function that opens it: quiet. Without the check, the open fires."""
+    files = {
+        "app/files.py": f"import os\nfrom pathlib import Path\n\n\ndef inside(file: Path, directory: Path) -> bool:\n"
+                        f"    return {predicate}\n\n\ndef load(file: Path) -> str:\n"
+                        "    with file.open() as f:\n        return f.read()\n",
+        "app/main.py": (
+            "from pathlib import Path\n\nfrom fastapi import FastAPI, HTTPException\n\n"
+            "from app.files import inside, load\n\nBASE = Path('/srv/data')\napp = FastAPI()\n\n\n"
+            "@app.get('/checked')\ndef checked(name: str) -> str:\n    fn = BASE / name\n"
+            "    if not inside(fn, BASE):\n        raise HTTPException(404)\n    return load(fn)\n\n\n"
+            "@app.get('/unchecked')\ndef unchecked(name: str) -> str:\n    return load(BASE / name)\n"),
+    }
+    found = run(tmp_path, monkeypatch, PathTraversal, files)
+    assert len(found) == 1 and "unchecked" in found[0].message, [f.message for f in found]

@@ -11,6 +11,7 @@ unreachable": rules use it to lower a finding, never to drop one silently on tha
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from fastapi_arch_lint.analysis.index import unique_routes
 from fastapi_arch_lint.analysis.memo import memo
@@ -185,3 +186,73 @@ def _ways(caller: Function, callee: str, needed: frozenset[int] | None, are_rais
         if needed is None or not needed <= off:
             out.add(i)
     return frozenset(out)
+
+
+def only_offline_callers(app: AppModel, fn: Function, offline: Callable[[Function], bool],
+                         depth: int = 6, dead_ends: frozenset[str] = frozenset()) -> str | None:
+    """A project function that ``offline`` holds for (a CLI command, a script) calling ``fn``, when ``fn`` is
+    a helper only such code calls: no request is shown to run it, it has callers, and every chain of callers
+    up from it (up to ``depth`` calls, test code aside) reaches offline code before it runs out. A chain that
+    ends in a function nothing calls that is not offline (a startup hook, a handler the linker missed), or
+    that runs past ``depth``, is no evidence: None; unless it is one of ``dead_ends`` (functions already
+    judged, which ``offline_helper`` passes)."""
+    if fn.qualname in memo(app, _request_reachable):
+        return None
+    callers = memo(app, _callers)
+    found: str | None = None
+    seen = {fn.qualname}
+    frontier = [fn.qualname]
+    for _ in range(depth + 1):
+        nxt: list[str] = []
+        for name in frontier:
+            mine = [c for c in callers.get(name, ()) if (cf := app.functions.get(c)) is not None
+                    and not is_test_path(cf.path)]
+            if not mine:
+                if name in dead_ends and name != fn.qualname:
+                    continue
+                return None  # an entry point that is not offline code (or ``fn`` itself, called by no one)
+            for caller in mine:
+                if caller in seen:
+                    continue
+                seen.add(caller)
+                if offline(app.functions[caller]):
+                    found = found or caller
+                else:
+                    nxt.append(caller)
+        if not nxt:
+            return found
+        frontier = nxt
+    return None
+
+
+def _module_functions(app: AppModel) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for name, fn in app.functions.items():
+        out.setdefault(fn.module, []).append(name)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def offline_helper(app: AppModel, fn: Function, offline: Callable[[Function], bool]) -> str | None:
+    """``only_offline_callers``; and for a function nothing in the project calls, its module read as a whole:
+    a client module of a command-line tool (``api.get``, ``api.ping`` and their siblings) where no function is
+    shown to run in a request and every function that has callers is only called by offline code. The
+    offline caller found, or None."""
+    found = only_offline_callers(app, fn, offline)
+    if found is not None:
+        return found
+    callers = memo(app, _callers)
+    if any(not is_test_path(app.functions[c].path) for c in callers.get(fn.qualname, ()) if c in app.functions):
+        return None  # called, and not only from offline code
+    reachable = memo(app, _request_reachable)
+    siblings = memo(app, _module_functions).get(fn.module, ())
+    if any(s in reachable for s in siblings):
+        return None
+    uncalled = frozenset(s for s in siblings if not callers.get(s))
+    for s in siblings:
+        if s in uncalled:
+            continue
+        other = only_offline_callers(app, app.functions[s], offline, dead_ends=uncalled)
+        if other is None:
+            return None
+        found = found or other
+    return found

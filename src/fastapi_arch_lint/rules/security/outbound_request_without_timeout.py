@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.analysis.calls import CodeCall, iter_calls_to, where_label
 from fastapi_arch_lint.analysis.libraries import HTTPX_CLIENT_RE, call_label, http_client_kind
 from fastapi_arch_lint.analysis.memo import memo
-from fastapi_arch_lint.analysis.reach import is_request_reachable
+from fastapi_arch_lint.analysis.reach import is_request_reachable, offline_helper
 from fastapi_arch_lint.analysis.taint import is_offline_module, is_offline_path
 from fastapi_arch_lint.analysis.values import call_value
 from fastapi_arch_lint.findings import Edit, Finding, Fix, Severity
@@ -85,6 +85,9 @@ class OutboundRequestWithoutTimeout(Rule):
             if cc.module in memo(app, _script_modules) and (
                     cc.function is None or not is_request_reachable(app, cc.function)):
                 continue  # an ``argparse`` script run as ``python -m ...``, which no request runs
+            if cc.function is not None and offline_helper(
+                    app, cc.function, lambda f: is_offline_module(app, f) or f.module in memo(app, _script_modules)):
+                continue  # a helper that only CLI commands or scripts call: a hang stops the command, not a request
             where = where_label(cc.function, cc.module)
             entity = f"{cc.function.qualname if cc.function else cc.module}:{cc.target}"
             kind = http_client_kind(cc.target)

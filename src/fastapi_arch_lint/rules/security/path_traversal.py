@@ -75,10 +75,38 @@ def _checks_containment(fn: Function) -> bool:
             names.add(target.rsplit(".", 1)[-1])
     if names & GUARD_CALLS:
         return True
+    if any(_parent_samefile(site.call) for site, _ in fn.calls):
+        return True
     if bool(names & RESOLVERS) and "startswith" in names:
         return True
     return any(c.op in ("in", "not in") and isinstance(c.right, Attr) and c.right.attr == "parents"
                for c in fn.fact.compares)
+
+
+def _parent_samefile(call: Call) -> bool:
+    """``path.parent.samefile(base)`` (or ``base.samefile(path.parent)``): the path sits right in the base
+    directory, the link-proof way (``samefile`` compares the files the two name, not their spelling)."""
+    func = call.func
+    if not (isinstance(func, Attr) and func.attr == "samefile" and call.args):
+        return False
+    return any(isinstance(x, Attr) and x.attr == "parent" for side in (func.value, call.args[0]) for x in walk(side))
+
+
+def checked_on_the_way(ctx: Context) -> bool:
+    """A function on the way from the handler (the handler itself, or one the request data passed through)
+    that checks containment before it hands the path on: in its own body, or in a project helper it calls
+    at or above that call (``if not is_file_in_dir(path, base): raise HTTPException(404)``, where the helper
+    is ``path.is_file() and path.parent.samefile(base)``)."""
+    for fn, site in ctx.trail:
+        if _checks_containment(fn):
+            return True
+        for callee_site, target in fn.calls:
+            callee = ctx.app.functions.get(target or "")
+            if callee is None or callee_site.pos.line > site.pos.line or callee_site is site:
+                continue
+            if any(_checks_containment(f) for f in reached_functions(ctx.app, callee, 1)):
+                return True
+    return False
 
 
 def guarded(flow: Flow) -> bool:
@@ -184,7 +212,7 @@ class PathTraversal(Rule):
         reported: set[tuple[str, int, int]] = set()
         for ctx in contexts(app):
             flow = ctx.flow
-            if guarded(flow):
+            if guarded(flow) or checked_on_the_way(ctx):
                 continue
             for site, target in ctx.function.calls:
                 for arg, label in path_sinks(site, target):
