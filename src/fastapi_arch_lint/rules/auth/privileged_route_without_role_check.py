@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
+from fastapi_arch_lint.model.expr import Name
 from fastapi_arch_lint.model.paths import is_test_path
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import (
@@ -102,7 +103,7 @@ def operation(app: AppModel, route: Route) -> Operation | None:
         if fields:
             return Operation(f"sets {', '.join(f'`{f}`' for f in fields)} on a user account", True)
         if not rest:
-            if "GET" in methods and s.lower() == "users":
+            if "GET" in methods and s.lower() == "users" and not _answers_dependency(app, route):
                 return Operation("lists " + ("the users of a parent resource" if under_parent else "all users"),
                                  not under_parent)
             if "POST" in methods:
@@ -115,6 +116,16 @@ def operation(app: AppModel, route: Route) -> Operation | None:
             if len(rest) == 2 and changing and USER_ACTION_RE.match(rest[1]):
                 return Operation(f"acts on another user's account (`/{rest[1]}`)", True)
     return None
+
+
+def _answers_dependency(app: AppModel, route: Route) -> bool:
+    """The handler only returns what a dependency gave it (``return current_user``): it answers the caller's
+    own account (or another single value the dependency looked up), not a listing of users."""
+    fn = app.function(route.handler.qualname)
+    if fn is None or not fn.fact.scope.returns:
+        return False
+    given = {p.name for p in route.params if p.source in ("dependency", "security")}
+    return all(isinstance(r.value, Name) and r.value.id in given for r in fn.fact.scope.returns)
 
 
 def _privilege_fields(app: AppModel, route: Route) -> list[str]:
