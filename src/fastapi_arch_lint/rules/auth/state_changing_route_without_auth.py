@@ -10,6 +10,7 @@ from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, IncludeStep, Route
 from fastapi_arch_lint.analysis.taint import model_of
 from fastapi_arch_lint.model.expr import Attr, Call, Expr, Name, render, walk
+from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.http._common import writes
 from fastapi_arch_lint.rules._util import (
@@ -78,13 +79,15 @@ def _redirect_only(app: AppModel, route: Route) -> bool:
     307)``, a moved endpoint's shim): it changes no state itself, and the route it sends the client to is
     judged where it is registered."""
     fn = app.function(route.handler.qualname)
-    if fn is None or len(fn.fact.scope.returns) != 1 or fn.fact.scope.assigns or fn.fact.raises:
+    if fn is None or len(fn.fact.scope.returns) != 1 or fn.fact.raises:
         return False
     value = fn.fact.scope.returns[0].value
     if not isinstance(value, Call) or "RedirectResponse" not in (call_target(fn, value) or render(value.func)):
         return False
     inside = {id(e) for e in walk(value)}
-    return all(id(site.call) in inside for site, _ in fn.calls) and not any(
+    # the calls outside the response only build its URL (``url = URL(str(request.url))``,
+    # ``url.replace(path=url.path + "/")``): none may reach the app's state
+    return all(id(site.call) in inside or _inert_call(app, site, target) for site, target in fn.calls) and not any(
         True for _ in writes(app, route.handler.qualname, WRITE_DEPTH))
 
 
@@ -95,12 +98,26 @@ _INERT_LIBRARIES = frozenset({
     "re", "math", "typing", "atexit", "posthog", "sentry_sdk", "prometheus_client", "opentelemetry", "statsd",
 })
 _INERT_FRAMEWORK = re.compile(r"^(fastapi|starlette)\.(HTTPException|Response|JSONResponse|PlainTextResponse|Request\.\w+"
-                              r"|responses\.\w+|requests\.Request\.\w+|exceptions\.HTTPException)$")
+                              r"|responses\.\w+|requests\.Request\.\w+|exceptions\.HTTPException"
+                              r"|(datastructures\.)?(URL|URLPath|QueryParams|Headers)(\.\w+)?)$")
 _INERT_BUILTINS = frozenset({"len", "str", "int", "float", "bool", "dict", "list", "tuple", "set", "isinstance", "repr",
                              "sorted", "min", "max", "sum", "any", "all", "print", "format", "getattr", "hasattr"})
 # methods of a local string or bytes value (``payload.decode("utf-8")``) the model leaves unresolved
 _VALUE_METHODS = frozenset({"decode", "encode", "hexdigest", "digest", "strip", "lower", "upper", "split", "join",
                             "startswith", "endswith", "replace", "format", "get", "items", "keys", "values"})
+
+
+def _inert_call(app: AppModel, site: CallSite, target: str | None) -> bool:
+    """A library call that changes none of the app's state (logging, reading the request, building the response
+    or a URL, hashing), or an unresolved string method on a local value."""
+    func = site.call.func
+    if target is None:
+        return isinstance(func, Attr) and isinstance(func.value, Name) and func.attr in _VALUE_METHODS
+    if target in app.functions or target in app.classes:
+        return False
+    root, _, rest = target.partition(".")
+    return root in _INERT_LIBRARIES or bool(_INERT_FRAMEWORK.match(target)) or root == "builtins" and (
+        rest in _INERT_BUILTINS or rest.partition(".")[0] in ("str", "bytes"))
 
 
 def _path_seen_without_writes(app: AppModel, route: Route) -> bool:
@@ -116,16 +133,8 @@ def _path_seen_without_writes(app: AppModel, route: Route) -> bool:
         for _fn, site, target, _trail in app.callees(start, depth=WRITE_DEPTH):
             if target in app.functions or target in app.classes:
                 continue
-            func = site.call.func
-            if target is None:
-                if not (isinstance(func, Attr) and isinstance(func.value, Name) and func.attr in _VALUE_METHODS):
-                    return False
-                continue
-            root, _, rest = target.partition(".")
-            if root in _INERT_LIBRARIES or _INERT_FRAMEWORK.match(target) or root == "builtins" and (
-                    rest in _INERT_BUILTINS or rest.partition(".")[0] in ("str", "bytes")):
-                continue
-            return False
+            if not _inert_call(app, site, target):
+                return False
     return True
 
 
