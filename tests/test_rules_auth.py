@@ -1797,3 +1797,50 @@ def test_an_unresolved_dependency_list_of_a_parent_router_reaches_the_routes_bel
     model = analyze(["."]).model
     below = next(r for r in model.routes if r.path == "/v1/items/{item_id}")
     assert [d.kind for d in below.dependencies] == ["unknown"]
+
+
+def test_a_deny_all_dependency_is_auth_and_a_conditional_one_is_not(tmp_path: Path) -> None:
+    """A dependency whose body raises 403 under no condition lets nobody through: the route's auth is that
+    gate, not "none". One that raises only under a condition it does not tie to a credential, or returns
+    first, is not a gate."""
+    (tmp_path / "main.py").write_text(textwrap.dedent('''
+        import os
+
+        from fastapi import APIRouter, Depends, FastAPI, HTTPException
+
+
+        class Closed:
+            async def __call__(self) -> None:
+                raise HTTPException(status_code=403, detail="not configured")
+
+
+        class Sometimes:
+            async def __call__(self) -> None:
+                if os.environ.get("LOCKED"):
+                    raise HTTPException(status_code=403)
+
+
+        def early() -> None:
+            return None
+            raise HTTPException(status_code=403)
+
+
+        app = FastAPI()
+
+
+        @app.post("/closed", dependencies=[Depends(Closed())])
+        def closed() -> None: ...
+
+
+        @app.post("/sometimes", dependencies=[Depends(Sometimes())])
+        def sometimes() -> None: ...
+
+
+        @app.post("/early", dependencies=[Depends(early)])
+        def early_route() -> None: ...
+    '''))
+    model = analyze([tmp_path], jobs=1).model
+    auth = {r.path: r.auth for r in model.apps[0].routes}
+    assert [(v.kind, v.name) for v in auth["/closed"].via] == [("dependency", "Closed()")]
+    assert "on every request" in auth["/closed"].via[0].evidence
+    assert auth["/sometimes"].via == () and auth["/early"].via == ()

@@ -103,6 +103,21 @@ class Rejections:
                 answers.append(what)
         return raises, calls, answers
 
+    def denies_all(self, fn: VFunc) -> str | None:
+        """What a dependency answers when it rejects every request: its body raises a 401/403 under no
+        condition, with no ``return`` or ``yield`` that could end it first (a deny-all gate the
+        configuration picks when no credential is configured). Nobody reaches the route through it."""
+        fact = fn.fact
+        if fact.scope.returns or fact.is_generator:
+            return None
+        env = fn.env.inner(fact)
+        for r in fact.scope.raises:
+            if not r.conds:
+                what = self.of_raise(r.expr, env)
+                if what:
+                    return what
+        return None
+
     def of_raise(self, expr: Expr | None, env: Env) -> str | None:
         if expr is None:
             return None

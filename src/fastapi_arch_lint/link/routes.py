@@ -95,6 +95,11 @@ class RouteBuilder:
                                     scopes, optional))
                 return True
             hand = self.auth.dependency_auth(v, fn, name, kind, level, new_chain, path, line)
+            if hand is None and fn is not None and kind != "scheme":
+                denied = self.auth.rejecting.denies_all(fn)
+                if denied is not None:  # a deny-all gate: no caller, anonymous or not, gets past it
+                    hand = AuthVia("dependency", short(name), "hand-written check", level, new_chain, path, line,
+                                   evidence=f"{denied} on every request")
             if kind != "scheme":
                 priv = self.auth.privileged_check(v, fn, name)
                 if priv is not None:
