@@ -1674,6 +1674,55 @@ def test_fal401_switched_sign_up_is_public_and_one_time_setup_a_warning(tmp_path
     assert found[56].severity is Severity.ERROR and "one-time setup" not in found[56].message
 
 
+def test_fal401_first_admin_setup_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first-run route that refuses once an administrator exists (``if users.has_admin(): raise``) and then
+    creates that administrator closes itself: a warning that says so. Without the refusal, or refusing on
+    something else, it stays an error."""
+    found = {f.line: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI, HTTPException
+
+
+            class Users:
+                def __init__(self) -> None:
+                    self.rows: dict[str, str] = {}
+
+                def has_admin(self) -> bool:
+                    return "admin" in self.rows
+
+                def is_locked(self) -> bool:
+                    return False
+
+                def create_admin(self, email: str) -> str:
+                    self.rows["admin"] = email
+                    return email
+
+
+            users = Users()
+            app = FastAPI()
+
+
+            @app.post("/setup")
+            def setup_admin(email: str) -> dict:
+                if users.has_admin():
+                    raise HTTPException(status_code=400, detail="already configured")
+                return {"admin": users.create_admin(email)}
+
+
+            @app.post("/setup/unguarded")
+            def setup_unguarded(email: str) -> dict:
+                if users.is_locked():
+                    raise HTTPException(status_code=400)
+                return {"admin": users.create_admin(email)}
+        """,
+    })}
+    assert sorted(found) == [24, 31], sorted(found)
+    assert (found[24].severity, found[24].confidence) == (Severity.WARNING, Confidence.MEDIUM)
+    assert "refuses once `users.has_admin()` says an administrator exists" in found[24].message
+    assert found[31].severity is Severity.ERROR and "one-time setup" not in found[31].message
+
+
 def test_fal401_post_queuing_a_task_that_writes_keeps_the_error(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A POST whose handler writes nothing itself but queues a task (``task.delay(...)``) whose code writes to

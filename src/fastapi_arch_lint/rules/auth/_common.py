@@ -623,4 +623,33 @@ def one_time_setup(app: AppModel, route: Route) -> str | None:
                     d = dotted(x) if isinstance(x, (Attr, Name)) else None
                     if d is not None and _configured(fn, x) and any(t == d and line > r.pos.line for t, line in set_at):
                         return d
+    return _first_admin_setup(app, route)
+
+
+# a test that an administrator exists already (``users.has_admin()``), and the call that creates the first one
+_ADMIN_EXISTS_RE = re.compile(r"^(has|any)_(admin|administrator|super_?user|owner)s?$"
+                              r"|^(admin|administrator|super_?user|owner)s?_exists?$", re.I)
+_CREATE_ADMIN_RE = re.compile(r"^(create|add|register|make)_(first_|initial_)?(admin|administrator|super_?user|owner)$",
+                              re.I)
+
+
+def _call_name(e: Expr) -> str:
+    func = e.func if isinstance(e, Call) else None
+    return func.attr if isinstance(func, Attr) else func.id if isinstance(func, Name) else ""
+
+
+def _first_admin_setup(app: AppModel, route: Route) -> str | None:
+    """The first-run route that creates the administrator: the handler refuses when a call says an administrator
+    exists already (``if users.has_admin(): raise HTTPException(400)``) and then creates one itself
+    (``users.create_admin(...)``, after that refusal): once it has run, it refuses; until then whoever reaches a
+    fresh install first becomes the administrator."""
+    fn = app.function(route.handler.qualname)
+    if fn is None:
+        return None
+    creates = [site.pos.line for site in fn.fact.calls if _CREATE_ADMIN_RE.match(_call_name(site.call))]
+    for r in fn.fact.scope.raises:
+        for negated, test in r.conds:
+            if not negated and isinstance(test, Call) and _ADMIN_EXISTS_RE.match(_call_name(test)) \
+                    and any(line > r.pos.line for line in creates):
+                return f"{dotted(test.func) or _call_name(test)}()"
     return None

@@ -318,8 +318,10 @@ class StateChangingRouteWithoutAuth(Rule):
             setup = one_time_setup(app, route)
             if setup is not None:
                 # a bootstrap that refuses once it has run (and marks that itself): open only on a fresh install
-                custom += (f"; it is a one-time setup that refuses once `{setup}` says it has run, and sets it "
-                           "itself: until then, whoever reaches a fresh install first does the setup")
+                done = ("says an administrator exists, and creates that administrator itself" if setup.endswith("()")
+                        else "says it has run, and sets it itself")
+                custom += (f"; it is a one-time setup that refuses once `{setup}` {done}: until then, whoever "
+                           "reaches a fresh install first does the setup")
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM
             if route.conditional:  # a route the app serves only in some configurations (a local or debug one)
                 custom += f"; it is registered only if `{route.conditional}`"
