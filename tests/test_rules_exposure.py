@@ -860,12 +860,23 @@ def test_exception_text_after_an_admin_check_in_the_handler_is_info(
             @app.post("/members/step")
             def member_step(ctx: Ctx = Depends(context)) -> dict:
                 return {"n": shared_step(ctx)}
+
+
+            @app.post("/admin/nested")
+            def admin_nested(strict: bool, ctx: Ctx = Depends(context)) -> dict:
+                if strict:
+                    if not ctx.user.is_superuser:
+                        raise HTTPException(status_code=403)
+                try:
+                    return {"n": rebuild()}
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
         """,
     }
     found = run(tmp_path, monkeypatch, DebugEndpointLeak, files)
     got = sorted((f.line, f.severity) for f in found)
     assert got == [(39, Severity.WARNING), (48, Severity.INFO), (58, Severity.INFO), (66, Severity.WARNING),
-                   (78, Severity.WARNING), (87, Severity.WARNING)], found
+                   (78, Severity.WARNING), (87, Severity.WARNING), (109, Severity.WARNING)], found
     admin = next(f for f in found if f.line == 48)
     assert "only administrators get that far" in admin.message and "`_require_admin`" in admin.message
     # the helper reached only from the checked route, after the check: info

@@ -354,14 +354,23 @@ def _true_for_others(e: Expr | None) -> bool:
 
 
 def admin_check_in(fn: Function) -> Seen | None:
-    """An ``if`` in ``fn`` whose body rejects (a ``raise``, an aborting call) every caller who is not an
+    """An ``if`` in ``fn``, under no other ``if`` or ``except``, whose body raises for every caller who is not an
     administrator, with nothing in an ``else``: ``if not user.is_superuser: raise HTTPException(403)``,
     ``if not ctx.has_user or not (ctx.user.is_admin or ctx.user.is_superuser): raise ...``. A check of roles
     in general, of ownership, or one that rejects only in some cases (``if not user.is_admin and x:``) is not."""
     fact = fn.fact
-    for g in fact.guards:
-        if g.orelse_calls or g.orelse_raises or g.orelse_assigns or not _body_rejects(fact, g):
+    guards = fact.guards  # outer before inner: in the order the statements open (a test's own position is sparse)
+    for k, g in enumerate(guards):
+        if g.orelse_calls or g.orelse_raises or g.orelse_assigns or not g.body_raises:
             continue
+        mine = set(g.body_raises)
+        if any(mine <= {*o.body_raises, *o.orelse_raises} for o in guards[:k]) \
+                or any(mine & set(e.raises) for e in fact.excepts):
+            continue  # under another ``if``, or in an ``except`` clause: it may not run
+        own = mine - {i for o in guards[k + 1:] for i in (*o.body_raises, *o.orelse_raises)}
+        if not own:
+            continue  # every ``raise`` of the branch sits under a further ``if``
         if _true_for_others(g.test):
-            return Seen(f"`{fact.name}` rejects every caller who is not an administrator", fn.path, g.pos.line)
+            line = min(fact.raises[i].pos.line for i in own if i < len(fact.raises)) if own else g.pos.line
+            return Seen(f"`{fact.name}` rejects every caller who is not an administrator", fn.path, line)
     return None

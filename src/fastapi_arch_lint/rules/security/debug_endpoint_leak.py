@@ -270,15 +270,11 @@ def _error_text(fn: Function, exc: ExceptFact) -> Iterator[tuple[int, int, str, 
                 yield r.pos.line, r.pos.col, f"`raise {render(r.expr.func)}(detail={render(detail, 50)})`", status
 
 
-def _unconditional(fn: Function, line: int, call: int | None = None) -> bool:
-    """Does the statement at ``line`` (or the call at index ``call``) run on every path to what follows it:
-    not inside an ``if`` branch or an ``except`` clause of ``fn``?"""
-    for g in fn.fact.guards:
-        if call is not None and (call in g.body_calls or call in g.orelse_calls):
-            return False
-        if call is None and g.pos.line < line <= g.pos.end_line:
-            return False
-    return call is None or not any(call in e.calls for e in fn.fact.excepts)
+def _unconditional(fn: Function, call: int) -> bool:
+    """Does the call at index ``call`` of ``fn`` run on every path to what follows it: not inside an ``if``
+    branch or an ``except`` clause?"""
+    return not any(call in g.body_calls or call in g.orelse_calls for g in fn.fact.guards) \
+        and not any(call in e.calls for e in fn.fact.excepts)
 
 
 def admin_checked_before(app: AppModel, route: Route, fn: Function, line: int) -> str | None:
@@ -300,11 +296,11 @@ def admin_checked_before(app: AppModel, route: Route, fn: Function, line: int) -
             return None
         fn, line = handler, min(leads)
     seen = admin_check_in(fn)
-    if seen is not None and seen.line < line and _unconditional(fn, seen.line):
+    if seen is not None and seen.line < line:
         return seen.text
     for i, (site, tgt) in enumerate(fn.calls):
         callee = app.functions.get(tgt or "")
-        if callee is None or site.pos.line >= line or not _unconditional(fn, site.pos.line, i):
+        if callee is None or site.pos.line >= line or not _unconditional(fn, i):
             continue
         for f in reached_functions(app, callee, 1):
             if (seen := admin_check_in(f)) is not None:
