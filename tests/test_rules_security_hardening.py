@@ -876,7 +876,7 @@ def test_compare_whose_outcome_only_logs_is_info(tmp_path: Path, monkeypatch: py
             @app.post("/projects/register")
             def register(ssh_private_key: str) -> dict:
                 if stored["key"] != ssh_private_key:
-                    logger.warning("the key of the project changed")
+                    logger.warning("the key of project %s changed", str(len(stored)))
                 stored["key"] = ssh_private_key
                 return {}
 

@@ -318,8 +318,14 @@ def only_logs(fn: Function, cmp: CompareFact) -> bool:
         if g.body_raises or g.body_assigns or g.orelse_calls or g.orelse_raises or g.orelse_assigns \
                 or not g.body_calls:
             return False
-        if not all(i < len(fact.calls) and _log_call(fact.calls[i].call) for i in g.body_calls):
+        if any(i >= len(fact.calls) for i in g.body_calls):
             return False
+        logs = [fact.calls[i].pos for i in g.body_calls if _log_call(fact.calls[i].call)]
+        for i in g.body_calls:  # a logger's call, or one inside its arguments (``logger.warning("%s", svc.fmt())``)
+            p = fact.calls[i].pos
+            if not any((q.line, q.col) <= (p.line, p.col) and (p.end_line, p.end_col) <= (q.end_line, q.end_col)
+                       for q in logs):
+                return False
         return not any(any(test == g.test for _neg, test in r.conds) for r in fact.scope.returns)
     return False
 
