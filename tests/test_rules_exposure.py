@@ -752,3 +752,134 @@ def test_exception_text_to_a_peer_service_is_info_and_fixed_database_sentences_a
     got = sorted((f.message.split("client of `")[1].split("`")[0], f.severity) for f in found)
     assert got == [("POST /members/rebuild", Severity.WARNING), ("POST /sync/rebuild", Severity.INFO)]
     assert "shared secret" in next(f.message for f in found if f.severity is Severity.INFO)
+
+
+def test_exception_text_after_an_admin_check_in_the_handler_is_info(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A handler that calls a check rejecting every non-administrator (or tests the flag itself) before the
+    error can happen shows the error text only to administrators: info, saying so. A check after the leak, one
+    under a condition, one that admits another kind of caller, and a helper some unchecked route also reaches
+    stay warnings."""
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import Depends, FastAPI, HTTPException
+            from fastapi.security import OAuth2PasswordBearer
+
+            app = FastAPI()
+            oauth2 = OAuth2PasswordBearer(tokenUrl="/token")
+
+
+            class Ctx:
+                user: dict
+                has_user: bool
+                is_api_key: bool
+
+
+            def context(token: str = Depends(oauth2)) -> Ctx:
+                if not token:
+                    raise HTTPException(status_code=401)
+                return Ctx()
+
+
+            def _require_admin(ctx: Ctx) -> None:
+                if not ctx.has_user or not (ctx.user.is_admin or ctx.user.is_superuser):
+                    raise HTTPException(status_code=403, detail="admins only")
+
+
+            def _require_admin_or_key(ctx: Ctx) -> None:
+                if not ctx.user.is_admin and not ctx.is_api_key:
+                    raise HTTPException(status_code=403)
+
+
+            def rebuild() -> int:
+                return 0
+
+
+            def shared_step(ctx: Ctx) -> int:
+                try:
+                    return rebuild()
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+
+
+            @app.post("/admin/rebuild")
+            def admin_rebuild(ctx: Ctx = Depends(context)) -> dict:
+                _require_admin(ctx)
+                try:
+                    return {"n": rebuild()}
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+
+
+            @app.post("/admin/flag")
+            def admin_flag(ctx: Ctx = Depends(context)) -> dict:
+                if not ctx.user.is_superuser:
+                    raise HTTPException(status_code=403)
+                try:
+                    return {"n": rebuild()}
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+
+
+            @app.post("/admin/late")
+            def admin_late(ctx: Ctx = Depends(context)) -> dict:
+                try:
+                    n = rebuild()
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+                _require_admin(ctx)
+                return {"n": n}
+
+
+            @app.post("/admin/maybe")
+            def admin_maybe(strict: bool, ctx: Ctx = Depends(context)) -> dict:
+                if strict:
+                    _require_admin(ctx)
+                try:
+                    return {"n": rebuild()}
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+
+
+            @app.post("/admin/keyed")
+            def admin_keyed(ctx: Ctx = Depends(context)) -> dict:
+                _require_admin_or_key(ctx)
+                try:
+                    return {"n": rebuild()}
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+
+
+            @app.post("/admin/step")
+            def admin_step(ctx: Ctx = Depends(context)) -> dict:
+                _require_admin(ctx)
+                return {"n": shared_step(ctx)}
+
+
+            @app.post("/members/step")
+            def member_step(ctx: Ctx = Depends(context)) -> dict:
+                return {"n": shared_step(ctx)}
+
+
+            @app.post("/admin/nested")
+            def admin_nested(strict: bool, ctx: Ctx = Depends(context)) -> dict:
+                if strict:
+                    if not ctx.user.is_superuser:
+                        raise HTTPException(status_code=403)
+                try:
+                    return {"n": rebuild()}
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+        """,
+    }
+    found = run(tmp_path, monkeypatch, DebugEndpointLeak, files)
+    got = sorted((f.line, f.severity) for f in found)
+    assert got == [(39, Severity.WARNING), (48, Severity.INFO), (58, Severity.INFO), (66, Severity.WARNING),
+                   (78, Severity.WARNING), (87, Severity.WARNING), (109, Severity.WARNING)], found
+    admin = next(f for f in found if f.line == 48)
+    assert "only administrators get that far" in admin.message and "`_require_admin`" in admin.message
+    # the helper reached only from the checked route, after the check: info
+    files["app/main.py"] = files["app/main.py"].split('@app.post("/members/step")')[0]
+    found = run(tmp_path / "helper", monkeypatch, DebugEndpointLeak, files)
+    assert next(f.severity for f in found if f.line == 39) is Severity.INFO

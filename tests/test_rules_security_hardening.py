@@ -856,3 +856,57 @@ def test_a_label_constant_named_like_a_secret_is_no_secret(tmp_path: Path, monke
     timing = run(tmp_path / "b", monkeypatch, NonConstantTimeSecretCompare, files)
     assert [f.entity for f in secrets_] == ["app.main.JWT_SECRET_KEY"], secrets_
     assert timing == [], timing
+
+
+def test_compare_whose_outcome_only_logs_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A comparison a request runs whose ``if`` only writes a log line refuses and grants nothing: info. The
+    same comparison that rejects, that returns, or that also changes state stays a warning."""
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import logging
+
+            from fastapi import FastAPI, HTTPException
+
+            app = FastAPI()
+            logger = logging.getLogger(__name__)
+            stored = {"key": "k"}
+
+
+            @app.post("/projects/register")
+            def register(ssh_private_key: str) -> dict:
+                if stored["key"] != ssh_private_key:
+                    logger.warning("the key of project %s changed", str(len(stored)))
+                stored["key"] = ssh_private_key
+                return {}
+
+
+            @app.post("/projects/check")
+            def check(ssh_private_key: str) -> dict:
+                if stored["key"] != ssh_private_key:
+                    logger.warning("wrong key")
+                    raise HTTPException(status_code=403)
+                return {}
+
+
+            @app.post("/projects/early")
+            def early(ssh_private_key: str) -> dict:
+                if stored["key"] != ssh_private_key:
+                    logger.warning("wrong key")
+                    return {"ok": False}
+                return {"ok": True}
+
+
+            @app.post("/projects/flag")
+            def flag(ssh_private_key: str) -> dict:
+                changed = False
+                if stored["key"] != ssh_private_key:
+                    logger.warning("the key changed")
+                    changed = True
+                return {"changed": changed}
+        """,
+    }
+    found = {f.line: f for f in run(tmp_path, monkeypatch, NonConstantTimeSecretCompare, files)}
+    assert {line: f.severity for line, f in found.items()} == {
+        13: Severity.INFO, 21: Severity.WARNING, 29: Severity.WARNING, 38: Severity.WARNING}, found
+    assert "only decides a log line" in found[13].message

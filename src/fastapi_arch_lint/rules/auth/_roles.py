@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from fastapi_arch_lint.analysis.calls import reached_functions
 from fastapi_arch_lint.model.app import AppModel, Function, Route
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, dotted, render, walk
-from fastapi_arch_lint.model.facts import CompareFact, FunctionFact, GuardFact
+from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, Expr, Name, Not, dotted, render, walk
+from fastapi_arch_lint.model.facts import CompareFact, FunctionFact, GuardFact, NOPOS
 from fastapi_arch_lint.rules.auth._common import (
     PRIVILEGE_RE,
     dependency_functions,
@@ -325,3 +325,52 @@ def _scoping(fn: Function, project: dict[str, Function], principals: frozenset[s
 
 
 # -- does the app know roles at all ------------------------------------------------------------
+
+
+# -- an administrator check in code ----------------------------------------------------------------------------
+
+def _admin_only(e: Expr | None) -> bool:
+    """Is ``e`` true only for an administrator: an admin flag (``user.is_superuser``), a role compared equal
+    to an administrator's (``user.role == "admin"``), ``or`` of such tests, ``and`` with one?"""
+    if isinstance(e, (Name, Attr)):
+        return bool(PRIVILEGE_FLAG_RE.match(e.id if isinstance(e, Name) else e.attr)) and not _configuration(e)
+    if isinstance(e, Compare):
+        return _when_privileged(CompareFact(e.left, e.op, e.right, NOPOS)) is True and not _configuration(e)
+    if isinstance(e, BoolOp):
+        return all(_admin_only(v) for v in e.values) if e.op == "or" else any(_admin_only(v) for v in e.values)
+    return False
+
+
+def _true_for_others(e: Expr | None) -> bool:
+    """Is ``e`` true for every caller who is not an administrator: ``not user.is_admin``, ``role != "admin"``,
+    ``or`` with one, ``and`` of such tests?"""
+    if isinstance(e, Not):
+        return _admin_only(e.operand)
+    if isinstance(e, Compare):
+        return _when_privileged(CompareFact(e.left, e.op, e.right, NOPOS)) is False and not _configuration(e)
+    if isinstance(e, BoolOp):
+        return any(_true_for_others(v) for v in e.values) if e.op == "or" else all(_true_for_others(v) for v in e.values)
+    return False
+
+
+def admin_check_in(fn: Function) -> Seen | None:
+    """An ``if`` in ``fn``, under no other ``if`` or ``except``, whose body raises for every caller who is not an
+    administrator, with nothing in an ``else``: ``if not user.is_superuser: raise HTTPException(403)``,
+    ``if not ctx.has_user or not (ctx.user.is_admin or ctx.user.is_superuser): raise ...``. A check of roles
+    in general, of ownership, or one that rejects only in some cases (``if not user.is_admin and x:``) is not."""
+    fact = fn.fact
+    guards = fact.guards  # outer before inner: in the order the statements open (a test's own position is sparse)
+    for k, g in enumerate(guards):
+        if g.orelse_calls or g.orelse_raises or g.orelse_assigns or not g.body_raises:
+            continue
+        mine = set(g.body_raises)
+        if any(mine <= {*o.body_raises, *o.orelse_raises} for o in guards[:k]) \
+                or any(mine & set(e.raises) for e in fact.excepts):
+            continue  # under another ``if``, or in an ``except`` clause: it may not run
+        own = mine - {i for o in guards[k + 1:] for i in (*o.body_raises, *o.orelse_raises)}
+        if not own:
+            continue  # every ``raise`` of the branch sits under a further ``if``
+        if _true_for_others(g.test):
+            line = min(fact.raises[i].pos.line for i in own if i < len(fact.raises)) if own else g.pos.line
+            return Seen(f"`{fact.name}` rejects every caller who is not an administrator", fn.path, line)
+    return None

@@ -23,6 +23,7 @@ from fastapi_arch_lint.rules.auth._common import (
     shared_secret_gate,
     shared_secret_only,
 )
+from fastapi_arch_lint.rules.auth._roles import admin_check_in
 
 # calls whose result carries their argument whole into a response
 PASS_THROUGH = frozenset({"builtins.dict", "builtins.vars", "builtins.list", "builtins.str", "builtins.repr",
@@ -269,6 +270,44 @@ def _error_text(fn: Function, exc: ExceptFact) -> Iterator[tuple[int, int, str, 
                 yield r.pos.line, r.pos.col, f"`raise {render(r.expr.func)}(detail={render(detail, 50)})`", status
 
 
+def _unconditional(fn: Function, call: int) -> bool:
+    """Does the call at index ``call`` of ``fn`` run on every path to what follows it: not inside an ``if``
+    branch or an ``except`` clause?"""
+    return not any(call in g.body_calls or call in g.orelse_calls for g in fn.fact.guards) \
+        and not any(call in e.calls for e in fn.fact.excepts)
+
+
+def admin_checked_before(app: AppModel, route: Route, fn: Function, line: int) -> str | None:
+    """An administrator check that runs before ``line`` of ``fn`` on ``route``: in a dependency (or what it calls),
+    or, when ``fn`` is the handler, an ``if`` of its own body or a project function it calls first
+    (``_require_admin(ctx)`` at the top of the handler); ``fn`` another function, before the handler's first
+    call that leads to it. Said as where it is."""
+    for dep in dependency_functions(app, route):
+        for f in reached_functions(app, dep, 2):
+            if (seen := admin_check_in(f)) is not None:
+                return seen.text
+    if fn.qualname != route.handler.qualname:
+        handler = app.functions.get(route.handler.qualname)
+        if handler is None:
+            return None
+        leads = [site.pos.line for site, tgt in handler.calls if (callee := app.functions.get(tgt or "")) is not None
+                 and any(f.qualname == fn.qualname for f in reached_functions(app, callee, 2))]
+        if not leads:
+            return None
+        fn, line = handler, min(leads)
+    seen = admin_check_in(fn)
+    if seen is not None and seen.line < line:
+        return seen.text
+    for i, (site, tgt) in enumerate(fn.calls):
+        callee = app.functions.get(tgt or "")
+        if callee is None or site.pos.line >= line or not _unconditional(fn, i):
+            continue
+        for f in reached_functions(app, callee, 1):
+            if (seen := admin_check_in(f)) is not None:
+                return f"`{fn.fact.name}` calls `{callee.fact.name}` first: {seen.text}"
+    return None
+
+
 def _traceback_in(fn: Function, e: Expr | None) -> bool:
     if e is None:
         return False
@@ -411,6 +450,12 @@ class DebugEndpointLeak(Rule):
                                 if shared_secret_gate(f)})
                 severity, admins = Severity.INFO, (f"; only a service holding the deployment's shared secret can call "
                                                    f"it ({', '.join(f'`{g}`' for g in gates)})")
+            if not admins and (checked := admin_checked_before(app, route, fn, line)) is not None and all(
+                    admins_only(r) or shared_secret_only(app, r) or admin_checked_before(app, r, fn, line)
+                    for r in routes if r is not route):
+                # every route lets only administrators past before the error can happen: staff reading the
+                # failure of an operator's tool, arguable
+                severity, admins = Severity.INFO, f"; only administrators get that far ({checked})"
             reported.add((fn.path, line))
             sent = "a traceback" if tb else f"the text of {what}"
             if not admins:

@@ -13,7 +13,8 @@ from fastapi_arch_lint.analysis.names import SECRET_WORDS, describe_literal, dsn
 from fastapi_arch_lint.analysis.values import target as call_target
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Call, Const, Expr, dotted, field_default
+from fastapi_arch_lint.analysis.memo import memo
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscript, dotted, field_default, walk
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._common import MARKER, is_own_label
 
@@ -56,6 +57,65 @@ MASK = re.compile(r"[*•#.xX\-_]{3,}|<[^<>]*>|\{\{[^{}]*\}\}|%s|\?+")
 NOT_SHIPPED_DIRS = frozenset({"docs", "doc", "scripts", "script", "examples", "example", "seeds", "seed",
                               "fixtures", "samples", "sample", "e2e"})
 TEST_CLASS = re.compile(r"^(?:Test|Testing|Fake|Mock|Dummy|Stub)[A-Z_]")
+
+# calls that read the environment, with where their first argument (the variable's name) goes
+ENV_READS = {
+    "os.getenv": (0, "key"),
+    "os.environ.get": (0, "key"),
+    "os.environ.setdefault": (0, "key"),
+    "os.environ.pop": (0, "key"),
+    "decouple.config": (0, "option"),
+}
+# an environment variable's name: ``"APP_SECRET"``
+ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+
+
+def _name_of(e: Expr | None) -> str | None:
+    if isinstance(e, Name):
+        return e.id
+    if isinstance(e, Attr):
+        return e.attr  # ``config.ENV_APP_SECRET``
+    return None
+
+
+def env_keys(app: AppModel) -> frozenset[str]:
+    """The names of the constants the project hands to a read of the environment as the variable's name:
+    ``os.getenv(ENV_APP_SECRET)``, ``os.environ[ENV_APP_SECRET]``, or a project function that passes its
+    parameter on to one (``def getenv(key): return os.getenv(key)``, two levels). Matched by identifier."""
+    return memo(app, _env_keys)
+
+
+def _env_keys(app: AppModel) -> frozenset[str]:
+    readers: dict[str, tuple[int, str]] = dict(ENV_READS)
+    for _ in range(2):  # project wrappers, and their wrappers
+        for fn in app.functions.values():
+            if fn.qualname in readers or fn.fact.is_method or is_test_path(fn.path):
+                continue
+            params = [p.name for p in fn.fact.params]
+            for site, tgt in fn.calls:
+                if tgt in readers:
+                    key = _name_of(site.call.arg(*readers[tgt]))
+                    if key in params:
+                        readers[fn.qualname] = (params.index(key), key)
+                        break
+    out: set[str] = set()
+    for cc in iter_calls(app, lambda _c, t: t in readers):
+        key = _name_of(cc.call.arg(*readers[cc.target or ""]))
+        if key is not None:
+            out.add(key)
+    for fn in app.functions.values():  # ``os.environ[ENV_APP_SECRET]``
+        if is_test_path(fn.path):
+            continue
+        exprs = [a.value for a in fn.fact.scope.assigns] + [r.value for r in fn.fact.scope.returns] + \
+            [s.call for s in fn.fact.calls]
+        for e in exprs:
+            for x in walk(e):
+                if isinstance(x, Subscript) and dotted(x.value) in ("os.environ", "environ") and len(x.items) == 1:
+                    key = _name_of(x.items[0])
+                    if key is not None:
+                        out.add(key)
+    return frozenset(out)
+
 
 HELP = ("read it from the environment with no default (a `BaseSettings` field typed `SecretStr` without a "
         "default, or `os.environ[\"NAME\"]`) or from a secret manager, and rotate it: it is in version control")
@@ -297,6 +357,8 @@ class HardcodedSecret(Rule):
         if REFERENCE_NAME.match(v) and v.rsplit("_", 1)[-1] in REFERENCE_LAST \
                 and not STAND_IN_WORDS.intersection(v.split("_")):
             return  # the name of a variable or stored secret (``client_secret_key="BILLING_CLIENT_SECRET"``)
+        if ENV_NAME.match(v) and name in env_keys(self._app):
+            return  # ``ENV_APP_SECRET = "APP_SECRET"`` read with ``os.getenv(ENV_APP_SECRET)``: the variable's name
         generated = looks_generated(v)
         if not generated and _not_shipped(path):
             return  # a stand-in value in docs, scripts, seed data or test settings

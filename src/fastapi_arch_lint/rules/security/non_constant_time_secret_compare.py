@@ -12,7 +12,7 @@ from fastapi_arch_lint.analysis.reach import is_request_reachable
 from fastapi_arch_lint.analysis.taint import contexts
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscript, render
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscript, dotted, render
 from fastapi_arch_lint.model.facts import CompareFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._common import MARKER, is_own_label
@@ -292,6 +292,44 @@ def _no_timing_channel(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
     return False
 
 
+# a logger's methods: ``logger.warning(...)``
+LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+
+
+def _log_call(call: Call) -> bool:
+    """``logger.warning(...)``, ``self.log.info(...)``, ``warnings.warn(...)``, ``print(...)``."""
+    f = call.func
+    if isinstance(f, Name):
+        return f.id == "print"
+    if isinstance(f, Attr) and f.attr in LOG_METHODS:
+        root = (dotted(f.value) or "").lower()
+        return "log" in root.rsplit(".", 1)[-1] or root == "warnings"
+    return False
+
+
+def only_logs(fn: Function, cmp: CompareFact) -> bool:
+    """Is ``cmp`` the test of an ``if`` whose branch only writes a log line (``if old.key != new.key:
+    logger.warning("the key changed")``): no ``else``, no ``raise``, ``return`` or assignment, every call a
+    logger's? Its outcome refuses and grants nothing: it checks no credential."""
+    fact = fn.fact
+    for g in fact.guards:
+        if not any(atom == cmp for _neg, atom in g.tests):
+            continue
+        if g.body_raises or g.body_assigns or g.orelse_calls or g.orelse_raises or g.orelse_assigns \
+                or not g.body_calls:
+            return False
+        if any(i >= len(fact.calls) for i in g.body_calls):
+            return False
+        logs = [fact.calls[i].pos for i in g.body_calls if _log_call(fact.calls[i].call)]
+        for i in g.body_calls:  # a logger's call, or one inside its arguments (``logger.warning("%s", svc.fmt())``)
+            p = fact.calls[i].pos
+            if not any((q.line, q.col) <= (p.line, p.col) and (p.end_line, p.end_col) <= (q.end_line, q.end_col)
+                       for q in logs):
+                return False
+        return not any(any(test == g.test for _neg, test in r.conds) for r in fact.scope.returns)
+    return False
+
+
 @register
 class NonConstantTimeSecretCompare(Rule):
     code = "FAL506"
@@ -299,7 +337,8 @@ class NonConstantTimeSecretCompare(Rule):
     summary = "A token, password, API key or signature is compared with `==`/`!=` (timing side channel)"
     severity = Severity.WARNING
     other_severities = {Severity.INFO: "where no request is shown to run the comparison (a background job, a "
-                                       "queue worker, a script): nobody can time it"}
+                                       "queue worker, a script): nobody can time it; or where its outcome only "
+                                       "decides a log line"}
     cwe = ("CWE-208",)
     owasp = ("API2:2023",)
     security_severity = 5.3
@@ -321,9 +360,13 @@ class NonConstantTimeSecretCompare(Rule):
                     continue
                 name, side = found
                 timed = is_request_reachable(app, fn)
-                leak = ("response times leak how much of a guess is right" if timed else
+                logged = only_logs(fn, cmp)
+                leak = ("its outcome only decides a log line: nothing is refused or granted on it, so it checks no "
+                        "credential a client could guess at (constant time is still the safer habit)" if logged else
+                        "response times leak how much of a guess is right" if timed else
                         "no route handler, dependency or middleware is shown to run it, so no client can time it "
                         "(constant time is still the safer habit)")
+                timed = timed and not logged
                 yield self.finding(
                     fn.path, cmp.pos.line, cmp.pos.col,
                     f"`{render(cmp.left, 40)} {cmp.op} {render(cmp.right, 40)}` in `{fn.fact.qualname}` compares "
