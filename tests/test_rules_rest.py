@@ -541,6 +541,34 @@ def test_an_rpc_style_router_is_said_once(tmp_path: Path, monkeypatch: pytest.Mo
     assert {f.severity.value for f in every} == {"warning"} and len(every) == 4  # create, delete_many, set_owner, get_by_hash
 
 
+def test_an_rpc_style_router_without_a_reported_verb_is_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # bare `list`/`get` and operation words are never reported: the RPC style has nothing to replace
+    files = {"app/__init__.py": "", "app/main.py": """
+        from fastapi import APIRouter, FastAPI
+
+        router = APIRouter(prefix="/runs")
+
+        @router.post("/list")
+        def list_runs(): ...
+
+        @router.post("/get")
+        def get_run(name: str): ...
+
+        @router.post("/start")
+        def start_run(name: str): ...
+
+        @router.post("/stop")
+        def stop_run(name: str): ...
+
+        @router.post("/cancel")
+        def cancel_run(name: str): ...
+
+        app = FastAPI()
+        app.include_router(router)
+    """}
+    assert run(tmp_path, monkeypatch, files, "FAL101") == []
+
+
 # ---------------------------------------------------------------------------
 # FAL103 singular-collection-name
 

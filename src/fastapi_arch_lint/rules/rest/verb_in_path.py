@@ -162,23 +162,9 @@ class VerbInPath(Rule):
                   and not is_test_path(r.handler.path)  # a mock server under ``tests/``: it ships to no client
                   and not renders_html(app, r)]
         rpc = rpc_groups(app, judged) if house_enabled(self.options) else {}
-        for _, (label, routes, total) in sorted(rpc.items()):
-            places_of = [(r.registered, f"`{r.display()}`") for r in routes]
-            yield project_finding(
-                self, House("rpc", len(routes), total), places_of,
-                f"{label} is RPC-style: {len(routes)} of its {total} route paths end in an action "
-                f"(e.g. `{routes[0].display()}`); judged as its house style, so its verb segments are not "
-                "reported one by one",
-                help="resource nouns and HTTP methods (`DELETE /items/{id}`) are what REST clients and generated "
-                     "SDKs expect; if RPC-style endpoints are a deliberate convention, keep them consistent and "
-                     "document them. Set `house_style = false` to see each verb segment",
-                entity=f"rpc {label.split('`')[1]}",
-            )
-        in_rpc = {id(r) for _, routes, _ in rpc.values() for r in routes} | {
-            id(r) for r in judged if r.app in rpc or r.router in rpc}
+        reported: set[str] = set()  # the RPC-style groups with a verb segment the rule would report
         for route in judged:
-            if id(route) in in_rpc:
-                continue
+            group = route.app if route.app in rpc else route.router if route.router in rpc else None
             parts = route.path.split("/")
             for index, seg in enumerate(parts):
                 if not seg or is_param(seg) or seg.lower() in allow:
@@ -193,12 +179,28 @@ class VerbInPath(Rule):
                     continue
                 if verb == "new" and not new_names_a_member(parts, index):
                     continue
+                if group is not None:
+                    reported.add(group)  # said once below, with its group's style
+                    break
                 loc, where = segment_origin(app, route, index)
                 key: tuple[object, ...] = (loc, seg)
                 if where == "the route path":
                     key, loc = (route.app, "/".join(parts[:index + 1]), seg), None
                 places.setdefault(key, (loc, []))[1].append((route, verb, where))
                 break
+        for group, (label, routes, total) in sorted(rpc.items()):
+            if group not in reported:
+                continue  # nothing to say once: none of its segments is a verb the rule reports
+            yield project_finding(
+                self, House("rpc", len(routes), total), [(r.registered, f"`{r.display()}`") for r in routes],
+                f"{label} is RPC-style: {len(routes)} of its {total} route paths end in an action "
+                f"(e.g. `{routes[0].display()}`); judged as its house style, so its verb segments are not "
+                "reported one by one",
+                help="resource nouns and HTTP methods (`DELETE /items/{id}`) are what REST clients and generated "
+                     "SDKs expect; if RPC-style endpoints are a deliberate convention, keep them consistent and "
+                     "document them. Set `house_style = false` to see each verb segment",
+                entity=f"rpc {label.split('`')[1]}",
+            )
         housed: set[str] = set()
         if house_enabled(self.options):
             # one verb the API uses in several naming decisions (``/revisions/retrieve`` under every
