@@ -1526,7 +1526,7 @@ def test_schema_pages_report_the_severities_they_say(code: str, section: str, se
 @pytest.mark.parametrize(("section", "severities"), [
     ("Example", {"get_order": "warning", "cancel_order": "warning"}),
     ("Misreadings", {"resize": "warning", "check_quota": "info", "verify_scopes": "info",
-                     "probe_connector": "warning"}),
+                     "probe_connector": "warning", "load_connector": "info", "lock_connector": "warning"}),
 ])
 def test_fal802_warns_where_a_job_reuses_the_service(section: str, severities: dict[str, str],
                                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -180,6 +180,57 @@ def test_fal201_actions_runtime_status_and_explicit_codes_are_quiet(tmp_path: Pa
     assert run(tmp_path, monkeypatch, PostCreateWithout201, files) == []
 
 
+def test_fal201_upserts_and_stubs_are_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = main("""
+        def insert_on_conflict(db: Session, name: str):
+            stmt = insert(ItemOut).values(name=name)
+            return db.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"name": name}))
+
+
+        def save_item(db: Session, name: str) -> None:
+            db.merge(ItemOut(id=1, name=name))
+            db.add(ItemOut(id=1, name=name))
+
+
+        class Repo:
+            def upsert_tag(self, name: str) -> ItemOut: ...
+
+
+        @app.post("/evaluations")
+        def create_evaluation(body: ItemIn, db: Db) -> ItemOut:
+            insert_on_conflict(db, body.name)
+            return ItemOut(id=1, name=body.name)
+
+
+        @app.post("/tags")
+        def set_tag(body: ItemIn) -> ItemOut:
+            return Repo().upsert_tag(body.name)
+
+
+        @app.post("/labels")
+        def add_label(body: ItemIn, db: Db) -> ItemOut:
+            save_item(db, body.name)
+            return ItemOut(id=1, name=body.name)
+
+
+        @app.post("/uploads")
+        def create_upload(body: ItemIn) -> ItemOut:
+            raise HTTPException(status_code=501, detail="Not implemented")
+
+
+        @app.post("/drafts")  # plain
+        def create_draft(body: ItemIn, db: Db) -> ItemOut:
+            if body.name:
+                raise HTTPException(status_code=400)
+            db.add(ItemOut(id=1, name=body.name))
+            return ItemOut(id=1, name=body.name)
+    """).copy()
+    files["app/main.py"] = files["app/main.py"].replace("from fastapi import ", "from fastapi import HTTPException, ")
+    found = run(tmp_path, monkeypatch, PostCreateWithout201, files)
+    # only the plain create fires (a conditional raise leaves a path that creates)
+    assert lines(found) == [line_of(files, "# plain")]
+
+
 def test_fal201_repository_method_and_name_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = main("""
         class ItemRepository:

@@ -421,7 +421,8 @@ VERB_FILES = {
 
 
 def test_bare_verb_segment_is_a_resource_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    found = run(tmp_path, monkeypatch, VERB_FILES, "FAL101")
+    # each segment judged on its own (six of these seven paths end in a verb: as a whole, an RPC-style API)
+    found = run(tmp_path, monkeypatch, VERB_FILES, "FAL101", {"house_style": False})
     assert lines(found) == marked(VERB_FILES)
     # a bare segment is skipped, and the verb phrase after it is the one reported
     assert any("`get` in segment `get-user`" in f.message for f in found)
@@ -460,6 +461,112 @@ def test_a_verb_segment_used_in_three_places_is_said_once(tmp_path: Path, monkey
     every = run(tmp_path, monkeypatch, HOUSE_VERB_FILES, "FAL101", {"house_style": False})
     assert sorted((f.line, f.severity.value) for f in every) == [
         (5, "warning"), (8, "warning"), (11, "warning"), (14, "warning")]
+
+
+RPC_FILES = {
+    "app/__init__.py": "",
+    "app/jobs.py": """
+        from fastapi import APIRouter
+
+        router = APIRouter(prefix="/jobs")
+
+        @router.post("/list")
+        def list_jobs(): ...
+
+        @router.post("/get")
+        def get_job(name: str): ...
+
+        @router.post("/create")
+        def create_job(name: str): ...
+
+        @router.post("/apply")
+        def apply_job(name: str): ...
+
+        @router.post("/delete_many")
+        def delete_jobs(names: list[str]): ...
+
+        @router.post("/set_owner")
+        def set_owner(name: str): ...
+    """,
+    "app/models.py": """
+        from fastapi import APIRouter
+
+        router = APIRouter(prefix="/models")
+
+        @router.get("/")
+        def models(): ...
+
+        @router.get("/{key}")
+        def model(key: str): ...
+
+        @router.patch("/{key}")
+        def update_model(key: str): ...
+
+        @router.delete("/{key}")
+        def delete_model(key: str): ...
+
+        @router.get("/{key}/image")
+        def model_image(key: str): ...
+
+        @router.get("/{key}/tags")
+        def model_tags(key: str): ...
+
+        @router.get("/stats")
+        def model_stats(): ...
+
+        @router.get("/get_by_hash")
+        def by_hash(hash: str): ...
+    """,
+    "app/main.py": """
+        from fastapi import FastAPI
+
+        from app import jobs, models
+
+        app = FastAPI()
+        app.include_router(jobs.router)
+        app.include_router(models.router)
+    """,
+}
+
+
+def test_an_rpc_style_router_is_said_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run(tmp_path, monkeypatch, RPC_FILES, "FAL101")
+    by_sev = sorted((f.path.rsplit("/", 1)[-1], f.line, f.severity.value) for f in found)
+    # the RPC-style router: one info with the count; the verb in the resource-shaped router: a warning
+    assert by_sev == [("jobs.py", 5, "info"), ("models.py", 26, "warning")]
+    rpc = next(f for f in found if f.severity.value == "info")
+    assert "is RPC-style: 6 of its 6 route paths" in rpc.message
+    assert len(rpc.related) == 5 and rpc.entity == "house-style FAL101 rpc app.jobs.router"
+    every = run(tmp_path, monkeypatch, RPC_FILES, "FAL101", {"house_style": False})
+    assert {f.severity.value for f in every} == {"warning"} and len(every) == 4  # create, delete_many, set_owner, get_by_hash
+
+
+def test_an_rpc_style_router_without_a_reported_verb_is_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # bare `list`/`get` and operation words are never reported: the RPC style has nothing to replace
+    files = {"app/__init__.py": "", "app/main.py": """
+        from fastapi import APIRouter, FastAPI
+
+        router = APIRouter(prefix="/runs")
+
+        @router.post("/list")
+        def list_runs(): ...
+
+        @router.post("/get")
+        def get_run(name: str): ...
+
+        @router.post("/start")
+        def start_run(name: str): ...
+
+        @router.post("/stop")
+        def stop_run(name: str): ...
+
+        @router.post("/cancel")
+        def cancel_run(name: str): ...
+
+        app = FastAPI()
+        app.include_router(router)
+    """}
+    assert run(tmp_path, monkeypatch, files, "FAL101") == []
 
 
 # ---------------------------------------------------------------------------

@@ -98,6 +98,9 @@ def _callers(app: AppModel) -> dict[str, tuple[str, ...]]:
 JOB_WORDS = frozenset({"worker", "workers", "task", "tasks", "job", "jobs", "consumer", "consumers", "consume",
                        "scheduler", "scheduled", "schedule", "cron", "celery", "cli", "command", "commands",
                        "scripts", "listener", "subscriber", "periodic", "actor", "dramatiq", "arq", "rq"})
+# the first word of a function that reads the jobs its name mentions rather than being one
+READ_VERBS = frozenset({"get", "list", "fetch", "count", "find", "read", "search", "query", "load", "retrieve",
+                        "describe", "show"})
 # calls that hand a function to something that runs it later, outside the request
 SCHEDULING_CALLS = frozenset({"add_task", "enqueue", "enqueue_call", "delay", "apply_async", "send_task",
                               "add_job", "create_task", "run_in_executor", "submit", "schedule"})
@@ -132,7 +135,11 @@ def _job_evidence(app: AppModel, fn: Function) -> str | None:
         if _words(render(d.expr, 80)) & JOB_WORDS:
             return f"decorated `@{render(d.expr, 40)}`"
     parts = fn.qualname.split(".")
-    if _words(" ".join(parts)) & JOB_WORDS:
+    if _words(" ".join(parts[:-1])) & JOB_WORDS:
+        return "a job, a consumer or a command, by its module or name"
+    own = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", parts[-1]).lower().split("_")
+    if set(own) & JOB_WORDS and own[0] not in READ_VERBS:
+        # ``get_connection_jobs``, ``list_tasks``: a read of the jobs (which a route may well serve), not one
         return "a job, a consumer or a command, by its module or name"
     return None
 

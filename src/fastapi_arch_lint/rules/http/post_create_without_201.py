@@ -111,6 +111,33 @@ def _plural(segment: str) -> bool:
         len(words[-1]) > 3 and words[-1].endswith("s") and not words[-1].endswith(NOT_PLURAL_ENDINGS)))
 
 
+# calls that turn an insert into an upsert: the row may exist already, and is then updated
+UPSERT_CALLS = frozenset({"on_conflict_do_update", "on_duplicate_key_update", "merge", "upsert", "bulk_upsert"})
+
+
+def _upsert_name(name: str) -> bool:
+    """``upsert_tag``, ``create_or_update_secret``, ``insert_on_conflict``: a name that says the row may exist."""
+    words = _words(name)
+    return "upsert" in words or ("or" in words and "update" in words) or \
+        any(a == "on" and b == "conflict" for a, b in zip(words, words[1:]))
+
+
+def _upserts(app: AppModel, qualname: str | None) -> bool:
+    """The function calls ``.on_conflict_do_update()``, ``session.merge()`` or ``upsert()``: an insert
+    there may update an existing row instead, which 200 describes as well as 201 would not."""
+    fn = app.function(qualname) if qualname else None
+    return fn is not None and any(
+        (site.call.func.attr if isinstance(site.call.func, Attr) else short(target or "")) in UPSERT_CALLS
+        for site, target in fn.calls)
+
+
+def _always_raises(route: Route) -> bool:
+    """Every path through the handler raises (``raise HTTPException(501, "Not implemented")``): a ``raise``
+    outside any ``if``, loop or ``except``, no ``return`` and no ``except`` that could swallow it."""
+    fact = route.handler.fact
+    return not fact.scope.returns and not fact.excepts and any(not r.conds for r in fact.scope.raises)
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     text: str
@@ -159,6 +186,8 @@ class PostCreateWithout201(Rule):
                 continue
             if self._is_action(route, actions) or self._sets_status(app, route) or self._singleton(route, removed):
                 continue
+            if _always_raises(route) or _upsert_name(short(route.handler.qualname)):
+                continue  # it answers no 2xx at all (a stub raising 501), or it may update an existing row
             ev = self._evidence(app, route, ignore)
             if ev is not None:
                 found.append((route, ev))
@@ -265,8 +294,11 @@ class PostCreateWithout201(Rule):
     def _evidence(self, app: AppModel, route: Route, ignore: tuple[str, ...]) -> Evidence | None:
         handler = route.handler.qualname
         # 1. an insert in the handler or in a function it calls directly
+        upsert = False  # an insert seen that may update instead: the name alone then proves nothing
         for w in writes(app, handler, depth=1, ignore=ignore):
-            if not w.create:
+            if w.create and (any(_upsert_name(short(q)) for q in w.trail[1:]) or _upserts(app, w.function.qualname)):
+                upsert = True
+            if not w.create or upsert:
                 continue
             where = f"`{w.what}` in `{labels(w.trail)[-1]}`"
             if len(w.trail) > 1:
@@ -283,6 +315,9 @@ class PostCreateWithout201(Rule):
                 continue
             func = site.call.func
             name = func.attr if isinstance(func, Attr) else short(target or "")
+            if name and (_upsert_name(name) or _upserts(app, target) or any(_upsert_name(short(q)) for q in trail[1:])):
+                upsert = True
+                continue
             if not name or not _creates_by_name(name):
                 continue
             if target is None:
@@ -302,7 +337,7 @@ class PostCreateWithout201(Rule):
                 Confidence.HIGH,
             )
         # 3. only the handler's name says so
-        if _creates_by_name(short(handler)) and route.response_model is not None:
+        if _creates_by_name(short(handler)) and route.response_model is not None and not upsert:
             return Evidence(
                 f"its name `{short(handler)}` and response model `{route.response_model}` say so",
                 (), Confidence.MEDIUM,

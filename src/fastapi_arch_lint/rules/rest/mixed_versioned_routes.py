@@ -22,6 +22,10 @@ INFRA_LAST = frozenset({"health", "healthz", "healthcheck", "health-check", "rea
                         "alive", "ping", "metrics", "status", "version", "server_info", "server-info"})
 
 
+# the last word of a top-level GET segment that names the server's own version or health
+INFRA_WORDS = frozenset({"version", "health", "healthz", "healthcheck", "ping", "ready", "readyz", "livez"})
+
+
 # response classes that answer with a file or a page rather than an API resource
 FILE_RESPONSES = frozenset({"FileResponse", "HTMLResponse", "RedirectResponse", "StreamingResponse"})
 
@@ -79,7 +83,18 @@ def is_business(route: Route, allow: _Allowed) -> bool:
     bare = path
     if segs[0].lower() == "api":  # ``/api/health`` is as much infrastructure as ``/health``
         bare = "/" + "/".join(segs[1:])
+    if _infra_read(route, [s for s in bare.split("/") if s]):
+        return False
     return not (allow.covers(path) or allow.covers(bare))
+
+
+def _infra_read(route: Route, segs: list[str]) -> bool:
+    """A read of one top-level segment whose last word names what infrastructure answers
+    (``GET /server_version``, ``/app-health``): the server's own version or health, not a business
+    resource; deeper paths (``/datasets/{id}/latest_version``) name a resource's version."""
+    if len(segs) != 1 or set(route.methods) - {"GET", "HEAD"}:
+        return False
+    return segs[0].replace("-", "_").lower().split("_")[-1] in INFRA_WORDS
 
 
 @register

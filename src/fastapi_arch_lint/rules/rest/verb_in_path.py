@@ -10,7 +10,7 @@ from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Loc, Route
 from fastapi_arch_lint.model.paths import is_test_path
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._house import House, project_finding
+from fastapi_arch_lint.rules._house import House, app_label, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import is_param, route_entity, route_related, unique_routes
@@ -64,6 +64,37 @@ def new_names_a_member(parts: list[str], index: int) -> bool:
     return bool(collection) and words[-1].rstrip("s") == collection[-1].rstrip("s")
 
 
+# RPC style: a router (or a whole app) most of whose routes end in an action (``POST /list``,
+# ``/get``, ``/create``, ``/apply``, ``/delete_instances``) names its endpoints by what they do on
+# purpose; a verb segment there follows the house style, and the style is said once (info)
+RPC_SHARE = 0.75  # share of a group's routes whose last segment is an action
+RPC_ROUTER_MINIMUM = 5  # routes of one router
+RPC_APP_MINIMUM = 8  # routes of one app
+# action words beyond ``VERBS`` that, as a route's last segment, name an operation, not a resource
+RPC_ACTIONS = frozenset({
+    "apply", "cancel", "stop", "start", "submit", "restart", "terminate", "attach", "detach", "enable",
+    "disable", "publish", "unpublish", "rename", "clear", "trigger", "retry", "abort", "resume", "pause",
+    "upload", "download", "refresh", "poll", "init", "sync", "import", "export",
+})
+
+
+def ends_in_action(path: str) -> bool:
+    """The route's last segment is a verb or a verb phrase (bare ``list`` and ``get`` too: an RPC name)."""
+    parts = [p for p in path.split("/") if p]
+    if not parts or is_param(parts[-1]):
+        return False
+    seg = parts[-1]
+    words = _words(seg)
+    if not words:
+        return False
+    verb = verb_of(seg)
+    if verb is not None:
+        if noun_compound(seg, verb):
+            return False
+        return verb != "new" or new_names_a_member(parts, len(parts) - 1)
+    return words[0] in RPC_ACTIONS
+
+
 @lru_cache(maxsize=4096)  # the same few hundred segments recur in thousands of paths
 def verb_of(segment: str) -> str | None:
     words = segment.replace("_", "-").lower().split("-")
@@ -79,14 +110,45 @@ def verb_of(segment: str) -> str | None:
     return None
 
 
+def rpc_groups(app: AppModel, routes: list[Route]) -> dict[str, tuple[str, list[Route], int]]:
+    """The apps, and the routers outside them, whose routes mostly end in an action: group id to
+    (a label for the message, the routes that end in an action, the group's route count)."""
+    groups: dict[str, tuple[str, list[Route], int]] = {}
+
+    def judge(key: str, label: str, members: list[Route], minimum: int) -> None:
+        # one vote per path: a proxy registered for seven methods on one path is one naming decision
+        by_path: dict[str, Route] = {}
+        for r in sorted(members, key=lambda r: (r.registered.path, r.registered.line, r.registered.col)):
+            by_path.setdefault(r.path, r)
+        acting = [r for path, r in by_path.items() if ends_in_action(path)]
+        if len(by_path) >= minimum and len(acting) >= RPC_SHARE * len(by_path):
+            acting.sort(key=lambda r: (r.registered.path, r.registered.line, r.registered.col))
+            groups[key] = (label, acting, len(by_path))
+
+    by_app: dict[str, list[Route]] = {}
+    for r in routes:
+        by_app.setdefault(r.app, []).append(r)
+    for app_id, members in by_app.items():
+        judge(app_id, f"the API of `{app_label(app, app_id)}`", members, RPC_APP_MINIMUM)
+    by_router: dict[str, list[Route]] = {}
+    for r in routes:
+        if r.app not in groups and r.router != r.app:
+            by_router.setdefault(r.router, []).append(r)
+    names = {router.id: router.name for router in app.routers}
+    for router_id, members in by_router.items():
+        name = f"{router_id.split(':', 1)[0]}.{names.get(router_id, 'router')}"  # line-independent
+        judge(router_id, f"router `{name}`", members, RPC_ROUTER_MINIMUM)
+    return groups
+
+
 @register
 class VerbInPath(Rule):
     code = "FAL101"
     name = "verb-in-path"
     summary = "A path segment is a verb (`/get-user`, `/createOrder`): the HTTP method is the verb"
     severity = Severity.WARNING
-    other_severities = {Severity.INFO: f"once per verb segment the API uses in {HOUSE_PLACES} or more places: "
-                                       "its house style"}
+    other_severities = {Severity.INFO: f"once per verb segment the API uses in {HOUSE_PLACES} or more places, and "
+                                       "once per RPC-style router or app: its house style"}
     default_options = {"allow": ["login", "logout", "search", "refresh", "verify", "reset-password",
                                  "change-password"], "house_style": True}
 
@@ -96,11 +158,13 @@ class VerbInPath(Rule):
         # a route's own segment once for every route under the same path up to it (``/recipes/create``
         # above ``/recipes/create/url`` and ``/recipes/create/zip`` is one naming decision)
         places: dict[tuple[object, ...], tuple[Loc | None, list[tuple[Route, str, str]]]] = {}
-        for route in unique_routes(app):
-            if route.kind != "http" or route.path_unresolved or renders_html(app, route):
-                continue
-            if is_test_path(route.handler.path):
-                continue  # a mock server under ``tests/`` imitates another service's URLs; it ships to no client
+        judged = [r for r in unique_routes(app) if r.kind == "http" and not r.path_unresolved
+                  and not is_test_path(r.handler.path)  # a mock server under ``tests/``: it ships to no client
+                  and not renders_html(app, r)]
+        rpc = rpc_groups(app, judged) if house_enabled(self.options) else {}
+        reported: set[str] = set()  # the RPC-style groups with a verb segment the rule would report
+        for route in judged:
+            group = route.app if route.app in rpc else route.router if route.router in rpc else None
             parts = route.path.split("/")
             for index, seg in enumerate(parts):
                 if not seg or is_param(seg) or seg.lower() in allow:
@@ -115,12 +179,28 @@ class VerbInPath(Rule):
                     continue
                 if verb == "new" and not new_names_a_member(parts, index):
                     continue
+                if group is not None:
+                    reported.add(group)  # said once below, with its group's style
+                    break
                 loc, where = segment_origin(app, route, index)
                 key: tuple[object, ...] = (loc, seg)
                 if where == "the route path":
                     key, loc = (route.app, "/".join(parts[:index + 1]), seg), None
                 places.setdefault(key, (loc, []))[1].append((route, verb, where))
                 break
+        for group, (label, routes, total) in sorted(rpc.items()):
+            if group not in reported:
+                continue  # nothing to say once: none of its segments is a verb the rule reports
+            yield project_finding(
+                self, House("rpc", len(routes), total), [(r.registered, f"`{r.display()}`") for r in routes],
+                f"{label} is RPC-style: {len(routes)} of its {total} route paths end in an action "
+                f"(e.g. `{routes[0].display()}`); judged as its house style, so its verb segments are not "
+                "reported one by one",
+                help="resource nouns and HTTP methods (`DELETE /items/{id}`) are what REST clients and generated "
+                     "SDKs expect; if RPC-style endpoints are a deliberate convention, keep them consistent and "
+                     "document them. Set `house_style = false` to see each verb segment",
+                entity=f"rpc {label.split('`')[1]}",
+            )
         housed: set[str] = set()
         if house_enabled(self.options):
             # one verb the API uses in several naming decisions (``/revisions/retrieve`` under every
