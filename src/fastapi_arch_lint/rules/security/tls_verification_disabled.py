@@ -51,6 +51,24 @@ def _other_branch(fn: Function | None, line: int) -> tuple[int, ...] | None:
     return None
 
 
+def _verifying_alternative(fn: Function | None, line: int) -> bool:
+    """The unverified context assigned at ``line`` sits in one branch of an ``if`` whose other branch assigns
+    a verifying one (``if self.validate_certs: ctx = ssl.create_default_context() else: ctx =
+    ssl._create_unverified_context()``): a setting decides, not the code."""
+    if fn is None:
+        return False
+    for g in fn.fact.guards:
+        if line in g.body_assigns:
+            other = g.orelse_assigns
+        elif line in g.orelse_assigns:
+            other = g.body_assigns
+        else:
+            continue
+        if any(target == "ssl.create_default_context" and site.call.line in other for site, target in fn.calls):
+            return True
+    return False
+
+
 def _wanted(target: str | None) -> bool:
     """The targets of the calls ``check`` looks at (``iter_calls_to`` skips the others)."""
     return bool(target) and (target in UNVERIFIED_CONTEXTS or http_client_kind(target) is not None)
@@ -63,7 +81,9 @@ class TlsVerificationDisabled(Rule):
     summary = "Outbound HTTPS with certificate verification turned off (`verify=False`, unverified SSL context)"
     severity = Severity.ERROR
     other_severities = {Severity.WARNING: "with medium confidence, when only host name checks are off, or when the same "
-                                          "code turns certificate checks back on in another branch (a configured mode)"}
+                                          "code turns certificate checks back on in another branch (a configured mode), "
+                                          "or an unverified context is one branch of an `if` whose other makes a "
+                                          "verifying one"}
     cwe = ("CWE-295",)
     owasp = ("API8:2023", "API10:2023")
     security_severity = 7.4
@@ -75,6 +95,15 @@ class TlsVerificationDisabled(Rule):
             where = where_label(cc.function, cc.module)
             entity = f"{cc.function.qualname if cc.function else cc.module}:{cc.target}"
             if cc.target in UNVERIFIED_CONTEXTS:
+                if _verifying_alternative(cc.function, cc.line):
+                    yield self.finding(
+                        cc.path, cc.line, cc.col,
+                        f"`{cc.target}()` in {where} makes an SSL context that accepts any certificate, and the "
+                        "other branch of its `if` makes a verifying one: whether traffic is verified depends on "
+                        "a setting; make sure it defaults to verifying",
+                        help=HELP, entity=entity, severity=Severity.WARNING, confidence=Confidence.MEDIUM,
+                    )
+                    continue
                 yield self.finding(
                     cc.path, cc.line, cc.col,
                     f"`{cc.target}()` in {where} makes an SSL context that accepts any certificate: "
