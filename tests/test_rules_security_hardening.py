@@ -910,17 +910,3 @@ def test_compare_whose_outcome_only_logs_is_info(tmp_path: Path, monkeypatch: py
     assert {line: f.severity for line, f in found.items()} == {
         13: Severity.INFO, 21: Severity.WARNING, 29: Severity.WARNING, 38: Severity.WARNING}, found
     assert "only decides a log line" in found[13].message
-
-
-def test_fal509_unverified_context_chosen_by_a_setting_is_a_warning(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """FAL509's page: an unverified context in one branch of an ``if`` whose other branch makes a verifying one
-    is a warning (medium confidence); made unconditionally it stays an error."""
-    from ruledocs import page_cases
-
-    page = next((Path(__file__).parent.parent / "rules" / "security").glob("FAL509-*.md"))
-    case = next(c for c in page_cases(page) if c.section == "Misreadings" and "app/mailer.py" in c.files)
-    found = {f.line: f for f in run(tmp_path, monkeypatch, TlsVerificationDisabled, case.files)
-             if f.path == "app/mailer.py"}
-    assert [(line, f.severity, f.confidence) for line, f in sorted(found.items())] == [
-        (14, Severity.WARNING, Confidence.MEDIUM), (24, Severity.ERROR, Confidence.HIGH)]
