@@ -206,7 +206,7 @@ CHECK_DEPTH = 3  # project calls below the handler and its dependencies searched
 
 def _granted_by_rows(table: Table | None, fields: list[str]) -> list[str]:
     """The fields among ``fields`` that a row of ``table`` exists to grant: ``permissions`` on a role, a group or a
-    policy table (``WorkspaceRole``, ``user_groups``), which is no principal (no password column): the copied
+    policy table (``TeamRole``, ``user_groups``), which is no principal (no password column): the copied
     privilege is the record's content, not a flag on the caller's own account."""
     if table is None or any(is_password_column(c.name) for c in table.columns):
         return []
