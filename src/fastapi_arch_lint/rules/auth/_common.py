@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from fastapi_arch_lint.analysis.libraries import jwt_decode_library
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, Route
@@ -71,6 +71,16 @@ def call_args_names(call: Call) -> set[str]:
     for _, v in call.kwargs:
         out |= names_in(v)
     return out
+
+
+def params_receiving(call: Call, callee: Function, carries: Callable[[Expr], bool]) -> list[str]:
+    """The parameters of the project function ``callee`` to which ``call`` passes an argument that ``carries``
+    accepts: positional ones by place (after a method's ``self``/``cls``), keywords by name; in that order."""
+    params = [p.name for p in callee.fact.params if p.kind in ("positional", "keyword")]
+    if callee.fact.is_method and params and params[0] in ("self", "cls"):
+        params = params[1:]
+    out = [params[i] for i, a in enumerate(call.args) if i < len(params) and carries(a)]
+    return out + [k for k, a in call.kwargs if k in params and carries(a) and k not in out]
 
 
 def func_name(call: Call) -> str:
@@ -427,12 +437,7 @@ def _rejects_wrong_secret(app: AppModel, fn: Function, secret: str, depth: int, 
         callee = app.functions.get(target or "")
         if callee is None:
             continue
-        params = [p.name for p in callee.fact.params if p.kind in ("positional", "keyword")]
-        if callee.fact.is_method and params and params[0] in ("self", "cls"):
-            params = params[1:]
-        bound = [params[i] for i, a in enumerate(site.call.args)
-                 if i < len(params) and isinstance(a, Name) and a.id == secret]
-        bound += [k for k, a in site.call.kwargs if isinstance(a, Name) and a.id == secret and k in params]
+        bound = params_receiving(site.call, callee, lambda a: isinstance(a, Name) and a.id == secret)
         if any(_rejects_wrong_secret(app, callee, b, depth - 1, seen) for b in bound):
             return True
     return False

@@ -31,11 +31,13 @@ from fastapi_arch_lint.rules.auth._common import (
     credential_readers,
     DEFAULT_PUBLIC_HANDLERS,
     DEFAULT_PUBLIC_ROUTES,
+    func_name,
     handler_credential_reads,
     handler_name,
     is_public,
     one_time_setup,
     open_by_switch,
+    params_receiving,
     short,
     verifies_signature,
 )
@@ -183,14 +185,6 @@ _REFUSED_RE = re.compile(r"^40[13]$|HTTP_40[13]_")
 CODE_DEPTH = 2  # project functions below the handler the code may be handed to
 
 
-def _code_args(call: Call, held: set[str]) -> list[int | str]:
-    """The positions (or keywords) of ``call`` that carry one of ``held`` (``body.code``, ``code``)."""
-    def carries(e: Expr) -> bool:
-        return render(e, 80) in held
-    out: list[int | str] = [i for i, a in enumerate(call.args) if carries(a)]
-    return out + [k for k, a in call.kwargs if k and carries(a)]
-
-
 def _refuses_wrong_code(app: AppModel, fn: Function, held: set[str], depth: int, seen: set[str]) -> bool:
     """``fn`` hands the code to a check (``record.verify_identity(db, code)``) inside a ``try`` whose ``except``
     answers 401/403, or a project function it hands the code to does (``depth`` calls down)."""
@@ -199,11 +193,13 @@ def _refuses_wrong_code(app: AppModel, fn: Function, held: set[str], depth: int,
     seen.add(fn.qualname)
     refusing = {(line, col) for line, col, _, status in raised_http_exceptions(app, fn) if _REFUSED_RE.search(status)}
     refused = {i for i, r in enumerate(fn.fact.raises) if (r.pos.line, r.pos.col) in refusing}
+    def carries(e: Expr) -> bool:  # ``body.code``, ``code``
+        return render(e, 80) in held
+
     if any(refused.intersection(x.raises) for x in fn.fact.excepts):
         for site, _target in fn.calls:
-            name = site.call.func.attr if isinstance(site.call.func, Attr) else \
-                site.call.func.id if isinstance(site.call.func, Name) else ""
-            if _VERIFY_CALL_RE.search(name) and _code_args(site.call, held):
+            call = site.call
+            if _VERIFY_CALL_RE.search(func_name(call)) and any(map(carries, (*call.args, *(v for _, v in call.kwargs)))):
                 return True
     if depth <= 0:
         return False
@@ -211,11 +207,7 @@ def _refuses_wrong_code(app: AppModel, fn: Function, held: set[str], depth: int,
         callee = app.functions.get(target or "")
         if callee is None:
             continue
-        params = [p.name for p in callee.fact.params if p.kind in ("positional", "keyword")]
-        if callee.fact.is_method and params and params[0] in ("self", "cls"):
-            params = params[1:]
-        bound = {params[a] if isinstance(a, int) else a for a in _code_args(site.call, held)
-                 if isinstance(a, str) and a in params or isinstance(a, int) and a < len(params)}
+        bound = set(params_receiving(site.call, callee, carries))
         if bound and _refuses_wrong_code(app, callee, bound, depth - 1, seen):
             return True
     return False
