@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from functools import lru_cache
 
+from fastapi_arch_lint.analysis.names import words
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Loc, Route
 from fastapi_arch_lint.model.paths import is_test_path
@@ -48,20 +48,16 @@ def noun_compound(segment: str, verb: str) -> bool:
     return verb in NOUN_VERBS and len(words) > 1 and words[0] == verb and words[-1] in NOUN_HEADS
 
 
-def _words(segment: str) -> list[str]:
-    return [w for w in re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", segment).replace("_", "-").lower().split("-") if w]
-
-
 def new_names_a_member(parts: list[str], index: int) -> bool:
     """``new`` is an adjective, not a verb: it makes a verb phrase only before the noun of the collection
     the segment sits in (``/items/new-item``, ``/items/newItem``: make an item); elsewhere it qualifies
     its noun (``/new-arrivals``, ``/api/v1/new_chat``, the newer of two chat APIs)."""
-    words = _words(parts[index])
+    seg_words = words(parts[index])
     before = [p for p in parts[:index] if p and not is_param(p)]
-    if len(words) < 2 or not before:
+    if len(seg_words) < 2 or not before:
         return False
-    collection = _words(before[-1])
-    return bool(collection) and words[-1].rstrip("s") == collection[-1].rstrip("s")
+    collection = words(before[-1])
+    return bool(collection) and seg_words[-1].rstrip("s") == collection[-1].rstrip("s")
 
 
 # RPC style: a router (or a whole app) most of whose routes end in an action (``POST /list``,
@@ -84,15 +80,15 @@ def ends_in_action(path: str) -> bool:
     if not parts or is_param(parts[-1]):
         return False
     seg = parts[-1]
-    words = _words(seg)
-    if not words:
+    seg_words = words(seg)
+    if not seg_words:
         return False
     verb = verb_of(seg)
     if verb is not None:
         if noun_compound(seg, verb):
             return False
         return verb != "new" or new_names_a_member(parts, len(parts) - 1)
-    return words[0] in RPC_ACTIONS
+    return seg_words[0] in RPC_ACTIONS
 
 
 @lru_cache(maxsize=4096)  # the same few hundred segments recur in thousands of paths
