@@ -18,13 +18,16 @@ from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscrip
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.security._common import MARKER, is_own_label
 
-# calls whose result is the environment value or else a literal fallback
-ENV_FALLBACK = {
-    "os.getenv": (1, "default"),
-    "os.environ.get": (1, "default"),
-    "os.environ.setdefault": (1, "value"),
-    "decouple.config": (1, "default"),
+# calls that read the environment: where the variable's name goes, and where the literal fallback their
+# result is when the variable is unset (none for ``pop``, whose default is no configured value)
+ENV_READS: dict[str, tuple[tuple[int, str], tuple[int, str] | None]] = {
+    "os.getenv": ((0, "key"), (1, "default")),
+    "os.environ.get": ((0, "key"), (1, "default")),
+    "os.environ.setdefault": ((0, "key"), (1, "value")),
+    "os.environ.pop": ((0, "key"), None),
+    "decouple.config": ((0, "option"), (1, "default")),
 }
+ENV_FALLBACK = {name: fallback for name, (_, fallback) in ENV_READS.items() if fallback is not None}
 _PLACEHOLDER = re.compile(r"change|example|dummy|placeholder|your|dev|test|fake|not[-_ ]?a|xxx|todo|default|insecure",
                           re.I)
 
@@ -58,14 +61,6 @@ NOT_SHIPPED_DIRS = frozenset({"docs", "doc", "scripts", "script", "examples", "e
                               "fixtures", "samples", "sample", "e2e"})
 TEST_CLASS = re.compile(r"^(?:Test|Testing|Fake|Mock|Dummy|Stub)[A-Z_]")
 
-# calls that read the environment, with where their first argument (the variable's name) goes
-ENV_READS = {
-    "os.getenv": (0, "key"),
-    "os.environ.get": (0, "key"),
-    "os.environ.setdefault": (0, "key"),
-    "os.environ.pop": (0, "key"),
-    "decouple.config": (0, "option"),
-}
 # an environment variable's name: ``"APP_SECRET"``
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 
@@ -86,7 +81,7 @@ def env_keys(app: AppModel) -> frozenset[str]:
 
 
 def _env_keys(app: AppModel) -> frozenset[str]:
-    readers: dict[str, tuple[int, str]] = dict(ENV_READS)
+    readers: dict[str, tuple[int, str]] = {name: key for name, (key, _) in ENV_READS.items()}
     for _ in range(2):  # project wrappers, and their wrappers
         for fn in app.functions.values():
             if fn.qualname in readers or fn.fact.is_method or is_test_path(fn.path):
