@@ -198,6 +198,74 @@ def test_relative_import_past_two_init_reexports(tmp_path: Path) -> None:
     assert table(a) == {"GET /api/users/": False}
 
 
+@pytest.mark.parametrize("entry", [
+    '("pkg.api.items", "router")',  # module and attribute
+    '"pkg.api.items:router"',  # one string
+    '(".items", "router")',  # relative to the package, as ``import_module(".items", __name__)``
+])
+def test_a_package_that_exports_its_routers_lazily_through_module_getattr(tmp_path: Path, entry: str) -> None:
+    # PEP 562: ``pkg/api/__init__.py`` lists what it exports and imports it on first access
+    importer = ("importlib.import_module(module_name, __name__)" if entry.startswith('(".')
+                else "__import__(module_name, fromlist=[attr_name])")
+    split = ('module_name, attr_name = target.split(":") if isinstance(target, str) else target'
+             if ":" in entry else "module_name, attr_name = target")
+    a = project(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/api/__init__.py": f"""
+            import importlib
+
+            _LAZY = {{
+                "items_router": {entry},
+            }}
+            __all__ = list(_LAZY)
+
+
+            def __getattr__(name):
+                target = _LAZY.get(name)
+                if target is None:
+                    raise AttributeError(name)
+                {split}
+                module = {importer}
+                return getattr(module, attr_name)
+        """,
+        "pkg/api/items.py": ROUTER.replace("{name}", "items"),
+        "pkg/main.py": """
+            from fastapi import FastAPI
+
+            from pkg.api import items_router
+
+            app = FastAPI()
+            app.include_router(items_router, prefix="/v1")
+        """,
+    })
+    assert table(a) == {"GET /v1/items/": False}
+    assert a.model.unresolved == ()
+    assert table(a) == runtime_table(tmp_path, "pkg.main:app")
+
+
+def test_a_module_getattr_that_computes_its_answer_leaves_the_name_unresolved(tmp_path: Path) -> None:
+    a = project(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/api/__init__.py": """
+            import importlib
+
+            def __getattr__(name):
+                return getattr(importlib.import_module("pkg.api." + name.removesuffix("_router")), "router")
+        """,
+        "pkg/api/items.py": ROUTER.replace("{name}", "items"),
+        "pkg/main.py": """
+            from fastapi import FastAPI
+
+            from pkg.api import items_router
+
+            app = FastAPI()
+            app.include_router(items_router)
+        """,
+    })
+    assert table(a) == {}
+    assert [u.what for u in a.model.unresolved] == ["included router `items_router`"]
+
+
 def test_the_fixture_app_is_reported_once_where_it_is_defined() -> None:
     a = analyze([FIXTURE])
     assert [(app.name, Path(app.loc.path).name) for app in a.model.apps] == [("app", "factory.py")]

@@ -249,6 +249,8 @@ class Interpreter(Classes):
             return self._from_entry(entries[-1], env)
         if sub in self.modules or self.project.is_package(sub):
             return VModule(sub)
+        if (lazy := self._lazy_export(module, name, tab)) is not None:
+            return lazy
         # ``from x import *``: the last star import that exports the name binds it, as at runtime
         for imp in reversed(facts.imports):
             if imp.local == "*" and module in _seen:
@@ -260,6 +262,37 @@ class Interpreter(Classes):
                     if not isinstance(v, VUnknown):
                         return v
         return VUnknown(f"`{name}` is not defined in `{module}`")
+
+    def _lazy_export(self, module: str, name: str, tab: dict) -> Value | None:
+        """A module-level ``__getattr__`` (PEP 562) that imports what a literal dict names:
+        ``_EXPORTS = {"router": ("pkg.api.items", "router")}`` (or ``"pkg.api.items"``, or
+        ``"pkg.api.items:router"``) read by ``__getattr__(name)``, which calls ``import_module`` or
+        ``__import__``. None when the module has no such hook or the dict does not list ``name``."""
+        hook = tab.get("__getattr__")
+        if not hook or hook[-1][1] != "func":
+            return None
+        fn: FunctionFact = hook[-1][2]  # type: ignore[assignment]
+        if not any(render(site.call.func).split(".")[-1] in ("import_module", "__import__") for site in fn.calls):
+            return None
+        env = self._module_envs.get(module) or self._module_envs.setdefault(module, Env(module))
+        for table in sorted(fn.names):
+            entries = tab.get(table)
+            value = entries[-1][2].value if entries and entries[-1][1] == "assign" else None  # type: ignore[union-attr]
+            if not isinstance(value, DictExpr):
+                continue
+            for k, v in zip(value.keys, value.values):
+                if not (isinstance(k, Const) and k.value == name):
+                    continue
+                parts = [self.const(i, env) for i in v.items] if isinstance(v, Seq) else [self.const(v, env)]
+                if len(parts) == 1 and isinstance(parts[0], str) and ":" in parts[0]:
+                    parts = parts[0].split(":", 1)
+                if not all(isinstance(x, str) for x in parts) or len(parts) > 2:
+                    return VUnknown(f"`{module}.__getattr__` imports `{name}` from a computed place")
+                rel = parts[0]
+                level = len(rel) - len(rel.lstrip("."))  # ``".items"``, imported relative to the package
+                target = self.absolute(module, ImportFact("", rel[level:], None, level, 0))
+                return self.module_attr(target, parts[1] if len(parts) == 2 else name)
+        return None
 
     def star_exports(self, module: str, name: str) -> bool:
         """Whether ``from module import *`` binds ``name``: it is listed in the module's ``__all__``
