@@ -476,7 +476,10 @@ class Interpreter(Classes):
             if len(items) == 1 and isinstance(items[0], Seq) and items[0].kind == "tuple":
                 items = items[0].items
             if ext_name(base) == "typing.Annotated" and items:
-                return VAnnotated(self.annotation(items[0], env), tuple(self.eval(i, env) for i in items[1:]))
+                meta = tuple(self.eval(i, env) for i in items[1:])
+                either = tuple((self.eval(i.body, env), self.eval(i.orelse, env)) for i, m in zip(items[1:], meta)
+                               if isinstance(i, Cond) and isinstance(m, VUnknown))
+                return VAnnotated(self.annotation(items[0], env), meta, either)
             return VGeneric(base, tuple(self.annotation(i, env) for i in items))
         if isinstance(expr, Cond):
             test = self.condition(expr.test, env)

@@ -556,6 +556,26 @@ class Schema:
             return v.value
         return render(e)
 
+    def _alias_column_flags(self, item: Expr, env: Env) -> dict[str, bool]:
+        """``primary_key``/``unique``/``index`` that the ``mapped_column(...)`` in an ``Annotated`` alias
+        sets; one chosen at runtime between two columns sets a flag when either of them does (the rules
+        that read these flags warn when one is missing, so an undecided one counts as present)."""
+        ann = self.interp.annotation(item, env)
+        if not isinstance(ann, VAnnotated):
+            return {}
+        groups = [(m,) for m in ann.meta if isinstance(m, VInst)] + list(ann.either)
+        flags: dict[str, bool] = {}
+        for group in groups:
+            for m in group:
+                if not (isinstance(m, VInst) and m.call is not None
+                        and ext_name(m.cls).split(".")[-1] in ("mapped_column", "Column")):
+                    continue
+                for k in ("primary_key", "unique", "index"):
+                    e = m.call.kwarg(k)
+                    if e is not None:
+                        flags[k] = flags.get(k, False) or self.interp.const(e, m.env or env) is True
+        return flags
+
     def column(self, name: str, annotation: Expr | None, value: Expr | None, line: int, col: int, env: Env,
                kind: str) -> Column | None:
         if name.startswith("__") or name == "model_config":
@@ -598,6 +618,19 @@ class Schema:
                     type_text = render(a)
                 elif isinstance(a, Const) and isinstance(a.value, str) and fname == "Column" and not type_text:
                     pass
+        if is_mapped and isinstance(annotation, Subscript) and annotation.items:
+            # ``id: Mapped[id_key]`` with ``id_key = Annotated[int, mapped_column(primary_key=True)]``: the
+            # alias's column merges under the attribute's own ``mapped_column(...)``, which wins where both say
+            own = {k for k, _ in call.kwargs} if call is not None and fname in ("mapped_column", "Column") else set()
+            for k, got in self._alias_column_flags(annotation.items[0], env).items():
+                if k in own:
+                    continue
+                if k == "primary_key":
+                    pk = got
+                elif k == "unique":
+                    unique = got
+                else:
+                    index = got
         if call is not None:
             for k, e in call.kwargs:
                 v = self.interp.const(e, env)

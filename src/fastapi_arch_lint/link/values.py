@@ -104,6 +104,9 @@ class VSeq:
 class VAnnotated:
     base: "Value"
     meta: tuple["Value", ...]
+    # a metadata item chosen at runtime (``mapped_column(...) if flag else mapped_column(...)``) is unknown
+    # in ``meta``; its possible values are here, one tuple per such item
+    either: tuple[tuple["Value", ...], ...] = ()
 
 
 @dataclass(slots=True, unsafe_hash=True)

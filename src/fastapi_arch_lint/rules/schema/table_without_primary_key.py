@@ -62,8 +62,9 @@ class TableWithoutPrimaryKey(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         for table in schema_tables(app):
-            if table.open_bases or has_primary_key(app, table):
-                # a base class outside the analyzed tree (or one that did not resolve) may declare the key
+            if table.open_bases or table.constraints_unknown or has_primary_key(app, table):
+                # a base class outside the analyzed tree (or one that did not resolve) may declare the key,
+                # and so may a ``__table_args__`` the analysis cannot read (built by a function)
                 continue
             what = (f"table `{table.tablename}` (class `{table.name}`)" if table.tablename
                     else f"table class `{table.name}`")
