@@ -467,6 +467,55 @@ def test_optional_scheme(tmp_path: Path) -> None:
     assert via.chain == ("maybe_user", "optional_bearer")
 
 
+@pytest.mark.parametrize(("status", "required"), [
+    ("http_status_code=HTTPStatus.FORBIDDEN", True),
+    ("status_code=401", True),
+    ("http_status_code=HTTPStatus.BAD_REQUEST", False),  # a malformed request, not "who are you"
+    ("code=403", False),  # ``code`` is as often the project's own error number
+])
+def test_an_unread_exception_built_with_a_401_or_403_status_rejects(tmp_path: Path, status: str,
+                                                                    required: bool) -> None:
+    # the exception class lives in a package the analysis does not read; the status it is built with says
+    # what the client gets
+    a = project(tmp_path, {
+        "svc/__init__.py": "",
+        "svc/deps.py": f"""
+            from http import HTTPStatus
+
+            from fastapi import Depends, Security
+            from fastapi.security import APIKeyHeader
+
+            from shared_errors import ServiceError
+
+            key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+            def lookup_client(api_key):
+                if api_key and api_key in {{"k1", "k2"}}:
+                    return api_key
+                raise ServiceError("Could not validate credentials", {status})
+
+
+            def get_client(api_key: str | None = Security(key_header)):
+                return lookup_client(api_key)
+        """,
+        "svc/main.py": """
+            from fastapi import Depends, FastAPI
+
+            from svc.deps import get_client
+
+            app = FastAPI()
+
+
+            @app.post("/tasks")
+            def create_task(client=Depends(get_client)): ...
+        """,
+    })
+    via = only_route(a, "/tasks").auth.via
+    enforced = [(v.kind, v.name) for v in via if not v.optional]
+    assert enforced == ([("dependency", "get_client")] if required else []), via
+
+
 def test_route_without_dependencies_is_public(tmp_path: Path) -> None:
     a = project(tmp_path, {
         "app/__init__.py": "",

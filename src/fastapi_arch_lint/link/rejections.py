@@ -44,7 +44,7 @@ _REJECT_EXC_RE = re.compile(
 _LOGIN_URL_RE = re.compile(r"login|signin|sign-in|/auth", re.I)
 
 # status attributes and constructor parameters of exception classes
-_STATUS_NAMES = ("status_code", "status", "http_status", "code")
+_STATUS_NAMES = ("status_code", "status", "http_status", "http_status_code", "code")
 
 # modules that hold a project's authentication: an exception they define is an auth rejection
 _AUTH_MODULE_RE = re.compile(r"(^|\.)(auth|authn|authz|authentication|authorization|identity|security|permissions?)(\.|$)")
@@ -142,6 +142,13 @@ class Rejections:
                 target = self._login_target(_location_header(call.kwarg("headers")), cenv)
                 return f"raises {short}({code}) to {target}" if target else None
             return f"raises {short}({code})" if code in REJECT_CODES else None
+        elif call is not None and isinstance(cls, VExt):
+            # an exception from code the analysis does not read, built with the status it answers with:
+            # ``raise ServiceError("...", http_status_code=HTTPStatus.FORBIDDEN)``
+            for name in _STATUS_NAMES[:-1]:  # not ``code``: often an error code of the project's own
+                code = self.status_code(call.kwarg(name), cenv)
+                if code is not None:
+                    return f"raises {short}({code})" if code in REJECT_CODES else None
         handled = self._handled(cls)
         if handled is not None:  # an exception handler turns it into a 401/403 response
             return f"raises {short} ({handled})"
