@@ -146,7 +146,7 @@ class RouteBuilder:
                     else:
                         sub_params.append(param)
             if hand is None:
-                below = provided or self.auth.reads_credential(fn)
+                below = provided or self.auth.creds.reads_credential(fn)
                 # it rejects on what the dependencies below it provide (a principal, an optional scheme's
                 # credential): the credential is required, unless something below requires it already
                 required_below = any(not a.optional for a in vias[before:])
