@@ -4,9 +4,10 @@ What counts as a credential check: the function (or a project function it calls,
 reads a credential (a credential-named header/cookie/query parameter, ``request.headers[...]``,
 ``.cookies``, ``.session``, ``request.user``/``request.auth``/``request.state.user``) and rejects
 (raises HTTPException/WebSocketException with 401/403/1008 or an auth-named exception, returns a
-401/403 response, or redirects to a login page) under a condition. The tests on a condition's atoms
-(is it about something absent, present, about the request at all) live here too: ``auth`` and
-``middleware`` both read conditions with them.
+401/403 response, or redirects to a login page) under a condition; a JWT decode that verifies with a key
+raises by itself on a missing or bad token, so it is both the check and the rejection. The tests on a
+condition's atoms (is it about something absent, present, about the request at all) live here too:
+``auth`` and ``middleware`` both read conditions with them.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from dataclasses import dataclass, field
 from fastapi_arch_lint.link.callgraph import CallGraph
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
-from fastapi_arch_lint.link.knowledge import SPECIAL_TYPES
+from fastapi_arch_lint.link.knowledge import JWT_VERIFYING_DECODERS, SPECIAL_TYPES
 from fastapi_arch_lint.link.rejections import Rejections, call_tail
-from fastapi_arch_lint.link.values import Env, VConst, VFunc, VParam
-from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, Expr, Name, Not, dotted, render
+from fastapi_arch_lint.link.values import Env, VConst, VExt, VFunc, VParam
+from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, DictExpr, Expr, Name, Not, dotted, render
 from fastapi_arch_lint.model.facts import CompareFact, FunctionFact
 
 # header/cookie/query names and mapping keys that carry a credential
@@ -163,6 +164,31 @@ def handler_credential_read(read: str) -> bool:
     return m is not None and not m.group(1).lower().replace("-", "_").endswith(("_id", "_ids"))
 
 
+def _lets_through(fact: FunctionFact) -> bool:
+    """May this function let a request without a valid credential through before a decode it calls (or makes)
+    could raise: an ``except`` that returns or raises nothing (``except Exception: return None``; which
+    ``try`` a call sits in is not recorded: any such clause counts), or a ``return`` when something is
+    absent (``if not token: return None``)?"""
+    return any(e.returns or not e.raises for e in fact.excepts) or any(
+        any(_absent(neg, t) for neg, t in r.conds) for r in fact.scope.returns)
+
+
+def _absent(negated: bool, test: Expr) -> bool:
+    """Does the condition (``not test`` when ``negated``) hold when something is missing: ``not token``,
+    ``token is None``, the ``else`` of ``if token:``, ``not token or expired``?"""
+    if isinstance(test, Not):
+        return _absent(not negated, test.operand)
+    if isinstance(test, (Name, Attr)):
+        return negated
+    if isinstance(test, Compare) and test.op in ("is", "is not", "==", "!="):
+        if any(isinstance(x, Const) and x.value is None for x in (test.left, test.right)):
+            return (test.op in ("is", "==")) != negated
+        return False
+    if isinstance(test, BoolOp):
+        return any(_absent(negated, v) for v in test.values)
+    return False
+
+
 class Credentials:
     """What functions do with credentials, each read with its parameters bound (see ``credential_check``)."""
 
@@ -280,11 +306,13 @@ class Credentials:
             return cached
         check = CredCheck(fn.qualname)
         self._cred_cache[key] = check  # recursion guard
-        queue: list[tuple[VFunc, int, Env]] = [(fn, 0, env0)]
+        # each function with its level, its env and whether a function on the way to it may let a request
+        # without a valid credential through (``_lets_through``: then a decode that raises rejects nothing)
+        queue: list[tuple[VFunc, int, Env, bool]] = [(fn, 0, env0, False)]
         seen: set[str] = set()
         by_name = self.interp.functions_by_name()
         while queue:
-            f, level, fenv = queue.pop(0)
+            f, level, fenv, lenient = queue.pop(0)
             if f.qualname in seen:
                 continue
             seen.add(f.qualname)
@@ -321,6 +349,13 @@ class Credentials:
                     check.verifies.append(f"{name}()")
             if fact.compares or fact.truth_tests:
                 check.verifies.append("a condition")
+            lenient = lenient or _lets_through(fact)
+            if not principal_only and not lenient:
+                for i, site in enumerate(fact.calls):
+                    decode = None if i in off_calls else self._verifying_decode(fact, i, fenv)
+                    if decode is not None:
+                        check.verifies.append(f"{decode}()")
+                        check.rejects.append(f"`{decode}` with a key raises on a missing or bad token")
             asked = self._asks_for_caller(f)
             if asked is not None:
                 check.reads.append(asked[0])
@@ -335,11 +370,42 @@ class Credentials:
                     target = by_name.get(self.calls.safe_callee(f, site.call) or "")
                     if target is not None and target.qualname not in seen and i not in off_calls:
                         queue.append((target, level if delegates else level + 1,
-                                      self.calls.call_env(target, site.call, fenv)))
+                                      self.calls.call_env(target, site.call, fenv), lenient))
         check.reads = list(dict.fromkeys(check.reads))
         check.verifies = list(dict.fromkeys(check.verifies))
         check.rejects = list(dict.fromkeys(check.rejects))
         return check
+
+    def _verifying_decode(self, fact: FunctionFact, i: int, env: Env) -> str | None:
+        """The decoder, when call ``i`` of ``fact`` decodes a JWT verifying its signature with a key
+        (``jwt.decode(token, key, algorithms=[...])``): it raises by itself on a missing, bad or expired
+        token, so it is both the check and the rejection. Not under an ``if`` of its function (``if token:``
+        lets a request without one through); not with verification off (``options={"verify_signature":
+        False}``, ``verify=False``, options that cannot be read) or without a key (none, ``None``, ``""``)."""
+        call = fact.calls[i].call
+        v = self.interp.eval(call.func, env)
+        if not (isinstance(v, VExt) and v.qualname in JWT_VERIFYING_DECODERS):
+            return None
+        if any(i in g.body_calls or i in g.orelse_calls for g in fact.guards):
+            return None
+        key = call.args[1] if len(call.args) > 1 else call.kwarg("key")
+        if key is None or call.starred:
+            return None
+        kv = self.interp.eval(key, env)
+        if (isinstance(key, Const) and not key.value) or (isinstance(kv, VConst) and not kv.value):
+            return None
+        verify = call.kwarg("verify")
+        if verify is not None and not (isinstance(verify, Const) and verify.value is True):
+            return None
+        options = call.kwarg("options")
+        if options is not None:
+            if not isinstance(options, DictExpr) or None in options.keys:
+                return None
+            for k, val in zip(options.keys, options.values):
+                if isinstance(k, Const) and str(k.value).startswith("verify") and not (
+                        isinstance(val, Const) and val.value is True):
+                    return None
+        return v.qualname
 
     def reads_credential(self, fn: VFunc) -> bool:
         """Does ``fn`` (or a project function it calls) read a credential or the caller's principal?"""
