@@ -1,4 +1,5 @@
-"""Auth patterns the linker must read through: a JWT decode with a key as the check and the rejection.
+"""Auth patterns the linker must read through: a JWT decode with a key as the check and the rejection, and
+a caller check handed to a provider the configuration chooses.
 
 Each case has a twin that must stay unauthenticated (FAL401 still an error there)."""
 
@@ -12,6 +13,7 @@ import pytest
 from fastapi_arch_lint.config import Config
 from fastapi_arch_lint.engine import analyze, review
 from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
 
 
 def _write(tmp_path: Path, files: dict[str, str]) -> None:
@@ -165,6 +167,110 @@ def test_a_decode_whose_failure_is_swallowed_is_no_rejection(tmp_path: Path, mon
     files["app/tickets.py"] = files["app/tickets.py"].replace("raise UnpackFailed(422, str(e))", "return {}")
     model = _model(tmp_path, monkeypatch, files)
     assert not _by_path(model)["/shelves/stack"].auth.required
+
+
+# --- B: a class that registers its own methods, whose handlers hand the headers to a configured provider --
+
+DESK_SERVER = """
+    from abc import ABC, abstractmethod
+    from enum import Enum
+
+    from anyio import to_thread
+    from fastapi import APIRouter, FastAPI, Request
+
+    from app.conf import conf
+
+
+    class Act(str, Enum):
+        WIPE = "wipe"
+        TIDY = "tidy"
+
+
+    class IdentityProvider(ABC):
+        @abstractmethod
+        def authenticate_headers(self, headers: dict) -> str:
+            ...
+
+
+    class Parts:
+        def require(self, kind):
+            return self.made[kind]
+
+
+    class DeskServer:
+        def __init__(self, parts: Parts):
+            self._app = FastAPI()
+            self._log: list = []
+            self.identity_provider = None
+            if conf.identity_provider:
+                self.identity_provider = parts.require(IdentityProvider)
+            self.router = APIRouter()
+            self.router.add_api_route("/api/v9/wipe", self.wipe, methods=["POST"])
+            self.router.add_api_route("/api/v9/tidy", self.tidy, methods=["POST"])
+            self.router.add_api_route("/api/v9/stamp", self.stamp, methods=["POST"])
+            self._app.include_router(self.router)
+
+        def app(self) -> FastAPI:
+            return self._app
+
+        async def check_request(self, headers, act: Act, space: str | None) -> None:
+            return await to_thread.run_sync(self.sync_check_request, *(headers, act, space))
+
+        def sync_check_request(self, headers, act: Act, space: str | None) -> None:
+            if not self.identity_provider:
+                return
+            who = self.identity_provider.authenticate_headers(dict(headers))
+            self._log.append((who, act, space))
+
+        async def record(self, act: Act, space: str | None) -> None:
+            self._log.append((act, space))
+
+        async def wipe(self, request: Request) -> bool:
+            await self.check_request(request.headers, Act.WIPE, None)
+            self._log.clear()
+            return True
+
+        async def stamp(self, request: Request) -> bool:
+            def stamp_in_thread(request: Request, raw: bytes) -> bool:
+                self.sync_check_request(request.headers, Act.WIPE, raw.decode())
+                self._log.append(raw)
+                return True
+
+            return await to_thread.run_sync(stamp_in_thread, request, await request.body(), limiter=None)
+
+        async def tidy(self, request: Request) -> bool:
+            await self.record(Act.TIDY, None)
+            self._log.clear()
+            return True
+
+
+    server = DeskServer(Parts())
+    app = server.app()
+"""
+
+
+def test_b_a_caller_check_by_a_configured_provider_leaves_the_route_auth_unknown(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _model(tmp_path, monkeypatch, {
+        "app/__init__.py": "",
+        "app/conf.py": "class Conf:\n    identity_provider = None\n\nconf = Conf()\n",
+        "app/server.py": DESK_SERVER,
+    })
+    routes = _by_path(model)
+    assert set(routes) == {"/api/v9/wipe", "/api/v9/tidy", "/api/v9/stamp"}
+    uncertain = {r.path for r in auth_uncertain_routes(model)}
+    wipe, tidy = routes["/api/v9/wipe"], routes["/api/v9/tidy"]
+    # the provider decides, and the analysis cannot read which one (or whether one) is configured
+    for route in (wipe, routes["/api/v9/stamp"]):  # in the handler, or in a function it runs in a worker thread
+        assert route.path in uncertain and not route.auth.via
+        assert any(d.kind == "unknown" and "authenticate_headers" in d.name for d in route.dependencies)
+    # the twin asks nothing about the caller: no authentication reaches it
+    assert "/api/v9/tidy" not in uncertain and not tidy.auth.required
+    fal401 = _fal401(tmp_path, monkeypatch)
+    assert list(fal401.values()) == ["error"] and len(fal401) == 1
+    assert next(iter(fal401)).startswith("app/server.py:")
+    line = int(next(iter(fal401)).rsplit(":", 1)[1])
+    assert "tidy" in (tmp_path / "app/server.py").read_text().splitlines()[line - 1]
 
 
 def test_a_decode_after_a_return_for_a_missing_token_is_no_rejection(tmp_path: Path,

@@ -375,6 +375,17 @@ class AuthFinder:
         return AuthVia("handler", handler.fact.name, "hand-written check in the handler", "route",
                        (handler.fact.name,), registered.path, registered.line, evidence=evidence)
 
+    def handler_asks_unread(self, handler: VFunc) -> str | None:
+        """A handler that hands the request (its headers, a credential) to a component the analysis cannot read
+        and asks it who is calling, itself or through project functions (and a worker thread) it calls:
+        ``self.provider.authenticate(dict(headers))`` with a provider the configuration picks. That component
+        may reject, so the route's auth is unknown, not absent. The call, or None."""
+        try:
+            check = self.creds.credential_check(handler, params=True)
+        except RecursionError:
+            return None
+        return check.asks_unread[0] if check.asks_unread and not check.ok else None
+
     def decorator_auth(self, registered: Loc, handler: VFunc) -> list[AuthVia]:
         """Auth decorators that wrap the function FastAPI registered for this route (its route decorator
         stands at ``registered``)."""

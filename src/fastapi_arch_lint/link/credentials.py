@@ -5,9 +5,11 @@ reads a credential (a credential-named header/cookie/query parameter, ``request.
 ``.cookies``, ``.session``, ``request.user``/``request.auth``/``request.state.user``) and rejects
 (raises HTTPException/WebSocketException with 401/403/1008 or an auth-named exception, returns a
 401/403 response, or redirects to a login page) under a condition; a JWT decode that verifies with a key
-raises by itself on a missing or bad token, so it is both the check and the rejection. The tests on a
-condition's atoms (is it about something absent, present, about the request at all) live here too:
-``auth`` and ``middleware`` both read conditions with them.
+raises by itself on a missing or bad token, so it is both the check and the rejection. A call that asks a
+component the analysis cannot read who is calling, handing it the request, is kept apart
+(``CredCheck.asks_unread``): that component decides. The tests on a condition's atoms (is it about
+something absent, present, about the request at all) live here too: ``auth`` and ``middleware`` both
+read conditions with them.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from dataclasses import dataclass, field
 from fastapi_arch_lint.link.callgraph import CallGraph
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
-from fastapi_arch_lint.link.knowledge import JWT_VERIFYING_DECODERS, SPECIAL_TYPES
+from fastapi_arch_lint.link.knowledge import JWT_VERIFYING_DECODERS, SPECIAL_TYPES, THREAD_RUNNERS
 from fastapi_arch_lint.link.rejections import Rejections, call_tail
 from fastapi_arch_lint.link.values import Env, VConst, VExt, VFunc, VParam
-from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, DictExpr, Expr, Name, Not, dotted, render
-from fastapi_arch_lint.model.facts import CompareFact, FunctionFact
+from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, DictExpr, Expr, Name, Not, Seq, dotted, render
+from fastapi_arch_lint.model.facts import CallSite, CompareFact, FunctionFact
 
 # header/cookie/query names and mapping keys that carry a credential
 _CREDENTIAL_RE = re.compile(
@@ -68,6 +70,10 @@ class CredCheck:
     reads: list[str] = field(default_factory=list)
     verifies: list[str] = field(default_factory=list)
     rejects: list[str] = field(default_factory=list)
+    # calls that hand the request (its headers, a credential) to a component the analysis cannot read (a
+    # provider the configuration chooses, an abstract interface) and ask it who is calling, with no
+    # rejection seen around them: that component decides, so the auth is unknown, not absent
+    asks_unread: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -187,6 +193,15 @@ def _absent(negated: bool, test: Expr) -> bool:
     if isinstance(test, BoolOp):
         return any(_absent(negated, v) for v in test.values)
     return False
+
+
+def _abstract(fact: FunctionFact) -> bool:
+    """An ``@abstractmethod``, or a body that does nothing but say it is not implemented: what runs is a
+    subclass's, which the caller does not name."""
+    if any((dotted(d.expr) or "").rsplit(".", 1)[-1] == "abstractmethod" for d in fact.decorators):
+        return True
+    return not fact.scope.returns and not fact.calls and all(
+        (dotted(r.expr.func if isinstance(r.expr, Call) else r.expr) or "") == "NotImplementedError" for r in fact.raises)
 
 
 class Credentials:
@@ -356,6 +371,7 @@ class Credentials:
                     if decode is not None:
                         check.verifies.append(f"{decode}()")
                         check.rejects.append(f"`{decode}` with a key raises on a missing or bad token")
+            check.asks_unread.extend(self._asks_unread(f, fenv, off_calls))
             asked = self._asks_for_caller(f)
             if asked is not None:
                 check.reads.append(asked[0])
@@ -367,14 +383,74 @@ class Credentials:
             delegates = depth > 0 and self.calls.delegates(fact)
             if level < depth or delegates:
                 for i, site in enumerate(fact.calls):
-                    target = by_name.get(self.calls.safe_callee(f, site.call) or "")
+                    call = self._thread_run(f, site, fenv) or site.call
+                    target = by_name.get(self.calls.safe_callee(f, call) or "")
                     if target is not None and target.qualname not in seen and i not in off_calls:
                         queue.append((target, level if delegates else level + 1,
-                                      self.calls.call_env(target, site.call, fenv), lenient))
+                                      self.calls.call_env(target, call, fenv), lenient))
         check.reads = list(dict.fromkeys(check.reads))
         check.verifies = list(dict.fromkeys(check.verifies))
         check.rejects = list(dict.fromkeys(check.rejects))
+        check.asks_unread = list(dict.fromkeys(check.asks_unread))
         return check
+
+    def _thread_run(self, f: VFunc, site: CallSite, env: Env) -> Call | None:
+        """``to_thread.run_sync(self.check, *(headers, action))``: the call of ``self.check(headers, action)``
+        it makes in a worker thread (a ``*`` spread of a literal tuple or list expanded), or None."""
+        call = site.call
+        if not call.args or not isinstance(call.func, (Name, Attr)):
+            return None
+        v = self.interp.eval(call.func, env)
+        if not (isinstance(v, VExt) and v.qualname in THREAD_RUNNERS):
+            return None
+        args = list(call.args[1:])
+        for star, e in site.spread:
+            if star != "*" or not isinstance(e, Seq):
+                return None
+            args.extend(e.items)
+        # anyio's ``run_sync`` hands its own keywords (``limiter=``) to nobody; the others pass theirs on
+        kwargs = () if v.qualname.startswith("anyio.") else call.kwargs
+        return Call(call.args[0], tuple(args), kwargs, call.line, call.col)
+
+    def _carries_request(self, e: Expr, env: Env, hops: int = 4) -> bool:
+        """Is ``e`` the request, its headers or cookies, or a credential: ``request.headers``,
+        ``dict(headers)`` with ``headers`` a parameter a caller bound to ``request.headers``?"""
+        if isinstance(e, Call) and dotted(e.func) in ("dict", "list") and len(e.args) == 1:
+            e = e.args[0]
+        d = dotted(e)
+        if d is None:
+            return False
+        root, _, rest = d.partition(".")
+        if root in _REQUEST_NAMES and rest in ("", "headers", "cookies", "scope"):
+            return True
+        if not rest and credential_name(root):
+            return True
+        if rest or hops <= 0:
+            return False
+        depth = len(env.functions) - 1
+        for i, name, arg, aenv in env.bound:
+            if i == depth and name == root:
+                return self._carries_request(arg, aenv, hops - 1)
+        return False
+
+    def _asks_unread(self, f: VFunc, env: Env, off_calls: set[int]) -> list[str]:
+        """The calls of ``f`` that hand the request (or its headers, a credential) to a component whose code
+        the analysis cannot read (an object of unknown class, a library's, an abstract method) and ask it who is
+        calling (``self.provider.authenticate(dict(headers))``): it may reject, and what it does is not seen."""
+        out: list[str] = []
+        by_name = self.interp.functions_by_name()
+        for i, site in enumerate(f.fact.calls):
+            call = site.call
+            if i in off_calls or not isinstance(call.func, Attr) or not _ASK_CALLER_RE.match(call.func.attr):
+                continue
+            args = list(call.args) + [v for _, v in call.kwargs]
+            if not any(self._carries_request(a, env) for a in args):
+                continue
+            target = by_name.get(self.calls.safe_callee(f, call) or "")
+            if target is not None and not _abstract(target.fact):
+                continue  # a project function: followed as a helper, judged by what it does
+            out.append(f"`{render(call, 60)}`")
+        return out
 
     def _verifying_decode(self, fact: FunctionFact, i: int, env: Env) -> str | None:
         """The decoder, when call ``i`` of ``fact`` decodes a JWT verifying its signature with a key

@@ -93,6 +93,10 @@ SECURITY_SCHEMES = frozenset(
 # token: the key is the second argument or ``key=``
 JWT_VERIFYING_DECODERS = frozenset({"jwt.decode", "jwt.api_jwt.decode", "jose.jwt.decode", "authlib.jose.jwt.decode"})
 
+# calls that run the function they are given (first argument, the rest its arguments) in a worker thread
+THREAD_RUNNERS = frozenset({"anyio.to_thread.run_sync", "asyncio.to_thread", "starlette.concurrency.run_in_threadpool",
+                            "fastapi.concurrency.run_in_threadpool"})
+
 WITH_SIGNATURE = frozenset({"makefun.with_signature"})
 SIGNATURE_CLASSES = frozenset({"inspect.Signature"})
 PARAMETER_CLASSES = frozenset({"inspect.Parameter"})

@@ -246,6 +246,11 @@ class RouteBuilder:
             inline = self.auth.handler_auth(handler_v, reg.loc)
             if inline is not None:
                 vias.append(inline)
+            elif (asks := self.auth.handler_asks_unread(handler_v)) is not None:
+                # a component the analysis cannot read decides who may call: unknown, as an unresolved Depends
+                uses.append(DependencyUse(f"the caller check {asks} in `{handler.qualname}`, by a component whose "
+                                          "code cannot be read (one the configuration chooses)", "unknown", "route",
+                                          handler.path, fact.pos.line))
         for param, _, _ in params:
             if param.source in ("body", "form"):
                 p_ann = self.interp.annotation(self._param_expr(fact, param.name), env)
