@@ -324,6 +324,7 @@ class Credentials:
         # each function with its level, its env and whether a function on the way to it may let a request
         # without a valid credential through (``_lets_through``: then a decode that raises rejects nothing)
         queue: list[tuple[VFunc, int, Env, bool]] = [(fn, 0, env0, False)]
+        decoded: list[str] = []  # the verifying decoders it reaches: the rejection when no other is seen
         seen: set[str] = set()
         by_name = self.interp.functions_by_name()
         while queue:
@@ -369,8 +370,7 @@ class Credentials:
                 for i, site in enumerate(fact.calls):
                     decode = None if i in off_calls else self._verifying_decode(fact, i, fenv)
                     if decode is not None:
-                        check.verifies.append(f"{decode}()")
-                        check.rejects.append(f"`{decode}` with a key raises on a missing or bad token")
+                        decoded.append(decode)
             check.asks_unread.extend(self._asks_unread(f, fenv, off_calls))
             asked = self._asks_for_caller(f)
             if asked is not None:
@@ -388,6 +388,9 @@ class Credentials:
                     if target is not None and target.qualname not in seen and i not in off_calls:
                         queue.append((target, level if delegates else level + 1,
                                       self.calls.call_env(target, call, fenv), lenient))
+        if decoded and not check.rejects:
+            check.verifies.extend(f"{d}()" for d in decoded)
+            check.rejects.append(f"`{decoded[0]}` with a key raises on a missing or bad token")
         check.reads = list(dict.fromkeys(check.reads))
         check.verifies = list(dict.fromkeys(check.verifies))
         check.rejects = list(dict.fromkeys(check.rejects))
