@@ -1,13 +1,11 @@
-"""Auth beyond security schemes: dependencies and decorators that check credentials by hand.
+"""Auth beyond security schemes: which dependencies, decorators and handlers authenticate a route.
 
 A route is also authenticated by a dependency that checks credentials by hand, by a decorator on
 its handler, or by a middleware (``middleware``) that rejects unauthenticated requests to its path.
-What counts as a credential check: the function (or a project function it calls, two levels down)
-reads a credential (a credential-named header/cookie/query parameter, ``request.headers[...]``,
-``.cookies``, ``.session``, ``request.user``/``request.auth``/``request.state.user``) and rejects
-(raises HTTPException/WebSocketException with 401/403/1008 or an auth-named exception, returns a
-401/403 response, or redirects to a login page) under a condition. Names configured in
-``auth-decorators``/``auth-dependencies`` count whatever their code shows.
+What a credential check is, and how one is read, is ``credentials``'s; here ``AuthFinder`` assigns
+auth to dependencies (hand-written checks, rejecting gates, privileged checks), decorators and
+handlers. Names configured in ``auth-decorators``/``auth-dependencies`` count whatever their code
+shows.
 """
 
 from __future__ import annotations
@@ -15,178 +13,31 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from fastapi_arch_lint.link.callgraph import CallGraph
+from fastapi_arch_lint.link.credentials import (
+    CredCheck,
+    Credentials,
+    about_the_request,
+    absence_test,
+    handler_credential_read,
+    only_under,
+    present,
+)
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
-from fastapi_arch_lint.link.rejections import Rejections, call_tail
+from fastapi_arch_lint.link.knowledge import HTTP_METHODS
+from fastapi_arch_lint.link.rejections import call_tail
 from fastapi_arch_lint.link.signatures import Signatures
-from fastapi_arch_lint.link.knowledge import (
-    HTTP_METHODS,
-    SPECIAL_TYPES,
-)
-from fastapi_arch_lint.link.values import (
-    Env,
-    Value,
-    VClass,
-    VConst,
-    VExt,
-    VFunc,
-    VInst,
-    VModule,
-    VParam,
-    VUnknown,
-    short,
-)
+from fastapi_arch_lint.link.values import Env, Value, VClass, VConst, VExt, VFunc, VInst, VModule, VUnknown, short
 from fastapi_arch_lint.model.app import AuthVia, Loc
-from fastapi_arch_lint.model.expr import (
-    Attr,
-    BoolOp,
-    Call,
-    Compare,
-    Const,
-    Expr,
-    Name,
-    Not,
-    Seq,
-    dotted,
-    render,
-    walk,
-)
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Seq, dotted, render, walk
 from fastapi_arch_lint.model.facts import CompareFact, FunctionFact
-
-# ---------------------------------------------------------------------------
-# auth beyond security schemes: what the linker looks for
-
-
-# header/cookie/query names and mapping keys that carry a credential
-_CREDENTIAL_RE = re.compile(
-    r"token|jwt|api[_-]?key|apikey|(admin|access|secret|client|private|master|service)[_-]?key|authori[sz]ation"
-    r"|auth(?!or)|session|ticket|credential|bearer|secret|signature", re.I)
-
-# anti-forgery and tracing tokens are compared and rejected on, but identify nobody
-_NOT_CREDENTIAL_RE = re.compile(r"csrf|xsrf|idempot|request[_-]?id|trace|correlation|captcha", re.I)
-
-_CREDENTIAL_SOURCES = frozenset({"headers", "cookies", "query_params"})
-
-
-def _credential_name(name: str) -> bool:
-    return bool(_CREDENTIAL_RE.search(name)) and not _NOT_CREDENTIAL_RE.search(name)
-
-
-_REQUEST_NAMES = frozenset({"request", "req", "websocket", "ws", "conn", "connection"})
-
-# attributes of a request that carry who is calling (set by authentication middleware or a session)
-_PRINCIPAL_RE = re.compile(
-    r"^(user|auth|session|state\.(user|current_user|principal|identity|account|auth|auth_\w+|subject|claims))(\.|$)")
-
-_VERIFY_CALL_RE = re.compile(
-    r"verify|decode|validate|check|authenticat|compare_digest|lookup|find|get_user|load_user|current_user|introspect"
-    r"|authori[sz]e|unsign|loads|is_valid|get_session|fetch|resolve|by_token|by_key", re.I)
-
-
-# a call that asks another component (a plugin, a provider, a service) who is calling
-_ASK_CALLER_RE = re.compile(
-    r"^(a?(get|load|fetch|resolve|lookup|find|read)_?(current_)?(user|principal|identity|caller|account|subject)"
-    r"(_from_\w+)?|current_(user|principal|identity|account)|a?authenticat\w*|verify\w*|identify\w*|whoami"
-    r"|introspect\w*|validate_(token|credentials|session|request|auth\w*))$", re.I)
 
 
 _REQUIRES = frozenset({"starlette.authentication.requires"})
 
 _ROUTE_DECORATORS = frozenset(HTTP_METHODS) | {"api_route", "route", "websocket", "websocket_route"}
-
-
-@dataclass(slots=True)
-class CredCheck:
-    """What a function (and the project functions it calls) does with credentials."""
-
-    where: str
-    reads: list[str] = field(default_factory=list)
-    verifies: list[str] = field(default_factory=list)
-    rejects: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        # reads a credential, and rejects the request under some condition on it
-        return bool(self.reads and self.rejects and self.verifies)
-
-    def evidence(self) -> str:
-        # ``request.state.user = ...`` is usually what the check *sets*: name the credential read first
-        reads = [r for r in self.reads if ".state." not in r] or self.reads
-        asked = [r for r in reads if r.startswith("asks ")]
-        parts = [asked[0]] if asked else [f"reads {', '.join(reads[:2])}"]
-        checks = [v for v in self.verifies if v != "a condition"]
-        if checks and not asked:
-            parts.append(f"checks with {', '.join(checks[:2])}")
-        # ``raises X when there is none`` says more than ``raises X``
-        rejects = [r for r in self.rejects if not any(o != r and o.startswith(r + " ") for o in self.rejects)]
-        parts.append(", ".join(rejects[:2]))
-        return "; ".join(parts)
-
-
-_ANONYMOUS_CALL_RE = re.compile(r"anonymous|guest|unauthenticated|missing", re.I)
-_PRESENT_CALL_RE = re.compile(r"authenticated|logged_in|signed_in|is_valid|has_(user|principal|credential)", re.I)
-
-
-def _absence_test(negated: bool, atom: object) -> bool:
-    """Is a test atom true when something is absent: ``not x``, ``x is None``, ``is_anonymous(x)``,
-    ``not user.is_authenticated``?"""
-    if isinstance(atom, CompareFact):
-        if not any(isinstance(x, Const) and x.value is None for x in (atom.left, atom.right)):
-            return False
-        other = atom.right if isinstance(atom.left, Const) else atom.left
-        return (atom.op in ("is", "==")) != negated and _about_the_request(other)
-    if isinstance(atom, Call):
-        name = call_tail(atom)
-        return bool(_PRESENT_CALL_RE.search(name)) if negated else bool(_ANONYMOUS_CALL_RE.search(name))
-    if isinstance(atom, Attr) and not negated:
-        return bool(_ANONYMOUS_CALL_RE.search(atom.attr)) and _about_the_request(atom)
-    return negated and isinstance(atom, (Name, Attr)) and _about_the_request(atom)
-
-
-def _about_the_request(atom: Expr) -> bool:
-    """Is a tested name about this request (a parameter, a local), not configuration (``self.x``,
-    ``settings.X``, ``DEBUG``)?"""
-    root = (dotted(atom) or "").split(".", 1)[0]
-    return bool(root) and root not in ("self", "cls", "settings", "config") and not root.isupper()
-
-
-def _only_under(fact: FunctionFact, guard: object, raises: Iterable[int], calls: Iterable[int],
-                folded: Mapping[int, bool] | None = None) -> bool:
-    """Are these raises and calls of ``guard``'s body under no further condition than absence tests (no
-    other ``if`` around or inside the branch that decides whether they run)? An ``if`` whose test the
-    call's arguments decide (``folded``; the caller has dropped what it rules out) is no further condition."""
-    r, c = set(raises), set(calls)
-    for i, g in enumerate(fact.guards):
-        if g is guard or (folded and i in folded):
-            continue
-        holds = r & set(g.body_raises + g.orelse_raises) or c & set(g.body_calls + g.orelse_calls)
-        if holds and not all(_absence_test(neg, atom) for neg, atom in g.tests):
-            return False
-    return True
-
-
-def _present(negated: bool, test: Expr, params: set[str]) -> bool:
-    """Does the condition ``test`` (``not test`` when ``negated``) hold only when the parameter it is
-    about is there: ``user``, ``user is not None``, ``not (user is None)``, ``user and user.ok``?"""
-    if isinstance(test, Not):
-        return _present(not negated, test.operand, params)
-    if isinstance(test, Name):
-        return not negated and test.id in params
-    if isinstance(test, Compare) and test.op in ("is", "is not", "==", "!="):
-        sides = (test.left, test.right)
-        if any(isinstance(x, Const) and x.value is None for x in sides):
-            other = test.right if isinstance(test.left, Const) else test.left
-            return isinstance(other, Name) and other.id in params and (test.op in ("is not", "!=")) != negated
-        return False
-    if isinstance(test, BoolOp):
-        # ``a and b`` holds only if each does; ``not (a or b)`` only if neither does
-        if (test.op == "and") != negated:
-            return any(_present(negated, v, params) for v in test.values)
-    return False
-
 
 # an attribute or predicate that says the caller is privileged: ``user.is_superuser``, ``user.admin``,
 # ``user.is_staff``, ``is_admin(user)``
@@ -206,7 +57,7 @@ def _privileged_value(e: Expr) -> bool:
 
 def _role_of_caller(e: Expr) -> bool:
     """``user.role``, ``account.user_type``: a role-like attribute of something about the request."""
-    return isinstance(e, Attr) and bool(_ROLE_ATTR_RE.search(e.attr)) and _about_the_request(e)
+    return isinstance(e, Attr) and bool(_ROLE_ATTR_RE.search(e.attr)) and about_the_request(e)
 # the name of a dependency whose code the model cannot read, when it says only privileged callers pass
 _PRIVILEGED_NAME_RE = re.compile(
     r"^(a?get_)?(current_)?(active_)?(verified_)?(super_?user|super_?admin|admin(_user)?|staff(_user)?)$"
@@ -225,7 +76,7 @@ def _privilege_test(negated: bool, atom: object) -> str | None:
             falsy = consts[0].value is False
             want_false = (atom.op in ("is", "==")) == falsy
             if want_false != negated and isinstance(other, Attr) and _PRIVILEGE_RE.match(other.attr) \
-                    and _about_the_request(other):
+                    and about_the_request(other):
                 return render(other, 40)
             return None
         if negated:
@@ -243,11 +94,11 @@ def _privilege_test(negated: bool, atom: object) -> str | None:
         return None
     if not negated:
         return None
-    if isinstance(atom, Attr) and _PRIVILEGE_RE.match(atom.attr) and _about_the_request(atom):
+    if isinstance(atom, Attr) and _PRIVILEGE_RE.match(atom.attr) and about_the_request(atom):
         return f"{render(atom, 40)}"
     # ``user.is_admin()``, ``is_superuser(user)``; ``is_admin(user, org)`` asks about one organization
     if isinstance(atom, Call) and _PRIVILEGE_RE.match(call_tail(atom)) and len(atom.args) + len(atom.kwargs) <= 1 and \
-            not (isinstance(atom.func, Attr) and not _about_the_request(atom.func.value)):
+            not (isinstance(atom.func, Attr) and not about_the_request(atom.func.value)):
         return f"{render(atom, 40)}"
     return None
 
@@ -255,19 +106,6 @@ def _privilege_test(negated: bool, atom: object) -> str | None:
 def _is_route_decorator(expr: Expr) -> bool:
     return isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr in _ROUTE_DECORATORS
 
-
-_READ_NAME_RE = re.compile(r"[`'\"]([^`'\"]+)[`'\"]")
-
-
-def _handler_credential_read(read: str) -> bool:
-    """Does a read the handler makes (``CredCheck.reads``) take a credential from the request's headers or
-    cookies? A query or path value (``credential_id``, ``session_id``) names an object far more often than
-    it carries a credential, and a name ending in ``id`` identifies something: neither is the caller's
-    proof of who it is."""
-    if not (read.endswith((" header", " cookie")) or ".headers" in read or ".cookies" in read):
-        return False
-    m = _READ_NAME_RE.search(read)
-    return m is not None and not m.group(1).lower().replace("-", "_").endswith(("_id", "_ids"))
 
 
 class AuthFinder:
@@ -278,9 +116,9 @@ class AuthFinder:
         self.calls = calls
         # qualified names/globs configured as auth: {"decorators": [...], "dependencies": [...]}
         self.auth_names: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (auth_names or {}).items()}
-        self._cred_cache: dict[tuple[object, ...], CredCheck] = {}
         self._dep_auth_cache: dict[tuple[object, ...], str | None] = {}  # also the privileged checks
-        self.rejecting = Rejections(interp)
+        self.creds = Credentials(interp, deps, calls)
+        self.rejecting = self.creds.rejecting
         self.signatures = Signatures(interp, deps)
 
     def configured(self, key: str, names: Iterable[str]) -> str | None:
@@ -315,174 +153,6 @@ class AuthFinder:
             out.append(d)
         return list(dict.fromkeys(out))
 
-    def rejections(self, fn: VFunc, calls: Iterable[int] | None = None, raises: Iterable[int] | None = None,
-                   helpers: bool = True, env: Env | None = None) -> list[str]:
-        """How ``fn`` (optionally: only the given call and raise indexes) rejects a request."""
-        env = env or Env(fn.env.module, fn.env.functions + (fn.fact,))
-        fact = fn.fact
-        out: list[str] = []
-        r_idx = range(len(fact.raises)) if raises is None else raises
-        for i in r_idx:
-            d = self.rejecting.of_raise(fact.raises[i].expr, env)
-            if d:
-                out.append(d)
-        c_idx = range(len(fact.calls)) if calls is None else calls
-        for i in c_idx:
-            site = fact.calls[i]
-            d = self.rejecting.of_response(site.call, env)
-            if d:
-                out.append(d)
-            elif helpers and calls is not None:  # ``return unauthorized()``: a helper that builds the rejection
-                target = self.interp.functions_by_name().get(self.calls.safe_callee(fn, site.call) or "")
-                if target is not None and target.fact is not fact and self.rejections(target, helpers=False):
-                    out.append(f"{target.fact.name}()")
-        return list(dict.fromkeys(out))
-
-    def _request_names(self, fn: VFunc) -> set[str]:
-        names = set(_REQUEST_NAMES)
-        for p in fn.fact.params:
-            if p.annotation is None:
-                continue
-            t = self.calls.param_type(VParam(fn, p.name))
-            if t is not None and SPECIAL_TYPES.get(t) in ("request", "websocket"):
-                names.add(p.name)
-        return names
-
-    def _asks_for_caller(self, fn: VFunc) -> tuple[str, str, str] | None:
-        """(what it asks, the call, how it rejects) when ``fn`` asks another component who is calling,
-        handing it the request or a credential (``user = provider.get_current_user(request)``), and
-        rejects when the answer is empty (``if not user: raise ...``)."""
-        fact = fn.fact
-        given = self._request_names(fn) | {p.name for p in fact.params if _credential_name(p.name)}
-        env = Env(fn.env.module, fn.env.functions + (fn.fact,))
-        by_name = self.interp.functions_by_name()
-        for site in fact.calls:
-            call = site.call
-            name = call_tail(call)
-            if not _ASK_CALLER_RE.match(name):
-                continue
-            args = list(call.args) + [v for _, v in call.kwargs]
-            if not any((dotted(a) or "").split(".", 1)[0] in given for a in args):
-                continue
-            if by_name.get(self.calls.safe_callee(fn, call) or "") is not None:
-                continue  # a project function: followed as a helper, judged by what it does
-            result = site.assigned_to
-            for g in fact.guards:
-                if not any(self._tests_absent(neg, atom, result, call) for neg, atom in g.tests):
-                    continue
-                r_idx, c_idx, rejected = self.rejecting.in_branch(fact, g, env)
-                if rejected and not _only_under(fact, g, r_idx, c_idx):
-                    self.interp.note(f"auth of `{fact.name}`", "it rejects a missing caller only under a further "
-                                     "condition", fn.env.module, g.pos.line or fact.pos.line)
-                    return None
-                if rejected:
-                    return f"asks `{render(call.func, 40)}({render(args[0], 30)})` for the caller", f"{name}()", \
-                        f"{rejected[0]} when there is none"
-        return None
-
-    @staticmethod
-    def _tests_absent(negated: bool, atom: object, result: str | None, call: Call) -> bool:
-        """Is the test atom (``not user``, ``user is None``, ``not provider.verify(request)``) true when the
-        component answered nothing?"""
-        if isinstance(atom, CompareFact):
-            sides = (atom.left, atom.right)
-            if not any(isinstance(x, Const) and x.value is None for x in sides):
-                return False
-            if not any((isinstance(x, Name) and x.id == result) or x == call for x in sides):
-                return False
-            return (atom.op in ("is", "==")) != negated
-        if not negated:
-            return False
-        return (isinstance(atom, Name) and atom.id == result) or atom == call
-
-    def _key(self, e: Expr, env: Env) -> str | None:
-        """The string a header/cookie/query key is: a literal, or a constant named by the module
-        (``request.headers.get(AUTH_HEADER)`` where ``AUTH_HEADER = "Authorization"``)."""
-        if isinstance(e, Const):
-            k = e.value
-        elif isinstance(e, (Name, Attr)):
-            v = self.interp.eval(e, env)
-            k = v.value if isinstance(v, VConst) else None
-        else:
-            return None
-        k = k.decode("latin-1") if isinstance(k, bytes) else k
-        return k if isinstance(k, str) else None
-
-    def credential_check(self, fn: VFunc, *, params: bool = False, depth: int = 2,
-                         principal_only: bool = False) -> "CredCheck":
-        """Does ``fn`` (and the project functions it calls) read a credential and reject without it? Each
-        function is read with its parameters bound (``fn``'s enclosing factory's, a callee's to the call's
-        arguments), so a branch they rule out (``elif allow_executor:`` called with ``allow_executor=False``)
-        is not read; a function whose body only returns a call (a factory's closure handing its flags to a
-        shared function: ``return await _check(request=request, allow_executor=True)``) takes no level."""
-        env0 = fn.env.inner(fn.fact)
-        key = (fn.qualname, self.calls.bindings_key(env0), params, depth, principal_only)
-        cached = self._cred_cache.get(key)
-        if cached is not None:
-            return cached
-        check = CredCheck(fn.qualname)
-        self._cred_cache[key] = check  # recursion guard
-        queue: list[tuple[VFunc, int, Env]] = [(fn, 0, env0)]
-        seen: set[str] = set()
-        by_name = self.interp.functions_by_name()
-        while queue:
-            f, level, fenv = queue.pop(0)
-            if f.qualname in seen:
-                continue
-            seen.add(f.qualname)
-            fact = f.fact
-            off_calls, off_raises = self.calls.ruled_out(fact, self.calls.folded(fact, fenv))
-            if params and f is fn:
-                for param, dep, _ in self.deps.classify_params(f, ()):
-                    if dep is None and param.source in ("header", "cookie", "query") \
-                            and _credential_name(param.alias or param.name):
-                        check.reads.append(f"the `{param.alias or param.name}` {param.source}")
-            if not principal_only:
-                for base, k in fact.subscripts:
-                    if base.rsplit(".", 1)[-1] in _CREDENTIAL_SOURCES and _credential_name(k):
-                        check.reads.append(f"{base}[{k!r}]")
-                for i, site in enumerate(fact.calls):
-                    c = site.call
-                    if i in off_calls:
-                        continue
-                    if isinstance(c.func, Attr) and c.func.attr == "get" and c.args:
-                        base = dotted(c.func.value) or ""
-                        if base.rsplit(".", 1)[-1] not in _CREDENTIAL_SOURCES:
-                            continue
-                        k = self._key(c.args[0], fenv)
-                        if k is not None and _credential_name(k):
-                            check.reads.append(f"{base}.get({k!r})")
-            req = self._request_names(f)
-            for a in sorted(fact.attributes):
-                root, _, rest = a.partition(".")
-                if root in req and _PRINCIPAL_RE.match(rest) and not (principal_only and rest.startswith("session")):
-                    check.reads.append(a)
-            for i, site in enumerate(fact.calls):
-                name = call_tail(site.call)
-                if i not in off_calls and _VERIFY_CALL_RE.search(name):
-                    check.verifies.append(f"{name}()")
-            if fact.compares or fact.truth_tests:
-                check.verifies.append("a condition")
-            asked = self._asks_for_caller(f)
-            if asked is not None:
-                check.reads.append(asked[0])
-                check.verifies.append(asked[1])
-                check.rejects.append(asked[2])
-            check.rejects.extend(self.rejections(
-                f, [i for i in range(len(fact.calls)) if i not in off_calls],
-                [i for i in range(len(fact.raises)) if i not in off_raises], helpers=False, env=fenv))
-            delegates = depth > 0 and self.calls.delegates(fact)
-            if level < depth or delegates:
-                for i, site in enumerate(fact.calls):
-                    target = by_name.get(self.calls.safe_callee(f, site.call) or "")
-                    if target is not None and target.qualname not in seen and i not in off_calls:
-                        queue.append((target, level if delegates else level + 1,
-                                      self.calls.call_env(target, site.call, fenv)))
-        check.reads = list(dict.fromkeys(check.reads))
-        check.verifies = list(dict.fromkeys(check.verifies))
-        check.rejects = list(dict.fromkeys(check.rejects))
-        return check
-
     def dependency_auth(self, v: Value, fn: VFunc | None, name: str, kind: str, level: str,
                         chain: tuple[str, ...], path: str, line: int) -> AuthVia | None:
         """A non-scheme dependency that authenticates: configured by name, or checking credentials by hand."""
@@ -504,7 +174,7 @@ class AuthFinder:
             # a dependency that receives a security scheme directly is already counted through the scheme
             try:
                 if not any(dep is not None and self.deps.is_scheme(dep) for _, dep, _ in self.deps.classify_params(fn, ())):
-                    check = self.credential_check(fn, params=True)
+                    check = self.creds.credential_check(fn, params=True)
                     evidence = check.evidence() if check.ok else None
             except RecursionError:
                 evidence = None
@@ -513,13 +183,6 @@ class AuthFinder:
         if evidence is None:
             return None
         return AuthVia("dependency", short(name), "hand-written check", level, chain, path, line, evidence=evidence)
-
-    def reads_credential(self, fn: VFunc) -> bool:
-        """Does ``fn`` (or a project function it calls) read a credential or the caller's principal?"""
-        try:
-            return bool(self.credential_check(fn, params=True).reads)
-        except RecursionError:
-            return False
 
     def rejecting_gate(self, fn: VFunc, name: str, level: str, chain: tuple[str, ...], path: str,
                        line: int) -> AuthVia | None:
@@ -544,10 +207,10 @@ class AuthFinder:
             folded = self.calls.folded(f.fact, env)
             off_calls, off_raises = self.calls.ruled_out(f.fact, folded)
             for g in f.fact.guards:
-                if not any(_absence_test(neg, atom) for neg, atom in g.tests):
+                if not any(absence_test(neg, atom) for neg, atom in g.tests):
                     continue
                 r_idx, c_idx, rejected = self.rejecting.in_branch(f.fact, g, env, off_calls, off_raises)
-                if rejected and not _only_under(f.fact, g, r_idx, c_idx, folded):
+                if rejected and not only_under(f.fact, g, r_idx, c_idx, folded):
                     further = g.pos.line or f.fact.pos.line  # unless a later rejection is certain (below)
                     break
                 if rejected:
@@ -604,10 +267,10 @@ class AuthFinder:
             before = [x for x in returns if (x.pos.line, x.pos.col) < (r.pos.line, r.pos.col)]
             if not before or any(not x.conds for x in before):
                 return None  # nothing lets a present caller out first (or the raise is never reached)
-            if not any(any(_present(neg, t, params) for neg, t in x.conds) for x in before):
+            if not any(any(present(neg, t, params) for neg, t in x.conds) for x in before):
                 return None  # no return is about the caller being there
             for x in before:
-                if any(_present(neg, t, params) for neg, t in x.conds):
+                if any(present(neg, t, params) for neg, t in x.conds):
                     continue  # only a present caller leaves here
                 if self._calls_in(x.conds, env) or self.interp.reached(x.conds, env) is not False:
                     return x.pos.line or f.fact.pos.line
@@ -650,7 +313,7 @@ class AuthFinder:
             if not tests or not all(tests):
                 continue
             r_idx, c_idx, rejected = self.rejecting.in_branch(fact, g, env)
-            if not rejected or not _only_under(fact, g, r_idx, c_idx):
+            if not rejected or not only_under(fact, g, r_idx, c_idx):
                 continue
             # where the rejection stands (an ``if``'s own position is not recorded)
             line = min([fact.raises[i].pos.line for i in r_idx] + [fact.calls[i].pos.line for i in c_idx])
@@ -698,11 +361,11 @@ class AuthFinder:
         if key not in self._dep_auth_cache:
             evidence = None
             try:
-                check = self.credential_check(handler, params=True)
+                check = self.creds.credential_check(handler, params=True)
             except RecursionError:
                 check = None
             if check is not None and check.ok:
-                reads = [r for r in check.reads if _handler_credential_read(r)]
+                reads = [r for r in check.reads if handler_credential_read(r)]
                 if reads:
                     evidence = CredCheck(check.where, reads, check.verifies, check.rejects).evidence()
             self._dep_auth_cache[key] = evidence
@@ -711,6 +374,17 @@ class AuthFinder:
             return None
         return AuthVia("handler", handler.fact.name, "hand-written check in the handler", "route",
                        (handler.fact.name,), registered.path, registered.line, evidence=evidence)
+
+    def handler_asks_unread(self, handler: VFunc) -> str | None:
+        """A handler that hands the request (its headers, a credential) to a component the analysis cannot read
+        and asks it who is calling, itself or through project functions (and a worker thread) it calls:
+        ``self.provider.authenticate(dict(headers))`` with a provider the configuration picks. That component
+        may reject, so the route's auth is unknown, not absent. The call, or None."""
+        try:
+            check = self.creds.credential_check(handler, params=True)
+        except RecursionError:
+            return None
+        return check.asks_unread[0] if check.asks_unread and not check.ok else None
 
     def decorator_auth(self, registered: Loc, handler: VFunc) -> list[AuthVia]:
         """Auth decorators that wrap the function FastAPI registered for this route (its route decorator
@@ -759,7 +433,7 @@ class AuthFinder:
         wrapper = self._wrapper_of(deco)
         if wrapper is None:
             return None
-        check = self.credential_check(wrapper)
+        check = self.creds.credential_check(wrapper)
         if not check.ok:
             return None
         where = tv if isinstance(tv, (VFunc, VClass)) else deco

@@ -38,8 +38,9 @@ class CallGraph:
         if env is None:
             env = self.interp.body_env(fn)
         func = call.func
-        if isinstance(func, Attr) and fn.cls is not None:
-            via_self = self._self_callee(fn, func)
+        owner = fn if fn.cls is not None else self._enclosing_method(fn)
+        if isinstance(func, Attr) and owner is not None:
+            via_self = self._self_callee(owner, func)
             if via_self is not None:
                 return via_self
         if isinstance(func, Attr):
@@ -73,6 +74,17 @@ class CallGraph:
             if isinstance(m, VFunc):
                 return m.qualname
         return None
+
+    def _enclosing_method(self, fn: VFunc) -> VFunc | None:
+        """The method a function is nested in, when the function reads its ``self`` (a closure that does not
+        take a ``self`` of its own): ``self.check()`` in it is the method's class's ``check``."""
+        if not fn.env.functions:
+            return None
+        parent = self.interp.functions_by_name().get(fn.qualname.rsplit(".", 1)[0])
+        if parent is None or parent.cls is None or parent.fact is not fn.env.functions[-1] or not parent.fact.params:
+            return None
+        me = parent.fact.params[0].name
+        return parent if me in ("self", "cls") and fn.fact.param(me) is None else None
 
     def _self_callee(self, fn: VFunc, func: Attr) -> str | None:
         """``self.method()`` and ``self.interp.attr.method()`` in a method, resolved through its class.

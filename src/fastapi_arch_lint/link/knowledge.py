@@ -88,6 +88,15 @@ SECURITY_SCHEMES = frozenset(
 )
 
 # dependency callables whose signature is built at runtime: ``@with_signature(Signature([...]))``
+# JWT decoders that verify the signature with the key they are given unless told not to (``options=
+# {"verify_signature": False}``, PyJWT 1's ``verify=False``), and raise on a bad, expired or missing
+# token: the key is the second argument or ``key=``
+JWT_VERIFYING_DECODERS = frozenset({"jwt.decode", "jwt.api_jwt.decode", "jose.jwt.decode", "authlib.jose.jwt.decode"})
+
+# calls that run the function they are given (first argument, the rest its arguments) in a worker thread
+THREAD_RUNNERS = frozenset({"anyio.to_thread.run_sync", "asyncio.to_thread", "starlette.concurrency.run_in_threadpool",
+                            "fastapi.concurrency.run_in_threadpool"})
+
 WITH_SIGNATURE = frozenset({"makefun.with_signature"})
 SIGNATURE_CLASSES = frozenset({"inspect.Signature"})
 PARAMETER_CLASSES = frozenset({"inspect.Parameter"})

@@ -6,7 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from fastapi_arch_lint.link.auth import _CREDENTIAL_SOURCES, AuthFinder, _credential_name, _present
+from fastapi_arch_lint.link.auth import AuthFinder
+from fastapi_arch_lint.link.credentials import CREDENTIAL_SOURCES, credential_name, present
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.rejections import call_tail
 from fastapi_arch_lint.link.values import (
@@ -106,8 +107,8 @@ def _read_base(e: Expr) -> bool:
     """``request.headers``, ``request.headers.get``, ``scope_headers`` (a mapping of what the request carries)."""
     d = dotted(e) or ""
     parts = d.split(".")
-    return bool(parts) and (parts[-1] in _CREDENTIAL_SOURCES or len(parts) > 1 and parts[-1] == "get"
-                            and parts[-2] in _CREDENTIAL_SOURCES)
+    return bool(parts) and (parts[-1] in CREDENTIAL_SOURCES or len(parts) > 1 and parts[-1] == "get"
+                            and parts[-2] in CREDENTIAL_SOURCES)
 
 
 def _carries(e: Expr | None, carried: set[str]) -> bool:
@@ -178,7 +179,7 @@ class MiddlewareAuth:
                 handler = self.interp.functions_by_name().get(route.handler.qualname)
                 if handler is None:
                     continue
-                check = self.auth.credential_check(handler, depth=0, principal_only=True)
+                check = self.auth.creds.credential_check(handler, depth=0, principal_only=True)
                 if not check.ok:
                     continue
                 vias.append(AuthVia(
@@ -238,7 +239,7 @@ class MiddlewareAuth:
 
     def _custom_middleware(self, name: str, fn: VFunc, nxt: set[str], m: Middleware, path: str, line: int,
                            cls: VClass | None = None) -> "_MwAuth | None":
-        check = self.auth.credential_check(fn)
+        check = self.auth.creds.credential_check(fn)
         if not check.ok:
             return None
         if self._passes_anonymous(fn, nxt):
@@ -374,8 +375,8 @@ class MiddlewareAuth:
         if not (isinstance(e, Call) and isinstance(e.func, Attr) and e.func.attr == "get" and e.args):
             return False
         key = self.interp.const(e.args[0], env)
-        return (dotted(e.func.value) or "").rsplit(".", 1)[-1] in _CREDENTIAL_SOURCES and isinstance(key, str) \
-            and _credential_name(key)
+        return (dotted(e.func.value) or "").rsplit(".", 1)[-1] in CREDENTIAL_SOURCES and isinstance(key, str) \
+            and credential_name(key)
 
     def _lacks_credential(self, test: Expr, env: Env) -> bool:
         """Does ``test`` hold for every request that carries no credential: ``SESSION_COOKIE not in
@@ -385,10 +386,10 @@ class MiddlewareAuth:
         if isinstance(test, Not):
             return self._credential_read(test.operand, env)
         if isinstance(test, Compare) and test.op == "not in" and \
-                (dotted(test.right) or "").rsplit(".", 1)[-1] in _CREDENTIAL_SOURCES:
+                (dotted(test.right) or "").rsplit(".", 1)[-1] in CREDENTIAL_SOURCES:
             key = self.interp.const(test.left, env)  # the name's value, or how it is built (``os.getenv(...)``)
-            return (isinstance(key, str) and _credential_name(key)) or \
-                _credential_name((dotted(test.left) or "").rsplit(".", 1)[-1])  # ``SESSION_COOKIE_NAME``
+            return (isinstance(key, str) and credential_name(key)) or \
+                credential_name((dotted(test.left) or "").rsplit(".", 1)[-1])  # ``SESSION_COOKIE_NAME``
         if isinstance(test, BoolOp) and test.op == "or":
             return any(self._lacks_credential(v, env) for v in test.values)
         return False
@@ -409,7 +410,7 @@ class MiddlewareAuth:
                 continue
             target = by_name.get(self.auth.calls.safe_callee(fn, site.call) or "")
             if self._credential_read(site.call, env) or (
-                    target is not None and self.auth.credential_check(target, depth=0).reads):
+                    target is not None and self.auth.creds.credential_check(target, depth=0).reads):
                 creds.add(site.assigned_to)
         calls: set[int] = set()  # what runs only when a credential is there
         raises: set[int] = set()
@@ -422,11 +423,11 @@ class MiddlewareAuth:
             while isinstance(test, Not):
                 test, negated = test.operand, not negated
             read = self._credential_read(test, env)  # ``if token := request.cookies.get(...)``
-            if _present(False, g.test, creds) or (read and not negated):
+            if present(False, g.test, creds) or (read and not negated):
                 tested = True
                 calls.update(g.body_calls)
                 raises.update(g.body_raises)
-            elif _present(True, g.test, creds) or (read and negated) or self._lacks_credential(g.test, env):
+            elif present(True, g.test, creds) or (read and negated) or self._lacks_credential(g.test, env):
                 tested = True
                 calls.update(g.orelse_calls)
                 raises.update(g.orelse_raises)
@@ -443,15 +444,15 @@ class MiddlewareAuth:
             return passed_at is None or pos_line < passed_at
 
         for i, r in enumerate(fact.raises):
-            if i not in raises and before_passing(r.pos.line) and self.auth.rejections(fn, [], [i]):
+            if i not in raises and before_passing(r.pos.line) and self.auth.creds.rejections(fn, [], [i]):
                 return False
         for i, site in enumerate(fact.calls):
             if i in calls or not before_passing(site.pos.line):
                 continue
-            if self.auth.rejections(fn, [i], []):
+            if self.auth.creds.rejections(fn, [i], []):
                 return False
             target = by_name.get(self.auth.calls.safe_callee(fn, site.call) or "")
-            if target is not None and target.fact is not fact and self.auth.credential_check(target, depth=1).rejects:
+            if target is not None and target.fact is not fact and self.auth.creds.credential_check(target, depth=1).rejects:
                 return False
         return True
 
@@ -590,7 +591,7 @@ class MiddlewareAuth:
     def _branch_action(self, fn: VFunc, calls: Sequence[int], raises: Sequence[int], nxt: set[str]) -> str | None:
         if not calls and not raises:
             return None
-        if self.auth.rejections(fn, calls, raises):
+        if self.auth.creds.rejections(fn, calls, raises):
             return "reject"
         for i in calls:
             d = dotted(fn.fact.calls[i].call.func)

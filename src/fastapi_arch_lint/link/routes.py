@@ -146,7 +146,7 @@ class RouteBuilder:
                     else:
                         sub_params.append(param)
             if hand is None:
-                below = provided or self.auth.reads_credential(fn)
+                below = provided or self.auth.creds.reads_credential(fn)
                 # it rejects on what the dependencies below it provide (a principal, an optional scheme's
                 # credential): the credential is required, unless something below requires it already
                 required_below = any(not a.optional for a in vias[before:])
@@ -246,6 +246,11 @@ class RouteBuilder:
             inline = self.auth.handler_auth(handler_v, reg.loc)
             if inline is not None:
                 vias.append(inline)
+            elif (asks := self.auth.handler_asks_unread(handler_v)) is not None:
+                # a component the analysis cannot read decides who may call: unknown, as an unresolved Depends
+                uses.append(DependencyUse(f"the caller check {asks} in `{handler.qualname}`, by a component whose "
+                                          "code cannot be read (one the configuration chooses)", "unknown", "route",
+                                          handler.path, fact.pos.line))
         for param, _, _ in params:
             if param.source in ("body", "form"):
                 p_ann = self.interp.annotation(self._param_expr(fact, param.name), env)

@@ -1,0 +1,284 @@
+"""Auth patterns the linker must read through: a JWT decode with a key as the check and the rejection, and
+a caller check handed to a provider the configuration chooses.
+
+Each case has a twin that must stay unauthenticated (FAL401 still an error there)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fastapi_arch_lint.config import Config
+from fastapi_arch_lint.engine import analyze, review
+from fastapi_arch_lint.model.app import AppModel
+from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
+
+
+def _write(tmp_path: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(textwrap.dedent(text))
+
+
+def _model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]) -> AppModel:
+    _write(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    return analyze(["."], base=tmp_path, jobs=1).model
+
+
+def _fal401(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.chdir(tmp_path)
+    return {f"{f.path}:{f.line}": f.severity.value
+            for f in review(["."], Config(root=tmp_path), select=["FAL401"]).findings}
+
+
+def _by_path(model: AppModel) -> dict[str, object]:
+    return {r.path: r for r in model.routes}
+
+
+# --- A: a classmethod user dependency whose injected token reader decodes a JWT with a key -------------
+
+TOKEN_READER = """
+    import json
+
+    import jwt
+    from fastapi import Request, Response
+
+    from app.conf import conf
+
+
+    class UnpackFailed(Exception):
+        def __init__(self, code: int, text: str):
+            self.code = code
+            self.text = text
+
+
+    class TicketReader:
+        def __init__(self, req: Request = None, res: Response = None):
+            self.req = req
+            self.res = res
+            self.signing_key = conf.signing_key
+            self._cookie_name = "visit_ticket_cookie"
+            self._algs = ["HS256"]
+
+        def read_subject(self, source: str = "request", ticket: str | None = None) -> dict:
+            if source == "request":
+                if not ticket:
+                    ticket = self.req.cookies.get(self._cookie_name)
+            elif source == "headers":
+                if not ticket:
+                    ticket = self.req.headers.get("Authorization").split(" ")[-1]
+            else:
+                raise ValueError("unsupported source")
+            return self.unpack(ticket)
+
+        def unpack(self, ticket: str) -> dict:
+            try:
+                body = jwt.decode(ticket, {KEY}algorithms=self._algs{OPTIONS})
+                return json.loads(body.get("sub"))
+            except Exception as e:
+                raise UnpackFailed(422, str(e))
+"""
+
+MEMBERS = """
+    from typing import Self
+
+    from fastapi import Depends
+    from pydantic import BaseModel
+
+    from app.tickets import TicketReader
+
+
+    class MemberBase(BaseModel):
+        member_id: int
+        member_name: str = ""
+
+        @classmethod
+        async def build_member(cls, member_id: int, member_name: str) -> Self:
+            return cls(member_id=member_id, member_name=member_name)
+
+        @classmethod
+        async def current_member(cls, reader: TicketReader = Depends()) -> Self:
+            subject = reader.read_subject()
+            return await cls.build_member(member_id=subject["member_id"], member_name=subject["member_name"])
+
+
+    class Member(MemberBase):
+        async def shelves(self) -> list[int]:
+            return []
+"""
+
+SHELF_ROUTES = """
+    from fastapi import APIRouter, Depends, FastAPI
+
+    from app.members import Member
+
+    app = FastAPI()
+    router = APIRouter(prefix="/shelves")
+
+
+    @router.post("/stack")
+    async def stack_shelf(member: Member = Depends(Member.current_member)):
+        return {"ok": member.member_id}
+
+
+    app.include_router(router)
+"""
+
+
+def _ticket_app(key: str, options: str) -> dict[str, str]:
+    return {
+        "app/__init__.py": "",
+        "app/conf.py": "class Conf:\n    signing_key = 'k'\n\nconf = Conf()\n",
+        "app/tickets.py": TOKEN_READER.replace("{KEY}", key).replace("{OPTIONS}", options),
+        "app/members.py": MEMBERS,
+        "app/main.py": SHELF_ROUTES,
+    }
+
+
+def test_a_classmethod_dependency_whose_reader_decodes_a_jwt_with_a_key_authenticates(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _model(tmp_path, monkeypatch, _ticket_app("self.signing_key, ", ""))
+    route = _by_path(model)["/shelves/stack"]
+    assert route.auth.required
+    [via] = route.auth.via
+    assert (via.kind, via.name) == ("dependency", "current_member")
+    assert "visit_ticket_cookie" in via.evidence and "jwt.decode" in via.evidence
+    assert _fal401(tmp_path, monkeypatch) == {}
+
+
+@pytest.mark.parametrize(("key", "options"), [
+    ("self.signing_key, ", ', options={"verify_signature": False}'),  # verification off
+    ("", ""),  # no key: nothing to verify with
+    ("None, ", ""),
+])
+def test_a_jwt_decode_without_verification_is_no_check(key: str, options: str, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _model(tmp_path, monkeypatch, _ticket_app(key, options))
+    route = _by_path(model)["/shelves/stack"]
+    assert not route.auth.required and route.auth.via == ()
+    assert _fal401(tmp_path, monkeypatch) == {"app/main.py:10": "error"}
+
+
+def test_a_decode_whose_failure_is_swallowed_is_no_rejection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _ticket_app("self.signing_key, ", "")
+    files["app/tickets.py"] = files["app/tickets.py"].replace("raise UnpackFailed(422, str(e))", "return {}")
+    model = _model(tmp_path, monkeypatch, files)
+    assert not _by_path(model)["/shelves/stack"].auth.required
+
+
+# --- B: a class that registers its own methods, whose handlers hand the headers to a configured provider --
+
+DESK_SERVER = """
+    from abc import ABC, abstractmethod
+    from enum import Enum
+
+    from anyio import to_thread
+    from fastapi import APIRouter, FastAPI, Request
+
+    from app.conf import conf
+
+
+    class Act(str, Enum):
+        WIPE = "wipe"
+        TIDY = "tidy"
+
+
+    class IdentityProvider(ABC):
+        @abstractmethod
+        def authenticate_headers(self, headers: dict) -> str:
+            ...
+
+
+    class Parts:
+        def require(self, kind):
+            return self.made[kind]
+
+
+    class DeskServer:
+        def __init__(self, parts: Parts):
+            self._app = FastAPI()
+            self._log: list = []
+            self.identity_provider = None
+            if conf.identity_provider:
+                self.identity_provider = parts.require(IdentityProvider)
+            self.router = APIRouter()
+            self.router.add_api_route("/api/v9/wipe", self.wipe, methods=["POST"])
+            self.router.add_api_route("/api/v9/tidy", self.tidy, methods=["POST"])
+            self.router.add_api_route("/api/v9/stamp", self.stamp, methods=["POST"])
+            self._app.include_router(self.router)
+
+        def app(self) -> FastAPI:
+            return self._app
+
+        async def check_request(self, headers, act: Act, space: str | None) -> None:
+            return await to_thread.run_sync(self.sync_check_request, *(headers, act, space))
+
+        def sync_check_request(self, headers, act: Act, space: str | None) -> None:
+            if not self.identity_provider:
+                return
+            who = self.identity_provider.authenticate_headers(dict(headers))
+            self._log.append((who, act, space))
+
+        async def record(self, act: Act, space: str | None) -> None:
+            self._log.append((act, space))
+
+        async def wipe(self, request: Request) -> bool:
+            await self.check_request(request.headers, Act.WIPE, None)
+            self._log.clear()
+            return True
+
+        async def stamp(self, request: Request) -> bool:
+            def stamp_in_thread(request: Request, raw: bytes) -> bool:
+                self.sync_check_request(request.headers, Act.WIPE, raw.decode())
+                self._log.append(raw)
+                return True
+
+            return await to_thread.run_sync(stamp_in_thread, request, await request.body(), limiter=None)
+
+        async def tidy(self, request: Request) -> bool:
+            await self.record(Act.TIDY, None)
+            self._log.clear()
+            return True
+
+
+    server = DeskServer(Parts())
+    app = server.app()
+"""
+
+
+def test_b_a_caller_check_by_a_configured_provider_leaves_the_route_auth_unknown(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _model(tmp_path, monkeypatch, {
+        "app/__init__.py": "",
+        "app/conf.py": "class Conf:\n    identity_provider = None\n\nconf = Conf()\n",
+        "app/server.py": DESK_SERVER,
+    })
+    routes = _by_path(model)
+    assert set(routes) == {"/api/v9/wipe", "/api/v9/tidy", "/api/v9/stamp"}
+    uncertain = {r.path for r in auth_uncertain_routes(model)}
+    wipe, tidy = routes["/api/v9/wipe"], routes["/api/v9/tidy"]
+    # the provider decides, and the analysis cannot read which one (or whether one) is configured
+    for route in (wipe, routes["/api/v9/stamp"]):  # in the handler, or in a function it runs in a worker thread
+        assert route.path in uncertain and not route.auth.via
+        assert any(d.kind == "unknown" and "authenticate_headers" in d.name for d in route.dependencies)
+    # the twin asks nothing about the caller: no authentication reaches it
+    assert "/api/v9/tidy" not in uncertain and not tidy.auth.required
+    fal401 = _fal401(tmp_path, monkeypatch)
+    assert list(fal401.values()) == ["error"] and len(fal401) == 1
+    assert next(iter(fal401)).startswith("app/server.py:")
+    line = int(next(iter(fal401)).rsplit(":", 1)[1])
+    assert "tidy" in (tmp_path / "app/server.py").read_text().splitlines()[line - 1]
+
+
+def test_a_decode_after_a_return_for_a_missing_token_is_no_rejection(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _ticket_app("self.signing_key, ", "")
+    files["app/tickets.py"] = files["app/tickets.py"].replace(
+        "            return self.unpack(ticket)", "            if not ticket:\n                return {}\n"
+        "            return self.unpack(ticket)")
+    assert "return {}" in files["app/tickets.py"]
+    model = _model(tmp_path, monkeypatch, files)
+    assert not _by_path(model)["/shelves/stack"].auth.required
