@@ -38,6 +38,7 @@ FILES = {
             is_superuser: bool
             is_staff: bool
             is_owner: bool
+            trusted: bool
 
 
         def current_account(request: Request) -> Account:
@@ -54,6 +55,13 @@ FILES = {
         def superuser(account: Account = Depends(current_account)) -> Account:
             if not account.is_superuser:
                 raise HTTPException(status_code=403, detail="not enough privileges")
+            return account
+
+
+        def trusted_client(account: Account = Depends(current_account)) -> Account:
+            # a service client the operators marked as trusted: the only callers of the internal API
+            if not account.trusted:
+                raise Forbidden()
             return account
 
 
@@ -131,7 +139,8 @@ FILES = {
         from fastapi import APIRouter, Depends, HTTPException
 
         from shop.deps import (Account, admin_for_writes, admin_path_only, current_account, editor_or_admin,
-                               high_roles, owner_or_admin, require_admin, role_admin, staff, superuser)
+                               high_roles, owner_or_admin, require_admin, role_admin, staff, superuser,
+                               trusted_client)
         from shop.routers import AdminRouter
 
         router = APIRouter()
@@ -156,6 +165,11 @@ FILES = {
 
         @back_office.get("/refunds")
         def refunds():
+            return []
+
+
+        @router.post("/internal/reindex")
+        def reindex(account: Account = Depends(trusted_client)):
             return []
 
 
@@ -223,6 +237,7 @@ PRIVILEGED = {
     "/admin/stats": "`superuser`: raises HTTPException(403) unless account.is_superuser",
     "/back-office/refunds": "`role_admin`: raises Forbidden(403) unless account.role != Role.ADMIN",
     "/high": "`high_roles`: raises HTTPException(403) unless account.role not in (Role.ADMIN,",
+    "/internal/reindex": "`trusted_client`: raises Forbidden(403) unless account.trusted",
 }
 ORDINARY = ["/me", "/items/{item_id}", "/named-only", "/writes", "/owned", "/edits", "/paths"]
 

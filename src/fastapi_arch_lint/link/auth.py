@@ -41,7 +41,8 @@ _ROUTE_DECORATORS = frozenset(HTTP_METHODS) | {"api_route", "route", "websocket"
 
 # an attribute or predicate that says the caller is privileged: ``user.is_superuser``, ``user.admin``,
 # ``user.is_staff``, ``is_admin(user)``
-_PRIVILEGE_RE = re.compile(r"^(is_|has_)?(super_?user|super_?admin|sys_?admin|admin|administrator|staff|root)(_user|_role)?$",
+_PRIVILEGE_RE = re.compile(r"^(is_|has_)?(super_?user|super_?admin|sys_?admin|admin|administrator|staff|root|trusted)"
+                           r"(_user|_role|_client)?$",
                            re.I)
 # a role, kind or group compared with a privileged value: ``user.role != Role.ADMIN``
 _PRIVILEGED_VALUE_RE = re.compile(r"^(super_?user|super_?admin|sys_?admin|admin|administrator|staff|root)s?$", re.I)
