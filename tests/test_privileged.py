@@ -16,15 +16,34 @@ from fastapi_arch_lint.report.inspect import render_text, to_json
 FILES = {
     "shop/__init__.py": "",
     "shop/errors.py": """
+        from fastapi import HTTPException
+
+
         class Forbidden(Exception):
             status_code = 403
+
+
+        class ErrorCode:
+            code: int = 500
+
+            @classmethod
+            def http_exception(cls, detail: str | None = None) -> HTTPException:
+                return HTTPException(status_code=cls.code, detail=detail)
+
+
+        class NoPermission(ErrorCode):
+            code: int = 403
+
+
+        class NotFound(ErrorCode):
+            code: int = 404
     """,
     "shop/deps.py": """
         import enum
 
         from fastapi import Depends, HTTPException, Request
 
-        from shop.errors import Forbidden
+        from shop.errors import Forbidden, NoPermission, NotFound
 
 
         class Role(str, enum.Enum):
@@ -62,6 +81,19 @@ FILES = {
             # a service client the operators marked as trusted: the only callers of the internal API
             if not account.trusted:
                 raise Forbidden()
+            return account
+
+
+        def staff_by_code(account: Account = Depends(current_account)) -> Account:
+            # the exception comes from a class method of the error's base class, which reads the subclass's code
+            if not account.is_staff:
+                raise NoPermission.http_exception()
+            return account
+
+
+        def staff_or_hidden(account: Account = Depends(current_account)) -> Account:
+            if not account.is_staff:
+                raise NotFound.http_exception()  # a 404 hides the page; it does not refuse the caller
             return account
 
 
@@ -140,7 +172,7 @@ FILES = {
 
         from shop.deps import (Account, admin_for_writes, admin_path_only, current_account, editor_or_admin,
                                high_roles, owner_or_admin, require_admin, role_admin, staff, superuser,
-                               trusted_client)
+                               staff_by_code, staff_or_hidden, trusted_client)
         from shop.routers import AdminRouter
 
         router = APIRouter()
@@ -170,6 +202,16 @@ FILES = {
 
         @router.post("/internal/reindex")
         def reindex(account: Account = Depends(trusted_client)):
+            return []
+
+
+        @router.get("/staff/audit")
+        def audit(account: Account = Depends(staff_by_code)):
+            return []
+
+
+        @router.get("/staff/hidden")
+        def hidden(account: Account = Depends(staff_or_hidden)):
             return []
 
 
@@ -238,8 +280,9 @@ PRIVILEGED = {
     "/back-office/refunds": "`role_admin`: raises Forbidden(403) unless account.role != Role.ADMIN",
     "/high": "`high_roles`: raises HTTPException(403) unless account.role not in (Role.ADMIN,",
     "/internal/reindex": "`trusted_client`: raises Forbidden(403) unless account.trusted",
+    "/staff/audit": "`staff_by_code`: raises HTTPException(403) unless account.is_staff",
 }
-ORDINARY = ["/me", "/items/{item_id}", "/named-only", "/writes", "/owned", "/edits", "/paths"]
+ORDINARY = ["/staff/hidden", "/me", "/items/{item_id}", "/named-only", "/writes", "/owned", "/edits", "/paths"]
 
 
 @pytest.fixture(scope="module")

@@ -628,10 +628,15 @@ class Interpreter(Classes):
         """The call's argument (or the default, unless ``*``/``**`` may pass it) for each of ``func``'s
         parameters but a method's ``self``/``cls``, with the env to evaluate it in."""
         params = func.fact.params
-        if func.fact.is_method and params and params[0].name in ("self", "cls"):
-            params = params[1:]
         index = len(func.env.functions)
         out: list[tuple[int, str, Expr, Env]] = []
+        if func.fact.is_method and params and params[0].name in ("self", "cls"):
+            # a class method called on a class (``Denied.http_exception()``, defined on its base): ``cls`` is
+            # that class, so ``cls.Code`` reads the subclass's value
+            if isinstance(call.func, Attr) and any(render(d.expr) == "classmethod" for d in func.fact.decorators) \
+                    and isinstance(self.eval(call.func.value, env), VClass):
+                out.append((index, params[0].name, call.func.value, env))
+            params = params[1:]
         args = call.args
         i = 0
         for p in params:

@@ -124,6 +124,11 @@ class Rejections:
         call = expr if isinstance(expr, Call) else None
         cenv = env
         cls = self.interp.eval(expr.func, env) if call is not None else self.interp.eval(expr, env)
+        if isinstance(cls, VFunc) and call is not None:
+            # ``raise Denied.http_exception()``: a project function (or class method) that builds the exception
+            made = self.interp.eval(call, env)
+            if isinstance(made, VInst):
+                cls = made
         if isinstance(cls, VInst):  # ``raise credentials_exception`` bound to ``HTTPException(401)``
             call, cenv, cls = cls.call, cls.env or env, cls.cls
         if not isinstance(cls, (VClass, VExt)):
