@@ -739,6 +739,48 @@ def test_fal205_head_companion_and_double_include(tmp_path: Path, monkeypatch: p
     assert [(f.path, f.line) for f in got] == [("app/routes.py", line_of(files, "# multi", "app/routes.py"))]
 
 
+def test_fal205_unsafe_aliases_are_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """POST and PUT (or PUT and PATCH) on one handler: no safe request runs its writes, info; GET and POST: a
+    warning, by either form of registration."""
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": textwrap.dedent("""
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+
+            @app.post("/members/sync")  # stacked unsafe
+            @app.put("/members/sync")
+            def sync_members():
+                return {}
+
+
+            @app.api_route("/members/patch", methods=["PUT", "PATCH"])  # one unsafe
+            def patch_members():
+                return {}
+
+
+            @app.api_route("/members/export", methods=["GET", "POST"])  # one mixed
+            def export_members():
+                return {}
+
+
+            @app.get("/members/count")  # stacked mixed
+            @app.post("/members/count")
+            def count_members():
+                return {}
+        """),
+    }
+    got = {f.line: f.severity for f in run(tmp_path, monkeypatch, MultiMethodHandler, files)}
+    assert got == {
+        line_of(files, "# stacked unsafe"): Severity.INFO,
+        line_of(files, "# one unsafe"): Severity.INFO,
+        line_of(files, "# one mixed"): Severity.WARNING,
+        line_of(files, "# stacked mixed"): Severity.WARNING,
+    }
+
+
 # ---------------------------------------------------------------------------
 # FAL206 put-with-all-optional-body
 
