@@ -645,6 +645,58 @@ def test_fal204_sign_in_steps_are_info(tmp_path: Path, monkeypatch: pytest.Monke
     }
 
 
+ENVELOPE_APP = """
+    class Result(BaseModel):
+        success: bool = True
+        data: dict | None = None
+
+
+    @app.post("/tickets", response_model=Result)  # create
+    def create_ticket(name: str):
+        return Result(data={"name": name})
+
+
+    @app.get("/tickets", response_model=Result)
+    def list_tickets():
+        return Result()
+
+
+    @app.get("/tickets/{i}", response_model=Result)
+    def read_ticket(i: int):
+        return Result()
+
+
+    @app.put("/tickets/{i}", response_model=Result)
+    def update_ticket(i: int):
+        return Result()
+
+
+    @app.delete("/tickets/{i}", response_model=Result)
+    def delete_ticket(i: int):
+        return Result()
+"""
+
+
+def test_fal201_envelope_app_without_201_is_its_house_style(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every answer in one envelope model and no 201 anywhere: the create is said once, as info; the same app with
+    one create answering 201 has its 200 create as an outlier (a warning); `house_style = false` judges it alone."""
+    files = main(ENVELOPE_APP)
+    got = run(tmp_path, monkeypatch, PostCreateWithout201, files)
+    assert [(f.line, f.severity, f.entity) for f in got] == [
+        (line_of(files, "# create"), Severity.INFO, "house-style FAL201 create-200 envelope app.main.app")]
+    assert "envelope `Result` (5 of 5 routes" in got[0].message
+    off = run(tmp_path, monkeypatch, PostCreateWithout201, files, {"house_style": False})
+    assert [(f.line, f.severity) for f in off] == [(line_of(files, "# create"), Severity.WARNING)]
+    made = main(ENVELOPE_APP + """
+
+    @app.post("/labels", response_model=Result, status_code=201)
+    def create_label(name: str):
+        return Result()
+""")
+    got = run(tmp_path, monkeypatch, PostCreateWithout201, made)
+    assert [(f.line, f.severity) for f in got] == [(line_of(made, "# create"), Severity.WARNING)]
+
+
 # ---------------------------------------------------------------------------
 # FAL205 multi-method-handler
 
@@ -685,6 +737,48 @@ def test_fal205_head_companion_and_double_include(tmp_path: Path, monkeypatch: p
     }
     got = run(tmp_path, monkeypatch, MultiMethodHandler, files)
     assert [(f.path, f.line) for f in got] == [("app/routes.py", line_of(files, "# multi", "app/routes.py"))]
+
+
+def test_fal205_unsafe_aliases_are_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """POST and PUT (or PUT and PATCH) on one handler: no safe request runs its writes, info; GET and POST: a
+    warning, by either form of registration."""
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": textwrap.dedent("""
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+
+            @app.post("/members/sync")  # stacked unsafe
+            @app.put("/members/sync")
+            def sync_members():
+                return {}
+
+
+            @app.api_route("/members/patch", methods=["PUT", "PATCH"])  # one unsafe
+            def patch_members():
+                return {}
+
+
+            @app.api_route("/members/export", methods=["GET", "POST"])  # one mixed
+            def export_members():
+                return {}
+
+
+            @app.get("/members/count")  # stacked mixed
+            @app.post("/members/count")
+            def count_members():
+                return {}
+        """),
+    }
+    got = {f.line: f.severity for f in run(tmp_path, monkeypatch, MultiMethodHandler, files)}
+    assert got == {
+        line_of(files, "# stacked unsafe"): Severity.INFO,
+        line_of(files, "# one unsafe"): Severity.INFO,
+        line_of(files, "# one mixed"): Severity.WARNING,
+        line_of(files, "# stacked mixed"): Severity.WARNING,
+    }
 
 
 # ---------------------------------------------------------------------------

@@ -541,6 +541,38 @@ def test_an_rpc_style_router_is_said_once(tmp_path: Path, monkeypatch: pytest.Mo
     assert {f.severity.value for f in every} == {"warning"} and len(every) == 4  # create, delete_many, set_owner, get_by_hash
 
 
+def _verb_led_router(name: str, actions: list[str], resources: int = 2) -> str:
+    body = [f'{name} = APIRouter(prefix="/{name}")']
+    for i in range(resources):
+        body.append(f'@{name}.get("/{{item_id}}/part{i}")\ndef {name}_part{i}(item_id: int): ...')
+    for seg in actions:
+        body.append(f'@{name}.post("/{seg}")\ndef {name}_{seg}(item_id: int): ...  # F:{seg}')
+    return "\n\n".join(body)
+
+
+def test_a_verb_led_api_is_said_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """verb_noun segments (`set_pin`, `set_owner`, `add_tag`...) each written once: the leading verbs that repeat
+    in an app with 8 or more verb-led segments are its convention (one info); a verb used once, and the only
+    verb segment of a resource-shaped router, still fire."""
+    routers = [("channels", ["set_pin", "add_source", "update_role", "remove_member"], 2),
+               ("files", ["add_tag", "update_tag", "set_owner"], 2),
+               ("members", ["add_member", "update_profile", "set_role"], 2),
+               ("labels", ["add_color"], 4)]
+    text = "from fastapi import APIRouter, FastAPI\n\napp = FastAPI()\n\n" + "\n\n".join(
+        _verb_led_router(*r) for r in routers) + "\n\n" + "\n".join(f"app.include_router({r[0]})" for r in routers)
+    files = {"app/__init__.py": "", "app/main.py": text}
+    # the finding is at the decorator, the line above the marked one
+    at = {seg: line - 1 for seg in ("set_pin", "remove_member", "add_color") for _, line in marked(files, seg)}
+    found = sorted(run(tmp_path, monkeypatch, files, "FAL101"), key=lambda f: f.line)
+    assert [(f.line, f.severity.value) for f in found] == [
+        (at["set_pin"], "info"), (at["remove_member"], "warning"), (at["add_color"], "warning")]
+    info = found[0]
+    assert "verb-led segments" in info.message and "`add` 4, `set` 3, `update` 3" in info.message
+    assert len(info.related) == 8 and info.entity == "house-style FAL101 verb-led app.main.app"
+    every = run(tmp_path, monkeypatch, files, "FAL101", {"house_style": False})
+    assert {f.severity.value for f in every} == {"warning"} and len(every) == 11
+
+
 def test_an_rpc_style_router_without_a_reported_verb_is_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # bare `list`/`get` and operation words are never reported: the RPC style has nothing to replace
     files = {"app/__init__.py": "", "app/main.py": """

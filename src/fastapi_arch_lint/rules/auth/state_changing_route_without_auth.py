@@ -9,7 +9,7 @@ from fastapi_arch_lint.analysis.calls import call_target
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, IncludeStep, Route
 from fastapi_arch_lint.analysis.taint import model_of
-from fastapi_arch_lint.model.expr import Attr, Call, Expr, Name, render, walk
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, render, walk
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.http._common import writes
@@ -89,6 +89,48 @@ def _redirect_only(app: AppModel, route: Route) -> bool:
     inside = {id(e) for e in walk(value)}
     # the calls outside the response only build its URL (``url = URL(str(request.url))``,
     # ``url.replace(path=url.path + "/")``): none may reach the app's state
+    return all(id(site.call) in inside or _inert_call(app, site, target) for site, target in fn.calls) and not any(
+        True for _ in writes(app, route.handler.qualname, WRITE_DEPTH))
+
+
+_ERROR_STATUS_RE = re.compile(r"^[45]\d\d$|(?:^|\.)HTTP_[45]\d\d_\w+$")
+
+
+def _error_status(status: Expr | None) -> str | None:
+    """``410``, ``status.HTTP_410_GONE``: a constant error status (4xx/5xx), as written."""
+    if isinstance(status, Const) and isinstance(status.value, int):
+        text = str(status.value)
+    elif status is not None:
+        text = render(status, 60)
+    else:
+        return None
+    return text if _ERROR_STATUS_RE.search(text) else None
+
+
+def _error_stub(app: AppModel, route: Route) -> bool:
+    """The handler's whole body answers one constant error (``return JSONResponse(status_code=410, content=GONE)``,
+    ``raise HTTPException(405)``), unconditionally: a retired or unimplemented endpoint's stub, which changes no
+    state. Only library calls that log or build the answer may run beside it."""
+    fn = app.function(route.handler.qualname)
+    if fn is None or fn.fact.is_generator:
+        return False
+    scope = fn.fact.scope
+    exits = [*scope.returns, *scope.raises]
+    if len(exits) != 1 or exits[0].conds:
+        return False
+    if scope.returns:
+        value = scope.returns[0].value
+        if not isinstance(value, Call) or value.starred:
+            return False
+        target = call_target(fn, value) or render(value.func)
+        if not target.endswith("Response") or "Redirect" in target or _error_status(value.arg(1, "status_code")) is None:
+            return False
+    else:
+        raised = list(raised_http_exceptions(app, fn))
+        if len(raised) != 1 or not _ERROR_STATUS_RE.search(raised[0][3]):
+            return False
+        value = scope.raises[0].expr
+    inside = {id(e) for e in walk(value)} if value is not None else set()
     return all(id(site.call) in inside or _inert_call(app, site, target) for site, target in fn.calls) and not any(
         True for _ in writes(app, route.handler.qualname, WRITE_DEPTH))
 
@@ -271,8 +313,8 @@ class StateChangingRouteWithoutAuth(Rule):
             twins = slash_twins(app, route)
             if twins[0] is not route:
                 continue  # the handler's registration with(out) a trailing slash: reported with the first
-            if verifies_signature(app, route, tokens=True) or _redirect_only(app, route):
-                continue
+            if verifies_signature(app, route, tokens=True) or _redirect_only(app, route) or _error_stub(app, route):
+                continue  # a signed request, or a handler that only redirects or only answers a fixed error
             if capability_url(app, route) or verification_code(app, route):
                 continue  # the secret in its path (an incoming webhook's URL) or a checked code authenticates the caller
             if open_by_switch(app, route) is not None:

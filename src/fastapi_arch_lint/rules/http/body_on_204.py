@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from fastapi_arch_lint.analysis.names import words
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Route
-from fastapi_arch_lint.model.expr import Call, Const, Name, dotted, render
+from fastapi_arch_lint.model.expr import Call, Const, Expr, Name, dotted, render
 from fastapi_arch_lint.model.facts import ReturnFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity, route_related
@@ -35,6 +36,39 @@ def _is_response(app: AppModel, target: str | None) -> bool:
     return fn is not None and fn.fact.returns is not None and "Response" in render(fn.fact.returns)
 
 
+# decorators that leave what a method returns as it is: the method kinds, and those that time, log, trace,
+# retry or cache the call (by a word of their name: ``@log_timing(level="INFO")``, ``@traced``, ``@retry(3)``)
+_PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
+_PASS_THROUGH_WORDS = frozenset({"log", "logged", "logging", "timing", "timed", "timer", "trace", "traced", "retry",
+                                 "retries", "measure", "measured", "profile", "profiled", "instrument", "instrumented",
+                                 "span", "cache", "cached", "lru", "deprecated", "override"})
+
+
+def _pass_through(decorator: Expr) -> bool:
+    """A decorator that returns what the function returns (see ``_PASS_THROUGH_WORDS``)."""
+    name = (dotted(decorator.func if isinstance(decorator, Call) else decorator) or "").rsplit(".", 1)[-1]
+    return name in _PLAIN_DECORATORS or bool(set(words(name)) & _PASS_THROUGH_WORDS)
+
+
+def _returns_nothing(app: AppModel, target: str | None) -> bool:
+    """``target`` is a project function that gives no value: no ``return <value>`` of its own (a bare
+    ``return`` or falling off the end), not a generator, not decorated (a wrapper may return something) but
+    by a decorator that passes the value through (``_pass_through``), and
+    not a stub (``...``, ``pass``, ``raise NotImplementedError``) that an override might fill in."""
+    fn = app.function(target) if target else None
+    if fn is None or fn.fact.is_generator:
+        return False
+    fact = fn.fact
+    if not all(_pass_through(d.expr) for d in fact.decorators):
+        return False
+    if any(r.value is not None and not (isinstance(r.value, Const) and r.value.value is None)
+           for r in fact.scope.returns):
+        return False
+    if any("NotImplementedError" in render(r.expr) for r in fact.raises if r.expr is not None):
+        return False
+    return bool(fn.calls or fact.scope.assigns)  # it does something: not an empty stub
+
+
 def _returns_body(app: AppModel, route: Route, ret: ReturnFact) -> bool:
     """True when ``return <value>`` sends content: not ``None``, not a ``Response``."""
     value = ret.value
@@ -47,7 +81,8 @@ def _returns_body(app: AppModel, route: Route, ret: ReturnFact) -> bool:
         target = _call_target(app, route, value)
         if target is None and (dotted(value.func) or "").endswith("Response"):
             return False  # ``Response(...)`` imported in a way the model did not follow
-        return not _is_response(app, target)
+        # ``return repo.update_all()`` where ``update_all`` returns nothing: the handler returns ``None``
+        return not (_is_response(app, target) or _returns_nothing(app, target))
     if isinstance(value, Name):
         fact = route.handler.fact
         param = fact.param(value.id)

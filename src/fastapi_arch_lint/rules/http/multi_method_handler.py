@@ -13,6 +13,15 @@ from fastapi_arch_lint.rules.http._common import registrations
 
 # methods that ride along with another without changing what the handler means
 COMPANIONS = frozenset({"HEAD", "OPTIONS"})
+# methods that may change state: a handler serving only these (``POST`` and ``PUT`` for one idempotent replace,
+# an alias kept for clients that use either) runs no write on a safe method's request
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ALIAS_NOTE = ("; all are unsafe methods (an alias for clients that send either): no safe request runs its writes, "
+              "only the status code and OpenAPI operation are shared")
+
+
+def _aliases(methods: list[str]) -> bool:
+    return set(methods) <= UNSAFE
 
 
 def _short(route: Route) -> str:
@@ -25,6 +34,7 @@ class MultiMethodHandler(Rule):
     name = "multi-method-handler"
     summary = "One handler serves several HTTP methods (`api_route(methods=[\"GET\", \"POST\"])`)"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "when every method it serves is unsafe (`POST` and `PUT` on one handler)"}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         # a handler is its definition: two functions that share a name in one scope (a copy-pasted
@@ -49,12 +59,13 @@ class MultiMethodHandler(Rule):
                 yield self.finding(
                     route.registered.path, route.registered.line, route.registered.col,
                     f"`{_short(route)}` is registered for {', '.join(f'`{m}`' for m in methods)} at once "
-                    f"on `{route.path}` ({route.registration})",
+                    f"on `{route.path}` ({route.registration})" + (ALIAS_NOTE if _aliases(methods) else ""),
                     help="give each method its own handler (`@router.get`, `@router.post`): each gets its own "
                          "status code, response model, dependencies and OpenAPI operation, and a safe GET cannot "
                          "trigger the POST's side effects",
                     related=route_related(route),
                     entity=route_entity(route),
+                    severity=Severity.INFO if _aliases(methods) else None,
                 )
             if reported:
                 continue
@@ -71,10 +82,11 @@ class MultiMethodHandler(Rule):
                 yield self.finding(
                     first.registered.path, first.registered.line, first.registered.col,
                     f"`{_short(first)}` is registered for {', '.join(f'`{m}`' for m in methods)} "
-                    f"on `{path}` by {len(regs)} decorators",
+                    f"on `{path}` by {len(regs)} decorators" + (ALIAS_NOTE if _aliases(methods) else ""),
                     help="give each method its own handler; share the logic through a service function",
                     related=tuple(Related(r.registered.path, r.registered.line,
                                           f"also registered for `{','.join(r.methods)}`")
                                   for r in group[1:]) + route_related(first),
                     entity=route_entity(first),
+                    severity=Severity.INFO if _aliases(methods) else None,
                 )

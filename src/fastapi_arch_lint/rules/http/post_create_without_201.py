@@ -10,7 +10,7 @@ from fastapi_arch_lint.findings import Confidence, Edit, Finding, Fix, Related, 
 from fastapi_arch_lint.model.app import AppModel, Route
 from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, render
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._house import app_label, detect, project_finding
+from fastapi_arch_lint.rules._house import House, app_label, detect, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import is_param, own_decorator, pydantic_model, route_entity, route_related, segments
@@ -131,11 +131,58 @@ def _upserts(app: AppModel, qualname: str | None) -> bool:
         for site, target in fn.calls)
 
 
+# a keyword that makes a lookup create the row when it is missing: ``repo.lookup_user(req, create_missing=True)``
+_CREATE_MISSING_RE = re.compile(r"^(?:create_(?:if_)?(?:missing|not_exists?|absent)|get_or_create|auto_create)$")
+
+
+def _get_or_create_name(name: str) -> bool:
+    """``get_or_create``, ``fetch_or_create_user``: a lookup that creates only what is missing."""
+    words = _words(name)
+    return any(a == "or" and b == "create" for a, b in zip(words, words[1:]))
+
+
+def _gets_or_creates(app: AppModel, handler: str) -> str | None:
+    """A call in the handler that looks a row up and creates it only when missing (``get_or_create(...)``,
+    ``lookup_user(req, create_missing=True)``), as written: where the handler's name is the only sign of a
+    creation, that is what it creates, and it answers an existing row as often as a new one (a fixed 201 would
+    be wrong). A plain insert or ``create()`` call beside it is still evidence (the get-or-create may fetch
+    the creator)."""
+    fn = app.function(handler)
+    for site, target in fn.calls if fn else ():
+        func = site.call.func
+        name = func.attr if isinstance(func, Attr) else short(target or render(func))
+        if _get_or_create_name(name) or any(
+                _CREATE_MISSING_RE.match(k) and isinstance(v, Const) and v.value is True for k, v in site.call.kwargs):
+            return render(site.call, 80)
+    return None
+
+
 def _always_raises(route: Route) -> bool:
     """Every path through the handler raises (``raise HTTPException(501, "Not implemented")``): a ``raise``
     outside any ``if``, loop or ``except``, no ``return`` and no ``except`` that could swallow it."""
     fact = route.handler.fact
     return not fact.scope.returns and not fact.excepts and any(not r.conds for r in fact.scope.raises)
+
+
+# response models that are no envelope of the API's own, however many routes declare them
+NOT_ENVELOPES = frozenset({"dict", "Dict", "list", "List", "Any", "str", "int", "bool", "object", "None", "Response",
+                           "JSONResponse", "ORJSONResponse", "PlainTextResponse", "StreamingResponse", "FileResponse"})
+
+
+def _model_name(route: Route) -> str:
+    """``Result[TaskResponse]`` -> ``Result``; "" without a response model."""
+    return (route.response_model or "").split("[", 1)[0].rsplit(".", 1)[-1].strip()
+
+
+def _envelope(app: AppModel, app_id: str) -> House | None:
+    """The response model most of the app's routes share (``Result``, ``ApiResponse``: at least 80% of at least 5
+    routes with one, and half of all its routes): an envelope whose body carries the outcome, and the HTTP status
+    stays 200."""
+    routes = [r for r in registrations(app) if r.app == app_id and r.kind == "http"]
+    house = detect(n for n in map(_model_name, routes) if n)
+    if house is None or house.style in NOT_ENVELOPES or house.count * 2 < len(routes):
+        return None
+    return house
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +248,28 @@ class PostCreateWithout201(Rule):
             for r, ev in found:
                 by_app.setdefault(r.app, ([], []))[1].append((r, ev))
             housed: set[str] = set()
+            enveloped: set[int] = set()  # the creates said once with their app's envelope
             for app_id, (made, plain) in by_app.items():
                 house = detect(["201"] * len(made) + ["200"] * len(plain))
+                envelope = _envelope(app, app_id) if house is None and not made else None
+                if envelope is not None:
+                    wrapped = [(r, ev) for r, ev in plain if _model_name(r) == envelope.style]
+                    if wrapped:
+                        # too few creates to tell a house style, but every answer is an envelope and nothing
+                        # answers 201: the outcome is in the body, the status is 200 by design
+                        enveloped.update(id(r) for r, _ in wrapped)
+                        yield project_finding(
+                            self, envelope, [(r.registered, f"`POST {r.path}` (`{short(r.handler.qualname)}`) "
+                                                            f"answers 200") for r, _ in wrapped],
+                            f"this API wraps its answers in the envelope `{envelope.style}` ({envelope.share} routes "
+                            f"with a response model) and no route answers 201: its {len(wrapped)} create(s) answer "
+                            f"200 with the outcome in the body (judged as the house style)",
+                            help="201 Created (with a `Location` header) tells clients and generated SDKs that a "
+                                 "resource was made; if a 200 envelope is a deliberate convention, keep it consistent "
+                                 "and document it. Set `house_style = false` to see each route",
+                            entity=f"create-200 envelope {app_label(app, app_id)}",
+                        )
+                    continue
                 if house is None or house.style != "200":
                     continue
                 housed.add(app_id)
@@ -218,7 +285,7 @@ class PostCreateWithout201(Rule):
                          "`house_style = false` to see each route",
                     entity=f"create-200 {app_label(app, app_id)}",
                 )
-            found = [(r, ev) for r, ev in found if r.app not in housed]
+            found = [(r, ev) for r, ev in found if r.app not in housed and id(r) not in enveloped]
         for route, ev in found:
             handler = short(route.handler.qualname)
             how = ("sets `status_code=200`" if route.status_code_explicit
@@ -336,8 +403,10 @@ class PostCreateWithout201(Rule):
                 (Related(fn.path, site.pos.line, f"`{render(func)}()` creates"),),
                 Confidence.HIGH,
             )
-        # 3. only the handler's name says so
-        if _creates_by_name(short(handler)) and route.response_model is not None and not upsert:
+        # 3. only the handler's name says so, and it does not get-or-create what it answers (a lookup passed
+        # ``create_missing=True``: an existing row is answered as often as a new one)
+        if _creates_by_name(short(handler)) and route.response_model is not None and not upsert \
+                and _gets_or_creates(app, handler) is None:
             return Evidence(
                 f"its name `{short(handler)}` and response model `{route.response_model}` say so",
                 (), Confidence.MEDIUM,

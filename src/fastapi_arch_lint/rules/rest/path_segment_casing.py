@@ -22,7 +22,8 @@ STYLES = {
 }
 # well-known names that are not chosen by the API designer
 FIXED = frozenset({".well-known", "favicon.ico", "robots.txt", "openapi.json", "openapi.yaml", "sitemap.xml",
-                   "security.txt", "humans.txt", "manifest.json", "apple-app-site-association", "assetlinks.json"})
+                   "security.txt", "humans.txt", "manifest.json", "apple-app-site-association", "assetlinks.json",
+                   "ai-plugin.json"})
 
 # SCIM 2.0 (RFC 7644, section 3.2): an identity provider calls these exact endpoints under the
 # service's SCIM base URL (``/scim/v2/Users``); their case is the protocol's, not the designer's
@@ -92,6 +93,30 @@ def _parts(route: Route) -> tuple[tuple[str, str], ...]:
     return (route.app, ""), (route.app, _namespace(route.path))
 
 
+def _part_labels(places: dict[tuple[Loc, str], list[tuple[Route, str]]]) -> dict[tuple[str, str], list[str]]:
+    """The case style of each multi-word naming decision, by the parts of the project (``_parts``) it is in."""
+    labels: dict[tuple[str, str], list[str]] = {}
+    for (_, seg), routes in places.items():
+        lbl = style_of(seg)
+        for part in {p for r, _ in routes for p in _parts(r)} if lbl is not None else ():
+            labels.setdefault(part, []).append(lbl)
+    return labels
+
+
+def _small_apps(labels: dict[tuple[str, str], list[str]]) -> dict[tuple[str, str], House]:
+    """Where the project builds several FastAPI apps (plugin apps mounted with ``app.mount``, a worker's own
+    server), each is an API of its own: an app too small for ``detect`` whose multi-word segments all agree
+    keeps that style, and is not judged by the majority of the others."""
+    apps = {app_id for app_id, ns in labels if ns == ""}
+    if len(apps) < 2:
+        return {}
+    out: dict[tuple[str, str], House] = {}
+    for (app_id, ns), lbls in labels.items():
+        if ns == "" and len(lbls) < HOUSE_MINIMUM and len(set(lbls)) == 1 and lbls[0] in STYLES:
+            out[(app_id, ns)] = House(lbls[0], len(lbls), len(lbls))
+    return out
+
+
 @register
 class PathSegmentCasing(Rule):
     code = "FAL102"
@@ -122,8 +147,11 @@ class PathSegmentCasing(Rule):
         mixed = ""  # the API mixes styles: no outliers to speak of, each segment is said as info
         if house_enabled(self.options):
             # each multi-word segment as often as URLs carry it: a prefix counts once per route beneath it
+            # leaving out the apps of their own (``_small_apps``): another API's style is not this one's majority
+            apart = _small_apps(_part_labels(places))
             labelled = [(key, style_of(key[1])) for key in places]
-            house = detect(lbl for key, lbl in labelled if lbl is not None for _ in places[key])
+            house = detect(lbl for key, lbl in labelled if lbl is not None
+                           for r, _ in places[key] if (r.app, "") not in apart)
             if house is not None and house.style in STYLES and house.style != style:
                 styled = [(loc, f"`{seg}`") for (loc, seg), lbl in labelled if lbl == house.style]
                 yield project_finding(
@@ -146,12 +174,9 @@ class PathSegmentCasing(Rule):
             # each naming decision once (a prefix that many routes carry is one): a part of the API has a style
             # of its own only when several of its segments agree, not because one prefix is long-lived
             # parts: each app (a sandbox's own small server beside the main API), and each first segment in it
-            labels: dict[tuple[str, str], list[str]] = {}
-            for (_, seg), routes in places.items():
-                lbl = style_of(seg)
-                for part in {p for r, _ in routes for p in _parts(r)} if lbl is not None else ():
-                    labels.setdefault(part, []).append(lbl)
+            labels = _part_labels(places)
             own = {part: detect(lbls, threshold=NAMESPACE_THRESHOLD) for part, lbls in labels.items()}
+            own.update(_small_apps(labels))
         written: dict[str, list[tuple[Loc, list[tuple[Route, str]]]]] = {}
         judged = departing = 0  # multi-word segments judged against ``style``, as URLs carry them; those not in it
         for (loc, seg), routes in places.items():

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from fastapi_arch_lint.analysis.names import words
+from fastapi_arch_lint.analysis.taint import model_of
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Loc, Route
 from fastapi_arch_lint.model.paths import is_test_path
@@ -13,7 +14,8 @@ from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._house import House, app_label, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules._html import renders_html
-from fastapi_arch_lint.rules._util import is_param, route_entity, route_related, unique_routes
+from fastapi_arch_lint.rules._util import is_param, pydantic_model, route_entity, route_related, unique_routes
+from fastapi_arch_lint.rules.http._common import writes
 from fastapi_arch_lint.rules.rest._common import segment_origin
 
 VERBS = (
@@ -106,6 +108,39 @@ def verb_of(segment: str) -> str | None:
     return None
 
 
+# verb-led naming: an app that names its action segments verb_noun (``set_pin``, ``set-primary``, ``add_qa``,
+# ``add_website_source``, ``update_knowledge``) has each segment unique, so the same-segment house style never
+# sees it; counted by the leading verb instead, a verb that leads this many different segments of the app is
+# its naming convention...
+VERB_LED_PLACES = 3
+# ...in an app with at least this many different verb-led segments (a REST API with a few slips has none)
+VERB_LED_MINIMUM = 8
+# a router with at least this many paths, only one of which has a verb segment, is resource-shaped: that
+# segment is an outlier there, whatever the app's convention
+RESOURCE_ROUTER_MINIMUM = 5
+# a bare segment that names a read-only query, as ``search`` does: ``POST /documents/retrieve`` with the query
+# in its body (a top-k retrieval), when nothing on its path writes
+QUERY_ACTIONS = frozenset({"retrieve"})
+# a body field (or a body parameter) that carries such a query
+QUERY_FIELDS = frozenset({"query", "question", "q", "keyword", "keywords", "top_k"})
+QUERY_WRITE_DEPTH = 4
+
+
+def query_action(app: AppModel, route: Route, seg: str) -> bool:
+    """``POST .../retrieve`` with a query in its body (``query``, ``top_k``) and no write on its path: a query
+    operation, like ``/search``."""
+    if seg.lower() not in QUERY_ACTIONS or set(route.methods) != {"POST"}:
+        return False
+    fields: set[str] = set()
+    for p in route.params:
+        if p.source not in ("body", "form"):
+            continue
+        fields.add(p.name.lower())
+        model = pydantic_model(app, model_of(app, p.type_names) or "")
+        fields.update(f.name.lower() for f in (model.fields if model is not None else ()))
+    return bool(fields & QUERY_FIELDS) and not any(True for _ in writes(app, route.handler.qualname, QUERY_WRITE_DEPTH))
+
+
 def rpc_groups(app: AppModel, routes: list[Route]) -> dict[str, tuple[str, list[Route], int]]:
     """The apps, and the routers outside them, whose routes mostly end in an action: group id to
     (a label for the message, the routes that end in an action, the group's route count)."""
@@ -137,14 +172,50 @@ def rpc_groups(app: AppModel, routes: list[Route]) -> dict[str, tuple[str, list[
     return groups
 
 
+def _verb_led_houses(
+    judged: list[Route], places: dict[tuple[object, ...], tuple[Loc | None, list[tuple[Route, str, str]]]],
+    led: dict[str, dict[str, set[str]]], housed: set[str],
+) -> Iterator[tuple[str, list[tuple[str, int]], list[tuple[tuple[object, ...], tuple[Loc, str]]]]]:
+    """The apps that name their actions verb-first: ``(app id, [(verb, segments it leads)], [(place key, (loc,
+    label))])`` with the places (not already said as a same-segment house style) whose verb leads
+    ``VERB_LED_PLACES`` or more different segments of an app with ``VERB_LED_MINIMUM`` of them, leaving out the
+    only verb segment of a resource-shaped router."""
+    router_paths: dict[str, set[str]] = {}
+    for r in judged:
+        router_paths.setdefault(r.router, set()).add(r.path)
+    router_verbs: dict[str, set[str]] = {}  # the paths of each router that carry a reported verb segment
+    for _loc, routes in places.values():
+        for r, _verb, _where in routes:
+            router_verbs.setdefault(r.router, set()).add(r.path)
+    by_app: dict[str, list[tuple[tuple[object, ...], tuple[Loc, str]]]] = {}
+    used: dict[str, dict[str, int]] = {}
+    for key, (prefix_loc, routes) in places.items():
+        if str(key[-1]).lower() in housed:
+            continue
+        first = min((r for r, _, _ in routes), key=lambda r: (r.registered.path, r.registered.line, r.registered.col))
+        verbs = led.get(first.app, {})
+        verb = routes[0][1]
+        if sum(len(v) for v in verbs.values()) < VERB_LED_MINIMUM or len(verbs.get(verb, ())) < VERB_LED_PLACES:
+            continue
+        if all(len(router_paths.get(r.router, ())) >= RESOURCE_ROUTER_MINIMUM
+               and len(router_verbs.get(r.router, ())) < 2 for r, _, _ in routes):
+            continue  # the one verb segment of a resource-shaped router: an outlier
+        by_app.setdefault(first.app, []).append((key, (prefix_loc or first.registered, f"`{first.display()}`")))
+        used.setdefault(first.app, {})[verb] = len(verbs[verb])
+    for app_id in sorted(by_app):
+        found = sorted(used[app_id].items(), key=lambda vn: (-vn[1], vn[0]))
+        yield app_id, found, by_app[app_id]
+
+
 @register
 class VerbInPath(Rule):
     code = "FAL101"
     name = "verb-in-path"
     summary = "A path segment is a verb (`/get-user`, `/createOrder`): the HTTP method is the verb"
     severity = Severity.WARNING
-    other_severities = {Severity.INFO: f"once per verb segment the API uses in {HOUSE_PLACES} or more places, and "
-                                       "once per RPC-style router or app: its house style"}
+    other_severities = {Severity.INFO: f"once per verb segment the API uses in {HOUSE_PLACES} or more places, once "
+                                       "per app that names its actions verb-first (`add_qa`, `set_pin`), and once "
+                                       "per RPC-style router or app: its house style"}
     default_options = {"allow": ["login", "logout", "search", "refresh", "verify", "reset-password",
                                  "change-password"], "house_style": True}
 
@@ -159,6 +230,7 @@ class VerbInPath(Rule):
                   and not renders_html(app, r)]
         rpc = rpc_groups(app, judged) if house_enabled(self.options) else {}
         reported: set[str] = set()  # the RPC-style groups with a verb segment the rule would report
+        led: dict[str, dict[str, set[str]]] = {}  # by app, each verb and the different segments it leads
         for route in judged:
             group = route.app if route.app in rpc else route.router if route.router in rpc else None
             parts = route.path.split("/")
@@ -175,6 +247,9 @@ class VerbInPath(Rule):
                     continue
                 if verb == "new" and not new_names_a_member(parts, index):
                     continue
+                if query_action(app, route, seg):
+                    continue
+                led.setdefault(route.app, {}).setdefault(verb, set()).add(seg.lower())
                 if group is not None:
                     reported.add(group)  # said once below, with its group's style
                     break
@@ -219,9 +294,27 @@ class VerbInPath(Rule):
                          "consistent and document them. Set `house_style = false` to see each place",
                     entity=f"verb {seg}",
                 )
+        verb_led: set[tuple[object, ...]] = set()  # the places judged as an app's verb-led naming
+        if house_enabled(self.options):
+            for app_id, found, where in _verb_led_houses(judged, places, led, housed):
+                verb_led.update(key for key, _ in where)
+                counts = ", ".join(f"`{v}` {n}" for v, n in found)
+                total = sum(len(segs) for segs in led[app_id].values())
+                shown = [(loc, label) for _, (loc, label) in where]
+                yield project_finding(
+                    self, House("verb-led", len(shown), total), shown,
+                    f"the API of `{app_label(app, app_id)}` names its actions with verb-led segments (`verb_noun`): "
+                    f"{total} different segments start with a verb, and these verbs lead {VERB_LED_PLACES} or more "
+                    f"each: {counts}; judged as its house style, so {len(shown)} such places are not reported one "
+                    f"by one (a verb it uses fewer times, or the only verb segment of a resource-style router, is)",
+                    help="resource nouns and HTTP methods (`DELETE /items/{id}`) are what REST clients and generated "
+                         "SDKs expect; if verb-led action segments are a deliberate convention, keep them consistent "
+                         "and document them. Set `house_style = false` to see each place",
+                    entity=f"verb-led {app_label(app, app_id)}",
+                )
         for key, (prefix_loc, routes) in places.items():
             seg = str(key[-1])
-            if seg.lower() in housed:
+            if seg.lower() in housed or key in verb_led:
                 continue
             if prefix_loc is None:  # the first route in the source stands for the others
                 routes.sort(key=lambda r: (r[0].registered.path, r[0].registered.line, r[0].registered.col))
