@@ -1568,7 +1568,9 @@ def test_fal509_mode_dependent_and_hostname_only_contexts_are_warnings(tmp_path:
                      ("app/db_ssl.py", 26): Severity.ERROR, ("app/pool_ssl.py", 20): Severity.WARNING,
                      ("app/pool_ssl.py", 31): Severity.ERROR,
                      # an unverified context one branch of an `if` chooses, the other verifying; and its twin
-                     ("app/mailer.py", 14): Severity.WARNING, ("app/mailer.py", 24): Severity.ERROR}, found
+                     ("app/mailer.py", 14): Severity.WARNING, ("app/mailer.py", 24): Severity.ERROR,
+                     # `ssl=False` only when a setting declared `True` is off (info); and its twin
+                     ("app/agent_client.py", 20): Severity.INFO, ("app/agent_client.py", 27): Severity.ERROR}, found
 
 
 def _fk_schema(n: int, indexed: int) -> str:
