@@ -824,6 +824,19 @@ def test_fal803_pure_asgi_inherited_dispatch_ddl_and_repository(tmp_path: Path, 
     assert "repository call" in messages
 
 
+def test_fal803_scoped_and_cached_lookup_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Early returns unless a path prefix and a token, and a cache read first: info, saying which requests
+    reach the query; the same query for every request stays a warning."""
+    case = page_case("layering", "FAL803", "Misreadings")
+    found = {(f.path, f.line): f for f in run(tmp_path, monkeypatch, case.files, "FAL803")}
+    roles = case.files["app/roles.py"]
+    scoped = found[("app/roles.py", line_of(roles, "roles = await RoleDao.roles_of"))]
+    every = found[("app/roles.py", line_of(roles, "return await RoleDao.roles_of"))]
+    assert scoped.severity.value == "info" and every.severity.value == "warning"
+    assert "only for requests that pass its early returns" in scoped.message
+    assert "`cache.get()`" in scoped.message and "on every request" in every.message
+
+
 def test_fal803_quiet_without_queries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     main = """
         from fastapi import FastAPI, Request
