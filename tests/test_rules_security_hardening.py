@@ -910,3 +910,25 @@ def test_compare_whose_outcome_only_logs_is_info(tmp_path: Path, monkeypatch: py
     assert {line: f.severity for line, f in found.items()} == {
         13: Severity.INFO, 21: Severity.WARNING, 29: Severity.WARNING, 38: Severity.WARNING}, found
     assert "only decides a log line" in found[13].message
+
+
+def _page_case(code: str, section: str):  # type: ignore[no-untyped-def]
+    from ruledocs import page_cases
+
+    page = next((Path(__file__).resolve().parents[1] / "rules" / "security").glob(f"{code}-*.md"))
+    return next(c for c in page_cases(page) if c.section == section)
+
+
+def test_fal506_token_compared_after_its_signature_was_verified_is_info(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every caller decodes the token with the server's key before the comparison: a rotation check, info;
+    the same comparison without the signature check stays a warning."""
+    text = _page_case("FAL506", "Misreadings").files["app/api/refresh.py"]
+    files = {"app/__init__.py": "", "app/api/__init__.py": "", "app/api/refresh.py": text,
+             "app/main.py": "from fastapi import FastAPI\n\nfrom app.api import refresh\n\n"
+                            "app = FastAPI()\napp.include_router(refresh.router)\n"}
+    found = {f.message.split("`")[3]: f for f in run(tmp_path, monkeypatch, NonConstantTimeSecretCompare, files)}
+    assert found["rotate"].severity == Severity.INFO and "`refresh` has verified its JWT signature" in \
+        found["rotate"].message
+    assert found["rotate_unchecked"].severity == Severity.WARNING
+
