@@ -932,3 +932,13 @@ def test_fal506_token_compared_after_its_signature_was_verified_is_info(tmp_path
         found["rotate"].message
     assert found["rotate_unchecked"].severity == Severity.WARNING
 
+
+def test_fal507_app_without_auth_or_cookies_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second app with no auth, cookies or sessions: a warning even though the project's main app uses
+    cookies; the main app stays an error."""
+    files = _page_case("FAL507", "Misreadings").files
+    found = {f.path: f for f in run(tmp_path, monkeypatch, CorsWildcardWithCredentials, files)}
+    assert found["app/main.py"].severity == Severity.ERROR
+    assert found["plugins/prompt_server.py"].severity == Severity.WARNING
+    assert "nothing on this app (1 route) is authenticated" in found["plugins/prompt_server.py"].message
+
