@@ -450,6 +450,21 @@ def test_fal701(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "non-leading column of (a_id, b_id)" in by_line[b_id].message
 
 
+def test_fal701_mysql_project_is_info_said_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project whose code names MySQL as its only database: InnoDB indexes foreign keys itself, so each
+    finding is info, the first saying why; a PostgreSQL driver anywhere as well leaves them as they were."""
+    before = run(tmp_path / "plain", monkeypatch, {"app/models.py": MODELS}, "FAL701")
+    db = 'from sqlalchemy import create_engine\n\nengine = create_engine("mysql+pymysql://app@db/app")\n'
+    found = run(tmp_path / "mysql", monkeypatch, {"app/models.py": MODELS, "app/db.py": db}, "FAL701")
+    assert [f.line for f in found] == [f.line for f in before] and len(found) > 1
+    assert {f.severity.value for f in found} == {"info"}
+    assert "the project's database is MySQL (a `mysql+pymysql://` URL in app/db.py)" in found[0].message
+    assert all("MySQL indexes foreign keys itself, as said at" in f.message for f in found[1:])
+    mixed = db + "import psycopg2\n"
+    again = run(tmp_path / "mixed", monkeypatch, {"app/models.py": MODELS, "app/db.py": mixed}, "FAL701")
+    assert [(f.line, f.severity, f.message) for f in again] == [(f.line, f.severity, f.message) for f in before]
+
+
 def test_fal702(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     found = run(tmp_path, monkeypatch, {"app/models.py": MODELS}, "FAL702")
     expected = {line_of(MODELS, n) for n in ("balance: ", "amount = ", "unit_cost = ", "budget_amount: ",
