@@ -942,3 +942,11 @@ def test_fal507_app_without_auth_or_cookies_is_a_warning(tmp_path: Path, monkeyp
     assert found["plugins/prompt_server.py"].severity == Severity.WARNING
     assert "nothing on this app (1 route) is authenticated" in found["plugins/prompt_server.py"].message
 
+
+def test_fal510_api_client_no_route_runs_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The project's own SDK client, which no route runs: info; the service a route calls stays a warning."""
+    files = _page_case("FAL510", "Misreadings").files
+    found = {(f.path, f.line): f.severity for f in run(tmp_path, monkeypatch, OutboundRequestWithoutTimeout, files)}
+    assert {k: v for k, v in found.items() if k[0] == "app/sdk/client.py"} == {
+        ("app/sdk/client.py", 9): Severity.INFO, ("app/sdk/client.py", 16): Severity.INFO}, found
+    assert found[("app/services/carrier.py", 7)] == Severity.WARNING
