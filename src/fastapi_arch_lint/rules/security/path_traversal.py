@@ -209,12 +209,18 @@ def _exit_atoms(test: Expr, holds: bool) -> Iterator[tuple[Expr, bool]]:
     yield test, holds
 
 
-def _rejects_dots(flow: Flow, atom: Expr, holds: bool, line: int) -> bool:
+def _same(flow: Flow, e: Expr, line: int, param: str) -> bool:
+    """``e`` carries the request parameter ``param`` at ``line``."""
+    got = flow.taint(e, line)
+    return got is not None and got.param == param
+
+
+def _rejects_dots(flow: Flow, atom: Expr, holds: bool, line: int, param: str) -> bool:
     """``"." in p``, ``p.find(".") != -1``, ``p.count("..") > 0`` (true when a dot is there), with the exit
     taken when it is, on a value built from request data."""
     if isinstance(atom, Compare) and atom.op in ("in", "not in") and isinstance(atom.left, Const) \
             and atom.left.value in DOTS:
-        return (atom.op == "in") == holds and flow.taint(atom.right, line) is not None
+        return (atom.op == "in") == holds and _same(flow, atom.right, line, param)
     if isinstance(atom, Compare) and isinstance(atom.left, Call) and isinstance(atom.left.func, Attr) \
             and atom.left.func.attr in ("find", "rfind", "count") and atom.left.args \
             and isinstance(atom.left.args[0], Const) and atom.left.args[0].value in DOTS \
@@ -224,28 +230,29 @@ def _rejects_dots(flow: Flow, atom: Expr, holds: bool, line: int) -> bool:
             found = (op in ("!=", ">") and n == 0) or (op == ">=" and n == 1)
         else:
             found = (op == "!=" and n == -1) or (op == ">=" and n == 0) or (op == ">" and n == -1)
-        return found == holds and flow.taint(atom.left.func.value, line) is not None
+        return found == holds and _same(flow, atom.left.func.value, line, param)
     return False
 
 
-def _requires_prefix(flow: Flow, atom: Expr, holds: bool, line: int) -> bool:
+def _requires_prefix(flow: Flow, atom: Expr, holds: bool, line: int, param: str) -> bool:
     """``not p.startswith(BASE)`` taking the exit: the value must begin with the code's own directory."""
     return (not holds and isinstance(atom, Call) and isinstance(atom.func, Attr) and atom.func.attr == "startswith"
             and bool(atom.args) and flow.taint(atom.args[0], line) is None
-            and flow.taint(atom.func.value, line) is not None)
+            and _same(flow, atom.func.value, line, param))
 
 
-def adhoc_sanitiser(flow: Flow, line: int) -> tuple[bool, bool]:
-    """The function refuses, above ``line``, a request value that holds a dot anywhere (so no ``..``), and one
-    that does not start with a fixed directory: (dots rejected, prefix required)."""
+def adhoc_sanitiser(flow: Flow, line: int, param: str) -> tuple[bool, bool]:
+    """The function refuses, above ``line``, a value of the request parameter ``param`` that holds a dot
+    anywhere (so no ``..``), and one that does not start with a fixed directory: (dots rejected, prefix
+    required)."""
     dots = prefix = False
     for r in (*flow.fn.fact.scope.returns, *flow.fn.fact.scope.raises):
         if r.pos.line >= line:
             continue
         for negated, test in r.conds:
             for atom, holds in _exit_atoms(test, not negated):
-                dots = dots or _rejects_dots(flow, atom, holds, r.pos.line)
-                prefix = prefix or _requires_prefix(flow, atom, holds, r.pos.line)
+                dots = dots or _rejects_dots(flow, atom, holds, r.pos.line, param)
+                prefix = prefix or _requires_prefix(flow, atom, holds, r.pos.line, param)
     return dots, prefix
 
 
@@ -280,7 +287,7 @@ class PathTraversal(Rule):
                     if src is None or not reaches(src, site, target):
                         continue
                     reported.add(key)
-                    dots, prefix = adhoc_sanitiser(flow, line)
+                    dots, prefix = adhoc_sanitiser(flow, line, src.param)
                     if dots and prefix:
                         continue  # no ``..`` can be left, and the path must begin with the code's directory
                     absolute = any_absolute_path(ctx, src, arg, line)
