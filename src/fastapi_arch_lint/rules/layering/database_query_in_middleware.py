@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
-from fastapi_arch_lint.model.expr import Attr, Compare, Const, Expr, Name, Not, Opaque, render
+from fastapi_arch_lint.model.expr import Attr, Compare, Const, Expr, Name, Not, Opaque, render, walk
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import middleware_entry_points, session_kind, split_target
@@ -96,13 +96,25 @@ def _early_returns(fn: Function, line: int) -> list[str]:
     request)``): requests that meet one never reach the call at ``line``. Returns in a loop or an ``except``
     are left out (they may not run)."""
     out: list[str] = []
+    derived = _from_request(fn)
     for r in fn.fact.scope.returns:
         if r.pos.line >= line or not r.conds or any(isinstance(t, Opaque) for _, t in r.conds):
             continue
         negated, test = r.conds[-1]
-        if _unless(test, not negated):
+        if _unless(test, not negated) and any(isinstance(x, Name) and x.id in derived for x in walk(test)):
             out.append(f"not ({render(test, 50)})" if negated else render(test, 50))
     return out
+
+
+def _from_request(fn: Function) -> set[str]:
+    """The middleware's request parameter and the locals computed from it (``is_admin_path =
+    matches(request.url.path)``, ``token = extract(request)``, ``subject = decode(token)``): a test of these
+    sorts requests; a test of a setting (``if not settings.ENABLED:``) does not."""
+    names = {p.name for p in fn.fact.params if p.name in ("request", "req", "scope", "conn")}
+    for a in sorted(fn.fact.scope.assigns, key=lambda a: a.pos.line):
+        if a.target and "." not in a.target and any(isinstance(x, Name) and x.id in names for x in walk(a.value)):
+            names.add(a.target)
+    return names
 
 
 def _unless(test: Expr, holds: bool) -> bool:
