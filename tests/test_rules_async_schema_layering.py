@@ -845,8 +845,8 @@ def test_fal803_scoped_and_cached_lookup_is_info(tmp_path: Path, monkeypatch: py
     case = page_case("layering", "FAL803", "Misreadings")
     found = {(f.path, f.line): f for f in run(tmp_path, monkeypatch, case.files, "FAL803")}
     roles = case.files["app/roles.py"]
-    scoped = found[("app/roles.py", line_of(roles, "roles = await RoleDao.roles_of"))]
-    every = found[("app/roles.py", line_of(roles, "return await RoleDao.roles_of"))]
+    scoped = found[("app/roles.py", line_of(roles, "roles = await GrantRepository.grants_of"))]
+    every = found[("app/roles.py", line_of(roles, "return await GrantRepository.grants_of"))]
     assert scoped.severity.value == "info" and every.severity.value == "warning"
     assert "only for requests that pass its early returns" in scoped.message
     assert "`cache.get()`" in scoped.message and "on every request" in every.message
@@ -1598,7 +1598,7 @@ def test_fal509_mode_dependent_and_hostname_only_contexts_are_warnings(tmp_path:
                      # an unverified context one branch of an `if` chooses, the other verifying; and its twin
                      ("app/mailer.py", 14): Severity.WARNING, ("app/mailer.py", 24): Severity.ERROR,
                      # `ssl=False` only when a setting declared `True` is off (info); and its twin
-                     ("app/agent_client.py", 20): Severity.INFO, ("app/agent_client.py", 27): Severity.ERROR}, found
+                     ("app/upstream_client.py", 20): Severity.INFO, ("app/upstream_client.py", 27): Severity.ERROR}, found
 
 
 def _fk_schema(n: int, indexed: int) -> str:
