@@ -450,6 +450,21 @@ def test_fal701(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "non-leading column of (a_id, b_id)" in by_line[b_id].message
 
 
+def test_fal701_mysql_project_is_info_said_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project whose code names MySQL as its only database: InnoDB indexes foreign keys itself, so each
+    finding is info, the first saying why; a PostgreSQL driver anywhere as well leaves them as they were."""
+    before = run(tmp_path / "plain", monkeypatch, {"app/models.py": MODELS}, "FAL701")
+    db = 'from sqlalchemy import create_engine\n\nengine = create_engine("mysql+pymysql://app@db/app")\n'
+    found = run(tmp_path / "mysql", monkeypatch, {"app/models.py": MODELS, "app/db.py": db}, "FAL701")
+    assert [f.line for f in found] == [f.line for f in before] and len(found) > 1
+    assert {f.severity.value for f in found} == {"info"}
+    assert "the project's database is MySQL (a `mysql+pymysql://` URL in app/db.py)" in found[0].message
+    assert all("MySQL indexes foreign keys itself, as said at" in f.message for f in found[1:])
+    mixed = db + "import psycopg2\n"
+    again = run(tmp_path / "mixed", monkeypatch, {"app/models.py": MODELS, "app/db.py": mixed}, "FAL701")
+    assert [(f.line, f.severity, f.message) for f in again] == [(f.line, f.severity, f.message) for f in before]
+
+
 def test_fal702(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     found = run(tmp_path, monkeypatch, {"app/models.py": MODELS}, "FAL702")
     expected = {line_of(MODELS, n) for n in ("balance: ", "amount = ", "unit_cost = ", "budget_amount: ",
@@ -466,6 +481,8 @@ def test_fal702(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ("weight", False), ("totality", False), ("shipping_fee_currency", False),
     ("price_precision", False), ("amount_precision", False), ("price_tick_size", False), ("amount_step", False),
     ("fee_rate_open", False), ("price_decimals", False), ("liquidation_price", True), ("stake_amount", True),
+    ("cost_time", False), ("total_elapsed", False), ("cost_ms_avg", False), ("total_duration_seconds", False),
+    ("fee_latency", False), ("cost", True), ("total_cost", True), ("one_time_fee", True),
 ])
 def test_fal702_money_names(name: str, money: bool) -> None:
     from fastapi_arch_lint.rules.schema.float_for_money import FloatForMoney, is_money_name
@@ -820,6 +837,19 @@ def test_fal803_pure_asgi_inherited_dispatch_ddl_and_repository(tmp_path: Path, 
     messages = " ".join(f.message for f in found)
     assert "Timing" in messages and "SettingsMiddleware" in messages and "TokenAuth" not in messages
     assert "repository call" in messages
+
+
+def test_fal803_scoped_and_cached_lookup_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Early returns unless a path prefix and a token, and a cache read first: info, saying which requests
+    reach the query; the same query for every request stays a warning."""
+    case = page_case("layering", "FAL803", "Misreadings")
+    found = {(f.path, f.line): f for f in run(tmp_path, monkeypatch, case.files, "FAL803")}
+    roles = case.files["app/roles.py"]
+    scoped = found[("app/roles.py", line_of(roles, "roles = await GrantRepository.grants_of"))]
+    every = found[("app/roles.py", line_of(roles, "return await GrantRepository.grants_of"))]
+    assert scoped.severity.value == "info" and every.severity.value == "warning"
+    assert "only for requests that pass its early returns" in scoped.message
+    assert "`cache.get()`" in scoped.message and "on every request" in every.message
 
 
 def test_fal803_quiet_without_queries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1566,7 +1596,9 @@ def test_fal509_mode_dependent_and_hostname_only_contexts_are_warnings(tmp_path:
                      ("app/db_ssl.py", 26): Severity.ERROR, ("app/pool_ssl.py", 20): Severity.WARNING,
                      ("app/pool_ssl.py", 31): Severity.ERROR,
                      # an unverified context one branch of an `if` chooses, the other verifying; and its twin
-                     ("app/mailer.py", 14): Severity.WARNING, ("app/mailer.py", 24): Severity.ERROR}, found
+                     ("app/mailer.py", 14): Severity.WARNING, ("app/mailer.py", 24): Severity.ERROR,
+                     # `ssl=False` only when a setting declared `True` is off (info); and its twin
+                     ("app/upstream_client.py", 20): Severity.INFO, ("app/upstream_client.py", 27): Severity.ERROR}, found
 
 
 def _fk_schema(n: int, indexed: int) -> str:

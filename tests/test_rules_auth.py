@@ -1893,3 +1893,20 @@ def test_a_deny_all_dependency_is_auth_and_a_conditional_one_is_not(tmp_path: Pa
     assert [(v.kind, v.name) for v in auth["/closed"].via] == [("dependency", "Closed()")]
     assert "on every request" in auth["/closed"].via[0].evidence
     assert auth["/sometimes"].via == () and auth["/early"].via == ()
+
+
+def test_fal404_acting_user_hint_beside_a_refusing_key_dependency(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """An optional hint on a route whose other dependency refuses a request without a valid key (through a
+    helper raising a project exception) is context: only the route with nothing else is listed."""
+    from ruledocs import page_cases
+
+    page = next((Path(__file__).resolve().parents[1] / "rules" / "auth").glob("FAL404-*.md"))
+    case = next(c for c in page_cases(page) if c.section == "Misreadings")
+    files = {"app/__init__.py": "", "app/routers/__init__.py": "",
+             "app/routers/clients.py": case.files["app/routers/clients.py"],
+             "app/main.py": "from fastapi import FastAPI\n\nfrom app.routers import clients\n\n"
+                            "app = FastAPI()\napp.include_router(clients.router)\n"}
+    found = run(tmp_path, monkeypatch, OptionalAuthNotEnforced, files)
+    assert len(found) == 1 and "`GET /clients/open`" in found[0].message, [f.message for f in found]
+    assert "/clients/messages" not in found[0].message

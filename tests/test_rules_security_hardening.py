@@ -910,3 +910,43 @@ def test_compare_whose_outcome_only_logs_is_info(tmp_path: Path, monkeypatch: py
     assert {line: f.severity for line, f in found.items()} == {
         13: Severity.INFO, 21: Severity.WARNING, 29: Severity.WARNING, 38: Severity.WARNING}, found
     assert "only decides a log line" in found[13].message
+
+
+def _page_case(code: str, section: str):  # type: ignore[no-untyped-def]
+    from ruledocs import page_cases
+
+    page = next((Path(__file__).resolve().parents[1] / "rules" / "security").glob(f"{code}-*.md"))
+    return next(c for c in page_cases(page) if c.section == section)
+
+
+def test_fal506_token_compared_after_its_signature_was_verified_is_info(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every caller decodes the token with the server's key before the comparison: a rotation check, info;
+    the same comparison without the signature check stays a warning."""
+    text = _page_case("FAL506", "Misreadings").files["app/api/refresh.py"]
+    files = {"app/__init__.py": "", "app/api/__init__.py": "", "app/api/refresh.py": text,
+             "app/main.py": "from fastapi import FastAPI\n\nfrom app.api import refresh\n\n"
+                            "app = FastAPI()\napp.include_router(refresh.router)\n"}
+    found = {f.message.split("`")[3]: f for f in run(tmp_path, monkeypatch, NonConstantTimeSecretCompare, files)}
+    assert found["rotate"].severity == Severity.INFO and "`refresh` has verified its JWT signature" in \
+        found["rotate"].message
+    assert found["rotate_unchecked"].severity == Severity.WARNING
+
+
+def test_fal507_app_without_auth_or_cookies_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second app with no auth, cookies or sessions: a warning even though the project's main app uses
+    cookies; the main app stays an error."""
+    files = _page_case("FAL507", "Misreadings").files
+    found = {f.path: f for f in run(tmp_path, monkeypatch, CorsWildcardWithCredentials, files)}
+    assert found["app/main.py"].severity == Severity.ERROR
+    assert found["plugins/prompt_server.py"].severity == Severity.WARNING
+    assert "nothing on this app (1 route) is authenticated" in found["plugins/prompt_server.py"].message
+
+
+def test_fal510_api_client_no_route_runs_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The project's own SDK client, which no route runs: info; the service a route calls stays a warning."""
+    files = _page_case("FAL510", "Misreadings").files
+    found = {(f.path, f.line): f.severity for f in run(tmp_path, monkeypatch, OutboundRequestWithoutTimeout, files)}
+    assert {k: v for k, v in found.items() if k[0] == "app/sdk/client.py"} == {
+        ("app/sdk/client.py", 9): Severity.INFO, ("app/sdk/client.py", 16): Severity.INFO}, found
+    assert found[("app/services/carrier.py", 7)] == Severity.WARNING

@@ -1702,3 +1702,17 @@ def test_path_traversal_containment_predicate_in_the_handler(tmp_path: Path, mon
     }
     found = run(tmp_path, monkeypatch, PathTraversal, files)
     assert len(found) == 1 and "unchecked" in found[0].message, [f.message for f in found]
+
+
+
+def test_fal523_dot_and_prefix_checks_in_the_handler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refusing any dot and requiring a directory prefix: quiet; the suffix check alone: an error; the dot
+    check alone: a warning (an absolute path gets through)."""
+    from ruledocs import page_cases
+
+    page = next((Path(__file__).resolve().parents[1] / "rules" / "security").glob("FAL523-*.md"))
+    case = next(c for c in page_cases(page) if c.section == "Misreadings")
+    text = case.files["app/logs.py"]
+    found = {f.line: f.severity for f in run(tmp_path, monkeypatch, PathTraversal, {"app/logs.py": text})}
+    sinks = [i for i, ln in enumerate(text.splitlines(), 1) if "return FileResponse(file_path)" in ln]
+    assert found == {sinks[1]: Severity.ERROR, sinks[2]: Severity.WARNING}, found

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, Route
+from fastapi_arch_lint.analysis.calls import reached_functions
+from fastapi_arch_lint.model.app import AppModel, AuthVia, Route
 from fastapi_arch_lint.model.expr import Const
 from fastapi_arch_lint.model.facts import FunctionFact
 from fastapi_arch_lint.rule import Rule, register
@@ -41,6 +42,28 @@ def _handler_rejects(route: Route, dependency: str) -> bool:
     own = {p.name for p in route.handler.fact.params}
     names = [p.name for p in route.params if p.name in own and p.dependency == dependency]
     return bool(names) and all(rejects_none(route.handler.fact, n) and bool(route.handler.fact.raises) for n in names)
+
+
+def _refuses(app: AppModel, qualname: str) -> bool:
+    """``qualname``, or a project function it calls (two calls down), ends in a ``raise`` that no ``if`` guards:
+    it returns only what it validated (``if client is not None and client.enabled: return client`` then
+    ``raise Forbidden(...)``), whatever the exception's class."""
+    fn = app.functions.get(qualname)
+    return fn is not None and any(not r.conds for f in reached_functions(app, fn, 2) for r in f.fact.scope.raises)
+
+
+def other_auth(app: AppModel, route: Route, qualname: str) -> AuthVia | None:
+    """Another way of the route, through dependencies other than ``qualname``, whose credential reaches a
+    dependency that refuses a request without a valid one: the route requires authentication from it, and
+    ``qualname``'s optional value (an "acting as" user hint) is context, not the route's authentication."""
+    funcs = {short(d.name): d.name for d in route.dependencies if d.kind == "function"}
+    for v in route.auth.via:
+        names = [funcs[c] for c in v.chain[:-1] if c in funcs]
+        if not names or qualname in names:
+            continue
+        if not v.optional or any(_refuses(app, q) for q in names):
+            return v
+    return None
 
 
 @register
@@ -80,6 +103,9 @@ class OptionalAuthNotEnforced(Rule):
                     continue
                 # every function that takes the dependency's result branches on ``None``: built for anonymous callers
                 if qualname != route.handler.qualname and result_tested(app, route, qualname):
+                    continue
+                # another dependency of the route refuses requests without a valid credential
+                if qualname != route.handler.qualname and other_auth(app, route, qualname) is not None:
                     continue
                 p = fact.param(param)
                 g = groups.setdefault((qualname, via.name), {

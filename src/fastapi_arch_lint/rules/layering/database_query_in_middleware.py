@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Attr, Name, render
+from fastapi_arch_lint.model.app import AppModel, Function
+from fastapi_arch_lint.model.expr import Attr, Compare, Const, Expr, Name, Not, Opaque, render, walk
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import middleware_entry_points, session_kind, split_target
@@ -80,6 +80,86 @@ def round_trip(app: AppModel, site: CallSite, target: str | None) -> str | None:
     return None
 
 
+# reads of a cache (``await redis.get(key)``, ``cache.aget(key)``): with a ``return`` of the cached answer
+# before the query, the query runs only on a miss
+CACHE_READS = frozenset({"get", "aget", "hget", "ahget", "hgetall", "mget", "get_many"})
+CACHE_NAME = re.compile(r"(?i)redis|cache|memcache")
+
+
+def _call_line(fn: Function, target: str) -> int | None:
+    """The first line where ``fn`` calls ``target``."""
+    return min((s.pos.line for s, t in fn.calls if t == target), default=None)
+
+
+def _early_returns(fn: Function, line: int) -> list[str]:
+    """The conditions under which ``fn`` returns before ``line`` (``if not token: return await call_next(
+    request)``): requests that meet one never reach the call at ``line``. Returns in a loop or an ``except``
+    are left out (they may not run)."""
+    out: list[str] = []
+    derived = _from_request(fn)
+    for r in fn.fact.scope.returns:
+        if r.pos.line >= line or not r.conds or any(isinstance(t, Opaque) for _, t in r.conds):
+            continue
+        negated, test = r.conds[-1]
+        if _unless(test, not negated) and any(isinstance(x, Name) and x.id in derived for x in walk(test)):
+            out.append(f"not ({render(test, 50)})" if negated else render(test, 50))
+    return out
+
+
+def _from_request(fn: Function) -> set[str]:
+    """The middleware's request parameter and the locals computed from it (``is_admin_path =
+    matches(request.url.path)``, ``token = extract(request)``, ``subject = decode(token)``): a test of these
+    sorts requests; a test of a setting (``if not settings.ENABLED:``) does not."""
+    names = {p.name for p in fn.fact.params if p.name in ("request", "req", "scope", "conn")}
+    for a in sorted(fn.fact.scope.assigns, key=lambda a: a.pos.line):
+        if a.target and "." not in a.target and any(isinstance(x, Name) and x.id in names for x in walk(a.value)):
+            names.add(a.target)
+    return names
+
+
+def _unless(test: Expr, holds: bool) -> bool:
+    """A return taken when something is missing (``if not token:``, ``if user is None:``, ``if path not in
+    SCOPED:``): only requests that have it go on. A return taken when something is there (``if path ==
+    "/health":``) lets every other request through, and does not count."""
+    while isinstance(test, Not):
+        test, holds = test.operand, not holds
+    if not holds:
+        return True
+    return isinstance(test, Compare) and (test.op == "not in" or (
+        test.op in ("is", "==") and isinstance(test.right, Const) and test.right.value is None))
+
+
+def _cache_first(fn: Function, line: int) -> str | None:
+    """``fn`` reads a cache and may return what it found before ``line``: the cache read, else None."""
+    for site, _t in fn.calls:
+        func = site.call.func
+        if site.pos.line >= line or not (isinstance(func, Attr) and func.attr in CACHE_READS
+                                         and CACHE_NAME.search(render(func.value, 40))):
+            continue
+        if any(site.pos.line < r.pos.line < line and r.conds for r in fn.fact.scope.returns):
+            return f"`{render(func, 40)}()`"
+    return None
+
+
+def _reached_by(app: AppModel, trail: tuple[str, ...], line: int) -> tuple[list[str], str | None]:
+    """Along the calls from the middleware's entry to the query at ``line`` (in the trail's last function):
+    the conditions of the entry's early returns above the call that leads there, and a cache read that
+    answers first on the way."""
+    guards: list[str] = []
+    cache = None
+    for i, q in enumerate(trail):
+        fn = app.functions.get(q)
+        if fn is None:
+            continue
+        at = line if i == len(trail) - 1 else _call_line(fn, trail[i + 1])
+        if at is None:
+            continue
+        if i == 0:
+            guards = _early_returns(fn, at)
+        cache = cache or _cache_first(fn, at)
+    return guards, cache
+
+
 @register
 class DatabaseQueryInMiddleware(Rule):
     code = "FAL803"
@@ -87,6 +167,9 @@ class DatabaseQueryInMiddleware(Rule):
     summary = "An HTTP middleware queries or inspects the database: a round trip on every request"
     severity = Severity.WARNING
     confidence = Confidence.MEDIUM
+    other_severities = {Severity.INFO: "with low confidence, when the middleware returns early (a path prefix, "
+                                       "a missing token) before the call that leads to the query, or reads a cache "
+                                       "that answers first: not every request reaches the query"}
     default_options = {"depth": 3}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
@@ -114,9 +197,24 @@ class DatabaseQueryInMiddleware(Rule):
                 extra = f", and {more} more" if more else ""
                 related = [Related(mw.loc.path, mw.loc.line, f"middleware `{mw.name.rsplit('.', 1)[-1]}` registered here")]
                 related += [Related(p, s.pos.line, w) for p, s, w, _ in hits[1:6]]
+                # every hit is reached only past early returns, or after a cache read that answers first
+                reach = [_reached_by(app, t, s.pos.line) for _p, s, _w, t in hits]
+                severity = confidence = None
+                when = "on every request"
+                if all(g or c for g, c in reach):
+                    guards, cache = reach[0]
+                    parts = []
+                    if guards:
+                        shown = ", ".join(f"`{g}`" for g in guards[:3]) + (" and more" if len(guards) > 3 else "")
+                        parts.append(f"only for requests that pass its early returns (it returns first when {shown})")
+                    if cache:
+                        parts.append(f"only when the cache read {cache} before it misses")
+                    when = " and ".join(parts)
+                    severity, confidence = Severity.INFO, Confidence.LOW
                 yield self.finding(
                     path, site.pos.line, site.pos.col,
-                    f"middleware `{mw.name.rsplit('.', 1)[-1]}` makes {what} on every request{via}{extra}",
+                    f"middleware `{mw.name.rsplit('.', 1)[-1]}` makes {what} {when}{via}{extra}",
+                    severity=severity, confidence=confidence,
                     help="middleware runs for every request, static files, health checks and 404s included: "
                          "cache the answer (schema names, tenants, settings) at startup or with a TTL, or move "
                          "the lookup into a dependency of the routes that need it",

@@ -9,7 +9,7 @@ from fastapi_arch_lint.analysis.calls import iter_calls_to
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.analysis.names import identifiers
 from fastapi_arch_lint.model.app import AppModel, Column, Function, Table
-from fastapi_arch_lint.model.expr import Attr, Call, Expr, Name
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, FStr, Name, walk
 from fastapi_arch_lint.model.paths import is_test_path
 
 
@@ -218,3 +218,76 @@ def callee(call: Call) -> str:
     """The name a call calls: ``f`` of ``f()`` and of ``service.f()``."""
     func = call.func
     return func.attr if isinstance(func, Attr) else func.id if isinstance(func, Name) else ""
+
+
+# the database a project's code names: driver modules it imports and connection URLs it spells out
+MYSQL_DRIVERS = frozenset({"pymysql", "aiomysql", "MySQLdb", "asyncmy", "mysql.connector", "mysqlx"})
+OTHER_DRIVERS = frozenset({"psycopg2", "psycopg", "asyncpg", "aiosqlite", "sqlite3", "pysqlite2", "cx_Oracle",
+                           "oracledb", "pyodbc", "pymssql", "aioodbc", "dmPython"})
+_URL = re.compile(r"^\s*([a-z][a-z0-9]*)(?:\+[a-z0-9_]+)?://", re.I)
+MYSQL_SCHEMES = frozenset({"mysql", "mariadb"})
+OTHER_SCHEMES = frozenset({"postgres", "postgresql", "sqlite", "oracle", "mssql", "cockroachdb", "dm", "duckdb"})
+
+
+def _strings(app: AppModel) -> Iterator[tuple[str, str]]:
+    """(text, path) of the string literals and f-string heads the code assigns, passes or declares."""
+    def texts(e: Expr | None) -> Iterator[str]:
+        for x in walk(e) if e is not None else ():
+            if isinstance(x, Const) and isinstance(x.value, str):
+                yield x.value
+            elif isinstance(x, FStr) and x.parts and isinstance(x.parts[0], str):
+                yield x.parts[0]
+
+    for mod in app.modules:
+        if is_test_path(mod.path):
+            continue
+        for a in mod.facts.scope.assigns:
+            for t in texts(a.value):
+                yield t, mod.path
+    for path, cls in app.classes.values():
+        if is_test_path(path):
+            continue
+        for f in cls.fields:
+            for t in texts(f.value):
+                yield t, path
+    for fn in app.functions.values():
+        if is_test_path(fn.path):
+            continue
+        for a in fn.fact.scope.assigns:
+            for t in texts(a.value):
+                yield t, fn.path
+        for site, _ in fn.calls:
+            for arg in (*site.call.args, *(v for _, v in site.call.kwargs)):
+                for t in texts(arg):
+                    yield t, fn.path
+
+
+def _mysql_only(app: AppModel) -> str | None:
+    mysql: str | None = None
+    for mod in app.modules:
+        if is_test_path(mod.path):
+            continue
+        for imp in mod.facts.imports:
+            full = f"{imp.module}.{imp.name}" if imp.name else imp.module
+            if any(full == d or full.startswith(d + ".") for d in OTHER_DRIVERS):
+                return None
+            if mysql is None and any(full == d or full.startswith(d + ".") for d in MYSQL_DRIVERS):
+                mysql = f"`{full.split('.')[0] if not full.startswith('mysql.') else 'mysql.connector'}` " \
+                        f"imported in {mod.path}"
+    for text, path in _strings(app):
+        m = _URL.match(text)
+        if m is None:
+            continue
+        scheme = m.group(1).lower()
+        if scheme in OTHER_SCHEMES:
+            return None
+        if scheme in MYSQL_SCHEMES and mysql is None:
+            mysql = f"a `{text.split('://', 1)[0]}://` URL in {path}"
+    return mysql
+
+
+def mysql_database(app: AppModel) -> str | None:
+    """The project's code names MySQL (or MariaDB) as its database and no other: a MySQL driver module it
+    imports or a ``mysql+...://`` URL it spells out, with no PostgreSQL, SQLite, Oracle or SQL Server driver
+    or URL anywhere. What says so (for the message), else None."""
+    return memo(app, _mysql_only)

@@ -20,6 +20,7 @@ NOT_MONEY_SUFFIXES = frozenset({
     "qty", "quantity", "hours", "minutes", "seconds", "days", "ms", "distance", "kg", "km", "size", "bytes",
     "multiplier", "factor", "id", "ids", "at", "date", "code", "type", "currency",
     "precision", "decimals", "digits", "places", "scale", "tick", "step", "increment", "bps", "leverage",
+    "time", "secs", "sec", "millis", "milliseconds", "us", "ns",
 })
 # words that make a name something other than money wherever they stand: a rate, a ratio or a share
 # (``fee_rate_open``, ``discount_pct_max``), or a rounding unit (``price_precision``, ``price_tick_size``,
@@ -27,6 +28,9 @@ NOT_MONEY_SUFFIXES = frozenset({
 NOT_MONEY_WORDS = frozenset({
     "rate", "rates", "ratio", "pct", "percent", "percentage", "bps", "multiplier", "factor", "precision",
     "decimals", "digits", "tick", "step", "increment", "leverage",
+    # a measured time: ``cost_time``, ``total_elapsed``, ``cost_ms_avg``, ``total_duration_seconds`` hold a
+    # duration (the "cost" of a request in milliseconds), not an amount of money
+    "elapsed", "duration", "latency", "ms", "millis", "milliseconds", "seconds", "secs",
 })
 # the last words of a sibling column that holds the money of a rate-like column: ``fee_open`` beside
 # ``fee_open_cost`` is the fee's rate, its money is the sibling

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 from fastapi_arch_lint.analysis.memo import memo
 from fastapi_arch_lint.findings import Confidence, Edit, Finding, Fix, Related, Severity
@@ -13,7 +14,8 @@ from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._house import detect, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules.schema._common import (
-    callee, checked_functions, column_loc, column_lookups, query_model, schema_tables, snake, value_lookups)
+    callee, checked_functions, column_loc, column_lookups, mysql_database, query_model, schema_tables, snake,
+    value_lookups)
 
 
 def leading_columns(table: Table) -> set[str]:
@@ -488,7 +490,8 @@ class ForeignKeyWithoutIndex(Rule):
     severity = Severity.WARNING
     other_severities = {Severity.INFO: "when nothing in the project uses the key: no `ondelete` cascade, no "
                                        "relationship loading rows through it, no query filtering on it; and once "
-                                       "per project when the schema indexes none of its used keys (house style)"}
+                                       "per project when the schema indexes none of its used keys (house style); and, with low confidence, "
+                                       "when the project's database is MySQL (InnoDB indexes foreign keys itself)"}
 
     default_options = {"house_style": True}
 
@@ -562,7 +565,7 @@ class ForeignKeyWithoutIndex(Rule):
                     entity=f"{table.qualname}.{col.name}",
                     fix=_fix(app, table, col) if use and not inherited else None,
                 ), use, f"`{table.name}.{col.name}`"))
-        yield from self._report(found, indexed)
+        yield from self._report(self._mysql(app, found), indexed, mysql_database(app))
 
     def _composite(self, app: AppModel, tables: list[Table], table: Table, group: tuple[str, ...],
                    compared: dict[tuple[str, str], tuple[Function, ...]]) -> tuple[Finding, str | None, str]:
@@ -590,7 +593,27 @@ class ForeignKeyWithoutIndex(Rule):
             entity=f"{table.qualname}.{cols[0].name}",
         ), use, label)
 
-    def _report(self, found: list[tuple[Finding, str | None, str]], indexed: int) -> Iterator[Finding]:
+    def _mysql(self, app: AppModel, found: list[tuple[Finding, str | None, str]]
+               ) -> list[tuple[Finding, str | None, str]]:
+        """On MySQL every finding is info: InnoDB creates an index on each foreign key column itself (when the
+        constraint is created), so the scan the rule warns about does not happen there. Said why once, at the
+        first; the others point to it."""
+        evidence = mysql_database(app)
+        if evidence is None or not found:
+            return found
+        first = found[0][2]
+        out = []
+        for i, (f, use, label) in enumerate(found):
+            why = (f"; but the project's database is MySQL ({evidence}), whose InnoDB engine creates an index on "
+                   "every foreign key column when the constraint is created, so lookups by it do not scan the table "
+                   "there (it matters only if the schema is also run on PostgreSQL or SQLite)") if i == 0 else (
+                f"; MySQL indexes foreign keys itself, as said at {first}")
+            out.append((replace(f, message=f.message + why, severity=Severity.INFO, confidence=Confidence.LOW,
+                                fix=None), use, label))
+        return out
+
+    def _report(self, found: list[tuple[Finding, str | None, str]], indexed: int,
+                mysql: str | None = None) -> Iterator[Finding]:
         house = (detect(["indexed"] * indexed + ["unindexed"] * len(found), minimum=HOUSE_MINIMUM)
                  if house_enabled(self.options) else None)
         if house is None or house.style != "unindexed":
@@ -608,10 +631,12 @@ class ForeignKeyWithoutIndex(Rule):
             f"without an index are used (relationships load rows through them, queries filter on them, or "
             f"parent deletes cascade through them)"
             + (f", {unused} are not used anywhere seen" if unused else "")
-            + " (judged as the house style: each key is reported on its own only when most keys are indexed)",
+            + " (judged as the house style: each key is reported on its own only when most keys are indexed)"
+            + (f"; but the project's database is MySQL ({mysql}), whose InnoDB engine indexes every foreign key "
+               "column itself" if mysql else ""),
             help="PostgreSQL and SQLite do not index foreign keys: add `index=True` to the keys listed (at least "
                  "those that load collections or cascade), or an `Index(...)` in `__table_args__`; set "
                  "`house_style = false` to see each key as its own finding",
             entity="unindexed-foreign-keys",
-            severity=Severity.WARNING if used else Severity.INFO,
+            severity=Severity.WARNING if used and mysql is None else Severity.INFO,
         )

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.calls import is_test_path
 from fastapi_arch_lint.analysis.index import pydantic_model
+from fastapi_arch_lint.analysis.libraries import jwt_decode_library
 from fastapi_arch_lint.analysis.names import is_compared_secret, last_identifier, words
 from fastapi_arch_lint.analysis.reach import is_request_reachable
 from fastapi_arch_lint.analysis.taint import contexts
@@ -330,6 +331,58 @@ def only_logs(fn: Function, cmp: CompareFact) -> bool:
     return False
 
 
+def _keyed_decode(call: Call) -> bool:
+    """``jwt.decode(token, KEY, algorithms=[...])``: a key is passed and the signature check is not turned off."""
+    key = call.arg(1, "key")
+    if key is None or (isinstance(key, Const) and not key.value):
+        return False
+    opts = render(call.kwarg("options"), 200) if call.kwarg("options") is not None else ""
+    return not ("verify_signature" in opts and "False" in opts) and call.kwarg("verify") is None
+
+
+def _decodes(app: AppModel, fn: Function, name: str, before: int, depth: int = 1) -> bool:
+    """``fn`` hands its local ``name`` to a JWT decode with a key above line ``before``: itself, or through a
+    project function that decodes its first parameter (``payload = jwt_decode(token)``)."""
+    for site, target in fn.calls:
+        call = site.call
+        if site.pos.line >= before or not call.args or not (isinstance(call.args[0], Name) and call.args[0].id == name):
+            continue
+        if jwt_decode_library(target) and _keyed_decode(call):
+            return True
+        callee = app.functions.get(target or "")
+        params = [p.name for p in callee.fact.params if p.name not in ("self", "cls")] if callee else []
+        if callee is not None and depth > 0 and params and _decodes(app, callee, params[0], 10 ** 9, depth - 1):
+            return True
+    return False
+
+
+def _signature_verified(app: AppModel, fn: Function, cmp: CompareFact) -> str | None:
+    """A side of the comparison is a JWT whose signature was verified with the server's key before it is
+    compared: ``fn`` decodes it itself above the comparison, or every caller of ``fn`` decodes the value it
+    passes for that parameter before the call. The comparison then only asks whether it is the current token
+    (rotation, revocation): a guess fails the signature check first, so timing tells nothing. The name of the
+    verifying function, else None."""
+    params = [p.name for p in fn.fact.params if p.name not in ("self", "cls")]
+    for side in (cmp.left, cmp.right):
+        if not isinstance(side, Name) or side.id not in params:
+            continue
+        if _decodes(app, fn, side.id, cmp.pos.line):
+            return fn.fact.qualname
+        index = params.index(side.id)
+        callers: list[str] = []
+        for g in app.functions.values():
+            for site, target in g.calls:
+                if target != fn.qualname:
+                    continue
+                arg = site.call.arg(index, side.id)
+                if not isinstance(arg, Name) or not _decodes(app, g, arg.id, site.pos.line):
+                    return None
+                callers.append(g.fact.qualname)
+        if callers:
+            return callers[0]
+    return None
+
+
 @register
 class NonConstantTimeSecretCompare(Rule):
     code = "FAL506"
@@ -338,7 +391,8 @@ class NonConstantTimeSecretCompare(Rule):
     severity = Severity.WARNING
     other_severities = {Severity.INFO: "where no request is shown to run the comparison (a background job, a "
                                        "queue worker, a script): nobody can time it; or where its outcome only "
-                                       "decides a log line"}
+                                       "decides a log line; or where the compared token's JWT signature was verified with the server's "
+                                       "key before (by the function or by every caller): a rotation or revocation check"}
     cwe = ("CWE-208",)
     owasp = ("API2:2023",)
     security_severity = 5.3
@@ -366,7 +420,13 @@ class NonConstantTimeSecretCompare(Rule):
                         "response times leak how much of a guess is right" if timed else
                         "no route handler, dependency or middleware is shown to run it, so no client can time it "
                         "(constant time is still the safer habit)")
-                timed = timed and not logged
+                verified = _signature_verified(app, fn, cmp) if timed and not logged else None
+                if verified:
+                    leak = (f"but `{verified}` has verified its JWT signature with the server's key first, so only a "
+                            "validly signed token gets here and the comparison only checks that it is the current one "
+                            "(rotation, revocation): a guess fails the signature check before timing could tell "
+                            "anything (constant time is still the safer habit)")
+                timed = timed and not logged and not verified
                 yield self.finding(
                     fn.path, cmp.pos.line, cmp.pos.col,
                     f"`{render(cmp.left, 40)} {cmp.op} {render(cmp.right, 40)}` in `{fn.fact.qualname}` compares "

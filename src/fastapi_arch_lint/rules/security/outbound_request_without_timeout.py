@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.analysis.calls import CodeCall, iter_calls_to, where_label
@@ -11,8 +12,8 @@ from fastapi_arch_lint.analysis.reach import is_request_reachable, offline_helpe
 from fastapi_arch_lint.analysis.taint import is_offline_module, is_offline_path
 from fastapi_arch_lint.analysis.values import call_value
 from fastapi_arch_lint.findings import Edit, Finding, Fix, Severity
-from fastapi_arch_lint.model.app import AppModel
-from fastapi_arch_lint.model.expr import Compare, Const, Name, render
+from fastapi_arch_lint.model.app import AppModel, Function
+from fastapi_arch_lint.model.expr import Compare, Const, FStr, Name, render, walk
 from fastapi_arch_lint.rule import Rule, register
 
 HELP = ("pass a timeout on every outbound call (`timeout=10`, or `(3.05, 27)` for connect and read); with httpx "
@@ -55,12 +56,63 @@ def _is_stream(cc: CodeCall) -> bool:
     return target.endswith(".send") and isinstance(flag, Const) and flag.value is True
 
 
+def _route_shapes(app: AppModel) -> frozenset[str]:
+    """The project's route paths with each ``{param}`` as ``{}``."""
+    return frozenset(re.sub(r"\{[^}]*\}", "{}", r.path).rstrip("/") for r in app.routes)
+
+
+def _path_texts(fn: Function) -> Iterator[str]:
+    """The URL paths ``fn`` spells out in its calls and assignments: ``"/tenants"``, ``f"/tenants/{t}/dbs"``
+    as ``/tenants/{}/dbs``."""
+    exprs = [*(a for site, _ in fn.calls for a in (*site.call.args, *(v for _, v in site.call.kwargs))),
+             *(a.value for a in fn.fact.scope.assigns if a.value is not None)]
+    for e in exprs:
+        for x in walk(e):
+            if isinstance(x, Const) and isinstance(x.value, str) and x.value.startswith("/"):
+                yield x.value.rstrip("/")
+            elif isinstance(x, FStr):
+                # ``f"/tenants/{t}"``, or after the base URL: ``f"{self.base_url}/notes/{note_id}"``
+                parts = list(x.parts[1:]) if x.parts and not isinstance(x.parts[0], str) else list(x.parts)
+                if parts and isinstance(parts[0], str) and parts[0].startswith("/"):
+                    yield "".join(p if isinstance(p, str) else "{}" for p in parts).rstrip("/")
+
+
+def _client_library(app: AppModel, fn: Function | None) -> str | None:
+    """A function no request is shown to run that belongs to the project's own API client (a class, or a
+    module, whose code calls at least two of the project's own routes by path: the SDK its users run) or to
+    a command-line package (a ``cli``/``_cli`` folder or a ``*_cli`` module): a hang stops the program that
+    called it, not a server worker. What it is, else None."""
+    if fn is None or is_request_reachable(app, fn):
+        return None
+    parts = fn.module.split(".")
+    if any(p in ("cli", "_cli") or p.endswith("_cli") for p in parts):
+        return f"code of the command-line package `{'.'.join(parts[:-1]) or fn.module}`"
+    if fn.class_name:
+        owners = {fn.class_name, *app.class_bases.get(fn.class_name, ())}
+        mates = [f for f in app.functions.values() if f.class_name in owners]
+        what = f"a method of `{fn.class_name.rsplit('.', 1)[-1]}`"
+    else:
+        mates = [f for f in app.functions.values() if f.module == fn.module]
+        what = f"a function of `{fn.module}`"
+    shapes = memo(app, _route_shapes)
+    called = {t for f in mates for t in _path_texts(f)
+              if len(t) > 1 and any(s == t or s.endswith(t) for s in shapes)}
+    if len(called) >= 2:
+        shown = ", ".join(f"`{t}`" for t in sorted(called)[:2])
+        return f"{what}, a client of the project's own API (it calls {shown}...)"
+    return None
+
+
 @register
 class OutboundRequestWithoutTimeout(Rule):
     code = "FAL510"
     name = "outbound-request-without-timeout"
     summary = "An outbound HTTP call can wait forever: `requests` without `timeout=`, or `timeout=None`"
     severity = Severity.WARNING
+    other_severities = {Severity.INFO: "for a literal `timeout=None` on one call (a deliberate choice), and for code "
+                                       "of the project's own API client (a class or module that calls the project's routes) or "
+                                       "command-line package "
+                                       "that no route is shown to run"}
     cwe = ("CWE-400",)
     owasp = ("API4:2023", "API10:2023")
     security_severity = 5.3
@@ -90,6 +142,9 @@ class OutboundRequestWithoutTimeout(Rule):
                 continue  # a helper that only CLI commands or scripts call: a hang stops the command, not a request
             where = where_label(cc.function, cc.module)
             entity = f"{cc.function.qualname if cc.function else cc.module}:{cc.target}"
+            library = _client_library(app, cc.function)
+            aside = (f"; but it is {library}, which no route is shown to run: a hang stops the program that uses "
+                     "it, not a server worker" if library else "")
             kind = http_client_kind(cc.target)
             label = call_label(cc.target)
             if cc.target == "httpx.Timeout":
@@ -114,8 +169,8 @@ class OutboundRequestWithoutTimeout(Rule):
                     f"`{label}(...)` in {where} has no `timeout=`: "
                     + ("`requests` waits forever by default" if kind == "requests" else
                        "`urlopen` waits forever unless a global socket timeout is set")
-                    + ", so a slow upstream ties up the worker and the caller's request",
-                    help=HELP, entity=entity,
+                    + ", so a slow upstream ties up the worker and the caller's request" + aside,
+                    help=HELP, entity=entity, severity=Severity.INFO if library else None,
                     fix=self._fix(cc) if kind != "urllib" or len(cc.call.args) < 3 else None,
                 )
             elif call_value(app, cc, expr) is None:
@@ -128,8 +183,9 @@ class OutboundRequestWithoutTimeout(Rule):
                 yield self.finding(
                     cc.path, cc.line, cc.col,
                     f"`{label}(..., timeout=None)` in {where} waits forever for a slow upstream"
-                    + ("; set on this one call it looks deliberate, so make sure the upstream itself bounds the wait" if deliberate else ""),
-                    help=HELP, entity=entity, severity=Severity.INFO if deliberate else None,
+                    + ("; set on this one call it looks deliberate, so make sure the upstream itself bounds the wait" if deliberate else "")
+                    + aside,
+                    help=HELP, entity=entity, severity=Severity.INFO if deliberate or library else None,
                     # only a literal ``timeout=None`` is replaced: a name bound to None may be meant elsewhere
                     fix=self._fix(cc) if written else None,
                 )

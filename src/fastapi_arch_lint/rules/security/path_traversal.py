@@ -8,7 +8,7 @@ from fastapi_arch_lint.analysis.calls import reached_functions
 from fastapi_arch_lint.analysis.taint import Context, Flow, Source, call_arg, contexts
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
-from fastapi_arch_lint.model.expr import Attr, Call, Compare, Const, Expr, Name, Not, Seq, render, walk
+from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, Expr, Name, Not, Seq, render, walk
 from fastapi_arch_lint.model.facts import CallSite, CompareFact
 from fastapi_arch_lint.rule import Rule, register
 
@@ -194,6 +194,68 @@ def any_absolute_path(ctx: Context, src: Source, arg: Expr, line: int) -> str | 
     return "local" if _exits_before(handler, at, _not_loopback) else "any"
 
 
+DOTS = frozenset({".", ".."})
+
+
+def _exit_atoms(test: Expr, holds: bool) -> Iterator[tuple[Expr, bool]]:
+    """The tests each of which alone makes an ``if`` branch run, with the value that does it: ``a or b`` true
+    (either true), ``a and b`` false (either false), ``not`` folded."""
+    while isinstance(test, Not):
+        test, holds = test.operand, not holds
+    if isinstance(test, BoolOp) and (test.op == "or") == holds:
+        for v in test.values:
+            yield from _exit_atoms(v, holds)
+        return
+    yield test, holds
+
+
+def _same(flow: Flow, e: Expr, line: int, param: str) -> bool:
+    """``e`` carries the request parameter ``param`` at ``line``."""
+    got = flow.taint(e, line)
+    return got is not None and got.param == param
+
+
+def _rejects_dots(flow: Flow, atom: Expr, holds: bool, line: int, param: str) -> bool:
+    """``"." in p``, ``p.find(".") != -1``, ``p.count("..") > 0`` (true when a dot is there), with the exit
+    taken when it is, on a value built from request data."""
+    if isinstance(atom, Compare) and atom.op in ("in", "not in") and isinstance(atom.left, Const) \
+            and atom.left.value in DOTS:
+        return (atom.op == "in") == holds and _same(flow, atom.right, line, param)
+    if isinstance(atom, Compare) and isinstance(atom.left, Call) and isinstance(atom.left.func, Attr) \
+            and atom.left.func.attr in ("find", "rfind", "count") and atom.left.args \
+            and isinstance(atom.left.args[0], Const) and atom.left.args[0].value in DOTS \
+            and isinstance(atom.right, Const) and isinstance(atom.right.value, int):
+        n, op = atom.right.value, atom.op
+        if atom.left.func.attr == "count":
+            found = (op in ("!=", ">") and n == 0) or (op == ">=" and n == 1)
+        else:
+            found = (op == "!=" and n == -1) or (op == ">=" and n == 0) or (op == ">" and n == -1)
+        return found == holds and _same(flow, atom.left.func.value, line, param)
+    return False
+
+
+def _requires_prefix(flow: Flow, atom: Expr, holds: bool, line: int, param: str) -> bool:
+    """``not p.startswith(BASE)`` taking the exit: the value must begin with the code's own directory."""
+    return (not holds and isinstance(atom, Call) and isinstance(atom.func, Attr) and atom.func.attr == "startswith"
+            and bool(atom.args) and flow.taint(atom.args[0], line) is None
+            and _same(flow, atom.func.value, line, param))
+
+
+def adhoc_sanitiser(flow: Flow, line: int, param: str) -> tuple[bool, bool]:
+    """The function refuses, above ``line``, a value of the request parameter ``param`` that holds a dot
+    anywhere (so no ``..``), and one that does not start with a fixed directory: (dots rejected, prefix
+    required)."""
+    dots = prefix = False
+    for r in (*flow.fn.fact.scope.returns, *flow.fn.fact.scope.raises):
+        if r.pos.line >= line:
+            continue
+        for negated, test in r.conds:
+            for atom, holds in _exit_atoms(test, not negated):
+                dots = dots or _rejects_dots(flow, atom, holds, r.pos.line, param)
+                prefix = prefix or _requires_prefix(flow, atom, holds, r.pos.line, param)
+    return dots, prefix
+
+
 @register
 class PathTraversal(Rule):
     code = "FAL523"
@@ -203,7 +265,8 @@ class PathTraversal(Rule):
     other_severities = {Severity.WARNING: "when the handler requires an absolute path and uses it as given (a file "
                                           "viewer by design: no directory to escape, but any caller reads any file), "
                                           "or a project check the rule cannot read (a field validator, a predicate "
-                                          "whose failure raises) rejects some values first"}
+                                          "whose failure raises) rejects some values first, or the handler refuses "
+                                          "values with a dot but does not require a fixed directory prefix"}
     cwe = ("CWE-22",)
     owasp = ("API8:2023", "A01:2021")
     security_severity = 7.5
@@ -224,6 +287,9 @@ class PathTraversal(Rule):
                     if src is None or not reaches(src, site, target):
                         continue
                     reported.add(key)
+                    dots, prefix = adhoc_sanitiser(flow, line, src.param)
+                    if dots and prefix:
+                        continue  # no ``..`` can be left, and the path must begin with the code's directory
                     absolute = any_absolute_path(ctx, src, arg, line)
                     if absolute == "local":
                         continue  # a viewer of any absolute path that answers only this machine's clients
@@ -233,6 +299,10 @@ class PathTraversal(Rule):
                     if absolute:
                         harm = ("the handler requires an absolute path and uses it as given, so no directory is meant "
                                 "to contain it: any caller reads (or changes) any file the process can")
+                        severity, confidence = Severity.WARNING, Confidence.MEDIUM
+                    elif dots:
+                        harm = ("the handler refuses a value with a dot in it, so `../` cannot climb, but nothing "
+                                "requires the path to start in a fixed directory: an absolute path reaches any file")
                         severity, confidence = Severity.WARNING, Confidence.MEDIUM
                     elif src.checked:
                         harm += (f"; {src.checked} rejects some values first, and what it lets through is not known "

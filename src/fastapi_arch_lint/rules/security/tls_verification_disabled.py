@@ -9,7 +9,7 @@ from fastapi_arch_lint.analysis.libraries import call_label, http_client_kind
 from fastapi_arch_lint.analysis.values import call_value
 from fastapi_arch_lint.findings import Confidence, Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
-from fastapi_arch_lint.model.expr import Const, Seq, dotted
+from fastapi_arch_lint.model.expr import Call, Const, Seq, dotted
 from fastapi_arch_lint.model.facts import CompareFact
 from fastapi_arch_lint.rule import Rule, register
 
@@ -69,6 +69,49 @@ def _verifying_alternative(fn: Function | None, line: int) -> bool:
     return False
 
 
+# the words of a setting that says whether to verify certificates: ``verify_ssl``, ``ssl_verify``,
+# ``verify_certs``, ``tls_verify``
+VERIFY_FLAG_WORDS = frozenset({"verify", "verification", "validate"})
+
+
+def _verify_flag(fn: Function | None, call: Call) -> str | None:
+    """The call sits in the branch a verification setting takes when it is off: ``if not cfg.verify_ssl:``
+    (or the ``else`` of ``if cfg.verify_ssl:``): the setting's dotted name; else None."""
+    if fn is None:
+        return None
+    index = next((i for i, (site, _t) in enumerate(fn.calls)
+                  if (site.call.line, site.call.col) == (call.line, call.col)), None)
+    if index is None:
+        return None
+    for g in fn.fact.guards:
+        if len(g.tests) != 1 or isinstance(g.tests[0][1], CompareFact):
+            continue
+        negated, test = g.tests[0]
+        name = dotted(test)
+        if not name or "." not in name or not set(name.rsplit(".", 1)[-1].lower().split("_")) & VERIFY_FLAG_WORDS:
+            continue
+        if index in (g.body_calls if negated else g.orelse_calls):
+            return name
+    return None
+
+
+def _defaults_true(app: AppModel, attr: str) -> bool:
+    """Every declaration of a class attribute named ``attr`` in the project defaults it to True
+    (``verify_ssl: bool = True``, ``Field(default=True)``), and there is one."""
+    seen = False
+    for _path, cls in app.classes.values():
+        f = cls.field(attr)
+        if f is None or f.value is None:
+            continue
+        value = f.value
+        if isinstance(value, Call):
+            value = value.arg(0, "default")
+        if not (isinstance(value, Const) and value.value is True):
+            return False
+        seen = True
+    return seen
+
+
 def _wanted(target: str | None) -> bool:
     """The targets of the calls ``check`` looks at (``iter_calls_to`` skips the others)."""
     return bool(target) and (target in UNVERIFIED_CONTEXTS or http_client_kind(target) is not None)
@@ -83,7 +126,9 @@ class TlsVerificationDisabled(Rule):
     other_severities = {Severity.WARNING: "with medium confidence, when only host name checks are off, or when the same "
                                           "code turns certificate checks back on in another branch (a configured mode), "
                                           "or an unverified context is one branch of an `if` whose other makes a "
-                                          "verifying one"}
+                                          "verifying one",
+                        Severity.INFO: "with low confidence, when `verify=False`/`ssl=False` is passed only in the "
+                                       "branch of `if not cfg.verify_ssl:` and that setting is declared `True`"}
     cwe = ("CWE-295",)
     owasp = ("API8:2023", "API10:2023")
     security_severity = 7.4
@@ -120,6 +165,17 @@ class TlsVerificationDisabled(Rule):
                 if expr is None or call_value(app, cc, expr) is not False:
                     continue
                 via = "" if isinstance(expr, Const) else f" (through `{dotted(expr) or 'a constant'}`)"
+                flag = _verify_flag(cc.function, cc.call)
+                if flag is not None and _defaults_true(app, flag.rsplit(".", 1)[-1]):
+                    # ``if not cfg.verify_ssl: connector = TCPConnector(ssl=False)`` with ``verify_ssl: bool = True``
+                    yield self.finding(
+                        cc.path, cc.line, cc.col,
+                        f"`{call_label(cc.target)}(..., {key}=False)` in {where} turns off certificate checks only "
+                        f"when the setting `{flag}` is off, and it is declared `True`: verification stays on unless "
+                        "an operator turns it off",
+                        help=HELP, entity=entity, severity=Severity.INFO, confidence=Confidence.LOW,
+                    )
+                    break
                 yield self.finding(
                     cc.path, cc.line, cc.col,
                     f"`{call_label(cc.target)}(..., {key}=False)` in {where}{via} does not check the server's "
