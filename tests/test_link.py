@@ -516,6 +516,62 @@ def test_an_unread_exception_built_with_a_401_or_403_status_rejects(tmp_path: Pa
     assert enforced == ([("dependency", "get_client")] if required else []), via
 
 
+def test_a_handler_that_refuses_without_what_its_optional_auth_gives_is_authenticated(tmp_path: Path) -> None:
+    # the key comes from optional schemes; the handler hands it to a project function that refuses a
+    # missing or unknown key with 403 (``/keyed``); handing it to one that only logs it (``/logged``), or
+    # refusing on a value that no auth dependency gave (``/body-check``), changes nothing
+    a = project(tmp_path, {
+        "svc/__init__.py": "",
+        "svc/main.py": """
+            from fastapi import Depends, FastAPI, HTTPException, Security
+            from fastapi.security import APIKeyHeader
+
+            key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+            KEYS = {"k1", "k2"}
+            app = FastAPI()
+
+
+            def get_api_key(key: str | None = Security(key_header)) -> str | None:
+                return key
+
+
+            def check_key(api_key: str | None) -> str:
+                if api_key and api_key in KEYS:
+                    return api_key
+                raise HTTPException(status_code=403, detail="Could not validate credentials")
+
+
+            def note_key(api_key: str | None) -> None:
+                print("called with", api_key)
+
+
+            @app.post("/keyed")
+            def keyed(titles: list[str], api_key: str | None = Depends(get_api_key)):
+                check_key(api_key)
+                return {"n": len(titles)}
+
+
+            @app.post("/logged")
+            def logged(titles: list[str], api_key: str | None = Depends(get_api_key)):
+                note_key(api_key)
+                return {"n": len(titles)}
+
+
+            @app.post("/body-check")
+            def body_check(titles: list[str], api_key: str | None = Depends(get_api_key)):
+                if not titles:
+                    raise HTTPException(status_code=403)
+                return {"n": len(titles)}
+        """,
+    })
+    def enforced(path: str) -> list[tuple[str, str]]:
+        return [(v.kind, v.name) for v in only_route(a, path).auth.via if not v.optional]
+
+    assert enforced("/keyed") == [("handler", "keyed")]
+    assert enforced("/logged") == []
+    assert enforced("/body-check") == []
+
+
 def test_route_without_dependencies_is_public(tmp_path: Path) -> None:
     a = project(tmp_path, {
         "app/__init__.py": "",

@@ -104,6 +104,12 @@ def _privilege_test(negated: bool, atom: object) -> str | None:
     return None
 
 
+def _mentions(atom: object, names: set[str]) -> bool:
+    """Does a test atom (an expression or a comparison) read one of ``names``?"""
+    exprs = (atom.left, atom.right) if isinstance(atom, CompareFact) else (atom,)
+    return any(isinstance(e, Name) and e.id in names for x in exprs for e in walk(x))  # type: ignore[arg-type]
+
+
 def _is_route_decorator(expr: Expr) -> bool:
     return isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr in _ROUTE_DECORATORS
 
@@ -186,7 +192,7 @@ class AuthFinder:
         return AuthVia("dependency", short(name), "hand-written check", level, chain, path, line, evidence=evidence)
 
     def rejecting_gate(self, fn: VFunc, name: str, level: str, chain: tuple[str, ...], path: str,
-                       line: int) -> AuthVia | None:
+                       line: int, provided: set[str] | None = None) -> AuthVia | None:
         """A dependency that rejects (401/403, an auth exception) when what the dependencies below it provide
         is absent (``if credentials is None: raise ...``, ``if is_anonymous(subject): raise ...``), itself
         or in a project function it calls: it makes an optional credential, a principal, required. A
@@ -194,7 +200,10 @@ class AuthFinder:
         # each function with its env (the call's arguments bound) and the parameters that hold what the
         # dependencies provide: the dependency's own (but flags with a literal default), then those a call
         # passes them to
-        own = {p.name for p in fn.fact.params if not isinstance(p.default, Const)} - {"self", "cls"}
+        # ``provided`` given (a handler's parameters that optional auth fills): only a test of those counts
+        only = provided is not None
+        own = {p.name for p in fn.fact.params if not isinstance(p.default, Const)} - {"self", "cls"} \
+            if provided is None else provided
         todo: list[tuple[VFunc, int, Env, set[str]]] = [(fn, 0, fn.env.inner(fn.fact), own)]
         seen: set[str] = set()
         by_name = self.interp.functions_by_name()
@@ -208,7 +217,7 @@ class AuthFinder:
             folded = self.calls.folded(f.fact, env)
             off_calls, off_raises = self.calls.ruled_out(f.fact, folded)
             for g in f.fact.guards:
-                if not any(absence_test(neg, atom) for neg, atom in g.tests):
+                if not any(absence_test(neg, atom) and (not only or _mentions(atom, provided)) for neg, atom in g.tests):
                     continue
                 r_idx, c_idx, rejected = self.rejecting.in_branch(f.fact, g, env, off_calls, off_raises)
                 if rejected and not only_under(f.fact, g, r_idx, c_idx, folded):

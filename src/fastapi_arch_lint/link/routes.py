@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from fastapi_arch_lint.link.auth import AuthFinder
 from fastapi_arch_lint.link.dependencies import Dependencies
@@ -242,6 +243,15 @@ class RouteBuilder:
             plain_params.append(param)
         uses, vias, sub_params, privileged = self.walk_dependencies(roots, path_params)
         vias.extend(self.auth.decorator_auth(reg.loc, handler_v))
+        if vias and all(a.optional for a in vias):
+            # only optional auth reaches it: the handler may refuse without what those dependencies give
+            # (``client_auth(api_key, db)`` raising 403 when the key is missing or unknown)
+            carriers = {p.name for p, dep, _ in params if isinstance(dep, VFunc)
+                        and any(a.level == "param" and a.chain[:1] == (dep.fact.name,) for a in vias)}
+            gate = self.auth.rejecting_gate(handler_v, fact.name, "route", (fact.name,), handler.path,
+                                            fact.pos.line, provided=carriers) if carriers else None
+            if gate is not None:
+                vias.append(replace(gate, kind="handler", scheme="hand-written check in the handler"))
         if not vias:  # no dependency or decorator authenticates: the handler may check a credential itself
             inline = self.auth.handler_auth(handler_v, reg.loc)
             if inline is not None:
