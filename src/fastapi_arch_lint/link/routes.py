@@ -247,7 +247,7 @@ class RouteBuilder:
             # only optional auth reaches it: the handler may refuse without what those dependencies give
             # (``client_auth(api_key, db)`` raising 403 when the key is missing or unknown)
             carriers = {p.name for p, dep, _ in params if isinstance(dep, VFunc)
-                        and any(a.level == "param" and a.chain[:1] == (dep.fact.name,) for a in vias)}
+                        and any(dep.fact.name in a.chain for a in vias)}
             gate = self.auth.rejecting_gate(handler_v, fact.name, "route", (fact.name,), handler.path,
                                             fact.pos.line, provided=carriers) if carriers else None
             if gate is not None:
