@@ -80,12 +80,10 @@ def operation(app: AppModel, route: Route) -> Operation | None:
         return None  # the caller's own account
     methods = set(route.methods)
     changing = methods & STATE_CHANGING
-    for s in literal:
-        if ADMIN_WORD_RE.search(s):
-            return Operation(f"sits under the admin path segment `/{s}`", True)
-    for t in route.tags:
-        if ADMIN_WORD_RE.search(t):
-            return Operation(f"is tagged `{t}`", True)
+    admin = next((f"sits under the admin path segment `/{s}`" for s in literal if ADMIN_WORD_RE.search(s)), None) \
+        or next((f"is tagged `{t}`" for t in route.tags if ADMIN_WORD_RE.search(t)), None)
+    if admin is not None:
+        return None if _public_read(route) else Operation(admin, True)
     name = handler_name(route)
     if changing and ROLE_HANDLER_RE.match(name):
         return Operation(f"changes roles or permissions (`{name}`)", True)
@@ -116,6 +114,26 @@ def operation(app: AppModel, route: Route) -> Operation | None:
             if len(rest) == 2 and changing and USER_ACTION_RE.match(rest[1]):
                 return Operation(f"acts on another user's account (`/{rest[1]}`)", True)
     return None
+
+
+# the route says what it serves is for everyone: its own last path segment (``/admin/settings/public``) or
+# its response model named as the public kind of a thing (``PublicSettings``); not ``UserPublic``, the usual
+# name of a record's publicly shown fields, which says nothing about who may list the records
+PUBLIC_SEGMENT_RE = re.compile(r"(^|[-_.])public($|[-_.])", re.I)
+PUBLIC_MODEL_RE = re.compile(r"^Public(?=[A-Z])")
+
+
+def _public_read(route: Route) -> bool:
+    """A read under an admin prefix that names itself public: the public subset of an admin area,
+    served to every caller on purpose (beside it, the full variant is the privileged one). A write is
+    not: ``PUT /admin/posts/{id}/public`` publishes."""
+    if set(route.methods) - {"GET", "HEAD", "OPTIONS"}:
+        return False
+    segs = segments(route.path)
+    if segs and not is_param(segs[-1]) and PUBLIC_SEGMENT_RE.search(segs[-1]):
+        return True
+    model = (route.response_model or "").rsplit(".", 1)[-1]
+    return bool(PUBLIC_MODEL_RE.match(model))
 
 
 def _answers_dependency(app: AppModel, route: Route) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Related, Severity
@@ -16,9 +17,20 @@ from fastapi_arch_lint.rules._util import aliases_text, pydantic_model, route_en
 from fastapi_arch_lint.rules.http._common import registrations
 
 
+# a default that is a value, not ``None``: a literal (``5``, ``"light"``, ``True``) or a member of an enum
+# or constant namespace (``Kind.DRAFT``, ``Kind.DRAFT.value``), also as ``Field(default=...)``
+_REAL_DEFAULT = re.compile(r"""-?\d[\d_.eE+-]*|[rbuf]*(['"]).*\1|True|False|[A-Za-z_]\w*(\.[A-Za-z_]\w*)+""", re.S)
+
+
 def _optional(f: ModelField) -> bool:
-    """Not required, and left out means ``None``: the field of a partial update."""
-    return not f.required and (f.optional or f.default == "None")
+    """Not required, and left out means ``None``: the field of a partial update. A nullable field whose
+    default is a real value (``kind: int | None = Field(default=Kind.DRAFT.value)``) is not: left out, it
+    resets to that value."""
+    if f.required:
+        return False
+    if f.default == "None":
+        return True
+    return f.optional and not _REAL_DEFAULT.fullmatch(f.default)
 
 
 def _judge(app: AppModel, route: Route) -> tuple[PydanticModel | None] | None:

@@ -455,7 +455,10 @@ class MassAssignment(Rule):
             for a in fn.fact.scope.assigns:
                 if a.pos.line < limit and not a.augmented and a.target.count(".") == 1:
                     base, attr = a.target.split(".")
-                    if carries(Name(base)) and not any(isinstance(x, Attr) and x.attr == attr for x in walk(a.value)):
+                    # ``payload.user_id = payload.user_id or user.id`` keeps the client's value; the same name
+                    # read off another object (``payload.user_id = current.user_id``) is the server's
+                    if carries(Name(base)) and not any(isinstance(x, Attr) and x.attr == attr and carries(x.value)
+                                                       for x in walk(a.value)):
                         out.add(attr)
             for cs in fn.fact.calls:
                 c = cs.call
