@@ -613,6 +613,44 @@ def test_fal406_alias_in_another_module_and_consumer_below(tmp_path: Path, monke
     assert "scopes `admin` through `get_user`" in f.message
 
 
+def test_fal406_is_quiet_when_the_scoped_callable_cannot_be_read(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # ``Security(service.auth, scopes=[...])`` on an object set up at runtime: whether it takes
+    # ``SecurityScopes`` is not known; the twin on a readable function that does not take them still fires
+    found = run(tmp_path, monkeypatch, ScopesWithoutSecurityScopes, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI, Security
+            from fastapi.security import OAuth2PasswordBearer
+
+            oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/token", scopes={"admin": "Admin."})
+            app = FastAPI()
+
+
+            def get_user(token: str = Security(oauth2_scheme)) -> str:
+                return token
+
+
+            def register(api) -> None:
+                service = api.state.auth_service
+                app.add_api_route("/keys", list_keys, methods=["GET"],
+                                  dependencies=[Security(service, scopes=["keys:read"])])
+                app.add_api_route("/users", list_users, methods=["GET"],
+                                  dependencies=[Security(get_user, scopes=["users:read"])])
+
+
+            def list_keys() -> list: ...
+
+
+            def list_users() -> list: ...
+
+
+            register(app)
+        """,
+    })
+    assert [f.message.split("`")[1] for f in found] == ["GET /users"]
+
+
 def test_security_with_scopes_is_kept_next_to_a_plain_depends_of_the_same_callable(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # model fact: FastAPI keys sub-dependencies by callable *and* scopes

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi_arch_lint.link.interpreter import Interpreter
-from fastapi_arch_lint.link.values import Env, VClass, VFunc, VParam
+from fastapi_arch_lint.link.values import Env, VClass, VFunc, VParam, is_self
 from fastapi_arch_lint.model.app import Loc, Spot
 from fastapi_arch_lint.model.expr import Attr, Call, Name
 from fastapi_arch_lint.model.paths import is_test_path
@@ -149,7 +149,8 @@ class CallSites:
             fresh = e.bound[len(env.bound):]  # what ``rebind`` added for this call
             entry = next((b for b in fresh if b[1] == param.name), None)
             outer = self.interp.eval(entry[2], entry[3]) if entry is not None else None
-            if not isinstance(outer, VParam) or outer.func.fact is param.func.fact:
+            if not isinstance(outer, VParam) or outer.func.fact is param.func.fact or is_self(outer):
+                # a method's ``self`` (``register_all(self)``) is the instance: its attributes are known there
                 out.append((e, (spot,)))
                 continue
             if depth >= MAX_DEPTH:

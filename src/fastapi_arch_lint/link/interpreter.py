@@ -32,6 +32,7 @@ from fastapi_arch_lint.link.values import (
     VParam,
     VSeq,
     VUnknown,
+    is_self,
     compare,
     ext_name,
     str_items,
@@ -375,8 +376,8 @@ class Interpreter(Classes):
         for index, bound_name, arg, arg_env in env.bound:
             if index == depth and bound_name == name:
                 value = self.eval(arg, arg_env)
-                if not isinstance(value, (VUnknown, VParam)):
-                    return value
+                if not isinstance(value, (VUnknown, VParam)) or is_self(value):
+                    return value  # a method's ``self`` handed on (``register(self)``): the instance, attributes known
                 break
         key = (id(fn), env.module, name)
         param = self._params.get(key)

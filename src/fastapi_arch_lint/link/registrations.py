@@ -31,6 +31,7 @@ from fastapi_arch_lint.link.values import (
     VSeq,
     VUnknown,
     ext_name,
+    is_self,
     str_items,
     why,
 )
@@ -449,6 +450,22 @@ class Registrations:
         info.routes.append(RouteReg(info.inst.site, path, path_expr, methods, kind, call, handler, loc, reg,
                                     conditions=self._conditions, env=call_env, order=order))
 
+    def _param_root(self, expr: Expr, env: Env, depth: int = 0) -> VParam | None:
+        """The helper parameter an attribute chain starts from (``api._router``; also through a local bound to
+        one: ``router = api._router``), when it is not a method's ``self``: evaluated again at each call of the
+        helper, the chain may name the router the caller passes inside an object."""
+        while isinstance(expr, Attr):
+            expr = expr.value
+        if not isinstance(expr, Name) or not env.functions or depth > 2:
+            return None
+        v = self.interp.eval(expr, env)
+        if isinstance(v, VParam):
+            return None if is_self(v) else v
+        entries = self.interp.local_names(env.functions[-1]).get(expr.id)
+        if entries and entries[-1][1] == "assign" and entries[-1][2].value is not None:  # type: ignore[union-attr]
+            return self._param_root(entries[-1][2].value, env, depth + 1)  # type: ignore[union-attr]
+        return None
+
     def _stmt_call(self, call: Call, env: Env, loc: Loc) -> None:
         if isinstance(call.func, Call):
             self._decorator_called(call, env, loc)
@@ -460,6 +477,8 @@ class Registrations:
                           "add_route", "add_websocket_route", "api_route"):
             return
         recv = self.interp.eval(call.func.value, env)
+        if isinstance(recv, VUnknown):  # ``api.router.add_api_route(...)``: an attribute of what a helper is given
+            recv = self._param_root(call.func.value, env) or recv
         if isinstance(recv, VParam):  # a helper's parameter: what each call passes
             self.sites.at_each_call(recv, env, f"`{render(call.func)}(...)`", loc, lambda e: self._stmt_call(call, e, loc))
             return

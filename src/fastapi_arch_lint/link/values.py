@@ -268,3 +268,11 @@ def str_items(v: Value | None) -> tuple[str, ...]:
         elif isinstance(i, VInst) and isinstance(i.cls, VClass):  # Enum members
             out.append(i.cls.fact.name)
     return tuple(out)
+
+
+def is_self(v: object) -> bool:
+    """Is ``v`` a method's first parameter (``self``): the instance, whose attributes its class knows?"""
+    if not isinstance(v, VParam):
+        return False
+    fn = v.func.fact
+    return fn.is_method and bool(fn.params) and fn.params[0].name == v.name

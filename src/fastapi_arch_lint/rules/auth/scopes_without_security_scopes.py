@@ -31,6 +31,8 @@ class ScopesWithoutSecurityScopes(Rule):
                 continue
             if any(p.source == "security_scopes" for p in route.params):
                 continue
+            if any(d.kind == "unknown" for d in scoped):
+                continue  # ``Security(obj.auth, scopes=[...])`` whose callable cannot be read may take them
             scopes = sorted({s for d in scoped for s in d.scopes} | {s for v in scoped_vias for s in v.scopes})
             top = min(scoped, key=lambda d: d.depth) if scoped else None
             dep = short(top.name) if top else scoped_vias[0].name
