@@ -572,6 +572,56 @@ def test_a_handler_that_refuses_without_what_its_optional_auth_gives_is_authenti
     assert enforced("/body-check") == []
 
 
+def test_routes_registered_on_a_router_that_a_helper_finds_inside_the_object_it_is_given(tmp_path: Path) -> None:
+    # the API class hands itself to per-area registrars; each takes the router out of it
+    a = project(tmp_path, {
+        "svc/__init__.py": "",
+        "svc/api.py": """
+            from fastapi import APIRouter, FastAPI
+
+
+            class RestAPI:
+                def __init__(self):
+                    self._router = APIRouter()
+                    self._app = FastAPI()
+
+                def serve(self):
+                    from .routers import register_all_routes
+
+                    register_all_routes(self)
+                    self._app.include_router(self._router, prefix="/v1")
+                    return self._app
+        """,
+        "svc/routers/__init__.py": """
+            from . import items, users
+
+
+            def register_all_routes(api) -> None:
+                items.register_routes(api)
+                users.register_routes(api)
+        """,
+        "svc/routers/items.py": """
+            async def list_items():
+                return []
+
+
+            def register_routes(api) -> None:
+                router = api._router
+                router.add_api_route("/items", list_items, methods=["GET"])
+        """,
+        "svc/routers/users.py": """
+            async def list_users():
+                return []
+
+
+            def register_routes(api) -> None:
+                api._router.add_api_route("/users", list_users, methods=["GET"])
+        """,
+    })
+    assert sorted(routes(a)) == [("GET", "/v1/items"), ("GET", "/v1/users")]
+    assert a.model.unresolved == ()
+
+
 def test_route_without_dependencies_is_public(tmp_path: Path) -> None:
     a = project(tmp_path, {
         "app/__init__.py": "",
