@@ -290,10 +290,11 @@ def _attr_root(e: Expr) -> str | None:
 
 
 def _refuses_wrong_password(app: AppModel, fn: Function, held: set[str], params: set[str], depth: int,
-                            seen: set[str]) -> bool:
+                            seen: set[str], kept: frozenset[str] = frozenset()) -> bool:
     """``fn`` raises or returns early when the password it holds does not match a stored one: ``if
     user.password != hash(password): raise ...`` (or ``return error``), ``if not verify_password(password,
-    user.hashed_password): ...``; or a project function it hands the password to does (``depth`` calls down)."""
+    user.hashed_password): ...``, a check call in a ``try`` whose ``except`` raises or returns; or a project
+    function it hands the password (and the stored one, its parameters ``kept``) to does (``depth`` calls down)."""
     if fn.qualname in seen:
         return False
     seen.add(fn.qualname)
@@ -302,6 +303,8 @@ def _refuses_wrong_password(app: AppModel, fn: Function, held: set[str], params:
         return any(render(x, 80) in held for x in walk(e))
 
     def stored(e: Expr) -> bool:  # ``user.password`` of a row looked up, not of the request
+        if isinstance(e, Name) and e.id in kept:
+            return True
         return (isinstance(e, Attr) and bool(_STORED_SECRET_RE.search(e.attr)) and not carries(e)
                 and _attr_root(e) not in params)
 
@@ -314,17 +317,22 @@ def _refuses_wrong_password(app: AppModel, fn: Function, held: set[str], params:
             if not ((carries(test.left) and stored(test.right)) or (carries(test.right) and stored(test.left))):
                 return False
             return (test.op == "!=") != negated
-        if isinstance(test, Call) and _PASSWORD_CHECK_RE.search(func_name(test)):
-            args = [*test.args, *(v for _, v in test.kwargs)]
-            func = test.func  # ``user.check_password(password)``: a method of the row looked up
-            on_row = (isinstance(func, Attr) and bool(_STORED_SECRET_RE.search(func.attr)) and not carries(func.value)
-                      and _attr_root(func.value) not in params)
-            return negated and any(map(carries, args)) and (on_row or any(map(stored, args)))
-        return False
+        return negated and isinstance(test, Call) and checks(test)
+
+    def checks(call: Call) -> bool:
+        if not _PASSWORD_CHECK_RE.search(func_name(call)):
+            return False
+        args = [*call.args, *(v for _, v in call.kwargs)]
+        func = call.func  # ``user.check_password(password)``: a method of the row looked up
+        on_row = (isinstance(func, Attr) and bool(_STORED_SECRET_RE.search(func.attr)) and not carries(func.value)
+                  and _attr_root(func.value) not in params)
+        return any(map(carries, args)) and (on_row or any(map(stored, args)))
 
     for exit_ in (*fn.fact.scope.raises, *fn.fact.scope.returns):
         if any(mismatch(negated, test) for negated, test in exit_.conds):
             return True
+    if any(x.raises or x.returns for x in fn.fact.excepts) and any(checks(site.call) for site, _ in fn.calls):
+        return True  # ``try: verify(password, user.password) except Mismatch: raise ...``
     if depth <= 0:
         return False
     for site, target in fn.calls:
@@ -332,7 +340,8 @@ def _refuses_wrong_password(app: AppModel, fn: Function, held: set[str], params:
         if callee is None:
             continue
         bound = set(params_receiving(site.call, callee, carries))
-        if bound and _refuses_wrong_password(app, callee, bound, set(), depth - 1, seen):
+        if bound and _refuses_wrong_password(app, callee, bound, set(), depth - 1, seen,
+                                             frozenset(params_receiving(site.call, callee, stored))):
             return True
     return False
 
