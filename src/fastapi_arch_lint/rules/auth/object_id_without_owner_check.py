@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, Route, Table
+from fastapi_arch_lint.model.app import AppModel, Function, Route, Table
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Name, dotted, render
 from fastapi_arch_lint.model.facts import CompareFact, Pos
 from fastapi_arch_lint.rule import Rule, register
@@ -339,17 +339,39 @@ def _bulk_statement(app: AppModel, route: Route, owned: set[str]) -> bool:
     return False
 
 
+def _orm_execute_listeners(app: AppModel) -> Iterator[Function]:
+    """The project functions registered for ``do_orm_execute``: decorated (``@event.listens_for(X,
+    "do_orm_execute")``) or handed by name to ``event.listen(X, "do_orm_execute", fn)`` in a module or a
+    function (a nested one too)."""
+    def event_arg(call: Call) -> bool:
+        return any(isinstance(a, Const) and a.value == "do_orm_execute" for a in call.args)
+
+    for fn in app.functions.values():
+        if any(isinstance(d.expr, Call) and func_name(d.expr) == "listens_for" and event_arg(d.expr)
+               for d in fn.fact.decorators):
+            yield fn
+    places = [(m.name, m.facts.scope.calls) for m in app.modules]
+    places += [(fn.qualname, fn.fact.scope.calls) for fn in app.functions.values()]
+    for owner, calls in places:
+        for site in calls:
+            call = site.call
+            if func_name(call) != "listen" or not event_arg(call) or len(call.args) < 3:
+                continue
+            name = dotted(call.args[2])
+            found = app.functions.get(f"{owner}.{name}") if name else None
+            if found is None and name and owner in app.functions:  # nested in a function of the module
+                found = app.functions.get(f"{app.functions[owner].module}.{name}")
+            if found is not None:
+                yield found
+
+
 def tenant_listener(app: AppModel) -> TenantListener | None:
     """A listener the project registers for every ORM statement a session runs
     (``@event.listens_for(Session, "do_orm_execute")``, on a sessionmaker or engine too) that rewrites the
     statement (``state.statement = ...``) with a filter on a tenant column (``stmt.where(table.c.tenant_id ==
     tid)``, ``with_loader_criteria(...)``): every SELECT of a table that has that column is scoped to the
     caller's tenant, ``session.get(Model, id)`` included. The columns it filters on, named like a tenant."""
-    for fn in app.functions.values():
-        if not any(isinstance(d.expr, Call) and func_name(d.expr) == "listens_for" and any(
-                isinstance(a, Const) and a.value == "do_orm_execute" for a in d.expr.args)
-                for d in fn.fact.decorators):
-            continue
+    for fn in _orm_execute_listeners(app):
         if not any(a.target.endswith(".statement") for a in fn.fact.scope.assigns):
             continue  # it only looks at the statement
         words = {chain.rsplit(".", 1)[-1] for chain in fn.fact.attributes}
