@@ -1948,3 +1948,64 @@ def test_fal404_acting_user_hint_beside_a_refusing_key_dependency(tmp_path: Path
     found = run(tmp_path, monkeypatch, OptionalAuthNotEnforced, files)
     assert len(found) == 1 and "`GET /clients/open`" in found[0].message, [f.message for f in found]
     assert "/clients/messages" not in found[0].message
+
+
+def test_fal403_global_tenant_listener_lowers_tenant_tables_to_info(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``do_orm_execute`` listener that filters every SELECT on ``tenant_id`` scopes a lookup by id of a table
+    with that column to the caller's tenant: info naming the listener. A table without it stays a warning."""
+    from ruledocs import page_cases
+
+    page = next((Path(__file__).resolve().parents[1] / "rules" / "auth").glob("FAL403-*.md"))
+    case = next(c for c in page_cases(page) if c.section == "Misreadings")
+    files = {"app/__init__.py": "", **{k: v for k, v in case.files.items()
+                                       if k in ("app/models.py", "app/deps.py", "app/tenancy.py")}}
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, ObjectIdWithoutOwnerCheck, files)}
+    assert set(found) == {"DELETE /folders/{folder_id}", "DELETE /drafts/{draft_id}", "DELETE /notebooks/{notebook_id}",
+                          "POST /folders/{folder_id}/purge"}, list(found)
+    folder = found.pop("DELETE /folders/{folder_id}")
+    assert folder.severity is Severity.INFO and "`_scope_to_tenant` filters every SELECT on `tenant_id`" in folder.message
+    assert any("tenant filter" in r.message for r in folder.related)
+    for f in found.values():  # no tenant column, a user column besides it, a bulk DELETE the listener does not see
+        assert f.severity is Severity.WARNING and "any authenticated caller can reach any id" in f.message, f.message
+
+
+def test_fal403_listener_that_only_reads_the_statement_scopes_nothing(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``do_orm_execute`` listener that only logs the statement (never rewrites it) filters nothing."""
+    from ruledocs import page_cases
+
+    page = next((Path(__file__).resolve().parents[1] / "rules" / "auth").glob("FAL403-*.md"))
+    case = next(c for c in page_cases(page) if c.section == "Misreadings")
+    tenancy = case.files["app/tenancy.py"].replace("        state.statement = stmt\n",
+                                                    "        print(stmt, state.is_select)\n")
+    assert tenancy != case.files["app/tenancy.py"]
+    files = {"app/__init__.py": "", "app/models.py": case.files["app/models.py"], "app/deps.py": case.files["app/deps.py"],
+             "app/tenancy.py": tenancy}
+    found = run(tmp_path, monkeypatch, ObjectIdWithoutOwnerCheck, files)
+    assert len(found) == 4 and all(f.severity is Severity.WARNING for f in found), [f.message for f in found]
+
+
+@pytest.mark.parametrize("where", ["nested", "module"])
+def test_fal403_tenant_listener_registered_with_event_listen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             where: str) -> None:
+    """``event.listen(Session, "do_orm_execute", fn)``, in the registering function or at module level, is the
+    same listener as the decorated one."""
+    from ruledocs import page_cases
+
+    page = next((Path(__file__).resolve().parents[1] / "rules" / "auth").glob("FAL403-*.md"))
+    case = next(c for c in page_cases(page) if c.section == "Misreadings")
+    tenancy = case.files["app/tenancy.py"].replace('    @event.listens_for(Session, "do_orm_execute")\n', "")
+    body = tenancy.split("def register_tenant_filter() -> None:\n", 1)[1].split("\n\n\n", 1)[0]
+    register = '    event.listen(Session, "do_orm_execute", _scope_to_tenant)\n'
+    if where == "module":  # the listener moved out to module level, registered beside it
+        listener = "\n".join(line[4:] for line in body.splitlines())
+        tenancy = tenancy.replace("def register_tenant_filter() -> None:\n" + body, listener + "\n\n\n" + register[4:])
+    else:
+        tenancy = tenancy.replace(body, body + "\n\n" + register)
+    assert "event.listen(" in tenancy and "listens_for" not in tenancy
+    files = {"app/__init__.py": "", "app/models.py": case.files["app/models.py"], "app/deps.py": case.files["app/deps.py"],
+             "app/tenancy.py": tenancy}
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, ObjectIdWithoutOwnerCheck, files)}
+    assert found["DELETE /folders/{folder_id}"].severity is Severity.INFO, tenancy
+    assert found["DELETE /drafts/{draft_id}"].severity is Severity.WARNING

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, Route, Table
-from fastapi_arch_lint.model.expr import Attr, Const, Name, dotted
+from fastapi_arch_lint.model.app import AppModel, Function, Route, Table
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Name, dotted, render
 from fastapi_arch_lint.model.facts import CompareFact, Pos
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import memo, route_entity, unique_routes
@@ -314,6 +314,78 @@ def owner_columns(app: AppModel, table: Table, users: set[str]) -> list[str]:
     return sorted(set(out))
 
 
+# a column name in a listener's filter (``table.c.tenant_id == tid``, ``lambda cls: cls.org_id == ...``)
+_COLUMN_WORD_RE = re.compile(r"\b(\w+)\s*(?:==|\.in_\b)")
+
+
+@dataclass(frozen=True)
+class TenantListener:
+    qualname: str
+    path: str
+    line: int
+    columns: frozenset[str]
+    select_only: bool  # it returns early for a statement that is not a SELECT (``if not state.is_select``)
+
+
+def _bulk_statement(app: AppModel, route: Route, owned: set[str]) -> bool:
+    """The handler, or a project function it calls (two levels down), builds a bulk ``delete(T)``/``update(T)``
+    of one of these tables: a statement that is not a SELECT."""
+    for fn in reachable_functions(app, [route.handler.qualname], depth=2).values():
+        for site in fn.fact.calls:
+            call = site.call
+            if func_name(call) in ("delete", "update") and call.args and isinstance(call.args[0], (Name, Attr)) and (
+                    (dotted(call.args[0]) or "").rsplit(".", 1)[-1] in owned):
+                return True
+    return False
+
+
+def _orm_execute_listeners(app: AppModel) -> Iterator[Function]:
+    """The project functions registered for ``do_orm_execute``: decorated (``@event.listens_for(X,
+    "do_orm_execute")``) or handed by name to ``event.listen(X, "do_orm_execute", fn)`` in a module or a
+    function (a nested one too)."""
+    def event_arg(call: Call) -> bool:
+        return any(isinstance(a, Const) and a.value == "do_orm_execute" for a in call.args)
+
+    for fn in app.functions.values():
+        if any(isinstance(d.expr, Call) and func_name(d.expr) == "listens_for" and event_arg(d.expr)
+               for d in fn.fact.decorators):
+            yield fn
+    places = [(m.name, m.facts.scope.calls) for m in app.modules]
+    places += [(fn.qualname, fn.fact.scope.calls) for fn in app.functions.values()]
+    for owner, calls in places:
+        for site in calls:
+            call = site.call
+            if func_name(call) != "listen" or not event_arg(call) or len(call.args) < 3:
+                continue
+            name = dotted(call.args[2])
+            found = app.functions.get(f"{owner}.{name}") if name else None
+            if found is None and name and owner in app.functions:  # nested in a function of the module
+                found = app.functions.get(f"{app.functions[owner].module}.{name}")
+            if found is not None:
+                yield found
+
+
+def tenant_listener(app: AppModel) -> TenantListener | None:
+    """A listener the project registers for every ORM statement a session runs
+    (``@event.listens_for(Session, "do_orm_execute")``, on a sessionmaker or engine too) that rewrites the
+    statement (``state.statement = ...``) with a filter on a tenant column (``stmt.where(table.c.tenant_id ==
+    tid)``, ``with_loader_criteria(...)``): every SELECT of a table that has that column is scoped to the
+    caller's tenant, ``session.get(Model, id)`` included. The columns it filters on, named like a tenant."""
+    for fn in _orm_execute_listeners(app):
+        if not any(a.target.endswith(".statement") for a in fn.fact.scope.assigns):
+            continue  # it only looks at the statement
+        words = {chain.rsplit(".", 1)[-1] for chain in fn.fact.attributes}
+        words |= {c.left.attr for c in fn.fact.compares if isinstance(c.left, Attr)}
+        for site in fn.fact.calls:
+            if func_name(site.call) == "with_loader_criteria":
+                words |= set(_COLUMN_WORD_RE.findall(render(site.call, 400)))
+        columns = frozenset(w for w in words if TENANT_NAME_RE.search(w))
+        if columns:
+            select_only = any(chain.endswith(".is_select") for chain in fn.fact.attributes)
+            return TenantListener(fn.qualname, fn.path, fn.fact.pos.line, columns, select_only)
+    return None
+
+
 @register
 class ObjectIdWithoutOwnerCheck(Rule):
     code = "FAL403"
@@ -322,7 +394,8 @@ class ObjectIdWithoutOwnerCheck(Rule):
                "scopes the lookup or checks ownership or role")
     severity = Severity.WARNING
     other_severities = {Severity.INFO: "when the loaded table cannot be resolved, so whether the object has an owner "
-                                       "is unclear"}
+                                       "is unclear, or a global ORM listener scopes every SELECT of its tenant "
+                                       "column to the caller's tenant"}
     confidence = Confidence.MEDIUM
     cwe = ("CWE-639",)
     owasp = ("API1:2023",)
@@ -376,10 +449,15 @@ class ObjectIdWithoutOwnerCheck(Rule):
             owned = {t: cols for t, cols in owned.items() if cols}
             if touched and not owned:
                 continue  # a shared resource (no owner, tenant or user link): nothing to scope by
-            yield self._finding(route, ids, loads[0], flow, owned, tables)
+            listener = memo(app, tenant_listener)
+            # only the tenant owns the rows (a user column besides it still makes them someone's within it),
+            # and the listener sees the statement (one that only filters SELECTs misses a bulk ``delete(T)``)
+            scoped = listener is not None and all(set(cols) <= listener.columns for cols in owned.values()) and not (
+                listener.select_only and _bulk_statement(app, route, set(owned)))
+            yield self._finding(route, ids, loads[0], flow, owned, tables, listener if scoped else None)
 
     def _finding(self, route: Route, ids: set[str], first: Load, flow: Flow, owned: dict[str, list[str]],
-                 tables: dict[str, Table]) -> Finding:
+                 tables: dict[str, Table], listener: TenantListener | None = None) -> Finding:
         id_text = ", ".join(f"`{i}`" for i in sorted(ids))
         kinds = route.auth.kinds
         related = [Related(route.registered.path, route.registered.line,
@@ -412,10 +490,19 @@ class ObjectIdWithoutOwnerCheck(Rule):
         else:
             owner_text = "; the loaded table is not resolved, so whether it has an owner is unclear"
             severity, confidence = Severity.INFO, Confidence.LOW
+        reach = "any authenticated caller can reach any id"
+        if listener is not None:
+            # the project's global ORM listener adds the tenant filter to the lookup: only the caller's own
+            # tenant's rows are reachable, by any of its users
+            cols = ", ".join(f"`{c}`" for c in sorted(listener.columns))
+            reach = (f"the session's `do_orm_execute` listener `{listener.qualname.rsplit('.', 1)[-1]}` filters every "
+                     f"SELECT on {cols}, so any logged-in user of the caller's tenant can reach any id in it")
+            related.append(Related(listener.path, listener.line, "the tenant filter is added to every SELECT here"))
+            severity, confidence = Severity.INFO, Confidence.LOW
         return self.finding(
             route.handler.path, first.pos.line, first.pos.col,
             f"`{','.join(route.methods)} {route.path}` (`{handler_name(route)}`) loads the object named by "
-            f"{id_text} with {first.what} but {missing}{owner_text}: any authenticated caller can reach any id",
+            f"{id_text} with {first.what} but {missing}{owner_text}: {reach}",
             help="scope the lookup to the caller (`select(Order).where(Order.id == order_id, Order.owner_id == "
                  "current_user.id)`), or compare after loading and reject (`if order.owner_id != user.id: raise "
                  "HTTPException(404)`), or gate the route on a role; for a shared resource, suppress with "

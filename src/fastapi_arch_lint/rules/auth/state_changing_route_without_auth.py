@@ -9,7 +9,7 @@ from fastapi_arch_lint.analysis.calls import call_target
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, IncludeStep, Route
 from fastapi_arch_lint.analysis.taint import model_of
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, render, walk
+from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, Expr, Name, Not, render, walk
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.http._common import writes
@@ -275,6 +275,98 @@ def verification_code(app: AppModel, route: Route) -> bool:
     return bool(held) and _refuses_wrong_code(app, fn, held, CODE_DEPTH, set())
 
 
+# a body field that carries the caller's current password (not the new one it is changed to)
+_PASSWORD_FIELD_RE = re.compile(r"(?i)^(?:(?:old|current|curr|original|existing|previous|prev)_?)?(?:password|passwd|pwd)$")
+# an attribute that holds a stored credential (``user.password``, ``user.hashed_password``)
+_STORED_SECRET_RE = re.compile(r"(?i)password|passwd|pwd|(?:^|_)hash")
+# a call that checks a password against the stored one (``verify_password(plain, user.hashed_password)``)
+_PASSWORD_CHECK_RE = re.compile(r"(?i)(?:verify|check|validate|match|compare)")
+
+
+def _attr_root(e: Expr) -> str | None:
+    while isinstance(e, Attr):
+        e = e.value
+    return e.id if isinstance(e, Name) else None
+
+
+def _refuses_wrong_password(app: AppModel, fn: Function, held: set[str], params: set[str], depth: int,
+                            seen: set[str], kept: frozenset[str] = frozenset()) -> bool:
+    """``fn`` raises or returns early when the password it holds does not match a stored one: ``if
+    user.password != hash(password): raise ...`` (or ``return error``), ``if not verify_password(password,
+    user.hashed_password): ...``, a check call in a ``try`` whose ``except`` raises or returns; or a project
+    function it hands the password (and the stored one, its parameters ``kept``) to does (``depth`` calls down)."""
+    if fn.qualname in seen:
+        return False
+    seen.add(fn.qualname)
+
+    def carries(e: Expr) -> bool:  # ``password``, ``body.old_password``, ``hash(password)``
+        return any(render(x, 80) in held for x in walk(e))
+
+    def stored(e: Expr) -> bool:  # ``user.password`` of a row looked up, not of the request
+        if isinstance(e, Name) and e.id in kept:
+            return True
+        return (isinstance(e, Attr) and bool(_STORED_SECRET_RE.search(e.attr)) and not carries(e)
+                and _attr_root(e) not in params)
+
+    def mismatch(negated: bool, test: Expr) -> bool:
+        while isinstance(test, Not):
+            negated, test = not negated, test.operand
+        if isinstance(test, BoolOp) and test.op == "or" and not negated:  # ``if user is None or user.password != ...``
+            return any(mismatch(False, v) for v in test.values)
+        if isinstance(test, Compare) and test.op in ("==", "!="):
+            if not ((carries(test.left) and stored(test.right)) or (carries(test.right) and stored(test.left))):
+                return False
+            return (test.op == "!=") != negated
+        return negated and isinstance(test, Call) and checks(test)
+
+    def checks(call: Call) -> bool:
+        if not _PASSWORD_CHECK_RE.search(func_name(call)):
+            return False
+        args = [*call.args, *(v for _, v in call.kwargs)]
+        func = call.func  # ``user.check_password(password)``: a method of the row looked up
+        on_row = (isinstance(func, Attr) and bool(_STORED_SECRET_RE.search(func.attr)) and not carries(func.value)
+                  and _attr_root(func.value) not in params)
+        return any(map(carries, args)) and (on_row or any(map(stored, args)))
+
+    for exit_ in (*fn.fact.scope.raises, *fn.fact.scope.returns):
+        if any(mismatch(negated, test) for negated, test in exit_.conds):
+            return True
+    if any(x.raises or x.returns for x in fn.fact.excepts) and any(checks(site.call) for site, _ in fn.calls):
+        return True  # ``try: verify(password, user.password) except Mismatch: raise ...``
+    if depth <= 0:
+        return False
+    for site, target in fn.calls:
+        callee = app.functions.get(target or "")
+        if callee is None:
+            continue
+        bound = set(params_receiving(site.call, callee, carries))
+        if bound and _refuses_wrong_password(app, callee, bound, set(), depth - 1, seen,
+                                             frozenset(params_receiving(site.call, callee, stored))):
+            return True
+    return False
+
+
+def current_password(app: AppModel, route: Route) -> bool:
+    """The request carries the caller's current password (a body field ``password``, ``old_password``) that the
+    handler, or a function it hands it to, compares with the stored one and refuses when it differs: a password
+    change for a user who cannot log in (an expired password) is authenticated by the old password."""
+    fn = app.function(route.handler.qualname)
+    if fn is None:
+        return False
+    held: set[str] = set()
+    for p in route.params:
+        if p.source not in ("body", "form"):
+            continue
+        if _PASSWORD_FIELD_RE.search(p.name):
+            held.add(p.name)
+        model = pydantic_model(app, model_of(app, p.type_names) or "")
+        for f in model.fields if model is not None else ():
+            if _PASSWORD_FIELD_RE.search(f.name):
+                held.add(f"{p.name}.{f.name}")
+    params = {p.name for p in fn.fact.params}
+    return bool(held) and _refuses_wrong_password(app, fn, held, params, CODE_DEPTH, set())
+
+
 @register
 class StateChangingRouteWithoutAuth(Rule):
     code = "FAL401"
@@ -315,8 +407,9 @@ class StateChangingRouteWithoutAuth(Rule):
                 continue  # the handler's registration with(out) a trailing slash: reported with the first
             if verifies_signature(app, route, tokens=True) or _redirect_only(app, route) or _error_stub(app, route):
                 continue  # a signed request, or a handler that only redirects or only answers a fixed error
-            if capability_url(app, route) or verification_code(app, route):
-                continue  # the secret in its path (an incoming webhook's URL) or a checked code authenticates the caller
+            if capability_url(app, route) or verification_code(app, route) or current_password(app, route):
+                continue  # the secret in its path (an incoming webhook's URL), a checked code or the old password
+                # authenticates the caller
             if open_by_switch(app, route) is not None:
                 continue  # a sign-up or guest mode the operator switches on: public on purpose
             siblings = _sibling_includes(app, route)
