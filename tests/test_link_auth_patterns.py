@@ -282,3 +282,78 @@ def test_a_decode_after_a_return_for_a_missing_token_is_no_rejection(tmp_path: P
     assert "return {}" in files["app/tickets.py"]
     model = _model(tmp_path, monkeypatch, files)
     assert not _by_path(model)["/shelves/stack"].auth.required
+
+
+def test_a_dependency_that_calls_an_auth_object_the_configuration_picks_leaves_auth_unknown(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ``auth_user`` receives an object from ``get_desk_handler`` (one of two subclasses, by setting) and calls
+    # it with the request; the base class's ``__call__`` is abstract, so what answers is not known. The twin
+    # dependency only reads the client's address: no authentication reaches its route
+    files = {
+        "app/__init__.py": "",
+        "app/auth.py": """
+            from abc import ABC, abstractmethod
+
+            from fastapi import Depends, HTTPException, Request
+
+            DESK_MODE = "open"
+
+
+            class DeskHandler(ABC):
+                @abstractmethod
+                async def __call__(self, request: Request) -> str:
+                    ...
+
+
+            class OpenDesk(DeskHandler):
+                async def __call__(self, request: Request) -> str:
+                    return request.cookies.get("desk_user") or "guest"
+
+
+            class TokenDesk(DeskHandler):
+                async def __call__(self, request: Request) -> str:
+                    token = request.headers.get("Authorization")
+                    if not token:
+                        raise HTTPException(status_code=401)
+                    return token
+
+
+            def get_desk_handler() -> DeskHandler:
+                return TokenDesk() if DESK_MODE == "token" else OpenDesk()
+
+
+            async def auth_user(request: Request, handler: DeskHandler = Depends(get_desk_handler)):
+                return await handler(request)
+
+
+            def client_address(request: Request) -> str:
+                return request.client.host
+        """,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+
+            from app.auth import auth_user, client_address
+
+            app = FastAPI()
+
+
+            @app.post("/tickets")
+            async def open_ticket(user: str = Depends(auth_user)):
+                return {"owner": user}
+
+
+            @app.post("/visits")
+            async def log_visit(who: str = Depends(client_address)):
+                return {"by": who}
+        """,
+    }
+    model = _model(tmp_path, monkeypatch, files)
+    routes = _by_path(model)
+    uncertain = {r.path for r in auth_uncertain_routes(model)}
+    assert "/tickets" in uncertain and "/visits" not in uncertain
+    assert any(d.kind == "unknown" and "auth_user" in d.name for d in routes["/tickets"].dependencies)
+    assert not routes["/visits"].auth.required
+    [where] = _fal401(tmp_path, monkeypatch)
+    path, line = where.rsplit(":", 1)
+    assert path == "app/main.py"
+    assert '"/visits"' in (tmp_path / path).read_text().splitlines()[int(line) - 1]

@@ -23,7 +23,7 @@ from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.knowledge import JWT_VERIFYING_DECODERS, SPECIAL_TYPES, THREAD_RUNNERS
 from fastapi_arch_lint.link.rejections import Rejections, call_tail
-from fastapi_arch_lint.link.values import Env, VConst, VExt, VFunc, VParam
+from fastapi_arch_lint.link.values import Env, VClass, VConst, VExt, VFunc, VInst, VParam
 from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, DictExpr, Expr, Name, Not, Seq, dotted, render
 from fastapi_arch_lint.model.facts import CallSite, CompareFact, FunctionFact
 
@@ -444,7 +444,14 @@ class Credentials:
         by_name = self.interp.functions_by_name()
         for i, site in enumerate(f.fact.calls):
             call = site.call
-            if i in off_calls or not isinstance(call.func, Attr) or not _ASK_CALLER_RE.match(call.func.attr):
+            if i in off_calls:
+                continue
+            if isinstance(call.func, Name) and self._abstract_callable(call.func, f, env):
+                # ``await auth_handler(request)``: an object the configuration picks, whose ``__call__`` is abstract
+                if any(self._carries_request(a, env) for a in list(call.args) + [v for _, v in call.kwargs]):
+                    out.append(f"`{render(call, 60)}`")
+                continue
+            if not isinstance(call.func, Attr) or not _ASK_CALLER_RE.match(call.func.attr):
                 continue
             args = list(call.args) + [v for _, v in call.kwargs]
             if not any(self._carries_request(a, env) for a in args):
@@ -454,6 +461,22 @@ class Credentials:
                 continue  # a project function: followed as a helper, judged by what it does
             out.append(f"`{render(call, 60)}`")
         return out
+
+    def _abstract_callable(self, name: Name, f: VFunc, env: Env) -> bool:
+        """Is ``name`` (a parameter annotated with, or an instance of, a project class) an object whose class's
+        ``__call__`` is abstract: a subclass the caller does not name answers the call?"""
+        v = self.interp.eval(name, env)
+        cls = None
+        if isinstance(v, VInst) and isinstance(v.cls, VClass):
+            cls = v.cls
+        elif isinstance(v, VParam) and v.func.fact is f.fact:
+            p = f.fact.param(v.name)
+            ann = self.interp.annotation(p.annotation, f.env) if p is not None and p.annotation is not None else None
+            cls = ann if isinstance(ann, VClass) else None
+        if cls is None:
+            return False
+        call = self.interp.class_attr(cls, "__call__", True)
+        return isinstance(call, VFunc) and _abstract(call.fact)
 
     def _verifying_decode(self, fact: FunctionFact, i: int, env: Env) -> str | None:
         """The decoder, when call ``i`` of ``fact`` decodes a JWT verifying its signature with a key

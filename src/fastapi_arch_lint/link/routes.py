@@ -107,6 +107,10 @@ class RouteBuilder:
                     privileged.append(f"{priv} ({level}: {' > '.join(new_chain)})")
             if hand is not None:  # a dependency that checks credentials by hand (or is configured as auth)
                 vias.append(hand)
+            elif isinstance(v, VFunc) and fn is not None and (asks := self.auth.handler_asks_unread(fn)) is not None:
+                # it asks a component the configuration picks who is calling: that may reject, unseen
+                uses.append(DependencyUse(f"the caller check {asks} in `{short(name)}`, by a component whose code "
+                                          "cannot be read (one the configuration chooses)", "unknown", level, path, line))
             if isinstance(v, VUnknown):  # a library's dependency the interpreter cannot evaluate
                 lib = self.auth.signatures.library_auth(v, marker)
                 if lib is not None:
