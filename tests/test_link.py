@@ -622,6 +622,37 @@ def test_routes_registered_on_a_router_that_a_helper_finds_inside_the_object_it_
     assert a.model.unresolved == ()
 
 
+def test_a_handler_that_refuses_without_a_login_in_the_session_is_authenticated(tmp_path: Path) -> None:
+    # Starlette's SessionMiddleware decodes the signed cookie and rejects nothing: the handler's own check is
+    # the login; reading the session without refusing (``/visits``) is none
+    a = project(tmp_path, {
+        "web/__init__.py": "",
+        "web/main.py": """
+            from fastapi import FastAPI, HTTPException, Request
+            from starlette.middleware.sessions import SessionMiddleware
+
+            app = FastAPI()
+            app.add_middleware(SessionMiddleware, secret_key="change-me")
+
+
+            @app.post("/drafts")
+            async def save_draft(request: Request, text: str):
+                if request.session.get("user_id") is None:
+                    raise HTTPException(status_code=401, detail="Login required")
+                return {"owner": request.session["user_id"], "text": text}
+
+
+            @app.post("/visits")
+            async def count_visit(request: Request):
+                request.session["visits"] = request.session.get("visits", 0) + 1
+                return {"visits": request.session["visits"]}
+        """,
+    })
+    drafts = [(v.kind, v.name) for v in only_route(a, "/drafts").auth.via if not v.optional]
+    assert drafts == [("handler", "save_draft")]
+    assert only_route(a, "/visits").auth.via == ()
+
+
 def test_route_without_dependencies_is_public(tmp_path: Path) -> None:
     a = project(tmp_path, {
         "app/__init__.py": "",

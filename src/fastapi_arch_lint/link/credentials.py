@@ -157,13 +157,17 @@ def present(negated: bool, test: Expr, params: set[str]) -> bool:
 
 
 _READ_NAME_RE = re.compile(r"[`'\"]([^`'\"]+)[`'\"]")
+_SESSION_READ_RE = re.compile(r"^(request|req|websocket|ws|conn|connection)\.session(\.|$)")
 
 
 def handler_credential_read(read: str) -> bool:
     """Does a read the handler makes (``CredCheck.reads``) take a credential from the request's headers or
     cookies? A query or path value (``credential_id``, ``session_id``) names an object far more often than
     it carries a credential, and a name ending in ``id`` identifies something: neither is the caller's
-    proof of who it is."""
+    proof of who it is. The request's session (``request.session``: Starlette's signed session cookie, which its
+    middleware decodes and never rejects) is the login a handler checks itself."""
+    if _SESSION_READ_RE.match(read):
+        return True
     if not (read.endswith((" header", " cookie")) or ".headers" in read or ".cookies" in read):
         return False
     m = _READ_NAME_RE.search(read)
