@@ -554,6 +554,51 @@ def test_fal204_chain_depth_background_tasks_and_ignores(tmp_path: Path, monkeyp
     assert line_of(files, '@app.get("/bg")') in lines(strict)
 
 
+def test_fal204_rows_seeded_on_first_read_are_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = main("""
+        class Preferences(BaseModel):
+            user_id: int
+
+
+        def copy_defaults(db: Session, user_id: int) -> None:
+            db.add(Preferences(user_id=user_id))
+            db.commit()
+
+
+        def find(db: Session, user_id: int) -> list: ...
+
+
+        @app.get("/preferences")  # seeded in the handler
+        def preferences(user_id: int, db: Db):
+            rows = find(db, user_id)
+            if not rows:
+                db.add(Preferences(user_id=user_id))
+                db.commit()
+                rows = find(db, user_id)
+            return rows
+
+
+        @app.get("/preferences/defaults")  # seeded by a helper
+        def defaults(user_id: int, db: Db):
+            rows = find(db, user_id)
+            if len(rows) == 0:
+                copy_defaults(db, user_id)
+            return find(db, user_id)
+
+
+        @app.get("/preferences/reset")  # every time
+        def reset(user_id: int, db: Db):
+            copy_defaults(db, user_id)
+            return find(db, user_id)
+    """)
+    got = {f.line: f.severity for f in run(tmp_path, monkeypatch, WriteInGetHandler, files)}
+    assert got == {
+        line_of(files, "# seeded in the handler"): Severity.INFO,
+        line_of(files, "# seeded by a helper"): Severity.INFO,
+        line_of(files, "# every time"): Severity.WARNING,
+    }
+
+
 def test_fal204_sign_in_steps_are_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = main("""
         from fastapi.responses import HTMLResponse

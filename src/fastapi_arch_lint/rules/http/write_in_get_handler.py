@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from fastapi_arch_lint.analysis.calls import call_target
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Route
-from fastapi_arch_lint.model.expr import Attr, Call, Name, render
+from fastapi_arch_lint.model.expr import Attr, Call, Const, Name, render
+from fastapi_arch_lint.model.facts import CompareFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._html import renders_html
 from fastapi_arch_lint.rules._util import route_entity, route_related
@@ -130,6 +131,44 @@ def navigation(app: AppModel, route: Route) -> bool:
     return renders_html(app, route)
 
 
+def _absence(negated: bool, atom: object) -> bool:
+    """A test true when something is missing: ``not found``, ``x is None``, ``count == 0``, ``k not in seen``."""
+    if isinstance(atom, CompareFact):
+        if atom.op == "not in":
+            return not negated
+        if atom.op in ("is", "==") and isinstance(atom.right, Const) and atom.right.value in (None, 0):
+            return not negated
+        return False
+    return negated and isinstance(atom, (Name, Attr, Call))
+
+
+def _under_absence(fn: Function, site_line: int, site_col: int) -> bool:
+    """Is the call at that position of ``fn`` inside an ``if`` that tests that something is missing?"""
+    fact = fn.fact
+    idx = next((i for i, c in enumerate(fact.calls) if (c.pos.line, c.pos.col) == (site_line, site_col)), None)
+    return idx is not None and any(idx in g.body_calls and any(_absence(n, a) for n, a in g.tests)
+                                   for g in fact.guards)
+
+
+def seeded_once(app: AppModel, found: list[Write]) -> bool:
+    """Does the GET create what is missing, every write under an ``if`` that finds it absent (in the function
+    that writes or on the way to it: ``if not tools: copy_defaults(tenant)``)? A repeated GET finds the rows the
+    first made and writes nothing: seeding on first read, not a change the client asked for."""
+    def guarded(w: Write) -> bool:
+        if _under_absence(w.function, w.site.pos.line, w.site.pos.col):
+            return True
+        for caller_name, callee in zip(w.trail, w.trail[1:]):
+            caller = app.function(caller_name)
+            if caller is None:
+                return False
+            if any(target == callee and _under_absence(caller, site.pos.line, site.pos.col)
+                   for site, target in caller.calls):
+                return True
+        return False
+    kept = [w for w in found if not w.what.endswith(TRANSACTION_ENDS)]
+    return bool(kept) and all(guarded(w) for w in kept)
+
+
 @register
 class WriteInGetHandler(Rule):
     code = "FAL204"
@@ -138,7 +177,8 @@ class WriteInGetHandler(Rule):
     severity = Severity.WARNING
     other_severities = {Severity.INFO: "when a browser is sent to the GET (a redirect, a cookie, a page) and it only "
                                        "creates or deletes sign-in session or token rows, or when it only saves a "
-                                       "stored credential it loaded (a renewed token)"}
+                                       "stored credential it loaded (a renewed token), or when it only creates "
+                                       "rows it finds missing (seeding on first read)"}
     default_options = {"max_depth": 3, "ignore_functions": list(READ_BOOKKEEPING)}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
@@ -164,6 +204,7 @@ class WriteInGetHandler(Rule):
             # link): the GET is the protocol's, and what it writes is the visitor's own session; or a
             # stored credential renewed on the way (an expired OAuth token refreshed while reading),
             # a side effect the client did not ask for (RFC 9110 9.2.1)
+            seeded = seeded_once(app, found)
             auth = auth_state_only(found)
             renewal = auth and refresh_only(found)
             sign_in = auth and not renewal and navigation(app, route)
@@ -180,11 +221,13 @@ class WriteInGetHandler(Rule):
                 + (" (a step a browser is sent to, whose writes only create or delete session or token rows: "
                    "a sign-in flow's state)" if sign_in else "")
                 + (" (it only saves a stored credential it loaded, such as a renewed token: bookkeeping the "
-                   "client did not ask for)" if renewal else ""),
+                   "client did not ask for)" if renewal else "")
+                + (" (it only creates what it finds missing: rows seeded on first read, which a repeated GET "
+                   "finds)" if seeded and not (sign_in or renewal) else ""),
                 help="GET and HEAD must be safe and idempotent (RFC 9110 9.2.1): crawlers, prefetchers, caches "
                      "and retries repeat them. Move the write to a POST/PUT/PATCH/DELETE endpoint, or run "
                      "bookkeeping in a background task; list bookkeeping helpers in `ignore_functions`",
                 related=(*related, *route_related(route)),
                 entity=route_entity(route),
-                severity=Severity.INFO if sign_in or renewal else None,
+                severity=Severity.INFO if sign_in or renewal or seeded else None,
             )
