@@ -15,6 +15,7 @@ from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.http._common import writes
 from fastapi_arch_lint.rules._util import (
     auth_uncertain,
+    dispatched_instead,
     pydantic_model,
     raised_http_exceptions,
     STATE_CHANGING,
@@ -307,7 +308,9 @@ class StateChangingRouteWithoutAuth(Rule):
                 continue
             if optional_handed_on(app, route):
                 continue  # its optional credential goes to a check the model cannot see into: unresolved
-            changing = [m for m in route.methods if m in STATE_CHANGING]
+            # a method an earlier registration of the same path takes: this handler never runs for it
+            # (FAL105 reports the duplicate; the route that wins is judged on its own)
+            changing = [m for m in route.methods if m in STATE_CHANGING and dispatched_instead(app, route, m) is None]
             if not changing or is_public(route, public_paths, public_handlers):
                 continue
             twins = slash_twins(app, route)
