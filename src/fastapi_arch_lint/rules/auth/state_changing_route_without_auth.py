@@ -165,6 +165,38 @@ def _inert_call(app: AppModel, site: CallSite, target: str | None) -> bool:
         rest in _INERT_BUILTINS or rest.partition(".")[0] in ("str", "bytes"))
 
 
+# a path that names the caller's own session rather than one by id: ``DELETE /session`` signs out
+_OWN_SESSION_PATH_RE = re.compile(r"(?:^|/)(?:session|sessions/(?:current|me|mine|self))/?$", re.I)
+_SESSION_CLEARING = frozenset({"pop", "clear", "get", "__delitem__"})
+
+
+def _own_session_logout(app: AppModel, route: Route) -> bool:
+    """``DELETE /session`` whose handler only clears the caller's own ``request.session`` (pops or clears
+    its keys, deletes the session cookie) and answers: a logout under another name. It can sign out nobody
+    but the caller, who needs no authentication for that. A handler that deletes a stored session (a row by
+    id, through a store) is judged as any other delete."""
+    if route.methods != ("DELETE",) or route.path_params or not _OWN_SESSION_PATH_RE.search(route.path):
+        return False
+    fn = app.function(route.handler.qualname)
+    if fn is None or any(True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)):
+        return False
+    clears = False
+    params = {p.name for p in fn.fact.params}
+    for site, target in fn.calls:
+        func = site.call.func
+        if isinstance(func, Attr) and func.attr in _SESSION_CLEARING and isinstance(func.value, Attr) \
+                and func.value.attr == "session" and isinstance(func.value.value, Name) and func.value.value.id in params:
+            clears = clears or func.attr != "get"
+            continue  # ``request.session.pop("user_id")``: the caller's signed cookie session
+        if isinstance(func, Attr) and func.attr == "delete_cookie":
+            clears = True
+            continue
+        if not _inert_call(app, site, target):
+            return False
+    return clears or any(a.target.endswith(".session") and a.target.split(".")[0] in params and not a.augmented
+                         for a in fn.fact.scope.assigns)
+
+
 def _path_seen_without_writes(app: AppModel, route: Route) -> bool:
     """Every call on the route's path (its handler, its dependencies and the project functions they call,
     ``WRITE_DEPTH`` levels down) is seen, and none can change the app's state: project functions (followed),
@@ -316,6 +348,8 @@ class StateChangingRouteWithoutAuth(Rule):
             twins = slash_twins(app, route)
             if twins[0] is not route:
                 continue  # the handler's registration with(out) a trailing slash: reported with the first
+            if _own_session_logout(app, route):
+                continue  # ``DELETE /session`` that clears only the caller's own session: a logout
             if verifies_signature(app, route, tokens=True) or _redirect_only(app, route) or _error_stub(app, route):
                 continue  # a signed request, or a handler that only redirects or only answers a fixed error
             if capability_url(app, route) or verification_code(app, route):
