@@ -261,6 +261,44 @@ def test_fal201_repository_method_and_name_only(tmp_path: Path, monkeypatch: pyt
     assert got[1].confidence is Confidence.MEDIUM
 
 
+def test_fal201_third_party_sdk_create_is_not_a_creation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # an LLM/payment SDK client's ``create`` asks another service for something; a store client's creates a row
+    files = main("""
+        import os
+
+        from openai import AsyncOpenAI
+        from prisma import Prisma
+
+        llm = AsyncOpenAI(api_key="x")
+        prisma_db = Prisma()
+        if os.environ.get("GROQ_KEY"):
+            groq = AsyncOpenAI(api_key=os.environ["GROQ_KEY"])
+        else:
+            groq = None
+
+
+        @app.post("/v1/chat/completions")  # proxy
+        async def chat_completions(body: ItemIn) -> dict:
+            completion = await llm.chat.completions.create(model="m", messages=[])
+            if body.name == "groq" and groq is not None:
+                completion = await groq.chat.completions.create(model="m", messages=[])
+            return {"text": completion}
+
+
+        @app.post("/v1/messages")  # local proxy
+        async def post_messages(body: ItemIn) -> dict:
+            client = AsyncOpenAI(api_key="x")
+            return {"text": await client.messages.create(model="m", messages=[])}
+
+
+        @app.post("/users")  # store
+        async def post_users(body: ItemIn) -> dict:
+            return await prisma_db.user.create(data={"name": body.name})
+    """)
+    got = run(tmp_path, monkeypatch, PostCreateWithout201, files)
+    assert lines(got) == [line_of(files, "# store")], [f.message for f in got]
+
+
 def test_fal201_re_adding_a_loaded_object_is_an_update(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = main("""
         class Repo:

@@ -24,12 +24,76 @@ from fastapi_arch_lint.model.expr import Call, Const, Name, render
 from fastapi_arch_lint.model.unresolved import auth_uncertain_routes
 
 __all__ = [
-    "ASYNC_SESSION_CLASSES", "ASYNC_SESSION_RECEIVERS", "aliases_text", "STATE_CHANGING", "SYNC_SESSION_CLASSES",
+    "ASYNC_SESSION_CLASSES", "ASYNC_SESSION_RECEIVERS", "aliases_text", "dispatched_instead", "PARAM_RE",
+    "pattern_key", "in_test_function", "told_apart", "STATE_CHANGING", "SYNC_SESSION_CLASSES",
     "SYNC_SESSION_RECEIVERS", "find_table", "include_chain_text", "is_param", "memo", "pydantic_model",
     "raised_http_exceptions", "route_entity", "route_related", "same_handler", "segments", "session_kind", "split_target", "unique_routes",
 ]
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+PARAM_RE = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?}")
+TEST_FILE_RE = re.compile(r"(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$")
+
+
+def pattern_key(path: str) -> str:
+    """The path with parameter names erased: two routes with one key match the same URLs."""
+    return PARAM_RE.sub(lambda m: "{:" + (m.group(2) or "str") + "}", path)
+
+
+def in_test_function(route: Route) -> bool:
+    """The handler is defined inside a ``test_*`` function of a test module: an app a test builds to
+    exercise the framework or a routing helper (duplicates there are usually the point of the test)."""
+    if not TEST_FILE_RE.search(route.handler.path):
+        return False
+    parts = route.handler.fact.qualname.split(".")[:-1]
+    return any(p.startswith("test") for p in parts)
+
+
+def _extra_decorators(route: Route, registrations: set[tuple[str, int]]) -> frozenset[str]:
+    """The handler's decorators other than route registrations, as text."""
+    return frozenset(render(d.expr) for d in route.handler.fact.decorators
+                     if (route.handler.path, d.pos.line) not in registrations)
+
+
+def told_apart(first: Route, dup: Route, registrations: set[tuple[str, int]]) -> bool:
+    """The two handlers carry different decorators besides their registrations (``@version(2)`` on one):
+    a decorator may mark the endpoint for a custom dispatch (API versions, feature flags), so the two
+    need not collide."""
+    return _extra_decorators(first, registrations) != _extra_decorators(dup, registrations)
+
+
+def _route_key(r: Route) -> tuple[object, ...]:
+    return (r.app, r.registered.path, r.registered.line, r.methods, r.path, r.handler.qualname)
+
+
+def _shadowing(app: AppModel) -> dict[tuple[tuple[object, ...], str], Route]:
+    """For (route, method): the earlier route of the same app with that method and the same path (up to
+    parameter names) that FastAPI dispatches to instead, when the two handlers differ (what FAL105 reports)."""
+    registrations = {(r.registered.path, r.registered.line) for r in app.iter_routes()}
+    out: dict[tuple[tuple[object, ...], str], Route] = {}
+    for a in app.apps:
+        first_by_key: dict[tuple[str, str], Route] = {}
+        for route in sorted(a.routes, key=lambda r: r.order):
+            if route.path_unresolved or route.kind != "http":
+                continue
+            for method in route.methods:
+                key = (method, pattern_key(route.path))
+                first = first_by_key.setdefault(key, route)
+                if first is route or first.conditional != route.conditional:
+                    continue
+                if first.handler.qualname == route.handler.qualname or first.registered == route.registered:
+                    continue  # the same handler again: it is dispatched, through the first
+                if in_test_function(route) or in_test_function(first) or told_apart(first, route, registrations):
+                    continue
+                out.setdefault((_route_key(route), method), first)
+    return out
+
+
+def dispatched_instead(app: AppModel, route: Route, method: str) -> Route | None:
+    """The earlier registration FastAPI always dispatches ``method`` at ``route``'s path to, so that
+    ``route``'s handler is never called for it; None when ``route`` is the one that runs."""
+    return memo(app, _shadowing).get((_route_key(route), method))
 
 
 def route_related(route: Route) -> tuple[Related, ...]:

@@ -15,6 +15,7 @@ from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules.http._common import writes
 from fastapi_arch_lint.rules._util import (
     auth_uncertain,
+    dispatched_instead,
     pydantic_model,
     raised_http_exceptions,
     STATE_CHANGING,
@@ -162,6 +163,38 @@ def _inert_call(app: AppModel, site: CallSite, target: str | None) -> bool:
     root, _, rest = target.partition(".")
     return root in _INERT_LIBRARIES or bool(_INERT_FRAMEWORK.match(target)) or root == "builtins" and (
         rest in _INERT_BUILTINS or rest.partition(".")[0] in ("str", "bytes"))
+
+
+# a path that names the caller's own session rather than one by id: ``DELETE /session`` signs out
+_OWN_SESSION_PATH_RE = re.compile(r"(?:^|/)(?:session|sessions/(?:current|me|mine|self))/?$", re.I)
+_SESSION_CLEARING = frozenset({"pop", "clear", "get", "__delitem__"})
+
+
+def _own_session_logout(app: AppModel, route: Route) -> bool:
+    """``DELETE /session`` whose handler only clears the caller's own ``request.session`` (pops or clears
+    its keys, deletes the session cookie) and answers: a logout under another name. It can sign out nobody
+    but the caller, who needs no authentication for that. A handler that deletes a stored session (a row by
+    id, through a store) is judged as any other delete."""
+    if route.methods != ("DELETE",) or route.path_params or not _OWN_SESSION_PATH_RE.search(route.path):
+        return False
+    fn = app.function(route.handler.qualname)
+    if fn is None or any(True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)):
+        return False
+    clears = False
+    params = {p.name for p in fn.fact.params}
+    for site, target in fn.calls:
+        func = site.call.func
+        if isinstance(func, Attr) and func.attr in _SESSION_CLEARING and isinstance(func.value, Attr) \
+                and func.value.attr == "session" and isinstance(func.value.value, Name) and func.value.value.id in params:
+            clears = clears or func.attr != "get"
+            continue  # ``request.session.pop("user_id")``: the caller's signed cookie session
+        if isinstance(func, Attr) and func.attr == "delete_cookie":
+            clears = True
+            continue
+        if not _inert_call(app, site, target):
+            return False
+    return clears or any(a.target.endswith(".session") and a.target.split(".")[0] in params and not a.augmented
+                         for a in fn.fact.scope.assigns)
 
 
 def _path_seen_without_writes(app: AppModel, route: Route) -> bool:
@@ -399,12 +432,16 @@ class StateChangingRouteWithoutAuth(Rule):
                 continue
             if optional_handed_on(app, route):
                 continue  # its optional credential goes to a check the model cannot see into: unresolved
-            changing = [m for m in route.methods if m in STATE_CHANGING]
+            # a method an earlier registration of the same path takes: this handler never runs for it
+            # (FAL105 reports the duplicate; the route that wins is judged on its own)
+            changing = [m for m in route.methods if m in STATE_CHANGING and dispatched_instead(app, route, m) is None]
             if not changing or is_public(route, public_paths, public_handlers):
                 continue
             twins = slash_twins(app, route)
             if twins[0] is not route:
                 continue  # the handler's registration with(out) a trailing slash: reported with the first
+            if _own_session_logout(app, route):
+                continue  # ``DELETE /session`` that clears only the caller's own session: a logout
             if verifies_signature(app, route, tokens=True) or _redirect_only(app, route) or _error_stub(app, route):
                 continue  # a signed request, or a handler that only redirects or only answers a fixed error
             if capability_url(app, route) or verification_code(app, route) or current_password(app, route):

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from fastapi_arch_lint.findings import Confidence, Edit, Finding, Fix, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, Route
-from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, render
+from fastapi_arch_lint.analysis.values import instance_of
+from fastapi_arch_lint.model.app import AppModel, Function, Route
+from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, Expr, Name, render
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._house import House, app_label, detect, project_finding
 from fastapi_arch_lint.rules._house import enabled as house_enabled
@@ -183,6 +184,52 @@ def _envelope(app: AppModel, app_id: str) -> House | None:
     if house is None or house.style in NOT_ENVELOPES or house.count * 2 < len(routes):
         return None
     return house
+
+
+# the libraries whose objects store rows: a ``create`` on one of their sessions, clients or managers persists
+STORE_LIBRARIES = frozenset({
+    "sqlalchemy", "sqlmodel", "tortoise", "peewee", "playhouse", "django", "pymongo", "motor", "beanie",
+    "odmantic", "mongoengine", "databases", "asyncpg", "psycopg", "psycopg2", "aiosqlite", "sqlite3", "redis",
+    "prisma", "piccolo", "ormar", "edgedb", "gel", "supabase", "firebase_admin", "google", "elasticsearch",
+    "opensearchpy", "aiomysql", "pymysql", "neo4j", "cassandra", "aioboto3", "boto3", "botocore",
+})
+
+
+def _sdk_client_call(app: AppModel, fn: Function, line: int, func: Attr) -> bool:
+    """``openai.chat.completions.create(...)`` where ``openai = AsyncOpenAI(...)``: the receiver's root is an
+    instance of a third-party class that stores nothing here (an LLM, payment or messaging SDK client), so
+    its ``create`` asks another service for something; this API creates no resource of its own."""
+    root: Expr = func
+    while isinstance(root, Attr):
+        root = root.value
+    if not isinstance(root, Name):
+        return False
+    cls = instance_of(app, root, fn.module, fn, line)
+    if cls:
+        return _sdk_class(app, cls)
+    # a name bound in several places (``groq = AsyncOpenAI(...) if key else None``): each binding that is
+    # not None must build a third-party client
+    local = [(a, fn) for a in fn.fact.scope.assigns if a.target == root.id]
+    mod = app.module(fn.module)
+    found = [] if root.id in {p.name for p in fn.fact.params} else (
+        local or [(a, None) for a in (mod.facts.scope.assigns if mod else ()) if a.target == root.id])
+    built = [(a, where) for a, where in found if not (isinstance(a.value, Const) and a.value.value is None)]
+    if not built:
+        return False
+    for a, where in built:
+        if a.value is None or a.augmented:
+            return False
+        c = instance_of(app, a.value, fn.module, where, a.pos.line)
+        if not c or not _sdk_class(app, c):
+            return False
+    return True
+
+
+def _sdk_class(app: AppModel, cls: str) -> bool:
+    """A class of a third-party library that stores nothing of this API's."""
+    if any(cls == m.name or cls.startswith(m.name + ".") for m in app.modules):
+        return False
+    return cls.split(".", 1)[0] not in STORE_LIBRARIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,6 +437,8 @@ class PostCreateWithout201(Rule):
             if target is None:
                 if not isinstance(func, Attr):
                     continue  # an unresolved bare name
+                if _sdk_client_call(app, fn, site.call.line, func):
+                    continue  # ``llm.chat.completions.create(...)``: a request to another service's API
             elif not any(target.startswith(m.name + ".") for m in app.modules):
                 continue  # external: ``asyncio.create_task``, ``stripe.Customer.create``...
             if matches_any(name, ignore):

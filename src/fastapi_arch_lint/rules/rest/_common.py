@@ -10,7 +10,7 @@ from functools import lru_cache
 from fastapi_arch_lint.analysis.index import router_by_id, routers_named
 from fastapi_arch_lint.model.app import AppModel, Loc, Param, Route, Router
 from fastapi_arch_lint.model.facts import FunctionFact
-from fastapi_arch_lint.rules._util import pydantic_model
+from fastapi_arch_lint.rules._util import PARAM_RE, in_test_function, pattern_key, pydantic_model  # noqa: F401 (re-exported)
 
 # ``v1``, ``v2``, ``v1.2``, ``v2beta1``, ``v1-alpha``
 VERSION_RE = re.compile(r"^v\d+(?:[._]\d+)*(?:[-_]?(?:alpha|beta|rc)\d*)?$", re.IGNORECASE)
@@ -56,7 +56,6 @@ CONVERTOR_RE = {
     "float": r"[0-9]+(?:\.[0-9]+)?",
     "uuid": r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
 }
-PARAM_RE = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +88,6 @@ def parse_path(path: str) -> tuple[Seg, ...]:
         else:
             segs.append(Seg(raw, "static"))
     return tuple(segs)
-
-
-def pattern_key(path: str) -> str:
-    """The path with parameter names erased: two routes with one key match the same URLs."""
-    return PARAM_RE.sub(lambda m: "{:" + (m.group(2) or "str") + "}", path)
 
 
 # which convertor's values are all accepted by which (value sets as subsets)
@@ -130,21 +124,6 @@ def swallows(earlier: str, later: str) -> bool:
             if sb.kind != "static" or not re.fullmatch(sa.regex, sb.text):
                 return False
     return len(a) == len(b)
-
-
-# ---------------------------------------------------------------------------
-# apps that tests build
-
-TEST_FILE_RE = re.compile(r"(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$")
-
-
-def in_test_function(route: Route) -> bool:
-    """The handler is defined inside a ``test_*`` function of a test module: an app a test builds to
-    exercise the framework or a routing helper (duplicates there are usually the point of the test)."""
-    if not TEST_FILE_RE.search(route.handler.path):
-        return False
-    parts = route.handler.fact.qualname.split(".")[:-1]
-    return any(p.startswith("test") for p in parts)
 
 
 # ---------------------------------------------------------------------------

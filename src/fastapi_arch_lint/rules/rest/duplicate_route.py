@@ -6,11 +6,9 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Loc, Route
-from fastapi_arch_lint.model.expr import render
 from fastapi_arch_lint.analysis.index import in_test_code
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules._util import route_entity
-from fastapi_arch_lint.rules.rest._common import in_test_function, pattern_key
+from fastapi_arch_lint.rules._util import in_test_function, pattern_key, route_entity, told_apart
 
 
 def _methods(route: Route) -> tuple[str, ...]:
@@ -19,19 +17,6 @@ def _methods(route: Route) -> tuple[str, ...]:
 
 def _short(route: Route) -> str:
     return route.handler.qualname.rsplit(".", 1)[-1]
-
-
-def _extra_decorators(route: Route, registrations: set[tuple[str, int]]) -> frozenset[str]:
-    """The handler's decorators other than route registrations, as text."""
-    return frozenset(render(d.expr) for d in route.handler.fact.decorators
-                     if (route.handler.path, d.pos.line) not in registrations)
-
-
-def told_apart(first: Route, dup: Route, registrations: set[tuple[str, int]]) -> bool:
-    """The two handlers carry different decorators besides their registrations (``@version(2)`` on one):
-    a decorator may mark the endpoint for a custom dispatch (API versions, feature flags), so the two
-    need not collide."""
-    return _extra_decorators(first, registrations) != _extra_decorators(dup, registrations)
 
 
 @register

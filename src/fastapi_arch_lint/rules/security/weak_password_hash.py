@@ -10,7 +10,7 @@ from fastapi_arch_lint.analysis.names import PASSWORD_RE, identifiers
 from fastapi_arch_lint.analysis.values import call_value
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
-from fastapi_arch_lint.model.expr import Call, Expr, walk
+from fastapi_arch_lint.model.expr import Call, Expr, Name, walk
 from fastapi_arch_lint.rule import Rule, register
 
 FAST_HASHES = frozenset({
@@ -44,15 +44,34 @@ def _passwordish(call: Call, fn: Function | None) -> str | None:
     return None
 
 
+def _is_digest(e: Expr, cc: CodeCall) -> bool:
+    return isinstance(e, Call) and (e.line, e.col) == (cc.call.line, cc.call.col)
+
+
 def _feeds_strong_hasher(cc: CodeCall) -> bool:
-    """``bcrypt.hashpw(hashlib.sha256(pw).digest(), salt)``: the fast digest is only a pre-hash."""
+    """``bcrypt.hashpw(hashlib.sha256(pw).digest(), salt)``: the fast digest is only a pre-hash.
+
+    Also through local names: ``pw = hashlib.sha256(pw).digest()`` (often only when the password is
+    longer than bcrypt's 72 bytes), then ``bcrypt.hashpw(pw, salt)`` in the same function."""
     if cc.function is None:
         return False
+    # the local names that hold the digest, or a value made from it (``b64encode(digest)``)
+    holders: set[str] = set()
+    assigns = [a for a in cc.function.fact.scope.assigns if a.target.isidentifier() and a.value is not None]
+    changed = True
+    while changed:
+        changed = False
+        for a in assigns:
+            if a.target in holders:
+                continue
+            if any(_is_digest(e, cc) or (isinstance(e, Name) and e.id in holders) for e in walk(a.value)):
+                holders.add(a.target)
+                changed = True
     for site, target in cc.function.calls:
         if not target or not target.startswith(STRONG_PREFIXES):
             continue
         for arg in (*site.call.args, *(v for _, v in site.call.kwargs)):
-            if any(isinstance(e, Call) and (e.line, e.col) == (cc.call.line, cc.call.col) for e in walk(arg)):
+            if any(_is_digest(e, cc) or (isinstance(e, Name) and e.id in holders) for e in walk(arg)):
                 return True
     return False
 
