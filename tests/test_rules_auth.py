@@ -613,6 +613,88 @@ def test_fal406_alias_in_another_module_and_consumer_below(tmp_path: Path, monke
     assert "scopes `admin` through `get_user`" in f.message
 
 
+def test_fal401_a_compute_only_post_in_an_app_without_any_auth_is_info(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a local tool that authenticates nothing: its write route is an error, a POST that only computes adds
+    # only that it can be called (info); in an app that authenticates some routes the same POST stays a warning
+    tool = """
+        from fastapi import Depends, FastAPI
+        from sqlalchemy.orm import Session
+
+        from {pkg}.db import Note, get_db
+
+        app = FastAPI()
+
+
+        @app.post("/notes")
+        def add_note(text: str, db: Session = Depends(get_db)):
+            db.add(Note(text=text))
+            db.commit()
+
+
+        @app.post("/summaries")
+        def summarize(text: str):
+            return {{"summary": text[:100]}}
+    """
+    db = """
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class Note(Base):
+            __tablename__ = "notes"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            text: Mapped[str]
+
+
+        def get_db():
+            yield None
+    """
+    found = run(tmp_path / "open", monkeypatch, StateChangingRouteWithoutAuth, {
+        "tool/__init__.py": "",
+        "tool/db.py": db,
+        "tool/main.py": tool.format(pkg="tool"),
+    })
+    assert sorted((f.message.split("`")[1], f.severity) for f in found) == [
+        ("POST /notes", Severity.ERROR), ("POST /summaries", Severity.INFO)]
+    mixed = """
+        from fastapi import Depends, FastAPI
+        from fastapi.security import HTTPBearer
+        from sqlalchemy.orm import Session
+
+        from svc.db import Note, get_db
+
+        app = FastAPI()
+        bearer = HTTPBearer()
+
+
+        @app.post("/notes")
+        def add_note(text: str, db: Session = Depends(get_db)):
+            db.add(Note(text=text))
+            db.commit()
+
+
+        @app.post("/summaries")
+        def summarize(text: str):
+            return {"summary": text[:100]}
+
+
+        @app.delete("/notes/{note_id}", dependencies=[Depends(bearer)])
+        def delete_note(note_id: int, db: Session = Depends(get_db)):
+            db.commit()
+    """
+    found = run(tmp_path / "mixed", monkeypatch, StateChangingRouteWithoutAuth, {
+        "svc/__init__.py": "",
+        "svc/db.py": db,
+        "svc/main.py": mixed,
+    })
+    assert sorted((f.message.split("`")[1], f.severity) for f in found) == [
+        ("POST /notes", Severity.ERROR), ("POST /summaries", Severity.WARNING)]
+
+
 def test_fal406_is_quiet_when_the_scoped_callable_cannot_be_read(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     # ``Security(service.auth, scopes=[...])`` on an object set up at runtime: whether it takes
@@ -926,10 +1008,13 @@ def test_fal403_is_quiet_on_class_based_views_that_reach_the_caller_through_self
 def test_fal401_a_post_that_only_computes_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # a POST with no write on its path, in a project whose other POSTs write: it may only compute (a
     # currency conversion, a decoder), so a missing login is worth a look, not near certain harm
+    # (the app authenticates one route: in an app that authenticates none, such a POST is info, see
+    # test_fal401_a_compute_only_post_in_an_app_without_any_auth_is_info)
     found = {f.line: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
         "app/__init__.py": "",
         "app/main.py": """
             from fastapi import Depends, FastAPI
+            from fastapi.security import HTTPBearer
             from sqlalchemy.orm import Session
 
             app = FastAPI()
@@ -948,13 +1033,18 @@ def test_fal401_a_post_that_only_computes_is_a_warning(tmp_path: Path, monkeypat
             @app.post("/conversion")
             def convert(amount: int, rate: float) -> dict:
                 return {"converted": amount * rate}
+
+
+            @app.get("/me", dependencies=[Depends(HTTPBearer())])
+            def me() -> dict:
+                return {}
         """,
     })}
-    assert sorted(found) == [11, 18], found
-    assert (found[11].severity, found[11].confidence) == (Severity.ERROR, Confidence.HIGH)
-    assert "changes state" in found[11].message
-    assert (found[18].severity, found[18].confidence) == (Severity.WARNING, Confidence.MEDIUM)
-    assert "no write to a data store was seen" in found[18].message
+    assert sorted(found) == [12, 19], found
+    assert (found[12].severity, found[12].confidence) == (Severity.ERROR, Confidence.HIGH)
+    assert "changes state" in found[12].message
+    assert (found[19].severity, found[19].confidence) == (Severity.WARNING, Confidence.MEDIUM)
+    assert "no write to a data store was seen" in found[19].message
 
 
 def test_fal401_a_webhook_that_only_logs_its_signature_check_changes_nothing(
@@ -1790,9 +1880,9 @@ def test_fal401_post_queuing_a_task_that_writes_keeps_the_error(tmp_path: Path,
                 log.info("note %s", text)
         """,
         "app/main.py": """
-            from fastapi import FastAPI
+            from fastapi import Depends, FastAPI
+            from fastapi.security import HTTPBearer
             from sqlalchemy.orm import Session
-
             app = FastAPI()
 
 
@@ -1817,6 +1907,11 @@ def test_fal401_post_queuing_a_task_that_writes_keeps_the_error(tmp_path: Path,
                 with Session() as session:
                     session.delete(note_id)
                     session.commit()
+
+
+            @app.get("/me", dependencies=[Depends(HTTPBearer())])  # the app authenticates some route
+            def me() -> dict:
+                return {}
         """,
     })}
     assert found[8].severity is Severity.ERROR and "it queues `store_note_task`" in found[8].message

@@ -252,6 +252,18 @@ def _project_writes(app: AppModel) -> bool:
                if set(r.methods) & STATE_CHANGING)
 
 
+def _apps_without_auth(app: AppModel) -> frozenset[str]:
+    """The apps none of whose routes any authentication reaches or may reach (no unresolved dependency): a
+    local tool or a service meant to sit behind something else. Their write routes are each reported; a POST
+    that only computes adds nothing to that."""
+    names, guarded = set(), set()
+    for r in unique_routes(app):
+        names.add(r.app)
+        if r.auth.via or (auth_uncertain(app, r) and not r.path_unresolved):  # a path not read says nothing of auth
+            guarded.add(r.app)
+    return frozenset(names - guarded)
+
+
 # a body field that carries a one-time code the server sent the caller (an e-mailed verification code)
 _CODE_FIELD_RE = re.compile(r"(?i)(?:^|_)(?:code|otp|passcode|pin)$")
 # a call that checks such a code
@@ -410,7 +422,9 @@ class StateChangingRouteWithoutAuth(Rule):
     other_severities = {Severity.WARNING: "when a dependency or the handler reads a credential without rejecting, only optional "
                                           "auth reaches the route, the route is registered under a condition, it is "
                                           "a one-time setup that closes itself, or it is a POST on whose path no "
-                                          "write is seen (in a project whose writes are)"}
+                                          "write is seen (in a project whose writes are)",
+                        Severity.INFO: "for such a POST in an app that authenticates none of its routes (its write "
+                                       "routes are reported)"}
     confidence = Confidence.HIGH
     cwe = ("CWE-306",)
     owasp = ("API2:2023", "API5:2023")
@@ -500,6 +514,10 @@ class StateChangingRouteWithoutAuth(Rule):
                 # ``POST /conversion`` that only computes: no write on its path, in a project whose writes are seen
                 changes = only_computes
                 severity, confidence = Severity.WARNING, Confidence.MEDIUM
+                if route.app in memo(app, _apps_without_auth):
+                    custom += ("; the app authenticates none of its routes, and its write routes are reported: "
+                               "this one adds only that it can be called")
+                    severity = Severity.INFO
             elif changing == ["POST"] and severity is not None and queued is None and _path_seen_without_writes(app, route):
                 # already a warning (a credential read and never rejected on, optional auth): every call on its path
                 # is seen and none could write (a webhook that computes the signature and only logs the
