@@ -300,24 +300,29 @@ def _refuses_wrong_code(app: AppModel, fn: Function, held: set[str], depth: int,
     return False
 
 
+def _body_fields(app: AppModel, route: Route, name_re: re.Pattern[str]) -> set[str]:
+    """The body or form values of ``route`` whose name ``name_re`` finds: a parameter (``code``) or a field of
+    its model (``body.code``)."""
+    held: set[str] = set()
+    for p in route.params:
+        if p.source not in ("body", "form"):
+            continue
+        if name_re.search(p.name):
+            held.add(p.name)
+        model = pydantic_model(app, model_of(app, p.type_names) or "")
+        for f in model.fields if model is not None else ():
+            if name_re.search(f.name):
+                held.add(f"{p.name}.{f.name}")
+    return held
+
+
 def verification_code(app: AppModel, route: Route) -> bool:
     """The request carries a one-time code (a body field ``code``, ``verification_code``) that the handler, or a
     function it hands the code to, checks and refuses with 401/403 when wrong: the code the server sent to the
     requester authenticates the request (a data subject confirming a consent change)."""
     fn = app.function(route.handler.qualname)
-    if fn is None:
-        return False
-    held: set[str] = set()
-    for p in route.params:
-        if p.source not in ("body", "form"):
-            continue
-        if _CODE_FIELD_RE.search(p.name):
-            held.add(p.name)
-        model = pydantic_model(app, model_of(app, p.type_names) or "")
-        for f in model.fields if model is not None else ():
-            if _CODE_FIELD_RE.search(f.name):
-                held.add(f"{p.name}.{f.name}")
-    return bool(held) and _refuses_wrong_code(app, fn, held, CODE_DEPTH, set())
+    held = _body_fields(app, route, _CODE_FIELD_RE)
+    return fn is not None and bool(held) and _refuses_wrong_code(app, fn, held, CODE_DEPTH, set())
 
 
 # a body field that carries the caller's current password (not the new one it is changed to)
@@ -396,20 +401,10 @@ def current_password(app: AppModel, route: Route) -> bool:
     handler, or a function it hands it to, compares with the stored one and refuses when it differs: a password
     change for a user who cannot log in (an expired password) is authenticated by the old password."""
     fn = app.function(route.handler.qualname)
-    if fn is None:
+    held = _body_fields(app, route, _PASSWORD_FIELD_RE)
+    if fn is None or not held:
         return False
-    held: set[str] = set()
-    for p in route.params:
-        if p.source not in ("body", "form"):
-            continue
-        if _PASSWORD_FIELD_RE.search(p.name):
-            held.add(p.name)
-        model = pydantic_model(app, model_of(app, p.type_names) or "")
-        for f in model.fields if model is not None else ():
-            if _PASSWORD_FIELD_RE.search(f.name):
-                held.add(f"{p.name}.{f.name}")
-    params = {p.name for p in fn.fact.params}
-    return bool(held) and _refuses_wrong_password(app, fn, held, params, CODE_DEPTH, set())
+    return _refuses_wrong_password(app, fn, held, {p.name for p in fn.fact.params}, CODE_DEPTH, set())
 
 
 @register
