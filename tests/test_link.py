@@ -653,6 +653,42 @@ def test_a_handler_that_refuses_without_a_login_in_the_session_is_authenticated(
     assert only_route(a, "/visits").auth.via == ()
 
 
+def test_a_router_bound_in_each_branch_of_an_if_is_two_routers(tmp_path: Path) -> None:
+    # ``router = APIRouter()`` in both branches of a module-level ``if``/``elif``, each handed to a helper that
+    # registers on it: the helper's calls see the binding made before them, so each branch's router gets its
+    # routes once (and nothing is registered twice on the last one)
+    a = project(tmp_path, {
+        "svc/__init__.py": "",
+        "svc/conf.py": "import os\n\nWEB = os.environ.get('MODE') == 'web'\nAPI = not WEB\n",
+        "svc/auto.py": """
+            def add_item_routes(router) -> None:
+                @router.get("/items/{item_id}")
+                def get_item(item_id: int):
+                    return {}
+        """,
+        "svc/main.py": """
+            from fastapi import APIRouter, FastAPI
+
+            from svc.auto import add_item_routes
+            from svc.conf import API, WEB
+
+            app = FastAPI()
+
+            if WEB:
+                router = APIRouter()
+                add_item_routes(router)
+                app.include_router(router, prefix="/web")
+            elif API:
+                router = APIRouter()
+                add_item_routes(router)
+                app.include_router(router, prefix="/api")
+        """,
+    })
+    found = sorted((r.path, r.conditional) for r in a.model.routes)
+    assert [p for p, _ in found] == ["/api/items/{item_id}", "/web/items/{item_id}"], found
+    assert all(c for _, c in found), found
+
+
 def test_route_without_dependencies_is_public(tmp_path: Path) -> None:
     a = project(tmp_path, {
         "app/__init__.py": "",

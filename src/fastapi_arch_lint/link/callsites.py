@@ -57,11 +57,13 @@ class CallSites:
         if self._by_name is None:
             index: dict[str, list[tuple[Call, Env]]] = {}
             for scope, env in self.interp.all_scopes():
+                # each call in the env of its statement: a name bound twice in the scope (``router = APIRouter()``
+                # in both branches of an ``if``) is the binding made before the call, as the running code sees it
                 for sc in scope.calls:
-                    index.setdefault(_tail(sc.call), []).append((sc.call, env))
+                    index.setdefault(_tail(sc.call), []).append((sc.call, self.interp.at_statement(env, sc.pos.line)))
                 for a in scope.assigns:
                     if isinstance(a.value, Call):
-                        index.setdefault(_tail(a.value), []).append((a.value, env))
+                        index.setdefault(_tail(a.value), []).append((a.value, self.interp.at_statement(env, a.pos.line)))
                         self._lifespan_call(a.target, a.value, env, index, self._startup)
             self._by_name = index
         return self._by_name
