@@ -586,9 +586,9 @@ def test_routes_registered_on_a_router_that_a_helper_finds_inside_the_object_it_
                     self._app = FastAPI()
 
                 def serve(self):
-                    from .routers import register_all_routes
+                    from .routers import wire_all
 
-                    register_all_routes(self)
+                    wire_all(self)
                     self._app.include_router(self._router, prefix="/v1")
                     return self._app
         """,
@@ -596,16 +596,16 @@ def test_routes_registered_on_a_router_that_a_helper_finds_inside_the_object_it_
             from . import items, users
 
 
-            def register_all_routes(api) -> None:
-                items.register_routes(api)
-                users.register_routes(api)
+            def wire_all(api) -> None:
+                items.wire(api)
+                users.wire(api)
         """,
         "svc/routers/items.py": """
             async def list_items():
                 return []
 
 
-            def register_routes(api) -> None:
+            def wire(api) -> None:
                 router = api._router
                 router.add_api_route("/items", list_items, methods=["GET"])
         """,
@@ -614,7 +614,7 @@ def test_routes_registered_on_a_router_that_a_helper_finds_inside_the_object_it_
                 return []
 
 
-            def register_routes(api) -> None:
+            def wire(api) -> None:
                 api._router.add_api_route("/users", list_users, methods=["GET"])
         """,
     })

@@ -286,7 +286,7 @@ def test_a_decode_after_a_return_for_a_missing_token_is_no_rejection(tmp_path: P
 
 def test_a_dependency_that_calls_an_auth_object_the_configuration_picks_leaves_auth_unknown(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # ``auth_user`` receives an object from ``get_desk_handler`` (one of two subclasses, by setting) and calls
+    # ``desk_user`` receives an object from ``get_desk_handler`` (one of two subclasses, by setting) and calls
     # it with the request; the base class's ``__call__`` is abstract, so what answers is not known. The twin
     # dependency only reads the client's address: no authentication reaches its route
     files = {
@@ -322,7 +322,7 @@ def test_a_dependency_that_calls_an_auth_object_the_configuration_picks_leaves_a
                 return TokenDesk() if DESK_MODE == "token" else OpenDesk()
 
 
-            async def auth_user(request: Request, handler: DeskHandler = Depends(get_desk_handler)):
+            async def desk_user(request: Request, handler: DeskHandler = Depends(get_desk_handler)):
                 return await handler(request)
 
 
@@ -332,13 +332,13 @@ def test_a_dependency_that_calls_an_auth_object_the_configuration_picks_leaves_a
         "app/main.py": """
             from fastapi import Depends, FastAPI
 
-            from app.auth import auth_user, client_address
+            from app.auth import desk_user, client_address
 
             app = FastAPI()
 
 
             @app.post("/tickets")
-            async def open_ticket(user: str = Depends(auth_user)):
+            async def open_ticket(user: str = Depends(desk_user)):
                 return {"owner": user}
 
 
@@ -351,7 +351,7 @@ def test_a_dependency_that_calls_an_auth_object_the_configuration_picks_leaves_a
     routes = _by_path(model)
     uncertain = {r.path for r in auth_uncertain_routes(model)}
     assert "/tickets" in uncertain and "/visits" not in uncertain
-    assert any(d.kind == "unknown" and "auth_user" in d.name for d in routes["/tickets"].dependencies)
+    assert any(d.kind == "unknown" and "desk_user" in d.name for d in routes["/tickets"].dependencies)
     assert not routes["/visits"].auth.required
     [where] = _fal401(tmp_path, monkeypatch)
     path, line = where.rsplit(":", 1)

@@ -27,7 +27,7 @@ FILES = {
             code: int = 500
 
             @classmethod
-            def http_exception(cls, detail: str | None = None) -> HTTPException:
+            def as_http_error(cls, detail: str | None = None) -> HTTPException:
                 return HTTPException(status_code=cls.code, detail=detail)
 
 
@@ -87,13 +87,13 @@ FILES = {
         def staff_by_code(account: Account = Depends(current_account)) -> Account:
             # the exception comes from a class method of the error's base class, which reads the subclass's code
             if not account.is_staff:
-                raise NoPermission.http_exception()
+                raise NoPermission.as_http_error()
             return account
 
 
         def staff_or_hidden(account: Account = Depends(current_account)) -> Account:
             if not account.is_staff:
-                raise NotFound.http_exception()  # a 404 hides the page; it does not refuse the caller
+                raise NotFound.as_http_error()  # a 404 hides the page; it does not refuse the caller
             return account
 
 

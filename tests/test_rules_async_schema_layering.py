@@ -481,7 +481,7 @@ def test_fal702(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ("weight", False), ("totality", False), ("shipping_fee_currency", False),
     ("price_precision", False), ("amount_precision", False), ("price_tick_size", False), ("amount_step", False),
     ("fee_rate_open", False), ("price_decimals", False), ("liquidation_price", True), ("stake_amount", True),
-    ("cost_time", False), ("total_elapsed", False), ("cost_ms_avg", False), ("total_duration_seconds", False),
+    ("call_cost_time", False), ("total_elapsed", False), ("cost_ms_avg", False), ("total_duration_seconds", False),
     ("fee_latency", False), ("cost", True), ("total_cost", True), ("one_time_fee", True),
 ])
 def test_fal702_money_names(name: str, money: bool) -> None:

@@ -632,7 +632,7 @@ class Interpreter(Classes):
         index = len(func.env.functions)
         out: list[tuple[int, str, Expr, Env]] = []
         if func.fact.is_method and params and params[0].name in ("self", "cls"):
-            # a class method called on a class (``Denied.http_exception()``, defined on its base): ``cls`` is
+            # a class method called on a class (``Denied.as_http_error()``, defined on its base): ``cls`` is
             # that class, so ``cls.Code`` reads the subclass's value
             if isinstance(call.func, Attr) and any(render(d.expr) == "classmethod" for d in func.fact.decorators) \
                     and isinstance(self.eval(call.func.value, env), VClass):

@@ -125,7 +125,7 @@ class Rejections:
         cenv = env
         cls = self.interp.eval(expr.func, env) if call is not None else self.interp.eval(expr, env)
         if isinstance(cls, VFunc) and call is not None:
-            # ``raise Denied.http_exception()``: a project function (or class method) that builds the exception
+            # ``raise Denied.as_http_error()``: a project function (or class method) that builds the exception
             made = self.interp.eval(call, env)
             if isinstance(made, VInst):
                 cls = made

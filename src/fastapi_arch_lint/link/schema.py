@@ -619,7 +619,7 @@ class Schema:
                 elif isinstance(a, Const) and isinstance(a.value, str) and fname == "Column" and not type_text:
                     pass
         if is_mapped and isinstance(annotation, Subscript) and annotation.items:
-            # ``id: Mapped[id_key]`` with ``id_key = Annotated[int, mapped_column(primary_key=True)]``: the
+            # ``id: Mapped[pk_bigint]`` with ``pk_bigint = Annotated[int, mapped_column(primary_key=True)]``: the
             # alias's column merges under the attribute's own ``mapped_column(...)``, which wins where both say
             own = {k for k, _ in call.kwargs} if call is not None and fname in ("mapped_column", "Column") else set()
             for k, got in self._alias_column_flags(annotation.items[0], env).items():

@@ -117,7 +117,7 @@ def operation(app: AppModel, route: Route) -> Operation | None:
 
 
 # the route says what it serves is for everyone: its own last path segment (``/admin/settings/public``) or
-# its response model named as the public kind of a thing (``PublicSettings``); not ``UserPublic``, the usual
+# its response model named as the public kind of a thing (``PublicSiteConfig``); not ``UserPublic``, the usual
 # name of a record's publicly shown fields, which says nothing about who may list the records
 PUBLIC_SEGMENT_RE = re.compile(r"(^|[-_.])public($|[-_.])", re.I)
 PUBLIC_MODEL_RE = re.compile(r"^Public(?=[A-Z])")

@@ -108,8 +108,8 @@ def verb_of(segment: str) -> str | None:
     return None
 
 
-# verb-led naming: an app that names its action segments verb_noun (``set_pin``, ``set-primary``, ``add_qa``,
-# ``add_website_source``, ``update_knowledge``) has each segment unique, so the same-segment house style never
+# verb-led naming: an app that names its action segments verb_noun (``set_pin``, ``set-primary``, ``add_note``,
+# ``add_feed_source``, ``update_catalog``) has each segment unique, so the same-segment house style never
 # sees it; counted by the leading verb instead, a verb that leads this many different segments of the app is
 # its naming convention...
 VERB_LED_PLACES = 3
@@ -214,7 +214,7 @@ class VerbInPath(Rule):
     summary = "A path segment is a verb (`/get-user`, `/createOrder`): the HTTP method is the verb"
     severity = Severity.WARNING
     other_severities = {Severity.INFO: f"once per verb segment the API uses in {HOUSE_PLACES} or more places, once "
-                                       "per app that names its actions verb-first (`add_qa`, `set_pin`), and once "
+                                       "per app that names its actions verb-first (`add_note`, `set_pin`), and once "
                                        "per RPC-style router or app: its house style"}
     default_options = {"allow": ["login", "logout", "search", "refresh", "verify", "reset-password",
                                  "change-password"], "house_style": True}

@@ -28,7 +28,7 @@ NOT_MONEY_SUFFIXES = frozenset({
 NOT_MONEY_WORDS = frozenset({
     "rate", "rates", "ratio", "pct", "percent", "percentage", "bps", "multiplier", "factor", "precision",
     "decimals", "digits", "tick", "step", "increment", "leverage",
-    # a measured time: ``cost_time``, ``total_elapsed``, ``cost_ms_avg``, ``total_duration_seconds`` hold a
+    # a measured time: ``call_cost_time``, ``total_elapsed``, ``cost_ms_avg``, ``total_duration_seconds`` hold a
     # duration (the "cost" of a request in milliseconds), not an amount of money
     "elapsed", "duration", "latency", "ms", "millis", "milliseconds", "seconds", "secs",
 })
