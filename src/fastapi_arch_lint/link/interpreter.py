@@ -634,7 +634,8 @@ class Interpreter(Classes):
         if func.fact.is_method and params and params[0].name in ("self", "cls"):
             # a class method called on a class (``Denied.as_http_error()``, defined on its base): ``cls`` is
             # that class, so ``cls.Code`` reads the subclass's value
-            if isinstance(call.func, Attr) and any(render(d.expr) == "classmethod" for d in func.fact.decorators) \
+            if isinstance(call.func, Attr) and any(isinstance(d.expr, Name) and d.expr.id == "classmethod"
+                                                   for d in func.fact.decorators) \
                     and isinstance(self.eval(call.func.value, env), VClass):
                 out.append((index, params[0].name, call.func.value, env))
             params = params[1:]

@@ -83,6 +83,16 @@ def params_receiving(call: Call, callee: Function, carries: Callable[[Expr], boo
     return out + [k for k, a in call.kwargs if k in params and carries(a) and k not in out]
 
 
+def callees_receiving(app: AppModel, fn: Function, carries: Callable[[Expr], bool]
+                      ) -> Iterator[tuple[Call, Function, list[str]]]:
+    """Each call of ``fn`` to a project function that hands it a value ``carries`` accepts: the call, the
+    callee and the callee's parameters that receive such a value (``params_receiving``)."""
+    for site, target in fn.calls:
+        callee = app.functions.get(target or "")
+        if callee is not None and (bound := params_receiving(site.call, callee, carries)):
+            yield site.call, callee, bound
+
+
 def func_name(call: Call) -> str:
     """The last name of the called function: ``session.get`` -> ``get``."""
     f = call.func
@@ -433,11 +443,7 @@ def _rejects_wrong_secret(app: AppModel, fn: Function, secret: str, depth: int, 
                 return True  # ``if not hook:``, ``if not is_valid(token, expected):``
     if depth <= 0:
         return False
-    for site, target in fn.calls:
-        callee = app.functions.get(target or "")
-        if callee is None:
-            continue
-        bound = params_receiving(site.call, callee, lambda a: isinstance(a, Name) and a.id == secret)
+    for _call, callee, bound in callees_receiving(app, fn, lambda a: isinstance(a, Name) and a.id == secret):
         if any(_rejects_wrong_secret(app, callee, b, depth - 1, seen) for b in bound):
             return True
     return False

@@ -38,6 +38,7 @@ from fastapi_arch_lint.rules.auth._common import (
     is_public,
     one_time_setup,
     open_by_switch,
+    callees_receiving,
     params_receiving,
     short,
     verifies_signature,
@@ -290,14 +291,8 @@ def _refuses_wrong_code(app: AppModel, fn: Function, held: set[str], depth: int,
                 return True
     if depth <= 0:
         return False
-    for site, target in fn.calls:
-        callee = app.functions.get(target or "")
-        if callee is None:
-            continue
-        bound = set(params_receiving(site.call, callee, carries))
-        if bound and _refuses_wrong_code(app, callee, bound, depth - 1, seen):
-            return True
-    return False
+    return any(_refuses_wrong_code(app, callee, set(bound), depth - 1, seen)
+               for _call, callee, bound in callees_receiving(app, fn, carries))
 
 
 def _body_fields(app: AppModel, route: Route, name_re: re.Pattern[str]) -> set[str]:
@@ -385,13 +380,9 @@ def _refuses_wrong_password(app: AppModel, fn: Function, held: set[str], params:
         return True  # ``try: verify(password, user.password) except Mismatch: raise ...``
     if depth <= 0:
         return False
-    for site, target in fn.calls:
-        callee = app.functions.get(target or "")
-        if callee is None:
-            continue
-        bound = set(params_receiving(site.call, callee, carries))
-        if bound and _refuses_wrong_password(app, callee, bound, set(), depth - 1, seen,
-                                             frozenset(params_receiving(site.call, callee, stored))):
+    for call, callee, bound in callees_receiving(app, fn, carries):
+        if _refuses_wrong_password(app, callee, set(bound), set(), depth - 1, seen,
+                                   frozenset(params_receiving(call, callee, stored))):
             return True
     return False
 
