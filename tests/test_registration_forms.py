@@ -637,3 +637,108 @@ def test_an_unpacked_credential_compared_with_one_password_is_a_shared_secret(tm
     })
     via = {r.app: [(v.kind, v.shared_secret) for v in r.auth.via] for r in a.model.routes}
     assert via == {"app.main:app": [("middleware", True)], "app.main:api": [("middleware", False)]}
+
+
+# ---------------------------------------------------------------------------
+# registration wrappers: a function or method that passes its caller's endpoint on
+
+WRAPPERS = {
+    "shop/__init__.py": "",
+    "shop/server.py": """
+        from fastapi import APIRouter, FastAPI
+
+
+        def register(router: APIRouter, path: str, endpoint, **options):
+            router.add_api_route(path, endpoint, **options)
+
+
+        class Storefront:
+            def __init__(self, app: FastAPI, name: str):
+                self.app = app
+                self.name = name
+                self.app.add_api_route("/health", self.health, methods=["GET"])
+                self.add_api_route("/basket", self.basket, methods=["POST"])
+                self.add_api_route("/basket/{line}", self.drop_line, methods=["DELETE"], status_code=204)
+                self.add_api_route("/catalogue", self.catalogue)
+
+            def add_api_route(self, path: str, endpoint, **kwargs):
+                return self.app.add_api_route(path, endpoint, **kwargs)
+
+            def health(self):
+                return {"ok": True}
+
+            def basket(self):
+                return {}
+
+            def drop_line(self, line: int):
+                return None
+
+            def catalogue(self):
+                return []
+    """,
+    "shop/main.py": """
+        from fastapi import APIRouter, FastAPI
+
+        from shop.server import Storefront, register
+
+
+        def list_offers():
+            return []
+
+
+        def create_app() -> FastAPI:
+            application = FastAPI()
+            offers = APIRouter()
+            register(offers, "/offers", list_offers, methods=["GET"])
+            register(offers, "/offers/{offer_id}", list_offers, methods=["PUT"], tags=["offers"])
+            application.include_router(offers, prefix="/v1")
+            Storefront(application, "main")
+            return application
+
+
+        app = create_app()
+    """,
+}
+
+
+def test_registration_wrappers_register_what_each_call_passes(tmp_path: Path) -> None:
+    """A method that forwards its caller's path and endpoint to ``self.app.add_api_route`` (returning it),
+    and a function that forwards them to the router it is given, with ``**kwargs``: every call registers
+    the caller's endpoint, with the caller's options; the same table as FastAPI's at runtime."""
+    a = project(tmp_path, WRAPPERS)
+    expected = {("GET", "/health"): "", ("POST", "/basket"): "", ("DELETE", "/basket/{line}"): "",
+                ("GET", "/catalogue"): "", ("GET", "/v1/offers"): "", ("PUT", "/v1/offers/{offer_id}"): ""}
+    assert table(a) == expected
+    assert unresolved(a) == []
+    by_path = {r.path: r for r in a.model.routes}
+    assert by_path["/basket/{line}"].status_code == 204
+    assert by_path["/basket"].handler.qualname.endswith("Storefront.basket")
+    assert by_path["/v1/offers/{offer_id}"].tags == ("offers",)
+    # the registration is placed where the wrapper is called
+    assert (by_path["/basket"].registered.path, by_path["/basket"].registered.line) == ("shop/server.py", 13)
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "tests" / "oracle_dump.py"), str(tmp_path), "shop.main:app"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=180, env=env)
+    assert proc.returncode == 0, proc.stderr
+    runtime = {(",".join(r["methods"]), r["path"]) for r in json.loads(proc.stdout) if r["kind"] == "http"}
+    assert runtime == set(expected)
+
+
+def test_a_wrapper_called_with_unpacked_arguments_is_unresolved(tmp_path: Path) -> None:
+    files = dict(WRAPPERS)
+    files["shop/main.py"] = """
+        from fastapi import APIRouter, FastAPI
+
+        from shop.server import register
+
+        ROUTES = [("/offers", print)]
+
+        app = FastAPI()
+        offers = APIRouter()
+        for spec in ROUTES:
+            register(offers, *spec)
+        app.include_router(offers)
+    """
+    a = project(tmp_path, files)
+    assert table(a) == {}
+    assert any(u.startswith("call of registration wrapper `register`") for u in unresolved(a)), unresolved(a)

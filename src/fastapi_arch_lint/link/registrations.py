@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from fastapi_arch_lint.link.blocks import Blocks, Variant, names_in, shown, substitute
 from fastapi_arch_lint.link.callsites import CallSites, frame_of
 from fastapi_arch_lint.link.dependencies import Dependencies
+from fastapi_arch_lint.link.forwarders import Wrappers
+from fastapi_arch_lint.link.rejections import call_tail
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.knowledge import (
     APP_CLASSES,
@@ -103,6 +105,8 @@ class Registrations:
         self.sites = CallSites(interp)
         self.blocks.rebind = self._rebind
         self.views = ClassViews(interp, deps, self.classes)
+        self.wrappers = Wrappers(interp)
+        self._inlining = 0
 
     def is_app_class(self, cls: VClass | VExt) -> bool:
         return any(b in APP_CLASSES for b in self.interp.bases(cls))
@@ -284,7 +288,13 @@ class Registrations:
             for i, sc in enumerate(scope.calls):
                 receiver = _registers(sc.call)
                 if receiver is None:
+                    if call_tail(sc.call) in self.wrappers.names():  # ``register(app, "/x", handler)``: a wrapper's call
+                        for variant in self._variants(scope, "calls", i, env, [sc.call], ""):
+                            self._wrapped(substitute(sc.call, variant.subst), variant.env(env),  # type: ignore[arg-type]
+                                          Loc(path, sc.pos.line, sc.pos.col))
                     continue
+                if self.wrappers.own(sc.call, env):
+                    continue  # the wrapper's own registration: read at each of its calls
                 # ``include_router`` says what it is whatever its receiver: a loop around it is always worked out
                 if not (isinstance(sc.call.func, Attr) and sc.call.func.attr == "include_router") and not self._in_play(
                         scope, "calls", i, env, [receiver]):
@@ -473,6 +483,8 @@ class Registrations:
         if not isinstance(call.func, Attr):
             return
         method = call.func.attr
+        if method in self.wrappers.names() and self._wrapped(call, env, loc):
+            return
         if method not in ("include_router", "add_api_route", "add_api_websocket_route", "mount", "add_middleware",
                           "add_route", "add_websocket_route", "api_route"):
             return
@@ -547,6 +559,23 @@ class Registrations:
             opts = tuple((k, render(v)) for k, v in call.kwargs)
             values = tuple((k, self.interp.const(v, env)) for k, v in call.kwargs)
             info.middleware.append(Middleware(canonical(name), "class", opts, loc, values))
+
+    def _wrapped(self, call: Call, env: Env, loc: Loc) -> bool:
+        """A call of a registration wrapper (``forwarders``) read as the registration it makes; False when
+        ``call`` is not one."""
+        found, made = self.wrappers.expand(call, env)
+        if not found or self._inlining > 3:
+            return False
+        if made is None:
+            self.interp.note(f"call of registration wrapper `{render(call.func)}`", "its arguments are not plain",
+                             env.module, loc.line)
+            return True
+        self._inlining += 1
+        try:
+            self._stmt_call(made, env, loc)
+        finally:
+            self._inlining -= 1
+        return True
 
     def _decorator_called(self, call: Call, env: Env, loc: Loc) -> None:
         """``router.post("/x")(handler)``: a route decorator applied by hand, as a statement or assigned."""
