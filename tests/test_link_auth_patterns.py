@@ -357,3 +357,103 @@ def test_a_dependency_that_calls_an_auth_object_the_configuration_picks_leaves_a
     path, line = where.rsplit(":", 1)
     assert path == "app/main.py"
     assert '"/visits"' in (tmp_path / path).read_text().splitlines()[int(line) - 1]
+
+
+# --- C: the principal an ambient request context holds, put there by authenticating middleware -------
+
+AMBIENT = {
+    "app/__init__.py": "",
+    "app/context.py": """
+        from contextvars import ContextVar
+        from dataclasses import dataclass
+
+
+        @dataclass
+        class Scope:
+            user: object = None
+            locale: str = "en"
+
+
+        _scope: ContextVar[Scope] = ContextVar("scope", default=Scope())
+        signed_in_user: ContextVar[object] = ContextVar("signed_in_user", default=None)
+
+
+        def scope() -> Scope:
+            return _scope.get()
+    """,
+    "app/guards.py": """
+        from fastapi import Depends, HTTPException
+
+        from app.context import scope, signed_in_user
+
+
+        def needs_user(role: str | None = None):
+            def check():
+                user = scope().user
+                if user is None:
+                    raise HTTPException(status_code=403, detail="sign in first")
+                return user
+            return Depends(check)
+
+
+        def member():
+            who = signed_in_user.get()
+            if not who:
+                raise HTTPException(status_code=401)
+            return who
+
+
+        def locale():
+            lang = scope().locale
+            if lang is None:
+                raise HTTPException(status_code=403)
+            return lang
+
+
+        def reader():
+            return scope().user
+    """,
+    "app/main.py": """
+        from fastapi import Depends, FastAPI
+
+        from app.guards import locale, member, needs_user, reader
+
+        app = FastAPI()
+
+
+        @app.put("/settings/{key}")
+        def update_setting(key: str, user=needs_user(role="admin")):
+            return {}
+
+
+        @app.post("/notes")
+        def add_note(who=Depends(member)):
+            return {}
+
+
+        @app.post("/translations")
+        def add_translation(lang=Depends(locale)):
+            return {}
+
+
+        @app.delete("/notes/{note_id}")
+        def drop_note(note_id: int, user=Depends(reader)):
+            return {}
+    """,
+}
+
+
+def test_c_a_principal_from_the_request_context_rejected_when_absent_is_auth(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``scope().user`` (what a call with no arguments returns) or ``signed_in_user.get()`` (a ``ContextVar``
+    named for the principal), rejected with 401/403 when absent: the middleware that filled the context
+    authenticated the request, the dependency enforces it. Twins: another field of the context
+    (``scope().locale``) is no principal; reading the principal without rejecting is no check."""
+    model = _model(tmp_path, monkeypatch, AMBIENT)
+    routes = _by_path(model)
+    assert routes["/settings/{key}"].auth.required  # type: ignore[attr-defined]
+    assert "request context's principal" in routes["/settings/{key}"].auth.via[0].evidence  # type: ignore[attr-defined]
+    assert routes["/notes"].auth.required  # type: ignore[attr-defined]
+    assert not routes["/translations"].auth.required  # type: ignore[attr-defined]
+    assert not routes["/notes/{note_id}"].auth.required  # type: ignore[attr-defined]
+    assert _fal401(tmp_path, monkeypatch) == {"app/main.py:19": "error", "app/main.py:24": "error"}

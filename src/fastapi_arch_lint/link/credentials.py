@@ -23,7 +23,7 @@ from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.knowledge import JWT_VERIFYING_DECODERS, SPECIAL_TYPES, THREAD_RUNNERS
 from fastapi_arch_lint.link.rejections import Rejections, call_tail
-from fastapi_arch_lint.link.values import Env, VClass, VConst, VExt, VFunc, VInst, VParam
+from fastapi_arch_lint.link.values import Env, VClass, VConst, VExt, VFunc, VInst, VParam, ext_name
 from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, DictExpr, Expr, Name, Not, Seq, dotted, render
 from fastapi_arch_lint.model.facts import CallSite, CompareFact, FunctionFact
 
@@ -47,6 +47,11 @@ _REQUEST_NAMES = frozenset({"request", "req", "websocket", "ws", "conn", "connec
 # attributes of a request that carry who is calling (set by authentication middleware or a session)
 _PRINCIPAL_RE = re.compile(
     r"^(user|auth|session|state\.(user|current_user|principal|identity|account|auth|auth_\w+|subject|claims))(\.|$)")
+
+# the principal an ambient request context holds, set by middleware that authenticated the request:
+# ``ctx().user``, ``get_context().principal``, ``current_user_var.get()``
+_AMBIENT_ATTR_RE = re.compile(r"^(user|current_user|principal|identity|caller|authenticated_user)$")
+_AMBIENT_VAR_RE = re.compile(r"(?i)user|principal|identity|caller")
 
 _VERIFY_CALL_RE = re.compile(
     r"verify|decode|validate|check|authenticat|compare_digest|lookup|find|get_user|load_user|current_user|introspect"
@@ -363,6 +368,10 @@ class Credentials:
                 root, _, rest = a.partition(".")
                 if root in req and _PRINCIPAL_RE.match(rest) and not (principal_only and rest.startswith("session")):
                     check.reads.append(a)
+            for a in fact.scope.assigns:
+                ambient = self._ambient_principal(a.value, fenv)
+                if ambient is not None:
+                    check.reads.append(ambient)
             for i, site in enumerate(fact.calls):
                 name = call_tail(site.call)
                 if i not in off_calls and _VERIFY_CALL_RE.search(name):
@@ -400,6 +409,20 @@ class Credentials:
         check.rejects = list(dict.fromkeys(check.rejects))
         check.asks_unread = list(dict.fromkeys(check.asks_unread))
         return check
+
+    def _ambient_principal(self, e: Expr | None, env: Env) -> str | None:
+        """The principal a request context holds, read without the request: ``ctx().user`` (an attribute of what a
+        call with no arguments returns), ``current_user.get()`` (a ``ContextVar`` named for it). Middleware that
+        authenticated the request put it there; a function that rejects when it is absent is the check."""
+        if isinstance(e, Attr) and isinstance(e.value, Call) and not e.value.args and not e.value.kwargs \
+                and _AMBIENT_ATTR_RE.match(e.attr):
+            return f"{render(e, 40)} (the request context's principal)"
+        if isinstance(e, Call) and isinstance(e.func, Attr) and e.func.attr == "get" and not e.args:
+            var = self.interp.eval(e.func.value, env)
+            if isinstance(var, VInst) and ext_name(var.cls) == "contextvars.ContextVar" \
+                    and _AMBIENT_VAR_RE.search(render(e.func.value, 60)):
+                return f"{render(e, 40)} (the request context's principal)"
+        return None
 
     def _thread_run(self, f: VFunc, site: CallSite, env: Env) -> Call | None:
         """``to_thread.run_sync(self.check, *(headers, action))``: the call of ``self.check(headers, action)``
