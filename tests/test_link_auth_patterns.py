@@ -457,3 +457,69 @@ def test_c_a_principal_from_the_request_context_rejected_when_absent_is_auth(
     assert not routes["/translations"].auth.required  # type: ignore[attr-defined]
     assert not routes["/notes/{note_id}"].auth.required  # type: ignore[attr-defined]
     assert _fal401(tmp_path, monkeypatch) == {"app/main.py:19": "error", "app/main.py:24": "error"}
+
+
+# --- D: a JWT helper class taken as a dependency, whose `jwt_required()` is the check ------------------
+
+JWT_HELPER = {
+    "app/__init__.py": "",
+    "app/guards.py": """
+        from fastapi import Depends
+        from fastapi_jwt_auth import AuthJWT
+
+
+        def signed_in(Authorize: AuthJWT = Depends()):
+            Authorize.jwt_required()
+            return Authorize
+
+
+        def member_id(Authorize: AuthJWT = Depends(signed_in)):
+            return Authorize.get_jwt_subject()
+    """,
+    "app/main.py": """
+        from fastapi import Depends, FastAPI
+        from fastapi_jwt_auth import AuthJWT
+
+        from app.guards import member_id, signed_in
+
+        app = FastAPI()
+
+
+        @app.post("/boards")
+        def add_board(Authorize: AuthJWT = Depends(signed_in)):
+            return {}
+
+
+        @app.post("/boards/{board_id}/pins")
+        def pin(board_id: int, member=Depends(member_id)):
+            return {}
+
+
+        @app.post("/boards/{board_id}/refresh")
+        def refresh(board_id: int, Authorize: AuthJWT = Depends()):
+            Authorize.fresh_jwt_required()
+            return {}
+
+
+        @app.delete("/boards/{board_id}")
+        def drop_board(board_id: int, Authorize: AuthJWT = Depends()):
+            who = Authorize.get_jwt_subject()
+            return {"by": who}
+    """,
+}
+
+
+def test_d_jwt_required_on_a_jwt_helper_dependency_is_auth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Authorize.jwt_required()`` (or ``fresh_jwt_required()``) on a parameter typed as the JWT helper class,
+    in a dependency or in the handler: reads the token, verifies it, raises without one. Twin: the helper
+    taken but only asked for the subject (``get_jwt_subject()`` answers None without a token) is no check,
+    and the helper class itself is no unresolved dependency."""
+    model = _model(tmp_path, monkeypatch, JWT_HELPER)
+    routes = _by_path(model)
+    assert routes["/boards"].auth.required  # type: ignore[attr-defined]
+    assert "jwt_required()" in routes["/boards"].auth.via[0].evidence  # type: ignore[attr-defined]
+    assert routes["/boards/{board_id}/pins"].auth.required  # type: ignore[attr-defined]
+    assert routes["/boards/{board_id}/refresh"].auth.required  # type: ignore[attr-defined]
+    assert not routes["/boards/{board_id}"].auth.required  # type: ignore[attr-defined]
+    assert auth_uncertain_routes(model) == []
+    assert _fal401(tmp_path, monkeypatch) == {"app/main.py:26": "error"}

@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from fastapi_arch_lint.link.callgraph import CallGraph
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.interpreter import Interpreter
-from fastapi_arch_lint.link.knowledge import JWT_VERIFYING_DECODERS, SPECIAL_TYPES, THREAD_RUNNERS
+from fastapi_arch_lint.link.knowledge import (
+    JWT_HELPER_CLASSES,
+    JWT_REQUIRED,
+    JWT_VERIFYING_DECODERS,
+    SPECIAL_TYPES,
+    THREAD_RUNNERS,
+)
 from fastapi_arch_lint.link.rejections import Rejections, call_tail
 from fastapi_arch_lint.link.values import Env, VClass, VConst, VExt, VFunc, VInst, VParam, ext_name
 from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, DictExpr, Expr, Name, Not, Seq, dotted, render
@@ -162,6 +168,7 @@ def present(negated: bool, test: Expr, params: set[str]) -> bool:
 
 
 _READ_NAME_RE = re.compile(r"[`'\"]([^`'\"]+)[`'\"]")
+_JWT_HELPER_READ = "the JWT through "  # a JWT helper's token read (``_jwt_helper_required``)
 _SESSION_READ_RE = re.compile(r"^(request|req|websocket|ws|conn|connection)\.session(\.|$)")
 
 
@@ -171,7 +178,7 @@ def handler_credential_read(read: str) -> bool:
     it carries a credential, and a name ending in ``id`` identifies something: neither is the caller's
     proof of who it is. The request's session (``request.session``: Starlette's signed session cookie, which its
     middleware decodes and never rejects) is the login a handler checks itself."""
-    if _SESSION_READ_RE.match(read):
+    if _SESSION_READ_RE.match(read) or read.startswith(_JWT_HELPER_READ):
         return True
     if not (read.endswith((" header", " cookie")) or ".headers" in read or ".cookies" in read):
         return False
@@ -373,6 +380,12 @@ class Credentials:
                 if ambient is not None:
                     check.reads.append(ambient)
             for i, site in enumerate(fact.calls):
+                helper = None if i in off_calls else self._jwt_helper_required(f, site.call, fenv)
+                if helper is not None:
+                    check.reads.append(f"{_JWT_HELPER_READ}`{helper}`")
+                    check.verifies.append(f"{call_tail(site.call)}()")
+                    check.rejects.append(f"`{helper}.{call_tail(site.call)}()` raises on a missing or bad token")
+            for i, site in enumerate(fact.calls):
                 name = call_tail(site.call)
                 if i not in off_calls and _VERIFY_CALL_RE.search(name):
                     check.verifies.append(f"{name}()")
@@ -409,6 +422,17 @@ class Credentials:
         check.rejects = list(dict.fromkeys(check.rejects))
         check.asks_unread = list(dict.fromkeys(check.asks_unread))
         return check
+
+    def _jwt_helper_required(self, f: VFunc, call: Call, env: Env) -> str | None:
+        """``Authorize.jwt_required()`` on a parameter typed as a JWT helper class (``knowledge.JWT_HELPER_CLASSES``):
+        the class's name, else None."""
+        if not (isinstance(call.func, Attr) and call.func.attr in JWT_REQUIRED and isinstance(call.func.value, Name)):
+            return None
+        v = self.interp.eval(call.func.value, env)
+        if not isinstance(v, VParam) or v.func.fact is not f.fact:
+            return None
+        t = self.calls.param_type(v)
+        return t.rsplit(".", 1)[-1] if t in JWT_HELPER_CLASSES else None
 
     def _ambient_principal(self, e: Expr | None, env: Env) -> str | None:
         """The principal a request context holds, read without the request: ``ctx().user`` (an attribute of what a

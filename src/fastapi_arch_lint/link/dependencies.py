@@ -9,6 +9,7 @@ from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.knowledge import (
     CON_MARKERS,
     CON_TYPES,
+    JWT_HELPER_CLASSES,
     NON_AUTH_DEPENDENCY,
     NON_AUTH_LIBRARIES,
     PARAM_MARKERS,
@@ -254,6 +255,7 @@ def _known_library(qualname: str) -> bool:
     library known to (``knowledge.NON_AUTH_LIBRARIES``) or of the standard library, or one named for a
     session, the settings, a client (``knowledge.NON_AUTH_DEPENDENCY``)."""
     root = qualname.split(".", 1)[0]
-    if root in NON_AUTH_LIBRARIES or root in sys.stdlib_module_names or root == "builtins":
+    if root in NON_AUTH_LIBRARIES or root in sys.stdlib_module_names or root == "builtins" \
+            or qualname in JWT_HELPER_CLASSES:  # what authenticates is a call on it (``credentials``)
         return True
     return NON_AUTH_DEPENDENCY.fullmatch(qualname.rsplit(".", 1)[-1].lower()) is not None

@@ -93,6 +93,14 @@ SECURITY_SCHEMES = frozenset(
 # token: the key is the second argument or ``key=``
 JWT_VERIFYING_DECODERS = frozenset({"jwt.decode", "jwt.api_jwt.decode", "jose.jwt.decode", "authlib.jose.jwt.decode"})
 
+# a JWT helper class taken as a dependency (``Authorize: AuthJWT = Depends()``): it authenticates nobody by
+# itself; calling one of ``JWT_REQUIRED`` on it reads the token (header or cookie), verifies it with the
+# configured key and raises on a missing or bad one: the check and the rejection
+JWT_HELPER_CLASSES = frozenset({"fastapi_jwt_auth.AuthJWT", "fastapi_jwt_auth.auth_jwt.AuthJWT",
+                                "async_fastapi_jwt_auth.AuthJWT", "async_fastapi_jwt_auth.auth_jwt.AuthJWT",
+                                "fastapi_jwt_auth2.AuthJWT"})
+JWT_REQUIRED = frozenset({"jwt_required", "fresh_jwt_required", "jwt_refresh_token_required"})
+
 # calls that run the function they are given (first argument, the rest its arguments) in a worker thread
 THREAD_RUNNERS = frozenset({"anyio.to_thread.run_sync", "asyncio.to_thread", "starlette.concurrency.run_in_threadpool",
                             "fastapi.concurrency.run_in_threadpool"})
