@@ -541,6 +541,27 @@ def test_an_rpc_style_router_is_said_once(tmp_path: Path, monkeypatch: pytest.Mo
     assert {f.severity.value for f in every} == {"warning"} and len(every) == 4  # create, delete_many, set_owner, get_by_hash
 
 
+def _control_plane(extra: list[str]) -> dict[str, str]:
+    routes = ["/register_node", "/refresh_all_nodes", "/list_models", "/list_active_models", "/get_node_address",
+              "/node_get_status", "/node_generate_stream", "/receive_ping", *extra]
+    body = "\n\n".join(f'@app.post("{p}")\ndef h{i}(): ...' for i, p in enumerate(routes))
+    return {"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n\n" + body}
+
+
+def test_an_rpc_style_app_counts_noun_first_and_operation_word_actions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An internal control plane whose paths are all actions: `register_node` (an operation word),
+    `node_get_status` and `node_generate_stream` (a verb after the noun, inside the segment) count as
+    actions, so the app is RPC-style: one info, not a warning per verb segment."""
+    found = run(tmp_path, monkeypatch, _control_plane(["/ping"]), "FAL101")
+    assert [f.severity.value for f in found] == ["info"]
+    assert "is RPC-style: 7 of its 9 route paths" in found[0].message
+    # the twin: the same verb segments in an app whose paths mostly name resources still fire, one by one
+    nouns = [f"/things{i}/{{thing_id}}" for i in range(8)]
+    found = run(tmp_path, monkeypatch, _control_plane(nouns), "FAL101")
+    assert {f.severity.value for f in found} == {"warning"} and len(found) == 3  # list_models, list_active_models, get_node_address
+
+
 def _verb_led_router(name: str, actions: list[str], resources: int = 2) -> str:
     body = [f'{name} = APIRouter(prefix="/{name}")']
     for i in range(resources):

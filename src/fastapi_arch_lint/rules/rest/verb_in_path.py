@@ -72,7 +72,15 @@ RPC_APP_MINIMUM = 8  # routes of one app
 RPC_ACTIONS = frozenset({
     "apply", "cancel", "stop", "start", "submit", "restart", "terminate", "attach", "detach", "enable",
     "disable", "publish", "unpublish", "rename", "clear", "trigger", "retry", "abort", "resume", "pause",
-    "upload", "download", "refresh", "poll", "init", "sync", "import", "export",
+    "upload", "download", "refresh", "poll", "init", "sync", "import", "export", "register", "unregister",
+    "generate",
+})
+# verbs that, after a noun inside one segment, make it a noun-first action (``worker_get_status``,
+# ``worker_generate_stream``, ``job_refresh``); the verbs that are also nouns (``blog_post``, ``price_list``,
+# ``status_update``, ``data_set``) are left out
+NOUN_FIRST_VERBS = frozenset({
+    "get", "fetch", "retrieve", "create", "add", "insert", "modify", "remove", "destroy", "erase", "generate",
+    "register", "unregister", "refresh", "cancel", "restart", "terminate", "trigger", "retry", "abort",
 })
 
 
@@ -90,7 +98,7 @@ def ends_in_action(path: str) -> bool:
         if noun_compound(seg, verb):
             return False
         return verb != "new" or new_names_a_member(parts, len(parts) - 1)
-    return seg_words[0] in RPC_ACTIONS
+    return seg_words[0] in RPC_ACTIONS or any(w in NOUN_FIRST_VERBS for w in seg_words[1:])
 
 
 @lru_cache(maxsize=4096)  # the same few hundred segments recur in thousands of paths
