@@ -182,8 +182,8 @@ class PredictableToken(Rule):
     cwe = ("CWE-338", "CWE-330")
     owasp = ("API2:2023", "A02:2021")
     security_severity = 7.5
-    other_severities = {Severity.INFO: "for a value named only a nonce (`nonce`, `oauth_nonce`), which may only have to "
-                                       "be unique"}
+    other_severities = {Severity.INFO: "for a value named only a nonce (`nonce`, `oauth_nonce`), which may only "
+                                       "have to be unique"}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         callers: dict[str, list[tuple[Function, CallSite]]] | None = None
