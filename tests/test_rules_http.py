@@ -119,6 +119,25 @@ def test_labels_disambiguate_same_short_names_and_methods() -> None:
 # FAL201 post-create-without-201
 
 
+def test_fal201_explicit_200_on_a_verb_led_action_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `POST /store_keys, status_code=200`: a verb and its object name an action, and 200 is set on purpose;
+    # the twin, a plural collection answering the default 200, keeps its warning
+    files = main("""
+        @app.post("/store_keys", status_code=200)
+        def store_keys(body: ItemIn, db: Db):  # stored
+            db.add(ItemOut(id=1, name=body.name))
+
+
+        @app.post("/keys")
+        def add_key(body: ItemIn, db: Db):  # added
+            db.add(ItemOut(id=1, name=body.name))
+    """)
+    found = run(tmp_path, monkeypatch, PostCreateWithout201, files, {"house_style": False})
+    assert [(f.line, f.severity) for f in found] == [
+        (line_of(files, "# stored") - 1, Severity.INFO), (line_of(files, "# added") - 1, Severity.WARNING)]
+    assert "sets `status_code=200` (it posts to an action" in found[0].message
+
+
 def test_fal201_actions_runtime_status_and_explicit_codes_are_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = main("""
         def audit_login(db: Session, who: str) -> None:

@@ -463,6 +463,51 @@ def test_a_verb_segment_used_in_three_places_is_said_once(tmp_path: Path, monkey
         (5, "warning"), (8, "warning"), (11, "warning"), (14, "warning")]
 
 
+SYNONYM_VERB_FILES = {
+    "app/__init__.py": "",
+    "app/main.py": """
+        from fastapi import APIRouter, FastAPI
+
+        router = APIRouter()
+
+        @router.put("/notes/update/{note_id}")
+        def update_note(note_id: int): ...
+
+        @router.put("/tags/update/{tag_id}")
+        def update_tag(tag_id: int): ...
+
+        @router.put("/labels/update/{label_id}")
+        def update_label(label_id: int): ...
+
+        @router.put("/plans/edit/{plan_id}")
+        def edit_plan(plan_id: int): ...
+
+        @router.put("/drafts/save/{draft_id}")
+        def save_draft(draft_id: int): ...
+
+        @router.get("/notes/{note_id}")
+        def note(note_id: int): ...
+
+        @router.get("/tags/{tag_id}")
+        def tag(tag_id: int): ...
+
+        app = FastAPI()
+        app.include_router(router)
+    """,
+}
+
+
+def test_a_synonym_of_a_house_verb_follows_the_house_style(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `edit` beside three `update`: the same convention, listed on the house finding; `save` is no synonym
+    found = sorted(run(tmp_path, monkeypatch, SYNONYM_VERB_FILES, "FAL101"), key=lambda f: f.line)
+    assert [(f.line, f.severity.value) for f in found] == [(5, "info"), (17, "warning")]
+    assert "segment `update` in 3 places and its synonym `edit` in 1" in found[0].message
+    assert [r.line for r in found[0].related] == [8, 11, 14]
+    assert found[0].entity == "house-style FAL101 verb update"
+    every = run(tmp_path, monkeypatch, SYNONYM_VERB_FILES, "FAL101", {"house_style": False})
+    assert {f.severity.value for f in every} == {"warning"} and len(every) == 5
+
+
 RPC_FILES = {
     "app/__init__.py": "",
     "app/jobs.py": """
@@ -539,6 +584,28 @@ def test_an_rpc_style_router_is_said_once(tmp_path: Path, monkeypatch: pytest.Mo
     assert len(rpc.related) == 5 and rpc.entity == "house-style FAL101 rpc app.jobs.router"
     every = run(tmp_path, monkeypatch, RPC_FILES, "FAL101", {"house_style": False})
     assert {f.severity.value for f in every} == {"warning"} and len(every) == 4  # create, delete_many, set_owner, get_by_hash
+
+
+def _control_plane(extra: list[str]) -> dict[str, str]:
+    routes = ["/register_node", "/refresh_all_nodes", "/list_models", "/list_active_models", "/get_node_address",
+              "/node_get_status", "/node_generate_stream", "/receive_ping", *extra]
+    body = "\n\n".join(f'@app.post("{p}")\ndef h{i}(): ...' for i, p in enumerate(routes))
+    return {"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n\n" + body}
+
+
+def test_an_rpc_style_app_counts_noun_first_and_operation_word_actions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An internal control plane whose paths are all actions: `register_node` (an operation word),
+    `node_get_status` and `node_generate_stream` (a verb after the noun, inside the segment) count as
+    actions, so the app is RPC-style: one info, not a warning per verb segment."""
+    found = run(tmp_path, monkeypatch, _control_plane(["/ping"]), "FAL101")
+    assert [f.severity.value for f in found] == ["info"]
+    assert "is RPC-style: 7 of its 9 route paths" in found[0].message
+    # the twin: the same verb segments in an app whose paths mostly name resources still fire, one by one
+    nouns = [f"/things{i}/{{thing_id}}" for i in range(8)]
+    found = run(tmp_path, monkeypatch, _control_plane(nouns), "FAL101")
+    # list_models, list_active_models, get_node_address
+    assert {f.severity.value for f in found} == {"warning"} and len(found) == 3
 
 
 def _verb_led_router(name: str, actions: list[str], resources: int = 2) -> str:

@@ -943,6 +943,19 @@ def test_fal507_app_without_auth_or_cookies_is_a_warning(tmp_path: Path, monkeyp
     assert "nothing on this app (1 route) is authenticated" in found["plugins/prompt_server.py"].message
 
 
+def test_fal510_standalone_script_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A script no module of the app imports (top-level code, or a function only its ``__main__`` block runs):
+    info that says a hang stops the script; the same call in a module a route reaches stays a warning."""
+    files = _page_case("FAL510", "Misreadings").files
+    found = {f.path: f for f in run(tmp_path, monkeypatch, OutboundRequestWithoutTimeout, files)
+             if f.path.startswith(("app/ops/", "app/plugin_"))}
+    assert {p: f.severity for p, f in found.items()} == {
+        "app/ops/approve_pending.py": Severity.INFO, "app/plugin_sync.py": Severity.INFO,
+        "app/plugin_index.py": Severity.WARNING}, found
+    assert "a script that no module of the app imports" in found["app/ops/approve_pending.py"].message
+    assert "a hang stops the program that uses it, not a server worker" in found["app/plugin_sync.py"].message
+
+
 def test_fal510_api_client_no_route_runs_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The project's own SDK client, which no route runs: info; the service a route calls stays a warning."""
     files = _page_case("FAL510", "Misreadings").files

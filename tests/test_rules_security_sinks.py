@@ -249,3 +249,14 @@ def test_or_and_conditional_expressions_carry_taint(tmp_path: Path, monkeypatch:
             return RedirectResponse(next if is_local(next) else HOME)
         """})
     assert [f.line for f in found] == [15, 17]
+
+
+def test_fal535_a_value_named_only_a_nonce_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A nonce may only have to be unique (OAuth 1.0a): info that says what to check; a CSRF nonce stays a warning."""
+    from ruledocs import page_cases
+
+    page = next((Path(__file__).resolve().parents[1] / "rules" / "security").glob("FAL535-*.md"))
+    files = next(c for c in page_cases(page) if c.section == "Misreadings").files
+    found = [f for f in run(tmp_path, monkeypatch, PredictableToken, files) if f.path == "app/services/signing.py"]
+    assert [(f.line, f.severity.value) for f in found] == [(6, "info"), (12, "warning")]
+    assert "only has to be unique" in found[0].message and "the secret can be guessed" in found[1].message

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fastapi_arch_lint.findings import Confidence, Edit, Finding, Fix, Related, Severity
 from fastapi_arch_lint.analysis.values import instance_of
 from fastapi_arch_lint.model.app import AppModel, Function, Route
+from fastapi_arch_lint.model.facts import CallSite, CompareFact
 from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, Expr, Name, render
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._house import House, app_label, detect, project_finding
@@ -112,15 +113,54 @@ def _plural(segment: str) -> bool:
         len(words[-1]) > 3 and words[-1].endswith("s") and not words[-1].endswith(NOT_PLURAL_ENDINGS)))
 
 
+# the first word of a segment that names an action verb-first (``store_api_keys``, ``save_settings``)
+ACTION_LEADS = frozenset({"store", "save", "add", "create", "insert", "register", "generate", "upload", "set",
+                          "put", "post", "write", "record", "submit", "make", "new", "update", "upsert"})
+
+
+def _action_phrase(segment: str) -> bool:
+    """``store_api_keys``: a verb and its object, which names what the POST does, not a collection it adds to."""
+    words = _words(segment) if segment else []
+    return len(words) > 1 and words[0] in ACTION_LEADS
+
+
 # calls that turn an insert into an upsert: the row may exist already, and is then updated
 UPSERT_CALLS = frozenset({"on_conflict_do_update", "on_duplicate_key_update", "merge", "upsert", "bulk_upsert"})
 
 
+# ``add_update_item``: a create verb right before ``update`` names both, as ``add_or_update`` does
+_CREATE_VERBS = frozenset({"add", "create", "insert", "save", "store"})
+
+
 def _upsert_name(name: str) -> bool:
-    """``upsert_tag``, ``create_or_update_secret``, ``insert_on_conflict``: a name that says the row may exist."""
+    """``upsert_tag``, ``create_or_update_secret``, ``add_update_item``, ``insert_on_conflict``: a name (or a
+    path segment: ``/add_or_update``) that says the row may exist."""
     words = _words(name)
     return "upsert" in words or ("or" in words and "update" in words) or \
-        any(a == "on" and b == "conflict" for a, b in zip(words, words[1:]))
+        any(a == "on" and b == "conflict" or a in _CREATE_VERBS and b == "update" for a, b in zip(words, words[1:]))
+
+
+def _update_or_insert(fn: Function, site: CallSite) -> bool:
+    """The insert sits in one branch of an ``if`` on a row looked up before, whose other branch sets fields of
+    that row (``if row: row.name = ...`` / ``else: session.add(Row(...))``): an upsert, which answers an
+    existing row as often as a new one (a fixed 201 would misreport the updates)."""
+    fact = fn.fact
+    idx = next((i for i, c in enumerate(fact.calls) if c is site or c.pos == site.pos), None)
+    if idx is None:
+        return False
+    for g in fact.guards:
+        if idx in g.body_calls:
+            other = set(g.orelse_assigns)
+        elif idx in g.orelse_calls:
+            other = set(g.body_assigns)
+        else:
+            continue
+        tested = {(a.left if isinstance(a, CompareFact) else a) for _neg, a in g.tests}
+        rows = {a.id for a in tested if isinstance(a, Name)}
+        if rows and any(a.pos.line in other and "." in a.target and a.target.split(".", 1)[0] in rows
+                        for a in fact.scope.assigns):
+            return True
+    return False
 
 
 def _upserts(app: AppModel, qualname: str | None) -> bool:
@@ -280,7 +320,8 @@ class PostCreateWithout201(Rule):
                 continue
             if self._is_action(route, actions) or self._sets_status(app, route) or self._singleton(route, removed):
                 continue
-            if _always_raises(route) or _upsert_name(short(route.handler.qualname)):
+            if _always_raises(route) or _upsert_name(short(route.handler.qualname)) or any(
+                    _upsert_name(seg) for seg in segments(route.path) if not is_param(seg)):
                 continue  # it answers no 2xx at all (a stub raising 501), or it may update an existing row
             ev = self._evidence(app, route, ignore)
             if ev is not None:
@@ -338,6 +379,8 @@ class PostCreateWithout201(Rule):
             how = ("sets `status_code=200`" if route.status_code_explicit
                    else "has no `status_code=`, so it answers 200 OK")
             target = self._collection(route, listed)
+            if target == "plural" and route.status_code_explicit and _action_phrase(_last_segment(route)):
+                target = None  # ``POST /store_api_keys, status_code=200``: an action named verb-first, 200 on purpose
             if target is None:
                 how += (" (it posts to an action or to one item, not to a collection: the new row may be a "
                         "side effect of the action)")
@@ -410,7 +453,8 @@ class PostCreateWithout201(Rule):
         # 1. an insert in the handler or in a function it calls directly
         upsert = False  # an insert seen that may update instead: the name alone then proves nothing
         for w in writes(app, handler, depth=1, ignore=ignore):
-            if w.create and (any(_upsert_name(short(q)) for q in w.trail[1:]) or _upserts(app, w.function.qualname)):
+            if w.create and (any(_upsert_name(short(q)) for q in w.trail[1:]) or _upserts(app, w.function.qualname)
+                             or _update_or_insert(w.function, w.site)):
                 upsert = True
             if not w.create or upsert:
                 continue

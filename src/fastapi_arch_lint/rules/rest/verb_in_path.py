@@ -33,6 +33,14 @@ NOUN_HEADS = frozenset({"preview", "previews", "history", "histories", "log", "l
                         "event", "events", "feed", "feeds", "summary", "summaries", "count", "counts"})
 
 
+# verb families: a segment that is exactly a synonym of a house verb segment (``edit`` where ``update`` is the
+# house style, ``remove`` where ``delete`` is, ``create`` where ``add`` is) follows the same convention
+VERB_FAMILIES = {
+    "get": "get", "fetch": "get", "retrieve": "get", "read": "get",
+    "create": "create", "add": "create", "insert": "create", "new": "create", "make": "create",
+    "update": "update", "edit": "update", "modify": "update", "change": "update",
+    "delete": "delete", "remove": "delete", "destroy": "delete", "erase": "delete",
+}
 # a segment whose last word says that what follows are actions: ``/bulk-actions/delete``, ``/rpc/add``
 HOUSE_PLACES = 3  # naming decisions with the same verb segment that make it the API's convention
 ACTION_NAMESPACES = frozenset({"action", "actions", "command", "commands", "rpc"})
@@ -72,7 +80,15 @@ RPC_APP_MINIMUM = 8  # routes of one app
 RPC_ACTIONS = frozenset({
     "apply", "cancel", "stop", "start", "submit", "restart", "terminate", "attach", "detach", "enable",
     "disable", "publish", "unpublish", "rename", "clear", "trigger", "retry", "abort", "resume", "pause",
-    "upload", "download", "refresh", "poll", "init", "sync", "import", "export",
+    "upload", "download", "refresh", "poll", "init", "sync", "import", "export", "register", "unregister",
+    "generate",
+})
+# verbs that, after a noun inside one segment, make it a noun-first action (``worker_get_status``,
+# ``worker_generate_stream``, ``job_refresh``); the verbs that are also nouns (``blog_post``, ``price_list``,
+# ``status_update``, ``data_set``) are left out
+NOUN_FIRST_VERBS = frozenset({
+    "get", "fetch", "retrieve", "create", "add", "insert", "modify", "remove", "destroy", "erase", "generate",
+    "register", "unregister", "refresh", "cancel", "restart", "terminate", "trigger", "retry", "abort",
 })
 
 
@@ -90,7 +106,7 @@ def ends_in_action(path: str) -> bool:
         if noun_compound(seg, verb):
             return False
         return verb != "new" or new_names_a_member(parts, len(parts) - 1)
-    return seg_words[0] in RPC_ACTIONS
+    return seg_words[0] in RPC_ACTIONS or any(w in NOUN_FIRST_VERBS for w in seg_words[1:])
 
 
 @lru_cache(maxsize=4096)  # the same few hundred segments recur in thousands of paths
@@ -281,14 +297,27 @@ class VerbInPath(Rule):
                 first = min((r for r, _, _ in routes), key=lambda r: (r.registered.path, r.registered.line))
                 by_seg.setdefault(str(key[-1]).lower(), []).append(
                     (prefix_loc or first.registered, f"`{first.display()}`"))
-            for seg, where in sorted(by_seg.items()):
-                if len(where) < HOUSE_PLACES:
+            houses = {seg: where for seg, where in by_seg.items() if len(where) >= HOUSE_PLACES}
+            # a bare synonym of a house verb (``/edit`` beside ten ``/update``) follows the same convention
+            synonyms: dict[str, list[str]] = {}
+            for seg in sorted(by_seg):
+                if seg in houses or seg not in VERB_FAMILIES:
                     continue
-                housed.add(seg)
+                kin = sorted((h for h in houses if VERB_FAMILIES.get(h) == VERB_FAMILIES[seg]),
+                             key=lambda h: (-len(houses[h]), h))
+                if kin:
+                    synonyms.setdefault(kin[0], []).append(seg)
+            for seg, where in sorted(houses.items()):
+                alike = synonyms.get(seg, [])
+                housed.update((seg, *alike))
+                also = ""
+                if alike:
+                    also = " and its synonym " + ", ".join(f"`{a}` in {len(by_seg[a])}" for a in alike)
                 yield project_finding(
-                    self, House(seg, len(where), len(where)), where,
-                    f"this API names actions with the segment `{seg}` in {len(where)} places (judged as its house "
-                    f"style: a verb segment is reported where the API uses it fewer than {HOUSE_PLACES} times)",
+                    self, House(seg, len(where), len(where)), where + [p for a in alike for p in by_seg[a]],
+                    f"this API names actions with the segment `{seg}` in {len(where)} places{also} (judged as its "
+                    f"house style: a verb segment is reported where the API uses it, or a synonym of it, fewer than "
+                    f"{HOUSE_PLACES} times)",
                     help="resource nouns and HTTP methods (`DELETE /items/{id}`) are what REST clients and "
                          "generated SDKs expect; if action segments are a deliberate convention, keep them "
                          "consistent and document them. Set `house_style = false` to see each place",

@@ -13,6 +13,8 @@ from fastapi_arch_lint.analysis.taint import is_offline_module, is_offline_path
 from fastapi_arch_lint.analysis.values import call_value
 from fastapi_arch_lint.findings import Edit, Finding, Fix, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
+from fastapi_arch_lint.model.facts import ImportFact
+from fastapi_arch_lint.model.paths import is_test_path
 from fastapi_arch_lint.model.expr import Compare, Const, FStr, Name, render, walk
 from fastapi_arch_lint.rule import Rule, register
 
@@ -103,6 +105,62 @@ def _client_library(app: AppModel, fn: Function | None) -> str | None:
     return None
 
 
+def _absolute(app: AppModel, module: str, imp: ImportFact) -> str:
+    """The module a (possibly relative) import in ``module`` names."""
+    if imp.level == 0:
+        return imp.module
+    mod = app.module(module)
+    parts = module.split(".") if mod is not None and mod.facts.is_package else module.split(".")[:-1]
+    parts = parts[: len(parts) - (imp.level - 1)] if imp.level - 1 <= len(parts) else []
+    return ".".join([*parts, imp.module] if imp.module else parts)
+
+
+def _imported(app: AppModel) -> frozenset[str]:
+    """The project modules some module outside test code imports (``import a.b``, ``from a import b``, also
+    inside a function), each with its packages."""
+    out: set[str] = set()
+    scopes: dict[str, list[ImportFact]] = {m.name: list(m.facts.imports) for m in app.modules
+                                           if not is_test_path(m.path)}
+    for fn in app.functions.values():
+        if fn.module in scopes:
+            scopes[fn.module].extend(fn.fact.scope.imports)
+    for module, imports in scopes.items():
+        for imp in imports:
+            base = _absolute(app, module, imp)
+            for name in (base, f"{base}.{imp.name}" if imp.name and base else imp.name or ""):
+                parts = name.split(".")
+                out.update(".".join(parts[:k]) for k in range(1, len(parts) + 1))
+    return frozenset(out)
+
+
+def _main_guarded(app: AppModel) -> frozenset[str]:
+    """Modules with an ``if __name__ == "__main__":`` block: run as a program."""
+    out = set()
+    for mod in app.modules:
+        sc = mod.facts.scope
+        tests = [b.test for b in sc.blocks if b.kind == "if"]
+        tests += [t for c in sc.calls for negated, t in c.conds if not negated]
+        if any(_is_main_test(t) for t in tests):
+            out.add(mod.name)
+    return frozenset(out)
+
+
+def _standalone_script(app: AppModel, cc: CodeCall) -> str | None:
+    """The call is in a standalone script that no request runs: a module no module of the app imports (test
+    code aside) and that declares no route, where the call is made by the module's own top-level code (which
+    runs when the file is run as a program), or by a function no request is shown to run in a module run
+    under ``if __name__ == "__main__":``. What it is, else None."""
+    if cc.module in memo(app, _imported) or any(r.handler.module == cc.module for r in app.routes) \
+            or any(a.id.split(":", 1)[0] == cc.module for a in app.apps):
+        return None
+    if cc.function is None:
+        return f"top-level code of `{cc.module}`, a script that no module of the app imports"
+    if cc.module in memo(app, _main_guarded) and not is_request_reachable(app, cc.function):
+        return (f"code of `{cc.module}`, a script run under `if __name__ == \"__main__\":` that no module of the "
+                "app imports")
+    return None
+
+
 @register
 class OutboundRequestWithoutTimeout(Rule):
     code = "FAL510"
@@ -111,8 +169,8 @@ class OutboundRequestWithoutTimeout(Rule):
     severity = Severity.WARNING
     other_severities = {Severity.INFO: "for a literal `timeout=None` on one call (a deliberate choice), and for code "
                                        "of the project's own API client (a class or module that calls the project's routes) or "
-                                       "command-line package "
-                                       "that no route is shown to run"}
+                                       "command-line package or standalone script (a module the app does not "
+                                       "import) that no route is shown to run"}
     cwe = ("CWE-400",)
     owasp = ("API4:2023", "API10:2023")
     security_severity = 5.3
@@ -142,7 +200,7 @@ class OutboundRequestWithoutTimeout(Rule):
                 continue  # a helper that only CLI commands or scripts call: a hang stops the command, not a request
             where = where_label(cc.function, cc.module)
             entity = f"{cc.function.qualname if cc.function else cc.module}:{cc.target}"
-            library = _client_library(app, cc.function)
+            library = _client_library(app, cc.function) or _standalone_script(app, cc)
             aside = (f"; but it is {library}, which no route is shown to run: a hang stops the program that uses "
                      "it, not a server worker" if library else "")
             kind = http_client_kind(cc.target)

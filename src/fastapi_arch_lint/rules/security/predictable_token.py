@@ -164,6 +164,14 @@ def is_pick(app: AppModel, fn: Function, site: CallSite, target: str) -> bool:
     return whole and not _text(app, fn, site.call.args[0], site.pos.line)
 
 
+def nonce_only(name: str) -> bool:
+    """``nonce``, ``oauth_nonce``, ``gen_nonce``: the name says nonce and nothing else that makes a secret. A nonce
+    is often only meant to be unique (OAuth 1.0a's ``oauth_nonce``, sent in clear beside a signature that rests on
+    other secrets); some must be unguessable (a CSP nonce): a reader tells which."""
+    words = name_words(name)
+    return "nonce" in words and not is_secret_name("_".join(w for w in words if w != "nonce"))
+
+
 @register
 class PredictableToken(Rule):
     code = "FAL535"
@@ -174,6 +182,8 @@ class PredictableToken(Rule):
     cwe = ("CWE-338", "CWE-330")
     owasp = ("API2:2023", "A02:2021")
     security_severity = 7.5
+    other_severities = {Severity.INFO: "for a value named only a nonce (`nonce`, `oauth_nonce`), which may only "
+                                       "have to be unique"}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         callers: dict[str, list[tuple[Function, CallSite]]] | None = None
@@ -197,11 +207,16 @@ class PredictableToken(Rule):
                     continue
                 use = uses[0]
                 where = f"`{use.name}`" if use.how != "returned by" else f"`{use.name}()`"
+                nonce = all(nonce_only(u.name) for u in uses)
                 yield self.finding(
                     fn.path, site.pos.line, site.pos.col,
                     f"`{target}()` makes the value {use.how} {where}: `random` is a Mersenne Twister, whose next "
-                    f"outputs can be computed from earlier ones, so the secret can be guessed",
+                    f"outputs can be computed from earlier ones, so "
+                    + ("the nonce can be predicted; that costs nothing if it only has to be unique (OAuth 1.0a's "
+                       "`oauth_nonce`, sent in clear beside a signature), but a nonce that must be unguessable (a "
+                       "CSP nonce, an OpenID Connect nonce) is then broken" if nonce else "the secret can be guessed"),
                     help=HELP, confidence=confidence, entity=f"{fn.qualname}:{use.name}",
+                    severity=Severity.INFO if nonce else None,
                     related=tuple(Related(u.path, u.line, f"the value is {u.how} `{u.name}` here") for u in uses
                                   if (u.path, u.line) != (fn.path, site.pos.line)),
                     end_line=site.pos.end_line, end_col=site.pos.end_col,
