@@ -11,7 +11,7 @@ from fastapi_arch_lint.analysis.taint import call_arg
 from fastapi_arch_lint.analysis.values import instance_of, target
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, PydanticModel, Route
-from fastapi_arch_lint.model.expr import Attr, BinOp, BoolOp, Call, Cond, DictExpr, Expr, FStr, Name, Seq, Subscript, render, walk
+from fastapi_arch_lint.model.expr import Attr, BinOp, BoolOp, Call, Cond, Const, DictExpr, Expr, FStr, Name, Seq, Subscript, render, walk
 from fastapi_arch_lint.model.facts import ExceptFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import auth_uncertain, memo, pydantic_model, route_entity, route_related, unique_routes
@@ -243,7 +243,7 @@ def status_of(e: Expr | None) -> int | None:
     return next((code for word, code in STATUS_WORDS.items() if word in text.upper()), None)
 
 
-def _error_text(fn: Function, exc: ExceptFact) -> Iterator[tuple[int, int, str, int | None]]:
+def _error_text(app: AppModel, fn: Function, exc: ExceptFact) -> Iterator[tuple[int, int, str, int | None]]:
     """Where the clause sends its exception's text (or a traceback) to the client: ``(line, col, how, status)``.
 
     A raised ``HTTPException`` whose ``detail`` carries it, or (in a route handler) a returned value
@@ -260,6 +260,8 @@ def _error_text(fn: Function, exc: ExceptFact) -> Iterator[tuple[int, int, str, 
         if r is None or not isinstance(r.expr, Call) or not _http_exception(fn, r.expr):
             continue
         detail = call_arg(r.expr, 1, "detail", "reason")
+        if name and _client_facing_branch(app, fn, i, name, detail):
+            continue
         status = status_of(call_arg(r.expr, 0, "status_code", "code"))
         for n in aliases:
             if detail is not None and (_mentions(detail, n) or (n != name and _is_name(detail, n))):
@@ -268,6 +270,38 @@ def _error_text(fn: Function, exc: ExceptFact) -> Iterator[tuple[int, int, str, 
         else:
             if _traceback_in(fn, detail):
                 yield r.pos.line, r.pos.col, f"`raise {render(r.expr.func)}(detail={render(detail, 50)})`", status
+
+
+# the attributes only an ``HTTPException`` (or a project error shaped like one) carries together: a test for
+# one of them picks the errors written for the client
+HTTP_ERROR_ATTRS = frozenset({"status_code", "detail"})
+
+
+def _client_facing_branch(app: AppModel, fn: Function, raise_index: int, name: str, detail: Expr | None) -> bool:
+    """Does the ``raise`` at ``raise_index`` sit in an ``if`` branch that runs only for errors whose text was
+    written for the client: ``if isinstance(exc, HTTPException):`` (or the project's own exception, or a library's
+    verdict on the client's input), or ``if hasattr(exc, "status_code"):`` passing on ``exc.detail`` (an
+    ``HTTPException`` raised deeper down, its text the project's own), with a fixed message for every other
+    error?"""
+    def narrows(test: Expr | None) -> bool:
+        if isinstance(test, BoolOp):
+            return any(narrows(v) for v in test.values) if test.op == "and" else all(narrows(v) for v in test.values)
+        if not (isinstance(test, Call) and isinstance(test.func, Name) and len(test.args) == 2
+                and _is_name(test.args[0], name)):
+            return False
+        if test.func.id == "hasattr":
+            # ``e.detail`` only: an upstream client's error may carry a ``status_code`` and quote its answer in
+            # ``str(e)``
+            attr = test.args[1]
+            return isinstance(attr, Const) and attr.value in HTTP_ERROR_ATTRS and isinstance(detail, Attr) \
+                and detail.attr == "detail" and _is_name(detail.value, name)
+        if test.func.id == "isinstance":
+            kinds = test.args[1]
+            types = kinds.items if isinstance(kinds, Seq) else (kinds,)
+            return bool(types) and _exception_kind(app, fn, ExceptFact(types=tuple(types), name=name)) is None
+        return False
+
+    return any(raise_index in g.body_raises and narrows(g.test) for g in fn.fact.guards)
 
 
 def _unconditional(fn: Function, call: int) -> bool:
@@ -417,7 +451,7 @@ class DebugEndpointLeak(Rule):
                         reported: set[tuple[str, int]]) -> Iterator[Finding]:
         kind = _exception_kind(app, fn, exc)
         handler = any(r.handler.qualname == fn.qualname for r in routes)
-        sites = list(_error_text(fn, exc))
+        sites = list(_error_text(app, fn, exc))
         if handler and (exc.name or exc.returns):
             for ret in fn.fact.scope.returns:
                 if ret.pos.line not in exc.returns:
