@@ -883,3 +883,68 @@ def test_exception_text_after_an_admin_check_in_the_handler_is_info(
     files["app/main.py"] = files["app/main.py"].split('@app.post("/members/step")')[0]
     found = run(tmp_path / "helper", monkeypatch, DebugEndpointLeak, files)
     assert next(f.severity for f in found if f.line == 39) is Severity.INFO
+
+
+def test_debug_leak_behind_a_secret_the_handler_checks_first_is_info(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A handler that compares a form value with the configured secret and answers 401 before any work: only the
+    secret's holder reads the error (info, and never "anyone gets it"); the check made after the work, or under
+    ``and``, keeps the warning."""
+    found = run(tmp_path, monkeypatch, DebugEndpointLeak, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI, Form, HTTPException
+
+            from app.settings import settings
+
+            app = FastAPI()
+
+
+            def work() -> int:
+                return 1
+
+
+            @app.post("/ops/uri")
+            def make_uri(password: str = Form(...)) -> dict:
+                try:
+                    if password != settings.OPS_PASSWORD:
+                        raise HTTPException(status_code=401, detail="bad password")
+                    return {"n": work()}
+                except HTTPException:
+                    raise
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+
+
+            @app.post("/ops/late")
+            def late(password: str = Form(...)) -> dict:
+                try:
+                    n = work()
+                    if password != settings.OPS_PASSWORD:
+                        raise HTTPException(status_code=401)
+                    return {"n": n}
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+
+
+            @app.post("/ops/optional")
+            def optional(password: str = Form("")) -> dict:
+                try:
+                    if password and password != settings.OPS_PASSWORD:
+                        raise HTTPException(status_code=401)
+                    return {"n": work()}
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+        """,
+        "app/settings.py": """
+            class Settings:
+                OPS_PASSWORD = "change-me"
+
+
+            settings = Settings()
+        """,
+    })
+    by_line = {f.line: f.severity for f in found}
+    assert by_line == {22: Severity.INFO, 33: Severity.WARNING, 43: Severity.WARNING}, found
+    first = next(f for f in found if f.line == 22)
+    assert "anyone" not in first.message and "password != settings.OPS_PASSWORD" in first.message, first.message

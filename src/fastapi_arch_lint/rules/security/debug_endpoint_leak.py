@@ -19,6 +19,7 @@ from fastapi_arch_lint.rules.auth._common import (
     admins_only,
     dependency_functions,
     handler_name,
+    handler_secret_gate,
     privileged,
     shared_secret_gate,
     shared_secret_only,
@@ -342,6 +343,26 @@ def admin_checked_before(app: AppModel, route: Route, fn: Function, line: int) -
     return None
 
 
+def secret_checked_before(app: AppModel, route: Route, fn: Function, line: int) -> str | None:
+    """How the route's handler rejects every caller without the deployment's secret before ``line`` of ``fn``
+    (the handler itself, or a function it reaches through a call made after the check): ``if password !=
+    settings.X: raise HTTPException(401)`` at the top of its body. Said as where it is."""
+    handler = app.functions.get(route.handler.qualname)
+    if handler is None:
+        return None
+    gate = handler_secret_gate(app, handler)
+    if gate is None:
+        return None
+    if fn.qualname != handler.qualname:
+        leads = [site.pos.line for site, tgt in handler.calls if (callee := app.functions.get(tgt or "")) is not None
+                 and any(f.qualname == fn.qualname for f in reached_functions(app, callee, 2))]
+        if not leads:
+            return None
+        line = min(leads)
+    gate_line, test = gate
+    return f"`{handler.fact.name}` first rejects with 401/403 when `{test}`" if gate_line < line else None
+
+
 def _traceback_in(fn: Function, e: Expr | None) -> bool:
     if e is None:
         return False
@@ -490,6 +511,11 @@ class DebugEndpointLeak(Rule):
                 # every route lets only administrators past before the error can happen: staff reading the
                 # failure of an operator's tool, arguable
                 severity, admins = Severity.INFO, f"; only administrators get that far ({checked})"
+            if not admins and all((gate := secret_checked_before(app, r, fn, line)) is not None for r in routes):
+                # the handler compares what the caller sent with one configured secret and refuses a mismatch
+                # first: only the secret's holder (the operator, a peer service) reads the failure
+                severity, admins = Severity.INFO, (f"; only a caller holding the deployment's secret gets that far "
+                                                   f"({gate})")
             reported.add((fn.path, line))
             sent = "a traceback" if tb else f"the text of {what}"
             if not admins:
