@@ -948,3 +948,79 @@ def test_debug_leak_behind_a_secret_the_handler_checks_first_is_info(tmp_path: P
     assert by_line == {22: Severity.INFO, 33: Severity.WARNING, 43: Severity.WARNING}, found
     first = next(f for f in found if f.line == 22)
     assert "anyone" not in first.message and "password != settings.OPS_PASSWORD" in first.message, first.message
+
+
+def test_tenant_connection_settings_sent_back_to_their_tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAL524: a connection's settings (a host, the username and password that log in to it) are no principal of
+    the app; loaded for the caller's own organisation (the handler passes its id to the call whose result it
+    returns), their password is what the client configured, sent back to it: a warning that says so, never
+    "other principals'". The same settings returned without the tenant's id, and the organisation's users with
+    their tokens (other principals, tenant or not), stay errors."""
+    from fastapi_arch_lint.rules.security.sensitive_field_in_response import SensitiveFieldInResponse
+
+    found = run(tmp_path, monkeypatch, SensitiveFieldInResponse, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import Depends, FastAPI, HTTPException, Request
+            from pydantic import BaseModel
+
+            app = FastAPI()
+
+
+            class Caller(BaseModel):
+                id: int
+                organization_id: int
+
+
+            def current_user(request: Request) -> Caller:
+                if request.headers.get("authorization") is None:
+                    raise HTTPException(status_code=401)
+                return Caller(id=1, organization_id=1)
+
+
+            class TunnelSettings(BaseModel):
+                host: str
+                username: str
+                password: str | None = None
+                private_key_password: str | None = None
+
+
+            class ConnectionOut(BaseModel):
+                alias: str
+                tunnel: TunnelSettings | None = None
+
+
+            class MemberOut(BaseModel):
+                username: str
+                email: str
+                api_token: str
+
+
+            def connections_of(org_id: int) -> list:
+                return []
+
+
+            def members_of(org_id: int) -> list:
+                return []
+
+
+            @app.get("/connections")
+            def list_connections(user: Caller = Depends(current_user)) -> list[ConnectionOut]:
+                return connections_of(user.organization_id)
+
+
+            @app.get("/all-connections")
+            def list_all_connections(user: Caller = Depends(current_user)) -> list[ConnectionOut]:
+                return connections_of(0)
+
+
+            @app.get("/members")
+            def list_members(user: Caller = Depends(current_user)) -> list[MemberOut]:
+                return members_of(user.organization_id)
+        """,
+    })
+    by_line = {f.line: f.severity for f in found}
+    assert by_line == {45: Severity.WARNING, 50: Severity.ERROR, 55: Severity.ERROR}, found
+    tenant = next(f for f in found if f.line == 45)
+    assert "other principals" not in tenant.message and "user.organization_id" in tenant.message, tenant.message
+    assert "private_key_password" not in tenant.message, tenant.message
