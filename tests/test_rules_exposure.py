@@ -1024,3 +1024,80 @@ def test_tenant_connection_settings_sent_back_to_their_tenant(tmp_path: Path, mo
     tenant = next(f for f in found if f.line == 45)
     assert "other principals" not in tenant.message and "user.organization_id" in tenant.message, tenant.message
     assert "private_key_password" not in tenant.message, tenant.message
+
+
+def test_debug_leak_whose_try_only_calls_functions_that_catch_everything_is_info(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAL536: every call of the ``try`` is a project function that catches every error itself and answers a
+    value (``except Exception: return []``): no database's error reaches ``str(exc)``, info, and the message no
+    longer says "a database's bug included". A callee that lets errors out, or a call outside such a function in
+    the ``try``, keeps the warning."""
+    found = run(tmp_path, monkeypatch, DebugEndpointLeak, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import logging
+
+            from fastapi import FastAPI, HTTPException
+
+            from app.store import Store
+
+            app = FastAPI()
+            store = Store()
+            log = logging.getLogger(__name__)
+
+
+            @app.get("/folders")
+            async def folders() -> list:
+                try:
+                    rows = await store.list_folders()
+                    log.info("listed")
+                    return rows
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+
+
+            @app.get("/raw-folders")
+            async def raw_folders() -> list:
+                try:
+                    return await store.raw_folders()
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+
+
+            @app.get("/mixed-folders")
+            async def mixed_folders() -> list:
+                try:
+                    rows = await store.list_folders()
+                    return rows + store.fetch()
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+        """,
+        "app/store.py": """
+            import logging
+
+            log = logging.getLogger(__name__)
+
+
+            class Store:
+                def fetch(self) -> list:
+                    return []
+
+                async def list_folders(self) -> list:
+                    try:
+                        return self.fetch()
+                    except Exception as exc:
+                        log.error("listing failed: %s", exc)
+                        return []
+
+                async def raw_folders(self) -> list:
+                    try:
+                        return self.fetch()
+                    except Exception:
+                        log.error("listing failed")
+                        raise
+        """,
+    })
+    by_line = {f.line: f.severity for f in found}
+    assert by_line == {20: Severity.INFO, 28: Severity.WARNING, 37: Severity.WARNING}, found
+    info = next(f for f in found if f.line == 20)
+    assert "database's" not in info.message and "Store.list_folders" in info.message, info.message

@@ -305,6 +305,51 @@ def _client_facing_branch(app: AppModel, fn: Function, raise_index: int, name: s
     return any(raise_index in g.body_raises and narrows(g.test) for g in fn.fact.guards)
 
 
+LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+
+
+def _guarded_callees(app: AppModel, fn: Function, exc: ExceptFact) -> list[str]:
+    """The project functions the ``try`` of ``exc`` calls, when every call of its body is one of them (or a log
+    line) and each of them catches every error itself without raising again (its whole body's calls inside a
+    ``try`` whose ``except Exception:`` answers a value: ``except Exception: return []``). Empty otherwise."""
+    if not exc.try_calls:
+        return []
+    out: list[str] = []
+    for i in exc.try_calls:
+        if i >= len(fn.calls):
+            return []
+        site, tgt = fn.calls[i]
+        func = site.call.func
+        if isinstance(func, Attr) and func.attr in LOG_METHODS:
+            continue
+        callee = app.functions.get(tgt or "")
+        if callee is None or not _catches_everything(app, callee):
+            return []
+        name = callee.qualname.rsplit(".", 2)
+        out.append(".".join(name[-2:]) if callee.fact.is_method else name[-1])
+    return list(dict.fromkeys(out))
+
+
+def _catches_everything(app: AppModel, fn: Function) -> bool:
+    """Every call of ``fn`` sits in the ``try`` of a broad ``except`` (``Exception``, ``BaseException``, bare) that
+    raises nothing, or in an ``except`` clause: whatever fails in it, it answers a value."""
+    fact = fn.fact
+    if fact.is_generator or not fact.calls:
+        return False
+    covered: set[int] = set()
+    broad = False
+    for e in fact.excepts:
+        covered.update(e.calls)
+        if e.raises or not e.try_calls:
+            continue
+        if not e.types or all(render(t) in BROAD or target(app, t, fn.module) in ("builtins.Exception",
+                                                                                  "builtins.BaseException")
+                              for t in e.types):
+            covered.update(e.try_calls)
+            broad = True
+    return broad and covered >= set(range(len(fact.calls)))
+
+
 def _unconditional(fn: Function, call: int) -> bool:
     """Does the call at index ``call`` of ``fn`` run on every path to what follows it: not inside an ``if``
     branch or an ``except`` clause?"""
@@ -487,6 +532,15 @@ class DebugEndpointLeak(Rule):
             if kind is None and not tb:
                 continue
             what, severity = kind if kind is not None else ("", Severity.WARNING)
+            if not tb and what.startswith(("`except", "a bare")) and (shields := _guarded_callees(app, fn, exc)):
+                # every project function the ``try`` calls catches every error itself and answers a value: no
+                # database's or library's error comes out of them, only the handler's own statements can fail
+                one = len(shields) == 1
+                what = (f"{what.split(' (', 1)[0]} (but {', '.join(f'`{q}`' for q in shields[:3])}"
+                        f"{' ...' if len(shields) > 3 else ''}, all that its `try` calls, "
+                        f"{'catches every error itself' if one else 'catch every error themselves'} and answers a "
+                        f"value: only the errors of the code around {'it' if one else 'them'} are left)")
+                severity = Severity.INFO
             answer = ""
             if not tb and severity is Severity.WARNING and what.startswith(("`except", "a bare")) \
                     and status is not None and 400 <= status < 500:
