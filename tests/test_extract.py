@@ -129,6 +129,29 @@ def test_a_generator_is_one_whose_own_body_yields() -> None:
     assert func(facts, "relay").is_generator
 
 
+def test_an_except_clause_knows_the_calls_of_its_try_body() -> None:
+    src = (
+        b"def handler():\n"
+        b"    before()\n"
+        b"    try:\n"
+        b"        first()\n"
+        b"        try:\n"
+        b"            inner()\n"
+        b"        except KeyError:\n"
+        b"            log()\n"
+        b"    except Exception as exc:\n"
+        b"        report(exc)\n"
+        b"    else:\n"
+        b"        after()\n"
+    )
+    fn = func(ok(src), "handler")
+    names = [c.call.func.id for c in fn.calls]
+    inner, outer = fn.excepts
+    assert [names[i] for i in outer.try_calls] == ["first", "inner", "log"]  # the nested try and its clause
+    assert [names[i] for i in inner.try_calls] == ["inner"]
+    assert [names[i] for i in outer.calls] == ["report"]
+
+
 # ---------------------------------------------------------------------------
 # bad input
 

@@ -883,3 +883,221 @@ def test_exception_text_after_an_admin_check_in_the_handler_is_info(
     files["app/main.py"] = files["app/main.py"].split('@app.post("/members/step")')[0]
     found = run(tmp_path / "helper", monkeypatch, DebugEndpointLeak, files)
     assert next(f.severity for f in found if f.line == 39) is Severity.INFO
+
+
+def test_debug_leak_behind_a_secret_the_handler_checks_first_is_info(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A handler that compares a form value with the configured secret and answers 401 before any work: only the
+    secret's holder reads the error (info, and never "anyone gets it"); the check made after the work, or under
+    ``and``, keeps the warning."""
+    found = run(tmp_path, monkeypatch, DebugEndpointLeak, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI, Form, HTTPException
+
+            from app.settings import settings
+
+            app = FastAPI()
+
+
+            def work() -> int:
+                return 1
+
+
+            @app.post("/ops/uri")
+            def make_uri(password: str = Form(...)) -> dict:
+                try:
+                    if password != settings.OPS_PASSWORD:
+                        raise HTTPException(status_code=401, detail="bad password")
+                    return {"n": work()}
+                except HTTPException:
+                    raise
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+
+
+            @app.post("/ops/late")
+            def late(password: str = Form(...)) -> dict:
+                try:
+                    n = work()
+                    if password != settings.OPS_PASSWORD:
+                        raise HTTPException(status_code=401)
+                    return {"n": n}
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+
+
+            @app.post("/ops/optional")
+            def optional(password: str = Form("")) -> dict:
+                try:
+                    if password and password != settings.OPS_PASSWORD:
+                        raise HTTPException(status_code=401)
+                    return {"n": work()}
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+        """,
+        "app/settings.py": """
+            class Settings:
+                OPS_PASSWORD = "change-me"
+
+
+            settings = Settings()
+        """,
+    })
+    by_line = {f.line: f.severity for f in found}
+    assert by_line == {22: Severity.INFO, 33: Severity.WARNING, 43: Severity.WARNING}, found
+    first = next(f for f in found if f.line == 22)
+    assert "anyone" not in first.message and "password != settings.OPS_PASSWORD" in first.message, first.message
+
+
+def test_tenant_connection_settings_sent_back_to_their_tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAL524: a connection's settings (a host, the username and password that log in to it) are no principal of
+    the app; loaded for the caller's own organisation (the handler passes its id to the call whose result it
+    returns), their password is what the client configured, sent back to it: a warning that says so, never
+    "other principals'". The same settings returned without the tenant's id, and the organisation's users with
+    their tokens (other principals, tenant or not), stay errors."""
+    from fastapi_arch_lint.rules.security.sensitive_field_in_response import SensitiveFieldInResponse
+
+    found = run(tmp_path, monkeypatch, SensitiveFieldInResponse, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import Depends, FastAPI, HTTPException, Request
+            from pydantic import BaseModel
+
+            app = FastAPI()
+
+
+            class Caller(BaseModel):
+                id: int
+                organization_id: int
+
+
+            def current_user(request: Request) -> Caller:
+                if request.headers.get("authorization") is None:
+                    raise HTTPException(status_code=401)
+                return Caller(id=1, organization_id=1)
+
+
+            class TunnelSettings(BaseModel):
+                host: str
+                username: str
+                password: str | None = None
+                private_key_password: str | None = None
+
+
+            class ConnectionOut(BaseModel):
+                alias: str
+                tunnel: TunnelSettings | None = None
+
+
+            class MemberOut(BaseModel):
+                username: str
+                email: str
+                api_token: str
+
+
+            def connections_of(org_id: int) -> list:
+                return []
+
+
+            def members_of(org_id: int) -> list:
+                return []
+
+
+            @app.get("/connections")
+            def list_connections(user: Caller = Depends(current_user)) -> list[ConnectionOut]:
+                return connections_of(user.organization_id)
+
+
+            @app.get("/all-connections")
+            def list_all_connections(user: Caller = Depends(current_user)) -> list[ConnectionOut]:
+                return connections_of(0)
+
+
+            @app.get("/members")
+            def list_members(user: Caller = Depends(current_user)) -> list[MemberOut]:
+                return members_of(user.organization_id)
+        """,
+    })
+    by_line = {f.line: f.severity for f in found}
+    assert by_line == {45: Severity.WARNING, 50: Severity.ERROR, 55: Severity.ERROR}, found
+    tenant = next(f for f in found if f.line == 45)
+    assert "other principals" not in tenant.message and "user.organization_id" in tenant.message, tenant.message
+    assert "private_key_password" not in tenant.message, tenant.message
+
+
+def test_debug_leak_whose_try_only_calls_functions_that_catch_everything_is_info(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAL536: every call of the ``try`` is a project function that catches every error itself and answers a
+    value (``except Exception: return []``): no database's error reaches ``str(exc)``, info, and the message no
+    longer says "a database's bug included". A callee that lets errors out, or a call outside such a function in
+    the ``try``, keeps the warning."""
+    found = run(tmp_path, monkeypatch, DebugEndpointLeak, {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import logging
+
+            from fastapi import FastAPI, HTTPException
+
+            from app.store import Store
+
+            app = FastAPI()
+            store = Store()
+            log = logging.getLogger(__name__)
+
+
+            @app.get("/folders")
+            async def folders() -> list:
+                try:
+                    rows = await store.list_folders()
+                    log.info("listed")
+                    return rows
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+
+
+            @app.get("/raw-folders")
+            async def raw_folders() -> list:
+                try:
+                    return await store.raw_folders()
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+
+
+            @app.get("/mixed-folders")
+            async def mixed_folders() -> list:
+                try:
+                    rows = await store.list_folders()
+                    return rows + store.fetch()
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+        """,
+        "app/store.py": """
+            import logging
+
+            log = logging.getLogger(__name__)
+
+
+            class Store:
+                def fetch(self) -> list:
+                    return []
+
+                async def list_folders(self) -> list:
+                    try:
+                        return self.fetch()
+                    except Exception as exc:
+                        log.error("listing failed: %s", exc)
+                        return []
+
+                async def raw_folders(self) -> list:
+                    try:
+                        return self.fetch()
+                    except Exception:
+                        log.error("listing failed")
+                        raise
+        """,
+    })
+    by_line = {f.line: f.severity for f in found}
+    assert by_line == {20: Severity.INFO, 28: Severity.WARNING, 37: Severity.WARNING}, found
+    info = next(f for f in found if f.line == 20)
+    assert "database's" not in info.message and "Store.list_folders" in info.message, info.message

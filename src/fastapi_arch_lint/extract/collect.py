@@ -516,10 +516,29 @@ class _BodyVisitor(cst.CSTVisitor):
         # ``except`` clauses: [types, name, calls, raises, return lines]; the open ones, innermost last
         self.excepts: list[list] = []
         self._open_excepts: list[int] = []
+        # ``try`` statements: the calls made in each one's body (nested blocks included); the open ones, and
+        # those whose body is being visited
+        self._tries: list[list[int]] = []
+        self._try_stack: list[int] = []
+        self._try_bodies: list[int] = []
         self.is_generator = False
 
     def except_facts(self) -> tuple[ExceptFact, ...]:
-        return tuple(_ExceptFact(e[0], e[1], tuple(e[2]), tuple(e[3]), tuple(e[4])) for e in self.excepts)
+        return tuple(_ExceptFact(e[0], e[1], tuple(e[2]), tuple(e[3]), tuple(e[4]),
+                                 tuple(self._tries[e[5]]) if e[5] is not None else ()) for e in self.excepts)
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._try_stack.append(len(self._tries))
+        self._tries.append([])
+
+    def leave_Try(self, original_node: cst.Try) -> None:
+        self._try_stack.pop()
+
+    def visit_Try_body(self, node: cst.Try) -> None:
+        self._try_bodies.append(self._try_stack[-1])
+
+    def leave_Try_body(self, node: cst.Try) -> None:
+        self._try_bodies.pop()
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         t = node.type
@@ -531,7 +550,7 @@ class _BodyVisitor(cst.CSTVisitor):
             types = (self.c.conv.expr(t),)
         name = node.name.name.value if node.name is not None and type(node.name.name) is cst.Name else ""
         self._open_excepts.append(len(self.excepts))
-        self.excepts.append([types, name, [], [], []])
+        self.excepts.append([types, name, [], [], [], self._try_stack[-1] if self._try_stack else None])
 
     def leave_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         self._open_excepts.pop()
@@ -631,6 +650,8 @@ class _BodyVisitor(cst.CSTVisitor):
             self.guards[g][slot].append(len(self.calls) - 1)
         for e in self._open_excepts:
             self.excepts[e][2].append(len(self.calls) - 1)
+        for t in self._try_bodies:
+            self._tries[t].append(len(self.calls) - 1)
 
     def _truth(self, node: cst.BaseExpression) -> None:
         t = type(node)

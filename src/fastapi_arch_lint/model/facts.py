@@ -115,7 +115,8 @@ class ExceptFact:
 
     ``types`` are the caught classes as written (empty for a bare ``except:``), ``name`` the ``as``
     name ("" without one); ``calls``/``raises`` index the function's ``calls`` and ``raises`` made in
-    the clause's body (nested blocks included), ``returns`` are the lines of its ``return`` statements.
+    the clause's body (nested blocks included), ``returns`` are the lines of its ``return`` statements,
+    ``try_calls`` index the calls of the guarded ``try`` body.
     """
 
     types: tuple[Expr, ...]
@@ -123,6 +124,8 @@ class ExceptFact:
     calls: tuple[int, ...] = ()
     raises: tuple[int, ...] = ()
     returns: tuple[int, ...] = ()
+    # the calls made in the body of the ``try`` the clause belongs to (nested blocks included)
+    try_calls: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

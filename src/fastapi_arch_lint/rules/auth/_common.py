@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from fastapi_arch_lint.analysis.libraries import jwt_decode_library
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, Route
-from fastapi_arch_lint.model.expr import Attr, Call, Const, DictExpr, Expr, Name, Seq, Subscript, dotted, walk
+from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Const, DictExpr, Expr, Name, Seq, Subscript, dotted, render, walk
 from fastapi_arch_lint.model.facts import CompareFact
 from fastapi_arch_lint.rules._util import matches_any, memo, raised_http_exceptions
 
@@ -545,12 +545,55 @@ def shared_secret_gate(fn: Function) -> bool:
     for c in fn.fact.compares:
         if c.op in ("==", "!="):
             pairs.append((c.left, c.right))
-    for a, b in pairs:
-        if isinstance(a, Const) or isinstance(b, Const):
-            continue
-        if _configured(fn, a) != _configured(fn, b):
-            return True
-    return False
+    return any(_against_configured(fn, a, b) for a, b in pairs)
+
+
+def _against_configured(fn: Function, a: Expr, b: Expr) -> bool:
+    """One side of a comparison is a value the deployment configures and the other is not (what the caller
+    sent): ``token != settings.SYNC_TOKEN``, ``compare_digest(key, API_KEY)``."""
+    if isinstance(a, Const) or isinstance(b, Const):
+        return False
+    return _configured(fn, a) != _configured(fn, b)
+
+
+# how a wrong shared secret is refused: 401 or 403
+SECRET_REJECT_RE = re.compile(r"^40[13]$|HTTP_40[13]_")
+
+
+def handler_secret_gate(app: AppModel, fn: Function) -> tuple[int, str] | None:
+    """A handler that authenticates its caller itself against one secret the deployment configures: an ``if`` at
+    the top of its body (under no other ``if``, in no ``except``, with no call made before it) that compares
+    what the request sent with a configured value and rejects with 401/403 when they differ (``if password !=
+    settings.ADMIN_PASSWORD: raise HTTPException(401)``, ``if not hmac.compare_digest(key, API_KEY): raise``).
+    What runs after it is reached only by whoever holds that secret. ``(line of the rejection, the test)``, or
+    None."""
+    fact = fn.fact
+    refusing = {(line, col) for line, col, _, status in raised_http_exceptions(app, fn) if SECRET_REJECT_RE.search(status)}
+    rejects = {i for i, r in enumerate(fact.raises) if (r.pos.line, r.pos.col) in refusing}
+    in_except = {i for e in fact.excepts for i in e.raises}
+    # calls that do no work that can fail: a parameter's default (``Form(...)``), an exception raised, the comparison
+    harmless = {(p.default.line, p.default.col) for p in fact.params if isinstance(p.default, Call)}
+    harmless |= {(r.expr.line, r.expr.col) for r in fact.raises if isinstance(r.expr, Call)}
+    for g in fact.guards:
+        mine = rejects.intersection(g.body_raises) - in_except
+        if not mine or any(mine & set((*o.body_raises, *o.orelse_raises)) for o in fact.guards if o is not g):
+            continue  # not a rejection, or one under another condition
+        if isinstance(g.test, BoolOp) and g.test.op == "and":
+            continue  # ``if token and token != KEY:``: a request without the token gets through
+        line = min(fact.raises[i].pos.line for i in mine)
+        if any(site.pos.line < line and (site.call.line, site.call.col) not in harmless
+               and func_name(site.call) != "compare_digest" for site in fact.calls):
+            continue  # something ran before the check
+        for negated, atom in g.tests:
+            differs = isinstance(atom, CompareFact) and (atom.op == "!=") != negated and atom.op in ("!=", "==") \
+                and _against_configured(fn, atom.left, atom.right)
+            refused = negated and isinstance(atom, Call) and func_name(atom) == "compare_digest" \
+                and len(atom.args) == 2 and _against_configured(fn, atom.args[0], atom.args[1])
+            if differs or refused:
+                shown = f"{render(atom.left)} {atom.op} {render(atom.right)}" if isinstance(atom, CompareFact) \
+                    else f"not {render(atom)}"
+                return line, shown
+    return None
 
 
 def shared_secret_only(app: AppModel, route: Route) -> bool:

@@ -11,7 +11,7 @@ from fastapi_arch_lint.analysis.taint import call_arg
 from fastapi_arch_lint.analysis.values import instance_of, target
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, PydanticModel, Route
-from fastapi_arch_lint.model.expr import Attr, BinOp, BoolOp, Call, Cond, DictExpr, Expr, FStr, Name, Seq, Subscript, render, walk
+from fastapi_arch_lint.model.expr import Attr, BinOp, BoolOp, Call, Cond, Const, DictExpr, Expr, FStr, Name, Seq, Subscript, render, walk
 from fastapi_arch_lint.model.facts import ExceptFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import auth_uncertain, memo, pydantic_model, route_entity, route_related, unique_routes
@@ -19,6 +19,7 @@ from fastapi_arch_lint.rules.auth._common import (
     admins_only,
     dependency_functions,
     handler_name,
+    handler_secret_gate,
     privileged,
     shared_secret_gate,
     shared_secret_only,
@@ -243,7 +244,7 @@ def status_of(e: Expr | None) -> int | None:
     return next((code for word, code in STATUS_WORDS.items() if word in text.upper()), None)
 
 
-def _error_text(fn: Function, exc: ExceptFact) -> Iterator[tuple[int, int, str, int | None]]:
+def _error_text(app: AppModel, fn: Function, exc: ExceptFact) -> Iterator[tuple[int, int, str, int | None]]:
     """Where the clause sends its exception's text (or a traceback) to the client: ``(line, col, how, status)``.
 
     A raised ``HTTPException`` whose ``detail`` carries it, or (in a route handler) a returned value
@@ -260,6 +261,8 @@ def _error_text(fn: Function, exc: ExceptFact) -> Iterator[tuple[int, int, str, 
         if r is None or not isinstance(r.expr, Call) or not _http_exception(fn, r.expr):
             continue
         detail = call_arg(r.expr, 1, "detail", "reason")
+        if name and _client_facing_branch(app, fn, i, name, detail):
+            continue
         status = status_of(call_arg(r.expr, 0, "status_code", "code"))
         for n in aliases:
             if detail is not None and (_mentions(detail, n) or (n != name and _is_name(detail, n))):
@@ -268,6 +271,83 @@ def _error_text(fn: Function, exc: ExceptFact) -> Iterator[tuple[int, int, str, 
         else:
             if _traceback_in(fn, detail):
                 yield r.pos.line, r.pos.col, f"`raise {render(r.expr.func)}(detail={render(detail, 50)})`", status
+
+
+# the attributes only an ``HTTPException`` (or a project error shaped like one) carries together: a test for
+# one of them picks the errors written for the client
+HTTP_ERROR_ATTRS = frozenset({"status_code", "detail"})
+
+
+def _client_facing_branch(app: AppModel, fn: Function, raise_index: int, name: str, detail: Expr | None) -> bool:
+    """Does the ``raise`` at ``raise_index`` sit in an ``if`` branch that runs only for errors whose text was
+    written for the client: ``if isinstance(exc, HTTPException):`` (or the project's own exception, or a library's
+    verdict on the client's input), or ``if hasattr(exc, "status_code"):`` passing on ``exc.detail`` (an
+    ``HTTPException`` raised deeper down, its text the project's own), with a fixed message for every other
+    error?"""
+    def narrows(test: Expr | None) -> bool:
+        if isinstance(test, BoolOp):
+            return any(narrows(v) for v in test.values) if test.op == "and" else all(narrows(v) for v in test.values)
+        if not (isinstance(test, Call) and isinstance(test.func, Name) and len(test.args) == 2
+                and _is_name(test.args[0], name)):
+            return False
+        if test.func.id == "hasattr":
+            # ``e.detail`` only: an upstream client's error may carry a ``status_code`` and quote its answer in
+            # ``str(e)``
+            attr = test.args[1]
+            return isinstance(attr, Const) and attr.value in HTTP_ERROR_ATTRS and isinstance(detail, Attr) \
+                and detail.attr == "detail" and _is_name(detail.value, name)
+        if test.func.id == "isinstance":
+            kinds = test.args[1]
+            types = kinds.items if isinstance(kinds, Seq) else (kinds,)
+            return bool(types) and _exception_kind(app, fn, ExceptFact(types=tuple(types), name=name)) is None
+        return False
+
+    return any(raise_index in g.body_raises and narrows(g.test) for g in fn.fact.guards)
+
+
+LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+
+
+def _guarded_callees(app: AppModel, fn: Function, exc: ExceptFact) -> list[str]:
+    """The project functions the ``try`` of ``exc`` calls, when every call of its body is one of them (or a log
+    line) and each of them catches every error itself without raising again (its whole body's calls inside a
+    ``try`` whose ``except Exception:`` answers a value: ``except Exception: return []``). Empty otherwise."""
+    if not exc.try_calls:
+        return []
+    out: list[str] = []
+    for i in exc.try_calls:
+        if i >= len(fn.calls):
+            return []
+        site, tgt = fn.calls[i]
+        func = site.call.func
+        if isinstance(func, Attr) and func.attr in LOG_METHODS:
+            continue
+        callee = app.functions.get(tgt or "")
+        if callee is None or not _catches_everything(app, callee):
+            return []
+        name = callee.qualname.rsplit(".", 2)
+        out.append(".".join(name[-2:]) if callee.fact.is_method else name[-1])
+    return list(dict.fromkeys(out))
+
+
+def _catches_everything(app: AppModel, fn: Function) -> bool:
+    """Every call of ``fn`` sits in the ``try`` of a broad ``except`` (``Exception``, ``BaseException``, bare) that
+    raises nothing, or in an ``except`` clause: whatever fails in it, it answers a value."""
+    fact = fn.fact
+    if fact.is_generator or not fact.calls:
+        return False
+    covered: set[int] = set()
+    broad = False
+    for e in fact.excepts:
+        covered.update(e.calls)
+        if e.raises or not e.try_calls:
+            continue
+        if not e.types or all(render(t) in BROAD or target(app, t, fn.module) in ("builtins.Exception",
+                                                                                  "builtins.BaseException")
+                              for t in e.types):
+            covered.update(e.try_calls)
+            broad = True
+    return broad and covered >= set(range(len(fact.calls)))
 
 
 def _unconditional(fn: Function, call: int) -> bool:
@@ -306,6 +386,26 @@ def admin_checked_before(app: AppModel, route: Route, fn: Function, line: int) -
             if (seen := admin_check_in(f)) is not None:
                 return f"`{fn.fact.name}` calls `{callee.fact.name}` first: {seen.text}"
     return None
+
+
+def secret_checked_before(app: AppModel, route: Route, fn: Function, line: int) -> str | None:
+    """How the route's handler rejects every caller without the deployment's secret before ``line`` of ``fn``
+    (the handler itself, or a function it reaches through a call made after the check): ``if password !=
+    settings.X: raise HTTPException(401)`` at the top of its body. Said as where it is."""
+    handler = app.functions.get(route.handler.qualname)
+    if handler is None:
+        return None
+    gate = handler_secret_gate(app, handler)
+    if gate is None:
+        return None
+    if fn.qualname != handler.qualname:
+        leads = [site.pos.line for site, tgt in handler.calls if (callee := app.functions.get(tgt or "")) is not None
+                 and any(f.qualname == fn.qualname for f in reached_functions(app, callee, 2))]
+        if not leads:
+            return None
+        line = min(leads)
+    gate_line, test = gate
+    return f"`{handler.fact.name}` first rejects with 401/403 when `{test}`" if gate_line < line else None
 
 
 def _traceback_in(fn: Function, e: Expr | None) -> bool:
@@ -417,7 +517,7 @@ class DebugEndpointLeak(Rule):
                         reported: set[tuple[str, int]]) -> Iterator[Finding]:
         kind = _exception_kind(app, fn, exc)
         handler = any(r.handler.qualname == fn.qualname for r in routes)
-        sites = list(_error_text(fn, exc))
+        sites = list(_error_text(app, fn, exc))
         if handler and (exc.name or exc.returns):
             for ret in fn.fact.scope.returns:
                 if ret.pos.line not in exc.returns:
@@ -432,6 +532,15 @@ class DebugEndpointLeak(Rule):
             if kind is None and not tb:
                 continue
             what, severity = kind if kind is not None else ("", Severity.WARNING)
+            if not tb and what.startswith(("`except", "a bare")) and (shields := _guarded_callees(app, fn, exc)):
+                # every project function the ``try`` calls catches every error itself and answers a value: no
+                # database's or library's error comes out of them, only the handler's own statements can fail
+                one = len(shields) == 1
+                what = (f"{what.split(' (', 1)[0]} (but {', '.join(f'`{q}`' for q in shields[:3])}"
+                        f"{' ...' if len(shields) > 3 else ''}, all that its `try` calls, "
+                        f"{'catches every error itself' if one else 'catch every error themselves'} and answers a "
+                        f"value: only the errors of the code around {'it' if one else 'them'} are left)")
+                severity = Severity.INFO
             answer = ""
             if not tb and severity is Severity.WARNING and what.startswith(("`except", "a bare")) \
                     and status is not None and 400 <= status < 500:
@@ -456,6 +565,11 @@ class DebugEndpointLeak(Rule):
                 # every route lets only administrators past before the error can happen: staff reading the
                 # failure of an operator's tool, arguable
                 severity, admins = Severity.INFO, f"; only administrators get that far ({checked})"
+            if not admins and all((gate := secret_checked_before(app, r, fn, line)) is not None for r in routes):
+                # the handler compares what the caller sent with one configured secret and refuses a mismatch
+                # first: only the secret's holder (the operator, a peer service) reads the failure
+                severity, admins = Severity.INFO, (f"; only a caller holding the deployment's secret gets that far "
+                                                   f"({gate})")
             reported.add((fn.path, line))
             sent = "a traceback" if tb else f"the text of {what}"
             if not admins:

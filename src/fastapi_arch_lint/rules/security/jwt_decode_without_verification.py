@@ -88,6 +88,19 @@ def _metadata_only(fn: Function | None, assigned: str | None) -> list[str]:
     return sorted(set(read))
 
 
+def _claims_discarded(fn: Function | None, call: Call, assigned: str | None) -> bool:
+    """The function throws the decoded claims away: the call is a statement of its own (``jwt.decode(token,
+    options={"verify_signature": False})`` in a ``try`` whose ``except`` answers False), or its result goes to
+    ``_``. Only whether the text parses as a JWT is used: a format test, no claim is believed. (A name bound and
+    then never read is not followed: a loop or a ``with`` may read it where the facts do not say.)"""
+    if fn is None:
+        return False
+    f = fn.fact
+    if any(sc.call.line == call.line and sc.call.col == call.col for sc in f.scope.calls):
+        return True
+    return assigned == "_"
+
+
 # the identity provider's endpoints that accept or refuse a token: what they answer proves it
 PROVIDER_CHECK_WORDS = ("userinfo", "user_info", "introspect", "tokeninfo", "token_info")
 LOG_CALLS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "print"})
@@ -179,6 +192,8 @@ class JwtDecodeWithoutVerification(Rule):
             if _proven_by_provider(cc.function, token, cc.line):
                 continue  # the provider's userinfo or introspection endpoint accepted the token first
             site = next((st for st, _ in cc.function.calls if st.call is cc.call), None) if cc.function else None
+            if _claims_discarded(cc.function, cc.call, site.assigned_to if site is not None else None):
+                continue  # only whether it parses is used (``is_jwt``): no claim of it is believed
             meta = _metadata_only(cc.function, site.assigned_to if site is not None else None)
             if meta:
                 yield self.finding(

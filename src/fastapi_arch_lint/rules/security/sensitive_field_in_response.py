@@ -10,9 +10,10 @@ from fastapi_arch_lint.analysis.index import declaring, returned_table
 from fastapi_arch_lint.analysis.taint import str_set
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Route, Table
-from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, Name
+from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, Name, render
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import find_table, matches_any, pydantic_model, route_entity, route_related, segments, unique_routes
+from fastapi_arch_lint.rules.auth._common import principal_params
 from fastapi_arch_lint.rules.auth._principal import held_to_caller
 from fastapi_arch_lint.rules.auth._roles import judge
 from fastapi_arch_lint.rules.security._secret_values import masked_by_model, stored_encrypted
@@ -64,8 +65,13 @@ def _described(app: AppModel, route: Route, hits: list[Hit], via: str) -> tuple[
     return names, related, f"the {via}"
 
 
+# fields that name the host a record logs in to: an SSH, SMTP or database connection's settings, whose
+# ``username`` and ``password`` are a login to that host, not to this app
+HOST_FIELDS = frozenset({"host", "hostname", "port"})
+
+
 def _is_principal(fields: set[str]) -> bool:
-    return bool(fields & PRINCIPAL_FIELDS)
+    return bool(fields & PRINCIPAL_FIELDS) and not (fields & HOST_FIELDS or any(f.endswith("_host") for f in fields))
 
 
 def _is_container(annotation: str) -> bool:
@@ -90,7 +96,9 @@ class SensitiveFieldInResponse(Rule):
                                           "model: the client's input sent back to it, or when the fields are internal "
                                           "data (option `internal-fields`) sent to a caller who is no administrator, "
                                           "or when other users' secrets go out behind a role or permission check the "
-                                          "route's code makes"}
+                                          "route's code makes, or when a password or key of a record that is no "
+                                          "principal's (a connection's settings) goes back to the tenant it is loaded "
+                                          "for"}
     cwe = ("CWE-200", "CWE-213")
     owasp = ("API3:2023",)
     security_severity = 7.5
@@ -246,6 +254,14 @@ class SensitiveFieldInResponse(Rule):
                     # passes it is the policy's call, so the exposure is likely limited to privileged callers
                     severity, confidence = Severity.WARNING, Confidence.MEDIUM
                     admins = f"; a role or permission check is seen ({seen.text}), so it may reach only privileged callers"
+            if severity is None and all(h.principal is None and _configured_login(h.path) for h in hits) and \
+                    (scope := _fetched_for_caller(route)) is not None:
+                # a record of no principal (a connection's settings), loaded for the caller's own tenant: the
+                # password the client configured (for another host), sent back to it
+                severity, confidence = Severity.WARNING, Confidence.MEDIUM
+                why = (f"{'a secret' if len(hits) == 1 else 'secrets'} of a record that holds no user's login, fetched "
+                       f"for the caller's own tenant (`{scope}`): what the client configured (a login to another host, "
+                       "a key), sent back to it; still more than a client needs, and plaintext unless stored encrypted")
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
                 f"`{route.display()}` sends {names} to the client: {what} exposes {why}{admins}",
@@ -353,6 +369,44 @@ class SensitiveFieldInResponse(Rule):
                 if found:
                     return found
         return frozenset()
+
+
+# an attribute of the principal that names the caller or its tenant: ``user.id``, ``api_key.organization_id``
+TENANT_ID_RE = re.compile(r"^(id|(org|organization|organisation|tenant|team|workspace|account|company|owner|user|project)"
+                          r"_?id)$")
+
+
+def _configured_login(path: str) -> bool:
+    """A password or private key as a client sets it (``password``, ``private_key_password``), not a hash, digest
+    or salt that only verifies one, nor a card or social security number."""
+    n = path.rsplit(".", 1)[-1].lower()
+    return any(w in n for w in ("password", "passwd", "private_key")) and not (
+        n.endswith(VERIFIER_SUFFIXES) or n in VERIFIER_FIELDS or "salt" in n or "hash" in n)
+
+
+def _fetched_for_caller(route: Route) -> str | None:
+    """Every ``return`` of the handler answers a call given the authenticated caller's id or its tenant's
+    (``service.list_connections(api_key.organization_id)``, ``repo.get(item_id, owner_id=user.id)``): what it
+    returns is loaded for the caller's own organisation. The argument, as written, or None."""
+    principals = set(principal_params(route))
+    fact = route.handler.fact
+    if not principals or not fact.scope.returns:
+        return None
+    made = {a.target: a.value for a in fact.scope.assigns if a.target and "." not in a.target}
+    found = None
+    for ret in fact.scope.returns:
+        value = ret.value
+        if isinstance(value, Name):
+            binds = [a for a in fact.scope.assigns if a.target == value.id]
+            value = made.get(value.id) if len(binds) == 1 else None
+        if not isinstance(value, Call):
+            return None
+        scoped = next((a for a in (*value.args, *(v for _, v in value.kwargs)) if isinstance(a, Attr)
+                       and isinstance(a.value, Name) and a.value.id in principals and TENANT_ID_RE.match(a.attr)), None)
+        if scoped is None:
+            return None
+        found = found or render(scoped)
+    return found
 
 
 def _issued_here(route: Route, path: str) -> bool:
