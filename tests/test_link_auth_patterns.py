@@ -523,3 +523,74 @@ def test_d_jwt_required_on_a_jwt_helper_dependency_is_auth(tmp_path: Path, monke
     assert not routes["/boards/{board_id}"].auth.required  # type: ignore[attr-defined]
     assert auth_uncertain_routes(model) == []
     assert _fal401(tmp_path, monkeypatch) == {"app/main.py:26": "error"}
+
+
+# --- E: a helper that raises the status an error table gives the code it is handed --------------------
+
+ERROR_TABLE = {
+    "app/__init__.py": "",
+    "app/errors.py": """
+        from enum import Enum
+
+        from fastapi import HTTPException
+
+
+        class Fault(str, Enum):
+            BAD_TICKET = "BAD_TICKET"
+            NO_SUCH_SHELF = "NO_SUCH_SHELF"
+
+
+        FAULTS = {
+            Fault.BAD_TICKET: {"status": 401, "text": "the ticket is not valid"},
+            Fault.NO_SUCH_SHELF: {"status": 404, "text": "no such shelf"},
+        }
+
+
+        def fail(fault: Fault, text: str):
+            raise HTTPException(status_code=FAULTS[fault]["status"], detail={"fault": fault, "text": text})
+    """,
+    "app/main.py": """
+        from fastapi import Depends, FastAPI, Request
+
+        from app.errors import Fault, fail
+
+        app = FastAPI()
+
+
+        async def ticket_holder(request: Request) -> dict:
+            ticket = request.headers.get("Authorization", "")
+            if not ticket:
+                fail(Fault.BAD_TICKET, "no ticket")
+            return {"ticket": ticket}
+
+
+        async def shelf_reader(request: Request) -> dict:
+            ticket = request.headers.get("Authorization", "")
+            if not ticket:
+                fail(Fault.NO_SUCH_SHELF, "nothing here")
+            return {}
+
+
+        @app.post("/shelves")
+        async def add_shelf(holder: dict = Depends(ticket_holder)):
+            return {}
+
+
+        @app.post("/shelves/{shelf_id}/books")
+        async def shelve(shelf_id: int, reader: dict = Depends(shelf_reader)):
+            return {}
+    """,
+}
+
+
+def test_e_a_helper_raising_the_status_an_error_table_gives_its_code_rejects(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``fail(Fault.BAD_TICKET, ...)`` raises ``HTTPException(status_code=FAULTS[fault]["status"])``: the
+    table is a module-level dict literal, the code the call's argument, so the status is 401 and the
+    dependency rejects a missing ticket. Twin: the same helper handed a code the table maps to 404."""
+    model = _model(tmp_path, monkeypatch, ERROR_TABLE)
+    routes = _by_path(model)
+    assert routes["/shelves"].auth.required  # type: ignore[attr-defined]
+    assert "HTTPException(401)" in routes["/shelves"].auth.via[0].evidence  # type: ignore[attr-defined]
+    assert not routes["/shelves/{shelf_id}/books"].auth.required  # type: ignore[attr-defined]
+    assert _fal401(tmp_path, monkeypatch) == {"app/main.py:28": "warning"}  # reads a credential, never refuses

@@ -472,6 +472,8 @@ class Interpreter(Classes):
                 return VGeneric(VExt("typing.Union"), (left, right))
             return VUnknown(f"`{render(expr)}` is computed at runtime")
         if isinstance(expr, Subscript):
+            if (item := self._dict_entry(expr, env, 0)) is not None:  # ``ERRORS[code]["status_code"]``
+                return self.eval(*item)
             base = self.eval(expr.value, env)
             items = expr.items
             if len(items) == 1 and isinstance(items[0], Seq) and items[0].kind == "tuple":
@@ -510,6 +512,30 @@ class Interpreter(Classes):
         if isinstance(expr, Opaque):
             return VUnknown(f"`{expr.code}` is not modelled")
         return VUnknown("unsupported expression")
+
+    def _dict_literal(self, expr: Expr, env: Env, depth: int = 0) -> tuple[DictExpr, Env] | None:
+        """The dict literal ``expr`` is (a module-level name bound once to one, or an item of one), with its env."""
+        if isinstance(expr, Subscript) and depth < 3:
+            got = self._dict_entry(expr, env, depth)
+            return (got[0], got[1]) if got is not None and isinstance(got[0], DictExpr) else None
+        if not isinstance(expr, Name) or any(self.local_names(f).get(expr.id, _ABSENT) is not _ABSENT
+                                             for f in env.functions) or env.module not in self.modules:
+            return None
+        entries = self.symtab(self.modules[env.module].scope).get(expr.id) or []
+        if len(entries) != 1 or entries[0][1] != "assign" or not isinstance(entries[0][2].value, DictExpr):  # type: ignore[union-attr]
+            return None
+        return entries[0][2].value, Env(env.module)  # type: ignore[union-attr]
+
+    def _dict_entry(self, expr: Subscript, env: Env, depth: int) -> tuple[Expr, Env] | None:
+        """The value expression of ``d[key]`` for a dict literal ``d`` whose keys are all known, with its env."""
+        lit = self._dict_literal(expr.value, env, depth + 1) if len(expr.items) == 1 else None
+        if lit is None or None in lit[0].keys:
+            return None
+        key, keys = self.eval(expr.items[0], env), [self.eval(k, lit[1]) for k in lit[0].keys]
+        if isinstance(key, VUnknown) or any(isinstance(k, VUnknown) for k in keys):
+            return None  # an unknown key may be any of them
+        found = [v for k, v in zip(keys, lit[0].values) if k == key]
+        return (found[-1], lit[1]) if found else None
 
     def annotation(self, expr: Expr | None, env: Env) -> Value:
         """Evaluate a type annotation; string annotations are evaluated as names."""
