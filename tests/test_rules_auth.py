@@ -2226,3 +2226,22 @@ def test_fal401_internal_service_through_an_abstract_api_keeps_the_error(tmp_pat
     })}
     assert {k: f.severity for k, f in found.items()} == {
         "POST /items": Severity.ERROR, "POST /describe": Severity.INFO}, [f.message for f in found.values()]
+
+
+def test_fal401_auth_switched_on_by_configuration_is_info_not_optional(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dependency that refuses a missing or unknown key whenever keys are configured (``if settings.api_keys:``)
+    is authentication the operator switches on: info saying so, not "optional authentication". One that lets a
+    request without a credential through whatever the configuration keeps the warning (the page's gateway)."""
+    from ruledocs import page_cases
+
+    page = next((Path(__file__).resolve().parents[1] / "rules" / "auth").glob("FAL401-*.md"))
+    case = next(c for c in page_cases(page) if c.section == "Misreadings")
+    files = {"gateway/__init__.py": "", "gateway/main.py": case.files["gateway/main.py"]}
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)}
+    jobs, drafts = found["POST /v1/jobs"], found["POST /v1/drafts"]
+    assert (jobs.severity, jobs.confidence) == (Severity.INFO, Confidence.MEDIUM), jobs.message
+    assert "switched on by configuration: `check_api_key`" in jobs.message
+    assert "`gateway_settings.api_keys`" in jobs.message and "optional" not in jobs.message
+    assert (drafts.severity, drafts.confidence) == (Severity.WARNING, Confidence.MEDIUM), drafts.message
+    assert "only optional authentication reaches it (`maybe_key` lets anonymous requests through)" in drafts.message

@@ -43,7 +43,7 @@ from fastapi_arch_lint.rules.auth._common import (
     short,
     verifies_signature,
 )
-from fastapi_arch_lint.rules.auth._optional import optional_handed_on
+from fastapi_arch_lint.rules.auth._optional import configured_requirement, optional_handed_on
 
 def _sibling_includes(app: AppModel, route: Route) -> list[IncludeStep]:
     """Includes into the same parent routers as this route's chain that do attach auth."""
@@ -548,8 +548,9 @@ class StateChangingRouteWithoutAuth(Rule):
                                           "a one-time setup that closes itself, or it is a POST on whose path no "
                                           "write is seen (in a project whose writes are)",
                         Severity.INFO: "for such a POST in an app that authenticates none of its routes (its write "
-                                       "routes are reported), and for a POST of such an app with no dependencies, in a "
-                                       "project where no write is seen, on whose path nothing keeps data"}
+                                       "routes are reported), for a POST of such an app with no dependencies, in a "
+                                       "project where no write is seen, on whose path nothing keeps data, and when "
+                                       "the only authentication is one the configuration switches on"}
     confidence = Confidence.HIGH
     cwe = ("CWE-306",)
     owasp = ("API2:2023", "API5:2023")
@@ -613,7 +614,14 @@ class StateChangingRouteWithoutAuth(Rule):
                 if fn is not None:
                     related.append(Related(fn.path, fn.fact.pos.line, f"`{short(fn.qualname)}` reads {what}"))
             optional = [v for v in route.auth.via if v.optional]
-            if optional:
+            configured = configured_requirement(app, route) if optional else None
+            if configured is not None:
+                # ``if settings.api_keys: <refuse a missing or unknown key>``: the operator switches it on
+                custom += (f"; authentication is switched on by configuration: `{configured[0]}` refuses a request "
+                           f"without a valid credential when `{configured[1]}` holds, and lets every request "
+                           "through otherwise")
+                severity, confidence = Severity.INFO, Confidence.MEDIUM
+            elif optional:
                 names = sorted({v.chain[0] if v.chain else v.name for v in optional})
                 custom += (f"; only optional authentication reaches it ({', '.join(f'`{n}`' for n in names)} lets "
                            f"anonymous requests through)")
@@ -657,10 +665,13 @@ class StateChangingRouteWithoutAuth(Rule):
                            "service that trusts whoever can reach it (bind it to a private address or put "
                            "authentication in front of it)")
                 severity, confidence = Severity.INFO, Confidence.MEDIUM
-            elif changing == ["POST"] and severity is not None and queued is None and _path_seen_without_writes(app, route):
+            elif changing == ["POST"] and severity is not None and queued is None and (
+                    _path_seen_without_writes(app, route) or configured is not None and not any(
+                        True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)) and _store_free_path(app, route)):
                 # already a warning (a credential read and never rejected on, optional auth): every call on its path
                 # is seen and none could write (a webhook that computes the signature and only logs the
-                # comparison), whether or not the project's writes elsewhere are seen: do not claim it changes state
+                # comparison), whether or not the project's writes elsewhere are seen: do not claim it changes state;
+                # nor for auth the configuration switches on, when nothing on the path keeps data
                 changes = only_computes
             methods = ",".join(changing)
             webhook = "hook" in route.path.lower() or "hook" in handler_name(route).lower()  # webhooks, /hooks/...
@@ -679,7 +690,7 @@ class StateChangingRouteWithoutAuth(Rule):
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
                 f"`{methods} {route.path}`{twin_text(twins)} (`{handler_name(route)}`) {changes} but no "
-                f"{'required ' if optional else ''}authentication reaches it; include chain: {include_chain_text(route)}{sib_text}{custom}",
+                f"{'unconditional ' if configured else 'required ' if optional else ''}authentication reaches it; include chain: {include_chain_text(route)}{sib_text}{custom}",
                 help=help_text + ("; if that dependency does authenticate in a way the review cannot follow, name it "
                                   "in `auth-dependencies = [\"module.function\"]` under [tool.fastapi-arch-lint]"
                                   if readers else ""),
