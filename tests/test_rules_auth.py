@@ -2245,3 +2245,5 @@ def test_fal401_auth_switched_on_by_configuration_is_info_not_optional(tmp_path:
     assert "`gateway_settings.api_keys`" in jobs.message and "optional" not in jobs.message
     assert (drafts.severity, drafts.confidence) == (Severity.WARNING, Confidence.MEDIUM), drafts.message
     assert "only optional authentication reaches it (`maybe_key` lets anonymous requests through)" in drafts.message
+    # both store into a dict the module holds: neither is said to only compute
+    assert "changes state" in jobs.message and "changes state" in drafts.message

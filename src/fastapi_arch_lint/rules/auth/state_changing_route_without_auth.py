@@ -200,15 +200,18 @@ def _own_session_logout(app: AppModel, route: Route) -> bool:
 
 def _path_seen_without_writes(app: AppModel, route: Route) -> bool:
     """Every call on the route's path (its handler, its dependencies and the project functions they call,
-    ``WRITE_DEPTH`` levels down) is seen, and none can change the app's state: project functions (followed),
-    project classes built, and library calls that only log, read the request, hash or answer. Then no write is
-    on its path even where the project's writes elsewhere are not seen (they go through objects the model
-    cannot follow)."""
+    ``WRITE_DEPTH`` levels down) is seen, none stores into a container its module or object holds
+    (``STORE[key] = value``), and none can change the app's state: project functions (followed), project
+    classes built, and library calls that only log, read the request, hash or answer. Then no write is on its
+    path even where the project's writes elsewhere are not seen (they go through objects the model cannot
+    follow)."""
     starts = [route.handler.qualname, *(d.name for d in route.dependencies if d.kind == "function")]
     for start in dict.fromkeys(starts):
-        if start not in app.functions:
+        if start not in app.functions or _stores_shared(app, app.functions[start]):
             return False
         for _fn, site, target, _trail in app.callees(start, depth=WRITE_DEPTH):
+            if target in app.functions and _stores_shared(app, app.functions[target]):
+                return False  # ``STORE[key] = value``: state kept across requests, in memory
             if target in app.functions or target in app.classes:
                 continue
             if not _inert_call(app, site, target):
