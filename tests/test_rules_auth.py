@@ -906,6 +906,7 @@ def test_fal401_on_a_route_registered_under_a_condition_is_a_warning_naming_it(
 
             app = FastAPI()
             dev = APIRouter(prefix="/dev")
+            ORDERS: list[int] = []
 
 
             @dev.post("/seed")
@@ -913,7 +914,8 @@ def test_fal401_on_a_route_registered_under_a_condition_is_a_warning_naming_it(
 
 
             @app.post("/orders")
-            def order() -> None: ...
+            def order() -> None:
+                ORDERS.append(1)  # a stub POST of an app without auth or data store is info
 
 
             if ENVIRONMENT == "local":
@@ -2104,3 +2106,144 @@ def test_fal403_tenant_listener_registered_with_event_listen(tmp_path: Path, mon
     found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, ObjectIdWithoutOwnerCheck, files)}
     assert found["DELETE /folders/{folder_id}"].severity is Severity.INFO, tenancy
     assert found["DELETE /drafts/{draft_id}"].severity is Severity.WARNING
+
+
+def test_fal401_internal_service_without_auth_or_store_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An app none of whose routes authenticates, in a project where no write is seen: its RPC-style POSTs whose
+    path uses no data store are info naming the app's open routes; one that appends to a module's list, or
+    reaches a function whose module uses a Redis client, keeps the error (the page's worker)."""
+    from ruledocs import page_cases
+
+    page = next((Path(__file__).resolve().parents[1] / "rules" / "auth").glob("FAL401-*.md"))
+    case = next(c for c in page_cases(page) if c.section == "Misreadings")
+    files = {"worker/__init__.py": "", **{k: v for k, v in case.files.items() if k.startswith("worker/")}}
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)}
+    assert {k: f.severity for k, f in found.items()} == {
+        "POST /worker_get_status": Severity.INFO, "POST /count_token": Severity.INFO,
+        "POST /enqueue": Severity.ERROR, "POST /remember": Severity.ERROR}, [f.message for f in found.values()]
+    status = found["POST /worker_get_status"]
+    assert "changes state" not in status.message and "authenticates none of its 4 routes" in status.message
+    assert "changes state" in found["POST /remember"].message
+
+
+def test_fal401_internal_service_unresolved_object_named_for_a_change_keeps_the_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In such a service, a call on an object the model cannot resolve (built in ``__main__`` by unpacking) whose
+    method is named for a change (``register_worker``) may keep something: the error stays. One named for a read
+    (``get_status``) is info; so is an ``append`` to a local list, which is only the answer being built."""
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+        "svc/__init__.py": "",
+        "svc/controller.py": """
+            import uvicorn
+            from fastapi import FastAPI, Request
+
+            app = FastAPI()
+
+
+            class Controller:
+                def __init__(self) -> None:
+                    self.workers: dict[str, dict] = {}
+
+                def register_worker(self, name: str) -> None:
+                    print(name)
+
+                def get_status(self) -> dict:
+                    return {"workers": sorted(self.workers)}
+
+
+            def build() -> tuple[dict, Controller]:
+                return {}, Controller()
+
+
+            @app.post("/register_worker")
+            async def register_worker(request: Request) -> None:
+                data = await request.json()
+                controller.register_worker(data["name"])
+
+
+            @app.post("/get_status")
+            async def get_status(request: Request) -> dict:
+                names = []
+                for name in controller.get_status()["workers"]:
+                    names.append(name)
+                return {"names": names}
+
+
+            if __name__ == "__main__":
+                args, controller = build()
+                uvicorn.run(app, host="localhost")
+        """,
+    })}
+    assert {k: f.severity for k, f in found.items()} == {
+        "POST /register_worker": Severity.ERROR, "POST /get_status": Severity.INFO}, [f.message for f in found.values()]
+
+
+def test_fal401_internal_service_through_an_abstract_api_keeps_the_error(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A route that calls an abstract API (``API.create_item``, resolved through the annotation) runs the
+    subclass's override, which writes: the error stays. A read through the same API is info."""
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+        "svc/__init__.py": "",
+        "svc/api.py": """
+            from abc import ABC, abstractmethod
+
+
+            class API(ABC):
+                @abstractmethod
+                def create_item(self, name: str) -> dict:
+                    pass
+
+                def describe(self) -> dict:
+                    return {"kind": "items"}
+
+
+            class ServerAPI(API):
+                def __init__(self) -> None:
+                    self.items: dict[str, dict] = {}
+
+                def create_item(self, name: str) -> dict:
+                    self.items[name] = {"name": name}
+                    return self.items[name]
+        """,
+        "svc/server.py": """
+            from fastapi import FastAPI
+
+            from svc.api import API, ServerAPI
+
+            app = FastAPI()
+            api: API = ServerAPI()
+
+
+            @app.post("/items")
+            def create_item(name: str) -> dict:
+                return api.create_item(name)
+
+
+            @app.post("/describe")
+            def describe() -> dict:
+                return api.describe()
+        """,
+    })}
+    assert {k: f.severity for k, f in found.items()} == {
+        "POST /items": Severity.ERROR, "POST /describe": Severity.INFO}, [f.message for f in found.values()]
+
+
+def test_fal401_auth_switched_on_by_configuration_is_info_not_optional(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dependency that refuses a missing or unknown key whenever keys are configured (``if settings.api_keys:``)
+    is authentication the operator switches on: info saying so, not "optional authentication". One that lets a
+    request without a credential through whatever the configuration keeps the warning (the page's gateway)."""
+    from ruledocs import page_cases
+
+    page = next((Path(__file__).resolve().parents[1] / "rules" / "auth").glob("FAL401-*.md"))
+    case = next(c for c in page_cases(page) if c.section == "Misreadings")
+    files = {"gateway/__init__.py": "", "gateway/main.py": case.files["gateway/main.py"]}
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)}
+    jobs, drafts = found["POST /v1/jobs"], found["POST /v1/drafts"]
+    assert (jobs.severity, jobs.confidence) == (Severity.INFO, Confidence.MEDIUM), jobs.message
+    assert "switched on by configuration: `check_api_key`" in jobs.message
+    assert "`gateway_settings.api_keys`" in jobs.message and "optional" not in jobs.message
+    assert (drafts.severity, drafts.confidence) == (Severity.WARNING, Confidence.MEDIUM), drafts.message
+    assert "only optional authentication reaches it (`maybe_key` lets anonymous requests through)" in drafts.message
+    # both store into a dict the module holds: neither is said to only compute
+    assert "changes state" in jobs.message and "changes state" in drafts.message

@@ -103,7 +103,7 @@ def _line_getter(pos: dict[int, Pos]):  # type: ignore[no-untyped-def]
 
 
 class _ScopeBuilder:
-    __slots__ = ("assigns", "calls", "functions", "classes", "imports", "returns", "blocks", "block", "raises")
+    __slots__ = ("assigns", "calls", "functions", "classes", "imports", "returns", "blocks", "block", "raises", "stores")
 
     def __init__(self) -> None:
         self.assigns: list[AssignFact] = []
@@ -115,13 +115,24 @@ class _ScopeBuilder:
         self.blocks: list[BlockFact | None] = []
         self.block = -1  # the innermost ``if`` branch or ``for`` loop being walked
         self.raises: list[RaiseFact] = []
+        self.stores: list[str] = []
 
     def build(self) -> Scope:
         return _Scope(
             tuple(self.assigns), tuple(self.calls), tuple(self.functions),
             tuple(self.classes), tuple(self.imports), tuple(self.returns), tuple(self.blocks),  # type: ignore[arg-type]
-            tuple(self.raises),
+            tuple(self.raises), tuple(self.stores),
         )
+
+    def store(self, target: cst.BaseExpression) -> None:
+        """``STORE[key] = ...`` / ``del STORE[key]``: the container's dotted name, kept in ``stores``."""
+        if type(target) is cst.Tuple or type(target) is cst.List:
+            for el in target.elements:
+                self.store(el.value)
+        elif type(target) is cst.Subscript:
+            name = dotted_name(target.value)
+            if name is not None and name not in self.stores:
+                self.stores.append(name)
 
 
 _COND_MAX = 120  # characters of a condition's text kept in a ``BlockFact``
@@ -344,9 +355,14 @@ class Collector:
             pos = self.p(small)
             for t in small.targets:
                 self._assign_target(t.target, value, None, pos, sb, small.value)
+                sb.store(t.target)
         elif t is cst.AnnAssign:
             self._assign_target(small.target, self.e(small.value), self.e(small.annotation.annotation), self.p(small), sb, small.value)
+            sb.store(small.target)
+        elif t is cst.Del:
+            sb.store(small.target)
         elif t is cst.AugAssign:
+            sb.store(small.target)
             target = dotted_name(small.target) or ""
             sb.assigns.append(_AssignFact(target, self.e(small.value), None, self.p(small), augmented=True,
                                           conds=tuple(self._conds)))

@@ -204,6 +204,9 @@ class Scope:
     blocks: tuple[BlockFact, ...] = ()
     # ``raise`` statements with their conditions (a function's own, not those of nested functions)
     raises: tuple[RaiseFact, ...] = ()
+    # the containers an item is stored into or deleted from by subscript, by dotted name: ``STORE[key] = v``,
+    # ``del self.rows[key]``, ``COUNTS[key] += 1`` give ``STORE``, ``self.rows``, ``COUNTS``
+    stores: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

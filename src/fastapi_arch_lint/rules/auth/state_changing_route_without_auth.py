@@ -9,10 +9,10 @@ from fastapi_arch_lint.analysis.calls import call_target
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, IncludeStep, Route
 from fastapi_arch_lint.analysis.taint import model_of
-from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, Expr, Name, Not, render, walk
+from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, DictExpr, Expr, Name, Not, Seq, render, walk
 from fastapi_arch_lint.model.facts import CallSite
 from fastapi_arch_lint.rule import Rule, register
-from fastapi_arch_lint.rules.http._common import writes
+from fastapi_arch_lint.rules.http._common import classify, writes
 from fastapi_arch_lint.rules._util import (
     auth_uncertain,
     dispatched_instead,
@@ -43,7 +43,7 @@ from fastapi_arch_lint.rules.auth._common import (
     short,
     verifies_signature,
 )
-from fastapi_arch_lint.rules.auth._optional import optional_handed_on
+from fastapi_arch_lint.rules.auth._optional import configured_requirement, optional_handed_on
 
 def _sibling_includes(app: AppModel, route: Route) -> list[IncludeStep]:
     """Includes into the same parent routers as this route's chain that do attach auth."""
@@ -200,15 +200,18 @@ def _own_session_logout(app: AppModel, route: Route) -> bool:
 
 def _path_seen_without_writes(app: AppModel, route: Route) -> bool:
     """Every call on the route's path (its handler, its dependencies and the project functions they call,
-    ``WRITE_DEPTH`` levels down) is seen, and none can change the app's state: project functions (followed),
-    project classes built, and library calls that only log, read the request, hash or answer. Then no write is
-    on its path even where the project's writes elsewhere are not seen (they go through objects the model
-    cannot follow)."""
+    ``WRITE_DEPTH`` levels down) is seen, none stores into a container its module or object holds
+    (``STORE[key] = value``), and none can change the app's state: project functions (followed), project
+    classes built, and library calls that only log, read the request, hash or answer. Then no write is on its
+    path even where the project's writes elsewhere are not seen (they go through objects the model cannot
+    follow)."""
     starts = [route.handler.qualname, *(d.name for d in route.dependencies if d.kind == "function")]
     for start in dict.fromkeys(starts):
-        if start not in app.functions:
+        if start not in app.functions or _stores_shared(app, app.functions[start]):
             return False
         for _fn, site, target, _trail in app.callees(start, depth=WRITE_DEPTH):
+            if target in app.functions and _stores_shared(app, app.functions[target]):
+                return False  # ``STORE[key] = value``: state kept across requests, in memory
             if target in app.functions or target in app.classes:
                 continue
             if not _inert_call(app, site, target):
@@ -263,6 +266,144 @@ def _apps_without_auth(app: AppModel) -> frozenset[str]:
         if r.auth.via or (auth_uncertain(app, r) and not r.path_unresolved):  # a path not read says nothing of auth
             guarded.add(r.app)
     return frozenset(names - guarded)
+
+
+# the libraries that keep data beyond the request: a path that uses one may write through it unseen
+_STORE_LIBRARIES = frozenset({
+    "sqlalchemy", "sqlmodel", "tortoise", "peewee", "playhouse", "django", "pymongo", "motor", "beanie",
+    "odmantic", "mongoengine", "databases", "asyncpg", "psycopg", "psycopg2", "aiosqlite", "sqlite3", "redis",
+    "aioredis", "prisma", "piccolo", "ormar", "edgedb", "gel", "supabase", "firebase_admin", "google",
+    "elasticsearch", "opensearchpy", "aiomysql", "pymysql", "mysql", "neo4j", "cassandra", "aioboto3", "boto3",
+    "botocore", "minio", "azure", "shelve", "dbm", "tinydb", "duckdb", "chromadb", "qdrant_client", "pinecone",
+    "weaviate", "lancedb", "pymilvus", "clickhouse_driver", "influxdb_client", "sqlite_utils", "pony",
+})
+# methods that change a container in place (``ITEMS.append(x)``)
+_MUTATORS = frozenset({"append", "extend", "insert", "pop", "popitem", "remove", "clear", "update", "setdefault",
+                       "add", "discard", "__setitem__", "__delitem__"})
+
+
+def _uses_store(app: AppModel, fn: Function) -> bool:
+    """``fn`` or its module imports a library that keeps data (``import redis``, ``from sqlalchemy import ...``)."""
+    module = app.module(fn.module)
+    imports = [*fn.fact.scope.imports, *(module.facts.imports if module is not None else ())]
+    return any(imp.level == 0 and imp.module.split(".")[0] in _STORE_LIBRARIES for imp in imports)
+
+
+# an unresolved call named for a change (``registry.register_worker(...)``, ``store.save(...)``): its code is not
+# seen, its name says it keeps something
+_CHANGE_VERB_RE = re.compile(
+    r"^_*(?:add|create|insert|register|unregister|deregister|set|put|update|upsert|save|store|persist|delete|"
+    r"remove|drop|clear|reset|write|append|push|enqueue|assign|grant|revoke|rename|move|upload|purge|destroy|"
+    r"edit|modify|patch|replace|commit)(?:_|$|[A-Z])")
+_CONTAINER_TYPES = frozenset({"dict", "list", "set", "defaultdict", "OrderedDict", "deque", "Counter"})
+
+
+def _module_containers(app: AppModel, name: str) -> frozenset[str]:
+    """The names a module binds to a literal dict, list or set (``ITEMS: list = []``): state its functions share
+    across requests."""
+    module = app.module(name)
+    if module is None:
+        return frozenset()
+    def container(v: Expr | None) -> bool:
+        if isinstance(v, Call):
+            return render(v.func).rpartition(".")[2] in _CONTAINER_TYPES
+        return isinstance(v, DictExpr) or isinstance(v, Seq) and v.kind != "tuple"
+
+    return frozenset(a.target for a in module.facts.scope.assigns if a.target.isidentifier() and container(a.value))
+
+
+def _stores_shared(app: AppModel, fn: Function) -> bool:
+    """``fn`` stores an item into (or deletes one from) a container kept across requests: one its module holds
+    (``STORE[key] = value``) or one of its object's (``self.rows[key] = value``)."""
+    if not fn.fact.scope.stores:
+        return False
+    local = {p.name for p in fn.fact.params} | {a.target for a in fn.fact.scope.assigns}
+    held = _module_containers(app, fn.module)
+    for name in fn.fact.scope.stores:
+        root, _, rest = name.partition(".")
+        if (root == "self" and rest and fn.class_name is not None) or (not rest and name in held and name not in local):
+            return True
+    return False
+
+
+def _subclasses(app: AppModel) -> dict[str, list[str]]:
+    """Each project class's project subclasses (all of them, by qualname)."""
+    out: dict[str, list[str]] = {}
+    for q, bases in app.class_bases.items():
+        for b in bases:
+            out.setdefault(b, []).append(q)
+    return out
+
+
+def _stub(fn: Function) -> bool:
+    """An abstract method or an empty body (``pass``, ``...``): the code that runs is elsewhere."""
+    if any(render(d.expr).rpartition(".")[2] == "abstractmethod" for d in fn.fact.decorators):
+        return True
+    return not fn.calls and not fn.fact.raises and all(r.value is None for r in fn.fact.scope.returns) \
+        and not fn.fact.scope.assigns and not fn.fact.scope.stores
+
+
+def _implementations(app: AppModel, target: str) -> list[str] | None:
+    """What a call resolved to ``target`` may run: the method and its overrides in the project's subclasses
+    (``API.create_item`` of an abstract class runs ``ServerAPI.create_item``); None when it is a stub that no
+    subclass overrides (its code is not in the project)."""
+    cls, _, meth = target.rpartition(".")
+    found = [target]
+    if cls in app.classes:
+        found += [f"{k}.{meth}" for k in memo(app, _subclasses).get(cls, ()) if f"{k}.{meth}" in app.functions]
+    if len(found) == 1 and _stub(app.functions[target]):
+        return None
+    return found
+
+
+def _store_free_path(app: AppModel, route: Route) -> bool:
+    """Nothing on the route's path (its handler, its dependencies and the project functions they call,
+    ``WRITE_DEPTH`` levels down, a method's overrides in subclasses too) can keep data beyond the request as far
+    as the review sees: no function on it (nor its module) uses a library that stores data, no call reaches one
+    or writes to a database, none changes a container its module or object holds (``ITEMS.append(x)``,
+    ``self.rows[key] = value``), and no call on an object the model cannot resolve is named for a change
+    (``registry.register_worker(...)``). Other calls on unresolved objects are not followed: the caller's other
+    evidence (an app that authenticates nothing, a project with no write seen) must carry it."""
+    starts = [route.handler.qualname, *(d.name for d in route.dependencies if d.kind == "function")]
+    todo = [(q, 0) for q in dict.fromkeys(starts)]
+    seen: set[str] = set()
+    while todo:
+        q, depth = todo.pop(0)
+        if q in seen:
+            continue
+        seen.add(q)
+        caller = app.function(q)
+        if caller is None or _uses_store(app, caller) or _stores_shared(app, caller):
+            return False
+        for site, target in caller.calls:
+            if target is not None and target.split(".")[0] in _STORE_LIBRARIES:
+                return False
+            if classify(site, target, app, caller) is not None:
+                return False  # ``session.commit()``, ``collection.insert_one(...)``
+            func = site.call.func
+            receiver = func.value.id if isinstance(func, Attr) and isinstance(func.value, Name) else None
+            local = receiver is not None and (caller.fact.param(receiver) is not None
+                                              or any(a.target == receiver for a in caller.fact.scope.assigns))
+            if target is None and _CHANGE_VERB_RE.match(func_name(site.call)) and not (
+                    func_name(site.call) in _MUTATORS and (receiver is None or local)):
+                return False  # ``controller.register_worker(...)`` on an object the model cannot resolve
+            if receiver is not None and not local and func_name(site.call) in _MUTATORS \
+                    and receiver in _module_containers(app, caller.module):
+                return False  # ``ITEMS.append(x)``: the module's shared state, kept across requests
+            if target is not None and target in app.functions and depth < WRITE_DEPTH:
+                runs = _implementations(app, target)
+                if runs is None:
+                    return False
+                todo.extend((r, depth + 1) for r in runs)
+    return True
+
+
+def _bare_apps(app: AppModel) -> frozenset[str]:
+    """The apps that authenticate none of their routes and do not try to either: no route of theirs has a
+    dependency (an internal service whose handlers take the request and answer, a model worker). An app whose
+    routes depend on a user or a session may mean to authenticate and fail at it: not one of these."""
+    with_deps = {r.app for r in unique_routes(app) if r.dependencies}
+    return frozenset(a for a in memo(app, _apps_without_auth) if a not in with_deps)
 
 
 # a body field that carries a one-time code the server sent the caller (an e-mailed verification code)
@@ -410,7 +551,9 @@ class StateChangingRouteWithoutAuth(Rule):
                                           "a one-time setup that closes itself, or it is a POST on whose path no "
                                           "write is seen (in a project whose writes are)",
                         Severity.INFO: "for such a POST in an app that authenticates none of its routes (its write "
-                                       "routes are reported)"}
+                                       "routes are reported), for a POST of such an app with no dependencies, in a "
+                                       "project where no write is seen, on whose path nothing keeps data, and when "
+                                       "the only authentication is one the configuration switches on"}
     confidence = Confidence.HIGH
     cwe = ("CWE-306",)
     owasp = ("API2:2023", "API5:2023")
@@ -474,7 +617,14 @@ class StateChangingRouteWithoutAuth(Rule):
                 if fn is not None:
                     related.append(Related(fn.path, fn.fact.pos.line, f"`{short(fn.qualname)}` reads {what}"))
             optional = [v for v in route.auth.via if v.optional]
-            if optional:
+            configured = configured_requirement(app, route) if optional else None
+            if configured is not None:
+                # ``if settings.api_keys: <refuse a missing or unknown key>``: the operator switches it on
+                custom += (f"; authentication is switched on by configuration: `{configured[0]}` refuses a request "
+                           f"without a valid credential when `{configured[1]}` holds, and lets every request "
+                           "through otherwise")
+                severity, confidence = Severity.INFO, Confidence.MEDIUM
+            elif optional:
                 names = sorted({v.chain[0] if v.chain else v.name for v in optional})
                 custom += (f"; only optional authentication reaches it ({', '.join(f'`{n}`' for n in names)} lets "
                            f"anonymous requests through)")
@@ -504,10 +654,27 @@ class StateChangingRouteWithoutAuth(Rule):
                     custom += ("; the app authenticates none of its routes, and its write routes are reported: "
                                "this one adds only that it can be called")
                     severity = Severity.INFO
-            elif changing == ["POST"] and severity is not None and queued is None and _path_seen_without_writes(app, route):
+            elif severity is None and changing == ["POST"] and queued is None and route.app in memo(app, _bare_apps) \
+                    and not any(True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)) \
+                    and _store_free_path(app, route):
+                # an internal service (a model worker, a controller) none of whose routes authenticates or has a
+                # dependency, in a project where no route's write is seen: an RPC-style POST whose path uses no data store
+                # computes or answers from memory; the finding is that the app is open, not that this route
+                # changes state
+                changes = ("is a POST (no write to a data store was seen on its path, and nothing on it uses a "
+                           "library that stores data: it may only compute or answer from memory)")
+                count = sum(1 for r in unique_routes(app) if r.app == route.app)
+                custom += (f"; the app authenticates none of its {count} route{'s' if count != 1 else ''}: a "
+                           "service that trusts whoever can reach it (bind it to a private address or put "
+                           "authentication in front of it)")
+                severity, confidence = Severity.INFO, Confidence.MEDIUM
+            elif changing == ["POST"] and severity is not None and queued is None and (
+                    _path_seen_without_writes(app, route) or configured is not None and not any(
+                        True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)) and _store_free_path(app, route)):
                 # already a warning (a credential read and never rejected on, optional auth): every call on its path
                 # is seen and none could write (a webhook that computes the signature and only logs the
-                # comparison), whether or not the project's writes elsewhere are seen: do not claim it changes state
+                # comparison), whether or not the project's writes elsewhere are seen: do not claim it changes state;
+                # nor for auth the configuration switches on, when nothing on the path keeps data
                 changes = only_computes
             methods = ",".join(changing)
             webhook = "hook" in route.path.lower() or "hook" in handler_name(route).lower()  # webhooks, /hooks/...
@@ -526,7 +693,7 @@ class StateChangingRouteWithoutAuth(Rule):
             yield self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
                 f"`{methods} {route.path}`{twin_text(twins)} (`{handler_name(route)}`) {changes} but no "
-                f"{'required ' if optional else ''}authentication reaches it; include chain: {include_chain_text(route)}{sib_text}{custom}",
+                f"{'unconditional ' if configured else 'required ' if optional else ''}authentication reaches it; include chain: {include_chain_text(route)}{sib_text}{custom}",
                 help=help_text + ("; if that dependency does authenticate in a way the review cannot follow, name it "
                                   "in `auth-dependencies = [\"module.function\"]` under [tool.fastapi-arch-lint]"
                                   if readers else ""),
