@@ -742,3 +742,47 @@ def test_a_wrapper_called_with_unpacked_arguments_is_unresolved(tmp_path: Path) 
     a = project(tmp_path, files)
     assert table(a) == {}
     assert any(u.startswith("call of registration wrapper `register`") for u in unresolved(a)), unresolved(a)
+
+
+def test_an_app_rebound_after_its_registrations_keeps_them(tmp_path: Path) -> None:
+    """``app = mount_ui(app, ...)`` (a library call the analysis cannot read) further down a factory, or at
+    module level: the registrations before it were made on the ``FastAPI()`` instance, as the code runs them
+    (each statement is read in the env of its line), so the app and its routes are seen."""
+    a = project(tmp_path, {
+        "shop/__init__.py": "",
+        "shop/routes.py": """
+            from fastapi import APIRouter
+
+            router = APIRouter()
+
+
+            @router.get("/items")
+            def items():
+                return []
+        """,
+        "shop/main.py": """
+            from fastapi import FastAPI
+            from uikit import mount_ui
+
+            from shop.routes import router
+
+
+            def create_app(with_ui: bool = True) -> FastAPI:
+                app = FastAPI()
+                app.include_router(router, prefix="/v1")
+                if with_ui:
+                    app = mount_ui(app, path="")
+                return app
+        """,
+        "shop/plain.py": """
+            from fastapi import FastAPI
+            from uikit import mount_ui
+
+            from shop.routes import router
+
+            app = FastAPI()
+            app.include_router(router, prefix="/v2")
+            app = mount_ui(app, path="")
+        """,
+    })
+    assert sorted(table(a)) == [("GET", "/v1/items"), ("GET", "/v2/items")]

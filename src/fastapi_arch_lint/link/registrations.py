@@ -299,8 +299,10 @@ class Registrations:
                 if not (isinstance(sc.call.func, Attr) and sc.call.func.attr == "include_router") and not self._in_play(
                         scope, "calls", i, env, [receiver]):
                     continue
-                for variant in self._variants(scope, "calls", i, env, [sc.call], _what(sc.call)):
-                    self._stmt_call(substitute(sc.call, variant.subst), variant.env(env), Loc(path, sc.pos.line, sc.pos.col))  # type: ignore[arg-type]
+                # in the env of its statement: ``app = wrap(app)`` further down is not the app it registers on
+                at = self.interp.at_statement(env, sc.pos.line)
+                for variant in self._variants(scope, "calls", i, at, [sc.call], _what(sc.call)):
+                    self._stmt_call(substitute(sc.call, variant.subst), variant.env(at), Loc(path, sc.pos.line, sc.pos.col))  # type: ignore[arg-type]
             for c in scope.classes:
                 self._class_routes(c, env)
             for i, a in enumerate(scope.assigns):
