@@ -2247,3 +2247,57 @@ def test_fal401_auth_switched_on_by_configuration_is_info_not_optional(tmp_path:
     assert "only optional authentication reaches it (`maybe_key` lets anonymous requests through)" in drafts.message
     # both store into a dict the module holds: neither is said to only compute
     assert "changes state" in jobs.message and "changes state" in drafts.message
+
+
+def test_fal401_internal_service_writing_a_file_keeps_the_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In such a service, a POST that writes the upload to disk (``open(path, "wb")`` and ``shutil.copyfileobj``
+    in a helper), or removes a file, keeps something beyond the request: the error stays. One that only reads a
+    file (``open(path)``) and answers is info."""
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+        "docs/__init__.py": "",
+        "docs/files.py": """
+            import os
+            import shutil
+
+
+            async def keep_upload(upload, folder: str) -> dict:
+                target = os.path.join(folder, os.path.basename(upload.filename))
+                with open(target, "wb") as out:
+                    shutil.copyfileobj(upload.file, out)
+                return {"path": target}
+
+
+            async def read_notes(folder: str) -> str:
+                with open(os.path.join(folder, "notes.txt")) as f:
+                    return f.read()
+        """,
+        "docs/server.py": """
+            from pathlib import Path
+
+            from fastapi import FastAPI, UploadFile
+
+            from docs.files import keep_upload, read_notes
+
+            app = FastAPI()
+            FOLDER = "docs-store"
+
+
+            @app.post("/upload")
+            async def upload(file: UploadFile):
+                return await keep_upload(file, FOLDER)
+
+
+            @app.post("/notes")
+            async def notes():
+                return {"notes": await read_notes(FOLDER)}
+
+
+            @app.post("/forget")
+            async def forget(name: str):
+                Path(FOLDER, name).unlink()
+                return {}
+        """,
+    })}
+    assert {k: f.severity for k, f in found.items()} == {
+        "POST /upload": Severity.ERROR, "POST /notes": Severity.INFO, "POST /forget": Severity.ERROR}, \
+        [f.message for f in found.values()]

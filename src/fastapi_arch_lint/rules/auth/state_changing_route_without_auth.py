@@ -378,8 +378,8 @@ def _store_free_path(app: AppModel, route: Route) -> bool:
         for site, target in caller.calls:
             if target is not None and target.split(".")[0] in _STORE_LIBRARIES:
                 return False
-            if classify(site, target, app, caller) is not None:
-                return False  # ``session.commit()``, ``collection.insert_one(...)``
+            if classify(site, target, app, caller) is not None or _writes_file(site, target):
+                return False  # ``session.commit()``, ``collection.insert_one(...)``, ``open(path, "wb")``
             func = site.call.func
             receiver = func.value.id if isinstance(func, Attr) and isinstance(func.value, Name) else None
             local = receiver is not None and (caller.fact.param(receiver) is not None
@@ -396,6 +396,27 @@ def _store_free_path(app: AppModel, route: Route) -> bool:
                     return False
                 todo.extend((r, depth + 1) for r in runs)
     return True
+
+
+# calls that change the filesystem: what they write stays after the request
+_FILE_WRITERS = frozenset({
+    "shutil.copyfileobj", "shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.copytree", "shutil.move",
+    "shutil.rmtree", "os.remove", "os.unlink", "os.rename", "os.replace", "os.makedirs", "os.mkdir", "os.rmdir",
+    "aiofiles.os.remove", "aiofiles.os.rename", "aiofiles.os.makedirs"})
+_PATH_WRITERS = frozenset({"write_text", "write_bytes", "unlink", "mkdir", "rmdir", "touch", "rename", "replace"})
+
+
+def _writes_file(site: CallSite, target: str | None) -> bool:
+    """``open(path, "wb")`` (any mode that writes), ``shutil.copyfileobj(...)``, ``os.remove(...)``,
+    ``Path(...).write_bytes(...)``: the route keeps a file beyond the request."""
+    call = site.call
+    if target in ("builtins.open", "aiofiles.open", "io.open"):
+        mode = call.arg(1, "mode")
+        return isinstance(mode, Const) and isinstance(mode.value, str) and bool(set(mode.value) & set("wax+"))
+    if target in _FILE_WRITERS:
+        return True
+    return (target is None or target.startswith(("pathlib.", "anyio.Path", "aiopath."))) \
+        and isinstance(call.func, Attr) and call.func.attr in _PATH_WRITERS
 
 
 def _bare_apps(app: AppModel) -> frozenset[str]:
