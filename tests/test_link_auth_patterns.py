@@ -594,3 +594,82 @@ def test_e_a_helper_raising_the_status_an_error_table_gives_its_code_rejects(
     assert "HTTPException(401)" in routes["/shelves"].auth.via[0].evidence  # type: ignore[attr-defined]
     assert not routes["/shelves/{shelf_id}/books"].auth.required  # type: ignore[attr-defined]
     assert _fal401(tmp_path, monkeypatch) == {"app/main.py:28": "warning"}  # reads a credential, never refuses
+
+
+# --- F: a role dependency whose token check is three calls down ---------------------------------------
+
+DEEP_CHECK = {
+    "app/__init__.py": "",
+    "app/session.py": """
+        import jwt
+        from fastapi import Request
+
+        SECRET = "configured-elsewhere"
+
+
+        class Ticket:
+            def __init__(self, request: Request):
+                self.request = request
+
+            def raw(self) -> str:
+                return self.request.cookies.get("access_token_cookie") or ""
+
+            def claims(self) -> dict:
+                return jwt.decode(self.raw(), SECRET, algorithms=["HS256"])
+    """,
+    "app/deps.py": """
+        from fastapi import Depends, HTTPException, Request
+
+        from app.session import Ticket
+
+
+        class Members:
+            @classmethod
+            def member(cls, request: Request) -> dict:
+                return cls.load(Ticket(request))
+
+            @classmethod
+            def load(cls, ticket: Ticket) -> dict:
+                return ticket.claims()
+
+            @classmethod
+            def shelf_admin(cls, request: Request) -> dict:
+                who = cls.member(request)
+                if who.get("role") == "admin":
+                    return who
+                raise HTTPException(status_code=403)
+
+
+        def browsing(request: Request) -> dict:
+            return {"agent": request.headers.get("user-agent", "")}
+    """,
+    "app/main.py": """
+        from fastapi import Depends, FastAPI
+
+        from app.deps import Members, browsing
+
+        app = FastAPI()
+
+
+        @app.post("/shelves")
+        def add_shelf(admin: dict = Depends(Members.shelf_admin)):
+            return {}
+
+
+        @app.post("/visits")
+        def visit(info: dict = Depends(browsing)):
+            return {}
+    """,
+}
+
+
+def test_f_a_check_three_calls_below_a_dependency_that_rejects_is_found(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``shelf_admin`` rejects (403) and reaches the token decode three calls down (``member`` -> ``load`` ->
+    ``Ticket.claims``): a dependency with half a check at two levels (a rejection, no credential read) is
+    searched one level deeper. Twin: a dependency that reads a header and never rejects stays no auth."""
+    model = _model(tmp_path, monkeypatch, DEEP_CHECK)
+    routes = _by_path(model)
+    assert routes["/shelves"].auth.required  # type: ignore[attr-defined]
+    assert "decode()" in routes["/shelves"].auth.via[0].evidence  # type: ignore[attr-defined]
+    assert not routes["/visits"].auth.required  # type: ignore[attr-defined]

@@ -182,6 +182,8 @@ class AuthFinder:
             try:
                 if not any(dep is not None and self.deps.is_scheme(dep) for _, dep, _ in self.deps.classify_params(fn, ())):
                     check = self.creds.credential_check(fn, params=True)
+                    if not check.ok and (check.reads or check.rejects):  # half a check: look one call deeper
+                        check = self.creds.credential_check(fn, params=True, depth=3)
                     evidence = check.evidence() if check.ok else None
             except RecursionError:
                 evidence = None
