@@ -2324,3 +2324,91 @@ def test_fal401_an_open_app_respects_a_routes_own_noqa_and_a_lone_route_keeps_it
     found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files, {"one-finding-per-open-app": False})
     assert [f.line for f in found] == [8, 14]
 
+
+def test_fal401_a_post_to_a_search_with_no_write_seen_is_not_a_change(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A POST whose last literal segment names a read (``.../{index_id}/search``) and on whose path no write is seen
+    is not said to change state, even where the project's writes are not seen (they go through objects the model
+    cannot follow): a warning, info in an app that authenticates none of its routes. The twin writes (it stores
+    the search in the database) and keeps the error; a POST to another action with no write seen keeps it too."""
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": """
+            from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class Search(Base):
+                __tablename__ = "searches"
+                id: Mapped[int] = mapped_column(primary_key=True)
+                text: Mapped[str]
+
+
+            def get_db():
+                yield Session()
+        """,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+            from pydantic import BaseModel
+            from sqlalchemy.orm import Session
+
+            from app.db import Search, get_db
+
+            app = FastAPI()
+
+
+            class Query(BaseModel):
+                query: str
+
+
+            class Index:
+                def lookup(self, text: str) -> list[str]:
+                    return [text]
+
+
+            @app.post("/indexes/{index_id}/search")
+            def search_index(index_id: str, body: Query) -> list[str]:
+                return Index().lookup(body.query)
+
+
+            @app.post("/indexes/{index_id}/saved/search")
+            def search_and_save(index_id: str, body: Query, db: Session = Depends(get_db)) -> list[str]:
+                db.add(Search(text=body.query))
+                db.commit()
+                return []
+
+
+            @app.post("/indexes/{index_id}/rebuild")
+            def rebuild(index_id: str) -> dict:
+                return {"index": index_id}
+        """,
+    }
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, PerRouteFAL401, files)}
+    assert {k: f.severity for k, f in found.items()} == {
+        "POST /indexes/{index_id}/search": Severity.INFO,
+        "POST /indexes/{index_id}/saved/search": Severity.ERROR,
+        "POST /indexes/{index_id}/rebuild": Severity.INFO,  # a POST that only computes, the project's writes seen
+    }, [f.message for f in found.values()]
+    search = found["POST /indexes/{index_id}/search"]
+    assert "changes state" not in search.message and "is a POST to `search`" in search.message
+    # in an app that authenticates another route, the search is a warning
+    files["app/main.py"] = files["app/main.py"].replace("app = FastAPI()", """app = FastAPI()
+
+
+            def require_key(x_api_key: str = Header()) -> None:
+                if x_api_key != "k":
+                    raise HTTPException(status_code=401)
+
+
+            @app.delete("/indexes/{index_id}", dependencies=[Depends(require_key)])
+            def drop(index_id: str) -> None:
+                return None""").replace("from fastapi import Depends, FastAPI", "from fastapi import Depends, FastAPI, Header, HTTPException")
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)}
+    assert {k: f.severity for k, f in found.items()} == {
+        "POST /indexes/{index_id}/search": Severity.WARNING,
+        "POST /indexes/{index_id}/saved/search": Severity.ERROR,
+        "POST /indexes/{index_id}/rebuild": Severity.WARNING,
+    }, [f.message for f in found.values()]

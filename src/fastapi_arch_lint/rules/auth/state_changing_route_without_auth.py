@@ -20,9 +20,11 @@ from fastapi_arch_lint.rules._util import (
     raised_http_exceptions,
     STATE_CHANGING,
     include_chain_text,
+    is_param,
     memo,
     route_entity,
     route_related,
+    segments,
     slash_twins,
     twin_text,
     unique_routes,
@@ -258,6 +260,17 @@ def _queued_write(app: AppModel, route: Route) -> str | None:
             if task is not None and any(True for _ in writes(app, task, WRITE_DEPTH)):
                 return task
     return None
+
+
+# the last segment of a POST that reads by its name: a search or a query sent as a body (``POST .../search``)
+_READ_ACTIONS = frozenset({"search", "query", "lookup", "find", "filter"})
+
+
+def _read_action(route: Route) -> str | None:
+    """The route's last literal path segment when it names a read (``/rag_configs/{id}/search``), else None."""
+    literal = [seg for seg in segments(route.path) if not is_param(seg)]
+    last = literal[-1].lower() if literal else ""
+    return last if last in _READ_ACTIONS else None
 
 
 def _project_writes(app: AppModel) -> bool:
@@ -560,7 +573,8 @@ class StateChangingRouteWithoutAuth(Rule):
     other_severities = {Severity.WARNING: "when a dependency or the handler reads a credential without rejecting, only optional "
                                           "auth reaches the route, the route is registered under a condition, it is "
                                           "a one-time setup that closes itself, or it is a POST on whose path no "
-                                          "write is seen (in a project whose writes are)",
+                                          "write is seen (in a project whose writes are), or a POST to a search "
+                                          "(`.../search`) on whose path no write is seen",
                         Severity.INFO: "for such a POST in an app that authenticates none of its routes (its write "
                                        "routes are reported), for a POST of such an app with no dependencies, in a "
                                        "project where no write is seen, on whose path nothing keeps data, and when "
@@ -715,7 +729,18 @@ class StateChangingRouteWithoutAuth(Rule):
             queued = _queued_write(app, route) if changing == ["POST"] else None
             if queued is not None:
                 custom += f"; it queues `{short(queued)}`, which writes to a data store"
-            if severity is None and changing == ["POST"] and memo(app, _project_writes) and not any(
+            if severity is None and changing == ["POST"] and queued is None and _read_action(route) is not None \
+                    and not any(True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)):
+                # ``POST /.../search`` with a query in the body: a read by its name, and no write seen on its path
+                # (in a project whose writes may not be seen: the name carries the rest)
+                changes = (f"is a POST to `{_read_action(route)}` (a read by its name, and no write to a data store "
+                           "was seen on its path)")
+                severity, confidence = Severity.WARNING, Confidence.MEDIUM
+                if route.app in memo(app, _apps_without_auth):
+                    custom += ("; the app authenticates none of its routes, and its write routes are reported: "
+                               "this one adds only that it can be called")
+                    severity = Severity.INFO
+            elif severity is None and changing == ["POST"] and memo(app, _project_writes) and not any(
                     True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)) and queued is None:
                 # ``POST /conversion`` that only computes: no write on its path, in a project whose writes are seen
                 changes = only_computes
