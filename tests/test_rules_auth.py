@@ -25,6 +25,14 @@ from fastapi_arch_lint.rules.auth.state_changing_route_without_auth import State
 from fastapi_arch_lint.rules.auth.websocket_without_auth import WebsocketWithoutAuth
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+class PerRouteFAL401(StateChangingRouteWithoutAuth):
+    """FAL401 with `one-finding-per-open-app` off: each route of an app that authenticates none of its routes on its
+    own, for the tests of the per-route judgement (severity, message) that such an app's one finding lists as
+    related locations."""
+
+    default_options = {**StateChangingRouteWithoutAuth.default_options, "one-finding-per-open-app": False}
 AUTH_CODES = [c for c in load_rules() if c.startswith("FAL4")]
 
 
@@ -227,10 +235,10 @@ def test_fal401_options_and_signature_check(tmp_path: Path, monkeypatch: pytest.
             def contact() -> None: ...
         """,
     }
-    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)
+    found = run(tmp_path, monkeypatch, PerRouteFAL401, files)
     assert [f.line for f in found] == [15, 23]
     assert "webhook" in found[0].help and "compare_digest" in found[0].help
-    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files,
+    found = run(tmp_path, monkeypatch, PerRouteFAL401, files,
                 {"public-routes": ["/contact"], "public-handlers": []})
     assert [f.line for f in found] == [15, 19]
 
@@ -653,13 +661,15 @@ def test_fal401_a_compute_only_post_in_an_app_without_any_auth_is_info(tmp_path:
         def get_db():
             yield None
     """
-    found = run(tmp_path / "open", monkeypatch, StateChangingRouteWithoutAuth, {
-        "tool/__init__.py": "",
-        "tool/db.py": db,
-        "tool/main.py": tool.format(pkg="tool"),
-    })
+    files = {"tool/__init__.py": "", "tool/db.py": db, "tool/main.py": tool.format(pkg="tool")}
+    found = run(tmp_path / "open", monkeypatch, PerRouteFAL401, files)
     assert sorted((f.message.split("`")[1], f.severity) for f in found) == [
         ("POST /notes", Severity.ERROR), ("POST /summaries", Severity.INFO)]
+    # one cause, one finding: by default the app is reported once, at its constructor, an error listing both
+    found = run(tmp_path / "open", monkeypatch, StateChangingRouteWithoutAuth, files)
+    assert [(f.line, f.severity) for f in found] == [(7, Severity.ERROR)], [f.message for f in found]
+    assert [r.message.split("`")[0:2] for r in found[0].related] == [["[error] ", "POST /notes"],
+                                                                       ["[info] ", "POST /summaries"]]
     mixed = """
         from fastapi import Depends, FastAPI
         from fastapi.security import HTTPBearer
@@ -892,7 +902,7 @@ def test_function_facts_record_truth_tests() -> None:
 
 def test_fal401_on_a_route_registered_under_a_condition_is_a_warning_naming_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+    found = run(tmp_path, monkeypatch, PerRouteFAL401, {
         "app/__init__.py": "",
         "app/settings.py": """
             import os
@@ -1054,7 +1064,7 @@ def test_fal401_a_webhook_that_only_logs_its_signature_check_changes_nothing(
     # the handler computes the body's signature and only logs whether the header matches: nothing is
     # rejected (so it is no authentication), but nothing is written either: the message must not say the
     # route changes state; the same receiver that stores the delivery does
-    found = {f.line: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+    found = {f.line: f for f in run(tmp_path, monkeypatch, PerRouteFAL401, {
         "app/__init__.py": "",
         "app/main.py": """
             import hashlib
@@ -1107,7 +1117,7 @@ def test_fal401_a_webhook_whose_whole_path_is_seen_and_writes_nothing(
     # no write is seen anywhere in the project (its store is an object the model cannot follow), but every call
     # on the echo's path is seen: logging, reading the body, hashing, answering: it does not change state. The
     # receiver that hands the body to the store it cannot see still may
-    found = {f.line: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+    found = {f.line: f for f in run(tmp_path, monkeypatch, PerRouteFAL401, {
         "app/__init__.py": "",
         "app/main.py": """
             import hashlib
@@ -1732,7 +1742,7 @@ def test_fal401_switched_sign_up_is_public_and_one_time_setup_a_warning(tmp_path
     (quiet); one on another setting still fires as an error. A one-time setup that refuses once a configured
     flag says it has run, and sets the flag itself, is a warning that says so; the same refusal on a flag the
     route never sets keeps the error."""
-    found = {f.line: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+    found = {f.line: f for f in run(tmp_path, monkeypatch, PerRouteFAL401, {
         "app/__init__.py": "",
         "app/main.py": """
             import os
@@ -1808,7 +1818,7 @@ def test_fal401_first_admin_setup_is_a_warning(tmp_path: Path, monkeypatch: pyte
     """A first-run route that refuses once an administrator exists (``if users.has_admin(): raise``) and then
     creates that administrator closes itself: a warning that says so. Without the refusal, or refusing on
     something else, it stays an error."""
-    found = {f.line: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+    found = {f.line: f for f in run(tmp_path, monkeypatch, PerRouteFAL401, {
         "app/__init__.py": "",
         "app/main.py": """
             from fastapi import FastAPI, HTTPException
@@ -2117,7 +2127,7 @@ def test_fal401_internal_service_without_auth_or_store_is_info(tmp_path: Path, m
     page = next((Path(__file__).resolve().parents[1] / "rules" / "auth").glob("FAL401-*.md"))
     case = next(c for c in page_cases(page) if c.section == "Misreadings")
     files = {"worker/__init__.py": "", **{k: v for k, v in case.files.items() if k.startswith("worker/")}}
-    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)}
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, PerRouteFAL401, files)}
     assert {k: f.severity for k, f in found.items()} == {
         "POST /worker_get_status": Severity.INFO, "POST /count_token": Severity.INFO,
         "POST /enqueue": Severity.ERROR, "POST /remember": Severity.ERROR}, [f.message for f in found.values()]
@@ -2131,7 +2141,7 @@ def test_fal401_internal_service_unresolved_object_named_for_a_change_keeps_the_
     """In such a service, a call on an object the model cannot resolve (built in ``__main__`` by unpacking) whose
     method is named for a change (``register_worker``) may keep something: the error stays. One named for a read
     (``get_status``) is info; so is an ``append`` to a local list, which is only the answer being built."""
-    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, PerRouteFAL401, {
         "svc/__init__.py": "",
         "svc/controller.py": """
             import uvicorn
@@ -2182,7 +2192,7 @@ def test_fal401_internal_service_through_an_abstract_api_keeps_the_error(tmp_pat
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """A route that calls an abstract API (``API.create_item``, resolved through the annotation) runs the
     subclass's override, which writes: the error stays. A read through the same API is info."""
-    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, PerRouteFAL401, {
         "svc/__init__.py": "",
         "svc/api.py": """
             from abc import ABC, abstractmethod
@@ -2253,7 +2263,7 @@ def test_fal401_internal_service_writing_a_file_keeps_the_error(tmp_path: Path, 
     """In such a service, a POST that writes the upload to disk (``open(path, "wb")`` and ``shutil.copyfileobj``
     in a helper), or removes a file, keeps something beyond the request: the error stays. One that only reads a
     file (``open(path)``) and answers is info."""
-    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, {
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, PerRouteFAL401, {
         "docs/__init__.py": "",
         "docs/files.py": """
             import os
@@ -2301,3 +2311,158 @@ def test_fal401_internal_service_writing_a_file_keeps_the_error(tmp_path: Path, 
     assert {k: f.severity for k, f in found.items()} == {
         "POST /upload": Severity.ERROR, "POST /notes": Severity.INFO, "POST /forget": Severity.ERROR}, \
         [f.message for f in found.values()]
+
+
+def test_fal401_an_app_that_authenticates_none_of_its_routes_is_one_finding(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """One cause, one finding: the page's apps that authenticate none of their routes are each reported once, at
+    `app = FastAPI()` (`# expect:`), as an error (some route changes state); the routes marked
+    `# listed: FAL401` are exactly its related locations, each at its own severity (error unless the marker
+    names another), so the per-route twins of those apps still fire, inside the app's finding."""
+    import re
+
+    from ruledocs import page_cases
+
+    listed_re = re.compile(r"#\s*listed:\s*FAL401(?:\s*\((\w+)\))?")
+    page = next((Path(__file__).resolve().parents[1] / "rules" / "auth").glob("FAL401-*.md"))
+    case = next(c for c in page_cases(page) if c.section == "Misreadings")
+    for name, text in case.files.items():
+        f = tmp_path / name
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    found = [f for f in review(["."], Config(root=tmp_path), select=["FAL401"]).findings if f.entity.startswith("app ")]
+    want = {(name, i): m.group(1) or "error" for name, text in case.files.items()
+            for i, line in enumerate(text.splitlines(), 1) if (m := listed_re.search(line))}
+    got = {(r.path, r.line): r.message[1:r.message.index("]")] for f in found for r in f.related}
+    assert got == want, [f.message for f in found]
+    assert sorted((f.path, f.severity) for f in found) == [
+        ("app/inbound.py", Severity.ERROR), ("app/onboarding.py", Severity.ERROR), ("worker/serve.py", Severity.ERROR)]
+    worker = next(f for f in found if f.path == "worker/serve.py")
+    assert worker.message.startswith("`app` authenticates none of its 4 routes: 2 of them change state"), worker.message
+    assert "`POST /enqueue`, `POST /remember`" in worker.message and "2 more are open at a lower severity" in worker.message
+
+
+def test_fal401_an_open_app_respects_a_routes_own_noqa_and_a_lone_route_keeps_its_finding(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A route's own `# noqa: FAL401` keeps it out of its app's finding; an app left with one open route keeps that
+    route's finding (at the route); the option off reports each route."""
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            app = FastAPI()
+            ITEMS: dict[str, str] = {}
+
+
+            @app.post("/items")
+            def create_item(name: str) -> dict:
+                ITEMS[name] = name
+                return {}
+
+
+            @app.delete("/items/{name}")  # noqa: FAL401
+            def delete_item(name: str) -> dict:
+                del ITEMS[name]
+                return {}
+        """,
+    }
+    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)
+    assert [(f.line, f.entity) for f in found] == [(8, "POST /items app.main.create_item")]
+    files["app/main.py"] = files["app/main.py"].replace("  # noqa: FAL401", "")
+    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)
+    assert [(f.line, f.severity) for f in found] == [(4, Severity.ERROR)], [f.message for f in found]
+    assert [r.line for r in found[0].related] == [8, 14]
+    assert "authenticates none of its 2 routes: 2 of them change state" in found[0].message
+    found = run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files, {"one-finding-per-open-app": False})
+    assert [f.line for f in found] == [8, 14]
+
+
+def test_fal401_a_post_to_a_search_with_no_write_seen_is_not_a_change(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A POST whose last literal segment names a read (``.../{index_id}/search``) and on whose path no write is seen
+    is not said to change state, even where the project's writes are not seen (they go through objects the model
+    cannot follow): a warning, info in an app that authenticates none of its routes. The twin writes (it stores
+    the search in the database) and keeps the error; a POST to another action with no write seen keeps it too."""
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": """
+            from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class Search(Base):
+                __tablename__ = "searches"
+                id: Mapped[int] = mapped_column(primary_key=True)
+                text: Mapped[str]
+
+
+            def get_db():
+                yield Session()
+        """,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+            from pydantic import BaseModel
+            from sqlalchemy.orm import Session
+
+            from app.db import Search, get_db
+
+            app = FastAPI()
+
+
+            class Query(BaseModel):
+                query: str
+
+
+            class Index:
+                def lookup(self, text: str) -> list[str]:
+                    return [text]
+
+
+            @app.post("/indexes/{index_id}/search")
+            def search_index(index_id: str, body: Query) -> list[str]:
+                return Index().lookup(body.query)
+
+
+            @app.post("/indexes/{index_id}/saved/search")
+            def search_and_save(index_id: str, body: Query, db: Session = Depends(get_db)) -> list[str]:
+                db.add(Search(text=body.query))
+                db.commit()
+                return []
+
+
+            @app.post("/indexes/{index_id}/rebuild")
+            def rebuild(index_id: str) -> dict:
+                return {"index": index_id}
+        """,
+    }
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, PerRouteFAL401, files)}
+    assert {k: f.severity for k, f in found.items()} == {
+        "POST /indexes/{index_id}/search": Severity.INFO,
+        "POST /indexes/{index_id}/saved/search": Severity.ERROR,
+        "POST /indexes/{index_id}/rebuild": Severity.INFO,  # a POST that only computes, the project's writes seen
+    }, [f.message for f in found.values()]
+    search = found["POST /indexes/{index_id}/search"]
+    assert "changes state" not in search.message and "is a POST to `search`" in search.message
+    # in an app that authenticates another route, the search is a warning
+    files["app/main.py"] = files["app/main.py"].replace("app = FastAPI()", """app = FastAPI()
+
+
+            def require_key(x_api_key: str = Header()) -> None:
+                if x_api_key != "k":
+                    raise HTTPException(status_code=401)
+
+
+            @app.delete("/indexes/{index_id}", dependencies=[Depends(require_key)])
+            def drop(index_id: str) -> None:
+                return None""").replace("from fastapi import Depends, FastAPI", "from fastapi import Depends, FastAPI, Header, HTTPException")
+    found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, StateChangingRouteWithoutAuth, files)}
+    assert {k: f.severity for k, f in found.items()} == {
+        "POST /indexes/{index_id}/search": Severity.WARNING,
+        "POST /indexes/{index_id}/saved/search": Severity.ERROR,
+        "POST /indexes/{index_id}/rebuild": Severity.WARNING,
+    }, [f.message for f in found.values()]

@@ -205,8 +205,24 @@ def _narrows_only(fact: FunctionFact, param: str) -> tuple[int, str] | None:
                 continue
             names = {n.split(".", 1)[0] for n in names_in(a.value)}
             if a.target in names and param in names and _filters_by(a.value, param):
+                if _scoped_otherwise(fact, g.orelse_assigns, a.target, param):
+                    return None  # ``else: query = query.where(Chat.browser_id == browser_id)``: anonymous callers
+                    # get their own rows by another identifier the caller hands in
                 return a.pos.line, a.target
     return None
+
+
+def _scoped_otherwise(fact: FunctionFact, lines: tuple[int, ...], target: str, param: str) -> bool:
+    """The ``else`` branch of ``if principal:`` narrows the same value by another of the function's parameters
+    (``query = query.where(Chat.browser_id == browser_id, Chat.user_id == None)``): without a principal the
+    caller is scoped by an identifier of its own (a browser or device id), not handed every owner's rows. A
+    filter on constants alone (``Note.public == True``) scopes nobody."""
+    others = {p.name for p in fact.params} - {param, target, "self", "cls"}
+    for a in fact.scope.assigns:
+        if a.pos.line in lines and a.target == target and a.value is not None and any(
+                _filters_by(a.value, other) for other in others):
+            return True
+    return False
 
 
 NARROWING = frozenset({"where", "filter", "filter_by"})

@@ -10,8 +10,8 @@ from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Handler, IncludeStep, Route
 from fastapi_arch_lint.analysis.taint import model_of
 from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Compare, Const, DictExpr, Expr, Name, Not, Seq, render, walk
-from fastapi_arch_lint.model.facts import CallSite
-from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.model.facts import CallSite, ModuleFacts
+from fastapi_arch_lint.rule import Rule, matches, register
 from fastapi_arch_lint.rules.http._common import classify, writes
 from fastapi_arch_lint.rules._util import (
     auth_uncertain,
@@ -20,9 +20,11 @@ from fastapi_arch_lint.rules._util import (
     raised_http_exceptions,
     STATE_CHANGING,
     include_chain_text,
+    is_param,
     memo,
     route_entity,
     route_related,
+    segments,
     slash_twins,
     twin_text,
     unique_routes,
@@ -76,6 +78,17 @@ def _auth_include_steps(app: AppModel) -> dict[str, list[IncludeStep]]:
 
 
 WRITE_DEPTH = 4  # project calls below a handler searched for a database write
+APP_LISTED = 5  # routes an app's finding names in its message
+APP_RELATED = 20  # routes it lists as related locations
+
+
+def _suppressed(noqa: dict[str, ModuleFacts], f: Finding) -> bool:
+    """``f`` is suppressed at its own line (``# noqa: FAL401``) or in its whole file."""
+    facts = noqa.get(f.path)
+    if facts is None:
+        return False
+    return any(codes is not None and (not codes or any(matches(c, f.rule) for c in codes))
+               for codes in (facts.file_noqa, facts.noqa.get(f.line)))
 
 
 def _redirect_only(app: AppModel, route: Route) -> bool:
@@ -247,6 +260,17 @@ def _queued_write(app: AppModel, route: Route) -> str | None:
             if task is not None and any(True for _ in writes(app, task, WRITE_DEPTH)):
                 return task
     return None
+
+
+# the last segment of a POST that reads by its name: a search or a query sent as a body (``POST .../search``)
+_READ_ACTIONS = frozenset({"search", "query", "lookup", "find", "filter"})
+
+
+def _read_action(route: Route) -> str | None:
+    """The route's last literal path segment when it names a read (``/rag_configs/{id}/search``), else None."""
+    literal = [seg for seg in segments(route.path) if not is_param(seg)]
+    last = literal[-1].lower() if literal else ""
+    return last if last in _READ_ACTIONS else None
 
 
 def _project_writes(app: AppModel) -> bool:
@@ -570,11 +594,14 @@ class StateChangingRouteWithoutAuth(Rule):
     other_severities = {Severity.WARNING: "when a dependency or the handler reads a credential without rejecting, only optional "
                                           "auth reaches the route, the route is registered under a condition, it is "
                                           "a one-time setup that closes itself, or it is a POST on whose path no "
-                                          "write is seen (in a project whose writes are)",
+                                          "write is seen (in a project whose writes are), or a POST to a search "
+                                          "(`.../search`) on whose path no write is seen",
                         Severity.INFO: "for such a POST in an app that authenticates none of its routes (its write "
                                        "routes are reported), for a POST of such an app with no dependencies, in a "
                                        "project where no write is seen, on whose path nothing keeps data, and when "
-                                       "the only authentication is one the configuration switches on"}
+                                       "the only authentication is one the configuration switches on; an app that "
+                                       "authenticates none of its routes is one finding, at the most severe of "
+                                       "its routes'"}
     confidence = Confidence.HIGH
     cwe = ("CWE-306",)
     owasp = ("API2:2023", "API5:2023")
@@ -582,9 +609,66 @@ class StateChangingRouteWithoutAuth(Rule):
     default_options = {
         "public-routes": list(DEFAULT_PUBLIC_ROUTES),
         "public-handlers": list(DEFAULT_PUBLIC_HANDLERS),
+        "one-finding-per-open-app": True,
     }
 
     def check(self, app: AppModel) -> Iterator[Finding]:
+        open_apps = memo(app, _apps_without_auth) if self.options["one-finding-per-open-app"] else frozenset()
+        by_app: dict[str, list[tuple[Route, Finding, str]]] = {}
+        for route, finding, note in self._route_findings(app):
+            if route.app in open_apps:
+                by_app.setdefault(route.app, []).append((route, finding, note))
+            else:
+                yield finding
+        noqa = {m.path: m.facts for m in app.modules}
+        for app_id, found in by_app.items():
+            # a route's own ``# noqa: FAL401`` (public on purpose) keeps it out of its app's finding
+            found = [x for x in found if not _suppressed(noqa, x[1])]
+            if len(found) == 1 or not any(a.id == app_id for a in app.apps):
+                yield from (x[1] for x in found)  # one open route: its own finding says it all
+            elif found:
+                yield self._app_finding(app, app_id, found)
+
+    def _app_finding(self, app: AppModel, app_id: str, found: list[tuple[Route, Finding, str]]) -> Finding:
+        """One finding for an app that authenticates none of its routes: the cause is the app, not each route.
+        At the app's constructor, at the most severe of its routes' findings, naming them (capped)."""
+        a = next(x for x in app.apps if x.id == app_id)
+        total = sum(1 for r in unique_routes(app) if r.app == app_id)
+        rank = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+        found = sorted(found, key=lambda x: (rank.get(x[1].severity, 3), x[1].path, x[1].line))
+        worst = found[0][1]
+        changing = [x for x in found if x[1].severity == worst.severity]
+        shown = ", ".join(f"`{' '.join(sorted(set(x[0].methods) & STATE_CHANGING))} {x[0].path}`"
+                          for x in changing[:APP_LISTED])
+        more = f" and {len(changing) - APP_LISTED} more" if len(changing) > APP_LISTED else ""
+        rest = len(found) - len(changing)
+        n = len(changing)
+        if worst.severity == Severity.ERROR:
+            what = f"{'changes' if n == 1 else 'change'} state with no authentication"
+        else:
+            what = f"{'is' if n == 1 else 'are'} open to whoever can reach the app"
+        message = (f"`{a.name}` authenticates none of its {total} route{'s' if total != 1 else ''}: "
+                   f"{n} of them {what} ({shown}{more})")
+        if rest:
+            message += (f"; {rest} more {'is' if rest == 1 else 'are'} open at a lower severity (listed as related "
+                        "locations)")
+        related = [Related(x[1].path, x[1].line, f"[{x[1].severity.value}] {note}") for x, note in
+                   ((x, x[2]) for x in found[:APP_RELATED])]
+        if len(found) > APP_RELATED:
+            related.append(Related(a.loc.path, a.loc.line, f"{len(found) - APP_RELATED} more routes not listed"))
+        return self.finding(
+            a.loc.path, a.loc.line, a.loc.col, message,
+            help=("put authentication in front of the whole app (`FastAPI(dependencies=[Depends(get_current_user)])`, "
+                  "an authenticating middleware) or bind it to a private address; if the app is open on purpose (a "
+                  "local single-user tool, a service behind a gateway), suppress this finding here with "
+                  "`# noqa: FAL401`"),
+            related=related,
+            entity=f"app {a.id}",
+            severity=worst.severity,
+            confidence=worst.confidence,
+        )
+
+    def _route_findings(self, app: AppModel) -> Iterator[tuple[Route, Finding, str]]:
         public_paths = self.options["public-routes"]
         public_handlers = self.options["public-handlers"]
         for route in unique_routes(app):
@@ -666,7 +750,18 @@ class StateChangingRouteWithoutAuth(Rule):
             queued = _queued_write(app, route) if changing == ["POST"] else None
             if queued is not None:
                 custom += f"; it queues `{short(queued)}`, which writes to a data store"
-            if severity is None and changing == ["POST"] and memo(app, _project_writes) and not any(
+            if severity is None and changing == ["POST"] and queued is None and _read_action(route) is not None \
+                    and not any(True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)):
+                # ``POST /.../search`` with a query in the body: a read by its name, and no write seen on its path
+                # (in a project whose writes may not be seen: the name carries the rest)
+                changes = (f"is a POST to `{_read_action(route)}` (a read by its name, and no write to a data store "
+                           "was seen on its path)")
+                severity, confidence = Severity.WARNING, Confidence.MEDIUM
+                if route.app in memo(app, _apps_without_auth):
+                    custom += ("; the app authenticates none of its routes, and its write routes are reported: "
+                               "this one adds only that it can be called")
+                    severity = Severity.INFO
+            elif severity is None and changing == ["POST"] and memo(app, _project_writes) and not any(
                     True for _ in writes(app, route.handler.qualname, WRITE_DEPTH)) and queued is None:
                 # ``POST /conversion`` that only computes: no write on its path, in a project whose writes are seen
                 changes = only_computes
@@ -711,7 +806,8 @@ class StateChangingRouteWithoutAuth(Rule):
                     "(`hmac.compare_digest(expected, signature_header)`, `stripe.Webhook.construct_event`) before "
                     "acting on it, or authenticate the sender with a shared-secret header; " + help_text
                 )
-            yield self.finding(
+            note = f"`{methods} {route.path}`{twin_text(twins)} (`{handler_name(route)}`) {changes}{custom}"
+            yield route, self.finding(
                 route.registered.path, route.registered.line, route.registered.col,
                 f"`{methods} {route.path}`{twin_text(twins)} (`{handler_name(route)}`) {changes} but no "
                 f"{'unconditional ' if configured else 'required ' if optional else ''}authentication reaches it; include chain: {include_chain_text(route)}{sib_text}{custom}",
@@ -722,4 +818,4 @@ class StateChangingRouteWithoutAuth(Rule):
                 entity=route_entity(route),
                 severity=severity,
                 confidence=confidence,
-            )
+            ), note
