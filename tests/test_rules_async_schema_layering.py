@@ -465,6 +465,26 @@ def test_fal701_mysql_project_is_info_said_once(tmp_path: Path, monkeypatch: pyt
     assert [(f.line, f.severity, f.message) for f in again] == [(f.line, f.severity, f.message) for f in before]
 
 
+def test_fal701_mysql_named_by_a_url_builder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dialect given to a URL builder (pydantic's ``MultiHostUrl.build(scheme=...)``, SQLAlchemy's
+    ``URL.create(drivername=...)`` or its first argument) names the database as a spelled-out URL does; a
+    PostgreSQL scheme built the same way beside it leaves the findings as they were."""
+    before = run(tmp_path / "plain", monkeypatch, {"app/models.py": MODELS}, "FAL701")
+    built = ("from pydantic_core import MultiHostUrl\n\n\nclass Config:\n    def database_uri(self) -> str:\n"
+             "        return str(MultiHostUrl.build(scheme=\"mysql+pymysql\", username=\"app\", host=\"db\", "
+             "path=\"app\"))\n")
+    found = run(tmp_path / "built", monkeypatch, {"app/models.py": MODELS, "app/config.py": built}, "FAL701")
+    assert [f.line for f in found] == [f.line for f in before] and len(found) > 1
+    assert {f.severity.value for f in found} == {"info"}
+    assert "a URL built with the scheme `mysql+pymysql` in app/config.py" in found[0].message
+    created = "from sqlalchemy.engine import URL\n\nurl = URL.create(\"mysql+asyncmy\", host=\"db\")\n"
+    found = run(tmp_path / "created", monkeypatch, {"app/models.py": MODELS, "app/db.py": created}, "FAL701")
+    assert {f.severity.value for f in found} == {"info"}
+    mixed = built + "\n\ndef other() -> object:\n    return URL.create(drivername=\"postgresql+psycopg\", host=\"db\")\n"
+    again = run(tmp_path / "mixed", monkeypatch, {"app/models.py": MODELS, "app/config.py": mixed}, "FAL701")
+    assert [(f.line, f.severity, f.message) for f in again] == [(f.line, f.severity, f.message) for f in before]
+
+
 def test_fal702(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     found = run(tmp_path, monkeypatch, {"app/models.py": MODELS}, "FAL702")
     expected = {line_of(MODELS, n) for n in ("balance: ", "amount = ", "unit_cost = ", "budget_amount: ",

@@ -873,7 +873,8 @@ def test_exception_text_after_an_admin_check_in_the_handler_is_info(
                     raise HTTPException(status_code=500, detail=str(exc))
         """,
     }
-    found = run(tmp_path, monkeypatch, DebugEndpointLeak, files)
+    # every handler here sends the text: judged one by one (as a house style it would be one project finding)
+    found = run(tmp_path, monkeypatch, DebugEndpointLeak, files, {"house_style": False})
     got = sorted((f.line, f.severity) for f in found)
     assert got == [(39, Severity.WARNING), (48, Severity.INFO), (58, Severity.INFO), (66, Severity.WARNING),
                    (78, Severity.WARNING), (87, Severity.WARNING), (109, Severity.WARNING)], found
@@ -1101,3 +1102,52 @@ def test_debug_leak_whose_try_only_calls_functions_that_catch_everything_is_info
     assert by_line == {20: Severity.INFO, 28: Severity.WARNING, 37: Severity.WARNING}, found
     info = next(f for f in found if f.line == 20)
     assert "database's" not in info.message and "Store.list_folders" in info.message, info.message
+
+
+def _operator_api(leaking: int, fixed: int) -> str:
+    """An app whose handlers answer a failure with ``{"error": str(e)}`` (``leaking`` of them) or a fixed text."""
+    body = ["from fastapi import FastAPI", "", "from app.store import store", "", "app = FastAPI()", ""]
+    for i in range(leaking + fixed):
+        answer = 'str(e)' if i < leaking else '"the action failed"'
+        body += ["", f'@app.post("/api/action_{i}")', f"def action_{i}(payload: dict) -> dict:", "    try:",
+                 f"        return {{\"result\": store.run_{i}(payload)}}", "    except Exception as e:",
+                 f"        return {{\"error\": {answer}}}", ""]
+    return "\n".join(body)
+
+
+def test_debug_leak_house_style_is_said_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most handlers answer a failure with its text (an operator's UI that shows the server's error): one info
+    finding for the project, the places listed; a traceback still goes out on its own finding, and
+    ``house_style = false`` brings back one finding per place."""
+    api = _operator_api(6, 2) + textwrap.dedent("""
+
+        import traceback
+
+
+        @app.post("/api/debug")
+        def debug(payload: dict) -> dict:
+            try:
+                return {"result": store.run_debug(payload)}
+            except Exception:
+                return {"error": traceback.format_exc()}
+        """)
+    files = {"app/__init__.py": "", "app/store.py": "store = object()\n", "app/main.py": api}
+    found = run(tmp_path / "house", monkeypatch, DebugEndpointLeak, files)
+    house = [f for f in found if f.entity.startswith("house-style")]
+    assert len(house) == 1 and house[0].severity is Severity.INFO
+    assert "6 of 9" in house[0].message and len(house[0].related) == 5
+    assert "`POST /api/action_0`" in house[0].message
+    rest = [f for f in found if f not in house]
+    assert len(rest) == 1 and "traceback" in rest[0].message and rest[0].severity is Severity.WARNING
+    each = run(tmp_path / "each", monkeypatch, DebugEndpointLeak, files, {"house_style": False})
+    assert len([f for f in each if "traceback" not in f.message]) == 6
+    assert all(f.severity is Severity.WARNING for f in each)
+
+
+def test_debug_leak_as_the_exception_stays_on_its_handler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One handler of a project that otherwise answers with fixed messages sends the text: the outlier keeps its
+    own warning."""
+    files = {"app/__init__.py": "", "app/store.py": "store = object()\n", "app/main.py": _operator_api(1, 6)}
+    found = run(tmp_path, monkeypatch, DebugEndpointLeak, files)
+    assert len(found) == 1 and found[0].severity is Severity.WARNING and "house" not in found[0].entity
+    assert "`POST /api/action_0`" in found[0].message

@@ -110,7 +110,7 @@ def test_hardcoded_secret_severity_follows_certainty(monkeypatch: pytest.MonkeyP
     assert all("development default" in f.message for f in found)
 
 
-@pytest.mark.parametrize("value", ["******", "***", "<your-api-key>", "xxxxxxxx"])
+@pytest.mark.parametrize("value", ["******", "***", "<your-api-key>", "xxxxxxxx", "sk-****", "AIza...", "dummy"])
 def test_hardcoded_secret_masks_are_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "__init__.py").write_text("")

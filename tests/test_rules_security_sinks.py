@@ -260,3 +260,36 @@ def test_fal535_a_value_named_only_a_nonce_is_info(tmp_path: Path, monkeypatch: 
     found = [f for f in run(tmp_path, monkeypatch, PredictableToken, files) if f.path == "app/services/signing.py"]
     assert [(f.line, f.severity.value) for f in found] == [(6, "info"), (12, "warning")]
     assert "only has to be unique" in found[0].message and "the secret can be guessed" in found[1].message
+
+
+def test_a_session_id_that_only_labels_records_is_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A random ``session_id`` read only into a tag string groups records: quiet. Kept by key in a store of
+    sessions, compared, or returned, it is the session: it fires."""
+    body = """\
+        import random
+
+        SESSIONS: dict = {}
+
+
+        def tag_runs(runs: list) -> list:
+            session_id = random.randint(0, 10**12)
+            tag = f"batch_{session_id}"
+            return [(run, tag) for run in runs]
+
+
+        def open_session(user: str) -> None:
+            session_id = random.randint(0, 10**12)
+            SESSIONS[session_id] = user
+
+
+        def check_session(sent: int) -> bool:
+            session_id = random.randint(0, 10**12)
+            return sent == session_id
+
+
+        def new_session() -> dict:
+            session_id = random.randint(0, 10**12)
+            return {"id": session_id}
+        """
+    found = run(tmp_path, monkeypatch, PredictableToken, {"app/sessions.py": body})
+    assert [f.line for f in found] == [13, 18, 23]

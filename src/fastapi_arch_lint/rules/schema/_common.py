@@ -262,6 +262,50 @@ def _strings(app: AppModel) -> Iterator[tuple[str, str]]:
                     yield t, fn.path
 
 
+# a URL builder's dialect argument: ``MultiHostUrl.build(scheme="mysql+pymysql", ...)`` (pydantic),
+# ``URL.create(drivername="mysql+asyncmy", ...)`` (SQLAlchemy)
+_SCHEME_KWARGS = ("scheme", "drivername")
+_DIALECT = re.compile(r"^\s*([a-z][a-z0-9]*)(?:\+[a-z0-9_]+)?\s*$", re.I)
+
+
+def _built_schemes(app: AppModel) -> Iterator[tuple[str, str]]:
+    """(dialect text, path) of the URL builders the code calls with a literal scheme: a ``scheme=`` or
+    ``drivername=`` keyword, or the first argument of ``URL.create(...)``."""
+    def schemes(e: Expr | None) -> Iterator[str]:
+        for x in walk(e) if e is not None else ():
+            if not isinstance(x, Call):
+                continue
+            values = [v for k, v in x.kwargs if k in _SCHEME_KWARGS]
+            if x.args and isinstance(x.func, Attr) and x.func.attr == "create" and _last_name(x.func.value) == "URL":
+                values.append(x.args[0])
+            for v in values:
+                if isinstance(v, Const) and isinstance(v.value, str) and _DIALECT.match(v.value):
+                    yield v.value.strip()
+
+    for mod in app.modules:
+        if is_test_path(mod.path):
+            continue
+        for a in mod.facts.scope.assigns:
+            for t in schemes(a.value):
+                yield t, mod.path
+    for path, cls in app.classes.values():
+        if is_test_path(path):
+            continue
+        for f in cls.fields:
+            for t in schemes(f.value):
+                yield t, path
+    for fn in app.functions.values():
+        if is_test_path(fn.path):
+            continue
+        for site, _ in fn.calls:
+            for t in schemes(site.call):
+                yield t, fn.path
+
+
+def _last_name(e: Expr) -> str:
+    return e.attr if isinstance(e, Attr) else e.id if isinstance(e, Name) else ""
+
+
 def _mysql_only(app: AppModel) -> str | None:
     mysql: str | None = None
     for mod in app.modules:
@@ -283,6 +327,12 @@ def _mysql_only(app: AppModel) -> str | None:
             return None
         if scheme in MYSQL_SCHEMES and mysql is None:
             mysql = f"a `{text.split('://', 1)[0]}://` URL in {path}"
+    for text, path in _built_schemes(app):
+        scheme = text.split("+", 1)[0].lower()
+        if scheme in OTHER_SCHEMES:
+            return None
+        if scheme in MYSQL_SCHEMES and mysql is None:
+            mysql = f"a URL built with the scheme `{text}` in {path}"
     return mysql
 
 

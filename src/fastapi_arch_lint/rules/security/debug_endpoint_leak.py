@@ -10,10 +10,12 @@ from fastapi_arch_lint.analysis.names import is_secret_name
 from fastapi_arch_lint.analysis.taint import call_arg
 from fastapi_arch_lint.analysis.values import instance_of, target
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
-from fastapi_arch_lint.model.app import AppModel, Function, PydanticModel, Route
+from fastapi_arch_lint.model.app import AppModel, Function, Loc, PydanticModel, Route
 from fastapi_arch_lint.model.expr import Attr, BinOp, BoolOp, Call, Cond, Const, DictExpr, Expr, FStr, Name, Seq, Subscript, render, walk
 from fastapi_arch_lint.model.facts import ExceptFact
 from fastapi_arch_lint.rule import Rule, register
+from fastapi_arch_lint.rules._house import House, detect, project_finding
+from fastapi_arch_lint.rules._house import enabled as house_enabled
 from fastapi_arch_lint.rules._util import auth_uncertain, memo, pydantic_model, route_entity, route_related, unique_routes
 from fastapi_arch_lint.rules.auth._common import (
     admins_only,
@@ -426,8 +428,10 @@ class DebugEndpointLeak(Rule):
                         "secrets whole",
         Severity.INFO: "when only administrators, or a service holding the deployment's shared secret, can call the "
                        "route, the exception is a library's other than a database's or a network client's, or a broad "
-                       "`except` answers with a 4xx client error",
+                       "`except` answers with a 4xx client error; once per project when most `except` clauses of its "
+                       "routes answer with the error's text (house style)",
     }
+    default_options = {"house_style": True}
     confidence = Confidence.MEDIUM
     cwe = ("CWE-215", "CWE-209")
     owasp = ("API8:2023",)
@@ -447,11 +451,50 @@ class DebugEndpointLeak(Rule):
             for start in starts:
                 for f in reached_functions(app, start, 2):
                     reach.setdefault(f.qualname, []).append(route)
+        # each ``except`` clause that answers the client: whether it sends the caught error's text
+        labels: list[str] = []
+        sent: list[tuple[Route, str, Finding]] = []
         for qual, rs in reach.items():
             fn = app.functions[qual]
+            handler = any(r.handler.qualname == fn.qualname for r in rs)
             for exc in fn.fact.excepts:
-                yield from self._exception_text(app, fn, exc, rs, reported)
+                found = list(self._exception_text(app, fn, exc, rs, reported))
+                yield from (f for tb, _, _, f in found if tb)
+                texts = [(route, how, f) for tb, route, how, f in found if not tb]
+                if texts:
+                    # how it answers: a convention is one way of answering (``return {"error": str(e)}`` in every
+                    # handler), not a mix of raised and returned texts
+                    labels.append(f"text-{texts[0][1]}")
+                    sent += texts
+                elif _answers_client(fn, exc, handler):
+                    labels.append("fixed")
+        house = detect(labels, threshold=HOUSE_SHARE) if house_enabled(self.options) and sent else None
+        if house is not None and house.style.startswith("text-"):
+            style = house.style.split("-", 1)[1]
+            yield self._house_finding(house, [(r, f) for r, how, f in sent if how == style])
+            yield from (f for _, how, f in sent if how != style)  # the other way of answering: outliers
+        else:
+            yield from (f for _, _, f in sent)
         yield from self._exception_handlers(app, reported)
+
+    def _house_finding(self, house: House, sent: list[tuple[Route, Finding]]) -> Finding:
+        """The project answers errors with their text in most of its ``except`` clauses: its convention (an
+        operator's UI that shows the error), said once with the places, not on every handler."""
+        places = [(Loc(f.path, f.line, f.column), f"the error's text to the client of `{route.display()}`")
+                  for route, f in sent]
+        first = min(sent, key=lambda p: (p[1].path, p[1].line, p[1].column))[0].display()
+        return project_finding(
+            self, house, places,
+            f"the project answers errors with the caught exception's text in {house.share} of the `except` clauses "
+            f"of its routes that answer the client (here `{first}`; the others are listed): judged as "
+            "the house style (an interface "
+            "that shows the server's error to its user), said once here; database, library and programming errors "
+            "reach every client that way",
+            help=("log the exception (`logger.exception(...)`) and answer with a fixed message or a stable error code "
+                  "(one project exception handler can do it for every route), keeping the text only for the project's "
+                  "own errors written for clients; set `house_style = false` to see each place as its own finding"),
+            entity="exception-text", severity=Severity.INFO,
+        )
 
     # -- the environment, the settings, a traceback, returned whole -------------------------------------------------
     def _returned(self, app: AppModel, route: Route, fn: Function, reported: set[tuple[str, int]]) -> Iterator[Finding]:
@@ -514,7 +557,9 @@ class DebugEndpointLeak(Rule):
 
     # -- a caught exception's text -----------------------------------------------------------------------------
     def _exception_text(self, app: AppModel, fn: Function, exc: ExceptFact, routes: list[Route],
-                        reported: set[tuple[str, int]]) -> Iterator[Finding]:
+                        reported: set[tuple[str, int]]) -> Iterator[tuple[bool, Route, str, Finding]]:
+        """``(a traceback?, the route named, "return" or "raise", finding)`` for each place the clause sends the
+        error to the client."""
         kind = _exception_kind(app, fn, exc)
         handler = any(r.handler.qualname == fn.qualname for r in routes)
         sites = list(_error_text(app, fn, exc))
@@ -583,7 +628,7 @@ class DebugEndpointLeak(Rule):
                           else "" if auth_uncertain(app, route)  # a dependency that did not resolve
                           else "; no authentication reaches the route: anyone gets it")
             more = f" (and {len(set(r.path for r in routes)) - 1} more routes)" if len(set(r.path for r in routes)) > 1 else ""
-            yield self.finding(
+            yield tb, route, "return" if how.startswith("`return") else "raise", self.finding(
                 fn.path, line, col,
                 f"{how} sends {sent}{answer} to the client of `{route.display()}`{more}{admins}: an error message "
                 "is no place for the server's internals",
@@ -617,6 +662,21 @@ class DebugEndpointLeak(Rule):
                           "error\"}, status_code=500)`)"),
                     entity=f"{fn.qualname}:exception-handler",
                 )
+
+
+# the share of the ``except`` clauses that answer the client which must send the error's text for that to be the
+# project's convention: most of them (an operator's UI built to show the server's error), not nearly all of them,
+# as the clauses whose answer carries nothing to show (an empty list, a status) are part of the same convention
+HOUSE_SHARE = 0.6
+
+
+def _answers_client(fn: Function, exc: ExceptFact, handler: bool) -> bool:
+    """The clause answers the client itself: it raises an ``HTTPException``, or returns from a route handler."""
+    for i in exc.raises:
+        r = fn.fact.raises[i] if i < len(fn.fact.raises) else None
+        if r is not None and isinstance(r.expr, Call) and _http_exception(fn, r.expr):
+            return True
+    return handler and bool(exc.returns)
 
 
 def _project_packages(app: AppModel) -> frozenset[str]:

@@ -56,6 +56,14 @@ SENTINEL_WORDS = frozenset({"placeholder", "default", "dummy", "sentinel", "exam
                             "masked", "unset", "redacted", "fake"})
 # a mask or a stand-in, not a value: ``"******"``, ``"<your-key>"``, ``"..."``
 MASK = re.compile(r"[*•#.xX\-_]{3,}|<[^<>]*>|\{\{[^{}]*\}\}|%s|\?+")
+# a masked example of a key's shape: a run of mask characters inside it (``"sk-****"``, ``"jina_****"``,
+# ``"AIza..."``, ``"ghp_xxxx"``): the real characters were left out
+MASK_RUN = re.compile(r"\*{3,}|•{3,}|x{4,}|X{4,}|\.{3}|…")
+# a value that says it stands in for a key (``"dummy"``, ``"placeholder-key"``): a client library insists on
+# some string for a service that checks none. Under the name of a key that signs, it is still a known key
+STAND_IN = re.compile(r"(?i)(?:dummy|placeholder|example|sample)(?:[-_ ]?(?:api[-_ ]?)?(?:key|token|secret|value|"
+                      r"string|password|credentials?))?")
+SIGNING_LAST = frozenset({"secret", "key", "salt", "pepper", "signature", "signing"})
 # folders of code that is not the deployed application (docs, one-off scripts, seed data, examples)
 NOT_SHIPPED_DIRS = frozenset({"docs", "doc", "scripts", "script", "examples", "example", "seeds", "seed",
                               "fixtures", "samples", "sample", "e2e"})
@@ -289,6 +297,14 @@ class HardcodedSecret(Rule):
                                          f"an argument of `{call_name}(...)`", f"{owner}:{call_name}(dsn)")
 
     # -- helpers -------------------------------------------------------------
+    def _signing_name(self, name: str) -> bool:
+        """The name reads as a key the application signs or verifies with (``SECRET_KEY``, ``jwt_secret``,
+        ``session_signing_key``), or the project uses it that way."""
+        ws = words(name)
+        if not ws or _role_by_name(name) == "outbound":
+            return False
+        return ws[-1] in SIGNING_LAST or "signing" in ws or key_names(self._app).get(name) is not None
+
     def _settings_role(self, app: AppModel, cls: str, field: str, default: Expr) -> tuple[str, str] | None:
         """What a settings field's development default is, followed to where the project reads it: a key
         that signs or verifies (``("signing", where)``), one the project refuses in production
@@ -345,6 +361,12 @@ class HardcodedSecret(Rule):
             return
         if NO_VALUE.fullmatch(v):
             return  # ``OpenAI(api_key="EMPTY")`` for a local server without auth: a value that says there is none
+        if MASK_RUN.search(v) and not PROVIDER_SHAPES.search(v):
+            return  # ``default_credentials="sk-****"``: an example of the key's shape with its characters masked
+        if STAND_IN.fullmatch(v) and not force and role is None and not self._signing_name(name):
+            # ``api_key="dummy"``, ``default_credentials="dummy"``: a stand-in for a service that needs no key, not
+            # a key (``SECRET_KEY = "dummy"`` still is one: whatever it signs, everyone can forge)
+            return
         if PUBLIC_SHAPES.match(v) or PUBLIC_WORDS.intersection(words(name)):
             return  # a publishable key: made to be read by every browser
         if REGEX_SHAPE.search(v):

@@ -94,7 +94,7 @@ def secret_uses(fn: Function, pos: Pos) -> tuple[list[Use], bool]:
     for a in fn.fact.scope.assigns:  # in source order: ``code = ...; user.reset_code = code``
         if a.pos.end_line < pos.line or not (_inside(pos, a.pos) or _carries(a.value, calls, names)):
             continue
-        if is_secret_name(a.target):
+        if is_secret_name(a.target) and not (_id_name(a.target) and _label_only(fn, a.target)):
             uses.append(Use(a.target.rsplit(".", 1)[-1], fn.path, a.pos.line, "assigned to"))
         elif a.target and "." not in a.target:
             names.add(a.target)
@@ -117,6 +117,43 @@ def secret_uses(fn: Function, pos: Pos) -> tuple[list[Use], bool]:
         uses.append(Use(fn.fact.name, fn.path, fn.fact.pos.line, "returned by"))
         returned = False
     return uses, returned
+
+
+def _id_name(name: str) -> bool:
+    """A plain local named an id (``session_id``, ``sessionId``): a secret when it is the session's cookie, a
+    label when it only groups records."""
+    if "." in name:
+        return False
+    words = name_words(name)
+    return bool(words) and (words[-1] in ID_WORDS or words[-1] == "sessionid")
+
+
+def _mentions(expr: Expr | None, name: str) -> bool:
+    return any(isinstance(x, Name) and x.id == name for x in walk(expr))
+
+
+def _label_only(fn: Function, name: str) -> bool:
+    """The local ``name`` is only ever read to build a label: every read is an f-string assigned whole to
+    another local that no name makes a secret (``tag = f"batch_{session_id}"``). Never returned, compared,
+    passed to a call (a cookie, a header, a store), put into a collection, nor kept in a function that stores
+    into a container by key (``sessions[sid] = ...``, whose key this cannot see)."""
+    if fn.fact.scope.stores:
+        return False
+    reads = 0
+    for a in fn.fact.scope.assigns:
+        if not _mentions(a.value, name):
+            continue
+        if not (isinstance(a.value, FStr) and a.target and "." not in a.target and not a.augmented
+                and not is_secret_name(a.target) and not {"cookie", "header", "auth"} & set(name_words(a.target))):
+            return False
+        reads += 1
+    if any(_mentions(r.value, name) for r in fn.fact.scope.returns):
+        return False
+    if any(_mentions(c.left, name) or _mentions(c.right, name) for c in fn.fact.compares):
+        return False
+    if any(_mentions(site.call, name) for site, _ in fn.calls):
+        return False
+    return reads > 0
 
 
 def _text(app: AppModel, fn: Function, expr: Expr | None, line: int, depth: int = 0) -> bool:
