@@ -94,7 +94,8 @@ def _role_gate(atom: object, self_strs: Mapping[str, tuple[str, ...]]) -> str | 
         roles = self_strs.get(arg.attr)
     elif isinstance(arg, Const) and isinstance(arg.value, str):
         roles = (arg.value,)
-    elif isinstance(arg, Seq) and arg.items and all(isinstance(x, Const) and isinstance(x.value, str) for x in arg.items):
+    elif isinstance(arg, Seq) and arg.items and \
+            all(isinstance(x, Const) and isinstance(x.value, str) for x in arg.items):
         roles = tuple(str(x.value) for x in arg.items if isinstance(x, Const))
     if not roles or not _staff_roles(roles):
         return None
