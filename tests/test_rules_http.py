@@ -647,13 +647,97 @@ def test_fal204_rows_seeded_on_first_read_are_info(tmp_path: Path, monkeypatch: 
         def reset(user_id: int, db: Db):
             copy_defaults(db, user_id)
             return find(db, user_id)
+
+
+        def suggestions_for(db: Session, user_id: int) -> list:
+            stored = db.execute(select(Preferences).where(Preferences.user_id == user_id)).first()
+            if stored is not None:
+                return stored
+            computed = [user_id]
+            db.add(Preferences(user_id=user_id))
+            db.commit()
+            return computed
+
+
+        def recompute(db: Session, user_id: int) -> list:
+            stored = db.execute(select(Preferences).where(Preferences.user_id == user_id)).first()
+            if stored is not None:
+                print(stored)
+            db.add(Preferences(user_id=user_id))
+            db.commit()
+            return [user_id]
+
+
+        def visits_for(db: Session, user_id: int) -> list:
+            found = db.execute(select(ItemOut).where(ItemOut.id == user_id)).first()
+            if found is not None:
+                return found
+            db.add(Preferences(user_id=user_id))
+            db.commit()
+            return []
+
+
+        @app.get("/preferences/visits")  # stores another row than it looks up
+        def visits(user_id: int, db: Db):
+            return visits_for(db, user_id)
+
+
+        @app.get("/preferences/suggestions")  # a cache filled once
+        def suggestions(user_id: int, db: Db):
+            return suggestions_for(db, user_id)
+
+
+        @app.get("/preferences/recomputed")  # stored on every call
+        def recomputed(user_id: int, db: Db):
+            return recompute(db, user_id)
     """)
     got = {f.line: f.severity for f in run(tmp_path, monkeypatch, WriteInGetHandler, files)}
     assert got == {
         line_of(files, "# seeded in the handler"): Severity.INFO,
         line_of(files, "# seeded by a helper"): Severity.INFO,
         line_of(files, "# every time"): Severity.WARNING,
+        line_of(files, "# a cache filled once"): Severity.INFO,
+        line_of(files, "# stored on every call"): Severity.WARNING,
+        line_of(files, "# stores another row than it looks up"): Severity.WARNING,
     }
+
+
+def test_fal204_router_of_two_apps_is_reported_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two entry points include the same router: one registration, one finding."""
+    files = {
+        "app/__init__.py": "",
+        "app/routes.py": """
+            from fastapi import APIRouter
+            from sqlalchemy.orm import Session
+
+            router = APIRouter()
+
+
+            @router.get("/items/{item_id}/touch")
+            def touch(item_id: int, db: Session) -> dict:
+                db.commit()
+                db.add(item_id)
+                return {}
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            from app.routes import router
+
+            app = FastAPI()
+            app.include_router(router, prefix="/api")
+        """,
+        "app/server.py": """
+            from fastapi import FastAPI
+
+            from app.routes import router
+
+            server = FastAPI()
+            server.include_router(router, prefix="/api")
+        """,
+    }
+    got = run(tmp_path, monkeypatch, WriteInGetHandler, files)
+    assert [(f.path, f.line) for f in got] == [("app/routes.py", 8)]
 
 
 def test_fal204_sign_in_steps_are_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

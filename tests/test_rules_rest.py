@@ -1488,6 +1488,114 @@ def test_fal109_admin_only_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert found[18].severity is Severity.WARNING and "administrators" not in found[18].message
 
 
+def test_fal109_role_gate_instance_of_staff_roles_is_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A callable-class dependency built with the roles it lets through (``Permissions(roles=[...])``),
+    whose ``__call__`` rejects a caller without one: staff roles only (an administrators' role and
+    back-office ones) make the routes privileged, so the missing cap is info; a gate that also lets an
+    ordinary role through does not."""
+    from fastapi_arch_lint.findings import Severity
+
+    files = {
+        "app/__init__.py": "",
+        "app/perm.py": """
+            from fastapi import Depends, HTTPException, Request
+            from fastapi.security import OAuth2PasswordBearer
+
+            oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/token")
+            USERS: dict = {}
+
+
+            class Permissions:
+                def __init__(self, roles):
+                    self.roles = roles
+
+                async def __call__(self, request: Request, token: str = Depends(oauth2_scheme)):
+                    user = USERS.get(token)
+                    if not user:
+                        raise HTTPException(status_code=401)
+                    if not user.has_roles(self.roles):
+                        raise HTTPException(status_code=401)
+                    return user
+        """,
+        "app/main.py": """
+            from fastapi import APIRouter, Depends, FastAPI
+
+            from app.perm import Permissions
+
+            staff = APIRouter(dependencies=[Depends(Permissions(roles=["admin", "developer"]))])
+            people = APIRouter(dependencies=[Depends(Permissions(roles=["admin", "marketer"]))])
+
+
+            @staff.get("/tasks")
+            async def tasks(limit: int = 100) -> list:
+                return list(range(limit))
+
+
+            @people.get("/profiles")
+            async def profiles(limit: int = 100) -> list:
+                return list(range(limit))
+
+
+            app = FastAPI()
+            app.include_router(staff)
+            app.include_router(people)
+        """,
+    }
+    found = {f.line: f for f in run(tmp_path, monkeypatch, files, "FAL109")}
+    assert found[10].severity is Severity.INFO and "has_roles(self.roles) (admin, developer)" in found[10].message
+    assert found[15].severity is Severity.WARNING
+
+
+def test_unbounded_page_size_that_defaults_to_all_rows_is_info(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An optional size that defaults to None and is used only when given (nothing runs otherwise):
+    omitting it already returns every row, so the missing cap is info. One replaced by a page size of
+    its own when omitted, or handed to a helper that decides what None means, stays a warning."""
+    from fastapi_arch_lint.findings import Severity
+
+    files = {
+        "app/__init__.py": "",
+        "app/store.py": """
+            ROWS = [{"id": n} for n in range(1000)]
+
+
+            def fetch(limit: int | None) -> list:
+                return ROWS[: limit or 50]
+        """,
+        "app/main.py": """
+            from typing import Annotated
+
+            from fastapi import FastAPI, Query
+
+            from app.store import ROWS, fetch
+
+            app = FastAPI()
+
+
+            @app.get("/all")
+            def every(limit: Annotated[int | None, Query(ge=1)] = None) -> list:
+                rows = list(ROWS)
+                if limit is not None:
+                    rows = rows[:limit]
+                return rows
+
+
+            @app.get("/paged")
+            def paged(limit: int | None = Query(None, ge=1)) -> list:
+                return ROWS[: limit or 20]
+
+
+            @app.get("/handed")
+            def handed(limit: int | None = None) -> list:
+                return fetch(limit)
+        """,
+    }
+    found = {f.line: f for f in run(tmp_path, monkeypatch, files, "FAL109")}
+    assert found[11].severity is Severity.INFO and "returns every row" in found[11].message
+    assert found[19].severity is Severity.WARNING
+    assert found[24].severity is Severity.WARNING
+
+
 def test_casing_a_part_of_the_api_with_its_own_style_is_not_an_outlier(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A camelCase public API (the project's house style) beside an internal `/ui` API written in

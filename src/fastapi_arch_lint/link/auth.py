@@ -66,9 +66,46 @@ _PRIVILEGED_NAME_RE = re.compile(
     re.I)
 
 
-def _privilege_test(negated: bool, atom: object) -> str | None:
+# a predicate asking whether the caller holds one of the roles it is given: ``user.has_roles(self.roles)``
+_ROLE_PREDICATE_RE = re.compile(r"^(has|in|check|is_in)_(any_)?roles?$", re.I)
+# back-office roles: a gate that lets through only an administrators' role and these
+# (``Permissions(roles=["admin", "developer"])``) keeps every ordinary caller out
+_BACK_OFFICE_RE = re.compile(r"^(developer|maintainer|operator)s?$", re.I)
+
+
+def _staff_roles(roles: Sequence[str]) -> bool:
+    """Roles that only staff hold: an administrators' role, and no role but those and back-office ones."""
+    return any(_PRIVILEGED_VALUE_RE.match(r) for r in roles) and \
+        all(_PRIVILEGED_VALUE_RE.match(r) or _BACK_OFFICE_RE.match(r) for r in roles)
+
+
+def _role_gate(atom: object, self_strs: Mapping[str, tuple[str, ...]]) -> str | None:
+    """``user.has_roles(self.roles)`` (the roles an instance dependency was built with,
+    ``Permissions(roles=["admin"])``) or ``user.has_role("admin")``, asking about the caller, when every
+    role it accepts is a staff one: its text, or None."""
+    if not (isinstance(atom, Call) and _ROLE_PREDICATE_RE.match(call_tail(atom))
+            and len(atom.args) + len(atom.kwargs) == 1 and not atom.starred):
+        return None
+    if isinstance(atom.func, Attr) and not about_the_request(atom.func.value):
+        return None
+    arg = atom.args[0] if atom.args else atom.kwargs[0][1]
+    roles: tuple[str, ...] | None = None
+    if isinstance(arg, Attr) and isinstance(arg.value, Name) and arg.value.id == "self":
+        roles = self_strs.get(arg.attr)
+    elif isinstance(arg, Const) and isinstance(arg.value, str):
+        roles = (arg.value,)
+    elif isinstance(arg, Seq) and arg.items and \
+            all(isinstance(x, Const) and isinstance(x.value, str) for x in arg.items):
+        roles = tuple(str(x.value) for x in arg.items if isinstance(x, Const))
+    if not roles or not _staff_roles(roles):
+        return None
+    return f"{render(atom, 40)} ({', '.join(roles)})"
+
+
+def _privilege_test(negated: bool, atom: object, self_strs: Mapping[str, tuple[str, ...]] | None = None) -> str | None:
     """Is a test atom true exactly when the caller is NOT privileged (``not user.is_superuser``,
-    ``user.role != Role.ADMIN``, ``not is_admin(user)``, ``user.admin is False``)? Its text, or None."""
+    ``user.role != Role.ADMIN``, ``not is_admin(user)``, ``user.admin is False``,
+    ``not user.has_roles(self.roles)`` with staff roles)? Its text, or None."""
     if isinstance(atom, CompareFact):
         sides = (atom.left, atom.right)
         consts = [x for x in sides if isinstance(x, Const) and x.value in (False, True)]
@@ -101,7 +138,7 @@ def _privilege_test(negated: bool, atom: object) -> str | None:
     if isinstance(atom, Call) and _PRIVILEGE_RE.match(call_tail(atom)) and len(atom.args) + len(atom.kwargs) <= 1 and \
             not (isinstance(atom.func, Attr) and not about_the_request(atom.func.value)):
         return f"{render(atom, 40)}"
-    return None
+    return _role_gate(atom, self_strs or {})
 
 
 def _mentions(atom: object, names: set[str]) -> bool:
@@ -306,22 +343,45 @@ class AuthFinder:
                 if _PRIVILEGED_NAME_RE.match(tail):
                     return f"`{tail}` (by its name: its code cannot be read)"
             return None
-        key = (fn.qualname, "privileged")
+        self_strs = self._instance_strs(v)
+        key = (fn.qualname, "privileged", tuple(sorted(self_strs.items())))
         if key not in self._dep_auth_cache:
             try:
-                self._dep_auth_cache[key] = self._privileged_code(fn, 0, set())
+                self._dep_auth_cache[key] = self._privileged_code(fn, 0, set(), self_strs)
             except RecursionError:
                 self._dep_auth_cache[key] = None
         return self._dep_auth_cache[key]
 
-    def _privileged_code(self, f: VFunc, level: int, seen: set[str]) -> str | None:
+    def _instance_strs(self, v: Value) -> dict[str, tuple[str, ...]]:
+        """For an instance used as a dependency (``Permissions(roles=["admin"])``): the literal strings its
+        ``__init__`` stores on ``self`` from its arguments (``self.roles = roles``), by attribute."""
+        if not isinstance(v, VInst) or not isinstance(v.cls, VClass) or v.call is None:
+            return {}
+        init = self.interp.class_attr(v.cls, "__init__", instance=True)
+        if not isinstance(init, VFunc):
+            return {}
+        bound = {name: (expr, env) for _, name, expr, env in self.interp.bind(init, v.call, v.env or Env(v.site[0]))}
+        out: dict[str, tuple[str, ...] | None] = {}
+        for a in init.fact.scope.assigns:
+            if not (a.target.startswith("self.") and a.target.count(".") == 1):
+                continue
+            attr = a.target[5:]
+            strs = None
+            if isinstance(a.value, Name) and a.value.id in bound and not a.augmented and attr not in out:
+                expr, env = bound[a.value.id]
+                strs = self.interp.literal_strs(self.interp.eval(expr, env))
+            out[attr] = strs or None  # assigned twice, or not literal strings: not known
+        return {k: x for k, x in out.items() if x}
+
+    def _privileged_code(self, f: VFunc, level: int, seen: set[str],
+                         self_strs: Mapping[str, tuple[str, ...]] | None = None) -> str | None:
         if f.qualname in seen:
             return None
         seen.add(f.qualname)
         fact = f.fact
         env = Env(f.env.module, f.env.functions + (fact,))
         for g in fact.guards:
-            tests = [_privilege_test(neg, atom) for neg, atom in g.tests]
+            tests = [_privilege_test(neg, atom, self_strs if level == 0 else None) for neg, atom in g.tests]
             if not tests or not all(tests):
                 continue
             r_idx, c_idx, rejected = self.rejecting.in_branch(fact, g, env)

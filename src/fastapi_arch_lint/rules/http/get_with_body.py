@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Param, Route
+from fastapi_arch_lint.model.expr import Attr, BoolOp, Compare, Const, Expr, Name, Not, Seq
+from fastapi_arch_lint.model.facts import CallSite, FunctionFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity, route_related
 from fastapi_arch_lint.rules.http._common import registrations
@@ -31,6 +33,52 @@ def _where(app: AppModel, route: Route, param: Param) -> tuple[str, int, str]:
             if dp is not None and dp.pos.line == param.line:
                 return fn.path, param.line, dep.name.rsplit(".", 1)[-1]
     return route.handler.path, route.handler.line, route.handler.qualname.rsplit(".", 1)[-1]
+
+
+def _method_test(test: Expr, receiver: str, method: str) -> bool | None:
+    """Whether ``test`` holds for a request made with ``method`` (None when the test does not tell):
+    ``request.method in ["POST", "PUT"]``, ``request.method != "GET"``, with ``not``/``and``/``or``,
+    where ``request`` is the object whose body is read."""
+    if isinstance(test, Not):
+        inner = _method_test(test.operand, receiver, method)
+        return None if inner is None else not inner
+    if isinstance(test, BoolOp):
+        vals = [_method_test(v, receiver, method) for v in test.values]
+        if test.op == "and":
+            return False if False in vals else (True if all(v is True for v in vals) else None)
+        return True if True in vals else (False if all(v is False for v in vals) else None)
+    if not isinstance(test, Compare):
+        return None
+    left, right = test.left, test.right
+    if not (isinstance(left, Attr) and left.attr == "method" and isinstance(left.value, Name)
+            and left.value.id == receiver):
+        return None
+    if test.op in ("==", "!=") and isinstance(right, Const) and isinstance(right.value, str):
+        return (right.value.upper() == method) == (test.op == "==")
+    if test.op in ("in", "not in") and isinstance(right, Seq) and right.items and \
+            all(isinstance(x, Const) and isinstance(x.value, str) for x in right.items):
+        inside = method in {str(x.value).upper() for x in right.items if isinstance(x, Const)}
+        return inside == (test.op == "in")
+    return None
+
+
+def _not_for(fact: FunctionFact, site: CallSite, methods: set[str]) -> bool:
+    """Is the body read at ``site`` inside an ``if`` branch that none of ``methods`` takes
+    (``if request.method in ["POST", "PUT"]: body = await request.json()`` for a GET)?"""
+    func = site.call.func
+    if not (isinstance(func, Attr) and isinstance(func.value, Name)):
+        return False
+    receiver = func.value.id
+    idx = next((i for i, c in enumerate(fact.calls) if (c.pos.line, c.pos.col) == (site.pos.line, site.pos.col)), None)
+    if idx is None:
+        return False
+    for g in fact.guards:
+        if g.test is None:
+            continue
+        for branch, taken in ((g.body_calls, True), (g.orelse_calls, False)):
+            if idx in branch and all(_method_test(g.test, receiver, m) is (not taken) for m in methods):
+                return True
+    return False
 
 
 @register
@@ -70,8 +118,10 @@ class GetWithBody(Rule):
                 # a read whose result is thrown away (``await request.form()`` as a statement) takes no
                 # input from the body: it fills the request's cache for a library that reads it synchronously
                 discarded = {(c.call.line, c.call.col) for c in route.handler.fact.scope.calls}
+                # a read under ``if request.method in ["POST", "PUT"]:`` never runs for this route's methods
                 site = next(((s, t) for s, t in (fn.calls if fn else ())
-                             if t in BODY_READS and (s.call.line, s.call.col) not in discarded), None)
+                             if t in BODY_READS and (s.call.line, s.call.col) not in discarded
+                             and not _not_for(route.handler.fact, s, methods)), None)
                 if site is None:
                     continue
                 what = f"the raw body through `request.{site[1].rsplit('.', 1)[-1]}()`"

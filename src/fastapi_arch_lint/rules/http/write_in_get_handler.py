@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from fastapi_arch_lint.analysis.calls import call_target
 from fastapi_arch_lint.findings import Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, Route
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Name, render
+from fastapi_arch_lint.model.expr import Attr, Call, Compare, Const, Expr, Name, render, walk
 from fastapi_arch_lint.model.facts import CompareFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._html import renders_html
@@ -150,18 +150,55 @@ def _under_absence(fn: Function, site_line: int, site_col: int) -> bool:
                                    for g in fact.guards)
 
 
+def _presence(negated: bool, test: Expr) -> str | None:
+    """The name a test finds present (``x is not None``, ``x``, ``not (x is None)``), or None."""
+    if isinstance(test, Name):
+        return None if negated else test.id
+    if isinstance(test, Compare) and isinstance(test.left, Name) and isinstance(test.right, Const) \
+            and test.right.value is None and test.op in ("is", "is not", "==", "!="):
+        return test.left.id if (test.op in ("is not", "!=")) != negated else None
+    return None
+
+
+def _after_found_return(fn: Function, site_line: int, rows: set[str]) -> bool:
+    """Is the call at that line of ``fn`` made only when a lookup of the row it stores (one of ``rows``, class
+    names) found nothing: an earlier ``return`` under a single ``if`` that finds the looked-up value present
+    hands it back (``questions = db.exec(select(Question)...).first()``, ``if questions is not None: return
+    questions``), so a repeated GET returns what the first one stored?"""
+    if not rows:
+        return False
+    for r in fn.fact.scope.returns:
+        if not r.pos.line or r.pos.line >= site_line or len(r.conds) != 1 or r.value is None:
+            continue
+        name = _presence(*r.conds[0])
+        if name is None or not any(isinstance(x, Name) and x.id == name for x in walk(r.value)):
+            continue
+        if not any(site.assigned_to == name and site.pos.line < r.pos.line for site, _ in fn.calls):
+            continue
+        # the row is named in what runs before that return (the query), not only in the write
+        looked_up = {x.id for site, _ in fn.calls if site.pos.line <= r.pos.line
+                     for x in walk(site.call) if isinstance(x, Name)}
+        if rows & looked_up:
+            return True
+    return False
+
+
 def seeded_once(app: AppModel, found: list[Write]) -> bool:
     """Does the GET create what is missing, every write under an ``if`` that finds it absent (in the function
     that writes or on the way to it: ``if not tools: copy_defaults(tenant)``)? A repeated GET finds the rows the
-    first made and writes nothing: seeding on first read, not a change the client asked for."""
+    first made and writes nothing: seeding on first read, not a change the client asked for. So does a cache
+    fill: the value is looked up and returned when found, computed and stored only when it is not."""
     def guarded(w: Write) -> bool:
-        if _under_absence(w.function, w.site.pos.line, w.site.pos.col):
+        rows = {n.rsplit(".", 1)[-1] for n in (written_row(w) or "").split()}
+        if _under_absence(w.function, w.site.pos.line, w.site.pos.col) or \
+                _after_found_return(w.function, w.site.pos.line, rows):
             return True
         for caller_name, callee in zip(w.trail, w.trail[1:]):
             caller = app.function(caller_name)
             if caller is None:
                 return False
-            if any(target == callee and _under_absence(caller, site.pos.line, site.pos.col)
+            if any(target == callee and (_under_absence(caller, site.pos.line, site.pos.col)
+                                         or _after_found_return(caller, site.pos.line, rows))
                    for site, target in caller.calls):
                 return True
         return False
@@ -178,15 +215,22 @@ class WriteInGetHandler(Rule):
     other_severities = {Severity.INFO: "when a browser is sent to the GET (a redirect, a cookie, a page) and it only "
                                        "creates or deletes sign-in session or token rows, or when it only saves a "
                                        "stored credential it loaded (a renewed token), or when it only creates "
-                                       "rows it finds missing (seeding on first read)"}
+                                       "rows it finds missing (seeding or caching on first read)"}
     default_options = {"max_depth": 3, "ignore_functions": list(READ_BOOKKEEPING)}
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         depth = int(self.options["max_depth"])
         ignore = tuple(self.options["ignore_functions"])
+        # a router included by two apps (two entry points) gives one registration two routes; the
+        # handler and what it writes are the same, so it is reported once
+        judged: set[tuple[str, int, int, tuple[str, ...]]] = set()
         for route in registrations(app):
             if route.kind != "http" or not route.methods or not set(route.methods) <= SAFE:
                 continue
+            key = (route.registered.path, route.registered.line, route.registered.col, route.methods)
+            if key in judged:
+                continue
+            judged.add(key)
             if protocol_endpoint(route):
                 continue  # a redirect back from an identity provider: a GET by protocol, and it must write
             # an audit record of the read is no unsafe side effect: what is left besides it (a commit that only
@@ -222,8 +266,8 @@ class WriteInGetHandler(Rule):
                    "a sign-in flow's state)" if sign_in else "")
                 + (" (it only saves a stored credential it loaded, such as a renewed token: bookkeeping the "
                    "client did not ask for)" if renewal else "")
-                + (" (it only creates what it finds missing: rows seeded on first read, which a repeated GET "
-                   "finds)" if seeded and not (sign_in or renewal) else ""),
+                + (" (it only creates what it finds missing: rows seeded or a value cached on first read, which "
+                   "a repeated GET finds)" if seeded and not (sign_in or renewal) else ""),
                 help="GET and HEAD must be safe and idempotent (RFC 9110 9.2.1): crawlers, prefetchers, caches "
                      "and retries repeat them. Move the write to a POST/PUT/PATCH/DELETE endpoint, or run "
                      "bookkeeping in a background task; list bookkeeping helpers in `ignore_functions`",

@@ -70,6 +70,16 @@ class ShadowedRoute(Rule):
             buckets: dict[tuple[str, int, tuple[int, ...]], dict[tuple[str, ...], list[tuple[int, Route]]]] = {}
             shapes: dict[tuple[str, int], list[tuple[int, ...]]] = {}
             tails: list[tuple[int, Route]] = []  # ``{p:path}`` routes take any number of segments
+            # the methods each pattern already has a route for, by position: a router included twice
+            # (or whose routes are also added to another included router) registers every route twice;
+            # a later copy is never reached because its own first copy answers first (FAL105), not
+            # because of the parameterised route between the copies
+            seen_methods: dict[tuple[str, object], set[str]] = {}
+            covered: list[frozenset[str]] = []
+            for r in routes:
+                k = (r.kind, keys[id(r)])
+                covered.append(frozenset(seen_methods.get(k, ())))
+                seen_methods.setdefault(k, set()).update(_methods(r))
             for i, r in enumerate(routes):
                 if "{" not in r.path:
                     continue
@@ -96,7 +106,7 @@ class ShadowedRoute(Rule):
                     if earlier.kind != later.kind:
                         continue
                     common = _methods(earlier) & _methods(later)
-                    if not common:
+                    if not common or common <= covered[j]:
                         continue
                     if keys[id(earlier)] == keys[id(later)]:
                         continue  # the same pattern twice is FAL105 duplicate-route

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from fastapi_arch_lint.analysis.values import value
 from fastapi_arch_lint.findings import Confidence, Edit, Finding, Fix, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function, PydanticModel, Route
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, render, walk
-from fastapi_arch_lint.model.facts import FunctionFact
+from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Cond, Const, Expr, Name, render, walk
+from fastapi_arch_lint.model.facts import CompareFact, FunctionFact
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import memo, pydantic_model, route_entity, unique_routes
 from fastapi_arch_lint.rules.rest._common import PAGE_SIZE_NAMES, dependency_functions, norm_name, param_site, wire_name
@@ -190,6 +190,63 @@ def _is_int(type_names: tuple[str, ...], annotation: str, default: str) -> bool:
     return not annotation and bool(re.fullmatch(r"\d+", default.strip()))
 
 
+def _none_test(negated: bool, atom: object, name: str) -> bool | None:
+    """Is a test atom true exactly when ``name`` was given (``limit is not None``, ``limit``)? True when
+    given, False when true exactly when it was not (``limit is None``, ``not limit``), None otherwise."""
+    if isinstance(atom, Name) and atom.id == name:
+        return not negated
+    if isinstance(atom, CompareFact) and atom.op in ("is", "is not", "==", "!="):
+        sides = (atom.left, atom.right)
+        if any(isinstance(x, Name) and x.id == name for x in sides) and \
+                any(isinstance(x, Const) and x.value is None for x in sides):
+            return (atom.op in ("is not", "!=")) != negated
+    return None
+
+
+def none_means_all(fact: FunctionFact, name: str) -> int | None:
+    """The parameter defaults to None and the function that declares it uses it only inside one ``if`` that
+    tests it was given (``if limit is not None: rows = rows[:limit]``), with nothing done in the other
+    branch: omitting it already returns every row, so a cap protects nothing. Never when the function
+    puts a page size of its own in its place (``limit = limit or 20``, ``if limit is None: limit = 20``).
+    The line of that ``if``, or None."""
+    pf = fact.param(name)
+    if pf is None or pf.default is None:
+        return None
+    default = pf.default
+    if isinstance(default, Call):  # ``Query(None, ge=1)``
+        default = default.arg(0, "default")
+    if not (isinstance(default, Const) and default.value is None):
+        # ``Annotated[int | None, Query(...)] = None`` keeps the default on the parameter
+        return None
+    if any(a.target == name for a in fact.scope.assigns):
+        return None
+    mentions = lambda e: any(isinstance(x, Name) and x.id == name for x in walk(e))  # noqa: E731
+    exprs = [*(a.value for a in fact.scope.assigns), *(r.value for r in fact.scope.returns)]
+    if any(isinstance(x, (BoolOp, Cond)) and mentions(x) for e in exprs if e is not None for x in walk(e)):
+        return None
+    guard = None
+    for g in fact.guards:
+        given = [_none_test(n, a, name) for n, a in g.tests]
+        if not any(v is not None for v in given):
+            continue
+        if len(g.tests) != 1 or guard is not None:
+            return None  # ``if limit and offset:``: which branch runs is not told by the parameter alone
+        guard = (g, given[0])
+    if guard is None:
+        return None
+    g, when_given = guard
+    used_calls, used_lines = (g.body_calls, g.body_assigns) if when_given else (g.orelse_calls, g.orelse_assigns)
+    other_calls, other_lines = (g.orelse_calls, g.orelse_assigns) if when_given else (g.body_calls, g.body_assigns)
+    if other_calls or other_lines or g.body_raises or g.orelse_raises:
+        return None  # omitting it runs code of its own (a default page, a 422)
+    for i, site in enumerate(fact.calls):
+        if i not in used_calls and any(mentions(a) for a in (*site.call.args, *(v for _, v in site.call.kwargs))):
+            return None  # handed on outside the test: the callee decides what None means
+    if any(a.value is not None and mentions(a.value) and a.pos.line not in used_lines for a in fact.scope.assigns):
+        return None
+    return g.pos.line or fact.pos.line
+
+
 @dataclass
 class _Site:
     path: str
@@ -198,6 +255,7 @@ class _Site:
     owner: str
     routes: list[Route] = field(default_factory=list)
     fix: Fix | None = None
+    all_rows: int | None = None  # the line of the ``if limit is not None:`` when omitting it returns every row
 
 
 def _int_literal(e: Expr | None) -> int | None:
@@ -250,7 +308,8 @@ class UnboundedPageSize(Rule):
     name = "unbounded-page-size"
     summary = "A page-size parameter (`limit`, `page_size`, `per_page`...) has no upper bound"
     severity = Severity.WARNING
-    other_severities = {Severity.INFO: "when only administrators can call the routes that take it"}
+    other_severities = {Severity.INFO: "when only administrators can call the routes that take it, or when "
+                                       "it defaults to None and omitting it already returns every row"}
     owasp = ("API4:2023",)
     cwe = ("CWE-770",)
     # the bound ``--fix --unsafe-fixes`` writes (``le=``); 0: no fix
@@ -278,7 +337,8 @@ class UnboundedPageSize(Rule):
                     sites[key] = _Site(path, key[1], wire_name(p), owner,
                                        fix=page_size_fix(app, where[0] if where else None,
                                                          where[2] if where else None, path, p.name,
-                                                         self.options.get("fix_le")))
+                                                         self.options.get("fix_le")),
+                                       all_rows=none_means_all(where[2], p.name) if where else None)
                 sites[key].routes.append(route)
             # fields of query-parameter models (``Annotated[Page, Query()]``) and of model dependencies
             models = [pydantic_model(app, t) for p in route.params if p.source == "query" for t in p.type_names]
@@ -302,17 +362,21 @@ class UnboundedPageSize(Rule):
             owner = site.owner.rsplit(".", 1)[-1] if not site.owner.endswith("__init__") else site.owner.rsplit(".", 2)[-2]
             related = [Related(r.registered.path, r.registered.line, f"used by `{r.display()}`") for r in site.routes[:5]]
             admins = all(r.privileged for r in site.routes)
+            if site.all_rows is not None:
+                related.append(Related(site.path, site.all_rows, f"`{site.name}` is used only when it is given"))
             yield self.finding(
                 site.path, site.line, 1,
                 f"page-size parameter `{site.name}` of `{owner}` has no upper bound: a client can ask "
                 f"`{first.display()}`{others} for `?{site.name}=1000000` rows at once"
                 + (f"; only administrators can call {'it' if len(site.routes) == 1 else 'them'} ({first.privileged})"
-                   if admins else ""),
+                   if admins else "")
+                + (f"; but it defaults to None, and omitting it already returns every row, so a cap protects "
+                   "nothing until the route pages by default" if site.all_rows is not None else ""),
                 help=f"bound it where it is declared, e.g. `{site.name}: Annotated[int, Query(ge=1, le=100)] = 20` "
                      "(or `Field(le=100)` on a query model), so FastAPI rejects larger values with a 422",
                 related=related,
                 entity=f"{route_entity(first)} {site.name}",
                 confidence=Confidence.MEDIUM if norm_name(site.name) in GENERIC_NAMES else Confidence.HIGH,
-                severity=Severity.INFO if admins else None,
+                severity=Severity.INFO if admins or site.all_rows is not None else None,
                 fix=site.fix,
             )
