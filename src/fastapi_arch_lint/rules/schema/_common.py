@@ -229,37 +229,34 @@ MYSQL_SCHEMES = frozenset({"mysql", "mariadb"})
 OTHER_SCHEMES = frozenset({"postgres", "postgresql", "sqlite", "oracle", "mssql", "cockroachdb", "dm", "duckdb"})
 
 
-def _strings(app: AppModel) -> Iterator[tuple[str, str]]:
-    """(text, path) of the string literals and f-string heads the code assigns, passes or declares."""
-    def texts(e: Expr | None) -> Iterator[str]:
-        for x in walk(e) if e is not None else ():
-            if isinstance(x, Const) and isinstance(x.value, str):
-                yield x.value
-            elif isinstance(x, FStr) and x.parts and isinstance(x.parts[0], str):
-                yield x.parts[0]
-
+def _shipped_exprs(app: AppModel) -> Iterator[tuple[Expr | None, str]]:
+    """(expression, path) of what the shipped code (not its tests) assigns at module level, declares in class
+    bodies, assigns in functions and passes in their calls."""
     for mod in app.modules:
-        if is_test_path(mod.path):
-            continue
-        for a in mod.facts.scope.assigns:
-            for t in texts(a.value):
-                yield t, mod.path
+        if not is_test_path(mod.path):
+            for a in mod.facts.scope.assigns:
+                yield a.value, mod.path
     for path, cls in app.classes.values():
-        if is_test_path(path):
-            continue
-        for f in cls.fields:
-            for t in texts(f.value):
-                yield t, path
+        if not is_test_path(path):
+            for f in cls.fields:
+                yield f.value, path
     for fn in app.functions.values():
         if is_test_path(fn.path):
             continue
         for a in fn.fact.scope.assigns:
-            for t in texts(a.value):
-                yield t, fn.path
+            yield a.value, fn.path
         for site, _ in fn.calls:
-            for arg in (*site.call.args, *(v for _, v in site.call.kwargs)):
-                for t in texts(arg):
-                    yield t, fn.path
+            yield site.call, fn.path
+
+
+def _strings(app: AppModel) -> Iterator[tuple[str, str]]:
+    """(text, path) of the string literals and f-string heads the code assigns, passes or declares."""
+    for e, path in _shipped_exprs(app):
+        for x in walk(e) if e is not None else ():
+            if isinstance(x, Const) and isinstance(x.value, str):
+                yield x.value, path
+            elif isinstance(x, FStr) and x.parts and isinstance(x.parts[0], str):
+                yield x.parts[0], path
 
 
 # a URL builder's dialect argument: ``MultiHostUrl.build(scheme="mysql+pymysql", ...)`` (pydantic),
@@ -271,7 +268,7 @@ _DIALECT = re.compile(r"^\s*([a-z][a-z0-9]*)(?:\+[a-z0-9_]+)?\s*$", re.I)
 def _built_schemes(app: AppModel) -> Iterator[tuple[str, str]]:
     """(dialect text, path) of the URL builders the code calls with a literal scheme: a ``scheme=`` or
     ``drivername=`` keyword, or the first argument of ``URL.create(...)``."""
-    def schemes(e: Expr | None) -> Iterator[str]:
+    for e, path in _shipped_exprs(app):
         for x in walk(e) if e is not None else ():
             if not isinstance(x, Call):
                 continue
@@ -280,26 +277,7 @@ def _built_schemes(app: AppModel) -> Iterator[tuple[str, str]]:
                 values.append(x.args[0])
             for v in values:
                 if isinstance(v, Const) and isinstance(v.value, str) and _DIALECT.match(v.value):
-                    yield v.value.strip()
-
-    for mod in app.modules:
-        if is_test_path(mod.path):
-            continue
-        for a in mod.facts.scope.assigns:
-            for t in schemes(a.value):
-                yield t, mod.path
-    for path, cls in app.classes.values():
-        if is_test_path(path):
-            continue
-        for f in cls.fields:
-            for t in schemes(f.value):
-                yield t, path
-    for fn in app.functions.values():
-        if is_test_path(fn.path):
-            continue
-        for site, _ in fn.calls:
-            for t in schemes(site.call):
-                yield t, fn.path
+                    yield v.value.strip(), path
 
 
 def _last_name(e: Expr) -> str:

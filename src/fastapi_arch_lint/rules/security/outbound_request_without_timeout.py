@@ -25,16 +25,8 @@ HELP = ("pass a timeout on every outbound call (`timeout=10`, or `(3.05, 27)` fo
 def _script_modules(app: AppModel) -> frozenset[str]:
     """Modules that are command-line programs: they import ``argparse`` and run under
     ``if __name__ == "__main__":``."""
-    out = set()
-    for mod in app.modules:
-        if not any(imp.module == "argparse" for imp in mod.facts.imports):
-            continue
-        sc = mod.facts.scope
-        tests = [b.test for b in sc.blocks if b.kind == "if"]
-        tests += [t for c in sc.calls for negated, t in c.conds if not negated]
-        if any(_is_main_test(t) for t in tests):
-            out.add(mod.name)
-    return frozenset(out)
+    return frozenset(mod.name for mod in app.modules if mod.name in memo(app, _main_guarded)
+                     and any(imp.module == "argparse" for imp in mod.facts.imports))
 
 
 def _is_main_test(t: object) -> bool:
