@@ -43,7 +43,7 @@ LAYERS: dict[str, frozenset[str]] = {
 }
 
 # the modules of ``link/``, each importing only modules listed before it
-LINK_ORDER = ("values", "knowledge", "project", "classes", "interpreter", "routerclasses", "schema", "dependencies", "callgraph", "callsites", "signatures",
+LINK_ORDER = ("values", "knowledge", "project", "classes", "instances", "interpreter", "routerclasses", "schema", "dependencies", "callgraph", "callsites", "signatures",
               "rejections", "credentials", "auth", "middleware", "views", "blocks", "forwarders", "registered", "registrations", "routes", "answers", "build", "__init__")
 LINK_MAX_LINES = 800
 

@@ -786,3 +786,98 @@ def test_an_app_rebound_after_its_registrations_keeps_them(tmp_path: Path) -> No
         """,
     })
     assert sorted(table(a)) == [("GET", "/v1/items"), ("GET", "/v2/items")]
+
+
+FACTORY_ROUTERS = {
+    "shop/__init__.py": "",
+    "shop/base.py": """
+        from fastapi import APIRouter, Depends, Header, HTTPException
+
+
+        def staff(x_staff_token: str = Header(default="")):
+            if x_staff_token != "let-me-in":
+                raise HTTPException(status_code=401)
+            return x_staff_token
+
+
+        def make_routers(prefix: str = ""):
+            public = APIRouter(prefix=prefix)
+            private = APIRouter(prefix=prefix, dependencies=[Depends(staff)])
+            return public, private
+
+
+        def make_router(prefix: str = ""):
+            return APIRouter(prefix=prefix)
+    """,
+    "shop/books.py": """
+        from shop.base import make_router, make_routers
+
+        public, private = make_routers("/books")
+        extra = make_router()
+
+
+        @public.get("")
+        def list_books():
+            return []
+
+
+        @private.delete("/{book_id}")
+        def drop_book(book_id: int):
+            return None
+
+
+        @extra.get("/book-of-the-day")
+        def book_of_the_day():
+            return {}
+    """,
+    "shop/maps.py": """
+        from shop.base import make_router, make_routers
+
+        public, private = make_routers("/maps")
+        extra = make_router()
+
+
+        @public.get("")
+        def list_maps():
+            return []
+
+
+        @private.post("")
+        def add_map():
+            return {}
+
+
+        @extra.get("/map-of-the-day")
+        def map_of_the_day():
+            return {}
+    """,
+    "shop/main.py": """
+        from fastapi import FastAPI
+
+        from shop import books, maps
+
+        app = FastAPI()
+        for module in (books, maps):
+            app.include_router(module.public)
+            app.include_router(module.private)
+            app.include_router(module.extra)
+    """,
+}
+
+
+def test_routers_a_factory_allocates_on_each_call_are_told_apart(tmp_path: Path) -> None:
+    """``public, private = make_routers("/books")`` and ``extra = make_router()`` in two modules: each call
+    returns new routers, so each module's routes are on its own (no route twice, no FAL105), with the
+    options its call passed (the prefix, the private router's auth dependency); FastAPI's runtime table."""
+    a = project(tmp_path, FACTORY_ROUTERS)
+    expected = {("GET", "/books"), ("DELETE", "/books/{book_id}"), ("GET", "/book-of-the-day"),
+                ("GET", "/maps"), ("POST", "/maps"), ("GET", "/map-of-the-day")}
+    assert set(table(a)) == expected  # ``table`` asserts no route is there twice
+    auth = {r.path + " " + ",".join(r.methods): r.auth.required for r in a.model.routes}
+    assert auth == {"/books GET": False, "/books/{book_id} DELETE": True, "/book-of-the-day GET": False,
+                    "/maps GET": False, "/maps POST": True, "/map-of-the-day GET": False}
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "tests" / "oracle_dump.py"), str(tmp_path), "shop.main:app"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=180, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert {(",".join(r["methods"]), r["path"]) for r in json.loads(proc.stdout) if r["kind"] == "http"} == expected

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from fastapi_arch_lint.link.classes import Classes
+from fastapi_arch_lint.link.instances import per_call, tuple_router
 from fastapi_arch_lint.link.project import Project, bound_at, grows
 from fastapi_arch_lint.link.values import (
     BUILTIN_VALUES,
@@ -323,6 +324,7 @@ class Interpreter(Classes):
                 if a.value is None:
                     return VUnknown("declared without a value")
                 v = self.eval(a.value, self.at_statement(env, a.pos.line))
+                v = per_call(v, a, env) if isinstance(v, VInst) else v
                 if isinstance(v, VInst) and not v.bound_name:
                     v = VInst(v.cls, v.call, v.env, v.site, a.target)
                 elif isinstance(v, VUnknown) and not v.binding and not env.functions:
@@ -474,8 +476,9 @@ class Interpreter(Classes):
         if isinstance(expr, Subscript):
             if (item := self._dict_entry(expr, env, 0)) is not None:  # ``ERRORS[code]["status_code"]``
                 return self.eval(*item)
-            base = self.eval(expr.value, env)
-            items = expr.items
+            base, items = self.eval(expr.value, env), expr.items
+            if (router := tuple_router(base, items)) is not None:  # ``public, private = make_routers()``
+                return router
             if len(items) == 1 and isinstance(items[0], Seq) and items[0].kind == "tuple":
                 items = items[0].items
             if ext_name(base) == "typing.Annotated" and items:

@@ -8,6 +8,7 @@ from fastapi_arch_lint.link.blocks import Blocks, Variant, names_in, shown, subs
 from fastapi_arch_lint.link.callsites import CallSites, frame_of
 from fastapi_arch_lint.link.dependencies import Dependencies
 from fastapi_arch_lint.link.forwarders import Wrappers
+from fastapi_arch_lint.link.instances import allocated_per_call
 from fastapi_arch_lint.link.rejections import call_tail
 from fastapi_arch_lint.link.interpreter import Interpreter
 from fastapi_arch_lint.link.knowledge import (
@@ -129,7 +130,7 @@ class Registrations:
         loc = Loc(path, v.site[1], v.site[2] or 1)
         line = call.line if call is not None and call.line else v.site[1]
         own = v
-        if v.env is not None and v.env.bound:  # one allocation site, many calls: the router's own options are no call's
+        if v.env is not None and v.env.bound and not allocated_per_call(v):  # one site, many calls: no call's options
             own = VInst(v.cls, v.call, Env(v.env.module, v.env.functions), v.site, v.bound_name)
         opts = self.classes.options(own)
         what = f"`{render(call.func)}(...)`" if call is not None else "router"
