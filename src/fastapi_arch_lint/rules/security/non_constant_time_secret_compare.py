@@ -242,6 +242,48 @@ def _stored_pair(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
     return False
 
 
+def _rejects_unless_equal(dep: Function, secret: str) -> bool:
+    """``dep`` returns only a value it compared with ``secret`` (rendered) and raised for when they differed
+    (``if token != API_KEY: raise HTTPException(401)`` then ``return token``): every ``return`` returns that local,
+    after that ``if``, whose only test is the comparison."""
+    fact = dep.fact
+    returns = fact.scope.returns
+    if not returns or any(not isinstance(r.value, Name) for r in returns):
+        return False
+    held = {r.value.id for r in returns if isinstance(r.value, Name)}
+    if len(held) != 1:
+        return False
+    (local,) = held
+    for g in fact.guards:
+        if len(g.tests) != 1 or not g.body_raises:
+            continue
+        negated, atom = g.tests[0]
+        if not isinstance(atom, CompareFact) or (atom.op == "!=") == negated or atom.op not in ("==", "!="):
+            continue
+        sides = {render(atom.left, 200), render(atom.right, 200)}
+        if sides == {local, secret} and all(r.pos.line > g.pos.line for r in returns):
+            return True
+    return False
+
+
+def _checked_by_dependency(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
+    """A side is a route parameter its dependency fills with a value that dependency has already checked against
+    the other side, raising otherwise (``user: str = Depends(get_current_user)`` then ``user == API_KEY``, where
+    ``get_current_user`` refuses every token but ``API_KEY``): no guess reaches this comparison; the timing channel
+    is the dependency's own comparison, reported there."""
+    for side, other in ((cmp.left, cmp.right), (cmp.right, cmp.left)):
+        if not isinstance(side, Name):
+            continue
+        deps = {p.dependency for r in app.routes if r.handler.qualname == fn.qualname for p in r.params
+                if p.name == side.id and p.source in ("dependency", "security")}
+        if len(deps) != 1:
+            continue
+        dep = app.functions.get(next(iter(deps)))
+        if dep is not None and _rejects_unless_equal(dep, render(other, 200)):
+            return True
+    return False
+
+
 def _no_timing_channel(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
     """The two sides are not an attacker's guess against a stored or configured secret: they are
     two fields of one payload, an object compared with itself, a value just written compared with
@@ -410,7 +452,7 @@ class NonConstantTimeSecretCompare(Rule):
                     continue
                 found = _secret_side(cmp)
                 if found is None or _in_query(cmp, fn) or _no_timing_channel(app, fn, cmp) \
-                        or _stored_pair(app, fn, cmp):
+                        or _stored_pair(app, fn, cmp) or _checked_by_dependency(app, fn, cmp):
                     continue
                 name, side = found
                 timed = is_request_reachable(app, fn)
