@@ -963,3 +963,59 @@ def test_fal510_api_client_no_route_runs_is_info(tmp_path: Path, monkeypatch: py
     assert {k: v for k, v in found.items() if k[0] == "app/sdk/client.py"} == {
         ("app/sdk/client.py", 9): Severity.INFO, ("app/sdk/client.py", 16): Severity.INFO}, found
     assert found[("app/services/carrier.py", 7)] == Severity.WARNING
+
+
+def test_fal501_unverified_audience_that_only_picks_the_verifying_key_is_info(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``aud``/``kid`` read of an unverified decode only to choose the key of a verified decode of the same
+    token (in the function, or in every caller's ``key=``): info. Handed back to a caller that grants on it,
+    read for anything else, or a verified decode without algorithms: still an error."""
+    files = {"app/tokens.py": """
+        import jwt
+
+        SECRET = "a"
+        OTHER_SECRET = "b"
+
+
+        def by_kid(token: str, keys: dict[str, str]) -> dict:
+            header = jwt.decode(token, options={"verify_signature": False})
+            key = keys[header["kid"]]
+            return jwt.decode(token, key, algorithms=["RS256"])
+
+
+        def is_other(token: str) -> bool:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+            audience = unverified.get("aud")
+            return audience == "other"
+
+
+        def claims(token: str) -> dict:
+            return jwt.decode(jwt=token, key=OTHER_SECRET if is_other(token) else SECRET, algorithms=["HS256"])
+
+
+        def is_admin(token: str) -> bool:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+            return unverified.get("aud") == "admin"
+
+
+        def admin(token: str) -> dict:
+            if is_admin(token):
+                return {"admin": True}
+            return jwt.decode(token, SECRET, algorithms=["HS256"])
+
+
+        def audience_granted(token: str, keys: dict[str, str]) -> dict:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+            if unverified["aud"] == "admin":
+                return {"admin": True}
+            return jwt.decode(token, keys[unverified["aud"]], algorithms=["RS256"])
+
+
+        def audience_returned(token: str, keys: dict[str, str]) -> str:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+            jwt.decode(token, keys[unverified["aud"]], algorithms=["RS256"])
+            return unverified["aud"]
+    """}
+    got = {(f.line, f.severity) for f in run(tmp_path, monkeypatch, JwtDecodeWithoutVerification, files)}
+    assert got == {(9, Severity.INFO), (15, Severity.INFO), (25, Severity.ERROR), (36, Severity.ERROR),
+                   (43, Severity.ERROR)}, got

@@ -11,6 +11,9 @@ from fastapi_arch_lint.analysis.libraries import jwt_decode_library
 from fastapi_arch_lint.analysis.names import is_compared_secret, last_identifier, words
 from fastapi_arch_lint.analysis.reach import is_request_reachable
 from fastapi_arch_lint.analysis.taint import contexts
+from fastapi_arch_lint.analysis.values import instance_of
+from fastapi_arch_lint.analysis.values import target as constant_target
+from fastapi_arch_lint.analysis.values import value as constant_value
 from fastapi_arch_lint.findings import Finding, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
 from fastapi_arch_lint.model.expr import Attr, Call, Const, Expr, Name, Subscript, dotted, render
@@ -47,6 +50,9 @@ def _in_query(cmp: CompareFact, fn: Function) -> bool:
     return False
 
 
+# the value of a placeholder sentinel: ``"$generate"``, ``"auto"``, ``"***"`` (not ``"${TOKEN}"`` or ``"<api-key>"``,
+# which a deployment's templating may replace with the real value)
+PLACEHOLDER = re.compile(r"\$[A-Za-z_]\w*|\*{3,}|auto", re.I)
 # a constant that stands for a masked or placeholder value, not a secret: ``api_key == API_KEY_MASK``
 STAND_IN_WORDS = frozenset({"mask", "masked", "placeholder", "redacted", "sentinel", "obfuscated", "hidden"})
 # two forms of one value: ``normalized_key != raw_key`` (what normalizing changed), ``new_token != old.token``
@@ -76,8 +82,26 @@ def _forms_of_one_value(cmp: CompareFact) -> bool:
     return bool((lmod | rmod) & CHANGE_WORDS)
 
 
+# the last words of a name that refers to a secret without holding it: a Kubernetes secret's name
+# (``image_pull_secret``, ``docker_registry_secret``), a vault entry's id, a key's id or name
+REFERENCE_ENDINGS = frozenset({("secret", "name"), ("secret", "names"), ("secret", "ref"), ("secret", "id"),
+                               ("key", "id"), ("key", "name"), ("key", "ref"), ("pull", "secret"),
+                               ("pull", "secrets"), ("registry", "secret")})
+
+
+def _names_a_secret(expr: Expr) -> bool:
+    """``image_pull_secret``, ``secret_name``, ``key_id``: a reference to a secret, which is no secret."""
+    name = last_identifier(expr)
+    ws = words(name) if name else []
+    return len(ws) >= 2 and (ws[-2], ws[-1]) in REFERENCE_ENDINGS
+
+
 def _secret_side(cmp: CompareFact) -> tuple[str, Expr] | None:
     if _forms_of_one_value(cmp):
+        return None
+    if _names_a_secret(cmp.left) or _names_a_secret(cmp.right):
+        # like is compared with like: a field compared with a secret's name holds a name too
+        # (``spec.build.secret != config.docker_registry_secret``)
         return None
     for side, other in ((cmp.left, cmp.right), (cmp.right, cmp.left)):
         name = last_identifier(side)
@@ -242,6 +266,72 @@ def _stored_pair(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
     return False
 
 
+def _rejects_unless_equal(dep: Function, secret: str) -> bool:
+    """``dep`` returns only a value it compared with ``secret`` (rendered) and raised for when they differed
+    (``if token != API_KEY: raise HTTPException(401)`` then ``return token``): every ``return`` returns that local,
+    after that ``if``, whose only test is the comparison."""
+    fact = dep.fact
+    returns = fact.scope.returns
+    if not returns or any(not isinstance(r.value, Name) for r in returns):
+        return False
+    held = {r.value.id for r in returns if isinstance(r.value, Name)}
+    if len(held) != 1:
+        return False
+    (local,) = held
+    for g in fact.guards:
+        if len(g.tests) != 1 or not g.body_raises:
+            continue
+        negated, atom = g.tests[0]
+        if not isinstance(atom, CompareFact) or (atom.op == "!=") == negated or atom.op not in ("==", "!="):
+            continue
+        sides = {render(atom.left, 200), render(atom.right, 200)}
+        if sides == {local, secret} and all(r.pos.line > g.pos.line for r in returns):
+            return True
+    return False
+
+
+def _checked_by_dependency(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
+    """A side is a route parameter its dependency fills with a value that dependency has already checked against
+    the other side, raising otherwise (``user: str = Depends(get_current_user)`` then ``user == API_KEY``, where
+    ``get_current_user`` refuses every token but ``API_KEY``): no guess reaches this comparison; the timing channel
+    is the dependency's own comparison, reported there."""
+    for side, other in ((cmp.left, cmp.right), (cmp.right, cmp.left)):
+        if not isinstance(side, Name):
+            continue
+        deps = {p.dependency for r in app.routes if r.handler.qualname == fn.qualname for p in r.params
+                if p.name == side.id and p.source in ("dependency", "security")}
+        if len(deps) != 1:
+            continue
+        dep = app.functions.get(next(iter(deps)))
+        if dep is not None and _rejects_unless_equal(dep, render(other, 200)):
+            return True
+    return False
+
+
+def _model_field(app: AppModel, fn: Function, side: Expr) -> bool:
+    """``settings.api_key``: a field of a Pydantic model or settings instance (or class), whose default is only
+    what a deployment overrides (``api_key: str = "<set me>"``): not a placeholder constant."""
+    if not isinstance(side, Attr):
+        return False
+    owner = instance_of(app, side.value, fn.module, fn, 0) or constant_target(app, side.value, fn.module)
+    return owner is None or pydantic_model(app, owner) is not None
+
+
+def _class_constant(app: AppModel, side: Expr) -> str | None:
+    """``package.models.Credentials.generate_access_key`` spelled through its module path: the string a plain
+    (non-Pydantic) class assigns to that attribute without an annotation, else None."""
+    if not isinstance(side, Attr):
+        return None
+    owner = dotted(side.value) or ""
+    entry = app.classes.get(owner)
+    if entry is None or pydantic_model(app, owner) is not None:
+        return None
+    field = entry[1].field(side.attr)
+    if field is None or field.annotation is not None or not isinstance(field.value, Const):
+        return None
+    return field.value.value if isinstance(field.value.value, str) else None
+
+
 def _no_timing_channel(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
     """The two sides are not an attacker's guess against a stored or configured secret: they are
     two fields of one payload, an object compared with itself, a value just written compared with
@@ -264,6 +354,14 @@ def _no_timing_channel(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
             value = app.constants.get(f"{fn.module}.{side.id}")
             if isinstance(value, str) and (MARKER.fullmatch(value) or is_own_label(side.id, value)):
                 return True  # a marker, or a label (``AUTH_METHOD_API_KEY = "api_key"``)
+        if isinstance(side, (Name, Attr)):
+            # ``credentials.access_key == Credentials.generate_access_key`` (``"$generate"``): a placeholder
+            # constant that asks the server to fill the value in, public by design
+            value = constant_value(app, side, fn.module, fn, cmp.pos.line)
+            if not isinstance(value, str) or _model_field(app, fn, side):
+                value = _class_constant(app, side)
+            if isinstance(value, str) and PLACEHOLDER.fullmatch(value.strip()):
+                return True
     params = {p.name for p in fact.params}
     # a validator of a request model comparing two of its own fields (``password_confirm`` against ``password``)
     if owner and pydantic_model(app, owner) is not None and isinstance(lroot, Name) \
@@ -410,7 +508,7 @@ class NonConstantTimeSecretCompare(Rule):
                     continue
                 found = _secret_side(cmp)
                 if found is None or _in_query(cmp, fn) or _no_timing_channel(app, fn, cmp) \
-                        or _stored_pair(app, fn, cmp):
+                        or _stored_pair(app, fn, cmp) or _checked_by_dependency(app, fn, cmp):
                     continue
                 name, side = found
                 timed = is_request_reachable(app, fn)
