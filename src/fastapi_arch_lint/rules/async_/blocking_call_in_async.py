@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Name, render
+from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Const, Expr, Name, Not, render
 from fastapi_arch_lint.model.facts import CallSite, Pos
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity, session_kind, split_target, unique_routes
@@ -161,19 +161,47 @@ def constant_args(site: CallSite, callee: Function) -> dict[str, object]:
     return out
 
 
+def known_truth(test: Expr | None, known: dict[str, object]) -> bool | None:
+    """Whether ``test`` holds when the parameters in ``known`` have those values, when that alone decides
+    it: ``if flag:``, ``if not flag:``, and an ``and`` with an operand known false (``if trace and flag:``
+    with ``flag=False``: falsy whatever the other operands are) or an ``or`` with one known true. None when
+    anything else is needed to tell."""
+    if isinstance(test, Const):
+        return bool(test.value)
+    if isinstance(test, Name):
+        return bool(known[test.id]) if test.id in known else None
+    if isinstance(test, Not):
+        inner = known_truth(test.operand, known)
+        return None if inner is None else not inner
+    if isinstance(test, BoolOp) and test.op in ("and", "or"):
+        decides = test.op == "or"  # the value of one operand that decides the whole test
+        truths = [known_truth(v, known) for v in test.values]
+        if decides in truths:
+            return decides
+        if all(t is not None for t in truths):
+            return not decides
+    return None
+
+
 def dead_calls(fn: Function, known: dict[str, object]) -> set[int]:
     """Indexes of ``fn``'s calls in a branch that cannot run with the ``known`` parameter values:
-    ``if persist:`` when the caller passed ``persist=False``."""
+    ``if persist:`` when the caller passed ``persist=False`` (or ``if trace and persist:``)."""
     dead: set[int] = set()
+    # a parameter the body assigns again may no longer hold what the call passed
+    reassigned = {a.target for a in fn.fact.scope.assigns}
+    known = {k: v for k, v in known.items() if k not in reassigned}
     if not known:
         return dead
     for g in fn.fact.guards:
-        if len(g.tests) != 1:
+        truth: bool | None = None
+        if g.test is not None:
+            truth = known_truth(g.test, known)
+        elif len(g.tests) == 1:
+            negated, atom = g.tests[0]
+            if isinstance(atom, Name) and atom.id in known:
+                truth = bool(known[atom.id]) != negated
+        if truth is None:
             continue
-        negated, atom = g.tests[0]
-        if not isinstance(atom, Name) or atom.id not in known:
-            continue
-        truth = bool(known[atom.id]) != negated
         dead.update(g.orelse_calls if truth else g.body_calls)
     return dead
 
@@ -189,11 +217,13 @@ def blocking_chains(app: AppModel, start: str, depth: int) -> list[tuple[tuple[H
     """
     out: list[tuple[tuple[Hop, ...], str]] = []
     found: set[tuple[str, Pos]] = set()  # a blocking call reached along two paths is listed once
-    seen: set[tuple[str, frozenset[tuple[str, object]]]] = set()
-    queue: list[tuple[str, tuple[Hop, ...], dict[str, object]]] = [(start, (), {})]
+    seen: set[tuple[str, frozenset[tuple[str, object]], frozenset[int]]] = set()
+    # each function to walk, with the path to it, the constant arguments its call passes, and the calls of its
+    # body that the linker found the call's arguments rule out (``Function.rules_out``: a test it can fold)
+    queue: list[tuple[str, tuple[Hop, ...], dict[str, object], frozenset[int]]] = [(start, (), {}, frozenset())]
     while queue:
-        name, hops, known = queue.pop(0)
-        key = (name, frozenset(known.items()))
+        name, hops, known, off = queue.pop(0)
+        key = (name, frozenset(known.items()), off)
         if key in seen:
             continue
         seen.add(key)
@@ -202,7 +232,7 @@ def blocking_chains(app: AppModel, start: str, depth: int) -> list[tuple[tuple[H
             continue
         offload = [site.pos for site, target in fn.calls if is_offload(site, target)]
         streamed = [site.pos for site, target in fn.calls if iterated_in_threadpool(site, target)]
-        dead = dead_calls(fn, known)
+        dead = dead_calls(fn, known) | off
         for index, (site, target) in enumerate(fn.calls):
             if index in dead or any(_inside(site.pos, span) for span in offload):
                 continue
@@ -216,7 +246,9 @@ def blocking_chains(app: AppModel, start: str, depth: int) -> list[tuple[tuple[H
                 if is_cached(callee):
                     continue
                 if len(hops) < depth and callee.qualname != start:
-                    queue.append((callee.qualname, hops + (Hop(fn, site, target),), constant_args(site, callee)))
+                    ruled = fn.rules_out(index)[0] if target == callee.qualname else frozenset()
+                    queue.append((callee.qualname, hops + (Hop(fn, site, target),), constant_args(site, callee),
+                                  ruled))
                 continue
             if site.awaited:
                 continue
