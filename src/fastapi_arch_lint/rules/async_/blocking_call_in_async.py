@@ -48,6 +48,8 @@ BLOCKING_FUNCTIONS: dict[str, str] = {
 }
 
 MAX_RELATED = 12
+# async functions whose only blocking call is the same call in a shared helper: reported once, at that call
+SHARED_SINK_MINIMUM = 3
 
 OFFLOAD_FUNCTIONS = frozenset({
     "fastapi.concurrency.run_in_threadpool", "starlette.concurrency.run_in_threadpool", "asyncio.to_thread",
@@ -322,12 +324,27 @@ class BlockingCallInAsync(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         depth = int(self.options["depth"])
+        found: list[tuple[Function, str, str, list[tuple[tuple[Hop, ...], str]]]] = []
         for qualname, role, entity in self.contexts(app):
             fn = app.functions.get(qualname)
             if fn is None:
                 continue
             chains = blocking_chains(app, qualname, depth)
-            if not chains:
+            if chains:
+                found.append((fn, role, entity, chains))
+        # a blocking call in a shared helper (a logger's sink) that is all that several async functions
+        # block on is one thing to fix: reported once, where it is, with the async functions as related places
+        by_sink: dict[tuple[str, Pos], list[int]] = {}
+        for n, (fn, _role, _entity, chains) in enumerate(found):
+            sinks = {(h[-1].fn.qualname, h[-1].site.pos) for h, _ in chains}
+            if len(sinks) == 1 and all(len(h) > 1 for h, _ in chains):
+                by_sink.setdefault(next(iter(sinks)), []).append(n)
+        shared = {n for at in by_sink.values() if len(at) >= SHARED_SINK_MINIMUM for n in at}
+        for at in by_sink.values():
+            if len(at) >= SHARED_SINK_MINIMUM:
+                yield self._shared_sink([found[n] for n in at])
+        for n, (fn, role, entity, chains) in enumerate(found):
+            if n in shared:
                 continue
             # network and database waits first (they hold the loop longest), then by position in the async
             # function, then by length
@@ -360,3 +377,30 @@ class BlockingCallInAsync(Rule):
                 related=related, entity=entity, confidence=confidence,
                 severity=Severity.INFO if minor else None,
             )
+
+    def _shared_sink(self, group: list[tuple[Function, str, str, list[tuple[tuple[Hop, ...], str]]]]) -> Finding:
+        """One finding at a helper's blocking call that is the only one each async function of ``group`` makes."""
+        fn0, _role0, _entity0, chains0 = group[0]
+        chains0.sort(key=lambda c: (c[0][0].site.pos.line, c[0][0].site.pos.col, len(c[0])))
+        last = chains0[0][0][-1]
+        kind = chains0[0][1]
+        sink = last.fn
+        call = render(last.site.call.func, 60)
+        related: list[Related] = []
+        for fn, role, _entity, chains in group[:MAX_RELATED]:
+            chains.sort(key=lambda c: (c[0][0].site.pos.line, c[0][0].site.pos.col, len(c[0])))
+            hops = chains[0][0]
+            related.append(Related(fn.path, hops[0].site.pos.line,
+                                   f"`async def {fn.fact.name}` ({role}) reaches it: `{chain_text(hops, fn.module)}`"))
+        roles = {r for _, r, _, _ in group}
+        role = roles.pop() if len(roles) == 1 else "async function"
+        minor = kind == "file I/O"
+        return self.finding(
+            sink.path, last.site.pos.line, last.site.pos.col,
+            f"`{call}` in `{sink.fact.qualname}` ({kind}) blocks the event loop of {len(group)} async functions "
+            f"that reach it through project code and block on nothing else (first `{fn0.fact.name}`)",
+            help=help_text(kind, role).replace("offload the work", "offload the call"),
+            end_line=last.site.pos.end_line, end_col=last.site.pos.end_col,
+            related=related, entity=f"blocking-sink {sink.qualname}", confidence=Confidence.MEDIUM,
+            severity=Severity.INFO if minor else None,
+        )
