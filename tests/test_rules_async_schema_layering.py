@@ -1725,3 +1725,69 @@ def test_fal601_a_local_session_that_is_added_to_keeps_its_value(
     }
     found = run(tmp_path, monkeypatch, files, "FAL601")
     assert [f.message.split(":", 1)[1].split("(")[0].strip() for f in found] == ["`create_item -> db.commit`"]
+
+
+def test_fal601_a_blocking_sink_shared_by_several_async_functions_is_reported_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three handlers whose only blocking call is the same ``requests.post`` in a shared logger: one finding,
+    at that call, with each handler as a related place; a handler that blocks on something of its own as well
+    keeps its own finding, and so does a helper only two handlers reach."""
+    files = {
+        "app/__init__.py": "",
+        "app/log.py": """
+            import requests
+
+            def ship(event: str) -> None:
+                requests.post("https://logs.example/ingest", json={"event": event}, timeout=2)
+
+            def audit(event: str) -> None:
+                requests.put("https://audit.example/events", json={"event": event}, timeout=2)
+        """,
+        "app/main.py": """
+            import time
+
+            from fastapi import FastAPI
+
+            from app.log import audit, ship
+
+            app = FastAPI()
+
+            @app.get("/a")
+            async def a() -> dict:
+                ship("a")
+                return {}
+
+            @app.get("/b")
+            async def b() -> dict:
+                ship("b")
+                return {}
+
+            @app.get("/c")
+            async def c() -> dict:
+                ship("c")
+                return {}
+
+            @app.get("/d")
+            async def d() -> dict:
+                ship("d")
+                time.sleep(1)
+                return {}
+
+            @app.get("/e")
+            async def e() -> dict:
+                audit("e")
+                return {}
+
+            @app.get("/f")
+            async def f() -> dict:
+                audit("f")
+                return {}
+        """,
+    }
+    found = run(tmp_path, monkeypatch, files, "FAL601")
+    sinks = [f for f in found if f.path.endswith("log.py")]
+    assert len(sinks) == 1 and sinks[0].line == 5 and sinks[0].severity.value == "warning"
+    assert "3 async functions" in sinks[0].message and "requests.post" in sinks[0].message
+    assert sorted(r.message.split("`")[1] for r in sinks[0].related) == ["async def a", "async def b", "async def c"]
+    own = sorted(f.message.split("`")[1] for f in found if f.path.endswith("main.py"))
+    assert own == ["async def d", "async def e", "async def f"]

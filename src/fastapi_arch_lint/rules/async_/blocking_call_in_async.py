@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from fastapi_arch_lint.findings import Confidence, Finding, Related, Severity
 from fastapi_arch_lint.model.app import AppModel, Function
-from fastapi_arch_lint.model.expr import Attr, Call, Const, Name, render
+from fastapi_arch_lint.model.expr import Attr, BoolOp, Call, Const, Expr, Name, Not, render
 from fastapi_arch_lint.model.facts import CallSite, Pos
 from fastapi_arch_lint.rule import Rule, register
 from fastapi_arch_lint.rules._util import route_entity, session_kind, split_target, unique_routes
@@ -48,6 +48,8 @@ BLOCKING_FUNCTIONS: dict[str, str] = {
 }
 
 MAX_RELATED = 12
+# async functions whose only blocking call is the same call in a shared helper: reported once, at that call
+SHARED_SINK_MINIMUM = 3
 
 OFFLOAD_FUNCTIONS = frozenset({
     "fastapi.concurrency.run_in_threadpool", "starlette.concurrency.run_in_threadpool", "asyncio.to_thread",
@@ -161,19 +163,47 @@ def constant_args(site: CallSite, callee: Function) -> dict[str, object]:
     return out
 
 
+def known_truth(test: Expr | None, known: dict[str, object]) -> bool | None:
+    """Whether ``test`` holds when the parameters in ``known`` have those values, when that alone decides
+    it: ``if flag:``, ``if not flag:``, and an ``and`` with an operand known false (``if trace and flag:``
+    with ``flag=False``: falsy whatever the other operands are) or an ``or`` with one known true. None when
+    anything else is needed to tell."""
+    if isinstance(test, Const):
+        return bool(test.value)
+    if isinstance(test, Name):
+        return bool(known[test.id]) if test.id in known else None
+    if isinstance(test, Not):
+        inner = known_truth(test.operand, known)
+        return None if inner is None else not inner
+    if isinstance(test, BoolOp) and test.op in ("and", "or"):
+        decides = test.op == "or"  # the value of one operand that decides the whole test
+        truths = [known_truth(v, known) for v in test.values]
+        if decides in truths:
+            return decides
+        if all(t is not None for t in truths):
+            return not decides
+    return None
+
+
 def dead_calls(fn: Function, known: dict[str, object]) -> set[int]:
     """Indexes of ``fn``'s calls in a branch that cannot run with the ``known`` parameter values:
-    ``if persist:`` when the caller passed ``persist=False``."""
+    ``if persist:`` when the caller passed ``persist=False`` (or ``if trace and persist:``)."""
     dead: set[int] = set()
+    # a parameter the body assigns again may no longer hold what the call passed
+    reassigned = {a.target for a in fn.fact.scope.assigns}
+    known = {k: v for k, v in known.items() if k not in reassigned}
     if not known:
         return dead
     for g in fn.fact.guards:
-        if len(g.tests) != 1:
+        truth: bool | None = None
+        if g.test is not None:
+            truth = known_truth(g.test, known)
+        elif len(g.tests) == 1:
+            negated, atom = g.tests[0]
+            if isinstance(atom, Name) and atom.id in known:
+                truth = bool(known[atom.id]) != negated
+        if truth is None:
             continue
-        negated, atom = g.tests[0]
-        if not isinstance(atom, Name) or atom.id not in known:
-            continue
-        truth = bool(known[atom.id]) != negated
         dead.update(g.orelse_calls if truth else g.body_calls)
     return dead
 
@@ -189,11 +219,13 @@ def blocking_chains(app: AppModel, start: str, depth: int) -> list[tuple[tuple[H
     """
     out: list[tuple[tuple[Hop, ...], str]] = []
     found: set[tuple[str, Pos]] = set()  # a blocking call reached along two paths is listed once
-    seen: set[tuple[str, frozenset[tuple[str, object]]]] = set()
-    queue: list[tuple[str, tuple[Hop, ...], dict[str, object]]] = [(start, (), {})]
+    seen: set[tuple[str, frozenset[tuple[str, object]], frozenset[int]]] = set()
+    # each function to walk, with the path to it, the constant arguments its call passes, and the calls of its
+    # body that the linker found the call's arguments rule out (``Function.rules_out``: a test it can fold)
+    queue: list[tuple[str, tuple[Hop, ...], dict[str, object], frozenset[int]]] = [(start, (), {}, frozenset())]
     while queue:
-        name, hops, known = queue.pop(0)
-        key = (name, frozenset(known.items()))
+        name, hops, known, off = queue.pop(0)
+        key = (name, frozenset(known.items()), off)
         if key in seen:
             continue
         seen.add(key)
@@ -202,7 +234,7 @@ def blocking_chains(app: AppModel, start: str, depth: int) -> list[tuple[tuple[H
             continue
         offload = [site.pos for site, target in fn.calls if is_offload(site, target)]
         streamed = [site.pos for site, target in fn.calls if iterated_in_threadpool(site, target)]
-        dead = dead_calls(fn, known)
+        dead = dead_calls(fn, known) | off
         for index, (site, target) in enumerate(fn.calls):
             if index in dead or any(_inside(site.pos, span) for span in offload):
                 continue
@@ -216,7 +248,9 @@ def blocking_chains(app: AppModel, start: str, depth: int) -> list[tuple[tuple[H
                 if is_cached(callee):
                     continue
                 if len(hops) < depth and callee.qualname != start:
-                    queue.append((callee.qualname, hops + (Hop(fn, site, target),), constant_args(site, callee)))
+                    ruled = fn.rules_out(index)[0] if target == callee.qualname else frozenset()
+                    queue.append((callee.qualname, hops + (Hop(fn, site, target),), constant_args(site, callee),
+                                  ruled))
                 continue
             if site.awaited:
                 continue
@@ -290,12 +324,27 @@ class BlockingCallInAsync(Rule):
 
     def check(self, app: AppModel) -> Iterator[Finding]:
         depth = int(self.options["depth"])
+        found: list[tuple[Function, str, str, list[tuple[tuple[Hop, ...], str]]]] = []
         for qualname, role, entity in self.contexts(app):
             fn = app.functions.get(qualname)
             if fn is None:
                 continue
             chains = blocking_chains(app, qualname, depth)
-            if not chains:
+            if chains:
+                found.append((fn, role, entity, chains))
+        # a blocking call in a shared helper (a logger's sink) that is all that several async functions
+        # block on is one thing to fix: reported once, where it is, with the async functions as related places
+        by_sink: dict[tuple[str, Pos], list[int]] = {}
+        for n, (fn, _role, _entity, chains) in enumerate(found):
+            sinks = {(h[-1].fn.qualname, h[-1].site.pos) for h, _ in chains}
+            if len(sinks) == 1 and all(len(h) > 1 for h, _ in chains):
+                by_sink.setdefault(next(iter(sinks)), []).append(n)
+        shared = {n for at in by_sink.values() if len(at) >= SHARED_SINK_MINIMUM for n in at}
+        for at in by_sink.values():
+            if len(at) >= SHARED_SINK_MINIMUM:
+                yield self._shared_sink([found[n] for n in at])
+        for n, (fn, role, entity, chains) in enumerate(found):
+            if n in shared:
                 continue
             # network and database waits first (they hold the loop longest), then by position in the async
             # function, then by length
@@ -328,3 +377,30 @@ class BlockingCallInAsync(Rule):
                 related=related, entity=entity, confidence=confidence,
                 severity=Severity.INFO if minor else None,
             )
+
+    def _shared_sink(self, group: list[tuple[Function, str, str, list[tuple[tuple[Hop, ...], str]]]]) -> Finding:
+        """One finding at a helper's blocking call that is the only one each async function of ``group`` makes."""
+        fn0, _role0, _entity0, chains0 = group[0]
+        chains0.sort(key=lambda c: (c[0][0].site.pos.line, c[0][0].site.pos.col, len(c[0])))
+        last = chains0[0][0][-1]
+        kind = chains0[0][1]
+        sink = last.fn
+        call = render(last.site.call.func, 60)
+        related: list[Related] = []
+        for fn, role, _entity, chains in group[:MAX_RELATED]:
+            chains.sort(key=lambda c: (c[0][0].site.pos.line, c[0][0].site.pos.col, len(c[0])))
+            hops = chains[0][0]
+            related.append(Related(fn.path, hops[0].site.pos.line,
+                                   f"`async def {fn.fact.name}` ({role}) reaches it: `{chain_text(hops, fn.module)}`"))
+        roles = {r for _, r, _, _ in group}
+        role = roles.pop() if len(roles) == 1 else "async function"
+        minor = kind == "file I/O"
+        return self.finding(
+            sink.path, last.site.pos.line, last.site.pos.col,
+            f"`{call}` in `{sink.fact.qualname}` ({kind}) blocks the event loop of {len(group)} async functions "
+            f"that reach it through project code and block on nothing else (first `{fn0.fact.name}`)",
+            help=help_text(kind, role).replace("offload the work", "offload the call"),
+            end_line=last.site.pos.end_line, end_col=last.site.pos.end_col,
+            related=related, entity=f"blocking-sink {sink.qualname}", confidence=Confidence.MEDIUM,
+            severity=Severity.INFO if minor else None,
+        )

@@ -42,12 +42,13 @@ def words(segment: str) -> list[str]:
 
 
 def restyle(segment: str, style: str) -> str:
+    marker = segment[:len(segment) - len(segment.lstrip("_"))]  # a private-namespace marker is kept
     ws = words(segment)
     if style == "kebab":
-        return "-".join(ws)
+        return marker + "-".join(ws)
     if style == "snake":
-        return "_".join(ws)
-    return ws[0] + "".join(w.capitalize() for w in ws[1:]) if ws else segment
+        return marker + "_".join(ws)
+    return marker + ws[0] + "".join(w.capitalize() for w in ws[1:]) if ws else segment
 
 
 def offending(segment: str, style: str) -> bool:
@@ -55,6 +56,9 @@ def offending(segment: str, style: str) -> bool:
         return False
     # a file name: check the stem only (``/exports/report-2024.csv``)
     stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", segment)
+    # leading underscores mark a private namespace (``/_internal``, ``/__debug``), they separate no words:
+    # the name after them is judged (one word is in every style)
+    stem = stem.lstrip("_")
     for part in stem.split(":"):  # ``/jobs:batchGet`` custom methods: each side on its own
         if part and not STYLES[style].match(part):
             return True
@@ -65,7 +69,7 @@ def style_of(segment: str) -> str | None:
     """The case style a multi-word segment is written in (None for one word, a parameter, a fixed name)."""
     if not segment or PARAM_RE.search(segment) or segment in FIXED or VERSION_RE.match(segment):
         return None
-    stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", segment)
+    stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", segment).lstrip("_")  # ``_internal``: a marker, then one word
     if len(words(stem)) < 2:
         return None
     for style in ("kebab", "snake", "camel"):

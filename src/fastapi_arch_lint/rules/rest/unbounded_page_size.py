@@ -302,6 +302,12 @@ def page_size_fix(app: AppModel, qualname: str | None, fact: FunctionFact | None
                safe=False, imports=(("fastapi", "Query"),))
 
 
+def answers_no_rows(route: Route) -> bool:
+    """A route that answers no page of rows, so a ``limit`` it takes sizes no response: a ``DELETE`` (the
+    ``limit`` trims what it acts on, a batch) or one declared ``status_code=204`` (No Content)."""
+    return route.status_code == 204 or (bool(route.methods) and all(m.upper() == "DELETE" for m in route.methods))
+
+
 @register
 class UnboundedPageSize(Rule):
     code = "FAL109"
@@ -318,7 +324,7 @@ class UnboundedPageSize(Rule):
     def check(self, app: AppModel) -> Iterator[Finding]:
         sites: dict[tuple[str, int, str], _Site] = {}
         for route in unique_routes(app):
-            if route.kind != "http" or route.path_unresolved:
+            if route.kind != "http" or route.path_unresolved or answers_no_rows(route):
                 continue
             for p in route.params:
                 if p.source != "query" or norm_name(wire_name(p)) not in PAGE_SIZE_NAMES:
