@@ -2129,9 +2129,9 @@ def test_fal401_internal_service_without_auth_or_store_is_info(tmp_path: Path, m
     files = {"worker/__init__.py": "", **{k: v for k, v in case.files.items() if k.startswith("worker/")}}
     found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, PerRouteFAL401, files)}
     assert {k: f.severity for k, f in found.items()} == {
-        "POST /worker_get_status": Severity.INFO, "POST /count_token": Severity.INFO,
+        "POST /node_get_status": Severity.INFO, "POST /count_token": Severity.INFO,
         "POST /enqueue": Severity.ERROR, "POST /remember": Severity.ERROR}, [f.message for f in found.values()]
-    status = found["POST /worker_get_status"]
+    status = found["POST /node_get_status"]
     assert "changes state" not in status.message and "authenticates none of its 4 routes" in status.message
     assert "changes state" in found["POST /remember"].message
 
@@ -2139,7 +2139,7 @@ def test_fal401_internal_service_without_auth_or_store_is_info(tmp_path: Path, m
 def test_fal401_internal_service_unresolved_object_named_for_a_change_keeps_the_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """In such a service, a call on an object the model cannot resolve (built in ``__main__`` by unpacking) whose
-    method is named for a change (``register_worker``) may keep something: the error stays. One named for a read
+    method is named for a change (``register_node``) may keep something: the error stays. One named for a read
     (``get_status``) is info; so is an ``append`` to a local list, which is only the answer being built."""
     found = {f.message.split("`")[1]: f for f in run(tmp_path, monkeypatch, PerRouteFAL401, {
         "svc/__init__.py": "",
@@ -2154,7 +2154,7 @@ def test_fal401_internal_service_unresolved_object_named_for_a_change_keeps_the_
                 def __init__(self) -> None:
                     self.workers: dict[str, dict] = {}
 
-                def register_worker(self, name: str) -> None:
+                def register_node(self, name: str) -> None:
                     print(name)
 
                 def get_status(self) -> dict:
@@ -2165,10 +2165,10 @@ def test_fal401_internal_service_unresolved_object_named_for_a_change_keeps_the_
                 return {}, Controller()
 
 
-            @app.post("/register_worker")
-            async def register_worker(request: Request) -> None:
+            @app.post("/register_node")
+            async def register_node(request: Request) -> None:
                 data = await request.json()
-                controller.register_worker(data["name"])
+                controller.register_node(data["name"])
 
 
             @app.post("/get_status")
@@ -2185,7 +2185,7 @@ def test_fal401_internal_service_unresolved_object_named_for_a_change_keeps_the_
         """,
     })}
     assert {k: f.severity for k, f in found.items()} == {
-        "POST /register_worker": Severity.ERROR, "POST /get_status": Severity.INFO}, [f.message for f in found.values()]
+        "POST /register_node": Severity.ERROR, "POST /get_status": Severity.INFO}, [f.message for f in found.values()]
 
 
 def test_fal401_internal_service_through_an_abstract_api_keeps_the_error(tmp_path: Path,

@@ -206,7 +206,7 @@ def _narrows_only(fact: FunctionFact, param: str) -> tuple[int, str] | None:
             names = {n.split(".", 1)[0] for n in names_in(a.value)}
             if a.target in names and param in names and _filters_by(a.value, param):
                 if _scoped_otherwise(fact, g.orelse_assigns, a.target, param):
-                    return None  # ``else: query = query.where(Chat.browser_id == browser_id)``: anonymous callers
+                    return None  # ``else: query = query.where(Chat.device_id == device_id)``: anonymous callers
                     # get their own rows by another identifier the caller hands in
                 return a.pos.line, a.target
     return None
@@ -214,7 +214,7 @@ def _narrows_only(fact: FunctionFact, param: str) -> tuple[int, str] | None:
 
 def _scoped_otherwise(fact: FunctionFact, lines: tuple[int, ...], target: str, param: str) -> bool:
     """The ``else`` branch of ``if principal:`` narrows the same value by another of the function's parameters
-    (``query = query.where(Chat.browser_id == browser_id, Chat.user_id == None)``): without a principal the
+    (``query = query.where(Chat.device_id == device_id, Chat.user_id == None)``): without a principal the
     caller is scoped by an identifier of its own (a browser or device id), not handed every owner's rows. A
     filter on constants alone (``Note.public == True``) scopes nobody."""
     others = {p.name for p in fact.params} - {param, target, "self", "cls"}

@@ -313,7 +313,7 @@ def _uses_store(app: AppModel, fn: Function) -> bool:
     return any(imp.level == 0 and imp.module.split(".")[0] in _STORE_LIBRARIES for imp in imports)
 
 
-# an unresolved call named for a change (``registry.register_worker(...)``, ``store.save(...)``): its code is not
+# an unresolved call named for a change (``registry.register_node(...)``, ``store.save(...)``): its code is not
 # seen, its name says it keeps something
 _CHANGE_VERB_RE = re.compile(
     r"^_*(?:add|create|insert|register|unregister|deregister|set|put|update|upsert|save|store|persist|delete|"
@@ -386,7 +386,7 @@ def _store_free_path(app: AppModel, route: Route) -> bool:
     as the review sees: no function on it (nor its module) uses a library that stores data, no call reaches one
     or writes to a database, none changes a container its module or object holds (``ITEMS.append(x)``,
     ``self.rows[key] = value``), and no call on an object the model cannot resolve is named for a change
-    (``registry.register_worker(...)``). Other calls on unresolved objects are not followed: the caller's other
+    (``registry.register_node(...)``). Other calls on unresolved objects are not followed: the caller's other
     evidence (an app that authenticates nothing, a project with no write seen) must carry it."""
     starts = [route.handler.qualname, *(d.name for d in route.dependencies if d.kind == "function")]
     todo = [(q, 0) for q in dict.fromkeys(starts)]
@@ -410,7 +410,7 @@ def _store_free_path(app: AppModel, route: Route) -> bool:
                                               or any(a.target == receiver for a in caller.fact.scope.assigns))
             if target is None and _CHANGE_VERB_RE.match(func_name(site.call)) and not (
                     func_name(site.call) in _MUTATORS and (receiver is None or local)):
-                return False  # ``controller.register_worker(...)`` on an object the model cannot resolve
+                return False  # ``controller.register_node(...)`` on an object the model cannot resolve
             if receiver is not None and not local and func_name(site.call) in _MUTATORS \
                     and receiver in _module_containers(app, caller.module):
                 return False  # ``ITEMS.append(x)``: the module's shared state, kept across requests

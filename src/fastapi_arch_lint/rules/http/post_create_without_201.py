@@ -113,13 +113,13 @@ def _plural(segment: str) -> bool:
         len(words[-1]) > 3 and words[-1].endswith("s") and not words[-1].endswith(NOT_PLURAL_ENDINGS)))
 
 
-# the first word of a segment that names an action verb-first (``store_api_keys``, ``save_settings``)
+# the first word of a segment that names an action verb-first (``store_provider_keys``, ``save_settings``)
 ACTION_LEADS = frozenset({"store", "save", "add", "create", "insert", "register", "generate", "upload", "set",
                           "put", "post", "write", "record", "submit", "make", "new", "update", "upsert"})
 
 
 def _action_phrase(segment: str) -> bool:
-    """``store_api_keys``: a verb and its object, which names what the POST does, not a collection it adds to."""
+    """``store_provider_keys``: a verb and its object, which names what the POST does, not a collection it adds to."""
     words = _words(segment) if segment else []
     return len(words) > 1 and words[0] in ACTION_LEADS
 
@@ -380,7 +380,7 @@ class PostCreateWithout201(Rule):
                    else "has no `status_code=`, so it answers 200 OK")
             target = self._collection(route, listed)
             if target == "plural" and route.status_code_explicit and _action_phrase(_last_segment(route)):
-                target = None  # ``POST /store_api_keys, status_code=200``: an action named verb-first, 200 on purpose
+                target = None  # ``POST /store_provider_keys, status_code=200``: an action named verb-first, 200 on purpose
             if target is None:
                 how += (" (it posts to an action or to one item, not to a collection: the new row may be a "
                         "side effect of the action)")

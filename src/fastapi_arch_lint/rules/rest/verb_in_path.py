@@ -83,8 +83,8 @@ RPC_ACTIONS = frozenset({
     "upload", "download", "refresh", "poll", "init", "sync", "import", "export", "register", "unregister",
     "generate",
 })
-# verbs that, after a noun inside one segment, make it a noun-first action (``worker_get_status``,
-# ``worker_generate_stream``, ``job_refresh``); the verbs that are also nouns (``blog_post``, ``price_list``,
+# verbs that, after a noun inside one segment, make it a noun-first action (``node_get_status``,
+# ``node_generate_stream``, ``job_refresh``); the verbs that are also nouns (``blog_post``, ``price_list``,
 # ``status_update``, ``data_set``) are left out
 NOUN_FIRST_VERBS = frozenset({
     "get", "fetch", "retrieve", "create", "add", "insert", "modify", "remove", "destroy", "erase", "generate",

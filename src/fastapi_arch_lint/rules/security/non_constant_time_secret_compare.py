@@ -50,7 +50,7 @@ def _in_query(cmp: CompareFact, fn: Function) -> bool:
     return False
 
 
-# the value of a placeholder sentinel: ``"$generate"``, ``"auto"``, ``"***"`` (not ``"${TOKEN}"`` or ``"<api-key>"``,
+# the value of a placeholder sentinel: ``"$derive"``, ``"auto"``, ``"***"`` (not ``"${TOKEN}"`` or ``"<api-key>"``,
 # which a deployment's templating may replace with the real value)
 PLACEHOLDER = re.compile(r"\$[A-Za-z_]\w*|\*{3,}|auto", re.I)
 # a constant that stands for a masked or placeholder value, not a secret: ``api_key == API_KEY_MASK``
@@ -355,7 +355,7 @@ def _no_timing_channel(app: AppModel, fn: Function, cmp: CompareFact) -> bool:
             if isinstance(value, str) and (MARKER.fullmatch(value) or is_own_label(side.id, value)):
                 return True  # a marker, or a label (``AUTH_METHOD_API_KEY = "api_key"``)
         if isinstance(side, (Name, Attr)):
-            # ``credentials.access_key == Credentials.generate_access_key`` (``"$generate"``): a placeholder
+            # ``credentials.access_key == Credentials.generate_access_key`` (``"$derive"``): a placeholder
             # constant that asks the server to fill the value in, public by design
             value = constant_value(app, side, fn.module, fn, cmp.pos.line)
             if not isinstance(value, str) or _model_field(app, fn, side):
