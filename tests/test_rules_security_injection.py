@@ -1716,3 +1716,53 @@ def test_fal523_dot_and_prefix_checks_in_the_handler(tmp_path: Path, monkeypatch
     found = {f.line: f.severity for f in run(tmp_path, monkeypatch, PathTraversal, {"app/logs.py": text})}
     sinks = [i for i, ln in enumerate(text.splitlines(), 1) if "return FileResponse(file_path)" in ln]
     assert found == {sinks[1]: Severity.ERROR, sinks[2]: Severity.WARNING}, found
+
+
+def test_path_traversal_on_a_route_only_administrators_reach_is_a_warning(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upload written under its client-chosen file name behind a dependency that refuses non-superusers (the
+    model's ``privileged``): still reported, as a warning naming the gate (an insider's or a stolen admin
+    session's reach). Twin: the same write behind a plain signed-in user stays an error."""
+    found = run(tmp_path, monkeypatch, PathTraversal, {
+        "app/__init__.py": "",
+        "app/main.py": APP,
+        "app/routes.py": """
+            from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
+
+            router = APIRouter()
+
+
+            class Member:
+                def __init__(self, token: str) -> None:
+                    self.is_superuser = token.endswith("!")
+
+
+            def signed_in(request: Request) -> Member:
+                token = request.headers.get("Authorization")
+                if not token:
+                    raise HTTPException(status_code=401)
+                return Member(token)
+
+
+            def superuser(user: Member = Depends(signed_in)) -> Member:
+                if not user.is_superuser:
+                    raise HTTPException(status_code=403)
+                return user
+
+
+            @router.post("/themes")
+            async def add_theme(file: UploadFile, user: Member = Depends(superuser)):
+                with open(f"/srv/themes/{file.filename}", "wb") as out:
+                    out.write(await file.read())
+
+
+            @router.post("/avatars")
+            async def add_avatar(file: UploadFile, user: Member = Depends(signed_in)):
+                with open(f"/srv/avatars/{file.filename}", "wb") as out:
+                    out.write(await file.read())
+        """,
+    })
+    by_line = {f.line: f for f in found}
+    assert {line: f.severity for line, f in by_line.items()} == {27: Severity.WARNING, 33: Severity.ERROR}, \
+        [f.message for f in found]
+    assert "only privileged callers reach the route" in by_line[27].message

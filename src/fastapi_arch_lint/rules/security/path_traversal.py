@@ -266,7 +266,8 @@ class PathTraversal(Rule):
                                           "viewer by design: no directory to escape, but any caller reads any file), "
                                           "or a project check the rule cannot read (a field validator, a predicate "
                                           "whose failure raises) rejects some values first, or the handler refuses "
-                                          "values with a dot but does not require a fixed directory prefix"}
+                                          "values with a dot but does not require a fixed directory prefix, or "
+                                          "only privileged callers (superusers, admins, staff) reach the route"}
     cwe = ("CWE-22",)
     owasp = ("API8:2023", "A01:2021")
     security_severity = 7.5
@@ -307,6 +308,11 @@ class PathTraversal(Rule):
                     elif src.checked:
                         harm += (f"; {src.checked} rejects some values first, and what it lets through is not known "
                                  "here: check that it refuses `/`, `\\` and `..`")
+                        severity, confidence = Severity.WARNING, Confidence.MEDIUM
+                    if severity is None and ctx.route.privileged:
+                        # only administrators reach it: still a hole, but one an insider or a stolen admin session uses
+                        harm += (f"; only privileged callers reach the route ({ctx.route.privileged}), which may "
+                                 "already be able to do as much")
                         severity, confidence = Severity.WARNING, Confidence.MEDIUM
                     yield self.finding(
                         ctx.function.path, line, site.pos.col,
