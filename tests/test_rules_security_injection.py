@@ -1720,49 +1720,16 @@ def test_fal523_dot_and_prefix_checks_in_the_handler(tmp_path: Path, monkeypatch
 
 def test_path_traversal_on_a_route_only_administrators_reach_is_a_warning(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """An upload written under its client-chosen file name behind a dependency that refuses non-superusers (the
-    model's ``privileged``): still reported, as a warning naming the gate (an insider's or a stolen admin
-    session's reach). Twin: the same write behind a plain signed-in user stays an error."""
-    found = run(tmp_path, monkeypatch, PathTraversal, {
-        "app/__init__.py": "",
-        "app/main.py": APP,
-        "app/routes.py": """
-            from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
+    """The page's themes app: an upload written under its client-chosen file name behind a dependency that refuses
+    non-superusers (the model's ``privileged``) is a warning naming the gate; the same write behind a plain
+    signed-in user (the true twin) stays an error."""
+    from ruledocs import page_cases
 
-            router = APIRouter()
-
-
-            class Member:
-                def __init__(self, token: str) -> None:
-                    self.is_superuser = token.endswith("!")
-
-
-            def signed_in(request: Request) -> Member:
-                token = request.headers.get("Authorization")
-                if not token:
-                    raise HTTPException(status_code=401)
-                return Member(token)
-
-
-            def superuser(user: Member = Depends(signed_in)) -> Member:
-                if not user.is_superuser:
-                    raise HTTPException(status_code=403)
-                return user
-
-
-            @router.post("/themes")
-            async def add_theme(file: UploadFile, user: Member = Depends(superuser)):
-                with open(f"/srv/themes/{file.filename}", "wb") as out:
-                    out.write(await file.read())
-
-
-            @router.post("/avatars")
-            async def add_avatar(file: UploadFile, user: Member = Depends(signed_in)):
-                with open(f"/srv/avatars/{file.filename}", "wb") as out:
-                    out.write(await file.read())
-        """,
-    })
-    by_line = {f.line: f for f in found}
-    assert {line: f.severity for line, f in by_line.items()} == {27: Severity.WARNING, 33: Severity.ERROR}, \
+    page = next((Path(__file__).resolve().parents[1] / "rules" / "security").glob("FAL523-*.md"))
+    case = next(c for c in page_cases(page) if "app/themes.py" in c.files)
+    found = [f for f in run(tmp_path, monkeypatch, PathTraversal, {"app/__init__.py": "",
+                                                                  "app/themes.py": case.files["app/themes.py"]})]
+    marked = sorted(line for path, line, code in case.expect if path == "app/themes.py" and code == "FAL523")
+    assert [(f.line, f.severity) for f in found] == [(marked[0], Severity.WARNING), (marked[1], Severity.ERROR)], \
         [f.message for f in found]
-    assert "only privileged callers reach the route" in by_line[27].message
+    assert "only privileged callers reach the route" in found[0].message

@@ -521,11 +521,12 @@ class Interpreter(Classes):
         if isinstance(expr, Subscript) and depth < 3:
             got = self._dict_entry(expr, env, depth)
             return (got[0], got[1]) if got is not None and isinstance(got[0], DictExpr) else None
-        if not isinstance(expr, Name) or any(self.local_names(f).get(expr.id, _ABSENT) is not _ABSENT
-                                             for f in env.functions) or env.module not in self.modules:
+        if not isinstance(expr, Name) or env.module not in self.modules:
             return None
+        # the module's table first: most subscripts are annotations (``List[X]``), whose name binds no dict
         entries = self.symtab(self.modules[env.module].scope).get(expr.id) or []
-        if len(entries) != 1 or entries[0][1] != "assign" or not isinstance(entries[0][2].value, DictExpr):  # type: ignore[union-attr]
+        if len(entries) != 1 or entries[0][1] != "assign" or not isinstance(entries[0][2].value, DictExpr) \
+                or any(self.local_names(f).get(expr.id, _ABSENT) is not _ABSENT for f in env.functions):  # type: ignore[union-attr]
             return None
         return entries[0][2].value, Env(env.module)  # type: ignore[union-attr]
 
